@@ -1,0 +1,171 @@
+"""Readers for published benchmark instances.
+
+- OR-Library p-median (Beasley 1985): ``n edges p`` then ``i j cost`` per undirected edge; the cost
+  matrix is all-pairs shortest paths on that graph, and when an edge appears twice the last value
+  wins (OR-Library convention).
+- OR-Library capacitated warehouse location (Beasley 1988): ``m n``; ``m`` lines ``capacity
+  fixed_cost``; then per customer its demand followed by ``m`` allocation costs (the cost of serving
+  all of that customer's demand from each warehouse).
+- Solomon (1987) VRPTW: vehicle number and capacity, then one line per node (depot first) with
+  coordinates, demand, ready time, due date and service time.
+
+The instance files themselves are read where they are (``shared/data/benchmarks``); none is copied
+into this repository.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import shortest_path
+
+from lastmile.errors import InputError
+
+
+def _numbers(path: Path) -> list[str]:
+    try:
+        text = Path(path).read_text(encoding="ascii", errors="strict")
+    except FileNotFoundError as exc:
+        raise InputError(f"instance file {path} does not exist", "check the path") from exc
+    except (UnicodeDecodeError, IsADirectoryError) as exc:
+        raise InputError(f"instance file {path} is not a text instance", "check the file") from exc
+    return text.split()
+
+
+def _ints(path: Path, tokens: list[str], what: str) -> list[int]:
+    try:
+        return [int(float(t)) for t in tokens]
+    except ValueError as exc:
+        raise InputError(f"{path}: {what} holds a non-number: {exc}", "check the file format") from exc
+
+
+@dataclass(frozen=True)
+class PMedianInstance:
+    """An OR-Library p-median instance with its all-pairs shortest-path cost matrix."""
+
+    name: str
+    n: int
+    p: int
+    cost: NDArray[np.int64]
+
+
+def read_pmed(path: str | Path) -> PMedianInstance:
+    """Read an OR-Library ``pmedX.txt`` file and compute its shortest-path cost matrix."""
+    p_ = Path(path)
+    tokens = _numbers(p_)
+    if len(tokens) < 3:
+        raise InputError(f"{p_}: too short for a p-median instance", "expected 'n edges p' first")
+    n, m, p = _ints(p_, tokens[:3], "the header")
+    body = _ints(p_, tokens[3 : 3 + 3 * m], "the edge list")
+    if len(body) != 3 * m:
+        raise InputError(f"{p_}: header says {m} edges, file holds {len(body) // 3}", "truncated?")
+    edges = np.asarray(body, dtype=np.int64).reshape(m, 3)
+    if edges[:, :2].min() < 1 or edges[:, :2].max() > n:
+        raise InputError(f"{p_}: an edge names a node outside 1..{n}", "check the file")
+    # last value wins for repeated edges: keep the last occurrence of each unordered pair
+    weights: dict[tuple[int, int], int] = {}
+    for i, j, c in edges.tolist():
+        a, b = (i - 1, j - 1) if i <= j else (j - 1, i - 1)
+        weights[(a, b)] = c
+    rows = np.array([k[0] for k in weights] + [k[1] for k in weights])
+    cols = np.array([k[1] for k in weights] + [k[0] for k in weights])
+    vals = np.array(list(weights.values()) * 2, dtype=np.float64)
+    graph = coo_matrix((vals, (rows, cols)), shape=(n, n)).tocsr()
+    dist = shortest_path(graph, method="D", directed=False)
+    if not np.isfinite(dist).all():
+        raise InputError(f"{p_}: the graph is not connected", "check the file")
+    return PMedianInstance(name=p_.stem, n=n, p=p, cost=dist.astype(np.int64))
+
+
+@dataclass(frozen=True)
+class CapacitatedInstance:
+    """An OR-Library capacitated warehouse location instance.
+
+    ``assign_cost[i, j]`` is the cost of serving all of customer ``j``'s demand from warehouse
+    ``i``; serving a fraction costs that fraction (multi-source optima in ``cap_opt.csv``).
+    """
+
+    name: str
+    capacity: NDArray[np.float64]
+    fixed_cost: NDArray[np.float64]
+    demand: NDArray[np.float64]
+    assign_cost: NDArray[np.float64]
+
+
+def read_cap(path: str | Path) -> CapacitatedInstance:
+    """Read an OR-Library ``capXX.txt`` file."""
+    p_ = Path(path)
+    tokens = _numbers(p_)
+    try:
+        m, n = int(tokens[0]), int(tokens[1])
+        pos = 2
+        cap = np.array([float(tokens[pos + 2 * i]) for i in range(m)])
+        fixed = np.array([float(tokens[pos + 2 * i + 1]) for i in range(m)])
+        pos += 2 * m
+        demand = np.empty(n)
+        cost = np.empty((m, n))
+        for j in range(n):
+            demand[j] = float(tokens[pos])
+            cost[:, j] = [float(t) for t in tokens[pos + 1 : pos + 1 + m]]
+            pos += 1 + m
+    except (IndexError, ValueError) as exc:
+        raise InputError(f"{p_}: not an OR-Library capacitated location file ({exc})") from exc
+    if pos != len(tokens):
+        raise InputError(f"{p_}: {len(tokens) - pos} unexpected trailing values", "check the file")
+    return CapacitatedInstance(p_.stem, cap, fixed, demand, cost)
+
+
+@dataclass(frozen=True)
+class SolomonInstance:
+    """A Solomon VRPTW instance; row 0 is the depot. Times and coordinates as published."""
+
+    name: str
+    vehicles: int
+    capacity: int
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    demand: NDArray[np.int64]
+    ready: NDArray[np.int64]
+    due: NDArray[np.int64]
+    service: NDArray[np.int64]
+
+    def distance_trunc1(self) -> NDArray[np.int64]:
+        """Integer arc lengths ``floor(10 * euclid)``: the distance-only convention, in tenths."""
+        dx = self.x[:, None] - self.x[None, :]
+        dy = self.y[:, None] - self.y[None, :]
+        return np.floor(10.0 * np.hypot(dx, dy) + 1e-9).astype(np.int64)
+
+
+def read_solomon(path: str | Path) -> SolomonInstance:
+    """Read a Solomon instance file (original text format, CRLF or LF)."""
+    p_ = Path(path)
+    try:
+        lines = p_.read_text(encoding="ascii").splitlines()
+    except FileNotFoundError as exc:
+        raise InputError(f"instance file {p_} does not exist", "check the path") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{p_} is not a Solomon text instance", "check the file") from exc
+    try:
+        vi = next(i for i, line in enumerate(lines) if line.strip().upper().startswith("NUMBER"))
+        vehicles, capacity = (int(v) for v in lines[vi + 1].split()[:2])
+        rows = [line.split() for line in lines if len(line.split()) == 7]
+        data = np.array([[float(v) for v in r] for r in rows if r[0].isdigit()])
+    except (StopIteration, ValueError, IndexError) as exc:
+        raise InputError(f"{p_}: not a Solomon instance ({exc})", "check the file format") from exc
+    if len(data) < 2 or data[0, 0] != 0:
+        raise InputError(f"{p_}: no depot row (customer 0) or no customers", "check the file")
+    return SolomonInstance(
+        name=lines[0].strip() or p_.stem,
+        vehicles=vehicles,
+        capacity=capacity,
+        x=data[:, 1],
+        y=data[:, 2],
+        demand=data[:, 3].astype(np.int64),
+        ready=data[:, 4].astype(np.int64),
+        due=data[:, 5].astype(np.int64),
+        service=data[:, 6].astype(np.int64),
+    )
