@@ -1,0 +1,231 @@
+"""Many-to-many travel times and distances on the drive graph, and the paths behind them.
+
+Shortest paths are by travel time, computed with ``scipy.sparse.csgraph.dijkstra`` on the CSR export
+of :class:`~lastmile.network.RoadNetwork` (one C-level multi-source call, not per-pair networkx
+calls). The distance reported for a pair is the length of that fastest path, recovered from the
+predecessor tree by pointer doubling (``log2(depth)`` vectorised passes).
+
+Units: seconds and metres as integers (rounded once, at the end); unreachable pairs — beyond the
+optional cut-off, or across one-way dead ends — are flagged in ``reachable`` and carry the sentinel
+:data:`UNREACHABLE`, never an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse.csgraph import dijkstra
+from shapely.geometry import LineString
+
+from lastmile.errors import InputError
+from lastmile.network import RoadNetwork
+
+#: Seconds / metres stored for unreachable pairs (about 31 years; safe to add in int64 solvers).
+UNREACHABLE = 10**9
+
+#: Sources per dijkstra call: bounds memory to chunk x nodes doubles.
+_CHUNK = 64
+
+
+@dataclass(frozen=True)
+class TravelMatrix:
+    """Travel times (s) and distances (m) from ``origins`` to ``destinations``.
+
+    Attributes
+    ----------
+    seconds, metres
+        ``int64`` arrays of shape (len(origins), len(destinations)); :data:`UNREACHABLE` where
+        ``reachable`` is False.
+    reachable
+        Whether a path exists (within the cut-off, if one was given).
+    origin_nodes, destination_nodes
+        Graph node indices of the points.
+    """
+
+    origins: tuple[str, ...]
+    destinations: tuple[str, ...]
+    origin_nodes: NDArray[np.int64]
+    destination_nodes: NDArray[np.int64]
+    seconds: NDArray[np.int64]
+    metres: NDArray[np.int64]
+    reachable: NDArray[np.bool_]
+    cutoff_s: float | None
+
+    @property
+    def n_unreachable(self) -> int:
+        """Number of origin-destination pairs without a path."""
+        return int((~self.reachable).sum())
+
+
+def _check_nodes(network: RoadNetwork, nodes: Sequence[int] | NDArray[np.int64], what: str) -> NDArray[np.int64]:
+    arr = np.asarray(nodes, dtype=np.int64).ravel()
+    if arr.size and (arr.min() < 0 or arr.max() >= network.n_nodes):
+        raise InputError(f"{what}: node index outside 0..{network.n_nodes - 1}", "snap points first")
+    return arr
+
+
+def _dijkstra_chunks(
+    network: RoadNetwork,
+    sources: NDArray[np.int64],
+    cutoff_s: float | None,
+    predecessors: bool,
+    workers: int,
+) -> list[tuple[NDArray[np.float64], NDArray[np.int32] | None]]:
+    graph = network.csr("time")
+    limit = np.inf if cutoff_s is None else float(cutoff_s)
+    chunks = [sources[i : i + _CHUNK] for i in range(0, sources.size, _CHUNK)]
+
+    def run(chunk: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[np.int32] | None]:
+        if predecessors:
+            dist, pred = dijkstra(graph, directed=True, indices=chunk, limit=limit,
+                                  return_predecessors=True)  # fmt: skip
+            return np.atleast_2d(dist), np.atleast_2d(pred).astype(np.int32)
+        return np.atleast_2d(dijkstra(graph, directed=True, indices=chunk, limit=limit)), None
+
+    if workers <= 1 or len(chunks) <= 1:
+        return [run(c) for c in chunks]
+    # csgraph's dijkstra releases the GIL, so threads use both cores without copying the graph
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(run, chunks))
+
+
+def node_travel_times(
+    network: RoadNetwork,
+    sources: Sequence[int] | NDArray[np.int64],
+    *,
+    cutoff_s: float | None = None,
+    workers: int = 2,
+) -> NDArray[np.float64]:
+    """Float travel times (s) from each source node to every node (``inf`` if unreachable)."""
+    src = _check_nodes(network, sources, "sources")
+    parts = _dijkstra_chunks(network, src, cutoff_s, predecessors=False, workers=workers)
+    if not parts:
+        return np.empty((0, network.n_nodes))
+    return np.vstack([d for d, _ in parts])
+
+
+def _arc_lengths(network: RoadNetwork, pred: NDArray[np.int32]) -> NDArray[np.float64]:
+    """Length of the arc pred[s, n] -> n for every entry (0 where there is no predecessor)."""
+    arcs = network.arc_edge  # sorted by (u, v), one per pair: the fastest parallel edge
+    n = network.n_nodes
+    keys = network.edge_u[arcs].astype(np.int64) * n + network.edge_v[arcs]
+    col = np.broadcast_to(np.arange(n, dtype=np.int64), pred.shape)
+    has = pred >= 0
+    want = np.where(has, pred.astype(np.int64) * n + col, 0)
+    pos = np.searchsorted(keys, want).clip(0, keys.size - 1)
+    return np.where(has, network.edge_length_m[arcs][pos], 0.0)
+
+
+def _path_lengths(network: RoadNetwork, pred: NDArray[np.int32]) -> NDArray[np.float64]:
+    """Length of the tree path from the root to every node, by pointer doubling."""
+    acc = _arc_lengths(network, pred)
+    rows = np.arange(pred.shape[0])[:, None]
+    ptr = np.where(pred >= 0, pred, np.arange(pred.shape[1])[None, :]).astype(np.int64)
+    # After k passes acc[n] sums the first 2**k arcs above n and ptr[n] is the 2**k-th ancestor;
+    # the root points at itself with acc 0, so extra passes change nothing.
+    while True:
+        nxt = ptr[rows, ptr]
+        acc = acc + acc[rows, ptr]
+        if np.array_equal(nxt, ptr):
+            break
+        ptr = nxt
+    return acc
+
+
+def travel_matrix(
+    network: RoadNetwork,
+    origin_nodes: Sequence[int] | NDArray[np.int64],
+    destination_nodes: Sequence[int] | NDArray[np.int64],
+    *,
+    origin_ids: Sequence[str] | None = None,
+    destination_ids: Sequence[str] | None = None,
+    cutoff_s: float | None = None,
+    distances: bool = True,
+    workers: int = 2,
+) -> TravelMatrix:
+    """Travel times and distances between two node sets along fastest paths.
+
+    Parameters
+    ----------
+    network
+        The drive graph.
+    origin_nodes, destination_nodes
+        Node indices (e.g. ``snap_points(...).node``).
+    origin_ids, destination_ids
+        Labels of the points (default: their positions as strings).
+    cutoff_s
+        Stop searching beyond this travel time; farther pairs are unreachable.
+    distances
+        Also compute metres along the fastest path (a little extra work).
+    workers
+        Threads for the dijkstra calls.
+    """
+    org = _check_nodes(network, origin_nodes, "origin_nodes")
+    dst = _check_nodes(network, destination_nodes, "destination_nodes")
+    o_ids = tuple(origin_ids) if origin_ids is not None else tuple(map(str, range(org.size)))
+    d_ids = tuple(destination_ids) if destination_ids is not None else tuple(map(str, range(dst.size)))
+    if len(o_ids) != org.size or len(d_ids) != dst.size:
+        raise InputError("travel_matrix: ids and nodes have different lengths")
+    uniq, inverse = np.unique(org, return_inverse=True)
+    parts = _dijkstra_chunks(network, uniq, cutoff_s, predecessors=distances, workers=workers)
+    secs = np.empty((uniq.size, dst.size))
+    mets = np.zeros((uniq.size, dst.size))
+    row = 0
+    for dist, pred in parts:
+        secs[row : row + dist.shape[0]] = dist[:, dst]
+        if pred is not None:
+            mets[row : row + dist.shape[0]] = _path_lengths(network, pred)[:, dst]
+        row += dist.shape[0]
+    secs, mets = secs[inverse], mets[inverse]
+    reachable = np.isfinite(secs)
+    return TravelMatrix(
+        origins=o_ids,
+        destinations=d_ids,
+        origin_nodes=org,
+        destination_nodes=dst,
+        seconds=np.where(reachable, np.rint(np.where(reachable, secs, 0)), UNREACHABLE).astype(np.int64),
+        metres=np.where(reachable, np.rint(mets), UNREACHABLE).astype(np.int64),
+        reachable=reachable,
+        cutoff_s=cutoff_s,
+    )
+
+
+def shortest_paths(
+    network: RoadNetwork, origin: int, destinations: Sequence[int] | NDArray[np.int64]
+) -> list[list[int] | None]:
+    """Fastest node sequences from ``origin`` to each destination (``None`` if unreachable)."""
+    org = int(_check_nodes(network, [origin], "origin")[0])
+    dst = _check_nodes(network, destinations, "destinations")
+    _, pred = dijkstra(network.csr("time"), directed=True, indices=org, return_predecessors=True)
+    out: list[list[int] | None] = []
+    for d in dst.tolist():
+        if d != org and pred[d] < 0:
+            out.append(None)
+            continue
+        seq = [d]
+        while seq[-1] != org:
+            seq.append(int(pred[seq[-1]]))
+        out.append(seq[::-1])
+    return out
+
+
+def path_geometry(network: RoadNetwork, nodes: Sequence[int]) -> LineString | None:
+    """Road geometry (WGS84) of a node sequence, following each arc's fastest edge."""
+    if len(nodes) < 2:
+        return None
+    arcs = network.arc_edge
+    n = network.n_nodes
+    keys = network.edge_u[arcs].astype(np.int64) * n + network.edge_v[arcs]
+    seq = np.asarray(nodes, dtype=np.int64)
+    want = seq[:-1] * n + seq[1:]
+    pos = np.searchsorted(keys, want).clip(0, keys.size - 1)
+    if not np.array_equal(keys[pos], want):
+        raise InputError("path_geometry: consecutive nodes are not joined by an edge")
+    coords = [network.edge_coords(int(e)) for e in arcs[pos]]
+    # drop each edge's first point after the first edge: it repeats the previous edge's last point
+    stacked = np.vstack([coords[0], *[c[1:] for c in coords[1:]]])
+    return LineString(stacked)

@@ -1,0 +1,614 @@
+"""The drive graph: load from OSM (online, local extract, GraphML, stand-in), speeds, travel times.
+
+Whatever the source, the graph goes through one path:
+
+1. osmnx parses it (``graph_from_polygon`` online, ``graph_from_xml`` for .osm/.osm.bz2 — .osm.pbf is
+   first converted to XML with pyosmium — or ``load_graphml``);
+2. speeds: a tagged ``maxspeed`` is used where osmnx can parse it; elsewhere the region's default
+   speed for the edge's highway class (``[speeds_kmh]`` in the region file). Every edge records
+   whether its speed was tagged or imputed;
+3. travel times (``osmnx.add_edge_travel_times``), then the largest strongly connected component, so
+   that every node can reach every other;
+4. export to a compact, immutable :class:`RoadNetwork` of numpy arrays, cached as ``.npz`` under the
+   cache directory (keyed by the source's content hash and the speed table) so a second load of the
+   county takes a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import bz2
+import hashlib
+import json
+import tempfile
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+from xml.etree.ElementTree import ParseError
+
+import networkx as nx
+import numpy as np
+import osmnx as ox
+import pandas as pd
+from numpy.typing import NDArray
+from pyproj import Transformer
+from scipy.sparse import csr_matrix
+from scipy.spatial import cKDTree
+from shapely.geometry.base import BaseGeometry
+
+from lastmile.config import Region
+from lastmile.errors import DataError, InputError
+from lastmile.io import atomic_path, file_sha256
+
+#: Bumped whenever the cache layout or the processing changes.
+CACHE_VERSION = 1
+
+GRAPH_SUFFIXES = (".osm", ".xml", ".osm.bz2", ".osm.pbf", ".pbf", ".graphml")
+
+
+@dataclass(frozen=True)
+class RoadNetwork:
+    """An immutable drive graph (largest strongly connected component) as numpy arrays.
+
+    Nodes are indexed ``0..n-1``; ``node_osmid`` keeps their OSM ids. Edges are directed; a two-way
+    road is two edges. Per-edge ``geometry_offsets[e]:geometry_offsets[e+1]`` slices
+    ``geometry_lon/lat`` to the edge's polyline (from ``u`` to ``v``).
+
+    Attributes
+    ----------
+    source
+        Human-readable description of where the graph came from.
+    synthetic
+        True for the synthetic stand-in: every output made from it must say so.
+    """
+
+    node_osmid: NDArray[np.int64]
+    node_lon: NDArray[np.float64]
+    node_lat: NDArray[np.float64]
+    node_x: NDArray[np.float64]
+    node_y: NDArray[np.float64]
+    edge_u: NDArray[np.int32]
+    edge_v: NDArray[np.int32]
+    edge_length_m: NDArray[np.float64]
+    edge_time_s: NDArray[np.float64]
+    edge_speed_kmh: NDArray[np.float64]
+    edge_speed_imputed: NDArray[np.bool_]
+    edge_highway: NDArray[np.int16]
+    edge_oneway: NDArray[np.bool_]
+    highway_classes: tuple[str, ...]
+    geometry_offsets: NDArray[np.int64]
+    geometry_lon: NDArray[np.float64]
+    geometry_lat: NDArray[np.float64]
+    projected_crs: str
+    source: str
+    synthetic: bool
+    nodes_before_scc: int
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(self.node_osmid.size)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of directed edges."""
+        return int(self.edge_u.size)
+
+    @cached_property
+    def arc_edge(self) -> NDArray[np.int64]:
+        """For each distinct (u, v) pair, the index of its fastest parallel edge, sorted by (u, v)."""
+        order = np.lexsort((self.edge_time_s, self.edge_v, self.edge_u))
+        u, v = self.edge_u[order], self.edge_v[order]
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+        return order[first]
+
+    def csr(self, weight: Literal["time", "length"] = "time") -> csr_matrix:
+        """Sparse adjacency matrix (fastest parallel edge per pair) weighted by time or length."""
+        return self._csr_time if weight == "time" else self._csr_length
+
+    @cached_property
+    def _csr_time(self) -> csr_matrix:
+        return self._build_csr(self.edge_time_s)
+
+    @cached_property
+    def _csr_length(self) -> csr_matrix:
+        return self._build_csr(self.edge_length_m)
+
+    def _build_csr(self, values: NDArray[np.float64]) -> csr_matrix:
+        arcs = self.arc_edge
+        # csgraph treats explicit zeros as missing edges; keep zero-length arcs traversable
+        w = np.maximum(values[arcs], 1e-9)
+        n = self.n_nodes
+        return csr_matrix((w, (self.edge_u[arcs], self.edge_v[arcs])), shape=(n, n))
+
+    @cached_property
+    def _kdtree(self) -> cKDTree:
+        return cKDTree(np.column_stack([self.node_x, self.node_y]))
+
+    @cached_property
+    def _to_projected(self) -> Transformer:
+        return Transformer.from_crs("EPSG:4326", self.projected_crs, always_xy=True)
+
+    def project(
+        self, lon: NDArray[np.float64], lat: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """WGS84 lon/lat to the network's metric CRS."""
+        x, y = self._to_projected.transform(np.asarray(lon, float), np.asarray(lat, float))
+        return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+
+    def edge_coords(self, edge: int) -> NDArray[np.float64]:
+        """The (lon, lat) polyline of one edge, from ``u`` to ``v``."""
+        a, b = self.geometry_offsets[edge], self.geometry_offsets[edge + 1]
+        return np.column_stack([self.geometry_lon[a:b], self.geometry_lat[a:b]])
+
+    def to_networkx(self, weight_attrs: bool = True) -> nx.MultiDiGraph:
+        """A networkx MultiDiGraph of the same nodes and edges (for checks and peers)."""
+        g = nx.MultiDiGraph()
+        g.add_nodes_from(range(self.n_nodes))
+        if weight_attrs:
+            g.add_edges_from(
+                (int(u), int(v), {"travel_time": float(t), "length": float(m)})
+                for u, v, t, m in zip(
+                    self.edge_u, self.edge_v, self.edge_time_s, self.edge_length_m, strict=True
+                )
+            )
+        else:
+            g.add_edges_from(zip(self.edge_u.tolist(), self.edge_v.tolist(), strict=True))
+        return g
+
+    def summary(self) -> NetworkSummary:
+        """Counts, km by highway class, share of imputed speeds, SCC share."""
+        km: dict[str, float] = {}
+        for code, cls in enumerate(self.highway_classes):
+            mask = self.edge_highway == code
+            # a two-way road is two directed edges: count its length once
+            weight = np.where(self.edge_oneway[mask], 1.0, 0.5)
+            km[cls] = round(float((self.edge_length_m[mask] * weight).sum()) / 1000.0, 1)
+        total_len = float(self.edge_length_m.sum())
+        imputed_len = float(self.edge_length_m[self.edge_speed_imputed].sum())
+        return NetworkSummary(
+            source=self.source,
+            synthetic=self.synthetic,
+            nodes=self.n_nodes,
+            edges=self.n_edges,
+            km_by_highway=dict(sorted(km.items(), key=lambda kv: -kv[1])),
+            road_km=round(sum(km.values()), 1),
+            imputed_speed_share=round(float(self.edge_speed_imputed.mean()), 4)
+            if self.n_edges
+            else 0.0,
+            imputed_speed_length_share=round(imputed_len / total_len, 4) if total_len else 0.0,
+            scc_node_share=round(self.n_nodes / self.nodes_before_scc, 4)
+            if self.nodes_before_scc
+            else 0.0,
+        )
+
+
+@dataclass(frozen=True)
+class NetworkSummary:
+    """What ``lastmile network`` prints."""
+
+    source: str
+    synthetic: bool
+    nodes: int
+    edges: int
+    km_by_highway: dict[str, float]
+    road_km: float
+    imputed_speed_share: float
+    imputed_speed_length_share: float
+    scc_node_share: float
+
+
+@dataclass(frozen=True)
+class SnapResult:
+    """Points snapped to their nearest graph node.
+
+    ``too_far[i]`` is True when point ``i`` lies farther than the limit from the graph; its node is
+    still the nearest one, but callers must report it rather than use it silently.
+    """
+
+    node: NDArray[np.int64]
+    distance_m: NDArray[np.float64]
+    too_far: NDArray[np.bool_]
+    max_snap_m: float
+
+    @property
+    def n_too_far(self) -> int:
+        """How many points exceeded the snap limit."""
+        return int(self.too_far.sum())
+
+
+def snap_points(
+    network: RoadNetwork,
+    lon: Sequence[float] | NDArray[np.float64],
+    lat: Sequence[float] | NDArray[np.float64],
+    max_snap_m: float,
+) -> SnapResult:
+    """Snap WGS84 points to the nearest node of the (strongly connected) drive graph.
+
+    Parameters
+    ----------
+    network
+        The drive graph; its nodes are all in the largest strongly connected component, so a point
+        near a disconnected fragment snaps to the connected graph and reports the real distance.
+    lon, lat
+        Point coordinates (degrees).
+    max_snap_m
+        Points farther than this are flagged in ``too_far``.
+    """
+    lon_a = np.asarray(lon, dtype=np.float64)
+    lat_a = np.asarray(lat, dtype=np.float64)
+    if lon_a.shape != lat_a.shape:
+        raise InputError("snap_points: lon and lat have different lengths")
+    if not (np.isfinite(lon_a).all() and np.isfinite(lat_a).all()):
+        raise InputError("snap_points: a coordinate is NaN or infinite", "drop or fix those points")
+    if network.n_nodes == 0:
+        raise DataError("the road graph has no nodes to snap to")
+    x, y = network.project(lon_a, lat_a)
+    dist, idx = network._kdtree.query(np.column_stack([x, y]))
+    dist = np.asarray(dist, dtype=np.float64)
+    return SnapResult(
+        node=np.asarray(idx, dtype=np.int64),
+        distance_m=dist,
+        too_far=dist > max_snap_m,
+        max_snap_m=float(max_snap_m),
+    )
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _cache_key(parts: Sequence[str]) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
+
+
+def _speed_key(region: Region) -> str:
+    return json.dumps(dict(sorted(region.speeds_kmh.items())))
+
+
+def graph_file_kind(path: Path) -> str:
+    """``xml``, ``pbf`` or ``graphml`` from the file name; InputError otherwise."""
+    name = path.name.lower()
+    if name.endswith((".osm", ".xml", ".osm.bz2", ".xml.bz2")):
+        return "xml"
+    if name.endswith(".pbf"):
+        return "pbf"
+    if name.endswith(".graphml"):
+        return "graphml"
+    raise InputError(
+        f"{path}: unknown road-network file type",
+        f"give one of {', '.join(GRAPH_SUFFIXES)}",
+    )
+
+
+def _pbf_to_xml(pbf: Path, out: Path) -> int:
+    """Convert an .osm.pbf extract to OSM XML with pyosmium (osmnx reads XML only).
+
+    Ways that reference nodes missing from the extract (a bbox cut without ``complete_ways``) are
+    dropped, since osmnx cannot place them; the number dropped is returned.
+    """
+    import osmium
+
+    try:
+        node_ids = np.fromiter(
+            (n.id for n in osmium.FileProcessor(str(pbf), osmium.osm.NODE)), dtype=np.int64
+        )
+        node_ids.sort()
+        dropped = 0
+        with atomic_path(out) as tmp, osmium.SimpleWriter(str(tmp)) as writer:
+            for obj in osmium.FileProcessor(str(pbf)):
+                if isinstance(obj, osmium.osm.Way):
+                    refs = np.fromiter((n.ref for n in obj.nodes), dtype=np.int64)
+                    pos = np.searchsorted(node_ids, refs).clip(0, max(node_ids.size - 1, 0))
+                    if node_ids.size == 0 or not (node_ids[pos] == refs).all():
+                        dropped += 1
+                        continue
+                writer.add(obj)
+    except RuntimeError as exc:
+        raise InputError(f"{pbf}: not a readable OSM PBF file ({exc})", "check the file") from exc
+    return dropped
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"road-network file {path} does not exist", "check the path")
+    if path.is_dir():
+        raise InputError(f"{path} is a directory, not a road-network file")
+    if path.stat().st_size == 0:
+        raise InputError(f"road-network file {path} is empty", "download or export it again")
+
+
+def _parse_osm_xml(path: Path) -> nx.MultiDiGraph:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            g = ox.graph_from_xml(path, simplify=False, retain_all=True, bidirectional=False)
+    except (ParseError, EOFError, OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a readable OSM XML file ({exc})", "check the file") from exc
+    except ValueError as exc:
+        raise DataError(f"{path}: no usable roads found ({exc})", "check the extract") from exc
+    g = _drive_only(g, path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ox.simplify_graph(g)
+
+
+#: The exclusions of osmnx's "drive" network type, so that a file gives the graph a download would.
+_NOT_DRIVE_HIGHWAY = frozenset(
+    "abandoned bridleway bus_guideway construction corridor cycleway elevator escalator footway "
+    "no path pedestrian planned platform proposed raceway razed service steps track".split()
+)
+_NOT_DRIVE_SERVICE = frozenset("alley driveway emergency_access parking parking_aisle private".split())
+
+
+def _is_drive(d: dict[str, Any]) -> bool:
+    hwy = d.get("highway")
+    return (
+        isinstance(hwy, str)
+        and hwy not in _NOT_DRIVE_HIGHWAY
+        and d.get("area") != "yes"
+        and d.get("motor_vehicle") != "no"
+        and d.get("motorcar") != "no"
+        and d.get("access") != "private"
+        and d.get("service") not in _NOT_DRIVE_SERVICE
+    )
+
+
+def _drive_only(g: nx.MultiDiGraph, where: Path | str) -> nx.MultiDiGraph:
+    """Keep the ways osmnx's 'drive' network type keeps (graph_from_xml keeps every way)."""
+    g.remove_edges_from([(u, v, k) for u, v, k, d in g.edges(keys=True, data=True) if not _is_drive(d)])
+    g.remove_nodes_from([n for n in list(g.nodes) if g.degree(n) == 0])
+    if g.number_of_edges() == 0:
+        raise DataError(f"{where}: the file holds no drivable road", "check the extract's area")
+    return g
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) else value
+
+
+def _load_raw(source: str | Path, region: Region, outline: BaseGeometry | None) -> nx.MultiDiGraph:
+    if str(source) == "osm":
+        if outline is None:
+            raise InputError("an online OSM download needs the region outline")
+        try:
+            g = ox.graph_from_polygon(
+                outline, network_type="drive", simplify=True, retain_all=True
+            )
+        except ox._errors.InsufficientResponseError as exc:
+            raise DataError(f"OSM download for {region.name}: no roads returned ({exc})") from exc
+        except Exception as exc:  # requests' ConnectionError and friends
+            raise InputError(
+                f"OSM download for {region.name} failed: {exc}",
+                "check the network, or use --network synthetic or a local extract FILE",
+            ) from exc
+        return g
+    path = Path(source)
+    _check_readable(path)
+    kind = graph_file_kind(path)
+    if kind == "graphml":
+        try:
+            return ox.load_graphml(path)
+        except Exception as exc:
+            raise InputError(f"{path}: not a readable GraphML graph ({exc})") from exc
+    if path.name.lower().endswith(".bz2"):
+        try:
+            with bz2.open(path) as f:
+                f.read(16)
+        except OSError as exc:
+            raise InputError(f"{path}: not a valid bzip2 file ({exc})", "check the file") from exc
+    return _parse_osm_xml(path)
+
+
+def _process(g: nx.MultiDiGraph, region: Region) -> tuple[nx.MultiDiGraph, int]:
+    """Speeds (tagged or imputed), travel times, largest strongly connected component."""
+    if g.number_of_edges() == 0:
+        raise DataError("the road graph has no edges", "check the extract's area and filters")
+    nodes_before = g.number_of_nodes()
+    classes = {str(_first(d.get("highway", "road"))) for _, _, d in g.edges(data=True)}
+    # Sentinel -1 marks edges without a parsable maxspeed: osmnx fills every missing speed with the
+    # hwy_speeds value of its class, and no real maxspeed parses to a negative number.
+    ox.add_edge_speeds(g, hwy_speeds=dict.fromkeys(classes, -1.0), fallback=-1.0)
+    for _, _, d in g.edges(data=True):
+        hwy = str(_first(d.get("highway", "road")))
+        speed = float(d["speed_kph"])
+        imputed = not (np.isfinite(speed) and speed > 0)
+        d["speed_imputed"] = imputed
+        d["speed_kph"] = region.speed_for(hwy) if imputed else speed
+    ox.add_edge_travel_times(g)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = ox.truncate.largest_component(g, strongly=True)
+    if g.number_of_edges() == 0:
+        raise DataError("the road graph has no strongly connected part with edges")
+    return g, nodes_before
+
+
+def _export(
+    g: nx.MultiDiGraph, region: Region, source: str, synthetic: bool, nodes_before: int
+) -> RoadNetwork:
+    osmids = np.fromiter(g.nodes, dtype=np.int64, count=g.number_of_nodes())
+    index = {int(n): i for i, n in enumerate(osmids)}
+    lon = np.array([g.nodes[n]["x"] for n in g.nodes], dtype=np.float64)
+    lat = np.array([g.nodes[n]["y"] for n in g.nodes], dtype=np.float64)
+    to_proj = Transformer.from_crs("EPSG:4326", region.projected_crs, always_xy=True)
+    x, y = to_proj.transform(lon, lat)
+
+    classes: dict[str, int] = {}
+    rows: list[tuple[int, int, float, float, float, bool, int, bool]] = []
+    offsets = [0]
+    glon: list[float] = []
+    glat: list[float] = []
+    for u, v, d in g.edges(data=True):
+        hwy = str(_first(d.get("highway", "road")))
+        code = classes.setdefault(hwy, len(classes))
+        oneway = bool(d.get("oneway", False)) and str(d.get("oneway")) not in ("False", "no")
+        rows.append(
+            (
+                index[int(u)],
+                index[int(v)],
+                float(d["length"]),
+                float(d["travel_time"]),
+                float(d["speed_kph"]),
+                bool(d["speed_imputed"]),
+                code,
+                oneway,
+            )
+        )
+        geom = d.get("geometry")
+        if geom is not None:
+            xs, ys = geom.xy
+            glon.extend(xs)
+            glat.extend(ys)
+        else:
+            glon.extend((g.nodes[u]["x"], g.nodes[v]["x"]))
+            glat.extend((g.nodes[u]["y"], g.nodes[v]["y"]))
+        offsets.append(len(glon))
+    arr = pd.DataFrame(rows, columns=["u", "v", "len", "time", "speed", "imp", "hwy", "oneway"])
+    return RoadNetwork(
+        node_osmid=osmids,
+        node_lon=lon,
+        node_lat=lat,
+        node_x=np.asarray(x, dtype=np.float64),
+        node_y=np.asarray(y, dtype=np.float64),
+        edge_u=arr["u"].to_numpy(np.int32),
+        edge_v=arr["v"].to_numpy(np.int32),
+        edge_length_m=arr["len"].to_numpy(np.float64),
+        edge_time_s=arr["time"].to_numpy(np.float64),
+        edge_speed_kmh=arr["speed"].to_numpy(np.float64),
+        edge_speed_imputed=arr["imp"].to_numpy(bool),
+        edge_highway=arr["hwy"].to_numpy(np.int16),
+        edge_oneway=arr["oneway"].to_numpy(bool),
+        highway_classes=tuple(classes),
+        geometry_offsets=np.asarray(offsets, dtype=np.int64),
+        geometry_lon=np.asarray(glon, dtype=np.float64),
+        geometry_lat=np.asarray(glat, dtype=np.float64),
+        projected_crs=region.projected_crs,
+        source=source,
+        synthetic=synthetic,
+        nodes_before_scc=nodes_before,
+    )
+
+
+_ARRAY_FIELDS = (
+    "node_osmid", "node_lon", "node_lat", "node_x", "node_y", "edge_u", "edge_v",
+    "edge_length_m", "edge_time_s", "edge_speed_kmh", "edge_speed_imputed", "edge_highway",
+    "edge_oneway", "geometry_offsets", "geometry_lon", "geometry_lat",
+)  # fmt: skip
+
+
+def save_network(network: RoadNetwork, path: Path) -> None:
+    """Write the network to an ``.npz`` cache file atomically."""
+    header = {
+        "version": CACHE_VERSION,
+        "highway_classes": list(network.highway_classes),
+        "projected_crs": network.projected_crs,
+        "source": network.source,
+        "synthetic": network.synthetic,
+        "nodes_before_scc": network.nodes_before_scc,
+        "meta": network.meta,
+    }
+    arrays = {name: getattr(network, name) for name in _ARRAY_FIELDS}
+    with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as f:
+        np.savez(f, header=np.array(json.dumps(header)), **arrays)
+
+
+def read_network(path: Path) -> RoadNetwork:
+    """Read a network cache file written by :func:`save_network`."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(str(data["header"]))
+            if header.get("version") != CACHE_VERSION:
+                raise InputError(f"{path}: cache version {header.get('version')} is outdated")
+            arrays = {name: data[name] for name in _ARRAY_FIELDS}
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"{path}: not a lastmile network cache ({exc})", "delete it") from exc
+    return RoadNetwork(
+        **arrays,
+        highway_classes=tuple(header["highway_classes"]),
+        projected_crs=header["projected_crs"],
+        source=header["source"],
+        synthetic=bool(header["synthetic"]),
+        nodes_before_scc=int(header["nodes_before_scc"]),
+        meta=dict(header.get("meta", {})),
+    )
+
+
+def build_network(
+    source: str | Path,
+    region: Region,
+    *,
+    outline: BaseGeometry | None = None,
+    synthetic: bool = False,
+    description: str | None = None,
+) -> RoadNetwork:
+    """Load and process a road graph without any cache.
+
+    Parameters
+    ----------
+    source
+        ``"osm"`` for an online osmnx download of ``outline``; otherwise a path to .osm, .osm.bz2,
+        .osm.pbf or .graphml.
+    region
+        Supplies the default speeds and the metric CRS.
+    outline
+        Region polygon (WGS84) for the online download.
+    synthetic
+        Mark the result as the synthetic stand-in.
+    description
+        Source description stored with the network (default: the path or "OpenStreetMap").
+    """
+    if str(source) != "osm" and graph_file_kind(Path(source)) == "pbf":
+        pbf = Path(source)
+        _check_readable(pbf)
+        # osmnx reads XML only: convert into a private temporary directory, parse, discard
+        with tempfile.TemporaryDirectory() as tmpdir:
+            xml = Path(tmpdir) / (pbf.stem + ".osm")
+            _pbf_to_xml(pbf, xml)
+            g = _load_raw(xml, region, outline)
+    else:
+        g = _load_raw(source, region, outline)
+    g, before = _process(g, region)
+    desc = description or ("OpenStreetMap (online)" if str(source) == "osm" else str(source))
+    return _export(g, region, desc, synthetic, before)
+
+
+def load_network(
+    source: str | Path,
+    region: Region,
+    *,
+    cache: Path | None,
+    outline: BaseGeometry | None = None,
+    synthetic: bool = False,
+    description: str | None = None,
+) -> RoadNetwork:
+    """Like :func:`build_network`, with a binary cache keyed by content hash and speed table.
+
+    The cache is used for files (the key includes the file's sha256); online downloads rely on
+    osmnx's own HTTP cache (``osmnx.settings.cache_folder``) and are then cached here by the date.
+    """
+    if cache is None or str(source) == "osm":
+        return build_network(
+            source, region, outline=outline, synthetic=synthetic, description=description
+        )
+    path = Path(source)
+    _check_readable(path)
+    key = _cache_key(
+        [str(CACHE_VERSION), file_sha256(path), _speed_key(region), region.projected_crs]
+    )
+    cached = cache / f"network-{key}.npz"
+    if cached.exists():
+        net = read_network(cached)
+        if description and net.source != description:
+            net = _with_source(net, description, synthetic)
+        return net
+    net = build_network(path, region, synthetic=synthetic, description=description)
+    save_network(net, cached)
+    return net
+
+
+def _with_source(net: RoadNetwork, source: str, synthetic: bool) -> RoadNetwork:
+    return replace(net, source=source, synthetic=synthetic)
