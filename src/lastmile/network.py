@@ -612,3 +612,136 @@ def load_network(
 
 def _with_source(net: RoadNetwork, source: str, synthetic: bool) -> RoadNetwork:
     return replace(net, source=source, synthetic=synthetic)
+
+
+# --------------------------------------------------------------------------- source resolution
+
+
+@dataclass(frozen=True)
+class NetworkSource:
+    """Where a drive graph came from, and the OSM file behind it (for villages and boundaries).
+
+    Attributes
+    ----------
+    kind
+        ``"synthetic"`` (the stand-in), ``"file"`` (a local extract) or ``"osm"`` (online download).
+    osm_file
+        The OSM XML/PBF file the graph was read from (``None`` for online and GraphML sources).
+    label
+        What every output states as its data source.
+    """
+
+    kind: Literal["synthetic", "file", "osm"]
+    osm_file: Path | None
+    label: str
+
+    @property
+    def synthetic(self) -> bool:
+        """True for the synthetic stand-in."""
+        return self.kind == "synthetic"
+
+
+STANDIN_LABEL = "synthetic stand-in (NOT real OpenStreetMap data)"
+
+
+def standin_file(
+    region: Region, outline: BaseGeometry, cache: Path, *, scale: float = 1.0
+) -> tuple[Path, str]:
+    """The stand-in OSM XML for ``region`` in the cache, generated on first use.
+
+    The file name carries a hash of the generator's source, the seed, the scale and the outline,
+    so a changed generator or outline never reuses an old file.
+    """
+    from lastmile import standin
+
+    generator = Path(standin.__file__).read_bytes()
+    key = _cache_key(
+        [
+            hashlib.sha256(generator).hexdigest(),
+            str(region.standin.seed),
+            repr(region.standin),
+            f"{scale:g}",
+            outline.wkb_hex,
+            ",".join(t.code for t in region.townships),
+        ]
+    )
+    path = cache / f"standin-{region.id}-{key}.osm"
+    if not path.exists():
+        standin.write_standin(region, outline, path, scale=scale)
+    label = f"{STANDIN_LABEL}, seed {region.standin.seed}"
+    if scale != 1.0:
+        label += f", scale {scale:g}"
+    return path, label
+
+
+def overpass_reachable(timeout_s: float = 3.0) -> bool:
+    """Whether osmnx's Overpass endpoint answers within ``timeout_s``."""
+    import requests
+
+    try:
+        r = requests.get(f"{ox.settings.overpass_url}/status", timeout=timeout_s)
+    except requests.RequestException:
+        return False
+    return r.status_code < 500
+
+
+def open_network(
+    spec: str | Path,
+    region: Region,
+    *,
+    outline: BaseGeometry,
+    cache: Path,
+    local_extract: Path | None = None,
+    standin_scale: float = 1.0,
+    osm_timeout_s: float = 3.0,
+) -> tuple[RoadNetwork, NetworkSource]:
+    """Resolve a network spec and load the drive graph.
+
+    Parameters
+    ----------
+    spec
+        ``"auto"``: ``local_extract`` if given, else an OSM download when Overpass answers within
+        ``osm_timeout_s``, else the synthetic stand-in. ``"synthetic"``, ``"osm"``, or a file path
+        force one source.
+    region
+        Speeds, CRS, stand-in settings.
+    outline
+        County outline (WGS84): the download polygon and the stand-in's shape.
+    cache
+        Cache directory (stand-in file, network caches, osmnx HTTP cache).
+    """
+    choice = str(spec)
+    if choice == "auto":
+        if local_extract is not None:
+            choice = str(local_extract)
+        elif overpass_reachable(osm_timeout_s):
+            choice = "osm"
+        else:
+            choice = "synthetic"
+    if choice == "synthetic":
+        path, label = standin_file(region, outline, cache, scale=standin_scale)
+        net = load_network(path, region, cache=cache, synthetic=True, description=label)
+        return net, NetworkSource("synthetic", path, label)
+    if choice == "osm":
+        ox.settings.cache_folder = str(cache / "osmnx-http")
+        ox.settings.use_cache = True
+        label = f"OpenStreetMap via Overpass, downloaded {_today()} (© OpenStreetMap contributors, ODbL)"
+        key = _cache_key([str(CACHE_VERSION), outline.wkb_hex, _speed_key(region), _today()])
+        cached = cache / f"network-osm-{key}.npz"
+        if cached.exists():
+            return read_network(cached), NetworkSource("osm", None, label)
+        net = build_network("osm", region, outline=outline, description=label)
+        save_network(net, cached)
+        return net, NetworkSource("osm", None, label)
+    path = Path(choice)
+    _check_readable(path)
+    kind = graph_file_kind(path)
+    label = f"OpenStreetMap extract {path.name} (© OpenStreetMap contributors, ODbL)"
+    net = load_network(path, region, cache=cache, description=label)
+    return net, NetworkSource("file", path if kind != "graphml" else None, label)
+
+
+def _today() -> str:
+    import datetime as _dt
+
+    return _dt.date.today().isoformat()
