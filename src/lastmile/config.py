@@ -97,6 +97,113 @@ class StandinSettings:
 
 
 @dataclass(frozen=True)
+class DemandProfile:
+    """Defaults for one modelled day of orders (see ``[demand]`` in the region file)."""
+
+    parcels_per_resident_per_day: float
+    parcel_kg: float
+    produce_pickup_share: float
+    produce_kg_per_resident: float
+    tea_share_of_pickups: float
+    produce_requires_refrigeration: bool
+    tea_requires_refrigeration: bool
+    service_s_delivery: int
+    service_s_pickup: int
+    default_population: int
+    candidates_per_township: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class FleetType:
+    """One vehicle type, stationed ``count_per_depot`` times at every depot."""
+
+    id: str
+    refrigerated: bool
+    capacity_kg: int
+    capacity_parcels: int
+    count_per_depot: int
+    shift_start_s: int
+    shift_end_s: int
+    max_duration_s: int
+    fixed_cost: float
+    cost_per_km: float
+    cost_per_hour: float
+
+
+def _clock(value: Any, where: str) -> int:
+    """'HH:MM' -> seconds after midnight."""
+    try:
+        hh, mm = str(value).split(":")
+        seconds = int(hh) * 3600 + int(mm) * 60
+    except ValueError:
+        raise InputError(f"{where}: {value!r} is not a time of day", "write it as 'HH:MM'") from None
+    if not 0 <= seconds <= 48 * 3600:
+        raise InputError(f"{where}: {value!r} is out of range", "use 00:00..48:00")
+    return seconds
+
+
+def _parse_demand(table: Mapping[str, Any], where: str) -> DemandProfile:
+    w = f"{where} [demand]"
+
+    def num(key: str, default: float, lo: float = 0.0, hi: float = float("inf")) -> float:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+            raise InputError(f"{w}: {key} = {value!r} is not a number in [{lo}, {hi}]")
+        return float(value)
+
+    return DemandProfile(
+        parcels_per_resident_per_day=num("parcels_per_resident_per_day", 0.03),
+        parcel_kg=num("parcel_kg", 2.0),
+        produce_pickup_share=num("produce_pickup_share", 0.35, 0, 1),
+        produce_kg_per_resident=num("produce_kg_per_resident", 0.15),
+        tea_share_of_pickups=num("tea_share_of_pickups", 0.4, 0, 1),
+        produce_requires_refrigeration=bool(table.get("produce_requires_refrigeration", True)),
+        tea_requires_refrigeration=bool(table.get("tea_requires_refrigeration", False)),
+        service_s_delivery=round(num("service_min_delivery", 5) * 60),
+        service_s_pickup=round(num("service_min_pickup", 10) * 60),
+        default_population=int(num("default_population", 400, 1)),
+        candidates_per_township=int(num("candidates_per_township", 5, 1)),
+        seed=int(num("seed", 0)),
+    )
+
+
+def _parse_fleet(rows: list[Any], where: str) -> tuple[FleetType, ...]:
+    out: list[FleetType] = []
+    for i, row in enumerate(rows):
+        w = f"{where} [[fleet]] #{i + 1}"
+        if not isinstance(row, dict):
+            raise InputError(f"{w}: not a table")
+        count = int(_require(row, "count_per_depot", int, w))
+        cap_kg = int(_require(row, "capacity_kg", int, w))
+        cap_parcels = int(_require(row, "capacity_parcels", int, w))
+        if count < 0 or cap_kg <= 0 or cap_parcels <= 0:
+            raise InputError(f"{w}: counts and capacities must be positive")
+        start = _clock(row.get("shift_start", "07:00"), f"{w} shift_start")
+        end = _clock(row.get("shift_end", "19:00"), f"{w} shift_end")
+        if end <= start:
+            raise InputError(f"{w}: shift_end is not after shift_start")
+        out.append(
+            FleetType(
+                id=_require(row, "id", str, w),
+                refrigerated=bool(row.get("refrigerated", False)),
+                capacity_kg=cap_kg,
+                capacity_parcels=cap_parcels,
+                count_per_depot=count,
+                shift_start_s=start,
+                shift_end_s=end,
+                max_duration_s=round(float(row.get("max_duration_h", (end - start) / 3600)) * 3600),
+                fixed_cost=float(row.get("fixed_cost", 0.0)),
+                cost_per_km=float(row.get("cost_per_km", 1.0)),
+                cost_per_hour=float(row.get("cost_per_hour", 0.0)),
+            )
+        )
+    if not out:
+        raise InputError(f"{where}: no [[fleet]] vehicle types", "add at least one")
+    return tuple(out)
+
+
+@dataclass(frozen=True)
 class Region:
     """A region: registry, outline source, centre, speeds, limits.
 
@@ -120,6 +227,8 @@ class Region:
     matrix_cutoff_s: int | None
     cold_chain: ColdChainLimits
     standin: StandinSettings
+    demand: DemandProfile
+    fleet: tuple[FleetType, ...]
     source_file: str
 
     def township(self, key: str) -> Township:
@@ -262,6 +371,8 @@ def parse_region(data: Mapping[str, Any], source: str) -> Region:
             tea_s=minutes("tea_max_in_vehicle_min"),
             parcel_s=minutes("parcel_max_in_vehicle_min"),
         ),
+        demand=_parse_demand(data.get("demand", {}), where),
+        fleet=_parse_fleet(list(data.get("fleet", [])), where),
         standin=StandinSettings(
             seed=int(standin.get("seed", 0)),
             villages_per_township=(vpt[0], vpt[1]),

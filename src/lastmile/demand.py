@@ -1,0 +1,283 @@
+"""Demand: villages (settlements with population), candidate hub sites, one day of orders.
+
+- Villages come from OSM ``place`` nodes (the same OSM file as the road graph, or an online query),
+  or from a user file (CSV with ``id, name, lon, lat[, population]`` or any point layer).
+- Candidate hub sites: the ``candidates_per_township`` most populous settlements of each township
+  (``[demand]`` in the region file), plus any user-given sites.
+- Orders: one modelled day, generated deterministically from the ``[demand]`` profile (parcel
+  deliveries to every village, produce/tea pickups from a seeded share of villages), or read from a
+  user CSV/GeoJSON.
+
+Every quantity default is an assumption stated in the region file.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import osmnx as ox
+import pandas as pd
+from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
+
+from lastmile.boundaries import TownshipBoundaries, township_of
+from lastmile.config import ColdChainLimits, DemandProfile, Region
+from lastmile.errors import DataError, InputError
+
+#: OSM place values treated as settlements.
+SETTLEMENT_PLACES = ("city", "town", "suburb", "village", "hamlet", "isolated_dwelling", "neighbourhood")
+
+ORDER_COLUMNS = (
+    "id", "kind", "village", "lon", "lat", "parcels", "kg", "product_class", "service_min",
+    "tw_start", "tw_end", "max_in_vehicle_min", "requires_refrigeration",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Villages:
+    """Settlements with population, each in a township.
+
+    ``gdf`` columns: ``id, name, place, population, township, lon, lat, geometry`` (EPSG:4326),
+    sorted by id. ``dropped`` lists settlements outside every township (ignored, reported).
+    """
+
+    gdf: gpd.GeoDataFrame
+    source: str
+    dropped: tuple[str, ...] = ()
+
+
+def _finish(gdf: gpd.GeoDataFrame, townships: TownshipBoundaries, source: str) -> Villages:
+    gdf = gdf.copy()
+    gdf["township"] = township_of(gdf, townships).to_numpy()
+    outside = gdf["township"].isna()
+    dropped = tuple(f"{r.name} ({r.id})" for r in gdf[outside].itertuples())
+    gdf = gdf[~outside].copy()
+    if gdf.empty:
+        raise DataError(f"{source}: no settlement lies inside the townships", "check the inputs")
+    gdf["lon"] = gdf.geometry.x
+    gdf["lat"] = gdf.geometry.y
+    gdf = gdf.sort_values("id").reset_index(drop=True)
+    cols = ["id", "name", "place", "population", "township", "lon", "lat", "geometry"]
+    return Villages(gpd.GeoDataFrame(gdf[cols], geometry="geometry", crs="EPSG:4326"), source, dropped)
+
+
+def _from_features(feat: gpd.GeoDataFrame, profile: DemandProfile) -> gpd.GeoDataFrame:
+    feat = feat.reset_index()
+    feat = feat[feat.geometry.geom_type == "Point"]
+    feat = feat[feat["place"].isin(SETTLEMENT_PLACES)]
+    pop = pd.to_numeric(feat.get("population", pd.Series(index=feat.index, dtype=float)),
+                        errors="coerce")  # fmt: skip
+    names = feat["name"] if "name" in feat.columns else pd.Series("", index=feat.index)
+    return gpd.GeoDataFrame(
+        {
+            "id": "osm-" + feat["id"].astype(str),
+            "name": names.fillna("").astype(str).to_numpy(),
+            "place": feat["place"].astype(str).to_numpy(),
+            "population": pop.fillna(profile.default_population).round().astype(int).to_numpy(),
+        },
+        geometry=feat.geometry.to_numpy(),
+        crs="EPSG:4326",
+    )
+
+
+def villages_from_osm(osm_file: str | Path, region: Region, townships: TownshipBoundaries) -> Villages:
+    """Settlements from the ``place`` nodes of an OSM XML file."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            feat = ox.features_from_xml(osm_file, tags={"place": list(SETTLEMENT_PLACES)})
+    except ox._errors.InsufficientResponseError as exc:
+        raise DataError(
+            f"{osm_file}: no place nodes (villages) in the file",
+            "give a villages file with --villages",
+        ) from exc
+    return _finish(_from_features(feat, region.demand), townships, f"osm:{Path(osm_file).name}")
+
+
+def villages_online(region: Region, outline: BaseGeometry, townships: TownshipBoundaries) -> Villages:
+    """Settlements from OSM over the outline, through osmnx (Overpass)."""
+    feat = ox.features_from_polygon(outline, tags={"place": list(SETTLEMENT_PLACES)})
+    return _finish(_from_features(feat, region.demand), townships, "overpass")
+
+
+def villages_from_file(path: str | Path, region: Region, townships: TownshipBoundaries) -> Villages:
+    """Settlements from a CSV (``id, name, lon, lat[, population]``) or a point layer."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"villages file {p} does not exist", "check the path")
+    try:
+        if p.suffix.lower() == ".csv":
+            df = pd.read_csv(p, dtype={"id": str})
+            missing = {"id", "lon", "lat"} - set(df.columns)
+            if missing:
+                raise InputError(f"{p}: missing column(s) {sorted(missing)}", "need id, lon, lat")
+            gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=4326)
+        else:
+            gdf = gpd.read_file(p)
+            if gdf.crs is None:
+                raise DataError(f"{p}: the file has no CRS", "save it with a CRS (EPSG:4326)")
+            gdf = gdf.to_crs(4326)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"{p}: not a readable villages file ({exc})") from exc
+    if "id" not in gdf.columns:
+        raise InputError(f"{p}: no 'id' column", "give each village a stable id")
+    ids = gdf["id"].astype(str)
+    dupes = sorted(set(ids[ids.duplicated()]))
+    if dupes:
+        raise InputError(f"{p}: duplicate village ids {dupes[:5]}", "make ids unique")
+    bad = ~gdf.geometry.is_valid | gdf.geometry.is_empty | (gdf.geometry.geom_type != "Point")
+    if bad.any():
+        raise InputError(f"{p}: village {ids[bad].iloc[0]!r} has no valid point", "fix its lon/lat")
+    pop = pd.to_numeric(gdf.get("population", pd.Series(index=gdf.index, dtype=float)), errors="coerce")
+    out = gpd.GeoDataFrame(
+        {
+            "id": ids.to_numpy(),
+            "name": gdf.get("name", ids).astype(str).to_numpy(),
+            "place": "village",
+            "population": pop.fillna(region.demand.default_population).round().astype(int).to_numpy(),
+        },
+        geometry=gdf.geometry.to_numpy(),
+        crs="EPSG:4326",
+    )
+    return _finish(out, townships, str(p))
+
+
+def candidate_sites(villages: Villages, region: Region, per_township: int | None = None) -> gpd.GeoDataFrame:
+    """Candidate hub sites: the most populous settlements of each township.
+
+    The county centre is not a candidate: it is open already. Columns as :class:`Villages`.
+    """
+    k = per_township or region.demand.candidates_per_township
+    gdf = villages.gdf.sort_values(["township", "population", "id"], ascending=[True, False, True])
+    picked = gdf.groupby("township", sort=True).head(k)
+    return picked.sort_values("id").reset_index(drop=True)
+
+
+def county_centre_frame(region: Region) -> gpd.GeoDataFrame:
+    """The existing county logistics centre as a one-row GeoDataFrame."""
+    c = region.county_centre
+    return gpd.GeoDataFrame(
+        {"id": [c.id], "name": [c.name], "place": ["depot"], "population": [0],
+         "township": [c.township], "lon": [c.lon], "lat": [c.lat]},
+        geometry=[Point(c.lon, c.lat)],
+        crs="EPSG:4326",
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- orders
+
+
+def daily_orders(villages: Villages, region: Region, *, seed: int | None = None) -> pd.DataFrame:
+    """One modelled day of orders from the ``[demand]`` profile (deterministic for a seed).
+
+    Each village gets one parcel delivery (parcels = population x rate, at least 1); a seeded share
+    of villages gets one produce pickup (kg = population x rate), tea leaves or fresh produce.
+    Cold-chain limits come from ``[cold_chain]``.
+    """
+    prof = region.demand
+    limits: ColdChainLimits = region.cold_chain
+    rng = np.random.default_rng(prof.seed if seed is None else seed)
+    rows: list[dict[str, object]] = []
+    v = villages.gdf
+    for r in v.itertuples():
+        parcels = max(1, round(r.population * prof.parcels_per_resident_per_day))
+        rows.append(
+            {"id": f"D-{r.id}", "kind": "delivery", "village": r.id, "lon": r.lon, "lat": r.lat,
+             "parcels": parcels, "kg": round(parcels * prof.parcel_kg),
+             "product_class": "parcel", "service_min": prof.service_s_delivery / 60,
+             "tw_start": None, "tw_end": None,
+             "max_in_vehicle_min": limits.parcel_s / 60, "requires_refrigeration": False}
+        )  # fmt: skip
+    pickup = rng.random(len(v)) < prof.produce_pickup_share
+    tea = rng.random(len(v)) < prof.tea_share_of_pickups
+    for r, is_pickup, is_tea in zip(v.itertuples(), pickup, tea, strict=True):
+        if not is_pickup:
+            continue
+        cls = "tea" if is_tea else "produce"
+        rows.append(
+            {"id": f"P-{r.id}", "kind": "pickup", "village": r.id, "lon": r.lon, "lat": r.lat,
+             "parcels": 0, "kg": max(10, round(r.population * prof.produce_kg_per_resident)),
+             "product_class": cls, "service_min": prof.service_s_pickup / 60,
+             "tw_start": None, "tw_end": None,
+             "max_in_vehicle_min": limits.for_class(cls) / 60,
+             "requires_refrigeration": prof.tea_requires_refrigeration if is_tea
+             else prof.produce_requires_refrigeration}
+        )  # fmt: skip
+    return check_orders(pd.DataFrame(rows, columns=list(ORDER_COLUMNS)), "generated orders")
+
+
+def _clock_min(value: object, where: str) -> float | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
+        return None
+    text = str(value)
+    try:
+        if ":" in text:
+            hh, mm = text.split(":")
+            return int(hh) * 60 + int(mm)
+        return float(text)
+    except ValueError:
+        raise InputError(f"{where}: {text!r} is not a time", "use HH:MM or minutes") from None
+
+
+def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Validate an orders table; every error names the order id."""
+    missing = {"id", "kind", "lon", "lat"} - set(df.columns)
+    if missing:
+        raise InputError(f"{where}: missing column(s) {sorted(missing)}",
+                         f"orders need {', '.join(ORDER_COLUMNS)}")  # fmt: skip
+    df = df.copy()
+    for col, default in (("parcels", 0), ("kg", 0), ("product_class", "parcel"), ("service_min", 5),
+                         ("tw_start", None), ("tw_end", None), ("max_in_vehicle_min", None),
+                         ("requires_refrigeration", False), ("village", "")):  # fmt: skip
+        if col not in df.columns:
+            df[col] = default
+    df["id"] = df["id"].astype(str)
+    dupes = sorted(set(df["id"][df["id"].duplicated()]))
+    if dupes:
+        raise InputError(f"{where}: duplicate order ids {dupes[:5]}", "make order ids unique")
+    for row in df.itertuples():
+        w = f"{where}, order {row.id}"
+        if row.kind not in ("delivery", "pickup"):
+            raise InputError(f"{w}: kind {row.kind!r} unknown", "use 'delivery' or 'pickup'")
+        for col in ("lon", "lat", "parcels", "kg", "service_min"):
+            value = pd.to_numeric(getattr(row, col), errors="coerce")
+            if not np.isfinite(value) or (col not in ("lon", "lat") and value < 0):
+                raise InputError(f"{w}: {col} = {getattr(row, col)!r} is not a valid number")
+        if not (-180 <= float(row.lon) <= 180 and -90 <= float(row.lat) <= 90):
+            raise InputError(f"{w}: lon/lat ({row.lon}, {row.lat}) out of range")
+        if row.product_class not in ("parcel", "produce", "tea"):
+            raise InputError(f"{w}: product_class {row.product_class!r} unknown",
+                             "use parcel, produce or tea")  # fmt: skip
+        start, end = _clock_min(row.tw_start, w), _clock_min(row.tw_end, w)
+        if start is not None and end is not None and end < start:
+            raise InputError(f"{w}: time window ends before it starts")
+        limit = pd.to_numeric(row.max_in_vehicle_min, errors="coerce")
+        if limit is not None and np.isfinite(limit) and limit <= 0:
+            raise InputError(f"{w}: max_in_vehicle_min must be positive")
+    return df.reset_index(drop=True)
+
+
+def read_orders(path: str | Path) -> pd.DataFrame:
+    """Orders from a CSV or a point layer (GeoJSON/GeoPackage); columns as :data:`ORDER_COLUMNS`."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"orders file {p} does not exist", "check the path")
+    try:
+        if p.suffix.lower() == ".csv":
+            df = pd.read_csv(p, dtype={"id": str, "village": str})
+        else:
+            gdf = gpd.read_file(p)
+            if gdf.crs is None:
+                raise DataError(f"{p}: the file has no CRS", "save it with a CRS (EPSG:4326)")
+            gdf = gdf.to_crs(4326)
+            df = pd.DataFrame(gdf.drop(columns="geometry"))
+            df["lon"], df["lat"] = gdf.geometry.x, gdf.geometry.y
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"{p}: not a readable orders file ({exc})") from exc
+    if df.empty:
+        raise InputError(f"{p}: no orders", "the file is empty")
+    return check_orders(df, str(p))
