@@ -19,9 +19,10 @@ from __future__ import annotations
 import bz2
 import hashlib
 import json
+import re
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -323,9 +324,15 @@ def _check_readable(path: Path) -> None:
 
 def _parse_osm_xml(path: Path) -> nx.MultiDiGraph:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            g = ox.graph_from_xml(path, simplify=False, retain_all=True, bidirectional=False)
+        # keep the tags the drive filter reads on the edges (osmnx keeps only "useful" tags)
+        useful = list(ox.settings.useful_tags_way)
+        ox.settings.useful_tags_way = list(dict.fromkeys([*useful, *_FILTER_KEYS]))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                g = ox.graph_from_xml(path, simplify=False, retain_all=True, bidirectional=False)
+        finally:
+            ox.settings.useful_tags_way = useful
     except (ParseError, EOFError, OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a readable OSM XML file ({exc})", "check the file") from exc
     except ValueError as exc:
@@ -336,25 +343,43 @@ def _parse_osm_xml(path: Path) -> nx.MultiDiGraph:
         return ox.simplify_graph(g)
 
 
-#: The exclusions of osmnx's "drive" network type, so that a file gives the graph a download would.
-_NOT_DRIVE_HIGHWAY = frozenset(
-    "abandoned bridleway bus_guideway construction corridor cycleway elevator escalator footway "
-    "no path pedestrian planned platform proposed raceway razed service steps track".split()
-)
-_NOT_DRIVE_SERVICE = frozenset("alley driveway emergency_access parking parking_aisle private".split())
+_FILTER_TERM = re.compile(r"""\[(["'])(.+?)\1(?:\s*(!~|~|!=|=)\s*(["'])(.*?)\4)?\]""")
 
 
-def _is_drive(d: dict[str, Any]) -> bool:
-    hwy = d.get("highway")
-    return (
-        isinstance(hwy, str)
-        and hwy not in _NOT_DRIVE_HIGHWAY
-        and d.get("area") != "yes"
-        and d.get("motor_vehicle") != "no"
-        and d.get("motorcar") != "no"
-        and d.get("access") != "private"
-        and d.get("service") not in _NOT_DRIVE_SERVICE
-    )
+def overpass_filter_matches(filter_str: str, tags: Mapping[str, Any]) -> bool:
+    """Evaluate an Overpass tag filter such as ``["highway"]["area"!~"yes"]`` on a tag dict.
+
+    Supports the forms osmnx's network filters use: ``[k]`` (key present), ``[k=v]``, ``[k!=v]``,
+    ``[k~re]`` (present and matching) and ``[k!~re]`` (absent or not matching); regular
+    expressions are unanchored, as in Overpass.
+    """
+    for _, key, op, _, value in _FILTER_TERM.findall(filter_str):
+        have = tags.get(key)
+        text = None if have is None else str(have)
+        if not op:
+            ok = text is not None
+        elif op == "=":
+            ok = text == value
+        elif op == "!=":
+            ok = text != value
+        elif op == "~":
+            ok = text is not None and re.search(value, text) is not None
+        else:
+            ok = text is None or re.search(value, text) is None
+        if not ok:
+            return False
+    return True
+
+
+#: osmnx's own Overpass filter of the "drive" network type: a file gives the graph a download would.
+DRIVE_FILTER: str = ox._overpass._get_network_filter("drive")
+
+
+_FILTER_KEYS = tuple(dict.fromkeys(key for _, key, *_ in _FILTER_TERM.findall(DRIVE_FILTER)))
+
+
+def _is_drive(d: Mapping[str, Any]) -> bool:
+    return isinstance(d.get("highway"), str) and overpass_filter_matches(DRIVE_FILTER, d)
 
 
 def _drive_only(g: nx.MultiDiGraph, where: Path | str) -> nx.MultiDiGraph:
