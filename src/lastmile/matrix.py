@@ -229,3 +229,36 @@ def path_geometry(network: RoadNetwork, nodes: Sequence[int]) -> LineString | No
     # drop each edge's first point after the first edge: it repeats the previous edge's last point
     stacked = np.vstack([coords[0], *[c[1:] for c in coords[1:]]])
     return LineString(stacked)
+
+
+def leg_paths(
+    network: RoadNetwork, legs: Sequence[tuple[int, int]], *, workers: int = 2
+) -> list[list[int] | None]:
+    """Fastest node sequences for many (origin, destination) legs, one dijkstra per distinct origin.
+
+    Used to draw vehicle routes along the roads: a route's legs share origins with other routes'
+    legs, and the predecessor trees are computed in chunks so memory stays bounded.
+    """
+    if not legs:
+        return []
+    origins = _check_nodes(network, [a for a, _ in legs], "leg origins")
+    dests = _check_nodes(network, [b for _, b in legs], "leg destinations")
+    uniq = np.unique(origins)
+    out: list[list[int] | None] = [None] * len(legs)
+    by_origin: dict[int, list[int]] = {}
+    for i, o in enumerate(origins.tolist()):
+        by_origin.setdefault(o, []).append(i)
+    for start in range(0, uniq.size, _CHUNK):
+        chunk = uniq[start : start + _CHUNK]
+        [(_, pred)] = _dijkstra_chunks(network, chunk, None, predecessors=True, workers=1)
+        assert pred is not None
+        for row, origin in enumerate(chunk.tolist()):
+            for i in by_origin[origin]:
+                d = int(dests[i])
+                if d != origin and pred[row, d] < 0:
+                    continue
+                seq = [d]
+                while seq[-1] != origin:
+                    seq.append(int(pred[row, seq[-1]]))
+                out[i] = seq[::-1]
+    return out

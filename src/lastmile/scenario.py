@@ -1,0 +1,190 @@
+"""Scenario settings for ``lastmile plan``: TOML parsed once, at the edge, into frozen dataclasses.
+
+A scenario file names a region (default: the embedded Suichang file), a ``[plan]`` table with the
+planning choices, and may override any region table (``[demand]``, ``[[fleet]]``,
+``[cold_chain]``, ``[speeds_kmh]``, ``[county_centre]``, ``[network]``) without copying the rest.
+``lastmile config show`` prints every default.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, fields, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from lastmile.config import Region, parse_region
+from lastmile.errors import InputError
+
+OBJECTIVES = ("pmedian", "mclp", "pcenter")
+DEMAND_WEIGHTS = ("population", "parcels")
+REGION_TABLES = ("demand", "fleet", "cold_chain", "speeds_kmh", "county_centre", "network", "standin")
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """The planning choices of a scenario (``[plan]``). Times in seconds, except where named.
+
+    Attributes
+    ----------
+    network
+        ``auto`` | ``synthetic`` | ``osm`` | a file path (see :func:`lastmile.network.open_network`).
+    local_extract
+        A local OSM extract used by ``auto`` before trying a download.
+    p
+        Number of new hubs (the county centre stays open and is not counted).
+    max_per_township
+        At most this many new hubs per township ("across different townships": 1).
+    exclude_centre_township
+        No new hub in the county centre's township (it is served by the centre already).
+    objective
+        ``pmedian`` (demand-weighted mean time), ``mclp`` (demand within ``coverage_min``) or
+        ``pcenter`` (worst time).
+    demand_weight
+        Village weight in the location model and the study: ``population`` or ``parcels``.
+    routing_solution_limit
+        Improving solutions the routing search may find; with the time limit as a safety cap this
+        keeps the run deterministic (same inputs and seed, same routes) while the cap does not bind.
+    """
+
+    network: str = "auto"
+    local_extract: str | None = None
+    boundaries: str | None = None
+    boundaries_crs: str | None = None
+    villages: str | None = None
+    orders: str | None = None
+    p: int = 10
+    max_per_township: int = 1
+    exclude_centre_township: bool = True
+    objective: str = "pmedian"
+    coverage_min: float = 30.0
+    demand_weight: str = "population"
+    candidates_per_township: int | None = None
+    location_time_limit_s: float = 60.0
+    routing_time_limit_s: float = 20.0
+    routing_solution_limit: int = 300
+    seed: int = 2026
+    standin_scale: float = 1.0
+    p_curve_max: int = 15
+
+    def __post_init__(self) -> None:
+        where = "[plan]"
+        if self.objective not in OBJECTIVES:
+            raise InputError(f"{where} objective = {self.objective!r} unknown", f"use one of {OBJECTIVES}")
+        if self.demand_weight not in DEMAND_WEIGHTS:
+            raise InputError(f"{where} demand_weight = {self.demand_weight!r} unknown",
+                             f"use one of {DEMAND_WEIGHTS}")  # fmt: skip
+        for name in ("p", "max_per_township", "routing_solution_limit", "p_curve_max"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{where} {name} = {getattr(self, name)} must be at least 1")
+        for name in ("location_time_limit_s", "routing_time_limit_s", "coverage_min", "standin_scale"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"{where} {name} = {getattr(self, name)} must be positive")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A region with overrides applied, and the planning settings."""
+
+    region: Region
+    plan: PlanSettings
+    source: str
+
+
+def _plan_settings(table: dict[str, Any], where: str) -> PlanSettings:
+    known = {f.name: f for f in fields(PlanSettings)}
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise InputError(f"{where} [plan]: unknown key(s) {unknown}", f"known keys: {sorted(known)}")
+    defaults = PlanSettings()
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        expected = type(getattr(defaults, key))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if getattr(defaults, key) is not None and not isinstance(value, expected):
+            raise InputError(
+                f"{where} [plan]: {key} = {value!r} should be {expected.__name__}",
+                "fix the value",
+            )
+        values[key] = value
+    return PlanSettings(**values)
+
+
+def _embedded_region_text() -> str:
+    return resources.files("lastmile").joinpath("regions/suichang.toml").read_text("utf-8")
+
+
+def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
+    """Read a scenario file (``None``: all defaults) and apply keyword overrides to ``[plan]``.
+
+    Raises
+    ------
+    InputError
+        For a missing/invalid file, an unknown key, or a bad value (the message names the key).
+    """
+    data: dict[str, Any] = {}
+    where = "scenario (defaults)"
+    base_dir = Path.cwd()
+    if path is not None:
+        p = Path(path)
+        where = f"scenario file {p}"
+        base_dir = p.parent
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(f"{where} does not exist", "check the path") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{where} is not valid TOML: {exc}", "fix the syntax") from exc
+    unknown = sorted(set(data) - {"region", "plan", *REGION_TABLES})
+    if unknown:
+        raise InputError(f"{where}: unknown table(s) {unknown}",
+                         f"use region, [plan] and region tables {REGION_TABLES}")  # fmt: skip
+    region_ref = data.get("region")
+    if region_ref is None:
+        region_text, region_source = _embedded_region_text(), "suichang (embedded)"
+    else:
+        rp = (base_dir / str(region_ref)).resolve()
+        try:
+            region_text, region_source = rp.read_text(encoding="utf-8"), str(rp)
+        except FileNotFoundError:
+            raise InputError(f"{where}: region file {rp} does not exist", "check 'region'") from None
+    try:
+        region_data = tomllib.loads(region_text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"region file {region_source} is not valid TOML: {exc}") from exc
+    for table in REGION_TABLES:
+        if table not in data:
+            continue
+        if table == "fleet" or not isinstance(data[table], dict):
+            region_data[table] = data[table]
+        else:
+            region_data[table] = {**region_data.get(table, {}), **data[table]}
+    region = parse_region(region_data, f"{region_source} + {where}")
+    plan = _plan_settings(dict(data.get("plan", {})), where)
+    # file paths in [plan] are relative to the scenario file
+    for key in ("local_extract", "boundaries", "villages", "orders"):
+        value = getattr(plan, key)
+        if value is not None and not Path(value).is_absolute():
+            plan = replace(plan, **{key: str((base_dir / value).resolve())})
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    if clean:
+        plan = replace(plan, **clean)
+    return Scenario(region=region, plan=plan, source=where)
+
+
+def defaults_toml() -> str:
+    """Every default, as a scenario file: the ``[plan]`` table, then the embedded region file."""
+    lines = ["# lastmile scenario defaults (`lastmile config show`).", "# [plan] defaults:", "[plan]"]
+    for key, value in asdict(PlanSettings()).items():
+        if value is None:
+            lines.append(f"# {key} = (unset)")
+        elif isinstance(value, bool):
+            lines.append(f"{key} = {str(value).lower()}")
+        elif isinstance(value, str):
+            lines.append(f'{key} = "{value}"')
+        else:
+            lines.append(f"{key} = {value}")
+    lines += ["", "# Region defaults (embedded regions/suichang.toml); override any table here.", ""]
+    return "\n".join(lines) + _embedded_region_text()
