@@ -12,7 +12,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from dataclasses import asdict
 from typing import Any
+
+import geopandas as gpd
+import pandas as pd
 
 from lastmile import __version__
 from lastmile.bench import bench_matrix
@@ -26,7 +30,24 @@ from lastmile.boundaries import (
 )
 from lastmile.config import Region, cache_dir, load_region
 from lastmile.errors import DataError, InputError, LastmileError
-from lastmile.io import write_bytes
+from lastmile.io import write_bytes, write_csv, write_geopackage, write_text
+from lastmile.plan import (
+    PlanInputs,
+    Placement,
+    RoutePlan,
+    baseline_depots,
+    delivery_study,
+    p_curve,
+    place_hubs,
+    plan_routes,
+    prepare,
+    run_plan,
+)
+from lastmile.plots import delivery_time_distribution, minutes_saved_by_township
+from lastmile.plots import p_curve as plot_p_curve
+from lastmile.report import write_outputs
+from lastmile.scenario import OBJECTIVES, Scenario, defaults_toml, load_scenario
+from lastmile.study import AccessStudy, compare_plan_dirs, markdown_table
 from lastmile.network import NetworkSource, RoadNetwork, graph_file_kind, load_network, open_network
 
 Handler = Callable[[argparse.Namespace], int]
@@ -55,7 +76,8 @@ def _open_network(args: argparse.Namespace, region: Region) -> tuple[RoadNetwork
     outline = read_outline(region, args.reference_data)
     cache = cache_dir(args.cache_dir)
     net, source = open_network(
-        args.network, region, outline=outline, cache=cache, standin_scale=args.standin_scale
+        args.network or "auto", region, outline=outline, cache=cache,
+        standin_scale=args.standin_scale or 1.0,
     )
     if source.synthetic:
         print(f"*** {source.label}: every output made from it says so ***", file=sys.stderr)
@@ -121,7 +143,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         print(f"imported {kind} extract {src} -> {target} ({net.n_nodes:,} nodes)")
     if args.network is not None:
         net, source = open_network(args.network, region, outline=outline, cache=cache,
-                                   standin_scale=args.standin_scale)  # fmt: skip
+                                   standin_scale=args.standin_scale or 1.0)  # fmt: skip
         print(f"cached {source.label}: {net.n_nodes:,} nodes in {cache}")
     if args.boundaries is not None:
         tb = load_townships(args.boundaries, region, crs=args.boundaries_crs, outline=outline)
@@ -143,6 +165,215 @@ def _cmd_bench_matrix(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- planning
+
+
+def _scenario(args: argparse.Namespace) -> Scenario:
+    overrides = {
+        "network": getattr(args, "network", None),
+        "p": getattr(args, "p", None),
+        "objective": getattr(args, "objective", None),
+        "seed": getattr(args, "seed", None),
+        "standin_scale": getattr(args, "standin_scale", None),
+        "location_time_limit_s": getattr(args, "location_time_limit", None),
+        "routing_time_limit_s": getattr(args, "routing_time_limit", None),
+        "orders": getattr(args, "orders", None),
+        "villages": getattr(args, "villages", None),
+        "boundaries": getattr(args, "boundaries", None),
+        "boundaries_crs": getattr(args, "boundaries_crs", None),
+    }
+    return load_scenario(args.config, **overrides)
+
+
+class _Steps:
+    """Progress of the planning chain: a bar on stderr, one step per stage."""
+
+    def __init__(self, total: int) -> None:
+        self.bar = _progress(total, "lastmile")
+
+    def __call__(self, step: str) -> None:
+        if self.bar.n < self.bar.total:
+            self.bar.update()
+        self.bar.set_description(step)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _prepare(args: argparse.Namespace, steps: int) -> tuple[Scenario, PlanInputs, _Steps]:
+    scenario = _scenario(args)
+    progress = _Steps(steps)
+    inputs = prepare(scenario, reference_dir=args.reference_data, cache=args.cache_dir,
+                     progress=progress)  # fmt: skip
+    if inputs.source.synthetic:
+        print(f"*** {inputs.source.label}: every output made from it says so ***", file=sys.stderr)
+    for w in inputs.warnings:
+        print(f"lastmile: warning: {w}", file=sys.stderr)
+    return scenario, inputs, progress
+
+
+def _print_hubs(inputs: PlanInputs, placement: Placement) -> None:
+    names = {t.code: t for t in inputs.region.townships}
+    res = placement.result
+    print(f"hubs ({inputs.scenario.plan.objective}; objective {res.objective:,.0f}, bound "
+          f"{res.bound:,.0f}, {'proven optimal' if res.optimal else 'not proven optimal'}):")  # fmt: skip
+    for h in placement.hubs.itertuples():
+        t = names.get(h.township)
+        print(f"  {h.role:<14} {t.name if t else h.township:<8} {t.pinyin if t else '':<12} "
+              f"{h.name} ({h.id})")  # fmt: skip
+
+
+def _print_study(study: AccessStudy) -> None:
+    b, a = study.summary["before"], study.summary["after"]
+    print("delivery time (demand-weighted)   centre only   centre + hubs")
+    for key, label in (("mean_min", "mean, min"), ("median_min", "median, min"), ("p95_min", "p95, min"),
+                       ("max_min", "max, min")):  # fmt: skip
+        print(f"  {label:<32} {b[key]:>10.1f}   {a[key]:>13.1f}")
+    for key, label in (("share_within_30_min", "within 30 min"), ("share_within_60_min", "within 60 min")):
+        print(f"  {label:<32} {b[key]:>10.1%}   {a[key]:>13.1%}")
+    print(f"  mean minutes saved: {study.summary['mean_minutes_saved']:.1f} "
+          f"({study.summary['reduction_share']:.1%})")  # fmt: skip
+
+
+def _print_routes(*plans: RoutePlan) -> None:
+    print(f"{'routed day':<28}" + "".join(f"{p.name:>14}" for p in plans))
+    rows = (
+        ("vehicles used", lambda p: f"{p.solution.kpis.vehicles_used}"),
+        ("orders served", lambda p: f"{p.solution.kpis.orders_served}"),
+        ("unassigned", lambda p: f"{p.solution.kpis.unassigned}"),
+        ("km", lambda p: f"{p.solution.kpis.total_km:,.0f}"),
+        ("vehicle-hours", lambda p: f"{p.solution.kpis.vehicle_hours:,.1f}"),
+        ("mean in-vehicle, min", lambda p: f"{p.solution.kpis.mean_in_vehicle_s / 60:.1f}"),
+        ("max in-vehicle, min", lambda p: f"{p.solution.kpis.max_in_vehicle_s / 60:.1f}"),
+        ("cold-chain compliance", lambda p: f"{p.solution.kpis.cold_chain_compliance:.1%}"),
+        ("validator", lambda p: "ok" if p.validation.ok else f"{len(p.validation.violations)} violations"),
+    )
+    for label, fn in rows:
+        print(f"  {label:<26}" + "".join(f"{fn(p):>14}" for p in plans))
+    for p in plans:
+        reasons: dict[str, int] = {}
+        for u in p.solution.unassigned:
+            reasons[u.reason] = reasons.get(u.reason, 0) + 1
+        for reason, n in sorted(reasons.items()):
+            print(f"  {p.name}: {n} unassigned — {reason}")
+
+
+def _cmd_locate(args: argparse.Namespace) -> int:
+    _, inputs, progress = _prepare(args, 4)
+    progress("hub placement")
+    placement = place_hubs(inputs)
+    progress.close()
+    study = delivery_study(inputs, placement.open_rows)
+    _print_hubs(inputs, placement)
+    _print_study(study)
+    if args.out:
+        out = Path(args.out)
+        hubs = placement.hubs.drop(columns=["node"])
+        assign = study.villages.merge(inputs.villages[["id", "geometry"]], left_on="village", right_on="id")
+        assign = gpd.GeoDataFrame(assign.drop(columns=["id"]), geometry="geometry", crs="EPSG:4326")
+        write_geopackage(out / "hubs.gpkg", {"hubs": hubs, "assignments": assign})
+        write_text(out / "hubs.geojson", hubs.to_json(drop_id=True))
+        write_csv(out / "hubs.csv", hubs)
+        write_csv(out / "assignments.csv", assign)
+        write_csv(out / "townships.csv", study.townships)
+        print(f"wrote {out}/hubs.gpkg, hubs.geojson, hubs.csv, assignments.csv, townships.csv")
+    return 0
+
+
+def _cmd_route(args: argparse.Namespace) -> int:
+    _, inputs, progress = _prepare(args, 6)
+    progress("hub placement")
+    placement = place_hubs(inputs)
+    progress("routes from the county centre (baseline)")
+    baseline = plan_routes(inputs, baseline_depots(inputs), "baseline", fleet_depots=len(placement.hubs))
+    progress("routes from the centre and hubs")
+    planned = plan_routes(inputs, placement.hubs, "plan")
+    progress.close()
+    _print_routes(baseline, planned)
+    if args.out:
+        out = Path(args.out)
+        routes = pd.concat([baseline.routes, planned.routes], ignore_index=True)
+        stops = pd.concat([baseline.stops, planned.stops], ignore_index=True)
+        una = pd.concat([baseline.unassigned, planned.unassigned], ignore_index=True)
+        layers = {n: gpd.GeoDataFrame(f, geometry="geometry", crs="EPSG:4326")
+                  for n, f in (("routes", routes), ("stops", stops), ("unassigned", una))}  # fmt: skip
+        write_geopackage(out / "routes.gpkg", layers)
+        for n, f in layers.items():
+            write_csv(out / f"{n}.csv", f)
+        print(f"wrote {out}/routes.gpkg, routes.csv, stops.csv, unassigned.csv")
+    return 0 if baseline.validation.ok and planned.validation.ok else 4
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    scenario = _scenario(args)
+    progress = _Steps(7)
+    result = run_plan(scenario, reference_dir=args.reference_data, cache=args.cache_dir,
+                      progress=progress)  # fmt: skip
+    progress("writing outputs")
+    paths = write_outputs(result, args.out, map_assets=args.map_assets)
+    progress.close()
+    inputs = result.inputs
+    if inputs.source.synthetic:
+        print(f"*** {inputs.source.label}: every output made from it says so ***")
+    for w in inputs.warnings:
+        print(f"lastmile: warning: {w}", file=sys.stderr)
+    _print_hubs(inputs, result.placement)
+    _print_study(result.study)
+    _print_routes(result.baseline, result.planned)
+    print(f"outputs in {args.out}: " + ", ".join(sorted(p.name for p in paths.values())))
+    print("timings: " + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()))
+    ok = result.baseline.validation.ok and result.planned.validation.ok
+    if not ok:
+        print("lastmile: error: the independent validator found violations (see kpis.json)",
+              file=sys.stderr)  # fmt: skip
+    return 0 if ok else 4
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if args.plans:
+        table = compare_plan_dirs(Path(args.plans[0]), Path(args.plans[1]))
+        write_csv(out / "compare_villages.csv", table.villages)
+        write_csv(out / "compare_townships.csv", table.townships)
+        write_text(out / "compare.md", table.markdown)
+        print(table.markdown)
+        return 0
+    _, inputs, progress = _prepare(args, 4 + args.p_max)
+    progress("hub placement")
+    placement = place_hubs(inputs)
+    study = delivery_study(inputs, placement.open_rows)
+    curve = p_curve(inputs, range(1, args.p_max + 1), progress=progress)
+    progress.close()
+    _print_study(study)
+    write_csv(out / "villages.csv", study.villages)
+    write_csv(out / "townships.csv", study.townships)
+    write_csv(out / "p_curve.csv", curve)
+    md = ("# Delivery times: county centre alone vs centre + hubs\n\n"
+          f"Data source: {inputs.source.label}\n\n## Townships\n\n"
+          + markdown_table(study.townships) + "\n## p-curve\n\n" + markdown_table(curve))  # fmt: skip
+    write_text(out / "study.md", md)
+    delivery_time_distribution(study.villages["minutes_before"], study.villages["minutes_after"],
+                               study.villages["weight"], out / "delivery_times.png")  # fmt: skip
+    pinyin = {t.code: t.pinyin for t in inputs.region.townships}
+    minutes_saved_by_township(study.townships.assign(pinyin=study.townships["code"].map(pinyin)),
+                              out / "minutes_saved_by_township.png")  # fmt: skip
+    plot_p_curve(curve, out / "p_curve.png")
+    print(markdown_table(curve))
+    print(f"wrote {out}: villages.csv, townships.csv, p_curve.csv, study.md, *.png")
+    return 0
+
+
+def _cmd_config_show(args: argparse.Namespace) -> int:
+    if args.config:
+        scenario = load_scenario(args.config)
+        print(f"# effective scenario {args.config}\n[plan]")
+        for key, value in asdict(scenario.plan).items():
+            print(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+        return 0
+    print(defaults_toml())
+    return 0
+
+
 # --------------------------------------------------------------------------- benchmarks
 
 
@@ -151,7 +382,24 @@ def _cmd_bench_pmedian(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench_solomon(args: argparse.Namespace) -> int:
-    raise InputError("`lastmile bench solomon` is not available yet")
+    from lastmile.instances import read_solomon
+    from lastmile.routing import RoutingOptions, solomon_problem, solve
+    from lastmile.validate import validate_routes
+
+    options = RoutingOptions(time_limit_s=args.time_limit)
+    for path in args.files:
+        instance = read_solomon(path)
+        problem = solomon_problem(instance)
+        solution = solve(problem, options)
+        report = validate_routes(problem, solution)
+        _emit_json({
+            "instance": instance.name,
+            "distance": round(solution.kpis.total_distance_m / 10.0, 1),
+            "vehicles": solution.kpis.vehicles_used,
+            "feasible": report.ok and not solution.unassigned,
+            "seconds": round(solution.solve_seconds, 2),
+        })
+    return 0
 
 
 # --------------------------------------------------------------------------- parser
@@ -197,11 +445,11 @@ def build_parser() -> argparse.ArgumentParser:
                       "or ../shared/data")  # fmt: skip
     data.add_argument("--cache-dir", metavar="DIR",
                       help="cache/data directory; default $LASTMILE_CACHE_DIR or ~/.cache/lastmile")  # fmt: skip
-    data.add_argument("--standin-scale", type=_positive_float, default=1.0, metavar="X",
+    data.add_argument("--standin-scale", type=_positive_float, default=None, metavar="X",
                       help="size of the synthetic stand-in (1 = full county; smaller for tests)")  # fmt: skip
 
     net_opts = argparse.ArgumentParser(add_help=False, parents=[data])
-    net_opts.add_argument("--network", default="auto", metavar="auto|synthetic|osm|FILE",
+    net_opts.add_argument("--network", default=None, metavar="auto|synthetic|osm|FILE",
                           help="road network source (default auto: extract, else OSM if "
                           "reachable, else the synthetic stand-in)")  # fmt: skip
     net_opts.add_argument("--boundaries", metavar="FILE", help="township polygons (GeoJSON/GPKG/SHP)")
@@ -219,6 +467,44 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--boundaries", metavar="FILE", help="township polygons to import")
     c.add_argument("--boundaries-crs", metavar="CRS", help="their CRS if the file has none, or 'gcj02'")
     c.set_defaults(handler=_cmd_fetch)
+
+    plan_opts = argparse.ArgumentParser(add_help=False, parents=[net_opts])
+    plan_opts.add_argument("--config", metavar="FILE", help="scenario TOML (see `lastmile config show`)")
+    plan_opts.add_argument("--p", type=_positive_int, help="number of new hubs (default 10)")
+    plan_opts.add_argument("--objective", choices=OBJECTIVES, help="location objective")
+    plan_opts.add_argument("--seed", type=int, help="seed of the generated orders")
+    plan_opts.add_argument("--villages", metavar="FILE", help="villages CSV/GeoJSON (id, name, lon, lat, population)")
+    plan_opts.add_argument("--orders", metavar="FILE", help="orders CSV/GeoJSON instead of the generated day")
+    plan_opts.add_argument("--location-time-limit", type=_positive_float, metavar="S")
+    plan_opts.add_argument("--routing-time-limit", type=_positive_float, metavar="S")
+
+    c = sub.add_parser("plan", parents=[plan_opts], help="the whole chain; writes an output folder")
+    c.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    c.add_argument("--map-assets", choices=("cdn", "inline"), default="cdn",
+                   help="cdn: maps load Leaflet from the web; inline: self-contained HTML")  # fmt: skip
+    c.set_defaults(handler=_cmd_plan)
+
+    c = sub.add_parser("locate", parents=[plan_opts], help="choose the hubs; print KPIs vs baseline")
+    c.add_argument("--out", metavar="DIR", help="write hubs/assignments (GPKG, GeoJSON, CSV)")
+    c.set_defaults(handler=_cmd_locate)
+
+    c = sub.add_parser("route", parents=[plan_opts], help="route one day from centre vs centre + hubs")
+    c.add_argument("--out", metavar="DIR", help="write routes/stops (GPKG, CSV)")
+    c.set_defaults(handler=_cmd_route)
+
+    c = sub.add_parser("compare", parents=[plan_opts],
+                       help="delivery-time study tables and plots, p-curve; or compare two plan folders")  # fmt: skip
+    c.add_argument("--out", required=True, metavar="DIR")
+    c.add_argument("--p-max", type=_positive_int, default=15, help="p-curve for p = 1..P (default 15)")
+    c.add_argument("--plans", nargs=2, metavar=("DIR_A", "DIR_B"),
+                   help="compare two `lastmile plan` output folders instead")  # fmt: skip
+    c.set_defaults(handler=_cmd_compare)
+
+    c = sub.add_parser("config", help="show configuration")
+    cs = c.add_subparsers(dest="config_command", metavar="ACTION")
+    c2 = cs.add_parser("show", parents=[common], help="print every default (or a scenario's values)")
+    c2.add_argument("--config", metavar="FILE")
+    c2.set_defaults(handler=_cmd_config_show)
 
     bench = sub.add_parser("bench", help="benchmarks against published instances and peers")
     bench_sub = bench.add_subparsers(dest="bench_command", metavar="BENCHMARK")

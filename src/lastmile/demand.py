@@ -183,31 +183,47 @@ def daily_orders(villages: Villages, region: Region, *, seed: int | None = None)
     rng = np.random.default_rng(prof.seed if seed is None else seed)
     rows: list[dict[str, object]] = []
     v = villages.gdf
+    # a village's day of parcels or produce larger than a vehicle load is split into loads
+    max_parcels = min(min(f.capacity_parcels for f in region.fleet),
+                      int(min(f.capacity_kg for f in region.fleet) // max(prof.parcel_kg, 1e-9)))
+    max_kg = min(f.capacity_kg for f in region.fleet)
     for r in v.itertuples():
         parcels = max(1, round(r.population * prof.parcels_per_resident_per_day))
-        rows.append(
-            {"id": f"D-{r.id}", "kind": "delivery", "village": r.id, "lon": r.lon, "lat": r.lat,
-             "parcels": parcels, "kg": round(parcels * prof.parcel_kg),
-             "product_class": "parcel", "service_min": prof.service_s_delivery / 60,
-             "tw_start": None, "tw_end": None,
-             "max_in_vehicle_min": limits.parcel_s / 60, "requires_refrigeration": False}
-        )  # fmt: skip
+        for part, n in enumerate(_split(parcels, max_parcels)):
+            rows.append(
+                {"id": f"D-{r.id}" + (f"-{part + 1}" if parcels > max_parcels else ""),
+                 "kind": "delivery", "village": r.id, "lon": r.lon, "lat": r.lat,
+                 "parcels": n, "kg": round(n * prof.parcel_kg),
+                 "product_class": "parcel", "service_min": prof.service_s_delivery / 60,
+                 "tw_start": None, "tw_end": None,
+                 "max_in_vehicle_min": limits.parcel_s / 60, "requires_refrigeration": False}
+            )  # fmt: skip
     pickup = rng.random(len(v)) < prof.produce_pickup_share
     tea = rng.random(len(v)) < prof.tea_share_of_pickups
     for r, is_pickup, is_tea in zip(v.itertuples(), pickup, tea, strict=True):
         if not is_pickup:
             continue
         cls = "tea" if is_tea else "produce"
-        rows.append(
-            {"id": f"P-{r.id}", "kind": "pickup", "village": r.id, "lon": r.lon, "lat": r.lat,
-             "parcels": 0, "kg": max(10, round(r.population * prof.produce_kg_per_resident)),
-             "product_class": cls, "service_min": prof.service_s_pickup / 60,
-             "tw_start": None, "tw_end": None,
-             "max_in_vehicle_min": limits.for_class(cls) / 60,
-             "requires_refrigeration": prof.tea_requires_refrigeration if is_tea
-             else prof.produce_requires_refrigeration}
-        )  # fmt: skip
+        kg = max(10, round(r.population * prof.produce_kg_per_resident))
+        for part, n in enumerate(_split(kg, max_kg)):
+            rows.append(
+                {"id": f"P-{r.id}" + (f"-{part + 1}" if kg > max_kg else ""),
+                 "kind": "pickup", "village": r.id, "lon": r.lon, "lat": r.lat,
+                 "parcels": 0, "kg": n,
+                 "product_class": cls, "service_min": prof.service_s_pickup / 60,
+                 "tw_start": None, "tw_end": None,
+                 "max_in_vehicle_min": limits.for_class(cls) / 60,
+                 "requires_refrigeration": prof.tea_requires_refrigeration if is_tea
+                 else prof.produce_requires_refrigeration}
+            )  # fmt: skip
     return check_orders(pd.DataFrame(rows, columns=list(ORDER_COLUMNS)), "generated orders")
+
+
+def _split(total: int, most: int) -> list[int]:
+    """Split ``total`` into near-equal parts of at most ``most``."""
+    parts = max(1, -(-total // max(most, 1)))
+    base, extra = divmod(total, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
 
 
 def _clock_min(value: object, where: str) -> float | None:

@@ -71,3 +71,51 @@ def file_sha256(path: str | Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def write_csv(target: str | Path, df: Any) -> Path:
+    """Write a (Geo)DataFrame as UTF-8 CSV atomically; geometry is written as WKT."""
+    import geopandas as gpd
+    import pandas as pd
+
+    frame = pd.DataFrame(df).copy()
+    if isinstance(df, gpd.GeoDataFrame):
+        geom = df.geometry.name
+        frame[geom] = df.geometry.to_wkt(rounding_precision=6)
+    with atomic_path(target) as tmp:
+        frame.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n", float_format="%.6g")
+    return Path(target)
+
+
+def _cell(value: Any) -> Any:
+    """GeoPackage columns hold scalars: nested values become JSON text."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, default=str, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def write_geopackage(target: str | Path, layers: dict[str, Any]) -> Path:
+    """Write several GeoDataFrames as layers of one GeoPackage, atomically (all or nothing)."""
+    with atomic_path(target, suffix=".gpkg") as tmp:
+        for name, gdf in layers.items():
+            frame = gdf.copy()
+            for col in frame.columns:
+                if col != frame.geometry.name and frame[col].dtype == object:
+                    frame[col] = frame[col].map(_cell)
+            frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+    return Path(target)
+
+
+def package_versions(names: tuple[str, ...]) -> dict[str, str]:
+    """Installed versions of the named distributions (``"not installed"`` when missing)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str] = {}
+    for name in names:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out

@@ -9,8 +9,10 @@ All statistics are demand-weighted (weight = the village's demand, e.g. populati
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -161,3 +163,65 @@ def markdown_table(df: pd.DataFrame, floatfmt: str = ".2f") -> str:
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class PlanComparison:
+    """Two plans side by side: per village, per township, and a Markdown summary."""
+
+    villages: pd.DataFrame
+    townships: pd.DataFrame
+    markdown: str
+
+
+def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
+    """Compare two ``lastmile plan`` output folders (their ``assignments.csv`` and ``kpis.json``).
+
+    Villages are matched by id; the delivery time of each plan is its ``minutes_after`` (time from
+    the facility serving the village in that plan).
+    """
+    frames = []
+    kpis = []
+    for d in (a, b):
+        path = d / "assignments.csv"
+        if not path.is_file():
+            raise InputError(f"{path} does not exist", "give two folders written by `lastmile plan`")
+        df = pd.read_csv(path, dtype={"village": str, "township": str})
+        missing = {"village", "township", "weight", "minutes_after"} - set(df.columns)
+        if missing:
+            raise InputError(f"{path}: missing column(s) {sorted(missing)}", "not a lastmile plan folder?")
+        frames.append(df)
+        try:
+            kpis.append(json.loads((d / "kpis.json").read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            kpis.append({})
+    va, vb = frames
+    merged = va[["village", "township", "weight", "minutes_after"]].merge(
+        vb[["village", "minutes_after"]], on="village", suffixes=("_a", "_b"), how="inner"
+    )
+    if merged.empty:
+        raise InputError(f"{a} and {b} share no village ids", "compare plans of the same region")
+    merged = merged.rename(columns={"minutes_after_a": "minutes_a", "minutes_after_b": "minutes_b"})
+    merged["minutes_saved"] = (merged["minutes_a"] - merged["minutes_b"]).round(2)
+    rows = []
+    for code, grp in merged.groupby("township", sort=True):
+        w = grp["weight"].to_numpy(np.float64)
+        ma = time_stats(grp["minutes_a"].to_numpy(np.float64), w)["mean_min"]
+        mb = time_stats(grp["minutes_b"].to_numpy(np.float64), w)["mean_min"]
+        rows.append({"code": code, "villages": len(grp), "mean_min_a": ma, "mean_min_b": mb,
+                     "minutes_saved": round(ma - mb, 2)})  # fmt: skip
+    towns = pd.DataFrame(rows)
+    w = merged["weight"].to_numpy(np.float64)
+    sa = time_stats(merged["minutes_a"].to_numpy(np.float64), w)
+    sb = time_stats(merged["minutes_b"].to_numpy(np.float64), w)
+    head = pd.DataFrame([{"plan": f"A: {a}", **sa}, {"plan": f"B: {b}", **sb}])
+    routing = []
+    for name, k in (("A", kpis[0]), ("B", kpis[1])):
+        r = k.get("routing", {}).get("plan", {})
+        if r:
+            routing.append({"plan": name, **{kk: vv for kk, vv in r.items() if not isinstance(vv, dict)}})
+    md = "# Plan comparison\n\n## Delivery time (demand-weighted)\n\n" + markdown_table(head)
+    if routing:
+        md += "\n## Routed day\n\n" + markdown_table(pd.DataFrame(routing))
+    md += "\n## Townships\n\n" + markdown_table(towns)
+    return PlanComparison(merged, towns, md)
