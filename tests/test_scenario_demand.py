@@ -1,0 +1,115 @@
+"""Scenario files, region overrides, villages and orders: values and bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lastmile.config import load_region
+from lastmile.demand import _split, check_orders, read_orders
+from lastmile.errors import InputError
+from lastmile.scenario import PlanSettings, defaults_toml, load_scenario
+
+
+def test_region_registry_matches_official_list(shared_data: Path) -> None:
+    region = load_region()
+    official = pd.read_csv(shared_data / "boundaries/suichang_townships.csv", dtype=str)
+    assert [(t.code, t.code12, t.name, t.kind) for t in region.townships] == list(
+        official[["code9", "code12", "name", "type"]].itertuples(index=False, name=None)
+    )
+    assert region.township("Miaogao").is_county_seat
+    assert region.cold_chain.produce_s == 7200
+    with pytest.raises(InputError, match="unknown township 'Nowhere'"):
+        region.township("Nowhere")
+
+
+def test_defaults_and_overrides(tmp_path: Path) -> None:
+    sc = load_scenario()
+    assert sc.plan == PlanSettings() and sc.plan.p == 10 and sc.plan.max_per_township == 1
+    f = tmp_path / "s.toml"
+    f.write_text('[plan]\np = 4\nobjective = "pcenter"\norders = "orders.csv"\n'
+                 "[cold_chain]\nproduce_max_in_vehicle_min = 90\n", encoding="utf-8")  # fmt: skip
+    sc = load_scenario(f, seed=7)
+    assert sc.plan.p == 4 and sc.plan.objective == "pcenter" and sc.plan.seed == 7
+    assert sc.plan.orders == str(tmp_path / "orders.csv")  # relative to the scenario file
+    assert sc.region.cold_chain.produce_s == 90 * 60
+    assert sc.region.cold_chain.tea_s == 240 * 60  # untouched keys keep the region default
+    text = defaults_toml()
+    assert "[plan]" in text and "p = 10" in text and "[speeds_kmh]" in text
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[plan]\np = 0\n", "p = 0 must be at least 1"),
+        ("[plan]\nobjective = 'fastest'\n", "objective = 'fastest' unknown"),
+        ("[plan]\nhubs = 3\n", r"unknown key\(s\) \['hubs'\]"),
+        ("[plan]\np = 'ten'\n", "p = 'ten' should be int"),
+        ("[weather]\nrain = 1\n", r"unknown table\(s\) \['weather'\]"),
+        ("[cold_chain]\nproduce_max_in_vehicle_min = -5\n", "must be positive"),
+        ("[[fleet]]\nid = 'x'\ncount_per_depot = 1\ncapacity_kg = 10\ncapacity_parcels = 5\n"
+         "shift_start = '19:00'\nshift_end = '07:00'\n", "shift_end is not after shift_start"),
+        ("[speeds_kmh]\nprimary = 900\n", "not a plausible speed"),
+        ("[plan\n", "not valid TOML"),
+    ],
+)
+def test_bad_scenarios(tmp_path: Path, body: str, message: str) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text(body, encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        load_scenario(f)
+
+
+def test_missing_scenario_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="does not exist"):
+        load_scenario(tmp_path / "nope.toml")
+
+
+def test_split_loads() -> None:
+    assert _split(450, 200) == [150, 150, 150]
+    assert _split(200, 200) == [200]
+    assert sum(_split(1001, 120)) == 1001 and max(_split(1001, 120)) <= 120
+
+
+def _orders(**changes: object) -> pd.DataFrame:
+    row = {"id": "A1", "kind": "pickup", "village": "v1", "lon": 119.2, "lat": 28.5, "parcels": 0,
+           "kg": 50, "product_class": "produce", "service_min": 10, "tw_start": "08:00",
+           "tw_end": "11:30", "max_in_vehicle_min": 120, "requires_refrigeration": True}  # fmt: skip
+    row.update(changes)
+    return pd.DataFrame([row])
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"kind": "return"}, "order A1: kind 'return' unknown"),
+        ({"kg": -3}, "order A1: kg = -3 is not a valid number"),
+        ({"lat": 128.5}, "order A1: lon/lat .* out of range"),
+        ({"product_class": "fish"}, "order A1: product_class 'fish' unknown"),
+        ({"tw_start": "12:00"}, "order A1: time window ends before it starts"),
+        ({"tw_end": "noon"}, "order A1: 'noon' is not a time"),
+        ({"max_in_vehicle_min": 0}, "order A1: max_in_vehicle_min must be positive"),
+    ],
+)
+def test_bad_orders_name_the_order(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        check_orders(_orders(**changes), "orders.csv")
+
+
+def test_orders_file_roundtrip_and_errors(tmp_path: Path) -> None:
+    f = tmp_path / "orders.csv"
+    pd.concat([_orders(), _orders(id="A2", kind="delivery", parcels=3, kg=6,
+                                  product_class="parcel")]).to_csv(f, index=False)  # fmt: skip
+    df = read_orders(f)
+    assert list(df["id"]) == ["A1", "A2"]
+    pd.concat([_orders(), _orders()]).to_csv(f, index=False)
+    with pytest.raises(InputError, match=r"duplicate order ids \['A1'\]"):
+        read_orders(f)
+    f.write_text("", encoding="utf-8")
+    with pytest.raises(InputError, match="not a readable orders file"):
+        read_orders(f)
+    f.write_text("id,kind\nA1,pickup\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"missing column\(s\) \['lat', 'lon'\]"):
+        read_orders(f)
