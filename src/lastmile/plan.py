@@ -419,12 +419,22 @@ def _geo_frames(
         spans.append((start, len(legs)))
     paths = leg_paths(net, legs)
     geoms: list[LineString | None] = []
-    for a, b in spans:
+    for (a, b), r in zip(spans, solution.routes, strict=True):
         nodes: list[int] = []
         for path in paths[a:b]:
             if path:
                 nodes += path if not nodes else path[1:]
-        geoms.append(path_geometry(net, nodes) if len(nodes) > 1 else None)
+        geom = path_geometry(net, nodes) if len(set(nodes)) > 1 else None
+        if geom is None:
+            # every stop snaps to the depot's own node: draw depot -> villages -> depot directly
+            d = int(loc_node[depot_loc[r.depot]])
+            home = (float(net.node_lon[d]), float(net.node_lat[d]))
+            pts = [home, *[tuple(inputs.orders.iloc[order_row[s.order_id]][["lon", "lat"]])
+                           for s in r.stops], home]  # fmt: skip
+            if len(set(pts)) < 2:
+                pts[1] = (home[0] + 1e-5, home[1])  # a visible stub, about a metre long
+            geom = LineString(pts)
+        geoms.append(geom)
     routes = frames["routes"].copy()
     routes.insert(0, "scenario", name)
     # the columns the maps and exports read, in planners' units

@@ -92,7 +92,8 @@ def write_outputs(result: PlanResult, out: str | Path, *, map_assets: str = "cdn
         title = (f"{inp.region.name} ({inp.region.name_local}): "
                  f"{'county centre + ' + str(len(hubs) - 1) + ' hubs' if scenario == 'plan' else 'county centre only (baseline)'}"
                  f"{synthetic}")  # fmt: skip
-        m = plan_map(towns, villages, depots, routes[routes["scenario"] == scenario],
+        served = villages if scenario == "plan" else villages.assign(facility=hubs["id"].iloc[0])
+        m = plan_map(towns, served, depots, routes[routes["scenario"] == scenario],
                      stops[stops["scenario"] == scenario], una[una["scenario"] == scenario],
                      title=title, source_label=label, scenario=scenario)  # fmt: skip
         paths[f"map_{scenario}"] = save_map(m, out / "maps" / f"{scenario}.html", assets=map_assets)  # type: ignore[arg-type]
