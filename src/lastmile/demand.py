@@ -31,6 +31,9 @@ from lastmile.errors import DataError, InputError
 #: OSM place values treated as settlements.
 SETTLEMENT_PLACES = ("city", "town", "suburb", "village", "hamlet", "isolated_dwelling", "neighbourhood")
 
+#: Settlements that get routed orders; towns and seats are served at the centre / hub itself.
+RURAL_PLACES = ("village", "hamlet", "isolated_dwelling")
+
 ORDER_COLUMNS = (
     "id", "kind", "village", "lon", "lat", "parcels", "kg", "product_class", "service_min",
     "tw_start", "tw_end", "max_in_vehicle_min", "requires_refrigeration",
@@ -174,15 +177,16 @@ def county_centre_frame(region: Region) -> gpd.GeoDataFrame:
 def daily_orders(villages: Villages, region: Region, *, seed: int | None = None) -> pd.DataFrame:
     """One modelled day of orders from the ``[demand]`` profile (deterministic for a seed).
 
-    Each village gets one parcel delivery (parcels = population x rate, at least 1); a seeded share
-    of villages gets one produce pickup (kg = population x rate), tea leaves or fresh produce.
+    Each rural settlement (:data:`RURAL_PLACES`) gets one parcel delivery (parcels = population x
+    rate, at least 1); a seeded share of them gets one produce pickup (kg = population x rate), tea
+    leaves or fresh produce. Loads larger than the smallest vehicle are split.
     Cold-chain limits come from ``[cold_chain]``.
     """
     prof = region.demand
     limits: ColdChainLimits = region.cold_chain
     rng = np.random.default_rng(prof.seed if seed is None else seed)
     rows: list[dict[str, object]] = []
-    v = villages.gdf
+    v = villages.gdf[villages.gdf["place"].isin(RURAL_PLACES)]
     # a village's day of parcels or produce larger than a vehicle load is split into loads
     max_parcels = min(min(f.capacity_parcels for f in region.fleet),
                       int(min(f.capacity_kg for f in region.fleet) // max(prof.parcel_kg, 1e-9)))

@@ -643,9 +643,9 @@ def _hamlet(
             base = net.xy()[pivot]
             tip = base + rng.uniform(50, 150) * np.array([math.cos(bang), math.sin(bang)])
             if inside.contains(Point(tip)):
-                nodes += net.add_road(np.vstack([base, tip]), pivot, None, {"highway": "service"})[
-                    1:
-                ]
+                # not returned: other roads join a hamlet's drivable lanes, never a service
+                # lane, which the drive network leaves out
+                net.add_road(np.vstack([base, tip]), pivot, None, {"highway": "service"})
     return nodes
 
 

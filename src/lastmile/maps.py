@@ -1,0 +1,977 @@
+"""Interactive Folium maps of a plan: hubs, catchments, cold-chain routes, township study results.
+
+:func:`plan_map` draws one scenario of a plan on a county map, :func:`compare_map` two scenarios
+side by side (synchronised); :func:`save_map` writes either atomically. Folium loads Leaflet,
+jQuery, Bootstrap and the plugins from public CDNs; a map saved with ``assets="inline"`` embeds
+local copies of those files instead, so the HTML opens offline (the basemap tiles still need a
+connection). The local copies are fetched from the npm registry with :func:`fetch_map_assets`
+(needs ``npm``) into ``$LASTMILE_MAP_ASSETS`` or ``<cache dir>/map-assets``; no third-party
+JavaScript lives in this repository.
+
+Every input is an EPSG:4326 GeoDataFrame (see :func:`plan_map` for the columns). Geometries are
+simplified (``simplify_tolerance`` degrees) and coordinates rounded (``precision`` decimals) before
+they are written, so a whole-county map stays a few MB.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import branca.colormap
+import folium
+import folium.plugins
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from lastmile.config import cache_dir
+from lastmile.errors import DataError, InputError
+from lastmile.io import write_text
+
+__all__ = [
+    "MAP_ASSETS",
+    "MAP_ASSETS_ENV",
+    "MapAsset",
+    "compare_map",
+    "fetch_map_assets",
+    "inline_map_assets",
+    "map_assets_dir",
+    "missing_map_assets",
+    "plan_map",
+    "save_map",
+]
+
+AssetMode = Literal["cdn", "inline"]
+
+#: Environment variable naming the directory of local map assets (see :func:`fetch_map_assets`).
+MAP_ASSETS_ENV = "LASTMILE_MAP_ASSETS"
+
+OSM_ATTRIBUTION = (
+    '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+)
+
+# Distinct colours for hubs / vehicles (Tableau 10 + 10 darker shades).
+PALETTE: tuple[str, ...] = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    "#0b3d62", "#a34d00", "#145214", "#7a1414", "#4b2e6b",
+    "#4a2d27", "#8e2f74", "#3d3d3d", "#5f6010", "#0b6470",
+)  # fmt: skip
+VIOLATION_COLOUR = "#d00000"
+
+
+@dataclass(frozen=True)
+class MapAsset:
+    """One CDN file that folium/branca link, and where its local copy comes from.
+
+    Parameters
+    ----------
+    url
+        The URL exactly as folium writes it into the HTML.
+    package
+        The npm package that ships the same file, ``name@version``.
+    path
+        The file inside the package.
+    extra
+        Folders inside the package that the file references (images, fonts).
+    licence
+        The package's licence.
+    embed
+        For stylesheets: the only referenced files to embed as data URIs, each at its first
+        reference (``None``: every local image/font at every reference). Font Awesome's
+        ``all.css`` repeats each font for its v4/v5 compatibility faces and ships brand icons
+        that lastmile does not use; the first (v6) faces of the solid and regular fonts suffice.
+    """
+
+    url: str
+    package: str
+    path: str
+    extra: tuple[str, ...] = ()
+    licence: str = "MIT"
+    embed: tuple[str, ...] | None = None
+
+    @property
+    def folder(self) -> str:
+        """Folder of the unpacked package inside the assets directory."""
+        return re.sub(r"[^A-Za-z0-9._-]+", "-", self.package.lstrip("@"))
+
+    def local(self, assets_dir: Path) -> Path:
+        """Path of the local copy of this file under ``assets_dir``."""
+        return assets_dir / self.folder / self.path
+
+
+_CDNJS = "https://cdnjs.cloudflare.com/ajax/libs"
+_JSD = "https://cdn.jsdelivr.net/npm"
+
+#: The CDN files folium 0.20 / branca 0.8 link for the elements :func:`plan_map` uses.
+MAP_ASSETS: tuple[MapAsset, ...] = (
+    MapAsset(f"{_JSD}/leaflet@1.9.3/dist/leaflet.js", "leaflet@1.9.3", "dist/leaflet.js",
+             licence="BSD-2-Clause"),
+    MapAsset(f"{_JSD}/leaflet@1.9.3/dist/leaflet.css", "leaflet@1.9.3", "dist/leaflet.css",
+             ("dist/images/",), "BSD-2-Clause"),
+    MapAsset("https://code.jquery.com/jquery-3.7.1.min.js", "jquery@3.7.1", "dist/jquery.min.js"),
+    MapAsset(f"{_JSD}/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js", "bootstrap@5.2.2",
+             "dist/js/bootstrap.bundle.min.js"),
+    MapAsset(f"{_JSD}/bootstrap@5.2.2/dist/css/bootstrap.min.css", "bootstrap@5.2.2",
+             "dist/css/bootstrap.min.css"),
+    MapAsset(f"{_CDNJS}/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.js",
+             "drmonty-leaflet-awesome-markers@2.0.2", "js/leaflet.awesome-markers.min.js"),
+    MapAsset(f"{_CDNJS}/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.css",
+             "drmonty-leaflet-awesome-markers@2.0.2", "css/leaflet.awesome-markers.css",
+             ("css/images/",)),
+    MapAsset(f"{_JSD}/@fortawesome/fontawesome-free@6.2.0/css/all.min.css",
+             "@fortawesome/fontawesome-free@6.2.0", "css/all.min.css", ("webfonts/",),
+             "CC-BY-4.0 (icons), SIL OFL 1.1 (fonts), MIT (code)",
+             embed=("fa-solid-900.woff2", "fa-regular-400.woff2")),
+    MapAsset(f"{_CDNJS}/leaflet.markercluster/1.1.0/leaflet.markercluster.js",
+             "leaflet.markercluster@1.1.0", "dist/leaflet.markercluster.js"),
+    MapAsset(f"{_CDNJS}/leaflet.markercluster/1.1.0/MarkerCluster.css",
+             "leaflet.markercluster@1.1.0", "dist/MarkerCluster.css"),
+    MapAsset(f"{_CDNJS}/leaflet.markercluster/1.1.0/MarkerCluster.Default.css",
+             "leaflet.markercluster@1.1.0", "dist/MarkerCluster.Default.css"),
+    MapAsset(f"{_JSD}/leaflet.fullscreen@3.0.0/Control.FullScreen.min.js",
+             "leaflet.fullscreen@3.0.0", "Control.FullScreen.js"),
+    MapAsset(f"{_JSD}/leaflet.fullscreen@3.0.0/Control.FullScreen.css",
+             "leaflet.fullscreen@3.0.0", "Control.FullScreen.css", ("icon-fullscreen.svg",)),
+    MapAsset(f"{_CDNJS}/d3/3.5.5/d3.min.js", "d3@3.5.5", "d3.min.js", licence="BSD-3-Clause"),
+    MapAsset("https://cdn.jsdelivr.net/gh/jieter/Leaflet.Sync/L.Map.Sync.min.js",
+             "leaflet.sync@0.2.4", "L.Map.Sync.js", licence="BSD-3-Clause"),  # compare_map
+)  # fmt: skip
+
+#: Stylesheets folium always links that an inlined lastmile map does not need (glyphicon icons
+#: and rotated awesome-markers are not used); they are dropped rather than fetched.
+DROPPED_WHEN_INLINE: frozenset[str] = frozenset(
+    {
+        "https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css",
+        "https://cdn.jsdelivr.net/gh/python-visualization/folium/folium/templates/"
+        "leaflet.awesome.rotate.min.css",
+    }
+)
+
+_DATA_URI_TYPES = {
+    ".woff2": "font/woff2",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".gif": "image/gif",
+}
+_SCRIPT_RE = re.compile(r'<script src="(https?://[^"]+)"></script>')
+_CSS_RE = re.compile(r'<link rel="stylesheet" href="(https?://[^"]+)"\s*/?>')
+_CSS_URL_RE = re.compile(r"url\(\s*(['\"]?)([^'\")]+)\1\s*\)")
+
+
+# --------------------------------------------------------------------------------------------
+# local assets
+
+
+def map_assets_dir(explicit: str | Path | None = None) -> Path:
+    """Directory of the local map assets.
+
+    Order: ``explicit``, ``$LASTMILE_MAP_ASSETS``, ``<cache dir>/map-assets``.
+    """
+    if explicit is not None:
+        return Path(explicit)
+    if os.environ.get(MAP_ASSETS_ENV):
+        return Path(os.environ[MAP_ASSETS_ENV])
+    return cache_dir() / "map-assets"
+
+
+def missing_map_assets(assets_dir: str | Path | None = None) -> list[str]:
+    """Names (``package/path``) of the asset files not present in ``assets_dir``."""
+    root = map_assets_dir(assets_dir)
+    return [f"{a.package}/{a.path}" for a in MAP_ASSETS if not a.local(root).is_file()]
+
+
+def fetch_map_assets(assets_dir: str | Path | None = None, *, npm: str = "npm") -> Path:
+    """Download the files in :data:`MAP_ASSETS` from the npm registry with ``npm pack``.
+
+    Each package is unpacked (only the needed file, its referenced folders and its licence files)
+    into its own folder under ``assets_dir``; packages already complete are skipped.
+
+    Parameters
+    ----------
+    assets_dir
+        Target directory (default :func:`map_assets_dir`).
+    npm
+        The npm executable.
+
+    Returns
+    -------
+    Path
+        The assets directory.
+
+    Raises
+    ------
+    InputError
+        When npm is missing, a package cannot be fetched, or the directory is not writable.
+    """
+    root = map_assets_dir(assets_dir)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create map assets directory {root}: {exc}",
+                         "pick a writable path") from exc
+    by_package: dict[str, list[MapAsset]] = {}
+    for asset in MAP_ASSETS:
+        by_package.setdefault(asset.package, []).append(asset)
+    todo = {p: a for p, a in by_package.items() if any(not x.local(root).is_file() for x in a)}
+    if not todo:
+        return root
+    exe = shutil.which(npm)
+    if exe is None:
+        raise InputError(
+            f"cannot fetch map assets into {root}: `{npm}` is not installed",
+            "install Node.js/npm, or save maps with assets='cdn'",
+        )
+    with tempfile.TemporaryDirectory(dir=root, prefix=".fetch-") as tmp:
+        tmp_dir = Path(tmp)
+        for package, assets in todo.items():
+            _unpack_npm_package(exe, package, assets, tmp_dir, root)
+    return root
+
+
+def _unpack_npm_package(
+    exe: str, package: str, assets: Sequence[MapAsset], tmp_dir: Path, root: Path
+) -> None:
+    """``npm pack`` one package into ``tmp_dir`` and move its needed files to ``root``."""
+    proc = subprocess.run(
+        [exe, "pack", "--silent", "--pack-destination", str(tmp_dir), package],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    names = proc.stdout.split()
+    if proc.returncode != 0 or not names:
+        raise InputError(
+            f"`npm pack {package}` failed (exit {proc.returncode}): {proc.stderr.strip()[-400:]}",
+            "check the connection to the npm registry, or save maps with assets='cdn'",
+        )
+    wanted = {f"package/{a.path}" for a in assets}
+    prefixes = tuple(f"package/{e}" for e in (x for a in assets for x in a.extra))
+    staging = tmp_dir / assets[0].folder
+    with tarfile.open(tmp_dir / names[-1]) as tar:
+        members = [
+            m
+            for m in tar.getmembers()
+            if m.isfile()
+            and (
+                m.name in wanted
+                or m.name == "package/package.json"
+                or m.name.startswith(prefixes)
+                or re.fullmatch(r"package/[^/]*(LICEN[CS]E|COPYING)[^/]*", m.name, re.IGNORECASE)
+            )
+        ]
+        missing = wanted - {m.name for m in members}
+        if missing:
+            raise InputError(
+                f"npm package {package} has no file {sorted(missing)[0].removeprefix('package/')}",
+                "update lastmile.maps.MAP_ASSETS to the folium version in use",
+            )
+        for member in members:
+            member.name = member.name.removeprefix("package/")
+        tar.extractall(staging, members=members, filter="data")
+    target = root / assets[0].folder
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(staging, target)
+
+
+def _data_uri(path: Path) -> str:
+    mime = _DATA_URI_TYPES[path.suffix.lower()]
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def _inline_css(asset: MapAsset, root: Path) -> str:
+    """The stylesheet with its local images/fonts embedded as data URIs."""
+    css_path = asset.local(root)
+    text = css_path.read_text(encoding="utf-8")
+    done: set[Path] = set()
+
+    def embed(match: re.Match[str]) -> str:
+        ref = match.group(2).strip()
+        if re.match(r"^(data:|https?:|#|//)", ref):
+            return match.group(0)
+        target = (css_path.parent / ref.split("?")[0].split("#")[0]).resolve()
+        if asset.embed is not None and (target.name not in asset.embed or target in done):
+            return match.group(0)  # left relative: only fetched if a page uses that face
+        if target.suffix.lower() in _DATA_URI_TYPES and target.is_file():
+            done.add(target)
+            return f'url("{_data_uri(target)}")'
+        return match.group(0)  # e.g. a .ttf fallback after a .woff2 that is embedded
+
+    return _CSS_URL_RE.sub(embed, text)
+
+
+def inline_map_assets(page: str, assets_dir: str | Path | None = None) -> str:
+    """Replace the CDN ``<script src>``/``<link>`` tags of a rendered map by embedded copies.
+
+    Parameters
+    ----------
+    page
+        HTML of a rendered folium map.
+    assets_dir
+        Local assets (default :func:`map_assets_dir`), filled by :func:`fetch_map_assets`.
+
+    Returns
+    -------
+    str
+        The HTML with every known CDN file embedded and the unneeded ones dropped.
+
+    Raises
+    ------
+    InputError
+        When local files are missing or the page links a CDN file lastmile does not know.
+    """
+    root = map_assets_dir(assets_dir)
+    by_url = {a.url: a for a in MAP_ASSETS}
+    linked = _SCRIPT_RE.findall(page) + _CSS_RE.findall(page)
+    unknown = sorted(u for u in linked if u not in by_url and u not in DROPPED_WHEN_INLINE)
+    if unknown:
+        raise InputError(
+            f"the map links external files lastmile cannot inline: {', '.join(unknown)}",
+            "add them to lastmile.maps.MAP_ASSETS, or save the map with assets='cdn'",
+        )
+    missing = [
+        f"{by_url[u].package}/{by_url[u].path}"
+        for u in linked
+        if u in by_url and not by_url[u].local(root).is_file()
+    ]
+    if missing:
+        raise InputError(
+            f"local map assets missing in {root}: {', '.join(sorted(set(missing)))}",
+            f"run lastmile.maps.fetch_map_assets() (needs npm), set ${MAP_ASSETS_ENV}, "
+            "or save the map with assets='cdn'",
+        )
+
+    def script(match: re.Match[str]) -> str:
+        code = by_url[match.group(1)].local(root).read_text(encoding="utf-8")
+        code = re.sub(r"</(script)", r"<\\/\1", code, flags=re.IGNORECASE)
+        return f"<script>/* {match.group(1)} */\n{code}\n</script>"
+
+    def stylesheet(match: re.Match[str]) -> str:
+        url = match.group(1)
+        if url in DROPPED_WHEN_INLINE:
+            return ""
+        css = _inline_css(by_url[url], root).replace("</style", "<\\/style")
+        return f"<style>/* {url} */\n{css}\n</style>"
+
+    return _CSS_RE.sub(stylesheet, _SCRIPT_RE.sub(script, page))
+
+
+def save_map(
+    m: folium.Map | folium.plugins.DualMap | folium.Figure,
+    path: str | Path,
+    *,
+    assets: AssetMode = "cdn",
+    assets_dir: str | Path | None = None,
+) -> Path:
+    """Render a map to HTML and write it atomically.
+
+    Parameters
+    ----------
+    m
+        The map (or its figure).
+    path
+        Target ``.html`` file; parent folders are created.
+    assets
+        ``"cdn"``: link Leaflet & co. from public CDNs (small file, needs a connection).
+        ``"inline"``: embed local copies (about 1.2 MB more; opens offline).
+    assets_dir
+        Local assets for ``"inline"`` (default :func:`map_assets_dir`).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    if assets not in ("cdn", "inline"):
+        raise InputError(f"unknown map assets mode {assets!r}", "use 'cdn' or 'inline'")
+    page = m.get_root().render()
+    if assets == "inline":
+        page = inline_map_assets(page, assets_dir)
+    return write_text(path, page)
+
+
+# --------------------------------------------------------------------------------------------
+# input checks and geometry preparation
+
+_TOWNSHIP_COLS = ("code", "name", "pinyin", "geometry")
+_VILLAGE_COLS = ("id", "name", "population", "township", "geometry")
+_HUB_COLS = ("id", "name", "township", "role", "geometry")
+_ROUTE_COLS = ("scenario", "vehicle_id", "vehicle_type", "depot", "n_stops", "km", "hours",
+               "geometry")  # fmt: skip
+_STOP_COLS = ("scenario", "vehicle_id", "seq", "order_id", "village", "kind", "product_class",
+              "arrival", "in_vehicle_min", "limit_min", "cold_chain_ok", "geometry")  # fmt: skip
+_UNASSIGNED_COLS = ("scenario", "order_id", "reason", "geometry")
+_HUB_ROLES = ("county centre", "new hub")
+
+
+def _checked(
+    frame: Any, what: str, columns: Sequence[str], geom_types: Iterable[str]
+) -> gpd.GeoDataFrame:
+    """``frame`` as an EPSG:4326 GeoDataFrame with ``columns`` and the allowed geometry types."""
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise InputError(f"plan_map: {what} must be a GeoDataFrame, got {type(frame).__name__}",
+                         "build it with geopandas.GeoDataFrame(..., crs='EPSG:4326')")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(f"plan_map: {what} lacks column(s) {', '.join(missing)}",
+                         f"{what} needs columns {', '.join(columns)}")
+    if len(frame) and frame.crs is None:
+        raise DataError(f"plan_map: {what} has no CRS", "set it with .set_crs('EPSG:4326')")
+    out = frame.to_crs(4326) if frame.crs is not None and frame.crs.to_epsg() != 4326 else frame
+    geoms = out.geometry
+    if geoms.isna().any() or geoms.is_empty.any():
+        bad = out.index[geoms.isna() | geoms.is_empty][0]
+        raise DataError(f"plan_map: {what} row {bad!r} has no geometry",
+                        "drop the row or give it a geometry")
+    allowed = set(geom_types)
+    wrong = sorted(set(geoms.geom_type) - allowed)
+    if wrong:
+        raise InputError(f"plan_map: {what} has {', '.join(wrong)} geometries",
+                         f"{what} geometries must be {' or '.join(sorted(allowed))}")
+    return out
+
+
+def _prepare(
+    geoms: gpd.GeoSeries, tolerance: float, precision: int, preserve_topology: bool = True
+) -> list[BaseGeometry]:
+    """Simplify and round geometries for the map."""
+    arr = np.asarray(geoms.values, dtype=object)
+    if tolerance > 0:
+        arr = shapely.simplify(arr, tolerance, preserve_topology=preserve_topology)
+    out = shapely.transform(arr, lambda xy: np.round(xy, precision))
+    return list(out)
+
+
+def _fmt(value: Any, spec: str = ".1f", unit: str = "", missing: str = "—") -> str:
+    """Format a number for a popup; NaN/None become ``missing``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return missing
+    try:
+        return f"{float(value):{spec}}{unit}"
+    except (TypeError, ValueError):
+        return html.escape(str(value))
+
+
+def _esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _table(rows: Sequence[tuple[str, str]], heading: str | None = None) -> str:
+    """A small HTML table for popups (values already escaped)."""
+    head = f"<b>{heading}</b><br>" if heading else ""
+    body = "".join(f"<tr><th style='padding-right:6px'>{k}</th><td>{v}</td></tr>" for k, v in rows)
+    return f"{head}<table style='font-size:12px'>{body}</table>"
+
+
+def _colour_of(keys: Iterable[Any]) -> dict[str, str]:
+    return {str(k): PALETTE[i % len(PALETTE)] for i, k in enumerate(keys)}
+
+
+# --------------------------------------------------------------------------------------------
+# the map
+
+
+def plan_map(
+    townships: gpd.GeoDataFrame,
+    villages: gpd.GeoDataFrame,
+    hubs: gpd.GeoDataFrame,
+    routes: gpd.GeoDataFrame,
+    stops: gpd.GeoDataFrame,
+    unassigned: gpd.GeoDataFrame,
+    *,
+    title: str,
+    source_label: str,
+    scenario: str = "plan",
+    simplify_tolerance: float = 1e-4,
+    precision: int = 5,
+    disable_clustering_at_zoom: int = 13,
+) -> folium.Map:
+    """County map of one scenario of a plan.
+
+    Layers (each can be switched in the layer control): township choropleth of
+    ``minutes_saved`` with a legend (plain outlines when the column is absent or all NaN); hub
+    catchments (a thin line from each village to its serving hub, when ``villages`` has
+    ``facility``); villages as clustered circles sized by population; hubs (county centre and new
+    hubs as distinct markers); one layer per depot with its vehicles' routes drawn along the road
+    geometry and their stops (popups with stop order, arrival, time in vehicle, cold-chain
+    OK/VIOLATED); unassigned orders. A title box states the data source; a synthetic source is
+    flagged as "synthetic stand-in".
+
+    Parameters
+    ----------
+    townships
+        ``code, name, pinyin, geometry`` (Polygon/MultiPolygon), optional ``kind``,
+        ``minutes_saved``, ``mean_min_before``, ``mean_min_after``.
+    villages
+        ``id, name, population, township, geometry`` (Point), optional ``facility`` (serving hub
+        id), ``minutes_before``, ``minutes_after``.
+    hubs
+        ``id, name, township, role`` ("county centre" or "new hub"), ``geometry`` (Point).
+    routes
+        ``scenario, vehicle_id, vehicle_type, depot`` (hub id), ``n_stops, km, hours, geometry``
+        (LineString along the roads).
+    stops
+        ``scenario, vehicle_id, seq, order_id, village, kind, product_class, arrival`` ("HH:MM"),
+        ``in_vehicle_min, limit_min`` (NaN: no limit), ``cold_chain_ok, geometry`` (Point).
+    unassigned
+        ``scenario, order_id, reason, geometry`` (Point); may be empty.
+    title
+        Heading of the title box.
+    source_label
+        Where the data comes from; shown verbatim in the title box.
+    scenario
+        Which scenario of ``routes``/``stops``/``unassigned`` to draw.
+    simplify_tolerance
+        Douglas-Peucker tolerance in degrees for polygons and routes (0 keeps every vertex).
+    precision
+        Decimals kept in coordinates.
+    disable_clustering_at_zoom
+        Zoom level from which villages are drawn unclustered.
+
+    Returns
+    -------
+    folium.Map
+
+    Raises
+    ------
+    InputError
+        A frame is not a GeoDataFrame, lacks columns, has wrong geometry types, or refers to
+        unknown hubs/vehicles; the scenario is absent from non-empty ``routes``.
+    DataError
+        A frame has no CRS or a row has no geometry; ``townships`` is empty.
+    """
+    tw, vil, hb, rt, st, un = _check_frames(townships, villages, hubs, routes, stops, unassigned)
+    m = folium.Map(location=_centre(tw, precision), tiles=None, control_scale=True)
+    synthetic, full_title = _full_title(title, source_label)
+    m.get_root().title = full_title  # type: ignore[attr-defined]
+    summary = _draw_scenario(m, tw, vil, hb, rt, st, un, scenario, simplify_tolerance, precision,
+                             disable_clustering_at_zoom)  # fmt: skip
+    _add_title_box(m, full_title, source_label, synthetic, [summary])
+    folium.plugins.Fullscreen(position="topleft").add_to(m)  # type: ignore[no-untyped-call]
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.fit_bounds(_bounds(tw, vil, hb, precision))
+    return m
+
+
+def compare_map(
+    townships: gpd.GeoDataFrame,
+    villages: gpd.GeoDataFrame,
+    hubs: gpd.GeoDataFrame,
+    routes: gpd.GeoDataFrame,
+    stops: gpd.GeoDataFrame,
+    unassigned: gpd.GeoDataFrame,
+    *,
+    title: str,
+    source_label: str,
+    scenarios: tuple[str, str] = ("baseline", "plan"),
+    baseline_villages: gpd.GeoDataFrame | None = None,
+    simplify_tolerance: float = 1e-4,
+    precision: int = 5,
+    disable_clustering_at_zoom: int = 13,
+) -> folium.plugins.DualMap:
+    """Two synchronised maps side by side: ``scenarios[0]`` left, ``scenarios[1]`` right.
+
+    Same inputs and layers as :func:`plan_map` (each map has its own layer control). Both
+    scenarios must be present in ``routes``.
+
+    Parameters
+    ----------
+    townships, villages, hubs, routes, stops, unassigned, title, source_label
+        As for :func:`plan_map`; ``villages.facility`` is the serving hub in ``scenarios[1]``.
+    scenarios
+        Left and right scenario.
+    baseline_villages
+        Villages for the left map (its ``facility`` = serving hub in ``scenarios[0]``); default
+        ``villages``.
+    simplify_tolerance, precision, disable_clustering_at_zoom
+        As for :func:`plan_map`.
+
+    Returns
+    -------
+    folium.plugins.DualMap
+        Save it with :func:`save_map`.
+    """
+    tw, vil, hb, rt, st, un = _check_frames(townships, villages, hubs, routes, stops, unassigned)
+    left_vil = vil if baseline_villages is None else _checked(
+        baseline_villages, "baseline_villages", _VILLAGE_COLS, ("Point",))
+    present = set(rt["scenario"].astype(str))
+    for scenario in scenarios:
+        if scenario not in present:
+            raise InputError(f"compare_map: scenario {scenario!r} not in routes",
+                             f"choose from {', '.join(sorted(present)) or '(no routes)'}")
+    dual = folium.plugins.DualMap(location=_centre(tw, precision), tiles=None,
+                                  control_scale=True)  # type: ignore[no-untyped-call]
+    synthetic, full_title = _full_title(title, source_label)
+    dual.get_root().title = full_title  # type: ignore[attr-defined]
+    summaries = []
+    for side, scenario, side_vil in ((dual.m1, scenarios[0], left_vil),
+                                     (dual.m2, scenarios[1], vil)):  # fmt: skip
+        summaries.append(
+            f"{'left' if side is dual.m1 else 'right'}: "
+            + _draw_scenario(side, tw, side_vil, hb, rt, st, un, scenario, simplify_tolerance,
+                             precision, disable_clustering_at_zoom,
+                             legend=side is dual.m2))  # fmt: skip
+        folium.LayerControl(collapsed=True).add_to(side)
+        side.fit_bounds(_bounds(tw, side_vil, hb, precision))
+    # branca legends select the page's first legend box, so only the right map gets one
+    _add_title_box(dual, full_title, source_label, synthetic, summaries,
+                   position="bottom:28px;left:50%;transform:translateX(-50%)")  # fmt: skip
+    return dual
+
+
+def _check_frames(
+    townships: Any, villages: Any, hubs: Any, routes: Any, stops: Any, unassigned: Any
+) -> tuple[gpd.GeoDataFrame, ...]:
+    """Check the six input frames (columns, CRS, geometry types, hub roles)."""
+    tw = _checked(townships, "townships", _TOWNSHIP_COLS, ("Polygon", "MultiPolygon"))
+    vil = _checked(villages, "villages", _VILLAGE_COLS, ("Point",))
+    hb = _checked(hubs, "hubs", _HUB_COLS, ("Point",))
+    rt = _checked(routes, "routes", _ROUTE_COLS, ("LineString", "MultiLineString"))
+    st = _checked(stops, "stops", _STOP_COLS, ("Point",))
+    un = _checked(unassigned, "unassigned", _UNASSIGNED_COLS, ("Point",))
+    if tw.empty:
+        raise DataError("plan_map: townships is empty", "pass the county's township polygons")
+    bad_roles = sorted(set(hb["role"].astype(str)) - set(_HUB_ROLES))
+    if bad_roles:
+        raise InputError(f"plan_map: hubs have unknown role(s) {', '.join(bad_roles)}",
+                         f"role must be one of {', '.join(_HUB_ROLES)}")
+    return tw, vil, hb, rt, st, un
+
+
+def _centre(tw: gpd.GeoDataFrame, precision: int) -> list[float]:
+    minx, miny, maxx, maxy = tw.total_bounds
+    return [round((miny + maxy) / 2, precision), round((minx + maxx) / 2, precision)]
+
+
+def _bounds(
+    tw: gpd.GeoDataFrame, vil: gpd.GeoDataFrame, hb: gpd.GeoDataFrame, precision: int
+) -> list[list[float]]:
+    b = np.vstack([tw.total_bounds, *(f.total_bounds for f in (vil, hb) if len(f))])
+    return [[round(float(b[:, 1].min()), precision), round(float(b[:, 0].min()), precision)],
+            [round(float(b[:, 3].max()), precision), round(float(b[:, 2].max()), precision)]]
+
+
+def _full_title(title: str, source_label: str) -> tuple[bool, str]:
+    """Whether the source is synthetic, and the title (flagged "synthetic stand-in" if so)."""
+    synthetic = "synthetic" in source_label.lower()
+    if synthetic and "synthetic stand-in" not in title.lower():
+        return True, f"{title} — synthetic stand-in"
+    return synthetic, title
+
+
+def _draw_scenario(
+    m: folium.Map, tw: gpd.GeoDataFrame, vil: gpd.GeoDataFrame, hb: gpd.GeoDataFrame,
+    rt: gpd.GeoDataFrame, st: gpd.GeoDataFrame, un: gpd.GeoDataFrame, scenario: str,
+    tol: float, precision: int, disable_clustering_at_zoom: int, legend: bool = True,
+) -> str:  # fmt: skip
+    """Add every layer of one scenario to ``m``; return the one-line summary (HTML)."""
+    scenarios = sorted(set(rt["scenario"].astype(str)))
+    if len(rt) and scenario not in scenarios:
+        raise InputError(f"plan_map: scenario {scenario!r} not in routes",
+                         f"choose one of {', '.join(scenarios)}")
+    rt = rt[rt["scenario"].astype(str) == scenario]
+    st = st[st["scenario"].astype(str) == scenario]
+    un = un[un["scenario"].astype(str) == scenario]
+    hub_ids = [str(h) for h in hb["id"]]
+    hub_name = dict(zip(hub_ids, hb["name"].astype(str), strict=True))
+    unknown_depots = sorted(set(rt["depot"].astype(str)) - set(hub_ids))
+    if unknown_depots:
+        raise InputError(f"plan_map: routes start at unknown depot(s) {', '.join(unknown_depots)}",
+                         "every route depot must be a hub id")
+    stray = sorted(set(st["vehicle_id"].astype(str)) - set(rt["vehicle_id"].astype(str)))
+    if stray:
+        raise InputError(f"plan_map: stops of scenario {scenario!r} name vehicle(s) "
+                         f"{', '.join(stray[:5])} that have no route",
+                         "pass the routes and stops of the same plan")
+    if "facility" in vil.columns:
+        unknown = sorted(set(vil["facility"].dropna().astype(str)) - set(hub_ids))
+        if unknown:
+            raise InputError(f"plan_map: villages served by unknown hub(s) {', '.join(unknown)}",
+                             "villages.facility must be a hub id")
+
+    folium.TileLayer("OpenStreetMap", attr=OSM_ATTRIBUTION, name="OpenStreetMap",
+                     control=True).add_to(m)  # fmt: skip
+    _add_townships(m, tw, tol, precision, legend)
+    colours = _colour_of(hub_ids)
+    if "facility" in vil.columns:
+        _add_catchments(m, vil, hb, colours, precision)
+    _add_villages(m, vil, colours, hub_name, precision, disable_clustering_at_zoom)
+    _add_hubs(m, hb, vil, precision)
+    _add_routes(m, rt, st, hub_ids, hub_name, tol, precision)
+    _add_unassigned(m, un, precision)
+    return (
+        f"{_esc(scenario)}: {len(rt)} routes, {_fmt(rt['km'].sum(), '.0f')} km, "
+        f"{int((~st['cold_chain_ok'].astype(bool)).sum())} cold-chain violation(s), "
+        f"{len(un)} unassigned order(s)"
+    )
+
+
+def _feature_collection(features: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _feature(geom: BaseGeometry, props: Mapping[str, Any]) -> dict[str, Any]:
+    geometry = shapely.geometry.mapping(geom)
+    return {"type": "Feature", "geometry": geometry, "properties": dict(props)}
+
+
+def _add_townships(
+    m: folium.Map, tw: gpd.GeoDataFrame, tol: float, precision: int, legend: bool = True
+) -> None:
+    saved = (
+        pd.to_numeric(tw["minutes_saved"], errors="coerce")
+        if "minutes_saved" in tw.columns
+        else pd.Series(np.nan, index=tw.index)
+    )
+    geoms = _prepare(tw.geometry, tol, precision)
+    colormap: branca.colormap.LinearColormap | None = None
+    if saved.notna().any():
+        lo, hi = float(saved.min()), float(saved.max())
+        if hi - lo < 1e-9:
+            lo, hi = lo - 0.5, hi + 0.5
+        colormap = branca.colormap.LinearColormap(
+            ["#fff7ec", "#fdbb84", "#ef6548", "#990000"], vmin=lo, vmax=hi,
+            caption="Minutes saved per delivery (plan vs baseline)",
+        )  # fmt: skip
+    features = []
+    for geom, (_, row), value in zip(geoms, tw.iterrows(), saved, strict=True):
+        has = not math.isnan(value)
+        features.append(_feature(geom, {
+            "name": str(row["name"]), "pinyin": str(row["pinyin"]), "code": str(row["code"]),
+            "saved": _fmt(value, ".1f", " min"),
+            "before": _fmt(row.get("mean_min_before"), ".1f", " min"),
+            "after": _fmt(row.get("mean_min_after"), ".1f", " min"),
+            "fill": colormap(value) if colormap is not None and has else "#cccccc",
+            "fillOpacity": 0.55 if colormap is not None and has else 0.05,
+        }))  # fmt: skip
+
+    def style(feature: dict[str, Any]) -> dict[str, Any]:
+        p = feature["properties"]
+        return {"color": "#444444", "weight": 1.2, "fillColor": p["fill"],
+                "fillOpacity": p["fillOpacity"]}  # fmt: skip
+
+    layer_name = "Townships: minutes saved" if colormap is not None else "Townships"
+    group = folium.FeatureGroup(name=layer_name, show=True)
+    folium.GeoJson(
+        _feature_collection(features),
+        style_function=style,
+        highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(
+            fields=["name", "pinyin", "code", "saved", "before", "after"],
+            aliases=["Township", "Pinyin", "Code", "Minutes saved", "Mean before", "Mean after"],
+        ),
+    ).add_to(group)
+    group.add_to(m)
+    if colormap is not None and legend:
+        colormap.add_to(m)
+
+
+def _point_xy(geom: BaseGeometry, precision: int) -> tuple[float, float]:
+    return round(float(geom.x), precision), round(float(geom.y), precision)
+
+
+def _add_catchments(
+    m: folium.Map, vil: gpd.GeoDataFrame, hb: gpd.GeoDataFrame, colours: Mapping[str, str],
+    precision: int,
+) -> None:  # fmt: skip
+    hub_xy = {str(h): _point_xy(g, precision) for h, g in zip(hb["id"], hb.geometry, strict=True)}
+    hub_name = dict(zip(hb["id"].astype(str), hb["name"].astype(str), strict=True))
+    served = vil[vil["facility"].notna()]
+    features = []
+    for hub, part in served.groupby(served["facility"].astype(str), sort=True):
+        hx, hy = hub_xy[str(hub)]
+        lines = [((hx, hy), _point_xy(g, precision)) for g in part.geometry]
+        pop = int(pd.to_numeric(part["population"], errors="coerce").fillna(0).sum())
+        features.append(_feature(shapely.MultiLineString(lines), {
+            "hub": f"{hub_name[str(hub)]} ({hub})", "villages": len(part), "population": pop,
+            "colour": colours[str(hub)],
+        }))  # fmt: skip
+    group = folium.FeatureGroup(name="Hub catchments", show=True)
+    folium.GeoJson(
+        _feature_collection(features),
+        style_function=lambda f: {"color": f["properties"]["colour"], "weight": 1, "opacity": 0.6},
+        tooltip=folium.GeoJsonTooltip(fields=["hub", "villages", "population"],
+                                      aliases=["Hub", "Villages", "Population"]),
+    ).add_to(group)  # fmt: skip
+    group.add_to(m)
+
+
+_VILLAGE_CALLBACK = """function (row) {
+    var marker = L.circleMarker(new L.LatLng(row[0], row[1]), {
+        radius: row[2], color: row[3], fillColor: row[3], fillOpacity: 0.7, weight: 1});
+    marker.bindPopup(row[4]);
+    marker.bindTooltip(row[5]);
+    return marker;
+}"""
+
+
+def _add_villages(
+    m: folium.Map, vil: gpd.GeoDataFrame, colours: Mapping[str, str], hub_name: Mapping[str, str],
+    precision: int, disable_clustering_at_zoom: int,
+) -> None:  # fmt: skip
+    pop = pd.to_numeric(vil["population"], errors="coerce").fillna(0).clip(lower=0)
+    top = float(pop.max()) if len(pop) and pop.max() > 0 else 1.0
+    has_facility = "facility" in vil.columns
+    rows: list[list[Any]] = []
+    for (_, v), p in zip(vil.iterrows(), pop, strict=True):
+        x, y = _point_xy(v.geometry, precision)
+        fac = v["facility"] if has_facility else None
+        served = fac is not None and not (isinstance(fac, float) and math.isnan(fac))
+        colour = colours.get(str(fac), "#555555") if served else "#555555"
+        info = [("Village", _esc(v["name"])), ("Township", _esc(v["township"])),
+                ("Population", f"{int(p):,}")]  # fmt: skip
+        if has_facility:
+            info.append(("Served by", _esc(f"{hub_name.get(str(fac), fac)} ({fac})")
+                         if served else "—"))  # fmt: skip
+        if "minutes_before" in vil.columns:
+            info.append(("Minutes before", _fmt(v["minutes_before"])))
+        if "minutes_after" in vil.columns:
+            info.append(("Minutes after", _fmt(v["minutes_after"])))
+        radius = round(3.0 + 9.0 * math.sqrt(float(p) / top), 1)
+        rows.append([y, x, radius, colour, _table(info), _esc(v["name"])])
+    folium.plugins.FastMarkerCluster(  # type: ignore[no-untyped-call]
+        rows, callback=_VILLAGE_CALLBACK, name=f"Villages ({len(rows)})",
+        disableClusteringAtZoom=disable_clustering_at_zoom, showCoverageOnHover=False,
+    ).add_to(m)  # fmt: skip
+
+
+def _add_hubs(m: folium.Map, hb: gpd.GeoDataFrame, vil: gpd.GeoDataFrame, precision: int) -> None:
+    group = folium.FeatureGroup(name=f"Hubs ({len(hb)})", show=True)
+    has_facility = "facility" in vil.columns
+    pop = pd.to_numeric(vil["population"], errors="coerce").fillna(0)
+    for _, h in hb.iterrows():
+        centre = str(h["role"]) == "county centre"
+        info = [("Hub", _esc(h["name"])), ("Id", _esc(h["id"])),
+                ("Township", _esc(h["township"])), ("Role", _esc(h["role"]))]  # fmt: skip
+        if has_facility:
+            mask = vil["facility"].astype(str) == str(h["id"])
+            info += [("Villages served", str(int(mask.sum()))),
+                     ("Population served", f"{int(pop[mask].sum()):,}")]  # fmt: skip
+        x, y = _point_xy(h.geometry, precision)
+        folium.Marker(
+            [y, x],
+            popup=folium.Popup(_table(info), max_width=320),
+            tooltip=f"{'County centre' if centre else 'New hub'}: {_esc(h['name'])}",
+            icon=folium.Icon(color="red" if centre else "blue",
+                             icon="star" if centre else "warehouse", prefix="fa"),
+        ).add_to(group)  # fmt: skip
+    group.add_to(m)
+
+
+def _add_routes(
+    m: folium.Map, rt: gpd.GeoDataFrame, st: gpd.GeoDataFrame, hub_ids: Sequence[str],
+    hub_name: Mapping[str, str], tol: float, precision: int,
+) -> None:  # fmt: skip
+    geoms = _prepare(rt.geometry, tol, precision, preserve_topology=False)
+    rt = rt.assign(_geom=geoms, _depot=rt["depot"].astype(str), _veh=rt["vehicle_id"].astype(str))
+    st = st.assign(_veh=st["vehicle_id"].astype(str))
+    colours = _colour_of(rt["_veh"])  # one colour per vehicle across the whole map
+    for depot in [h for h in hub_ids if h in set(rt["_depot"])]:
+        part = rt[rt["_depot"] == depot]
+        group = folium.FeatureGroup(
+            name=f"Routes from {_esc(hub_name[depot])} ({depot}): {len(part)} vehicle(s)",
+            show=True)  # fmt: skip
+        for _, r in part.iterrows():
+            vstops = st[st["_veh"] == r["_veh"]]
+            viol = int((~vstops["cold_chain_ok"].astype(bool)).sum())
+            label = (f"{_esc(r['vehicle_id'])} ({_esc(r['vehicle_type'])}): {int(r['n_stops'])} "
+                     f"stops, {_fmt(r['km'])} km, {_fmt(r['hours'], '.2f')} h")  # fmt: skip
+            info = [("Vehicle", _esc(r["vehicle_id"])), ("Type", _esc(r["vehicle_type"])),
+                    ("Depot", _esc(f"{hub_name[depot]} ({depot})")),
+                    ("Stops", str(int(r["n_stops"]))), ("Distance", _fmt(r["km"], ".1f", " km")),
+                    ("Duration", _fmt(r["hours"], ".2f", " h")),
+                    ("Cold chain", "OK" if viol == 0 else f"VIOLATED at {viol} stop(s)")]
+            lines = r["_geom"].geoms if r["_geom"].geom_type == "MultiLineString" else [r["_geom"]]
+            locations = [[[y, x] for x, y in line.coords] for line in lines]
+            folium.PolyLine(  # type: ignore[no-untyped-call]
+                locations if len(locations) > 1 else locations[0],
+                color=colours[r["_veh"]], weight=4, opacity=0.85,
+                tooltip=label, popup=folium.Popup(_table(info), max_width=320),
+            ).add_to(group)  # fmt: skip
+        _add_stops(group, st[st["_veh"].isin(set(part["_veh"]))], colours, precision)
+        group.add_to(m)
+
+
+def _add_stops(
+    group: folium.FeatureGroup, st: gpd.GeoDataFrame, colours: Mapping[str, str], precision: int
+) -> None:
+    if st.empty:
+        return
+    features = []
+    for _, s in st.sort_values(["_veh", "seq"]).iterrows():
+        ok = bool(s["cold_chain_ok"])
+        x, y = _point_xy(s.geometry, precision)
+        features.append(_feature(shapely.Point(x, y), {
+            "vehicle": str(s["vehicle_id"]), "seq": int(s["seq"]), "village": str(s["village"]),
+            "order": str(s["order_id"]), "kind": str(s["kind"]),
+            "product": str(s["product_class"]), "arrival": str(s["arrival"]),
+            "in_vehicle": _fmt(s["in_vehicle_min"], ".0f", " min"),
+            "limit": _fmt(s["limit_min"], ".0f", " min", missing="none"),
+            "cold_chain": "OK" if ok else "VIOLATED",
+            "colour": colours[s["_veh"]] if ok else VIOLATION_COLOUR,
+        }))  # fmt: skip
+    fields = ["vehicle", "seq", "village", "order", "kind", "product", "arrival", "in_vehicle",
+              "limit", "cold_chain"]  # fmt: skip
+    aliases = ["Vehicle", "Stop", "Village", "Order", "Kind", "Product", "Arrival",
+               "Time in vehicle", "Limit", "Cold chain"]  # fmt: skip
+    folium.GeoJson(
+        _feature_collection(features),
+        marker=folium.CircleMarker(radius=5, weight=2, fill=True, fill_opacity=0.9),
+        style_function=lambda f: {"color": f["properties"]["colour"],
+                                  "fillColor": "#ffffff" if f["properties"]["cold_chain"] == "OK"
+                                  else VIOLATION_COLOUR},
+        tooltip=folium.GeoJsonTooltip(fields=["vehicle", "seq", "village", "arrival", "cold_chain"],
+                                      aliases=["Vehicle", "Stop", "Village", "Arrival",
+                                               "Cold chain"]),
+        popup=folium.GeoJsonPopup(fields=fields, aliases=aliases),
+    ).add_to(group)  # fmt: skip
+
+
+def _add_unassigned(m: folium.Map, un: gpd.GeoDataFrame, precision: int) -> None:
+    group = folium.FeatureGroup(name=f"Unassigned orders ({len(un)})", show=True)
+    for _, u in un.iterrows():
+        info = [("Unassigned order", _esc(u["order_id"])), ("Reason", _esc(u["reason"]))]
+        x, y = _point_xy(u.geometry, precision)
+        folium.Marker(
+            [y, x],
+            popup=folium.Popup(_table(info), max_width=320),
+            tooltip=f"Unassigned: {_esc(u['order_id'])}",
+            icon=folium.Icon(color="black", icon="triangle-exclamation", prefix="fa"),
+        ).add_to(group)  # fmt: skip
+    group.add_to(m)
+
+
+def _add_title_box(
+    m: folium.Map | folium.plugins.DualMap, title: str, source_label: str, synthetic: bool,
+    summaries: Sequence[str], position: str = "top:10px;left:56px",
+) -> None:
+    banner = (
+        "<div style='color:#b00000;font-weight:bold;font-size:15px'>"
+        "SYNTHETIC STAND-IN — not real data</div>"
+        if synthetic
+        else ""
+    )
+    box = f"""
+<div id="lastmile-title" style="position:fixed;{position};z-index:1000;
+ background:rgba(255,255,255,0.92);padding:6px 12px;border:1px solid #888;border-radius:4px;
+ font-family:sans-serif;max-width:min(42%, 520px);text-align:left">
+ {banner}<div style="font-size:16px;font-weight:bold">{_esc(title)}</div>
+ {"".join(f'<div style="font-size:12px">{line}</div>' for line in summaries)}
+ <div style="font-size:11px;color:#333">Data: {_esc(source_label)} ·
+ Basemap {OSM_ATTRIBUTION}</div>
+</div>"""
+    m.get_root().html.add_child(folium.Element(box))  # type: ignore[attr-defined]
+

@@ -1,0 +1,100 @@
+"""The command line: one clear message and a non-zero exit on bad input, no traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lastmile.cli import main
+from tests.conftest import TEST_SCALE
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "lastmile.cli", *args], capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+
+
+def test_help_lists_the_commands() -> None:
+    r = run("--help")
+    assert r.returncode == 0
+    for cmd in ("plan", "locate", "route", "compare", "network", "fetch", "config", "bench"):
+        assert cmd in r.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["network", "--network", "/nonexistent/roads.osm"], "road-network file /nonexistent/roads.osm does not exist"),
+        (["plan", "--out", "OUT", "--config", "/nonexistent/s.toml"], "scenario file /nonexistent/s.toml does not exist"),
+        (["bench", "pmedian", "/nonexistent/pmed1.txt"], "does not exist"),
+        (["bench", "solomon", "/nonexistent/C101.txt"], "does not exist"),
+        (["network", "--reference-data", "/nonexistent"], "reference-data directory not found"),
+        (["fetch"], "nothing to fetch"),
+    ],
+)
+def test_bad_input_one_line_no_traceback(args: list[str], message: str, tmp_path: Path) -> None:
+    args = [a.replace("OUT", str(tmp_path / "out")) for a in args]
+    r = run(*args)
+    assert r.returncode == 2
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip().count("\n") == 0  # one line
+
+
+def test_corrupt_osm_file_and_debug_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.osm"
+    bad.write_text("<osm><way id='1'>", encoding="utf-8")
+    r = run("network", "--network", str(bad), "--cache-dir", str(tmp_path / "c"))
+    assert r.returncode == 2 and "not a readable OSM XML file" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not list((tmp_path / "c").glob("*.npz"))
+    r = run("--debug", "network", "--network", str(bad), "--cache-dir", str(tmp_path / "c"), "--debug")
+    assert r.returncode != 0 and "Traceback" in r.stderr
+
+
+def test_bad_option_values() -> None:
+    r = run("plan", "--out", "x", "--p", "zero")
+    assert r.returncode == 2 and "'zero' is not an integer" in r.stderr
+    r = run("bench", "solomon", "x", "--time-limit", "-1")
+    assert r.returncode == 2 and "must be positive" in r.stderr
+
+
+def test_config_show_prints_every_default() -> None:
+    r = run("config", "show")
+    assert r.returncode == 0
+    assert "[plan]" in r.stdout and "p = 10" in r.stdout and "[cold_chain]" in r.stdout
+
+
+def test_infeasible_request_names_the_cause(small_cache: Path, shared_data: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    code = main(["locate", "--network", "synthetic", "--standin-scale", str(TEST_SCALE),
+                 "--reference-data", str(shared_data), "--cache-dir", str(small_cache),
+                 "--p", "25"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert "25" in err and "Traceback" not in err
+
+
+def test_network_summary_on_standin(small_cache: Path, shared_data: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    code = main(["network", "--network", "synthetic", "--standin-scale", str(TEST_SCALE),
+                 "--reference-data", str(shared_data), "--cache-dir", str(small_cache)])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "synthetic stand-in" in out and "synthetic stand-in" in err
+    assert "20/20 townships" in out and "imputed speeds" in out and "largest SCC" in out
+
+
+def test_bench_matrix_json(small_cache: Path, shared_data: Path,
+                           capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    code = main(["bench", "matrix", "--network", "synthetic", "--standin-scale", str(TEST_SCALE),
+                 "--reference-data", str(shared_data), "--cache-dir", str(small_cache),
+                 "--sources", "20", "--nx-sample", "3", "--json"])  # fmt: skip
+    out = capsys.readouterr().out.strip().splitlines()[-1]
+    result = json.loads(out)
+    assert set(result) >= {"nodes", "edges", "sources", "lastmile_s", "networkx_s", "speedup"}
+    assert result["sources"] == 20 and result["nodes"] > 1000

@@ -1,0 +1,125 @@
+"""The planner end to end on the small stand-in: outputs, determinism, validation, study values."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from lastmile.cli import main
+from lastmile.plan import PlanResult, delivery_study, p_curve, prepare, run_plan
+from lastmile.report import write_outputs
+from lastmile.scenario import load_scenario
+from tests.conftest import TEST_SCALE
+
+SETTINGS = {
+    "network": "synthetic",
+    "standin_scale": TEST_SCALE,
+    "routing_time_limit_s": 120.0,  # a safety cap; the solution limit ends the search
+    "routing_solution_limit": 25,
+    "location_time_limit_s": 30.0,
+}
+
+
+@pytest.fixture(scope="module")
+def result(small_cache: Path, shared_data: Path) -> PlanResult:
+    return run_plan(load_scenario(**SETTINGS), reference_dir=shared_data, cache=small_cache)
+
+
+def test_chain_results_are_consistent(result: PlanResult) -> None:
+    inp, pl = result.inputs, result.placement
+    assert inp.source.synthetic and "synthetic stand-in" in inp.source.label
+    hubs = pl.hubs
+    new = hubs[hubs["role"] == "new hub"]
+    assert len(new) == 10 and hubs["role"].iloc[0] == "county centre"
+    # across different townships, none in the county centre's own township
+    assert new["township"].is_unique
+    assert inp.region.county_centre.township not in set(new["township"])
+    assert pl.result.optimal
+    # study values recomputed from the matrix
+    secs = inp.access.seconds
+    after = secs[list(pl.open_rows)].min(axis=0) / 60
+    before = secs[0] / 60
+    w = inp.villages["weight"].to_numpy(float)
+    s = result.study.summary
+    assert s["before"]["mean_min"] == pytest.approx((before * w).sum() / w.sum(), abs=0.01)
+    assert s["after"]["mean_min"] == pytest.approx((after * w).sum() / w.sum(), abs=0.01)
+    assert s["after"]["mean_min"] < s["before"]["mean_min"]
+    # the independent validator accepts both routed days; every order is served or explained
+    for rp in (result.baseline, result.planned):
+        assert rp.validation.ok, rp.validation.summary()
+        served = {st.order_id for r in rp.solution.routes for st in r.stops}
+        dropped = {u.order_id for u in rp.solution.unassigned}
+        assert served | dropped == set(inp.orders["id"]) and not served & dropped
+        assert all(u.reason for u in rp.solution.unassigned)
+        assert rp.routes.geometry.notna().all()
+    assert result.planned.solution.kpis.total_km < result.baseline.solution.kpis.total_km
+
+
+def test_outputs_written_and_deterministic(result: PlanResult, small_cache: Path,
+                                           shared_data: Path, tmp_path: Path) -> None:  # fmt: skip
+    first = write_outputs(result, tmp_path / "a")
+    again = run_plan(load_scenario(**SETTINGS), reference_dir=shared_data, cache=small_cache)
+    write_outputs(again, tmp_path / "b")
+    names = ["kpis.json", "hubs.csv", "assignments.csv", "routes.csv", "stops.csv",
+             "unassigned.csv", "townships.csv", "summary.md"]  # fmt: skip
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    layers = ["townships", "villages", "hubs", "assignments", "routes", "stops", "unassigned"]
+    for layer in layers:
+        a = gpd.read_file(tmp_path / "a" / "lastmile.gpkg", layer=layer)
+        b = gpd.read_file(tmp_path / "b" / "lastmile.gpkg", layer=layer)
+        pd.testing.assert_frame_equal(pd.DataFrame(a), pd.DataFrame(b))
+        assert len(a) > 0 or layer == "unassigned"
+    kpis = json.loads(first["kpis"].read_text(encoding="utf-8"))
+    assert kpis["synthetic_standin"] is True and "synthetic stand-in" in kpis["data_source"]
+    assert len(kpis["hubs"]) == 11 and kpis["routing"]["plan"]["validator_ok"]
+    manifest = json.loads(first["manifest"].read_text(encoding="utf-8"))
+    assert len(manifest["inputs"]["osm"]["sha256"]) == 64
+    assert len(manifest["inputs"]["county_outline"]["sha256"]) == 64
+    assert manifest["plan"]["p"] == 10 and "ortools" in manifest["versions"]
+    html = first["map_plan"].read_text(encoding="utf-8")
+    assert "synthetic stand-in" in html and first["map_plan"].stat().st_size < 5_000_000
+    assert first["plot_times"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # no temporary files left behind
+    assert not [p for p in (tmp_path / "a").rglob(".*")]
+
+
+def test_p_curve_is_monotone(result: PlanResult) -> None:
+    curve = p_curve(result.inputs, [1, 2, 3, 10])
+    assert list(curve["p"]) == [0, 1, 2, 3, 10]
+    means = curve["mean_min"].to_numpy()
+    assert (np.diff(means) <= 1e-9).all()  # more hubs never make the optimum worse
+    assert means[-1] == pytest.approx(result.study.summary["after"]["mean_min"])
+    assert curve["optimal"].all()
+    assert means[0] == pytest.approx(result.study.summary["before"]["mean_min"])
+    assert delivery_study(result.inputs, [0]).summary["mean_minutes_saved"] == 0
+
+
+def test_user_orders_file_and_unreachable_order(small_cache: Path, shared_data: Path,
+                                                tmp_path: Path) -> None:  # fmt: skip
+    inputs = prepare(load_scenario(**SETTINGS), reference_dir=shared_data, cache=small_cache)
+    v = inputs.villages.iloc[:3]
+    rows = [{"id": f"O{i}", "kind": "pickup", "village": r.id, "lon": r.lon, "lat": r.lat,
+             "kg": 40, "parcels": 0, "product_class": "produce", "service_min": 5,
+             "max_in_vehicle_min": 120, "requires_refrigeration": True}
+            for i, r in enumerate(v.itertuples())]  # fmt: skip
+    # an order 30 km east of the county: beyond the snap limit, reported, never snapped silently
+    rows.append({**rows[0], "id": "FAR", "lon": 119.9, "lat": 28.6})
+    f = tmp_path / "orders.csv"
+    pd.DataFrame(rows).to_csv(f, index=False)
+    out = tmp_path / "route"
+    code = main(["route", "--network", "synthetic", "--standin-scale", str(TEST_SCALE),
+                 "--reference-data", str(shared_data), "--cache-dir", str(small_cache),
+                 "--orders", str(f), "--routing-time-limit", "5", "--out", str(out)])  # fmt: skip
+    assert code == 0
+    una = pd.read_csv(out / "unassigned.csv")
+    far = una[una["order_id"] == "FAR"]
+    assert len(far) == 2 and set(far["reason"]) == {"unreachable"}
+    stops = pd.read_csv(out / "stops.csv")
+    assert set(stops["order_id"]) == {"O0", "O1", "O2"}
+    assert (stops["in_vehicle_min"] <= 120).all() and stops["cold_chain_ok"].all()
