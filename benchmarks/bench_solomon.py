@@ -1,0 +1,249 @@
+"""Solomon VRPTW benchmark: lastmile vs plain OR-Tools recipe vs PyVRP, distance-only convention.
+
+Every solver gets the same instance, the same time limit and the same integer arcs
+``floor(10 * euclid)`` (used for distance AND travel time, windows and service times scaled by 10).
+Every solution is turned into a :class:`lastmile.routing.RoutingSolution` and checked by
+:func:`lastmile.validate.validate_routes`; its distance / 10 is compared with
+``dist_bks_distance_trunc1`` of ``benchmarks/solomon_bks.csv`` (reference data, read in place).
+
+Solvers:
+
+- ``lastmile``: :func:`lastmile.routing.solve` with its default options.
+- ``ortools-plain``: the OR-Tools VRPTW example recipe, Python per-arc callbacks,
+  PATH_CHEAPEST_ARC + GUIDED_LOCAL_SEARCH.
+- ``pyvrp``: PyVRP ``Model`` with ``stop=MaxRuntime``.
+
+Usage::
+
+    python benchmarks/bench_solomon.py --time-limit 30 \
+        --out benchmarks/results/solomon_30s.jsonl [--solvers lastmile,pyvrp] [INSTANCE ...]
+
+Prints one row per instance and solver, mean gaps per solver, and appends JSON lines to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from lastmile.config import reference_data_dir
+from lastmile.instances import SolomonInstance, read_solomon
+from lastmile.io import write_text
+from lastmile.routing import (
+    Route,
+    RoutingOptions,
+    RoutingProblem,
+    RoutingSolution,
+    Stop,
+    Unassigned,
+    compute_kpis,
+    route_cost,
+    solomon_problem,
+    solve,
+    vehicles_of,
+)
+from lastmile.validate import validate_routes
+
+SOLVERS = ("lastmile", "ortools-plain", "pyvrp")
+
+
+def solution_from_sequences(
+    problem: RoutingProblem, sequences: Sequence[Sequence[str]], seconds: float, status: str
+) -> RoutingSolution:
+    """Build a solution from order-id sequences with the earliest-start schedule."""
+    vehicles = vehicles_of(problem)
+    orders = {o.id: o for o in problem.orders}
+    t, d = problem.time_s, problem.distance_m
+    routes: list[Route] = []
+    for v, seq in zip(vehicles, [s for s in sequences if s], strict=False):
+        dims = problem.dimensions
+        load = {k: sum(orders[i].quantity.get(k, 0) for i in seq) for k in dims}
+        start_load = dict(load)
+        dep_loc = v.depot.location
+        first = orders[seq[0]]
+        departure = max(v.type.shift_start_s,
+                        (first.time_window or (0, 0))[0] - int(t[dep_loc, first.location]))
+        prev, clock, dist = dep_loc, departure, 0
+        stops = []
+        for oid in seq:
+            o = orders[oid]
+            arrival = clock + int(t[prev, o.location])
+            start = max(arrival, o.time_window[0] if o.time_window else 0)
+            dist += int(d[prev, o.location])
+            for k in dims:
+                load[k] -= o.quantity.get(k, 0)
+            stops.append((o, arrival, start, dict(load)))
+            prev, clock = o.location, start + o.service_s
+        back = clock + int(t[prev, dep_loc])
+        dist += int(d[prev, dep_loc])
+        routes.append(Route(
+            v.id, v.type.id, v.depot.id, departure, back, start_load,
+            tuple(Stop(o.id, o.location, a, s, s + o.service_s, ld, s + o.service_s - departure)
+                  for o, a, s, ld in stops),
+            dist, route_cost(v.type, dist, back - departure)))
+    served = {i for s in sequences for i in s}
+    un = tuple(Unassigned(o.id, "not served") for o in problem.orders if o.id not in served)
+    if sum(1 for s in sequences if s) > len(vehicles):
+        status += " (more routes than vehicles)"
+    return RoutingSolution(tuple(routes), un, compute_kpis(problem, routes, len(un)), status,
+                           seconds)
+
+
+def run_lastmile(inst: SolomonInstance, problem: RoutingProblem, limit: float) -> RoutingSolution:
+    return solve(problem, RoutingOptions(time_limit_s=limit))
+
+
+def run_ortools_plain(inst: SolomonInstance, problem: RoutingProblem,
+                      limit: float) -> RoutingSolution:
+    """The OR-Tools VRPTW example recipe: Python callbacks, PATH_CHEAPEST_ARC + GLS."""
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+    t0 = time.perf_counter()
+    dist = problem.distance_m.tolist()
+    service = [0] + [o.service_s for o in problem.orders]
+    demand = [0] + [o.quantity["q"] for o in problem.orders]
+    windows = [(problem.vehicle_types[0].shift_start_s, problem.vehicle_types[0].shift_end_s)] + [
+        o.time_window or (0, 0) for o in problem.orders]
+    n, nv = len(dist), inst.vehicles
+    manager = pywrapcp.RoutingIndexManager(n, nv, 0)
+    routing = pywrapcp.RoutingModel(manager)
+
+    def distance_cb(i: int, j: int) -> int:
+        return int(dist[manager.IndexToNode(i)][manager.IndexToNode(j)])
+
+    def time_cb(i: int, j: int) -> int:
+        a = manager.IndexToNode(i)
+        return int(service[a] + dist[a][manager.IndexToNode(j)])
+
+    def demand_cb(i: int) -> int:
+        return int(demand[manager.IndexToNode(i)])
+
+    routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitCallback(distance_cb))
+    horizon = windows[0][1]
+    routing.AddDimension(routing.RegisterTransitCallback(time_cb), horizon, horizon, False, "Time")
+    tdim = routing.GetDimensionOrDie("Time")
+    for node in range(1, n):
+        tdim.CumulVar(manager.NodeToIndex(node)).SetRange(*windows[node])
+    for v in range(nv):
+        tdim.CumulVar(routing.Start(v)).SetRange(*windows[0])
+        routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(routing.Start(v)))
+        routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(routing.End(v)))
+    routing.AddDimensionWithVehicleCapacity(
+        routing.RegisterUnaryTransitCallback(demand_cb), 0, [inst.capacity] * nv, True, "Capacity")
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
+    params.local_search_metaheuristic = (
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH)
+    params.time_limit.FromMilliseconds(int(limit * 1000))
+    sol = routing.SolveWithParameters(params)
+    seqs: list[list[str]] = []
+    if sol is not None:
+        for v in range(nv):
+            idx = sol.Value(routing.NextVar(routing.Start(v)))
+            seq = []
+            while not routing.IsEnd(idx):
+                seq.append(str(manager.IndexToNode(idx)))
+                idx = sol.Value(routing.NextVar(idx))
+            seqs.append(seq)
+    status = routing_enums_pb2.RoutingSearchStatus.Value.Name(routing.status())
+    return solution_from_sequences(problem, seqs, time.perf_counter() - t0, status)
+
+
+def run_pyvrp(inst: SolomonInstance, problem: RoutingProblem, limit: float) -> RoutingSolution:
+    """PyVRP 0.14 on the same integer arcs (distance = duration = floor(10 * euclid))."""
+    from pyvrp import Model
+    from pyvrp.stop import MaxRuntime
+
+    t0 = time.perf_counter()
+    m = Model()
+    vt = problem.vehicle_types[0]
+    locs = [m.add_location(float(x), float(y)) for x, y in zip(inst.x, inst.y, strict=True)]
+    depot = m.add_depot(locs[0], tw_early=vt.shift_start_s, tw_late=vt.shift_end_s)
+    m.add_vehicle_type(num_available=inst.vehicles, capacity=inst.capacity,
+                       tw_early=vt.shift_start_s, tw_late=vt.shift_end_s, start_depot=depot,
+                       end_depot=depot)
+    for o in problem.orders:
+        tw = o.time_window or (0, vt.shift_end_s)
+        m.add_client(locs[o.location], delivery=o.quantity["q"], service_duration=o.service_s,
+                     tw_early=tw[0], tw_late=tw[1])
+    dm = problem.distance_m
+    for i, a in enumerate(locs):
+        for j, b in enumerate(locs):
+            m.add_edge(a, b, distance=int(dm[i, j]), duration=int(dm[i, j]))
+    res = m.solve(stop=MaxRuntime(limit), seed=0, display=False)
+    # route activities: depots and clients; client idx k (0-based) is Solomon customer k + 1
+    seqs = [[str(a.idx + 1) for a in r if a.is_client()] for r in res.best.routes()]
+    status = "feasible" if res.is_feasible() else "infeasible"
+    status += f" (pyvrp distance {res.best.distance()})"
+    return solution_from_sequences(problem, seqs, time.perf_counter() - t0, status)
+
+
+RUNNERS: dict[str, Callable[[SolomonInstance, RoutingProblem, float], RoutingSolution]] = {
+    "lastmile": run_lastmile,
+    "ortools-plain": run_ortools_plain,
+    "pyvrp": run_pyvrp,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("instances", nargs="*", help="instance names (default: all in solomon/)")
+    ap.add_argument("--time-limit", type=float, default=30.0, help="seconds per instance/solver")
+    ap.add_argument("--solvers", default=",".join(SOLVERS), help=f"comma list of {SOLVERS}")
+    ap.add_argument("--reference-data", default=None, help="reference-data directory")
+    ap.add_argument("--out", type=Path, default=None, help="JSON-lines file (rewritten per row)")
+    args = ap.parse_args(argv)
+    root = reference_data_dir(args.reference_data)
+    assert root is not None
+    folder = root / "benchmarks" / "solomon"
+    with open(root / "benchmarks" / "solomon_bks.csv", encoding="utf-8") as f:
+        bks = {r["instance"]: r for r in csv.DictReader(f)}
+    names = args.instances or sorted(p.stem for p in folder.glob("*.txt"))
+    solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
+    unknown = [s for s in solvers if s not in RUNNERS]
+    if unknown:
+        ap.error(f"unknown solvers {unknown}; use {SOLVERS}")
+    rows: list[dict[str, object]] = []
+    print(f"{'instance':9} {'solver':14} {'distance':>9} {'bks':>8} {'gap%':>6} {'veh':>4} "
+          f"{'feasible':>8} {'seconds':>7}", flush=True)
+    for name in names:
+        inst = read_solomon(folder / f"{name}.txt")
+        problem = solomon_problem(inst)
+        best = float(bks[name]["dist_bks_distance_trunc1"])
+        for solver in solvers:
+            sol = RUNNERS[solver](inst, problem, args.time_limit)
+            rep = validate_routes(problem, sol)
+            feasible = rep.ok and not sol.unassigned
+            dist = sol.kpis.total_distance_m / 10.0
+            row: dict[str, object] = {
+                "instance": name, "solver": solver, "time_limit_s": args.time_limit,
+                "distance": dist, "vehicles": sol.kpis.vehicles_used, "feasible": feasible,
+                "bks_distance": best, "bks_vehicles": int(bks[name]["dist_bks_vehicles"]),
+                "gap_pct": round(100.0 * (dist - best) / best, 3),
+                "seconds": round(sol.solve_seconds, 2), "status": sol.status,
+            }
+            if not feasible:
+                row["violations"] = rep.summary(5)
+            rows.append(row)
+            print(f"{name:9} {solver:14} {dist:9.1f} {best:8.1f} {row['gap_pct']:6.2f} "
+                  f"{row['vehicles']:>4} {feasible!s:>8} {row['seconds']:7.1f}", flush=True)
+            if args.out is not None:
+                write_text(args.out, "".join(json.dumps(r) + "\n" for r in rows))
+    print()
+    for solver in solvers:
+        sub = [r for r in rows if r["solver"] == solver]
+        gaps = [float(r["gap_pct"]) for r in sub]  # type: ignore[arg-type]
+        n_feas = sum(1 for r in sub if r["feasible"])
+        print(f"{solver:14} mean gap {sum(gaps) / len(gaps):6.2f} %  feasible {n_feas}/{len(sub)}")
+    for r in rows:
+        print(json.dumps(r))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,900 @@
+"""Cold-chain vehicle routing on integer travel-time and distance matrices (OR-Tools).
+
+A small modelling API over frozen dataclasses: :class:`Depot`, :class:`VehicleType`, :class:`Order`
+and :class:`RoutingProblem` go in, :func:`solve` returns a :class:`RoutingSolution` with a full
+schedule per route, the orders that were dropped with a reason, and KPIs.
+
+Units inside the solver: integer seconds and integer metres. Costs are given in currency units
+(``fixed_cost`` per used vehicle, ``cost_per_km``, ``cost_per_hour`` of route duration) and are
+scaled to integer micro-units for OR-Tools only.
+
+Conventions (checked independently by :mod:`lastmile.validate`):
+
+- A route leaves its depot at ``departure_s`` and returns at ``arrival_s``; the depot has no
+  service time. At a stop, ``arrival_s`` = previous departure + travel time; the vehicle may wait;
+  ``start_s`` >= ``arrival_s`` and inside the order's time window; ``departure_s`` =
+  ``start_s`` + service time.
+- Delivery: goods travel from the vehicle's depot to the village. Pickup: produce travels from the
+  village back to the depot. A route may mix both; the load when leaving the depot is the sum of the
+  route's deliveries, each delivery lowers it, each pickup raises it, and every capacity dimension
+  must stay within ``[0, capacity]`` all along the route.
+- Time in vehicle (the cold-chain limit ``max_in_vehicle_s``) includes the service at the village:
+  for a delivery, from the depot departure to the END of service at the village; for a pickup,
+  from the START of service at the village to the arrival back at the depot. The limit is enforced
+  exactly through the time dimension's cumul variables, on mixed routes too.
+- Unreachable pairs: give a boolean ``reachable`` matrix, or mark them with a negative sentinel in
+  ``time_s`` or ``distance_m``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from lastmile.errors import InputError
+
+#: Integer cost units per currency unit inside the solver.
+COST_SCALE = 1_000_000
+
+REASON_UNREACHABLE = "unreachable"
+REASON_REFRIGERATION = "requires refrigeration but no refrigerated vehicle"
+REASON_CAPACITY = "over capacity"
+REASON_COLD_CHAIN = "cold-chain limit cannot be met even by a direct trip"
+REASON_SHIFT = "outside every shift / time window unreachable"
+REASON_PENALTY = "not served within the time limit (penalty)"
+REASON_NO_SOLUTION = "no solution found within the time limit"
+
+OrderKind = Literal["delivery", "pickup"]
+
+_FIRST_SOLUTION = (
+    "AUTOMATIC",
+    "PATH_CHEAPEST_ARC",
+    "PATH_MOST_CONSTRAINED_ARC",
+    "SAVINGS",
+    "PARALLEL_SAVINGS",
+    "SWEEP",
+    "CHRISTOFIDES",
+    "ALL_UNPERFORMED",
+    "BEST_INSERTION",
+    "PARALLEL_CHEAPEST_INSERTION",
+    "SEQUENTIAL_CHEAPEST_INSERTION",
+    "LOCAL_CHEAPEST_INSERTION",
+    "LOCAL_CHEAPEST_COST_INSERTION",
+    "GLOBAL_CHEAPEST_ARC",
+    "LOCAL_CHEAPEST_ARC",
+    "FIRST_UNBOUND_MIN_VALUE",
+)
+_METAHEURISTICS = (
+    "AUTOMATIC",
+    "GREEDY_DESCENT",
+    "GUIDED_LOCAL_SEARCH",
+    "SIMULATED_ANNEALING",
+    "TABU_SEARCH",
+    "GENERIC_TABU_SEARCH",
+)
+
+
+def _frozen_quantities(value: Mapping[str, int], where: str) -> Mapping[str, int]:
+    if not isinstance(value, Mapping):
+        raise InputError(f"{where}: quantities must be a mapping such as {{'kg': 20}}")
+    out: dict[str, int] = {}
+    for key, v in value.items():
+        if not isinstance(key, str) or not key:
+            raise InputError(f"{where}: dimension name {key!r} is not a non-empty string")
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or int(v) < 0:
+            raise InputError(f"{where}: {key} = {v!r} is not a non-negative integer",
+                             "give whole units (kg, parcels ...)")
+        out[key] = int(v)
+    return MappingProxyType(out)
+
+
+@dataclass(frozen=True)
+class Depot:
+    """A depot (hub or county centre) at matrix index ``location``."""
+
+    id: str
+    location: int
+
+
+@dataclass(frozen=True)
+class VehicleType:
+    """A vehicle type; each vehicle starts and ends at its depot.
+
+    Attributes
+    ----------
+    id
+        Type name (``"cold-van"``).
+    refrigerated
+        Whether it may carry orders that require refrigeration.
+    capacity
+        Capacity per dimension, e.g. ``{"kg": 800, "parcels": 120}``.
+    count_per_depot
+        Vehicles of this type at every depot (an int) or per depot id (a mapping; missing = 0).
+    shift_start_s, shift_end_s
+        Earliest departure and latest return, seconds from the planning day's start.
+    max_duration_s
+        Longest route (return minus departure), or ``None`` for the shift length.
+    fixed_cost, cost_per_km, cost_per_hour
+        Cost of using a vehicle, per km driven and per hour of route duration (currency units).
+    """
+
+    id: str
+    refrigerated: bool
+    capacity: Mapping[str, int]
+    count_per_depot: int | Mapping[str, int] = 1
+    shift_start_s: int = 0
+    shift_end_s: int = 86_400
+    max_duration_s: int | None = None
+    fixed_cost: float = 0.0
+    cost_per_km: float = 1.0
+    cost_per_hour: float = 0.0
+
+    def __post_init__(self) -> None:
+        where = f"vehicle type {self.id!r}"
+        object.__setattr__(self, "capacity", _frozen_quantities(self.capacity, where))
+        if isinstance(self.count_per_depot, Mapping):
+            counts = {str(k): int(v) for k, v in self.count_per_depot.items()}
+            if any(v < 0 for v in counts.values()):
+                raise InputError(f"{where}: negative vehicle count in {counts}")
+            object.__setattr__(self, "count_per_depot", MappingProxyType(counts))
+        elif int(self.count_per_depot) < 0:
+            raise InputError(f"{where}: count_per_depot {self.count_per_depot} is negative")
+        if not 0 <= self.shift_start_s <= self.shift_end_s:
+            raise InputError(
+                f"{where}: shift {self.shift_start_s}..{self.shift_end_s} s is empty or negative",
+                "give 0 <= shift_start_s <= shift_end_s",
+            )
+        if self.max_duration_s is not None and self.max_duration_s < 0:
+            raise InputError(f"{where}: max_duration_s {self.max_duration_s} is negative")
+        for name in ("fixed_cost", "cost_per_km", "cost_per_hour"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise InputError(f"{where}: {name} = {v!r} must be a finite number >= 0")
+
+    def count_at(self, depot_id: str) -> int:
+        """Number of vehicles of this type based at ``depot_id``."""
+        if isinstance(self.count_per_depot, Mapping):
+            return int(self.count_per_depot.get(depot_id, 0))
+        return int(self.count_per_depot)
+
+    @property
+    def duration_limit_s(self) -> int:
+        """Longest route: ``max_duration_s`` or the shift length."""
+        shift = self.shift_end_s - self.shift_start_s
+        return shift if self.max_duration_s is None else min(shift, self.max_duration_s)
+
+
+@dataclass(frozen=True)
+class Order:
+    """A delivery to, or a pickup at, the village at matrix index ``location``.
+
+    Attributes
+    ----------
+    id
+        Unique order id.
+    kind
+        ``"delivery"`` (depot -> village) or ``"pickup"`` (village -> depot).
+    location
+        Matrix index of the village.
+    depot
+        Depot id that must serve it, or ``None`` for any depot.
+    quantity
+        Amount per capacity dimension (missing dimensions = 0).
+    service_s
+        Service (loading/unloading) time at the village.
+    time_window
+        ``(earliest, latest)`` start of service, or ``None``.
+    product_class
+        Free label (``produce``, ``tea``, ``parcel``) carried into reports.
+    max_in_vehicle_s
+        Cold-chain limit on time in vehicle (see the module conventions), or ``None``.
+    requires_refrigeration
+        Only refrigerated vehicle types may carry it.
+    """
+
+    id: str
+    kind: OrderKind
+    location: int
+    quantity: Mapping[str, int] = field(default_factory=dict)
+    depot: str | None = None
+    service_s: int = 0
+    time_window: tuple[int, int] | None = None
+    product_class: str = "parcel"
+    max_in_vehicle_s: int | None = None
+    requires_refrigeration: bool = False
+
+    def __post_init__(self) -> None:
+        where = f"order {self.id!r}"
+        if self.kind not in ("delivery", "pickup"):
+            raise InputError(f"{where}: kind {self.kind!r} unknown", "use 'delivery' or 'pickup'")
+        object.__setattr__(self, "quantity", _frozen_quantities(self.quantity, where))
+        if isinstance(self.service_s, bool) or int(self.service_s) < 0:
+            raise InputError(f"{where}: service_s {self.service_s!r} must be >= 0 seconds")
+        if self.time_window is not None:
+            a, b = self.time_window
+            if not 0 <= a <= b:
+                raise InputError(
+                    f"{where}: time window {self.time_window} is empty or negative",
+                    "give (earliest, latest) seconds with 0 <= earliest <= latest",
+                )
+        if self.max_in_vehicle_s is not None and self.max_in_vehicle_s <= 0:
+            raise InputError(f"{where}: max_in_vehicle_s {self.max_in_vehicle_s} must be > 0")
+
+
+def _int_matrix(value: Any, name: str) -> NDArray[np.int64]:
+    arr = np.asarray(value)
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] == 0:
+        raise InputError(f"routing problem: {name} has shape {arr.shape}, expected square (n, n)")
+    if arr.dtype.kind not in "iu":
+        raise InputError(
+            f"routing problem: {name} has dtype {arr.dtype}, expected integers",
+            "round it first, e.g. np.rint(m).astype(np.int64) (seconds / metres)",
+        )
+    out = arr.astype(np.int64)
+    out.setflags(write=False)
+    return out
+
+
+@dataclass(frozen=True)
+class RoutingProblem:
+    """Matrices, depots, vehicle types and orders. Validated on construction.
+
+    ``time_s[i, j]`` (seconds) and ``distance_m[i, j]`` (metres) are indexed by location.
+    ``reachable[i, j]`` False marks pairs without a path; when it is ``None`` any negative entry in
+    either matrix marks the pair unreachable.
+    """
+
+    time_s: NDArray[np.int64]
+    distance_m: NDArray[np.int64]
+    depots: tuple[Depot, ...]
+    vehicle_types: tuple[VehicleType, ...]
+    orders: tuple[Order, ...]
+    reachable: NDArray[np.bool_] | None = None
+
+    def __post_init__(self) -> None:
+        t = _int_matrix(self.time_s, "time_s")
+        d = _int_matrix(self.distance_m, "distance_m")
+        if t.shape != d.shape:
+            raise InputError(f"routing problem: time_s {t.shape} and distance_m {d.shape} differ")
+        if self.reachable is None:
+            reach = (t >= 0) & (d >= 0)
+        else:
+            reach = np.asarray(self.reachable, dtype=bool)
+            if reach.shape != t.shape:
+                raise InputError(f"routing problem: reachable {reach.shape} != time_s {t.shape}")
+            bad = reach & ((t < 0) | (d < 0))
+            if bad.any():
+                i, j = (int(x) for x in np.argwhere(bad)[0])
+                raise InputError(
+                    f"routing problem: negative time/distance for reachable pair ({i}, {j})",
+                    "mark it unreachable or fix the matrix",
+                )
+        reach = reach.copy()
+        reach.setflags(write=False)
+        object.__setattr__(self, "time_s", t)
+        object.__setattr__(self, "distance_m", d)
+        object.__setattr__(self, "reachable", reach)
+        object.__setattr__(self, "depots", tuple(self.depots))
+        object.__setattr__(self, "vehicle_types", tuple(self.vehicle_types))
+        object.__setattr__(self, "orders", tuple(self.orders))
+        n = t.shape[0]
+        if not self.depots:
+            raise InputError("routing problem: no depots", "give at least one Depot")
+        if not self.vehicle_types:
+            raise InputError("routing problem: no vehicle types", "give at least one VehicleType")
+        depot_ids = [dp.id for dp in self.depots]
+        type_ids = [v.id for v in self.vehicle_types]
+        for ids, what in ((depot_ids, "depot"), (type_ids, "vehicle type"),
+                          ([o.id for o in self.orders], "order")):
+            dupes = sorted({x for x in ids if ids.count(x) > 1})
+            if dupes:
+                raise InputError(f"routing problem: duplicate {what} ids {dupes}",
+                                 "make ids unique")
+        for dp in self.depots:
+            if not 0 <= dp.location < n:
+                raise InputError(f"depot {dp.id!r}: location {dp.location} outside 0..{n - 1}")
+        dims = self.dimensions
+        for vt in self.vehicle_types:
+            if isinstance(vt.count_per_depot, Mapping):
+                unknown = sorted(set(vt.count_per_depot) - set(depot_ids))
+                if unknown:
+                    raise InputError(f"vehicle type {vt.id!r}: unknown depots {unknown}",
+                                     f"use ids of {depot_ids}")
+        for o in self.orders:
+            if not 0 <= o.location < n:
+                raise InputError(f"order {o.id!r}: location {o.location} outside 0..{n - 1}",
+                                 "locations are indices into the matrices")
+            if o.depot is not None and o.depot not in depot_ids:
+                raise InputError(f"order {o.id!r}: unknown depot {o.depot!r}",
+                                 f"use one of {depot_ids} or None")
+            extra = sorted(set(o.quantity) - set(dims))
+            if extra:
+                raise InputError(f"order {o.id!r}: quantity dimensions {extra} are not a capacity "
+                                 "of any vehicle type", f"known dimensions: {list(dims)}")
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        """Capacity dimensions (union over vehicle types, in first-seen order)."""
+        seen: dict[str, None] = {}
+        for vt in self.vehicle_types:
+            for k in vt.capacity:
+                seen[k] = None
+        return tuple(seen)
+
+    def order(self, order_id: str) -> Order:
+        """Look an order up by id."""
+        for o in self.orders:
+            if o.id == order_id:
+                return o
+        raise InputError(f"unknown order {order_id!r}")
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    """One concrete vehicle: a type at a depot."""
+
+    id: str
+    type: VehicleType
+    depot: Depot
+
+
+def vehicles_of(problem: RoutingProblem) -> tuple[Vehicle, ...]:
+    """All vehicles of a problem, depot by depot, type by type (``depot/type/k``)."""
+    out: list[Vehicle] = []
+    for dp in problem.depots:
+        for vt in problem.vehicle_types:
+            for k in range(vt.count_at(dp.id)):
+                out.append(Vehicle(f"{dp.id}/{vt.id}/{k + 1}", vt, dp))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class RoutingOptions:
+    """Search settings. ``time_limit_s`` is required on every solve.
+
+    Attributes
+    ----------
+    time_limit_s
+        Wall-clock limit of the search, seconds.
+    first_solution_strategy
+        An OR-Tools ``FirstSolutionStrategy`` name.
+    local_search_metaheuristic
+        An OR-Tools ``LocalSearchMetaheuristic`` name.
+    solution_limit
+        Stop after this many improving solutions (reproducible runs regardless of machine speed),
+        or ``None``.
+    gls_lambda
+        Guided local search penalty coefficient (OR-Tools default 0.1), or ``None``.
+    log
+        Let OR-Tools log the search to stderr.
+    """
+
+    time_limit_s: float
+    first_solution_strategy: str = "PARALLEL_CHEAPEST_INSERTION"
+    local_search_metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    solution_limit: int | None = None
+    gls_lambda: float | None = None
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.time_limit_s, (int, float)) and self.time_limit_s > 0
+                and math.isfinite(self.time_limit_s)):
+            raise InputError(f"routing options: time_limit_s {self.time_limit_s!r} must be > 0")
+        if self.first_solution_strategy not in _FIRST_SOLUTION:
+            raise InputError(
+                "routing options: unknown first_solution_strategy "
+                f"{self.first_solution_strategy!r}",
+                f"use one of {', '.join(_FIRST_SOLUTION)}",
+            )
+        if self.local_search_metaheuristic not in _METAHEURISTICS:
+            raise InputError(
+                "routing options: unknown local_search_metaheuristic "
+                f"{self.local_search_metaheuristic!r}",
+                f"use one of {', '.join(_METAHEURISTICS)}",
+            )
+        if self.solution_limit is not None and self.solution_limit <= 0:
+            raise InputError(f"routing options: solution_limit {self.solution_limit} must be > 0")
+
+
+@dataclass(frozen=True)
+class Stop:
+    """One served order on a route; times in seconds, loads after the stop."""
+
+    order_id: str
+    location: int
+    arrival_s: int
+    start_s: int
+    departure_s: int
+    load_after: Mapping[str, int]
+    in_vehicle_s: int
+
+
+@dataclass(frozen=True)
+class Route:
+    """The route of one used vehicle."""
+
+    vehicle_id: str
+    vehicle_type: str
+    depot: str
+    departure_s: int
+    arrival_s: int
+    load_at_start: Mapping[str, int]
+    stops: tuple[Stop, ...]
+    distance_m: int
+    cost: float
+
+    @property
+    def duration_s(self) -> int:
+        """Return time minus departure time."""
+        return self.arrival_s - self.departure_s
+
+
+@dataclass(frozen=True)
+class Unassigned:
+    """An order that is not served, and why."""
+
+    order_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """Headline figures of a solution (recomputed by the validator)."""
+
+    vehicles_used: int
+    orders_served: int
+    unassigned: int
+    total_distance_m: int
+    total_km: float
+    total_duration_s: int
+    vehicle_hours: float
+    mean_in_vehicle_s: float
+    max_in_vehicle_s: int
+    cold_chain_compliance: float
+    total_cost: float
+
+
+@dataclass(frozen=True)
+class RoutingSolution:
+    """Routes, unassigned orders with reasons, KPIs, solver status and time."""
+
+    routes: tuple[Route, ...]
+    unassigned: tuple[Unassigned, ...]
+    kpis: Kpis
+    status: str
+    solve_seconds: float
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def in_vehicle_time(kind: str, departure_s: int, arrival_s: int, start_s: int,
+                    service_s: int) -> int:
+    """Time in vehicle of one order on a route leaving at ``departure_s``, back at ``arrival_s``."""
+    if kind == "delivery":
+        return start_s + service_s - departure_s
+    return arrival_s - start_s
+
+
+def route_cost(vt: VehicleType, distance_m: int, duration_s: int) -> float:
+    """Fixed cost plus distance and duration costs of one used vehicle."""
+    return (vt.fixed_cost + vt.cost_per_km * distance_m / 1000.0
+            + vt.cost_per_hour * duration_s / 3600.0)
+
+
+def compute_kpis(problem: RoutingProblem, routes: Sequence[Route], n_unassigned: int) -> Kpis:
+    """KPIs of a set of routes (shared by :func:`solve`; the validator recomputes its own)."""
+    limits = {o.id: o.max_in_vehicle_s for o in problem.orders}
+    ivt = [s.in_vehicle_s for r in routes for s in r.stops]
+    limited = [(s.in_vehicle_s, limits[s.order_id]) for r in routes for s in r.stops
+               if limits.get(s.order_id) is not None]
+    ok = sum(1 for v, lim in limited if lim is not None and v <= lim)
+    dist = sum(r.distance_m for r in routes)
+    dur = sum(r.duration_s for r in routes)
+    return Kpis(
+        vehicles_used=len(routes),
+        orders_served=len(ivt),
+        unassigned=n_unassigned,
+        total_distance_m=dist,
+        total_km=dist / 1000.0,
+        total_duration_s=dur,
+        vehicle_hours=dur / 3600.0,
+        mean_in_vehicle_s=float(np.mean(ivt)) if ivt else 0.0,
+        max_in_vehicle_s=max(ivt) if ivt else 0,
+        cold_chain_compliance=ok / len(limited) if limited else 1.0,
+        total_cost=sum(r.cost for r in routes),
+    )
+
+
+def _fits(o: Order, vt: VehicleType) -> bool:
+    return all(q <= vt.capacity.get(k, 0) for k, q in o.quantity.items())
+
+
+def precheck(problem: RoutingProblem) -> tuple[dict[str, list[int]], list[Unassigned]]:
+    """Orders that no vehicle can serve even alone, with their reason; allowed vehicles of the rest.
+
+    Returns
+    -------
+    allowed, dropped
+        ``allowed[order_id]`` lists indices into :func:`vehicles_of` able to serve the order on a
+        direct trip; ``dropped`` lists the orders none can serve, with the first failing rule in the
+        order unreachable, refrigeration, capacity, cold-chain direct trip, shift / time window.
+    """
+    vehicles = vehicles_of(problem)
+    allowed: dict[str, list[int]] = {}
+    dropped: list[Unassigned] = []
+    for o in problem.orders:
+        cands = [k for k, v in enumerate(vehicles) if o.depot is None or v.depot.id == o.depot]
+        reason = REASON_UNREACHABLE if not cands else None
+        for why in _RULES:
+            if reason is not None:
+                break
+            cands = [k for k in cands if _rule_ok(why, problem, o, vehicles[k])]
+            if not cands:
+                reason = why
+        if reason is None:
+            allowed[o.id] = cands
+        else:
+            dropped.append(Unassigned(o.id, reason))
+    return allowed, dropped
+
+
+_RULES = (REASON_UNREACHABLE, REASON_REFRIGERATION, REASON_CAPACITY, REASON_COLD_CHAIN,
+          REASON_SHIFT)
+
+
+def _rule_ok(rule: str, problem: RoutingProblem, o: Order, v: Vehicle) -> bool:
+    """Whether vehicle ``v`` passes pre-check ``rule`` for order ``o`` on a direct trip."""
+    t, reach = problem.time_s, problem.reachable
+    assert reach is not None
+    dl, loc = v.depot.location, o.location
+    if rule == REASON_UNREACHABLE:
+        return bool(reach[dl, loc] and reach[loc, dl])
+    if rule == REASON_REFRIGERATION:
+        return v.type.refrigerated or not o.requires_refrigeration
+    if rule == REASON_CAPACITY:
+        return _fits(o, v.type)
+    if rule == REASON_COLD_CHAIN:
+        if o.max_in_vehicle_s is None:
+            return True
+        leg = int(t[dl, loc] if o.kind == "delivery" else t[loc, dl])
+        return leg + o.service_s <= o.max_in_vehicle_s
+    return _direct_trip_fits(problem, o, v)
+
+
+def _direct_trip_fits(problem: RoutingProblem, o: Order, v: Vehicle) -> bool:
+    t = problem.time_s
+    dl, loc, vt = v.depot.location, o.location, v.type
+    a, b = o.time_window if o.time_window is not None else (0, vt.shift_end_s)
+    start = max(vt.shift_start_s + int(t[dl, loc]), a)
+    back = start + o.service_s + int(t[loc, dl])
+    if start > b or back > vt.shift_end_s:
+        return False
+    duration = int(t[dl, loc]) + o.service_s + int(t[loc, dl])
+    return duration <= vt.duration_limit_s
+
+
+# --------------------------------------------------------------------------- solve
+
+
+def solve(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolution:
+    """Plan routes for ``problem`` within ``options.time_limit_s`` seconds.
+
+    Orders that cannot be served by any vehicle (see :func:`precheck`) are reported with their
+    reason and left out of the model; the others may still be dropped at a penalty far above any
+    route cost (reason ``"not served within the time limit (penalty)"``).
+
+    Model (all constraints are native routing constraints that OR-Tools' first-solution
+    heuristics and local-search filters understand; no side constraints through the CP solver):
+
+    - one node per order (several orders at one village = several nodes), depots as route ends;
+      travel times with the service time of the origin folded into the rows, one transit matrix;
+    - mixed pickups and deliveries: each delivery gets a *loading node* at the depot, paired with
+      it (pickup-and-delivery pair); loading nodes may only follow the route start or other
+      loading nodes, so they form the head of the route and the load leaving the depot is the sum
+      of the route's deliveries, exactly;
+    - cold chain: a delivery's limit is a pickup-to-delivery limit on (loading node, delivery);
+      a pickup's limit is one on (pickup, *unloading node* at the depot), unloading nodes forming
+      the tail of the route (only unloading nodes or the route end may follow them);
+    - when loading/unloading nodes are needed and an order may go to any of several depots, it is
+      assigned beforehand to the candidate depot with the shortest round trip.
+    """
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+    t0 = time.perf_counter()
+    if not isinstance(options, RoutingOptions):
+        raise InputError("solve: options must be a RoutingOptions", "pass RoutingOptions(...)")
+    vehicles = vehicles_of(problem)
+    allowed, dropped = precheck(problem)
+    orders = [o for o in problem.orders if o.id in allowed]
+    if not vehicles or not orders:
+        un = tuple(dropped) + tuple(Unassigned(o.id, REASON_NO_SOLUTION) for o in orders)
+        return RoutingSolution((), un, compute_kpis(problem, (), len(un)), "no orders to route",
+                               time.perf_counter() - t0)
+
+    mixed = any(o.kind == "delivery" for o in orders) and any(o.kind == "pickup" for o in orders)
+    heads = [i for i, o in enumerate(orders)
+             if o.kind == "delivery" and (mixed or o.max_in_vehicle_s is not None)]
+    tails = [i for i, o in enumerate(orders)
+             if o.kind == "pickup" and o.max_in_vehicle_s is not None]
+    t_full = problem.time_s
+    home: dict[int, Depot] = {}  # order position -> depot of its loading/unloading node
+    for i in heads + tails:
+        o = orders[i]
+        cands = {vehicles[k].depot.id: vehicles[k].depot for k in allowed[o.id]}
+        best = min(cands.values(), key=lambda dp: (
+            int(t_full[dp.location, o.location] + t_full[o.location, dp.location]), dp.id))
+        home[i] = best
+        allowed[o.id] = [k for k in allowed[o.id] if vehicles[k].depot.id == best.id]
+
+    n_dep, n_ord = len(problem.depots), len(orders)
+    dep_node = {dp.id: i for i, dp in enumerate(problem.depots)}
+    head_node = {i: n_dep + n_ord + j for j, i in enumerate(heads)}
+    tail_node = {i: n_dep + n_ord + len(heads) + j for j, i in enumerate(tails)}
+    loc = np.array([dp.location for dp in problem.depots] + [o.location for o in orders]
+                   + [home[i].location for i in heads] + [home[i].location for i in tails])
+    service = np.zeros(len(loc), dtype=np.int64)
+    service[n_dep:n_dep + n_ord] = [o.service_s for o in orders]
+    n_nodes = len(loc)
+    horizon = max(vt.shift_end_s for vt in problem.vehicle_types)
+    reach = np.asarray(problem.reachable)[np.ix_(loc, loc)]
+    tn = t_full[np.ix_(loc, loc)] + service[:, None]
+    tn = np.where(reach, tn, horizon + 1)
+    np.fill_diagonal(tn, 0)
+    dn = np.where(reach, problem.distance_m[np.ix_(loc, loc)], 0)
+
+    manager = pywrapcp.RoutingIndexManager(
+        n_nodes, len(vehicles), [dep_node[v.depot.id] for v in vehicles],
+        [dep_node[v.depot.id] for v in vehicles])
+    routing = pywrapcp.RoutingModel(manager)
+
+    # arc costs per vehicle type (distance), fixed costs, span cost (duration)
+    type_cb: dict[str, int] = {}
+    max_arc = 0
+    for vt in problem.vehicle_types:
+        cost = np.rint(dn * (vt.cost_per_km * COST_SCALE / 1000.0)).astype(np.int64)
+        max_arc = max(max_arc, int(cost.max()))
+        type_cb[vt.id] = routing.RegisterTransitMatrix(cost.tolist())
+    time_cb = routing.RegisterTransitMatrix(tn.tolist())
+    routing.AddDimension(time_cb, horizon, horizon, False, "time")
+    tdim = routing.GetDimensionOrDie("time")
+    max_fixed = max_span = 0
+    cold_chain = bool(heads or tails) and any(o.max_in_vehicle_s is not None for o in orders)
+    for k, v in enumerate(vehicles):
+        vt = v.type
+        routing.SetArcCostEvaluatorOfVehicle(type_cb[vt.id], k)
+        fixed = round(vt.fixed_cost * COST_SCALE)
+        routing.SetFixedCostOfVehicle(fixed, k)
+        span = round(vt.cost_per_hour * COST_SCALE / 3600.0)
+        if span > 0:
+            tdim.SetSpanCostCoefficientForVehicle(span, k)
+        max_fixed, max_span = max(max_fixed, fixed), max(max_span, span)
+        start, end = routing.Start(k), routing.End(k)
+        tdim.CumulVar(start).SetRange(vt.shift_start_s, vt.shift_end_s)
+        tdim.CumulVar(end).SetRange(vt.shift_start_s, vt.shift_end_s)
+        tdim.SetSpanUpperBoundForVehicle(vt.duration_limit_s, k)
+        if cold_chain:  # leave late, return early: tight in-vehicle times in the schedule
+            routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(start))
+            routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(end))
+
+    # capacity: with loading nodes, +q when loading at the depot and -q at the village
+    for dim in problem.dimensions:
+        caps = [v.type.capacity.get(dim, 0) for v in vehicles]
+        demand = [0] * n_nodes
+        for i, o in enumerate(orders):
+            q = o.quantity.get(dim, 0)
+            if mixed and o.kind == "delivery":
+                demand[head_node[i]], demand[n_dep + i] = q, -q
+            else:
+                demand[n_dep + i] = q
+        cb = routing.RegisterUnaryTransitVector(demand)
+        routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, f"load:{dim}")
+
+    penalty = 10 * (max_fixed + 2 * max_arc + max_span * horizon) + COST_SCALE
+    all_vehicles = set(range(len(vehicles)))
+    limits: list[Callable[[int, int], int]] = []  # keep the callbacks alive while solving
+    n_pairs = 0
+    head_idx = [manager.NodeToIndex(head_node[i]) for i in heads]
+    body_idx = [manager.NodeToIndex(n_dep + i) for i in range(n_ord)]
+    for i, o in enumerate(orders):
+        idx = manager.NodeToIndex(n_dep + i)
+        routing.AddDisjunction([idx], penalty)
+        extra = []
+        if i in head_node:  # cumul(delivery) + service - cumul(loading) <= limit
+            extra.append(manager.NodeToIndex(head_node[i]))
+            routing.AddPickupAndDelivery(extra[-1], idx)
+            if o.max_in_vehicle_s is not None:
+                limits.append(_constant(o.max_in_vehicle_s - o.service_s))
+                tdim.SetPickupToDeliveryLimitFunctionForPair(limits[-1], n_pairs)
+            n_pairs += 1
+        if i in tail_node:  # cumul(unloading) - cumul(pickup) <= limit
+            assert o.max_in_vehicle_s is not None
+            extra.append(manager.NodeToIndex(tail_node[i]))
+            routing.AddPickupAndDelivery(idx, extra[-1])
+            limits.append(_constant(o.max_in_vehicle_s))
+            tdim.SetPickupToDeliveryLimitFunctionForPair(limits[-1], n_pairs)
+            n_pairs += 1
+        for e in extra:
+            routing.AddDisjunction([e], 0)
+        if set(allowed[o.id]) != all_vehicles:
+            # (SetAllowedVehiclesForIndex takes an absl::Span the Python wrapper cannot build)
+            for node_idx in (idx, *extra):
+                routing.VehicleVar(node_idx).SetValues([-1, *allowed[o.id]])
+        if o.time_window is not None:
+            tdim.CumulVar(idx).SetRange(*o.time_window)
+        cut = np.flatnonzero(~reach[n_dep + i, n_dep:n_dep + n_ord])
+        unreachable = [body_idx[int(j)] for j in cut]
+        if head_idx or unreachable:
+            routing.NextVar(idx).RemoveValues(head_idx + unreachable)
+    for i in tails:
+        routing.NextVar(manager.NodeToIndex(tail_node[i])).RemoveValues(body_idx + head_idx)
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = getattr(
+        routing_enums_pb2.FirstSolutionStrategy, options.first_solution_strategy)
+    params.local_search_metaheuristic = getattr(
+        routing_enums_pb2.LocalSearchMetaheuristic, options.local_search_metaheuristic)
+    remaining = max(0.01, options.time_limit_s - (time.perf_counter() - t0))
+    params.time_limit.FromMilliseconds(max(10, int(remaining * 1000)))
+    if options.solution_limit is not None:
+        params.solution_limit = options.solution_limit
+    if options.gls_lambda is not None:
+        params.guided_local_search_lambda_coefficient = options.gls_lambda
+    params.log_search = options.log
+
+    assignment = routing.SolveWithParameters(params)
+    status_name = routing_enums_pb2.RoutingSearchStatus.Value.Name(routing.status())
+    if assignment is None:
+        un = tuple(dropped) + tuple(Unassigned(o.id, REASON_NO_SOLUTION) for o in orders)
+        return RoutingSolution((), un, compute_kpis(problem, (), len(un)), status_name,
+                               time.perf_counter() - t0)
+
+    routes: list[Route] = []
+    served: set[str] = set()
+    for k, v in enumerate(vehicles):
+        if not routing.IsVehicleUsed(assignment, k):
+            continue
+        idx = assignment.Value(routing.NextVar(routing.Start(k)))
+        seq: list[tuple[Order, int]] = []
+        dep = int(assignment.Value(tdim.CumulVar(routing.Start(k))))
+        while not routing.IsEnd(idx):
+            node = manager.IndexToNode(idx)
+            cumul = int(assignment.Value(tdim.CumulVar(idx)))
+            if node < n_dep + n_ord:
+                seq.append((orders[node - n_dep], cumul))
+            elif node < n_dep + n_ord + len(heads):  # loading at the depot: leave after it
+                dep = max(dep, cumul)
+            idx = assignment.Value(routing.NextVar(idx))
+        routes.append(_build_route(problem, v, seq, dep))
+        served.update(o.id for o, _ in seq)
+    missed = [Unassigned(o.id, REASON_PENALTY) for o in orders if o.id not in served]
+    return RoutingSolution(
+        routes=tuple(routes),
+        unassigned=(*dropped, *missed),
+        kpis=compute_kpis(problem, routes, len(dropped) + len(missed)),
+        status=status_name,
+        solve_seconds=time.perf_counter() - t0,
+    )
+
+
+def _constant(value: int) -> Callable[[int, int], int]:
+    def limit(pickup_alternative: int, delivery_alternative: int) -> int:
+        return value
+
+    return limit
+
+
+def _build_route(problem: RoutingProblem, v: Vehicle, seq: list[tuple[Order, int]],
+                 departure: int) -> Route:
+    """Schedule, loads and in-vehicle times of one route from its service start times."""
+    t, d = problem.time_s, problem.distance_m
+    depot_loc = v.depot.location
+    if seq:  # leave as late as the first stop allows (no waiting there)
+        departure = max(departure, seq[0][1] - int(t[depot_loc, seq[0][0].location]))
+    dims = problem.dimensions
+    load = {k: sum(o.quantity.get(k, 0) for o, _ in seq if o.kind == "delivery") for k in dims}
+    load_at_start = MappingProxyType(dict(load))
+    prev_loc, prev_dep, dist = depot_loc, departure, 0
+    rows: list[tuple[Order, int, int, int, Mapping[str, int]]] = []
+    for o, start in seq:
+        arrival = prev_dep + int(t[prev_loc, o.location])
+        dist += int(d[prev_loc, o.location])
+        sign = -1 if o.kind == "delivery" else 1
+        for k in dims:
+            load[k] += sign * o.quantity.get(k, 0)
+        rows.append((o, arrival, start, start + o.service_s, MappingProxyType(dict(load))))
+        prev_loc, prev_dep = o.location, start + o.service_s
+    arrival_back = prev_dep + int(t[prev_loc, depot_loc])
+    dist += int(d[prev_loc, depot_loc])
+    stops = tuple(
+        Stop(o.id, o.location, arr, st, dp, ld,
+             in_vehicle_time(o.kind, departure, arrival_back, st, o.service_s))
+        for o, arr, st, dp, ld in rows)
+    return Route(v.id, v.type.id, v.depot.id, departure, arrival_back, load_at_start, stops, dist,
+                 route_cost(v.type, dist, arrival_back - departure))
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def solution_frames(problem: RoutingProblem, solution: RoutingSolution) -> dict[str, pd.DataFrame]:
+    """Tables of a solution, without geometry: ``routes``, ``stops`` and ``unassigned``.
+
+    Times stay in seconds; ``*_min`` and ``*_km`` columns are added for reports.
+    """
+    orders = {o.id: o for o in problem.orders}
+    dims = problem.dimensions
+    route_rows = [
+        {
+            "vehicle_id": r.vehicle_id, "vehicle_type": r.vehicle_type, "depot": r.depot,
+            "stops": len(r.stops), "departure_s": r.departure_s, "arrival_s": r.arrival_s,
+            "duration_s": r.duration_s, "duration_min": r.duration_s / 60.0,
+            "distance_m": r.distance_m, "distance_km": r.distance_m / 1000.0, "cost": r.cost,
+            **{f"load_at_start_{k}": r.load_at_start.get(k, 0) for k in dims},
+        }
+        for r in solution.routes
+    ]
+    stop_rows = []
+    for r in solution.routes:
+        prev = problem.depots[[dp.id for dp in problem.depots].index(r.depot)].location
+        for seq, s in enumerate(r.stops, start=1):
+            o = orders[s.order_id]
+            stop_rows.append({
+                "vehicle_id": r.vehicle_id, "depot": r.depot, "sequence": seq,
+                "order_id": s.order_id, "kind": o.kind, "product_class": o.product_class,
+                "location": s.location, "from_location": prev, "arrival_s": s.arrival_s,
+                "start_s": s.start_s, "departure_s": s.departure_s,
+                "wait_s": s.start_s - s.arrival_s, "in_vehicle_s": s.in_vehicle_s,
+                "in_vehicle_min": s.in_vehicle_s / 60.0, "max_in_vehicle_s": o.max_in_vehicle_s,
+                "within_limit": o.max_in_vehicle_s is None or s.in_vehicle_s <= o.max_in_vehicle_s,
+                **{f"load_after_{k}": s.load_after.get(k, 0) for k in dims},
+            })
+            prev = s.location
+    route_cols = ["vehicle_id", "vehicle_type", "depot", "stops", "departure_s", "arrival_s",
+                  "duration_s", "duration_min", "distance_m", "distance_km", "cost",
+                  *[f"load_at_start_{k}" for k in dims]]
+    stop_cols = ["vehicle_id", "depot", "sequence", "order_id", "kind", "product_class",
+                 "location", "from_location", "arrival_s", "start_s", "departure_s", "wait_s",
+                 "in_vehicle_s", "in_vehicle_min", "max_in_vehicle_s", "within_limit",
+                 *[f"load_after_{k}" for k in dims]]
+    return {
+        "routes": pd.DataFrame(route_rows, columns=route_cols),
+        "stops": pd.DataFrame(stop_rows, columns=stop_cols),
+        "unassigned": pd.DataFrame(
+            [{"order_id": u.order_id, "reason": u.reason} for u in solution.unassigned],
+            columns=["order_id", "reason"]),
+    }
+
+
+# --------------------------------------------------------------------------- Solomon
+
+
+def solomon_problem(instance: Any) -> RoutingProblem:
+    """Map a :class:`lastmile.instances.SolomonInstance` onto a :class:`RoutingProblem`.
+
+    Distance-only convention: arcs are ``floor(10 * euclid)`` (tenths, used as "metres"), travel
+    times are the same integers, and ready/due/service times are scaled by 10. One depot, the
+    published number of identical vehicles, capacity ``Q`` on dimension ``"q"``, cost 1 per unit of
+    distance. ``route distance / 10`` compares with ``dist_bks_distance_trunc1``.
+    """
+    dist = instance.distance_trunc1()
+    depot = Depot("depot", 0)
+    vt = VehicleType(
+        id="truck", refrigerated=False, capacity={"q": int(instance.capacity)},
+        count_per_depot=int(instance.vehicles), shift_start_s=int(instance.ready[0]) * 10,
+        shift_end_s=int(instance.due[0]) * 10, cost_per_km=1000.0 / COST_SCALE,
+    )
+    orders = tuple(
+        Order(id=str(i), kind="delivery", location=i, quantity={"q": int(instance.demand[i])},
+              service_s=int(instance.service[i]) * 10,
+              time_window=(int(instance.ready[i]) * 10, int(instance.due[i]) * 10))
+        for i in range(1, len(dist))
+    )
+    return RoutingProblem(dist, dist, (depot,), (vt,), orders)

@@ -1,0 +1,336 @@
+"""Cold-chain routing on tiny hand-made problems: exact optima by brute force, every drop reason,
+refrigeration, multi-depot, mixed pickups/deliveries on several capacity dimensions, bad input.
+
+Every solution produced here is checked by the independent validator.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from lastmile.errors import InputError
+from lastmile.routing import (
+    REASON_CAPACITY,
+    REASON_COLD_CHAIN,
+    REASON_PENALTY,
+    REASON_REFRIGERATION,
+    REASON_SHIFT,
+    REASON_UNREACHABLE,
+    Depot,
+    Order,
+    RoutingOptions,
+    RoutingProblem,
+    RoutingSolution,
+    VehicleType,
+    solution_frames,
+    solve,
+)
+from lastmile.validate import validate_routes
+
+OPTS = RoutingOptions(time_limit_s=1.0)
+
+
+def solved(problem: RoutingProblem, options: RoutingOptions = OPTS) -> RoutingSolution:
+    """Solve and insist that the independent validator accepts the result."""
+    sol = solve(problem, options)
+    report = validate_routes(problem, sol)
+    assert report.ok, report.summary()
+    return sol
+
+
+def preferred_tour_matrix(n: int, tour: Sequence[int], cheap: int = 1000,
+                          dear: int = 10_000) -> np.ndarray:
+    """Distances where the arcs of ``tour`` (closed) are cheap and every other arc is dear."""
+    d = np.full((n, n), dear, dtype=np.int64)
+    np.fill_diagonal(d, 0)
+    for a, b in itertools.pairwise([*tour, tour[0]]):
+        d[a, b] = cheap
+    return d
+
+
+def stop_ids(sol: RoutingSolution) -> list[list[str]]:
+    return [[s.order_id for s in r.stops] for r in sol.routes]
+
+
+def brute_force_single_vehicle(problem: RoutingProblem) -> int:
+    """Cheapest feasible closed tour of one vehicle through all orders (no time windows, depot 0).
+
+    Independent of the solver: loads start at the sum of deliveries; in-vehicle time per the
+    documented convention (service included).
+    """
+    t, d = problem.time_s, problem.distance_m
+    vt = problem.vehicle_types[0]
+    best = None
+    for perm in itertools.permutations(problem.orders):
+        load = {k: sum(o.quantity.get(k, 0) for o in perm if o.kind == "delivery")
+                for k in vt.capacity}
+        ok = all(load[k] <= vt.capacity[k] for k in load)
+        clock, prev, dist, starts = 0, 0, 0, []
+        for o in perm:
+            clock += int(t[prev, o.location])
+            dist += int(d[prev, o.location])
+            starts.append(clock)
+            clock += o.service_s
+            for k in load:
+                load[k] += o.quantity.get(k, 0) * (1 if o.kind == "pickup" else -1)
+                ok = ok and 0 <= load[k] <= vt.capacity[k]
+            prev = o.location
+        back = clock + int(t[prev, 0])
+        dist += int(d[prev, 0])
+        for o, st in zip(perm, starts, strict=True):
+            ivt = st + o.service_s if o.kind == "delivery" else back - st
+            ok = ok and (o.max_in_vehicle_s is None or ivt <= o.max_in_vehicle_s)
+        if ok and (best is None or dist < best):
+            best = dist
+    assert best is not None
+    return best
+
+
+# --------------------------------------------------------------------------- cold chain
+
+
+def cold_chain_problem(limit: int | None) -> RoutingProblem:
+    """Depot 0; pickup P at 1, plain deliveries at 2 and 3, delivery D at 4; every leg 600 s.
+
+    The cheap tour 0-1-2-3-4-0 carries P and D for 2400 s each (service 0).
+    """
+    d = preferred_tour_matrix(5, [0, 1, 2, 3, 4])
+    t = np.full((5, 5), 600, dtype=np.int64)
+    np.fill_diagonal(t, 0)
+    van = VehicleType("van", refrigerated=True, capacity={"kg": 100}, count_per_depot=1)
+    orders = (
+        Order("P", "pickup", 1, {"kg": 10}, max_in_vehicle_s=limit),
+        Order("X", "delivery", 2, {"kg": 10}),
+        Order("Y", "delivery", 3, {"kg": 10}),
+        Order("D", "delivery", 4, {"kg": 10}, max_in_vehicle_s=limit),
+    )
+    return RoutingProblem(t, d, (Depot("A", 0),), (van,), orders)
+
+
+def test_cold_chain_limit_binds_in_both_directions() -> None:
+    free = solved(cold_chain_problem(None))
+    assert stop_ids(free) in ([["P", "X", "Y", "D"]],)
+    ivt = {s.order_id: s.in_vehicle_s for s in free.routes[0].stops}
+    assert ivt["P"] == 2400 and ivt["D"] == 2400  # what the limit must forbid
+    assert free.routes[0].distance_m == 5000
+
+    problem = cold_chain_problem(1800)
+    sol = solved(problem)
+    assert not sol.unassigned
+    ivt = {s.order_id: s.in_vehicle_s for s in sol.routes[0].stops}
+    assert ivt["P"] <= 1800 and ivt["D"] <= 1800
+    assert sol.kpis.cold_chain_compliance == 1.0
+    assert sol.routes[0].distance_m == brute_force_single_vehicle(problem)
+    assert sol.routes[0].distance_m > 5000
+
+
+def test_delivery_limit_counts_from_depot_departure_with_waiting() -> None:
+    """D opens late: the van must leave late enough (not wait at the village with the goods)."""
+    t = np.array([[0, 600, 600], [600, 0, 600], [600, 600, 0]], dtype=np.int64)
+    van = VehicleType("van", True, {"kg": 50}, 1, shift_start_s=0, shift_end_s=20_000)
+    orders = (
+        Order("X", "delivery", 1, {"kg": 5}, time_window=(0, 20_000)),
+        Order("D", "delivery", 2, {"kg": 5}, time_window=(10_000, 10_100), service_s=120,
+              max_in_vehicle_s=1500),
+    )
+    sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), orders))
+    assert not sol.unassigned
+    stops = {s.order_id: s for s in sol.routes[0].stops}
+    assert stops["D"].in_vehicle_s <= 1500
+    assert sol.routes[0].departure_s >= 10_000 + 120 - 1500
+
+
+def test_pickup_limit_forces_a_drop_with_one_vehicle_and_two_routes_serve_both() -> None:
+    """P must be picked up early and Y served late: on one van P would ride > limit."""
+    t = np.array([[0, 600, 600], [600, 0, 600], [600, 600, 0]], dtype=np.int64)
+    orders = (
+        Order("P", "pickup", 1, {"kg": 5}, time_window=(600, 700), max_in_vehicle_s=1800),
+        Order("Y", "delivery", 2, {"kg": 5}, time_window=(5000, 5100)),
+    )
+
+    def problem(vans: int, limit_on: bool = True) -> RoutingProblem:
+        van = VehicleType("van", True, {"kg": 50}, vans, shift_end_s=10_000)
+        os_ = orders if limit_on else (Order("P", "pickup", 1, {"kg": 5}, time_window=(600, 700)),
+                                       orders[1])
+        return RoutingProblem(t, t, (Depot("A", 0),), (van,), os_)
+
+    one_route = solved(problem(1, limit_on=False))
+    assert stop_ids(one_route) == [["P", "Y"]]
+    dropped = solved(problem(1))
+    assert [(u.order_id, u.reason) for u in dropped.unassigned] in (
+        [("P", REASON_PENALTY)], [("Y", REASON_PENALTY)])
+    both = solved(problem(2))
+    assert not both.unassigned and len(both.routes) == 2
+
+
+# --------------------------------------------------------------------------- capacity
+
+
+def test_mixed_pickups_and_deliveries_on_two_dimensions_exact_optimum() -> None:
+    """Cheap tour picks up first; with 90 kg of deliveries aboard that overloads kg and crates."""
+    d = preferred_tour_matrix(5, [0, 1, 2, 3, 4])
+    t = d // 10
+    van = VehicleType("van", False, {"kg": 100, "crates": 5}, 1)
+    orders = (
+        Order("P1", "pickup", 1, {"kg": 50, "crates": 3}),
+        Order("P2", "pickup", 2, {"kg": 10, "crates": 2}),
+        Order("D1", "delivery", 3, {"kg": 60, "crates": 1}),
+        Order("D2", "delivery", 4, {"kg": 30, "crates": 1}),
+    )
+    problem = RoutingProblem(t, d, (Depot("A", 0),), (van,), orders)
+    sol = solved(problem)
+    assert not sol.unassigned
+    r = sol.routes[0]
+    assert dict(r.load_at_start) == {"kg": 90, "crates": 2}
+    assert dict(r.stops[-1].load_after) == {"kg": 60, "crates": 5}
+    assert r.distance_m == brute_force_single_vehicle(problem)
+    assert r.distance_m > 5000  # the cheap tour is infeasible
+    assert max(s.load_after["kg"] for s in r.stops) <= 100
+
+
+def test_capacity_splits_deliveries_over_two_vehicles() -> None:
+    t = np.array([[0, 300, 300], [300, 0, 300], [300, 300, 0]], dtype=np.int64)
+    van = VehicleType("van", False, {"kg": 100, "parcels": 10}, 2)
+    orders = (Order("a", "delivery", 1, {"kg": 60, "parcels": 2}),
+              Order("b", "delivery", 2, {"kg": 30, "parcels": 9}))
+    sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), orders))
+    assert len(sol.routes) == 2 and not sol.unassigned
+
+
+# --------------------------------------------------------------------------- refrigeration, depots
+
+
+def test_refrigerated_order_goes_on_the_refrigerated_vehicle() -> None:
+    t = np.array([[0, 600, 700], [600, 0, 200], [700, 200, 0]], dtype=np.int64)
+    van = VehicleType("van", False, {"kg": 100}, 1, fixed_cost=10)
+    cold = VehicleType("cold", True, {"kg": 100}, 1, fixed_cost=50)
+    orders = (Order("tea", "pickup", 1, {"kg": 10}, requires_refrigeration=True),
+              Order("box", "delivery", 2, {"kg": 10}))
+    sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (van, cold), orders))
+    assert not sol.unassigned
+    by_order = {s.order_id: r.vehicle_type for r in sol.routes for s in r.stops}
+    assert by_order["tea"] == "cold"
+    # one refrigerated route serving both is cheapest (fixed 50 + 1.5 km)
+    assert len(sol.routes) == 1
+    assert sol.kpis.total_cost == pytest.approx(50 + 1.5)
+
+
+def test_multi_depot_vehicles_return_home_and_orders_keep_their_depot() -> None:
+    # locations on a line, 1 km apart: A=0, a1=1, a2=2, b1=3, B=4
+    x = np.array([0, 1, 2, 3, 4])
+    d = np.abs(x[:, None] - x[None, :]).astype(np.int64) * 1000
+    t = d // 10
+    van = VehicleType("van", False, {"kg": 100}, {"A": 1, "B": 1})
+    orders = (Order("a1", "delivery", 1, {"kg": 1}), Order("b1", "pickup", 3, {"kg": 1}),
+              Order("a2_from_B", "delivery", 2, {"kg": 1}, depot="B"))
+    problem = RoutingProblem(t, d, (Depot("A", 0), Depot("B", 4)), (van,), orders)
+    sol = solved(problem)
+    where = {s.order_id: r.depot for r in sol.routes for s in r.stops}
+    assert where == {"a1": "A", "b1": "B", "a2_from_B": "B"}
+    assert sol.kpis.total_distance_m == 2000 + 4000
+    frames = solution_frames(problem, sol)
+    assert len(frames["stops"]) == 3 and len(frames["routes"]) == 2
+    assert frames["routes"]["distance_km"].sum() == pytest.approx(6.0)
+    assert set(frames["stops"]["depot"]) == {"A", "B"}
+
+
+# --------------------------------------------------------------------------- drop reasons
+
+
+def test_every_precheck_reason() -> None:
+    n = 8
+    t = np.full((n, n), 600, dtype=np.int64)
+    np.fill_diagonal(t, 0)
+    t[0, 7] = 1500
+    reach = np.ones((n, n), dtype=bool)
+    reach[0, 1] = False
+    van = VehicleType("van", False, {"kg": 100}, 1, shift_start_s=3600, shift_end_s=36_000)
+    orders = (
+        Order("far", "delivery", 1, {"kg": 1}),
+        Order("frozen", "pickup", 2, {"kg": 1}, requires_refrigeration=True),
+        Order("heavy", "delivery", 3, {"kg": 101}),
+        Order("perishable", "pickup", 4, {"kg": 1}, service_s=300, max_in_vehicle_s=800),
+        Order("too_early", "delivery", 5, {"kg": 1}, time_window=(0, 3600)),
+        Order("ok", "delivery", 6, {"kg": 1}),
+        Order("slow_leg", "delivery", 7, {"kg": 1}, service_s=0, max_in_vehicle_s=1400),
+    )
+    sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), orders, reachable=reach))
+    reasons = {u.order_id: u.reason for u in sol.unassigned}
+    assert reasons == {
+        "far": REASON_UNREACHABLE,
+        "frozen": REASON_REFRIGERATION,
+        "heavy": REASON_CAPACITY,
+        "perishable": REASON_COLD_CHAIN,
+        "too_early": REASON_SHIFT,
+        "slow_leg": REASON_COLD_CHAIN,
+    }
+    assert stop_ids(sol) == [["ok"]]
+    assert sol.kpis.unassigned == 6
+
+
+def test_negative_sentinel_marks_unreachable_and_duration_limit_drops() -> None:
+    t = np.array([[0, -1, 600], [-1, 0, 600], [600, 600, 0]], dtype=np.int64)
+    van = VehicleType("van", False, {"kg": 10}, 1, max_duration_s=1000)
+    orders = (Order("cut_off", "delivery", 1, {"kg": 1}), Order("long", "delivery", 2, {"kg": 1}))
+    sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), orders))
+    assert {u.order_id: u.reason for u in sol.unassigned} == {
+        "cut_off": REASON_UNREACHABLE, "long": REASON_SHIFT}
+    assert sol.routes == ()
+
+
+def test_unreachable_between_villages_is_never_driven() -> None:
+    t = np.array([[0, 100, 100], [100, 0, 1], [100, 1, 0]], dtype=np.int64)
+    reach = np.ones((3, 3), dtype=bool)
+    reach[1, 2] = reach[2, 1] = False
+    van = VehicleType("van", False, {"kg": 10}, 2, fixed_cost=0)
+    orders = (Order("a", "delivery", 1, {"kg": 1}), Order("b", "delivery", 2, {"kg": 1}))
+    sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), orders, reachable=reach))
+    assert sorted(stop_ids(sol)) == [["a"], ["b"]]
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def _tiny(orders: Sequence[Order], t: np.ndarray | None = None) -> RoutingProblem:
+    m = np.array([[0, 60], [60, 0]], dtype=np.int64) if t is None else t
+    return RoutingProblem(m, m, (Depot("A", 0),), (VehicleType("van", False, {"kg": 5}),),
+                          tuple(orders))
+
+
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [
+        (lambda: Order("o-17", "delivery", 1, {"kg": -3}), "o-17"),
+        (lambda: Order("o-18", "drop-off", 1, {"kg": 3}), "o-18"),  # type: ignore[arg-type]
+        (lambda: Order("o-19", "pickup", 1, {"kg": 1}, time_window=(500, 100)), "o-19"),
+        (lambda: _tiny([Order("o-20", "pickup", 9, {"kg": 1})]), "o-20"),
+        (lambda: _tiny([Order("o-21", "pickup", 1, {"kg": 1}, depot="Z")]), "o-21"),
+        (lambda: _tiny([Order("o-22", "pickup", 1, {"litre": 1})]), "o-22"),
+        (lambda: _tiny([Order("o-23", "pickup", 1), Order("o-23", "delivery", 1)]), "o-23"),
+        (lambda: _tiny([], t=np.array([[0.0, 1.5], [1.5, 0.0]])), "integers"),
+        (lambda: _tiny([], t=np.zeros((2, 3), dtype=np.int64)), "square"),
+        (lambda: RoutingOptions(time_limit_s=0), "time_limit_s"),
+        (lambda: RoutingOptions(1.0, first_solution_strategy="FASTEST"), "FASTEST"),
+    ],
+)
+def test_bad_input_raises_input_error_naming_it(make: object, needle: str) -> None:
+    with pytest.raises(InputError, match=needle):
+        make()  # type: ignore[operator]
+
+
+def test_several_orders_at_one_village_are_separate_stops() -> None:
+    t = np.array([[0, 900], [900, 0]], dtype=np.int64)
+    van = VehicleType("van", False, {"kg": 100}, 1)
+    orders = (Order("v-drop", "delivery", 1, {"kg": 20}, service_s=120),
+              Order("v-collect", "pickup", 1, {"kg": 30}, service_s=60),
+              Order("v-drop2", "delivery", 1, {"kg": 5}, service_s=0))
+    sol = solved(RoutingProblem(t, t * 10, (Depot("A", 0),), (van,), orders))
+    (route,) = sol.routes
+    assert len(route.stops) == 3 and route.distance_m == 18_000
+    assert route.duration_s == 900 + 120 + 60 + 0 + 900
+    assert dict(route.load_at_start) == {"kg": 25}
+    assert dict(route.stops[-1].load_after) == {"kg": 30}

@@ -1,0 +1,86 @@
+"""Solomon VRPTW through lastmile: mapping, validator-checked solutions near the distance-only BKS,
+and the ``lastmile bench solomon`` command."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lastmile.cli import main
+from lastmile.instances import read_solomon
+from lastmile.routing import RoutingOptions, solomon_problem, solve
+from lastmile.validate import validate_routes
+
+
+def bks(shared_data: Path, name: str) -> float:
+    with open(shared_data / "benchmarks" / "solomon_bks.csv", encoding="utf-8") as f:
+        row = next(r for r in csv.DictReader(f) if r["instance"] == name)
+    return float(row["dist_bks_distance_trunc1"])
+
+
+def test_mapping_scales_times_by_ten(shared_data: Path) -> None:
+    inst = read_solomon(shared_data / "benchmarks" / "solomon" / "R101.txt")
+    p = solomon_problem(inst)
+    assert len(p.orders) == 100 and p.vehicle_types[0].count_at("depot") == 25
+    assert dict(p.vehicle_types[0].capacity) == {"q": 200}
+    # R101 customer 1: (41, 49), demand 10, ready 161, due 171, service 10
+    o = p.order("1")
+    assert o.time_window == (1610, 1710) and o.service_s == 100 and dict(o.quantity) == {"q": 10}
+    assert p.vehicle_types[0].shift_end_s == 2300
+    # depot (35, 35) -> customer 1 (41, 49): euclid 15.23 -> 152 tenths, for time and distance
+    assert p.distance_m[0, 1] == 152 and p.time_s[0, 1] == 152
+
+
+@pytest.mark.parametrize(("name", "slack"), [("C101", 0.05), ("R101", 0.10)])
+def test_short_solve_is_valid_and_near_the_bks(shared_data: Path, name: str, slack: float) -> None:
+    inst = read_solomon(shared_data / "benchmarks" / "solomon" / f"{name}.txt")
+    p = solomon_problem(inst)
+    sol = solve(p, RoutingOptions(time_limit_s=2.0))
+    report = validate_routes(p, sol)
+    assert report.ok, report.summary()
+    assert not sol.unassigned
+    # recompute the objective straight from the instance, independently of the problem mapping
+    d = inst.distance_trunc1()
+    total = 0
+    for r in sol.routes:
+        seq = [0, *(int(s.order_id) for s in r.stops), 0]
+        total += int(sum(d[a, b] for a, b in itertools.pairwise(seq)))
+    assert total == sol.kpis.total_distance_m
+    best = bks(shared_data, name)
+    assert best - 1e-6 <= total / 10 <= best * (1 + slack)
+    assert sorted(int(s.order_id) for r in sol.routes for s in r.stops) == list(range(1, 101))
+    assert np.isclose(report.kpis.total_km, total / 1000)
+
+
+def test_cli_prints_one_json_line_per_instance(
+    shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = shared_data / "benchmarks" / "solomon"
+    code = main(["bench", "solomon", str(folder / "C101.txt"), str(folder / "C201.txt"),
+                 "--time-limit", "1", "--json"])
+    assert code == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [x["instance"] for x in lines] == ["C101", "C201"]
+    for x in lines:
+        assert set(x) == {"instance", "distance", "vehicles", "feasible", "seconds"}
+        assert x["feasible"] is True
+        assert x["distance"] >= bks(shared_data, x["instance"]) - 1e-6
+    assert lines[0]["distance"] <= 827.3 * 1.05
+
+
+def test_cli_bad_file_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "R999.txt"
+    assert main(["bench", "solomon", str(missing), "--time-limit", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "R999.txt" in err and "does not exist" in err and "Traceback" not in err
+    garbage = tmp_path / "junk.txt"
+    garbage.write_text("hello\nworld\n", encoding="ascii")
+    assert main(["bench", "solomon", str(garbage), "--time-limit", "1"]) == 2
+    assert "not a Solomon instance" in capsys.readouterr().err

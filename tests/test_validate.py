@@ -1,0 +1,164 @@
+"""The independent validator: accepts a correct hand-made solution, catches hand-broken ones."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pytest
+
+from lastmile.routing import (
+    Depot,
+    Kpis,
+    Order,
+    Route,
+    RoutingProblem,
+    RoutingSolution,
+    Stop,
+    Unassigned,
+    VehicleType,
+)
+from lastmile.validate import validate_routes
+
+ZERO_KPIS = Kpis(0, 0, 0, 0, 0.0, 0, 0.0, 0.0, 0, 1.0, 0.0)
+
+
+def problem() -> RoutingProblem:
+    """Depot A at 0, villages 1..4 on a ring, every leg 600 s and 1 km; one van, one cold van."""
+    n = 5
+    t = np.full((n, n), 600, dtype=np.int64)
+    np.fill_diagonal(t, 0)
+    van = VehicleType("van", False, {"kg": 100, "crates": 4}, 1, shift_start_s=0,
+                      shift_end_s=20_000, max_duration_s=10_000, cost_per_km=2.0)
+    cold = VehicleType("cold", True, {"kg": 100, "crates": 4}, 1, fixed_cost=30.0,
+                       cost_per_hour=12.0)
+    orders = (
+        Order("d1", "delivery", 1, {"kg": 60, "crates": 1}, service_s=60, max_in_vehicle_s=1300),
+        Order("d2", "delivery", 2, {"kg": 30, "crates": 1}, time_window=(1000, 5000)),
+        Order("p1", "pickup", 3, {"kg": 50, "crates": 2}, service_s=30, max_in_vehicle_s=1300),
+        Order("p2", "pickup", 4, {"kg": 20, "crates": 1}, requires_refrigeration=True),
+    )
+    return RoutingProblem(t, t * 10 // 6, (Depot("A", 0),), (van, cold), orders)
+
+
+def make_solution(p: RoutingProblem, plan: Mapping[str, Sequence[str]],
+                  departures: Mapping[str, int] | None = None,
+                  unassigned: Sequence[str] = ()) -> RoutingSolution:
+    """Earliest-start schedule of hand-chosen sequences, KPIs as the validator computes them."""
+    orders = {o.id: o for o in p.orders}
+    types = {vt.id: vt for vt in p.vehicle_types}
+    routes = []
+    for vid, seq in plan.items():
+        vt = types[vid.split("/")[1]]
+        dep = (departures or {}).get(vid, 0)
+        load = {k: sum(orders[i].quantity.get(k, 0) for i in seq
+                       if orders[i].kind == "delivery") for k in ("kg", "crates")}
+        start_load, clock, prev, dist, rows = dict(load), dep, 0, 0, []
+        for oid in seq:
+            o = orders[oid]
+            arr = clock + int(p.time_s[prev, o.location])
+            st = max(arr, o.time_window[0] if o.time_window else 0)
+            dist += int(p.distance_m[prev, o.location])
+            for k in load:
+                load[k] += o.quantity.get(k, 0) * (1 if o.kind == "pickup" else -1)
+            rows.append((o, arr, st, dict(load)))
+            clock, prev = st + o.service_s, o.location
+        back = clock + int(p.time_s[prev, 0])
+        dist += int(p.distance_m[prev, 0])
+        stops = tuple(
+            Stop(o.id, o.location, a, s, s + o.service_s, ld,
+                 s + o.service_s - dep if o.kind == "delivery" else back - s)
+            for o, a, s, ld in rows)
+        cost = vt.fixed_cost + vt.cost_per_km * dist / 1000 + vt.cost_per_hour * (back - dep) / 3600
+        routes.append(Route(vid, vt.id, "A", dep, back, start_load, stops, dist, cost))
+    sol = RoutingSolution(tuple(routes), tuple(Unassigned(u, "test") for u in unassigned),
+                          ZERO_KPIS, "hand-made", 0.0)
+    return dataclasses.replace(sol, kpis=validate_routes(p, sol).kpis)
+
+
+GOOD = {"A/van/1": ["d1", "d2", "p1"], "A/cold/1": ["p2"]}
+
+
+def test_correct_hand_made_solution_is_valid_and_kpis_recomputed() -> None:
+    p = problem()
+    rep = validate_routes(p, make_solution(p, GOOD))
+    assert rep.ok, rep.summary()
+    # van: 0-1-2-3-0 = 4 legs of 1 km; cold: 0-4-0 = 2 legs
+    assert rep.kpis.total_distance_m == 6000
+    assert rep.kpis.vehicles_used == 2 and rep.kpis.orders_served == 4
+    # van: d1 starts 600, ends 660; d2 arrives 1260; p1 arrives 1860, leaves 1890, back 2490
+    # cold: p2 at 600, back 1200
+    assert rep.kpis.total_duration_s == 2490 + 1200
+    assert rep.kpis.max_in_vehicle_s == 1260 + 0  # d2: delivered at 1260 (no service)
+    assert rep.kpis.cold_chain_compliance == 1.0
+    assert rep.kpis.total_cost == pytest.approx(2.0 * 4 + 30.0 + 1.0 * 2 + 12.0 * 1200 / 3600)
+
+
+def test_tampered_arrival_is_caught() -> None:
+    p = problem()
+    sol = make_solution(p, GOOD)
+    r = sol.routes[0]
+    stops = list(r.stops)
+    stops[1] = dataclasses.replace(stops[1], arrival_s=stops[1].arrival_s - 100)
+    bad = dataclasses.replace(sol, routes=(dataclasses.replace(r, stops=tuple(stops)),
+                                           *sol.routes[1:]))
+    rep = validate_routes(p, bad)
+    assert "time" in rep.rules()
+    assert any(v.order_id == "d2" and v.vehicle_id == "A/van/1" for v in rep.violations)
+
+
+def test_overload_is_caught() -> None:
+    p = problem()
+    # all four pickups/deliveries on the cold van: p1 + p2 pickups before deliveries
+    sol = make_solution(p, {"A/cold/1": ["p1", "p2", "d1", "d2"]})
+    rep = validate_routes(p, sol)
+    assert "capacity" in rep.rules()
+    over = [v for v in rep.violations if v.rule == "capacity"]
+    assert over[0].order_id == "p1" and "kg" in over[0].message  # 90 + 50 kg > 100
+    assert any("crates" in v.message for v in over)  # 2 + 2 + 1 > 4 after p2
+
+
+def test_in_vehicle_overrun_is_caught() -> None:
+    p = problem()
+    # p1 first: its produce rides 3 more legs (> 1300 s); d1 last: delivered after 2400 s
+    sol = make_solution(p, {"A/van/1": ["p1", "d2", "d1"], "A/cold/1": ["p2"]})
+    rep = validate_routes(p, sol)
+    cold = {v.order_id for v in rep.violations if v.rule == "cold chain"}
+    assert cold == {"p1", "d1"}
+    assert sol.kpis.cold_chain_compliance == 0.0
+
+
+def test_missing_and_duplicated_orders_are_caught() -> None:
+    p = problem()
+    missing = make_solution(p, {"A/van/1": ["d1", "d2", "p1"]})
+    rep = validate_routes(p, missing)
+    assert [(v.rule, v.order_id) for v in rep.violations] == [("order", "p2")]
+    ok = make_solution(p, {"A/van/1": ["d1", "d2", "p1"]}, unassigned=["p2"])
+    assert validate_routes(p, ok).ok
+    twice = make_solution(p, {"A/van/1": ["d1", "d2", "p1", "p2"], "A/cold/1": ["p2"]})
+    assert any(v.rule == "order" and v.order_id == "p2" and "2 times" in v.message
+               for v in validate_routes(p, twice).violations)
+
+
+def test_refrigeration_window_shift_and_kpi_tampering_are_caught() -> None:
+    p = problem()
+    warm = make_solution(p, {"A/van/1": ["d1", "d2", "p1", "p2"]})
+    assert {(v.rule, v.order_id) for v in validate_routes(p, warm).violations
+            if v.rule == "refrigeration"} == {("refrigeration", "p2")}
+    late = make_solution(p, GOOD, departures={"A/van/1": 19_000})
+    rules = validate_routes(p, late).rules()
+    assert {"time window", "shift"} <= rules  # d2 after 5000 s; back after 20000 s
+    sol = make_solution(p, GOOD)
+    fudged = dataclasses.replace(sol, kpis=dataclasses.replace(sol.kpis, total_km=1.0))
+    assert validate_routes(p, fudged).rules() == {"kpi"}
+    ghost = dataclasses.replace(sol, routes=(dataclasses.replace(sol.routes[0],
+                                                                 vehicle_id="A/van/9"),))
+    assert "vehicle" in validate_routes(p, ghost).rules()
+
+
+def test_validator_does_not_import_ortools() -> None:
+    code = "import sys, lastmile.validate; sys.exit('ortools' in ' '.join(sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
