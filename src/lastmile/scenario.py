@@ -43,6 +43,9 @@ class PlanSettings:
         ``pcenter`` (worst time).
     demand_weight
         Village weight in the location model and the study: ``population`` or ``parcels``.
+    routing_mode
+        ``per_depot``: each order goes to its nearest depot and each depot is routed alone (how
+        hubs serve their catchments; small, fast models); ``joint``: one multi-depot model.
     routing_solution_limit
         Improving solutions the routing search may find; with the time limit as a safety cap this
         keeps the run deterministic (same inputs and seed, same routes) while the cap does not bind.
@@ -64,6 +67,7 @@ class PlanSettings:
     location_time_limit_s: float = 60.0
     routing_time_limit_s: float = 20.0
     routing_solution_limit: int = 300
+    routing_mode: str = "per_depot"
     seed: int = 2026
     standin_scale: float = 1.0
     p_curve_max: int = 15
@@ -72,6 +76,9 @@ class PlanSettings:
         where = "[plan]"
         if self.objective not in OBJECTIVES:
             raise InputError(f"{where} objective = {self.objective!r} unknown", f"use one of {OBJECTIVES}")
+        if self.routing_mode not in ("per_depot", "joint"):
+            raise InputError(f"{where} routing_mode = {self.routing_mode!r} unknown",
+                             "use 'per_depot' or 'joint'")  # fmt: skip
         if self.demand_weight not in DEMAND_WEIGHTS:
             raise InputError(f"{where} demand_weight = {self.demand_weight!r} unknown",
                              f"use one of {DEMAND_WEIGHTS}")  # fmt: skip
