@@ -88,17 +88,39 @@ def _from_features(feat: gpd.GeoDataFrame, profile: DemandProfile) -> gpd.GeoDat
 
 
 def villages_from_osm(osm_file: str | Path, region: Region, townships: TownshipBoundaries) -> Villages:
-    """Settlements from the ``place`` nodes of an OSM XML file."""
+    """Settlements from the ``place`` nodes of an OSM file (.osm, .osm.bz2, .osm.pbf).
+
+    Read with pyosmium (a tag-filtered pass in C++): osmnx's pure-Python XML parser takes several
+    seconds on a county extract.
+    """
+    import osmium
+
+    path = Path(osm_file)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            feat = ox.features_from_xml(osm_file, tags={"place": list(SETTLEMENT_PLACES)})
-    except ox._errors.InsufficientResponseError as exc:
-        raise DataError(
-            f"{osm_file}: no place nodes (villages) in the file",
-            "give a villages file with --villages",
-        ) from exc
-    return _finish(_from_features(feat, region.demand), townships, f"osm:{Path(osm_file).name}")
+        nodes = [
+            (n.id, n.location.lon, n.location.lat, dict(n.tags))
+            for n in osmium.FileProcessor(str(path), osmium.osm.NODE).with_filter(
+                osmium.filter.KeyFilter("place")
+            )
+        ]
+    except RuntimeError as exc:
+        raise InputError(f"{path}: not a readable OSM file ({exc})", "check the file") from exc
+    rows = [(i, lon, lat, t) for i, lon, lat, t in nodes if t.get("place") in SETTLEMENT_PLACES]
+    if not rows:
+        raise DataError(f"{path}: no place nodes (villages) in the file",
+                        "give a villages file with --villages")  # fmt: skip
+    feat = gpd.GeoDataFrame(
+        {
+            "element": "node",
+            "id": [r[0] for r in rows],
+            "place": [r[3]["place"] for r in rows],
+            "name": [r[3].get("name", "") for r in rows],
+            "population": [r[3].get("population") for r in rows],
+        },
+        geometry=gpd.points_from_xy([r[1] for r in rows], [r[2] for r in rows]),
+        crs="EPSG:4326",
+    ).set_index(["element", "id"])
+    return _finish(_from_features(feat, region.demand), townships, f"osm:{path.name}")
 
 
 def villages_online(region: Region, outline: BaseGeometry, townships: TownshipBoundaries) -> Villages:

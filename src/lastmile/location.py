@@ -69,7 +69,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -962,10 +962,13 @@ def _pmedian_loop(
     top = np.array([len(lv) - 1 for lv in prep.levels], dtype=np.int64)
     if closed_level is not None:
         top = np.minimum(top, closed_level)
+    # start caps: beyond the cost to the second-nearest open facility of the start solution
+    rows = np.concatenate([prep.d[start], prep.problem.cost[prep.fixed]])
+    second = np.partition(rows, 1, axis=0)[1] if rows.shape[0] >= 2 else dist
     caps = np.empty(nd, dtype=np.int64)
     for j in range(nd):
         lv = prep.levels[j]
-        target = float(dist[j]) * _CAP_FACTOR + 1.0
+        target = max(float(dist[j]) * _CAP_FACTOR + 1.0, float(second[j]))
         caps[j] = min(int(top[j]), _level_index(lv, target))
     if tlevel is not None:  # the uncovered indicator must be in the model
         caps = np.maximum(caps, np.minimum(tlevel + 1, top))
@@ -1002,6 +1005,113 @@ def _pmedian_loop(
                 raised = True
         if not raised:  # pragma: no cover - relaxation exact but bound rounding disagrees
             return best, ub, lb, "optimal" if ub - lb <= _EPS * max(1.0, abs(ub)) else "gap"
+
+
+def _lagrangean(prep: _Prep, ub: float, lam0: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+    """Lagrangean bound of the p-median (assignment constraints relaxed; group limits and forced
+    groups dropped, so the bound stays valid). Subgradient ascent with Polyak steps.
+
+    Returns the best bound ``L`` and the candidate reduced costs ``rho`` at the same multipliers.
+    """
+    w = prep.w
+    C = prep.d.astype(np.float64) * w[None, :]
+    Cfix = prep.problem.cost[prep.fixed].astype(np.float64) * w[None, :]
+    p = prep.options.p
+    nf = C.shape[0]
+    forced = np.zeros(nf, dtype=bool)
+    forced[prep.forced_local] = True
+    others = np.flatnonzero(~forced)
+    m = p - int(forced.sum())
+    lam = lam0.copy()
+    best, best_rho = -math.inf, np.zeros(nf)
+    theta, stall = 2.0, 0
+    budget = time.perf_counter() + 0.3 * max(0.0, prep.deadline - time.perf_counter())
+    for _ in range(3000):
+        rho = np.minimum(C - lam[None, :], 0.0).sum(axis=1)
+        sel = np.flatnonzero(forced)
+        if m > 0:
+            pick = others[np.argpartition(rho[others], m - 1)[:m]]
+            sel = np.concatenate([sel, pick])
+        value = float(lam.sum() + rho[sel].sum() + np.minimum(Cfix - lam[None, :], 0.0).sum())
+        if best == -math.inf or value > best + 1e-9 * max(1.0, abs(best)):
+            best, best_rho, stall = value, rho, 0
+        else:
+            stall += 1
+        if _round_lb(prep, best) >= ub - _EPS * max(1.0, abs(ub)) or time.perf_counter() > budget:
+            break
+        g = 1.0 - (C[sel] < lam[None, :]).sum(axis=0) - (Cfix < lam[None, :]).sum(axis=0)
+        g[w <= 0] = 0.0
+        norm = float(g @ g)
+        if norm == 0.0:
+            break
+        lam = np.maximum(lam + theta * max(ub - value, 1e-3 * max(1.0, ub)) / norm * g, 0.0)
+        if stall >= 25:
+            theta, stall = theta / 2, 0
+            if theta < 5e-4:
+                break
+    return best, best_rho
+
+
+def _reductions(
+    prep: _Prep, L: float, rho: NDArray[np.float64], ub: float
+) -> tuple[list[int], list[int]]:
+    """Candidates (local rows) that no solution cheaper than ``ub`` opens / leaves closed."""
+    nf = len(rho)
+    forced = np.zeros(nf, dtype=bool)
+    forced[prep.forced_local] = True
+    others = np.flatnonzero(~forced)
+    m = prep.options.p - int(forced.sum())
+    order = others[np.argsort(rho[others], kind="stable")]
+    chosen, rest = order[:m], order[m:]
+    last = float(rho[chosen[-1]]) if m > 0 else math.inf
+    nxt = float(rho[rest[0]]) if len(rest) else math.inf
+
+    def cannot_improve(bound: float) -> bool:
+        return _round_lb(prep, bound) >= ub - _EPS * max(1.0, abs(ub))
+
+    excl = [int(i) for i in rest if cannot_improve(L + float(rho[i]) - last)]
+    force = [int(i) for i in chosen if cannot_improve(L - float(rho[i]) + nxt)]
+    return excl, force
+
+
+def _solve_pmedian(prep: _Prep) -> tuple[NDArray[np.int64], float, float, str]:
+    """Local search (upper bound), Lagrangean bound and reductions, then the radius model on the
+    reduced candidate set."""
+    heur = _local_search(prep)
+    _, dist = _evaluate(prep, heur)
+    ub = float(prep.w @ dist)
+    L, rho = _lagrangean(prep, ub, prep.w * dist.astype(np.float64))
+    lb = _round_lb(prep, L)
+    if lb >= ub - _EPS * max(1.0, abs(ub)):
+        return heur, ub, ub, "optimal"
+    excl, force = _reductions(prep, L, rho, ub)
+    problem = prep.problem
+    sub_problem = replace(
+        problem,
+        excluded=tuple(sorted(set(problem.excluded) | {int(prep.free[r]) for r in excl})),
+        forced=tuple(sorted(set(problem.forced) | {int(prep.free[r]) for r in force})),
+    )
+    try:
+        sub = _prepare(sub_problem, prep.options, 0.0)
+    except InfeasibleError:  # no solution cheaper than the local-search one exists
+        return heur, ub, ub, "optimal"
+    sub.deadline, sub.calls = prep.deadline, prep.calls
+    _ladders(sub)
+    start = _local_search(sub)
+    try:
+        chosen, value, sub_lb, status = _pmedian_loop(sub, start)
+    except InfeasibleError:
+        return heur, ub, ub, "optimal"
+    finally:
+        prep.calls = sub.calls
+    local = {int(i): r for r, i in enumerate(prep.free)}
+    mapped = np.array(sorted(local[int(sub.free[r])] for r in chosen), dtype=np.int64)
+    if value < ub - _EPS * max(1.0, abs(ub)):
+        heur, ub = mapped, value
+    bound = max(lb, min(ub, sub_lb))
+    if status == "optimal" or bound >= ub - _EPS * max(1.0, abs(ub)):
+        return heur, ub, ub, "optimal"
+    return heur, ub, bound, status
 
 
 def _coverage_levels(prep: _Prep, threshold: int) -> NDArray[np.int64]:
@@ -1278,8 +1388,7 @@ def solve(problem: LocationProblem, options: LocationOptions | None = None) -> L
     else:
         _ladders(prep)
         if options.objective == "pmedian":
-            heur = _local_search(prep)
-            chosen, value, bound, status = _pmedian_loop(prep, heur)
+            chosen, value, bound, status = _solve_pmedian(prep)
         elif options.objective == "mclp":
             chosen, value, bound, status = _solve_mclp(prep)
         else:

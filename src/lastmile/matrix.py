@@ -12,9 +12,13 @@ optional cut-off, or across one-way dead ends — are flagged in ``reachable`` a
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,6 +26,7 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString
 
 from lastmile.errors import InputError
+from lastmile.io import write_bytes
 from lastmile.network import RoadNetwork
 
 #: Seconds / metres stored for unreachable pairs (about 31 years; safe to add in int64 solvers).
@@ -262,3 +267,37 @@ def leg_paths(
                     seq.append(int(pred[row, seq[-1]]))
                 out[i] = seq[::-1]
     return out
+
+
+def cached_travel_matrix(
+    network: RoadNetwork,
+    origin_nodes: NDArray[np.int64],
+    destination_nodes: NDArray[np.int64],
+    cache: Path | None,
+    **kwargs: Any,
+) -> TravelMatrix:
+    """:func:`travel_matrix`, stored in ``cache`` keyed by the graph and the node lists.
+
+    Only graphs that carry a ``cache_key`` (every graph :func:`~lastmile.network.load_network`
+    returns) are cached; ids and options are part of the key.
+    """
+    key = network.meta.get("cache_key")
+    if cache is None or key is None:
+        return travel_matrix(network, origin_nodes, destination_nodes, **kwargs)
+    h = hashlib.sha256(str(key).encode())
+    h.update(np.asarray(origin_nodes, dtype=np.int64).tobytes())
+    h.update(b"|")
+    h.update(np.asarray(destination_nodes, dtype=np.int64).tobytes())
+    h.update(repr(sorted(kwargs.items())).encode())
+    path = cache / f"matrix-{h.hexdigest()[:24]}.pkl"
+    if path.exists():
+        try:
+            with open(path, "rb") as f:
+                hit = pickle.load(f)
+            if isinstance(hit, TravelMatrix):
+                return hit
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            pass  # a stale or foreign file: recompute and overwrite
+    mat = travel_matrix(network, origin_nodes, destination_nodes, **kwargs)
+    write_bytes(path, pickle.dumps(mat, protocol=pickle.HIGHEST_PROTOCOL))
+    return mat

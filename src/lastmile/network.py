@@ -629,10 +629,11 @@ def load_network(
         net = read_network(cached)
         if description and net.source != description:
             net = _with_source(net, description, synthetic)
-        return net
-    net = build_network(path, region, synthetic=synthetic, description=description)
-    save_network(net, cached)
-    return net
+    else:
+        net = build_network(path, region, synthetic=synthetic, description=description)
+        save_network(net, cached)
+    # lets later stages key their own caches (matrices) on this exact graph
+    return replace(net, meta={**net.meta, "cache_key": key})
 
 
 def _with_source(net: RoadNetwork, source: str, synthetic: bool) -> RoadNetwork:
@@ -754,10 +755,11 @@ def open_network(
         key = _cache_key([str(CACHE_VERSION), outline.wkb_hex, _speed_key(region), _today()])
         cached = cache / f"network-osm-{key}.npz"
         if cached.exists():
-            return read_network(cached), NetworkSource("osm", None, label)
-        net = build_network("osm", region, outline=outline, description=label)
-        save_network(net, cached)
-        return net, NetworkSource("osm", None, label)
+            net = read_network(cached)
+        else:
+            net = build_network("osm", region, outline=outline, description=label)
+            save_network(net, cached)
+        return replace(net, meta={**net.meta, "cache_key": key}), NetworkSource("osm", None, label)
     path = Path(choice)
     _check_readable(path)
     kind = graph_file_kind(path)

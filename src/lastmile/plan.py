@@ -50,7 +50,7 @@ from lastmile.demand import (
 from lastmile.errors import DataError, InfeasibleError
 from lastmile.location import LocationOptions, LocationProblem, LocationResult
 from lastmile.location import solve as solve_location
-from lastmile.matrix import TravelMatrix, leg_paths, path_geometry, travel_matrix
+from lastmile.matrix import TravelMatrix, cached_travel_matrix, leg_paths, path_geometry
 from lastmile.network import NetworkSource, RoadNetwork, open_network, snap_points
 from lastmile.routing import (
     Depot,
@@ -106,6 +106,7 @@ class PlanInputs:
     orders: gpd.GeoDataFrame
     access: TravelMatrix
     warnings: tuple[str, ...]
+    cache: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -220,12 +221,13 @@ def prepare(
 
     t = time.perf_counter()
     progress("travel-time matrix")
-    access = travel_matrix(net, fac["node"].to_numpy(), vgdf["node"].to_numpy(),
-                           origin_ids=list(fac["id"]), destination_ids=list(vgdf["id"]))  # fmt: skip
+    access = cached_travel_matrix(net, fac["node"].to_numpy(), vgdf["node"].to_numpy(), cache_path,
+                                  origin_ids=list(fac["id"]), destination_ids=list(vgdf["id"]))  # fmt: skip
     if access.n_unreachable:
         warnings.append(f"{access.n_unreachable} facility-village pairs have no road path")
     timings["matrix_s"] = time.perf_counter() - t
-    return PlanInputs(scenario, net, source, towns, vgdf, fac, ogdf, access, tuple(warnings), timings)
+    return PlanInputs(scenario, net, source, towns, vgdf, fac, ogdf, access, tuple(warnings),
+                      cache_path, timings)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- hubs
@@ -345,7 +347,7 @@ def plan_routes(
     net = inputs.network
     orders = inputs.orders
     nodes = np.concatenate([depots["node"].to_numpy(np.int64), orders["node"].to_numpy(np.int64)])
-    mat = travel_matrix(net, nodes, nodes)
+    mat = cached_travel_matrix(net, nodes, nodes, inputs.cache)
     reachable = mat.reachable.copy()
     far = np.concatenate([np.zeros(len(depots), bool), orders["too_far"].to_numpy(bool)])
     reachable[far, :] = False
