@@ -14,7 +14,10 @@ def shared_data() -> Path:
     """``shared/data`` beside the checkout (or ``$LASTMILE_REFERENCE_DATA``)."""
     path = reference_data_dir(required=False)
     if path is None:
-        pytest.fail("reference data not found: set LASTMILE_REFERENCE_DATA or put shared/ beside the checkout")
+        pytest.fail(
+            "reference data not found: set LASTMILE_REFERENCE_DATA or put shared/ beside the "
+            "checkout"
+        )
     return path
 
 

@@ -3,7 +3,8 @@
 osmnx's own download, caching and parsing code runs against it: ``/api/status`` answers like the
 real status endpoint, ``/api/interpreter`` evaluates each query's element types and tag filters
 (Overpass filter syntax) and answers with the matching elements and what they reference, as
-Overpass JSON; the polygon clause is not evaluated (osmnx clips to its polygon itself). Only 127.0.0.1 is ever contacted.
+Overpass JSON; the polygon clause is not evaluated (osmnx clips to its polygon itself).
+Only 127.0.0.1 is ever contacted.
 """
 
 from __future__ import annotations
@@ -31,14 +32,23 @@ def osm_xml_to_overpass_json(path: Path) -> dict[str, Any]:
         tags = {t.get("k"): t.get("v") for t in el.findall("tag")}
         ident = int(el.get("id", "0"))
         if el.tag == "node":
-            elements.append({"type": "node", "id": ident, "lat": float(el.get("lat", "0")),
-                             "lon": float(el.get("lon", "0")), "tags": tags})  # fmt: skip
+            elements.append(
+                {
+                    "type": "node",
+                    "id": ident,
+                    "lat": float(el.get("lat", "0")),
+                    "lon": float(el.get("lon", "0")),
+                    "tags": tags,
+                }
+            )
         elif el.tag == "way":
             nodes = [int(n.get("ref", "0")) for n in el.findall("nd")]
             elements.append({"type": "way", "id": ident, "nodes": nodes, "tags": tags})
         elif el.tag == "relation":
-            members = [{"type": m.get("type"), "ref": int(m.get("ref", "0")), "role": m.get("role", "")}
-                       for m in el.findall("member")]  # fmt: skip
+            members = [
+                {"type": m.get("type"), "ref": int(m.get("ref", "0")), "role": m.get("role", "")}
+                for m in el.findall("member")
+            ]
             elements.append({"type": "relation", "id": ident, "members": members, "tags": tags})
     return {"version": 0.6, "generator": "lastmile test stub", "elements": elements}
 
@@ -88,8 +98,10 @@ def overpass_stub(osm_file: Path, cache_folder: Path) -> Iterator[dict[str, int]
         def do_GET(self) -> None:
             if self.path.startswith("/api/status"):
                 counts["status"] += 1
-                status = "Connected as: 1\nCurrent time: now\nAnnounced endpoint: none\n" \
-                         "Rate limit: 2\n2 slots available now.\nCurrently running queries:\n"  # fmt: skip
+                status = (
+                    "Connected as: 1\nCurrent time: now\nAnnounced endpoint: none\n"
+                    "Rate limit: 2\n2 slots available now.\nCurrently running queries:\n"
+                )
                 self._reply(status.encode(), "text/plain")
             else:
                 self.do_POST()
@@ -107,9 +119,17 @@ def overpass_stub(osm_file: Path, cache_folder: Path) -> Iterator[dict[str, int]
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    saved = {k: getattr(ox.settings, k) for k in
-             ("overpass_url", "overpass_rate_limit", "cache_folder", "use_cache", "doh_url_template",
-              "requests_timeout")}  # fmt: skip
+    saved = {
+        k: getattr(ox.settings, k)
+        for k in (
+            "overpass_url",
+            "overpass_rate_limit",
+            "cache_folder",
+            "use_cache",
+            "doh_url_template",
+            "requests_timeout",
+        )
+    }
     try:
         ox.settings.overpass_url = f"http://127.0.0.1:{server.server_address[1]}/api"
         ox.settings.overpass_rate_limit = True  # exercise the status endpoint too

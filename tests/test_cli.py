@@ -14,8 +14,9 @@ from tests.conftest import TEST_SCALE
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "lastmile.cli", *args], capture_output=True,
-                          text=True, timeout=600)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "lastmile.cli", *args], capture_output=True, text=True, timeout=600
+    )
 
 
 def test_help_lists_the_commands() -> None:
@@ -28,8 +29,14 @@ def test_help_lists_the_commands() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["network", "--network", "/nonexistent/roads.osm"], "road-network file /nonexistent/roads.osm does not exist"),
-        (["plan", "--out", "OUT", "--config", "/nonexistent/s.toml"], "scenario file /nonexistent/s.toml does not exist"),
+        (
+            ["network", "--network", "/nonexistent/roads.osm"],
+            "road-network file /nonexistent/roads.osm does not exist",
+        ),
+        (
+            ["plan", "--out", "OUT", "--config", "/nonexistent/s.toml"],
+            "scenario file /nonexistent/s.toml does not exist",
+        ),
         (["bench", "pmedian", "/nonexistent/pmed1.txt"], "does not exist"),
         (["bench", "solomon", "/nonexistent/C101.txt"], "does not exist"),
         (["network", "--reference-data", "/nonexistent"], "reference-data directory not found"),
@@ -52,7 +59,9 @@ def test_corrupt_osm_file_and_debug_traceback(tmp_path: Path) -> None:
     assert r.returncode == 2 and "not a readable OSM XML file" in r.stderr
     assert "Traceback" not in r.stderr
     assert not list((tmp_path / "c").glob("*.npz"))
-    r = run("--debug", "network", "--network", str(bad), "--cache-dir", str(tmp_path / "c"), "--debug")
+    r = run(
+        "--debug", "network", "--network", str(bad), "--cache-dir", str(tmp_path / "c"), "--debug"
+    )
     assert r.returncode != 0 and "Traceback" in r.stderr
 
 
@@ -69,31 +78,74 @@ def test_config_show_prints_every_default() -> None:
     assert "[plan]" in r.stdout and "p = 10" in r.stdout and "[cold_chain]" in r.stdout
 
 
-def test_infeasible_request_names_the_cause(small_cache: Path, shared_data: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    code = main(["locate", "--network", "synthetic", "--standin-scale", str(TEST_SCALE),
-                 "--reference-data", str(shared_data), "--cache-dir", str(small_cache),
-                 "--p", "25"])  # fmt: skip
+def test_infeasible_request_names_the_cause(
+    small_cache: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "locate",
+            "--network",
+            "synthetic",
+            "--standin-scale",
+            str(TEST_SCALE),
+            "--reference-data",
+            str(shared_data),
+            "--cache-dir",
+            str(small_cache),
+            "--p",
+            "25",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 3, err
     assert "25" in err and "Traceback" not in err
 
 
-def test_network_summary_on_standin(small_cache: Path, shared_data: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    code = main(["network", "--network", "synthetic", "--standin-scale", str(TEST_SCALE),
-                 "--reference-data", str(shared_data), "--cache-dir", str(small_cache)])  # fmt: skip
+def test_network_summary_on_standin(
+    small_cache: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "network",
+            "--network",
+            "synthetic",
+            "--standin-scale",
+            str(TEST_SCALE),
+            "--reference-data",
+            str(shared_data),
+            "--cache-dir",
+            str(small_cache),
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0
     assert "synthetic stand-in" in out and "synthetic stand-in" in err
     assert "20/20 townships" in out and "imputed speeds" in out and "largest SCC" in out
 
 
-def test_bench_matrix_json(small_cache: Path, shared_data: Path,
-                           capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    code = main(["bench", "matrix", "--network", "synthetic", "--standin-scale", str(TEST_SCALE),
-                 "--reference-data", str(shared_data), "--cache-dir", str(small_cache),
-                 "--sources", "20", "--nx-sample", "3", "--json"])  # fmt: skip
+def test_bench_matrix_json(
+    small_cache: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "bench",
+            "matrix",
+            "--network",
+            "synthetic",
+            "--standin-scale",
+            str(TEST_SCALE),
+            "--reference-data",
+            str(shared_data),
+            "--cache-dir",
+            str(small_cache),
+            "--sources",
+            "20",
+            "--nx-sample",
+            "3",
+            "--json",
+        ]
+    )
+    assert code == 0
     out = capsys.readouterr().out.strip().splitlines()[-1]
     result = json.loads(out)
     assert set(result) >= {"nodes", "edges", "sources", "lastmile_s", "networkx_s", "speedup"}

@@ -11,7 +11,13 @@ from pyproj import Geod
 
 from lastmile.config import load_region
 from lastmile.errors import InputError
-from lastmile.matrix import UNREACHABLE, node_travel_times, path_geometry, shortest_paths, travel_matrix
+from lastmile.matrix import (
+    UNREACHABLE,
+    node_travel_times,
+    path_geometry,
+    shortest_paths,
+    travel_matrix,
+)
 from lastmile.network import RoadNetwork, build_network
 
 REGION = load_region()
@@ -58,7 +64,9 @@ def test_cutoff_flags_unreachable_without_crash(helsinki: RoadNetwork) -> None:
 
 
 def test_repeated_origins_and_ids(helsinki: RoadNetwork) -> None:
-    mat = travel_matrix(helsinki, [3, 3, 9], [1, 2], origin_ids=["a", "b", "c"], destination_ids=["x", "y"])
+    mat = travel_matrix(
+        helsinki, [3, 3, 9], [1, 2], origin_ids=["a", "b", "c"], destination_ids=["x", "y"]
+    )
     assert mat.origins == ("a", "b", "c") and mat.seconds.shape == (3, 2)
     assert np.array_equal(mat.seconds[0], mat.seconds[1])
     with pytest.raises(InputError, match="node index outside"):

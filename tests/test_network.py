@@ -15,7 +15,9 @@ from lastmile.network import build_network, load_network, read_network, snap_poi
 REGION = load_region()
 
 
-def write_osm(path: Path, ways: list[tuple[list[int], dict[str, str]]], coords: dict[int, tuple[float, float]]) -> Path:
+def write_osm(
+    path: Path, ways: list[tuple[list[int], dict[str, str]]], coords: dict[int, tuple[float, float]]
+) -> Path:
     """A tiny hand-written OSM XML file: node id -> (lon, lat); ways as (node ids, tags)."""
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="test">']
     for nid, (lon, lat) in coords.items():
@@ -33,9 +35,15 @@ def write_osm(path: Path, ways: list[tuple[list[int], dict[str, str]]], coords: 
 # A small town near Suichang: a two-way square 1-2-3-4-1 with centre 5 (one-ways 5->1 and 3->5,
 # two-way spokes 2-5 and 4-5), a footway 1-6, a fragment 7-8. Every node is an intersection.
 COORDS = {
-    1: (119.270, 28.590), 2: (119.280, 28.590), 3: (119.280, 28.600), 4: (119.270, 28.600),
-    5: (119.275, 28.595), 6: (119.265, 28.585), 7: (119.300, 28.620), 8: (119.305, 28.620),
-}  # fmt: skip
+    1: (119.270, 28.590),
+    2: (119.280, 28.590),
+    3: (119.280, 28.600),
+    4: (119.270, 28.600),
+    5: (119.275, 28.595),
+    6: (119.265, 28.585),
+    7: (119.300, 28.620),
+    8: (119.305, 28.620),
+}
 
 
 @pytest.fixture()
@@ -89,7 +97,9 @@ def test_real_osm_samples_load_end_to_end(shared_data: Path) -> None:
     oakland = build_network(shared_data / "osm/samples/west-oakland.osm.bz2", REGION)
     assert oakland.n_nodes > 10 and oakland.n_edges > oakland.n_nodes
     assert oakland.edge_speed_imputed.all()  # that sample carries no maxspeed tags
-    bavaria = build_network(shared_data / "osm/samples/planet_10.068_48.135_10.071_48.137.osm", REGION)
+    bavaria = build_network(
+        shared_data / "osm/samples/planet_10.068_48.135_10.071_48.137.osm", REGION
+    )
     assert bavaria.n_edges > 0
     assert not bavaria.synthetic
 
@@ -144,7 +154,9 @@ def test_missing_file_and_no_roads(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="does not exist"):
         build_network(tmp_path / "nope.osm", REGION)
     only_paths = write_osm(
-        tmp_path / "paths.osm", [([1, 2, 3], {"highway": "footway"}), ([3, 4], {"building": "yes"})], COORDS
+        tmp_path / "paths.osm",
+        [([1, 2, 3], {"highway": "footway"}), ([3, 4], {"building": "yes"})],
+        COORDS,
     )
     with pytest.raises(DataError, match="no drivable road"):
         build_network(only_paths, REGION)

@@ -15,8 +15,13 @@ NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs(path: Path, small_cache: Path, shared_data: Path, tmp_path: Path,
-                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_notebook_runs(
+    path: Path,
+    small_cache: Path,
+    shared_data: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("LASTMILE_STANDIN_SCALE", str(TEST_SCALE))
     monkeypatch.setenv("LASTMILE_NETWORK", "synthetic")
     monkeypatch.setenv("LASTMILE_ROUTING_TIME_LIMIT", "3")
@@ -24,8 +29,9 @@ def test_notebook_runs(path: Path, small_cache: Path, shared_data: Path, tmp_pat
     monkeypatch.setenv("LASTMILE_CACHE_DIR", str(small_cache))
     monkeypatch.setenv("LASTMILE_REFERENCE_DATA", str(shared_data))
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}})  # fmt: skip
+    client = NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     client.execute(env=dict(os.environ))  # raises CellExecutionError on any failing cell
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]

@@ -23,7 +23,9 @@ def standin_small(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -
     return path, cache
 
 
-def test_online_download_equals_file_load(standin_small: tuple[Path, Path], shared_data: Path, tmp_path: Path) -> None:
+def test_online_download_equals_file_load(
+    standin_small: tuple[Path, Path], shared_data: Path, tmp_path: Path
+) -> None:
     osm_file, _ = standin_small
     outline = read_outline(REGION, shared_data)
     with overpass_stub(osm_file, tmp_path / "http") as counts:
@@ -59,6 +61,7 @@ def test_auto_falls_back_to_standin_when_osm_unreachable(
     # a closed loopback port: refused at once, nothing leaves the machine
     monkeypatch.setattr(ox.settings, "overpass_url", "http://127.0.0.1:9/api")
     outline = read_outline(REGION, shared_data)
-    net, source = open_network("auto", REGION, outline=outline, cache=cache, standin_scale=0.1,
-                               osm_timeout_s=1)  # fmt: skip
+    net, source = open_network(
+        "auto", REGION, outline=outline, cache=cache, standin_scale=0.1, osm_timeout_s=1
+    )
     assert source.synthetic and "synthetic stand-in" in source.label and net.synthetic

@@ -60,13 +60,22 @@ def test_chain_results_are_consistent(result: PlanResult) -> None:
     assert result.planned.solution.kpis.total_km < result.baseline.solution.kpis.total_km
 
 
-def test_outputs_written_and_deterministic(result: PlanResult, small_cache: Path,
-                                           shared_data: Path, tmp_path: Path) -> None:  # fmt: skip
+def test_outputs_written_and_deterministic(
+    result: PlanResult, small_cache: Path, shared_data: Path, tmp_path: Path
+) -> None:
     first = write_outputs(result, tmp_path / "a")
     again = run_plan(load_scenario(**SETTINGS), reference_dir=shared_data, cache=small_cache)
     write_outputs(again, tmp_path / "b")
-    names = ["kpis.json", "hubs.csv", "assignments.csv", "routes.csv", "stops.csv",
-             "unassigned.csv", "townships.csv", "summary.md"]  # fmt: skip
+    names = [
+        "kpis.json",
+        "hubs.csv",
+        "assignments.csv",
+        "routes.csv",
+        "stops.csv",
+        "unassigned.csv",
+        "townships.csv",
+        "summary.md",
+    ]
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     layers = ["townships", "villages", "hubs", "assignments", "routes", "stops", "unassigned"]
@@ -100,22 +109,51 @@ def test_p_curve_is_monotone(result: PlanResult) -> None:
     assert delivery_study(result.inputs, [0]).summary["mean_minutes_saved"] == 0
 
 
-def test_user_orders_file_and_unreachable_order(small_cache: Path, shared_data: Path,
-                                                tmp_path: Path) -> None:  # fmt: skip
+def test_user_orders_file_and_unreachable_order(
+    small_cache: Path, shared_data: Path, tmp_path: Path
+) -> None:
     inputs = prepare(load_scenario(**SETTINGS), reference_dir=shared_data, cache=small_cache)
     v = inputs.villages.iloc[:3]
-    rows = [{"id": f"O{i}", "kind": "pickup", "village": r.id, "lon": r.lon, "lat": r.lat,
-             "kg": 40, "parcels": 0, "product_class": "produce", "service_min": 5,
-             "max_in_vehicle_min": 120, "requires_refrigeration": True}
-            for i, r in enumerate(v.itertuples())]  # fmt: skip
+    rows = [
+        {
+            "id": f"O{i}",
+            "kind": "pickup",
+            "village": r.id,
+            "lon": r.lon,
+            "lat": r.lat,
+            "kg": 40,
+            "parcels": 0,
+            "product_class": "produce",
+            "service_min": 5,
+            "max_in_vehicle_min": 120,
+            "requires_refrigeration": True,
+        }
+        for i, r in enumerate(v.itertuples())
+    ]
     # an order 30 km east of the county: beyond the snap limit, reported, never snapped silently
     rows.append({**rows[0], "id": "FAR", "lon": 119.9, "lat": 28.6})
     f = tmp_path / "orders.csv"
     pd.DataFrame(rows).to_csv(f, index=False)
     out = tmp_path / "route"
-    code = main(["route", "--network", "synthetic", "--standin-scale", str(TEST_SCALE),
-                 "--reference-data", str(shared_data), "--cache-dir", str(small_cache),
-                 "--orders", str(f), "--routing-time-limit", "5", "--out", str(out)])  # fmt: skip
+    code = main(
+        [
+            "route",
+            "--network",
+            "synthetic",
+            "--standin-scale",
+            str(TEST_SCALE),
+            "--reference-data",
+            str(shared_data),
+            "--cache-dir",
+            str(small_cache),
+            "--orders",
+            str(f),
+            "--routing-time-limit",
+            "5",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     una = pd.read_csv(out / "unassigned.csv")
     far = una[una["order_id"] == "FAR"]

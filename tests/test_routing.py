@@ -334,3 +334,18 @@ def test_several_orders_at_one_village_are_separate_stops() -> None:
     assert route.duration_s == 900 + 120 + 60 + 0 + 900
     assert dict(route.load_at_start) == {"kg": 25}
     assert dict(route.stops[-1].load_after) == {"kg": 30}
+
+
+def test_cold_chain_order_without_depot_goes_to_the_nearest_depot() -> None:
+    x = np.array([0, 1, 9, 10])  # A=0, village 1 near A, village 2 near B, B=3 (km)
+    d = np.abs(x[:, None] - x[None, :]).astype(np.int64) * 1000
+    t = d * 60 // 1000  # 1 km per minute
+    van = VehicleType("van", True, {"kg": 100}, {"A": 1, "B": 1})
+    orders = (Order("tea", "pickup", 2, {"kg": 5}, max_in_vehicle_s=300, service_s=60),
+              Order("rice", "delivery", 1, {"kg": 5}, max_in_vehicle_s=300),
+              Order("mail", "delivery", 2, {"kg": 5}))
+    sol = solved(RoutingProblem(t, d, (Depot("A", 0), Depot("B", 3)), (van,), orders))
+    where = {s.order_id: r.depot for r in sol.routes for s in r.stops}
+    assert where == {"tea": "B", "rice": "A", "mail": "B"}
+    ivt = {s.order_id: s.in_vehicle_s for r in sol.routes for s in r.stops}
+    assert ivt["tea"] == 60 + 60 and ivt["rice"] == 60  # service + 1 km; 1 km

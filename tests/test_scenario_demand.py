@@ -29,8 +29,11 @@ def test_defaults_and_overrides(tmp_path: Path) -> None:
     sc = load_scenario()
     assert sc.plan == PlanSettings() and sc.plan.p == 10 and sc.plan.max_per_township == 1
     f = tmp_path / "s.toml"
-    f.write_text('[plan]\np = 4\nobjective = "pcenter"\norders = "orders.csv"\n'
-                 "[cold_chain]\nproduce_max_in_vehicle_min = 90\n", encoding="utf-8")  # fmt: skip
+    f.write_text(
+        '[plan]\np = 4\nobjective = "pcenter"\norders = "orders.csv"\n'
+        "[cold_chain]\nproduce_max_in_vehicle_min = 90\n",
+        encoding="utf-8",
+    )
     sc = load_scenario(f, seed=7)
     assert sc.plan.p == 4 and sc.plan.objective == "pcenter" and sc.plan.seed == 7
     assert sc.plan.orders == str(tmp_path / "orders.csv")  # relative to the scenario file
@@ -49,8 +52,11 @@ def test_defaults_and_overrides(tmp_path: Path) -> None:
         ("[plan]\np = 'ten'\n", "p = 'ten' should be int"),
         ("[weather]\nrain = 1\n", r"unknown table\(s\) \['weather'\]"),
         ("[cold_chain]\nproduce_max_in_vehicle_min = -5\n", "must be positive"),
-        ("[[fleet]]\nid = 'x'\ncount_per_depot = 1\ncapacity_kg = 10\ncapacity_parcels = 5\n"
-         "shift_start = '19:00'\nshift_end = '07:00'\n", "shift_end is not after shift_start"),
+        (
+            "[[fleet]]\nid = 'x'\ncount_per_depot = 1\ncapacity_kg = 10\ncapacity_parcels = 5\n"
+            "shift_start = '19:00'\nshift_end = '07:00'\n",
+            "shift_end is not after shift_start",
+        ),
         ("[speeds_kmh]\nprimary = 900\n", "not a plausible speed"),
         ("[plan\n", "not valid TOML"),
     ],
@@ -74,9 +80,21 @@ def test_split_loads() -> None:
 
 
 def _orders(**changes: object) -> pd.DataFrame:
-    row = {"id": "A1", "kind": "pickup", "village": "v1", "lon": 119.2, "lat": 28.5, "parcels": 0,
-           "kg": 50, "product_class": "produce", "service_min": 10, "tw_start": "08:00",
-           "tw_end": "11:30", "max_in_vehicle_min": 120, "requires_refrigeration": True}  # fmt: skip
+    row = {
+        "id": "A1",
+        "kind": "pickup",
+        "village": "v1",
+        "lon": 119.2,
+        "lat": 28.5,
+        "parcels": 0,
+        "kg": 50,
+        "product_class": "produce",
+        "service_min": 10,
+        "tw_start": "08:00",
+        "tw_end": "11:30",
+        "max_in_vehicle_min": 120,
+        "requires_refrigeration": True,
+    }
     row.update(changes)
     return pd.DataFrame([row])
 
@@ -100,8 +118,9 @@ def test_bad_orders_name_the_order(changes: dict[str, object], message: str) -> 
 
 def test_orders_file_roundtrip_and_errors(tmp_path: Path) -> None:
     f = tmp_path / "orders.csv"
-    pd.concat([_orders(), _orders(id="A2", kind="delivery", parcels=3, kg=6,
-                                  product_class="parcel")]).to_csv(f, index=False)  # fmt: skip
+    pd.concat(
+        [_orders(), _orders(id="A2", kind="delivery", parcels=3, kg=6, product_class="parcel")]
+    ).to_csv(f, index=False)
     df = read_orders(f)
     assert list(df["id"]) == ["A1", "A2"]
     pd.concat([_orders(), _orders()]).to_csv(f, index=False)

@@ -17,7 +17,12 @@ from lastmile.network import RoadNetwork
 
 
 def bench_matrix(
-    network: RoadNetwork, *, sources: int = 300, nx_sample: int = 10, seed: int = 0, workers: int = 2
+    network: RoadNetwork,
+    *,
+    sources: int = 300,
+    nx_sample: int = 10,
+    seed: int = 0,
+    workers: int = 2,
 ) -> dict[str, Any]:
     """Time ``sources`` x all-nodes travel times: csgraph (lastmile) against networkx.
 
@@ -32,13 +37,17 @@ def bench_matrix(
     times = node_travel_times(network, src, workers=workers)
     lastmile_s = time.perf_counter() - t0
 
-    g = nx.DiGraph()
+    g: nx.DiGraph[int] = nx.DiGraph()
     arcs = network.arc_edge
     g.add_weighted_edges_from(
-        zip(network.edge_u[arcs].tolist(), network.edge_v[arcs].tolist(),
-            network.edge_time_s[arcs].tolist(), strict=True),
+        zip(
+            network.edge_u[arcs].tolist(),
+            network.edge_v[arcs].tolist(),
+            network.edge_time_s[arcs].tolist(),
+            strict=True,
+        ),
         weight="travel_time",
-    )  # fmt: skip
+    )
     sample = src[: min(nx_sample, src.size)]
     t0 = time.perf_counter()
     rows = [nx.single_source_dijkstra_path_length(g, int(s), weight="travel_time") for s in sample]

@@ -10,9 +10,8 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
-
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -31,9 +30,10 @@ from lastmile.boundaries import (
 from lastmile.config import Region, cache_dir, load_region
 from lastmile.errors import DataError, InputError, LastmileError
 from lastmile.io import write_bytes, write_csv, write_geopackage, write_text
+from lastmile.network import NetworkSource, RoadNetwork, graph_file_kind, load_network, open_network
 from lastmile.plan import (
-    PlanInputs,
     Placement,
+    PlanInputs,
     RoutePlan,
     baseline_depots,
     delivery_study,
@@ -48,7 +48,6 @@ from lastmile.plots import p_curve as plot_p_curve
 from lastmile.report import write_outputs
 from lastmile.scenario import OBJECTIVES, Scenario, defaults_toml, load_scenario
 from lastmile.study import AccessStudy, compare_plan_dirs, markdown_table
-from lastmile.network import NetworkSource, RoadNetwork, graph_file_kind, load_network, open_network
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -64,8 +63,15 @@ def _progress(total: int, desc: str) -> Any:
     """A progress bar on stderr (hidden when stderr is not a terminal and CI is quiet)."""
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="step", file=sys.stderr, leave=False,
-                disable=None, bar_format="{desc}: {n_fmt}/{total_fmt} {bar} {elapsed}")  # fmt: skip
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit="step",
+        file=sys.stderr,
+        leave=False,
+        disable=None,
+        bar_format="{desc}: {n_fmt}/{total_fmt} {bar} {elapsed}",
+    )
 
 
 def _region(args: argparse.Namespace) -> Region:
@@ -76,7 +82,10 @@ def _open_network(args: argparse.Namespace, region: Region) -> tuple[RoadNetwork
     outline = read_outline(region, args.reference_data)
     cache = cache_dir(args.cache_dir)
     net, source = open_network(
-        args.network or "auto", region, outline=outline, cache=cache,
+        args.network or "auto",
+        region,
+        outline=outline,
+        cache=cache,
         standin_scale=args.standin_scale or 1.0,
     )
     if source.synthetic:
@@ -96,7 +105,9 @@ def _townships(
         if source.kind == "osm":
             return townships_from_osmnx_online(region, outline, cache=cache_dir(args.cache_dir))
     except DataError as exc:
-        print(f"lastmile: warning: no township polygons from {source.label}: {exc}", file=sys.stderr)
+        print(
+            f"lastmile: warning: no township polygons from {source.label}: {exc}", file=sys.stderr
+        )
     return None
 
 
@@ -115,8 +126,10 @@ def _cmd_network(args: argparse.Namespace) -> int:
     print(f"road length:       {s.road_km:,.1f} km")
     for cls, km in s.km_by_highway.items():
         print(f"  {cls:<16} {km:>10,.1f} km")
-    print(f"imputed speeds:    {s.imputed_speed_share:.1%} of edges, "
-          f"{s.imputed_speed_length_share:.1%} of length")  # fmt: skip
+    print(
+        f"imputed speeds:    {s.imputed_speed_share:.1%} of edges, "
+        f"{s.imputed_speed_length_share:.1%} of length"
+    )
     print(f"largest SCC:       {s.scc_node_share:.1%} of nodes kept")
     if townships is None:
         print("townships:         no township polygons (pass --boundaries FILE)")
@@ -138,12 +151,18 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         kind = graph_file_kind(src)
         target = cache / "extracts" / src.name
         write_bytes(target, src.read_bytes())
-        net = load_network(target, region, cache=cache,
-                           description=f"OpenStreetMap extract {src.name}")  # fmt: skip
+        net = load_network(
+            target, region, cache=cache, description=f"OpenStreetMap extract {src.name}"
+        )
         print(f"imported {kind} extract {src} -> {target} ({net.n_nodes:,} nodes)")
     if args.network is not None:
-        net, source = open_network(args.network, region, outline=outline, cache=cache,
-                                   standin_scale=args.standin_scale or 1.0)  # fmt: skip
+        net, source = open_network(
+            args.network,
+            region,
+            outline=outline,
+            cache=cache,
+            standin_scale=args.standin_scale or 1.0,
+        )
         print(f"cached {source.label}: {net.n_nodes:,} nodes in {cache}")
     if args.boundaries is not None:
         tb = load_townships(args.boundaries, region, crs=args.boundaries_crs, outline=outline)
@@ -155,8 +174,9 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 def _cmd_bench_matrix(args: argparse.Namespace) -> int:
     region = _region(args)
     net, _ = _open_network(args, region)
-    result = bench_matrix(net, sources=args.sources, nx_sample=args.nx_sample, seed=args.seed,
-                          workers=args.workers)  # fmt: skip
+    result = bench_matrix(
+        net, sources=args.sources, nx_sample=args.nx_sample, seed=args.seed, workers=args.workers
+    )
     if args.json:
         _emit_json(result)
     else:
@@ -203,8 +223,9 @@ class _Steps:
 def _prepare(args: argparse.Namespace, steps: int) -> tuple[Scenario, PlanInputs, _Steps]:
     scenario = _scenario(args)
     progress = _Steps(steps)
-    inputs = prepare(scenario, reference_dir=args.reference_data, cache=args.cache_dir,
-                     progress=progress)  # fmt: skip
+    inputs = prepare(
+        scenario, reference_dir=args.reference_data, cache=args.cache_dir, progress=progress
+    )
     if inputs.source.synthetic:
         print(f"*** {inputs.source.label}: every output made from it says so ***", file=sys.stderr)
     for w in inputs.warnings:
@@ -215,29 +236,42 @@ def _prepare(args: argparse.Namespace, steps: int) -> tuple[Scenario, PlanInputs
 def _print_hubs(inputs: PlanInputs, placement: Placement) -> None:
     names = {t.code: t for t in inputs.region.townships}
     res = placement.result
-    print(f"hubs ({inputs.scenario.plan.objective}; objective {res.objective:,.0f}, bound "
-          f"{res.bound:,.0f}, {'proven optimal' if res.optimal else 'not proven optimal'}):")  # fmt: skip
+    print(
+        f"hubs ({inputs.scenario.plan.objective}; objective {res.objective:,.0f}, bound "
+        f"{res.bound:,.0f}, {'proven optimal' if res.optimal else 'not proven optimal'}):"
+    )
     for h in placement.hubs.itertuples():
         t = names.get(h.township)
-        print(f"  {h.role:<14} {t.name if t else h.township:<8} {t.pinyin if t else '':<12} "
-              f"{h.name} ({h.id})")  # fmt: skip
+        print(
+            f"  {h.role:<14} {t.name if t else h.township:<8} {t.pinyin if t else '':<12} "
+            f"{h.name} ({h.id})"
+        )
 
 
 def _print_study(study: AccessStudy) -> None:
     b, a = study.summary["before"], study.summary["after"]
     print("delivery time (demand-weighted)   centre only   centre + hubs")
-    for key, label in (("mean_min", "mean, min"), ("median_min", "median, min"), ("p95_min", "p95, min"),
-                       ("max_min", "max, min")):  # fmt: skip
+    for key, label in (
+        ("mean_min", "mean, min"),
+        ("median_min", "median, min"),
+        ("p95_min", "p95, min"),
+        ("max_min", "max, min"),
+    ):
         print(f"  {label:<32} {b[key]:>10.1f}   {a[key]:>13.1f}")
-    for key, label in (("share_within_30_min", "within 30 min"), ("share_within_60_min", "within 60 min")):
+    for key, label in (
+        ("share_within_30_min", "within 30 min"),
+        ("share_within_60_min", "within 60 min"),
+    ):
         print(f"  {label:<32} {b[key]:>10.1%}   {a[key]:>13.1%}")
-    print(f"  mean minutes saved: {study.summary['mean_minutes_saved']:.1f} "
-          f"({study.summary['reduction_share']:.1%})")  # fmt: skip
+    print(
+        f"  mean minutes saved: {study.summary['mean_minutes_saved']:.1f} "
+        f"({study.summary['reduction_share']:.1%})"
+    )
 
 
 def _print_routes(*plans: RoutePlan) -> None:
     print(f"{'routed day':<28}" + "".join(f"{p.name:>14}" for p in plans))
-    rows = (
+    rows: tuple[tuple[str, Callable[[RoutePlan], str]], ...] = (
         ("vehicles used", lambda p: f"{p.solution.kpis.vehicles_used}"),
         ("orders served", lambda p: f"{p.solution.kpis.orders_served}"),
         ("unassigned", lambda p: f"{p.solution.kpis.unassigned}"),
@@ -246,7 +280,10 @@ def _print_routes(*plans: RoutePlan) -> None:
         ("mean in-vehicle, min", lambda p: f"{p.solution.kpis.mean_in_vehicle_s / 60:.1f}"),
         ("max in-vehicle, min", lambda p: f"{p.solution.kpis.max_in_vehicle_s / 60:.1f}"),
         ("cold-chain compliance", lambda p: f"{p.solution.kpis.cold_chain_compliance:.1%}"),
-        ("validator", lambda p: "ok" if p.validation.ok else f"{len(p.validation.violations)} violations"),
+        (
+            "validator",
+            lambda p: "ok" if p.validation.ok else f"{len(p.validation.violations)} violations",
+        ),
     )
     for label, fn in rows:
         print(f"  {label:<26}" + "".join(f"{fn(p):>14}" for p in plans))
@@ -269,7 +306,9 @@ def _cmd_locate(args: argparse.Namespace) -> int:
     if args.out:
         out = Path(args.out)
         hubs = placement.hubs.drop(columns=["node"])
-        assign = study.villages.merge(inputs.villages[["id", "geometry"]], left_on="village", right_on="id")
+        assign = study.villages.merge(
+            inputs.villages[["id", "geometry"]], left_on="village", right_on="id"
+        )
         assign = gpd.GeoDataFrame(assign.drop(columns=["id"]), geometry="geometry", crs="EPSG:4326")
         write_geopackage(out / "hubs.gpkg", {"hubs": hubs, "assignments": assign})
         write_text(out / "hubs.geojson", hubs.to_json(drop_id=True))
@@ -285,7 +324,9 @@ def _cmd_route(args: argparse.Namespace) -> int:
     progress("hub placement")
     placement = place_hubs(inputs)
     progress("routes from the county centre (baseline)")
-    baseline = plan_routes(inputs, baseline_depots(inputs), "baseline", fleet_depots=len(placement.hubs))
+    baseline = plan_routes(
+        inputs, baseline_depots(inputs), "baseline", fleet_depots=len(placement.hubs)
+    )
     progress("routes from the centre and hubs")
     planned = plan_routes(inputs, placement.hubs, "plan")
     progress.close()
@@ -295,8 +336,10 @@ def _cmd_route(args: argparse.Namespace) -> int:
         routes = pd.concat([baseline.routes, planned.routes], ignore_index=True)
         stops = pd.concat([baseline.stops, planned.stops], ignore_index=True)
         una = pd.concat([baseline.unassigned, planned.unassigned], ignore_index=True)
-        layers = {n: gpd.GeoDataFrame(f, geometry="geometry", crs="EPSG:4326")
-                  for n, f in (("routes", routes), ("stops", stops), ("unassigned", una))}  # fmt: skip
+        layers = {
+            n: gpd.GeoDataFrame(f, geometry="geometry", crs="EPSG:4326")
+            for n, f in (("routes", routes), ("stops", stops), ("unassigned", una))
+        }
         write_geopackage(out / "routes.gpkg", layers)
         for n, f in layers.items():
             write_csv(out / f"{n}.csv", f)
@@ -307,8 +350,9 @@ def _cmd_route(args: argparse.Namespace) -> int:
 def _cmd_plan(args: argparse.Namespace) -> int:
     scenario = _scenario(args)
     progress = _Steps(7)
-    result = run_plan(scenario, reference_dir=args.reference_data, cache=args.cache_dir,
-                      progress=progress)  # fmt: skip
+    result = run_plan(
+        scenario, reference_dir=args.reference_data, cache=args.cache_dir, progress=progress
+    )
     progress("writing outputs")
     paths = write_outputs(result, args.out, map_assets=args.map_assets)
     progress.close()
@@ -324,8 +368,10 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     print("timings: " + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()))
     ok = result.baseline.validation.ok and result.planned.validation.ok
     if not ok:
-        print("lastmile: error: the independent validator found violations (see kpis.json)",
-              file=sys.stderr)  # fmt: skip
+        print(
+            "lastmile: error: the independent validator found violations (see kpis.json)",
+            file=sys.stderr,
+        )
     return 0 if ok else 4
 
 
@@ -348,15 +394,25 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     write_csv(out / "villages.csv", study.villages)
     write_csv(out / "townships.csv", study.townships)
     write_csv(out / "p_curve.csv", curve)
-    md = ("# Delivery times: county centre alone vs centre + hubs\n\n"
-          f"Data source: {inputs.source.label}\n\n## Townships\n\n"
-          + markdown_table(study.townships) + "\n## p-curve\n\n" + markdown_table(curve))  # fmt: skip
+    md = (
+        "# Delivery times: county centre alone vs centre + hubs\n\n"
+        f"Data source: {inputs.source.label}\n\n## Townships\n\n"
+        + markdown_table(study.townships)
+        + "\n## p-curve\n\n"
+        + markdown_table(curve)
+    )
     write_text(out / "study.md", md)
-    delivery_time_distribution(study.villages["minutes_before"], study.villages["minutes_after"],
-                               study.villages["weight"], out / "delivery_times.png")  # fmt: skip
+    delivery_time_distribution(
+        study.villages["minutes_before"],
+        study.villages["minutes_after"],
+        study.villages["weight"],
+        out / "delivery_times.png",
+    )
     pinyin = {t.code: t.pinyin for t in inputs.region.townships}
-    minutes_saved_by_township(study.townships.assign(pinyin=study.townships["code"].map(pinyin)),
-                              out / "minutes_saved_by_township.png")  # fmt: skip
+    minutes_saved_by_township(
+        study.townships.assign(pinyin=study.townships["code"].map(pinyin)),
+        out / "minutes_saved_by_township.png",
+    )
     plot_p_curve(curve, out / "p_curve.png")
     print(markdown_table(curve))
     print(f"wrote {out}: villages.csv, townships.csv, p_curve.csv, study.md, *.png")
@@ -392,13 +448,15 @@ def _cmd_bench_solomon(args: argparse.Namespace) -> int:
         problem = solomon_problem(instance)
         solution = solve(problem, options)
         report = validate_routes(problem, solution)
-        _emit_json({
-            "instance": instance.name,
-            "distance": round(solution.kpis.total_distance_m / 10.0, 1),
-            "vehicles": solution.kpis.vehicles_used,
-            "feasible": report.ok and not solution.unassigned,
-            "seconds": round(solution.solve_seconds, 2),
-        })
+        _emit_json(
+            {
+                "instance": instance.name,
+                "distance": round(solution.kpis.total_distance_m / 10.0, 1),
+                "vehicles": solution.kpis.vehicles_used,
+                "feasible": report.ok and not solution.unassigned,
+                "seconds": round(solution.solve_seconds, 2),
+            }
+        )
     return 0
 
 
@@ -440,80 +498,137 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = argparse.ArgumentParser(add_help=False, parents=[common])
     data.add_argument("--region", metavar="FILE", help="region file (default: embedded Suichang)")
-    data.add_argument("--reference-data", metavar="DIR",
-                      help="reference data (county outline); default $LASTMILE_REFERENCE_DATA "
-                      "or ../shared/data")  # fmt: skip
-    data.add_argument("--cache-dir", metavar="DIR",
-                      help="cache/data directory; default $LASTMILE_CACHE_DIR or ~/.cache/lastmile")  # fmt: skip
-    data.add_argument("--standin-scale", type=_positive_float, default=None, metavar="X",
-                      help="size of the synthetic stand-in (1 = full county; smaller for tests)")  # fmt: skip
+    data.add_argument(
+        "--reference-data",
+        metavar="DIR",
+        help="reference data (county outline); default $LASTMILE_REFERENCE_DATA or ../shared/data",
+    )
+    data.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="cache/data directory; default $LASTMILE_CACHE_DIR or ~/.cache/lastmile",
+    )
+    data.add_argument(
+        "--standin-scale",
+        type=_positive_float,
+        default=None,
+        metavar="X",
+        help="size of the synthetic stand-in (1 = full county; smaller for tests)",
+    )
 
     net_opts = argparse.ArgumentParser(add_help=False, parents=[data])
-    net_opts.add_argument("--network", default=None, metavar="auto|synthetic|osm|FILE",
-                          help="road network source (default auto: extract, else OSM if "
-                          "reachable, else the synthetic stand-in)")  # fmt: skip
-    net_opts.add_argument("--boundaries", metavar="FILE", help="township polygons (GeoJSON/GPKG/SHP)")
-    net_opts.add_argument("--boundaries-crs", metavar="CRS",
-                          help="CRS of --boundaries when the file has none, or 'gcj02'")  # fmt: skip
+    net_opts.add_argument(
+        "--network",
+        default=None,
+        metavar="auto|synthetic|osm|FILE",
+        help="road network source (default auto: extract, else OSM if "
+        "reachable, else the synthetic stand-in)",
+    )
+    net_opts.add_argument(
+        "--boundaries", metavar="FILE", help="township polygons (GeoJSON/GPKG/SHP)"
+    )
+    net_opts.add_argument(
+        "--boundaries-crs",
+        metavar="CRS",
+        help="CRS of --boundaries when the file has none, or 'gcj02'",
+    )
 
     c = sub.add_parser("network", parents=[net_opts], help="load the road network; print a summary")
     c.set_defaults(handler=_cmd_network)
 
-    c = sub.add_parser("fetch", parents=[data],
-                       help="download from OSM or import a local extract / boundaries into the "
-                       "data directory")  # fmt: skip
+    c = sub.add_parser(
+        "fetch",
+        parents=[data],
+        help="download from OSM or import a local extract / boundaries into the data directory",
+    )
     c.add_argument("--network", metavar="osm|synthetic", help="download (osm) or build (synthetic)")
-    c.add_argument("--extract", metavar="FILE", help="a local .osm/.osm.bz2/.osm.pbf/.graphml extract")
+    c.add_argument(
+        "--extract", metavar="FILE", help="a local .osm/.osm.bz2/.osm.pbf/.graphml extract"
+    )
     c.add_argument("--boundaries", metavar="FILE", help="township polygons to import")
-    c.add_argument("--boundaries-crs", metavar="CRS", help="their CRS if the file has none, or 'gcj02'")
+    c.add_argument(
+        "--boundaries-crs", metavar="CRS", help="their CRS if the file has none, or 'gcj02'"
+    )
     c.set_defaults(handler=_cmd_fetch)
 
     plan_opts = argparse.ArgumentParser(add_help=False, parents=[net_opts])
-    plan_opts.add_argument("--config", metavar="FILE", help="scenario TOML (see `lastmile config show`)")
+    plan_opts.add_argument(
+        "--config", metavar="FILE", help="scenario TOML (see `lastmile config show`)"
+    )
     plan_opts.add_argument("--p", type=_positive_int, help="number of new hubs (default 10)")
     plan_opts.add_argument("--objective", choices=OBJECTIVES, help="location objective")
     plan_opts.add_argument("--seed", type=int, help="seed of the generated orders")
-    plan_opts.add_argument("--villages", metavar="FILE", help="villages CSV/GeoJSON (id, name, lon, lat, population)")
-    plan_opts.add_argument("--orders", metavar="FILE", help="orders CSV/GeoJSON instead of the generated day")
+    plan_opts.add_argument(
+        "--villages", metavar="FILE", help="villages CSV/GeoJSON (id, name, lon, lat, population)"
+    )
+    plan_opts.add_argument(
+        "--orders", metavar="FILE", help="orders CSV/GeoJSON instead of the generated day"
+    )
     plan_opts.add_argument("--location-time-limit", type=_positive_float, metavar="S")
     plan_opts.add_argument("--routing-time-limit", type=_positive_float, metavar="S")
 
     c = sub.add_parser("plan", parents=[plan_opts], help="the whole chain; writes an output folder")
     c.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    c.add_argument("--map-assets", choices=("cdn", "inline"), default="cdn",
-                   help="cdn: maps load Leaflet from the web; inline: self-contained HTML")  # fmt: skip
+    c.add_argument(
+        "--map-assets",
+        choices=("cdn", "inline"),
+        default="cdn",
+        help="cdn: maps load Leaflet from the web; inline: self-contained HTML",
+    )
     c.set_defaults(handler=_cmd_plan)
 
-    c = sub.add_parser("locate", parents=[plan_opts], help="choose the hubs; print KPIs vs baseline")
+    c = sub.add_parser(
+        "locate", parents=[plan_opts], help="choose the hubs; print KPIs vs baseline"
+    )
     c.add_argument("--out", metavar="DIR", help="write hubs/assignments (GPKG, GeoJSON, CSV)")
     c.set_defaults(handler=_cmd_locate)
 
-    c = sub.add_parser("route", parents=[plan_opts], help="route one day from centre vs centre + hubs")
+    c = sub.add_parser(
+        "route", parents=[plan_opts], help="route one day from centre vs centre + hubs"
+    )
     c.add_argument("--out", metavar="DIR", help="write routes/stops (GPKG, CSV)")
     c.set_defaults(handler=_cmd_route)
 
-    c = sub.add_parser("compare", parents=[plan_opts],
-                       help="delivery-time study tables and plots, p-curve; or compare two plan folders")  # fmt: skip
+    c = sub.add_parser(
+        "compare",
+        parents=[plan_opts],
+        help="delivery-time study tables and plots, p-curve; or compare two plan folders",
+    )
     c.add_argument("--out", required=True, metavar="DIR")
-    c.add_argument("--p-max", type=_positive_int, default=15, help="p-curve for p = 1..P (default 15)")
-    c.add_argument("--plans", nargs=2, metavar=("DIR_A", "DIR_B"),
-                   help="compare two `lastmile plan` output folders instead")  # fmt: skip
+    c.add_argument(
+        "--p-max", type=_positive_int, default=15, help="p-curve for p = 1..P (default 15)"
+    )
+    c.add_argument(
+        "--plans",
+        nargs=2,
+        metavar=("DIR_A", "DIR_B"),
+        help="compare two `lastmile plan` output folders instead",
+    )
     c.set_defaults(handler=_cmd_compare)
 
     c = sub.add_parser("config", help="show configuration")
     cs = c.add_subparsers(dest="config_command", metavar="ACTION")
-    c2 = cs.add_parser("show", parents=[common], help="print every default (or a scenario's values)")
+    c2 = cs.add_parser(
+        "show", parents=[common], help="print every default (or a scenario's values)"
+    )
     c2.add_argument("--config", metavar="FILE")
     c2.set_defaults(handler=_cmd_config_show)
 
     bench = sub.add_parser("bench", help="benchmarks against published instances and peers")
     bench_sub = bench.add_subparsers(dest="bench_command", metavar="BENCHMARK")
 
-    b = bench_sub.add_parser("matrix", parents=[net_opts],
-                             help="travel-time matrix: csgraph against networkx on the county graph")  # fmt: skip
+    b = bench_sub.add_parser(
+        "matrix",
+        parents=[net_opts],
+        help="travel-time matrix: csgraph against networkx on the county graph",
+    )
     b.add_argument("--sources", type=_positive_int, default=300, help="number of source nodes")
-    b.add_argument("--nx-sample", type=_positive_int, default=10,
-                   help="sources networkx is timed on (scaled to all)")  # fmt: skip
+    b.add_argument(
+        "--nx-sample",
+        type=_positive_int,
+        default=10,
+        help="sources networkx is timed on (scaled to all)",
+    )
     b.add_argument("--workers", type=_positive_int, default=2, help="threads for csgraph")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--json", action="store_true", help="print one JSON object")

@@ -4,8 +4,8 @@ A region file (TOML) holds everything specific to a county: its township registr
 logistics centre, road speeds, cold-chain limits and the stand-in generator settings. The embedded
 default is ``regions/suichang.toml``; other regions are added by writing another such file.
 
-Paths to reference data (the county outline) and to the cache are resolved here too, from an explicit
-argument, then an environment variable, then a default.
+Paths to reference data (the county outline) and to the cache are resolved here too, from an
+explicit argument, then an environment variable, then a default.
 """
 
 from __future__ import annotations
@@ -137,7 +137,9 @@ def _clock(value: Any, where: str) -> int:
         hh, mm = str(value).split(":")
         seconds = int(hh) * 3600 + int(mm) * 60
     except ValueError:
-        raise InputError(f"{where}: {value!r} is not a time of day", "write it as 'HH:MM'") from None
+        raise InputError(
+            f"{where}: {value!r} is not a time of day", "write it as 'HH:MM'"
+        ) from None
     if not 0 <= seconds <= 48 * 3600:
         raise InputError(f"{where}: {value!r} is out of range", "use 00:00..48:00")
     return seconds
@@ -253,7 +255,7 @@ def _require(table: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     value = table[key]
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise InputError(
             f"{where}: {key!r} must be {kind.__name__}, got {type(value).__name__} {value!r}",
             "fix the value in the region file",
@@ -348,7 +350,7 @@ def parse_region(data: Mapping[str, Any], source: str) -> Region:
         v = _require(cold, key, float, f"{where} [cold_chain]")
         if v <= 0:
             raise InputError(f"{where} [cold_chain]: {key} must be positive", "give minutes > 0")
-        return round(v * 60)
+        return round(float(v) * 60)
 
     return Region(
         id=_require(reg, "id", str, f"{where} [region]"),
@@ -425,7 +427,8 @@ def reference_data_dir(explicit: str | Path | None = None, *, required: bool = T
 def cache_dir(explicit: str | Path | None = None) -> Path:
     """The cache/data directory for fetched data and cached graphs (created on demand).
 
-    Order: ``explicit``, ``$LASTMILE_CACHE_DIR``, ``$XDG_CACHE_HOME/lastmile``, ``~/.cache/lastmile``.
+    Order: ``explicit``, ``$LASTMILE_CACHE_DIR``, ``$XDG_CACHE_HOME/lastmile``,
+    ``~/.cache/lastmile``.
     """
     if explicit is not None:
         path = Path(explicit)
@@ -437,5 +440,7 @@ def cache_dir(explicit: str | Path | None = None) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"cannot create cache directory {path}: {exc}", "pick a writable path") from exc
+        raise InputError(
+            f"cannot create cache directory {path}: {exc}", "pick a writable path"
+        ) from exc
     return path

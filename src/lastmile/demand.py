@@ -13,7 +13,6 @@ Every quantity default is an assumption stated in the region file.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,15 +28,34 @@ from lastmile.config import ColdChainLimits, DemandProfile, Region
 from lastmile.errors import DataError, InputError
 
 #: OSM place values treated as settlements.
-SETTLEMENT_PLACES = ("city", "town", "suburb", "village", "hamlet", "isolated_dwelling", "neighbourhood")
+SETTLEMENT_PLACES = (
+    "city",
+    "town",
+    "suburb",
+    "village",
+    "hamlet",
+    "isolated_dwelling",
+    "neighbourhood",
+)
 
 #: Settlements that get routed orders; towns and seats are served at the centre / hub itself.
 RURAL_PLACES = ("village", "hamlet", "isolated_dwelling")
 
 ORDER_COLUMNS = (
-    "id", "kind", "village", "lon", "lat", "parcels", "kg", "product_class", "service_min",
-    "tw_start", "tw_end", "max_in_vehicle_min", "requires_refrigeration",
-)  # fmt: skip
+    "id",
+    "kind",
+    "village",
+    "lon",
+    "lat",
+    "parcels",
+    "kg",
+    "product_class",
+    "service_min",
+    "tw_start",
+    "tw_end",
+    "max_in_vehicle_min",
+    "requires_refrigeration",
+)
 
 
 @dataclass(frozen=True)
@@ -65,15 +83,18 @@ def _finish(gdf: gpd.GeoDataFrame, townships: TownshipBoundaries, source: str) -
     gdf["lat"] = gdf.geometry.y
     gdf = gdf.sort_values("id").reset_index(drop=True)
     cols = ["id", "name", "place", "population", "township", "lon", "lat", "geometry"]
-    return Villages(gpd.GeoDataFrame(gdf[cols], geometry="geometry", crs="EPSG:4326"), source, dropped)
+    return Villages(
+        gpd.GeoDataFrame(gdf[cols], geometry="geometry", crs="EPSG:4326"), source, dropped
+    )
 
 
 def _from_features(feat: gpd.GeoDataFrame, profile: DemandProfile) -> gpd.GeoDataFrame:
     feat = feat.reset_index()
     feat = feat[feat.geometry.geom_type == "Point"]
     feat = feat[feat["place"].isin(SETTLEMENT_PLACES)]
-    pop = pd.to_numeric(feat.get("population", pd.Series(index=feat.index, dtype=float)),
-                        errors="coerce")  # fmt: skip
+    pop = pd.to_numeric(
+        feat.get("population", pd.Series(index=feat.index, dtype=float)), errors="coerce"
+    )
     names = feat["name"] if "name" in feat.columns else pd.Series("", index=feat.index)
     return gpd.GeoDataFrame(
         {
@@ -87,7 +108,9 @@ def _from_features(feat: gpd.GeoDataFrame, profile: DemandProfile) -> gpd.GeoDat
     )
 
 
-def villages_from_osm(osm_file: str | Path, region: Region, townships: TownshipBoundaries) -> Villages:
+def villages_from_osm(
+    osm_file: str | Path, region: Region, townships: TownshipBoundaries
+) -> Villages:
     """Settlements from the ``place`` nodes of an OSM file (.osm, .osm.bz2, .osm.pbf).
 
     Read with pyosmium (a tag-filtered pass in C++): osmnx's pure-Python XML parser takes several
@@ -97,18 +120,21 @@ def villages_from_osm(osm_file: str | Path, region: Region, townships: TownshipB
 
     path = Path(osm_file)
     try:
+        places = osmium.FileProcessor(str(path), osmium.osm.NODE).with_filter(
+            osmium.filter.KeyFilter("place")
+        )
         nodes = [
             (n.id, n.location.lon, n.location.lat, dict(n.tags))
-            for n in osmium.FileProcessor(str(path), osmium.osm.NODE).with_filter(
-                osmium.filter.KeyFilter("place")
-            )
+            for n in places
+            if isinstance(n, osmium.osm.Node)
         ]
     except RuntimeError as exc:
         raise InputError(f"{path}: not a readable OSM file ({exc})", "check the file") from exc
     rows = [(i, lon, lat, t) for i, lon, lat, t in nodes if t.get("place") in SETTLEMENT_PLACES]
     if not rows:
-        raise DataError(f"{path}: no place nodes (villages) in the file",
-                        "give a villages file with --villages")  # fmt: skip
+        raise DataError(
+            f"{path}: no place nodes (villages) in the file", "give a villages file with --villages"
+        )
     feat = gpd.GeoDataFrame(
         {
             "element": "node",
@@ -123,7 +149,9 @@ def villages_from_osm(osm_file: str | Path, region: Region, townships: TownshipB
     return _finish(_from_features(feat, region.demand), townships, f"osm:{path.name}")
 
 
-def villages_online(region: Region, outline: BaseGeometry, townships: TownshipBoundaries) -> Villages:
+def villages_online(
+    region: Region, outline: BaseGeometry, townships: TownshipBoundaries
+) -> Villages:
     """Settlements from OSM over the outline, through osmnx (Overpass)."""
     feat = ox.features_from_polygon(outline, tags={"place": list(SETTLEMENT_PLACES)})
     return _finish(_from_features(feat, region.demand), townships, "overpass")
@@ -157,13 +185,18 @@ def villages_from_file(path: str | Path, region: Region, townships: TownshipBoun
     bad = ~gdf.geometry.is_valid | gdf.geometry.is_empty | (gdf.geometry.geom_type != "Point")
     if bad.any():
         raise InputError(f"{p}: village {ids[bad].iloc[0]!r} has no valid point", "fix its lon/lat")
-    pop = pd.to_numeric(gdf.get("population", pd.Series(index=gdf.index, dtype=float)), errors="coerce")
+    pop = pd.to_numeric(
+        gdf.get("population", pd.Series(index=gdf.index, dtype=float)), errors="coerce"
+    )
     out = gpd.GeoDataFrame(
         {
             "id": ids.to_numpy(),
             "name": gdf.get("name", ids).astype(str).to_numpy(),
             "place": "village",
-            "population": pop.fillna(region.demand.default_population).round().astype(int).to_numpy(),
+            "population": pop.fillna(region.demand.default_population)
+            .round()
+            .astype(int)
+            .to_numpy(),
         },
         geometry=gdf.geometry.to_numpy(),
         crs="EPSG:4326",
@@ -171,7 +204,9 @@ def villages_from_file(path: str | Path, region: Region, townships: TownshipBoun
     return _finish(out, townships, str(p))
 
 
-def candidate_sites(villages: Villages, region: Region, per_township: int | None = None) -> gpd.GeoDataFrame:
+def candidate_sites(
+    villages: Villages, region: Region, per_township: int | None = None
+) -> gpd.GeoDataFrame:
     """Candidate hub sites: the most populous settlements of each township.
 
     The county centre is not a candidate: it is open already. Columns as :class:`Villages`.
@@ -186,11 +221,18 @@ def county_centre_frame(region: Region) -> gpd.GeoDataFrame:
     """The existing county logistics centre as a one-row GeoDataFrame."""
     c = region.county_centre
     return gpd.GeoDataFrame(
-        {"id": [c.id], "name": [c.name], "place": ["depot"], "population": [0],
-         "township": [c.township], "lon": [c.lon], "lat": [c.lat]},
+        {
+            "id": [c.id],
+            "name": [c.name],
+            "place": ["depot"],
+            "population": [0],
+            "township": [c.township],
+            "lon": [c.lon],
+            "lat": [c.lat],
+        },
         geometry=[Point(c.lon, c.lat)],
         crs="EPSG:4326",
-    )  # fmt: skip
+    )
 
 
 # --------------------------------------------------------------------------- orders
@@ -210,20 +252,31 @@ def daily_orders(villages: Villages, region: Region, *, seed: int | None = None)
     rows: list[dict[str, object]] = []
     v = villages.gdf[villages.gdf["place"].isin(RURAL_PLACES)]
     # a village's day of parcels or produce larger than a vehicle load is split into loads
-    max_parcels = min(min(f.capacity_parcels for f in region.fleet),
-                      int(min(f.capacity_kg for f in region.fleet) // max(prof.parcel_kg, 1e-9)))
+    max_parcels = min(
+        min(f.capacity_parcels for f in region.fleet),
+        int(min(f.capacity_kg for f in region.fleet) // max(prof.parcel_kg, 1e-9)),
+    )
     max_kg = min(f.capacity_kg for f in region.fleet)
     for r in v.itertuples():
         parcels = max(1, round(r.population * prof.parcels_per_resident_per_day))
         for part, n in enumerate(_split(parcels, max_parcels)):
             rows.append(
-                {"id": f"D-{r.id}" + (f"-{part + 1}" if parcels > max_parcels else ""),
-                 "kind": "delivery", "village": r.id, "lon": r.lon, "lat": r.lat,
-                 "parcels": n, "kg": round(n * prof.parcel_kg),
-                 "product_class": "parcel", "service_min": prof.service_s_delivery / 60,
-                 "tw_start": None, "tw_end": None,
-                 "max_in_vehicle_min": limits.parcel_s / 60, "requires_refrigeration": False}
-            )  # fmt: skip
+                {
+                    "id": f"D-{r.id}" + (f"-{part + 1}" if parcels > max_parcels else ""),
+                    "kind": "delivery",
+                    "village": r.id,
+                    "lon": r.lon,
+                    "lat": r.lat,
+                    "parcels": n,
+                    "kg": round(n * prof.parcel_kg),
+                    "product_class": "parcel",
+                    "service_min": prof.service_s_delivery / 60,
+                    "tw_start": None,
+                    "tw_end": None,
+                    "max_in_vehicle_min": limits.parcel_s / 60,
+                    "requires_refrigeration": False,
+                }
+            )
     pickup = rng.random(len(v)) < prof.produce_pickup_share
     tea = rng.random(len(v)) < prof.tea_share_of_pickups
     for r, is_pickup, is_tea in zip(v.itertuples(), pickup, tea, strict=True):
@@ -233,15 +286,24 @@ def daily_orders(villages: Villages, region: Region, *, seed: int | None = None)
         kg = max(10, round(r.population * prof.produce_kg_per_resident))
         for part, n in enumerate(_split(kg, max_kg)):
             rows.append(
-                {"id": f"P-{r.id}" + (f"-{part + 1}" if kg > max_kg else ""),
-                 "kind": "pickup", "village": r.id, "lon": r.lon, "lat": r.lat,
-                 "parcels": 0, "kg": n,
-                 "product_class": cls, "service_min": prof.service_s_pickup / 60,
-                 "tw_start": None, "tw_end": None,
-                 "max_in_vehicle_min": limits.for_class(cls) / 60,
-                 "requires_refrigeration": prof.tea_requires_refrigeration if is_tea
-                 else prof.produce_requires_refrigeration}
-            )  # fmt: skip
+                {
+                    "id": f"P-{r.id}" + (f"-{part + 1}" if kg > max_kg else ""),
+                    "kind": "pickup",
+                    "village": r.id,
+                    "lon": r.lon,
+                    "lat": r.lat,
+                    "parcels": 0,
+                    "kg": n,
+                    "product_class": cls,
+                    "service_min": prof.service_s_pickup / 60,
+                    "tw_start": None,
+                    "tw_end": None,
+                    "max_in_vehicle_min": limits.for_class(cls) / 60,
+                    "requires_refrigeration": prof.tea_requires_refrigeration
+                    if is_tea
+                    else prof.produce_requires_refrigeration,
+                }
+            )
     return check_orders(pd.DataFrame(rows, columns=list(ORDER_COLUMNS)), "generated orders")
 
 
@@ -265,40 +327,59 @@ def _clock_min(value: object, where: str) -> float | None:
         raise InputError(f"{where}: {text!r} is not a time", "use HH:MM or minutes") from None
 
 
+def _number(value: object) -> float:
+    """A table cell as a float; NaN when it is empty or not a number."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
+
+
 def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
     """Validate an orders table; every error names the order id."""
     missing = {"id", "kind", "lon", "lat"} - set(df.columns)
     if missing:
-        raise InputError(f"{where}: missing column(s) {sorted(missing)}",
-                         f"orders need {', '.join(ORDER_COLUMNS)}")  # fmt: skip
+        raise InputError(
+            f"{where}: missing column(s) {sorted(missing)}",
+            f"orders need {', '.join(ORDER_COLUMNS)}",
+        )
     df = df.copy()
-    for col, default in (("parcels", 0), ("kg", 0), ("product_class", "parcel"), ("service_min", 5),
-                         ("tw_start", None), ("tw_end", None), ("max_in_vehicle_min", None),
-                         ("requires_refrigeration", False), ("village", "")):  # fmt: skip
+    for col, default in (
+        ("parcels", 0),
+        ("kg", 0),
+        ("product_class", "parcel"),
+        ("service_min", 5),
+        ("tw_start", None),
+        ("tw_end", None),
+        ("max_in_vehicle_min", None),
+        ("requires_refrigeration", False),
+        ("village", ""),
+    ):
         if col not in df.columns:
             df[col] = default
     df["id"] = df["id"].astype(str)
     dupes = sorted(set(df["id"][df["id"].duplicated()]))
     if dupes:
         raise InputError(f"{where}: duplicate order ids {dupes[:5]}", "make order ids unique")
-    for row in df.itertuples():
-        w = f"{where}, order {row.id}"
-        if row.kind not in ("delivery", "pickup"):
-            raise InputError(f"{w}: kind {row.kind!r} unknown", "use 'delivery' or 'pickup'")
+    for row in df.to_dict("records"):
+        w = f"{where}, order {row['id']}"
+        if row["kind"] not in ("delivery", "pickup"):
+            raise InputError(f"{w}: kind {row['kind']!r} unknown", "use 'delivery' or 'pickup'")
         for col in ("lon", "lat", "parcels", "kg", "service_min"):
-            value = pd.to_numeric(getattr(row, col), errors="coerce")
+            value = _number(row[col])
             if not np.isfinite(value) or (col not in ("lon", "lat") and value < 0):
-                raise InputError(f"{w}: {col} = {getattr(row, col)!r} is not a valid number")
-        if not (-180 <= float(row.lon) <= 180 and -90 <= float(row.lat) <= 90):
-            raise InputError(f"{w}: lon/lat ({row.lon}, {row.lat}) out of range")
-        if row.product_class not in ("parcel", "produce", "tea"):
-            raise InputError(f"{w}: product_class {row.product_class!r} unknown",
-                             "use parcel, produce or tea")  # fmt: skip
-        start, end = _clock_min(row.tw_start, w), _clock_min(row.tw_end, w)
+                raise InputError(f"{w}: {col} = {row[col]!r} is not a valid number")
+        if not (-180 <= _number(row["lon"]) <= 180 and -90 <= _number(row["lat"]) <= 90):
+            raise InputError(f"{w}: lon/lat ({row['lon']}, {row['lat']}) out of range")
+        if row["product_class"] not in ("parcel", "produce", "tea"):
+            raise InputError(
+                f"{w}: product_class {row['product_class']!r} unknown", "use parcel, produce or tea"
+            )
+        start, end = _clock_min(row["tw_start"], w), _clock_min(row["tw_end"], w)
         if start is not None and end is not None and end < start:
             raise InputError(f"{w}: time window ends before it starts")
-        limit = pd.to_numeric(row.max_in_vehicle_min, errors="coerce")
-        if limit is not None and np.isfinite(limit) and limit <= 0:
+        limit = _number(row["max_in_vehicle_min"])
+        if np.isfinite(limit) and limit <= 0:
             raise InputError(f"{w}: max_in_vehicle_min must be positive")
     return df.reset_index(drop=True)
 

@@ -28,7 +28,7 @@ class LastmileError(Exception):
 
 
 class InputError(LastmileError):
-    """A file, config value, CLI option or API argument is wrong (missing, unreadable, bad value)."""
+    """A file, config value, CLI option or API argument is wrong (missing, unreadable, bad)."""
 
 
 class DataError(LastmileError):

@@ -40,7 +40,9 @@ def _ints(path: Path, tokens: list[str], what: str) -> list[int]:
     try:
         return [int(float(t)) for t in tokens]
     except ValueError as exc:
-        raise InputError(f"{path}: {what} holds a non-number: {exc}", "check the file format") from exc
+        raise InputError(
+            f"{path}: {what} holds a non-number: {exc}", "check the file format"
+        ) from exc
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,9 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"cannot create directory {target.parent}: {exc}", "pick a writable path") from exc
+        raise InputError(
+            f"cannot create directory {target.parent}: {exc}", "pick a writable path"
+        ) from exc
     fd, tmp = tempfile.mkstemp(
         dir=target.parent, prefix=f".{target.name}.", suffix=suffix or target.suffix or ".tmp"
     )

@@ -66,10 +66,14 @@ class TravelMatrix:
         return int((~self.reachable).sum())
 
 
-def _check_nodes(network: RoadNetwork, nodes: Sequence[int] | NDArray[np.int64], what: str) -> NDArray[np.int64]:
+def _check_nodes(
+    network: RoadNetwork, nodes: Sequence[int] | NDArray[np.int64], what: str
+) -> NDArray[np.int64]:
     arr = np.asarray(nodes, dtype=np.int64).ravel()
     if arr.size and (arr.min() < 0 or arr.max() >= network.n_nodes):
-        raise InputError(f"{what}: node index outside 0..{network.n_nodes - 1}", "snap points first")
+        raise InputError(
+            f"{what}: node index outside 0..{network.n_nodes - 1}", "snap points first"
+        )
     return arr
 
 
@@ -86,8 +90,9 @@ def _dijkstra_chunks(
 
     def run(chunk: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[np.int32] | None]:
         if predecessors:
-            dist, pred = dijkstra(graph, directed=True, indices=chunk, limit=limit,
-                                  return_predecessors=True)  # fmt: skip
+            dist, pred = dijkstra(
+                graph, directed=True, indices=chunk, limit=limit, return_predecessors=True
+            )
             return np.atleast_2d(dist), np.atleast_2d(pred).astype(np.int32)
         return np.atleast_2d(dijkstra(graph, directed=True, indices=chunk, limit=limit)), None
 
@@ -172,7 +177,9 @@ def travel_matrix(
     org = _check_nodes(network, origin_nodes, "origin_nodes")
     dst = _check_nodes(network, destination_nodes, "destination_nodes")
     o_ids = tuple(origin_ids) if origin_ids is not None else tuple(map(str, range(org.size)))
-    d_ids = tuple(destination_ids) if destination_ids is not None else tuple(map(str, range(dst.size)))
+    d_ids = (
+        tuple(destination_ids) if destination_ids is not None else tuple(map(str, range(dst.size)))
+    )
     if len(o_ids) != org.size or len(d_ids) != dst.size:
         raise InputError("travel_matrix: ids and nodes have different lengths")
     uniq, inverse = np.unique(org, return_inverse=True)
@@ -192,7 +199,9 @@ def travel_matrix(
         destinations=d_ids,
         origin_nodes=org,
         destination_nodes=dst,
-        seconds=np.where(reachable, np.rint(np.where(reachable, secs, 0)), UNREACHABLE).astype(np.int64),
+        seconds=np.where(reachable, np.rint(np.where(reachable, secs, 0)), UNREACHABLE).astype(
+            np.int64
+        ),
         metres=np.where(reachable, np.rint(mets), UNREACHABLE).astype(np.int64),
         reachable=reachable,
         cutoff_s=cutoff_s,

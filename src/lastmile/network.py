@@ -2,8 +2,8 @@
 
 Whatever the source, the graph goes through one path:
 
-1. osmnx parses it (``graph_from_polygon`` online, ``graph_from_xml`` for .osm/.osm.bz2 — .osm.pbf is
-   first converted to XML with pyosmium — or ``load_graphml``);
+1. osmnx parses it (``graph_from_polygon`` online, ``graph_from_xml`` for .osm/.osm.bz2 —
+   .osm.pbf is first converted to XML with pyosmium — or ``load_graphml``);
 2. speeds: a tagged ``maxspeed`` is used where osmnx can parse it; elsewhere the region's default
    speed for the edge's highway class (``[speeds_kmh]`` in the region file). Every edge records
    whether its speed was tagged or imputed;
@@ -100,7 +100,7 @@ class RoadNetwork:
 
     @cached_property
     def arc_edge(self) -> NDArray[np.int64]:
-        """For each distinct (u, v) pair, the index of its fastest parallel edge, sorted by (u, v)."""
+        """Per distinct (u, v) pair, the index of its fastest parallel edge, sorted by (u, v)."""
         order = np.lexsort((self.edge_time_s, self.edge_v, self.edge_u))
         u, v = self.edge_u[order], self.edge_v[order]
         first = np.ones(order.size, dtype=bool)
@@ -146,9 +146,9 @@ class RoadNetwork:
         a, b = self.geometry_offsets[edge], self.geometry_offsets[edge + 1]
         return np.column_stack([self.geometry_lon[a:b], self.geometry_lat[a:b]])
 
-    def to_networkx(self, weight_attrs: bool = True) -> nx.MultiDiGraph:
+    def to_networkx(self, weight_attrs: bool = True) -> nx.MultiDiGraph[Any]:
         """A networkx MultiDiGraph of the same nodes and edges (for checks and peers)."""
-        g = nx.MultiDiGraph()
+        g: nx.MultiDiGraph[int] = nx.MultiDiGraph()
         g.add_nodes_from(range(self.n_nodes))
         if weight_attrs:
             g.add_edges_from(
@@ -322,7 +322,7 @@ def _check_readable(path: Path) -> None:
         raise InputError(f"road-network file {path} is empty", "download or export it again")
 
 
-def _parse_osm_xml(path: Path) -> nx.MultiDiGraph:
+def _parse_osm_xml(path: Path) -> nx.MultiDiGraph[Any]:
     try:
         # keep the tags the drive filter reads on the edges (osmnx keeps only "useful" tags)
         useful = list(ox.settings.useful_tags_way)
@@ -382,9 +382,11 @@ def _is_drive(d: Mapping[str, Any]) -> bool:
     return isinstance(d.get("highway"), str) and overpass_filter_matches(DRIVE_FILTER, d)
 
 
-def _drive_only(g: nx.MultiDiGraph, where: Path | str) -> nx.MultiDiGraph:
+def _drive_only(g: nx.MultiDiGraph[Any], where: Path | str) -> nx.MultiDiGraph[Any]:
     """Keep the ways osmnx's 'drive' network type keeps (graph_from_xml keeps every way)."""
-    g.remove_edges_from([(u, v, k) for u, v, k, d in g.edges(keys=True, data=True) if not _is_drive(d)])
+    g.remove_edges_from(
+        [(u, v, k) for u, v, k, d in g.edges(keys=True, data=True) if not _is_drive(d)]
+    )
     g.remove_nodes_from([n for n in list(g.nodes) if g.degree(n) == 0])
     if g.number_of_edges() == 0:
         raise DataError(f"{where}: the file holds no drivable road", "check the extract's area")
@@ -395,14 +397,14 @@ def _first(value: Any) -> Any:
     return value[0] if isinstance(value, list) else value
 
 
-def _load_raw(source: str | Path, region: Region, outline: BaseGeometry | None) -> nx.MultiDiGraph:
+def _load_raw(
+    source: str | Path, region: Region, outline: BaseGeometry | None
+) -> nx.MultiDiGraph[Any]:
     if str(source) == "osm":
         if outline is None:
             raise InputError("an online OSM download needs the region outline")
         try:
-            g = ox.graph_from_polygon(
-                outline, network_type="drive", simplify=True, retain_all=True
-            )
+            g = ox.graph_from_polygon(outline, network_type="drive", simplify=True, retain_all=True)
         except ox._errors.InsufficientResponseError as exc:
             raise DataError(f"OSM download for {region.name}: no roads returned ({exc})") from exc
         except Exception as exc:  # requests' ConnectionError and friends
@@ -428,7 +430,7 @@ def _load_raw(source: str | Path, region: Region, outline: BaseGeometry | None) 
     return _parse_osm_xml(path)
 
 
-def _process(g: nx.MultiDiGraph, region: Region) -> tuple[nx.MultiDiGraph, int]:
+def _process(g: nx.MultiDiGraph[Any], region: Region) -> tuple[nx.MultiDiGraph[Any], int]:
     """Speeds (tagged or imputed), travel times, largest strongly connected component."""
     if g.number_of_edges() == 0:
         raise DataError("the road graph has no edges", "check the extract's area and filters")
@@ -453,7 +455,7 @@ def _process(g: nx.MultiDiGraph, region: Region) -> tuple[nx.MultiDiGraph, int]:
 
 
 def _export(
-    g: nx.MultiDiGraph, region: Region, source: str, synthetic: bool, nodes_before: int
+    g: nx.MultiDiGraph[Any], region: Region, source: str, synthetic: bool, nodes_before: int
 ) -> RoadNetwork:
     osmids = np.fromiter(g.nodes, dtype=np.int64, count=g.number_of_nodes())
     index = {int(n): i for i, n in enumerate(osmids)}
@@ -519,10 +521,23 @@ def _export(
 
 
 _ARRAY_FIELDS = (
-    "node_osmid", "node_lon", "node_lat", "node_x", "node_y", "edge_u", "edge_v",
-    "edge_length_m", "edge_time_s", "edge_speed_kmh", "edge_speed_imputed", "edge_highway",
-    "edge_oneway", "geometry_offsets", "geometry_lon", "geometry_lat",
-)  # fmt: skip
+    "node_osmid",
+    "node_lon",
+    "node_lat",
+    "node_x",
+    "node_y",
+    "edge_u",
+    "edge_v",
+    "edge_length_m",
+    "edge_time_s",
+    "edge_speed_kmh",
+    "edge_speed_imputed",
+    "edge_highway",
+    "edge_oneway",
+    "geometry_offsets",
+    "geometry_lon",
+    "geometry_lat",
+)
 
 
 def save_network(network: RoadNetwork, path: Path) -> None:
@@ -751,7 +766,10 @@ def open_network(
     if choice == "osm":
         ox.settings.cache_folder = str(cache / "osmnx-http")
         ox.settings.use_cache = True
-        label = f"OpenStreetMap via Overpass, downloaded {_today()} (© OpenStreetMap contributors, ODbL)"
+        label = (
+            f"OpenStreetMap via Overpass, downloaded {_today()} "
+            "(© OpenStreetMap contributors, ODbL)"
+        )
         key = _cache_key([str(CACHE_VERSION), outline.wkb_hex, _speed_key(region), _today()])
         cached = cache / f"network-osm-{key}.npz"
         if cached.exists():

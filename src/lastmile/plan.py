@@ -18,11 +18,12 @@ measures the network, not a bigger fleet.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -48,7 +49,7 @@ from lastmile.demand import (
     villages_online,
 )
 from lastmile.errors import DataError, InfeasibleError
-from lastmile.location import LocationOptions, LocationProblem, LocationResult
+from lastmile.location import LocationOptions, LocationProblem, LocationResult, Objective
 from lastmile.location import solve as solve_location
 from lastmile.matrix import TravelMatrix, cached_travel_matrix, leg_paths, path_geometry
 from lastmile.network import NetworkSource, RoadNetwork, open_network, snap_points
@@ -115,7 +116,9 @@ class PlanInputs:
         return self.scenario.region
 
 
-def _townships(scenario: Scenario, source: NetworkSource, outline: Any, cache: Path) -> TownshipBoundaries:
+def _townships(
+    scenario: Scenario, source: NetworkSource, outline: Any, cache: Path
+) -> TownshipBoundaries:
     plan, region = scenario.plan, scenario.region
     if plan.boundaries is not None:
         return load_townships(plan.boundaries, region, crs=plan.boundaries_crs, outline=outline)
@@ -129,7 +132,9 @@ def _townships(scenario: Scenario, source: NetworkSource, outline: Any, cache: P
     )
 
 
-def _villages(scenario: Scenario, source: NetworkSource, outline: Any, towns: TownshipBoundaries) -> Villages:
+def _villages(
+    scenario: Scenario, source: NetworkSource, outline: Any, towns: TownshipBoundaries
+) -> Villages:
     plan, region = scenario.plan, scenario.region
     if plan.villages is not None:
         return villages_from_file(plan.villages, region, towns)
@@ -165,8 +170,14 @@ def prepare(
     progress("road network")
     outline = read_outline(region, reference_dir)
     local = Path(plan.local_extract) if plan.local_extract else None
-    net, source = open_network(plan.network, region, outline=outline, cache=cache_path,
-                               local_extract=local, standin_scale=plan.standin_scale)  # fmt: skip
+    net, source = open_network(
+        plan.network,
+        region,
+        outline=outline,
+        cache=cache_path,
+        local_extract=local,
+        standin_scale=plan.standin_scale,
+    )
     timings["network_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -177,15 +188,24 @@ def prepare(
     warnings += [f"settlement outside every township, ignored: {d}" for d in villages.dropped]
     vgdf, too_far = _snap(net, villages.gdf, region.max_snap_m)
     for row in vgdf[too_far].itertuples():
-        warnings.append(f"village {row.name} ({row.id}) is {row.snap_m:.0f} m from the road "
-                        f"network (limit {region.max_snap_m:.0f} m): left out")  # fmt: skip
+        warnings.append(
+            f"village {row.name} ({row.id}) is {row.snap_m:.0f} m from the road "
+            f"network (limit {region.max_snap_m:.0f} m): left out"
+        )
     vgdf = vgdf[~too_far].reset_index(drop=True)
     if vgdf.empty:
-        raise DataError("no village lies within the snap limit of the road network",
-                        "check the network extract covers the region")  # fmt: skip
+        raise DataError(
+            "no village lies within the snap limit of the road network",
+            "check the network extract covers the region",
+        )
 
-    orders_df = read_orders(plan.orders) if plan.orders else daily_orders(
-        Villages(vgdf.drop(columns=["node", "snap_m"]), villages.source), region, seed=plan.seed)
+    orders_df = (
+        read_orders(plan.orders)
+        if plan.orders
+        else daily_orders(
+            Villages(vgdf.drop(columns=["node", "snap_m"]), villages.source), region, seed=plan.seed
+        )
+    )
     parcels = orders_df[orders_df["kind"] == "delivery"].groupby("village")["parcels"].sum()
     vgdf["parcels"] = vgdf["id"].map(parcels).fillna(0).astype(int)
     vgdf["weight"] = vgdf["population"] if plan.demand_weight == "population" else vgdf["parcels"]
@@ -195,15 +215,19 @@ def prepare(
     centre = county_centre_frame(region)
     centre["role"] = "county centre"
     cands = candidate_sites(
-        Villages(vgdf[list(villages.gdf.columns)], villages.source), region,
+        Villages(vgdf[list(villages.gdf.columns)], villages.source),
+        region,
         per_township=plan.candidates_per_township,
-    )  # fmt: skip
+    )
     if plan.exclude_centre_township:
         cands = cands[cands["township"] != region.county_centre.township]
     cands = cands.assign(role="candidate")
     cols = ["id", "name", "township", "role", "lon", "lat", "geometry"]
-    fac = gpd.GeoDataFrame(pd.concat([centre[cols], cands[cols]], ignore_index=True),
-                           geometry="geometry", crs="EPSG:4326")  # fmt: skip
+    fac = gpd.GeoDataFrame(
+        pd.concat([centre[cols], cands[cols]], ignore_index=True),
+        geometry="geometry",
+        crs="EPSG:4326",
+    )
     fac, fac_far = _snap(net, fac, region.max_snap_m)
     if bool(fac_far.iloc[0]):
         raise DataError(
@@ -213,21 +237,29 @@ def prepare(
         )
     fac = fac[~fac_far].reset_index(drop=True)
 
-    ogdf = gpd.GeoDataFrame(orders_df, geometry=gpd.points_from_xy(orders_df["lon"], orders_df["lat"]),
-                            crs="EPSG:4326")  # fmt: skip
+    ogdf = gpd.GeoDataFrame(
+        orders_df, geometry=gpd.points_from_xy(orders_df["lon"], orders_df["lat"]), crs="EPSG:4326"
+    )
     ogdf, o_far = _snap(net, ogdf, region.max_snap_m)
     ogdf["too_far"] = o_far.to_numpy()
     timings["demand_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
     progress("travel-time matrix")
-    access = cached_travel_matrix(net, fac["node"].to_numpy(), vgdf["node"].to_numpy(), cache_path,
-                                  origin_ids=list(fac["id"]), destination_ids=list(vgdf["id"]))  # fmt: skip
+    access = cached_travel_matrix(
+        net,
+        fac["node"].to_numpy(),
+        vgdf["node"].to_numpy(),
+        cache_path,
+        origin_ids=list(fac["id"]),
+        destination_ids=list(vgdf["id"]),
+    )
     if access.n_unreachable:
         warnings.append(f"{access.n_unreachable} facility-village pairs have no road path")
     timings["matrix_s"] = time.perf_counter() - t
-    return PlanInputs(scenario, net, source, towns, vgdf, fac, ogdf, access, tuple(warnings),
-                      cache_path, timings)  # fmt: skip
+    return PlanInputs(
+        scenario, net, source, towns, vgdf, fac, ogdf, access, tuple(warnings), cache_path, timings
+    )
 
 
 # --------------------------------------------------------------------------- hubs
@@ -235,7 +267,7 @@ def prepare(
 
 @dataclass(frozen=True)
 class Placement:
-    """The chosen hubs: ``hubs`` (county centre first), the facility rows open, the solver result."""
+    """The chosen hubs (county centre first), the open facility rows, the solver result."""
 
     hubs: gpd.GeoDataFrame
     open_rows: tuple[int, ...]
@@ -263,8 +295,9 @@ def place_hubs(
     ids = list(fac["id"])
     unknown = sorted((set(forced) | set(excluded)) - set(ids))
     if unknown:
-        raise InfeasibleError(f"unknown candidate site id(s) {unknown}",
-                              "use ids from the facilities table")  # fmt: skip
+        raise InfeasibleError(
+            f"unknown candidate site id(s) {unknown}", "use ids from the facilities table"
+        )
     problem = LocationProblem.from_cost_matrix(
         inputs.access.seconds,
         inputs.villages["weight"].to_numpy(np.float64),
@@ -276,7 +309,7 @@ def place_hubs(
         excluded=[ids.index(e) for e in excluded],
     )
     options = LocationOptions(
-        objective=objective or plan.objective,
+        objective=cast(Objective, objective or plan.objective),
         p=p or plan.p,
         max_per_group=plan.max_per_township,
         coverage_s=round(plan.coverage_min * 60),
@@ -322,7 +355,7 @@ class RoutePlan:
 
 
 def _clock(seconds: float) -> str:
-    s = int(round(seconds))
+    s = round(seconds)
     return f"{s // 3600:02d}:{(s % 3600) // 60:02d}"
 
 
@@ -358,15 +391,19 @@ def plan_routes(
     factor = max(1, (fleet_depots or n_dep) // n_dep)
     vtypes = tuple(
         VehicleType(
-            id=f.id, refrigerated=f.refrigerated,
+            id=f.id,
+            refrigerated=f.refrigerated,
             capacity={"kg": f.capacity_kg, "parcels": f.capacity_parcels},
             count_per_depot=f.count_per_depot * factor,
-            shift_start_s=f.shift_start_s, shift_end_s=f.shift_end_s,
-            max_duration_s=f.max_duration_s, fixed_cost=f.fixed_cost,
-            cost_per_km=f.cost_per_km, cost_per_hour=f.cost_per_hour,
+            shift_start_s=f.shift_start_s,
+            shift_end_s=f.shift_end_s,
+            max_duration_s=f.max_duration_s,
+            fixed_cost=f.fixed_cost,
+            cost_per_km=f.cost_per_km,
+            cost_per_hour=f.cost_per_hour,
         )
         for f in region.fleet
-    )  # fmt: skip
+    )
     dep = tuple(Depot(id=str(d), location=i) for i, d in enumerate(depots["id"]))
     order_objs = []
     for k, o in enumerate(orders.itertuples()):
@@ -378,18 +415,25 @@ def plan_routes(
         limit = o.max_in_vehicle_min
         order_objs.append(
             Order(
-                id=str(o.id), kind=o.kind, location=n_dep + k,
+                id=str(o.id),
+                kind=o.kind,
+                location=n_dep + k,
                 quantity={"kg": int(o.kg), "parcels": int(o.parcels)},
-                service_s=int(round(float(o.service_min) * 60)), time_window=tw,
+                service_s=round(float(o.service_min) * 60),
+                time_window=tw,
                 product_class=str(o.product_class),
-                max_in_vehicle_s=int(round(float(limit) * 60)) if pd.notna(limit) else None,
+                max_in_vehicle_s=round(float(limit) * 60) if pd.notna(limit) else None,
                 requires_refrigeration=bool(o.requires_refrigeration),
             )
-        )  # fmt: skip
+        )
     problem = RoutingProblem(
-        time_s=mat.seconds, distance_m=mat.metres, depots=dep, vehicle_types=vtypes,
-        orders=tuple(order_objs), reachable=reachable,
-    )  # fmt: skip
+        time_s=mat.seconds,
+        distance_m=mat.metres,
+        depots=dep,
+        vehicle_types=vtypes,
+        orders=tuple(order_objs),
+        reachable=reachable,
+    )
     options = RoutingOptions(
         time_limit_s=time_limit_s or plan.routing_time_limit_s,
         solution_limit=solution_limit or plan.routing_solution_limit,
@@ -405,7 +449,7 @@ def plan_routes(
 
 
 def _solve_per_depot(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolution:
-    """Cluster first, route second: each order goes to its nearest depot, each depot is routed alone.
+    """Cluster first, route second: orders go to their nearest depot, each depot routed alone.
 
     This is how hubs run in practice (each serves its catchment) and it keeps every OR-Tools model
     small; the merged solution is checked by the validator against the whole problem. Each depot
@@ -417,7 +461,10 @@ def _solve_per_depot(problem: RoutingProblem, options: RoutingOptions) -> Routin
     home: dict[int, list[Order]] = {i: [] for i in range(n_dep)}
     for o in problem.orders:
         # nearest by the round trip, the cost a catchment assignment cares about
-        trip = [int(problem.time_s[d, o.location]) + int(problem.time_s[o.location, d]) for d in depot_locs]
+        trip = [
+            int(problem.time_s[d, o.location]) + int(problem.time_s[o.location, d])
+            for d in depot_locs
+        ]
         home[int(np.argmin(trip))].append(o)
     share = replace(options, time_limit_s=max(1.0, options.time_limit_s / n_dep))
     routes: list[Any] = []
@@ -432,9 +479,13 @@ def _solve_per_depot(problem: RoutingProblem, options: RoutingOptions) -> Routin
         unassigned += sol.unassigned
         status.append(sol.status)
     kpis = compute_kpis(problem, routes, len(unassigned))
-    return RoutingSolution(tuple(routes), tuple(unassigned), kpis,
-                           "per depot: " + ", ".join(sorted(set(status))),
-                           time.perf_counter() - t0)  # fmt: skip
+    return RoutingSolution(
+        tuple(routes),
+        tuple(unassigned),
+        kpis,
+        "per depot: " + ", ".join(sorted(set(status))),
+        time.perf_counter() - t0,
+    )
 
 
 def _geo_frames(
@@ -446,7 +497,9 @@ def _geo_frames(
     name: str,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
     net = inputs.network
-    loc_node = np.concatenate([depots["node"].to_numpy(np.int64), inputs.orders["node"].to_numpy(np.int64)])
+    loc_node = np.concatenate(
+        [depots["node"].to_numpy(np.int64), inputs.orders["node"].to_numpy(np.int64)]
+    )
     order_row = {str(o): i for i, o in enumerate(inputs.orders["id"])}
     depot_loc = {d.id: d.location for d in problem.depots}
     legs: list[tuple[int, int]] = []
@@ -454,7 +507,7 @@ def _geo_frames(
     for r in solution.routes:
         seq = [depot_loc[r.depot], *[s.location for s in r.stops], depot_loc[r.depot]]
         start = len(legs)
-        legs += [(int(loc_node[a]), int(loc_node[b])) for a, b in zip(seq, seq[1:], strict=False)]
+        legs += [(int(loc_node[a]), int(loc_node[b])) for a, b in itertools.pairwise(seq)]
         spans.append((start, len(legs)))
     paths = leg_paths(net, legs)
     geoms: list[LineString | None] = []
@@ -468,8 +521,14 @@ def _geo_frames(
             # every stop snaps to the depot's own node: draw depot -> villages -> depot directly
             d = int(loc_node[depot_loc[r.depot]])
             home = (float(net.node_lon[d]), float(net.node_lat[d]))
-            pts = [home, *[tuple(inputs.orders.iloc[order_row[s.order_id]][["lon", "lat"]])
-                           for s in r.stops], home]  # fmt: skip
+            pts = [
+                home,
+                *[
+                    tuple(inputs.orders.iloc[order_row[s.order_id]][["lon", "lat"]])
+                    for s in r.stops
+                ],
+                home,
+            ]
             if len(set(pts)) < 2:
                 pts[1] = (home[0] + 1e-5, home[1])  # a visible stub, about a metre long
             geom = LineString(pts)
@@ -491,7 +550,9 @@ def _geo_frames(
     stops["in_vehicle_min"] = stops["in_vehicle_min"].round(1)
     stops["limit_min"] = (stops["max_in_vehicle_s"].astype(float) / 60).round(1)
     stops["cold_chain_ok"] = stops["within_limit"].astype(bool)
-    stops["village"] = [str(inputs.orders.iloc[order_row[str(o)]]["village"]) for o in stops["order_id"]]
+    stops["village"] = [
+        str(inputs.orders.iloc[order_row[str(o)]]["village"]) for o in stops["order_id"]
+    ]
     pts = []
     for oid in stops["order_id"].astype(str):
         o = inputs.orders.iloc[order_row[oid]]
@@ -499,9 +560,13 @@ def _geo_frames(
     stops = gpd.GeoDataFrame(stops, geometry=pts, crs="EPSG:4326")
     una = frames["unassigned"].copy()
     una.insert(0, "scenario", name)
-    una["village"] = [str(inputs.orders.iloc[order_row[str(o)]]["village"]) for o in una["order_id"]]
-    upts = [Point(inputs.orders.iloc[order_row[str(o)]][["lon", "lat"]].to_numpy(float))
-            for o in una["order_id"]]  # fmt: skip
+    una["village"] = [
+        str(inputs.orders.iloc[order_row[str(o)]]["village"]) for o in una["order_id"]
+    ]
+    upts = [
+        Point(inputs.orders.iloc[order_row[str(o)]][["lon", "lat"]].to_numpy(float))
+        for o in una["order_id"]
+    ]
     return routes, stops, gpd.GeoDataFrame(una, geometry=upts, crs="EPSG:4326")
 
 
@@ -532,12 +597,18 @@ class PlanResult:
             "villages": len(inp.villages),
             "orders": len(inp.orders),
             "hubs": [
-                {"id": h.id, "name": h.name, "role": h.role, "township": h.township,
-                 "township_name": names.get(h.township, ("", ""))[0],
-                 "township_pinyin": names.get(h.township, ("", ""))[1],
-                 "lon": round(float(h.lon), 6), "lat": round(float(h.lat), 6)}
+                {
+                    "id": h.id,
+                    "name": h.name,
+                    "role": h.role,
+                    "township": h.township,
+                    "township_name": names.get(h.township, ("", ""))[0],
+                    "township_pinyin": names.get(h.township, ("", ""))[1],
+                    "lon": round(float(h.lon), 6),
+                    "lat": round(float(h.lat), 6),
+                }
                 for h in pl.hubs.itertuples()
-            ],  # fmt: skip
+            ],
             "location": {
                 "objective_kind": inp.scenario.plan.objective,
                 "objective": res.objective,
@@ -603,7 +674,9 @@ def run_plan(
     return PlanResult(inputs, placement, study, baseline, planned, timings)
 
 
-def p_curve(inputs: PlanInputs, p_values: Sequence[int], *, progress: Progress = _quiet) -> pd.DataFrame:
+def p_curve(
+    inputs: PlanInputs, p_values: Sequence[int], *, progress: Progress = _quiet
+) -> pd.DataFrame:
     """The study for each number of hubs: mean / p95 delivery time and coverage against p.
 
     Row ``p = 0`` is the county centre alone. Each p is solved with the scenario's objective and

@@ -65,11 +65,15 @@ def _villages_layer(result: PlanResult) -> gpd.GeoDataFrame:
 def _stops_for_map(stops: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = stops.copy()
     if "arrival" not in out.columns and "arrival_s" in out.columns:
-        out["arrival"] = [f"{int(s) // 3600:02d}:{(int(s) % 3600) // 60:02d}" for s in out["arrival_s"]]
+        out["arrival"] = [
+            f"{int(s) // 3600:02d}:{(int(s) % 3600) // 60:02d}" for s in out["arrival_s"]
+        ]
     return out
 
 
-def write_outputs(result: PlanResult, out: str | Path, *, map_assets: str = "cdn") -> dict[str, Path]:
+def write_outputs(
+    result: PlanResult, out: str | Path, *, map_assets: str = "cdn"
+) -> dict[str, Path]:
     """Write the whole output folder; return the written paths by name."""
     out = Path(out)
     inp = result.inputs
@@ -81,37 +85,65 @@ def write_outputs(result: PlanResult, out: str | Path, *, map_assets: str = "cdn
     stops = pd.concat([result.baseline.stops, result.planned.stops], ignore_index=True)
     una = pd.concat([result.baseline.unassigned, result.planned.unassigned], ignore_index=True)
     routes = gpd.GeoDataFrame(routes, geometry="geometry", crs="EPSG:4326")
-    stops = gpd.GeoDataFrame(_stops_for_map(gpd.GeoDataFrame(stops, geometry="geometry", crs=4326)),
-                             geometry="geometry", crs="EPSG:4326")  # fmt: skip
+    stops = gpd.GeoDataFrame(
+        _stops_for_map(gpd.GeoDataFrame(stops, geometry="geometry", crs=4326)),
+        geometry="geometry",
+        crs="EPSG:4326",
+    )
     una = gpd.GeoDataFrame(una, geometry="geometry", crs="EPSG:4326")
     assignments = result.study.villages.copy()
     paths: dict[str, Path] = {}
 
     synthetic = " — synthetic stand-in, NOT real OSM data" if inp.source.synthetic else ""
     for scenario, depots in (("plan", hubs), ("baseline", hubs[hubs["role"] == "county centre"])):
-        title = (f"{inp.region.name} ({inp.region.name_local}): "
-                 f"{'county centre + ' + str(len(hubs) - 1) + ' hubs' if scenario == 'plan' else 'county centre only (baseline)'}"
-                 f"{synthetic}")  # fmt: skip
+        what = (
+            f"county centre + {len(hubs) - 1} hubs"
+            if scenario == "plan"
+            else "county centre only (baseline)"
+        )
+        title = f"{inp.region.name} ({inp.region.name_local}): {what}{synthetic}"
         served = villages if scenario == "plan" else villages.assign(facility=hubs["id"].iloc[0])
-        m = plan_map(towns, served, depots, routes[routes["scenario"] == scenario],
-                     stops[stops["scenario"] == scenario], una[una["scenario"] == scenario],
-                     title=title, source_label=label, scenario=scenario)  # fmt: skip
+        m = plan_map(
+            towns,
+            served,
+            depots,
+            routes[routes["scenario"] == scenario],
+            stops[stops["scenario"] == scenario],
+            una[una["scenario"] == scenario],
+            title=title,
+            source_label=label,
+            scenario=scenario,
+        )
         paths[f"map_{scenario}"] = save_map(m, out / "maps" / f"{scenario}.html", assets=map_assets)  # type: ignore[arg-type]
 
     paths["plot_times"] = delivery_time_distribution(
-        assignments["minutes_before"], assignments["minutes_after"], assignments["weight"],
+        assignments["minutes_before"],
+        assignments["minutes_after"],
+        assignments["weight"],
         out / "plots" / "delivery_times.png",
-    )  # fmt: skip
+    )
     paths["plot_townships"] = minutes_saved_by_township(
         result.study.townships.assign(
-            pinyin=result.study.townships["code"].map({t.code: t.pinyin for t in inp.region.townships})
+            pinyin=result.study.townships["code"].map(
+                {t.code: t.pinyin for t in inp.region.townships}
+            )
         ),
         out / "plots" / "minutes_saved_by_township.png",
     )
 
-    layers = {"townships": towns, "villages": villages, "hubs": hubs,
-              "assignments": gpd.GeoDataFrame(assignments, geometry=villages.set_index("id").loc[assignments["village"]].geometry.to_numpy(), crs=4326),
-              "routes": routes, "stops": stops, "unassigned": una}  # fmt: skip
+    layers = {
+        "townships": towns,
+        "villages": villages,
+        "hubs": hubs,
+        "assignments": gpd.GeoDataFrame(
+            assignments,
+            geometry=villages.set_index("id").loc[assignments["village"]].geometry.to_numpy(),
+            crs=4326,
+        ),
+        "routes": routes,
+        "stops": stops,
+        "unassigned": una,
+    }
     paths["gpkg"] = write_geopackage(out / "lastmile.gpkg", layers)
     for name in ("hubs", "routes", "stops", "unassigned"):
         paths[f"csv_{name}"] = write_csv(out / f"{name}.csv", layers[name])
@@ -135,20 +167,31 @@ def summary_markdown(result: PlanResult) -> str:
         "",
         "## Delivery time from the serving facility (demand-weighted)",
         "",
-        markdown_table(pd.DataFrame([{"": "county centre only", **d["before"]},
-                                     {"": "centre + hubs", **d["after"]}])),  # fmt: skip
+        markdown_table(
+            pd.DataFrame(
+                [{"": "county centre only", **d["before"]}, {"": "centre + hubs", **d["after"]}]
+            )
+        ),
         f"Mean minutes saved: **{d['mean_minutes_saved']}** ({d['reduction_share']:.1%}).",
         "",
         "## Hubs",
         "",
-        markdown_table(pd.DataFrame(k["hubs"])[["id", "name", "role", "township_name", "township_pinyin"]]),
+        markdown_table(
+            pd.DataFrame(k["hubs"])[["id", "name", "role", "township_name", "township_pinyin"]]
+        ),
         "## Townships",
         "",
         markdown_table(result.study.townships),
         "## Routed day",
         "",
-        markdown_table(pd.DataFrame([{"": n, **{kk: vv for kk, vv in r.items() if kk != "unassigned_by_reason"}}
-                                     for n, r in k["routing"].items()])),  # fmt: skip
+        markdown_table(
+            pd.DataFrame(
+                [
+                    {"": n, **{kk: vv for kk, vv in r.items() if kk != "unassigned_by_reason"}}
+                    for n, r in k["routing"].items()
+                ]
+            )
+        ),
     ]
     return "\n".join(lines) + "\n"
 
@@ -167,7 +210,10 @@ def manifest(result: PlanResult) -> dict[str, Any]:
         outline = ref / inp.region.outline_file
         inputs["county_outline"] = {"path": str(outline), "sha256": file_sha256(outline)}
     if inp.source.osm_file is not None:
-        inputs["osm"] = {"path": str(inp.source.osm_file), "sha256": file_sha256(inp.source.osm_file)}
+        inputs["osm"] = {
+            "path": str(inp.source.osm_file),
+            "sha256": file_sha256(inp.source.osm_file),
+        }
     for key in ("boundaries", "villages", "orders", "local_extract"):
         value = getattr(sc.plan, key)
         if value:
@@ -191,6 +237,8 @@ def manifest(result: PlanResult) -> dict[str, Any]:
         "seed": sc.plan.seed,
         "inputs": inputs,
         "timings_s": {k: round(v, 2) for k, v in result.timings.items()},
-        "location_solver": {"seconds": round(result.placement.result.seconds, 2),
-                            "status": result.placement.result.status},  # fmt: skip
+        "location_solver": {
+            "seconds": round(result.placement.result.seconds, 2),
+            "status": result.placement.result.status,
+        },
     }

@@ -19,7 +19,15 @@ from lastmile.errors import InputError
 
 OBJECTIVES = ("pmedian", "mclp", "pcenter")
 DEMAND_WEIGHTS = ("population", "parcels")
-REGION_TABLES = ("demand", "fleet", "cold_chain", "speeds_kmh", "county_centre", "network", "standin")
+REGION_TABLES = (
+    "demand",
+    "fleet",
+    "cold_chain",
+    "speeds_kmh",
+    "county_centre",
+    "network",
+    "standin",
+)
 
 
 @dataclass(frozen=True)
@@ -29,7 +37,7 @@ class PlanSettings:
     Attributes
     ----------
     network
-        ``auto`` | ``synthetic`` | ``osm`` | a file path (see :func:`lastmile.network.open_network`).
+        ``auto`` | ``synthetic`` | ``osm`` | a file path (:func:`lastmile.network.open_network`).
     local_extract
         A local OSM extract used by ``auto`` before trying a download.
     p
@@ -75,17 +83,28 @@ class PlanSettings:
     def __post_init__(self) -> None:
         where = "[plan]"
         if self.objective not in OBJECTIVES:
-            raise InputError(f"{where} objective = {self.objective!r} unknown", f"use one of {OBJECTIVES}")
+            raise InputError(
+                f"{where} objective = {self.objective!r} unknown", f"use one of {OBJECTIVES}"
+            )
         if self.routing_mode not in ("per_depot", "joint"):
-            raise InputError(f"{where} routing_mode = {self.routing_mode!r} unknown",
-                             "use 'per_depot' or 'joint'")  # fmt: skip
+            raise InputError(
+                f"{where} routing_mode = {self.routing_mode!r} unknown",
+                "use 'per_depot' or 'joint'",
+            )
         if self.demand_weight not in DEMAND_WEIGHTS:
-            raise InputError(f"{where} demand_weight = {self.demand_weight!r} unknown",
-                             f"use one of {DEMAND_WEIGHTS}")  # fmt: skip
+            raise InputError(
+                f"{where} demand_weight = {self.demand_weight!r} unknown",
+                f"use one of {DEMAND_WEIGHTS}",
+            )
         for name in ("p", "max_per_township", "routing_solution_limit", "p_curve_max"):
             if getattr(self, name) < 1:
                 raise InputError(f"{where} {name} = {getattr(self, name)} must be at least 1")
-        for name in ("location_time_limit_s", "routing_time_limit_s", "coverage_min", "standin_scale"):
+        for name in (
+            "location_time_limit_s",
+            "routing_time_limit_s",
+            "coverage_min",
+            "standin_scale",
+        ):
             if not getattr(self, name) > 0:
                 raise InputError(f"{where} {name} = {getattr(self, name)} must be positive")
 
@@ -103,7 +122,9 @@ def _plan_settings(table: dict[str, Any], where: str) -> PlanSettings:
     known = {f.name: f for f in fields(PlanSettings)}
     unknown = sorted(set(table) - set(known))
     if unknown:
-        raise InputError(f"{where} [plan]: unknown key(s) {unknown}", f"known keys: {sorted(known)}")
+        raise InputError(
+            f"{where} [plan]: unknown key(s) {unknown}", f"known keys: {sorted(known)}"
+        )
     defaults = PlanSettings()
     values: dict[str, Any] = {}
     for key, value in table.items():
@@ -146,8 +167,10 @@ def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
             raise InputError(f"{where} is not valid TOML: {exc}", "fix the syntax") from exc
     unknown = sorted(set(data) - {"region", "plan", *REGION_TABLES})
     if unknown:
-        raise InputError(f"{where}: unknown table(s) {unknown}",
-                         f"use region, [plan] and region tables {REGION_TABLES}")  # fmt: skip
+        raise InputError(
+            f"{where}: unknown table(s) {unknown}",
+            f"use region, [plan] and region tables {REGION_TABLES}",
+        )
     region_ref = data.get("region")
     if region_ref is None:
         region_text, region_source = _embedded_region_text(), "suichang (embedded)"
@@ -156,7 +179,9 @@ def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
         try:
             region_text, region_source = rp.read_text(encoding="utf-8"), str(rp)
         except FileNotFoundError:
-            raise InputError(f"{where}: region file {rp} does not exist", "check 'region'") from None
+            raise InputError(
+                f"{where}: region file {rp} does not exist", "check 'region'"
+            ) from None
     try:
         region_data = tomllib.loads(region_text)
     except tomllib.TOMLDecodeError as exc:
@@ -174,7 +199,8 @@ def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
     for key in ("local_extract", "boundaries", "villages", "orders"):
         value = getattr(plan, key)
         if value is not None and not Path(value).is_absolute():
-            plan = replace(plan, **{key: str((base_dir / value).resolve())})
+            resolved: dict[str, Any] = {key: str((base_dir / value).resolve())}
+            plan = replace(plan, **resolved)
     clean = {k: v for k, v in overrides.items() if v is not None}
     if clean:
         plan = replace(plan, **clean)
@@ -183,7 +209,11 @@ def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
 
 def defaults_toml() -> str:
     """Every default, as a scenario file: the ``[plan]`` table, then the embedded region file."""
-    lines = ["# lastmile scenario defaults (`lastmile config show`).", "# [plan] defaults:", "[plan]"]
+    lines = [
+        "# lastmile scenario defaults (`lastmile config show`).",
+        "# [plan] defaults:",
+        "[plan]",
+    ]
     for key, value in asdict(PlanSettings()).items():
         if value is None:
             lines.append(f"# {key} = (unset)")
@@ -193,5 +223,9 @@ def defaults_toml() -> str:
             lines.append(f'{key} = "{value}"')
         else:
             lines.append(f"{key} = {value}")
-    lines += ["", "# Region defaults (embedded regions/suichang.toml); override any table here.", ""]
+    lines += [
+        "",
+        "# Region defaults (embedded regions/suichang.toml); override any table here.",
+        "",
+    ]
     return "\n".join(lines) + _embedded_region_text()

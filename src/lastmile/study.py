@@ -185,11 +185,15 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
     for d in (a, b):
         path = d / "assignments.csv"
         if not path.is_file():
-            raise InputError(f"{path} does not exist", "give two folders written by `lastmile plan`")
+            raise InputError(
+                f"{path} does not exist", "give two folders written by `lastmile plan`"
+            )
         df = pd.read_csv(path, dtype={"village": str, "township": str})
         missing = {"village", "township", "weight", "minutes_after"} - set(df.columns)
         if missing:
-            raise InputError(f"{path}: missing column(s) {sorted(missing)}", "not a lastmile plan folder?")
+            raise InputError(
+                f"{path}: missing column(s) {sorted(missing)}", "not a lastmile plan folder?"
+            )
         frames.append(df)
         try:
             kpis.append(json.loads((d / "kpis.json").read_text(encoding="utf-8")))
@@ -208,8 +212,15 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
         w = grp["weight"].to_numpy(np.float64)
         ma = time_stats(grp["minutes_a"].to_numpy(np.float64), w)["mean_min"]
         mb = time_stats(grp["minutes_b"].to_numpy(np.float64), w)["mean_min"]
-        rows.append({"code": code, "villages": len(grp), "mean_min_a": ma, "mean_min_b": mb,
-                     "minutes_saved": round(ma - mb, 2)})  # fmt: skip
+        rows.append(
+            {
+                "code": code,
+                "villages": len(grp),
+                "mean_min_a": ma,
+                "mean_min_b": mb,
+                "minutes_saved": round(ma - mb, 2),
+            }
+        )
     towns = pd.DataFrame(rows)
     w = merged["weight"].to_numpy(np.float64)
     sa = time_stats(merged["minutes_a"].to_numpy(np.float64), w)
@@ -219,7 +230,9 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
     for name, k in (("A", kpis[0]), ("B", kpis[1])):
         r = k.get("routing", {}).get("plan", {})
         if r:
-            routing.append({"plan": name, **{kk: vv for kk, vv in r.items() if not isinstance(vv, dict)}})
+            routing.append(
+                {"plan": name, **{kk: vv for kk, vv in r.items() if not isinstance(vv, dict)}}
+            )
     md = "# Plan comparison\n\n## Delivery time (demand-weighted)\n\n" + markdown_table(head)
     if routing:
         md += "\n## Routed day\n\n" + markdown_table(pd.DataFrame(routing))
