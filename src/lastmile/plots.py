@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 
 from lastmile.errors import InputError
 from lastmile.io import write_bytes
+from lastmile.study import weighted_quantile
 
 __all__ = ["delivery_time_distribution", "minutes_saved_by_township", "p_curve"]
 
@@ -71,14 +72,6 @@ def _vector(values: Sequence[float] | npt.ArrayLike, what: str) -> npt.NDArray[n
         raise InputError(f"{what}[{bad}] is {arr[bad]} (not finite)",
                          "drop unreachable villages or fill them before plotting")  # fmt: skip
     return arr
-
-
-def _weighted_quantile(
-    values: npt.NDArray[np.float64], weights: npt.NDArray[np.float64], q: float
-) -> float:
-    order = np.argsort(values, kind="stable")
-    cum = np.cumsum(weights[order])
-    return float(values[order][np.searchsorted(cum, q * cum[-1])])
 
 
 def delivery_time_distribution(
@@ -143,7 +136,7 @@ def delivery_time_distribution(
         xs = np.concatenate([[0.0], values[order]])
         ys = np.concatenate([[0.0], np.cumsum(share[order])])
         mean = float(np.average(values, weights=w))
-        median = _weighted_quantile(values, w, 0.5)
+        median = weighted_quantile(values, w, 0.5)
         ax_cdf.step(xs, ys, where="post", color=colour,
                     label=f"{label}: mean {mean:.1f}, median {median:.1f} min")  # fmt: skip
         ax_cdf.axvline(mean, color=colour, linestyle=":", linewidth=1)
