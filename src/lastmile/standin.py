@@ -1178,9 +1178,10 @@ def write_standin(
         }
 
     # 5. junctions where roads cross, a few bridges, then pieces the loader has to clean away
+    # (the dead end first: where it crosses a street it gets a junction; its tip stays a dead end)
+    _oneway_dead_end(net, rng, inside)
     _node_crossings(net)
     _bridges(net, rng, 8)
-    _oneway_dead_end(net, rng, inside)
     fragments = _fragments(net, rng, outline_m, 4)
 
     # 6. boundaries (WGS84) and the file
