@@ -23,7 +23,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, default=300)
     parser.add_argument("--nx-sample", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2, help="processes for lastmile")
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs; the best lastmile time is kept"
     )

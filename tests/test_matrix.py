@@ -86,3 +86,10 @@ def test_paths_and_geometry_follow_roads(helsinki: RoadNetwork) -> None:
         # the drawn line is as long as the reported distance (geodesic metres)
         drawn = Geod(ellps="WGS84").line_length(geom.xy[0], geom.xy[1])
         assert drawn == pytest.approx(mat.metres[0, j], rel=0.02)
+
+
+def test_worker_processes_give_the_same_times(helsinki: RoadNetwork) -> None:
+    sources = np.arange(0, helsinki.n_nodes, 7)
+    one = node_travel_times(helsinki, sources, workers=1)
+    two = node_travel_times(helsinki, sources, workers=2)
+    assert np.array_equal(one, two)

@@ -13,10 +13,13 @@ optional cut-off, or across one-way dead ends — are flagged in ``reachable`` a
 from __future__ import annotations
 
 import hashlib
+import itertools
+import multiprocessing as mp
 import pickle
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import shared_memory
 from pathlib import Path
 from typing import Any
 
@@ -103,19 +106,56 @@ def _dijkstra_chunks(
         return list(pool.map(run, chunks))
 
 
+#: The graph the forked workers of :func:`node_travel_times` read (inherited, never pickled).
+_FORK_GRAPH: Any = None
+
+
+def _fork_rows(job: tuple[str, tuple[int, int], int, NDArray[np.int64], float]) -> None:
+    """Worker: dijkstra for some sources, written straight into the shared result block."""
+    name, shape, start, chunk, limit = job
+    shm = shared_memory.SharedMemory(name=name)
+    try:
+        out: NDArray[np.float64] = np.ndarray(shape, dtype=np.float64, buffer=shm.buf)
+        out[start : start + chunk.size] = dijkstra(_FORK_GRAPH, directed=True, indices=chunk,
+                                                   limit=limit)  # fmt: skip
+    finally:
+        shm.close()
+
+
 def node_travel_times(
     network: RoadNetwork,
     sources: Sequence[int] | NDArray[np.int64],
     *,
     cutoff_s: float | None = None,
-    workers: int = 2,
+    workers: int = 1,
 ) -> NDArray[np.float64]:
-    """Float travel times (s) from each source node to every node (``inf`` if unreachable)."""
+    """Float travel times (s) from each source node to every node (``inf`` if unreachable).
+
+    With ``workers > 1`` (and the ``fork`` start method) the sources are split over worker
+    processes that write into one shared-memory block: csgraph's dijkstra holds the GIL, so
+    threads would not run in parallel, and pickling the rows back would cost more than it saves.
+    """
+    global _FORK_GRAPH
     src = _check_nodes(network, sources, "sources")
-    parts = _dijkstra_chunks(network, src, cutoff_s, predecessors=False, workers=workers)
-    if not parts:
+    if src.size == 0:
         return np.empty((0, network.n_nodes))
-    return np.vstack([d for d, _ in parts])
+    limit = np.inf if cutoff_s is None else float(cutoff_s)
+    if workers <= 1 or src.size < 2 * workers or "fork" not in mp.get_all_start_methods():
+        return np.atleast_2d(dijkstra(network.csr("time"), directed=True, indices=src, limit=limit))
+    shape = (int(src.size), network.n_nodes)
+    shm = shared_memory.SharedMemory(create=True, size=max(1, shape[0] * shape[1] * 8))
+    try:
+        _FORK_GRAPH = network.csr("time")
+        bounds = np.linspace(0, src.size, workers + 1).astype(int)
+        jobs = [(shm.name, shape, int(a), src[a:b], limit) for a, b in itertools.pairwise(bounds)]
+        with mp.get_context("fork").Pool(workers) as pool:
+            pool.map(_fork_rows, jobs)
+        result = np.ndarray(shape, dtype=np.float64, buffer=shm.buf).copy()
+    finally:
+        _FORK_GRAPH = None
+        shm.close()
+        shm.unlink()
+    return result
 
 
 def _arc_lengths(network: RoadNetwork, pred: NDArray[np.int32]) -> NDArray[np.float64]:
