@@ -17,6 +17,7 @@ Usage::
 
     python benchmarks/bench_solomon.py --time-limit 30 \
         --out benchmarks/results/solomon_30s.jsonl [--solvers lastmile,pyvrp] [INSTANCE ...]
+    python benchmarks/bench_solomon.py --summarize benchmarks/results/solomon_30s.jsonl
 
 Prints one row per instance and solver, mean gaps per solver, and appends JSON lines to ``--out``.
 """
@@ -197,7 +198,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--solvers", default=",".join(SOLVERS), help=f"comma list of {SOLVERS}")
     ap.add_argument("--reference-data", default=None, help="reference-data directory")
     ap.add_argument("--out", type=Path, default=None, help="JSON-lines file (rewritten per row)")
+    ap.add_argument("--summarize", type=Path, default=None, metavar="JSONL",
+                    help="only print the Markdown summary of an earlier run's JSON lines")
     args = ap.parse_args(argv)
+    if args.summarize is not None:
+        with open(args.summarize, encoding="utf-8") as f:
+            old = [json.loads(line) for line in f if line.strip()]
+        for r in old:  # runs written before infeasible gaps were blanked
+            if not r["feasible"]:
+                r["gap_pct"] = None
+        print(markdown_summary(old))
+        return 0
     root = reference_data_dir(args.reference_data)
     assert root is not None
     folder = root / "benchmarks" / "solomon"
@@ -224,25 +235,59 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "instance": name, "solver": solver, "time_limit_s": args.time_limit,
                 "distance": dist, "vehicles": sol.kpis.vehicles_used, "feasible": feasible,
                 "bks_distance": best, "bks_vehicles": int(bks[name]["dist_bks_vehicles"]),
-                "gap_pct": round(100.0 * (dist - best) / best, 3),
+                "gap_pct": round(100.0 * (dist - best) / best, 3) if feasible else None,
                 "seconds": round(sol.solve_seconds, 2), "status": sol.status,
             }
             if not feasible:
                 row["violations"] = rep.summary(5)
             rows.append(row)
-            print(f"{name:9} {solver:14} {dist:9.1f} {best:8.1f} {row['gap_pct']:6.2f} "
+            gap = "-" if row["gap_pct"] is None else f"{row['gap_pct']:.2f}"
+            print(f"{name:9} {solver:14} {dist:9.1f} {best:8.1f} {gap:>6} "
                   f"{row['vehicles']:>4} {feasible!s:>8} {row['seconds']:7.1f}", flush=True)
             if args.out is not None:
                 write_text(args.out, "".join(json.dumps(r) + "\n" for r in rows))
     print()
-    for solver in solvers:
-        sub = [r for r in rows if r["solver"] == solver]
-        gaps = [float(r["gap_pct"]) for r in sub]  # type: ignore[arg-type]
-        n_feas = sum(1 for r in sub if r["feasible"])
-        print(f"{solver:14} mean gap {sum(gaps) / len(gaps):6.2f} %  feasible {n_feas}/{len(sub)}")
+    print(markdown_summary(rows))
     for r in rows:
         print(json.dumps(r))
     return 0
+
+
+def markdown_summary(rows: Sequence[dict[str, object]]) -> str:
+    """Markdown table (distance per instance and solver) and mean gaps to the distance-only BKS.
+
+    Infeasible or missing results show as "—" and are left out of the mean gap of that solver;
+    the last line gives the mean gaps over the instances every solver solved feasibly.
+    """
+    solvers = list(dict.fromkeys(str(r["solver"]) for r in rows))
+    names = list(dict.fromkeys(str(r["instance"]) for r in rows))
+    cell = {(str(r["instance"]), str(r["solver"])): r for r in rows}
+    head = "| instance | BKS (distance-only) | " + " | ".join(solvers) + " |"
+    lines = [head, "|---|---:|" + "---:|" * len(solvers)]
+    for name in names:
+        bks = next(r["bks_distance"] for r in rows if r["instance"] == name)
+        parts = []
+        for s in solvers:
+            r = cell.get((name, s))
+            if r is None or not r["feasible"]:
+                parts.append("—")
+            else:
+                parts.append(f"{r['distance']:.1f} ({r['gap_pct']:+.2f} %, {r['vehicles']} veh)")
+        lines.append(f"| {name} | {bks} | " + " | ".join(parts) + " |")
+    common = [n for n in names if all((n, s) in cell and cell[(n, s)]["feasible"]
+                                      for s in solvers)]
+    means, common_means = [], []
+    for s in solvers:
+        ok = [float(str(cell[(n, s)]["gap_pct"])) for n in names
+              if (n, s) in cell and cell[(n, s)]["feasible"]]
+        total = sum(1 for n in names if (n, s) in cell)
+        means.append(f"{sum(ok) / len(ok):.2f} % ({len(ok)}/{total} feasible)" if ok else "—")
+        cg = [float(str(cell[(n, s)]["gap_pct"])) for n in common]
+        common_means.append(f"{sum(cg) / len(cg):.2f} %" if cg else "—")
+    lines.append("| **mean gap, feasible runs** | | " + " | ".join(means) + " |")
+    lines.append(f"| **mean gap, {len(common)} instances all solved** | | "
+                 + " | ".join(common_means) + " |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
