@@ -439,16 +439,32 @@ def plan_routes(
         solution_limit=solution_limit or plan.routing_solution_limit,
     )
     if plan.routing_mode == "per_depot" and n_dep > 1:
-        solution = _solve_per_depot(problem, options)
+        solution = _solve_per_depot(problem, options, plan.routing_first_solution)
     else:
-        solution = solve_routing(problem, options)
+        strategy = _first_solution(len(problem.orders), plan.routing_first_solution)
+        solution = solve_routing(problem, replace(options, first_solution_strategy=strategy))
     report = validate_routes(problem, solution)
     frames = solution_frames(problem, solution)
     routes, stops, unassigned = _geo_frames(inputs, depots, problem, solution, frames, name)
     return RoutePlan(name, problem, solution, report, routes, stops, unassigned)
 
 
-def _solve_per_depot(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolution:
+#: Above this many orders in one model, insertion heuristics spend the whole time limit building a
+#: first solution; PATH_CHEAPEST_ARC finds one at once (measured on the county baseline, 505
+#: orders at 20 s: 414 served against 58 with PARALLEL_CHEAPEST_INSERTION; on Solomon's 100
+#: customers insertion is better, see BENCHMARKS.md).
+LARGE_MODEL_ORDERS = 150
+
+
+def _first_solution(n_orders: int, setting: str) -> str:
+    if setting != "auto":
+        return setting
+    return "PATH_CHEAPEST_ARC" if n_orders > LARGE_MODEL_ORDERS else "PARALLEL_CHEAPEST_INSERTION"
+
+
+def _solve_per_depot(
+    problem: RoutingProblem, options: RoutingOptions, first_solution: str = "auto"
+) -> RoutingSolution:
     """Cluster first, route second: orders go to their nearest depot, each depot routed alone.
 
     This is how hubs run in practice (each serves its catchment) and it keeps every OR-Tools model
@@ -474,7 +490,8 @@ def _solve_per_depot(problem: RoutingProblem, options: RoutingOptions) -> Routin
         if not home[i]:
             continue
         sub = replace(problem, depots=(dep,), orders=tuple(home[i]))
-        sol = solve_routing(sub, share)
+        strategy = _first_solution(len(sub.orders), first_solution)
+        sol = solve_routing(sub, replace(share, first_solution_strategy=strategy))
         routes += sol.routes
         unassigned += sol.unassigned
         status.append(sol.status)

@@ -54,6 +54,9 @@ class PlanSettings:
     routing_mode
         ``per_depot``: each order goes to its nearest depot and each depot is routed alone (how
         hubs serve their catchments; small, fast models); ``joint``: one multi-depot model.
+    routing_first_solution
+        OR-Tools first-solution strategy, or ``auto``: cheapest insertion for models up to 150
+        orders, PATH_CHEAPEST_ARC above (measured; see BENCHMARKS.md).
     routing_solution_limit
         Improving solutions the routing search may find; with the time limit as a safety cap this
         keeps the run deterministic (same inputs and seed, same routes) while the cap does not bind.
@@ -73,9 +76,10 @@ class PlanSettings:
     demand_weight: str = "population"
     candidates_per_township: int | None = None
     location_time_limit_s: float = 60.0
-    routing_time_limit_s: float = 20.0
-    routing_solution_limit: int = 300
+    routing_time_limit_s: float = 120.0
+    routing_solution_limit: int = 50
     routing_mode: str = "per_depot"
+    routing_first_solution: str = "auto"
     seed: int = 2026
     standin_scale: float = 1.0
     p_curve_max: int = 15
