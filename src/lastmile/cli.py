@@ -30,6 +30,7 @@ from lastmile.boundaries import (
 from lastmile.config import Region, cache_dir, load_region
 from lastmile.errors import DataError, InputError, LastmileError
 from lastmile.io import write_bytes, write_csv, write_geopackage, write_text
+from lastmile.maps import fetch_map_assets
 from lastmile.network import NetworkSource, RoadNetwork, graph_file_kind, load_network, open_network
 from lastmile.plan import (
     Placement,
@@ -142,9 +143,13 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     region = _region(args)
     cache = cache_dir(args.cache_dir)
     outline = read_outline(region, args.reference_data)
-    if args.extract is None and args.boundaries is None and args.network is None:
+    if args.map_assets:
+        target = fetch_map_assets()
+        print(f"map assets (Leaflet & co., for --map-assets inline) in {target}")
+    elif args.extract is None and args.boundaries is None and args.network is None:
         raise InputError(
-            "nothing to fetch", "give --network osm, --extract FILE and/or --boundaries FILE"
+            "nothing to fetch",
+            "give --network osm, --extract FILE, --boundaries FILE and/or --map-assets",
         )
     if args.extract is not None:
         src = Path(args.extract)
@@ -434,7 +439,26 @@ def _cmd_config_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench_pmedian(args: argparse.Namespace) -> int:
-    raise InputError("`lastmile bench pmedian` is not available yet")
+    from lastmile.instances import read_pmed
+    from lastmile.location import LocationOptions, LocationProblem, solve
+
+    for path in args.files:
+        inst = read_pmed(path)
+        problem = LocationProblem.from_cost_matrix(inst.cost)
+        options = LocationOptions(p=inst.p, max_per_group=None, time_limit_s=args.time_limit)
+        res = solve(problem, options)
+        _emit_json(
+            {
+                "instance": inst.name,
+                "n": inst.n,
+                "p": inst.p,
+                "objective": round(res.objective),
+                "bound": round(res.bound),
+                "optimal": res.optimal,
+                "seconds": round(res.seconds, 3),
+            }
+        )
+    return 0
 
 
 def _cmd_bench_solomon(args: argparse.Namespace) -> int:
@@ -548,6 +572,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--boundaries", metavar="FILE", help="township polygons to import")
     c.add_argument(
         "--boundaries-crs", metavar="CRS", help="their CRS if the file has none, or 'gcj02'"
+    )
+    c.add_argument(
+        "--map-assets",
+        action="store_true",
+        help="download Leaflet & co. (npm pack) for self-contained maps (--map-assets inline)",
     )
     c.set_defaults(handler=_cmd_fetch)
 
