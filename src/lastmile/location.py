@@ -1,4 +1,4 @@
-"""Facility location: choose ``p`` new hubs exactly, with OR-Tools (SCIP or CP-SAT through pywraplp).
+"""Facility location: choose ``p`` new hubs exactly with OR-Tools (SCIP or CP-SAT via pywraplp).
 
 Three objectives share one API (shape after spopt's ``from_cost_matrix``):
 
@@ -45,6 +45,12 @@ margin above the cost of a local-search solution (greedy + best-improvement swap
 when the relaxed optimum serves some point beyond its cap, those caps are raised and the model is
 solved again. The loop ends when the relaxed optimum costs the same under the true costs
 (proven optimal) or when the time limit is reached (best solution and best bound reported).
+(d) Before any MIP: Lagrangean relaxation of the assignment constraints (Beasley 1985; subgradient
+ascent, group limits dropped so the bound stays valid) gives a lower bound ``L`` and a reduced
+cost ``rho_i`` per candidate. A candidate is excluded when even the cheapest relaxed solution
+that opens it cannot beat the local-search cost (``L + rho_i - rho_last >= UB``), and forced
+open when closing it cannot (``L - rho_i + rho_next >= UB``). On OR-Library instances this
+removes 60-95 % of the candidates for small ``p``; when ``L`` meets ``UB`` no MIP is solved.
 
 MCLP uses the same ladder: ``z_{j,t_j}`` (``t_j`` = last rung within the threshold) is the
 uncovered indicator. p-center bisects over the distinct costs; each probe is a covering
@@ -58,6 +64,12 @@ restriction ``x_ij = 0`` for ``d_ij > r`` probed by bisection (p-center).
 
 Units: costs are integers (seconds for the road network); weights are non-negative numbers
 (population, parcels a day); capacities and quantities are integers.
+
+Backends: SCIP (default) and CP-SAT through ``pywraplp``. On the OR-Library set the reduced
+radius models solve fastest with SCIP; CP-SAT is far slower on them (pmed11's unreduced model did
+not finish in 300 s). HiGHS ships in the ortools 9.15 wheel but is not offered: through pywraplp it
+prints a banner on stdout (breaking JSON-lines output), ignores solver-specific parameters and
+crashes on ``SetHint``.
 
 A seam for geography: :meth:`LocationProblem.from_cost_matrix` takes any candidate x demand cost
 matrix; a constructor from GeoDataFrames and the road travel-time matrix is meant to build that
@@ -84,7 +96,8 @@ OBJECTIVES: tuple[str, ...] = ("pmedian", "mclp", "pcenter")
 BACKENDS: tuple[str, ...] = ("SCIP", "CP_SAT")
 
 _EPS = 1e-6
-_CAP_FACTOR = float(__import__("os").environ.get("CAPF", "1.25"))
+_CAP_FACTOR = 1.25  # truncation caps start this far above the start solution cost
+_STALL = 25  # subgradient: halve the step after this many non-improving iterations
 
 
 def _frozen(a: NDArray[Any]) -> NDArray[Any]:
@@ -99,7 +112,9 @@ def _int_array(
     """Validate non-negative integers; ``where(k)`` names flat entry ``k`` in messages."""
     arr = np.asarray(values)
     if arr.shape != shape:
-        raise InputError(f"{what} has shape {arr.shape}, expected {shape}", "give one value per entry")
+        raise InputError(
+            f"{what} has shape {arr.shape}, expected {shape}", "give one value per entry"
+        )
     if arr.dtype.kind not in "iuf":
         raise InputError(f"{what} must hold numbers, got dtype {arr.dtype}", "convert to integers")
     if arr.dtype.kind == "f":
@@ -107,7 +122,7 @@ def _int_array(
         if bad.any():
             k = int(np.flatnonzero(bad.ravel())[0])
             raise InputError(
-                f"{what} holds a non-integer value {arr.ravel()[k]!r} at {where(k)}",
+                f"{what} holds a non-integer value {arr.ravel()[k].item()!r} at {where(k)}",
                 "round to integer seconds / units first (use a large finite value for unreachable)",
             )
     out = arr.astype(np.int64)
@@ -131,7 +146,9 @@ def _ids(values: Sequence[Any] | None, n: int, what: str) -> tuple[str, ...]:
         counts[v] = counts.get(v, 0) + 1
     dupes = sorted(v for v, c in counts.items() if c > 1)
     if dupes:
-        raise InputError(f"duplicate {what} ids: {', '.join(dupes[:5])}", f"{what} ids must be unique")
+        raise InputError(
+            f"duplicate {what} ids: {', '.join(dupes[:5])}", f"{what} ids must be unique"
+        )
     return out
 
 
@@ -241,7 +258,10 @@ class LocationProblem:
         cids = _ids(candidate_ids, nc, "candidate")
         dids = _ids(demand_ids, nd, "demand")
         cmat = _int_array(
-            c, "cost matrix", lambda k: f"candidate {cids[k // nd]!r}, demand {dids[k % nd]!r}", (nc, nd)
+            c,
+            "cost matrix",
+            lambda k: f"candidate {cids[k // nd]!r}, demand {dids[k % nd]!r}",
+            (nc, nd),
         )
         w = np.ones(nd)
         if weights is not None:
@@ -255,12 +275,17 @@ class LocationProblem:
             bad = ~np.isfinite(w) | (w < 0)
             if bad.any():
                 k = int(np.flatnonzero(bad)[0])
-                raise InputError(f"weight of demand point {dids[k]!r} is {w[k]}", "weights must be finite and >= 0")
+                raise InputError(
+                    f"weight of demand point {dids[k]!r} is {w[k]}",
+                    "weights must be finite and >= 0",
+                )
         grp: tuple[str | None, ...] | None = None
         if groups is not None:
             grp = tuple(None if g is None else str(g) for g in groups)
             if len(grp) != nc:
-                raise InputError(f"{len(grp)} groups given for {nc} candidates", "give one group per candidate")
+                raise InputError(
+                    f"{len(grp)} groups given for {nc} candidates", "give one group per candidate"
+                )
         index = {cid: i for i, cid in enumerate(cids)}
 
         def resolve(items: Sequence[str | int], what: str) -> tuple[int, ...]:
@@ -273,38 +298,55 @@ class LocationProblem:
                 elif str(it) in index:
                     out.append(index[str(it)])
                 else:
-                    raise InputError(f"{what} candidate {it!r} is not a candidate id", "check the id")
+                    raise InputError(
+                        f"{what} candidate {it!r} is not a candidate id", "check the id"
+                    )
             return tuple(sorted(set(out)))
 
         fixed = resolve(open_fixed, "open_fixed")
         forc = resolve(forced, "forced")
         excl = resolve(excluded, "excluded")
-        for a, an, b, bn in ((forc, "forced", excl, "excluded"), (fixed, "open_fixed", excl, "excluded"),
-                             (forc, "forced", fixed, "open_fixed")):
+        for a, an, b, bn in (
+            (forc, "forced", excl, "excluded"),
+            (fixed, "open_fixed", excl, "excluded"),
+            (forc, "forced", fixed, "open_fixed"),
+        ):
             both = sorted(set(a) & set(b))
             if both:
                 raise InputError(
-                    f"candidate {cids[both[0]]!r} is both {an} and {bn}", "list each candidate in one of them"
+                    f"candidate {cids[both[0]]!r} is both {an} and {bn}",
+                    "list each candidate in one of them",
                 )
         fg = tuple(dict.fromkeys(str(g) for g in forced_groups))
         if fg:
             known = set(grp or ())
             for g in fg:
                 if g not in known:
-                    raise InputError(f"forced group {g!r} is not the group of any candidate", "check the group code")
+                    raise InputError(
+                        f"forced group {g!r} is not the group of any candidate",
+                        "check the group code",
+                    )
         caps: NDArray[np.int64] | None = None
         qty: NDArray[np.int64] | None = None
         if capacities is not None:
-            caps = _int_array(capacities, "capacities array", lambda k: f"candidate {cids[k]!r}", (nc,))
+            caps = _int_array(
+                capacities, "capacities array", lambda k: f"candidate {cids[k]!r}", (nc,)
+            )
             if quantities is None:
                 if (w != np.round(w)).any():
-                    raise InputError("capacities given but no quantities, and weights are not integers",
-                                     "pass integer quantities per demand point")
+                    raise InputError(
+                        "capacities given but no quantities, and weights are not integers",
+                        "pass integer quantities per demand point",
+                    )
                 qty = w.astype(np.int64)
             else:
-                qty = _int_array(quantities, "quantities array", lambda k: f"demand {dids[k]!r}", (nd,))
+                qty = _int_array(
+                    quantities, "quantities array", lambda k: f"demand {dids[k]!r}", (nd,)
+                )
         elif quantities is not None:
-            raise InputError("quantities given without capacities", "pass capacities too, or drop quantities")
+            raise InputError(
+                "quantities given without capacities", "pass capacities too, or drop quantities"
+            )
         return cls(
             cost=_frozen(cmat),
             weights=_frozen(w),
@@ -359,21 +401,29 @@ class LocationOptions:
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
-            raise InputError(f"unknown objective {self.objective!r}", f"use one of {', '.join(OBJECTIVES)}")
+            raise InputError(
+                f"unknown objective {self.objective!r}", f"use one of {', '.join(OBJECTIVES)}"
+            )
         if isinstance(self.p, bool) or not isinstance(self.p, int) or self.p < 0:
-            raise InputError(f"p = {self.p!r} must be a non-negative integer", "give the number of new hubs")
+            raise InputError(
+                f"p = {self.p!r} must be a non-negative integer", "give the number of new hubs"
+            )
         if self.max_per_group is not None and (
             not isinstance(self.max_per_group, int) or self.max_per_group < 1
         ):
             raise InputError(f"max_per_group = {self.max_per_group!r} must be >= 1 or None")
         if self.objective == "mclp" and (self.coverage_s is None or self.coverage_s < 0):
-            raise InputError("objective 'mclp' needs coverage_s >= 0", "give the coverage threshold in seconds")
+            raise InputError(
+                "objective 'mclp' needs coverage_s >= 0", "give the coverage threshold in seconds"
+            )
         if not (self.time_limit_s > 0 and math.isfinite(self.time_limit_s)):
             raise InputError(f"time_limit_s = {self.time_limit_s} must be positive")
         if self.num_workers < 1:
             raise InputError(f"num_workers = {self.num_workers} must be >= 1")
         if self.backend not in BACKENDS:
-            raise InputError(f"unknown backend {self.backend!r}", f"use one of {', '.join(BACKENDS)}")
+            raise InputError(
+                f"unknown backend {self.backend!r}", f"use one of {', '.join(BACKENDS)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -459,7 +509,9 @@ class LocationResult:
         """Share of the weight whose assigned cost is at most ``threshold``."""
         return _wcover(self.assigned_cost, self.problem.weights, threshold)
 
-    def group_kpis(self, demand_groups: Sequence[str], threshold: int | None = None) -> pd.DataFrame:
+    def group_kpis(
+        self, demand_groups: Sequence[str], threshold: int | None = None
+    ) -> pd.DataFrame:
         """KPIs per demand group (township), one row each.
 
         Columns: ``group``, ``demand_points``, ``weight``, ``mean_cost``, ``p95_cost``,
@@ -468,7 +520,8 @@ class LocationResult:
         """
         if len(demand_groups) != self.problem.n_demand:
             raise InputError(
-                f"{len(demand_groups)} demand groups given for {self.problem.n_demand} demand points",
+                f"{len(demand_groups)} demand groups given for "
+                f"{self.problem.n_demand} demand points",
                 "give one group per demand point",
             )
         dg = np.array([str(g) for g in demand_groups])
@@ -554,17 +607,26 @@ class _Prep:
 def _check_feasible(problem: LocationProblem, options: LocationOptions) -> None:
     p, k = options.p, options.max_per_group
     ids = problem.candidate_ids
-    free = [i for i in range(problem.n_candidates) if i not in set(problem.open_fixed) | set(problem.excluded)]
+    free = [
+        i
+        for i in range(problem.n_candidates)
+        if i not in set(problem.open_fixed) | set(problem.excluded)
+    ]
     if p + len(problem.open_fixed) == 0:
-        raise InfeasibleError("p = 0 and no open_fixed facility: nothing would serve the demand",
-                              "set p >= 1 or give open_fixed")
+        raise InfeasibleError(
+            "p = 0 and no open_fixed facility: nothing would serve the demand",
+            "set p >= 1 or give open_fixed",
+        )
     if len(problem.forced) > p:
-        raise InfeasibleError(f"{len(problem.forced)} forced candidates exceed p = {p}",
-                              "raise p or force fewer candidates")
+        raise InfeasibleError(
+            f"{len(problem.forced)} forced candidates exceed p = {p}",
+            "raise p or force fewer candidates",
+        )
     if len(free) < p:
         raise InfeasibleError(
             f"p = {p} new facilities requested but only {len(free)} candidates are free "
-            f"({problem.n_candidates} candidates, {len(problem.open_fixed)} fixed, {len(problem.excluded)} excluded)",
+            f"({problem.n_candidates} candidates, {len(problem.open_fixed)} fixed, "
+            f"{len(problem.excluded)} excluded)",
             "lower p or add candidates",
         )
     groups = problem.groups or (None,) * problem.n_candidates
@@ -587,7 +649,8 @@ def _check_feasible(problem: LocationProblem, options: LocationOptions) -> None:
         for g, lst in fper.items():
             if len(lst) > k:
                 raise InfeasibleError(
-                    f"group {g!r} has {len(lst)} forced candidates ({', '.join(lst)}) but max_per_group = {k}",
+                    f"group {g!r} has {len(lst)} forced candidates ({', '.join(lst)}) "
+                    f"but max_per_group = {k}",
                     "force fewer candidates there or raise max_per_group",
                 )
     fixed_groups = {groups[i] for i in problem.open_fixed}
@@ -595,13 +658,15 @@ def _check_feasible(problem: LocationProblem, options: LocationOptions) -> None:
     needing = [g for g in problem.forced_groups if g not in fixed_groups]
     for g in needing:
         if not any(groups[i] == g for i in free):
-            raise InfeasibleError(f"forced group {g!r} has no free candidate (all excluded or none listed)",
-                                  "add a candidate there or drop the group from forced_groups")
+            raise InfeasibleError(
+                f"forced group {g!r} has no free candidate (all excluded or none listed)",
+                "add a candidate there or drop the group from forced_groups",
+            )
     extra = [g for g in needing if g not in forced_groups]
     if len(extra) + len(problem.forced) > p:
         raise InfeasibleError(
-            f"{len(needing)} forced groups without a fixed facility and {len(problem.forced)} forced "
-            f"candidates need more than p = {p} new facilities",
+            f"{len(needing)} forced groups without a fixed facility and "
+            f"{len(problem.forced)} forced candidates need more than p = {p} new facilities",
             "raise p or force fewer groups",
         )
     if problem.capacities is not None and problem.quantities is not None:
@@ -612,7 +677,8 @@ def _check_feasible(problem: LocationProblem, options: LocationOptions) -> None:
         if len(over):
             j = int(over[0])
             raise InfeasibleError(
-                f"demand point {problem.demand_ids[j]!r} needs {int(qty[j])} but the largest capacity is {biggest}",
+                f"demand point {problem.demand_ids[j]!r} needs {int(qty[j])} "
+                f"but the largest capacity is {biggest}",
                 "raise capacities or split that demand point",
             )
         best = int(caps[list(problem.open_fixed)].sum()) + int(np.sort(caps[free])[::-1][:p].sum())
@@ -633,7 +699,11 @@ def _prepare(problem: LocationProblem, options: LocationOptions, start: float) -
     local = {int(g): r for r, g in enumerate(free)}
     d = np.ascontiguousarray(problem.cost[free])
     big = int(problem.cost.max()) + 1
-    ufix = problem.cost[fixed].min(axis=0) if len(fixed) else np.full(problem.n_demand, big, dtype=np.int64)
+    ufix = (
+        problem.cost[fixed].min(axis=0)
+        if len(fixed)
+        else np.full(problem.n_demand, big, dtype=np.int64)
+    )
     groups = problem.groups or (None,) * problem.n_candidates
     group_rows: dict[str, list[int]] = {}
     for r, i in enumerate(free):
@@ -686,7 +756,9 @@ def _ladders(prep: _Prep) -> None:
 # --------------------------------------------------------------------------- heuristic
 
 
-def _evaluate(prep: _Prep, chosen: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+def _evaluate(
+    prep: _Prep, chosen: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Nearest open facility per demand point: (problem index, cost). Ties: lowest index."""
     rows = np.concatenate([prep.fixed, prep.free[chosen]]) if len(chosen) else prep.fixed
     rows = np.sort(rows)
@@ -740,7 +812,7 @@ def _local_search(prep: _Prep) -> NDArray[np.int64]:
     gof = [groups[int(i)] for i in prep.free]
     k = prep.options.max_per_group
     locked = set(prep.forced_local)
-    need = [set(r) for r in prep.need_groups]
+    need: list[set[int]] = [set(r) for r in prep.need_groups]
     for _ in range(10_000):
         if time.perf_counter() > prep.deadline:
             break
@@ -766,18 +838,20 @@ def _local_search(prep: _Prep) -> NDArray[np.int64]:
             if r in locked:
                 delta[:, c] = np.inf
         if k is not None:
-            cnt: dict[str, int] = {}
+            cnt: dict[str | None, int] = {}
             for r in chosen:
                 if gof[r] is not None:
-                    cnt[gof[r]] = cnt.get(gof[r], 0) + 1  # type: ignore[index]
+                    cnt[gof[r]] = cnt.get(gof[r], 0) + 1
             full = np.array([g is not None and cnt.get(g, 0) >= k for g in gof])
-            same = np.array([[gof[i] is not None and gof[i] == gof[r] for r in chosen] for i in range(len(gof))])
+            same = np.array(
+                [[gof[i] is not None and gof[i] == gof[r] for r in chosen] for i in range(len(gof))]
+            )
             delta[full[:, None] & ~same] = np.inf
-        for rws in need:
-            members = [c for c, r in enumerate(chosen) if r in rws]
+        for members_of in need:
+            members = [c for c, r in enumerate(chosen) if r in members_of]
             if len(members) == 1:
                 c = members[0]
-                outside = np.array([i not in rws for i in range(len(gof))])
+                outside = np.array([i not in members_of for i in range(len(gof))])
                 delta[outside, c] = np.inf
         best = np.unravel_index(int(np.argmin(delta)), delta.shape)
         if not delta[best] < -1e-9 * max(1.0, float(w.sum())):
@@ -794,9 +868,13 @@ def _new_solver(prep: _Prep) -> Any:
 
     solver = pywraplp.Solver.CreateSolver(prep.options.backend)
     if solver is None:  # pragma: no cover - depends on the OR-Tools build
-        raise InputError(f"OR-Tools backend {prep.options.backend} is not available", "use SCIP or CP_SAT")
+        raise InputError(
+            f"OR-Tools backend {prep.options.backend} is not available", "use SCIP or CP_SAT"
+        )
     if prep.options.backend == "SCIP":
-        solver.SetSolverSpecificParametersAsString(f"randomization/randomseedshift = {prep.options.seed}\n")
+        solver.SetSolverSpecificParametersAsString(
+            f"randomization/randomseedshift = {prep.options.seed}\n"
+        )
     else:
         solver.SetSolverSpecificParametersAsString(
             f"random_seed:{prep.options.seed},num_workers:{prep.options.num_workers}"
@@ -836,7 +914,9 @@ class _Solved:
     x: Any = None
 
 
-def _run(prep: _Prep, solver: Any, y: list[Any], hint: NDArray[np.int64] | None, extra: Any = None) -> _Solved:
+def _run(
+    prep: _Prep, solver: Any, y: list[Any], hint: NDArray[np.int64] | None, extra: Any = None
+) -> _Solved:
     from ortools.linear_solver import pywraplp
 
     remaining = prep.deadline - time.perf_counter()
@@ -856,31 +936,30 @@ def _run(prep: _Prep, solver: Any, y: list[Any], hint: NDArray[np.int64] | None,
         val = solver.Objective().Value()
         bnd = solver.Objective().BestBound() if st == pywraplp.Solver.FEASIBLE else val
         x = extra() if extra is not None else None
-        return _Solved("optimal" if st == pywraplp.Solver.OPTIMAL else "feasible", val, bnd, chosen, x)
+        return _Solved(
+            "optimal" if st == pywraplp.Solver.OPTIMAL else "feasible", val, bnd, chosen, x
+        )
     if st == pywraplp.Solver.INFEASIBLE:
         return _Solved("infeasible", math.nan, math.inf, None)
     if st == pywraplp.Solver.NOT_SOLVED or time.perf_counter() >= prep.deadline - 0.05:
-        bnd = -math.inf
-        try:
-            bnd = solver.Objective().BestBound()
-        except Exception:  # pragma: no cover - backend dependent
-            pass
+        bnd = float(solver.Objective().BestBound())
         return _Solved("timeout", math.nan, bnd, None)
-    raise InfeasibleError(f"the {prep.options.backend} solver stopped abnormally (status {st})",
-                          "run again with a longer time limit or the other backend")
+    raise InfeasibleError(
+        f"the {prep.options.backend} solver stopped abnormally (status {st})",
+        "run again with a longer time limit or the other backend",
+    )
 
 
 def _build_ladder(
     prep: _Prep,
     caps: NDArray[np.int64],
     closed: NDArray[np.bool_] | None,
-    mode: str,
     tlevel: NDArray[np.int64] | None = None,
     uncovered_max: float | None = None,
 ) -> tuple[Any, list[Any], float]:
-    """Radius model. ``caps[j]`` = number of rungs with a ``z`` variable; ``closed[j]`` adds the
-    covering constraint at rung ``caps[j]``. ``mode`` = "cost" (p-median objective) or "cover"
-    (uncovered weight at rung ``tlevel[j]``). Returns solver, y, objective offset."""
+    """Radius model of the weighted cost. ``caps[j]`` = number of rungs with a ``z`` variable;
+    ``closed[j]`` adds the covering constraint at rung ``caps[j]``; with ``uncovered_max`` the
+    weight uncovered at rung ``tlevel[j]`` is bounded. Returns solver, y, objective offset."""
     solver = _new_solver(prep)
     y = _y_constraints(prep, solver)
     inf = solver.infinity()
@@ -894,10 +973,7 @@ def _build_ladder(
             continue
         c = int(caps[j])
         t = int(tlevel[j]) if tlevel is not None else -2
-        if mode == "cost":
-            offset += wj * float(lv[0])
-        if mode == "cover" and t == -1:
-            offset += wj  # never coverable
+        offset += wj * float(lv[0])
         if unc is not None and t == -1:
             unc.SetBounds(-inf, unc.ub() - wj)
         prev = None
@@ -909,10 +985,7 @@ def _build_ladder(
                 con.SetCoefficient(prev, -1.0)
             for r in prep.rung_rows[j][k]:
                 con.SetCoefficient(y[r], 1.0)
-            if mode == "cost":
-                obj.SetCoefficient(z, wj * float(lv[k + 1] - lv[k]))
-            elif k == t:
-                obj.SetCoefficient(z, wj)
+            obj.SetCoefficient(z, wj * float(lv[k + 1] - lv[k]))
             if unc is not None and k == t:
                 unc.SetCoefficient(z, wj)
             prev = z
@@ -974,10 +1047,10 @@ def _pmedian_loop(
         caps = np.maximum(caps, np.minimum(tlevel + 1, top))
     closed = None
     if closed_level is not None:  # radius constraint: full ladder up to it, no truncation
-        caps, closed = top.copy(), np.ones(nd, dtype=bool)
+        caps, closed = top.copy(), prep.w > 0
     lb = -math.inf
     while True:
-        solver, y, _ = _build_ladder(prep, caps, closed, "cost", tlevel, uncovered_max)
+        solver, y, _ = _build_ladder(prep, caps, closed, tlevel, uncovered_max)
         res = _run(prep, solver, y, best)
         if res.status in ("timeout", "feasible"):
             lb = max(lb, _round_lb(prep, res.bound))
@@ -987,8 +1060,10 @@ def _pmedian_loop(
                     best, ub = res.y, v
             return best, ub, min(lb, ub), "time limit"
         if res.status == "infeasible" or res.y is None:
-            raise InfeasibleError("the solver proved the location model infeasible",
-                                  "check forced candidates, group limits and forced groups")
+            raise InfeasibleError(
+                "the solver proved the location model infeasible",
+                "check forced candidates, group limits and forced groups",
+            )
         lb = max(lb, _round_lb(prep, res.value))
         _, dist = _evaluate(prep, res.y)
         v = float(prep.w @ dist)
@@ -1007,7 +1082,9 @@ def _pmedian_loop(
             return best, ub, lb, "optimal" if ub - lb <= _EPS * max(1.0, abs(ub)) else "gap"
 
 
-def _lagrangean(prep: _Prep, ub: float, lam0: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+def _lagrangean(
+    prep: _Prep, ub: float, lam0: NDArray[np.float64]
+) -> tuple[float, NDArray[np.float64]]:
     """Lagrangean bound of the p-median (assignment constraints relaxed; group limits and forced
     groups dropped, so the bound stays valid). Subgradient ascent with Polyak steps.
 
@@ -1045,7 +1122,7 @@ def _lagrangean(prep: _Prep, ub: float, lam0: NDArray[np.float64]) -> tuple[floa
         if norm == 0.0:
             break
         lam = np.maximum(lam + theta * max(ub - value, 1e-3 * max(1.0, ub)) / norm * g, 0.0)
-        if stall >= 25:
+        if stall >= _STALL:
             theta, stall = theta / 2, 0
             if theta < 5e-4:
                 break
@@ -1074,10 +1151,22 @@ def _reductions(
     return excl, force
 
 
-def _solve_pmedian(prep: _Prep) -> tuple[NDArray[np.int64], float, float, str]:
-    """Local search (upper bound), Lagrangean bound and reductions, then the radius model on the
-    reduced candidate set."""
-    heur = _local_search(prep)
+def _solve_pmedian(
+    prep: _Prep,
+    start: NDArray[np.int64] | None = None,
+    *,
+    coverage: tuple[int, float] | None = None,
+    radius: int | None = None,
+) -> tuple[NDArray[np.int64], float, float, str]:
+    """Weighted p-median: local search (upper bound), Lagrangean bound and reductions, then the
+    radius model on the reduced candidate set.
+
+    As the tie-break stage of MCLP / p-center, ``start`` is the optimal solution of the first
+    stage, and ``coverage`` = (threshold, most uncovered weight) or ``radius`` constrain the
+    model. The Lagrangean bound ignores those constraints, which keeps it valid; the candidates
+    of ``start`` are kept so that it stays feasible in the reduced model.
+    """
+    heur = _local_search(prep) if start is None else start
     _, dist = _evaluate(prep, heur)
     ub = float(prep.w @ dist)
     L, rho = _lagrangean(prep, ub, prep.w * dist.astype(np.float64))
@@ -1085,6 +1174,9 @@ def _solve_pmedian(prep: _Prep) -> tuple[NDArray[np.int64], float, float, str]:
     if lb >= ub - _EPS * max(1.0, abs(ub)):
         return heur, ub, ub, "optimal"
     excl, force = _reductions(prep, L, rho, ub)
+    if start is not None:
+        keep = set(start.tolist())
+        excl, force = [r for r in excl if r not in keep], []
     problem = prep.problem
     sub_problem = replace(
         problem,
@@ -1097,9 +1189,18 @@ def _solve_pmedian(prep: _Prep) -> tuple[NDArray[np.int64], float, float, str]:
         return heur, ub, ub, "optimal"
     sub.deadline, sub.calls = prep.deadline, prep.calls
     _ladders(sub)
-    start = _local_search(sub)
+    local_sub = {int(i): r for r, i in enumerate(sub.free)}
+    if start is None:
+        sub_start = _local_search(sub)
+    else:
+        sub_start = np.array(sorted(local_sub[int(prep.free[r])] for r in start), dtype=np.int64)
+    kwargs: dict[str, Any] = {}
+    if coverage is not None:
+        kwargs = {"tlevel": _coverage_levels(sub, coverage[0]), "uncovered_max": coverage[1]}
+    if radius is not None:
+        kwargs = {"closed_level": _radius_levels(sub, radius)}
     try:
-        chosen, value, sub_lb, status = _pmedian_loop(sub, start)
+        chosen, value, sub_lb, status = _pmedian_loop(sub, sub_start, **kwargs)
     except InfeasibleError:
         return heur, ub, ub, "optimal"
     finally:
@@ -1112,6 +1213,17 @@ def _solve_pmedian(prep: _Prep) -> tuple[NDArray[np.int64], float, float, str]:
     if status == "optimal" or bound >= ub - _EPS * max(1.0, abs(ub)):
         return heur, ub, ub, "optimal"
     return heur, ub, bound, status
+
+
+def _radius_levels(prep: _Prep, radius: int) -> NDArray[np.int64]:
+    """Per demand point: last rung within ``radius`` (last rung for zero-weight points)."""
+    return np.array(
+        [
+            int(np.searchsorted(lv, radius, side="right")) - 1 if prep.w[j] > 0 else len(lv) - 1
+            for j, lv in enumerate(prep.levels)
+        ],
+        dtype=np.int64,
+    )
 
 
 def _coverage_levels(prep: _Prep, threshold: int) -> NDArray[np.int64]:
@@ -1129,11 +1241,29 @@ def _coverage_levels(prep: _Prep, threshold: int) -> NDArray[np.int64]:
 
 
 def _solve_mclp(prep: _Prep) -> tuple[NDArray[np.int64], float, float, str]:
+    """Maximal covering: ``min sum_j w_j u_j`` s.t. ``u_j + sum_{i: d_ij <= T} y_i >= 1``, then
+    the p-median tie-break with the uncovered weight held at its optimum."""
     T = int(prep.options.coverage_s or 0)
-    tl = _coverage_levels(prep, T)
-    top = np.array([len(lv) - 1 for lv in prep.levels], dtype=np.int64)
-    caps = np.where(tl >= 0, np.minimum(tl + 1, top), 0)
-    solver, y, _ = _build_ladder(prep, caps, None, "cover", tl)
+    solver = _new_solver(prep)
+    y = _y_constraints(prep, solver)
+    obj = solver.Objective()
+    offset = 0.0
+    for j in range(prep.problem.n_demand):
+        wj = float(prep.w[j])
+        if wj <= 0 or prep.ufix[j] <= T:
+            continue
+        rows = np.flatnonzero(prep.d[:, j] <= T)
+        if len(rows) == 0:
+            offset += wj  # never coverable
+            continue
+        u = solver.NumVar(0.0, 1.0, "")
+        con = solver.Constraint(1.0, solver.infinity())
+        con.SetCoefficient(u, 1.0)
+        for r in rows:
+            con.SetCoefficient(y[int(r)], 1.0)
+        obj.SetCoefficient(u, wj)
+    obj.SetOffset(offset)
+    obj.SetMinimization()
     heur = _local_search(prep)
     res = _run(prep, solver, y, heur)
     total = float(prep.w.sum())
@@ -1144,8 +1274,10 @@ def _solve_mclp(prep: _Prep) -> tuple[NDArray[np.int64], float, float, str]:
 
     if res.y is None:
         if res.status == "infeasible":
-            raise InfeasibleError("the solver proved the covering model infeasible",
-                                  "check forced candidates, group limits and forced groups")
+            raise InfeasibleError(
+                "the solver proved the covering model infeasible",
+                "check forced candidates, group limits and forced groups",
+            )
         return heur, covered(heur), total - _round_lb(prep, res.bound), "time limit"
     chosen = res.y
     cov = covered(chosen)
@@ -1155,10 +1287,15 @@ def _solve_mclp(prep: _Prep) -> tuple[NDArray[np.int64], float, float, str]:
     if not prep.options.tie_break:
         return chosen, cov, cov, "optimal"
     unc = total - cov
-    best, _, _, st = _pmedian_loop(prep, chosen, tlevel=tl, uncovered_max=unc + 1e-7 * max(1.0, total))
+    best, _, _, st = _solve_pmedian(prep, chosen, coverage=(T, unc + 1e-7 * max(1.0, total)))
     if covered(best) < cov - 1e-7 * max(1.0, total):  # pragma: no cover - guarded by the constraint
         best = chosen
-    return best, covered(best), cov, "optimal" if st == "optimal" else "optimal (tie-break stopped: time limit)"
+    return (
+        best,
+        covered(best),
+        cov,
+        "optimal" if st == "optimal" else "optimal (tie-break stopped: time limit)",
+    )
 
 
 def _cover_probe(prep: _Prep, radius: int, hint: NDArray[np.int64] | None) -> _Solved:
@@ -1228,14 +1365,7 @@ def _solve_pcenter(prep: _Prep) -> tuple[NDArray[np.int64], float, float, str]:
     best, r, lb, st = _bisect(prep, (heur, _pcenter_radius(prep, heur)), probe)
     if st != "optimal" or not prep.options.tie_break:
         return best, float(r), float(lb), st
-    closed = np.array(
-        [
-            int(np.searchsorted(lv, r, side="right")) - 1 if prep.w[j] > 0 else len(lv) - 1
-            for j, lv in enumerate(prep.levels)
-        ],
-        dtype=np.int64,
-    )
-    tied, _, _, st2 = _pmedian_loop(prep, best, closed_level=closed)
+    tied, _, _, st2 = _solve_pmedian(prep, best, radius=int(r))
     if _pcenter_radius(prep, tied) <= r:
         best = tied
     status = "optimal" if st2 == "optimal" else "optimal (tie-break stopped: time limit)"
@@ -1301,13 +1431,16 @@ def _assignment_model(
     return solver, y, extract
 
 
-def _solve_capacitated(prep: _Prep) -> tuple[NDArray[np.int64], NDArray[np.int64], float, float, str]:
+def _solve_capacitated(
+    prep: _Prep,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], float, float, str]:
     """Returns chosen rows, assignment, objective, bound, status."""
     obj = prep.options.objective
     total = float(prep.w.sum())
-    T = prep.options.coverage_s
 
-    def solve_model(mode: str, radius: int | None = None, uncovered_max: float | None = None) -> _Solved:
+    def solve_model(
+        mode: str, radius: int | None = None, uncovered_max: float | None = None
+    ) -> _Solved:
         solver, y, extract = _assignment_model(prep, mode, radius, uncovered_max)
         if extract is None:
             return _Solved("infeasible", math.nan, math.inf, None)
@@ -1319,7 +1452,8 @@ def _solve_capacitated(prep: _Prep) -> tuple[NDArray[np.int64], NDArray[np.int64
     def fail(res: _Solved) -> InfeasibleError:
         return InfeasibleError(
             "no choice of facilities can serve every demand point within capacity"
-            if res.status == "infeasible" else "the time limit ran out before any feasible solution was found",
+            if res.status == "infeasible"
+            else "the time limit ran out before any feasible solution was found",
             "raise p or the capacities" if res.status == "infeasible" else "raise time_limit_s",
         )
 
@@ -1337,11 +1471,23 @@ def _solve_capacitated(prep: _Prep) -> tuple[NDArray[np.int64], NDArray[np.int64
         cov = total - res.value
         bound = total - _round_lb(prep, res.bound)
         if res.status != "optimal" or not prep.options.tie_break:
-            return res.y, res.x, cov, max(bound, cov), "optimal" if res.status == "optimal" else "time limit"
+            return (
+                res.y,
+                res.x,
+                cov,
+                max(bound, cov),
+                "optimal" if res.status == "optimal" else "time limit",
+            )
         res2 = solve_model("cost", uncovered_max=total - cov + 1e-7 * max(1.0, total))
         if res2.y is None:
             return res.y, res.x, cov, cov, "optimal (tie-break stopped: time limit)"
-        return res2.y, res2.x, cov, cov, "optimal" if res2.status == "optimal" else "optimal (tie-break stopped: time limit)"
+        return (
+            res2.y,
+            res2.x,
+            cov,
+            cov,
+            "optimal" if res2.status == "optimal" else "optimal (tie-break stopped: time limit)",
+        )
     # p-center by bisection over the distinct costs
     first = solve_model("cost")
     if first.y is None:
@@ -1411,7 +1557,9 @@ def solve(problem: LocationProblem, options: LocationOptions | None = None) -> L
     )
 
 
-def kpi_summary(result: LocationResult, thresholds: Mapping[str, int] | None = None) -> dict[str, float]:
+def kpi_summary(
+    result: LocationResult, thresholds: Mapping[str, int] | None = None
+) -> dict[str, float]:
     """Headline KPIs of a result: weighted mean / p95 / max cost and coverage shares.
 
     ``thresholds`` maps a label to a cost threshold, e.g. ``{"within_30min": 1800}``.

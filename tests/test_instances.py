@@ -1,0 +1,97 @@
+"""Readers of the OR-Library p-median and capacitated warehouse instances."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lastmile.errors import InputError
+from lastmile.instances import read_cap, read_pmed
+
+
+def test_pmed1_header_and_matrix(shared_data: Path) -> None:
+    inst = read_pmed(shared_data / "benchmarks" / "pmed" / "pmed1.txt")
+    assert (inst.name, inst.n, inst.p) == ("pmed1", 100, 5)
+    assert inst.cost.shape == (100, 100)
+    assert inst.cost.dtype == np.int64
+    assert (inst.cost == inst.cost.T).all()
+    assert (np.diag(inst.cost) == 0).all()
+    assert (inst.cost[~np.eye(100, dtype=bool)] > 0).all()
+    # the first edge of the file is "1 2 30"; a shortest path can only be shorter or equal
+    assert inst.cost[0, 1] <= 30
+    # shortest paths: no detour through any node is shorter (triangle inequality)
+    for k in (0, 5, 57, 99):
+        assert (inst.cost <= inst.cost[:, k][:, None] + inst.cost[k][None, :]).all()
+
+
+def _write(tmp_path: Path, text: str, name: str = "tiny.txt") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="ascii")
+    return path
+
+
+def test_duplicate_edge_last_value_wins(tmp_path: Path) -> None:
+    # edge 1-2 appears twice: 5 then 9; the last value (9) counts, not the smaller one
+    path = _write(tmp_path, "3 3 1\n1 2 5\n2 3 4\n2 1 9\n")
+    inst = read_pmed(path)
+    assert inst.cost.tolist() == [[0, 9, 13], [9, 0, 4], [13, 4, 0]]
+
+
+def test_duplicate_edge_last_value_wins_when_smaller(tmp_path: Path) -> None:
+    inst = read_pmed(_write(tmp_path, "3 3 1\n1 2 9\n2 3 4\n1 2 2\n"))
+    assert inst.cost[0, 1] == 2 and inst.cost[0, 2] == 6
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("3 3", "too short"),
+        ("3 x 1\n1 2 3\n", "non-number"),
+        ("3 5 1\n1 2 3\n2 3 4\n", "header says 5 edges"),
+        ("3 2 1\n1 2 3\n2 4 4\n", "outside 1..3"),
+        ("4 2 1\n1 2 3\n3 4 4\n", "not connected"),
+    ],
+)
+def test_bad_pmed_files(tmp_path: Path, text: str, needle: str) -> None:
+    with pytest.raises(InputError, match=needle):
+        read_pmed(_write(tmp_path, text))
+
+
+def test_missing_and_binary_pmed_files(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="does not exist"):
+        read_pmed(tmp_path / "nope.txt")
+    binary = tmp_path / "bin.txt"
+    binary.write_bytes(b"\x89PNG\xff\xfe")
+    with pytest.raises(InputError, match="not a text instance"):
+        read_pmed(binary)
+    with pytest.raises(InputError, match="not a text instance"):
+        read_pmed(tmp_path)
+
+
+def test_cap41(shared_data: Path) -> None:
+    inst = read_cap(shared_data / "benchmarks" / "cap" / "cap41.txt")
+    assert inst.name == "cap41"
+    assert inst.assign_cost.shape == (16, 50)
+    assert (inst.capacity == 5000).all()
+    assert inst.fixed_cost[0] == 7500.0 and inst.fixed_cost[10] == 0.0
+    assert inst.demand[:3].tolist() == [146.0, 87.0, 672.0]
+    assert inst.demand.sum() == 58268.0
+    # the restored demands (see PROVENANCE.md) are read
+    assert 5495.0 in inst.demand and 12912.0 in inst.demand
+    assert inst.assign_cost[0, 0] == pytest.approx(6739.725)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        # truncated customer line (2 costs expected): an InputError naming the file
+        ("2 1\n10 5\n10 5\n3 1.0\n", "tiny.txt"),
+        ("1 1\n10 5\n3 1.0 7\n", "unexpected trailing"),
+        ("1 1\n10 five\n3 1.0\n", "not an OR-Library capacitated"),
+    ],
+)
+def test_bad_cap_files(tmp_path: Path, text: str, needle: str) -> None:
+    with pytest.raises(InputError, match=needle):
+        read_cap(_write(tmp_path, text))
