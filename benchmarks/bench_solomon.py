@@ -37,6 +37,7 @@ from lastmile.instances import SolomonInstance, read_solomon
 from lastmile.io import write_text
 from lastmile.routing import (
     Route,
+    PORTFOLIO,
     RoutingOptions,
     RoutingProblem,
     RoutingSolution,
@@ -50,7 +51,7 @@ from lastmile.routing import (
 )
 from lastmile.validate import validate_routes
 
-SOLVERS = ("lastmile", "ortools-plain", "pyvrp")
+SOLVERS = ("lastmile", "lastmile-2core", "ortools-plain", "pyvrp")
 
 
 def solution_from_sequences(
@@ -97,6 +98,12 @@ def solution_from_sequences(
 
 def run_lastmile(inst: SolomonInstance, problem: RoutingProblem, limit: float) -> RoutingSolution:
     return solve(problem, RoutingOptions(time_limit_s=limit))
+
+
+def run_lastmile_2core(
+    inst: SolomonInstance, problem: RoutingProblem, limit: float
+) -> RoutingSolution:
+    return solve(problem, RoutingOptions(time_limit_s=limit, portfolio=PORTFOLIO))
 
 
 def run_ortools_plain(inst: SolomonInstance, problem: RoutingProblem,
@@ -186,6 +193,7 @@ def run_pyvrp(inst: SolomonInstance, problem: RoutingProblem, limit: float) -> R
 
 RUNNERS: dict[str, Callable[[SolomonInstance, RoutingProblem, float], RoutingSolution]] = {
     "lastmile": run_lastmile,
+    "lastmile-2core": run_lastmile_2core,
     "ortools-plain": run_ortools_plain,
     "pyvrp": run_pyvrp,
 }

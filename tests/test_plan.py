@@ -40,6 +40,11 @@ def test_chain_results_are_consistent(result: PlanResult) -> None:
     assert new["township"].is_unique
     assert inp.region.county_centre.township not in set(new["township"])
     assert pl.result.optimal
+    # candidates: settlements and main-road junctions, each inside its own township
+    junctions = inp.facilities[inp.facilities["id"].str.startswith("junction-")]
+    assert len(junctions) > 0 and junctions.groupby("township").size().max() <= 2
+    polys = inp.townships.gdf.set_index("code").geometry
+    assert all(polys[j.township].covers(j.geometry) for j in junctions.itertuples())
     # study values recomputed from the matrix
     secs = inp.access.seconds
     after = secs[list(pl.open_rows)].min(axis=0) / 60

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from lastmile.cli import main
+from lastmile.errors import InputError
 from lastmile.instances import read_solomon
 from lastmile.routing import RoutingOptions, solomon_problem, solve
 from lastmile.validate import validate_routes
@@ -84,3 +85,21 @@ def test_cli_bad_file_is_one_clear_error(
     garbage.write_text("hello\nworld\n", encoding="ascii")
     assert main(["bench", "solomon", str(garbage), "--time-limit", "1"]) == 2
     assert "not a Solomon instance" in capsys.readouterr().err
+
+
+def test_portfolio_keeps_the_best_of_its_searches(shared_data: Path) -> None:
+    """Two strategies side by side (forked processes): the result is the better of the two."""
+    from lastmile.routing import PORTFOLIO
+
+    problem = solomon_problem(read_solomon(shared_data / "benchmarks/solomon/R211.txt"))
+    # a solution limit makes every search deterministic, so the runs can be compared exactly
+    alone = [
+        solve(problem, RoutingOptions(time_limit_s=60, solution_limit=40, first_solution_strategy=s))
+        for s in PORTFOLIO
+    ]
+    both = solve(problem, RoutingOptions(time_limit_s=60, solution_limit=40, portfolio=PORTFOLIO))
+    assert validate_routes(problem, both).ok
+    best = min(a.kpis.total_distance_m for a in alone)
+    assert both.kpis.total_distance_m == best
+    with pytest.raises(InputError, match="unknown portfolio strategy 'FASTEST'"):
+        RoutingOptions(time_limit_s=1, portfolio=("FASTEST",))

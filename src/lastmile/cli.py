@@ -463,10 +463,11 @@ def _cmd_bench_pmedian(args: argparse.Namespace) -> int:
 
 def _cmd_bench_solomon(args: argparse.Namespace) -> int:
     from lastmile.instances import read_solomon
-    from lastmile.routing import RoutingOptions, solomon_problem, solve
+    from lastmile.routing import PORTFOLIO, RoutingOptions, solomon_problem, solve
     from lastmile.validate import validate_routes
 
-    options = RoutingOptions(time_limit_s=args.time_limit)
+    portfolio = PORTFOLIO[: args.workers] if args.workers > 1 else ()
+    options = RoutingOptions(time_limit_s=args.time_limit, portfolio=portfolio)
     for path in args.files:
         instance = read_solomon(path)
         problem = solomon_problem(instance)
@@ -677,6 +678,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("files", nargs="+", type=Path, metavar="FILE")
     b.add_argument("--time-limit", type=_positive_float, default=30.0, help="seconds per instance")
     b.add_argument("--json", action="store_true", help="print JSON lines (default)")
+    b.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="2: two searches side by side on two cores (a strategy portfolio), best kept",
+    )
     b.set_defaults(handler=_cmd_bench_solomon)
     return parser
 

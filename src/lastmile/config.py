@@ -111,6 +111,7 @@ class DemandProfile:
     service_s_pickup: int
     default_population: int
     candidates_per_township: int
+    junctions_per_township: int
     seed: int
 
 
@@ -166,6 +167,7 @@ def _parse_demand(table: Mapping[str, Any], where: str) -> DemandProfile:
         service_s_pickup=round(num("service_min_pickup", 10) * 60),
         default_population=int(num("default_population", 400, 1)),
         candidates_per_township=int(num("candidates_per_township", 5, 1)),
+        junctions_per_township=int(num("junctions_per_township", 2, 0)),
         seed=int(num("seed", 0)),
     )
 

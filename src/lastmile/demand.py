@@ -26,6 +26,7 @@ from shapely.geometry.base import BaseGeometry
 from lastmile.boundaries import TownshipBoundaries, township_of
 from lastmile.config import ColdChainLimits, DemandProfile, Region
 from lastmile.errors import DataError, InputError
+from lastmile.network import RoadNetwork
 
 #: OSM place values treated as settlements.
 SETTLEMENT_PLACES = (
@@ -215,6 +216,54 @@ def candidate_sites(
     gdf = villages.gdf.sort_values(["township", "population", "id"], ascending=[True, False, True])
     picked = gdf.groupby("township", sort=True).head(k)
     return picked.sort_values("id").reset_index(drop=True)
+
+
+#: Road classes whose junctions are candidate hub sites (a hub wants a main-road junction).
+MAIN_ROADS = ("motorway", "trunk", "primary", "secondary", "tertiary")
+
+
+def junction_sites(
+    network: RoadNetwork, townships: TownshipBoundaries, per_township: int
+) -> gpd.GeoDataFrame:
+    """Candidate hub sites on the road graph: each township's busiest main-road junctions.
+
+    A node's score is the number of main-road edges (``MAIN_ROADS``) meeting there; nodes with at
+    least three are junctions. The ``per_township`` best of each township are returned (ties by
+    node id), with the columns of :class:`Villages` (``place = "junction"``, population 0).
+    """
+    cols = ["id", "name", "place", "population", "township", "lon", "lat", "geometry"]
+    if per_township <= 0:
+        return gpd.GeoDataFrame(columns=cols, geometry="geometry", crs="EPSG:4326")
+    main = np.isin(
+        np.asarray(network.highway_classes, dtype=object)[network.edge_highway], MAIN_ROADS
+    )
+    score = np.bincount(network.edge_u[main], minlength=network.n_nodes) + np.bincount(
+        network.edge_v[main], minlength=network.n_nodes
+    )
+    nodes = np.flatnonzero(score >= 3)
+    pts = gpd.GeoDataFrame(
+        {"node": nodes, "score": score[nodes]},
+        geometry=gpd.points_from_xy(network.node_lon[nodes], network.node_lat[nodes]),
+        crs="EPSG:4326",
+    )
+    pts["township"] = township_of(pts, townships, max_distance_m=0.0).to_numpy()
+    pts = pts[pts["township"].notna()]
+    pts["osmid"] = network.node_osmid[pts["node"].to_numpy()]
+    pts = pts.sort_values(["township", "score", "osmid"], ascending=[True, False, True])
+    best = pts.groupby("township", sort=True).head(per_township)
+    return gpd.GeoDataFrame(
+        {
+            "id": [f"junction-{o}" for o in best["osmid"]],
+            "name": [f"road junction {o}" for o in best["osmid"]],
+            "place": "junction",
+            "population": 0,
+            "township": best["township"].astype(str).to_numpy(),
+            "lon": best.geometry.x.to_numpy(),
+            "lat": best.geometry.y.to_numpy(),
+        },
+        geometry=best.geometry.to_numpy(),
+        crs="EPSG:4326",
+    )[cols].reset_index(drop=True)
 
 
 def county_centre_frame(region: Region) -> gpd.GeoDataFrame:

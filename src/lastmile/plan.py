@@ -43,6 +43,7 @@ from lastmile.demand import (
     candidate_sites,
     county_centre_frame,
     daily_orders,
+    junction_sites,
     read_orders,
     villages_from_file,
     villages_from_osm,
@@ -219,6 +220,8 @@ def prepare(
         region,
         per_township=plan.candidates_per_township,
     )
+    junctions = junction_sites(net, towns, region.demand.junctions_per_township)
+    cands = pd.concat([cands, junctions], ignore_index=True)
     if plan.exclude_centre_township:
         cands = cands[cands["township"] != region.county_centre.township]
     cands = cands.assign(role="candidate")

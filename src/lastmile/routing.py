@@ -29,10 +29,13 @@ Conventions (checked independently by :mod:`lastmile.validate`):
 
 from __future__ import annotations
 
+import copyreg
 import math
+import multiprocessing as mp
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from multiprocessing.reduction import ForkingPickler
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -41,6 +44,19 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from lastmile.errors import InputError
+
+
+def _frozen_mapping(d: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    return MappingProxyType(d)
+
+
+def _reduce_mapping(m: MappingProxyType[Any, Any]) -> tuple[Any, tuple[dict[Any, Any]]]:
+    return (_frozen_mapping, (dict(m),))
+
+
+# Frozen mappings travel between processes (portfolio solves) as plain dicts.
+copyreg.pickle(MappingProxyType, _reduce_mapping)
+ForkingPickler.register(MappingProxyType, _reduce_mapping)
 
 #: Integer cost units per currency unit inside the solver.
 COST_SCALE = 1_000_000
@@ -381,6 +397,11 @@ class RoutingOptions:
         Guided local search penalty coefficient (OR-Tools default 0.1), or ``None``.
     log
         Let OR-Tools log the search to stderr.
+    portfolio
+        First-solution strategies run side by side, one forked process each, with the same time
+        limit; the best result is kept (fewest unassigned orders, then lowest cost). OR-Tools
+        routing is single-threaded, so this is how a solve uses more than one core. Empty: one
+        search with ``first_solution_strategy``.
     """
 
     time_limit_s: float
@@ -389,8 +410,15 @@ class RoutingOptions:
     solution_limit: int | None = None
     gls_lambda: float | None = None
     log: bool = False
+    portfolio: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        for strategy in self.portfolio:
+            if strategy not in _FIRST_SOLUTION:
+                raise InputError(
+                    f"routing options: unknown portfolio strategy {strategy!r}",
+                    f"use names from {', '.join(_FIRST_SOLUTION)}",
+                )
         if not (isinstance(self.time_limit_s, (int, float)) and self.time_limit_s > 0
                 and math.isfinite(self.time_limit_s)):
             raise InputError(f"routing options: time_limit_s {self.time_limit_s!r} must be > 0")
@@ -591,8 +619,45 @@ def _direct_trip_fits(problem: RoutingProblem, o: Order, v: Vehicle) -> bool:
 # --------------------------------------------------------------------------- solve
 
 
+#: The first-solution strategies of a two-core portfolio, best alone first (BENCHMARKS.md).
+PORTFOLIO = ("PARALLEL_CHEAPEST_INSERTION", "PATH_CHEAPEST_ARC")
+
+#: The jobs of a portfolio solve, inherited by the forked workers (never pickled).
+_FORK_JOBS: list[tuple[RoutingProblem, RoutingOptions]] = []
+
+
+def _solve_in_child(k: int) -> RoutingSolution:
+    return _solve_one(*_FORK_JOBS[k])
+
+
+def _rank(solution: RoutingSolution) -> tuple[int, float]:
+    return (solution.kpis.unassigned, solution.kpis.total_cost)
+
+
 def solve(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolution:
     """Plan routes for ``problem`` within ``options.time_limit_s`` seconds.
+
+    With ``options.portfolio`` the strategies run in parallel forked processes and the best
+    solution is returned (see :class:`RoutingOptions`); otherwise one search runs here.
+    """
+    if not isinstance(options, RoutingOptions):
+        raise InputError("solve: options must be a RoutingOptions", "pass RoutingOptions(...)")
+    if len(options.portfolio) < 2 or "fork" not in mp.get_all_start_methods():
+        return _solve_one(problem, options)
+    _FORK_JOBS[:] = [
+        (problem, replace(options, first_solution_strategy=s, portfolio=()))
+        for s in options.portfolio
+    ]
+    try:
+        with mp.get_context("fork").Pool(len(_FORK_JOBS)) as pool:
+            results = pool.map(_solve_in_child, range(len(_FORK_JOBS)))
+    finally:
+        _FORK_JOBS.clear()
+    return min(results, key=_rank)
+
+
+def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolution:
+    """One search in this process (the model of :func:`solve`, described here).
 
     Orders that cannot be served by any vehicle (see :func:`precheck`) are reported with their
     reason and left out of the model; the others may still be dropped at a penalty far above any
