@@ -36,8 +36,8 @@ from lastmile.config import reference_data_dir
 from lastmile.instances import SolomonInstance, read_solomon
 from lastmile.io import write_text
 from lastmile.routing import (
-    Route,
     PORTFOLIO,
+    Route,
     RoutingOptions,
     RoutingProblem,
     RoutingSolution,

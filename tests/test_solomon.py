@@ -62,8 +62,17 @@ def test_cli_prints_one_json_line_per_instance(
     shared_data: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = shared_data / "benchmarks" / "solomon"
-    code = main(["bench", "solomon", str(folder / "C101.txt"), str(folder / "C201.txt"),
-                 "--time-limit", "1", "--json"])
+    code = main(
+        [
+            "bench",
+            "solomon",
+            str(folder / "C101.txt"),
+            str(folder / "C201.txt"),
+            "--time-limit",
+            "1",
+            "--json",
+        ]
+    )
     assert code == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [x["instance"] for x in lines] == ["C101", "C201"]
@@ -94,8 +103,10 @@ def test_portfolio_keeps_the_best_of_its_searches(shared_data: Path) -> None:
     problem = solomon_problem(read_solomon(shared_data / "benchmarks/solomon/R211.txt"))
     # a solution limit makes every search deterministic, so the runs can be compared exactly
     alone = [
-        solve(problem, RoutingOptions(time_limit_s=60, solution_limit=40, first_solution_strategy=s))
-        for s in PORTFOLIO
+        solve(
+            problem, RoutingOptions(time_limit_s=60, solution_limit=40, first_solution_strategy=fs)
+        )
+        for fs in PORTFOLIO
     ]
     both = solve(problem, RoutingOptions(time_limit_s=60, solution_limit=40, portfolio=PORTFOLIO))
     assert validate_routes(problem, both).ok
