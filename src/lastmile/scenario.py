@@ -77,7 +77,7 @@ class PlanSettings:
     candidates_per_township: int | None = None
     location_time_limit_s: float = 60.0
     routing_time_limit_s: float = 120.0
-    routing_solution_limit: int = 50
+    routing_solution_limit: int = 25
     routing_mode: str = "per_depot"
     routing_first_solution: str = "auto"
     seed: int = 2026
