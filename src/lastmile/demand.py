@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -306,26 +307,39 @@ def daily_orders(villages: Villages, region: Region, *, seed: int | None = None)
         int(min(f.capacity_kg for f in region.fleet) // max(prof.parcel_kg, 1e-9)),
     )
     max_kg = min(f.capacity_kg for f in region.fleet)
-    for r in v.itertuples():
-        parcels = max(1, round(r.population * prof.parcels_per_resident_per_day))
-        for part, n in enumerate(_split(parcels, max_parcels)):
+
+    def add(prefix: str, r: Any, total: int, most: int, **fields: Any) -> None:
+        """One order per vehicle load of ``total`` (parcels or kg), ids ``P-v``, ``P-v-2`` ..."""
+        parts = _split(total, most)
+        for part, n in enumerate(parts):
+            oid = f"{prefix}-{r.id}" + (f"-{part + 1}" if len(parts) > 1 else "")
             rows.append(
                 {
-                    "id": f"D-{r.id}" + (f"-{part + 1}" if parcels > max_parcels else ""),
-                    "kind": "delivery",
+                    "id": oid,
                     "village": r.id,
                     "lon": r.lon,
                     "lat": r.lat,
-                    "parcels": n,
-                    "kg": round(n * prof.parcel_kg),
-                    "product_class": "parcel",
-                    "service_min": prof.service_s_delivery / 60,
                     "tw_start": None,
                     "tw_end": None,
-                    "max_in_vehicle_min": limits.parcel_s / 60,
-                    "requires_refrigeration": False,
+                    **{k: (v(n) if callable(v) else v) for k, v in fields.items()},
                 }
             )
+
+    for r in v.itertuples():
+        parcels = max(1, round(r.population * prof.parcels_per_resident_per_day))
+        add(
+            "D",
+            r,
+            parcels,
+            max_parcels,
+            kind="delivery",
+            parcels=lambda n: n,
+            kg=lambda n: round(n * prof.parcel_kg),
+            product_class="parcel",
+            service_min=prof.service_s_delivery / 60,
+            max_in_vehicle_min=limits.parcel_s / 60,
+            requires_refrigeration=False,
+        )
     pickup = rng.random(len(v)) < prof.produce_pickup_share
     tea = rng.random(len(v)) < prof.tea_share_of_pickups
     for r, is_pickup, is_tea in zip(v.itertuples(), pickup, tea, strict=True):
@@ -333,26 +347,20 @@ def daily_orders(villages: Villages, region: Region, *, seed: int | None = None)
             continue
         cls = "tea" if is_tea else "produce"
         kg = max(10, round(r.population * prof.produce_kg_per_resident))
-        for part, n in enumerate(_split(kg, max_kg)):
-            rows.append(
-                {
-                    "id": f"P-{r.id}" + (f"-{part + 1}" if kg > max_kg else ""),
-                    "kind": "pickup",
-                    "village": r.id,
-                    "lon": r.lon,
-                    "lat": r.lat,
-                    "parcels": 0,
-                    "kg": n,
-                    "product_class": cls,
-                    "service_min": prof.service_s_pickup / 60,
-                    "tw_start": None,
-                    "tw_end": None,
-                    "max_in_vehicle_min": limits.for_class(cls) / 60,
-                    "requires_refrigeration": prof.tea_requires_refrigeration
-                    if is_tea
-                    else prof.produce_requires_refrigeration,
-                }
-            )
+        reefer = prof.tea_requires_refrigeration if is_tea else prof.produce_requires_refrigeration
+        add(
+            "P",
+            r,
+            kg,
+            max_kg,
+            kind="pickup",
+            parcels=0,
+            kg=lambda n: n,
+            product_class=cls,
+            service_min=prof.service_s_pickup / 60,
+            max_in_vehicle_min=limits.for_class(cls) / 60,
+            requires_refrigeration=reefer,
+        )
     return check_orders(pd.DataFrame(rows, columns=list(ORDER_COLUMNS)), "generated orders")
 
 
