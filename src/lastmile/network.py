@@ -17,6 +17,7 @@ Whatever the source, the graph goes through one path:
 from __future__ import annotations
 
 import bz2
+import datetime as _dt
 import hashlib
 import json
 import re
@@ -781,12 +782,13 @@ def open_network(
     path = Path(choice)
     _check_readable(path)
     kind = graph_file_kind(path)
-    label = f"OpenStreetMap extract {path.name} (© OpenStreetMap contributors, ODbL)"
+    dated = _dt.date.fromtimestamp(path.stat().st_mtime).isoformat()
+    label = (
+        f"OpenStreetMap extract {path.name}, file of {dated} (© OpenStreetMap contributors, ODbL)"
+    )
     net = load_network(path, region, cache=cache, description=label)
     return net, NetworkSource("file", path if kind != "graphml" else None, label)
 
 
 def _today() -> str:
-    import datetime as _dt
-
     return _dt.date.today().isoformat()
