@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from lastmile.cli import main
@@ -150,3 +151,27 @@ def test_bench_matrix_json(
     result = json.loads(out)
     assert set(result) >= {"nodes", "edges", "sources", "lastmile_s", "networkx_s", "speedup"}
     assert result["sources"] == 20 and result["nodes"] > 1000
+
+
+def test_compare_writes_tables_plots_and_p_curve(
+    small_cache: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "study"
+    code = main(
+        ["compare", "--network", "synthetic", "--standin-scale", str(TEST_SCALE),
+         "--reference-data", str(shared_data), "--cache-dir", str(small_cache),
+         "--p-max", "3", "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    curve = pd.read_csv(out / "p_curve.csv")
+    assert list(curve["p"]) == [0, 1, 2, 3]
+    assert (curve["mean_min"].diff().dropna() <= 1e-9).all()
+    towns = pd.read_csv(out / "townships.csv")
+    assert len(towns) == 20 and {"mean_min_before", "mean_min_after", "minutes_saved"} <= set(towns)
+    for png in ("delivery_times.png", "minutes_saved_by_township.png", "p_curve.png"):
+        assert (out / png).read_bytes()[:4] == b"\x89PNG"
+    assert "p-curve" in (out / "study.md").read_text(encoding="utf-8")
+    assert (
+        main(["compare", "--plans", str(tmp_path / "x"), str(tmp_path / "y"), "--out", str(out)])
+        == 2
+    )

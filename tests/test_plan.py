@@ -14,6 +14,7 @@ from lastmile.cli import main
 from lastmile.plan import PlanResult, delivery_study, p_curve, prepare, run_plan
 from lastmile.report import write_outputs
 from lastmile.scenario import load_scenario
+from lastmile.study import compare_plan_dirs
 from tests.conftest import TEST_SCALE
 
 SETTINGS = {
@@ -101,6 +102,10 @@ def test_outputs_written_and_deterministic(
     assert first["plot_times"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # no temporary files left behind
     assert not [p for p in (tmp_path / "a").rglob(".*")]
+    # two plan folders compared: identical plans save nothing anywhere
+    cmp = compare_plan_dirs(tmp_path / "a", tmp_path / "b")
+    assert len(cmp.villages) == len(result.inputs.villages)
+    assert (cmp.villages["minutes_saved"] == 0).all() and "# Plan comparison" in cmp.markdown
 
 
 def test_p_curve_is_monotone(result: PlanResult) -> None:
