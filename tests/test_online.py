@@ -65,3 +65,16 @@ def test_auto_falls_back_to_standin_when_osm_unreachable(
         "auto", REGION, outline=outline, cache=cache, standin_scale=0.1, osm_timeout_s=1
     )
     assert source.synthetic and "synthetic stand-in" in source.label and net.synthetic
+
+
+def test_forced_osm_download_fails_fast_when_unreachable(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import osmnx as ox
+
+    from lastmile.errors import InputError
+
+    monkeypatch.setattr(ox.settings, "overpass_url", "http://127.0.0.1:9/api")  # closed port
+    outline = read_outline(REGION, shared_data)
+    with pytest.raises(InputError, match="does not answer within 1 s"):
+        open_network("osm", REGION, outline=outline, cache=tmp_path, osm_timeout_s=1)

@@ -765,6 +765,13 @@ def open_network(
         net = load_network(path, region, cache=cache, synthetic=True, description=label)
         return net, NetworkSource("synthetic", path, label)
     if choice == "osm":
+        if str(spec) == "osm" and not overpass_reachable(osm_timeout_s):
+            # fail at once: osmnx itself would wait out its status pause (60 s) before failing
+            raise InputError(
+                f"OpenStreetMap (Overpass at {ox.settings.overpass_url}) does not answer "
+                f"within {osm_timeout_s:g} s",
+                "check the connection, or use --network synthetic or a local extract FILE",
+            )
         ox.settings.cache_folder = str(cache / "osmnx-http")
         ox.settings.use_cache = True
         label = (
