@@ -17,7 +17,6 @@ import itertools
 import multiprocessing as mp
 import pickle
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import shared_memory
 from pathlib import Path
@@ -85,8 +84,8 @@ def _dijkstra_chunks(
     sources: NDArray[np.int64],
     cutoff_s: float | None,
     predecessors: bool,
-    workers: int,
 ) -> list[tuple[NDArray[np.float64], NDArray[np.int32] | None]]:
+    """Dijkstra in chunks of sources, so predecessor arrays stay bounded in memory."""
     graph = network.csr("time")
     limit = np.inf if cutoff_s is None else float(cutoff_s)
     chunks = [sources[i : i + _CHUNK] for i in range(0, sources.size, _CHUNK)]
@@ -99,11 +98,7 @@ def _dijkstra_chunks(
             return np.atleast_2d(dist), np.atleast_2d(pred).astype(np.int32)
         return np.atleast_2d(dijkstra(graph, directed=True, indices=chunk, limit=limit)), None
 
-    if workers <= 1 or len(chunks) <= 1:
-        return [run(c) for c in chunks]
-    # csgraph's dijkstra releases the GIL, so threads use both cores without copying the graph
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(run, chunks))
+    return [run(c) for c in chunks]
 
 
 #: The graph the forked workers of :func:`node_travel_times` read (inherited, never pickled).
@@ -195,7 +190,6 @@ def travel_matrix(
     destination_ids: Sequence[str] | None = None,
     cutoff_s: float | None = None,
     distances: bool = True,
-    workers: int = 2,
 ) -> TravelMatrix:
     """Travel times and distances between two node sets along fastest paths.
 
@@ -211,8 +205,6 @@ def travel_matrix(
         Stop searching beyond this travel time; farther pairs are unreachable.
     distances
         Also compute metres along the fastest path (a little extra work).
-    workers
-        Threads for the dijkstra calls.
     """
     org = _check_nodes(network, origin_nodes, "origin_nodes")
     dst = _check_nodes(network, destination_nodes, "destination_nodes")
@@ -223,7 +215,7 @@ def travel_matrix(
     if len(o_ids) != org.size or len(d_ids) != dst.size:
         raise InputError("travel_matrix: ids and nodes have different lengths")
     uniq, inverse = np.unique(org, return_inverse=True)
-    parts = _dijkstra_chunks(network, uniq, cutoff_s, predecessors=distances, workers=workers)
+    parts = _dijkstra_chunks(network, uniq, cutoff_s, predecessors=distances)
     secs = np.empty((uniq.size, dst.size))
     mets = np.zeros((uniq.size, dst.size))
     row = 0
@@ -285,9 +277,7 @@ def path_geometry(network: RoadNetwork, nodes: Sequence[int]) -> LineString | No
     return LineString(stacked)
 
 
-def leg_paths(
-    network: RoadNetwork, legs: Sequence[tuple[int, int]], *, workers: int = 2
-) -> list[list[int] | None]:
+def leg_paths(network: RoadNetwork, legs: Sequence[tuple[int, int]]) -> list[list[int] | None]:
     """Fastest node sequences for many (origin, destination) legs, one dijkstra per distinct origin.
 
     Used to draw vehicle routes along the roads: a route's legs share origins with other routes'
@@ -304,7 +294,7 @@ def leg_paths(
         by_origin.setdefault(o, []).append(i)
     for start in range(0, uniq.size, _CHUNK):
         chunk = uniq[start : start + _CHUNK]
-        [(_, pred)] = _dijkstra_chunks(network, chunk, None, predecessors=True, workers=1)
+        [(_, pred)] = _dijkstra_chunks(network, chunk, None, predecessors=True)
         assert pred is not None
         for row, origin in enumerate(chunk.tolist()):
             for i in by_origin[origin]:
