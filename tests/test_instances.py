@@ -11,8 +11,8 @@ from lastmile.errors import InputError
 from lastmile.instances import read_cap, read_pmed
 
 
-def test_pmed1_header_and_matrix(shared_data: Path) -> None:
-    inst = read_pmed(shared_data / "benchmarks" / "pmed" / "pmed1.txt")
+def test_pmed1_header_and_matrix(test_data: Path) -> None:
+    inst = read_pmed(test_data / "benchmarks" / "pmed" / "pmed1.txt")
     assert (inst.name, inst.n, inst.p) == ("pmed1", 100, 5)
     assert inst.cost.shape == (100, 100)
     assert inst.cost.dtype == np.int64
@@ -70,8 +70,8 @@ def test_missing_and_binary_pmed_files(tmp_path: Path) -> None:
         read_pmed(tmp_path)
 
 
-def test_cap41(shared_data: Path) -> None:
-    inst = read_cap(shared_data / "benchmarks" / "cap" / "cap41.txt")
+def test_cap41(test_data: Path) -> None:
+    inst = read_cap(test_data / "benchmarks" / "cap" / "cap41.txt")
     assert inst.name == "cap41"
     assert inst.assign_cost.shape == (16, 50)
     assert (inst.capacity == 5000).all()

@@ -22,8 +22,8 @@ from lastmile.location import LocationOptions, LocationProblem, LocationResult, 
 TL = 20.0  # generous cap; every case here finishes in well under a second or two
 
 
-def _optima(shared_data: Path) -> dict[str, int]:
-    with open(shared_data / "benchmarks" / "pmed_opt.csv", newline="") as f:
+def _optima(test_data: Path) -> dict[str, int]:
+    with open(test_data / "benchmarks" / "pmed_opt.csv", newline="") as f:
         return {r["instance"]: int(r["optimal"]) for r in csv.DictReader(f)}
 
 
@@ -50,21 +50,21 @@ def _check_consistent(res: LocationResult) -> None:
 
 
 @pytest.mark.parametrize("name", ["pmed1", "pmed3", "pmed5", "pmed7"])
-def test_pmed_published_optimum(shared_data: Path, name: str) -> None:
-    inst = read_pmed(shared_data / "benchmarks" / "pmed" / f"{name}.txt")
+def test_pmed_published_optimum(test_data: Path, name: str) -> None:
+    inst = read_pmed(test_data / "benchmarks" / "pmed" / f"{name}.txt")
     res = solve(
         LocationProblem.from_cost_matrix(inst.cost),
         LocationOptions(p=inst.p, max_per_group=None, time_limit_s=TL),
     )
     assert res.optimal
-    assert res.objective == _optima(shared_data)[name]
+    assert res.objective == _optima(test_data)[name]
     assert res.bound == res.objective and res.gap == 0.0
     _check_consistent(res)
     assert res.total_cost() == res.objective
 
 
-def test_time_limit_returns_best_known_with_honest_bound(shared_data: Path) -> None:
-    inst = read_pmed(shared_data / "benchmarks" / "pmed" / "pmed11.txt")
+def test_time_limit_returns_best_known_with_honest_bound(test_data: Path) -> None:
+    inst = read_pmed(test_data / "benchmarks" / "pmed" / "pmed11.txt")
     res = solve(
         LocationProblem.from_cost_matrix(inst.cost),
         LocationOptions(p=inst.p, max_per_group=None, time_limit_s=1e-4),
@@ -370,8 +370,8 @@ def test_kpis_and_group_table() -> None:
 # --------------------------------------------------------------------------- CLI
 
 
-def test_cli_bench_pmedian(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = shared_data / "benchmarks" / "pmed" / "pmed1.txt"
+def test_cli_bench_pmedian(test_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = test_data / "benchmarks" / "pmed" / "pmed1.txt"
     assert main(["bench", "pmedian", str(path), "--time-limit", "20", "--json"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1

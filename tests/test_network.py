@@ -93,12 +93,12 @@ def test_speeds_tagged_or_imputed_and_travel_times(town: Path) -> None:
     assert set(s.km_by_highway) == {"primary", "tertiary", "residential", "unclassified"}
 
 
-def test_real_osm_samples_load_end_to_end(shared_data: Path) -> None:
-    oakland = build_network(shared_data / "osm/samples/west-oakland.osm.bz2", REGION)
+def test_real_osm_samples_load_end_to_end(test_data: Path) -> None:
+    oakland = build_network(test_data / "osm/samples/west-oakland.osm.bz2", REGION)
     assert oakland.n_nodes > 10 and oakland.n_edges > oakland.n_nodes
     assert oakland.edge_speed_imputed.all()  # that sample carries no maxspeed tags
     bavaria = build_network(
-        shared_data / "osm/samples/planet_10.068_48.135_10.071_48.137.osm", REGION
+        test_data / "osm/samples/planet_10.068_48.135_10.071_48.137.osm", REGION
     )
     assert bavaria.n_edges > 0
     assert not bavaria.synthetic

@@ -18,7 +18,6 @@ NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 def test_notebook_runs(
     path: Path,
     small_cache: Path,
-    shared_data: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -27,7 +26,6 @@ def test_notebook_runs(
     monkeypatch.setenv("LASTMILE_ROUTING_TIME_LIMIT", "3")
     monkeypatch.setenv("LASTMILE_P_MAX", "3")
     monkeypatch.setenv("LASTMILE_CACHE_DIR", str(small_cache))
-    monkeypatch.setenv("LASTMILE_REFERENCE_DATA", str(shared_data))
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}

@@ -16,18 +16,18 @@ REGION = load_region()
 
 
 @pytest.fixture(scope="module")
-def standin_small(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> tuple[Path, Path]:
+def standin_small(tmp_path_factory: pytest.TempPathFactory, test_data: Path) -> tuple[Path, Path]:
     cache = tmp_path_factory.mktemp("cache")
-    outline = read_outline(REGION, shared_data)
+    outline = read_outline(REGION, test_data)
     path, _ = standin_file(REGION, outline, cache, scale=0.1)
     return path, cache
 
 
 def test_online_download_equals_file_load(
-    standin_small: tuple[Path, Path], shared_data: Path, tmp_path: Path
+    standin_small: tuple[Path, Path], test_data: Path, tmp_path: Path
 ) -> None:
     osm_file, _ = standin_small
-    outline = read_outline(REGION, shared_data)
+    outline = read_outline(REGION, test_data)
     with overpass_stub(osm_file, tmp_path / "http") as counts:
         assert overpass_reachable(timeout_s=5)
         online, source = open_network("osm", REGION, outline=outline, cache=tmp_path / "c1")
@@ -53,14 +53,14 @@ def test_online_download_equals_file_load(
 
 
 def test_auto_falls_back_to_standin_when_osm_unreachable(
-    standin_small: tuple[Path, Path], shared_data: Path, monkeypatch: pytest.MonkeyPatch
+    standin_small: tuple[Path, Path], test_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import osmnx as ox
 
     _, cache = standin_small
     # a closed loopback port: refused at once, nothing leaves the machine
     monkeypatch.setattr(ox.settings, "overpass_url", "http://127.0.0.1:9/api")
-    outline = read_outline(REGION, shared_data)
+    outline = read_outline(REGION, test_data)
     net, source = open_network(
         "auto", REGION, outline=outline, cache=cache, standin_scale=0.1, osm_timeout_s=1
     )
@@ -68,13 +68,13 @@ def test_auto_falls_back_to_standin_when_osm_unreachable(
 
 
 def test_forced_osm_download_fails_fast_when_unreachable(
-    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    test_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import osmnx as ox
 
     from lastmile.errors import InputError
 
     monkeypatch.setattr(ox.settings, "overpass_url", "http://127.0.0.1:9/api")  # closed port
-    outline = read_outline(REGION, shared_data)
+    outline = read_outline(REGION, test_data)
     with pytest.raises(InputError, match="does not answer within 1 s"):
         open_network("osm", REGION, outline=outline, cache=tmp_path, osm_timeout_s=1)

@@ -27,8 +27,8 @@ SETTINGS = {
 
 
 @pytest.fixture(scope="module")
-def result(small_cache: Path, shared_data: Path) -> PlanResult:
-    return run_plan(load_scenario(**SETTINGS), reference_dir=shared_data, cache=small_cache)
+def result(small_cache: Path) -> PlanResult:
+    return run_plan(load_scenario(**SETTINGS), cache=small_cache)
 
 
 def test_chain_results_are_consistent(result: PlanResult) -> None:
@@ -67,10 +67,10 @@ def test_chain_results_are_consistent(result: PlanResult) -> None:
 
 
 def test_outputs_written_and_deterministic(
-    result: PlanResult, small_cache: Path, shared_data: Path, tmp_path: Path
+    result: PlanResult, small_cache: Path, tmp_path: Path
 ) -> None:
     first = write_outputs(result, tmp_path / "a")
-    again = run_plan(load_scenario(**SETTINGS), reference_dir=shared_data, cache=small_cache)
+    again = run_plan(load_scenario(**SETTINGS), cache=small_cache)
     write_outputs(again, tmp_path / "b")
     names = [
         "kpis.json",
@@ -120,9 +120,9 @@ def test_p_curve_is_monotone(result: PlanResult) -> None:
 
 
 def test_user_orders_file_and_unreachable_order(
-    small_cache: Path, shared_data: Path, tmp_path: Path
+    small_cache: Path, tmp_path: Path
 ) -> None:
-    inputs = prepare(load_scenario(**SETTINGS), reference_dir=shared_data, cache=small_cache)
+    inputs = prepare(load_scenario(**SETTINGS), cache=small_cache)
     v = inputs.villages.iloc[:3]
     rows = [
         {
@@ -152,8 +152,6 @@ def test_user_orders_file_and_unreachable_order(
             "synthetic",
             "--standin-scale",
             str(TEST_SCALE),
-            "--reference-data",
-            str(shared_data),
             "--cache-dir",
             str(small_cache),
             "--orders",

@@ -13,9 +13,9 @@ from lastmile.errors import InputError
 from lastmile.scenario import PlanSettings, defaults_toml, load_scenario
 
 
-def test_region_registry_matches_official_list(shared_data: Path) -> None:
+def test_region_registry_matches_official_list(test_data: Path) -> None:
     region = load_region()
-    official = pd.read_csv(shared_data / "boundaries/suichang_townships.csv", dtype=str)
+    official = pd.read_csv(test_data / "boundaries/suichang_townships.csv", dtype=str)
     assert [(t.code, t.code12, t.name, t.kind) for t in region.townships] == list(
         official[["code9", "code12", "name", "type"]].itertuples(index=False, name=None)
     )

@@ -18,14 +18,14 @@ from lastmile.routing import RoutingOptions, solomon_problem, solve
 from lastmile.validate import validate_routes
 
 
-def bks(shared_data: Path, name: str) -> float:
-    with open(shared_data / "benchmarks" / "solomon_bks.csv", encoding="utf-8") as f:
+def bks(test_data: Path, name: str) -> float:
+    with open(test_data / "benchmarks" / "solomon_bks.csv", encoding="utf-8") as f:
         row = next(r for r in csv.DictReader(f) if r["instance"] == name)
     return float(row["dist_bks_distance_trunc1"])
 
 
-def test_mapping_scales_times_by_ten(shared_data: Path) -> None:
-    inst = read_solomon(shared_data / "benchmarks" / "solomon" / "R101.txt")
+def test_mapping_scales_times_by_ten(test_data: Path) -> None:
+    inst = read_solomon(test_data / "benchmarks" / "solomon" / "R101.txt")
     p = solomon_problem(inst)
     assert len(p.orders) == 100 and p.vehicle_types[0].count_at("depot") == 25
     assert dict(p.vehicle_types[0].capacity) == {"q": 200}
@@ -38,8 +38,8 @@ def test_mapping_scales_times_by_ten(shared_data: Path) -> None:
 
 
 @pytest.mark.parametrize(("name", "slack"), [("C101", 0.05), ("R101", 0.10)])
-def test_short_solve_is_valid_and_near_the_bks(shared_data: Path, name: str, slack: float) -> None:
-    inst = read_solomon(shared_data / "benchmarks" / "solomon" / f"{name}.txt")
+def test_short_solve_is_valid_and_near_the_bks(test_data: Path, name: str, slack: float) -> None:
+    inst = read_solomon(test_data / "benchmarks" / "solomon" / f"{name}.txt")
     p = solomon_problem(inst)
     sol = solve(p, RoutingOptions(time_limit_s=2.0))
     report = validate_routes(p, sol)
@@ -52,16 +52,16 @@ def test_short_solve_is_valid_and_near_the_bks(shared_data: Path, name: str, sla
         seq = [0, *(int(s.order_id) for s in r.stops), 0]
         total += int(sum(d[a, b] for a, b in itertools.pairwise(seq)))
     assert total == sol.kpis.total_distance_m
-    best = bks(shared_data, name)
+    best = bks(test_data, name)
     assert best - 1e-6 <= total / 10 <= best * (1 + slack)
     assert sorted(int(s.order_id) for r in sol.routes for s in r.stops) == list(range(1, 101))
     assert np.isclose(report.kpis.total_km, total / 1000)
 
 
 def test_cli_prints_one_json_line_per_instance(
-    shared_data: Path, capsys: pytest.CaptureFixture[str]
+    test_data: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    folder = shared_data / "benchmarks" / "solomon"
+    folder = test_data / "benchmarks" / "solomon"
     code = main(
         [
             "bench",
@@ -79,7 +79,7 @@ def test_cli_prints_one_json_line_per_instance(
     for x in lines:
         assert set(x) == {"instance", "distance", "vehicles", "feasible", "seconds"}
         assert x["feasible"] is True
-        assert x["distance"] >= bks(shared_data, x["instance"]) - 1e-6
+        assert x["distance"] >= bks(test_data, x["instance"]) - 1e-6
     assert lines[0]["distance"] <= 827.3 * 1.05
 
 
@@ -96,11 +96,11 @@ def test_cli_bad_file_is_one_clear_error(
     assert "not a Solomon instance" in capsys.readouterr().err
 
 
-def test_portfolio_keeps_the_best_of_its_searches(shared_data: Path) -> None:
+def test_portfolio_keeps_the_best_of_its_searches(test_data: Path) -> None:
     """Two strategies side by side (forked processes): the result is the better of the two."""
     from lastmile.routing import PORTFOLIO
 
-    problem = solomon_problem(read_solomon(shared_data / "benchmarks/solomon/R211.txt"))
+    problem = solomon_problem(read_solomon(test_data / "benchmarks/solomon/R211.txt"))
     # a solution limit makes every search deterministic, so the runs can be compared exactly
     alone = [
         solve(

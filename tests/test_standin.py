@@ -20,6 +20,7 @@ import shapely
 import shapely.affinity
 from shapely.geometry import MultiPolygon, Point, Polygon
 
+from lastmile.boundaries import county_outline
 from lastmile.config import Region, load_region
 from lastmile.errors import DataError, InputError
 from lastmile.io import file_sha256
@@ -44,8 +45,8 @@ def region() -> Region:
 
 
 @pytest.fixture(scope="module")
-def outline(shared_data: Path, region: Region) -> Polygon | MultiPolygon:
-    geom = gpd.read_file(shared_data / region.outline_file).geometry.iloc[0]
+def outline(region: Region, tmp_path_factory: pytest.TempPathFactory) -> Polygon | MultiPolygon:
+    geom = county_outline(region, cache=tmp_path_factory.mktemp("outline")).geometry
     assert isinstance(geom, Polygon | MultiPolygon)
     return geom
 

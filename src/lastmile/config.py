@@ -222,7 +222,8 @@ class Region:
     area_km2: float
     osm_bbox: tuple[float, float, float, float]
     osm_place_query: str
-    outline_file: str
+    outline_path: str | None
+    outline_reference_file: str | None
     outline_crs: str
     county_centre: Site
     townships: tuple[Township, ...]
@@ -279,11 +280,34 @@ def _read_toml(path: Path | None, text: str | None, what: str) -> dict[str, Any]
         raise InputError(f"{what} {path} is not valid TOML: {exc}", "fix the syntax") from exc
 
 
-def parse_region(data: Mapping[str, Any], source: str) -> Region:
-    """Validate a parsed region table and build a :class:`Region`."""
+def _optional_str(table: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise InputError(f"{where}: {key!r} must be a non-empty string, got {value!r}")
+    return value
+
+
+def parse_region(data: Mapping[str, Any], source: str, region_dir: Path | None = None) -> Region:
+    """Validate a parsed region table and build a :class:`Region`.
+
+    ``region_dir`` resolves a relative ``[region.outline] path`` (the region file's folder).
+    """
     where = f"region file {source}"
     reg = _require(data, "region", dict, where)
-    outline = _require(reg, "outline", dict, f"{where} [region]")
+    region_code = _require(reg, "code", str, f"{where} [region]")
+    if not (region_code.isdigit() and len(region_code) == 6):
+        raise InputError(
+            f"{where} [region]: code {region_code!r} is not a 6-digit county code",
+            "give the county's administrative division code, e.g. 331123 for Suichang",
+        )
+    outline = reg.get("outline", {})
+    if not isinstance(outline, dict):
+        raise InputError(f"{where}: [region.outline] must be a table", "see regions/suichang.toml")
+    outline_path = _optional_str(outline, "path", f"{where} [region.outline]")
+    if outline_path is not None and region_dir is not None and not Path(outline_path).is_absolute():
+        outline_path = str((region_dir / outline_path).resolve())
     centre = _require(data, "county_centre", dict, where)
     speeds = _require(data, "speeds_kmh", dict, where)
     network = data.get("network", {})
@@ -358,12 +382,15 @@ def parse_region(data: Mapping[str, Any], source: str) -> Region:
         id=_require(reg, "id", str, f"{where} [region]"),
         name=_require(reg, "name", str, f"{where} [region]"),
         name_local=str(reg.get("name_local", "")),
-        code=str(_require(reg, "code", str, f"{where} [region]")),
+        code=region_code,
         projected_crs=_require(reg, "projected_crs", str, f"{where} [region]"),
         area_km2=float(reg.get("area_km2", 0.0)),
         osm_bbox=(bbox[0], bbox[1], bbox[2], bbox[3]),
         osm_place_query=str(reg.get("osm_place_query", "")),
-        outline_file=_require(outline, "file", str, f"{where} [region.outline]"),
+        outline_path=outline_path,
+        outline_reference_file=_optional_str(
+            outline, "reference_file", f"{where} [region.outline]"
+        ),
         outline_crs=str(outline.get("crs", "EPSG:4326")),
         county_centre=centre_site,
         townships=tuple(townships),
@@ -398,7 +425,9 @@ def load_region(path: str | Path | None = None) -> Region:
         text = resources.files("lastmile").joinpath("regions/suichang.toml").read_text("utf-8")
         return parse_region(_read_toml(None, text, "region file"), "suichang (embedded)")
     p = Path(path)
-    return parse_region(_read_toml(p, None, "region file"), str(p))
+    if p.is_dir():
+        raise InputError(f"region file {p} is a directory", "give a region TOML file")
+    return parse_region(_read_toml(p, None, "region file"), str(p), p.parent)
 
 
 def reference_data_dir(explicit: str | Path | None = None, *, required: bool = True) -> Path | None:

@@ -33,9 +33,10 @@ import pandas as pd
 from shapely.geometry import LineString, Point
 
 from lastmile.boundaries import (
+    CountyOutline,
     TownshipBoundaries,
+    county_outline,
     load_townships,
-    read_outline,
     townships_from_osm,
     townships_from_osmnx_online,
 )
@@ -112,6 +113,7 @@ class PlanInputs:
     warnings: tuple[str, ...]
     cache: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    outline: CountyOutline | None = None
 
     @property
     def region(self) -> Region:
@@ -171,7 +173,14 @@ def prepare(
 
     t = time.perf_counter()
     progress("road network")
-    outline = read_outline(region, reference_dir)
+    county = county_outline(
+        region,
+        path=plan.outline,
+        crs=plan.outline_crs,
+        reference_dir=reference_dir,
+        cache=cache_path,
+    )
+    outline = county.geometry
     local = Path(plan.local_extract) if plan.local_extract else None
     net, source = open_network(
         plan.network,
@@ -263,7 +272,18 @@ def prepare(
         warnings.append(f"{access.n_unreachable} facility-village pairs have no road path")
     timings["matrix_s"] = time.perf_counter() - t
     return PlanInputs(
-        scenario, net, source, towns, vgdf, fac, ogdf, access, tuple(warnings), cache_path, timings
+        scenario,
+        net,
+        source,
+        towns,
+        vgdf,
+        fac,
+        ogdf,
+        access,
+        tuple(warnings),
+        cache_path,
+        timings,
+        county,
     )
 
 

@@ -27,7 +27,6 @@ import geopandas as gpd
 import pandas as pd
 
 from lastmile import __version__
-from lastmile.config import reference_data_dir
 from lastmile.io import (
     file_sha256,
     package_versions,
@@ -205,10 +204,8 @@ def manifest(result: PlanResult) -> dict[str, Any]:
     inp = result.inputs
     sc = inp.scenario
     inputs: dict[str, Any] = {"region": {"source": inp.region.source_file}}
-    ref = reference_data_dir(required=False)
-    if ref is not None and (ref / inp.region.outline_file).is_file():
-        outline = ref / inp.region.outline_file
-        inputs["county_outline"] = {"path": str(outline), "sha256": file_sha256(outline)}
+    if inp.outline is not None:
+        inputs["county_outline"] = inp.outline.describe()
     if inp.source.osm_file is not None:
         inputs["osm"] = {
             "path": str(inp.source.osm_file),

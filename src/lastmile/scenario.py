@@ -57,6 +57,10 @@ class PlanSettings:
     routing_first_solution
         OR-Tools first-solution strategy, or ``auto``: cheapest insertion for models up to 150
         orders, PATH_CHEAPEST_ARC above (measured; see BENCHMARKS.md).
+    outline, outline_crs
+        An explicit county outline file (any vector format) and the CRS of its coordinates
+        (default: the file's own; ``"gcj02"`` for Amap/DataV lon/lat); default: the region's
+        outline sources (:func:`lastmile.boundaries.county_outline`).
     routing_solution_limit
         Improving solutions the routing search may find; with the time limit as a safety cap this
         keeps the run deterministic (same inputs and seed, same routes) while the cap does not bind.
@@ -64,6 +68,8 @@ class PlanSettings:
 
     network: str = "auto"
     local_extract: str | None = None
+    outline: str | None = None
+    outline_crs: str | None = None
     boundaries: str | None = None
     boundaries_crs: str | None = None
     villages: str | None = None
@@ -148,8 +154,14 @@ def _embedded_region_text() -> str:
     return resources.files("lastmile").joinpath("regions/suichang.toml").read_text("utf-8")
 
 
-def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
+def load_scenario(
+    path: str | Path | None = None, *, region: str | Path | None = None, **overrides: Any
+) -> Scenario:
     """Read a scenario file (``None``: all defaults) and apply keyword overrides to ``[plan]``.
+
+    ``region`` names a region file (``--region``) that replaces the scenario's ``region`` (a
+    relative path is taken from the current directory); default: the scenario's ``region``, else
+    the embedded Suichang file.
 
     Raises
     ------
@@ -176,20 +188,38 @@ def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
             f"use region, [plan] and region tables {REGION_TABLES}",
         )
     region_ref = data.get("region")
-    if region_ref is None:
+    region_dir: Path | None = None
+    if region is not None:
+        rp: Path | None = Path(region).resolve()
+        asked = "--region"
+    elif region_ref is not None:
+        if not isinstance(region_ref, str):
+            raise InputError(f"{where}: region = {region_ref!r} must be a file path string")
+        rp, asked = (base_dir / region_ref).resolve(), f"{where}: region"
+    else:
+        rp, asked = None, ""
+    if rp is None:
         region_text, region_source = _embedded_region_text(), "suichang (embedded)"
     else:
-        rp = (base_dir / str(region_ref)).resolve()
+        region_dir, region_source = rp.parent, str(rp)
         try:
-            region_text, region_source = rp.read_text(encoding="utf-8"), str(rp)
+            region_text = rp.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise InputError(
-                f"{where}: region file {rp} does not exist", "check 'region'"
+                f"{asked}: region file {rp} does not exist", "check the path"
             ) from None
+        except IsADirectoryError:
+            raise InputError(
+                f"{asked}: region file {rp} is a directory", "give a TOML file"
+            ) from None
+        except UnicodeDecodeError:
+            raise InputError(f"region file {rp} is not UTF-8 text", "save it as UTF-8") from None
     try:
         region_data = tomllib.loads(region_text)
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"region file {region_source} is not valid TOML: {exc}") from exc
+        raise InputError(
+            f"region file {region_source} is not valid TOML: {exc}", "fix the syntax"
+        ) from exc
     for table in REGION_TABLES:
         if table not in data:
             continue
@@ -197,10 +227,10 @@ def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
             region_data[table] = data[table]
         else:
             region_data[table] = {**region_data.get(table, {}), **data[table]}
-    region = parse_region(region_data, f"{region_source} + {where}")
+    parsed_region = parse_region(region_data, f"{region_source} + {where}", region_dir)
     plan = _plan_settings(dict(data.get("plan", {})), where)
     # file paths in [plan] are relative to the scenario file
-    for key in ("local_extract", "boundaries", "villages", "orders"):
+    for key in ("local_extract", "outline", "boundaries", "villages", "orders"):
         value = getattr(plan, key)
         if value is not None and not Path(value).is_absolute():
             resolved: dict[str, Any] = {key: str((base_dir / value).resolve())}
@@ -208,7 +238,7 @@ def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
     clean = {k: v for k, v in overrides.items() if v is not None}
     if clean:
         plan = replace(plan, **clean)
-    return Scenario(region=region, plan=plan, source=where)
+    return Scenario(region=parsed_region, plan=plan, source=where)
 
 
 def defaults_toml() -> str:
