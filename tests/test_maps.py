@@ -23,11 +23,13 @@ import shapely
 from lastmile.errors import DataError, InputError
 from lastmile.maps import (
     MAP_ASSETS,
+    OFFLINE_NOTICE,
     compare_map,
     fetch_map_assets,
     map_assets_dir,
     missing_map_assets,
     plan_map,
+    resolve_map_assets,
     save_map,
 )
 
@@ -333,11 +335,13 @@ def test_county_sized_map_is_well_under_5_mb(county: Case, tmp_path: Path,
 def test_save_map_cdn_links_and_inline_embeds(small: Case, tmp_path: Path,
                                               map_assets: Path) -> None:  # fmt: skip
     m = plan_map(**small.frames(), title="t", source_label=SYNTHETIC)
-    cdn = save_map(m, tmp_path / "out" / "cdn.html").read_text(encoding="utf-8")
+    cdn = save_map(m, tmp_path / "out" / "cdn.html", assets="cdn").read_text(encoding="utf-8")
     assert '<script src="https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js">' in cdn
+    assert cdn.rstrip().endswith(OFFLINE_NOTICE.rstrip() + "\n</html>")
     inline = save_map(m, tmp_path / "inline.html", assets="inline", assets_dir=map_assets)
     text = inline.read_text(encoding="utf-8")
     assert "<script src=" not in text and 'rel="stylesheet"' not in text
+    assert "lastmile-offline-notice" not in text
     assert "/* https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js */" in text
     assert "data:font/woff2;base64," in text  # Font Awesome icons embedded
     assert "data:image/png;base64," in text  # Leaflet / awesome-markers images embedded
@@ -586,3 +590,35 @@ def test_stop_popup_and_route_tooltip_in_browser(
     route = small.routes[small.routes["vehicle_id"] == "P00"].iloc[0]
     assert f"P00 (cold van): 3 stops, {route['km']:.1f} km, {route['hours']:.2f} h" in (
         shown["tooltips"])
+
+
+def test_auto_mode_inlines_when_local_assets_exist(map_assets: Path, tmp_path: Path) -> None:
+    assert resolve_map_assets("auto", map_assets) == "inline"
+    assert resolve_map_assets("auto", tmp_path / "empty") == "cdn"
+    assert resolve_map_assets("cdn", map_assets) == "cdn"
+    with pytest.raises(InputError, match="unknown map assets mode 'offline'"):
+        resolve_map_assets("offline")
+
+
+@pytest.mark.browser
+def test_cdn_map_offline_shows_a_notice_not_a_blank_page(
+    small: Case, browser: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    m = plan_map(**small.frames(), title="t", source_label=SYNTHETIC)
+    path = save_map(m, tmp_path / "cdn.html", assets="auto", assets_dir=tmp_path / "no-assets")
+    assert 'src="https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js"' in path.read_text()
+    browser.get(path.resolve().as_uri())
+    WebDriverWait(browser, 60).until(lambda d: d.execute_script(
+        "return document.readyState === 'complete'"))  # fmt: skip
+    state = browser.execute_script(
+        "const n = document.getElementById('lastmile-offline-notice');"
+        "return {leaflet: typeof L !== 'undefined', notice: n ? n.textContent : null,"
+        " drawn: document.querySelectorAll('path.leaflet-interactive').length};"
+    )
+    if state["leaflet"]:  # a machine with a connection: the CDN map draws its data
+        assert state["drawn"] > 0 and state["notice"] is None
+    else:  # offline (as on the build machines): a visible notice says why and what to do
+        assert state["notice"].startswith("This map could not load its map library (Leaflet)")
+        assert "lastmile plan --map-assets inline" in state["notice"]

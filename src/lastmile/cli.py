@@ -31,7 +31,7 @@ from lastmile.boundaries import (
 from lastmile.config import Region, cache_dir, load_region
 from lastmile.errors import DataError, InputError, LastmileError
 from lastmile.io import write_bytes, write_csv, write_geopackage, write_text
-from lastmile.maps import fetch_map_assets
+from lastmile.maps import describe_map_assets, fetch_map_assets, resolve_map_assets
 from lastmile.network import NetworkSource, RoadNetwork, graph_file_kind, load_network, open_network
 from lastmile.plan import (
     Placement,
@@ -372,11 +372,15 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         scenario, reference_dir=args.reference_data, cache=args.cache_dir, progress=progress
     )
     progress("writing outputs")
-    paths = write_outputs(result, args.out, map_assets=args.map_assets)
+    assets = resolve_map_assets(args.map_assets)
+    paths = write_outputs(result, args.out, map_assets=assets)
     progress.close()
     inputs = result.inputs
     if inputs.source.synthetic:
         print(f"*** {inputs.source.label}: every output made from it says so ***")
+    print(f"*** {describe_map_assets(assets)} ***")
+    if inputs.outline is not None:
+        print(f"county outline: {inputs.outline.origin}")
     for w in inputs.warnings:
         print(f"lastmile: warning: {w}", file=sys.stderr)
     _print_hubs(inputs, result.placement)
@@ -621,9 +625,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True, metavar="DIR", help="output folder")
     c.add_argument(
         "--map-assets",
-        choices=("cdn", "inline"),
-        default="cdn",
-        help="cdn: maps load Leaflet from the web; inline: self-contained HTML",
+        choices=("auto", "cdn", "inline"),
+        default="auto",
+        help="auto (default): embed Leaflet & co. when `lastmile fetch --map-assets` has fetched "
+        "them, else link CDNs; cdn: maps load Leaflet from the web; inline: self-contained HTML",
     )
     c.set_defaults(handler=_cmd_plan)
 

@@ -47,15 +47,17 @@ __all__ = [
     "MAP_ASSETS_ENV",
     "MapAsset",
     "compare_map",
+    "describe_map_assets",
     "fetch_map_assets",
     "inline_map_assets",
     "map_assets_dir",
     "missing_map_assets",
     "plan_map",
+    "resolve_map_assets",
     "save_map",
 ]
 
-AssetMode = Literal["cdn", "inline"]
+AssetMode = Literal["auto", "cdn", "inline"]
 
 #: Environment variable naming the directory of local map assets (see :func:`fetch_map_assets`).
 MAP_ASSETS_ENV = "LASTMILE_MAP_ASSETS"
@@ -161,6 +163,22 @@ DROPPED_WHEN_INLINE: frozenset[str] = frozenset(
         "leaflet.awesome.rotate.min.css",
     }
 )
+
+#: Appended to a map that links its scripts from CDNs: offline, instead of a blank page, it says
+#: why nothing is drawn and how to get a map that opens offline.
+OFFLINE_NOTICE = """<script>
+if (typeof L === "undefined") {
+  var n = document.createElement("div");
+  n.id = "lastmile-offline-notice";
+  n.style.cssText = "font:16px sans-serif;margin:2em;padding:1em;border:2px solid #d00000;";
+  n.textContent = "This map could not load its map library (Leaflet) from the internet, so "
+    + "nothing is drawn. Open it with an internet connection, or write maps that open offline: "
+    + "lastmile fetch --map-assets, then lastmile plan --map-assets inline. The same data are in "
+    + "lastmile.gpkg and the CSV files of the output folder.";
+  document.body.insertBefore(n, document.body.firstChild);
+}
+</script>
+"""
 
 _DATA_URI_TYPES = {
     ".woff2": "font/woff2",
@@ -369,11 +387,42 @@ def inline_map_assets(page: str, assets_dir: str | Path | None = None) -> str:
     return _CSS_RE.sub(stylesheet, _SCRIPT_RE.sub(script, page))
 
 
+def resolve_map_assets(
+    assets: str = "auto", assets_dir: str | Path | None = None
+) -> Literal["cdn", "inline"]:
+    """Decide how a map gets Leaflet & co.: ``"auto"`` inlines them when local copies exist.
+
+    ``"auto"`` gives ``"inline"`` (the HTML opens offline) when every asset is in
+    :func:`map_assets_dir` (filled once by :func:`fetch_map_assets`), else ``"cdn"`` (the HTML
+    needs a connection to display). ``"cdn"`` and ``"inline"`` are returned as given.
+
+    Raises
+    ------
+    InputError
+        For an unknown mode.
+    """
+    if assets == "auto":
+        return "inline" if not missing_map_assets(assets_dir) else "cdn"
+    if assets in ("cdn", "inline"):
+        return "cdn" if assets == "cdn" else "inline"
+    raise InputError(f"unknown map assets mode {assets!r}", "use 'auto', 'cdn' or 'inline'")
+
+
+def describe_map_assets(mode: Literal["cdn", "inline"]) -> str:
+    """One line for banners and manifests: how the maps get their scripts."""
+    if mode == "inline":
+        return "maps embed Leaflet & co. (they open offline)"
+    return (
+        "maps link Leaflet & co. from public CDNs (they need an internet connection to display; "
+        "run `lastmile fetch --map-assets` once for maps that open offline)"
+    )
+
+
 def save_map(
     m: folium.Map | folium.plugins.DualMap | folium.Figure,
     path: str | Path,
     *,
-    assets: AssetMode = "cdn",
+    assets: AssetMode = "auto",
     assets_dir: str | Path | None = None,
 ) -> Path:
     """Render a map to HTML and write it atomically.
@@ -387,6 +436,7 @@ def save_map(
     assets
         ``"cdn"``: link Leaflet & co. from public CDNs (small file, needs a connection).
         ``"inline"``: embed local copies (about 1.2 MB more; opens offline).
+        ``"auto"``: inline when the local copies exist (:func:`resolve_map_assets`).
     assets_dir
         Local assets for ``"inline"`` (default :func:`map_assets_dir`).
 
@@ -395,11 +445,13 @@ def save_map(
     Path
         ``path``.
     """
-    if assets not in ("cdn", "inline"):
-        raise InputError(f"unknown map assets mode {assets!r}", "use 'cdn' or 'inline'")
+    mode = resolve_map_assets(assets, assets_dir)
     page = m.get_root().render()
-    if assets == "inline":
+    if mode == "inline":
         page = inline_map_assets(page, assets_dir)
+    else:
+        head, sep, tail = page.rpartition("</html>")
+        page = head + OFFLINE_NOTICE + sep + tail if sep else page + OFFLINE_NOTICE
     return write_text(path, page)
 
 

@@ -35,7 +35,7 @@ from lastmile.io import (
     write_json,
     write_text,
 )
-from lastmile.maps import plan_map, save_map
+from lastmile.maps import plan_map, resolve_map_assets, save_map
 from lastmile.plan import PlanResult
 from lastmile.plots import delivery_time_distribution, minutes_saved_by_township
 from lastmile.study import markdown_table
@@ -71,10 +71,15 @@ def _stops_for_map(stops: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def write_outputs(
-    result: PlanResult, out: str | Path, *, map_assets: str = "cdn"
+    result: PlanResult, out: str | Path, *, map_assets: str = "auto"
 ) -> dict[str, Path]:
-    """Write the whole output folder; return the written paths by name."""
+    """Write the whole output folder; return the written paths by name.
+
+    ``map_assets``: ``"auto"`` (embed Leaflet & co. when local copies exist, else link CDNs),
+    ``"cdn"`` or ``"inline"``; the manifest says which the maps use.
+    """
     out = Path(out)
+    assets = resolve_map_assets(map_assets)
     inp = result.inputs
     label = inp.source.label
     towns = _townships_layer(result)
@@ -113,7 +118,7 @@ def write_outputs(
             source_label=label,
             scenario=scenario,
         )
-        paths[f"map_{scenario}"] = save_map(m, out / "maps" / f"{scenario}.html", assets=map_assets)  # type: ignore[arg-type]
+        paths[f"map_{scenario}"] = save_map(m, out / "maps" / f"{scenario}.html", assets=assets)
 
     paths["plot_times"] = delivery_time_distribution(
         assignments["minutes_before"],
@@ -151,7 +156,7 @@ def write_outputs(
     kpis = result.kpis()
     paths["kpis"] = write_json(out / "kpis.json", kpis)
     paths["summary"] = write_text(out / "summary.md", summary_markdown(result))
-    paths["manifest"] = write_json(out / "manifest.json", manifest(result))
+    paths["manifest"] = write_json(out / "manifest.json", manifest(result, map_assets=assets))
     return paths
 
 
@@ -199,7 +204,7 @@ def _hash_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def manifest(result: PlanResult) -> dict[str, Any]:
+def manifest(result: PlanResult, *, map_assets: str | None = None) -> dict[str, Any]:
     """Inputs with content hashes, configuration, versions, seed and timings."""
     inp = result.inputs
     sc = inp.scenario
@@ -234,6 +239,7 @@ def manifest(result: PlanResult) -> dict[str, Any]:
         "seed": sc.plan.seed,
         "inputs": inputs,
         "timings_s": {k: round(v, 2) for k, v in result.timings.items()},
+        "map_assets": map_assets,
         "location_solver": {
             "seconds": round(result.placement.result.seconds, 2),
             "status": result.placement.result.status,
