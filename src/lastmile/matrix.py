@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing import shared_memory
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,7 +29,10 @@ from shapely.geometry import LineString
 
 from lastmile.errors import InputError
 from lastmile.io import write_bytes
-from lastmile.network import RoadNetwork
+from lastmile.network import RoadNetwork, snap_points
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 #: Seconds / metres stored for unreachable pairs (about 31 years; safe to add in int64 solvers).
 UNREACHABLE = 10**9
@@ -236,6 +239,64 @@ def travel_matrix(
         ),
         metres=np.where(reachable, np.rint(mets), UNREACHABLE).astype(np.int64),
         reachable=reachable,
+        cutoff_s=cutoff_s,
+    )
+
+
+def points_travel_matrix(
+    network: RoadNetwork,
+    origins: gpd.GeoDataFrame,
+    destinations: gpd.GeoDataFrame,
+    *,
+    id_col: str = "id",
+    max_snap_m: float = 1500.0,
+    cutoff_s: float | None = None,
+    names: tuple[str, str] = ("origin", "destination"),
+) -> TravelMatrix:
+    """Travel matrix between two point layers: each point snapped to the drive graph first.
+
+    Parameters
+    ----------
+    network
+        The drive graph.
+    origins, destinations
+        Point layers with a CRS and an ``id_col`` column (the matrix's ids).
+    max_snap_m
+        A point farther than this from the road network is an error naming it.
+    cutoff_s
+        Optional travel-time cut-off (see :func:`travel_matrix`).
+    names
+        What the two layers are, for error messages (``("candidate", "demand point")``).
+
+    Raises
+    ------
+    InputError
+        If a layer has no CRS, no id column, a non-point geometry, or a point too far from the road.
+    """
+    nodes = []
+    for what, gdf in zip(names, (origins, destinations), strict=True):
+        if gdf.crs is None:
+            raise InputError(f"the {what} layer has no CRS", "set it (e.g. EPSG:4326)")
+        if id_col not in gdf.columns:
+            raise InputError(f"the {what} layer has no {id_col!r} column", "give ids")
+        pts = gdf.to_crs(4326).geometry
+        if not (pts.geom_type == "Point").all():
+            raise InputError(f"every {what} must be a point", "use centroids for polygons")
+        snap = snap_points(network, pts.x.to_numpy(), pts.y.to_numpy(), max_snap_m)
+        if snap.n_too_far:
+            bad = int(np.flatnonzero(snap.too_far)[0])
+            raise InputError(
+                f"{what} {gdf[id_col].iloc[bad]!r} is {snap.distance_m[bad]:.0f} m from the "
+                f"road network (limit {max_snap_m:.0f} m)",
+                "move it, drop it, or raise max_snap_m",
+            )
+        nodes.append(snap.node)
+    return travel_matrix(
+        network,
+        nodes[0],
+        nodes[1],
+        origin_ids=[str(i) for i in origins[id_col]],
+        destination_ids=[str(i) for i in destinations[id_col]],
         cutoff_s=cutoff_s,
     )
 
