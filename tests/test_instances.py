@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lastmile.errors import InputError
-from lastmile.instances import read_cap, read_pmed
+from lastmile.instances import read_pmed
 
 
 def test_pmed1_header_and_matrix(test_data: Path) -> None:
@@ -68,30 +68,3 @@ def test_missing_and_binary_pmed_files(tmp_path: Path) -> None:
         read_pmed(binary)
     with pytest.raises(InputError, match="not a text instance"):
         read_pmed(tmp_path)
-
-
-def test_cap41(test_data: Path) -> None:
-    inst = read_cap(test_data / "benchmarks" / "cap" / "cap41.txt")
-    assert inst.name == "cap41"
-    assert inst.assign_cost.shape == (16, 50)
-    assert (inst.capacity == 5000).all()
-    assert inst.fixed_cost[0] == 7500.0 and inst.fixed_cost[10] == 0.0
-    assert inst.demand[:3].tolist() == [146.0, 87.0, 672.0]
-    assert inst.demand.sum() == 58268.0
-    # the restored demands (see PROVENANCE.md) are read
-    assert 5495.0 in inst.demand and 12912.0 in inst.demand
-    assert inst.assign_cost[0, 0] == pytest.approx(6739.725)
-
-
-@pytest.mark.parametrize(
-    ("text", "needle"),
-    [
-        # truncated customer line (2 costs expected): an InputError naming the file
-        ("2 1\n10 5\n10 5\n3 1.0\n", "tiny.txt"),
-        ("1 1\n10 5\n3 1.0 7\n", "unexpected trailing"),
-        ("1 1\n10 five\n3 1.0\n", "not an OR-Library capacitated"),
-    ],
-)
-def test_bad_cap_files(tmp_path: Path, text: str, needle: str) -> None:
-    with pytest.raises(InputError, match=needle):
-        read_cap(_write(tmp_path, text))

@@ -3,14 +3,11 @@
 - OR-Library p-median (Beasley 1985): ``n edges p`` then ``i j cost`` per undirected edge; the cost
   matrix is all-pairs shortest paths on that graph, and when an edge appears twice the last value
   wins (OR-Library convention).
-- OR-Library capacitated warehouse location (Beasley 1988): ``m n``; ``m`` lines ``capacity
-  fixed_cost``; then per customer its demand followed by ``m`` allocation costs (the cost of serving
-  all of that customer's demand from each warehouse).
 - Solomon (1987) VRPTW: vehicle number and capacity, then one line per node (depot first) with
   coordinates, demand, ready time, due date and service time.
 
-The instance files themselves are read where they are (``shared/data/benchmarks``); none is copied
-into this repository.
+The full sets are read where they are (``shared/data/benchmarks``); the few instances the tests
+use are committed under ``tests/data`` (see its PROVENANCE.md).
 """
 
 from __future__ import annotations
@@ -81,48 +78,6 @@ def read_pmed(path: str | Path) -> PMedianInstance:
     if not np.isfinite(dist).all():
         raise InputError(f"{p_}: the graph is not connected", "check the file")
     return PMedianInstance(name=p_.stem, n=n, p=p, cost=dist.astype(np.int64))
-
-
-@dataclass(frozen=True)
-class CapacitatedInstance:
-    """An OR-Library capacitated warehouse location instance.
-
-    ``assign_cost[i, j]`` is the cost of serving all of customer ``j``'s demand from warehouse
-    ``i``; serving a fraction costs that fraction (multi-source optima in ``cap_opt.csv``).
-    """
-
-    name: str
-    capacity: NDArray[np.float64]
-    fixed_cost: NDArray[np.float64]
-    demand: NDArray[np.float64]
-    assign_cost: NDArray[np.float64]
-
-
-def read_cap(path: str | Path) -> CapacitatedInstance:
-    """Read an OR-Library ``capXX.txt`` file."""
-    p_ = Path(path)
-    tokens = _numbers(p_)
-    try:
-        m, n = int(tokens[0]), int(tokens[1])
-        pos = 2
-        cap = np.array([float(tokens[pos + 2 * i]) for i in range(m)])
-        fixed = np.array([float(tokens[pos + 2 * i + 1]) for i in range(m)])
-        pos += 2 * m
-        demand = np.empty(n)
-        cost = np.empty((m, n))
-        for j in range(n):
-            if pos + 1 + m > len(tokens):
-                raise InputError(
-                    f"{p_}: truncated at customer {j + 1} of {n}", "the file is incomplete"
-                )
-            demand[j] = float(tokens[pos])
-            cost[:, j] = [float(t) for t in tokens[pos + 1 : pos + 1 + m]]
-            pos += 1 + m
-    except (IndexError, ValueError) as exc:
-        raise InputError(f"{p_}: not an OR-Library capacitated location file ({exc})") from exc
-    if pos != len(tokens):
-        raise InputError(f"{p_}: {len(tokens) - pos} unexpected trailing values", "check the file")
-    return CapacitatedInstance(p_.stem, cap, fixed, demand, cost)
 
 
 @dataclass(frozen=True)

@@ -147,21 +147,6 @@ class RoadNetwork:
         a, b = self.geometry_offsets[edge], self.geometry_offsets[edge + 1]
         return np.column_stack([self.geometry_lon[a:b], self.geometry_lat[a:b]])
 
-    def to_networkx(self, weight_attrs: bool = True) -> nx.MultiDiGraph[Any]:
-        """A networkx MultiDiGraph of the same nodes and edges (for checks and peers)."""
-        g: nx.MultiDiGraph[int] = nx.MultiDiGraph()
-        g.add_nodes_from(range(self.n_nodes))
-        if weight_attrs:
-            g.add_edges_from(
-                (int(u), int(v), {"travel_time": float(t), "length": float(m)})
-                for u, v, t, m in zip(
-                    self.edge_u, self.edge_v, self.edge_time_s, self.edge_length_m, strict=True
-                )
-            )
-        else:
-            g.add_edges_from(zip(self.edge_u.tolist(), self.edge_v.tolist(), strict=True))
-        return g
-
     def summary(self) -> NetworkSummary:
         """Counts, km by highway class, share of imputed speeds, SCC share."""
         km: dict[str, float] = {}
