@@ -22,7 +22,35 @@ from urllib.parse import parse_qs
 
 import osmnx as ox
 
-from lastmile.network import overpass_filter_matches
+# One Overpass tag clause: ["key"], ["key"="v"], ["key"!="v"], ["key"~"re"], ["key"!~"re"], with an
+# optional ",i" (case-insensitive). Written here from the Overpass QL documentation, independently
+# of lastmile's own filter code, so that "online == file" is not checked against itself.
+_CLAUSE = re.compile(
+    r"""\[\s*(["'])(.+?)\1\s*(?:(!=|!~|=|~)\s*(["'])(.*?)\4\s*(,\s*i)?)?\s*\]"""
+)
+
+
+def tags_match(filters: str, tags: dict[str, str]) -> bool:
+    """Whether ``tags`` pass every clause of an Overpass tag filter (Overpass QL semantics)."""
+    if _CLAUSE.sub("", filters).strip():
+        raise ValueError(f"stub: unsupported filter syntax in {filters!r}")
+    clauses = [(m[1], m[2], m[4], m[5]) for m in _CLAUSE.findall(filters)]
+    for key, op, value, icase in clauses:
+        flags = re.IGNORECASE if icase else 0
+        have = tags.get(key)
+        if op == "":
+            ok = have is not None
+        elif op == "=":
+            ok = have == value
+        elif op == "!=":
+            ok = have != value
+        elif op == "~":  # key present and value matching the (unanchored) regex
+            ok = have is not None and bool(re.search(value, have, flags))
+        else:  # "!~": key absent, or value not matching
+            ok = have is None or not re.search(value, have, flags)
+        if not ok:
+            return False
+    return True
 
 
 def osm_xml_to_overpass_json(path: Path) -> dict[str, Any]:
@@ -65,7 +93,7 @@ def answer(query: str, data: dict[str, Any]) -> dict[str, Any]:
     picked: dict[tuple[str, int], dict[str, Any]] = {}
     for kind, filters in _STATEMENT.findall(query):
         for e in data["elements"]:
-            if e["type"] == kind and overpass_filter_matches(filters, e["tags"]):
+            if e["type"] == kind and tags_match(filters, e["tags"]):
                 picked[(kind, e["id"])] = e
     # recurse down: relations -> member ways/nodes, ways -> nodes
     for e in [e for e in picked.values() if e["type"] == "relation"]:
