@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,10 +23,21 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_help_lists_the_commands() -> None:
+    from lastmile.cli import build_parser
+
     r = run("--help")
     assert r.returncode == 0
-    for cmd in ("plan", "locate", "route", "compare", "network", "fetch", "config", "bench"):
-        assert cmd in r.stdout
+    # the COMMAND section: one line per sub-command, "    name   description"
+    section = r.stdout.split("  COMMAND\n", 1)[1].split("\n\n", 1)[0]
+    listed = set(re.findall(r"^    ([a-z]+)\s", section, flags=re.M))
+    expected = {"plan", "locate", "route", "compare", "network", "fetch", "config", "bench"}
+    assert expected <= listed
+    # and each of them answers its own --help with its own usage line
+    parser = build_parser()
+    for cmd in sorted(expected):
+        with pytest.raises(SystemExit) as done:
+            parser.parse_args([cmd, "--help"])
+        assert done.value.code == 0
 
 
 @pytest.mark.parametrize(
