@@ -31,6 +31,7 @@ from lastmile.boundaries import (
 from lastmile.config import Region, cache_dir, load_region
 from lastmile.errors import DataError, InputError, LastmileError
 from lastmile.io import write_bytes, write_csv, write_geopackage, write_text
+from lastmile.location import OBJECTIVES
 from lastmile.maps import describe_map_assets, fetch_map_assets, resolve_map_assets
 from lastmile.network import NetworkSource, RoadNetwork, graph_file_kind, load_network, open_network
 from lastmile.plan import (
@@ -48,7 +49,7 @@ from lastmile.plan import (
 from lastmile.plots import delivery_time_distribution, minutes_saved_by_township
 from lastmile.plots import p_curve as plot_p_curve
 from lastmile.report import write_outputs
-from lastmile.scenario import OBJECTIVES, Scenario, defaults_toml, load_scenario
+from lastmile.scenario import Scenario, defaults_toml, load_scenario
 from lastmile.study import AccessStudy, compare_plan_dirs, markdown_table
 
 Handler = Callable[[argparse.Namespace], int]

@@ -220,8 +220,6 @@ class Region:
     code: str
     projected_crs: str
     area_km2: float
-    osm_bbox: tuple[float, float, float, float]
-    osm_place_query: str
     outline_path: str | None
     outline_reference_file: str | None
     outline_crs: str
@@ -229,7 +227,6 @@ class Region:
     townships: tuple[Township, ...]
     speeds_kmh: Mapping[str, float]
     max_snap_m: float
-    matrix_cutoff_s: int | None
     cold_chain: ColdChainLimits
     standin: StandinSettings
     demand: DemandProfile
@@ -366,11 +363,7 @@ def parse_region(data: Mapping[str, Any], source: str, region_dir: Path | None =
             "use the 9-digit code of a listed township",
         )
 
-    bbox = tuple(float(v) for v in reg.get("osm_bbox", (0.0, 0.0, 0.0, 0.0)))
-    if len(bbox) != 4:
-        raise InputError(f"{where}: osm_bbox needs 4 numbers (west, south, east, north)")
     vpt = tuple(int(v) for v in standin.get("villages_per_township", (12, 30)))
-    cutoff_min = float(network.get("matrix_cutoff_min", 0))
 
     def minutes(key: str) -> int:
         v = _require(cold, key, float, f"{where} [cold_chain]")
@@ -385,8 +378,6 @@ def parse_region(data: Mapping[str, Any], source: str, region_dir: Path | None =
         code=region_code,
         projected_crs=_require(reg, "projected_crs", str, f"{where} [region]"),
         area_km2=float(reg.get("area_km2", 0.0)),
-        osm_bbox=(bbox[0], bbox[1], bbox[2], bbox[3]),
-        osm_place_query=str(reg.get("osm_place_query", "")),
         outline_path=outline_path,
         outline_reference_file=_optional_str(
             outline, "reference_file", f"{where} [region.outline]"
@@ -396,7 +387,6 @@ def parse_region(data: Mapping[str, Any], source: str, region_dir: Path | None =
         townships=tuple(townships),
         speeds_kmh=MappingProxyType(speeds_kmh),
         max_snap_m=float(network.get("max_snap_m", 1500)),
-        matrix_cutoff_s=round(cutoff_min * 60) if cutoff_min > 0 else None,
         cold_chain=ColdChainLimits(
             produce_s=minutes("produce_max_in_vehicle_min"),
             tea_s=minutes("tea_max_in_vehicle_min"),

@@ -16,8 +16,8 @@ from typing import Any
 
 from lastmile.config import Region, parse_region
 from lastmile.errors import InputError
+from lastmile.location import OBJECTIVES
 
-OBJECTIVES = ("pmedian", "mclp", "pcenter")
 DEMAND_WEIGHTS = ("population", "parcels")
 REGION_TABLES = (
     "demand",
