@@ -30,7 +30,7 @@ from lastmile.boundaries import (
 )
 from lastmile.config import Region, cache_dir, load_region
 from lastmile.errors import DataError, InputError, LastmileError
-from lastmile.io import write_bytes, write_csv, write_geopackage, write_text
+from lastmile.io import check_output_dir, write_bytes, write_csv, write_geopackage, write_text
 from lastmile.maps import describe_map_assets, fetch_map_assets, resolve_map_assets
 from lastmile.network import NetworkSource, RoadNetwork, graph_file_kind, load_network, open_network
 from lastmile.plan import (
@@ -366,6 +366,7 @@ def _cmd_route(args: argparse.Namespace) -> int:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
+    check_output_dir(args.out)  # a wrong --out fails before the run, not after it
     scenario = _scenario(args)
     progress = _Steps(7)
     result = run_plan(
