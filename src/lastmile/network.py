@@ -34,6 +34,7 @@ import networkx as nx
 import numpy as np
 import osmnx as ox
 import pandas as pd
+import shapely
 from numpy.typing import NDArray
 from pyproj import Transformer
 from scipy.sparse import csr_matrix
@@ -794,7 +795,21 @@ def open_network(
         f"OpenStreetMap extract {path.name}, file of {dated} (© OpenStreetMap contributors, ODbL)"
     )
     net = load_network(path, region, cache=cache, description=label)
+    _check_covers(net, outline, region, path)
     return net, NetworkSource("file", path if kind != "graphml" else None, label)
+
+
+def _check_covers(net: RoadNetwork, outline: BaseGeometry, region: Region, path: Path) -> None:
+    """DataError when no node of the drive graph lies inside the county outline."""
+    if not shapely.contains_xy(outline, net.node_lon, net.node_lat).any():
+        raise DataError(
+            f"road-network file {path}: none of its {net.n_nodes:,} drivable-road nodes lies "
+            f"inside the {region.name} outline (the roads span lon {net.node_lon.min():.3f}.."
+            f"{net.node_lon.max():.3f}, lat {net.node_lat.min():.3f}..{net.node_lat.max():.3f})",
+            f"give an extract that covers {region.name} (outline bounds "
+            + ", ".join(f"{v:.3f}" for v in outline.bounds)
+            + ")",
+        )
 
 
 def _today() -> str:
