@@ -20,8 +20,7 @@ import sqlite3
 import tempfile
 import unicodedata
 import xml.sax
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -1148,20 +1147,6 @@ def _extract_boundary_relations(src: Path, dst: Path, source: str) -> None:
         ) from exc
 
 
-@contextmanager
-def _osmnx_cache(folder: Path) -> Iterator[None]:
-    """Point osmnx's HTTP cache at ``folder`` for the duration of a call, then restore it."""
-    import osmnx as ox
-
-    old = (ox.settings.cache_folder, ox.settings.use_cache)
-    ox.settings.cache_folder = folder
-    ox.settings.use_cache = True
-    try:
-        yield
-    finally:
-        ox.settings.cache_folder, ox.settings.use_cache = old
-
-
 def townships_from_osmnx_online(
     region: Region,
     outline: Polygon | MultiPolygon | None = None,
@@ -1186,6 +1171,8 @@ def townships_from_osmnx_online(
     import requests
     from osmnx._errors import InsufficientResponseError
 
+    from lastmile.network import osmnx_settings
+
     if outline is not None:
         outline_geom, outline_source = outline, "given"
     else:
@@ -1193,7 +1180,7 @@ def townships_from_osmnx_online(
         outline_geom, outline_source = found.geometry, found.origin
     source = f"overpass:{ox.settings.overpass_url}"
     try:
-        with _osmnx_cache(cache_dir(cache) / "osmnx"):
+        with osmnx_settings(cache_folder=str(cache_dir(cache) / "osmnx"), use_cache=True):
             features = ox.features_from_polygon(outline_geom, tags={"admin_level": "8"})
     except InsufficientResponseError as exc:
         raise DataError(
