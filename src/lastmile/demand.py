@@ -13,6 +13,7 @@ Every quantity default is an assumption stated in the region file.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -425,7 +426,10 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
         for col in ("lon", "lat", "parcels", "kg", "service_min"):
             value = _number(row[col])
             if not np.isfinite(value) or (col not in ("lon", "lat") and value < 0):
-                raise InputError(f"{w}: {col} = {row[col]!r} is not a valid number")
+                raise InputError(
+                    f"{w}: {col} = {row[col]!r} is not a valid number",
+                    "give a finite number" + ("" if col in ("lon", "lat") else " >= 0"),
+                )
         if not (-180 <= _number(row["lon"]) <= 180 and -90 <= _number(row["lat"]) <= 90):
             raise InputError(f"{w}: lon/lat ({row['lon']}, {row['lat']}) out of range")
         if row["product_class"] not in ("parcel", "produce", "tea"):
@@ -434,11 +438,33 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
             )
         start, end = _clock_min(row["tw_start"], w), _clock_min(row["tw_end"], w)
         if start is not None and end is not None and end < start:
-            raise InputError(f"{w}: time window ends before it starts")
+            raise InputError(
+                f"{w}: time window ends before it starts ({row['tw_start']} .. {row['tw_end']})",
+                "swap tw_start and tw_end, or leave them empty",
+            )
         limit = _number(row["max_in_vehicle_min"])
         if np.isfinite(limit) and limit <= 0:
             raise InputError(f"{w}: max_in_vehicle_min must be positive")
     return df.reset_index(drop=True)
+
+
+def check_order_villages(orders: pd.DataFrame, village_ids: Iterable[str], where: str) -> None:
+    """InputError when an order names a village that is not among ``village_ids``.
+
+    An order's ``village`` links it to the village table (its parcels count in the village's
+    weight); an empty ``village`` leaves the order routed by its lon/lat alone.
+    """
+    known = {str(v) for v in village_ids}
+    named = orders["village"].fillna("").astype(str).str.strip()
+    unknown = orders[(named != "") & ~named.isin(known)]
+    if len(unknown):
+        first = unknown.iloc[0]
+        raise InputError(
+            f"{where}: {len(unknown)} order(s) name a village that is not among the "
+            f"{len(known)} villages, first order {first['id']}: village {first['village']!r}",
+            "use the village ids of the villages table (--villages), or leave village empty to "
+            "route the order by its lon/lat",
+        )
 
 
 def read_orders(path: str | Path) -> pd.DataFrame:

@@ -44,6 +44,7 @@ from lastmile.config import Region, cache_dir
 from lastmile.demand import (
     Villages,
     candidate_sites,
+    check_order_villages,
     county_centre_frame,
     daily_orders,
     junction_sites,
@@ -218,6 +219,8 @@ def prepare(
             Villages(vgdf.drop(columns=["node", "snap_m"]), villages.source), region, seed=plan.seed
         )
     )
+    if plan.orders:
+        check_order_villages(orders_df, villages.gdf["id"], plan.orders)
     parcels = orders_df[orders_df["kind"] == "delivery"].groupby("village")["parcels"].sum()
     vgdf["parcels"] = vgdf["id"].map(parcels).fillna(0).astype(int)
     vgdf["weight"] = vgdf["population"] if plan.demand_weight == "population" else vgdf["parcels"]
