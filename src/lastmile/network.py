@@ -797,7 +797,13 @@ def open_network(
             choice = "synthetic"
     if choice == "synthetic":
         path, label = standin_file(region, outline, cache, scale=standin_scale)
-        net = load_network(path, region, cache=cache, synthetic=True, description=label)
+        try:
+            net = load_network(path, region, cache=cache, synthetic=True, description=label)
+        except InputError:
+            # the cached stand-in file is damaged (truncated, overwritten): generate it again
+            path.unlink()
+            path, label = standin_file(region, outline, cache, scale=standin_scale)
+            net = load_network(path, region, cache=cache, synthetic=True, description=label)
         return net, NetworkSource("synthetic", path, label)
     if choice == "osm":
         if str(spec) == "osm" and not overpass_reachable(osm_timeout_s):
