@@ -431,7 +431,10 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
                     "give a finite number" + ("" if col in ("lon", "lat") else " >= 0"),
                 )
         if not (-180 <= _number(row["lon"]) <= 180 and -90 <= _number(row["lat"]) <= 90):
-            raise InputError(f"{w}: lon/lat ({row['lon']}, {row['lat']}) out of range")
+            raise InputError(
+                f"{w}: lon/lat ({row['lon']}, {row['lat']}) out of range",
+                "give WGS84 longitude and latitude in degrees",
+            )
         if row["product_class"] not in ("parcel", "produce", "tea"):
             raise InputError(
                 f"{w}: product_class {row['product_class']!r} unknown", "use parcel, produce or tea"
@@ -444,8 +447,21 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
             )
         limit = _number(row["max_in_vehicle_min"])
         if np.isfinite(limit) and limit <= 0:
-            raise InputError(f"{w}: max_in_vehicle_min must be positive")
+            raise InputError(
+                f"{w}: max_in_vehicle_min must be positive",
+                "give minutes > 0, or leave it empty for the product's default",
+            )
     return df.reset_index(drop=True)
+
+
+def with_cold_chain_limits(orders: pd.DataFrame, limits: ColdChainLimits) -> pd.DataFrame:
+    """Orders whose ``max_in_vehicle_min`` is empty get the ``[cold_chain]`` limit of their class.
+
+    A limit given in the orders file wins; generated orders carry the limits already.
+    """
+    given = pd.to_numeric(orders["max_in_vehicle_min"], errors="coerce")
+    default = orders["product_class"].map(lambda c: limits.for_class(str(c)) / 60)
+    return orders.assign(max_in_vehicle_min=given.fillna(default))
 
 
 def check_order_villages(orders: pd.DataFrame, village_ids: Iterable[str], where: str) -> None:
