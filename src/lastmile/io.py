@@ -99,7 +99,10 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     except OSError as exc:
         raise _write_failed(target, exc) from exc
     try:
-        yield staging
+        try:
+            yield staging
+        except OutputError as exc:  # name the file the user asked for, not the staging copy
+            raise OutputError(exc.message.replace(str(staging), str(target)), exc.hint) from exc
         _swap_in(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
