@@ -677,6 +677,16 @@ def test_output_folder_with_other_files_is_not_touched(
     assert tree(out) == {"chapter1.md": b"draft"}
 
 
+def test_output_folder_is_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "manifest.json").write_text("{}", encoding="utf-8")  # even a previous plan
+    code, _, err = cli(capsys, "plan", "--network", "synthetic", "--out", ".")
+    assert_error(code, err, 2, "is the current folder or holds it", "give a sub-folder")
+    assert tree(tmp_path) == {"manifest.json": b"{}"}
+
+
 def test_output_folder_is_a_file_in_a_real_process(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.write_text("x", encoding="utf-8")

@@ -74,6 +74,12 @@ def check_output_dir(target: str | Path) -> Path:
     target = Path(target)
     if target.exists() and not target.is_dir():
         raise OutputError(f"output folder {target} is a file", "give a folder path (--out DIR)")
+    here = Path.cwd()
+    if Path(os.path.abspath(target)) in (here, *here.parents):
+        raise OutputError(
+            f"output folder {target} is the current folder or holds it",
+            "give a sub-folder, e.g. --out out/plan (the output folder is replaced as a whole)",
+        )
     if target.is_dir() and any(target.iterdir()) and not (target / "manifest.json").is_file():
         raise OutputError(
             f"output folder {target} holds files that are not a lastmile output (no manifest.json)",
@@ -92,7 +98,7 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     if it holds a previous output (``manifest.json``) or nothing; a file, or a folder holding
     other files, is refused so that nothing the user wrote is lost.
     """
-    target = check_output_dir(target)
+    target = Path(os.path.abspath(check_output_dir(target)))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
