@@ -166,10 +166,10 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         src = Path(args.extract)
         kind = graph_file_kind(src)
         target = cache / "extracts" / src.name
+        # read it first: a missing or broken extract is refused and never copied into the cache
+        desc = f"OpenStreetMap extract {src.name}"
+        net = load_network(src, region, cache=cache, description=desc)
         write_bytes(target, src.read_bytes())
-        net = load_network(
-            target, region, cache=cache, description=f"OpenStreetMap extract {src.name}"
-        )
         print(f"imported {kind} extract {src} -> {target} ({net.n_nodes:,} nodes)")
     if args.network is not None:
         net, source = open_network(
