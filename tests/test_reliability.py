@@ -189,6 +189,20 @@ def test_bad_osm_file(
     no_debris(cache)
 
 
+@pytest.mark.parametrize("case", ["missing", "corrupt"])
+def test_fetch_a_bad_extract_copies_nothing(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "extract.osm"
+    if case == "corrupt":
+        src.write_bytes(b"<osm><way id='1'>")
+    cache = tmp_path / "cache"
+    code, _, err = cli(capsys, "fetch", "--extract", str(src), "--cache-dir", str(cache))
+    message = "does not exist" if case == "missing" else "not a readable OSM XML file"
+    assert_error(code, err, 2, f"{src}", message)  # the user's file, not a copy
+    assert not (cache / "extracts").exists() and not list(cache.glob("network-*"))
+
+
 def test_osm_roads_outside_the_county(
     test_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
