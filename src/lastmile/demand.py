@@ -160,6 +160,20 @@ def villages_online(
     return _finish(_from_features(feat, region.demand), townships, "overpass")
 
 
+def _read_points(p: Path, what: str) -> gpd.GeoDataFrame:
+    """A point layer (GeoJSON, GeoPackage ...) in WGS84; InputError/DataError when it is not."""
+    try:
+        gdf = gpd.read_file(p)
+    except Exception as exc:  # pyogrio raises DataSourceError / DataLayerError / others
+        raise InputError(
+            f"{p}: not a readable {what} file ({type(exc).__name__}: {exc})",
+            "give a CSV with lon/lat columns, or a point layer (GeoJSON, GeoPackage)",
+        ) from exc
+    if gdf.crs is None:
+        raise DataError(f"{p}: the file has no CRS", "save it with a CRS (EPSG:4326)")
+    return gdf.to_crs(4326)
+
+
 def villages_from_file(path: str | Path, region: Region, townships: TownshipBoundaries) -> Villages:
     """Settlements from a CSV (``id, name, lon, lat[, population]``) or a point layer."""
     p = Path(path)
@@ -171,12 +185,18 @@ def villages_from_file(path: str | Path, region: Region, townships: TownshipBoun
             missing = {"id", "lon", "lat"} - set(df.columns)
             if missing:
                 raise InputError(f"{p}: missing column(s) {sorted(missing)}", "need id, lon, lat")
-            gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=4326)
+            lon = pd.to_numeric(df["lon"], errors="coerce")
+            lat = pd.to_numeric(df["lat"], errors="coerce")
+            bad_xy = ~(lon.between(-180, 180) & lat.between(-90, 90))  # NaN is not between
+            if bad_xy.any():
+                row = df[bad_xy].iloc[0]
+                raise InputError(
+                    f"{p}: village {row['id']!r} has no valid lon/lat ({row['lon']}, {row['lat']})",
+                    "give WGS84 longitude and latitude in degrees",
+                )
+            gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs=4326)
         else:
-            gdf = gpd.read_file(p)
-            if gdf.crs is None:
-                raise DataError(f"{p}: the file has no CRS", "save it with a CRS (EPSG:4326)")
-            gdf = gdf.to_crs(4326)
+            gdf = _read_points(p, "villages")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"{p}: not a readable villages file ({exc})") from exc
     if "id" not in gdf.columns:
@@ -492,10 +512,7 @@ def read_orders(path: str | Path) -> pd.DataFrame:
         if p.suffix.lower() == ".csv":
             df = pd.read_csv(p, dtype={"id": str, "village": str})
         else:
-            gdf = gpd.read_file(p)
-            if gdf.crs is None:
-                raise DataError(f"{p}: the file has no CRS", "save it with a CRS (EPSG:4326)")
-            gdf = gdf.to_crs(4326)
+            gdf = _read_points(p, "orders")
             df = pd.DataFrame(gdf.drop(columns="geometry"))
             df["lon"], df["lat"] = gdf.geometry.x, gdf.geometry.y
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
