@@ -43,7 +43,7 @@ from lastmile import report
 from lastmile.boundaries import county_outline, load_townships, townships_from_osm
 from lastmile.cli import main
 from lastmile.config import load_region
-from lastmile.demand import read_orders
+from lastmile.demand import read_orders, villages_from_file
 from lastmile.errors import DataError, InputError, OutputError
 from lastmile.gcj02 import geometry_wgs84_to_gcj02
 from lastmile.matrix import TravelMatrix, cached_travel_matrix
@@ -409,6 +409,31 @@ def test_order_time_window_in_hh_mm(
     path = _orders([row], tmp_path / "o.csv")
     code, _, err = cli(capsys, "route", *standin_args(small_cache), *LIMITS, "--orders", str(path))
     assert code == 0, err
+
+
+@pytest.fixture(scope="module")
+def township_boundaries(standin_osm: Path, outline: Any) -> Any:
+    return townships_from_osm(standin_osm, REGION, outline)
+
+
+@pytest.mark.parametrize("lon", ["abc", "", "400"], ids=["text", "empty", "out of range"])
+def test_villages_with_a_bad_lon(lon: str, township_boundaries: Any, tmp_path: Path) -> None:
+    path = tmp_path / "villages.csv"
+    path.write_text(f"id,name,lon,lat\nv1,A,119.1,28.6\nv2,B,{lon},28.6\n", encoding="utf-8")
+    with pytest.raises(InputError, match="village 'v2' has no valid lon/lat") as e:
+        villages_from_file(path, REGION, township_boundaries)
+    assert str(path) in e.value.message and "degrees" in str(e.value.hint)
+
+
+@pytest.mark.parametrize("what", ["villages", "orders"])
+def test_unreadable_point_file(what: str, township_boundaries: Any, tmp_path: Path) -> None:
+    path = _write(tmp_path / f"{what}.geojson", b'{"type": "FeatureCollection", "feat')
+    with pytest.raises(InputError, match=f"not a readable {what} file") as e:
+        if what == "villages":
+            villages_from_file(path, REGION, township_boundaries)
+        else:
+            read_orders(path)
+    assert str(path) in e.value.message and "point layer" in str(e.value.hint)
 
 
 def _island_point(standin_osm: Path, small_cache: Path) -> tuple[float, float, float]:
