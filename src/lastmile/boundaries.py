@@ -20,8 +20,7 @@ import sqlite3
 import tempfile
 import unicodedata
 import xml.sax
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -989,7 +988,7 @@ def load_townships(
         name_fields = [name_field] if name_field is not None else []
         code_fields = [code_field] if code_field is not None else []
     outline_geom, outline_source = _resolve_outline(region, outline)
-    return _build(
+    built = _build(
         gdf,
         region,
         name_fields=name_fields,
@@ -998,6 +997,63 @@ def load_townships(
         outline=outline_geom,
         outline_source=outline_source,
     )
+    if outline_geom is not None and not outline_geom.is_empty:
+        _check_fit(built, outline_geom, region, where, declared=crs or raw.crs, explicit=bool(crs))
+    return built
+
+
+def _outside_share(
+    geoms: Any, outline: Polygon | MultiPolygon, region: Region
+) -> tuple[float, float]:
+    """Area of the union of ``geoms`` (WGS84) in km², and the share of it outside ``outline``."""
+    proj = gpd.GeoSeries(geoms, crs=WGS84).to_crs(region.projected_crs)
+    union = shapely.union_all(np.asarray(proj.values))
+    out_p = gpd.GeoSeries([outline], crs=WGS84).to_crs(region.projected_crs).iloc[0]
+    if not union.area > 0:
+        return 0.0, 1.0
+    return float(union.area / 1e6), float(union.difference(out_p).area / union.area)
+
+
+def _check_fit(
+    built: TownshipBoundaries,
+    outline: Polygon | MultiPolygon,
+    region: Region,
+    where: str,
+    declared: Any,
+    explicit: bool,
+) -> None:
+    """Refuse township polygons that do not sit on the county outline (wrong CRS, GCJ-02).
+
+    Only the township area *outside* the outline is measured, so a file with some townships
+    missing passes; a file whose coordinates are in another CRS than declared lies mostly
+    outside, and one in GCJ-02 read as WGS84 lies about 0.5 km off and fits clearly better once
+    converted (not checked when the caller states the CRS: ``explicit``).
+    """
+    declared_name = getattr(declared, "name", None) or str(declared)
+    crs_hint = (
+        "pass the real CRS with --boundaries-crs (API: crs=...), e.g. EPSG:4490, EPSG:32650 "
+        "or gcj02"
+    )
+    geoms = np.asarray(built.gdf.geometry.values)
+    area_km2, outside = _outside_share(geoms, outline, region)
+    if outside > 0.5:
+        raise DataError(
+            f"{where}: {outside:.0%} of the township area ({area_km2:,.0f} km²) lies outside the "
+            f"{region.name} outline ({built.report.outline_source}): the coordinates are not in "
+            f"the CRS {declared_name}",
+            crs_hint,
+        )
+    if explicit or outside < 0.01:
+        return
+    _, outside_gcj = _outside_share(geometry_gcj02_to_wgs84(geoms), outline, region)
+    if outside_gcj < 0.5 * outside:
+        raise DataError(
+            f"{where}: the township polygons look like GCJ-02 (Amap/Baidu-style) coordinates "
+            f"read as {declared_name}: {outside:.1%} of their area lies outside the "
+            f"{region.name} outline, {outside_gcj:.1%} after a GCJ-02 to WGS84 conversion",
+            "pass --boundaries-crs gcj02 (API: crs='gcj02') to convert them, or "
+            "--boundaries-crs EPSG:4326 if they really are WGS84",
+        )
 
 
 # --------------------------------------------------------------------------- OSM
@@ -1148,20 +1204,6 @@ def _extract_boundary_relations(src: Path, dst: Path, source: str) -> None:
         ) from exc
 
 
-@contextmanager
-def _osmnx_cache(folder: Path) -> Iterator[None]:
-    """Point osmnx's HTTP cache at ``folder`` for the duration of a call, then restore it."""
-    import osmnx as ox
-
-    old = (ox.settings.cache_folder, ox.settings.use_cache)
-    ox.settings.cache_folder = folder
-    ox.settings.use_cache = True
-    try:
-        yield
-    finally:
-        ox.settings.cache_folder, ox.settings.use_cache = old
-
-
 def townships_from_osmnx_online(
     region: Region,
     outline: Polygon | MultiPolygon | None = None,
@@ -1186,6 +1228,8 @@ def townships_from_osmnx_online(
     import requests
     from osmnx._errors import InsufficientResponseError
 
+    from lastmile.network import osmnx_settings
+
     if outline is not None:
         outline_geom, outline_source = outline, "given"
     else:
@@ -1193,7 +1237,7 @@ def townships_from_osmnx_online(
         outline_geom, outline_source = found.geometry, found.origin
     source = f"overpass:{ox.settings.overpass_url}"
     try:
-        with _osmnx_cache(cache_dir(cache) / "osmnx"):
+        with osmnx_settings(cache_folder=cache_dir(cache) / "osmnx", use_cache=True):
             features = ox.features_from_polygon(outline_geom, tags={"admin_level": "8"})
     except InsufficientResponseError as exc:
         raise DataError(

@@ -30,7 +30,7 @@ from lastmile.boundaries import (
 )
 from lastmile.config import Region, cache_dir, load_region
 from lastmile.errors import DataError, InputError, LastmileError
-from lastmile.io import write_bytes, write_csv, write_geopackage, write_text
+from lastmile.io import check_output_dir, write_bytes, write_csv, write_geopackage, write_text
 from lastmile.location import OBJECTIVES
 from lastmile.maps import describe_map_assets, fetch_map_assets, resolve_map_assets
 from lastmile.network import NetworkSource, RoadNetwork, graph_file_kind, load_network, open_network
@@ -167,10 +167,10 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         src = Path(args.extract)
         kind = graph_file_kind(src)
         target = cache / "extracts" / src.name
+        # read it first: a missing or broken extract is refused and never copied into the cache
+        desc = f"OpenStreetMap extract {src.name}"
+        net = load_network(src, region, cache=cache, description=desc)
         write_bytes(target, src.read_bytes())
-        net = load_network(
-            target, region, cache=cache, description=f"OpenStreetMap extract {src.name}"
-        )
         print(f"imported {kind} extract {src} -> {target} ({net.n_nodes:,} nodes)")
     if args.network is not None:
         net, source = open_network(
@@ -367,6 +367,7 @@ def _cmd_route(args: argparse.Namespace) -> int:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
+    check_output_dir(args.out)  # a wrong --out fails before the run, not after it
     scenario = _scenario(args)
     progress = _Steps(7)
     result = run_plan(

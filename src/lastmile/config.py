@@ -181,8 +181,16 @@ def _parse_fleet(rows: list[Any], where: str) -> tuple[FleetType, ...]:
         count = int(_require(row, "count_per_depot", int, w))
         cap_kg = int(_require(row, "capacity_kg", int, w))
         cap_parcels = int(_require(row, "capacity_parcels", int, w))
-        if count < 0 or cap_kg <= 0 or cap_parcels <= 0:
-            raise InputError(f"{w}: counts and capacities must be positive")
+        for key, value, least in (
+            ("count_per_depot", count, 0),
+            ("capacity_kg", cap_kg, 1),
+            ("capacity_parcels", cap_parcels, 1),
+        ):
+            if value < least:
+                raise InputError(
+                    f"{w}: {key} = {value} must be at least {least}",
+                    "vehicles need a positive capacity; count_per_depot 0 leaves a type unused",
+                )
         start = _clock(row.get("shift_start", "07:00"), f"{w} shift_start")
         end = _clock(row.get("shift_end", "19:00"), f"{w} shift_end")
         if end <= start:
@@ -204,6 +212,11 @@ def _parse_fleet(rows: list[Any], where: str) -> tuple[FleetType, ...]:
         )
     if not out:
         raise InputError(f"{where}: no [[fleet]] vehicle types", "add at least one")
+    if not any(t.count_per_depot for t in out):
+        raise InputError(
+            f"{where} [[fleet]]: count_per_depot is 0 for every vehicle type: no vehicle to route",
+            "give at least one vehicle type count_per_depot >= 1",
+        )
     return tuple(out)
 
 

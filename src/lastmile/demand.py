@@ -13,6 +13,7 @@ Every quantity default is an assumption stated in the region file.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,20 @@ def villages_online(
     return _finish(_from_features(feat, region.demand), townships, "overpass")
 
 
+def _read_points(p: Path, what: str) -> gpd.GeoDataFrame:
+    """A point layer (GeoJSON, GeoPackage ...) in WGS84; InputError/DataError when it is not."""
+    try:
+        gdf = gpd.read_file(p)
+    except Exception as exc:  # pyogrio raises DataSourceError / DataLayerError / others
+        raise InputError(
+            f"{p}: not a readable {what} file ({type(exc).__name__}: {exc})",
+            "give a CSV with lon/lat columns, or a point layer (GeoJSON, GeoPackage)",
+        ) from exc
+    if gdf.crs is None:
+        raise DataError(f"{p}: the file has no CRS", "save it with a CRS (EPSG:4326)")
+    return gdf.to_crs(4326)
+
+
 def villages_from_file(path: str | Path, region: Region, townships: TownshipBoundaries) -> Villages:
     """Settlements from a CSV (``id, name, lon, lat[, population]``) or a point layer."""
     p = Path(path)
@@ -170,12 +185,18 @@ def villages_from_file(path: str | Path, region: Region, townships: TownshipBoun
             missing = {"id", "lon", "lat"} - set(df.columns)
             if missing:
                 raise InputError(f"{p}: missing column(s) {sorted(missing)}", "need id, lon, lat")
-            gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=4326)
+            lon = pd.to_numeric(df["lon"], errors="coerce")
+            lat = pd.to_numeric(df["lat"], errors="coerce")
+            bad_xy = ~(lon.between(-180, 180) & lat.between(-90, 90))  # NaN is not between
+            if bad_xy.any():
+                row = df[bad_xy].iloc[0]
+                raise InputError(
+                    f"{p}: village {row['id']!r} has no valid lon/lat ({row['lon']}, {row['lat']})",
+                    "give WGS84 longitude and latitude in degrees",
+                )
+            gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs=4326)
         else:
-            gdf = gpd.read_file(p)
-            if gdf.crs is None:
-                raise DataError(f"{p}: the file has no CRS", "save it with a CRS (EPSG:4326)")
-            gdf = gdf.to_crs(4326)
+            gdf = _read_points(p, "villages")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"{p}: not a readable villages file ({exc})") from exc
     if "id" not in gdf.columns:
@@ -425,20 +446,61 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
         for col in ("lon", "lat", "parcels", "kg", "service_min"):
             value = _number(row[col])
             if not np.isfinite(value) or (col not in ("lon", "lat") and value < 0):
-                raise InputError(f"{w}: {col} = {row[col]!r} is not a valid number")
+                raise InputError(
+                    f"{w}: {col} = {row[col]!r} is not a valid number",
+                    "give a finite number" + ("" if col in ("lon", "lat") else " >= 0"),
+                )
         if not (-180 <= _number(row["lon"]) <= 180 and -90 <= _number(row["lat"]) <= 90):
-            raise InputError(f"{w}: lon/lat ({row['lon']}, {row['lat']}) out of range")
+            raise InputError(
+                f"{w}: lon/lat ({row['lon']}, {row['lat']}) out of range",
+                "give WGS84 longitude and latitude in degrees",
+            )
         if row["product_class"] not in ("parcel", "produce", "tea"):
             raise InputError(
                 f"{w}: product_class {row['product_class']!r} unknown", "use parcel, produce or tea"
             )
         start, end = _clock_min(row["tw_start"], w), _clock_min(row["tw_end"], w)
         if start is not None and end is not None and end < start:
-            raise InputError(f"{w}: time window ends before it starts")
+            raise InputError(
+                f"{w}: time window ends before it starts ({row['tw_start']} .. {row['tw_end']})",
+                "swap tw_start and tw_end, or leave them empty",
+            )
         limit = _number(row["max_in_vehicle_min"])
         if np.isfinite(limit) and limit <= 0:
-            raise InputError(f"{w}: max_in_vehicle_min must be positive")
+            raise InputError(
+                f"{w}: max_in_vehicle_min must be positive",
+                "give minutes > 0, or leave it empty for the product's default",
+            )
     return df.reset_index(drop=True)
+
+
+def with_cold_chain_limits(orders: pd.DataFrame, limits: ColdChainLimits) -> pd.DataFrame:
+    """Orders whose ``max_in_vehicle_min`` is empty get the ``[cold_chain]`` limit of their class.
+
+    A limit given in the orders file wins; generated orders carry the limits already.
+    """
+    given = pd.to_numeric(orders["max_in_vehicle_min"], errors="coerce")
+    default = orders["product_class"].map(lambda c: limits.for_class(str(c)) / 60)
+    return orders.assign(max_in_vehicle_min=given.fillna(default))
+
+
+def check_order_villages(orders: pd.DataFrame, village_ids: Iterable[str], where: str) -> None:
+    """InputError when an order names a village that is not among ``village_ids``.
+
+    An order's ``village`` links it to the village table (its parcels count in the village's
+    weight); an empty ``village`` leaves the order routed by its lon/lat alone.
+    """
+    known = {str(v) for v in village_ids}
+    named = orders["village"].fillna("").astype(str).str.strip()
+    unknown = orders[(named != "") & ~named.isin(known)]
+    if len(unknown):
+        first = unknown.iloc[0]
+        raise InputError(
+            f"{where}: {len(unknown)} order(s) name a village that is not among the "
+            f"{len(known)} villages, first order {first['id']}: village {first['village']!r}",
+            "use the village ids of the villages table (--villages), or leave village empty to "
+            "route the order by its lon/lat",
+        )
 
 
 def read_orders(path: str | Path) -> pd.DataFrame:
@@ -450,10 +512,7 @@ def read_orders(path: str | Path) -> pd.DataFrame:
         if p.suffix.lower() == ".csv":
             df = pd.read_csv(p, dtype={"id": str, "village": str})
         else:
-            gdf = gpd.read_file(p)
-            if gdf.crs is None:
-                raise DataError(f"{p}: the file has no CRS", "save it with a CRS (EPSG:4326)")
-            gdf = gdf.to_crs(4326)
+            gdf = _read_points(p, "orders")
             df = pd.DataFrame(gdf.drop(columns="geometry"))
             df["lon"], df["lat"] = gdf.geometry.x, gdf.geometry.y
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:

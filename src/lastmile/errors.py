@@ -35,6 +35,10 @@ class DataError(LastmileError):
     """Input data is readable but does not make sense (empty graph, unmatched township, no CRS)."""
 
 
+class OutputError(InputError):
+    """An output or cache file cannot be written (folder not writable or a file, disk full)."""
+
+
 class InfeasibleError(LastmileError):
     """The request cannot be satisfied (p too large, capacities below demand, nothing reachable)."""
 

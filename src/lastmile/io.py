@@ -8,42 +8,147 @@ leaves either the old file or the new one, never a half-written file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from lastmile.errors import InputError
+from lastmile.errors import OutputError
+
+
+def _write_failed(what: Path, exc: OSError) -> OutputError:
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        hint = "free some space on that disk, or write to another folder"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "make the folder writable, or write to another folder"
+    else:
+        hint = "pick a writable folder"
+    return OutputError(f"cannot write {what}: {reason}", hint)
 
 
 @contextlib.contextmanager
 def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
 
-    On any exception the temporary file is removed and ``target`` is left untouched.
+    On any exception the temporary file is removed and ``target`` is left untouched. An
+    :class:`OSError` while creating, writing or renaming (read-only folder, disk full) becomes an
+    :class:`~lastmile.errors.OutputError` naming ``target``.
     """
     target = Path(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(
+        raise OutputError(
             f"cannot create directory {target.parent}: {exc}", "pick a writable path"
         ) from exc
-    fd, tmp = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=suffix or target.suffix or ".tmp"
-    )
+    try:
+        fd, tmp = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=suffix or target.suffix or ".tmp"
+        )
+    except OSError as exc:
+        raise _write_failed(target, exc) from exc
     os.close(fd)
     tmp_path = Path(tmp)
     tmp_path.unlink()  # let writers that refuse existing files (GDAL) create it themselves
     try:
         yield tmp_path
         os.replace(tmp_path, target)
+    except OSError as exc:
+        raise _write_failed(target, exc) from exc
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def check_output_dir(target: str | Path) -> Path:
+    """Refuse an output folder that :func:`atomic_dir` would not replace; return it as a Path.
+
+    Call it before a long computation so that a wrong ``--out`` fails at once.
+    """
+    target = Path(target)
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"output folder {target} is a file", "give a folder path (--out DIR)")
+    here = Path.cwd()
+    if Path(os.path.abspath(target)) in (here, *here.parents):
+        raise OutputError(
+            f"output folder {target} is the current folder or holds it",
+            "give a sub-folder, e.g. --out out/plan (the output folder is replaced as a whole)",
+        )
+    if target.is_dir() and any(target.iterdir()) and not (target / "manifest.json").is_file():
+        raise OutputError(
+            f"output folder {target} holds files that are not a lastmile output (no manifest.json)",
+            "give a new or empty folder; lastmile replaces only its own previous outputs",
+        )
+    return target
+
+
+@contextlib.contextmanager
+def atomic_dir(target: str | Path) -> Iterator[Path]:
+    """Yield an empty staging folder beside ``target``; swap it in as ``target`` on success.
+
+    A folder of outputs is then either complete or absent: an interrupted or failed run leaves
+    ``target`` as it was (a previous complete output stays), and two runs writing the same
+    ``target`` leave the complete output of one of them. An existing ``target`` is replaced only
+    if it holds a previous output (``manifest.json``) or nothing; a file, or a folder holding
+    other files, is refused so that nothing the user wrote is lost.
+    """
+    target = Path(os.path.abspath(check_output_dir(target)))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    except OSError as exc:
+        raise _write_failed(target, exc) from exc
+    try:
+        try:
+            yield staging
+        except OutputError as exc:  # name the file the user asked for, not the staging copy
+            raise OutputError(exc.message.replace(str(staging), str(target)), exc.hint) from exc
+        _swap_in(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Rename ``staging`` to ``target``, moving a previous ``target`` aside and deleting it.
+
+    Runs under an exclusive lock on the parent folder, so concurrent swaps are serialised.
+    """
+    old = None
+    try:
+        with _locked(target.parent):
+            if target.exists():
+                old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+                os.replace(target, old / "previous")
+            os.replace(staging, target)
+    except OSError as exc:
+        if old is not None and not target.exists():
+            os.replace(old / "previous", target)  # put the previous output back
+        raise _write_failed(target, exc) from exc
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``folder`` (POSIX; no lock where ``fcntl`` is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def write_text(target: str | Path, text: str) -> Path:

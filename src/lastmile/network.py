@@ -17,13 +17,15 @@ Whatever the source, the graph goes through one path:
 from __future__ import annotations
 
 import bz2
+import contextlib
 import datetime as _dt
 import hashlib
 import json
 import re
 import tempfile
 import warnings
-from collections.abc import Mapping, Sequence
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -34,6 +36,7 @@ import networkx as nx
 import numpy as np
 import osmnx as ox
 import pandas as pd
+import shapely
 from numpy.typing import NDArray
 from pyproj import Transformer
 from scipy.sparse import csr_matrix
@@ -308,17 +311,34 @@ def _check_readable(path: Path) -> None:
         raise InputError(f"road-network file {path} is empty", "download or export it again")
 
 
-def _parse_osm_xml(path: Path) -> nx.MultiDiGraph[Any]:
+@contextlib.contextmanager
+def osmnx_settings(**values: Any) -> Iterator[None]:
+    """Set attributes of ``osmnx.settings`` for the duration of a block, then restore them.
+
+    osmnx keeps its configuration in module-level globals; every lastmile call that needs other
+    values (HTTP cache folder, kept way tags) goes through this one context manager, so no call
+    leaves osmnx changed for the caller.
+    """
+    unknown = sorted(k for k in values if not hasattr(ox.settings, k))
+    if unknown:
+        raise InputError(f"osmnx.settings has no attribute(s) {unknown}")
+    old = {k: getattr(ox.settings, k) for k in values}
     try:
-        # keep the tags the drive filter reads on the edges (osmnx keeps only "useful" tags)
-        useful = list(ox.settings.useful_tags_way)
-        ox.settings.useful_tags_way = list(dict.fromkeys([*useful, *_FILTER_KEYS]))
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                g = ox.graph_from_xml(path, simplify=False, retain_all=True, bidirectional=False)
-        finally:
-            ox.settings.useful_tags_way = useful
+        for k, v in values.items():
+            setattr(ox.settings, k, v)
+        yield
+    finally:
+        for k, v in old.items():
+            setattr(ox.settings, k, v)
+
+
+def _parse_osm_xml(path: Path) -> nx.MultiDiGraph[Any]:
+    # keep the tags the drive filter reads on the edges (osmnx keeps only "useful" tags)
+    useful = list(dict.fromkeys([*ox.settings.useful_tags_way, *_FILTER_KEYS]))
+    try:
+        with osmnx_settings(useful_tags_way=useful), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            g = ox.graph_from_xml(path, simplify=False, retain_all=True, bidirectional=False)
     except (ParseError, EOFError, OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a readable OSM XML file ({exc})", "check the file") from exc
     except ValueError as exc:
@@ -550,17 +570,31 @@ def read_network(path: Path) -> RoadNetwork:
             if header.get("version") != CACHE_VERSION:
                 raise InputError(f"{path}: cache version {header.get('version')} is outdated")
             arrays = {name: data[name] for name in _ARRAY_FIELDS}
-    except (OSError, ValueError, KeyError) as exc:
+        return RoadNetwork(
+            **arrays,
+            highway_classes=tuple(header["highway_classes"]),
+            projected_crs=header["projected_crs"],
+            source=header["source"],
+            synthetic=bool(header["synthetic"]),
+            nodes_before_scc=int(header["nodes_before_scc"]),
+            meta=dict(header.get("meta", {})),
+        )
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
         raise InputError(f"{path}: not a lastmile network cache ({exc})", "delete it") from exc
-    return RoadNetwork(
-        **arrays,
-        highway_classes=tuple(header["highway_classes"]),
-        projected_crs=header["projected_crs"],
-        source=header["source"],
-        synthetic=bool(header["synthetic"]),
-        nodes_before_scc=int(header["nodes_before_scc"]),
-        meta=dict(header.get("meta", {})),
-    )
+
+
+def _read_cached(path: Path) -> RoadNetwork | None:
+    """The network in cache file ``path``; ``None`` when absent, truncated or of another version.
+
+    A cache file is never trusted over its source: one that cannot be read as this version's
+    cache is rebuilt (and overwritten atomically) by the caller.
+    """
+    if not path.is_file():
+        return None
+    try:
+        return read_network(path)
+    except InputError:
+        return None
 
 
 def build_network(
@@ -626,8 +660,9 @@ def load_network(
         [str(CACHE_VERSION), file_sha256(path), _speed_key(region), region.projected_crs]
     )
     cached = cache / f"network-{key}.npz"
-    if cached.exists():
-        net = read_network(cached)
+    net_or_none = _read_cached(cached)
+    if net_or_none is not None:
+        net = net_or_none
         if description and net.source != description:
             net = _with_source(net, description, synthetic)
     else:
@@ -747,7 +782,13 @@ def open_network(
             choice = "synthetic"
     if choice == "synthetic":
         path, label = standin_file(region, outline, cache, scale=standin_scale)
-        net = load_network(path, region, cache=cache, synthetic=True, description=label)
+        try:
+            net = load_network(path, region, cache=cache, synthetic=True, description=label)
+        except InputError:
+            # the cached stand-in file is damaged (truncated, overwritten): generate it again
+            path.unlink()
+            path, label = standin_file(region, outline, cache, scale=standin_scale)
+            net = load_network(path, region, cache=cache, synthetic=True, description=label)
         return net, NetworkSource("synthetic", path, label)
     if choice == "osm":
         if str(spec) == "osm" and not overpass_reachable(osm_timeout_s):
@@ -757,19 +798,19 @@ def open_network(
                 f"within {osm_timeout_s:g} s",
                 "check the connection, or use --network synthetic or a local extract FILE",
             )
-        ox.settings.cache_folder = str(cache / "osmnx-http")
-        ox.settings.use_cache = True
         label = (
             f"OpenStreetMap via Overpass, downloaded {_today()} "
             "(© OpenStreetMap contributors, ODbL)"
         )
         key = _cache_key([str(CACHE_VERSION), outline.wkb_hex, _speed_key(region), _today()])
         cached = cache / f"network-osm-{key}.npz"
-        if cached.exists():
-            net = read_network(cached)
-        else:
-            net = build_network("osm", region, outline=outline, description=label)
+        net_or_none = _read_cached(cached)
+        if net_or_none is None:
+            with osmnx_settings(cache_folder=str(cache / "osmnx-http"), use_cache=True):
+                net = build_network("osm", region, outline=outline, description=label)
             save_network(net, cached)
+        else:
+            net = net_or_none
         return replace(net, meta={**net.meta, "cache_key": key}), NetworkSource("osm", None, label)
     path = Path(choice)
     _check_readable(path)
@@ -779,7 +820,21 @@ def open_network(
         f"OpenStreetMap extract {path.name}, file of {dated} (© OpenStreetMap contributors, ODbL)"
     )
     net = load_network(path, region, cache=cache, description=label)
+    _check_covers(net, outline, region, path)
     return net, NetworkSource("file", path if kind != "graphml" else None, label)
+
+
+def _check_covers(net: RoadNetwork, outline: BaseGeometry, region: Region, path: Path) -> None:
+    """DataError when no node of the drive graph lies inside the county outline."""
+    if not shapely.contains_xy(outline, net.node_lon, net.node_lat).any():
+        raise DataError(
+            f"road-network file {path}: none of its {net.n_nodes:,} drivable-road nodes lies "
+            f"inside the {region.name} outline (the roads span lon {net.node_lon.min():.3f}.."
+            f"{net.node_lon.max():.3f}, lat {net.node_lat.min():.3f}..{net.node_lat.max():.3f})",
+            f"give an extract that covers {region.name} (outline bounds "
+            + ", ".join(f"{v:.3f}" for v in outline.bounds)
+            + ")",
+        )
 
 
 def _today() -> str:

@@ -44,6 +44,7 @@ from lastmile.config import Region, cache_dir
 from lastmile.demand import (
     Villages,
     candidate_sites,
+    check_order_villages,
     county_centre_frame,
     daily_orders,
     junction_sites,
@@ -51,6 +52,7 @@ from lastmile.demand import (
     villages_from_file,
     villages_from_osm,
     villages_online,
+    with_cold_chain_limits,
 )
 from lastmile.errors import DataError, InfeasibleError
 from lastmile.location import LocationOptions, LocationProblem, LocationResult, Objective
@@ -218,6 +220,9 @@ def prepare(
             Villages(vgdf.drop(columns=["node", "snap_m"]), villages.source), region, seed=plan.seed
         )
     )
+    if plan.orders:
+        check_order_villages(orders_df, villages.gdf["id"], plan.orders)
+        orders_df = with_cold_chain_limits(orders_df, region.cold_chain)
     parcels = orders_df[orders_df["kind"] == "delivery"].groupby("village")["parcels"].sum()
     vgdf["parcels"] = vgdf["id"].map(parcels).fillna(0).astype(int)
     vgdf["weight"] = vgdf["population"] if plan.demand_weight == "population" else vgdf["parcels"]

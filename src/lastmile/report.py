@@ -28,6 +28,7 @@ import pandas as pd
 
 from lastmile import __version__
 from lastmile.io import (
+    atomic_dir,
     file_sha256,
     package_versions,
     write_csv,
@@ -76,9 +77,18 @@ def write_outputs(
     """Write the whole output folder; return the written paths by name.
 
     ``map_assets``: ``"auto"`` (embed Leaflet & co. when local copies exist, else link CDNs),
-    ``"cdn"`` or ``"inline"``; the manifest says which the maps use.
+    ``"cdn"`` or ``"inline"``; the manifest says which the maps use. The folder is written
+    beside ``out`` and swapped in when complete (:func:`lastmile.io.atomic_dir`): ``out`` holds
+    either the complete new outputs or what it held before.
     """
     out = Path(out)
+    with atomic_dir(out) as staging:
+        paths = _write_folder(result, staging, map_assets=map_assets)
+    return {name: out / path.relative_to(staging) for name, path in paths.items()}
+
+
+def _write_folder(result: PlanResult, out: Path, *, map_assets: str) -> dict[str, Path]:
+    """The files of :func:`write_outputs`, written into ``out``."""
     assets = resolve_map_assets(map_assets)
     inp = result.inputs
     label = inp.source.label

@@ -135,19 +135,31 @@ def _plan_settings(table: dict[str, Any], where: str) -> PlanSettings:
         raise InputError(
             f"{where} [plan]: unknown key(s) {unknown}", f"known keys: {sorted(known)}"
         )
-    defaults = PlanSettings()
     values: dict[str, Any] = {}
     for key, value in table.items():
-        expected = type(getattr(defaults, key))
+        expected = _PLAN_TYPES[key]
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if getattr(defaults, key) is not None and not isinstance(value, expected):
+        # bool is an int in Python, not in TOML: p = true is a wrong type, not p = 1
+        if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
             raise InputError(
                 f"{where} [plan]: {key} = {value!r} should be {expected.__name__}",
                 "fix the value",
             )
         values[key] = value
-    return PlanSettings(**values)
+    try:
+        return PlanSettings(**values)
+    except InputError as exc:
+        raise InputError(f"{where} {exc.message}", exc.hint or "fix the value") from None
+
+
+#: The TOML type of every ``[plan]`` key (keys whose default is None included).
+_PLAN_TYPES: dict[str, type] = {
+    **{f.name: type(getattr(PlanSettings(), f.name)) for f in fields(PlanSettings)},
+    **{k: str for k in ("local_extract", "outline", "outline_crs", "boundaries")},
+    **{k: str for k in ("boundaries_crs", "villages", "orders")},
+    "candidates_per_township": int,
+}
 
 
 def _embedded_region_text() -> str:
