@@ -73,6 +73,7 @@ from lastmile.study import AccessStudy, access_study
 from lastmile.trunk import (
     TrunkRun,
     catchments,
+    hub_of,
     hub_ready_times,
     route_trunk,
     trunk_problem,
@@ -165,6 +166,27 @@ def _snap(
     return out, pd.Series(snap.too_far, index=gdf.index)
 
 
+def _name_junctions(
+    junctions: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, net: RoadNetwork
+) -> gpd.GeoDataFrame:
+    """Name a junction for where it is: nearest settlement and the main road through it."""
+    if junctions.empty or villages.empty:
+        return junctions
+    snap = snap_points(net, junctions["lon"].to_numpy(), junctions["lat"].to_numpy(), 1e9)
+    classes = np.asarray(net.highway_classes, dtype=object)
+    rank = {c: i for i, c in enumerate(("motorway", "trunk", "primary", "secondary", "tertiary"))}
+    vx, vy = villages["lon"].to_numpy(float), villages["lat"].to_numpy(float)
+    names = []
+    for j, node in zip(junctions.itertuples(), snap.node, strict=True):
+        near = int(np.argmin((vx - j.lon) ** 2 + ((vy - j.lat) * 1.0) ** 2))
+        at = (net.edge_u == node) | (net.edge_v == node)
+        roads = sorted({str(classes[h]) for h in net.edge_highway[at]},
+                       key=lambda c: rank.get(c, 99))
+        road = f"{roads[0]} road" if roads else "road"
+        names.append(f"{villages['name'].iloc[near]}, {road} junction")
+    return junctions.assign(name=names)
+
+
 def prepare(
     scenario: Scenario,
     *,
@@ -231,7 +253,9 @@ def prepare(
         region,
         per_township=plan.candidates_per_township,
     )
-    junctions = junction_sites(net, towns, region.demand.junctions_per_township)
+    junctions = _name_junctions(
+        junction_sites(net, towns, region.demand.junctions_per_township), vgdf, net
+    )
     cands = pd.concat([cands, junctions], ignore_index=True)
     if plan.exclude_centre_township:
         cands = cands[cands["township"] != region.county_centre.township]
@@ -903,6 +927,45 @@ def evening_run(
                             "evening", ready_s=back, refrigerated_hubs=sorted(cold),
                             centre_id=centre)
     return route_trunk(problem, _routing_options(inputs), "evening")
+
+
+def trunk_routes(inputs: PlanInputs, hubs: gpd.GeoDataFrame, run: TrunkRun) -> gpd.GeoDataFrame:
+    """One row per trunk route with its road geometry (``run, vehicle_id, hubs, km, ...``)."""
+    net = inputs.network
+    node = hubs["node"].to_numpy(np.int64)
+    names = dict(zip(hubs["id"].astype(str), hubs["name"].astype(str), strict=True))
+    rows, geoms = [], []
+    for r in run.solution.routes:
+        seq = [0, *[s.location for s in r.stops], 0]
+        legs = [(int(node[a]), int(node[b])) for a, b in itertools.pairwise(seq)]
+        nodes: list[int] = []
+        for path in leg_paths(net, legs):
+            if path:
+                nodes += path if not nodes else path[1:]
+        geom = path_geometry(net, nodes) if len(set(nodes)) > 1 else None
+        if geom is None:
+            pts = [(float(net.node_lon[node[i]]), float(net.node_lat[node[i]])) for i in seq]
+            geom = LineString(pts if len(set(pts)) > 1 else [pts[0], (pts[0][0] + 1e-5, pts[0][1])])
+        hub_ids = [hub_of(s.order_id) for s in r.stops]
+        rows.append({
+            "scenario": "plan",
+            "run": run.kind,
+            "vehicle_id": r.vehicle_id,
+            "vehicle_type": r.vehicle_type,
+            "hubs": ";".join(hub_ids),
+            "hub_names": ";".join(names.get(h, h) for h in hub_ids),
+            "n_stops": len(r.stops),
+            "departure": _clock(r.departure_s),
+            "return": _clock(r.arrival_s),
+            "hub_arrivals": ";".join(_clock(s.start_s) for s in r.stops),
+            "km": round(r.distance_m / 1000, 2),
+            "hours": round(r.duration_s / 3600, 2),
+            "cost": round(r.cost, 2),
+        })
+        geoms.append(geom)
+    cols = ["scenario", "run", "vehicle_id", "vehicle_type", "hubs", "hub_names", "n_stops",
+            "departure", "return", "hub_arrivals", "km", "hours", "cost"]
+    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry=geoms, crs="EPSG:4326")
 
 
 def baseline_supply(inputs: PlanInputs) -> DepotSupply:
