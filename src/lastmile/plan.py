@@ -75,6 +75,7 @@ from lastmile.trunk import (
     catchments,
     hub_of,
     hub_ready_times,
+    pin_orders,
     route_trunk,
     trunk_problem,
     trunk_vehicle,
@@ -858,16 +859,14 @@ def supply_hubs(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> tuple[DepotSupply
     reach[far, :] = False
     reach[:, far] = False
     home = catchments(mat.seconds, reach, len(hubs))
-    pins: dict[str, str] = {}
+    pins = pin_orders(list(orders["id"].astype(str)), list(orders["kind"]), list(home), ids,
+                      trunk.hub_cold_store)
     loads: dict[str, dict[str, int]] = {}
     cold: set[str] = set()
-    for o, h in zip(orders.itertuples(), home, strict=True):
-        if h < 0:
+    for o in orders.itertuples():
+        depot = pins.get(str(o.id))
+        if depot is None:
             continue
-        depot = ids[int(h)]
-        if o.kind == "pickup" and not trunk.hub_cold_store:
-            depot = centre
-        pins[str(o.id)] = depot
         if o.kind == "delivery" and depot != centre:
             q = loads.setdefault(depot, {"kg": 0, "parcels": 0})
             q["kg"] += int(o.kg)

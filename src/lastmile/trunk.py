@@ -231,3 +231,25 @@ def catchments(
     best = np.argmin(trip, axis=0)
     best[~np.isfinite(trip.min(axis=0))] = -1
     return best.astype(np.int64)
+
+
+def pin_orders(
+    order_ids: Sequence[str],
+    kinds: Sequence[str],
+    home: Sequence[int],
+    depot_ids: Sequence[str],
+    hub_cold_store: bool,
+) -> dict[str, str]:
+    """Order id -> the depot that must serve it.
+
+    Every order goes to its catchment depot (``home``, an index into ``depot_ids``, ``-1`` for
+    none: left unpinned), except produce pickups when hubs have no cold room: those go to the
+    county centre (``depot_ids[0]``), so their cold-chain limit runs until the centre.
+    """
+    pins: dict[str, str] = {}
+    for oid, kind, h in zip(order_ids, kinds, home, strict=True):
+        if h < 0:
+            continue
+        pins[str(oid)] = depot_ids[0] if kind == "pickup" and not hub_cold_store else \
+            depot_ids[int(h)]
+    return pins
