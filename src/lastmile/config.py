@@ -195,8 +195,9 @@ def _parse_trunk(table: Mapping[str, Any], where: str) -> TrunkSettings:
         raise InputError(f"{w}: not a table", "write [trunk] with key = value lines")
     known = {
         "cutoff", "vehicle_id", "refrigerated", "capacity_kg", "capacity_parcels", "count",
-        "morning_departure", "hub_latest_arrival", "evening_departure", "shift_end", "fixed_cost", "cost_per_km",
-        "cost_per_hour", "unload_min", "hub_handling_min", "hub_cold_store", "hub_daily_cost",
+        "morning_departure", "hub_latest_arrival", "evening_departure", "shift_end",
+        "fixed_cost", "cost_per_km", "cost_per_hour", "unload_min", "hub_handling_min",
+        "hub_cold_store", "hub_daily_cost",
     }
     unknown = sorted(set(table) - known)
     if unknown:

@@ -274,7 +274,7 @@ def end_to_end(
         frames.append(df.assign(compared=df["order_id"].isin(both)))
     orders = pd.concat(frames, ignore_index=True)
     summary: dict[str, Any] = {
-        "orders": int(len(plan)),
+        "orders": len(plan),
         "orders_compared": len(both),
         "lead_time": {},
         "routed": {},
@@ -292,7 +292,9 @@ def end_to_end(
         un = df[~df["served"]]
         summary["unserved"][name] = {
             "orders": len(un),
-            "by_reason": {str(k): int(v) for k, v in un["reason"].value_counts().sort_index().items()},
+            "by_reason": {
+                str(k): int(v) for k, v in un["reason"].value_counts().sort_index().items()
+            },
             "list": [{"order_id": o, "reason": r} for o, r in zip(un["order_id"], un["reason"],
                                                                   strict=True)],
         }

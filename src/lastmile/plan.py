@@ -992,11 +992,11 @@ def order_tables(
         township=inputs.orders["village"].map(town).fillna("")
     )
     centre = str(inputs.facilities["id"].iloc[0])
-    common = {"centre_id": centre, "cutoff_s": trunk.cutoff_s,
-              "hub_cold_store": trunk.hub_cold_store}
-    base = order_table("baseline", baseline.problem, baseline.solution, info, **common)
-    plan = order_table("plan", planned.problem, planned.solution, info, morning=morning,
-                       evening=evening, hub_daily_cost=trunk.hub_daily_cost, **common)
+    base = order_table("baseline", baseline.problem, baseline.solution, info, centre_id=centre,
+                       cutoff_s=trunk.cutoff_s, hub_cold_store=trunk.hub_cold_store)
+    plan = order_table("plan", planned.problem, planned.solution, info, centre_id=centre,
+                       cutoff_s=trunk.cutoff_s, hub_cold_store=trunk.hub_cold_store,
+                       morning=morning, evening=evening, hub_daily_cost=trunk.hub_daily_cost)
     return end_to_end(base, plan, {t.code: t.name for t in inputs.region.townships})
 
 

@@ -84,7 +84,9 @@ def hub_of(order_id: str) -> str:
     return order_id.split(PART)[0]
 
 
-def trunk_vehicle(settings: TrunkSettings, *, start_s: int, count: int | None = None) -> VehicleType:
+def trunk_vehicle(
+    settings: TrunkSettings, *, start_s: int, count: int | None = None
+) -> VehicleType:
     """The trunk vehicle type, available from ``start_s`` until the trunk shift ends."""
     start = min(start_s, settings.shift_end_s)
     return VehicleType(
@@ -230,7 +232,8 @@ def catchments(
     trip = out_leg + back_leg
     best = np.argmin(trip, axis=0)
     best[~np.isfinite(trip.min(axis=0))] = -1
-    return best.astype(np.int64)
+    out: NDArray[np.int64] = best.astype(np.int64)
+    return out
 
 
 def pin_orders(
