@@ -209,3 +209,47 @@ def load_scenario_with_trunk(tmp_path: object, body: str) -> object:
     f = Path(str(tmp_path)) / "s.toml"
     f.write_text("[trunk]\n" + body + "\n", encoding="utf-8")
     return load_scenario(f)
+
+
+def test_fleet_search_serves_all_and_one_fewer_does_not() -> None:
+    from lastmile.fleet import fleet_needed, search_depot
+    from lastmile.routing import REASON_CAPACITY
+
+    # six villages, each order fills a vehicle; one order no vehicle can carry (infeasible)
+    n = 8
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 20_000, size=(n, 2))
+    d = np.rint(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))).astype(np.int64)
+    t = d // 10
+    orders = [Order(f"o{i}", "delivery", i, {"kg": 100}, service_s=300) for i in range(2, 8)]
+    orders.append(Order("big", "delivery", 2, {"kg": 500}))
+    # depot "a" at 0 serves o2..o4 and big, depot "b" at 1 serves o5..o7
+    orders = [replace(o, depot="a" if o.location <= 4 else "b") for o in orders]
+    types = tuple(
+        VehicleType(id=f"{k}@{dep}", refrigerated=k == "reefer", capacity={"kg": 100},
+                    count_per_depot={dep: 1}, shift_start_s=7 * H, shift_end_s=19 * H,
+                    fixed_cost=100 if k == "van" else 150, cost_per_km=1.0)
+        for dep in ("a", "b") for k in ("reefer", "van")
+    )  # fmt: skip
+    problem = RoutingProblem(t, d, (Depot("a", 0), Depot("b", 1)), types, tuple(orders))
+
+    def solver(p: RoutingProblem) -> object:
+        return solve(p, OPTIONS)
+
+    fleet = search_depot(problem, "a", solver)  # type: ignore[arg-type]
+    assert fleet.reached and fleet.servable == 3 and fleet.vehicles == 3
+    assert all(fleet.one_fewer_fails.values()) and fleet.one_fewer_fails
+    # check it directly: the fleet serves all three servable orders, one fewer leaves one out
+    from lastmile.fleet import _with_counts, depot_problem
+
+    sub = depot_problem(problem, "a")
+    full = solve(_with_counts(sub, "a", fleet.counts), OPTIONS)
+    assert {s.order_id for r in full.routes for s in r.stops} == {"o2", "o3", "o4"}
+    assert [(u.order_id, u.reason) for u in full.unassigned] == [("big", REASON_CAPACITY)]
+    t0 = next(k for k, v in fleet.counts.items() if v > 0)
+    fewer = solve(_with_counts(sub, "a", {**fleet.counts, t0: fleet.counts[t0] - 1}), OPTIONS)
+    assert len({s.order_id for r in fewer.routes for s in r.stops}) == 2
+    both = fleet_needed("plan", problem, solver, fixed_daily_cost=50.0)  # type: ignore[arg-type]
+    s = both.summary()
+    assert s["vehicles"] == 6 and s["all_servable_served"] and s["servable_orders"] == 6
+    assert s["one_fewer_fails"] and s["trunk_vehicles"] == 0

@@ -53,6 +53,7 @@ from lastmile.demand import (
 )
 from lastmile.endtoend import EndToEnd, end_to_end, order_table
 from lastmile.errors import DataError, InfeasibleError
+from lastmile.fleet import FleetNeeded, fleet_needed
 from lastmile.location import LocationOptions, LocationProblem, LocationResult, Objective
 from lastmile.location import solve as solve_location
 from lastmile.matrix import TravelMatrix, cached_travel_matrix, leg_paths, path_geometry
@@ -710,6 +711,7 @@ class PlanResult:
     morning: TrunkRun | None = None
     evening: TrunkRun | None = None
     end_to_end: EndToEnd | None = None
+    fleet: Mapping[str, FleetNeeded] | None = None
 
     def kpis(self) -> dict[str, Any]:
         """Results only (no timings, no paths): identical between two runs with the same inputs."""
@@ -752,6 +754,11 @@ class PlanResult:
                 "plan": _route_kpis(self.planned),
             },
             **self._like_for_like(),
+            **(
+                {"fleet_needed": {n: f.summary() for n, f in self.fleet.items()}}
+                if self.fleet is not None
+                else {}
+            ),
             "warnings": list(inp.warnings),
         }
 
@@ -1032,6 +1039,15 @@ def _route_plan(
     return planned, morning, evening_run(inputs, placement.hubs, planned)
 
 
+def route_days(
+    inputs: PlanInputs, placement: Placement
+) -> tuple[RoutePlan, RoutePlan, TrunkRun, TrunkRun | None]:
+    """The baseline day and the plan's day with its trunk runs: ``(baseline, plan, morning,
+    evening)``."""
+    baseline, (planned, morning, evening) = _route_both(inputs, placement)
+    return baseline, planned, morning, evening
+
+
 def _route_both(
     inputs: PlanInputs, placement: Placement
 ) -> tuple[RoutePlan, tuple[RoutePlan, TrunkRun, TrunkRun | None]]:
@@ -1053,14 +1069,48 @@ def _route_both(
     return baseline, planned
 
 
+def search_fleet_needed(
+    inputs: PlanInputs,
+    baseline: RoutePlan,
+    planned: RoutePlan,
+    morning: TrunkRun | None,
+    evening: TrunkRun | None,
+) -> dict[str, FleetNeeded]:
+    """The smallest fleet of each scenario serving every servable order (:mod:`lastmile.fleet`).
+
+    Each step is a routed, validated day with the scenario's solver settings; the plan's cost
+    includes the trunk runs and the hubs' daily cost.
+    """
+    plan = inputs.scenario.plan
+    options = _routing_options(inputs)
+
+    def solver(problem: RoutingProblem) -> RoutingSolution:
+        strategy = _first_solution(len(problem.orders), plan.routing_first_solution)
+        return solve_routing(problem, replace(options, first_solution_strategy=strategy))
+
+    n_hubs = len(planned.problem.depots) - 1
+    trunk_runs = [r.problem for r in (morning, evening) if r is not None]
+    return {
+        "baseline": fleet_needed("baseline", baseline.problem, solver),
+        "plan": fleet_needed(
+            "plan",
+            planned.problem,
+            solver,
+            trunk=trunk_runs,
+            fixed_daily_cost=inputs.region.trunk.hub_daily_cost * n_hubs,
+        ),
+    }
+
+
 def run_plan(
     scenario: Scenario,
     *,
     reference_dir: str | Path | None = None,
     cache: str | Path | None = None,
     progress: Progress = _quiet,
+    with_fleet_needed: bool = False,
 ) -> PlanResult:
-    """The whole chain on one scenario."""
+    """The whole chain on one scenario; ``with_fleet_needed`` adds the fleet search."""
     t0 = time.perf_counter()
     inputs = prepare(scenario, reference_dir=reference_dir, cache=cache, progress=progress)
     timings = dict(inputs.timings)
@@ -1074,9 +1124,15 @@ def run_plan(
     baseline, (planned, morning, evening) = _route_both(inputs, placement)
     e2e = order_tables(inputs, baseline, planned, morning, evening)
     timings["routing_s"] = time.perf_counter() - t
+    fleet = None
+    if with_fleet_needed:
+        t = time.perf_counter()
+        progress("fleet needed (routed days)")
+        fleet = search_fleet_needed(inputs, baseline, planned, morning, evening)
+        timings["fleet_needed_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
     return PlanResult(
-        inputs, placement, study, baseline, planned, timings, morning, evening, e2e
+        inputs, placement, study, baseline, planned, timings, morning, evening, e2e, fleet
     )
 
 
