@@ -113,6 +113,7 @@ def test_outputs_written_and_deterministic(
     cmp = compare_plan_dirs(tmp_path / "a", tmp_path / "b")
     assert len(cmp.villages) == len(result.inputs.villages)
     assert (cmp.villages["minutes_saved"] == 0).all() and "# Plan comparison" in cmp.markdown
+    assert "orders served in both plans" in cmp.markdown
 
 
 def test_p_curve_is_monotone(result: PlanResult) -> None:

@@ -229,8 +229,8 @@ def _parse_trunk(table: Mapping[str, Any], where: str) -> TrunkSettings:
     end = _clock(table.get("shift_end", "23:00"), f"{w} shift_end")
     if end <= max(morning, evening or 0):
         raise InputError(f"{w}: shift_end is not after the departures", "give a later shift_end")
-    count = int(num("count", 2))
-    cap_kg, cap_parcels = int(num("capacity_kg", 5000, 1)), int(num("capacity_parcels", 1500, 1))
+    count = int(num("count", 4))
+    cap_kg, cap_parcels = int(num("capacity_kg", 5000, 1)), int(num("capacity_parcels", 2500, 1))
     vid = table.get("vehicle_id", "trunk")
     if not isinstance(vid, str) or not vid:
         raise InputError(f"{w}: vehicle_id = {vid!r} must be a non-empty string")

@@ -853,7 +853,8 @@ def supply_hubs(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> tuple[DepotSupply
     Each order is pinned to its catchment depot (nearest by the round trip); the morning run
     brings each hub its catchment's deliveries; hub vans leave at trunk arrival + handling, the
     centre's at the cut-off. Without hub cold rooms, produce pickups are pinned to the centre so
-    their cold-chain limit runs until the centre.
+    their cold-chain limit runs until the centre. Deliveries of a hub the trunk fleet cannot
+    supply (``morning.solution.unassigned``, reported in kpis) are served from the centre.
     """
     trunk = inputs.region.trunk
     orders = inputs.orders
@@ -890,9 +891,11 @@ def supply_hubs(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> tuple[DepotSupply
         morning = replace(route_trunk(problem, _routing_options(inputs), "morning"),
                           relaxed=True)
     ready = hub_ready_times(morning, trunk, centre)
-    for hub in loads:
-        if hub not in ready:  # the trunk could not bring its parcels: its vans cannot leave
-            ready[hub] = 48 * 3600
+    unsupplied = set(loads) - set(ready)
+    if unsupplied:  # the trunk fleet could not bring their parcels: they leave from the centre
+        for o in orders.itertuples():
+            if o.kind == "delivery" and pins.get(str(o.id)) in unsupplied:
+                pins[str(o.id)] = centre
     return DepotSupply(ready_s=ready, order_depot=pins), morning
 
 
