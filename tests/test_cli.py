@@ -42,6 +42,10 @@ def test_help_lists_the_commands() -> None:
         (["bench", "solomon", "/nonexistent/C101.txt"], "does not exist"),
         (["network", "--reference-data", "/nonexistent"], "reference-data directory not found"),
         (["fetch"], "nothing to fetch"),
+        (
+            ["plan", "--out", "OUT", "--fleet-needed", "--config", "/nonexistent/s.toml"],
+            "scenario file /nonexistent/s.toml does not exist",
+        ),
     ],
 )
 def test_bad_input_one_line_no_traceback(args: list[str], message: str, tmp_path: Path) -> None:
