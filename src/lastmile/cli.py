@@ -254,7 +254,7 @@ def _print_hubs(inputs: PlanInputs, placement: Placement) -> None:
 
 def _print_study(study: AccessStudy) -> None:
     b, a = study.summary["before"], study.summary["after"]
-    print("delivery time (demand-weighted)   centre only   centre + hubs")
+    print("access time (demand-weighted)     centre only   centre + hubs")
     for key, label in (
         ("mean_min", "mean, min"),
         ("median_min", "median, min"),
