@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from lastmile.endtoend import is_servable, unserved_reason
-from lastmile.routing import RoutingProblem, RoutingSolution, VehicleType
+from lastmile.routing import RoutingProblem, RoutingSolution
 from lastmile.validate import validate_routes
 
 Solver = Callable[[RoutingProblem], RoutingSolution]
@@ -70,11 +70,6 @@ class DepotFleet:
     def vehicles(self) -> int:
         """Total vehicles needed at the depot."""
         return sum(self.counts.values())
-
-
-def _base_id(vt: VehicleType, depot: str) -> str:
-    suffix = f"@{depot}"
-    return vt.id[: -len(suffix)] if vt.id.endswith(suffix) else vt.id
 
 
 def depot_problem(problem: RoutingProblem, depot: str) -> RoutingProblem:
