@@ -780,7 +780,7 @@ class PlanResult:
                 "vehicle_hours": round(k.vehicle_hours, 2),
                 "cost": round(k.total_cost, 1),
                 "validator_ok": run.validation.ok,
-                "unassigned": [u.order_id for u in run.solution.unassigned],
+                "stops_not_served": [u.order_id for u in run.solution.unassigned],
                 "hub_arrival": {
                     h: _clock(t) for h, t in sorted(run.hub_arrival_s.items())
                 },

@@ -300,7 +300,10 @@ def _like_for_like_markdown(k: dict[str, Any]) -> list[str]:
         for run, v in k["trunk"]["runs"].items():
             out.append(f"- {run}: {v['vehicles_used']} vehicle(s), {v['hubs_served']} hubs, "
                        f"{v['km']} km, validator {'ok' if v['validator_ok'] else 'FAILED'}"
-                       + (" (hub latest arrival relaxed)" if v["latest_arrival_relaxed"] else ""))
+                       + (" (hub latest arrival relaxed)" if v["latest_arrival_relaxed"] else "")
+                       + (f"; NOT served: {', '.join(v['stops_not_served'])}"
+                          + (" (their parcels leave from the centre)" if run == "morning" else "")
+                          if v["stops_not_served"] else ""))
         out += ["", "Assumptions: " + ", ".join(f"{a} = {b}" for a, b in
                                                  k["trunk"]["assumptions"].items()), ""]
     return out
