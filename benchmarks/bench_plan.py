@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results" / "plan.jsonl"
-COMPARED = ("kpis.json", "hubs.csv", "assignments.csv", "routes.csv", "stops.csv", "unassigned.csv")
+COMPARED = ("kpis.json", "hubs.csv", "assignments.csv", "routes.csv", "stops.csv", "unassigned.csv",
+            "orders.csv", "trunk_routes.csv")
 
 
 def run(out: Path, cache: Path, scale: float) -> float:
@@ -54,8 +55,11 @@ def main() -> int:
         "scale": args.scale, "cold_s": round(cold, 1), "warm_s": round(warm, 1),
         "warm_timings_s": manifest["timings_s"], "identical_outputs": same,
         "network_nodes": kpis["network"]["nodes"], "villages": kpis["villages"],
-        "orders": kpis["orders"], "delivery_time": kpis["delivery_time"],
-        "routing": kpis["routing"],
+        "orders": kpis["orders"], "access_time": kpis["access_time"],
+        "routing": kpis["routing"], "orders_compared": kpis.get("orders_compared"),
+        "lead_time": kpis.get("lead_time"), "routed_compared": kpis.get("routed_compared"),
+        "routed_totals": kpis.get("routed_totals"), "cold_chain": kpis.get("cold_chain"),
+        "unserved": kpis.get("unserved"), "trunk": kpis.get("trunk"),
     }  # fmt: skip
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with RESULTS.open("a", encoding="utf-8") as f:

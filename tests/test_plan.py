@@ -81,10 +81,14 @@ def test_outputs_written_and_deterministic(
         "unassigned.csv",
         "townships.csv",
         "summary.md",
+        "orders.csv",
+        "trunk_routes.csv",
+        "lead_time_townships.csv",
     ]
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
-    layers = ["townships", "villages", "hubs", "assignments", "routes", "stops", "unassigned"]
+    layers = ["townships", "villages", "hubs", "assignments", "routes", "stops", "unassigned",
+              "orders", "trunk_routes"]
     for layer in layers:
         a = gpd.read_file(tmp_path / "a" / "lastmile.gpkg", layer=layer)
         b = gpd.read_file(tmp_path / "b" / "lastmile.gpkg", layer=layer)
@@ -99,6 +103,9 @@ def test_outputs_written_and_deterministic(
     assert manifest["plan"]["p"] == 10 and "ortools" in manifest["versions"]
     html = first["map_plan"].read_text(encoding="utf-8")
     assert "synthetic stand-in" in html and first["map_plan"].stat().st_size < 5_000_000
+    assert "Trunk runs (" in html and "Trunk arrives" in html and "Parcel lead time" in html
+    assert '"collapsed": true' in html.replace("'", '"') or "collapsed: true" in html
+    assert "Trunk runs (" not in first["map_baseline"].read_text(encoding="utf-8")
     assert first["plot_times"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # no temporary files left behind
     assert not [p for p in (tmp_path / "a").rglob(".*")]
@@ -106,6 +113,7 @@ def test_outputs_written_and_deterministic(
     cmp = compare_plan_dirs(tmp_path / "a", tmp_path / "b")
     assert len(cmp.villages) == len(result.inputs.villages)
     assert (cmp.villages["minutes_saved"] == 0).all() and "# Plan comparison" in cmp.markdown
+    assert "orders served in both plans" in cmp.markdown
 
 
 def test_p_curve_is_monotone(result: PlanResult) -> None:
@@ -169,3 +177,38 @@ def test_user_orders_file_and_unreachable_order(
     stops = pd.read_csv(out / "stops.csv")
     assert set(stops["order_id"]) == {"O0", "O1", "O2"}
     assert (stops["in_vehicle_min"] <= 120).all() and stops["cold_chain_ok"].all()
+
+
+def test_like_for_like_study(result: PlanResult) -> None:
+    e2e = result.end_to_end
+    assert e2e is not None and result.morning is not None
+    served = [
+        {st.order_id for r in rp.solution.routes for st in r.stops}
+        for rp in (result.baseline, result.planned)
+    ]
+    both = served[0] & served[1]
+    assert e2e.summary["orders_compared"] == len(both)
+    assert set(e2e.orders.loc[e2e.orders["compared"], "order_id"]) == both
+    # the trunk runs are validated; every hub with parcels is supplied before its vans leave
+    assert result.morning.validation.ok and (result.evening is None or result.evening.validation.ok)
+    hubs = set(result.placement.hubs["id"].iloc[1:])
+    assert set(result.morning.hub_arrival_s) == hubs
+    handling = result.inputs.region.trunk.hub_handling_s
+    for r in result.planned.solution.routes:
+        if r.depot in hubs:
+            assert r.departure_s >= result.morning.hub_arrival_s[r.depot] + handling
+    # the baseline has the same fleet: the plan's vans and the trunk vehicles, at the centre
+    base_types = result.baseline.problem.vehicle_types
+    plan_types = result.planned.problem.vehicle_types
+    n_base = sum(vt.count_at(result.baseline.problem.depots[0].id) for vt in base_types)
+    n_plan = sum(vt.count_at(d.id) for vt in plan_types for d in result.planned.problem.depots)
+    assert n_base == n_plan + result.inputs.region.trunk.count
+    k = result.kpis()
+    assert k["orders_compared"] == len(both) and "access_time" in k
+    plan_parcels = e2e.orders[(e2e.orders["scenario"] == "plan") & e2e.orders["compared"]
+                              & (e2e.orders["kind"] == "delivery")]
+    assert k["lead_time"]["plan"]["parcel"]["mean_min"] == pytest.approx(
+        plan_parcels["lead_min"].mean(), abs=0.05)
+    # trunk and hub costs are in the plan's per-order costs
+    assert k["routed_totals"]["plan"]["trunk_km"] > 0 and k["routed_totals"]["plan"]["hub_cost"] > 0
+    assert not any(h["name"].startswith("road junction") for h in k["hubs"])

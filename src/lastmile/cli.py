@@ -38,12 +38,11 @@ from lastmile.plan import (
     Placement,
     PlanInputs,
     RoutePlan,
-    baseline_depots,
     delivery_study,
     p_curve,
     place_hubs,
-    plan_routes,
     prepare,
+    route_days,
     run_plan,
 )
 from lastmile.plots import delivery_time_distribution, minutes_saved_by_township
@@ -269,7 +268,7 @@ def _print_hubs(inputs: PlanInputs, placement: Placement) -> None:
 
 def _print_study(study: AccessStudy) -> None:
     b, a = study.summary["before"], study.summary["after"]
-    print("delivery time (demand-weighted)   centre only   centre + hubs")
+    print("access time (demand-weighted)     centre only   centre + hubs")
     for key, label in (
         ("mean_min", "mean, min"),
         ("median_min", "median, min"),
@@ -314,6 +313,34 @@ def _print_routes(*plans: RoutePlan) -> None:
             print(f"  {p.name}: {n} unassigned — {reason}")
 
 
+def _print_like_for_like(k: dict[str, Any]) -> None:
+    """Lead times over the orders served in both scenarios, cold chain, fleet needed."""
+    if "lead_time" not in k:
+        return
+    print(f"end-to-end lead time over the {k['orders_compared']} orders served in both "
+          f"(of {k['orders']})        centre only   centre + hubs")
+    lt = k["lead_time"]
+    for what, label in (("parcel", "parcel: cut-off -> delivered"),
+                        ("pickup_to_cold_room", "pickup -> cold room"),
+                        ("pickup_to_centre", "pickup -> county centre")):
+        b, a = lt["baseline"][what], lt["plan"][what]
+        if not b.get("orders"):
+            continue
+        print(f"  {label:<30} mean / p90, min {b['mean_min']:>6.0f} / {b['p90_min']:<5.0f}"
+              f"   {a['mean_min']:>6.0f} / {a['p90_min']:<5.0f}")
+    cc = k["cold_chain"]
+    print("  cold-chain compliance, all perishable orders: "
+          + ", ".join(f"{n} {c['compliant']}/{c['perishable_orders']}" for n, c in cc.items()))
+    rc = k["routed_compared"]
+    print("  same orders: km " + ", ".join(f"{n} {v['km']:,.0f}" for n, v in rc.items())
+          + "; cost " + ", ".join(f"{n} {v['cost']:,.0f}" for n, v in rc.items())
+          + " (trunk and hub cost included)")
+    for n, f in k.get("fleet_needed", {}).items():
+        flag = "" if f["all_servable_served"] else " (NOT all servable orders served at the cap)"
+        print(f"  fleet needed, {n}: {f['vehicles']} vehicles {f['last_mile_by_type']}, "
+              f"trunk {f['trunk_vehicles']}, cost {f['cost']:,.0f}{flag}")
+
+
 def _cmd_locate(args: argparse.Namespace) -> int:
     _, inputs, progress = _prepare(args, 4)
     progress("hub placement")
@@ -342,12 +369,8 @@ def _cmd_route(args: argparse.Namespace) -> int:
     _, inputs, progress = _prepare(args, 6)
     progress("hub placement")
     placement = place_hubs(inputs)
-    progress("routes from the county centre (baseline)")
-    baseline = plan_routes(
-        inputs, baseline_depots(inputs), "baseline", fleet_depots=len(placement.hubs)
-    )
-    progress("routes from the centre and hubs")
-    planned = plan_routes(inputs, placement.hubs, "plan")
+    progress("routes: baseline, and centre + hubs with trunk runs")
+    baseline, planned, _, _ = route_days(inputs, placement)
     progress.close()
     _print_routes(baseline, planned)
     if args.out:
@@ -369,9 +392,13 @@ def _cmd_route(args: argparse.Namespace) -> int:
 def _cmd_plan(args: argparse.Namespace) -> int:
     check_output_dir(args.out)  # a wrong --out fails before the run, not after it
     scenario = _scenario(args)
-    progress = _Steps(7)
+    progress = _Steps(8 if args.fleet_needed else 7)
     result = run_plan(
-        scenario, reference_dir=args.reference_data, cache=args.cache_dir, progress=progress
+        scenario,
+        reference_dir=args.reference_data,
+        cache=args.cache_dir,
+        progress=progress,
+        with_fleet_needed=args.fleet_needed,
     )
     progress("writing outputs")
     assets = resolve_map_assets(args.map_assets)
@@ -388,6 +415,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     _print_hubs(inputs, result.placement)
     _print_study(result.study)
     _print_routes(result.baseline, result.planned)
+    _print_like_for_like(result.kpis())
     print(f"outputs in {args.out}: " + ", ".join(sorted(p.name for p in paths.values())))
     print("timings: " + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()))
     ok = result.baseline.validation.ok and result.planned.validation.ok
@@ -408,21 +436,60 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         write_text(out / "compare.md", table.markdown)
         print(table.markdown)
         return 0
-    _, inputs, progress = _prepare(args, 4 + args.p_max)
-    progress("hub placement")
-    placement = place_hubs(inputs)
-    study = delivery_study(inputs, placement.open_rows)
+    scenario = _scenario(args)
+    progress = _Steps(8 + args.p_max)
+    result = run_plan(
+        scenario,
+        reference_dir=args.reference_data,
+        cache=args.cache_dir,
+        progress=progress,
+        with_fleet_needed=not args.skip_fleet_needed,
+    )
+    inputs, study = result.inputs, result.study
+    if inputs.source.synthetic:
+        print(f"*** {inputs.source.label}: every output made from it says so ***", file=sys.stderr)
     curve = p_curve(inputs, range(1, args.p_max + 1), progress=progress)
     progress.close()
+    k = result.kpis()
+    _print_like_for_like(k)
     _print_study(study)
     write_csv(out / "villages.csv", study.villages)
     write_csv(out / "townships.csv", study.townships)
     write_csv(out / "p_curve.csv", curve)
+    lead_rows = [
+        {"scenario": scen, "measure": what, **st}
+        for scen, blocks in k["lead_time"].items()
+        for what, st in blocks.items()
+    ]
+    write_csv(out / "lead_time.csv", pd.DataFrame(lead_rows))
+    if result.end_to_end is not None:
+        write_csv(out / "orders.csv", result.end_to_end.orders)
+        write_csv(out / "lead_time_townships.csv", result.end_to_end.townships)
+    fleet_md = ""
+    if "fleet_needed" in k:
+        fleet = pd.DataFrame(
+            [
+                {"scenario": n, **{kk: vv for kk, vv in f.items() if not isinstance(vv, dict)},
+                 **{f"vehicles_{t}": c for t, c in f["last_mile_by_type"].items()}}
+                for n, f in k["fleet_needed"].items()
+            ]
+        )
+        write_csv(out / "fleet_needed.csv", fleet)
+        fleet_md = "\n## Fleet needed to serve every servable order\n\n" + markdown_table(fleet)
     md = (
-        "# Delivery times: county centre alone vs centre + hubs\n\n"
-        f"Data source: {inputs.source.label}\n\n## Townships\n\n"
+        "# The delivery study, like for like: county centre alone vs centre + hubs\n\n"
+        f"Data source: {inputs.source.label}\n\n"
+        f"## End-to-end lead time over the {k['orders_compared']} orders served in both\n\n"
+        + markdown_table(pd.DataFrame(lead_rows).fillna(""))
+        + "\n## Routed figures over the same orders (trunk and hub cost included)\n\n"
+        + markdown_table(pd.DataFrame([{"": n, **v} for n, v in k["routed_compared"].items()]))
+        + "\n## Cold-chain compliance over all perishable orders\n\n"
+        + markdown_table(pd.DataFrame([{"": n, **v} for n, v in k["cold_chain"].items()]))
+        + fleet_md
+        + "\n## Access time (nearest open facility, every settlement, demand-weighted)"
+        "\n\n### Townships\n\n"
         + markdown_table(study.townships)
-        + "\n## p-curve\n\n"
+        + "\n## p-curve (access time)\n\n"
         + markdown_table(curve)
     )
     write_text(out / "study.md", md)
@@ -439,7 +506,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     )
     plot_p_curve(curve, out / "p_curve.png")
     print(markdown_table(curve))
-    print(f"wrote {out}: villages.csv, townships.csv, p_curve.csv, study.md, *.png")
+    print(f"wrote {out}: villages.csv, townships.csv, p_curve.csv, lead_time.csv, orders.csv, "
+          "lead_time_townships.csv, fleet_needed.csv, study.md, *.png")
     return 0
 
 
@@ -626,6 +694,11 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("plan", parents=[plan_opts], help="the whole chain; writes an output folder")
     c.add_argument("--out", required=True, metavar="DIR", help="output folder")
     c.add_argument(
+        "--fleet-needed",
+        action="store_true",
+        help="also search the smallest fleet each scenario needs (several routed days)",
+    )
+    c.add_argument(
         "--map-assets",
         choices=("auto", "cdn", "inline"),
         default="auto",
@@ -654,6 +727,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True, metavar="DIR")
     c.add_argument(
         "--p-max", type=_positive_int, default=15, help="p-curve for p = 1..P (default 15)"
+    )
+    c.add_argument(
+        "--skip-fleet-needed",
+        action="store_true",
+        help="leave out the fleet search (it routes several days)",
     )
     c.add_argument(
         "--plans",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -132,6 +132,129 @@ class FleetType:
     cost_per_hour: float
 
 
+@dataclass(frozen=True)
+class TrunkSettings:
+    """The trunk runs from the county centre to the hubs and the hubs' handling (``[trunk]``).
+
+    Times are seconds after midnight of the planning day; every default is an assumption (see the
+    region file).
+
+    Attributes
+    ----------
+    cutoff_s
+        County-centre cut-off: the day's parcels are sorted and may leave the centre (last-mile
+        vans at the centre and the morning trunk run alike); parcel lead times start here.
+    vehicle_id, refrigerated, capacity_kg, capacity_parcels, count, fixed_cost, cost_per_km,
+    cost_per_hour
+        The trunk vehicle type and how many are based at the county centre.
+    morning_departure_s
+        Earliest departure of the morning run (hubs' parcels), not before the cut-off.
+    hub_latest_arrival_s
+        The morning run should reach every hub by then (a time window; the trunk routing is
+        cost-driven and would otherwise chain all hubs on one truck). When the trunk fleet cannot
+        meet it, the run is routed again without it and the report says so.
+    evening_departure_s
+        Earliest departure of the evening collection run (produce from the hubs' cold rooms to
+        the centre), or ``None`` for no evening run.
+    shift_end_s
+        Latest return of a trunk vehicle to the centre.
+    unload_s
+        Time a trunk vehicle stands at a hub (unload, or load produce in the evening).
+    hub_handling_s
+        From the trunk's arrival at a hub until its last-mile vans may leave (unload, sort, load).
+    hub_cold_store
+        Whether hubs have a cold room: with one, a pickup's cold-chain clock stops at the hub and
+        the evening run takes the produce on; without, produce pickups are planned from the
+        county centre so the limit runs until the centre.
+    hub_daily_cost
+        Running cost of one hub per day (rent, staff), added to the plan's cost.
+    """
+
+    cutoff_s: int
+    vehicle_id: str
+    refrigerated: bool
+    capacity_kg: int
+    capacity_parcels: int
+    count: int
+    morning_departure_s: int
+    hub_latest_arrival_s: int
+    evening_departure_s: int | None
+    shift_end_s: int
+    fixed_cost: float
+    cost_per_km: float
+    cost_per_hour: float
+    unload_s: int
+    hub_handling_s: int
+    hub_cold_store: bool
+    hub_daily_cost: float
+
+
+def _parse_trunk(table: Mapping[str, Any], where: str) -> TrunkSettings:
+    w = f"{where} [trunk]"
+    if not isinstance(table, Mapping):
+        raise InputError(f"{w}: not a table", "write [trunk] with key = value lines")
+    known = {
+        "cutoff", "vehicle_id", "refrigerated", "capacity_kg", "capacity_parcels", "count",
+        "morning_departure", "hub_latest_arrival", "evening_departure", "shift_end",
+        "fixed_cost", "cost_per_km", "cost_per_hour", "unload_min", "hub_handling_min",
+        "hub_cold_store", "hub_daily_cost",
+    }
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise InputError(f"{w}: unknown key(s) {unknown}", f"known keys: {sorted(known)}")
+
+    def num(key: str, default: float, lo: float = 0.0) -> float:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= lo:
+            raise InputError(f"{w}: {key} = {value!r} is not a number >= {lo}", "fix the value")
+        return float(value)
+
+    def flag(key: str, default: bool) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            raise InputError(f"{w}: {key} = {value!r} must be true or false")
+        return value
+
+    cutoff = _clock(table.get("cutoff", "07:00"), f"{w} cutoff")
+    morning = _clock(table.get("morning_departure", table.get("cutoff", "07:00")),
+                     f"{w} morning_departure")
+    if morning < cutoff:
+        raise InputError(f"{w}: morning_departure is before the cut-off",
+                         "the trunk leaves once the parcels are sorted")
+    latest = _clock(table.get("hub_latest_arrival", "09:30"), f"{w} hub_latest_arrival")
+    if latest < morning:
+        raise InputError(f"{w}: hub_latest_arrival is before the morning departure")
+    evening_raw = table.get("evening_departure", "19:30")
+    evening = None if evening_raw in ("", None) else _clock(evening_raw, f"{w} evening_departure")
+    end = _clock(table.get("shift_end", "23:00"), f"{w} shift_end")
+    if end <= max(morning, evening or 0):
+        raise InputError(f"{w}: shift_end is not after the departures", "give a later shift_end")
+    count = int(num("count", 4))
+    cap_kg, cap_parcels = int(num("capacity_kg", 5000, 1)), int(num("capacity_parcels", 2500, 1))
+    vid = table.get("vehicle_id", "trunk")
+    if not isinstance(vid, str) or not vid:
+        raise InputError(f"{w}: vehicle_id = {vid!r} must be a non-empty string")
+    return TrunkSettings(
+        cutoff_s=cutoff,
+        vehicle_id=vid,
+        refrigerated=flag("refrigerated", True),
+        capacity_kg=cap_kg,
+        capacity_parcels=cap_parcels,
+        count=count,
+        morning_departure_s=morning,
+        hub_latest_arrival_s=latest,
+        evening_departure_s=evening,
+        shift_end_s=end,
+        fixed_cost=num("fixed_cost", 400.0),
+        cost_per_km=num("cost_per_km", 3.0),
+        cost_per_hour=num("cost_per_hour", 50.0),
+        unload_s=round(num("unload_min", 15) * 60),
+        hub_handling_s=round(num("hub_handling_min", 30) * 60),
+        hub_cold_store=flag("hub_cold_store", True),
+        hub_daily_cost=num("hub_daily_cost", 150.0),
+    )
+
+
 def _clock(value: Any, where: str) -> int:
     """'HH:MM' -> seconds after midnight."""
     try:
@@ -245,6 +368,7 @@ class Region:
     demand: DemandProfile
     fleet: tuple[FleetType, ...]
     source_file: str
+    trunk: TrunkSettings = field(default_factory=lambda: _parse_trunk({}, "defaults"))
 
     def township(self, key: str) -> Township:
         """Look a township up by 9-digit code, 12-digit code, Chinese name or pinyin."""
@@ -413,6 +537,7 @@ def parse_region(data: Mapping[str, Any], source: str, region_dir: Path | None =
             node_spacing_m=float(standin.get("node_spacing_m", 60.0)),
         ),
         source_file=source,
+        trunk=_parse_trunk(data.get("trunk", {}), where),
     )
 
 

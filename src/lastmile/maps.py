@@ -550,6 +550,7 @@ def plan_map(
     simplify_tolerance: float = 1e-4,
     precision: int = 5,
     disable_clustering_at_zoom: int = 13,
+    trunk: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """County map of one scenario of a plan.
 
@@ -580,6 +581,9 @@ def plan_map(
         ``in_vehicle_min, limit_min`` (NaN: no limit), ``cold_chain_ok, geometry`` (Point).
     unassigned
         ``scenario, order_id, reason, geometry`` (Point); may be empty.
+    trunk
+        Trunk routes (``run, vehicle_id, hub_names, departure, return, hub_arrivals, km,
+        geometry``), drawn dashed and dark in their own layer; ``None``: none.
     title
         Heading of the title box.
     source_label
@@ -611,11 +615,37 @@ def plan_map(
     m.get_root().title = full_title  # type: ignore[attr-defined]
     summary = _draw_scenario(m, tw, vil, hb, rt, st, un, scenario, simplify_tolerance, precision,
                              disable_clustering_at_zoom)  # fmt: skip
+    if trunk is not None and len(trunk):
+        _add_trunk(m, trunk, simplify_tolerance, precision)
     _add_title_box(m, full_title, source_label, synthetic, [summary])
     folium.plugins.Fullscreen(position="topleft").add_to(m)  # type: ignore[no-untyped-call]
-    folium.LayerControl(collapsed=False).add_to(m)
-    m.fit_bounds(_bounds(tw, vil, hb, precision))
+    folium.LayerControl(collapsed=True).add_to(m)
+    # the county beside the title box (top left), not under it
+    m.fit_bounds(_bounds(tw, vil, hb, precision), padding_top_left=(380, 20))
     return m
+
+
+TRUNK_COLOUR = "#222222"
+
+
+def _add_trunk(m: folium.Map, trunk: gpd.GeoDataFrame, tol: float, precision: int) -> None:
+    """Trunk routes: thick dark dashed lines, one layer, styled apart from last-mile routes."""
+    geoms = _prepare(trunk.geometry, tol, precision, preserve_topology=False)
+    group = folium.FeatureGroup(name=f"Trunk runs ({len(trunk)})", show=True)
+    for (_, r), g in zip(trunk.iterrows(), geoms, strict=True):
+        info = [("Trunk run", _esc(r["run"])), ("Vehicle", _esc(r["vehicle_id"])),
+                ("Hubs", _esc(r["hub_names"])), ("Leaves centre", _esc(r["departure"])),
+                ("Hub arrivals", _esc(r["hub_arrivals"])), ("Back at centre", _esc(r["return"])),
+                ("Distance", _fmt(r["km"], ".1f", " km"))]  # fmt: skip
+        lines = g.geoms if g.geom_type == "MultiLineString" else [g]
+        locations = [[[y, x] for x, y in line.coords] for line in lines]
+        folium.PolyLine(  # type: ignore[no-untyped-call]
+            locations if len(locations) > 1 else locations[0],
+            color=TRUNK_COLOUR, weight=6, opacity=0.8, dash_array="12 8",
+            tooltip=f"Trunk ({_esc(r['run'])}): {_esc(r['vehicle_id'])}, {_fmt(r['km'])} km",
+            popup=folium.Popup(_table(info), max_width=360),
+        ).add_to(group)  # fmt: skip
+    group.add_to(m)
 
 
 def compare_map(
@@ -851,7 +881,7 @@ def _add_catchments(
             "hub": f"{hub_name[str(hub)]} ({hub})", "villages": len(part), "population": pop,
             "colour": colours[str(hub)],
         }))  # fmt: skip
-    group = folium.FeatureGroup(name="Hub catchments", show=True)
+    group = folium.FeatureGroup(name="Hub catchments", show=False)
     folium.GeoJson(
         _feature_collection(features),
         style_function=lambda f: {"color": f["properties"]["colour"], "weight": 1, "opacity": 0.6},
@@ -892,6 +922,11 @@ def _add_villages(
             info.append(("Minutes before", _fmt(v["minutes_before"])))
         if "minutes_after" in vil.columns:
             info.append(("Minutes after", _fmt(v["minutes_after"])))
+        if "lead_min_before" in vil.columns:
+            info.append(("Parcel lead time, centre only", _fmt(v["lead_min_before"], ".0f",
+                                                                " min")))
+        if "lead_min_after" in vil.columns:
+            info.append(("Parcel lead time, with hubs", _fmt(v["lead_min_after"], ".0f", " min")))
         radius = round(3.0 + 9.0 * math.sqrt(float(p) / top), 1)
         rows.append([y, x, radius, colour, _table(info), _esc(v["name"])])
     folium.plugins.FastMarkerCluster(  # type: ignore[no-untyped-call]
@@ -908,6 +943,9 @@ def _add_hubs(m: folium.Map, hb: gpd.GeoDataFrame, vil: gpd.GeoDataFrame, precis
         centre = str(h["role"]) == "county centre"
         info = [("Hub", _esc(h["name"])), ("Id", _esc(h["id"])),
                 ("Township", _esc(h["township"])), ("Role", _esc(h["role"]))]  # fmt: skip
+        for col, label in (("trunk_arrival", "Trunk arrives"), ("vans_leave", "Vans leave")):
+            if col in hb.columns and str(h[col]):
+                info.append((label, _esc(h[col])))
         if has_facility:
             mask = vil["facility"].astype(str) == str(h["id"])
             info += [("Villages served", str(int(mask.sum()))),

@@ -22,7 +22,7 @@ import itertools
 import multiprocessing as mp
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
@@ -54,7 +54,9 @@ from lastmile.demand import (
     villages_online,
     with_cold_chain_limits,
 )
+from lastmile.endtoend import EndToEnd, end_to_end, order_table
 from lastmile.errors import DataError, InfeasibleError
+from lastmile.fleet import FleetNeeded, fleet_needed
 from lastmile.location import LocationOptions, LocationProblem, LocationResult, Objective
 from lastmile.location import solve as solve_location
 from lastmile.matrix import TravelMatrix, cached_travel_matrix, leg_paths, path_geometry
@@ -72,6 +74,16 @@ from lastmile.routing import (
 from lastmile.routing import solve as solve_routing
 from lastmile.scenario import Scenario
 from lastmile.study import AccessStudy, access_study
+from lastmile.trunk import (
+    TrunkRun,
+    catchments,
+    hub_of,
+    hub_ready_times,
+    pin_orders,
+    route_trunk,
+    trunk_problem,
+    trunk_vehicle,
+)
 from lastmile.validate import ValidationReport, validate_routes
 
 Progress = Callable[[str], None]
@@ -160,6 +172,27 @@ def _snap(
     return out, pd.Series(snap.too_far, index=gdf.index)
 
 
+def _name_junctions(
+    junctions: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, net: RoadNetwork
+) -> gpd.GeoDataFrame:
+    """Name a junction for where it is: nearest settlement and the main road through it."""
+    if junctions.empty or villages.empty:
+        return junctions
+    snap = snap_points(net, junctions["lon"].to_numpy(), junctions["lat"].to_numpy(), 1e9)
+    classes = np.asarray(net.highway_classes, dtype=object)
+    rank = {c: i for i, c in enumerate(("motorway", "trunk", "primary", "secondary", "tertiary"))}
+    vx, vy = villages["lon"].to_numpy(float), villages["lat"].to_numpy(float)
+    names = []
+    for j, node in zip(junctions.itertuples(), snap.node, strict=True):
+        near = int(np.argmin((vx - j.lon) ** 2 + ((vy - j.lat) * 1.0) ** 2))
+        at = (net.edge_u == node) | (net.edge_v == node)
+        roads = sorted({str(classes[h]) for h in net.edge_highway[at]},
+                       key=lambda c: rank.get(c, 99))
+        road = f"{roads[0]} road" if roads else "road"
+        names.append(f"{villages['name'].iloc[near]}, {road} junction")
+    return junctions.assign(name=names)
+
+
 def prepare(
     scenario: Scenario,
     *,
@@ -236,7 +269,9 @@ def prepare(
         region,
         per_township=plan.candidates_per_township,
     )
-    junctions = junction_sites(net, towns, region.demand.junctions_per_township)
+    junctions = _name_junctions(
+        junction_sites(net, towns, region.demand.junctions_per_township), vgdf, net
+    )
     cands = pd.concat([cands, junctions], ignore_index=True)
     if plan.exclude_centre_township:
         cands = cands[cands["township"] != region.county_centre.township]
@@ -372,6 +407,27 @@ def delivery_study(inputs: PlanInputs, open_rows: Sequence[int]) -> AccessStudy:
 
 
 @dataclass(frozen=True)
+class DepotSupply:
+    """How the depots of a routed day are supplied (issue 10).
+
+    Attributes
+    ----------
+    ready_s
+        Depot id -> earliest departure of its last-mile vans (the cut-off at the county centre,
+        trunk arrival + handling at a hub); depots not listed keep the fleet's shift start.
+    order_depot
+        Order id -> the depot that must serve it (the hub the trunk brought its parcels to, or
+        the county centre for produce when hubs have no cold room).
+    extra_types
+        Vehicle types added at every depot (the baseline's trunk vehicles at the centre).
+    """
+
+    ready_s: Mapping[str, int] = field(default_factory=dict)
+    order_depot: Mapping[str, str] = field(default_factory=dict)
+    extra_types: tuple[VehicleType, ...] = ()
+
+
+@dataclass(frozen=True)
 class RoutePlan:
     """Routed day for one set of depots, validated independently, with road geometry."""
 
@@ -397,6 +453,7 @@ def plan_routes(
     fleet_depots: int | None = None,
     time_limit_s: float | None = None,
     solution_limit: int | None = None,
+    supply: DepotSupply | None = None,
 ) -> RoutePlan:
     """Route one day of orders from ``depots`` (``id`` and ``node`` columns).
 
@@ -405,6 +462,10 @@ def plan_routes(
     fleet_depots
         Station the fleet of this many depots in total, spread evenly (the baseline stations the
         plan's whole fleet at the one county centre).
+    supply
+        Per-depot van departure times, order-to-depot pins and extra vehicle types; with it each
+        fleet type becomes one vehicle type per depot (``van@<depot>``) starting at that depot's
+        ready time.
     """
     plan, region = inputs.scenario.plan, inputs.region
     net = inputs.network
@@ -434,6 +495,8 @@ def plan_routes(
         )
         for f in region.fleet
     )
+    if supply is not None:
+        vtypes = _supplied_types(vtypes, [str(d) for d in depots["id"]], supply)
     dep = tuple(Depot(id=str(d), location=i) for i, d in enumerate(depots["id"]))
     order_objs = []
     for k, o in enumerate(orders.itertuples()):
@@ -454,6 +517,7 @@ def plan_routes(
                 product_class=str(o.product_class),
                 max_in_vehicle_s=round(float(limit) * 60) if pd.notna(limit) else None,
                 requires_refrigeration=bool(o.requires_refrigeration),
+                depot=None if supply is None else supply.order_depot.get(str(o.id)),
             )
         )
     problem = RoutingProblem(
@@ -477,6 +541,23 @@ def plan_routes(
     frames = solution_frames(problem, solution)
     routes, stops, unassigned = _geo_frames(inputs, depots, problem, solution, frames, name)
     return RoutePlan(name, problem, solution, report, routes, stops, unassigned)
+
+
+def _supplied_types(
+    vtypes: tuple[VehicleType, ...], depot_ids: Sequence[str], supply: DepotSupply
+) -> tuple[VehicleType, ...]:
+    """One vehicle type per fleet type and depot, leaving at the depot's ready time."""
+    out: list[VehicleType] = []
+    for vt in vtypes:
+        for d in depot_ids:
+            start = vt.shift_start_s
+            if d in supply.ready_s:
+                start = min(max(start, int(supply.ready_s[d])), vt.shift_end_s)
+            out.append(
+                replace(vt, id=f"{vt.id}@{d}", count_per_depot={d: vt.count_at(d)},
+                        shift_start_s=start)
+            )
+    return (*out, *supply.extra_types)
 
 
 #: Above this many orders in one model, insertion heuristics spend the whole time limit building a
@@ -505,7 +586,11 @@ def _solve_per_depot(
     t0 = time.perf_counter()
     depot_locs = [d.location for d in problem.depots]
     home: dict[int, list[Order]] = {i: [] for i in range(n_dep)}
+    index = {d.id: i for i, d in enumerate(problem.depots)}
     for o in problem.orders:
+        if o.depot is not None:  # pinned (supplied by the trunk to that depot)
+            home[index[o.depot]].append(o)
+            continue
         # nearest by the round trip, the cost a catchment assignment cares about
         trip = [
             int(problem.time_s[d, o.location]) + int(problem.time_s[o.location, d])
@@ -519,7 +604,12 @@ def _solve_per_depot(
     for i, dep in enumerate(problem.depots):
         if not home[i]:
             continue
-        sub = replace(problem, depots=(dep,), orders=tuple(home[i]))
+        sub = replace(
+            problem,
+            depots=(dep,),
+            orders=tuple(home[i]),
+            vehicle_types=_types_at(problem.vehicle_types, dep.id),
+        )
         strategy = _first_solution(len(sub.orders), first_solution)
         sol = solve_routing(sub, replace(share, first_solution_strategy=strategy))
         routes += sol.routes
@@ -533,6 +623,19 @@ def _solve_per_depot(
         "per depot: " + ", ".join(sorted(set(status))),
         time.perf_counter() - t0,
     )
+
+
+def _types_at(vtypes: Sequence[VehicleType], depot_id: str) -> tuple[VehicleType, ...]:
+    """The vehicle types of one depot's sub-problem (per-depot counts narrowed to that depot)."""
+    out = []
+    for vt in vtypes:
+        if isinstance(vt.count_per_depot, Mapping):
+            n = vt.count_at(depot_id)
+            if n > 0:
+                out.append(replace(vt, count_per_depot={depot_id: n}))
+        else:
+            out.append(vt)
+    return tuple(out) or (replace(vtypes[0], count_per_depot=0),)
 
 
 def _geo_frames(
@@ -630,6 +733,10 @@ class PlanResult:
     baseline: RoutePlan
     planned: RoutePlan
     timings: dict[str, float]
+    morning: TrunkRun | None = None
+    evening: TrunkRun | None = None
+    end_to_end: EndToEnd | None = None
+    fleet: Mapping[str, FleetNeeded] | None = None
 
     def kpis(self) -> dict[str, Any]:
         """Results only (no timings, no paths): identical between two runs with the same inputs."""
@@ -662,12 +769,72 @@ class PlanResult:
                 "bound": res.bound,
                 "optimal": res.optimal,
             },
-            "delivery_time": dict(self.study.summary),
+            "access_time": {
+                **dict(self.study.summary),
+                "covers": "every settlement (incl. the county and township seats), weighted by "
+                "its demand weight; road time from the nearest open facility, no orders routed",
+            },
             "routing": {
                 "baseline": _route_kpis(self.baseline),
                 "plan": _route_kpis(self.planned),
             },
+            **self._like_for_like(),
+            **(
+                {"fleet_needed": {n: f.summary() for n, f in self.fleet.items()}}
+                if self.fleet is not None
+                else {}
+            ),
             "warnings": list(inp.warnings),
+        }
+
+    def _like_for_like(self) -> dict[str, Any]:
+        if self.end_to_end is None:
+            return {}
+        trunk = self.inputs.region.trunk
+        hub_names = dict(zip(self.placement.hubs["id"], self.placement.hubs["name"], strict=True))
+        runs: dict[str, Any] = {}
+        for run in (self.morning, self.evening):
+            if run is None:
+                continue
+            k = run.solution.kpis
+            runs[run.kind] = {
+                "vehicles_used": k.vehicles_used,
+                "hubs_served": len(run.hub_arrival_s),
+                "latest_arrival_relaxed": run.relaxed,
+                "km": round(k.total_km, 1),
+                "vehicle_hours": round(k.vehicle_hours, 2),
+                "cost": round(k.total_cost, 1),
+                "validator_ok": run.validation.ok,
+                "stops_not_served": [u.order_id for u in run.solution.unassigned],
+                "hub_arrival": {
+                    h: _clock(t) for h, t in sorted(run.hub_arrival_s.items())
+                },
+            }
+        s = self.end_to_end.summary
+        return {
+            "trunk": {
+                "assumptions": {
+                    "cutoff": _clock(trunk.cutoff_s),
+                    "vehicles": trunk.count,
+                    "capacity_kg": trunk.capacity_kg,
+                    "hub_latest_arrival": _clock(trunk.hub_latest_arrival_s),
+                    "hub_handling_min": trunk.hub_handling_s / 60,
+                    "hub_cold_store": trunk.hub_cold_store,
+                    "hub_daily_cost": trunk.hub_daily_cost,
+                    "evening_run": trunk.evening_departure_s is not None,
+                },
+                "runs": runs,
+                "hub_names": {str(k): str(v) for k, v in hub_names.items()},
+            },
+            "orders_compared": s["orders_compared"],
+            "lead_time": s["lead_time"],
+            "routed_compared": s["routed"],
+            "routed_totals": s["totals"],
+            "cold_chain": s["cold_chain"],
+            "unserved": {
+                n: {"orders": u["orders"], "by_reason": u["by_reason"]}
+                for n, u in s["unserved"].items()
+            },
         }
 
 
@@ -689,6 +856,185 @@ def _route_kpis(rp: RoutePlan) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- trunk (issue 10)
+
+
+def _trunk_matrix(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> Any:
+    nodes = hubs["node"].to_numpy(np.int64)
+    return cached_travel_matrix(inputs.network, nodes, nodes, inputs.cache)
+
+
+def _routing_options(inputs: PlanInputs) -> RoutingOptions:
+    plan = inputs.scenario.plan
+    return RoutingOptions(
+        time_limit_s=plan.routing_time_limit_s,
+        solution_limit=plan.routing_solution_limit,
+    )
+
+
+def supply_hubs(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> tuple[DepotSupply, TrunkRun]:
+    """Catchments, the routed morning trunk run and the depots' van departure times.
+
+    Each order is pinned to its catchment depot (nearest by the round trip); the morning run
+    brings each hub its catchment's deliveries; hub vans leave at trunk arrival + handling, the
+    centre's at the cut-off. Without hub cold rooms, produce pickups are pinned to the centre so
+    their cold-chain limit runs until the centre. Deliveries of a hub the trunk fleet cannot
+    supply (``morning.solution.unassigned``, reported in kpis) are served from the centre.
+    """
+    trunk = inputs.region.trunk
+    orders = inputs.orders
+    ids = [str(h) for h in hubs["id"]]
+    centre = ids[0]
+    nodes = np.concatenate([hubs["node"].to_numpy(np.int64), orders["node"].to_numpy(np.int64)])
+    mat = cached_travel_matrix(inputs.network, nodes, nodes, inputs.cache)
+    reach = mat.reachable.copy()
+    far = np.concatenate([np.zeros(len(hubs), bool), orders["too_far"].to_numpy(bool)])
+    reach[far, :] = False
+    reach[:, far] = False
+    home = catchments(mat.seconds, reach, len(hubs))
+    pins = pin_orders(list(orders["id"].astype(str)), list(orders["kind"]), list(home), ids,
+                      trunk.hub_cold_store)
+    loads: dict[str, dict[str, int]] = {}
+    cold: set[str] = set()
+    for o in orders.itertuples():
+        depot = pins.get(str(o.id))
+        if depot is None:
+            continue
+        if o.kind == "delivery" and depot != centre:
+            q = loads.setdefault(depot, {"kg": 0, "parcels": 0})
+            q["kg"] += int(o.kg)
+            q["parcels"] += int(o.parcels)
+            if bool(o.requires_refrigeration):
+                cold.add(depot)
+    tm = _trunk_matrix(inputs, hubs)
+    args = (tm.seconds, tm.metres, tm.reachable, ids[1:], loads, trunk, "morning")
+    problem = trunk_problem(*args, refrigerated_hubs=sorted(cold), centre_id=centre,
+                            latest_s=trunk.hub_latest_arrival_s)
+    morning = route_trunk(problem, _routing_options(inputs), "morning")
+    if morning.solution.unassigned:  # the trunk fleet cannot meet the latest arrival: relax it
+        problem = trunk_problem(*args, refrigerated_hubs=sorted(cold), centre_id=centre)
+        morning = replace(route_trunk(problem, _routing_options(inputs), "morning"),
+                          relaxed=True)
+    ready = hub_ready_times(morning, trunk, centre)
+    unsupplied = set(loads) - set(ready)
+    if unsupplied:  # the trunk fleet could not bring their parcels: they leave from the centre
+        for o in orders.itertuples():
+            if o.kind == "delivery" and pins.get(str(o.id)) in unsupplied:
+                pins[str(o.id)] = centre
+    return DepotSupply(ready_s=ready, order_depot=pins), morning
+
+
+def evening_run(
+    inputs: PlanInputs, hubs: gpd.GeoDataFrame, planned: RoutePlan
+) -> TrunkRun | None:
+    """The evening collection run: produce the hubs' vans picked up, taken to the centre.
+
+    Only with hub cold rooms and an ``evening_departure``; each hub's pickup may start once its
+    last van is back.
+    """
+    trunk = inputs.region.trunk
+    if not trunk.hub_cold_store or trunk.evening_departure_s is None:
+        return None
+    ids = [str(h) for h in hubs["id"]]
+    centre = ids[0]
+    kinds = {o.id: o for o in planned.problem.orders}
+    loads: dict[str, dict[str, int]] = {}
+    back: dict[str, int] = {}
+    cold: set[str] = set()
+    for r in planned.solution.routes:
+        if r.depot == centre:
+            continue
+        back[r.depot] = max(back.get(r.depot, 0), r.arrival_s)
+        for st in r.stops:
+            o = kinds[st.order_id]
+            if o.kind != "pickup":
+                continue
+            q = loads.setdefault(r.depot, {"kg": 0, "parcels": 0})
+            for k in ("kg", "parcels"):
+                q[k] += int(o.quantity.get(k, 0))
+            if o.requires_refrigeration:
+                cold.add(r.depot)
+    if not loads:
+        return None
+    tm = _trunk_matrix(inputs, hubs)
+    problem = trunk_problem(tm.seconds, tm.metres, tm.reachable, ids[1:], loads, trunk,
+                            "evening", ready_s=back, refrigerated_hubs=sorted(cold),
+                            centre_id=centre)
+    return route_trunk(problem, _routing_options(inputs), "evening")
+
+
+def trunk_routes(inputs: PlanInputs, hubs: gpd.GeoDataFrame, run: TrunkRun) -> gpd.GeoDataFrame:
+    """One row per trunk route with its road geometry (``run, vehicle_id, hubs, km, ...``)."""
+    net = inputs.network
+    node = hubs["node"].to_numpy(np.int64)
+    names = dict(zip(hubs["id"].astype(str), hubs["name"].astype(str), strict=True))
+    rows, geoms = [], []
+    for r in run.solution.routes:
+        seq = [0, *[s.location for s in r.stops], 0]
+        legs = [(int(node[a]), int(node[b])) for a, b in itertools.pairwise(seq)]
+        nodes: list[int] = []
+        for path in leg_paths(net, legs):
+            if path:
+                nodes += path if not nodes else path[1:]
+        geom = path_geometry(net, nodes) if len(set(nodes)) > 1 else None
+        if geom is None:
+            pts = [(float(net.node_lon[node[i]]), float(net.node_lat[node[i]])) for i in seq]
+            geom = LineString(pts if len(set(pts)) > 1 else [pts[0], (pts[0][0] + 1e-5, pts[0][1])])
+        hub_ids = [hub_of(s.order_id) for s in r.stops]
+        rows.append({
+            "scenario": "plan",
+            "run": run.kind,
+            "vehicle_id": r.vehicle_id,
+            "vehicle_type": r.vehicle_type,
+            "hubs": ";".join(hub_ids),
+            "hub_names": ";".join(names.get(h, h) for h in hub_ids),
+            "n_stops": len(r.stops),
+            "departure": _clock(r.departure_s),
+            "return": _clock(r.arrival_s),
+            "hub_arrivals": ";".join(_clock(s.start_s) for s in r.stops),
+            "km": round(r.distance_m / 1000, 2),
+            "hours": round(r.duration_s / 3600, 2),
+            "cost": round(r.cost, 2),
+        })
+        geoms.append(geom)
+    cols = ["scenario", "run", "vehicle_id", "vehicle_type", "hubs", "hub_names", "n_stops",
+            "departure", "return", "hub_arrivals", "km", "hours", "cost"]
+    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry=geoms, crs="EPSG:4326")
+
+
+def baseline_supply(inputs: PlanInputs) -> DepotSupply:
+    """The baseline: the centre's vans and the trunk vehicles leave the centre at the cut-off."""
+    trunk = inputs.region.trunk
+    centre = str(inputs.facilities["id"].iloc[0])
+    start = max(trunk.cutoff_s, trunk.morning_departure_s)
+    return DepotSupply(
+        ready_s={centre: trunk.cutoff_s},
+        extra_types=(trunk_vehicle(trunk, start_s=start),) if trunk.count else (),
+    )
+
+
+def order_tables(
+    inputs: PlanInputs,
+    baseline: RoutePlan,
+    planned: RoutePlan,
+    morning: TrunkRun | None,
+    evening: TrunkRun | None,
+) -> EndToEnd:
+    """The like-for-like study of the two routed days (:mod:`lastmile.endtoend`)."""
+    trunk = inputs.region.trunk
+    town = inputs.villages.set_index("id")["township"]
+    info = inputs.orders[["id", "village"]].assign(
+        township=inputs.orders["village"].map(town).fillna("")
+    )
+    centre = str(inputs.facilities["id"].iloc[0])
+    base = order_table("baseline", baseline.problem, baseline.solution, info, centre_id=centre,
+                       cutoff_s=trunk.cutoff_s, hub_cold_store=trunk.hub_cold_store)
+    plan = order_table("plan", planned.problem, planned.solution, info, centre_id=centre,
+                       cutoff_s=trunk.cutoff_s, hub_cold_store=trunk.hub_cold_store,
+                       morning=morning, evening=evening, hub_daily_cost=trunk.hub_daily_cost)
+    return end_to_end(base, plan, {t.code: t.name for t in inputs.region.townships})
+
+
 def baseline_depots(inputs: PlanInputs) -> gpd.GeoDataFrame:
     """The county centre alone."""
     return inputs.facilities.iloc[[0]].assign(role="county centre").reset_index(drop=True)
@@ -700,30 +1046,88 @@ _FORK_STATE: dict[str, Any] = {}
 
 def _route_baseline_in_child() -> RoutePlan:
     inputs, placement = _FORK_STATE["inputs"], _FORK_STATE["placement"]
+    return _route_baseline(inputs, placement)
+
+
+def _route_baseline(inputs: PlanInputs, placement: Placement) -> RoutePlan:
     return plan_routes(
-        inputs, baseline_depots(inputs), "baseline", fleet_depots=len(placement.hubs)
+        inputs,
+        baseline_depots(inputs),
+        "baseline",
+        fleet_depots=len(placement.hubs),
+        supply=baseline_supply(inputs),
     )
 
 
-def _route_both(inputs: PlanInputs, placement: Placement) -> tuple[RoutePlan, RoutePlan]:
-    """Route the baseline and the plan, side by side on two cores where ``fork`` exists.
+def _route_plan(
+    inputs: PlanInputs, placement: Placement
+) -> tuple[RoutePlan, TrunkRun, TrunkRun | None]:
+    supply, morning = supply_hubs(inputs, placement.hubs)
+    planned = plan_routes(inputs, placement.hubs, "plan", supply=supply)
+    return planned, morning, evening_run(inputs, placement.hubs, planned)
+
+
+def route_days(
+    inputs: PlanInputs, placement: Placement
+) -> tuple[RoutePlan, RoutePlan, TrunkRun, TrunkRun | None]:
+    """The baseline day and the plan's day with its trunk runs: ``(baseline, plan, morning,
+    evening)``."""
+    baseline, (planned, morning, evening) = _route_both(inputs, placement)
+    return baseline, planned, morning, evening
+
+
+def _route_both(
+    inputs: PlanInputs, placement: Placement
+) -> tuple[RoutePlan, tuple[RoutePlan, TrunkRun, TrunkRun | None]]:
+    """Route the baseline and the plan (trunk runs included), side by side where ``fork`` exists.
 
     OR-Tools routing is single-threaded; the two days are independent, so the baseline runs in a
     forked process while this one routes the plan. Results are identical to running them in turn.
     """
-    n_depots = len(placement.hubs)
     if "fork" not in mp.get_all_start_methods() or (os.cpu_count() or 1) < 2:
-        baseline = plan_routes(inputs, baseline_depots(inputs), "baseline", fleet_depots=n_depots)
-        return baseline, plan_routes(inputs, placement.hubs, "plan")
+        return _route_baseline(inputs, placement), _route_plan(inputs, placement)
     _FORK_STATE.update(inputs=inputs, placement=placement)
     try:
         with mp.get_context("fork").Pool(1) as pool:
             pending = pool.apply_async(_route_baseline_in_child)
-            planned = plan_routes(inputs, placement.hubs, "plan")
+            planned = _route_plan(inputs, placement)
             baseline = pending.get()
     finally:
         _FORK_STATE.clear()
     return baseline, planned
+
+
+def search_fleet_needed(
+    inputs: PlanInputs,
+    baseline: RoutePlan,
+    planned: RoutePlan,
+    morning: TrunkRun | None,
+    evening: TrunkRun | None,
+) -> dict[str, FleetNeeded]:
+    """The smallest fleet of each scenario serving every servable order (:mod:`lastmile.fleet`).
+
+    Each step is a routed, validated day with the scenario's solver settings; the plan's cost
+    includes the trunk runs and the hubs' daily cost.
+    """
+    plan = inputs.scenario.plan
+    options = _routing_options(inputs)
+
+    def solver(problem: RoutingProblem) -> RoutingSolution:
+        strategy = _first_solution(len(problem.orders), plan.routing_first_solution)
+        return solve_routing(problem, replace(options, first_solution_strategy=strategy))
+
+    n_hubs = len(planned.problem.depots) - 1
+    trunk_runs = [r.problem for r in (morning, evening) if r is not None]
+    return {
+        "baseline": fleet_needed("baseline", baseline.problem, solver),
+        "plan": fleet_needed(
+            "plan",
+            planned.problem,
+            solver,
+            trunk=trunk_runs,
+            fixed_daily_cost=inputs.region.trunk.hub_daily_cost * n_hubs,
+        ),
+    }
 
 
 def run_plan(
@@ -732,8 +1136,9 @@ def run_plan(
     reference_dir: str | Path | None = None,
     cache: str | Path | None = None,
     progress: Progress = _quiet,
+    with_fleet_needed: bool = False,
 ) -> PlanResult:
-    """The whole chain on one scenario."""
+    """The whole chain on one scenario; ``with_fleet_needed`` adds the fleet search."""
     t0 = time.perf_counter()
     inputs = prepare(scenario, reference_dir=reference_dir, cache=cache, progress=progress)
     timings = dict(inputs.timings)
@@ -744,10 +1149,19 @@ def run_plan(
     timings["location_s"] = time.perf_counter() - t
     t = time.perf_counter()
     progress("routes: baseline and plan")
-    baseline, planned = _route_both(inputs, placement)
+    baseline, (planned, morning, evening) = _route_both(inputs, placement)
+    e2e = order_tables(inputs, baseline, planned, morning, evening)
     timings["routing_s"] = time.perf_counter() - t
+    fleet = None
+    if with_fleet_needed:
+        t = time.perf_counter()
+        progress("fleet needed (routed days)")
+        fleet = search_fleet_needed(inputs, baseline, planned, morning, evening)
+        timings["fleet_needed_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
-    return PlanResult(inputs, placement, study, baseline, planned, timings)
+    return PlanResult(
+        inputs, placement, study, baseline, planned, timings, morning, evening, e2e, fleet
+    )
 
 
 def p_curve(

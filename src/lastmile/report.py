@@ -37,7 +37,7 @@ from lastmile.io import (
     write_text,
 )
 from lastmile.maps import plan_map, resolve_map_assets, save_map
-from lastmile.plan import PlanResult
+from lastmile.plan import PlanResult, trunk_routes
 from lastmile.plots import delivery_time_distribution, minutes_saved_by_township
 from lastmile.study import markdown_table
 
@@ -107,6 +107,10 @@ def _write_folder(result: PlanResult, out: Path, *, map_assets: str) -> dict[str
     una = gpd.GeoDataFrame(una, geometry="geometry", crs="EPSG:4326")
     assignments = result.study.villages.copy()
     paths: dict[str, Path] = {}
+    trunk = _trunk_layer(result)
+    orders = _orders_layer(result)
+    villages = _with_lead_times(villages, orders)
+    hubs = _with_trunk_arrival(hubs, result)
 
     synthetic = " — synthetic stand-in, NOT real OSM data" if inp.source.synthetic else ""
     for scenario, depots in (("plan", hubs), ("baseline", hubs[hubs["role"] == "county centre"])):
@@ -127,6 +131,7 @@ def _write_folder(result: PlanResult, out: Path, *, map_assets: str) -> dict[str
             title=title,
             source_label=label,
             scenario=scenario,
+            trunk=trunk if scenario == "plan" else None,
         )
         paths[f"map_{scenario}"] = save_map(m, out / "maps" / f"{scenario}.html", assets=assets)
 
@@ -158,9 +163,18 @@ def _write_folder(result: PlanResult, out: Path, *, map_assets: str) -> dict[str
         "stops": stops,
         "unassigned": una,
     }
+    if orders is not None:
+        layers["orders"] = orders
+    if trunk is not None and len(trunk):
+        layers["trunk_routes"] = trunk
     paths["gpkg"] = write_geopackage(out / "lastmile.gpkg", layers)
-    for name in ("hubs", "routes", "stops", "unassigned"):
-        paths[f"csv_{name}"] = write_csv(out / f"{name}.csv", layers[name])
+    for name in ("hubs", "routes", "stops", "unassigned", "orders", "trunk_routes"):
+        if name in layers:
+            paths[f"csv_{name}"] = write_csv(out / f"{name}.csv", layers[name])
+    if result.end_to_end is not None:
+        paths["csv_lead_townships"] = write_csv(
+            out / "lead_time_townships.csv", result.end_to_end.townships
+        )
     paths["csv_assignments"] = write_csv(out / "assignments.csv", assignments)
     paths["csv_townships"] = write_csv(out / "townships.csv", result.study.townships)
     kpis = result.kpis()
@@ -170,16 +184,74 @@ def _write_folder(result: PlanResult, out: Path, *, map_assets: str) -> dict[str
     return paths
 
 
+def _trunk_layer(result: PlanResult) -> gpd.GeoDataFrame | None:
+    runs = [r for r in (result.morning, result.evening) if r is not None]
+    if not runs:
+        return None
+    frames = [trunk_routes(result.inputs, result.placement.hubs, r) for r in runs]
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=4326)
+
+
+def _orders_layer(result: PlanResult) -> gpd.GeoDataFrame | None:
+    """Per order and scenario: service, lead times, cold chain, allocated km / hours / cost."""
+    if result.end_to_end is None:
+        return None
+    df = result.end_to_end.orders.copy()
+    pts = result.inputs.orders.set_index(result.inputs.orders["id"].astype(str)).geometry
+    for col in ("lead_min", "to_cold_room_min", "to_centre_min", "km", "vehicle_h", "cost",
+                "trunk_km", "trunk_cost", "hub_cost", "limit_min"):
+        df[col] = df[col].astype(float).round(3)
+    return gpd.GeoDataFrame(df, geometry=pts.loc[df["order_id"]].to_numpy(), crs=4326)
+
+
+def _with_lead_times(villages: gpd.GeoDataFrame, orders: pd.DataFrame | None) -> gpd.GeoDataFrame:
+    """Mean parcel lead time per village before/after (over the orders served in both)."""
+    if orders is None:
+        return villages
+    par = orders[(orders["kind"] == "delivery") & orders["compared"]]
+    out = villages.copy()
+    for name, col in (("baseline", "lead_min_before"), ("plan", "lead_min_after")):
+        mean = par[par["scenario"] == name].groupby("village")["lead_min"].mean().round(1)
+        out[col] = out["id"].map(mean)
+    return out
+
+
+def _with_trunk_arrival(hubs: gpd.GeoDataFrame, result: PlanResult) -> gpd.GeoDataFrame:
+    if result.morning is None:
+        return hubs
+    trunk = result.inputs.region.trunk
+    arrival = result.morning.hub_arrival_s
+    out = hubs.copy()
+    out["trunk_arrival"] = [
+        _hhmm(arrival[str(h)]) if str(h) in arrival else "" for h in out["id"]
+    ]
+    out["vans_leave"] = [
+        _hhmm(arrival[str(h)] + trunk.hub_handling_s) if str(h) in arrival
+        else (_hhmm(trunk.cutoff_s) if r == "county centre" else "")
+        for h, r in zip(out["id"], out["role"], strict=True)
+    ]
+    return out
+
+
+def _hhmm(seconds: float) -> str:
+    s = round(seconds)
+    return f"{s // 3600:02d}:{(s % 3600) // 60:02d}"
+
+
 def summary_markdown(result: PlanResult) -> str:
     """The study as Markdown: headline figures, hubs, townships, routing side by side."""
     k = result.kpis()
-    d = k["delivery_time"]
+    d = k["access_time"]
     lines = [
         f"# lastmile plan: {result.inputs.region.name}",
         "",
         f"Data source: **{k['data_source']}**",
         "",
-        "## Delivery time from the serving facility (demand-weighted)",
+        *_like_for_like_markdown(k),
+        "## Access time: road time from the nearest open facility (demand-weighted)",
+        "",
+        "Covers every settlement (county and township seats included), weighted by its demand; "
+        "no routed order, no trunk leg: an access measure, not a delivery time.",
         "",
         markdown_table(
             pd.DataFrame(
@@ -208,6 +280,47 @@ def summary_markdown(result: PlanResult) -> str:
         ),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _like_for_like_markdown(k: dict[str, Any]) -> list[str]:
+    if "lead_time" not in k:
+        return []
+    n = k["orders_compared"]
+    out = [
+        f"## End-to-end lead time, over the {n} orders served in both scenarios "
+        f"(of {k['orders']})",
+        "",
+        "Parcel: county-centre cut-off -> end of service at the village (trunk run and hub "
+        "handling included). Pickup: start of service -> cold room / county centre.",
+        "",
+    ]
+    rows = []
+    for scen, blocks in k["lead_time"].items():
+        for what, st in blocks.items():
+            rows.append({"scenario": scen, "measure": what, **st})
+    out += [markdown_table(pd.DataFrame(rows).fillna("")), ""]
+    out += [f"## Routed figures over the same {n} orders (trunk and hub cost included)", ""]
+    out += [markdown_table(pd.DataFrame([{"": s, **v} for s, v in
+                                         k["routed_compared"].items()])), ""]
+    out += ["## Cold-chain compliance over all perishable orders (unserved = not compliant)", ""]
+    out += [markdown_table(pd.DataFrame([{"": s, **v} for s, v in k["cold_chain"].items()])), ""]
+    out += ["## Unserved orders by reason", ""]
+    for s, u in k["unserved"].items():
+        reasons = ", ".join(f"{r}: {c}" for r, c in u["by_reason"].items()) or "none"
+        out.append(f"- {s}: {u['orders']} ({reasons})")
+    out.append("")
+    if "trunk" in k:
+        out += ["## Trunk runs", ""]
+        for run, v in k["trunk"]["runs"].items():
+            out.append(f"- {run}: {v['vehicles_used']} vehicle(s), {v['hubs_served']} hubs, "
+                       f"{v['km']} km, validator {'ok' if v['validator_ok'] else 'FAILED'}"
+                       + (" (hub latest arrival relaxed)" if v["latest_arrival_relaxed"] else "")
+                       + (f"; NOT served: {', '.join(v['stops_not_served'])}"
+                          + (" (their parcels leave from the centre)" if run == "morning" else "")
+                          if v["stops_not_served"] else ""))
+        out += ["", "Assumptions: " + ", ".join(f"{a} = {b}" for a, b in
+                                                 k["trunk"]["assumptions"].items()), ""]
+    return out
 
 
 def _hash_text(text: str) -> str:
@@ -244,6 +357,7 @@ def manifest(result: PlanResult, *, map_assets: str | None = None) -> dict[str, 
             "cold_chain": asdict(inp.region.cold_chain),
             "demand": asdict(inp.region.demand),
             "fleet": [asdict(f) for f in inp.region.fleet],
+            "trunk": asdict(inp.region.trunk),
             "county_centre": asdict(inp.region.county_centre),
         },
         "seed": sc.plan.seed,

@@ -1,7 +1,7 @@
 """Scenario settings for ``lastmile plan``: TOML parsed once, at the edge, into frozen dataclasses.
 
 A scenario file names a region (default: the embedded Suichang file), a ``[plan]`` table with the
-planning choices, and may override any region table (``[demand]``, ``[[fleet]]``,
+planning choices, and may override any region table (``[demand]``, ``[[fleet]]``, ``[trunk]``,
 ``[cold_chain]``, ``[speeds_kmh]``, ``[county_centre]``, ``[network]``) without copying the rest.
 ``lastmile config show`` prints every default.
 """
@@ -27,6 +27,7 @@ REGION_TABLES = (
     "county_centre",
     "network",
     "standin",
+    "trunk",
 )
 
 

@@ -236,5 +236,33 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
     md = "# Plan comparison\n\n## Delivery time (demand-weighted)\n\n" + markdown_table(head)
     if routing:
         md += "\n## Routed day\n\n" + markdown_table(pd.DataFrame(routing))
-    md += "\n## Townships\n\n" + markdown_table(towns)
+    lead = _lead_time_both(a, b)
+    if lead is not None:
+        md += lead
+    md += "\n## Townships (access time)\n\n" + markdown_table(towns)
     return PlanComparison(merged, towns, md)
+
+
+def _lead_time_both(a: Path, b: Path) -> str | None:
+    """Parcel lead times of two plans over the orders both plans served (their ``orders.csv``)."""
+    frames = []
+    for d in (a, b):
+        path = d / "orders.csv"
+        if not path.is_file():
+            return None
+        df = pd.read_csv(path, dtype={"order_id": str})
+        if not {"scenario", "order_id", "served", "kind", "lead_min"} <= set(df.columns):
+            return None
+        frames.append(df[(df["scenario"] == "plan") & df["served"].astype(bool)])
+    both = set(frames[0]["order_id"]) & set(frames[1]["order_id"])
+    rows = []
+    for name, df in (("A", frames[0]), ("B", frames[1])):
+        par = df[df["order_id"].isin(both) & (df["kind"] == "delivery")]["lead_min"]
+        if par.empty:
+            return None
+        rows.append({"plan": name, "parcels": len(par), "mean_min": round(float(par.mean()), 1),
+                     "median_min": round(float(par.median()), 1),
+                     "p90_min": round(float(par.quantile(0.9, interpolation="lower")), 1),
+                     "max_min": round(float(par.max()), 1)})
+    return (f"\n## Parcel lead time over the {len(both)} orders served in both plans\n\n"
+            + markdown_table(pd.DataFrame(rows)))

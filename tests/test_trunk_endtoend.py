@@ -1,0 +1,255 @@
+"""Trunk runs, end-to-end lead times, equal service and cold rooms (issue 10), by hand."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lastmile.config import load_region
+from lastmile.endtoend import end_to_end, is_servable, order_table
+from lastmile.errors import InputError
+from lastmile.routing import (
+    REASON_COLD_CHAIN,
+    Depot,
+    Order,
+    RoutingOptions,
+    RoutingProblem,
+    VehicleType,
+    solve,
+)
+from lastmile.scenario import load_scenario
+from lastmile.trunk import (
+    catchments,
+    hub_ready_times,
+    pin_orders,
+    route_trunk,
+    trunk_problem,
+)
+from lastmile.validate import validate_routes
+
+OPTIONS = RoutingOptions(time_limit_s=10.0, solution_limit=20)
+H = 3600
+#: locations: 0 county centre, 1 hub, 2 village A (by the hub), 3 village B (by the centre),
+#: 4 village C (by the hub)
+T = np.array(
+    [
+        [0, H, H + 1200, 600, H + 900],
+        [H, 0, 1200, H, 900],
+        [H + 1200, 1200, 0, H, 1500],
+        [600, H, H, 0, H],
+        [H + 900, 900, 1500, H, 0],
+    ],
+    dtype=np.int64,
+)
+D = T * 10  # 36 km/h
+
+
+def trunk_settings(**kw: object) -> object:
+    base = load_region().trunk
+    return replace(base, **{"cutoff_s": 7 * H, "morning_departure_s": 7 * H,
+                            "hub_latest_arrival_s": 10 * H, "evening_departure_s": 19 * H + 1800,
+                            "shift_end_s": 23 * H + 1800, "unload_s": 600,
+                            "hub_handling_s": 1800, "hub_cold_store": True,
+                            "hub_daily_cost": 100.0, **kw})  # fmt: skip
+
+
+def van(depot: str, start: int) -> VehicleType:
+    return VehicleType(id=f"van@{depot}", refrigerated=True, capacity={"kg": 1000, "parcels": 400},
+                       count_per_depot={depot: 1}, shift_start_s=start, shift_end_s=19 * H,
+                       fixed_cost=100, cost_per_km=2.0, cost_per_hour=30)  # fmt: skip
+
+
+def test_lead_times_by_hand() -> None:
+    s = trunk_settings()
+    sub = np.ix_([0, 1], [0, 1])
+    morning = route_trunk(
+        trunk_problem(T[sub], D[sub], np.ones((2, 2), bool), ["hub"], {"hub": {"kg": 40,
+                      "parcels": 20}}, s, "morning", centre_id="centre",
+                      latest_s=s.hub_latest_arrival_s),
+        OPTIONS, "morning")  # fmt: skip
+    assert morning.validation.ok, morning.validation.summary()
+    # the trunk leaves at the 07:00 cut-off, one hour to the hub
+    assert morning.hub_arrival_s == {"hub": 8 * H}
+    ready = hub_ready_times(morning, s, "centre")
+    assert ready == {"centre": 7 * H, "hub": 8 * H + 1800}
+    orders = (
+        Order("dA", "delivery", 2, {"kg": 40, "parcels": 20}, depot="hub", service_s=300,
+              max_in_vehicle_s=4 * H),
+        Order("dB", "delivery", 3, {"kg": 2, "parcels": 1}, depot="centre", service_s=300,
+              max_in_vehicle_s=4 * H),
+        Order("pC", "pickup", 4, {"kg": 50}, depot="hub", service_s=600, product_class="produce",
+              max_in_vehicle_s=2 * H, requires_refrigeration=True),
+    )  # fmt: skip
+    problem = RoutingProblem(T, D, (Depot("centre", 0), Depot("hub", 1)),
+                             (van("centre", ready["centre"]), van("hub", ready["hub"])), orders)
+    solution = solve(problem, OPTIONS)
+    assert validate_routes(problem, solution).ok and not solution.unassigned
+    back = max(r.arrival_s for r in solution.routes if r.depot == "hub")
+    evening = route_trunk(
+        trunk_problem(T[sub], D[sub], np.ones((2, 2), bool), ["hub"], {"hub": {"kg": 50}}, s,
+                      "evening", ready_s={"hub": back}, refrigerated_hubs=["hub"],
+                      centre_id="centre"),
+        OPTIONS, "evening")  # fmt: skip
+    assert evening.validation.ok
+    # leaves 19:30, at the hub 20:30, 10 min loading, back at the centre 21:40
+    assert evening.hub_to_centre_s == {"hub": 21 * H + 2400}
+    info = pd.DataFrame({"id": ["dA", "dB", "pC"], "village": ["A", "B", "C"],
+                         "township": ["t1", "t2", "t1"]})  # fmt: skip
+    table = order_table("plan", problem, solution, info, centre_id="centre", cutoff_s=7 * H,
+                        hub_cold_store=True, morning=morning, evening=evening,
+                        hub_daily_cost=100.0).set_index("order_id")  # fmt: skip
+    # the hub's van leaves at 08:30 (trunk 07:00-08:00, 30 min handling); A and C in either order
+    hub_route = next(r for r in solution.routes if r.depot == "hub")
+    assert hub_route.departure_s == 8 * H + 1800
+    seq = tuple(st.order_id for st in hub_route.stops)
+    # parcel A: cut-off 07:00, trunk 60 min, handling 30 min, van 20 min, service 5 min
+    # (or, after C: 15 min to C, 10 min service, 25 min C -> A, 5 min service)
+    lead_a = {("dA", "pC"): 60 + 30 + 20 + 5, ("pC", "dA"): 60 + 30 + 15 + 10 + 25 + 5}[seq]
+    assert table.at["dA", "lead_min"] == pytest.approx(lead_a)
+    # parcel B: from the centre at the cut-off, 10 min drive, 5 min service
+    assert table.at["dB", "lead_min"] == pytest.approx(15)
+    # pickup C: 10 min service + 15 min back to the hub's cold room (C last), or + 25 min to A,
+    # 5 min service, 20 min back (C first)
+    assert table.at["pC", "cold_room"] == "hub"
+    to_cold = {("dA", "pC"): 10 + 15, ("pC", "dA"): 10 + 25 + 5 + 20}[seq]
+    assert table.at["pC", "to_cold_room_min"] == pytest.approx(to_cold)
+    start = table.at["pC", "start_s"]
+    assert table.at["pC", "to_centre_min"] == pytest.approx((21 * H + 2400 - start) / 60)
+    assert bool(table.at["pC", "cold_chain_ok"])
+    # costs: the trunk and the hub's daily cost land on the hub's orders only
+    assert table.at["dB", "trunk_cost"] == 0 and table.at["dB", "hub_cost"] == 0
+    assert table.at["dA", "trunk_cost"] == pytest.approx(morning.solution.kpis.total_cost)
+    assert table.at["pC", "trunk_cost"] == pytest.approx(evening.solution.kpis.total_cost)
+    assert table[["hub_cost"]].sum().iloc[0] == pytest.approx(100.0)
+    total = solution.kpis.total_cost + morning.solution.kpis.total_cost \
+        + evening.solution.kpis.total_cost + 100.0
+    assert table["cost"].sum() == pytest.approx(total)
+
+
+def test_no_cold_room_makes_a_remote_pickup_bind_at_the_centre() -> None:
+    # village C: 15 min from the hub, 75 min from the centre; produce limit 60 min
+    pickup = Order("pC", "pickup", 4, {"kg": 50}, service_s=600, product_class="produce",
+                   max_in_vehicle_s=H, requires_refrigeration=True)  # fmt: skip
+    depots = ("centre", "hub")
+    home = catchments(T[np.ix_([0, 1, 4], [0, 1, 4])], np.ones((3, 3), bool), 2)
+    assert list(home) == [1]
+    served_from = {}
+    for cold_store in (True, False):
+        pins = pin_orders(["pC"], ["pickup"], list(home), depots, cold_store)
+        problem = RoutingProblem(T, D, (Depot("centre", 0), Depot("hub", 1)),
+                                 (van("centre", 7 * H), van("hub", 8 * H)),
+                                 (replace(pickup, depot=pins["pC"]),))  # fmt: skip
+        sol = solve(problem, OPTIONS)
+        assert validate_routes(problem, sol).ok
+        served_from[cold_store] = [r.depot for r in sol.routes]
+        if not cold_store:
+            assert pins["pC"] == "centre"
+            assert [(u.order_id, u.reason) for u in sol.unassigned] == [("pC", REASON_COLD_CHAIN)]
+            assert not is_servable(sol.unassigned[0].reason)
+            table = order_table("plan", problem, sol, pd.DataFrame({"id": ["pC"],
+                                "village": ["C"]}), centre_id="centre", cutoff_s=7 * H,
+                                hub_cold_store=False)  # fmt: skip
+            assert not table["served"].iloc[0] and table["reason"].iloc[0] == REASON_COLD_CHAIN
+    assert served_from[True] == ["hub"]
+
+
+def _rows(name: str, served: dict[str, bool]) -> pd.DataFrame:
+    rows = []
+    for oid, ok in served.items():
+        rows.append({"scenario": name, "order_id": oid, "kind": "delivery",
+                     "product_class": "produce" if oid == "c" else "parcel", "village": oid,
+                     "township": "t", "served": ok, "reason": "" if ok else "search",
+                     "lead_min": 60.0 if ok else np.nan, "end_s": 30000.0 if ok else np.nan,
+                     "to_cold_room_min": np.nan, "to_centre_min": np.nan,
+                     "centre_arrival_s": np.nan, "start_s": np.nan, "perishable": oid == "c",
+                     "cold_chain_ok": ok, "km": 1.0 if ok else 0.0, "vehicle_h": 0.1,
+                     "cost": 10.0, "trunk_km": 0.0, "trunk_cost": 0.0, "hub_cost": 0.0})
+    return pd.DataFrame(rows)
+
+
+def test_orders_compared_is_the_intersection_and_unserved_count_against_compliance() -> None:
+    base = _rows("baseline", {"a": True, "b": False, "c": True, "d": True})
+    plan = _rows("plan", {"a": True, "b": True, "c": False, "d": True})
+    study = end_to_end(base, plan)
+    s = study.summary
+    assert s["orders_compared"] == 2
+    assert set(study.orders.loc[study.orders["compared"], "order_id"]) == {"a", "d"}
+    assert s["routed"]["baseline"]["km"] == s["routed"]["plan"]["km"] == 2.0
+    assert s["lead_time"]["plan"]["parcel"]["orders"] == 2
+    # one perishable order (c): served and compliant in the baseline, unserved in the plan
+    assert s["cold_chain"]["baseline"]["compliance"] == 1.0
+    assert s["cold_chain"]["plan"] == {"perishable_orders": 1, "compliant": 0, "unserved": 1,
+                                       "compliance": 0.0}
+    assert s["unserved"]["plan"]["list"] == [{"order_id": "c", "reason": "search"}]
+
+
+def test_trunk_load_split_and_bad_config(tmp_path: object) -> None:
+    s = trunk_settings(capacity_kg=100)
+    sub = np.ix_([0, 1], [0, 1])
+    p = trunk_problem(T[sub], D[sub], np.ones((2, 2), bool), ["hub"], {"hub": {"kg": 250}}, s,
+                      "morning")
+    assert [o.id for o in p.orders] == ["hub#1", "hub#2", "hub#3"]
+    assert sorted(o.quantity["kg"] for o in p.orders) == [83, 83, 84]
+    with pytest.raises(InputError, match="unknown key"):
+        load_scenario_with_trunk(tmp_path, 'bogus = 1')
+    with pytest.raises(InputError, match="cutoff"):
+        load_scenario_with_trunk(tmp_path, 'cutoff = "7 am"')
+    with pytest.raises(InputError, match="hub_cold_store"):
+        load_scenario_with_trunk(tmp_path, 'hub_cold_store = "no"')
+    sc = load_scenario_with_trunk(tmp_path, 'hub_cold_store = false\nhub_handling_min = 45')
+    assert not sc.region.trunk.hub_cold_store and sc.region.trunk.hub_handling_s == 2700
+
+
+def load_scenario_with_trunk(tmp_path: object, body: str) -> object:
+    from pathlib import Path
+
+    f = Path(str(tmp_path)) / "s.toml"
+    f.write_text("[trunk]\n" + body + "\n", encoding="utf-8")
+    return load_scenario(f)
+
+
+def test_fleet_search_serves_all_and_one_fewer_does_not() -> None:
+    from lastmile.fleet import fleet_needed, search_depot
+    from lastmile.routing import REASON_CAPACITY
+
+    # six villages, each order fills a vehicle; one order no vehicle can carry (infeasible)
+    n = 8
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 20_000, size=(n, 2))
+    d = np.rint(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))).astype(np.int64)
+    t = d // 10
+    orders = [Order(f"o{i}", "delivery", i, {"kg": 100}, service_s=300) for i in range(2, 8)]
+    orders.append(Order("big", "delivery", 2, {"kg": 500}))
+    # depot "a" at 0 serves o2..o4 and big, depot "b" at 1 serves o5..o7
+    orders = [replace(o, depot="a" if o.location <= 4 else "b") for o in orders]
+    types = tuple(
+        VehicleType(id=f"{k}@{dep}", refrigerated=k == "reefer", capacity={"kg": 100},
+                    count_per_depot={dep: 1}, shift_start_s=7 * H, shift_end_s=19 * H,
+                    fixed_cost=100 if k == "van" else 150, cost_per_km=1.0)
+        for dep in ("a", "b") for k in ("reefer", "van")
+    )  # fmt: skip
+    problem = RoutingProblem(t, d, (Depot("a", 0), Depot("b", 1)), types, tuple(orders))
+
+    def solver(p: RoutingProblem) -> object:
+        return solve(p, OPTIONS)
+
+    fleet = search_depot(problem, "a", solver)  # type: ignore[arg-type]
+    assert fleet.reached and fleet.servable == 3 and fleet.vehicles == 3
+    assert all(fleet.one_fewer_fails.values()) and fleet.one_fewer_fails
+    # check it directly: the fleet serves all three servable orders, one fewer leaves one out
+    from lastmile.fleet import _with_counts, depot_problem
+
+    sub = depot_problem(problem, "a")
+    full = solve(_with_counts(sub, "a", fleet.counts), OPTIONS)
+    assert {s.order_id for r in full.routes for s in r.stops} == {"o2", "o3", "o4"}
+    assert [(u.order_id, u.reason) for u in full.unassigned] == [("big", REASON_CAPACITY)]
+    t0 = next(k for k, v in fleet.counts.items() if v > 0)
+    fewer = solve(_with_counts(sub, "a", {**fleet.counts, t0: fleet.counts[t0] - 1}), OPTIONS)
+    assert len({s.order_id for r in fewer.routes for s in r.stops}) == 2
+    both = fleet_needed("plan", problem, solver, fixed_daily_cost=50.0)  # type: ignore[arg-type]
+    s = both.summary()
+    assert s["vehicles"] == 6 and s["all_servable_served"] and s["servable_orders"] == 6
+    assert s["one_fewer_fails"] and s["trunk_vehicles"] == 0
