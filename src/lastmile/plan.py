@@ -680,14 +680,18 @@ def _route_baseline_in_child() -> RoutePlan:
     )
 
 
-def _route_both(inputs: PlanInputs, placement: Placement) -> tuple[RoutePlan, RoutePlan]:
+def _route_both(
+    inputs: PlanInputs, placement: Placement, *, parallel: bool = True
+) -> tuple[RoutePlan, RoutePlan]:
     """Route the baseline and the plan, side by side on two cores where ``fork`` exists.
 
     OR-Tools routing is single-threaded; the two days are independent, so the baseline runs in a
     forked process while this one routes the plan. Results are identical to running them in turn.
+    ``parallel=False`` routes them in turn in this process (inside a Dask worker, a daemonic
+    process that cannot fork children).
     """
     n_depots = len(placement.hubs)
-    if "fork" not in mp.get_all_start_methods() or (os.cpu_count() or 1) < 2:
+    if not parallel or "fork" not in mp.get_all_start_methods() or (os.cpu_count() or 1) < 2:
         baseline = plan_routes(inputs, baseline_depots(inputs), "baseline", fleet_depots=n_depots)
         return baseline, plan_routes(inputs, placement.hubs, "plan")
     _FORK_STATE.update(inputs=inputs, placement=placement)
@@ -707,8 +711,17 @@ def run_plan(
     reference_dir: str | Path | None = None,
     cache: str | Path | None = None,
     progress: Progress = _quiet,
+    parallel: bool = True,
 ) -> PlanResult:
-    """The whole chain on one scenario."""
+    """The whole chain on one scenario.
+
+    Parameters
+    ----------
+    parallel
+        Route the baseline and the plan side by side in a forked process (default); ``False``
+        runs everything in this process, as :mod:`lastmile.sweep` does inside Dask workers
+        (daemonic processes cannot fork). The results are identical either way.
+    """
     t0 = time.perf_counter()
     inputs = prepare(scenario, reference_dir=reference_dir, cache=cache, progress=progress)
     timings = dict(inputs.timings)
@@ -719,7 +732,7 @@ def run_plan(
     timings["location_s"] = time.perf_counter() - t
     t = time.perf_counter()
     progress("routes: baseline and plan")
-    baseline, planned = _route_both(inputs, placement)
+    baseline, planned = _route_both(inputs, placement, parallel=parallel)
     timings["routing_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
     return PlanResult(inputs, placement, study, baseline, planned, timings)
