@@ -33,6 +33,7 @@ from lastmile.scenario import Scenario, load_scenario
 from lastmile.sweep import Sweep, kpis_text, load_sweep, run_sweep
 
 RESULTS = Path(__file__).parent / "results" / "sweep.jsonl"
+KEPT = Path(__file__).parent / "results" / "sweep"
 
 SWEEP = """
 [set]
@@ -75,6 +76,11 @@ def dask(sweep: Sweep, cache: Path, out: Path, workers: int) -> dict[str, object
     outcome = run_sweep(sweep, out, workers=workers, cache=cache, progress_bar=False)
     wall = time.perf_counter() - t0
     df = outcome.table
+    if not df.empty:  # keep the table, summary and plots (the README shows them)
+        for name in ("summary.md", "results.csv", "plots/reduction_vs_p.png", "plots/tornado.png"):
+            if (out / name).is_file():
+                (KEPT / name).parent.mkdir(parents=True, exist_ok=True)
+                (KEPT / name).write_bytes((out / name).read_bytes())
     ok = df[df["status"] == "ok"]
     sha = {
         sid: _sha((out / "scenarios" / sid / "kpis.json").read_text(encoding="utf-8"))
