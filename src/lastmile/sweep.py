@@ -61,9 +61,11 @@ import json
 import math
 import os
 import re
+import signal
 import socket
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 import uuid
@@ -829,13 +831,21 @@ def _client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
                 "start it with `dask scheduler` and check the address (tcp://HOST:8786)",
             ) from None
     n = workers or os.cpu_count() or 1
-    cluster = LocalCluster(  # type: ignore[no-untyped-call]
-        n_workers=n,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0" if importlib.util.find_spec("bokeh") else None,
-        silence_logs=40,
-    )
+    # Ctrl-C reaches every process of the terminal's group: the worker processes ignore it (they
+    # inherit the ignored signal) and this process stops them cleanly instead.
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
+    try:
+        cluster = LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0" if importlib.util.find_spec("bokeh") else None,
+            silence_logs=50,  # worker logs: CRITICAL only (task errors are in the records)
+        )
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
     return Client(cluster), cluster  # type: ignore[no-untyped-call]
 
 
