@@ -96,6 +96,27 @@ def dask(sweep: Sweep, cache: Path, out: Path, workers: int) -> dict[str, object
     }
 
 
+def _noop(i: int) -> int:
+    return i
+
+
+def dask_noop_overhead(workers: int, n: int = 400) -> dict[str, float]:
+    """Dask's own cost per task: ``n`` no-op tasks on a fresh LocalCluster (after start-up)."""
+    from distributed import Client, LocalCluster, wait
+
+    t0 = time.perf_counter()
+    with (
+        LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        start_s = time.perf_counter() - t0
+        wait(client.map(_noop, range(20), pure=False))  # warm the connections
+        t = time.perf_counter()
+        wait(client.map(_noop, range(n), pure=False))
+        per_task = (time.perf_counter() - t) / n
+    return {"cluster_start_s": round(start_s, 2), "noop_task_ms": round(per_task * 1000, 3)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=("loop", "dask"), required=True)
@@ -135,6 +156,7 @@ def main() -> int:
         else:
             row["workers"] = args.workers
             row["dask"] = dask(sweep, cache, tmp / "out", args.workers)
+            row["dask_overhead"] = dask_noop_overhead(args.workers)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with RESULTS.open("a", encoding="utf-8") as f:
         f.write(json.dumps(row, sort_keys=True) + "\n")
