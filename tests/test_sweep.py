@@ -23,6 +23,7 @@ from lastmile.errors import InputError
 from lastmile.scenario import load_scenario
 from lastmile.sweep import (
     HEADLINE,
+    Sweep,
     flatten,
     load_sweep,
     losing_scenarios,
@@ -233,8 +234,9 @@ def test_row_equals_single_plan(
 def test_killed_worker_and_resume(
     swept: tuple[Any, Any], client: Any, dirs: dict[str, Any], tmp_path: Path
 ) -> None:
-    sweep, reference = swept
-    ref = reference.table.set_index("scenario")[HEADLINE]
+    whole, reference = swept
+    sweep = Sweep(whole.source, whole.scenarios[:4], whole.keys)  # the four that succeed
+    ref = reference.table.set_index("scenario")[HEADLINE].iloc[:4]
     killed: list[str] = []
 
     def kill_busy_worker(_: dict[str, Any]) -> None:
@@ -249,9 +251,8 @@ def test_killed_worker_and_resume(
     outcome = run_sweep(sweep, tmp_path / "a", client=client, on_result=kill_busy_worker, **dirs)
     assert killed, "no worker was busy after the first result"
     df = outcome.table.set_index("scenario")
-    assert len(df) == 5 and (df["status"] == "ok").sum() == 4 and not outcome.interrupted
+    assert len(df) == 4 and (df["status"] == "ok").all() and not outcome.interrupted
     assert df[HEADLINE].equals(ref)  # nothing lost, same results
-    client.wait_for_workers(2, timeout=60)
 
     # Ctrl-C after the first result: what finished is kept; --resume runs only the rest
     def interrupt(_: dict[str, Any]) -> None:
@@ -262,9 +263,8 @@ def test_killed_worker_and_resume(
     assert first.interrupted and first.ran == 1 and len(first.table) == 1
     with pytest.raises(InputError, match="already holds sweep results"):
         run_sweep(sweep, out, client=client, **dirs)
-    done_ok = int((first.table["status"] == "ok").sum())
     second = run_sweep(sweep, out, client=client, resume=True, **dirs)
-    assert second.skipped == done_ok and second.ran == 5 - done_ok and not second.interrupted
+    assert second.skipped == 1 and second.ran == 3 and not second.interrupted
     df = second.table.set_index("scenario")
     assert df[HEADLINE].equals(ref)
 
