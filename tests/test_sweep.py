@@ -320,7 +320,7 @@ def test_separate_scheduler_and_worker(
         text = SET + "\n[grid]\np = [3]\nseed = [1, 2]\n"
         out = tmp_path / "out"
         argv = ["sweep", "--config", str(_write(tmp_path, text)), "--out", str(out)]
-        assert main([*argv, "--scheduler", address]) == 0
+        assert main([*argv, "--scheduler", address, "--keep-plans"]) == 0
         df = pd.read_parquet(out / "results.parquet")
         assert len(df) == 2 and (df["status"] == "ok").all()
         assert df["worker"].nunique() == 1
@@ -328,6 +328,10 @@ def test_separate_scheduler_and_worker(
         for sid in df["scenario"]:
             record = json.loads((out / "scenarios" / sid / "result.json").read_text())
             assert flatten(json.loads(record["kpis_json"]))[HEADLINE] > 0
+            # --keep-plans: the worker wrote the whole plan folder, with the same kpis.json
+            plan = out / "scenarios" / sid / "plan"
+            assert (plan / "kpis.json").read_text() == record["kpis_json"]
+            assert (plan / "maps" / "plan.html").is_file() and (plan / "lastmile.gpkg").is_file()
         assert len(json.loads((out / "sweep.json").read_text())["scenarios"]) == 2
     finally:
         for p in reversed(procs):
