@@ -13,8 +13,7 @@ Each mode appends one JSON line to ``benchmarks/results/sweep.jsonl`` with per-s
 and the sha256 of every scenario's kpis.json, so that runs can be combined and checked for
 identical results.
 
-    flock /tmp/lastmile-cpu.lock python benchmarks/bench_sweep.py --mode loop --scale 1.0
-    flock /tmp/lastmile-cpu.lock python benchmarks/bench_sweep.py --mode dask --scale 1.0
+    flock /tmp/lastmile-cpu.lock python benchmarks/bench_sweep.py --mode both --scale 0.25
 """
 
 from __future__ import annotations
@@ -117,9 +116,16 @@ def dask_noop_overhead(workers: int, n: int = 400) -> dict[str, float]:
     return {"cluster_start_s": round(start_s, 2), "noop_task_ms": round(per_task * 1000, 3)}
 
 
+def _append(row: dict[str, object]) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with RESULTS.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(row, sort_keys=True) + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", choices=("loop", "dask"), required=True)
+    parser.add_argument("--mode", choices=("loop", "dask", "both"), required=True)
+    parser.add_argument("--limit", type=int, default=None, help="first N scenarios (checks)")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
@@ -137,6 +143,7 @@ def main() -> int:
         sweep_file = tmp / "sweep.toml"
         sweep_file.write_text(SWEEP.format(scale=args.scale), encoding="utf-8")
         sweep = load_sweep(sweep_file)
+        sweep = Sweep(sweep.source, sweep.scenarios[: args.limit], sweep.keys)
         t = time.perf_counter()
         prepare(_scenario(sweep.scenarios[0].toml, tmp), cache=cache)
         warm_s = time.perf_counter() - t
@@ -149,17 +156,19 @@ def main() -> int:
             "mode": args.mode,
             "network_warm_s": round(warm_s, 1),
         }
-        if args.mode == "loop":
+        # each phase is appended as soon as it ends (a time-out keeps what finished)
+        if args.mode in ("loop", "both"):
             row["loop"] = loop(sweep, cache, tmp, parallel=False, limit=None)
+            _append({**row, "phase": "loop"})
             if args.loop_parallel:
                 row["loop_parallel"] = loop(sweep, cache, tmp, True, args.loop_parallel)
-        else:
+                _append({**row, "phase": "loop_parallel"})
+        if args.mode in ("dask", "both"):
             row["workers"] = args.workers
             row["dask"] = dask(sweep, cache, tmp / "out", args.workers)
+            _append({**row, "phase": "dask"})
             row["dask_overhead"] = dask_noop_overhead(args.workers)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a", encoding="utf-8") as f:
-        f.write(json.dumps(row, sort_keys=True) + "\n")
+            _append({**row, "phase": "all"})
     summary = {k: v for k, v in row.items() if k not in ("loop", "dask", "loop_parallel")}
     for key in ("loop", "loop_parallel", "dask"):
         if key in row:
