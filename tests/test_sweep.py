@@ -210,6 +210,7 @@ def test_two_worker_sweep(swept: tuple[Any, Any]) -> None:
     assert pq[HEADLINE].round(4).tolist()[:4] == csv[HEADLINE].round(4).tolist()[:4]
     summary = (outcome.out / "summary.md").read_text(encoding="utf-8")
     assert "synthetic stand-in" in summary and "p too large" in summary
+    assert "## Sensitivity of the routed day" in summary and "| routing.plan.km | p |" in summary
     for png in ("reduction_vs_p.png", "tornado.png"):
         assert (outcome.out / "plots" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     sens = sensitivity(df, sweep.keys)

@@ -85,6 +85,13 @@ from lastmile.scenario import REGION_TABLES, PlanSettings
 #: The headline figure of the summary and the plots: share of mean delivery time saved.
 HEADLINE = "delivery_time.reduction_share"
 MULTIPLIERS = ("demand_multiplier", "speed_multiplier", "fleet_multiplier")
+#: Routed figures whose sensitivity the summary tabulates beside the headline.
+ROUTED = (
+    "routing.plan.km",
+    "routing.plan.unassigned",
+    "routing.baseline.unassigned",
+    "routing.plan.vehicle_hours",
+)
 #: [plan] keys holding file paths: resolved against the file that names them.
 PATH_KEYS = ("local_extract", "boundaries", "villages", "orders")
 _PLAN_KEYS = frozenset(f.name for f in fields(PlanSettings))
@@ -592,17 +599,20 @@ def losing_scenarios(df: pd.DataFrame) -> pd.DataFrame:
     return ok[lose]
 
 
-def sensitivity(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
-    """Per varied key: the headline's mean over the other keys at each value; low/high/range.
+def sensitivity(df: pd.DataFrame, keys: Sequence[str], kpi: str = HEADLINE) -> pd.DataFrame:
+    """Per varied key: ``kpi``'s mean over the other keys at each value; low/high/range.
 
     ``seed`` is left out (it is noise: shown as the spread instead). Sorted by range.
     """
     ok = _ok(df)
     rows = []
+    if kpi not in ok:
+        return pd.DataFrame()
+    ok[kpi] = pd.to_numeric(ok[kpi], errors="coerce")
     for key in keys:
         if key == "seed" or key not in ok or ok[key].nunique() < 2:
             continue
-        means = ok.groupby(ok[key].astype(str), sort=False)[HEADLINE].mean()
+        means = ok.groupby(ok[key].astype(str), sort=False)[kpi].mean()
         values = list(means.index)
         try:
             order = sorted(values, key=float)
@@ -755,6 +765,23 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
                   "value; seeds are shown as spread, not here.", "", _md(pct)]  # fmt: skip
     if p2 is not None:
         lines += ["![tornado](plots/tornado.png)", ""]
+    flat = list(sens.loc[sens["range"] == 0, "key"]) if not sens.empty else []
+    if flat:
+        lines += [f"The headline does not change with {', '.join(flat)} (it is the road time from "
+                  "the serving facility; see the routed figures below).", ""]  # fmt: skip
+    routed = []
+    for kpi in ROUTED:
+        part = sensitivity(df, sweep.keys, kpi)
+        if not part.empty:
+            cols = ["kpi", "key", "low_value", "high_value", "headline_at_low", "headline_at_high"]
+            routed.append(part.assign(kpi=kpi)[cols])
+    if routed:
+        table = pd.concat(routed, ignore_index=True).rename(
+            columns={"headline_at_low": "at_low", "headline_at_high": "at_high"}
+        )
+        lines += ["## Sensitivity of the routed day", "",
+                  "Mean over the other keys at each key's lowest and highest value.", "",
+                  _md(table.round(2))]  # fmt: skip
     lose = losing_scenarios(df)
     lines += [
         "## Scenarios where the plan loses",
