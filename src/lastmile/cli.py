@@ -511,6 +511,38 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from lastmile.sweep import load_sweep, run_sweep
+
+    sweep = load_sweep(args.config)
+    print(f"sweep: {len(sweep.scenarios)} scenario(s) from {args.config}; varied: "
+          f"{', '.join(sweep.keys) or '-'}", file=sys.stderr)  # fmt: skip
+    outcome = run_sweep(
+        sweep,
+        args.out,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        resume=args.resume,
+        keep_plans=args.keep_plans,
+        reference_dir=args.reference_data,
+        cache=args.cache_dir,
+    )
+    done = len(outcome.table[outcome.table["status"] == "ok"]) if not outcome.table.empty else 0
+    print(
+        f"{done} of {outcome.total} scenario(s) finished ({outcome.ran} run now, "
+        f"{outcome.skipped} kept from before), {outcome.failed} failed; "
+        f"{outcome.seconds:.0f} s"
+    )
+    if outcome.paths:
+        print(
+            f"outputs in {args.out}: " + ", ".join(sorted(p.name for p in outcome.paths.values()))
+        )
+    if outcome.interrupted:
+        print("lastmile: interrupted; run again with --resume for the rest", file=sys.stderr)
+        return 130
+    return 0 if outcome.failed == 0 else 5
+
+
 def _cmd_config_show(args: argparse.Namespace) -> int:
     if args.config:
         scenario = load_scenario(args.config)
@@ -740,6 +772,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="compare two `lastmile plan` output folders instead",
     )
     c.set_defaults(handler=_cmd_compare)
+
+    c = sub.add_parser(
+        "sweep", parents=[common], help="many scenarios as Dask tasks: one table, plots, summary"
+    )
+    c.add_argument("--config", required=True, metavar="SWEEP.toml", help="the sweep file")
+    c.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    c.add_argument(
+        "--scheduler", metavar="ADDRESS", help="a running Dask scheduler (tcp://host:8786)"
+    )
+    c.add_argument(
+        "--workers", type=_positive_int, help="local cluster worker processes (default: cores)"
+    )
+    c.add_argument("--resume", action="store_true", help="skip finished scenarios in --out")
+    c.add_argument(
+        "--keep-plans", action="store_true", help="also write each scenario's plan folder"
+    )
+    c.add_argument("--reference-data", metavar="DIR", help="passed to the workers")
+    c.add_argument("--cache-dir", metavar="DIR", help="passed to the workers (shared cache)")
+    c.set_defaults(handler=_cmd_sweep)
 
     c = sub.add_parser("config", help="show configuration")
     cs = c.add_subparsers(dest="config_command", metavar="ACTION")

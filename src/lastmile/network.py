@@ -48,7 +48,7 @@ from lastmile.errors import DataError, InputError
 from lastmile.io import atomic_path, file_sha256
 
 #: Bumped whenever the cache layout or the processing changes.
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: merged highway tags resolved independently of the hash seed
 
 GRAPH_SUFFIXES = (".osm", ".xml", ".osm.bz2", ".osm.pbf", ".pbf", ".graphml")
 
@@ -400,7 +400,12 @@ def _drive_only(g: nx.MultiDiGraph[Any], where: Path | str) -> nx.MultiDiGraph[A
 
 
 def _first(value: Any) -> Any:
-    return value[0] if isinstance(value, list) else value
+    """One value of a tag osmnx merged into a list when simplifying the graph.
+
+    osmnx builds those lists from a set, whose order changes with the process's string-hash seed;
+    taking the smallest keeps the network the same in every process (sweep workers included).
+    """
+    return min(str(v) for v in value) if isinstance(value, list) else value
 
 
 def _load_raw(

@@ -1068,23 +1068,25 @@ def _route_plan(
 
 
 def route_days(
-    inputs: PlanInputs, placement: Placement
+    inputs: PlanInputs, placement: Placement, *, parallel: bool = True
 ) -> tuple[RoutePlan, RoutePlan, TrunkRun, TrunkRun | None]:
     """The baseline day and the plan's day with its trunk runs: ``(baseline, plan, morning,
     evening)``."""
-    baseline, (planned, morning, evening) = _route_both(inputs, placement)
+    baseline, (planned, morning, evening) = _route_both(inputs, placement, parallel=parallel)
     return baseline, planned, morning, evening
 
 
 def _route_both(
-    inputs: PlanInputs, placement: Placement
+    inputs: PlanInputs, placement: Placement, *, parallel: bool = True
 ) -> tuple[RoutePlan, tuple[RoutePlan, TrunkRun, TrunkRun | None]]:
     """Route the baseline and the plan (trunk runs included), side by side where ``fork`` exists.
 
     OR-Tools routing is single-threaded; the two days are independent, so the baseline runs in a
     forked process while this one routes the plan. Results are identical to running them in turn.
+    ``parallel=False`` routes them in turn in this process (inside a Dask worker, a daemonic
+    process that cannot fork children).
     """
-    if "fork" not in mp.get_all_start_methods() or (os.cpu_count() or 1) < 2:
+    if not parallel or "fork" not in mp.get_all_start_methods() or (os.cpu_count() or 1) < 2:
         return _route_baseline(inputs, placement), _route_plan(inputs, placement)
     _FORK_STATE.update(inputs=inputs, placement=placement)
     try:
@@ -1137,8 +1139,19 @@ def run_plan(
     cache: str | Path | None = None,
     progress: Progress = _quiet,
     with_fleet_needed: bool = False,
+    parallel: bool = True,
 ) -> PlanResult:
-    """The whole chain on one scenario; ``with_fleet_needed`` adds the fleet search."""
+    """The whole chain on one scenario.
+
+    Parameters
+    ----------
+    with_fleet_needed
+        Add the fleet search (:func:`search_fleet_needed`; several routed days).
+    parallel
+        Route the baseline and the plan side by side in a forked process (default); ``False``
+        runs everything in this process, as :mod:`lastmile.sweep` does inside Dask workers
+        (daemonic processes cannot fork). The results are identical either way.
+    """
     t0 = time.perf_counter()
     inputs = prepare(scenario, reference_dir=reference_dir, cache=cache, progress=progress)
     timings = dict(inputs.timings)
@@ -1149,7 +1162,7 @@ def run_plan(
     timings["location_s"] = time.perf_counter() - t
     t = time.perf_counter()
     progress("routes: baseline and plan")
-    baseline, (planned, morning, evening) = _route_both(inputs, placement)
+    baseline, (planned, morning, evening) = _route_both(inputs, placement, parallel=parallel)
     e2e = order_tables(inputs, baseline, planned, morning, evening)
     timings["routing_s"] = time.perf_counter() - t
     fleet = None

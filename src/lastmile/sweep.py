@@ -1,0 +1,1082 @@
+"""Scenario sweeps on Dask: many whole plans as independent tasks, one tidy table, plots.
+
+A sweep file (TOML) names a base scenario and what to vary::
+
+    base = "scenario.toml"        # optional: a scenario file (relative to this file); else defaults
+
+    [set]                         # optional: fixed for every scenario (same keys as [grid])
+    network = "synthetic"
+
+    [grid]                        # every combination, in the order written
+    p = [5, 8, 10, 12, 15]
+    "cold_chain.produce_max_in_vehicle_min" = [90, 120, 180]
+    seed = [1, 2, 3]
+    demand_multiplier = [0.8, 1.0, 1.25]
+
+    [[scenarios]]                 # and/or an explicit list (each on top of base and [set])
+    name = "tight cold chain"
+    p = 12
+    "cold_chain.produce_max_in_vehicle_min" = 60
+
+Keys
+    a ``[plan]`` key (``p``, ``seed``, ``objective``, ``routing_solution_limit`` ...; ``plan.``
+    prefix optional); ``TABLE.KEY`` for a region table (``demand``, ``cold_chain``,
+    ``speeds_kmh``, ``network``, ``county_centre``, ``standin``); ``region`` (a region file, so
+    several counties in one sweep); multipliers ``demand_multiplier`` (parcels and produce per
+    resident), ``speed_multiplier`` (every road class) or ``speed_multiplier.CLASS`` (one class),
+    ``fleet_multiplier`` (every vehicle type's ``count_per_depot``, rounded) or
+    ``fleet_multiplier.TYPE``.
+
+Every scenario is written out as an ordinary scenario file (``scenarios/<id>/scenario.toml``):
+``lastmile plan --config`` on that file gives the same ``kpis.json``, byte for byte. The id is a
+hash of that file, so ``--resume`` recognises finished scenarios whatever their order.
+
+Execution: a :class:`distributed.LocalCluster` in this process (one single-threaded worker process
+per core) or a running scheduler (``tcp://host:8786``). Each distinct road network is loaded and
+its facility-village matrix computed once, by one task, into the shared cache directory; the
+scenario tasks depend on it and read it from there. Inside workers the plan runs single-process
+(``run_plan(parallel=False)``: daemonic Dask workers cannot fork). OR-Tools models are built in the
+task, never shipped.
+
+Output folder::
+
+    sweep.json                    the expanded sweep (ids, labels, varied keys)
+    scenarios/<id>/scenario.toml  the scenario as a plan input
+    scenarios/<id>/result.json    status, one-line error, solver statuses, seconds, manifest hash
+    scenarios/<id>/kpis.json      exactly what ``lastmile plan`` writes
+    scenarios/<id>/plan/          the whole plan output folder (``--keep-plans``)
+    results.parquet, results.csv  one row per scenario: varied keys, every KPI (nested keys
+                                  flattened with "."), statuses, seconds
+    summary.md, plots/*.png       reduction against p with the spread over seeds, tornado chart,
+                                  the scenarios where the plan loses, failed scenarios
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import importlib.util
+import itertools
+import json
+import math
+import os
+import re
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+import tomllib
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lastmile.errors import InputError, LastmileError
+from lastmile.io import atomic_path, write_bytes, write_csv, write_json, write_text
+from lastmile.scenario import REGION_TABLES, PlanSettings
+
+#: The headline figure of the summary and the plots: share of mean delivery time saved.
+HEADLINE = "delivery_time.reduction_share"
+MULTIPLIERS = ("demand_multiplier", "speed_multiplier", "fleet_multiplier")
+#: Routed figures whose sensitivity the summary tabulates beside the headline.
+ROUTED = (
+    "routing.plan.km",
+    "routing.plan.unassigned",
+    "routing.baseline.unassigned",
+    "routing.plan.vehicle_hours",
+)
+#: [plan] keys holding file paths: resolved against the file that names them.
+PATH_KEYS = ("local_extract", "boundaries", "villages", "orders")
+_PLAN_KEYS = frozenset(f.name for f in fields(PlanSettings))
+_TABLES = tuple(t for t in REGION_TABLES if t != "fleet")
+_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+Log = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- the sweep file
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    """One scenario of a sweep: its id, a readable label, the varied values, its scenario TOML.
+
+    ``error`` is set (and ``toml`` empty) when the scenario could not be built (a bad key); it is
+    then recorded as failed without running.
+    """
+
+    id: str
+    label: str
+    varied: Mapping[str, Any]
+    toml: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """An expanded sweep: the scenarios in file order, and the names of the varied keys."""
+
+    source: str
+    scenarios: tuple[ScenarioSpec, ...]
+    keys: tuple[str, ...]
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE.match(key) else json.dumps(key, ensure_ascii=False)
+
+
+def _toml_value(value: Any, where: str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v, where) for v in value) + "]"
+    raise InputError(f"{where}: value {value!r} cannot be written to a scenario file")
+
+
+def dumps_toml(data: Mapping[str, Any]) -> str:
+    """Write a scenario table as TOML: top-level values, tables of values, arrays of tables."""
+    lines: list[str] = []
+    tables: list[tuple[str, Mapping[str, Any]]] = []
+    arrays: list[tuple[str, list[Mapping[str, Any]]]] = []
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            tables.append((key, value))
+        elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+            arrays.append((key, value))
+        else:
+            lines.append(f"{_toml_key(key)} = {_toml_value(value, key)}")
+    for key, table in tables:
+        lines += ["", f"[{_toml_key(key)}]"]
+        lines += [f"{_toml_key(k)} = {_toml_value(v, f'[{key}] {k}')}" for k, v in table.items()]
+    for key, rows in arrays:
+        for row in rows:
+            lines += ["", f"[[{_toml_key(key)}]]"]
+            lines += [
+                f"{_toml_key(k)} = {_toml_value(v, f'[[{key}]] {k}')}" for k, v in row.items()
+            ]
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _read_toml(path: Path, what: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{what} {path} does not exist", "check the path") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{what} {path} is not valid TOML: {exc}", "fix the syntax") from exc
+
+
+def _absolute(value: Any, base: Path) -> Any:
+    if isinstance(value, str) and value and not Path(value).is_absolute():
+        return str((base / value).resolve())
+    return value
+
+
+def _base_data(sweep_file: Path, base: Any) -> dict[str, Any]:
+    """The base scenario as a raw table, with every relative path made absolute."""
+    if base is None:
+        return {}
+    if not isinstance(base, str):
+        raise InputError(f"sweep file {sweep_file}: base = {base!r} should be a file path")
+    path = (sweep_file.parent / base).resolve()
+    data = _read_toml(path, "base scenario file")
+    if "region" in data:
+        data["region"] = _absolute(data["region"], path.parent)
+    plan = dict(data.get("plan", {}))
+    for key in PATH_KEYS:
+        if key in plan:
+            plan[key] = _absolute(plan[key], path.parent)
+    if plan:
+        data["plan"] = plan
+    return data
+
+
+def _apply(data: dict[str, Any], key: str, value: Any, base_dir: Path) -> None:
+    """Set one non-multiplier key in a raw scenario table (raises InputError on a bad key)."""
+    if key == "region":
+        data["region"] = _absolute(value, base_dir)
+        return
+    table, _, name = key.partition(".")
+    if not name:
+        table, name = "plan", key
+    if table == "plan":
+        if name not in _PLAN_KEYS:
+            raise InputError(f"unknown key {key!r}", f"[plan] keys: {sorted(_PLAN_KEYS)}")
+        data.setdefault("plan", {})[name] = (
+            _absolute(value, base_dir) if name in PATH_KEYS else value
+        )
+        return
+    if table not in _TABLES:
+        raise InputError(
+            f"unknown key {key!r}",
+            f"use a [plan] key, TABLE.KEY with TABLE in {_TABLES}, region, or {MULTIPLIERS}",
+        )
+    data[table] = {**data.get(table, {}), name: value}
+
+
+def _region_raw(data: Mapping[str, Any]) -> dict[str, Any]:
+    ref = data.get("region")
+    if ref is None:
+        text = resources.files("lastmile").joinpath("regions/suichang.toml").read_text("utf-8")
+        return tomllib.loads(text)
+    return _read_toml(Path(str(ref)), "region file")
+
+
+def _load_text(text: str) -> Any:
+    """Parse a scenario TOML text with :func:`lastmile.scenario.load_scenario`."""
+    from lastmile.scenario import load_scenario
+
+    with tempfile.TemporaryDirectory(prefix="lastmile-sweep-") as tmp:
+        path = Path(tmp) / "scenario.toml"
+        path.write_text(text, encoding="utf-8")
+        return load_scenario(path)
+
+
+def _multiply(data: dict[str, Any], mults: Mapping[str, float]) -> None:
+    """Apply demand / speed / fleet multipliers on the effective values of ``data``."""
+    if not mults:
+        return
+    region = _load_text(dumps_toml(data)).region
+    for key, m in mults.items():
+        if isinstance(m, bool) or not isinstance(m, int | float) or not m >= 0:
+            raise InputError(f"{key} = {m!r} must be a number >= 0")
+        kind, _, which = key.partition(".")
+        if kind == "demand_multiplier":
+            if which:
+                raise InputError(f"unknown key {key!r}", "use demand_multiplier")
+            d = region.demand
+            data["demand"] = {
+                **data.get("demand", {}),
+                "parcels_per_resident_per_day": round(d.parcels_per_resident_per_day * m, 9),
+                "produce_kg_per_resident": round(d.produce_kg_per_resident * m, 9),
+            }
+        elif kind == "speed_multiplier":
+            speeds = dict(region.speeds_kmh)
+            if which and which not in speeds:
+                raise InputError(f"unknown road class in {key!r}", f"classes: {sorted(speeds)}")
+            data["speeds_kmh"] = {
+                k: round(v * m, 6) if not which or k == which else v for k, v in speeds.items()
+            }
+        else:
+            fleet = [dict(f) for f in (data.get("fleet") or _region_raw(data).get("fleet", []))]
+            ids = [str(f.get("id")) for f in fleet]
+            if which and which not in ids:
+                raise InputError(f"unknown vehicle type in {key!r}", f"types: {ids}")
+            for f in fleet:
+                if not which or f.get("id") == which:
+                    f["count_per_depot"] = round(int(f.get("count_per_depot", 0)) * m)
+            data["fleet"] = fleet
+
+
+def _label(values: Mapping[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in values.items()) or "base"
+
+
+def build_scenario(
+    base: Mapping[str, Any], values: Mapping[str, Any], base_dir: Path, name: str | None = None
+) -> ScenarioSpec:
+    """The scenario TOML for ``values`` on top of ``base``; a bad key gives a failed spec."""
+    data = copy.deepcopy(dict(base))
+    varied = dict(values)
+    label = name or _label(varied)
+    try:
+        mults = {k: v for k, v in varied.items() if k.partition(".")[0] in MULTIPLIERS}
+        for key, value in varied.items():
+            if key not in mults:
+                _apply(data, key, value, base_dir)
+        _multiply(data, mults)
+        text = dumps_toml(data)
+    except LastmileError as exc:
+        sid = hashlib.sha256(json.dumps([label, varied], default=str).encode()).hexdigest()
+        return ScenarioSpec("x" + sid[:11], label, varied, "", _one_line(exc))
+    sid = hashlib.sha256(text.encode()).hexdigest()[:12]
+    header = f"# lastmile sweep scenario {sid}: {label}\n"
+    return ScenarioSpec(sid, label, varied, header + text)
+
+
+def _norm_key(key: str) -> str:
+    return key[len("plan.") :] if key.startswith("plan.") else key
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read and expand a sweep file.
+
+    Raises
+    ------
+    InputError
+        For a missing/invalid file, an unknown table, a grid entry that is not a list, or no
+        scenario at all. A bad key or value inside a scenario does not raise: that scenario is
+        recorded as failed with its one-line error and the others run.
+    """
+    sweep_file = Path(path)
+    where = f"sweep file {sweep_file}"
+    data = _read_toml(sweep_file, "sweep file")
+    unknown = sorted(set(data) - {"base", "set", "grid", "scenarios"})
+    if unknown:
+        raise InputError(
+            f"{where}: unknown key(s) or table(s) {unknown}",
+            "use base = FILE, [set], [grid] and [[scenarios]]",
+        )
+    base = _base_data(sweep_file, data.get("base"))
+    fixed = data.get("set", {})
+    grid = data.get("grid", {})
+    listed = data.get("scenarios", [])
+    if not isinstance(fixed, dict) or not isinstance(grid, dict):
+        raise InputError(f"{where}: [set] and [grid] must be tables")
+    if not isinstance(listed, list) or not all(isinstance(s, dict) for s in listed):
+        raise InputError(f"{where}: scenarios must be written as [[scenarios]] tables")
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise InputError(
+                f"{where} [grid]: {key} = {values!r} is not a non-empty list",
+                f"write {key} = [value, value, ...]",
+            )
+    if not grid and not listed:
+        raise InputError(f"{where}: nothing to run", "add a [grid] table or [[scenarios]]")
+    fixed = {_norm_key(k): v for k, v in fixed.items()}
+    grid = {_norm_key(k): v for k, v in grid.items()}
+    combos: list[tuple[dict[str, Any], str | None]] = []
+    if grid:
+        for values in itertools.product(*grid.values()):
+            combos.append((dict(zip(grid, values, strict=True)), None))
+    for s in listed:
+        own = {_norm_key(k): v for k, v in s.items() if k != "name"}
+        name = s.get("name")
+        combos.append((own, str(name) if name is not None else None))
+    keys: list[str] = list(grid)
+    for own, _ in combos:
+        keys += [k for k in own if k not in keys]
+    specs: list[ScenarioSpec] = []
+    seen: set[str] = set()
+    for own, name in combos:
+        spec = build_scenario(base, {**fixed, **own}, sweep_file.parent, name or _label(own))
+        spec = ScenarioSpec(spec.id, spec.label, own, spec.toml, spec.error)
+        if spec.id in seen:
+            continue  # the same scenario twice (a listed one equal to a grid point): run once
+        seen.add(spec.id)
+        specs.append(spec)
+    return Sweep(str(sweep_file), tuple(specs), tuple(keys))
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a worker needs for one scenario (small and picklable; no models, no graphs)."""
+
+    id: str
+    label: str
+    toml: str
+    reference_dir: str | None = None
+    cache: str | None = None
+    plan_dir: str | None = None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, LastmileError):
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def kpis_text(kpis: Mapping[str, Any]) -> str:
+    """The bytes of ``kpis.json`` exactly as :func:`lastmile.io.write_json` writes them."""
+    return json.dumps(kpis, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+
+
+def network_key(scenario: Any) -> str:
+    """What decides a scenario's road network and facility-village matrix (for sharing)."""
+    r, p = scenario.region, scenario.plan
+    parts = {
+        "region": [r.id, r.outline_file, r.outline_crs, r.source_file.split(" + ")[0]],
+        "speeds": sorted(r.speeds_kmh.items()),
+        "standin": [
+            r.standin.seed,
+            list(r.standin.villages_per_township),
+            r.standin.node_spacing_m,
+        ],
+        "network": [r.max_snap_m, r.matrix_cutoff_s],
+        "plan": [p.network, p.local_extract, p.standin_scale, p.boundaries, p.villages],
+        "candidates": [p.candidates_per_township, p.exclude_centre_township],
+    }
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:16]
+
+
+def _scenario_of(task: Task) -> Any:
+    """The task's scenario, read by :func:`lastmile.scenario.load_scenario` like a plan's."""
+    from lastmile.scenario import load_scenario
+
+    if task.plan_dir:
+        path = Path(task.plan_dir).parent / "scenario.toml"
+        write_text(path, task.toml)
+        return load_scenario(path)
+    return _load_text(task.toml)
+
+
+def warm_network(task: Task) -> dict[str, Any]:
+    """Load a scenario's network and build its facility-village matrix into the cache.
+
+    Runs once per distinct network, before the scenarios that share it; they then read both from
+    the cache. Errors are returned, not raised: the scenarios report their own.
+    """
+    from lastmile.plan import prepare
+
+    t0 = time.perf_counter()
+    try:
+        scenario = _scenario_of(Task(task.id, task.label, task.toml))
+        prepare(scenario, reference_dir=task.reference_dir, cache=task.cache)
+    except Exception as exc:
+        return {"ok": False, "error": _one_line(exc), "seconds": time.perf_counter() - t0}
+    return {"ok": True, "error": None, "seconds": time.perf_counter() - t0}
+
+
+def run_scenario(task: Task, *_shared: Any) -> dict[str, Any]:
+    """Run one whole plan in this process and return its record (never raises on bad input).
+
+    ``_shared`` receives the results of the network tasks it depends on (for ordering only).
+    """
+    from lastmile.plan import run_plan
+    from lastmile.report import manifest, write_outputs
+
+    t0 = time.perf_counter()
+    record: dict[str, Any] = {
+        "id": task.id,
+        "label": task.label,
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+    }
+    try:
+        scenario = _scenario_of(task)
+        result = run_plan(
+            scenario, reference_dir=task.reference_dir, cache=task.cache, parallel=False
+        )
+        kpis = kpis_text(result.kpis())
+        man = manifest(result)
+        if task.plan_dir:
+            write_outputs(result, task.plan_dir)
+    except Exception as exc:  # recorded with its one-line error; the sweep goes on
+        record.update(status="failed", error=_one_line(exc))
+        record["seconds"] = {"task": round(time.perf_counter() - t0, 3)}
+        return record
+    stable = {k: v for k, v in man.items() if k not in ("timings_s", "scenario", "platform")}
+    record.update(
+        status="ok",
+        error=None,
+        kpis_json=kpis,
+        p=scenario.plan.p,
+        seed=scenario.plan.seed,
+        solver={
+            "location": result.placement.result.status,
+            "routing.baseline": result.baseline.solution.status,
+            "routing.plan": result.planned.solution.status,
+        },
+        manifest_sha256=hashlib.sha256(kpis_text(stable).encode()).hexdigest(),
+        seconds={
+            **{k.removesuffix("_s"): round(v, 3) for k, v in result.timings.items()},
+            "task": round(time.perf_counter() - t0, 3),
+        },
+    )
+    return record
+
+
+# --------------------------------------------------------------------------- the table
+
+
+def flatten(obj: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts to ``a.b.c`` keys; lists become JSON text (hubs, warnings)."""
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, f"{name}."))
+        elif isinstance(value, list | tuple):
+            out[name] = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+        else:
+            out[name] = value
+    return out
+
+
+def _row(spec: ScenarioSpec, rec: Mapping[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "scenario": spec.id,
+        "label": spec.label,
+        "status": rec.get("status"),
+        "error": rec.get("error"),
+    }
+    for key, value in spec.varied.items():
+        row[key] = value if not isinstance(value, list) else json.dumps(value)
+    for key in ("p", "seed"):
+        if rec.get(key) is not None:
+            row.setdefault(key, rec[key])
+    kpis = json.loads(rec["kpis_json"]) if rec.get("kpis_json") else {}
+    for key, value in flatten(kpis).items():
+        row[key if key not in row else f"kpi.{key}"] = value
+    for key, value in (rec.get("solver") or {}).items():
+        row[f"solver.{key}"] = value
+    for key, value in (rec.get("seconds") or {}).items():
+        row[f"seconds.{key}"] = value
+    row["manifest_sha256"] = rec.get("manifest_sha256")
+    row["worker"] = rec.get("worker")
+    return row
+
+
+def results_table(sweep: Sweep, out: str | Path) -> pd.DataFrame:
+    """One row per scenario with a recorded result, in sweep order (not completion order)."""
+    out = Path(out)
+    rows = []
+    for spec in sweep.scenarios:
+        path = out / "scenarios" / spec.id / "result.json"
+        if path.is_file():
+            rows.append(_row(spec, json.loads(path.read_text(encoding="utf-8"))))
+    return pd.DataFrame(rows)
+
+
+def _for_parquet(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            kinds = {type(v) for v in out[col] if v is not None and not _isnan(v)}
+            if len(kinds) > 1 and not kinds <= {int, float}:
+                out[col] = [None if v is None or _isnan(v) else str(v) for v in out[col]]
+            else:
+                out[col] = [None if _isnan(v) else v for v in out[col]]
+    return out
+
+
+def _isnan(v: Any) -> bool:
+    return isinstance(v, float) and math.isnan(v)
+
+
+def write_table(df: pd.DataFrame, out: str | Path) -> dict[str, Path]:
+    """``results.parquet`` and ``results.csv``, atomically."""
+    out = Path(out)
+    with atomic_path(out / "results.parquet") as tmp:
+        _for_parquet(df).to_parquet(tmp, index=False)
+    return {"parquet": out / "results.parquet", "csv": write_csv(out / "results.csv", df)}
+
+
+# --------------------------------------------------------------------------- summary and plots
+
+
+def _ok(df: pd.DataFrame) -> pd.DataFrame:
+    if df.empty or "status" not in df or HEADLINE not in df:
+        return pd.DataFrame()
+    ok = df[df["status"] == "ok"].copy()
+    ok[HEADLINE] = pd.to_numeric(ok[HEADLINE], errors="coerce")
+    return ok
+
+
+def losing_scenarios(df: pd.DataFrame) -> pd.DataFrame:
+    """Scenarios where the plan loses: no delivery-time reduction, or fewer orders served."""
+    ok = _ok(df)
+    if ok.empty:
+        return ok
+    lose = ok[HEADLINE] <= 0
+    served = ("routing.plan.orders_served", "routing.baseline.orders_served")
+    if all(c in ok for c in served):
+        lose |= pd.to_numeric(ok[served[0]]) < pd.to_numeric(ok[served[1]])
+    return ok[lose]
+
+
+def sensitivity(df: pd.DataFrame, keys: Sequence[str], kpi: str = HEADLINE) -> pd.DataFrame:
+    """Per varied key: ``kpi``'s mean over the other keys at each value; low/high/range.
+
+    ``seed`` is left out (it is noise: shown as the spread instead). Sorted by range.
+    """
+    ok = _ok(df)
+    rows = []
+    if kpi not in ok:
+        return pd.DataFrame()
+    ok[kpi] = pd.to_numeric(ok[kpi], errors="coerce")
+    for key in keys:
+        if key == "seed" or key not in ok or ok[key].nunique() < 2:
+            continue
+        means = ok.groupby(ok[key].astype(str), sort=False)[kpi].mean()
+        values = list(means.index)
+        try:
+            order = sorted(values, key=float)
+        except ValueError:
+            order = sorted(values, key=lambda v: float(means[v]))
+        lo, hi = order[0], order[-1]
+        rows.append(
+            {
+                "key": key,
+                "low_value": lo,
+                "high_value": hi,
+                "headline_at_low": float(means[lo]),
+                "headline_at_high": float(means[hi]),
+                "min": float(means.min()),
+                "max": float(means.max()),
+                "range": float(means.max() - means.min()),
+            }
+        )
+    return pd.DataFrame(rows).sort_values("range", ascending=False) if rows else pd.DataFrame()
+
+
+def _fig(size: tuple[float, float]) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save_png(fig: Any, path: Path) -> Path:
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return write_bytes(path, buf.getvalue())
+
+
+def plot_reduction_vs_p(df: pd.DataFrame, path: str | Path, note: str = "") -> Path | None:
+    """Headline (share of mean delivery time saved) against p: mean, and min-max over the rest."""
+    ok = _ok(df)
+    if ok.empty or "p" not in ok:
+        return None
+    g = ok.groupby("p")[HEADLINE].agg(["mean", "min", "max", "count"]).sort_index()
+    fig = _fig((7.5, 4.2))
+    ax = fig.add_subplot()
+    x = g.index.to_numpy(float)
+    ax.fill_between(x, g["min"] * 100, g["max"] * 100, alpha=0.25, label="min-max over seeds/keys")
+    ax.plot(x, g["mean"] * 100, marker="o", label="mean")
+    if "seed" in ok:
+        ax.scatter(ok["p"], ok[HEADLINE] * 100, s=10, color="black", alpha=0.5, label="scenarios")
+    ax.set_xlabel("new hubs p")
+    ax.set_ylabel("mean delivery time saved, %")
+    ax.set_title(f"Reduction against p ({len(ok)} scenarios){note}", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save_png(fig, Path(path))
+
+
+def plot_tornado(
+    sens: pd.DataFrame, overall: float, path: str | Path, note: str = ""
+) -> Path | None:
+    """Tornado chart: for each varied key, the headline at its lowest and highest value."""
+    if sens.empty:
+        return None
+    s = sens.iloc[::-1]
+    fig = _fig((7.5, 0.6 * len(s) + 1.6))
+    ax = fig.add_subplot()
+    y = np.arange(len(s))
+    lo = s["headline_at_low"].to_numpy(float) * 100
+    hi = s["headline_at_high"].to_numpy(float) * 100
+    base = overall * 100
+    ax.barh(y, lo - base, left=base, color="#d62728", alpha=0.7, label="at lowest value")
+    ax.barh(y, hi - base, left=base, color="#1f77b4", alpha=0.7, label="at highest value")
+    ax.axvline(base, color="black", lw=0.8)
+    ax.set_yticks(
+        y,
+        [
+            f"{k}\n{a} → {b}"
+            for k, a, b in zip(s["key"], s["low_value"], s["high_value"], strict=True)
+        ],
+        fontsize=8,
+    )
+    ax.set_xlabel("mean delivery time saved, % (mean over the other keys)")
+    ax.set_title(f"Sensitivity of the reduction{note}", fontsize=10)
+    ax.legend(fontsize=8)
+    return _save_png(fig, Path(path))
+
+
+def _md(df: pd.DataFrame) -> str:
+    from lastmile.study import markdown_table
+
+    return markdown_table(df) if not df.empty else "(none)\n"
+
+
+def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, Path]:
+    """``summary.md`` and ``plots/*.png`` of a sweep table."""
+    out = Path(out)
+    ok = _ok(df)
+    n_failed = int((df["status"] != "ok").sum()) if not df.empty else 0
+    sources = sorted(set(ok["data_source"])) if "data_source" in ok else []
+    synthetic = bool(ok.get("synthetic_standin", pd.Series(dtype=bool)).astype(bool).any())
+    note = " — synthetic stand-in" if synthetic else ""
+    paths: dict[str, Path] = {}
+    sens = sensitivity(df, sweep.keys)
+    overall = float(ok[HEADLINE].mean()) if not ok.empty else float("nan")
+    p1 = plot_reduction_vs_p(df, out / "plots" / "reduction_vs_p.png", note)
+    p2 = plot_tornado(sens, overall, out / "plots" / "tornado.png", note)
+    lines = [
+        f"# lastmile sweep: {Path(sweep.source).name}",
+        "",
+        f"{len(sweep.scenarios)} scenarios; {len(ok)} finished, {n_failed} failed, "
+        f"{len(sweep.scenarios) - len(df)} not run.",
+        "",
+    ]
+    if sources:
+        lines += ["Data source: " + "; ".join(f"**{s}**" for s in sources), ""]
+    if synthetic:
+        lines += ["*Made from the synthetic stand-in, NOT real OpenStreetMap data.*", ""]
+    lines += [
+        f"Headline: `{HEADLINE}`, the share of the demand-weighted mean delivery time (road travel "
+        "time from the serving facility) saved by the hubs against the county centre alone; "
+        "every scenario compares the same villages and orders on both sides.",
+        "",
+    ]
+    if not ok.empty:
+        h = ok[HEADLINE]
+        lines += [
+            f"Across finished scenarios: min {h.min():.1%}, median {h.median():.1%}, "
+            f"max {h.max():.1%}.",
+            "",
+        ]
+        if "p" in ok:
+            g = ok.groupby("p")[HEADLINE].agg(["count", "mean", "min", "max"])
+            g[["mean", "min", "max"]] = (g[["mean", "min", "max"]] * 100).round(1)
+            g = g.rename(columns={c: f"{c} %" for c in ("mean", "min", "max")}).reset_index()
+            g["p"] = g["p"].astype(str)
+            lines += ["## Reduction against p (spread over the other keys and seeds)", ""]
+            lines += [_md(g)]
+    if p1 is not None:
+        lines += ["![reduction against p](plots/reduction_vs_p.png)", ""]
+    lines += ["## Sensitivity (tornado)", ""]
+    if sens.empty:
+        lines += ["(no key other than seed takes two values)\n"]
+    else:
+        pct = sens.copy()
+        for col in ("headline_at_low", "headline_at_high", "min", "max", "range"):
+            pct[col] = (pct[col] * 100).round(2)
+        lines += ["Headline in % (mean over the other keys) at each key's lowest and highest "
+                  "value; seeds are shown as spread, not here.", "", _md(pct)]  # fmt: skip
+    if p2 is not None:
+        lines += ["![tornado](plots/tornado.png)", ""]
+    flat = list(sens.loc[sens["range"] == 0, "key"]) if not sens.empty else []
+    if flat:
+        lines += [f"The headline does not change with {', '.join(flat)} (it is the road time from "
+                  "the serving facility; see the routed figures below).", ""]  # fmt: skip
+    routed = []
+    for kpi in ROUTED:
+        part = sensitivity(df, sweep.keys, kpi)
+        if not part.empty:
+            cols = ["kpi", "key", "low_value", "high_value", "headline_at_low", "headline_at_high"]
+            routed.append(part.assign(kpi=kpi)[cols])
+    if routed:
+        table = pd.concat(routed, ignore_index=True).rename(
+            columns={"headline_at_low": "at_low", "headline_at_high": "at_high"}
+        )
+        lines += ["## Sensitivity of the routed day", "",
+                  "Mean over the other keys at each key's lowest and highest value.", "",
+                  _md(table.round(2))]  # fmt: skip
+    lose = losing_scenarios(df)
+    lines += [
+        "## Scenarios where the plan loses",
+        "",
+        "No reduction of the mean delivery time, or fewer orders served than the baseline.",
+        "",
+    ]
+    cols = [c for c in ("scenario", "label", HEADLINE, "routing.plan.orders_served",
+                        "routing.baseline.orders_served") if c in lose]  # fmt: skip
+    lines += [_md(lose[cols]) if not lose.empty else "(none)\n"]
+    failed = df[df["status"] != "ok"] if not df.empty else df
+    lines += ["## Failed scenarios", ""]
+    lines += [_md(failed[["scenario", "label", "error"]]) if not failed.empty else "(none)\n"]
+    paths["summary"] = write_text(out / "summary.md", "\n".join(lines))
+    if p1 is not None:
+        paths["plot_p"] = p1
+    if p2 is not None:
+        paths["plot_tornado"] = p2
+    return paths
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """What a sweep run did: counts, the table, where things are, whether it was interrupted."""
+
+    out: Path
+    total: int
+    ran: int
+    skipped: int
+    failed: int
+    interrupted: bool
+    table: pd.DataFrame
+    paths: dict[str, Path] = field(default_factory=dict)
+    dashboard: str | None = None
+    seconds: float = 0.0
+
+
+def _write_record(out: Path, spec: ScenarioSpec, rec: dict[str, Any]) -> None:
+    folder = out / "scenarios" / spec.id
+    if rec.get("kpis_json"):
+        write_text(folder / "kpis.json", rec["kpis_json"])
+    if spec.toml and not (folder / "scenario.toml").is_file():
+        write_text(folder / "scenario.toml", spec.toml)
+    write_json(folder / "result.json", rec)  # last: its presence means "finished"
+
+
+def _finished(out: Path, spec: ScenarioSpec) -> bool:
+    path = out / "scenarios" / spec.id / "result.json"
+    if not path.is_file():
+        return False
+    try:
+        return bool(json.loads(path.read_text(encoding="utf-8")).get("status") == "ok")
+    except (OSError, json.JSONDecodeError):
+        return False
+
+
+def _client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        if workers is not None:
+            raise InputError(
+                "--workers applies to the local cluster only",
+                "start as many `dask worker` processes as you want on the cluster instead",
+            )
+        try:
+            return Client(scheduler, timeout="20s"), None  # type: ignore[no-untyped-call]
+        except (OSError, TimeoutError) as exc:
+            raise InputError(
+                f"cannot reach the Dask scheduler at {scheduler}: {_one_line(exc)}",
+                "start it with `dask scheduler` and check the address (tcp://HOST:8786)",
+            ) from None
+    n = workers or os.cpu_count() or 1
+    # Ctrl-C reaches every process of the terminal's group: the worker processes ignore it (they
+    # inherit the ignored signal) and this process stops them cleanly instead.
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
+    try:
+        cluster = LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0" if importlib.util.find_spec("bokeh") else None,
+            silence_logs=50,  # worker logs: CRITICAL only (task errors are in the records)
+        )
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
+    return Client(cluster), cluster  # type: ignore[no-untyped-call]
+
+
+def run_sweep(
+    sweep: Sweep,
+    out: str | Path,
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    client: Any = None,
+    resume: bool = False,
+    keep_plans: bool = False,
+    reference_dir: str | Path | None = None,
+    cache: str | Path | None = None,
+    log: Log = _stderr,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+    progress_bar: bool = True,
+) -> SweepOutcome:
+    """Run the scenarios of ``sweep`` as Dask tasks; write results as they finish; tabulate.
+
+    Parameters
+    ----------
+    scheduler
+        Address of a running Dask scheduler; default: a LocalCluster in this process.
+    workers
+        Worker processes of the LocalCluster (default: one per core), one thread each.
+    client
+        An existing :class:`distributed.Client` to use instead (left open).
+    resume
+        Skip the scenarios already finished in ``out`` (failed ones run again).
+    keep_plans
+        Also write each scenario's whole plan folder to ``scenarios/<id>/plan`` (the workers
+        write it: on a cluster, ``out`` must be a path the workers share).
+    reference_dir, cache
+        Passed to the workers (default: their own ``$LASTMILE_REFERENCE_DATA`` and
+        ``$LASTMILE_CACHE_DIR``).
+    on_result
+        Called with each finished record (after it is written).
+
+    Ctrl-C (KeyboardInterrupt) cancels what is running, keeps what finished, writes the table
+    and returns with ``interrupted=True``.
+    """
+    from distributed import as_completed
+
+    t0 = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    index = out / "sweep.json"
+    if not resume and any((out / "scenarios").glob("*/result.json")):
+        raise InputError(
+            f"{out} already holds sweep results",
+            "pass --resume to run the rest, or choose another --out",
+        )
+    write_json(
+        index,
+        {
+            "source": sweep.source,
+            "keys": list(sweep.keys),
+            "scenarios": [
+                {"id": s.id, "label": s.label, "varied": dict(s.varied)} for s in sweep.scenarios
+            ],
+        },
+    )
+    todo: list[ScenarioSpec] = []
+    skipped = ran = failed = 0
+    for spec in sweep.scenarios:
+        if resume and _finished(out, spec):
+            skipped += 1
+        elif spec.error is not None:
+            _write_record(out, spec, {"id": spec.id, "label": spec.label, "status": "failed",
+                                      "error": spec.error})  # fmt: skip
+            log(f"failed  {spec.id} {spec.label}: {spec.error}")
+            ran += 1
+            failed += 1
+        else:
+            todo.append(spec)
+    if skipped:
+        log(f"resume: {skipped} finished scenario(s) kept, {len(todo)} to run")
+
+    ref = str(reference_dir) if reference_dir is not None else None
+    cache_s = str(cache) if cache is not None else None
+    own_cluster = None
+    dashboard = None
+    interrupted = False
+    if todo:
+        from tqdm import tqdm
+
+        if client is None:
+            client, own_cluster = _client(scheduler, workers)
+            own_client = True
+        else:
+            own_client = False
+        dashboard = client.dashboard_link if importlib.util.find_spec("bokeh") else None
+        n_workers = len(client.scheduler_info().get("workers", {}))
+        log(f"dask: {client.scheduler.address}, {n_workers} worker(s); dashboard: "
+            f"{dashboard or 'not available (install bokeh)'}")  # fmt: skip
+        token = uuid.uuid4().hex[:8]
+        futures: list[Any] = []
+        by_key: dict[str, ScenarioSpec] = {}
+        warm: dict[str, Any] = {}
+        try:
+            for spec in todo:
+                try:
+                    nkey = network_key(_load_text(spec.toml))
+                except LastmileError:
+                    nkey = None  # the task reports the error itself
+                plan_dir = str(out / "scenarios" / spec.id / "plan") if keep_plans else None
+                task = Task(spec.id, spec.label, spec.toml, ref, cache_s, plan_dir)
+                deps = []
+                if nkey is not None:
+                    if nkey not in warm:
+                        warm[nkey] = client.submit(
+                            warm_network, task, key=f"lastmile-network-{nkey}-{token}",
+                            pure=False, priority=10,
+                        )  # fmt: skip
+                    deps.append(warm[nkey])
+                fut = client.submit(
+                    run_scenario, task, *deps, key=f"lastmile-scenario-{spec.id}-{token}",
+                    pure=False,
+                )  # fmt: skip
+                futures.append(fut)
+                by_key[fut.key] = spec
+            bar = tqdm(total=len(todo), unit="scenario", desc="sweep", file=sys.stderr,
+                       disable=None if progress_bar else True, dynamic_ncols=True)  # fmt: skip
+            with bar:
+                for fut in as_completed(futures):  # type: ignore[no-untyped-call]
+                    spec = by_key[fut.key]
+                    try:
+                        rec = fut.result()
+                    except Exception as exc:  # KilledWorker after retries, lost scheduler
+                        rec = {"id": spec.id, "label": spec.label, "status": "failed",
+                               "error": _one_line(exc)}  # fmt: skip
+                    _write_record(out, spec, rec)
+                    ran += 1
+                    bar.update()
+                    if rec["status"] == "ok":
+                        head = json.loads(rec["kpis_json"])
+                        share = head.get("delivery_time", {}).get("reduction_share")
+                        msg = f"done    {spec.id} {spec.label}: reduction {share:.1%} " \
+                              f"({rec['seconds']['task']:.1f} s on {rec['worker']})"  # fmt: skip
+                    else:
+                        failed += 1
+                        msg = f"failed  {spec.id} {spec.label}: {rec['error']}"
+                    if log is _stderr:
+                        bar.write(msg, file=sys.stderr)
+                    else:
+                        log(msg)
+                    if on_result is not None:
+                        on_result(rec)
+        except KeyboardInterrupt:
+            interrupted = True
+            client.cancel([*futures, *warm.values()], force=True)
+            log(f"interrupted: {ran} of {len(todo)} scenario(s) finished and kept; "
+                "run again with --resume for the rest")  # fmt: skip
+        finally:
+            if own_client:
+                client.close()
+                if own_cluster is not None:
+                    own_cluster.close()
+    table = results_table(sweep, out)
+    paths: dict[str, Path] = {}
+    if not table.empty:
+        paths.update(write_table(table, out))
+        paths.update(write_summary(sweep, table, out))
+    return SweepOutcome(
+        out,
+        len(sweep.scenarios),
+        ran,
+        skipped,
+        failed,
+        interrupted,
+        table,
+        paths,
+        dashboard,
+        time.perf_counter() - t0,
+    )
+
+
+def rows_equal_kpis(row: Mapping[str, Any], kpis: Mapping[str, Any]) -> list[str]:
+    """Names of the flattened KPIs where a table row differs from a ``kpis.json`` (for checks)."""
+    diffs = []
+    for key, value in flatten(kpis).items():
+        got = row.get(key, row.get(f"kpi.{key}"))
+        if not (got == value or (_isnan(got) and value is None)):
+            diffs.append(key)
+    return diffs
+
+
+__all__ = [
+    "HEADLINE",
+    "ScenarioSpec",
+    "Sweep",
+    "SweepOutcome",
+    "Task",
+    "build_scenario",
+    "dumps_toml",
+    "flatten",
+    "kpis_text",
+    "load_sweep",
+    "losing_scenarios",
+    "results_table",
+    "run_scenario",
+    "run_sweep",
+    "sensitivity",
+    "write_summary",
+    "write_table",
+]

@@ -1,0 +1,345 @@
+"""lastmile sweep on the small stand-in: expansion, a 2-worker LocalCluster, a killed worker,
+Ctrl-C and --resume, failing scenarios, equality with `lastmile plan`, and a separately started
+`dask scheduler` + `dask worker`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from lastmile.cli import main
+from lastmile.errors import InputError
+from lastmile.scenario import load_scenario
+from lastmile.sweep import (
+    HEADLINE,
+    Sweep,
+    flatten,
+    load_sweep,
+    losing_scenarios,
+    rows_equal_kpis,
+    run_sweep,
+    sensitivity,
+)
+from tests.conftest import TEST_SCALE
+
+distributed = pytest.importorskip("distributed")
+
+#: Tiny limits: the solution limit ends every search (deterministic), the time caps never bind.
+SET = f"""
+[set]
+network = "synthetic"
+standin_scale = {TEST_SCALE}
+routing_solution_limit = 3
+routing_time_limit_s = 60.0
+location_time_limit_s = 30.0
+"""
+
+SWEEP = (
+    SET
+    + """
+[grid]
+p = [3, 6]
+seed = [1, 2]
+
+[[scenarios]]
+name = "p too large"
+p = 500
+"""
+)
+
+
+def _write(tmp: Path, text: str, name: str = "sweep.toml") -> Path:
+    path = tmp / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    c = distributed.Client(cluster)
+    try:
+        yield c
+    finally:
+        c.close()
+        cluster.close()
+
+
+@pytest.fixture(scope="module")
+def dirs(small_cache: Path, shared_data: Path) -> dict[str, Any]:
+    return {"cache": small_cache, "reference_dir": shared_data, "progress_bar": False}
+
+
+@pytest.fixture(scope="module")
+def swept(
+    client: Any, dirs: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Any, Any]:
+    tmp = tmp_path_factory.mktemp("sweep")
+    sweep = load_sweep(_write(tmp, SWEEP))
+    return sweep, run_sweep(sweep, tmp / "out", client=client, **dirs)
+
+
+# --------------------------------------------------------------------------- the sweep file
+
+
+def test_expansion_keys_and_multipliers(tmp_path: Path) -> None:
+    region = tmp_path / "r.toml"
+    region.write_text(
+        (Path(__file__).parents[1] / "src/lastmile/regions/suichang.toml").read_text("utf-8"),
+        encoding="utf-8",
+    )
+    text = (
+        SET
+        + """
+[grid]
+p = [5, 8]
+"cold_chain.produce_max_in_vehicle_min" = [90, 120, 180]
+demand_multiplier = [0.5, 2]
+
+[[scenarios]]
+name = "slow tracks, double fleet, other region file"
+"speed_multiplier.track" = 0.5
+fleet_multiplier = 2
+region = "r.toml"
+
+[[scenarios]]
+name = "typo"
+colour = "red"
+"""
+    )
+    sweep = load_sweep(_write(tmp_path, text))
+    assert len(sweep.scenarios) == 2 * 3 * 2 + 2
+    assert sweep.keys[:3] == ("p", "cold_chain.produce_max_in_vehicle_min", "demand_multiplier")
+    assert len({s.id for s in sweep.scenarios}) == len(sweep.scenarios)
+    first = sweep.scenarios[0]
+    assert dict(first.varied) == {
+        "p": 5,
+        "cold_chain.produce_max_in_vehicle_min": 90,
+        "demand_multiplier": 0.5,
+    }
+    # each scenario is an ordinary scenario file: load it like `lastmile plan --config` does
+    path = _write(tmp_path, first.toml, "first.toml")
+    sc = load_scenario(path)
+    base = load_scenario()
+    assert sc.plan.p == 5 and sc.plan.standin_scale == TEST_SCALE
+    assert sc.region.cold_chain.produce_s == 90 * 60
+    d, d0 = sc.region.demand, base.region.demand
+    assert d.parcels_per_resident_per_day == pytest.approx(d0.parcels_per_resident_per_day * 0.5)
+    assert d.produce_kg_per_resident == pytest.approx(d0.produce_kg_per_resident * 0.5)
+    assert d.tea_share_of_pickups == d0.tea_share_of_pickups  # untouched keys stay
+    listed = sweep.scenarios[-2]
+    assert listed.label == "slow tracks, double fleet, other region file"
+    sc = load_scenario(_write(tmp_path, listed.toml, "listed.toml"))
+    s0 = base.region.speeds_kmh
+    assert sc.region.speeds_kmh["track"] == pytest.approx(s0["track"] * 0.5)
+    assert all(sc.region.speeds_kmh[k] == v for k, v in s0.items() if k != "track")
+    assert [f.count_per_depot for f in sc.region.fleet] == [
+        2 * f.count_per_depot for f in base.region.fleet
+    ]
+    assert sc.region.source_file.startswith(str(region.resolve()))
+    typo = sweep.scenarios[-1]
+    assert typo.error is not None and "unknown key 'colour'" in typo.error and not typo.toml
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[grid]\np = 5\n", "is not a non-empty list"),
+        ("[grids]\np = [5]\n", "unknown key(s) or table(s) ['grids']"),
+        ("[set]\np = 5\n", "nothing to run"),
+        ("[grid\np = [5]\n", "is not valid TOML"),
+        ('base = "missing.toml"\n[grid]\np = [5]\n', "does not exist"),
+    ],
+)
+def test_bad_sweep_files(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(InputError, match=re.escape(message)):
+        load_sweep(_write(tmp_path, text))
+
+
+def test_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sweep", "--config", str(tmp_path / "none.toml"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "sweep file" in err and "does not exist" in err
+    path = _write(tmp_path, SWEEP)
+    args = ["sweep", "--config", str(path), "--out", str(tmp_path / "o")]
+    assert main([*args, "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"]) == 2
+    assert "--workers applies to the local cluster only" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- a local cluster
+
+
+def test_two_worker_sweep(swept: tuple[Any, Any]) -> None:
+    sweep, outcome = swept
+    df = outcome.table
+    assert outcome.total == 5 and outcome.ran == 5 and not outcome.interrupted
+    assert list(df["scenario"]) == [s.id for s in sweep.scenarios]  # sweep order, not finish order
+    ok = df[df["status"] == "ok"]
+    assert len(ok) == 4 and outcome.failed == 1
+    assert ok["worker"].nunique() == 2  # both workers took scenarios
+    assert sorted(zip(ok["p"], ok["seed"], strict=True)) == [(3, 1), (3, 2), (6, 1), (6, 2)]
+    # the failing scenario is recorded with its one-line error; the others completed
+    bad = df[df["status"] == "failed"].iloc[0]
+    assert bad["label"] == "p too large" and "\n" not in bad["error"] and "500" in bad["error"]
+    # every KPI of kpis.json is a column, with the same value
+    for row in ok.to_dict("records"):
+        kpis = json.loads((outcome.out / "scenarios" / row["scenario"] / "kpis.json").read_text())
+        assert rows_equal_kpis(row, kpis) == []
+        assert row["routing.plan.validator_ok"] and row["routing.baseline.validator_ok"]
+        assert row["solver.location"] and row["solver.routing.plan"]
+        assert len(row["manifest_sha256"]) == 64 and row["seconds.task"] > 0
+    assert ok[HEADLINE].gt(0).all()
+    assert (ok.groupby("p")[HEADLINE].mean().diff().dropna() > 0).all()  # more hubs, shorter
+    # one table, two formats, same content
+    pq = pd.read_parquet(outcome.out / "results.parquet")
+    csv = pd.read_csv(outcome.out / "results.csv")
+    assert len(pq) == len(csv) == 5
+    assert pq[HEADLINE].round(4).tolist()[:4] == csv[HEADLINE].round(4).tolist()[:4]
+    summary = (outcome.out / "summary.md").read_text(encoding="utf-8")
+    assert "synthetic stand-in" in summary and "p too large" in summary
+    assert "## Sensitivity of the routed day" in summary and "| routing.plan.km | p |" in summary
+    for png in ("reduction_vs_p.png", "tornado.png"):
+        assert (outcome.out / "plots" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    sens = sensitivity(df, sweep.keys)
+    assert list(sens["key"]) == ["p"]  # seed is spread, not a sensitivity
+    assert losing_scenarios(df).empty
+
+
+def test_row_equals_single_plan(
+    swept: tuple[Any, Any], small_cache: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    _, outcome = swept
+    row = outcome.table[outcome.table["status"] == "ok"].iloc[-1]
+    folder = outcome.out / "scenarios" / row["scenario"]
+    out = tmp_path / "plan"
+    data = ["--cache-dir", str(small_cache), "--reference-data", str(shared_data)]
+    argv = ["plan", "--config", str(folder / "scenario.toml"), "--out", str(out), *data]
+    assert main(argv) == 0
+    assert (out / "kpis.json").read_bytes() == (folder / "kpis.json").read_bytes()
+    assert rows_equal_kpis(row.to_dict(), json.loads((out / "kpis.json").read_text())) == []
+
+
+def test_killed_worker_and_resume(
+    swept: tuple[Any, Any], client: Any, dirs: dict[str, Any], tmp_path: Path
+) -> None:
+    whole, reference = swept
+    sweep = Sweep(whole.source, whole.scenarios[:4], whole.keys)  # the four that succeed
+    ref = reference.table.set_index("scenario")[HEADLINE].iloc[:4]
+    killed: list[str] = []
+
+    def kill_busy_worker(_: dict[str, Any]) -> None:
+        if killed:
+            return
+        busy = [w for w, keys in client.processing().items() if keys]
+        pids = client.run(os.getpid, workers=busy[:1])
+        for address, pid in pids.items():
+            os.kill(pid, signal.SIGKILL)
+            killed.append(address)
+
+    outcome = run_sweep(sweep, tmp_path / "a", client=client, on_result=kill_busy_worker, **dirs)
+    assert killed, "no worker was busy after the first result"
+    df = outcome.table.set_index("scenario")
+    assert len(df) == 4 and (df["status"] == "ok").all() and not outcome.interrupted
+    assert df[HEADLINE].equals(ref)  # nothing lost, same results
+
+    # Ctrl-C after the first result: what finished is kept; --resume runs only the rest
+    def interrupt(_: dict[str, Any]) -> None:
+        raise KeyboardInterrupt
+
+    out = tmp_path / "b"
+    first = run_sweep(sweep, out, client=client, on_result=interrupt, **dirs)
+    assert first.interrupted and first.ran == 1 and len(first.table) == 1
+    with pytest.raises(InputError, match="already holds sweep results"):
+        run_sweep(sweep, out, client=client, **dirs)
+    second = run_sweep(sweep, out, client=client, resume=True, **dirs)
+    assert second.skipped == 1 and second.ran == 3 and not second.interrupted
+    df = second.table.set_index("scenario")
+    assert df[HEADLINE].equals(ref)
+
+
+# --------------------------------------------------------------------------- a started cluster
+
+
+def _wait_for(path: Path, procs: list[subprocess.Popen[bytes]], timeout: float) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if path.is_file() and path.stat().st_size > 0:
+            return
+        if any(p.poll() is not None for p in procs):
+            raise AssertionError("dask scheduler exited early")
+        time.sleep(0.2)
+    raise AssertionError(f"{path} not written within {timeout} s")
+
+
+def test_separate_scheduler_and_worker(
+    small_cache: Path, shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {
+        **os.environ,
+        "LASTMILE_CACHE_DIR": str(small_cache),
+        "LASTMILE_REFERENCE_DATA": str(shared_data),
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).parents[1] / "src"), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    info = tmp_path / "scheduler.json"
+    dask = [sys.executable, "-m", "dask"]
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        procs.append(
+            subprocess.Popen(
+                [*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                 "--scheduler-file", str(info)],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+        )  # fmt: skip
+        _wait_for(info, procs, 60)
+        address = json.loads(info.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        procs.append(
+            subprocess.Popen(
+                [*dask, "worker", address, "--nworkers", "1", "--nthreads", "1",
+                 "--no-dashboard", "--host", "127.0.0.1"],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+        )  # fmt: skip
+        with distributed.Client(address, timeout="30s") as c:
+            c.wait_for_workers(1, timeout=60)
+        text = SET + "\n[grid]\np = [3]\nseed = [1, 2]\n"
+        out = tmp_path / "out"
+        argv = ["sweep", "--config", str(_write(tmp_path, text)), "--out", str(out)]
+        assert main([*argv, "--scheduler", address, "--keep-plans"]) == 0
+        df = pd.read_parquet(out / "results.parquet")
+        assert len(df) == 2 and (df["status"] == "ok").all()
+        assert df["worker"].nunique() == 1
+        assert address in capsys.readouterr().err
+        for sid in df["scenario"]:
+            record = json.loads((out / "scenarios" / sid / "result.json").read_text())
+            assert flatten(json.loads(record["kpis_json"]))[HEADLINE] > 0
+            # --keep-plans: the worker wrote the whole plan folder, with the same kpis.json
+            plan = out / "scenarios" / sid / "plan"
+            assert (plan / "kpis.json").read_text() == record["kpis_json"]
+            assert (plan / "maps" / "plan.html").is_file() and (plan / "lastmile.gpkg").is_file()
+        assert len(json.loads((out / "sweep.json").read_text())["scenarios"]) == 2
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=10)
