@@ -186,8 +186,9 @@ def _name_junctions(
     for j, node in zip(junctions.itertuples(), snap.node, strict=True):
         near = int(np.argmin((vx - j.lon) ** 2 + ((vy - j.lat) * 1.0) ** 2))
         at = (net.edge_u == node) | (net.edge_v == node)
-        roads = sorted({str(classes[h]) for h in net.edge_highway[at]},
-                       key=lambda c: rank.get(c, 99))
+        roads = sorted(
+            {str(classes[h]) for h in net.edge_highway[at]}, key=lambda c: rank.get(c, 99)
+        )
         road = f"{roads[0]} road" if roads else "road"
         names.append(f"{villages['name'].iloc[near]}, {road} junction")
     return junctions.assign(name=names)
@@ -554,8 +555,9 @@ def _supplied_types(
             if d in supply.ready_s:
                 start = min(max(start, int(supply.ready_s[d])), vt.shift_end_s)
             out.append(
-                replace(vt, id=f"{vt.id}@{d}", count_per_depot={d: vt.count_at(d)},
-                        shift_start_s=start)
+                replace(
+                    vt, id=f"{vt.id}@{d}", count_per_depot={d: vt.count_at(d)}, shift_start_s=start
+                )
             )
     return (*out, *supply.extra_types)
 
@@ -806,9 +808,7 @@ class PlanResult:
                 "cost": round(k.total_cost, 1),
                 "validator_ok": run.validation.ok,
                 "stops_not_served": [u.order_id for u in run.solution.unassigned],
-                "hub_arrival": {
-                    h: _clock(t) for h, t in sorted(run.hub_arrival_s.items())
-                },
+                "hub_arrival": {h: _clock(t) for h, t in sorted(run.hub_arrival_s.items())},
             }
         s = self.end_to_end.summary
         return {
@@ -892,8 +892,9 @@ def supply_hubs(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> tuple[DepotSupply
     reach[far, :] = False
     reach[:, far] = False
     home = catchments(mat.seconds, reach, len(hubs))
-    pins = pin_orders(list(orders["id"].astype(str)), list(orders["kind"]), list(home), ids,
-                      trunk.hub_cold_store)
+    pins = pin_orders(
+        list(orders["id"].astype(str)), list(orders["kind"]), list(home), ids, trunk.hub_cold_store
+    )
     loads: dict[str, dict[str, int]] = {}
     cold: set[str] = set()
     for o in orders.itertuples():
@@ -908,13 +909,13 @@ def supply_hubs(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> tuple[DepotSupply
                 cold.add(depot)
     tm = _trunk_matrix(inputs, hubs)
     args = (tm.seconds, tm.metres, tm.reachable, ids[1:], loads, trunk, "morning")
-    problem = trunk_problem(*args, refrigerated_hubs=sorted(cold), centre_id=centre,
-                            latest_s=trunk.hub_latest_arrival_s)
+    problem = trunk_problem(
+        *args, refrigerated_hubs=sorted(cold), centre_id=centre, latest_s=trunk.hub_latest_arrival_s
+    )
     morning = route_trunk(problem, _routing_options(inputs), "morning")
     if morning.solution.unassigned:  # the trunk fleet cannot meet the latest arrival: relax it
         problem = trunk_problem(*args, refrigerated_hubs=sorted(cold), centre_id=centre)
-        morning = replace(route_trunk(problem, _routing_options(inputs), "morning"),
-                          relaxed=True)
+        morning = replace(route_trunk(problem, _routing_options(inputs), "morning"), relaxed=True)
     ready = hub_ready_times(morning, trunk, centre)
     unsupplied = set(loads) - set(ready)
     if unsupplied:  # the trunk fleet could not bring their parcels: they leave from the centre
@@ -924,9 +925,7 @@ def supply_hubs(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> tuple[DepotSupply
     return DepotSupply(ready_s=ready, order_depot=pins), morning
 
 
-def evening_run(
-    inputs: PlanInputs, hubs: gpd.GeoDataFrame, planned: RoutePlan
-) -> TrunkRun | None:
+def evening_run(inputs: PlanInputs, hubs: gpd.GeoDataFrame, planned: RoutePlan) -> TrunkRun | None:
     """The evening collection run: produce the hubs' vans picked up, taken to the centre.
 
     Only with hub cold rooms and an ``evening_departure``; each hub's pickup may start once its
@@ -957,9 +956,18 @@ def evening_run(
     if not loads:
         return None
     tm = _trunk_matrix(inputs, hubs)
-    problem = trunk_problem(tm.seconds, tm.metres, tm.reachable, ids[1:], loads, trunk,
-                            "evening", ready_s=back, refrigerated_hubs=sorted(cold),
-                            centre_id=centre)
+    problem = trunk_problem(
+        tm.seconds,
+        tm.metres,
+        tm.reachable,
+        ids[1:],
+        loads,
+        trunk,
+        "evening",
+        ready_s=back,
+        refrigerated_hubs=sorted(cold),
+        centre_id=centre,
+    )
     return route_trunk(problem, _routing_options(inputs), "evening")
 
 
@@ -981,24 +989,39 @@ def trunk_routes(inputs: PlanInputs, hubs: gpd.GeoDataFrame, run: TrunkRun) -> g
             pts = [(float(net.node_lon[node[i]]), float(net.node_lat[node[i]])) for i in seq]
             geom = LineString(pts if len(set(pts)) > 1 else [pts[0], (pts[0][0] + 1e-5, pts[0][1])])
         hub_ids = [hub_of(s.order_id) for s in r.stops]
-        rows.append({
-            "scenario": "plan",
-            "run": run.kind,
-            "vehicle_id": r.vehicle_id,
-            "vehicle_type": r.vehicle_type,
-            "hubs": ";".join(hub_ids),
-            "hub_names": ";".join(names.get(h, h) for h in hub_ids),
-            "n_stops": len(r.stops),
-            "departure": _clock(r.departure_s),
-            "return": _clock(r.arrival_s),
-            "hub_arrivals": ";".join(_clock(s.start_s) for s in r.stops),
-            "km": round(r.distance_m / 1000, 2),
-            "hours": round(r.duration_s / 3600, 2),
-            "cost": round(r.cost, 2),
-        })
+        rows.append(
+            {
+                "scenario": "plan",
+                "run": run.kind,
+                "vehicle_id": r.vehicle_id,
+                "vehicle_type": r.vehicle_type,
+                "hubs": ";".join(hub_ids),
+                "hub_names": ";".join(names.get(h, h) for h in hub_ids),
+                "n_stops": len(r.stops),
+                "departure": _clock(r.departure_s),
+                "return": _clock(r.arrival_s),
+                "hub_arrivals": ";".join(_clock(s.start_s) for s in r.stops),
+                "km": round(r.distance_m / 1000, 2),
+                "hours": round(r.duration_s / 3600, 2),
+                "cost": round(r.cost, 2),
+            }
+        )
         geoms.append(geom)
-    cols = ["scenario", "run", "vehicle_id", "vehicle_type", "hubs", "hub_names", "n_stops",
-            "departure", "return", "hub_arrivals", "km", "hours", "cost"]
+    cols = [
+        "scenario",
+        "run",
+        "vehicle_id",
+        "vehicle_type",
+        "hubs",
+        "hub_names",
+        "n_stops",
+        "departure",
+        "return",
+        "hub_arrivals",
+        "km",
+        "hours",
+        "cost",
+    ]
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry=geoms, crs="EPSG:4326")
 
 
@@ -1027,11 +1050,27 @@ def order_tables(
         township=inputs.orders["village"].map(town).fillna("")
     )
     centre = str(inputs.facilities["id"].iloc[0])
-    base = order_table("baseline", baseline.problem, baseline.solution, info, centre_id=centre,
-                       cutoff_s=trunk.cutoff_s, hub_cold_store=trunk.hub_cold_store)
-    plan = order_table("plan", planned.problem, planned.solution, info, centre_id=centre,
-                       cutoff_s=trunk.cutoff_s, hub_cold_store=trunk.hub_cold_store,
-                       morning=morning, evening=evening, hub_daily_cost=trunk.hub_daily_cost)
+    base = order_table(
+        "baseline",
+        baseline.problem,
+        baseline.solution,
+        info,
+        centre_id=centre,
+        cutoff_s=trunk.cutoff_s,
+        hub_cold_store=trunk.hub_cold_store,
+    )
+    plan = order_table(
+        "plan",
+        planned.problem,
+        planned.solution,
+        info,
+        centre_id=centre,
+        cutoff_s=trunk.cutoff_s,
+        hub_cold_store=trunk.hub_cold_store,
+        morning=morning,
+        evening=evening,
+        hub_daily_cost=trunk.hub_daily_cost,
+    )
     return end_to_end(base, plan, {t.code: t.name for t in inputs.region.townships})
 
 
@@ -1152,12 +1191,32 @@ def run_plan(
         runs everything in this process, as :mod:`lastmile.sweep` does inside Dask workers
         (daemonic processes cannot fork). The results are identical either way.
     """
-    t0 = time.perf_counter()
     inputs = prepare(scenario, reference_dir=reference_dir, cache=cache, progress=progress)
+    return plan_on(
+        inputs, progress=progress, with_fleet_needed=with_fleet_needed, parallel=parallel
+    )
+
+
+def plan_on(
+    inputs: PlanInputs,
+    *,
+    forced: Sequence[str] = (),
+    excluded: Sequence[str] = (),
+    progress: Progress = _quiet,
+    with_fleet_needed: bool = False,
+    parallel: bool = True,
+) -> PlanResult:
+    """Hubs, the routed days (baseline and plan, trunk runs included) and the study on prepared
+    inputs: :func:`run_plan` after :func:`prepare`.
+
+    ``forced`` / ``excluded`` are candidate site ids that must / must not be hubs (see
+    :func:`place_hubs`); the other arguments as for :func:`run_plan`.
+    """
+    t0 = time.perf_counter()
     timings = dict(inputs.timings)
     t = time.perf_counter()
     progress("hub placement")
-    placement = place_hubs(inputs)
+    placement = place_hubs(inputs, forced=forced, excluded=excluded)
     study = delivery_study(inputs, placement.open_rows)
     timings["location_s"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -1171,7 +1230,7 @@ def run_plan(
         progress("fleet needed (routed days)")
         fleet = search_fleet_needed(inputs, baseline, planned, morning, evening)
         timings["fleet_needed_s"] = time.perf_counter() - t
-    timings["total_s"] = time.perf_counter() - t0
+    timings["total_s"] = sum(inputs.timings.values()) + time.perf_counter() - t0
     return PlanResult(
         inputs, placement, study, baseline, planned, timings, morning, evening, e2e, fleet
     )

@@ -19,14 +19,16 @@ from __future__ import annotations
 import hashlib
 import platform
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import folium
 import geopandas as gpd
 import pandas as pd
 
 from lastmile import __version__
+from lastmile.errors import InputError
 from lastmile.io import (
     atomic_dir,
     file_sha256,
@@ -87,52 +89,88 @@ def write_outputs(
     return {name: out / path.relative_to(staging) for name, path in paths.items()}
 
 
+@dataclass(frozen=True)
+class MapLayers:
+    """The layers the maps and the GeoPackage share (WGS84 GeoDataFrames)."""
+
+    townships: gpd.GeoDataFrame
+    villages: gpd.GeoDataFrame
+    hubs: gpd.GeoDataFrame
+    routes: gpd.GeoDataFrame
+    stops: gpd.GeoDataFrame
+    unassigned: gpd.GeoDataFrame
+    trunk: gpd.GeoDataFrame
+    orders: gpd.GeoDataFrame
+
+
+def map_layers(result: PlanResult) -> MapLayers:
+    """Townships, villages (with lead times), hubs (with trunk arrival), routes, stops, unserved
+    orders, trunk routes and orders of both scenarios, as the maps and the GeoPackage show them."""
+    routes = pd.concat([result.baseline.routes, result.planned.routes], ignore_index=True)
+    stops = pd.concat([result.baseline.stops, result.planned.stops], ignore_index=True)
+    una = pd.concat([result.baseline.unassigned, result.planned.unassigned], ignore_index=True)
+    orders = _orders_layer(result)
+    return MapLayers(
+        townships=_townships_layer(result),
+        villages=_with_lead_times(_villages_layer(result), orders),
+        hubs=_with_trunk_arrival(result.placement.hubs.drop(columns=["node"]), result),
+        routes=gpd.GeoDataFrame(routes, geometry="geometry", crs="EPSG:4326"),
+        stops=gpd.GeoDataFrame(
+            _stops_for_map(gpd.GeoDataFrame(stops, geometry="geometry", crs=4326)),
+            geometry="geometry",
+            crs="EPSG:4326",
+        ),
+        unassigned=gpd.GeoDataFrame(una, geometry="geometry", crs="EPSG:4326"),
+        trunk=_trunk_layer(result),
+        orders=orders,
+    )
+
+
+def scenario_map(
+    result: PlanResult, scenario: str = "plan", layers: MapLayers | None = None
+) -> folium.Map:
+    """The folium map of one scenario (``"plan"``: centre + hubs with trunk runs; ``"baseline"``:
+    the county centre alone), titled with the region and the data source."""
+    if scenario not in ("plan", "baseline"):
+        raise InputError(f"unknown scenario {scenario!r}", "use 'plan' or 'baseline'")
+    lay = layers or map_layers(result)
+    inp = result.inputs
+    hubs = lay.hubs
+    depots = hubs if scenario == "plan" else hubs[hubs["role"] == "county centre"]
+    synthetic = " — synthetic stand-in, NOT real OSM data" if inp.source.synthetic else ""
+    what = (
+        f"county centre + {len(hubs) - 1} hubs"
+        if scenario == "plan"
+        else "county centre only (baseline)"
+    )
+    title = f"{inp.region.name} ({inp.region.name_local}): {what}{synthetic}"
+    villages = lay.villages
+    served = villages if scenario == "plan" else villages.assign(facility=hubs["id"].iloc[0])
+    return plan_map(
+        lay.townships,
+        served,
+        depots,
+        lay.routes[lay.routes["scenario"] == scenario],
+        lay.stops[lay.stops["scenario"] == scenario],
+        lay.unassigned[lay.unassigned["scenario"] == scenario],
+        title=title,
+        source_label=inp.source.label,
+        scenario=scenario,
+        trunk=lay.trunk if scenario == "plan" else None,
+    )
+
+
 def _write_folder(result: PlanResult, out: Path, *, map_assets: str) -> dict[str, Path]:
     """The files of :func:`write_outputs`, written into ``out``."""
     assets = resolve_map_assets(map_assets)
     inp = result.inputs
-    label = inp.source.label
-    towns = _townships_layer(result)
-    villages = _villages_layer(result)
-    hubs = result.placement.hubs.drop(columns=["node"])
-    routes = pd.concat([result.baseline.routes, result.planned.routes], ignore_index=True)
-    stops = pd.concat([result.baseline.stops, result.planned.stops], ignore_index=True)
-    una = pd.concat([result.baseline.unassigned, result.planned.unassigned], ignore_index=True)
-    routes = gpd.GeoDataFrame(routes, geometry="geometry", crs="EPSG:4326")
-    stops = gpd.GeoDataFrame(
-        _stops_for_map(gpd.GeoDataFrame(stops, geometry="geometry", crs=4326)),
-        geometry="geometry",
-        crs="EPSG:4326",
-    )
-    una = gpd.GeoDataFrame(una, geometry="geometry", crs="EPSG:4326")
+    lay = map_layers(result)
+    towns, villages, hubs = lay.townships, lay.villages, lay.hubs
+    routes, stops, una, trunk, orders = lay.routes, lay.stops, lay.unassigned, lay.trunk, lay.orders
     assignments = result.study.villages.copy()
     paths: dict[str, Path] = {}
-    trunk = _trunk_layer(result)
-    orders = _orders_layer(result)
-    villages = _with_lead_times(villages, orders)
-    hubs = _with_trunk_arrival(hubs, result)
-
-    synthetic = " — synthetic stand-in, NOT real OSM data" if inp.source.synthetic else ""
-    for scenario, depots in (("plan", hubs), ("baseline", hubs[hubs["role"] == "county centre"])):
-        what = (
-            f"county centre + {len(hubs) - 1} hubs"
-            if scenario == "plan"
-            else "county centre only (baseline)"
-        )
-        title = f"{inp.region.name} ({inp.region.name_local}): {what}{synthetic}"
-        served = villages if scenario == "plan" else villages.assign(facility=hubs["id"].iloc[0])
-        m = plan_map(
-            towns,
-            served,
-            depots,
-            routes[routes["scenario"] == scenario],
-            stops[stops["scenario"] == scenario],
-            una[una["scenario"] == scenario],
-            title=title,
-            source_label=label,
-            scenario=scenario,
-            trunk=trunk if scenario == "plan" else None,
-        )
+    for scenario in ("plan", "baseline"):
+        m = scenario_map(result, scenario, lay)
         paths[f"map_{scenario}"] = save_map(m, out / "maps" / f"{scenario}.html", assets=assets)
 
     paths["plot_times"] = delivery_time_distribution(
@@ -198,8 +236,18 @@ def _orders_layer(result: PlanResult) -> gpd.GeoDataFrame | None:
         return None
     df = result.end_to_end.orders.copy()
     pts = result.inputs.orders.set_index(result.inputs.orders["id"].astype(str)).geometry
-    for col in ("lead_min", "to_cold_room_min", "to_centre_min", "km", "vehicle_h", "cost",
-                "trunk_km", "trunk_cost", "hub_cost", "limit_min"):
+    for col in (
+        "lead_min",
+        "to_cold_room_min",
+        "to_centre_min",
+        "km",
+        "vehicle_h",
+        "cost",
+        "trunk_km",
+        "trunk_cost",
+        "hub_cost",
+        "limit_min",
+    ):
         df[col] = df[col].astype(float).round(3)
     return gpd.GeoDataFrame(df, geometry=pts.loc[df["order_id"]].to_numpy(), crs=4326)
 
@@ -222,11 +270,10 @@ def _with_trunk_arrival(hubs: gpd.GeoDataFrame, result: PlanResult) -> gpd.GeoDa
     trunk = result.inputs.region.trunk
     arrival = result.morning.hub_arrival_s
     out = hubs.copy()
-    out["trunk_arrival"] = [
-        _hhmm(arrival[str(h)]) if str(h) in arrival else "" for h in out["id"]
-    ]
+    out["trunk_arrival"] = [_hhmm(arrival[str(h)]) if str(h) in arrival else "" for h in out["id"]]
     out["vans_leave"] = [
-        _hhmm(arrival[str(h)] + trunk.hub_handling_s) if str(h) in arrival
+        _hhmm(arrival[str(h)] + trunk.hub_handling_s)
+        if str(h) in arrival
         else (_hhmm(trunk.cutoff_s) if r == "county centre" else "")
         for h, r in zip(out["id"], out["role"], strict=True)
     ]
@@ -287,8 +334,7 @@ def _like_for_like_markdown(k: dict[str, Any]) -> list[str]:
         return []
     n = k["orders_compared"]
     out = [
-        f"## End-to-end lead time, over the {n} orders served in both scenarios "
-        f"(of {k['orders']})",
+        f"## End-to-end lead time, over the {n} orders served in both scenarios (of {k['orders']})",
         "",
         "Parcel: county-centre cut-off -> end of service at the village (trunk run and hub "
         "handling included). Pickup: start of service -> cold room / county centre.",
@@ -300,8 +346,10 @@ def _like_for_like_markdown(k: dict[str, Any]) -> list[str]:
             rows.append({"scenario": scen, "measure": what, **st})
     out += [markdown_table(pd.DataFrame(rows).fillna("")), ""]
     out += [f"## Routed figures over the same {n} orders (trunk and hub cost included)", ""]
-    out += [markdown_table(pd.DataFrame([{"": s, **v} for s, v in
-                                         k["routed_compared"].items()])), ""]
+    out += [
+        markdown_table(pd.DataFrame([{"": s, **v} for s, v in k["routed_compared"].items()])),
+        "",
+    ]
     out += ["## Cold-chain compliance over all perishable orders (unserved = not compliant)", ""]
     out += [markdown_table(pd.DataFrame([{"": s, **v} for s, v in k["cold_chain"].items()])), ""]
     out += ["## Unserved orders by reason", ""]
@@ -312,14 +360,22 @@ def _like_for_like_markdown(k: dict[str, Any]) -> list[str]:
     if "trunk" in k:
         out += ["## Trunk runs", ""]
         for run, v in k["trunk"]["runs"].items():
-            out.append(f"- {run}: {v['vehicles_used']} vehicle(s), {v['hubs_served']} hubs, "
-                       f"{v['km']} km, validator {'ok' if v['validator_ok'] else 'FAILED'}"
-                       + (" (hub latest arrival relaxed)" if v["latest_arrival_relaxed"] else "")
-                       + (f"; NOT served: {', '.join(v['stops_not_served'])}"
-                          + (" (their parcels leave from the centre)" if run == "morning" else "")
-                          if v["stops_not_served"] else ""))
-        out += ["", "Assumptions: " + ", ".join(f"{a} = {b}" for a, b in
-                                                 k["trunk"]["assumptions"].items()), ""]
+            out.append(
+                f"- {run}: {v['vehicles_used']} vehicle(s), {v['hubs_served']} hubs, "
+                f"{v['km']} km, validator {'ok' if v['validator_ok'] else 'FAILED'}"
+                + (" (hub latest arrival relaxed)" if v["latest_arrival_relaxed"] else "")
+                + (
+                    f"; NOT served: {', '.join(v['stops_not_served'])}"
+                    + (" (their parcels leave from the centre)" if run == "morning" else "")
+                    if v["stops_not_served"]
+                    else ""
+                )
+            )
+        out += [
+            "",
+            "Assumptions: " + ", ".join(f"{a} = {b}" for a, b in k["trunk"]["assumptions"].items()),
+            "",
+        ]
     return out
 
 
