@@ -80,7 +80,7 @@ def delivery_time_distribution(
     weights: Sequence[float] | npt.ArrayLike | None,
     path: str | Path,
     *,
-    title: str = "Delivery time per village, weighted by demand",
+    title: str = "Access time per village (road time from the nearest open facility), weighted by demand",
     size: tuple[float, float] = SIZE,
     dpi: int = DPI,
 ) -> Path:
@@ -127,7 +127,7 @@ def delivery_time_distribution(
     ax_hist, ax_cdf = fig.subplots(1, 2)
     ax_hist.hist([before, after], bins=bins, weights=[share, share],
                  color=[BEFORE_COLOUR, AFTER_COLOUR], label=["before", "after"])  # fmt: skip
-    ax_hist.set_xlabel("delivery time (min)")
+    ax_hist.set_xlabel("access time (min)")
     ax_hist.set_ylabel("share of demand (%)")
     ax_hist.legend()
     series = ((before, BEFORE_COLOUR, "before"), (after, AFTER_COLOUR, "after"))
@@ -140,7 +140,7 @@ def delivery_time_distribution(
         ax_cdf.step(xs, ys, where="post", color=colour,
                     label=f"{label}: mean {mean:.1f}, median {median:.1f} min")  # fmt: skip
         ax_cdf.axvline(mean, color=colour, linestyle=":", linewidth=1)
-    ax_cdf.set_xlabel("delivery time (min)")
+    ax_cdf.set_xlabel("access time (min)")
     ax_cdf.set_ylabel("cumulative share of demand (%)")
     ax_cdf.set_ylim(0, 101)
     ax_cdf.set_xlim(left=0)
@@ -230,11 +230,11 @@ def p_curve(
     table: pd.DataFrame,
     path: str | Path,
     *,
-    title: str = "Mean delivery time vs number of hubs",
+    title: str = "Mean access time vs number of hubs",
     size: tuple[float, float] = SIZE,
     dpi: int = DPI,
 ) -> Path:
-    """Mean (and optionally 95th-percentile) delivery time against the number of hubs ``p``.
+    """Mean (and optionally 95th-percentile) access time against the number of hubs ``p``.
 
     Parameters
     ----------
@@ -266,7 +266,7 @@ def p_curve(
     fig = _figure(size, dpi)
     ax = fig.subplots()
     ax.plot(p[order], _numeric(tab, "mean_min", "p_curve")[order], marker="o",
-            color=AFTER_COLOUR, label="mean delivery time")  # fmt: skip
+            color=AFTER_COLOUR, label="mean access time")  # fmt: skip
     if "p95_min" in tab.columns:
         ax.plot(p[order], _numeric(tab, "p95_min", "p_curve")[order], marker="s",
                 linestyle="--", color="#ff7f0e", label="95th percentile")  # fmt: skip

@@ -82,8 +82,8 @@ from lastmile.errors import InputError, LastmileError
 from lastmile.io import atomic_path, write_bytes, write_csv, write_json, write_text
 from lastmile.scenario import REGION_TABLES, PlanSettings
 
-#: The headline figure of the summary and the plots: share of mean delivery time saved.
-HEADLINE = "delivery_time.reduction_share"
+#: The headline figure of the summary and the plots: share of mean access time saved (nearest open facility).
+HEADLINE = "access_time.reduction_share"
 MULTIPLIERS = ("demand_multiplier", "speed_multiplier", "fleet_multiplier")
 #: Routed figures whose sensitivity the summary tabulates beside the headline.
 ROUTED = (
@@ -652,7 +652,7 @@ def _save_png(fig: Any, path: Path) -> Path:
 
 
 def plot_reduction_vs_p(df: pd.DataFrame, path: str | Path, note: str = "") -> Path | None:
-    """Headline (share of mean delivery time saved) against p: mean, and min-max over the rest."""
+    """Headline (share of mean access time saved (nearest open facility)) against p: mean, and min-max over the rest."""
     ok = _ok(df)
     if ok.empty or "p" not in ok:
         return None
@@ -665,7 +665,7 @@ def plot_reduction_vs_p(df: pd.DataFrame, path: str | Path, note: str = "") -> P
     if "seed" in ok:
         ax.scatter(ok["p"], ok[HEADLINE] * 100, s=10, color="black", alpha=0.5, label="scenarios")
     ax.set_xlabel("new hubs p")
-    ax.set_ylabel("mean delivery time saved, %")
+    ax.set_ylabel("mean access time saved, %")
     ax.set_title(f"Reduction against p ({len(ok)} scenarios){note}", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -696,7 +696,7 @@ def plot_tornado(
         ],
         fontsize=8,
     )
-    ax.set_xlabel("mean delivery time saved, % (mean over the other keys)")
+    ax.set_xlabel("mean access time saved, % (mean over the other keys)")
     ax.set_title(f"Sensitivity of the reduction{note}", fontsize=10)
     ax.legend(fontsize=8)
     return _save_png(fig, Path(path))
@@ -733,7 +733,7 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
     if synthetic:
         lines += ["*Made from the synthetic stand-in, NOT real OpenStreetMap data.*", ""]
     lines += [
-        f"Headline: `{HEADLINE}`, the share of the demand-weighted mean delivery time (road travel "
+        f"Headline: `{HEADLINE}`, the share of the demand-weighted mean access time (road travel "
         "time from the serving facility) saved by the hubs against the county centre alone; "
         "every scenario compares the same villages and orders on both sides.",
         "",
@@ -786,7 +786,7 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
     lines += [
         "## Scenarios where the plan loses",
         "",
-        "No reduction of the mean delivery time, or fewer orders served than the baseline.",
+        "No reduction of the mean access time, or fewer orders served than the baseline.",
         "",
     ]
     cols = [c for c in ("scenario", "label", HEADLINE, "routing.plan.orders_served",
@@ -1010,7 +1010,7 @@ def run_sweep(
                     bar.update()
                     if rec["status"] == "ok":
                         head = json.loads(rec["kpis_json"])
-                        share = head.get("delivery_time", {}).get("reduction_share")
+                        share = head.get("access_time", {}).get("reduction_share")
                         msg = f"done    {spec.id} {spec.label}: reduction {share:.1%} " \
                               f"({rec['seconds']['task']:.1f} s on {rec['worker']})"  # fmt: skip
                     else:
