@@ -80,7 +80,7 @@ def delivery_time_distribution(
     weights: Sequence[float] | npt.ArrayLike | None,
     path: str | Path,
     *,
-    title: str = "Access time per village (road time from the nearest open facility), weighted by demand",
+    title: str = "Access time per village, weighted by demand",
     size: tuple[float, float] = SIZE,
     dpi: int = DPI,
 ) -> Path:

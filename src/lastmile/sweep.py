@@ -82,7 +82,7 @@ from lastmile.errors import InputError, LastmileError
 from lastmile.io import atomic_path, write_bytes, write_csv, write_json, write_text
 from lastmile.scenario import REGION_TABLES, PlanSettings
 
-#: The headline figure of the summary and the plots: share of mean access time saved (nearest open facility).
+#: The headline of the summary and the plots: share of the mean access time saved by the hubs.
 HEADLINE = "access_time.reduction_share"
 MULTIPLIERS = ("demand_multiplier", "speed_multiplier", "fleet_multiplier")
 #: Routed figures whose sensitivity the summary tabulates beside the headline.
@@ -652,7 +652,7 @@ def _save_png(fig: Any, path: Path) -> Path:
 
 
 def plot_reduction_vs_p(df: pd.DataFrame, path: str | Path, note: str = "") -> Path | None:
-    """Headline (share of mean access time saved (nearest open facility)) against p: mean, and min-max over the rest."""
+    """The headline (share of mean access time saved) against p: mean, and min-max over the rest."""
     ok = _ok(df)
     if ok.empty or "p" not in ok:
         return None
