@@ -23,7 +23,7 @@ def test_notebook_runs(
 ) -> None:
     monkeypatch.setenv("LASTMILE_STANDIN_SCALE", str(TEST_SCALE))
     monkeypatch.setenv("LASTMILE_NETWORK", "synthetic")
-    monkeypatch.setenv("LASTMILE_ROUTING_TIME_LIMIT", "3")
+    monkeypatch.setenv("LASTMILE_ROUTING_SOLUTION_LIMIT", "3")
     monkeypatch.setenv("LASTMILE_P_MAX", "3")
     monkeypatch.setenv("LASTMILE_CACHE_DIR", str(small_cache))
     nb = nbformat.read(path, as_version=4)

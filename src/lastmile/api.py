@@ -35,7 +35,24 @@ from lastmile.plan import PlanInputs, PlanResult, plan_on, prepare
 from lastmile.report import map_layers, scenario_map, summary_markdown, write_outputs
 from lastmile.scenario import load_scenario
 
-__all__ = ["Plan", "compare_plans"]
+__all__ = ["Plan", "compare_plans", "notebook_settings"]
+
+
+def notebook_settings() -> dict[str, Any]:
+    """The ``[plan]`` settings the example notebooks run with.
+
+    The whole county on the default network (``auto``: an extract, else OSM, else the synthetic
+    stand-in) with the default search; the test suite shrinks them through the environment:
+    ``LASTMILE_NETWORK``, ``LASTMILE_STANDIN_SCALE`` and ``LASTMILE_ROUTING_SOLUTION_LIMIT``.
+    """
+    import os
+
+    settings: dict[str, Any] = {"network": os.environ.get("LASTMILE_NETWORK", "auto")}
+    if "LASTMILE_STANDIN_SCALE" in os.environ:
+        settings["standin_scale"] = float(os.environ["LASTMILE_STANDIN_SCALE"])
+    if "LASTMILE_ROUTING_SOLUTION_LIMIT" in os.environ:
+        settings["routing_solution_limit"] = int(os.environ["LASTMILE_ROUTING_SOLUTION_LIMIT"])
+    return settings
 
 
 def _flat(kpis: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
