@@ -802,6 +802,27 @@ def test_disk_full_while_writing_keeps_the_previous_plan(
     no_debris(out.parent)
 
 
+def test_failed_swap_puts_the_previous_plan_back(
+    previous: tuple[Path, dict[str, bytes]],
+    small_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out, before = previous
+    real = os.replace
+
+    def failing(src: Any, dst: Any) -> None:
+        if Path(src).name.startswith(f".{out.name}.tmp-") and Path(dst) == out:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))  # the last rename fails
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing)
+    code, _, err = cli(capsys, *plan_args(small_cache, out))
+    assert_error(code, err, 2, f"cannot write {out}: Input/output error")
+    assert tree(out) == before
+    no_debris(out.parent)
+
+
 def test_disk_full_through_the_api_raises_output_error(
     plan_result: PlanResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -125,14 +125,18 @@ def _swap_in(staging: Path, target: Path) -> None:
             if target.exists():
                 old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
                 os.replace(target, old / "previous")
-            os.replace(staging, target)
+            try:
+                os.replace(staging, target)
+            except OSError:
+                if old is not None:  # put the previous output back (if that fails, it stays
+                    os.replace(old / "previous", target)  # in the hidden .old- folder)
+                    shutil.rmtree(old, ignore_errors=True)
+                    old = None
+                raise
     except OSError as exc:
-        if old is not None and not target.exists():
-            os.replace(old / "previous", target)  # put the previous output back
         raise _write_failed(target, exc) from exc
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 @contextlib.contextmanager
