@@ -1162,7 +1162,6 @@ def townships_from_osm(
         No complete admin_level=8 relation, unknown or duplicate townships.
     """
     import osmnx as ox
-    from osmnx._errors import InsufficientResponseError
 
     p = Path(osm_path)
     source = f"osm:{p}"
@@ -1174,7 +1173,7 @@ def townships_from_osm(
         _extract_boundary_relations(p, small, source)
         try:
             features = ox.features_from_xml(small, tags={"boundary": "administrative"})
-        except InsufficientResponseError as exc:
+        except ValueError as exc:  # osmnx's InsufficientResponseError: no features
             raise DataError(
                 f"{source}: no boundary=administrative relation",
                 "the file must contain the township boundary relations (admin_level=8)",
@@ -1226,7 +1225,6 @@ def townships_from_osmnx_online(
     """
     import osmnx as ox
     import requests
-    from osmnx._errors import InsufficientResponseError
 
     from lastmile.network import osmnx_settings
 
@@ -1239,7 +1237,7 @@ def townships_from_osmnx_online(
     try:
         with osmnx_settings(cache_folder=cache_dir(cache) / "osmnx", use_cache=True):
             features = ox.features_from_polygon(outline_geom, tags={"admin_level": "8"})
-    except InsufficientResponseError as exc:
+    except ValueError as exc:  # osmnx's InsufficientResponseError: no features
         raise DataError(
             f"{source}: no admin_level=8 features over the {region.name} outline",
             "OSM may not map the townships here; load a local file with load_townships",
