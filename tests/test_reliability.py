@@ -59,6 +59,9 @@ SRC = Path(__file__).parents[1] / "src"
 LIMITS = ["--routing-time-limit", "2", "--location-time-limit", "5"]
 PLAN_FILES = {
     "assignments.csv",
+    "orders.csv",
+    "lead_time_townships.csv",
+    "trunk_routes.csv",
     "hubs.csv",
     "kpis.json",
     "lastmile.gpkg",

@@ -410,15 +410,30 @@ def network_key(scenario: Any) -> str:
     """What decides a scenario's road network and facility-village matrix (for sharing)."""
     r, p = scenario.region, scenario.plan
     parts = {
-        "region": [r.id, r.outline_file, r.outline_crs, r.source_file.split(" + ")[0]],
+        "region": [
+            r.id,
+            r.code,
+            r.outline_path,
+            r.outline_reference_file,
+            r.outline_crs,
+            r.source_file.split(" + ")[0],
+        ],
         "speeds": sorted(r.speeds_kmh.items()),
         "standin": [
             r.standin.seed,
             list(r.standin.villages_per_township),
             r.standin.node_spacing_m,
         ],
-        "network": [r.max_snap_m, r.matrix_cutoff_s],
-        "plan": [p.network, p.local_extract, p.standin_scale, p.boundaries, p.villages],
+        "network": [r.max_snap_m],
+        "plan": [
+            p.network,
+            p.local_extract,
+            p.outline,
+            p.outline_crs,
+            p.standin_scale,
+            p.boundaries,
+            p.villages,
+        ],
         "candidates": [p.candidates_per_township, p.exclude_centre_township],
     }
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:16]
