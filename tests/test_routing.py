@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from lastmile.errors import InputError
@@ -349,3 +351,75 @@ def test_cold_chain_order_without_depot_goes_to_the_nearest_depot() -> None:
     assert where == {"tea": "B", "rice": "A", "mail": "B"}
     ivt = {s.order_id: s.in_vehicle_s for r in sol.routes for s in r.stops}
     assert ivt["tea"] == 60 + 60 and ivt["rice"] == 60  # service + 1 km; 1 km
+
+
+# --------------------------------------------------------------------------- HH:MM windows
+
+
+def _window_orders(small_cache: Path, shared_data: Path, tmp_path: Path,
+                   windows: Sequence[tuple[object, object]]) -> Path:
+    from lastmile.plan import prepare
+    from lastmile.scenario import load_scenario
+    from tests.conftest import TEST_SCALE
+
+    inputs = prepare(load_scenario(network="synthetic", standin_scale=TEST_SCALE),
+                     reference_dir=shared_data, cache=small_cache)
+    rows = [
+        {"id": f"W{i}", "kind": "delivery", "village": r.id, "lon": r.lon, "lat": r.lat,
+         "kg": 10, "parcels": 2, "product_class": "parcel", "service_min": 5,
+         "tw_start": a, "tw_end": b}
+        for i, (r, (a, b)) in enumerate(zip(inputs.villages.iloc[:len(windows)].itertuples(),
+                                             windows, strict=True))
+    ]
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    f = tmp_path / "orders.csv"
+    pd.DataFrame(rows).to_csv(f, index=False)
+    return f
+
+
+WINDOWS = (("08:00", "09:30"), ("10:15", "11:00"), (600, 660))  # HH:MM, HH:MM, minutes
+WINDOWS_S = {"W0": (28_800, 34_200), "W1": (36_900, 39_600), "W2": (36_000, 39_600)}
+
+
+def test_hhmm_time_windows_through_plan_routes(
+    small_cache: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    from lastmile.plan import baseline_depots, plan_routes, prepare
+    from lastmile.scenario import load_scenario
+    from tests.conftest import TEST_SCALE
+
+    f = _window_orders(small_cache, shared_data, tmp_path, WINDOWS)
+    inputs = prepare(load_scenario(network="synthetic", standin_scale=TEST_SCALE, orders=str(f),
+                                   routing_time_limit_s=10.0),
+                     reference_dir=shared_data, cache=small_cache)
+    assert dict(zip(inputs.orders["id"], zip(inputs.orders["tw_start_s"],
+                                             inputs.orders["tw_end_s"], strict=True),
+                    strict=True)) == WINDOWS_S
+    rp = plan_routes(inputs, baseline_depots(inputs), "baseline")
+    assert rp.validation.ok, rp.validation.summary()
+    assert {o.id: o.time_window for o in rp.problem.orders} == WINDOWS_S
+    starts = {s.order_id: s.start_s for r in rp.solution.routes for s in r.stops}
+    assert set(starts) == set(WINDOWS_S)
+    assert all(WINDOWS_S[k][0] <= v <= WINDOWS_S[k][1] for k, v in starts.items())
+
+
+def test_hhmm_time_windows_through_the_cli(
+    small_cache: Path, shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lastmile.cli import main
+    from tests.conftest import TEST_SCALE
+
+    f = _window_orders(small_cache, shared_data, tmp_path, WINDOWS)
+    common = ["--network", "synthetic", "--standin-scale", str(TEST_SCALE), "--reference-data",
+              str(shared_data), "--cache-dir", str(small_cache), "--routing-time-limit", "10"]
+    out = tmp_path / "route"
+    assert main(["route", *common, "--orders", str(f), "--out", str(out)]) == 0
+    stops = pd.read_csv(out / "stops.csv")
+    plan = stops[stops["scenario"] == "plan"].set_index("order_id")
+    assert set(plan.index) == set(WINDOWS_S)
+    assert all(WINDOWS_S[k][0] <= plan.loc[k, "start_s"] <= WINDOWS_S[k][1] for k in WINDOWS_S)
+    bad = _window_orders(small_cache, shared_data, tmp_path / "bad", (("08:75", "09:00"),))
+    capsys.readouterr()
+    assert main(["route", *common, "--orders", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "W0" in err and "'08:75' is not a time" in err and "Traceback" not in err

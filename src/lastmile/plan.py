@@ -412,10 +412,10 @@ def plan_routes(
     dep = tuple(Depot(id=str(d), location=i) for i, d in enumerate(depots["id"]))
     order_objs = []
     for k, o in enumerate(orders.itertuples()):
-        tw = None
-        if pd.notna(o.tw_start) or pd.notna(o.tw_end):
-            start = int(float(o.tw_start) * 60) if pd.notna(o.tw_start) else 0
-            end = int(float(o.tw_end) * 60) if pd.notna(o.tw_end) else 48 * 3600
+        tw = None  # seconds, converted once by check_orders (HH:MM or minutes in the file)
+        if pd.notna(o.tw_start_s) or pd.notna(o.tw_end_s):
+            start = int(o.tw_start_s) if pd.notna(o.tw_start_s) else 0
+            end = int(o.tw_end_s) if pd.notna(o.tw_end_s) else 48 * 3600
             tw = (start, end)
         limit = o.max_in_vehicle_min
         order_objs.append(
