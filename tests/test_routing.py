@@ -16,12 +16,13 @@ import pytest
 
 from lastmile.errors import InputError
 from lastmile.routing import (
+    FLEET,
+    INFEASIBLE,
     REASON_CAPACITY,
     REASON_COLD_CHAIN,
-    REASON_PENALTY,
     REASON_REFRIGERATION,
-    REASON_SHIFT,
     REASON_UNREACHABLE,
+    SEARCH,
     Depot,
     Order,
     RoutingOptions,
@@ -163,8 +164,9 @@ def test_pickup_limit_forces_a_drop_with_one_vehicle_and_two_routes_serve_both()
     one_route = solved(problem(1, limit_on=False))
     assert stop_ids(one_route) == [["P", "Y"]]
     dropped = solved(problem(1))
+    # each is servable alone and one van has time for both: no bound proves the fleet short
     assert [(u.order_id, u.reason) for u in dropped.unassigned] in (
-        [("P", REASON_PENALTY)], [("Y", REASON_PENALTY)])
+        [("P", SEARCH)], [("Y", SEARCH)])
     both = solved(problem(2))
     assert not both.unassigned and len(both.routes) == 2
 
@@ -261,15 +263,17 @@ def test_every_precheck_reason() -> None:
         Order("slow_leg", "delivery", 7, {"kg": 1}, service_s=0, max_in_vehicle_s=1400),
     )
     sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), orders, reachable=reach))
-    reasons = {u.order_id: u.reason for u in sol.unassigned}
-    assert reasons == {
-        "far": REASON_UNREACHABLE,
-        "frozen": REASON_REFRIGERATION,
-        "heavy": REASON_CAPACITY,
-        "perishable": REASON_COLD_CHAIN,
-        "too_early": REASON_SHIFT,
-        "slow_leg": REASON_COLD_CHAIN,
+    assert {u.reason for u in sol.unassigned} == {INFEASIBLE}
+    evidence = {u.order_id: (u.binding, u.limit, u.best, u.unit) for u in sol.unassigned}
+    assert evidence == {
+        "far": (REASON_UNREACHABLE, None, None, ""),
+        "frozen": (REASON_REFRIGERATION, None, None, ""),
+        "heavy": (REASON_CAPACITY, 100, 101, "kg"),
+        "perishable": (REASON_COLD_CHAIN, 800, 600 + 300, "s"),  # leg back + service
+        "too_early": ("time_window", 3600, 3600 + 600, "s"),  # shift start + leg
+        "slow_leg": (REASON_COLD_CHAIN, 1400, 1500, "s"),
     }
+    assert sol.unassigned_by_reason() == {INFEASIBLE: 6, FLEET: 0, SEARCH: 0}
     assert stop_ids(sol) == [["ok"]]
     assert sol.kpis.unassigned == 6
 
@@ -279,9 +283,52 @@ def test_negative_sentinel_marks_unreachable_and_duration_limit_drops() -> None:
     van = VehicleType("van", False, {"kg": 10}, 1, max_duration_s=1000)
     orders = (Order("cut_off", "delivery", 1, {"kg": 1}), Order("long", "delivery", 2, {"kg": 1}))
     sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), orders))
-    assert {u.order_id: u.reason for u in sol.unassigned} == {
-        "cut_off": REASON_UNREACHABLE, "long": REASON_SHIFT}
+    assert {u.order_id: (u.reason, u.binding, u.limit, u.best) for u in sol.unassigned} == {
+        "cut_off": (INFEASIBLE, REASON_UNREACHABLE, None, None),
+        "long": (INFEASIBLE, "max_duration", 1000, 1200)}
     assert sol.routes == ()
+
+
+def test_fleet_short_by_vehicle_time_and_by_capacity() -> None:
+    # villages 1..3: 1000 s from the depot, 5000 s apart; each order needs >= 1000 + 1000 s of
+    # vehicle time; one van of 3000 s: at most one fits, so at least two must go unserved
+    t = np.full((4, 4), 5000, dtype=np.int64)
+    np.fill_diagonal(t, 0)
+    t[0, 1:] = t[1:, 0] = 1000
+    van = VehicleType("van", False, {"kg": 100}, 1, max_duration_s=3000)
+    orders = tuple(Order(f"o{i}", "delivery", i, {"kg": 1}, service_s=1000) for i in (1, 2, 3))
+    sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), orders))
+    assert sol.kpis.orders_served == 1
+    assert sol.unassigned_by_reason() == {INFEASIBLE: 0, FLEET: 2, SEARCH: 0}
+    assert {u.binding for u in sol.unassigned} == {"vehicle_time"}
+    assert sol.fleet_bound is not None
+    assert (sol.fleet_bound.short, sol.fleet_bound.needed, sol.fleet_bound.available) == (
+        2, 6000, 3000)
+    # capacity: two 60 kg deliveries, one 100 kg van with all the time it needs
+    roomy = VehicleType("van", False, {"kg": 100}, 1)
+    heavy = (Order("h1", "delivery", 1, {"kg": 60}), Order("h2", "delivery", 2, {"kg": 60}))
+    sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (roomy,), heavy))
+    (u,) = sol.unassigned
+    assert (u.reason, u.binding, u.limit, u.best, u.unit) == (
+        FLEET, "capacity:kg:delivery", 100, 120, "kg")
+
+
+def test_search_reason_and_what_ended_the_search() -> None:
+    t = np.array([[0, 600, 600], [600, 0, 600], [600, 600, 0]], dtype=np.int64)
+    van = VehicleType("van", False, {"kg": 100}, 2)
+    orders = (Order("a", "delivery", 1, {"kg": 1}), Order("b", "pickup", 2, {"kg": 1}))
+    problem = RoutingProblem(t, t, (Depot("A", 0),), (van,), orders)
+    # the first solution serves nothing and the search may not improve it: both left by search
+    idle = solved(problem, RoutingOptions(5.0, first_solution_strategy="ALL_UNPERFORMED",
+                                          solution_limit=1))
+    assert idle.unassigned_by_reason() == {INFEASIBLE: 0, FLEET: 0, SEARCH: 2}
+    assert idle.search_ended_by == "solution_limit" and idle.reproducible
+    assert idle.solutions == 1 and idle.status.startswith("ROUTING_")
+    assert all("servable alone" in u.detail and u.best == 1200 for u in idle.unassigned)
+    full = solved(problem, RoutingOptions(5.0, solution_limit=3))
+    assert not full.unassigned and full.search_ended_by in ("solution_limit", "local_optimum")
+    capped = solved(problem, RoutingOptions(0.3))  # guided local search runs to the cap
+    assert capped.search_ended_by == "time_cap" and not capped.reproducible
 
 
 def test_unreachable_between_villages_is_never_driven() -> None:
@@ -384,7 +431,7 @@ WINDOWS_S = {"W0": (28_800, 34_200), "W1": (36_900, 39_600), "W2": (36_000, 39_6
 def test_hhmm_time_windows_through_plan_routes(
     small_cache: Path, shared_data: Path, tmp_path: Path
 ) -> None:
-    from lastmile.plan import baseline_depots, plan_routes, prepare
+    from lastmile.plan import _route_kpis, baseline_depots, plan_routes, prepare
     from lastmile.scenario import load_scenario
     from tests.conftest import TEST_SCALE
 
@@ -401,6 +448,10 @@ def test_hhmm_time_windows_through_plan_routes(
     starts = {s.order_id: s.start_s for r in rp.solution.routes for s in r.stops}
     assert set(starts) == set(WINDOWS_S)
     assert all(WINDOWS_S[k][0] <= v <= WINDOWS_S[k][1] for k, v in starts.items())
+    kpis = _route_kpis(rp)
+    assert kpis["unassigned_by_reason"] == {"infeasible": 0, "fleet": 0, "search": 0}
+    assert kpis["solver_status"].startswith("ROUTING_") and kpis["reproducible"]
+    assert kpis["search_ended_by"] in ("solution_limit", "local_optimum")
 
 
 def test_hhmm_time_windows_through_the_cli(

@@ -46,7 +46,7 @@ def problem() -> RoutingProblem:
 
 def make_solution(p: RoutingProblem, plan: Mapping[str, Sequence[str]],
                   departures: Mapping[str, int] | None = None,
-                  unassigned: Sequence[str] = ()) -> RoutingSolution:
+                  unassigned: Sequence[str] = (), reason: str = "search") -> RoutingSolution:
     """Earliest-start schedule of hand-chosen sequences, KPIs as the validator computes them."""
     orders = {o.id: o for o in p.orders}
     types = {vt.id: vt for vt in p.vehicle_types}
@@ -74,7 +74,7 @@ def make_solution(p: RoutingProblem, plan: Mapping[str, Sequence[str]],
             for o, a, s, ld in rows)
         cost = vt.fixed_cost + vt.cost_per_km * dist / 1000 + vt.cost_per_hour * (back - dep) / 3600
         routes.append(Route(vid, vt.id, "A", dep, back, start_load, stops, dist, cost))
-    sol = RoutingSolution(tuple(routes), tuple(Unassigned(u, "test") for u in unassigned),
+    sol = RoutingSolution(tuple(routes), tuple(Unassigned(u, reason) for u in unassigned),
                           ZERO_KPIS, "hand-made", 0.0)
     return dataclasses.replace(sol, kpis=validate_routes(p, sol).kpis)
 
@@ -157,6 +157,31 @@ def test_refrigeration_window_shift_and_kpi_tampering_are_caught() -> None:
     ghost = dataclasses.replace(sol, routes=(dataclasses.replace(sol.routes[0],
                                                                  vehicle_id="A/van/9"),))
     assert "vehicle" in validate_routes(p, ghost).rules()
+
+
+def test_reason_claims_are_checked_from_the_matrices() -> None:
+    p = problem()
+    plan = {"A/van/1": ["d1", "d2", "p1"]}
+    # p2 needs refrigeration and the cold van can serve it alone: not infeasible
+    false_claim = make_solution(p, plan, unassigned=["p2"], reason="infeasible")
+    assert [(v.rule, v.order_id) for v in validate_routes(p, false_claim).violations] == [
+        ("reason", "p2")]
+    unknown = make_solution(p, plan, unassigned=["p2"], reason="penalty")
+    assert validate_routes(p, unknown).rules() == {"reason"}
+    # with a 500 s cold-chain limit p1 (600 s leg back + 30 s service) is infeasible alone
+    tight = dataclasses.replace(p, orders=tuple(
+        dataclasses.replace(o, max_in_vehicle_s=500) if o.id == "p1" else o for o in p.orders))
+    assert validate_routes(tight, make_solution(tight, {"A/van/1": ["d1", "d2"],
+                                                        "A/cold/1": ["p2"]},
+                                                unassigned=["p1"], reason="infeasible")).ok
+    wrong = make_solution(tight, {"A/van/1": ["d1", "d2"], "A/cold/1": ["p2"]},
+                          unassigned=["p1"], reason="search")
+    assert [(v.rule, v.order_id) for v in validate_routes(tight, wrong).violations] == [
+        ("reason", "p1")]
+    # no cold van: p2 cannot be served by any vehicle alone
+    warm_only = dataclasses.replace(p, vehicle_types=(p.vehicle_types[0],))
+    assert validate_routes(warm_only, make_solution(warm_only, plan, unassigned=["p2"],
+                                                    reason="infeasible")).ok
 
 
 def test_validator_does_not_import_ortools() -> None:

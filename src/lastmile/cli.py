@@ -47,6 +47,7 @@ from lastmile.plan import (
 from lastmile.plots import delivery_time_distribution, minutes_saved_by_township
 from lastmile.plots import p_curve as plot_p_curve
 from lastmile.report import write_outputs
+from lastmile.routing import REASON_TEXT
 from lastmile.scenario import OBJECTIVES, Scenario, defaults_toml, load_scenario
 from lastmile.study import AccessStudy, compare_plan_dirs, markdown_table
 
@@ -293,11 +294,14 @@ def _print_routes(*plans: RoutePlan) -> None:
     for label, fn in rows:
         print(f"  {label:<26}" + "".join(f"{fn(p):>14}" for p in plans))
     for p in plans:
-        reasons: dict[str, int] = {}
-        for u in p.solution.unassigned:
-            reasons[u.reason] = reasons.get(u.reason, 0) + 1
-        for reason, n in sorted(reasons.items()):
-            print(f"  {p.name}: {n} unassigned — {reason}")
+        for reason, n in p.solution.unassigned_by_reason().items():
+            if n:
+                print(f"  {p.name}: {n} unassigned — {reason} ({REASON_TEXT[reason]})")
+        if not p.solution.reproducible:
+            print(
+                f"  {p.name}: the time cap ended the search ({p.solution.status}); these routes "
+                "may differ run to run — raise --routing-time-limit"
+            )
 
 
 def _cmd_locate(args: argparse.Namespace) -> int:

@@ -453,8 +453,9 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
             raise InputError(f"{w}: max_in_vehicle_min must be positive")
     # time windows in whole seconds from the day's start, converted once here (HH:MM or minutes)
     for col, k in (("tw_start_s", 0), ("tw_end_s", 1)):
-        df[col] = pd.array(
-            [None if tw[k] is None else round(tw[k] * 60) for tw in windows], dtype="Int64"
+        secs = [tw[k] for tw in windows]
+        df[col] = pd.Series(
+            [pd.NA if v is None else round(v * 60) for v in secs], index=df.index, dtype="Int64"
         )
     return df.reset_index(drop=True)
 

@@ -57,6 +57,11 @@ from lastmile.location import solve as solve_location
 from lastmile.matrix import TravelMatrix, cached_travel_matrix, leg_paths, path_geometry
 from lastmile.network import NetworkSource, RoadNetwork, open_network, snap_points
 from lastmile.routing import (
+    ENDED_LOCAL_OPTIMUM,
+    ENDED_NO_SOLUTION,
+    ENDED_NOTHING,
+    ENDED_SOLUTION_LIMIT,
+    ENDED_TIME_CAP,
     Depot,
     Order,
     RoutingOptions,
@@ -64,7 +69,10 @@ from lastmile.routing import (
     RoutingSolution,
     VehicleType,
     compute_kpis,
+    explain_unassigned,
+    precheck,
     solution_frames,
+    vehicles_of,
 )
 from lastmile.routing import solve as solve_routing
 from lastmile.scenario import Scenario
@@ -473,24 +481,33 @@ def _solve_per_depot(
     """Cluster first, route second: orders go to their nearest depot, each depot routed alone.
 
     This is how hubs run in practice (each serves its catchment) and it keeps every OR-Tools model
-    small; the merged solution is checked by the validator against the whole problem. Each depot
-    gets an equal share of the time limit and the full solution limit.
+    small; the merged solution is checked by the validator against the whole problem. An order
+    goes to the nearest (by round trip) of the depots that can serve it alone; orders no depot can
+    serve are reported ``infeasible`` without entering any model. Reasons are recomputed on the
+    whole problem. Each depot gets an equal share of the time limit and the full solution limit.
     """
     n_dep = len(problem.depots)
     t0 = time.perf_counter()
-    depot_locs = [d.location for d in problem.depots]
+    allowed, _ = precheck(problem)
+    vehicles = vehicles_of(problem)
+    depot_pos = {d.id: i for i, d in enumerate(problem.depots)}
     home: dict[int, list[Order]] = {i: [] for i in range(n_dep)}
     for o in problem.orders:
+        if o.id not in allowed:
+            continue
+        cands = sorted({depot_pos[vehicles[k].depot.id] for k in allowed[o.id]})
         # nearest by the round trip, the cost a catchment assignment cares about
         trip = [
-            int(problem.time_s[d, o.location]) + int(problem.time_s[o.location, d])
-            for d in depot_locs
+            int(problem.time_s[problem.depots[i].location, o.location])
+            + int(problem.time_s[o.location, problem.depots[i].location])
+            for i in cands
         ]
-        home[int(np.argmin(trip))].append(o)
+        home[cands[int(np.argmin(trip))]].append(o)
     share = replace(options, time_limit_s=max(1.0, options.time_limit_s / n_dep))
     routes: list[Any] = []
-    unassigned: list[Any] = []
     status: list[str] = []
+    ended: set[str] = set()
+    found = 0
     for i, dep in enumerate(problem.depots):
         if not home[i]:
             continue
@@ -498,15 +515,23 @@ def _solve_per_depot(
         strategy = _first_solution(len(sub.orders), first_solution)
         sol = solve_routing(sub, replace(share, first_solution_strategy=strategy))
         routes += sol.routes
-        unassigned += sol.unassigned
         status.append(sol.status)
+        ended.add(sol.search_ended_by)
+        found += sol.solutions
+    unassigned, bound = explain_unassigned(
+        problem, {s.order_id for r in routes for s in r.stops}
+    )
     kpis = compute_kpis(problem, routes, len(unassigned))
+    order = (ENDED_TIME_CAP, ENDED_NO_SOLUTION, ENDED_SOLUTION_LIMIT, ENDED_LOCAL_OPTIMUM)
     return RoutingSolution(
         tuple(routes),
-        tuple(unassigned),
+        unassigned,
         kpis,
         "per depot: " + ", ".join(sorted(set(status))),
         time.perf_counter() - t0,
+        search_ended_by=next((e for e in order if e in ended), ENDED_NOTHING),
+        solutions=found,
+        fleet_bound=bound,
     )
 
 
@@ -647,13 +672,17 @@ class PlanResult:
 
 
 def _route_kpis(rp: RoutePlan) -> dict[str, Any]:
-    k = rp.solution.kpis
-    reasons = pd.Series([u.reason for u in rp.solution.unassigned], dtype=str).value_counts()
+    sol = rp.solution
+    k = sol.kpis
     return {
         "vehicles_used": k.vehicles_used,
         "orders_served": k.orders_served,
         "unassigned": k.unassigned,
-        "unassigned_by_reason": {str(r): int(n) for r, n in reasons.sort_index().items()},
+        "unassigned_by_reason": sol.unassigned_by_reason(),
+        "fleet_bound": sol.fleet_bound.as_dict() if sol.fleet_bound is not None else None,
+        "solver_status": sol.status,
+        "search_ended_by": sol.search_ended_by,
+        "reproducible": sol.reproducible,
         "km": round(k.total_km, 1),
         "vehicle_hours": round(k.vehicle_hours, 2),
         "mean_in_vehicle_min": round(k.mean_in_vehicle_s / 60, 1),
@@ -684,10 +713,15 @@ def _route_both(inputs: PlanInputs, placement: Placement) -> tuple[RoutePlan, Ro
     """Route the baseline and the plan, side by side on two cores where ``fork`` exists.
 
     OR-Tools routing is single-threaded; the two days are independent, so the baseline runs in a
-    forked process while this one routes the plan. Results are identical to running them in turn.
+    forked process while this one routes the plan. Results are identical to running them in turn,
+    which is what ``[plan] routing_processes = 1`` does (no fork: inside Dask workers).
     """
     n_depots = len(placement.hubs)
-    if "fork" not in mp.get_all_start_methods() or (os.cpu_count() or 1) < 2:
+    if (
+        inputs.scenario.plan.routing_processes < 2
+        or "fork" not in mp.get_all_start_methods()
+        or (os.cpu_count() or 1) < 2
+    ):
         baseline = plan_routes(inputs, baseline_depots(inputs), "baseline", fleet_depots=n_depots)
         return baseline, plan_routes(inputs, placement.hubs, "plan")
     _FORK_STATE.update(inputs=inputs, placement=placement)

@@ -61,13 +61,28 @@ ForkingPickler.register(MappingProxyType, _reduce_mapping)
 #: Integer cost units per currency unit inside the solver.
 COST_SCALE = 1_000_000
 
+#: Reason codes of an unserved order (:attr:`Unassigned.reason`), see :func:`explain_unassigned`.
+INFEASIBLE = "infeasible"
+FLEET = "fleet"
+SEARCH = "search"
+REASON_CODES = (INFEASIBLE, FLEET, SEARCH)
+#: The reason codes in words (reports).
+REASON_TEXT = {
+    INFEASIBLE: "no allowed vehicle from any allowed depot can serve it alone",
+    FLEET: "a lower bound proves the fleet cannot serve every servable order",
+    SEARCH: "servable; the search left it",
+}
+
+# The limits that make an order infeasible alone (:attr:`Unassigned.binding`), in check order.
+REASON_NO_VEHICLE = "no_vehicle"
 REASON_UNREACHABLE = "unreachable"
-REASON_REFRIGERATION = "requires refrigeration but no refrigerated vehicle"
-REASON_CAPACITY = "over capacity"
-REASON_COLD_CHAIN = "cold-chain limit cannot be met even by a direct trip"
-REASON_SHIFT = "outside every shift / time window unreachable"
-REASON_PENALTY = "not served within the time limit (penalty)"
-REASON_NO_SOLUTION = "no solution found within the time limit"
+REASON_REFRIGERATION = "refrigeration"
+REASON_CAPACITY = "capacity"
+REASON_COLD_CHAIN = "cold_chain"
+REASON_SHIFT = "shift"  # time window, shift end or maximum duration on a direct trip
+# Kept for callers of earlier versions: what the search left is now reason code ``search``.
+REASON_PENALTY = SEARCH
+REASON_NO_SOLUTION = SEARCH
 
 OrderKind = Literal["delivery", "pickup"]
 
@@ -473,10 +488,63 @@ class Route:
 
 @dataclass(frozen=True)
 class Unassigned:
-    """An order that is not served, and why."""
+    """An order that is not served, why, and the evidence.
+
+    Attributes
+    ----------
+    order_id
+        The order.
+    reason
+        One of :data:`REASON_CODES`: ``infeasible`` (no allowed vehicle from any allowed depot can
+        serve it alone), ``fleet`` (a lower bound, :class:`FleetBound`, proves the fleet cannot
+        serve every servable order) or ``search`` (servable alone, no bound proves the fleet
+        short: the search left it).
+    binding
+        For ``infeasible``: the limit that binds (``no_vehicle``, ``unreachable``,
+        ``refrigeration``, ``capacity``, ``cold_chain``, ``time_window``, ``shift_end``,
+        ``max_duration``); for ``fleet``: the bound's resource (``vehicle_time``, ``capacity:kg``
+        ...); for ``search``: ``""``.
+    detail
+        The evidence in words.
+    limit, best, unit
+        The binding limit and the best direct-trip figure against it (``unit`` ``s`` or a capacity
+        dimension); ``None`` where there is no figure (unreachable, refrigeration).
+    """
 
     order_id: str
     reason: str
+    binding: str = ""
+    detail: str = ""
+    limit: int | None = None
+    best: int | None = None
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class FleetBound:
+    """A lower bound on how many servable orders the fleet must leave unserved.
+
+    For every group of orders that only a given set of vehicles may serve (all orders and all
+    vehicles, refrigerated orders and refrigerated vehicles, orders tied to one depot ...), at most
+    as many orders can be served as fit, smallest first, into the group's resource: vehicle time
+    (each order needs at least its service time plus its cheapest incoming leg; each vehicle offers
+    its duration limit per day) or capacity per dimension, deliveries and pickups apart (each
+    vehicle carries at most its capacity per trip times its trips). ``short`` is the largest
+    shortfall over all groups and resources (0: no bound proves the fleet short).
+    """
+
+    servable: int
+    short: int
+    resource: str = ""
+    needed: int = 0
+    available: int = 0
+    group_orders: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict for kpis.json."""
+        return {"servable_orders": self.servable, "at_least_unserved": self.short,
+                "resource": self.resource, "group_orders": self.group_orders,
+                "group_needs": self.needed, "fleet_offers": self.available}
 
 
 @dataclass(frozen=True)
@@ -496,15 +564,52 @@ class Kpis:
     total_cost: float
 
 
+#: What ended a search (:attr:`RoutingSolution.search_ended_by`).
+ENDED_SOLUTION_LIMIT = "solution_limit"
+ENDED_TIME_CAP = "time_cap"
+ENDED_LOCAL_OPTIMUM = "local_optimum"
+ENDED_NO_SOLUTION = "no_solution"
+ENDED_NOTHING = "nothing_to_route"
+
+
 @dataclass(frozen=True)
 class RoutingSolution:
-    """Routes, unassigned orders with reasons, KPIs, solver status and time."""
+    """Routes, unassigned orders with reasons, KPIs, solver status and time.
+
+    Attributes
+    ----------
+    status
+        OR-Tools' ``RoutingSearchStatus`` name (``per depot: ...`` lists each depot's).
+    search_ended_by
+        ``solution_limit`` (reproducible), ``time_cap`` (the wall-clock safety cap cut the search
+        short: the routes may differ run to run), ``local_optimum``, ``no_solution`` or
+        ``nothing_to_route``; ``""`` when unknown (solutions built outside :func:`solve`).
+    solutions
+        Improving solutions the search found.
+    fleet_bound
+        The bound behind ``fleet`` reasons (:class:`FleetBound`), when computed.
+    """
 
     routes: tuple[Route, ...]
     unassigned: tuple[Unassigned, ...]
     kpis: Kpis
     status: str
     solve_seconds: float
+    search_ended_by: str = ""
+    solutions: int = 0
+    fleet_bound: FleetBound | None = None
+
+    @property
+    def reproducible(self) -> bool:
+        """False when the wall-clock cap ended the search."""
+        return self.search_ended_by != ENDED_TIME_CAP
+
+    def unassigned_by_reason(self) -> dict[str, int]:
+        """Counts per reason code, every code present."""
+        out = dict.fromkeys(REASON_CODES, 0)
+        for u in self.unassigned:
+            out[u.reason] = out.get(u.reason, 0) + 1
+        return out
 
 
 # --------------------------------------------------------------------------- helpers
@@ -552,32 +657,66 @@ def _fits(o: Order, vt: VehicleType) -> bool:
     return all(q <= vt.capacity.get(k, 0) for k, q in o.quantity.items())
 
 
+def _minutes(seconds: int) -> str:
+    return f"{seconds / 60:.1f} min"
+
+
+def _clock_s(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
+def direct_trip(problem: RoutingProblem, o: Order, v: Vehicle) -> dict[str, int]:
+    """Figures of the best trip of vehicle ``v`` serving order ``o`` alone (seconds).
+
+    ``in_vehicle`` (leg + service: the shortest possible time in vehicle), ``start`` (earliest
+    start of service), ``back`` (earliest return), ``duration`` (depot to depot), with the limits
+    ``window_end``, ``shift_end`` and ``max_duration``.
+    """
+    t = problem.time_s
+    dl, loc, vt = v.depot.location, o.location, v.type
+    a, b = o.time_window if o.time_window is not None else (0, vt.shift_end_s)
+    out_leg, back_leg = int(t[dl, loc]), int(t[loc, dl])
+    start = max(vt.shift_start_s + out_leg, a)
+    return {
+        "in_vehicle": (out_leg if o.kind == "delivery" else back_leg) + o.service_s,
+        "start": start, "window_end": b,
+        "back": start + o.service_s + back_leg, "shift_end": vt.shift_end_s,
+        "duration": out_leg + o.service_s + back_leg, "max_duration": vt.duration_limit_s,
+    }
+
+
 def precheck(problem: RoutingProblem) -> tuple[dict[str, list[int]], list[Unassigned]]:
-    """Orders that no vehicle can serve even alone, with their reason; allowed vehicles of the rest.
+    """Orders no vehicle can serve even alone, with their evidence; allowed vehicles of the rest.
 
     Returns
     -------
     allowed, dropped
         ``allowed[order_id]`` lists indices into :func:`vehicles_of` able to serve the order on a
-        direct trip; ``dropped`` lists the orders none can serve, with the first failing rule in the
-        order unreachable, refrigeration, capacity, cold-chain direct trip, shift / time window.
+        direct trip; ``dropped`` lists the orders none can serve (reason ``infeasible``), binding on
+        the first failing rule in the order: no vehicle, unreachable, refrigeration, capacity,
+        cold-chain limit on a direct trip, time window / shift end / maximum duration.
     """
     vehicles = vehicles_of(problem)
     allowed: dict[str, list[int]] = {}
     dropped: list[Unassigned] = []
     for o in problem.orders:
         cands = [k for k, v in enumerate(vehicles) if o.depot is None or v.depot.id == o.depot]
-        reason = REASON_UNREACHABLE if not cands else None
-        for why in _RULES:
-            if reason is not None:
+        if not cands:
+            where = f"depot {o.depot!r}" if o.depot is not None else "any depot"
+            dropped.append(Unassigned(o.id, INFEASIBLE, REASON_NO_VEHICLE,
+                                      f"no vehicle at {where}"))
+            continue
+        failed: Unassigned | None = None
+        for rule in _RULES:
+            ok = [k for k in cands if _rule_ok(rule, problem, o, vehicles[k])]
+            if not ok:
+                failed = _evidence(rule, problem, o, [vehicles[k] for k in cands])
                 break
-            cands = [k for k in cands if _rule_ok(why, problem, o, vehicles[k])]
-            if not cands:
-                reason = why
-        if reason is None:
+            cands = ok
+        if failed is None:
             allowed[o.id] = cands
         else:
-            dropped.append(Unassigned(o.id, reason))
+            dropped.append(failed)
     return allowed, dropped
 
 
@@ -585,9 +724,67 @@ _RULES = (REASON_UNREACHABLE, REASON_REFRIGERATION, REASON_CAPACITY, REASON_COLD
           REASON_SHIFT)
 
 
+def _evidence(rule: str, problem: RoutingProblem, o: Order, cands: Sequence[Vehicle]) -> Unassigned:
+    """Why none of ``cands`` (which passed the earlier rules) passes ``rule`` for ``o``."""
+    depots = sorted({v.depot.id for v in cands})
+    if rule == REASON_UNREACHABLE:
+        return Unassigned(o.id, INFEASIBLE, rule,
+                          f"no road path between depot(s) {', '.join(depots)} and location "
+                          f"{o.location} in both directions")
+    if rule == REASON_REFRIGERATION:
+        return Unassigned(o.id, INFEASIBLE, rule,
+                          f"requires refrigeration; no refrigerated vehicle at {', '.join(depots)}")
+    if rule == REASON_CAPACITY:
+        # the dimension that the largest vehicle misses by the most
+        gaps = []
+        for k, q in o.quantity.items():
+            cap = max(v.type.capacity.get(k, 0) for v in cands)
+            if q > cap:
+                gaps.append((q - cap, k, q, cap))
+        _, dim, q, cap = max(gaps) if gaps else (0, "", 0, 0)
+        if not gaps:  # no single vehicle fits all dimensions at once
+            dim = next(iter(o.quantity), "")
+            q = o.quantity.get(dim, 0)
+            cap = max(v.type.capacity.get(dim, 0) for v in cands)
+        return Unassigned(o.id, INFEASIBLE, rule,
+                          f"{q} {dim} does not fit any vehicle in one trip (largest: {cap} {dim})",
+                          limit=cap, best=q, unit=dim)
+    trips = [(direct_trip(problem, o, v), v) for v in cands]
+    if rule == REASON_COLD_CHAIN:
+        assert o.max_in_vehicle_s is not None
+        fig, v = min(trips, key=lambda x: (x[0]["in_vehicle"], x[1].id))
+        return Unassigned(o.id, INFEASIBLE, rule,
+                          f"fastest direct trip keeps it {_minutes(fig['in_vehicle'])} in vehicle "
+                          f"(from depot {v.depot.id}) > cold-chain limit "
+                          f"{_minutes(o.max_in_vehicle_s)}",
+                          limit=o.max_in_vehicle_s, best=fig["in_vehicle"], unit="s")
+    # time window, shift end or duration: the vehicle that misses its limit by the least
+    best: tuple[int, str, int, int, Vehicle] | None = None
+    for fig, v in trips:
+        for what, value, lim in (("time_window", fig["start"], fig["window_end"]),
+                                 ("shift_end", fig["back"], fig["shift_end"]),
+                                 ("max_duration", fig["duration"], fig["max_duration"])):
+            if value > lim:
+                cand = (value - lim, what, value, lim, v)
+                if best is None or cand[:2] < best[:2]:
+                    best = cand
+                break
+    assert best is not None
+    _, what, value, lim, v = best
+    text = {
+        "time_window": f"earliest start of service {_clock_s(value)} (from depot {v.depot.id}) "
+                       f"after the window's end {_clock_s(lim)}",
+        "shift_end": f"earliest return of a direct trip {_clock_s(value)} (from depot "
+                     f"{v.depot.id}) after the shift end {_clock_s(lim)}",
+        "max_duration": f"direct round trip {_minutes(value)} (from depot {v.depot.id}) > "
+                        f"maximum duration {_minutes(lim)}",
+    }[what]
+    return Unassigned(o.id, INFEASIBLE, what, text, limit=lim, best=value, unit="s")
+
+
 def _rule_ok(rule: str, problem: RoutingProblem, o: Order, v: Vehicle) -> bool:
     """Whether vehicle ``v`` passes pre-check ``rule`` for order ``o`` on a direct trip."""
-    t, reach = problem.time_s, problem.reachable
+    reach = problem.reachable
     assert reach is not None
     dl, loc = v.depot.location, o.location
     if rule == REASON_UNREACHABLE:
@@ -596,24 +793,112 @@ def _rule_ok(rule: str, problem: RoutingProblem, o: Order, v: Vehicle) -> bool:
         return v.type.refrigerated or not o.requires_refrigeration
     if rule == REASON_CAPACITY:
         return _fits(o, v.type)
+    fig = direct_trip(problem, o, v)
     if rule == REASON_COLD_CHAIN:
-        if o.max_in_vehicle_s is None:
-            return True
-        leg = int(t[dl, loc] if o.kind == "delivery" else t[loc, dl])
-        return leg + o.service_s <= o.max_in_vehicle_s
-    return _direct_trip_fits(problem, o, v)
+        return o.max_in_vehicle_s is None or fig["in_vehicle"] <= o.max_in_vehicle_s
+    return (fig["start"] <= fig["window_end"] and fig["back"] <= fig["shift_end"]
+            and fig["duration"] <= fig["max_duration"])
 
 
-def _direct_trip_fits(problem: RoutingProblem, o: Order, v: Vehicle) -> bool:
-    t = problem.time_s
-    dl, loc, vt = v.depot.location, o.location, v.type
-    a, b = o.time_window if o.time_window is not None else (0, vt.shift_end_s)
-    start = max(vt.shift_start_s + int(t[dl, loc]), a)
-    back = start + o.service_s + int(t[loc, dl])
-    if start > b or back > vt.shift_end_s:
-        return False
-    duration = int(t[dl, loc]) + o.service_s + int(t[loc, dl])
-    return duration <= vt.duration_limit_s
+def fleet_bound(
+    problem: RoutingProblem, allowed: Mapping[str, Sequence[int]] | None = None
+) -> tuple[FleetBound, dict[str, int]]:
+    """The lower bound of :class:`FleetBound` and, per servable order, its ranking need.
+
+    Returns
+    -------
+    bound, rank
+        ``rank[order_id]`` orders the binding group's members, largest need first, for choosing
+        which unserved orders the bound accounts for (deterministic).
+    """
+    if allowed is None:
+        allowed, _ = precheck(problem)
+    vehicles = vehicles_of(problem)
+    orders = [o for o in problem.orders if o.id in allowed]
+    if not orders:
+        return FleetBound(0, 0), {}
+    t, reach = problem.time_s, np.asarray(problem.reachable)
+    locs = np.array([o.location for o in orders])
+    big = np.iinfo(np.int64).max // 4
+    inc = np.where(reach[np.ix_(locs, locs)], t[np.ix_(locs, locs)], big)
+    np.fill_diagonal(inc, big)
+    need: dict[str, int] = {}
+    for j, o in enumerate(orders):
+        from_depot = min(int(t[vehicles[k].depot.location, o.location]) for k in allowed[o.id])
+        need[o.id] = o.service_s + min(from_depot, int(inc[:, j].min()))
+    resources: list[tuple[str, Callable[[Order], int], Callable[[Vehicle], int]]] = [
+        ("vehicle_time", lambda o: need[o.id], lambda v: v.type.duration_limit_s)]
+    for dim in problem.dimensions:
+        for kind in ("delivery", "pickup"):
+            resources.append((f"capacity:{dim}:{kind}", _load_of(dim, kind), _capacity_of(dim)))
+    groups = sorted({tuple(sorted(set(allowed[o.id]))) for o in orders})
+    best = FleetBound(len(orders), 0)
+    best_rank: dict[str, int] = {}
+    for group in groups:
+        members = [o for o in orders if set(allowed[o.id]) <= set(group)]
+        for name, use, offer in resources:
+            available = sum(offer(vehicles[k]) for k in group)
+            uses = sorted(use(o) for o in members)
+            fits, total = 0, 0
+            for u in uses:
+                if total + u > available:
+                    break
+                total, fits = total + u, fits + 1
+            short = len(members) - fits
+            if short > best.short:
+                best = FleetBound(len(orders), short, name, sum(uses), available, len(members))
+                best_rank = {o.id: use(o) for o in members}
+    return best, best_rank
+
+
+def _load_of(dim: str, kind: str) -> Callable[[Order], int]:
+    def load(o: Order) -> int:
+        return o.quantity.get(dim, 0) if o.kind == kind else 0
+
+    return load
+
+
+def _capacity_of(dim: str) -> Callable[[Vehicle], int]:
+    def capacity(v: Vehicle) -> int:
+        return v.type.capacity.get(dim, 0)
+
+    return capacity
+
+
+def explain_unassigned(
+    problem: RoutingProblem, served: set[str] | frozenset[str]
+) -> tuple[tuple[Unassigned, ...], FleetBound]:
+    """Reason code and evidence for every order of ``problem`` not in ``served``.
+
+    ``infeasible`` orders come from :func:`precheck`. Of the servable orders left unserved, as many
+    as the :class:`FleetBound` proves must be left get ``fleet`` (members of the bound's group,
+    largest need first); the rest get ``search``.
+    """
+    allowed, dropped = precheck(problem)
+    bound, rank = fleet_bound(problem, allowed)
+    vehicles = vehicles_of(problem)
+    missed = [o for o in problem.orders if o.id in allowed and o.id not in served]
+    in_group = sorted((o for o in missed if o.id in rank), key=lambda o: (-rank[o.id], o.id))
+    fleet_ids = {o.id for o in in_group[:min(bound.short, len(missed))]}
+    out = [u for u in dropped if u.order_id not in served]
+    for o in missed:
+        if o.id in fleet_ids:
+            out.append(Unassigned(
+                o.id, FLEET, bound.resource,
+                f"fleet bound ({bound.resource}): the {bound.group_orders} orders these vehicles "
+                f"alone may serve need {bound.needed}, the vehicles offer {bound.available}: at "
+                f"least {bound.short} must go unserved", limit=bound.available,
+                best=bound.needed, unit="s" if bound.resource == "vehicle_time"
+                else bound.resource.split(":")[1]))
+        else:
+            fig, v = min(((direct_trip(problem, o, vehicles[k]), vehicles[k])
+                          for k in allowed[o.id]), key=lambda x: (x[0]["duration"], x[1].id))
+            out.append(Unassigned(
+                o.id, SEARCH, "",
+                f"servable alone (direct trip from depot {v.depot.id}: "
+                f"{_minutes(fig['duration'])}); no bound proves the fleet short: the search "
+                "left it", best=fig["duration"], unit="s"))
+    return tuple(out), bound
 
 
 # --------------------------------------------------------------------------- solve
@@ -659,9 +944,9 @@ def solve(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolution:
 def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolution:
     """One search in this process (the model of :func:`solve`, described here).
 
-    Orders that cannot be served by any vehicle (see :func:`precheck`) are reported with their
-    reason and left out of the model; the others may still be dropped at a penalty far above any
-    route cost (reason ``"not served within the time limit (penalty)"``).
+    Orders that cannot be served by any vehicle (see :func:`precheck`) are reported ``infeasible``
+    with their evidence and left out of the model; the others may still be dropped at a penalty far
+    above any route cost, reported ``fleet`` or ``search`` (:func:`explain_unassigned`).
 
     Model (all constraints are native routing constraints that OR-Tools' first-solution
     heuristics and local-search filters understand; no side constraints through the CP solver):
@@ -684,12 +969,12 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
     if not isinstance(options, RoutingOptions):
         raise InputError("solve: options must be a RoutingOptions", "pass RoutingOptions(...)")
     vehicles = vehicles_of(problem)
-    allowed, dropped = precheck(problem)
+    allowed, _ = precheck(problem)
     orders = [o for o in problem.orders if o.id in allowed]
     if not vehicles or not orders:
-        un = tuple(dropped) + tuple(Unassigned(o.id, REASON_NO_SOLUTION) for o in orders)
+        un, bound = explain_unassigned(problem, set())
         return RoutingSolution((), un, compute_kpis(problem, (), len(un)), "no orders to route",
-                               time.perf_counter() - t0)
+                               time.perf_counter() - t0, ENDED_NOTHING, 0, bound)
 
     mixed = any(o.kind == "delivery" for o in orders) and any(o.kind == "pickup" for o in orders)
     heads = [i for i, o in enumerate(orders)
@@ -820,12 +1105,28 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         params.guided_local_search_lambda_coefficient = options.gls_lambda
     params.log_search = options.log
 
+    found = [0]
+
+    def count() -> None:
+        found[0] += 1
+
+    routing.AddAtSolutionCallback(count)
+    t_search = time.perf_counter()
     assignment = routing.SolveWithParameters(params)
+    searched = time.perf_counter() - t_search
     status_name = routing_enums_pb2.RoutingSearchStatus.Value.Name(routing.status())
+    if options.solution_limit is not None and found[0] >= options.solution_limit:
+        ended = ENDED_SOLUTION_LIMIT
+    elif assignment is None:
+        ended = ENDED_TIME_CAP if searched >= 0.99 * remaining else ENDED_NO_SOLUTION
+    elif searched >= 0.99 * remaining or "TIMEOUT" in status_name:
+        ended = ENDED_TIME_CAP
+    else:
+        ended = ENDED_LOCAL_OPTIMUM
     if assignment is None:
-        un = tuple(dropped) + tuple(Unassigned(o.id, REASON_NO_SOLUTION) for o in orders)
+        un, bound = explain_unassigned(problem, set())
         return RoutingSolution((), un, compute_kpis(problem, (), len(un)), status_name,
-                               time.perf_counter() - t0)
+                               time.perf_counter() - t0, ended, found[0], bound)
 
     routes: list[Route] = []
     served: set[str] = set()
@@ -845,13 +1146,16 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
             idx = assignment.Value(routing.NextVar(idx))
         routes.append(_build_route(problem, v, seq, dep))
         served.update(o.id for o, _ in seq)
-    missed = [Unassigned(o.id, REASON_PENALTY) for o in orders if o.id not in served]
+    un, bound = explain_unassigned(problem, served)
     return RoutingSolution(
         routes=tuple(routes),
-        unassigned=(*dropped, *missed),
-        kpis=compute_kpis(problem, routes, len(dropped) + len(missed)),
+        unassigned=un,
+        kpis=compute_kpis(problem, routes, len(un)),
         status=status_name,
         solve_seconds=time.perf_counter() - t0,
+        search_ended_by=ended,
+        solutions=found[0],
+        fleet_bound=bound,
     )
 
 
@@ -893,6 +1197,10 @@ def _build_route(problem: RoutingProblem, v: Vehicle, seq: list[tuple[Order, int
 
 
 # --------------------------------------------------------------------------- reporting
+
+
+#: Columns of the ``unassigned`` table (``reason``: one of :data:`REASON_CODES`).
+UNASSIGNED_COLUMNS = ["order_id", "reason", "binding", "limit", "best", "unit", "detail"]
 
 
 def solution_frames(problem: RoutingProblem, solution: RoutingSolution) -> dict[str, pd.DataFrame]:
@@ -939,8 +1247,10 @@ def solution_frames(problem: RoutingProblem, solution: RoutingSolution) -> dict[
         "routes": pd.DataFrame(route_rows, columns=route_cols),
         "stops": pd.DataFrame(stop_rows, columns=stop_cols),
         "unassigned": pd.DataFrame(
-            [{"order_id": u.order_id, "reason": u.reason} for u in solution.unassigned],
-            columns=["order_id", "reason"]),
+            [{"order_id": u.order_id, "reason": u.reason, "binding": u.binding,
+              "limit": u.limit, "best": u.best, "unit": u.unit, "detail": u.detail}
+             for u in solution.unassigned],
+            columns=UNASSIGNED_COLUMNS).astype({"limit": "Int64", "best": "Int64"}),
     }
 
 

@@ -60,6 +60,9 @@ class PlanSettings:
     routing_solution_limit
         Improving solutions the routing search may find; with the time limit as a safety cap this
         keeps the run deterministic (same inputs and seed, same routes) while the cap does not bind.
+    routing_processes
+        2: route the baseline in a forked process beside the plan (two cores); 1: everything in
+        this process, no fork (inside Dask workers or other pools). Results are identical.
     """
 
     network: str = "auto"
@@ -80,6 +83,7 @@ class PlanSettings:
     routing_solution_limit: int = 25
     routing_mode: str = "per_depot"
     routing_first_solution: str = "auto"
+    routing_processes: int = 2
     seed: int = 2026
     standin_scale: float = 1.0
     p_curve_max: int = 15
@@ -99,6 +103,11 @@ class PlanSettings:
             raise InputError(
                 f"{where} demand_weight = {self.demand_weight!r} unknown",
                 f"use one of {DEMAND_WEIGHTS}",
+            )
+        if self.routing_processes not in (1, 2):
+            raise InputError(
+                f"{where} routing_processes = {self.routing_processes!r} unknown",
+                "use 1 (no forked process) or 2 (baseline and plan side by side)",
             )
         for name in ("p", "max_per_township", "routing_solution_limit", "p_curve_max"):
             if getattr(self, name) < 1:

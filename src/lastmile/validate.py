@@ -4,8 +4,12 @@
 compares with what the solution reports: schedule (arrival = departure + travel, waiting allowed,
 time windows, shifts, route duration), depot of every vehicle, loads per dimension along the route,
 time in vehicle against each order's cold-chain limit, refrigeration, each order served exactly
-once or reported unassigned, route distances and costs, and the KPIs. The conventions are those of
-:mod:`lastmile.routing` (its module docstring); only its dataclasses are used here.
+once or reported unassigned, route distances and costs, and the KPIs. Every unassigned order's
+reason is one of ``infeasible`` / ``fleet`` / ``search``, and an ``infeasible`` claim holds exactly
+when no vehicle of the fleet can serve the order alone on a direct trip (recomputed here from the
+matrices: paths both ways, refrigeration, capacity, cold-chain limit, time window, shift, duration).
+The conventions are those of :mod:`lastmile.routing` (its module docstring); only its dataclasses
+are used here.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-from lastmile.routing import Kpis, Order, RoutingProblem, RoutingSolution, VehicleType
+from lastmile.routing import REASON_CODES, Kpis, Order, RoutingProblem, RoutingSolution, VehicleType
 
 
 @dataclass(frozen=True)
@@ -212,8 +216,19 @@ def validate_routes(problem: RoutingProblem, solution: RoutingSolution) -> Valid
         if not served[oid] and not unassigned[oid]:
             bad("order", "neither served nor reported unassigned", order=oid)
     for u in solution.unassigned:
-        if not u.reason:
-            bad("order", "unassigned without a reason", order=u.order_id)
+        if u.reason not in REASON_CODES:
+            bad("reason", f"reason {u.reason!r} is not one of {REASON_CODES}", order=u.order_id)
+            continue
+        o = orders.get(u.order_id)
+        if o is None:
+            continue
+        servers = _alone(problem, o)
+        if u.reason == "infeasible" and servers:
+            bad("reason", f"reported infeasible ({u.binding}), but vehicle {servers[0]} can "
+                "serve it alone", order=o.id)
+        elif u.reason != "infeasible" and not servers:
+            bad("reason", f"reported {u.reason}, but no vehicle can serve it alone",
+                order=o.id)
 
     ivts = [v for v, _ in in_vehicle]
     limited = [(v, lim) for v, lim in in_vehicle if lim is not None]
@@ -237,3 +252,36 @@ def validate_routes(problem: RoutingProblem, solution: RoutingSolution) -> Valid
         if not _close(float(a), float(b)):
             bad("kpi", f"{name}: reported {a}, recomputed {b}")
     return ValidationReport(tuple(out), kpis)
+
+
+def _alone(problem: RoutingProblem, o: Order) -> list[str]:
+    """Ids of the vehicles that can serve ``o`` alone, depot -> village -> depot."""
+    t, reach = problem.time_s, problem.reachable
+    assert reach is not None
+    out = []
+    for dp in problem.depots:
+        if o.depot is not None and o.depot != dp.id:
+            continue
+        a, loc = dp.location, o.location
+        if not (reach[a, loc] and reach[loc, a]):
+            continue
+        go, back = int(t[a, loc]), int(t[loc, a])
+        for vt in problem.vehicle_types:
+            n = vt.count_per_depot.get(dp.id, 0) if not isinstance(vt.count_per_depot, int) \
+                else vt.count_per_depot
+            if n < 1 or (o.requires_refrigeration and not vt.refrigerated):
+                continue
+            if any(q > vt.capacity.get(k, 0) for k, q in o.quantity.items()):
+                continue
+            held = (go if o.kind == "delivery" else back) + o.service_s
+            if o.max_in_vehicle_s is not None and held > o.max_in_vehicle_s:
+                continue
+            early, late = o.time_window if o.time_window is not None else (0, vt.shift_end_s)
+            start = max(vt.shift_start_s + go, early)
+            limit = vt.shift_end_s - vt.shift_start_s
+            if vt.max_duration_s is not None:
+                limit = min(limit, vt.max_duration_s)
+            if start <= late and start + o.service_s + back <= vt.shift_end_s \
+                    and go + o.service_s + back <= limit:
+                out.append(f"{dp.id}/{vt.id}/1")
+    return out
