@@ -6,6 +6,7 @@ Every solution produced here is checked by the independent validator.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Sequence
 from pathlib import Path
@@ -169,6 +170,52 @@ def test_pickup_limit_forces_a_drop_with_one_vehicle_and_two_routes_serve_both()
         [("P", SEARCH)], [("Y", SEARCH)])
     both = solved(problem(2))
     assert not both.unassigned and len(both.routes) == 2
+
+
+def test_multi_trip_serves_what_one_trip_cannot() -> None:
+    """One van: P must be picked up early, Y (cold) delivered late; a second trip serves both."""
+    t = np.array([[0, 600, 600], [600, 0, 600], [600, 600, 0]], dtype=np.int64)
+    orders = (
+        Order("P", "pickup", 1, {"kg": 5}, time_window=(600, 700), max_in_vehicle_s=1800),
+        Order("Y", "delivery", 2, {"kg": 5}, time_window=(5000, 5100), max_in_vehicle_s=700),
+    )
+    one = VehicleType("van", True, {"kg": 50}, 1, shift_end_s=10_000, max_duration_s=6000)
+    single = solved(RoutingProblem(t, t, (Depot("A", 0),), (one,), orders))
+    assert single.kpis.orders_served == 1
+    two = dataclasses.replace(one, max_trips=2, reload_s=900)
+    sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (two,), orders))
+    assert not sol.unassigned and sol.kpis.vehicles_used == 1
+    assert [(r.trip, [s.order_id for s in r.stops]) for r in sol.routes] == [(1, ["P"]), (2, ["Y"])]
+    (trip1, trip2) = sol.routes
+    assert trip2.departure_s >= trip1.arrival_s + 900
+    ivt = {s.order_id: s.in_vehicle_s for r in sol.routes for s in r.stops}
+    assert ivt == {"P": 600, "Y": 600}  # each from its own trip's departure / to its return
+    assert sol.kpis.total_distance_m == 2400
+    # the day must fit max_duration: P back at 1200 at the earliest, Y served from 5000 - 600
+    tight = dataclasses.replace(two, max_duration_s=4000)
+    sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (tight,), orders))
+    assert sol.kpis.orders_served == 1
+
+
+def test_capacity_per_trip_and_as_many_trips_as_fit() -> None:
+    t = np.array([[0, 600, 600], [600, 0, 600], [600, 600, 0]], dtype=np.int64)
+    orders = (Order("a", "delivery", 1, {"kg": 10}), Order("b", "delivery", 2, {"kg": 10}),
+              Order("c", "delivery", 1, {"kg": 10}))
+    van = VehicleType("van", False, {"kg": 10}, 1, max_trips=None, reload_s=300,
+                      max_duration_s=4000)
+    problem = RoutingProblem(t, t, (Depot("A", 0),), (van,), orders)
+    from lastmile.routing import trips_of, vehicles_of
+
+    # (4000 + 300) // (1200 + 300) = 2 trips fit the day: two of the three orders
+    assert trips_of(problem, vehicles_of(problem)[0]) == 2
+    sol = solved(problem)
+    assert sol.kpis.orders_served == 2 and len(sol.routes) == 2
+    assert all(max(r.load_at_start.values()) <= 10 for r in sol.routes)
+    (u,) = sol.unassigned  # 30 kg to deliver, 2 trips x 10 kg
+    assert (u.reason, u.binding, u.limit, u.best) == (FLEET, "capacity:kg:delivery", 20, 30)
+    # a pickup at a delivered village rides back on the same trip: all three fit in two trips
+    mixed = dataclasses.replace(problem, orders=(*orders[:2], Order("c", "pickup", 1, {"kg": 10})))
+    assert not solved(mixed).unassigned
 
 
 # --------------------------------------------------------------------------- capacity

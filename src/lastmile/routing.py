@@ -30,6 +30,7 @@ Conventions (checked independently by :mod:`lastmile.validate`):
 from __future__ import annotations
 
 import copyreg
+import itertools
 import math
 import multiprocessing as mp
 import time
@@ -156,6 +157,12 @@ class VehicleType:
         Longest route (return minus departure), or ``None`` for the shift length.
     fixed_cost, cost_per_km, cost_per_hour
         Cost of using a vehicle, per km driven and per hour of route duration (currency units).
+    max_trips
+        Trips per day: the vehicle may come back to its depot, reload and leave again, the whole
+        day within its shift and ``max_duration_s``; ``None``: as many as fit (see
+        :func:`trips_of`). Capacity and the cold-chain clock apply per trip.
+    reload_s
+        Time at the depot between two trips (unloading pickups, loading deliveries).
     """
 
     id: str
@@ -168,9 +175,17 @@ class VehicleType:
     fixed_cost: float = 0.0
     cost_per_km: float = 1.0
     cost_per_hour: float = 0.0
+    max_trips: int | None = 1
+    reload_s: int = 0
 
     def __post_init__(self) -> None:
         where = f"vehicle type {self.id!r}"
+        if self.max_trips is not None and (isinstance(self.max_trips, bool)
+                                           or int(self.max_trips) < 1):
+            raise InputError(f"{where}: max_trips {self.max_trips!r} must be >= 1 or None",
+                             "None: as many trips as fit the day")
+        if isinstance(self.reload_s, bool) or int(self.reload_s) < 0:
+            raise InputError(f"{where}: reload_s {self.reload_s!r} must be >= 0 seconds")
         object.__setattr__(self, "capacity", _frozen_quantities(self.capacity, where))
         if isinstance(self.count_per_depot, Mapping):
             counts = {str(k): int(v) for k, v in self.count_per_depot.items()}
@@ -388,6 +403,26 @@ def vehicles_of(problem: RoutingProblem) -> tuple[Vehicle, ...]:
     return tuple(out)
 
 
+def trips_of(problem: RoutingProblem, v: Vehicle) -> int:
+    """Trips vehicle ``v`` may make: its type's ``max_trips``, or for ``None`` as many as fit.
+
+    "As many as fit": the day (``duration_limit_s``) divided by the shortest direct round trip to
+    any order its depot may serve plus ``reload_s``, at most one trip per such order.
+    """
+    vt = v.type
+    if vt.max_trips is not None:
+        return int(vt.max_trips)
+    t, reach = problem.time_s, np.asarray(problem.reachable)
+    dl = v.depot.location
+    trips = [int(t[dl, o.location]) + o.service_s + int(t[o.location, dl])
+             for o in problem.orders if (o.depot is None or o.depot == v.depot.id)
+             and reach[dl, o.location] and reach[o.location, dl]]
+    if not trips:
+        return 1
+    fit = (vt.duration_limit_s + vt.reload_s) // max(1, min(trips) + vt.reload_s)
+    return int(max(1, min(len(trips), fit)))
+
+
 @dataclass(frozen=True)
 class RoutingOptions:
     """Search settings. ``time_limit_s`` is required on every solve.
@@ -468,7 +503,13 @@ class Stop:
 
 @dataclass(frozen=True)
 class Route:
-    """The route of one used vehicle."""
+    """One trip of a used vehicle: depot -> stops -> depot.
+
+    A vehicle with several trips (:attr:`VehicleType.max_trips`) has one :class:`Route` per trip,
+    numbered ``trip`` = 1, 2 ... in time order; trip ``r + 1`` leaves at least ``reload_s`` after
+    trip ``r`` is back. Capacity and the cold-chain clock apply per trip. ``cost`` holds the
+    vehicle's fixed cost on trip 1 only.
+    """
 
     vehicle_id: str
     vehicle_type: str
@@ -479,6 +520,7 @@ class Route:
     stops: tuple[Stop, ...]
     distance_m: int
     cost: float
+    trip: int = 1
 
     @property
     def duration_s(self) -> int:
@@ -549,7 +591,11 @@ class FleetBound:
 
 @dataclass(frozen=True)
 class Kpis:
-    """Headline figures of a solution (recomputed by the validator)."""
+    """Headline figures of a solution (recomputed by the validator).
+
+    ``vehicles_used`` counts vehicles (not trips); ``total_duration_s`` / ``vehicle_hours`` sum the
+    trips' depot-to-depot durations (reload time at the depot between trips is not included).
+    """
 
     vehicles_used: int
     orders_served: int
@@ -624,7 +670,7 @@ def in_vehicle_time(kind: str, departure_s: int, arrival_s: int, start_s: int,
 
 
 def route_cost(vt: VehicleType, distance_m: int, duration_s: int) -> float:
-    """Fixed cost plus distance and duration costs of one used vehicle."""
+    """Fixed cost plus distance and duration costs of one used vehicle (its first trip)."""
     return (vt.fixed_cost + vt.cost_per_km * distance_m / 1000.0
             + vt.cost_per_hour * duration_s / 3600.0)
 
@@ -639,7 +685,7 @@ def compute_kpis(problem: RoutingProblem, routes: Sequence[Route], n_unassigned:
     dist = sum(r.distance_m for r in routes)
     dur = sum(r.duration_s for r in routes)
     return Kpis(
-        vehicles_used=len(routes),
+        vehicles_used=len({r.vehicle_id for r in routes}),
         orders_served=len(ivt),
         unassigned=n_unassigned,
         total_distance_m=dist,
@@ -826,11 +872,13 @@ def fleet_bound(
     for j, o in enumerate(orders):
         from_depot = min(int(t[vehicles[k].depot.location, o.location]) for k in allowed[o.id])
         need[o.id] = o.service_s + min(from_depot, int(inc[:, j].min()))
+    trips = {v.id: trips_of(problem, v) for v in vehicles}
     resources: list[tuple[str, Callable[[Order], int], Callable[[Vehicle], int]]] = [
         ("vehicle_time", lambda o: need[o.id], lambda v: v.type.duration_limit_s)]
     for dim in problem.dimensions:
         for kind in ("delivery", "pickup"):
-            resources.append((f"capacity:{dim}:{kind}", _load_of(dim, kind), _capacity_of(dim)))
+            resources.append((f"capacity:{dim}:{kind}", _load_of(dim, kind),
+                              _capacity_of(trips, dim)))
     groups = sorted({tuple(sorted(set(allowed[o.id]))) for o in orders})
     best = FleetBound(len(orders), 0)
     best_rank: dict[str, int] = {}
@@ -858,9 +906,9 @@ def _load_of(dim: str, kind: str) -> Callable[[Order], int]:
     return load
 
 
-def _capacity_of(dim: str) -> Callable[[Vehicle], int]:
-    def capacity(v: Vehicle) -> int:
-        return v.type.capacity.get(dim, 0)
+def _capacity_of(trips: Mapping[str, int], dim: str) -> Callable[[Vehicle], int]:
+    def capacity(v: Vehicle) -> int:  # per trip, times the trips
+        return v.type.capacity.get(dim, 0) * trips[v.id]
 
     return capacity
 
@@ -991,6 +1039,15 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         home[i] = best
         allowed[o.id] = [k for k in allowed[o.id] if vehicles[k].depot.id == best.id]
 
+    # multiple trips: one routing vehicle per (vehicle, trip), chained in time (see below)
+    copies = [(k, r) for k, v in enumerate(vehicles) for r in range(1, trips_of(problem, v) + 1)]
+    copy_ids: dict[int, list[int]] = {}
+    for c, (k, _) in enumerate(copies):
+        copy_ids.setdefault(k, []).append(c)
+    fleet = [vehicles[k] for k, _ in copies]
+    for oid in allowed:
+        allowed[oid] = [c for k in allowed[oid] for c in copy_ids[k]]
+
     n_dep, n_ord = len(problem.depots), len(orders)
     dep_node = {dp.id: i for i, dp in enumerate(problem.depots)}
     head_node = {i: n_dep + n_ord + j for j, i in enumerate(heads)}
@@ -1008,8 +1065,8 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
     dn = np.where(reach, problem.distance_m[np.ix_(loc, loc)], 0)
 
     manager = pywrapcp.RoutingIndexManager(
-        n_nodes, len(vehicles), [dep_node[v.depot.id] for v in vehicles],
-        [dep_node[v.depot.id] for v in vehicles])
+        n_nodes, len(fleet), [dep_node[v.depot.id] for v in fleet],
+        [dep_node[v.depot.id] for v in fleet])
     routing = pywrapcp.RoutingModel(manager)
 
     # arc costs per vehicle type (distance), fixed costs, span cost (duration)
@@ -1024,10 +1081,10 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
     tdim = routing.GetDimensionOrDie("time")
     max_fixed = max_span = 0
     cold_chain = bool(heads or tails) and any(o.max_in_vehicle_s is not None for o in orders)
-    for k, v in enumerate(vehicles):
+    for k, v in enumerate(fleet):
         vt = v.type
         routing.SetArcCostEvaluatorOfVehicle(type_cb[vt.id], k)
-        fixed = round(vt.fixed_cost * COST_SCALE)
+        fixed = round(vt.fixed_cost * COST_SCALE) if copies[k][1] == 1 else 0
         routing.SetFixedCostOfVehicle(fixed, k)
         span = round(vt.cost_per_hour * COST_SCALE / 3600.0)
         if span > 0:
@@ -1040,10 +1097,23 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         if cold_chain:  # leave late, return early: tight in-vehicle times in the schedule
             routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(start))
             routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(end))
+    # trip r + 1 of a vehicle is used only after trip r, leaves after it is back and reloaded,
+    # and the whole day (first departure to last return) fits the duration limit
+    cp = routing.solver()
+    for cs in copy_ids.values():
+        if len(cs) < 2:
+            continue
+        vt = fleet[cs[0]].type
+        for a, b in itertools.pairwise(cs):
+            cp.Add(routing.ActiveVehicleVar(b) <= routing.ActiveVehicleVar(a))
+            cp.Add(tdim.CumulVar(routing.Start(b)) >= tdim.CumulVar(routing.End(a))
+                   + vt.reload_s * routing.ActiveVehicleVar(b))
+        cp.Add(tdim.CumulVar(routing.End(cs[-1])) - tdim.CumulVar(routing.Start(cs[0]))
+               <= vt.duration_limit_s)
 
     # capacity: with loading nodes, +q when loading at the depot and -q at the village
     for dim in problem.dimensions:
-        caps = [v.type.capacity.get(dim, 0) for v in vehicles]
+        caps = [v.type.capacity.get(dim, 0) for v in fleet]
         demand = [0] * n_nodes
         for i, o in enumerate(orders):
             q = o.quantity.get(dim, 0)
@@ -1055,7 +1125,7 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, f"load:{dim}")
 
     penalty = 10 * (max_fixed + 2 * max_arc + max_span * horizon) + COST_SCALE
-    all_vehicles = set(range(len(vehicles)))
+    all_vehicles = set(range(len(fleet)))
     limits: list[Callable[[int, int], int]] = []  # keep the callbacks alive while solving
     n_pairs = 0
     head_idx = [manager.NodeToIndex(head_node[i]) for i in heads]
@@ -1130,9 +1200,11 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
 
     routes: list[Route] = []
     served: set[str] = set()
-    for k, v in enumerate(vehicles):
+    trip_no: dict[str, int] = {}
+    for k, v in enumerate(fleet):
         if not routing.IsVehicleUsed(assignment, k):
             continue
+        trip_no[v.id] = trip_no.get(v.id, 0) + 1
         idx = assignment.Value(routing.NextVar(routing.Start(k)))
         seq: list[tuple[Order, int]] = []
         dep = int(assignment.Value(tdim.CumulVar(routing.Start(k))))
@@ -1144,7 +1216,10 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
             elif node < n_dep + n_ord + len(heads):  # loading at the depot: leave after it
                 dep = max(dep, cumul)
             idx = assignment.Value(routing.NextVar(idx))
-        routes.append(_build_route(problem, v, seq, dep))
+        route = _build_route(problem, v, seq, dep)
+        if trip_no[v.id] > 1:  # the fixed cost is the vehicle's, booked on its first trip
+            route = replace(route, trip=trip_no[v.id], cost=route.cost - v.type.fixed_cost)
+        routes.append(route)
         served.update(o.id for o, _ in seq)
     un, bound = explain_unassigned(problem, served)
     return RoutingSolution(

@@ -3,7 +3,10 @@
 :func:`validate_routes` recomputes every route from the problem's matrices and orders alone and
 compares with what the solution reports: schedule (arrival = departure + travel, waiting allowed,
 time windows, shifts, route duration), depot of every vehicle, loads per dimension along the route,
-time in vehicle against each order's cold-chain limit, refrigeration, each order served exactly
+time in vehicle against each order's cold-chain limit (per trip: from the departure of the trip
+that carries a delivery, to the return of the trip that carries a pickup), refrigeration,
+several trips of one vehicle (numbered 1.., at most ``max_trips``, each leaving after the previous
+is back and reloaded, the whole day within the duration limit), each order served exactly
 once or reported unassigned, route distances and costs, and the KPIs. Every unassigned order's
 reason is one of ``infeasible`` / ``fleet`` / ``search``, and an ``infeasible`` claim holds exactly
 when no vehicle of the fleet can serve the order alone on a direct trip (recomputed here from the
@@ -14,6 +17,7 @@ are used here.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -93,8 +97,24 @@ def validate_routes(problem: RoutingProblem, solution: RoutingSolution) -> Valid
     total_cost = 0.0
     used = Counter(r.vehicle_id for r in solution.routes)
     for vid, c in used.items():
-        if c > 1:
-            bad("vehicle", f"has {c} routes", vid)
+        if vid not in fleet:
+            continue
+        vt = types[fleet[vid][1]]
+        trips = sorted((r for r in solution.routes if r.vehicle_id == vid), key=lambda r: r.trip)
+        if [r.trip for r in trips] != list(range(1, c + 1)):
+            bad("trips", f"trips numbered {[r.trip for r in trips]}, expected 1..{c}", vid)
+        if vt.max_trips is not None and c > vt.max_trips:
+            bad("trips", f"{c} trips > max_trips {vt.max_trips}", vid)
+        for a, b in itertools.pairwise(trips):
+            if b.departure_s < a.arrival_s + vt.reload_s:
+                bad("trips", f"trip {b.trip} leaves at {b.departure_s} s, before trip {a.trip} is "
+                    f"back ({a.arrival_s} s) and reloaded ({vt.reload_s} s)", vid)
+        day_limit = vt.shift_end_s - vt.shift_start_s
+        if vt.max_duration_s is not None:
+            day_limit = min(day_limit, vt.max_duration_s)
+        if c > 1 and trips[-1].arrival_s - trips[0].departure_s > day_limit:
+            bad("duration", f"day from first departure to last return lasts "
+                f"{trips[-1].arrival_s - trips[0].departure_s} s > limit {day_limit} s", vid)
     for r in solution.routes:
         vid = r.vehicle_id
         if vid not in fleet:
@@ -191,8 +211,8 @@ def validate_routes(problem: RoutingProblem, solution: RoutingSolution) -> Valid
                 bad("cold chain", f"{ivt} s in vehicle > limit {o.max_in_vehicle_s} s", vid, o.id)
         if r.distance_m != dist:
             bad("distance", f"reported {r.distance_m} m, recomputed {dist} m", vid)
-        cost = vt.fixed_cost + vt.cost_per_km * dist / 1000.0 + vt.cost_per_hour * (
-            back - r.departure_s) / 3600.0
+        cost = (vt.fixed_cost if r.trip == 1 else 0.0) + vt.cost_per_km * dist / 1000.0 \
+            + vt.cost_per_hour * (back - r.departure_s) / 3600.0
         if not _close(r.cost, cost):
             bad("cost", f"reported {r.cost}, recomputed {cost}", vid)
         total_dist += dist
@@ -233,7 +253,7 @@ def validate_routes(problem: RoutingProblem, solution: RoutingSolution) -> Valid
     ivts = [v for v, _ in in_vehicle]
     limited = [(v, lim) for v, lim in in_vehicle if lim is not None]
     kpis = Kpis(
-        vehicles_used=len(solution.routes),
+        vehicles_used=len(used),
         orders_served=len(ivts),
         unassigned=len(solution.unassigned),
         total_distance_m=total_dist,
