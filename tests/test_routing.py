@@ -289,6 +289,24 @@ def test_multi_depot_vehicles_return_home_and_orders_keep_their_depot() -> None:
     assert set(frames["stops"]["depot"]) == {"A", "B"}
 
 
+def test_joint_model_chooses_the_depot_no_pre_assignment() -> None:
+    """The cold pickup is nearest to A, but A's only van is full: the joint model serves it
+    from B (a nearest-depot pre-assignment would leave it)."""
+    x = np.array([0.0, 1.0, 1.5, 4.0])  # A=0, village 1, village 2, B=3 (km)
+    d = np.rint(np.abs(x[:, None] - x[None, :]) * 1000).astype(np.int64)
+    t = d * 60 // 1000  # 1 km per minute
+    van = VehicleType("van", True, {"kg": 10}, {"A": 1, "B": 1}, shift_end_s=3600)
+    orders = (Order("fixedA", "pickup", 1, {"kg": 10}, depot="A"),
+              Order("cold", "pickup", 2, {"kg": 5}, max_in_vehicle_s=300))
+    problem = RoutingProblem(t, d, (Depot("A", 0), Depot("B", 3)), (van,), orders)
+    sol = solved(problem)
+    where = {s.order_id: r.depot for r in sol.routes for s in r.stops}
+    assert where == {"fixedA": "A", "cold": "B"}
+    assert sol.kpis.total_distance_m == 2000 + 5000
+    near_only = solved(problem, RoutingOptions(1.0, depot_candidates=1))
+    assert [(u.order_id, u.reason) for u in near_only.unassigned] == [("cold", SEARCH)]
+
+
 # --------------------------------------------------------------------------- drop reasons
 
 

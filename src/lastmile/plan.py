@@ -414,6 +414,8 @@ def plan_routes(
             fixed_cost=f.fixed_cost,
             cost_per_km=f.cost_per_km,
             cost_per_hour=f.cost_per_hour,
+            max_trips=f.max_trips,
+            reload_s=f.reload_s,
         )
         for f in region.fleet
     )
@@ -450,6 +452,7 @@ def plan_routes(
     options = RoutingOptions(
         time_limit_s=time_limit_s or plan.routing_time_limit_s,
         solution_limit=solution_limit or plan.routing_solution_limit,
+        depot_candidates=plan.routing_depot_candidates,
     )
     if plan.routing_mode == "per_depot" and n_dep > 1:
         solution = _solve_per_depot(problem, options, plan.routing_first_solution)

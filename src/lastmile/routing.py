@@ -452,6 +452,10 @@ class RoutingOptions:
         limit; the best result is kept (fewest unassigned orders, then lowest cost). OR-Tools
         routing is single-threaded, so this is how a solve uses more than one core. Empty: one
         search with ``first_solution_strategy``.
+    depot_candidates
+        Joint multi-depot models: an order that needs a loading / unloading node at its depot
+        (cold chain, mixed routes) may be served from this many of the depots able to serve it
+        alone, nearest (round trip) first; ``None``: from every such depot.
     """
 
     time_limit_s: float
@@ -461,8 +465,12 @@ class RoutingOptions:
     gls_lambda: float | None = None
     log: bool = False
     portfolio: tuple[str, ...] = ()
+    depot_candidates: int | None = None
 
     def __post_init__(self) -> None:
+        if self.depot_candidates is not None and self.depot_candidates < 1:
+            raise InputError(
+                f"routing options: depot_candidates {self.depot_candidates} must be >= 1 or None")
         for strategy in self.portfolio:
             if strategy not in _FIRST_SOLUTION:
                 raise InputError(
@@ -1008,8 +1016,13 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
     - cold chain: a delivery's limit is a pickup-to-delivery limit on (loading node, delivery);
       a pickup's limit is one on (pickup, *unloading node* at the depot), unloading nodes forming
       the tail of the route (only unloading nodes or the route end may follow them);
-    - when loading/unloading nodes are needed and an order may go to any of several depots, it is
-      assigned beforehand to the candidate depot with the shortest round trip.
+    - several depots (joint model): an order's loading / unloading node has one alternative per
+      candidate depot (a disjunction of nodes, each allowed only on that depot's vehicles, paired
+      with the order as pickup-and-delivery *sets*), so the solver chooses the depot; no
+      pre-assignment. ``options.depot_candidates`` limits the alternatives to the nearest depots;
+    - several trips per vehicle: one routing vehicle per (vehicle, trip), trip r + 1 used only
+      after trip r, leaving at least ``reload_s`` after its return, the day within the duration
+      limit (side constraints on the start/end cumuls and the vehicles' active variables).
     """
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
@@ -1030,14 +1043,16 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
     tails = [i for i, o in enumerate(orders)
              if o.kind == "pickup" and o.max_in_vehicle_s is not None]
     t_full = problem.time_s
-    home: dict[int, Depot] = {}  # order position -> depot of its loading/unloading node
+    # order position -> the depots of its loading / unloading node alternatives, nearest first
+    home: dict[int, list[Depot]] = {}
     for i in heads + tails:
         o = orders[i]
         cands = {vehicles[k].depot.id: vehicles[k].depot for k in allowed[o.id]}
-        best = min(cands.values(), key=lambda dp: (
+        ranked = sorted(cands.values(), key=lambda dp: (
             int(t_full[dp.location, o.location] + t_full[o.location, dp.location]), dp.id))
-        home[i] = best
-        allowed[o.id] = [k for k in allowed[o.id] if vehicles[k].depot.id == best.id]
+        home[i] = ranked[:options.depot_candidates] if options.depot_candidates else ranked
+        keep = {dp.id for dp in home[i]}
+        allowed[o.id] = [k for k in allowed[o.id] if vehicles[k].depot.id in keep]
 
     # multiple trips: one routing vehicle per (vehicle, trip), chained in time (see below)
     copies = [(k, r) for k, v in enumerate(vehicles) for r in range(1, trips_of(problem, v) + 1)]
@@ -1050,10 +1065,17 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
 
     n_dep, n_ord = len(problem.depots), len(orders)
     dep_node = {dp.id: i for i, dp in enumerate(problem.depots)}
-    head_node = {i: n_dep + n_ord + j for j, i in enumerate(heads)}
-    tail_node = {i: n_dep + n_ord + len(heads) + j for j, i in enumerate(tails)}
+    aux_depot: list[Depot] = []  # depot of each loading node, then of each unloading node
+    head_node: dict[int, list[int]] = {}
+    tail_node: dict[int, list[int]] = {}
+    for nodes, members in ((head_node, heads), (tail_node, tails)):
+        for i in members:
+            nodes[i] = list(range(n_dep + n_ord + len(aux_depot),
+                                  n_dep + n_ord + len(aux_depot) + len(home[i])))
+            aux_depot += home[i]
+    n_heads = sum(len(v) for v in head_node.values())
     loc = np.array([dp.location for dp in problem.depots] + [o.location for o in orders]
-                   + [home[i].location for i in heads] + [home[i].location for i in tails])
+                   + [dp.location for dp in aux_depot])
     service = np.zeros(len(loc), dtype=np.int64)
     service[n_dep:n_dep + n_ord] = [o.service_s for o in orders]
     n_nodes = len(loc)
@@ -1118,7 +1140,9 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         for i, o in enumerate(orders):
             q = o.quantity.get(dim, 0)
             if mixed and o.kind == "delivery":
-                demand[head_node[i]], demand[n_dep + i] = q, -q
+                for h in head_node[i]:
+                    demand[h] = q
+                demand[n_dep + i] = -q
             else:
                 demand[n_dep + i] = q
         cb = routing.RegisterUnaryTransitVector(demand)
@@ -1128,32 +1152,49 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
     all_vehicles = set(range(len(fleet)))
     limits: list[Callable[[int, int], int]] = []  # keep the callbacks alive while solving
     n_pairs = 0
-    head_idx = [manager.NodeToIndex(head_node[i]) for i in heads]
+    head_idx = [manager.NodeToIndex(h) for i in heads for h in head_node[i]]
     body_idx = [manager.NodeToIndex(n_dep + i) for i in range(n_ord)]
     for i, o in enumerate(orders):
         idx = manager.NodeToIndex(n_dep + i)
-        routing.AddDisjunction([idx], penalty)
-        extra = []
-        if i in head_node:  # cumul(delivery) + service - cumul(loading) <= limit
-            extra.append(manager.NodeToIndex(head_node[i]))
-            routing.AddPickupAndDelivery(extra[-1], idx)
-            if o.max_in_vehicle_s is not None:
+        d_order = routing.AddDisjunction([idx], penalty)
+        extra: list[int] = []
+        single: list[int] = []
+        for nodes, is_head in ((head_node, True), (tail_node, False)):
+            if i not in nodes:
+                continue
+            alts = [manager.NodeToIndex(h) for h in nodes[i]]
+            extra += alts
+            if len(alts) == 1:  # one depot: a plain pair
+                single += alts
+                if is_head:
+                    routing.AddPickupAndDelivery(alts[0], idx)
+                else:
+                    routing.AddPickupAndDelivery(idx, alts[0])
+            else:  # joint multi-depot: the solver picks the depot (one alternative)
+                d_alt = routing.AddDisjunction(alts, 0, 1)
+                if is_head:
+                    routing.AddPickupAndDeliverySets(d_alt, d_order)
+                else:
+                    routing.AddPickupAndDeliverySets(d_order, d_alt)
+            if is_head and o.max_in_vehicle_s is not None:
+                # cumul(delivery) + service - cumul(loading) <= limit
                 limits.append(_constant(o.max_in_vehicle_s - o.service_s))
                 tdim.SetPickupToDeliveryLimitFunctionForPair(limits[-1], n_pairs)
+            elif not is_head:  # cumul(unloading) - cumul(pickup) <= limit
+                assert o.max_in_vehicle_s is not None
+                limits.append(_constant(o.max_in_vehicle_s))
+                tdim.SetPickupToDeliveryLimitFunctionForPair(limits[-1], n_pairs)
             n_pairs += 1
-        if i in tail_node:  # cumul(unloading) - cumul(pickup) <= limit
-            assert o.max_in_vehicle_s is not None
-            extra.append(manager.NodeToIndex(tail_node[i]))
-            routing.AddPickupAndDelivery(idx, extra[-1])
-            limits.append(_constant(o.max_in_vehicle_s))
-            tdim.SetPickupToDeliveryLimitFunctionForPair(limits[-1], n_pairs)
-            n_pairs += 1
-        for e in extra:
+        for e in single:
             routing.AddDisjunction([e], 0)
+        # (SetAllowedVehiclesForIndex takes an absl::Span the Python wrapper cannot build)
         if set(allowed[o.id]) != all_vehicles:
-            # (SetAllowedVehiclesForIndex takes an absl::Span the Python wrapper cannot build)
-            for node_idx in (idx, *extra):
-                routing.VehicleVar(node_idx).SetValues([-1, *allowed[o.id]])
+            routing.VehicleVar(idx).SetValues([-1, *allowed[o.id]])
+        for e in extra:  # an alternative at depot D: only D's vehicles
+            at = aux_depot[manager.IndexToNode(e) - n_dep - n_ord].id
+            mine = [c for c in allowed[o.id] if fleet[c].depot.id == at]
+            if set(mine) != all_vehicles:
+                routing.VehicleVar(e).SetValues([-1, *mine])
         if o.time_window is not None:
             tdim.CumulVar(idx).SetRange(*o.time_window)
         cut = np.flatnonzero(~reach[n_dep + i, n_dep:n_dep + n_ord])
@@ -1161,7 +1202,8 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         if head_idx or unreachable:
             routing.NextVar(idx).RemoveValues(head_idx + unreachable)
     for i in tails:
-        routing.NextVar(manager.NodeToIndex(tail_node[i])).RemoveValues(body_idx + head_idx)
+        for u in tail_node[i]:
+            routing.NextVar(manager.NodeToIndex(u)).RemoveValues(body_idx + head_idx)
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = getattr(
         routing_enums_pb2.FirstSolutionStrategy, options.first_solution_strategy)
@@ -1213,7 +1255,7 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
             cumul = int(assignment.Value(tdim.CumulVar(idx)))
             if node < n_dep + n_ord:
                 seq.append((orders[node - n_dep], cumul))
-            elif node < n_dep + n_ord + len(heads):  # loading at the depot: leave after it
+            elif node < n_dep + n_ord + n_heads:  # loading at the depot: leave after it
                 dep = max(dep, cumul)
             idx = assignment.Value(routing.NextVar(idx))
         route = _build_route(problem, v, seq, dep)

@@ -52,14 +52,19 @@ class PlanSettings:
     demand_weight
         Village weight in the location model and the study: ``population`` or ``parcels``.
     routing_mode
-        ``per_depot``: each order goes to its nearest depot and each depot is routed alone (how
-        hubs serve their catchments; small, fast models); ``joint``: one multi-depot model.
+        ``per_depot``: each order goes to its nearest depot (among those that can serve it alone)
+        and each depot is routed alone (how hubs serve their catchments; small, fast models);
+        ``joint``: one multi-depot model in which the solver chooses each order's depot.
     routing_first_solution
         OR-Tools first-solution strategy, or ``auto``: cheapest insertion for models up to 150
         orders, PATH_CHEAPEST_ARC above (measured; see BENCHMARKS.md).
     routing_solution_limit
         Improving solutions the routing search may find; with the time limit as a safety cap this
         keeps the run deterministic (same inputs and seed, same routes) while the cap does not bind.
+    routing_depot_candidates
+        ``joint`` mode: the depots (nearest by round trip among those that can serve the order
+        alone) the solver may choose from for an order with a loading / unloading node; bounds the
+        model size (one node per candidate).
     routing_processes
         2: route the baseline in a forked process beside the plan (two cores); 1: everything in
         this process, no fork (inside Dask workers or other pools). Results are identical.
@@ -84,6 +89,7 @@ class PlanSettings:
     routing_mode: str = "per_depot"
     routing_first_solution: str = "auto"
     routing_processes: int = 2
+    routing_depot_candidates: int = 3
     seed: int = 2026
     standin_scale: float = 1.0
     p_curve_max: int = 15
@@ -109,7 +115,8 @@ class PlanSettings:
                 f"{where} routing_processes = {self.routing_processes!r} unknown",
                 "use 1 (no forked process) or 2 (baseline and plan side by side)",
             )
-        for name in ("p", "max_per_township", "routing_solution_limit", "p_curve_max"):
+        for name in ("p", "max_per_township", "routing_solution_limit", "p_curve_max",
+                     "routing_depot_candidates"):
             if getattr(self, name) < 1:
                 raise InputError(f"{where} {name} = {getattr(self, name)} must be at least 1")
         for name in (
