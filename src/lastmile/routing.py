@@ -452,6 +452,9 @@ class RoutingOptions:
         limit; the best result is kept (fewest unassigned orders, then lowest cost). OR-Tools
         routing is single-threaded, so this is how a solve uses more than one core. Empty: one
         search with ``first_solution_strategy``.
+    iterated_local_search
+        OR-Tools' iterated local search (ruin and recreate perturbations, simulated-annealing
+        acceptance) around ``local_search_metaheuristic``.
     depot_candidates
         Joint multi-depot models: an order that needs a loading / unloading node at its depot
         (cold chain, mixed routes) may be served from this many of the depots able to serve it
@@ -466,6 +469,7 @@ class RoutingOptions:
     log: bool = False
     portfolio: tuple[str, ...] = ()
     depot_candidates: int | None = None
+    iterated_local_search: bool = False
 
     def __post_init__(self) -> None:
         if self.depot_candidates is not None and self.depot_candidates < 1:
@@ -1215,6 +1219,13 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         params.solution_limit = options.solution_limit
     if options.gls_lambda is not None:
         params.guided_local_search_lambda_coefficient = options.gls_lambda
+    if options.iterated_local_search:  # SISR ruin (string removals), cheapest re-insertion
+        params.use_iterated_local_search = True
+        ruin = params.iterated_local_search_parameters.ruin_recreate_parameters
+        sisr = ruin.ruin_strategies.add().sisr
+        sisr.max_removed_sequence_size = 10
+        sisr.avg_num_removed_visits = 10
+        sisr.bypass_factor = 0.01
     params.log_search = options.log
 
     found = [0]
