@@ -30,7 +30,6 @@ Conventions (checked independently by :mod:`lastmile.validate`):
 from __future__ import annotations
 
 import copyreg
-import itertools
 import math
 import multiprocessing as mp
 import time
@@ -1024,9 +1023,14 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
       candidate depot (a disjunction of nodes, each allowed only on that depot's vehicles, paired
       with the order as pickup-and-delivery *sets*), so the solver chooses the depot; no
       pre-assignment. ``options.depot_candidates`` limits the alternatives to the nearest depots;
-    - several trips per vehicle: one routing vehicle per (vehicle, trip), trip r + 1 used only
-      after trip r, leaving at least ``reload_s`` after its return, the day within the duration
-      limit (side constraints on the start/end cumuls and the vehicles' active variables).
+    - several trips per vehicle (any ``max_trips`` > 1): every order gets its loading /
+      unloading node at the depot, and these may now be visited mid-route: a vehicle that goes
+      from a village to a depot node has come back to the depot (the arc carries the type's
+      ``reload_s``); a visit unloads before it loads. Loads are then physical, so capacity holds
+      per trip, and each pair's time-in-vehicle limit runs per trip by construction. A ``trips``
+      dimension counts the returns (at most ``max_trips - 1``); the day stays within the span
+      limit. All native constraints (measured against chained vehicle copies per trip with side
+      constraints, which found no first solution on the county baseline in 120 s; BENCHMARKS.md).
     """
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
@@ -1042,10 +1046,12 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
                                time.perf_counter() - t0, ENDED_NOTHING, 0, bound)
 
     mixed = any(o.kind == "delivery" for o in orders) and any(o.kind == "pickup" for o in orders)
+    trips = [trips_of(problem, v) for v in vehicles]
+    multi = max(trips) > 1  # depot visits mid-route: every order gets its depot node
     heads = [i for i, o in enumerate(orders)
-             if o.kind == "delivery" and (mixed or o.max_in_vehicle_s is not None)]
+             if o.kind == "delivery" and (multi or mixed or o.max_in_vehicle_s is not None)]
     tails = [i for i, o in enumerate(orders)
-             if o.kind == "pickup" and o.max_in_vehicle_s is not None]
+             if o.kind == "pickup" and (multi or o.max_in_vehicle_s is not None)]
     t_full = problem.time_s
     # order position -> the depots of its loading / unloading node alternatives, nearest first
     home: dict[int, list[Depot]] = {}
@@ -1058,15 +1064,7 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         keep = {dp.id for dp in home[i]}
         allowed[o.id] = [k for k in allowed[o.id] if vehicles[k].depot.id in keep]
 
-    # multiple trips: one routing vehicle per (vehicle, trip), chained in time (see below)
-    copies = [(k, r) for k, v in enumerate(vehicles) for r in range(1, trips_of(problem, v) + 1)]
-    copy_ids: dict[int, list[int]] = {}
-    for c, (k, _) in enumerate(copies):
-        copy_ids.setdefault(k, []).append(c)
-    fleet = [vehicles[k] for k, _ in copies]
-    for oid in allowed:
-        allowed[oid] = [c for k in allowed[oid] for c in copy_ids[k]]
-
+    fleet = list(vehicles)
     n_dep, n_ord = len(problem.depots), len(orders)
     dep_node = {dp.id: i for i, dp in enumerate(problem.depots)}
     aux_depot: list[Depot] = []  # depot of each loading node, then of each unloading node
@@ -1102,15 +1100,25 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         cost = np.rint(dn * (vt.cost_per_km * COST_SCALE / 1000.0)).astype(np.int64)
         max_arc = max(max_arc, int(cost.max()))
         type_cb[vt.id] = routing.RegisterTransitMatrix(cost.tolist())
-    time_cb = routing.RegisterTransitMatrix(tn.tolist())
-    routing.AddDimension(time_cb, horizon, horizon, False, "time")
+    if not multi:
+        routing.AddDimension(routing.RegisterTransitMatrix(tn.tolist()), horizon, horizon, False,
+                             "time")
+    else:  # coming back from a village to a depot node: + the vehicle type's reload time
+        aux = slice(n_dep + n_ord, n_nodes)
+        time_cbs: dict[int, int] = {}
+        for reload in sorted({v.type.reload_s for v in fleet}):
+            tr = tn.copy()
+            tr[n_dep:n_dep + n_ord, aux] += reload
+            time_cbs[reload] = routing.RegisterTransitMatrix(tr.tolist())
+        routing.AddDimensionWithVehicleTransits(
+            [time_cbs[v.type.reload_s] for v in fleet], horizon, horizon, False, "time")
     tdim = routing.GetDimensionOrDie("time")
     max_fixed = max_span = 0
     cold_chain = bool(heads or tails) and any(o.max_in_vehicle_s is not None for o in orders)
     for k, v in enumerate(fleet):
         vt = v.type
         routing.SetArcCostEvaluatorOfVehicle(type_cb[vt.id], k)
-        fixed = round(vt.fixed_cost * COST_SCALE) if copies[k][1] == 1 else 0
+        fixed = round(vt.fixed_cost * COST_SCALE)
         routing.SetFixedCostOfVehicle(fixed, k)
         span = round(vt.cost_per_hour * COST_SCALE / 3600.0)
         if span > 0:
@@ -1123,19 +1131,13 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         if cold_chain:  # leave late, return early: tight in-vehicle times in the schedule
             routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(start))
             routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(end))
-    # trip r + 1 of a vehicle is used only after trip r, leaves after it is back and reloaded,
-    # and the whole day (first departure to last return) fits the duration limit
-    cp = routing.solver()
-    for cs in copy_ids.values():
-        if len(cs) < 2:
-            continue
-        vt = fleet[cs[0]].type
-        for a, b in itertools.pairwise(cs):
-            cp.Add(routing.ActiveVehicleVar(b) <= routing.ActiveVehicleVar(a))
-            cp.Add(tdim.CumulVar(routing.Start(b)) >= tdim.CumulVar(routing.End(a))
-                   + vt.reload_s * routing.ActiveVehicleVar(b))
-        cp.Add(tdim.CumulVar(routing.End(cs[-1])) - tdim.CumulVar(routing.Start(cs[0]))
-               <= vt.duration_limit_s)
+    if multi and any(vt.max_trips is not None for vt in problem.vehicle_types):
+        # trips: one more at every arc from a village to a depot node, at most max_trips - 1
+        back = [[0] * n_nodes for _ in range(n_nodes)]
+        for r in range(n_dep, n_dep + n_ord):
+            back[r][n_dep + n_ord:] = [1] * (n_nodes - n_dep - n_ord)
+        routing.AddDimensionWithVehicleCapacity(
+            routing.RegisterTransitMatrix(back), 0, [k - 1 for k in trips], True, "trips")
 
     # capacity: with loading nodes, +q when loading at the depot and -q at the village
     for dim in problem.dimensions:
@@ -1143,12 +1145,15 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         demand = [0] * n_nodes
         for i, o in enumerate(orders):
             q = o.quantity.get(dim, 0)
-            if mixed and o.kind == "delivery":
+            if (mixed or multi) and o.kind == "delivery":
                 for h in head_node[i]:
                     demand[h] = q
                 demand[n_dep + i] = -q
             else:
                 demand[n_dep + i] = q
+                if multi:  # unloaded at the depot node of a later visit
+                    for u in tail_node[i]:
+                        demand[u] = -q
         cb = routing.RegisterUnaryTransitVector(demand)
         routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, f"load:{dim}")
 
@@ -1184,8 +1189,8 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
                 # cumul(delivery) + service - cumul(loading) <= limit
                 limits.append(_constant(o.max_in_vehicle_s - o.service_s))
                 tdim.SetPickupToDeliveryLimitFunctionForPair(limits[-1], n_pairs)
-            elif not is_head:  # cumul(unloading) - cumul(pickup) <= limit
-                assert o.max_in_vehicle_s is not None
+            elif not is_head and o.max_in_vehicle_s is not None:
+                # cumul(unloading) - cumul(pickup) <= limit
                 limits.append(_constant(o.max_in_vehicle_s))
                 tdim.SetPickupToDeliveryLimitFunctionForPair(limits[-1], n_pairs)
             n_pairs += 1
@@ -1203,11 +1208,16 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
             tdim.CumulVar(idx).SetRange(*o.time_window)
         cut = np.flatnonzero(~reach[n_dep + i, n_dep:n_dep + n_ord])
         unreachable = [body_idx[int(j)] for j in cut]
-        if head_idx or unreachable:
-            routing.NextVar(idx).RemoveValues(head_idx + unreachable)
-    for i in tails:
-        for u in tail_node[i]:
-            routing.NextVar(manager.NodeToIndex(u)).RemoveValues(body_idx + head_idx)
+        forbid = unreachable if multi else head_idx + unreachable
+        if forbid:
+            routing.NextVar(idx).RemoveValues(forbid)
+    tail_idx = [manager.NodeToIndex(u) for i in tails for u in tail_node[i]]
+    if not multi:  # one trip: loading nodes head the route, unloading nodes end it
+        for u in tail_idx:
+            routing.NextVar(u).RemoveValues(body_idx + head_idx)
+    else:  # a depot visit unloads first, then loads
+        for h in head_idx:
+            routing.NextVar(h).RemoveValues(tail_idx)
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = getattr(
         routing_enums_pb2.FirstSolutionStrategy, options.first_solution_strategy)
@@ -1253,12 +1263,14 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
 
     routes: list[Route] = []
     served: set[str] = set()
-    trip_no: dict[str, int] = {}
     for k, v in enumerate(fleet):
         if not routing.IsVehicleUsed(assignment, k):
             continue
-        trip_no[v.id] = trip_no.get(v.id, 0) + 1
+        # trips: a depot node after a village ends a trip; the next leaves after the visit
+        # (goods loaded earlier and delivered on a later trip are booked as reloaded at the visit
+        # between: same loads on that trip, shorter times in vehicle - all within the model's)
         idx = assignment.Value(routing.NextVar(routing.Start(k)))
+        legs: list[tuple[list[tuple[Order, int]], int]] = []
         seq: list[tuple[Order, int]] = []
         dep = int(assignment.Value(tdim.CumulVar(routing.Start(k))))
         while not routing.IsEnd(idx):
@@ -1266,14 +1278,20 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
             cumul = int(assignment.Value(tdim.CumulVar(idx)))
             if node < n_dep + n_ord:
                 seq.append((orders[node - n_dep], cumul))
-            elif node < n_dep + n_ord + n_heads:  # loading at the depot: leave after it
+            elif seq:  # back at the depot
+                legs.append((seq, dep))
+                seq, dep = [], cumul
+            elif node < n_dep + n_ord + n_heads or multi:  # at the depot: leave after it
                 dep = max(dep, cumul)
             idx = assignment.Value(routing.NextVar(idx))
-        route = _build_route(problem, v, seq, dep)
-        if trip_no[v.id] > 1:  # the fixed cost is the vehicle's, booked on its first trip
-            route = replace(route, trip=trip_no[v.id], cost=route.cost - v.type.fixed_cost)
-        routes.append(route)
-        served.update(o.id for o, _ in seq)
+        if seq:
+            legs.append((seq, dep))
+        for n, (trip_seq, trip_dep) in enumerate(legs, start=1):
+            route = _build_route(problem, v, trip_seq, trip_dep)
+            if n > 1:  # the fixed cost is the vehicle's, booked on its first trip
+                route = replace(route, trip=n, cost=route.cost - v.type.fixed_cost)
+            routes.append(route)
+            served.update(o.id for o, _ in trip_seq)
     un, bound = explain_unassigned(problem, served)
     return RoutingSolution(
         routes=tuple(routes),
