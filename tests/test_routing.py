@@ -396,6 +396,18 @@ def test_search_reason_and_what_ended_the_search() -> None:
     assert capped.search_ended_by == "time_cap" and not capped.reproducible
 
 
+def test_iterated_local_search_option_solves_validly() -> None:
+    x = np.array([0, 3, 1, 4, 2])
+    d = (np.abs(x[:, None] - x[None, :]) * 1000).astype(np.int64)
+    van = VehicleType("van", False, {"kg": 10}, 2)
+    orders = tuple(Order(f"o{i}", "delivery", i, {"kg": 5}) for i in range(1, 5))
+    problem = RoutingProblem(d, d, (Depot("A", 0),), (van,), orders)
+    sol = solved(problem, RoutingOptions(5.0, iterated_local_search=True, solution_limit=200))
+    assert not sol.unassigned and sol.search_ended_by in ("solution_limit", "local_optimum")
+    # two orders per van along a line: the far pair (3, 4 km) and the near pair (1, 2 km)
+    assert sol.kpis.total_distance_m == 2 * 4000 + 2 * 2000
+
+
 def test_unreachable_between_villages_is_never_driven() -> None:
     t = np.array([[0, 100, 100], [100, 0, 1], [100, 1, 0]], dtype=np.int64)
     reach = np.ones((3, 3), dtype=bool)
