@@ -38,8 +38,34 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 }
 
 
+def parse_variant(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A named variant, or ``key=value`` pairs joined by ``+``: ``trips`` (a number or ``fit``),
+    ``reload`` (minutes), ``limit`` (solutions), ``cap`` (seconds), ``mode``, ``candidates``."""
+    if name in VARIANTS:
+        return VARIANTS[name]
+    plan_over: dict[str, Any] = {}
+    fleet_over: dict[str, Any] = {}
+    for part in name.split("+"):
+        key, value = part.split("=")
+        if key == "trips":
+            fleet_over["max_trips"] = None if value == "fit" else int(value)
+        elif key == "reload":
+            fleet_over["reload_s"] = round(float(value) * 60)
+        elif key == "limit":
+            plan_over["routing_solution_limit"] = int(value)
+        elif key == "cap":
+            plan_over["routing_time_limit_s"] = float(value)
+        elif key == "mode":
+            plan_over["routing_mode"] = value
+        elif key == "candidates":
+            plan_over["routing_depot_candidates"] = int(value)
+        else:
+            raise SystemExit(f"unknown variant key {key!r}")
+    return plan_over, fleet_over
+
+
 def variant_inputs(inputs: PlanInputs, name: str) -> PlanInputs:
-    plan_over, fleet_over = VARIANTS[name]
+    plan_over, fleet_over = parse_variant(name)
     sc = inputs.scenario
     region = replace(sc.region, fleet=tuple(replace(f, **fleet_over) for f in sc.region.fleet))
     return replace(inputs, scenario=replace(sc, plan=replace(sc.plan, **plan_over), region=region))
@@ -47,7 +73,7 @@ def variant_inputs(inputs: PlanInputs, name: str) -> PlanInputs:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", default="default")
+    parser.add_argument("--variants", default="default", help="comma list (see parse_variant)")
     parser.add_argument("--models", default="baseline,plan")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--label", default="")
@@ -69,7 +95,8 @@ def main() -> int:
                 "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
                 "label": args.label, "variant": name, "model": model, "scale": args.scale,
                 "plan": {key: getattr(inp.scenario.plan, key) for key in (
-                    "routing_mode", "routing_solution_limit", "routing_time_limit_s")},
+                    "routing_mode", "routing_solution_limit", "routing_time_limit_s",
+                    "routing_depot_candidates")},
                 "fleet": {f.id: {"max_trips": f.max_trips, "reload_s": f.reload_s}
                           for f in inp.region.fleet},
                 "orders": len(inp.orders), "served": k.orders_served,

@@ -1358,8 +1358,9 @@ def solution_frames(problem: RoutingProblem, solution: RoutingSolution) -> dict[
     dims = problem.dimensions
     route_rows = [
         {
-            "vehicle_id": r.vehicle_id, "vehicle_type": r.vehicle_type, "depot": r.depot,
-            "stops": len(r.stops), "departure_s": r.departure_s, "arrival_s": r.arrival_s,
+            "vehicle_id": r.vehicle_id, "trip": r.trip, "vehicle_type": r.vehicle_type,
+            "depot": r.depot, "stops": len(r.stops), "departure_s": r.departure_s,
+            "arrival_s": r.arrival_s,
             "duration_s": r.duration_s, "duration_min": r.duration_s / 60.0,
             "distance_m": r.distance_m, "distance_km": r.distance_m / 1000.0, "cost": r.cost,
             **{f"load_at_start_{k}": r.load_at_start.get(k, 0) for k in dims},
@@ -1372,7 +1373,7 @@ def solution_frames(problem: RoutingProblem, solution: RoutingSolution) -> dict[
         for seq, s in enumerate(r.stops, start=1):
             o = orders[s.order_id]
             stop_rows.append({
-                "vehicle_id": r.vehicle_id, "depot": r.depot, "sequence": seq,
+                "vehicle_id": r.vehicle_id, "trip": r.trip, "depot": r.depot, "sequence": seq,
                 "order_id": s.order_id, "kind": o.kind, "product_class": o.product_class,
                 "location": s.location, "from_location": prev, "arrival_s": s.arrival_s,
                 "start_s": s.start_s, "departure_s": s.departure_s,
@@ -1382,11 +1383,12 @@ def solution_frames(problem: RoutingProblem, solution: RoutingSolution) -> dict[
                 **{f"load_after_{k}": s.load_after.get(k, 0) for k in dims},
             })
             prev = s.location
-    route_cols = ["vehicle_id", "vehicle_type", "depot", "stops", "departure_s", "arrival_s",
-                  "duration_s", "duration_min", "distance_m", "distance_km", "cost",
+    route_cols = ["vehicle_id", "trip", "vehicle_type", "depot", "stops", "departure_s",
+                  "arrival_s", "duration_s", "duration_min", "distance_m", "distance_km", "cost",
                   *[f"load_at_start_{k}" for k in dims]]
-    stop_cols = ["vehicle_id", "depot", "sequence", "order_id", "kind", "product_class",
-                 "location", "from_location", "arrival_s", "start_s", "departure_s", "wait_s",
+    stop_cols = ["vehicle_id", "trip", "depot", "sequence", "order_id", "kind",
+                 "product_class", "location", "from_location", "arrival_s", "start_s",
+                 "departure_s", "wait_s",
                  "in_vehicle_s", "in_vehicle_min", "max_in_vehicle_s", "within_limit",
                  *[f"load_after_{k}" for k in dims]]
     return {
