@@ -551,3 +551,71 @@ def test_hhmm_time_windows_through_the_cli(
     assert main(["route", *common, "--orders", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "W0" in err and "'08:75' is not a time" in err and "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- fleet settings
+
+
+FLEET_TOML = """
+[[fleet]]
+id = "van"
+capacity_kg = 800
+capacity_parcels = 100
+count_per_depot = 1
+{extra}
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "trips", "reload"),
+    [("", 1, 0), ('max_trips = "fit"\nreload_min = 20', None, 1200),
+     ("max_trips = 3\nreload_min = 7.5", 3, 450)],
+)
+def test_fleet_trips_and_reload_from_the_scenario(
+    tmp_path: Path, extra: str, trips: int | None, reload: int
+) -> None:
+    from lastmile.scenario import load_scenario
+
+    f = tmp_path / "s.toml"
+    f.write_text(FLEET_TOML.format(extra=extra), encoding="utf-8")
+    (van,) = load_scenario(f).region.fleet
+    assert (van.max_trips, van.reload_s) == (trips, reload)
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [("max_trips = 0", "max_trips = 0"), ('max_trips = "many"', "max_trips = 'many'"),
+     ("reload_min = -5", "reload_min = -5")],
+)
+def test_bad_fleet_trip_settings_name_the_key(tmp_path: Path, extra: str, needle: str) -> None:
+    from lastmile.scenario import load_scenario
+
+    f = tmp_path / "s.toml"
+    f.write_text(FLEET_TOML.format(extra=extra), encoding="utf-8")
+    with pytest.raises(InputError, match=needle):
+        load_scenario(f)
+
+
+def test_routing_processes_setting_is_checked() -> None:
+    from lastmile.scenario import load_scenario
+
+    assert load_scenario(routing_processes=1).plan.routing_processes == 1
+    with pytest.raises(InputError, match="routing_processes"):
+        load_scenario(routing_processes=3)
+    with pytest.raises(InputError, match="max_trips"):
+        VehicleType("van", False, {"kg": 1}, max_trips=0)
+
+
+def test_single_process_plan_equals_the_forked_one(small_cache: Path, shared_data: Path) -> None:
+    from lastmile.plan import run_plan
+    from lastmile.scenario import load_scenario
+    from tests.conftest import TEST_SCALE
+
+    def kpis(processes: int) -> dict[str, object]:
+        sc = load_scenario(network="synthetic", standin_scale=TEST_SCALE,
+                           routing_processes=processes, routing_time_limit_s=120.0)
+        return run_plan(sc, reference_dir=shared_data, cache=small_cache).kpis()["routing"]
+
+    one = kpis(1)
+    assert one == kpis(2)
+    assert set(one["plan"]["unassigned_by_reason"]) == {"infeasible", "fleet", "search"}
