@@ -84,7 +84,7 @@ class PlanSettings:
     demand_weight: str = "population"
     candidates_per_township: int | None = None
     location_time_limit_s: float = 60.0
-    routing_time_limit_s: float = 120.0
+    routing_time_limit_s: float = 300.0
     routing_solution_limit: int = 25
     routing_mode: str = "per_depot"
     routing_first_solution: str = "auto"
