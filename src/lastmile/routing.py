@@ -25,6 +25,12 @@ Conventions (checked independently by :mod:`lastmile.validate`):
   node and a loading/unloading node at the depot, see :func:`solve`), on mixed routes too.
 - Unreachable pairs: give a boolean ``reachable`` matrix, or mark them with a negative sentinel in
   ``time_s`` or ``distance_m``.
+- Trips: a vehicle with ``max_trips`` > 1 may come back to its depot and leave again; each trip is
+  one :class:`Route` (``trip`` = 1, 2 ...) and all of the above holds per trip (load at the start
+  of a trip, time in vehicle from that trip's departure / until its return). Trip r + 1 leaves at
+  least ``reload_s`` after trip r is back; first departure to last return fits the duration limit.
+- Unserved orders carry a reason code (``infeasible`` / ``fleet`` / ``search``) with evidence, see
+  :class:`Unassigned` and :func:`explain_unassigned`.
 """
 
 from __future__ import annotations
