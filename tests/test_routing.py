@@ -187,6 +187,7 @@ def test_multi_trip_serves_what_one_trip_cannot() -> None:
     assert not sol.unassigned and sol.kpis.vehicles_used == 1
     assert [(r.trip, [s.order_id for s in r.stops]) for r in sol.routes] == [(1, ["P"]), (2, ["Y"])]
     (trip1, trip2) = sol.routes
+    assert sol.trips_by_vehicle() == {"A/van/1": (trip1, trip2)}
     assert trip2.departure_s >= trip1.arrival_s + 900
     ivt = {s.order_id: s.in_vehicle_s for r in sol.routes for s in r.stops}
     assert ivt == {"P": 600, "Y": 600}  # each from its own trip's departure / to its return

@@ -667,6 +667,13 @@ class RoutingSolution:
         """False when the wall-clock cap ended the search."""
         return self.search_ended_by != ENDED_TIME_CAP
 
+    def trips_by_vehicle(self) -> dict[str, tuple[Route, ...]]:
+        """Each used vehicle's trips, in trip order (its day)."""
+        out: dict[str, list[Route]] = {}
+        for r in self.routes:
+            out.setdefault(r.vehicle_id, []).append(r)
+        return {v: tuple(sorted(rs, key=lambda r: r.trip)) for v, rs in out.items()}
+
     def unassigned_by_reason(self) -> dict[str, int]:
         """Counts per reason code, every code present."""
         out = dict.fromkeys(REASON_CODES, 0)
