@@ -279,6 +279,7 @@ def _print_routes(*plans: RoutePlan) -> None:
     print(f"{'routed day':<28}" + "".join(f"{p.name:>14}" for p in plans))
     rows: tuple[tuple[str, Callable[[RoutePlan], str]], ...] = (
         ("vehicles used", lambda p: f"{p.solution.kpis.vehicles_used}"),
+        ("trips", lambda p: f"{len(p.solution.routes)}"),
         ("orders served", lambda p: f"{p.solution.kpis.orders_served}"),
         ("unassigned", lambda p: f"{p.solution.kpis.unassigned}"),
         ("km", lambda p: f"{p.solution.kpis.total_km:,.0f}"),
@@ -286,6 +287,7 @@ def _print_routes(*plans: RoutePlan) -> None:
         ("mean in-vehicle, min", lambda p: f"{p.solution.kpis.mean_in_vehicle_s / 60:.1f}"),
         ("max in-vehicle, min", lambda p: f"{p.solution.kpis.max_in_vehicle_s / 60:.1f}"),
         ("cold-chain compliance", lambda p: f"{p.solution.kpis.cold_chain_compliance:.1%}"),
+        ("search ended by", lambda p: p.solution.search_ended_by),
         (
             "validator",
             lambda p: "ok" if p.validation.ok else f"{len(p.validation.violations)} violations",
