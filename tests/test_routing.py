@@ -10,6 +10,7 @@ import dataclasses
 import itertools
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -609,14 +610,19 @@ def test_routing_processes_setting_is_checked() -> None:
 
 def test_single_process_plan_equals_the_forked_one(small_cache: Path, shared_data: Path) -> None:
     from lastmile.plan import run_plan
+    from lastmile.report import manifest
     from lastmile.scenario import load_scenario
     from tests.conftest import TEST_SCALE
 
-    def kpis(processes: int) -> dict[str, object]:
+    def routing(processes: int) -> tuple[dict[str, Any], dict[str, Any]]:
         sc = load_scenario(network="synthetic", standin_scale=TEST_SCALE,
                            routing_processes=processes, routing_time_limit_s=120.0)
-        return run_plan(sc, reference_dir=shared_data, cache=small_cache).kpis()["routing"]
+        result = run_plan(sc, reference_dir=shared_data, cache=small_cache)
+        return result.kpis()["routing"], manifest(result)["routing_solver"]
 
-    one = kpis(1)
-    assert one == kpis(2)
+    one, solver = routing(1)
+    assert one == routing(2)[0]
     assert set(one["plan"]["unassigned_by_reason"]) == {"infeasible", "fleet", "search"}
+    for name in ("baseline", "plan"):
+        assert solver[name]["search_ended_by"] == one[name]["search_ended_by"] == "solution_limit"
+        assert solver[name]["reproducible"] and solver[name]["status"] == one[name]["solver_status"]
