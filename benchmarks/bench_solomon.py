@@ -338,10 +338,12 @@ def markdown_summary(rows: Sequence[dict[str, object]]) -> str:
     means, common_means = [], []
     for s in solvers:
         ok = [float(str(cell[(n, s)]["gap_pct"])) for n in names
-              if (n, s) in cell and cell[(n, s)]["feasible"]]
+              if (n, s) in cell and cell[(n, s)]["feasible"]
+              and cell[(n, s)]["gap_pct"] is not None]
         total = sum(1 for n in names if (n, s) in cell)
         means.append(f"{sum(ok) / len(ok):.2f} % ({len(ok)}/{total} feasible)" if ok else "—")
-        cg = [float(str(cell[(n, s)]["gap_pct"])) for n in common]
+        cg = [float(str(cell[(n, s)]["gap_pct"])) for n in common
+              if cell[(n, s)]["gap_pct"] is not None]
         common_means.append(f"{sum(cg) / len(cg):.2f} %" if cg else "—")
     lines.append("| **mean gap, feasible runs** | | " + " | ".join(means) + " |")
     lines.append(f"| **mean gap, {len(common)} instances all solved** | | "
