@@ -89,7 +89,7 @@ def solution_from_sequences(
                   for o, a, s, ld in stops),
             dist, route_cost(v.type, dist, back - departure)))
     served = {i for s in sequences for i in s}
-    un = tuple(Unassigned(o.id, "not served") for o in problem.orders if o.id not in served)
+    un = tuple(Unassigned(o.id, "search") for o in problem.orders if o.id not in served)
     if sum(1 for s in sequences if s) > len(vehicles):
         status += " (more routes than vehicles)"
     return RoutingSolution(tuple(routes), un, compute_kpis(problem, routes, len(un)), status,
@@ -205,6 +205,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=30.0, help="seconds per instance/solver")
     ap.add_argument("--solvers", default=",".join(SOLVERS), help=f"comma list of {SOLVERS}")
     ap.add_argument("--reference-data", default=None, help="reference-data directory")
+    ap.add_argument("--dataset", default="solomon",
+                    help="folder under benchmarks/ in the reference data (solomon, homberger_200)")
+    ap.add_argument("--concurrent", action="store_true",
+                    help="run the solvers of one instance side by side, one forked process each "
+                    "(one core each)")
     ap.add_argument("--out", type=Path, default=None, help="JSON-lines file (rewritten per row)")
     ap.add_argument("--summarize", type=Path, default=None, metavar="JSONL",
                     help="only print the Markdown summary of an earlier run's JSON lines")
@@ -219,9 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     root = reference_data_dir(args.reference_data)
     assert root is not None
-    folder = root / "benchmarks" / "solomon"
+    folder = root / "benchmarks" / args.dataset
     with open(root / "benchmarks" / "solomon_bks.csv", encoding="utf-8") as f:
-        bks = {r["instance"]: r for r in csv.DictReader(f)}
+        bks = {r["instance"]: r for r in csv.DictReader(f)}  # none for homberger_200
     names = args.instances or sorted(p.stem for p in folder.glob("*.txt"))
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
     unknown = [s for s in solvers if s not in RUNNERS]
@@ -233,24 +238,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in names:
         inst = read_solomon(folder / f"{name}.txt")
         problem = solomon_problem(inst)
-        best = float(bks[name]["dist_bks_distance_trunc1"])
-        for solver in solvers:
-            sol = RUNNERS[solver](inst, problem, args.time_limit)
+        best = float(bks[name]["dist_bks_distance_trunc1"]) if name in bks else None
+        sols = solve_all(solvers, inst, problem, args.time_limit, args.concurrent)
+        for solver, sol in zip(solvers, sols, strict=True):
             rep = validate_routes(problem, sol)
             feasible = rep.ok and not sol.unassigned
             dist = sol.kpis.total_distance_m / 10.0
             row: dict[str, object] = {
                 "instance": name, "solver": solver, "time_limit_s": args.time_limit,
                 "distance": dist, "vehicles": sol.kpis.vehicles_used, "feasible": feasible,
-                "bks_distance": best, "bks_vehicles": int(bks[name]["dist_bks_vehicles"]),
-                "gap_pct": round(100.0 * (dist - best) / best, 3) if feasible else None,
+                "bks_distance": best,
+                "bks_vehicles": int(bks[name]["dist_bks_vehicles"]) if name in bks else None,
+                "gap_pct": round(100.0 * (dist - best) / best, 3)
+                if feasible and best is not None else None,
                 "seconds": round(sol.solve_seconds, 2), "status": sol.status,
+                "search_ended_by": sol.search_ended_by, "concurrent": args.concurrent,
             }
             if not feasible:
                 row["violations"] = rep.summary(5)
             rows.append(row)
             gap = "-" if row["gap_pct"] is None else f"{row['gap_pct']:.2f}"
-            print(f"{name:9} {solver:14} {dist:9.1f} {best:8.1f} {gap:>6} "
+            print(f"{name:9} {solver:14} {dist:9.1f} {best or 0:8.1f} {gap:>6} "
                   f"{row['vehicles']:>4} {feasible!s:>8} {row['seconds']:7.1f}", flush=True)
             if args.out is not None:
                 write_text(args.out, "".join(json.dumps(r) + "\n" for r in rows))
@@ -259,6 +267,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     for r in rows:
         print(json.dumps(r))
     return 0
+
+
+_JOBS: list[tuple[str, SolomonInstance, RoutingProblem, float]] = []
+
+
+def _run_job(k: int) -> RoutingSolution:
+    solver, inst, problem, limit = _JOBS[k]
+    return RUNNERS[solver](inst, problem, limit)
+
+
+def solve_all(solvers: Sequence[str], inst: SolomonInstance, problem: RoutingProblem,
+              limit: float, concurrent: bool) -> list[RoutingSolution]:
+    """Each solver on the instance: in turn, or side by side in forked processes."""
+    if not concurrent or len(solvers) < 2:
+        return [RUNNERS[s](inst, problem, limit) for s in solvers]
+    import multiprocessing as mp
+
+    _JOBS[:] = [(s, inst, problem, limit) for s in solvers]
+    try:
+        with mp.get_context("fork").Pool(len(solvers)) as pool:
+            return pool.map(_run_job, range(len(solvers)))
+    finally:
+        _JOBS.clear()
+
+
+def versus(rows: Sequence[dict[str, object]], solver: str = "lastmile",
+           peer: str = "pyvrp") -> str:
+    """Mean and worst distance of ``solver`` against ``peer`` per instance (both feasible)."""
+    cell = {(str(r["instance"]), str(r["solver"])): r for r in rows}
+    diffs = []
+    for name in dict.fromkeys(str(r["instance"]) for r in rows):
+        a, b = cell.get((name, solver)), cell.get((name, peer))
+        if a and b and a["feasible"] and b["feasible"]:
+            ratio = float(str(a["distance"])) / float(str(b["distance"]))
+            diffs.append((100.0 * (ratio - 1), name))
+    if not diffs:
+        return f"{solver} vs {peer}: no instance both feasible"
+    mean = sum(d for d, _ in diffs) / len(diffs)
+    worst = max(diffs)
+    return (f"{solver} vs {peer}: mean distance {mean:+.2f} % over {len(diffs)} instances both "
+            f"feasible (worst {worst[0]:+.2f} % on {worst[1]})")
 
 
 def markdown_summary(rows: Sequence[dict[str, object]]) -> str:
@@ -273,12 +322,14 @@ def markdown_summary(rows: Sequence[dict[str, object]]) -> str:
     head = "| instance | BKS (distance-only) | " + " | ".join(solvers) + " |"
     lines = [head, "|---|---:|" + "---:|" * len(solvers)]
     for name in names:
-        bks = next(r["bks_distance"] for r in rows if r["instance"] == name)
+        bks = next(r["bks_distance"] for r in rows if r["instance"] == name) or "—"
         parts = []
         for s in solvers:
             r = cell.get((name, s))
             if r is None or not r["feasible"]:
                 parts.append("—")
+            elif r["gap_pct"] is None:
+                parts.append(f"{r['distance']:.1f} ({r['vehicles']} veh)")
             else:
                 parts.append(f"{r['distance']:.1f} ({r['gap_pct']:+.2f} %, {r['vehicles']} veh)")
         lines.append(f"| {name} | {bks} | " + " | ".join(parts) + " |")
@@ -287,14 +338,18 @@ def markdown_summary(rows: Sequence[dict[str, object]]) -> str:
     means, common_means = [], []
     for s in solvers:
         ok = [float(str(cell[(n, s)]["gap_pct"])) for n in names
-              if (n, s) in cell and cell[(n, s)]["feasible"]]
+              if (n, s) in cell and cell[(n, s)]["feasible"]
+              and cell[(n, s)]["gap_pct"] is not None]
         total = sum(1 for n in names if (n, s) in cell)
         means.append(f"{sum(ok) / len(ok):.2f} % ({len(ok)}/{total} feasible)" if ok else "—")
-        cg = [float(str(cell[(n, s)]["gap_pct"])) for n in common]
+        cg = [float(str(cell[(n, s)]["gap_pct"])) for n in common
+              if cell[(n, s)]["gap_pct"] is not None]
         common_means.append(f"{sum(cg) / len(cg):.2f} %" if cg else "—")
     lines.append("| **mean gap, feasible runs** | | " + " | ".join(means) + " |")
     lines.append(f"| **mean gap, {len(common)} instances all solved** | | "
                  + " | ".join(common_means) + " |")
+    if "pyvrp" in solvers:
+        lines += ["", *(versus(rows, s) for s in solvers if s != "pyvrp")]
     return "\n".join(lines)
 
 

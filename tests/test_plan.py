@@ -173,7 +173,8 @@ def test_user_orders_file_and_unreachable_order(
     assert code == 0
     una = pd.read_csv(out / "unassigned.csv")
     far = una[una["order_id"] == "FAR"]
-    assert len(far) == 2 and set(far["reason"]) == {"unreachable"}
+    assert len(far) == 2 and set(far["reason"]) == {"infeasible"}
+    assert set(far["binding"]) == {"unreachable"} and far["detail"].str.contains("no road").all()
     stops = pd.read_csv(out / "stops.csv")
     assert set(stops["order_id"]) == {"O0", "O1", "O2"}
     assert (stops["in_vehicle_min"] <= 120).all() and stops["cold_chain_ok"].all()

@@ -399,11 +399,6 @@ def test_negative_quantity_through_the_command(
     assert_error(code, err, 2, f"{path}, order A: parcels = -1", "give a finite number >= 0")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fault left to issue 9 (HH:MM order time windows): check_orders accepts tw_start "
-    "'09:00' but plan.plan_routes does float('09:00') -> internal ValueError, exit 1",
-)
 def test_order_time_window_in_hh_mm(
     small_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -6,20 +6,25 @@ Every solution produced here is checked by the independent validator.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from lastmile.errors import InputError
 from lastmile.routing import (
+    FLEET,
+    INFEASIBLE,
     REASON_CAPACITY,
     REASON_COLD_CHAIN,
-    REASON_PENALTY,
     REASON_REFRIGERATION,
-    REASON_SHIFT,
     REASON_UNREACHABLE,
+    SEARCH,
     Depot,
     Order,
     RoutingOptions,
@@ -161,10 +166,58 @@ def test_pickup_limit_forces_a_drop_with_one_vehicle_and_two_routes_serve_both()
     one_route = solved(problem(1, limit_on=False))
     assert stop_ids(one_route) == [["P", "Y"]]
     dropped = solved(problem(1))
+    # each is servable alone and one van has time for both: no bound proves the fleet short
     assert [(u.order_id, u.reason) for u in dropped.unassigned] in (
-        [("P", REASON_PENALTY)], [("Y", REASON_PENALTY)])
+        [("P", SEARCH)], [("Y", SEARCH)])
     both = solved(problem(2))
     assert not both.unassigned and len(both.routes) == 2
+
+
+def test_multi_trip_serves_what_one_trip_cannot() -> None:
+    """One van: P must be picked up early, Y (cold) delivered late; a second trip serves both."""
+    t = np.array([[0, 600, 600], [600, 0, 600], [600, 600, 0]], dtype=np.int64)
+    orders = (
+        Order("P", "pickup", 1, {"kg": 5}, time_window=(600, 700), max_in_vehicle_s=1800),
+        Order("Y", "delivery", 2, {"kg": 5}, time_window=(5000, 5100), max_in_vehicle_s=700),
+    )
+    one = VehicleType("van", True, {"kg": 50}, 1, shift_end_s=10_000, max_duration_s=6000)
+    single = solved(RoutingProblem(t, t, (Depot("A", 0),), (one,), orders))
+    assert single.kpis.orders_served == 1
+    two = dataclasses.replace(one, max_trips=2, reload_s=900)
+    sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (two,), orders))
+    assert not sol.unassigned and sol.kpis.vehicles_used == 1
+    assert [(r.trip, [s.order_id for s in r.stops]) for r in sol.routes] == [(1, ["P"]), (2, ["Y"])]
+    (trip1, trip2) = sol.routes
+    assert sol.trips_by_vehicle() == {"A/van/1": (trip1, trip2)}
+    assert trip2.departure_s >= trip1.arrival_s + 900
+    ivt = {s.order_id: s.in_vehicle_s for r in sol.routes for s in r.stops}
+    assert ivt == {"P": 600, "Y": 600}  # each from its own trip's departure / to its return
+    assert sol.kpis.total_distance_m == 2400
+    # the day must fit max_duration: P back at 1200 at the earliest, Y served from 5000 - 600
+    tight = dataclasses.replace(two, max_duration_s=4000)
+    sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (tight,), orders))
+    assert sol.kpis.orders_served == 1
+
+
+def test_capacity_per_trip_and_as_many_trips_as_fit() -> None:
+    t = np.array([[0, 600, 600], [600, 0, 600], [600, 600, 0]], dtype=np.int64)
+    orders = (Order("a", "delivery", 1, {"kg": 10}), Order("b", "delivery", 2, {"kg": 10}),
+              Order("c", "delivery", 1, {"kg": 10}))
+    van = VehicleType("van", False, {"kg": 10}, 1, max_trips=None, reload_s=300,
+                      max_duration_s=4000)
+    problem = RoutingProblem(t, t, (Depot("A", 0),), (van,), orders)
+    from lastmile.routing import trips_of, vehicles_of
+
+    # (4000 + 300) // (1200 + 300) = 2 trips fit the day: two of the three orders
+    assert trips_of(problem, vehicles_of(problem)[0]) == 2
+    sol = solved(problem)
+    assert sol.kpis.orders_served == 2 and len(sol.routes) == 2
+    assert all(max(r.load_at_start.values()) <= 10 for r in sol.routes)
+    (u,) = sol.unassigned  # 30 kg to deliver, 2 trips x 10 kg
+    assert (u.reason, u.binding, u.limit, u.best) == (FLEET, "capacity:kg:delivery", 20, 30)
+    # a pickup at a delivered village rides back on the same trip: all three fit in two trips
+    mixed = dataclasses.replace(problem, orders=(*orders[:2], Order("c", "pickup", 1, {"kg": 10})))
+    assert not solved(mixed).unassigned
 
 
 # --------------------------------------------------------------------------- capacity
@@ -238,6 +291,24 @@ def test_multi_depot_vehicles_return_home_and_orders_keep_their_depot() -> None:
     assert set(frames["stops"]["depot"]) == {"A", "B"}
 
 
+def test_joint_model_chooses_the_depot_no_pre_assignment() -> None:
+    """The cold pickup is nearest to A, but A's only van is full: the joint model serves it
+    from B (a nearest-depot pre-assignment would leave it)."""
+    x = np.array([0.0, 1.0, 1.5, 4.0])  # A=0, village 1, village 2, B=3 (km)
+    d = np.rint(np.abs(x[:, None] - x[None, :]) * 1000).astype(np.int64)
+    t = d * 60 // 1000  # 1 km per minute
+    van = VehicleType("van", True, {"kg": 10}, {"A": 1, "B": 1}, shift_end_s=3600)
+    orders = (Order("fixedA", "pickup", 1, {"kg": 10}, depot="A"),
+              Order("cold", "pickup", 2, {"kg": 5}, max_in_vehicle_s=300))
+    problem = RoutingProblem(t, d, (Depot("A", 0), Depot("B", 3)), (van,), orders)
+    sol = solved(problem)
+    where = {s.order_id: r.depot for r in sol.routes for s in r.stops}
+    assert where == {"fixedA": "A", "cold": "B"}
+    assert sol.kpis.total_distance_m == 2000 + 5000
+    near_only = solved(problem, RoutingOptions(1.0, depot_candidates=1))
+    assert [(u.order_id, u.reason) for u in near_only.unassigned] == [("cold", SEARCH)]
+
+
 # --------------------------------------------------------------------------- drop reasons
 
 
@@ -259,15 +330,17 @@ def test_every_precheck_reason() -> None:
         Order("slow_leg", "delivery", 7, {"kg": 1}, service_s=0, max_in_vehicle_s=1400),
     )
     sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), orders, reachable=reach))
-    reasons = {u.order_id: u.reason for u in sol.unassigned}
-    assert reasons == {
-        "far": REASON_UNREACHABLE,
-        "frozen": REASON_REFRIGERATION,
-        "heavy": REASON_CAPACITY,
-        "perishable": REASON_COLD_CHAIN,
-        "too_early": REASON_SHIFT,
-        "slow_leg": REASON_COLD_CHAIN,
+    assert {u.reason for u in sol.unassigned} == {INFEASIBLE}
+    evidence = {u.order_id: (u.binding, u.limit, u.best, u.unit) for u in sol.unassigned}
+    assert evidence == {
+        "far": (REASON_UNREACHABLE, None, None, ""),
+        "frozen": (REASON_REFRIGERATION, None, None, ""),
+        "heavy": (REASON_CAPACITY, 100, 101, "kg"),
+        "perishable": (REASON_COLD_CHAIN, 800, 600 + 300, "s"),  # leg back + service
+        "too_early": ("time_window", 3600, 3600 + 600, "s"),  # shift start + leg
+        "slow_leg": (REASON_COLD_CHAIN, 1400, 1500, "s"),
     }
+    assert sol.unassigned_by_reason() == {INFEASIBLE: 6, FLEET: 0, SEARCH: 0}
     assert stop_ids(sol) == [["ok"]]
     assert sol.kpis.unassigned == 6
 
@@ -277,9 +350,64 @@ def test_negative_sentinel_marks_unreachable_and_duration_limit_drops() -> None:
     van = VehicleType("van", False, {"kg": 10}, 1, max_duration_s=1000)
     orders = (Order("cut_off", "delivery", 1, {"kg": 1}), Order("long", "delivery", 2, {"kg": 1}))
     sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), orders))
-    assert {u.order_id: u.reason for u in sol.unassigned} == {
-        "cut_off": REASON_UNREACHABLE, "long": REASON_SHIFT}
+    assert {u.order_id: (u.reason, u.binding, u.limit, u.best) for u in sol.unassigned} == {
+        "cut_off": (INFEASIBLE, REASON_UNREACHABLE, None, None),
+        "long": (INFEASIBLE, "max_duration", 1000, 1200)}
     assert sol.routes == ()
+
+
+def test_fleet_short_by_vehicle_time_and_by_capacity() -> None:
+    # villages 1..3: 1000 s from the depot, 5000 s apart; each order needs >= 1000 + 1000 s of
+    # vehicle time; one van of 3000 s: at most one fits, so at least two must go unserved
+    t = np.full((4, 4), 5000, dtype=np.int64)
+    np.fill_diagonal(t, 0)
+    t[0, 1:] = t[1:, 0] = 1000
+    van = VehicleType("van", False, {"kg": 100}, 1, max_duration_s=3000)
+    orders = tuple(Order(f"o{i}", "delivery", i, {"kg": 1}, service_s=1000) for i in (1, 2, 3))
+    sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), orders))
+    assert sol.kpis.orders_served == 1
+    assert sol.unassigned_by_reason() == {INFEASIBLE: 0, FLEET: 2, SEARCH: 0}
+    assert {u.binding for u in sol.unassigned} == {"vehicle_time"}
+    assert sol.fleet_bound is not None
+    assert (sol.fleet_bound.short, sol.fleet_bound.needed, sol.fleet_bound.available) == (
+        2, 6000, 3000)
+    # capacity: two 60 kg deliveries, one 100 kg van with all the time it needs
+    roomy = VehicleType("van", False, {"kg": 100}, 1)
+    heavy = (Order("h1", "delivery", 1, {"kg": 60}), Order("h2", "delivery", 2, {"kg": 60}))
+    sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (roomy,), heavy))
+    (u,) = sol.unassigned
+    assert (u.reason, u.binding, u.limit, u.best, u.unit) == (
+        FLEET, "capacity:kg:delivery", 100, 120, "kg")
+
+
+def test_search_reason_and_what_ended_the_search() -> None:
+    t = np.array([[0, 600, 600], [600, 0, 600], [600, 600, 0]], dtype=np.int64)
+    van = VehicleType("van", False, {"kg": 100}, 2)
+    orders = (Order("a", "delivery", 1, {"kg": 1}), Order("b", "pickup", 2, {"kg": 1}))
+    problem = RoutingProblem(t, t, (Depot("A", 0),), (van,), orders)
+    # the first solution serves nothing and the search may not improve it: both left by search
+    idle = solved(problem, RoutingOptions(5.0, first_solution_strategy="ALL_UNPERFORMED",
+                                          solution_limit=1))
+    assert idle.unassigned_by_reason() == {INFEASIBLE: 0, FLEET: 0, SEARCH: 2}
+    assert idle.search_ended_by == "solution_limit" and idle.reproducible
+    assert idle.solutions == 1 and idle.status.startswith("ROUTING_")
+    assert all("servable alone" in u.detail and u.best == 1200 for u in idle.unassigned)
+    full = solved(problem, RoutingOptions(5.0, solution_limit=3))
+    assert not full.unassigned and full.search_ended_by in ("solution_limit", "local_optimum")
+    capped = solved(problem, RoutingOptions(0.3))  # guided local search runs to the cap
+    assert capped.search_ended_by == "time_cap" and not capped.reproducible
+
+
+def test_iterated_local_search_option_solves_validly() -> None:
+    x = np.array([0, 3, 1, 4, 2])
+    d = (np.abs(x[:, None] - x[None, :]) * 1000).astype(np.int64)
+    van = VehicleType("van", False, {"kg": 10}, 2)
+    orders = tuple(Order(f"o{i}", "delivery", i, {"kg": 5}) for i in range(1, 5))
+    problem = RoutingProblem(d, d, (Depot("A", 0),), (van,), orders)
+    sol = solved(problem, RoutingOptions(5.0, iterated_local_search=True, solution_limit=200))
+    assert not sol.unassigned and sol.search_ended_by in ("solution_limit", "local_optimum")
+    # two orders per van along a line: the far pair (3, 4 km) and the near pair (1, 2 km)
+    assert sol.kpis.total_distance_m == 2 * 4000 + 2 * 2000
 
 
 def test_unreachable_between_villages_is_never_driven() -> None:
@@ -349,3 +477,152 @@ def test_cold_chain_order_without_depot_goes_to_the_nearest_depot() -> None:
     assert where == {"tea": "B", "rice": "A", "mail": "B"}
     ivt = {s.order_id: s.in_vehicle_s for r in sol.routes for s in r.stops}
     assert ivt["tea"] == 60 + 60 and ivt["rice"] == 60  # service + 1 km; 1 km
+
+
+# --------------------------------------------------------------------------- HH:MM windows
+
+
+def _window_orders(small_cache: Path, shared_data: Path, tmp_path: Path,
+                   windows: Sequence[tuple[object, object]]) -> Path:
+    from lastmile.plan import prepare
+    from lastmile.scenario import load_scenario
+    from tests.conftest import TEST_SCALE
+
+    inputs = prepare(load_scenario(network="synthetic", standin_scale=TEST_SCALE),
+                     reference_dir=shared_data, cache=small_cache)
+    rows = [
+        {"id": f"W{i}", "kind": "delivery", "village": r.id, "lon": r.lon, "lat": r.lat,
+         "kg": 10, "parcels": 2, "product_class": "parcel", "service_min": 5,
+         "tw_start": a, "tw_end": b}
+        for i, (r, (a, b)) in enumerate(zip(inputs.villages.iloc[:len(windows)].itertuples(),
+                                             windows, strict=True))
+    ]
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    f = tmp_path / "orders.csv"
+    pd.DataFrame(rows).to_csv(f, index=False)
+    return f
+
+
+WINDOWS = (("08:00", "09:30"), ("10:15", "11:00"), (600, 660))  # HH:MM, HH:MM, minutes
+WINDOWS_S = {"W0": (28_800, 34_200), "W1": (36_900, 39_600), "W2": (36_000, 39_600)}
+
+
+def test_hhmm_time_windows_through_plan_routes(
+    small_cache: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    from lastmile.plan import _route_kpis, baseline_depots, plan_routes, prepare
+    from lastmile.scenario import load_scenario
+    from tests.conftest import TEST_SCALE
+
+    f = _window_orders(small_cache, shared_data, tmp_path, WINDOWS)
+    inputs = prepare(load_scenario(network="synthetic", standin_scale=TEST_SCALE, orders=str(f),
+                                   routing_time_limit_s=10.0),
+                     reference_dir=shared_data, cache=small_cache)
+    assert dict(zip(inputs.orders["id"], zip(inputs.orders["tw_start_s"],
+                                             inputs.orders["tw_end_s"], strict=True),
+                    strict=True)) == WINDOWS_S
+    rp = plan_routes(inputs, baseline_depots(inputs), "baseline")
+    assert rp.validation.ok, rp.validation.summary()
+    assert {o.id: o.time_window for o in rp.problem.orders} == WINDOWS_S
+    starts = {s.order_id: s.start_s for r in rp.solution.routes for s in r.stops}
+    assert set(starts) == set(WINDOWS_S)
+    assert all(WINDOWS_S[k][0] <= v <= WINDOWS_S[k][1] for k, v in starts.items())
+    kpis = _route_kpis(rp)
+    assert kpis["unassigned_by_reason"] == {"infeasible": 0, "fleet": 0, "search": 0}
+    assert kpis["solver_status"].startswith("ROUTING_") and kpis["reproducible"]
+    assert kpis["search_ended_by"] in ("solution_limit", "local_optimum")
+
+
+def test_hhmm_time_windows_through_the_cli(
+    small_cache: Path, shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lastmile.cli import main
+    from tests.conftest import TEST_SCALE
+
+    f = _window_orders(small_cache, shared_data, tmp_path, WINDOWS)
+    common = ["--network", "synthetic", "--standin-scale", str(TEST_SCALE), "--reference-data",
+              str(shared_data), "--cache-dir", str(small_cache), "--routing-time-limit", "10"]
+    out = tmp_path / "route"
+    assert main(["route", *common, "--orders", str(f), "--out", str(out)]) == 0
+    stops = pd.read_csv(out / "stops.csv")
+    plan = stops[stops["scenario"] == "plan"].set_index("order_id")
+    assert set(plan.index) == set(WINDOWS_S)
+    assert all(WINDOWS_S[k][0] <= plan.loc[k, "start_s"] <= WINDOWS_S[k][1] for k in WINDOWS_S)
+    bad = _window_orders(small_cache, shared_data, tmp_path / "bad", (("08:75", "09:00"),))
+    capsys.readouterr()
+    assert main(["route", *common, "--orders", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "W0" in err and "'08:75' is not a time" in err and "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- fleet settings
+
+
+FLEET_TOML = """
+[[fleet]]
+id = "van"
+capacity_kg = 800
+capacity_parcels = 100
+count_per_depot = 1
+{extra}
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "trips", "reload"),
+    [("", 1, 0), ('max_trips = "fit"\nreload_min = 20', None, 1200),
+     ("max_trips = 3\nreload_min = 7.5", 3, 450)],
+)
+def test_fleet_trips_and_reload_from_the_scenario(
+    tmp_path: Path, extra: str, trips: int | None, reload: int
+) -> None:
+    from lastmile.scenario import load_scenario
+
+    f = tmp_path / "s.toml"
+    f.write_text(FLEET_TOML.format(extra=extra), encoding="utf-8")
+    (van,) = load_scenario(f).region.fleet
+    assert (van.max_trips, van.reload_s) == (trips, reload)
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [("max_trips = 0", "max_trips = 0"), ('max_trips = "many"', "max_trips = 'many'"),
+     ("reload_min = -5", "reload_min = -5")],
+)
+def test_bad_fleet_trip_settings_name_the_key(tmp_path: Path, extra: str, needle: str) -> None:
+    from lastmile.scenario import load_scenario
+
+    f = tmp_path / "s.toml"
+    f.write_text(FLEET_TOML.format(extra=extra), encoding="utf-8")
+    with pytest.raises(InputError, match=needle):
+        load_scenario(f)
+
+
+def test_routing_processes_setting_is_checked() -> None:
+    from lastmile.scenario import load_scenario
+
+    assert load_scenario(routing_processes=1).plan.routing_processes == 1
+    with pytest.raises(InputError, match="routing_processes"):
+        load_scenario(routing_processes=3)
+    with pytest.raises(InputError, match="max_trips"):
+        VehicleType("van", False, {"kg": 1}, max_trips=0)
+
+
+def test_single_process_plan_equals_the_forked_one(small_cache: Path, shared_data: Path) -> None:
+    from lastmile.plan import run_plan
+    from lastmile.report import manifest
+    from lastmile.scenario import load_scenario
+    from tests.conftest import TEST_SCALE
+
+    def routing(processes: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        sc = load_scenario(network="synthetic", standin_scale=TEST_SCALE,
+                           routing_processes=processes, routing_time_limit_s=120.0)
+        result = run_plan(sc, reference_dir=shared_data, cache=small_cache)
+        return result.kpis()["routing"], manifest(result)["routing_solver"]
+
+    one, solver = routing(1)
+    assert one == routing(2)[0]
+    assert set(one["plan"]["unassigned_by_reason"]) == {"infeasible", "fleet", "search"}
+    for name in ("baseline", "plan"):
+        assert solver[name]["search_ended_by"] == one[name]["search_ended_by"] == "solution_limit"
+        assert solver[name]["reproducible"] and solver[name]["status"] == one[name]["solver_status"]

@@ -46,7 +46,7 @@ def problem() -> RoutingProblem:
 
 def make_solution(p: RoutingProblem, plan: Mapping[str, Sequence[str]],
                   departures: Mapping[str, int] | None = None,
-                  unassigned: Sequence[str] = ()) -> RoutingSolution:
+                  unassigned: Sequence[str] = (), reason: str = "search") -> RoutingSolution:
     """Earliest-start schedule of hand-chosen sequences, KPIs as the validator computes them."""
     orders = {o.id: o for o in p.orders}
     types = {vt.id: vt for vt in p.vehicle_types}
@@ -74,7 +74,7 @@ def make_solution(p: RoutingProblem, plan: Mapping[str, Sequence[str]],
             for o, a, s, ld in rows)
         cost = vt.fixed_cost + vt.cost_per_km * dist / 1000 + vt.cost_per_hour * (back - dep) / 3600
         routes.append(Route(vid, vt.id, "A", dep, back, start_load, stops, dist, cost))
-    sol = RoutingSolution(tuple(routes), tuple(Unassigned(u, "test") for u in unassigned),
+    sol = RoutingSolution(tuple(routes), tuple(Unassigned(u, reason) for u in unassigned),
                           ZERO_KPIS, "hand-made", 0.0)
     return dataclasses.replace(sol, kpis=validate_routes(p, sol).kpis)
 
@@ -157,6 +157,81 @@ def test_refrigeration_window_shift_and_kpi_tampering_are_caught() -> None:
     ghost = dataclasses.replace(sol, routes=(dataclasses.replace(sol.routes[0],
                                                                  vehicle_id="A/van/9"),))
     assert "vehicle" in validate_routes(p, ghost).rules()
+
+
+def test_reason_claims_are_checked_from_the_matrices() -> None:
+    p = problem()
+    plan = {"A/van/1": ["d1", "d2", "p1"]}
+    # p2 needs refrigeration and the cold van can serve it alone: not infeasible
+    false_claim = make_solution(p, plan, unassigned=["p2"], reason="infeasible")
+    assert [(v.rule, v.order_id) for v in validate_routes(p, false_claim).violations] == [
+        ("reason", "p2")]
+    unknown = make_solution(p, plan, unassigned=["p2"], reason="penalty")
+    assert validate_routes(p, unknown).rules() == {"reason"}
+    # with a 500 s cold-chain limit p1 (600 s leg back + 30 s service) is infeasible alone
+    tight = dataclasses.replace(p, orders=tuple(
+        dataclasses.replace(o, max_in_vehicle_s=500) if o.id == "p1" else o for o in p.orders))
+    assert validate_routes(tight, make_solution(tight, {"A/van/1": ["d1", "d2"],
+                                                        "A/cold/1": ["p2"]},
+                                                unassigned=["p1"], reason="infeasible")).ok
+    wrong = make_solution(tight, {"A/van/1": ["d1", "d2"], "A/cold/1": ["p2"]},
+                          unassigned=["p1"], reason="search")
+    assert [(v.rule, v.order_id) for v in validate_routes(tight, wrong).violations] == [
+        ("reason", "p1")]
+    # no cold van: p2 cannot be served by any vehicle alone
+    warm_only = dataclasses.replace(p, vehicle_types=(p.vehicle_types[0],))
+    assert validate_routes(warm_only, make_solution(warm_only, plan, unassigned=["p2"],
+                                                    reason="infeasible")).ok
+
+
+def _trips(p: RoutingProblem, trips: Sequence[tuple[int, Sequence[tuple[str, int]]]]
+           ) -> RoutingSolution:
+    """Trips of van A/van/1: (departure, [(order, start of service)]) each, KPIs recomputed."""
+    from lastmile.routing import Vehicle, _build_route
+
+    orders = {o.id: o for o in p.orders}
+    van = Vehicle("A/van/1", p.vehicle_types[0], p.depots[0])
+    routes = tuple(
+        dataclasses.replace(_build_route(p, van, [(orders[o], st) for o, st in seq], dep),
+                            trip=n)
+        for n, (dep, seq) in enumerate(trips, start=1))
+    sol = RoutingSolution(routes, (Unassigned("p2", "search"),), ZERO_KPIS, "hand-made", 0.0)
+    return dataclasses.replace(sol, kpis=validate_routes(p, sol).kpis)
+
+
+def test_multi_trip_and_per_trip_cold_chain_known_answers() -> None:
+    base = problem()
+    van = dataclasses.replace(base.vehicle_types[0], max_trips=2, reload_s=300)
+    d2_cold = tuple(dataclasses.replace(o, max_in_vehicle_s=700) if o.id == "d2" else o
+                    for o in base.orders)
+    p = dataclasses.replace(base, vehicle_types=(van, base.vehicle_types[1]), orders=d2_cold)
+    # trip 1: d1 at 600, back 1260; reload 300; trip 2 leaves 1560: d2 at 2160, p1 at 2760,
+    # back 3390. d2 rides 600 s from ITS trip's departure (2160 s from the first one)
+    good = [(0, [("d1", 600)]), (1560, [("d2", 2160), ("p1", 2760)])]
+    sol = _trips(p, good)
+    rep = validate_routes(p, sol)
+    assert rep.ok, rep.summary()
+    ivt = {s.order_id: s.in_vehicle_s for r in sol.routes for s in r.stops}
+    assert ivt == {"d1": 660, "d2": 600, "p1": 630}
+    assert [(r.trip, r.departure_s, r.arrival_s) for r in sol.routes] == [
+        (1, 0, 1260), (2, 1560, 3390)]
+    assert rep.kpis.vehicles_used == 1 and rep.kpis.total_duration_s == 1260 + 1830
+    # trip 2 leaves before trip 1 is back and reloaded
+    early = [(0, [("d1", 600)]), (1400, [("d2", 2000), ("p1", 2600)])]
+    assert validate_routes(p, _trips(p, early)).rules() == {"trips"}
+    # one trip allowed only
+    one = dataclasses.replace(p, vehicle_types=(dataclasses.replace(van, max_trips=1),
+                                                base.vehicle_types[1]))
+    assert validate_routes(one, _trips(one, good)).rules() == {"trips"}
+    # a 3000 s day: 0 .. 3390 is too long although each trip fits
+    short = dataclasses.replace(p, vehicle_types=(dataclasses.replace(van, max_duration_s=3000),
+                                                  base.vehicle_types[1]))
+    assert validate_routes(short, _trips(short, good)).rules() == {"duration"}
+    # per-trip clock: a 500 s limit on d2 is broken (600 s), by d2 only
+    strict = dataclasses.replace(p, orders=tuple(
+        dataclasses.replace(o, max_in_vehicle_s=500) if o.id == "d2" else o for o in p.orders))
+    assert [(v.rule, v.order_id) for v in validate_routes(strict, _trips(strict, good)).violations
+            if v.rule != "kpi"] == [("cold chain", "d2")]
 
 
 def test_validator_does_not_import_ortools() -> None:

@@ -48,6 +48,7 @@ from lastmile.plan import (
 from lastmile.plots import delivery_time_distribution, minutes_saved_by_township
 from lastmile.plots import p_curve as plot_p_curve
 from lastmile.report import write_outputs
+from lastmile.routing import REASON_TEXT
 from lastmile.scenario import Scenario, defaults_toml, load_scenario
 from lastmile.study import AccessStudy, compare_plan_dirs, markdown_table
 
@@ -291,6 +292,7 @@ def _print_routes(*plans: RoutePlan) -> None:
     print(f"{'routed day':<28}" + "".join(f"{p.name:>14}" for p in plans))
     rows: tuple[tuple[str, Callable[[RoutePlan], str]], ...] = (
         ("vehicles used", lambda p: f"{p.solution.kpis.vehicles_used}"),
+        ("trips", lambda p: f"{len(p.solution.routes)}"),
         ("orders served", lambda p: f"{p.solution.kpis.orders_served}"),
         ("unassigned", lambda p: f"{p.solution.kpis.unassigned}"),
         ("km", lambda p: f"{p.solution.kpis.total_km:,.0f}"),
@@ -298,6 +300,7 @@ def _print_routes(*plans: RoutePlan) -> None:
         ("mean in-vehicle, min", lambda p: f"{p.solution.kpis.mean_in_vehicle_s / 60:.1f}"),
         ("max in-vehicle, min", lambda p: f"{p.solution.kpis.max_in_vehicle_s / 60:.1f}"),
         ("cold-chain compliance", lambda p: f"{p.solution.kpis.cold_chain_compliance:.1%}"),
+        ("search ended by", lambda p: p.solution.search_ended_by),
         (
             "validator",
             lambda p: "ok" if p.validation.ok else f"{len(p.validation.violations)} violations",
@@ -306,11 +309,14 @@ def _print_routes(*plans: RoutePlan) -> None:
     for label, fn in rows:
         print(f"  {label:<26}" + "".join(f"{fn(p):>14}" for p in plans))
     for p in plans:
-        reasons: dict[str, int] = {}
-        for u in p.solution.unassigned:
-            reasons[u.reason] = reasons.get(u.reason, 0) + 1
-        for reason, n in sorted(reasons.items()):
-            print(f"  {p.name}: {n} unassigned — {reason}")
+        for reason, n in p.solution.unassigned_by_reason().items():
+            if n:
+                print(f"  {p.name}: {n} unassigned — {reason} ({REASON_TEXT[reason]})")
+        if not p.solution.reproducible:
+            print(
+                f"  {p.name}: the time cap ended the search ({p.solution.status}); these routes "
+                "may differ run to run — raise --routing-time-limit"
+            )
 
 
 def _print_like_for_like(k: dict[str, Any]) -> None:

@@ -130,6 +130,8 @@ class FleetType:
     fixed_cost: float
     cost_per_km: float
     cost_per_hour: float
+    max_trips: int | None = 1
+    reload_s: int = 0
 
 
 @dataclass(frozen=True)
@@ -295,6 +297,21 @@ def _parse_demand(table: Mapping[str, Any], where: str) -> DemandProfile:
     )
 
 
+def _max_trips(value: Any, where: str) -> int | None:
+    if value == "fit":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{where}: max_trips = {value!r} is not a whole number >= 1 or \"fit\"",
+                         'give e.g. max_trips = 2, or "fit" for as many trips as fit the day')
+    return value
+
+
+def _reload_s(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 24 * 60:
+        raise InputError(f"{where}: reload_min = {value!r} is not a number of minutes in [0, 1440]")
+    return round(float(value) * 60)
+
+
 def _parse_fleet(rows: list[Any], where: str) -> tuple[FleetType, ...]:
     out: list[FleetType] = []
     for i, row in enumerate(rows):
@@ -331,6 +348,8 @@ def _parse_fleet(rows: list[Any], where: str) -> tuple[FleetType, ...]:
                 fixed_cost=float(row.get("fixed_cost", 0.0)),
                 cost_per_km=float(row.get("cost_per_km", 1.0)),
                 cost_per_hour=float(row.get("cost_per_hour", 0.0)),
+                max_trips=_max_trips(row.get("max_trips", 1), w),
+                reload_s=_reload_s(row.get("reload_min", 0), w),
             )
         )
     if not out:

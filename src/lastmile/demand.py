@@ -399,6 +399,8 @@ def _clock_min(value: object, where: str) -> float | None:
     try:
         if ":" in text:
             hh, mm = text.split(":")
+            if not (int(hh) >= 0 and 0 <= int(mm) < 60):
+                raise ValueError(text)
             return int(hh) * 60 + int(mm)
         return float(text)
     except ValueError:
@@ -414,7 +416,12 @@ def _number(value: object) -> float:
 
 
 def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
-    """Validate an orders table; every error names the order id."""
+    """Validate an orders table; every error names the order id.
+
+    ``tw_start`` / ``tw_end`` may be ``HH:MM`` or minutes from the day's start; they are converted
+    once, here, into the integer-second columns ``tw_start_s`` / ``tw_end_s`` (empty: no bound)
+    that routing reads.
+    """
     missing = {"id", "kind", "lon", "lat"} - set(df.columns)
     if missing:
         raise InputError(
@@ -439,6 +446,7 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
     dupes = sorted(set(df["id"][df["id"].duplicated()]))
     if dupes:
         raise InputError(f"{where}: duplicate order ids {dupes[:5]}", "make order ids unique")
+    windows: list[tuple[float | None, float | None]] = []
     for row in df.to_dict("records"):
         w = f"{where}, order {row['id']}"
         if row["kind"] not in ("delivery", "pickup"):
@@ -465,12 +473,25 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
                 f"{w}: time window ends before it starts ({row['tw_start']} .. {row['tw_end']})",
                 "swap tw_start and tw_end, or leave them empty",
             )
+        for bound in (start, end):
+            if bound is not None and not (np.isfinite(bound) and bound >= 0):
+                raise InputError(
+                    f"{w}: time window bound {bound} min is not a time of day",
+                    "use HH:MM or minutes >= 0",
+                )
+        windows.append((start, end))
         limit = _number(row["max_in_vehicle_min"])
         if np.isfinite(limit) and limit <= 0:
             raise InputError(
                 f"{w}: max_in_vehicle_min must be positive",
                 "give minutes > 0, or leave it empty for the product's default",
             )
+    # time windows in whole seconds from the day's start, converted once here (HH:MM or minutes)
+    for col, k in (("tw_start_s", 0), ("tw_end_s", 1)):
+        secs = [tw[k] for tw in windows]
+        df[col] = pd.Series(
+            [pd.NA if v is None else round(v * 60) for v in secs], index=df.index, dtype="Int64"
+        )
     return df.reset_index(drop=True)
 
 

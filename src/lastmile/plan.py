@@ -62,6 +62,11 @@ from lastmile.location import solve as solve_location
 from lastmile.matrix import TravelMatrix, cached_travel_matrix, leg_paths, path_geometry
 from lastmile.network import NetworkSource, RoadNetwork, open_network, snap_points
 from lastmile.routing import (
+    ENDED_LOCAL_OPTIMUM,
+    ENDED_NO_SOLUTION,
+    ENDED_NOTHING,
+    ENDED_SOLUTION_LIMIT,
+    ENDED_TIME_CAP,
     Depot,
     Order,
     RoutingOptions,
@@ -69,7 +74,10 @@ from lastmile.routing import (
     RoutingSolution,
     VehicleType,
     compute_kpis,
+    explain_unassigned,
+    precheck,
     solution_frames,
+    vehicles_of,
 )
 from lastmile.routing import solve as solve_routing
 from lastmile.scenario import Scenario
@@ -493,6 +501,8 @@ def plan_routes(
             fixed_cost=f.fixed_cost,
             cost_per_km=f.cost_per_km,
             cost_per_hour=f.cost_per_hour,
+            max_trips=f.max_trips,
+            reload_s=f.reload_s,
         )
         for f in region.fleet
     )
@@ -501,10 +511,10 @@ def plan_routes(
     dep = tuple(Depot(id=str(d), location=i) for i, d in enumerate(depots["id"]))
     order_objs = []
     for k, o in enumerate(orders.itertuples()):
-        tw = None
-        if pd.notna(o.tw_start) or pd.notna(o.tw_end):
-            start = int(float(o.tw_start) * 60) if pd.notna(o.tw_start) else 0
-            end = int(float(o.tw_end) * 60) if pd.notna(o.tw_end) else 48 * 3600
+        tw = None  # seconds, converted once by check_orders (HH:MM or minutes in the file)
+        if pd.notna(o.tw_start_s) or pd.notna(o.tw_end_s):
+            start = int(o.tw_start_s) if pd.notna(o.tw_start_s) else 0
+            end = int(o.tw_end_s) if pd.notna(o.tw_end_s) else 48 * 3600
             tw = (start, end)
         limit = o.max_in_vehicle_min
         order_objs.append(
@@ -532,6 +542,7 @@ def plan_routes(
     options = RoutingOptions(
         time_limit_s=time_limit_s or plan.routing_time_limit_s,
         solution_limit=solution_limit or plan.routing_solution_limit,
+        depot_candidates=plan.routing_depot_candidates,
     )
     if plan.routing_mode == "per_depot" and n_dep > 1:
         solution = _solve_per_depot(problem, options, plan.routing_first_solution)
@@ -581,28 +592,36 @@ def _solve_per_depot(
     """Cluster first, route second: orders go to their nearest depot, each depot routed alone.
 
     This is how hubs run in practice (each serves its catchment) and it keeps every OR-Tools model
-    small; the merged solution is checked by the validator against the whole problem. Each depot
-    gets an equal share of the time limit and the full solution limit.
+    small; the merged solution is checked by the validator against the whole problem. An order
+    goes to the nearest (by round trip) of the depots that can serve it alone; orders no depot can
+    serve are reported ``infeasible`` without entering any model. Reasons are recomputed on the
+    whole problem. Each depot gets an equal share of the time limit and the full solution limit.
     """
     n_dep = len(problem.depots)
     t0 = time.perf_counter()
-    depot_locs = [d.location for d in problem.depots]
+    allowed, _ = precheck(problem)
+    vehicles = vehicles_of(problem)
+    depot_pos = {d.id: i for i, d in enumerate(problem.depots)}
     home: dict[int, list[Order]] = {i: [] for i in range(n_dep)}
-    index = {d.id: i for i, d in enumerate(problem.depots)}
     for o in problem.orders:
         if o.depot is not None:  # pinned (supplied by the trunk to that depot)
-            home[index[o.depot]].append(o)
+            home[depot_pos[o.depot]].append(o)
             continue
+        if o.id not in allowed:
+            continue
+        cands = sorted({depot_pos[vehicles[k].depot.id] for k in allowed[o.id]})
         # nearest by the round trip, the cost a catchment assignment cares about
         trip = [
-            int(problem.time_s[d, o.location]) + int(problem.time_s[o.location, d])
-            for d in depot_locs
+            int(problem.time_s[problem.depots[i].location, o.location])
+            + int(problem.time_s[o.location, problem.depots[i].location])
+            for i in cands
         ]
-        home[int(np.argmin(trip))].append(o)
+        home[cands[int(np.argmin(trip))]].append(o)
     share = replace(options, time_limit_s=max(1.0, options.time_limit_s / n_dep))
     routes: list[Any] = []
-    unassigned: list[Any] = []
     status: list[str] = []
+    ended: set[str] = set()
+    found = 0
     for i, dep in enumerate(problem.depots):
         if not home[i]:
             continue
@@ -615,15 +634,23 @@ def _solve_per_depot(
         strategy = _first_solution(len(sub.orders), first_solution)
         sol = solve_routing(sub, replace(share, first_solution_strategy=strategy))
         routes += sol.routes
-        unassigned += sol.unassigned
         status.append(sol.status)
+        ended.add(sol.search_ended_by)
+        found += sol.solutions
+    unassigned, bound = explain_unassigned(
+        problem, {s.order_id for r in routes for s in r.stops}
+    )
     kpis = compute_kpis(problem, routes, len(unassigned))
+    order = (ENDED_TIME_CAP, ENDED_NO_SOLUTION, ENDED_SOLUTION_LIMIT, ENDED_LOCAL_OPTIMUM)
     return RoutingSolution(
         tuple(routes),
-        tuple(unassigned),
+        unassigned,
         kpis,
         "per depot: " + ", ".join(sorted(set(status))),
         time.perf_counter() - t0,
+        search_ended_by=next((e for e in order if e in ended), ENDED_NOTHING),
+        solutions=found,
+        fleet_bound=bound,
     )
 
 
@@ -839,13 +866,17 @@ class PlanResult:
 
 
 def _route_kpis(rp: RoutePlan) -> dict[str, Any]:
-    k = rp.solution.kpis
-    reasons = pd.Series([u.reason for u in rp.solution.unassigned], dtype=str).value_counts()
+    sol = rp.solution
+    k = sol.kpis
     return {
         "vehicles_used": k.vehicles_used,
         "orders_served": k.orders_served,
         "unassigned": k.unassigned,
-        "unassigned_by_reason": {str(r): int(n) for r, n in reasons.sort_index().items()},
+        "unassigned_by_reason": sol.unassigned_by_reason(),
+        "fleet_bound": sol.fleet_bound.as_dict() if sol.fleet_bound is not None else None,
+        "solver_status": sol.status,
+        "search_ended_by": sol.search_ended_by,
+        "reproducible": sol.reproducible,
         "km": round(k.total_km, 1),
         "vehicle_hours": round(k.vehicle_hours, 2),
         "mean_in_vehicle_min": round(k.mean_in_vehicle_s / 60, 1),
@@ -1121,11 +1152,16 @@ def _route_both(
     """Route the baseline and the plan (trunk runs included), side by side where ``fork`` exists.
 
     OR-Tools routing is single-threaded; the two days are independent, so the baseline runs in a
-    forked process while this one routes the plan. Results are identical to running them in turn.
-    ``parallel=False`` routes them in turn in this process (inside a Dask worker, a daemonic
-    process that cannot fork children).
+    forked process while this one routes the plan. Results are identical to running them in turn,
+    which is what ``parallel=False`` or ``[plan] routing_processes = 1`` does (no fork: inside a
+    Dask worker, a daemonic process that cannot fork children).
     """
-    if not parallel or "fork" not in mp.get_all_start_methods() or (os.cpu_count() or 1) < 2:
+    if (
+        not parallel
+        or inputs.scenario.plan.routing_processes < 2
+        or "fork" not in mp.get_all_start_methods()
+        or (os.cpu_count() or 1) < 2
+    ):
         return _route_baseline(inputs, placement), _route_plan(inputs, placement)
     _FORK_STATE.update(inputs=inputs, placement=placement)
     try:

@@ -320,7 +320,7 @@ def summary_markdown(result: PlanResult) -> str:
         markdown_table(
             pd.DataFrame(
                 [
-                    {"": n, **{kk: vv for kk, vv in r.items() if kk != "unassigned_by_reason"}}
+                    {"": n, **{kk: vv for kk, vv in r.items() if not isinstance(vv, dict | None)}}
                     for n, r in k["routing"].items()
                 ]
             )
@@ -420,6 +420,16 @@ def manifest(result: PlanResult, *, map_assets: str | None = None) -> dict[str, 
         "inputs": inputs,
         "timings_s": {k: round(v, 2) for k, v in result.timings.items()},
         "map_assets": map_assets,
+        "routing_solver": {
+            rp.name: {
+                "status": rp.solution.status,
+                "search_ended_by": rp.solution.search_ended_by,
+                "reproducible": rp.solution.reproducible,
+                "solutions": rp.solution.solutions,
+                "seconds": round(rp.solution.solve_seconds, 2),
+            }
+            for rp in (result.baseline, result.planned)
+        },
         "location_solver": {
             "seconds": round(result.placement.result.seconds, 2),
             "status": result.placement.result.status,

@@ -25,6 +25,12 @@ Conventions (checked independently by :mod:`lastmile.validate`):
   node and a loading/unloading node at the depot, see :func:`solve`), on mixed routes too.
 - Unreachable pairs: give a boolean ``reachable`` matrix, or mark them with a negative sentinel in
   ``time_s`` or ``distance_m``.
+- Trips: a vehicle with ``max_trips`` > 1 may come back to its depot and leave again; each trip is
+  one :class:`Route` (``trip`` = 1, 2 ...) and all of the above holds per trip (load at the start
+  of a trip, time in vehicle from that trip's departure / until its return). Trip r + 1 leaves at
+  least ``reload_s`` after trip r is back; first departure to last return fits the duration limit.
+- Unserved orders carry a reason code (``infeasible`` / ``fleet`` / ``search``) with evidence, see
+  :class:`Unassigned` and :func:`explain_unassigned`.
 """
 
 from __future__ import annotations
@@ -61,13 +67,28 @@ ForkingPickler.register(MappingProxyType, _reduce_mapping)
 #: Integer cost units per currency unit inside the solver.
 COST_SCALE = 1_000_000
 
+#: Reason codes of an unserved order (:attr:`Unassigned.reason`), see :func:`explain_unassigned`.
+INFEASIBLE = "infeasible"
+FLEET = "fleet"
+SEARCH = "search"
+REASON_CODES = (INFEASIBLE, FLEET, SEARCH)
+#: The reason codes in words (reports).
+REASON_TEXT = {
+    INFEASIBLE: "no allowed vehicle from any allowed depot can serve it alone",
+    FLEET: "a lower bound proves the fleet cannot serve every servable order",
+    SEARCH: "servable; the search left it",
+}
+
+# The limits that make an order infeasible alone (:attr:`Unassigned.binding`), in check order.
+REASON_NO_VEHICLE = "no_vehicle"
 REASON_UNREACHABLE = "unreachable"
-REASON_REFRIGERATION = "requires refrigeration but no refrigerated vehicle"
-REASON_CAPACITY = "over capacity"
-REASON_COLD_CHAIN = "cold-chain limit cannot be met even by a direct trip"
-REASON_SHIFT = "outside every shift / time window unreachable"
-REASON_PENALTY = "not served within the time limit (penalty)"
-REASON_NO_SOLUTION = "no solution found within the time limit"
+REASON_REFRIGERATION = "refrigeration"
+REASON_CAPACITY = "capacity"
+REASON_COLD_CHAIN = "cold_chain"
+REASON_SHIFT = "shift"  # time window, shift end or maximum duration on a direct trip
+# Kept for callers of earlier versions: what the search left is now reason code ``search``.
+REASON_PENALTY = SEARCH
+REASON_NO_SOLUTION = SEARCH
 
 OrderKind = Literal["delivery", "pickup"]
 
@@ -141,6 +162,12 @@ class VehicleType:
         Longest route (return minus departure), or ``None`` for the shift length.
     fixed_cost, cost_per_km, cost_per_hour
         Cost of using a vehicle, per km driven and per hour of route duration (currency units).
+    max_trips
+        Trips per day: the vehicle may come back to its depot, reload and leave again, the whole
+        day within its shift and ``max_duration_s``; ``None``: as many as fit (see
+        :func:`trips_of`). Capacity and the cold-chain clock apply per trip.
+    reload_s
+        Time at the depot between two trips (unloading pickups, loading deliveries).
     """
 
     id: str
@@ -153,9 +180,17 @@ class VehicleType:
     fixed_cost: float = 0.0
     cost_per_km: float = 1.0
     cost_per_hour: float = 0.0
+    max_trips: int | None = 1
+    reload_s: int = 0
 
     def __post_init__(self) -> None:
         where = f"vehicle type {self.id!r}"
+        if self.max_trips is not None and (isinstance(self.max_trips, bool)
+                                           or int(self.max_trips) < 1):
+            raise InputError(f"{where}: max_trips {self.max_trips!r} must be >= 1 or None",
+                             "None: as many trips as fit the day")
+        if isinstance(self.reload_s, bool) or int(self.reload_s) < 0:
+            raise InputError(f"{where}: reload_s {self.reload_s!r} must be >= 0 seconds")
         object.__setattr__(self, "capacity", _frozen_quantities(self.capacity, where))
         if isinstance(self.count_per_depot, Mapping):
             counts = {str(k): int(v) for k, v in self.count_per_depot.items()}
@@ -373,6 +408,26 @@ def vehicles_of(problem: RoutingProblem) -> tuple[Vehicle, ...]:
     return tuple(out)
 
 
+def trips_of(problem: RoutingProblem, v: Vehicle) -> int:
+    """Trips vehicle ``v`` may make: its type's ``max_trips``, or for ``None`` as many as fit.
+
+    "As many as fit": the day (``duration_limit_s``) divided by the shortest direct round trip to
+    any order its depot may serve plus ``reload_s``, at most one trip per such order.
+    """
+    vt = v.type
+    if vt.max_trips is not None:
+        return int(vt.max_trips)
+    t, reach = problem.time_s, np.asarray(problem.reachable)
+    dl = v.depot.location
+    trips = [int(t[dl, o.location]) + o.service_s + int(t[o.location, dl])
+             for o in problem.orders if (o.depot is None or o.depot == v.depot.id)
+             and reach[dl, o.location] and reach[o.location, dl]]
+    if not trips:
+        return 1
+    fit = (vt.duration_limit_s + vt.reload_s) // max(1, min(trips) + vt.reload_s)
+    return int(max(1, min(len(trips), fit)))
+
+
 @dataclass(frozen=True)
 class RoutingOptions:
     """Search settings. ``time_limit_s`` is required on every solve.
@@ -402,6 +457,13 @@ class RoutingOptions:
         limit; the best result is kept (fewest unassigned orders, then lowest cost). OR-Tools
         routing is single-threaded, so this is how a solve uses more than one core. Empty: one
         search with ``first_solution_strategy``.
+    iterated_local_search
+        OR-Tools' iterated local search (ruin and recreate perturbations, simulated-annealing
+        acceptance) around ``local_search_metaheuristic``.
+    depot_candidates
+        Joint multi-depot models: an order that needs a loading / unloading node at its depot
+        (cold chain, mixed routes) may be served from this many of the depots able to serve it
+        alone, nearest (round trip) first; ``None``: from every such depot.
     """
 
     time_limit_s: float
@@ -411,8 +473,13 @@ class RoutingOptions:
     gls_lambda: float | None = None
     log: bool = False
     portfolio: tuple[str, ...] = ()
+    depot_candidates: int | None = None
+    iterated_local_search: bool = False
 
     def __post_init__(self) -> None:
+        if self.depot_candidates is not None and self.depot_candidates < 1:
+            raise InputError(
+                f"routing options: depot_candidates {self.depot_candidates} must be >= 1 or None")
         for strategy in self.portfolio:
             if strategy not in _FIRST_SOLUTION:
                 raise InputError(
@@ -453,7 +520,13 @@ class Stop:
 
 @dataclass(frozen=True)
 class Route:
-    """The route of one used vehicle."""
+    """One trip of a used vehicle: depot -> stops -> depot.
+
+    A vehicle with several trips (:attr:`VehicleType.max_trips`) has one :class:`Route` per trip,
+    numbered ``trip`` = 1, 2 ... in time order; trip ``r + 1`` leaves at least ``reload_s`` after
+    trip ``r`` is back. Capacity and the cold-chain clock apply per trip. ``cost`` holds the
+    vehicle's fixed cost on trip 1 only.
+    """
 
     vehicle_id: str
     vehicle_type: str
@@ -464,6 +537,7 @@ class Route:
     stops: tuple[Stop, ...]
     distance_m: int
     cost: float
+    trip: int = 1
 
     @property
     def duration_s(self) -> int:
@@ -473,15 +547,72 @@ class Route:
 
 @dataclass(frozen=True)
 class Unassigned:
-    """An order that is not served, and why."""
+    """An order that is not served, why, and the evidence.
+
+    Attributes
+    ----------
+    order_id
+        The order.
+    reason
+        One of :data:`REASON_CODES`: ``infeasible`` (no allowed vehicle from any allowed depot can
+        serve it alone), ``fleet`` (a lower bound, :class:`FleetBound`, proves the fleet cannot
+        serve every servable order) or ``search`` (servable alone, no bound proves the fleet
+        short: the search left it).
+    binding
+        For ``infeasible``: the limit that binds (``no_vehicle``, ``unreachable``,
+        ``refrigeration``, ``capacity``, ``cold_chain``, ``time_window``, ``shift_end``,
+        ``max_duration``); for ``fleet``: the bound's resource (``vehicle_time``, ``capacity:kg``
+        ...); for ``search``: ``""``.
+    detail
+        The evidence in words.
+    limit, best, unit
+        The binding limit and the best direct-trip figure against it (``unit`` ``s`` or a capacity
+        dimension); ``None`` where there is no figure (unreachable, refrigeration).
+    """
 
     order_id: str
     reason: str
+    binding: str = ""
+    detail: str = ""
+    limit: int | None = None
+    best: int | None = None
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class FleetBound:
+    """A lower bound on how many servable orders the fleet must leave unserved.
+
+    For every group of orders that only a given set of vehicles may serve (all orders and all
+    vehicles, refrigerated orders and refrigerated vehicles, orders tied to one depot ...), at most
+    as many orders can be served as fit, smallest first, into the group's resource: vehicle time
+    (each order needs at least its service time plus its cheapest incoming leg; each vehicle offers
+    its duration limit per day) or capacity per dimension, deliveries and pickups apart (each
+    vehicle carries at most its capacity per trip times its trips). ``short`` is the largest
+    shortfall over all groups and resources (0: no bound proves the fleet short).
+    """
+
+    servable: int
+    short: int
+    resource: str = ""
+    needed: int = 0
+    available: int = 0
+    group_orders: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict for kpis.json."""
+        return {"servable_orders": self.servable, "at_least_unserved": self.short,
+                "resource": self.resource, "group_orders": self.group_orders,
+                "group_needs": self.needed, "fleet_offers": self.available}
 
 
 @dataclass(frozen=True)
 class Kpis:
-    """Headline figures of a solution (recomputed by the validator)."""
+    """Headline figures of a solution (recomputed by the validator).
+
+    ``vehicles_used`` counts vehicles (not trips); ``total_duration_s`` / ``vehicle_hours`` sum the
+    trips' depot-to-depot durations (reload time at the depot between trips is not included).
+    """
 
     vehicles_used: int
     orders_served: int
@@ -496,15 +627,59 @@ class Kpis:
     total_cost: float
 
 
+#: What ended a search (:attr:`RoutingSolution.search_ended_by`).
+ENDED_SOLUTION_LIMIT = "solution_limit"
+ENDED_TIME_CAP = "time_cap"
+ENDED_LOCAL_OPTIMUM = "local_optimum"
+ENDED_NO_SOLUTION = "no_solution"
+ENDED_NOTHING = "nothing_to_route"
+
+
 @dataclass(frozen=True)
 class RoutingSolution:
-    """Routes, unassigned orders with reasons, KPIs, solver status and time."""
+    """Routes, unassigned orders with reasons, KPIs, solver status and time.
+
+    Attributes
+    ----------
+    status
+        OR-Tools' ``RoutingSearchStatus`` name (``per depot: ...`` lists each depot's).
+    search_ended_by
+        ``solution_limit`` (reproducible), ``time_cap`` (the wall-clock safety cap cut the search
+        short: the routes may differ run to run), ``local_optimum``, ``no_solution`` or
+        ``nothing_to_route``; ``""`` when unknown (solutions built outside :func:`solve`).
+    solutions
+        Improving solutions the search found.
+    fleet_bound
+        The bound behind ``fleet`` reasons (:class:`FleetBound`), when computed.
+    """
 
     routes: tuple[Route, ...]
     unassigned: tuple[Unassigned, ...]
     kpis: Kpis
     status: str
     solve_seconds: float
+    search_ended_by: str = ""
+    solutions: int = 0
+    fleet_bound: FleetBound | None = None
+
+    @property
+    def reproducible(self) -> bool:
+        """False when the wall-clock cap ended the search."""
+        return self.search_ended_by != ENDED_TIME_CAP
+
+    def trips_by_vehicle(self) -> dict[str, tuple[Route, ...]]:
+        """Each used vehicle's trips, in trip order (its day)."""
+        out: dict[str, list[Route]] = {}
+        for r in self.routes:
+            out.setdefault(r.vehicle_id, []).append(r)
+        return {v: tuple(sorted(rs, key=lambda r: r.trip)) for v, rs in out.items()}
+
+    def unassigned_by_reason(self) -> dict[str, int]:
+        """Counts per reason code, every code present."""
+        out = dict.fromkeys(REASON_CODES, 0)
+        for u in self.unassigned:
+            out[u.reason] = out.get(u.reason, 0) + 1
+        return out
 
 
 # --------------------------------------------------------------------------- helpers
@@ -519,7 +694,7 @@ def in_vehicle_time(kind: str, departure_s: int, arrival_s: int, start_s: int,
 
 
 def route_cost(vt: VehicleType, distance_m: int, duration_s: int) -> float:
-    """Fixed cost plus distance and duration costs of one used vehicle."""
+    """Fixed cost plus distance and duration costs of one used vehicle (its first trip)."""
     return (vt.fixed_cost + vt.cost_per_km * distance_m / 1000.0
             + vt.cost_per_hour * duration_s / 3600.0)
 
@@ -534,7 +709,7 @@ def compute_kpis(problem: RoutingProblem, routes: Sequence[Route], n_unassigned:
     dist = sum(r.distance_m for r in routes)
     dur = sum(r.duration_s for r in routes)
     return Kpis(
-        vehicles_used=len(routes),
+        vehicles_used=len({r.vehicle_id for r in routes}),
         orders_served=len(ivt),
         unassigned=n_unassigned,
         total_distance_m=dist,
@@ -552,32 +727,66 @@ def _fits(o: Order, vt: VehicleType) -> bool:
     return all(q <= vt.capacity.get(k, 0) for k, q in o.quantity.items())
 
 
+def _minutes(seconds: int) -> str:
+    return f"{seconds / 60:.1f} min"
+
+
+def _clock_s(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
+def direct_trip(problem: RoutingProblem, o: Order, v: Vehicle) -> dict[str, int]:
+    """Figures of the best trip of vehicle ``v`` serving order ``o`` alone (seconds).
+
+    ``in_vehicle`` (leg + service: the shortest possible time in vehicle), ``start`` (earliest
+    start of service), ``back`` (earliest return), ``duration`` (depot to depot), with the limits
+    ``window_end``, ``shift_end`` and ``max_duration``.
+    """
+    t = problem.time_s
+    dl, loc, vt = v.depot.location, o.location, v.type
+    a, b = o.time_window if o.time_window is not None else (0, vt.shift_end_s)
+    out_leg, back_leg = int(t[dl, loc]), int(t[loc, dl])
+    start = max(vt.shift_start_s + out_leg, a)
+    return {
+        "in_vehicle": (out_leg if o.kind == "delivery" else back_leg) + o.service_s,
+        "start": start, "window_end": b,
+        "back": start + o.service_s + back_leg, "shift_end": vt.shift_end_s,
+        "duration": out_leg + o.service_s + back_leg, "max_duration": vt.duration_limit_s,
+    }
+
+
 def precheck(problem: RoutingProblem) -> tuple[dict[str, list[int]], list[Unassigned]]:
-    """Orders that no vehicle can serve even alone, with their reason; allowed vehicles of the rest.
+    """Orders no vehicle can serve even alone, with their evidence; allowed vehicles of the rest.
 
     Returns
     -------
     allowed, dropped
         ``allowed[order_id]`` lists indices into :func:`vehicles_of` able to serve the order on a
-        direct trip; ``dropped`` lists the orders none can serve, with the first failing rule in the
-        order unreachable, refrigeration, capacity, cold-chain direct trip, shift / time window.
+        direct trip; ``dropped`` lists the orders none can serve (reason ``infeasible``), binding on
+        the first failing rule in the order: no vehicle, unreachable, refrigeration, capacity,
+        cold-chain limit on a direct trip, time window / shift end / maximum duration.
     """
     vehicles = vehicles_of(problem)
     allowed: dict[str, list[int]] = {}
     dropped: list[Unassigned] = []
     for o in problem.orders:
         cands = [k for k, v in enumerate(vehicles) if o.depot is None or v.depot.id == o.depot]
-        reason = REASON_UNREACHABLE if not cands else None
-        for why in _RULES:
-            if reason is not None:
+        if not cands:
+            where = f"depot {o.depot!r}" if o.depot is not None else "any depot"
+            dropped.append(Unassigned(o.id, INFEASIBLE, REASON_NO_VEHICLE,
+                                      f"no vehicle at {where}"))
+            continue
+        failed: Unassigned | None = None
+        for rule in _RULES:
+            ok = [k for k in cands if _rule_ok(rule, problem, o, vehicles[k])]
+            if not ok:
+                failed = _evidence(rule, problem, o, [vehicles[k] for k in cands])
                 break
-            cands = [k for k in cands if _rule_ok(why, problem, o, vehicles[k])]
-            if not cands:
-                reason = why
-        if reason is None:
+            cands = ok
+        if failed is None:
             allowed[o.id] = cands
         else:
-            dropped.append(Unassigned(o.id, reason))
+            dropped.append(failed)
     return allowed, dropped
 
 
@@ -585,9 +794,67 @@ _RULES = (REASON_UNREACHABLE, REASON_REFRIGERATION, REASON_CAPACITY, REASON_COLD
           REASON_SHIFT)
 
 
+def _evidence(rule: str, problem: RoutingProblem, o: Order, cands: Sequence[Vehicle]) -> Unassigned:
+    """Why none of ``cands`` (which passed the earlier rules) passes ``rule`` for ``o``."""
+    depots = sorted({v.depot.id for v in cands})
+    if rule == REASON_UNREACHABLE:
+        return Unassigned(o.id, INFEASIBLE, rule,
+                          f"no road path between depot(s) {', '.join(depots)} and location "
+                          f"{o.location} in both directions")
+    if rule == REASON_REFRIGERATION:
+        return Unassigned(o.id, INFEASIBLE, rule,
+                          f"requires refrigeration; no refrigerated vehicle at {', '.join(depots)}")
+    if rule == REASON_CAPACITY:
+        # the dimension that the largest vehicle misses by the most
+        gaps = []
+        for k, q in o.quantity.items():
+            cap = max(v.type.capacity.get(k, 0) for v in cands)
+            if q > cap:
+                gaps.append((q - cap, k, q, cap))
+        _, dim, q, cap = max(gaps) if gaps else (0, "", 0, 0)
+        if not gaps:  # no single vehicle fits all dimensions at once
+            dim = next(iter(o.quantity), "")
+            q = o.quantity.get(dim, 0)
+            cap = max(v.type.capacity.get(dim, 0) for v in cands)
+        return Unassigned(o.id, INFEASIBLE, rule,
+                          f"{q} {dim} does not fit any vehicle in one trip (largest: {cap} {dim})",
+                          limit=cap, best=q, unit=dim)
+    trips = [(direct_trip(problem, o, v), v) for v in cands]
+    if rule == REASON_COLD_CHAIN:
+        assert o.max_in_vehicle_s is not None
+        fig, v = min(trips, key=lambda x: (x[0]["in_vehicle"], x[1].id))
+        return Unassigned(o.id, INFEASIBLE, rule,
+                          f"fastest direct trip keeps it {_minutes(fig['in_vehicle'])} in vehicle "
+                          f"(from depot {v.depot.id}) > cold-chain limit "
+                          f"{_minutes(o.max_in_vehicle_s)}",
+                          limit=o.max_in_vehicle_s, best=fig["in_vehicle"], unit="s")
+    # time window, shift end or duration: the vehicle that misses its limit by the least
+    best: tuple[int, str, int, int, Vehicle] | None = None
+    for fig, v in trips:
+        for what, value, lim in (("time_window", fig["start"], fig["window_end"]),
+                                 ("shift_end", fig["back"], fig["shift_end"]),
+                                 ("max_duration", fig["duration"], fig["max_duration"])):
+            if value > lim:
+                cand = (value - lim, what, value, lim, v)
+                if best is None or cand[:2] < best[:2]:
+                    best = cand
+                break
+    assert best is not None
+    _, what, value, lim, v = best
+    text = {
+        "time_window": f"earliest start of service {_clock_s(value)} (from depot {v.depot.id}) "
+                       f"after the window's end {_clock_s(lim)}",
+        "shift_end": f"earliest return of a direct trip {_clock_s(value)} (from depot "
+                     f"{v.depot.id}) after the shift end {_clock_s(lim)}",
+        "max_duration": f"direct round trip {_minutes(value)} (from depot {v.depot.id}) > "
+                        f"maximum duration {_minutes(lim)}",
+    }[what]
+    return Unassigned(o.id, INFEASIBLE, what, text, limit=lim, best=value, unit="s")
+
+
 def _rule_ok(rule: str, problem: RoutingProblem, o: Order, v: Vehicle) -> bool:
     """Whether vehicle ``v`` passes pre-check ``rule`` for order ``o`` on a direct trip."""
-    t, reach = problem.time_s, problem.reachable
+    reach = problem.reachable
     assert reach is not None
     dl, loc = v.depot.location, o.location
     if rule == REASON_UNREACHABLE:
@@ -596,24 +863,114 @@ def _rule_ok(rule: str, problem: RoutingProblem, o: Order, v: Vehicle) -> bool:
         return v.type.refrigerated or not o.requires_refrigeration
     if rule == REASON_CAPACITY:
         return _fits(o, v.type)
+    fig = direct_trip(problem, o, v)
     if rule == REASON_COLD_CHAIN:
-        if o.max_in_vehicle_s is None:
-            return True
-        leg = int(t[dl, loc] if o.kind == "delivery" else t[loc, dl])
-        return leg + o.service_s <= o.max_in_vehicle_s
-    return _direct_trip_fits(problem, o, v)
+        return o.max_in_vehicle_s is None or fig["in_vehicle"] <= o.max_in_vehicle_s
+    return (fig["start"] <= fig["window_end"] and fig["back"] <= fig["shift_end"]
+            and fig["duration"] <= fig["max_duration"])
 
 
-def _direct_trip_fits(problem: RoutingProblem, o: Order, v: Vehicle) -> bool:
-    t = problem.time_s
-    dl, loc, vt = v.depot.location, o.location, v.type
-    a, b = o.time_window if o.time_window is not None else (0, vt.shift_end_s)
-    start = max(vt.shift_start_s + int(t[dl, loc]), a)
-    back = start + o.service_s + int(t[loc, dl])
-    if start > b or back > vt.shift_end_s:
-        return False
-    duration = int(t[dl, loc]) + o.service_s + int(t[loc, dl])
-    return duration <= vt.duration_limit_s
+def fleet_bound(
+    problem: RoutingProblem, allowed: Mapping[str, Sequence[int]] | None = None
+) -> tuple[FleetBound, dict[str, int]]:
+    """The lower bound of :class:`FleetBound` and, per servable order, its ranking need.
+
+    Returns
+    -------
+    bound, rank
+        ``rank[order_id]`` orders the binding group's members, largest need first, for choosing
+        which unserved orders the bound accounts for (deterministic).
+    """
+    if allowed is None:
+        allowed, _ = precheck(problem)
+    vehicles = vehicles_of(problem)
+    orders = [o for o in problem.orders if o.id in allowed]
+    if not orders:
+        return FleetBound(0, 0), {}
+    t, reach = problem.time_s, np.asarray(problem.reachable)
+    locs = np.array([o.location for o in orders])
+    big = np.iinfo(np.int64).max // 4
+    inc = np.where(reach[np.ix_(locs, locs)], t[np.ix_(locs, locs)], big)
+    np.fill_diagonal(inc, big)
+    need: dict[str, int] = {}
+    for j, o in enumerate(orders):
+        from_depot = min(int(t[vehicles[k].depot.location, o.location]) for k in allowed[o.id])
+        need[o.id] = o.service_s + min(from_depot, int(inc[:, j].min()))
+    trips = {v.id: trips_of(problem, v) for v in vehicles}
+    resources: list[tuple[str, Callable[[Order], int], Callable[[Vehicle], int]]] = [
+        ("vehicle_time", lambda o: need[o.id], lambda v: v.type.duration_limit_s)]
+    for dim in problem.dimensions:
+        for kind in ("delivery", "pickup"):
+            resources.append((f"capacity:{dim}:{kind}", _load_of(dim, kind),
+                              _capacity_of(trips, dim)))
+    groups = sorted({tuple(sorted(set(allowed[o.id]))) for o in orders})
+    best = FleetBound(len(orders), 0)
+    best_rank: dict[str, int] = {}
+    for group in groups:
+        members = [o for o in orders if set(allowed[o.id]) <= set(group)]
+        for name, use, offer in resources:
+            available = sum(offer(vehicles[k]) for k in group)
+            uses = sorted(use(o) for o in members)
+            fits, total = 0, 0
+            for u in uses:
+                if total + u > available:
+                    break
+                total, fits = total + u, fits + 1
+            short = len(members) - fits
+            if short > best.short:
+                best = FleetBound(len(orders), short, name, sum(uses), available, len(members))
+                best_rank = {o.id: use(o) for o in members}
+    return best, best_rank
+
+
+def _load_of(dim: str, kind: str) -> Callable[[Order], int]:
+    def load(o: Order) -> int:
+        return o.quantity.get(dim, 0) if o.kind == kind else 0
+
+    return load
+
+
+def _capacity_of(trips: Mapping[str, int], dim: str) -> Callable[[Vehicle], int]:
+    def capacity(v: Vehicle) -> int:  # per trip, times the trips
+        return v.type.capacity.get(dim, 0) * trips[v.id]
+
+    return capacity
+
+
+def explain_unassigned(
+    problem: RoutingProblem, served: set[str] | frozenset[str]
+) -> tuple[tuple[Unassigned, ...], FleetBound]:
+    """Reason code and evidence for every order of ``problem`` not in ``served``.
+
+    ``infeasible`` orders come from :func:`precheck`. Of the servable orders left unserved, as many
+    as the :class:`FleetBound` proves must be left get ``fleet`` (members of the bound's group,
+    largest need first); the rest get ``search``.
+    """
+    allowed, dropped = precheck(problem)
+    bound, rank = fleet_bound(problem, allowed)
+    vehicles = vehicles_of(problem)
+    missed = [o for o in problem.orders if o.id in allowed and o.id not in served]
+    in_group = sorted((o for o in missed if o.id in rank), key=lambda o: (-rank[o.id], o.id))
+    fleet_ids = {o.id for o in in_group[:min(bound.short, len(missed))]}
+    out = [u for u in dropped if u.order_id not in served]
+    for o in missed:
+        if o.id in fleet_ids:
+            out.append(Unassigned(
+                o.id, FLEET, bound.resource,
+                f"fleet bound ({bound.resource}): the {bound.group_orders} orders these vehicles "
+                f"alone may serve need {bound.needed}, the vehicles offer {bound.available}: at "
+                f"least {bound.short} must go unserved", limit=bound.available,
+                best=bound.needed, unit="s" if bound.resource == "vehicle_time"
+                else bound.resource.split(":")[1]))
+        else:
+            fig, v = min(((direct_trip(problem, o, vehicles[k]), vehicles[k])
+                          for k in allowed[o.id]), key=lambda x: (x[0]["duration"], x[1].id))
+            out.append(Unassigned(
+                o.id, SEARCH, "",
+                f"servable alone (direct trip from depot {v.depot.id}: "
+                f"{_minutes(fig['duration'])}); no bound proves the fleet short: the search "
+                "left it", best=fig["duration"], unit="s"))
+    return tuple(out), bound
 
 
 # --------------------------------------------------------------------------- solve
@@ -659,9 +1016,9 @@ def solve(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolution:
 def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolution:
     """One search in this process (the model of :func:`solve`, described here).
 
-    Orders that cannot be served by any vehicle (see :func:`precheck`) are reported with their
-    reason and left out of the model; the others may still be dropped at a penalty far above any
-    route cost (reason ``"not served within the time limit (penalty)"``).
+    Orders that cannot be served by any vehicle (see :func:`precheck`) are reported ``infeasible``
+    with their evidence and left out of the model; the others may still be dropped at a penalty far
+    above any route cost, reported ``fleet`` or ``search`` (:func:`explain_unassigned`).
 
     Model (all constraints are native routing constraints that OR-Tools' first-solution
     heuristics and local-search filters understand; no side constraints through the CP solver):
@@ -675,8 +1032,18 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
     - cold chain: a delivery's limit is a pickup-to-delivery limit on (loading node, delivery);
       a pickup's limit is one on (pickup, *unloading node* at the depot), unloading nodes forming
       the tail of the route (only unloading nodes or the route end may follow them);
-    - when loading/unloading nodes are needed and an order may go to any of several depots, it is
-      assigned beforehand to the candidate depot with the shortest round trip.
+    - several depots (joint model): an order's loading / unloading node has one alternative per
+      candidate depot (a disjunction of nodes, each allowed only on that depot's vehicles, paired
+      with the order as pickup-and-delivery *sets*), so the solver chooses the depot; no
+      pre-assignment. ``options.depot_candidates`` limits the alternatives to the nearest depots;
+    - several trips per vehicle (any ``max_trips`` > 1): every order gets its loading /
+      unloading node at the depot, and these may now be visited mid-route: a vehicle that goes
+      from a village to a depot node has come back to the depot (the arc carries the type's
+      ``reload_s``); a visit unloads before it loads. Loads are then physical, so capacity holds
+      per trip, and each pair's time-in-vehicle limit runs per trip by construction. A ``trips``
+      dimension counts the returns (at most ``max_trips - 1``); the day stays within the span
+      limit. All native constraints (measured against chained vehicle copies per trip with side
+      constraints, which found no first solution on the county baseline in 120 s; BENCHMARKS.md).
     """
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
@@ -684,34 +1051,46 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
     if not isinstance(options, RoutingOptions):
         raise InputError("solve: options must be a RoutingOptions", "pass RoutingOptions(...)")
     vehicles = vehicles_of(problem)
-    allowed, dropped = precheck(problem)
+    allowed, _ = precheck(problem)
     orders = [o for o in problem.orders if o.id in allowed]
     if not vehicles or not orders:
-        un = tuple(dropped) + tuple(Unassigned(o.id, REASON_NO_SOLUTION) for o in orders)
+        un, bound = explain_unassigned(problem, set())
         return RoutingSolution((), un, compute_kpis(problem, (), len(un)), "no orders to route",
-                               time.perf_counter() - t0)
+                               time.perf_counter() - t0, ENDED_NOTHING, 0, bound)
 
     mixed = any(o.kind == "delivery" for o in orders) and any(o.kind == "pickup" for o in orders)
+    trips = [trips_of(problem, v) for v in vehicles]
+    multi = max(trips) > 1  # depot visits mid-route: every order gets its depot node
     heads = [i for i, o in enumerate(orders)
-             if o.kind == "delivery" and (mixed or o.max_in_vehicle_s is not None)]
+             if o.kind == "delivery" and (multi or mixed or o.max_in_vehicle_s is not None)]
     tails = [i for i, o in enumerate(orders)
-             if o.kind == "pickup" and o.max_in_vehicle_s is not None]
+             if o.kind == "pickup" and (multi or o.max_in_vehicle_s is not None)]
     t_full = problem.time_s
-    home: dict[int, Depot] = {}  # order position -> depot of its loading/unloading node
+    # order position -> the depots of its loading / unloading node alternatives, nearest first
+    home: dict[int, list[Depot]] = {}
     for i in heads + tails:
         o = orders[i]
         cands = {vehicles[k].depot.id: vehicles[k].depot for k in allowed[o.id]}
-        best = min(cands.values(), key=lambda dp: (
+        ranked = sorted(cands.values(), key=lambda dp: (
             int(t_full[dp.location, o.location] + t_full[o.location, dp.location]), dp.id))
-        home[i] = best
-        allowed[o.id] = [k for k in allowed[o.id] if vehicles[k].depot.id == best.id]
+        home[i] = ranked[:options.depot_candidates] if options.depot_candidates else ranked
+        keep = {dp.id for dp in home[i]}
+        allowed[o.id] = [k for k in allowed[o.id] if vehicles[k].depot.id in keep]
 
+    fleet = list(vehicles)
     n_dep, n_ord = len(problem.depots), len(orders)
     dep_node = {dp.id: i for i, dp in enumerate(problem.depots)}
-    head_node = {i: n_dep + n_ord + j for j, i in enumerate(heads)}
-    tail_node = {i: n_dep + n_ord + len(heads) + j for j, i in enumerate(tails)}
+    aux_depot: list[Depot] = []  # depot of each loading node, then of each unloading node
+    head_node: dict[int, list[int]] = {}
+    tail_node: dict[int, list[int]] = {}
+    for nodes, members in ((head_node, heads), (tail_node, tails)):
+        for i in members:
+            nodes[i] = list(range(n_dep + n_ord + len(aux_depot),
+                                  n_dep + n_ord + len(aux_depot) + len(home[i])))
+            aux_depot += home[i]
+    n_heads = sum(len(v) for v in head_node.values())
     loc = np.array([dp.location for dp in problem.depots] + [o.location for o in orders]
-                   + [home[i].location for i in heads] + [home[i].location for i in tails])
+                   + [dp.location for dp in aux_depot])
     service = np.zeros(len(loc), dtype=np.int64)
     service[n_dep:n_dep + n_ord] = [o.service_s for o in orders]
     n_nodes = len(loc)
@@ -723,8 +1102,8 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
     dn = np.where(reach, problem.distance_m[np.ix_(loc, loc)], 0)
 
     manager = pywrapcp.RoutingIndexManager(
-        n_nodes, len(vehicles), [dep_node[v.depot.id] for v in vehicles],
-        [dep_node[v.depot.id] for v in vehicles])
+        n_nodes, len(fleet), [dep_node[v.depot.id] for v in fleet],
+        [dep_node[v.depot.id] for v in fleet])
     routing = pywrapcp.RoutingModel(manager)
 
     # arc costs per vehicle type (distance), fixed costs, span cost (duration)
@@ -734,12 +1113,22 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         cost = np.rint(dn * (vt.cost_per_km * COST_SCALE / 1000.0)).astype(np.int64)
         max_arc = max(max_arc, int(cost.max()))
         type_cb[vt.id] = routing.RegisterTransitMatrix(cost.tolist())
-    time_cb = routing.RegisterTransitMatrix(tn.tolist())
-    routing.AddDimension(time_cb, horizon, horizon, False, "time")
+    if not multi:
+        routing.AddDimension(routing.RegisterTransitMatrix(tn.tolist()), horizon, horizon, False,
+                             "time")
+    else:  # coming back from a village to a depot node: + the vehicle type's reload time
+        aux = slice(n_dep + n_ord, n_nodes)
+        time_cbs: dict[int, int] = {}
+        for reload in sorted({v.type.reload_s for v in fleet}):
+            tr = tn.copy()
+            tr[n_dep:n_dep + n_ord, aux] += reload
+            time_cbs[reload] = routing.RegisterTransitMatrix(tr.tolist())
+        routing.AddDimensionWithVehicleTransits(
+            [time_cbs[v.type.reload_s] for v in fleet], horizon, horizon, False, "time")
     tdim = routing.GetDimensionOrDie("time")
     max_fixed = max_span = 0
     cold_chain = bool(heads or tails) and any(o.max_in_vehicle_s is not None for o in orders)
-    for k, v in enumerate(vehicles):
+    for k, v in enumerate(fleet):
         vt = v.type
         routing.SetArcCostEvaluatorOfVehicle(type_cb[vt.id], k)
         fixed = round(vt.fixed_cost * COST_SCALE)
@@ -755,58 +1144,93 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         if cold_chain:  # leave late, return early: tight in-vehicle times in the schedule
             routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(start))
             routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(end))
+    if multi and any(vt.max_trips is not None for vt in problem.vehicle_types):
+        # trips: one more at every arc from a village to a depot node, at most max_trips - 1
+        back = [[0] * n_nodes for _ in range(n_nodes)]
+        for r in range(n_dep, n_dep + n_ord):
+            back[r][n_dep + n_ord:] = [1] * (n_nodes - n_dep - n_ord)
+        routing.AddDimensionWithVehicleCapacity(
+            routing.RegisterTransitMatrix(back), 0, [k - 1 for k in trips], True, "trips")
 
     # capacity: with loading nodes, +q when loading at the depot and -q at the village
     for dim in problem.dimensions:
-        caps = [v.type.capacity.get(dim, 0) for v in vehicles]
+        caps = [v.type.capacity.get(dim, 0) for v in fleet]
         demand = [0] * n_nodes
         for i, o in enumerate(orders):
             q = o.quantity.get(dim, 0)
-            if mixed and o.kind == "delivery":
-                demand[head_node[i]], demand[n_dep + i] = q, -q
+            if (mixed or multi) and o.kind == "delivery":
+                for h in head_node[i]:
+                    demand[h] = q
+                demand[n_dep + i] = -q
             else:
                 demand[n_dep + i] = q
+                if multi:  # unloaded at the depot node of a later visit
+                    for u in tail_node[i]:
+                        demand[u] = -q
         cb = routing.RegisterUnaryTransitVector(demand)
         routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, f"load:{dim}")
 
     penalty = 10 * (max_fixed + 2 * max_arc + max_span * horizon) + COST_SCALE
-    all_vehicles = set(range(len(vehicles)))
+    all_vehicles = set(range(len(fleet)))
     limits: list[Callable[[int, int], int]] = []  # keep the callbacks alive while solving
     n_pairs = 0
-    head_idx = [manager.NodeToIndex(head_node[i]) for i in heads]
+    head_idx = [manager.NodeToIndex(h) for i in heads for h in head_node[i]]
     body_idx = [manager.NodeToIndex(n_dep + i) for i in range(n_ord)]
     for i, o in enumerate(orders):
         idx = manager.NodeToIndex(n_dep + i)
-        routing.AddDisjunction([idx], penalty)
-        extra = []
-        if i in head_node:  # cumul(delivery) + service - cumul(loading) <= limit
-            extra.append(manager.NodeToIndex(head_node[i]))
-            routing.AddPickupAndDelivery(extra[-1], idx)
-            if o.max_in_vehicle_s is not None:
+        d_order = routing.AddDisjunction([idx], penalty)
+        extra: list[int] = []
+        single: list[int] = []
+        for nodes, is_head in ((head_node, True), (tail_node, False)):
+            if i not in nodes:
+                continue
+            alts = [manager.NodeToIndex(h) for h in nodes[i]]
+            extra += alts
+            if len(alts) == 1:  # one depot: a plain pair
+                single += alts
+                if is_head:
+                    routing.AddPickupAndDelivery(alts[0], idx)
+                else:
+                    routing.AddPickupAndDelivery(idx, alts[0])
+            else:  # joint multi-depot: the solver picks the depot (one alternative)
+                d_alt = routing.AddDisjunction(alts, 0, 1)
+                if is_head:
+                    routing.AddPickupAndDeliverySets(d_alt, d_order)
+                else:
+                    routing.AddPickupAndDeliverySets(d_order, d_alt)
+            if is_head and o.max_in_vehicle_s is not None:
+                # cumul(delivery) + service - cumul(loading) <= limit
                 limits.append(_constant(o.max_in_vehicle_s - o.service_s))
                 tdim.SetPickupToDeliveryLimitFunctionForPair(limits[-1], n_pairs)
+            elif not is_head and o.max_in_vehicle_s is not None:
+                # cumul(unloading) - cumul(pickup) <= limit
+                limits.append(_constant(o.max_in_vehicle_s))
+                tdim.SetPickupToDeliveryLimitFunctionForPair(limits[-1], n_pairs)
             n_pairs += 1
-        if i in tail_node:  # cumul(unloading) - cumul(pickup) <= limit
-            assert o.max_in_vehicle_s is not None
-            extra.append(manager.NodeToIndex(tail_node[i]))
-            routing.AddPickupAndDelivery(idx, extra[-1])
-            limits.append(_constant(o.max_in_vehicle_s))
-            tdim.SetPickupToDeliveryLimitFunctionForPair(limits[-1], n_pairs)
-            n_pairs += 1
-        for e in extra:
+        for e in single:
             routing.AddDisjunction([e], 0)
+        # (SetAllowedVehiclesForIndex takes an absl::Span the Python wrapper cannot build)
         if set(allowed[o.id]) != all_vehicles:
-            # (SetAllowedVehiclesForIndex takes an absl::Span the Python wrapper cannot build)
-            for node_idx in (idx, *extra):
-                routing.VehicleVar(node_idx).SetValues([-1, *allowed[o.id]])
+            routing.VehicleVar(idx).SetValues([-1, *allowed[o.id]])
+        for e in extra:  # an alternative at depot D: only D's vehicles
+            at = aux_depot[manager.IndexToNode(e) - n_dep - n_ord].id
+            mine = [c for c in allowed[o.id] if fleet[c].depot.id == at]
+            if set(mine) != all_vehicles:
+                routing.VehicleVar(e).SetValues([-1, *mine])
         if o.time_window is not None:
             tdim.CumulVar(idx).SetRange(*o.time_window)
         cut = np.flatnonzero(~reach[n_dep + i, n_dep:n_dep + n_ord])
         unreachable = [body_idx[int(j)] for j in cut]
-        if head_idx or unreachable:
-            routing.NextVar(idx).RemoveValues(head_idx + unreachable)
-    for i in tails:
-        routing.NextVar(manager.NodeToIndex(tail_node[i])).RemoveValues(body_idx + head_idx)
+        forbid = unreachable if multi else head_idx + unreachable
+        if forbid:
+            routing.NextVar(idx).RemoveValues(forbid)
+    tail_idx = [manager.NodeToIndex(u) for i in tails for u in tail_node[i]]
+    if not multi:  # one trip: loading nodes head the route, unloading nodes end it
+        for u in tail_idx:
+            routing.NextVar(u).RemoveValues(body_idx + head_idx)
+    else:  # a depot visit unloads first, then loads
+        for h in head_idx:
+            routing.NextVar(h).RemoveValues(tail_idx)
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = getattr(
         routing_enums_pb2.FirstSolutionStrategy, options.first_solution_strategy)
@@ -818,21 +1242,48 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         params.solution_limit = options.solution_limit
     if options.gls_lambda is not None:
         params.guided_local_search_lambda_coefficient = options.gls_lambda
+    if options.iterated_local_search:  # SISR ruin (string removals), cheapest re-insertion
+        params.use_iterated_local_search = True
+        ruin = params.iterated_local_search_parameters.ruin_recreate_parameters
+        sisr = ruin.ruin_strategies.add().sisr
+        sisr.max_removed_sequence_size = 10
+        sisr.avg_num_removed_visits = 10
+        sisr.bypass_factor = 0.01
     params.log_search = options.log
 
+    found = [0]
+
+    def count() -> None:
+        found[0] += 1
+
+    routing.AddAtSolutionCallback(count)
+    t_search = time.perf_counter()
     assignment = routing.SolveWithParameters(params)
+    searched = time.perf_counter() - t_search
     status_name = routing_enums_pb2.RoutingSearchStatus.Value.Name(routing.status())
+    if options.solution_limit is not None and found[0] >= options.solution_limit:
+        ended = ENDED_SOLUTION_LIMIT
+    elif assignment is None:
+        ended = ENDED_TIME_CAP if searched >= 0.99 * remaining else ENDED_NO_SOLUTION
+    elif searched >= 0.99 * remaining or "TIMEOUT" in status_name:
+        ended = ENDED_TIME_CAP
+    else:
+        ended = ENDED_LOCAL_OPTIMUM
     if assignment is None:
-        un = tuple(dropped) + tuple(Unassigned(o.id, REASON_NO_SOLUTION) for o in orders)
+        un, bound = explain_unassigned(problem, set())
         return RoutingSolution((), un, compute_kpis(problem, (), len(un)), status_name,
-                               time.perf_counter() - t0)
+                               time.perf_counter() - t0, ended, found[0], bound)
 
     routes: list[Route] = []
     served: set[str] = set()
-    for k, v in enumerate(vehicles):
+    for k, v in enumerate(fleet):
         if not routing.IsVehicleUsed(assignment, k):
             continue
+        # trips: a depot node after a village ends a trip; the next leaves after the visit
+        # (goods loaded earlier and delivered on a later trip are booked as reloaded at the visit
+        # between: same loads on that trip, shorter times in vehicle - all within the model's)
         idx = assignment.Value(routing.NextVar(routing.Start(k)))
+        legs: list[tuple[list[tuple[Order, int]], int]] = []
         seq: list[tuple[Order, int]] = []
         dep = int(assignment.Value(tdim.CumulVar(routing.Start(k))))
         while not routing.IsEnd(idx):
@@ -840,18 +1291,30 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
             cumul = int(assignment.Value(tdim.CumulVar(idx)))
             if node < n_dep + n_ord:
                 seq.append((orders[node - n_dep], cumul))
-            elif node < n_dep + n_ord + len(heads):  # loading at the depot: leave after it
+            elif seq:  # back at the depot
+                legs.append((seq, dep))
+                seq, dep = [], cumul
+            elif node < n_dep + n_ord + n_heads or multi:  # at the depot: leave after it
                 dep = max(dep, cumul)
             idx = assignment.Value(routing.NextVar(idx))
-        routes.append(_build_route(problem, v, seq, dep))
-        served.update(o.id for o, _ in seq)
-    missed = [Unassigned(o.id, REASON_PENALTY) for o in orders if o.id not in served]
+        if seq:
+            legs.append((seq, dep))
+        for n, (trip_seq, trip_dep) in enumerate(legs, start=1):
+            route = _build_route(problem, v, trip_seq, trip_dep)
+            if n > 1:  # the fixed cost is the vehicle's, booked on its first trip
+                route = replace(route, trip=n, cost=route.cost - v.type.fixed_cost)
+            routes.append(route)
+            served.update(o.id for o, _ in trip_seq)
+    un, bound = explain_unassigned(problem, served)
     return RoutingSolution(
         routes=tuple(routes),
-        unassigned=(*dropped, *missed),
-        kpis=compute_kpis(problem, routes, len(dropped) + len(missed)),
+        unassigned=un,
+        kpis=compute_kpis(problem, routes, len(un)),
         status=status_name,
         solve_seconds=time.perf_counter() - t0,
+        search_ended_by=ended,
+        solutions=found[0],
+        fleet_bound=bound,
     )
 
 
@@ -895,6 +1358,10 @@ def _build_route(problem: RoutingProblem, v: Vehicle, seq: list[tuple[Order, int
 # --------------------------------------------------------------------------- reporting
 
 
+#: Columns of the ``unassigned`` table (``reason``: one of :data:`REASON_CODES`).
+UNASSIGNED_COLUMNS = ["order_id", "reason", "binding", "limit", "best", "unit", "detail"]
+
+
 def solution_frames(problem: RoutingProblem, solution: RoutingSolution) -> dict[str, pd.DataFrame]:
     """Tables of a solution, without geometry: ``routes``, ``stops`` and ``unassigned``.
 
@@ -904,8 +1371,9 @@ def solution_frames(problem: RoutingProblem, solution: RoutingSolution) -> dict[
     dims = problem.dimensions
     route_rows = [
         {
-            "vehicle_id": r.vehicle_id, "vehicle_type": r.vehicle_type, "depot": r.depot,
-            "stops": len(r.stops), "departure_s": r.departure_s, "arrival_s": r.arrival_s,
+            "vehicle_id": r.vehicle_id, "trip": r.trip, "vehicle_type": r.vehicle_type,
+            "depot": r.depot, "stops": len(r.stops), "departure_s": r.departure_s,
+            "arrival_s": r.arrival_s,
             "duration_s": r.duration_s, "duration_min": r.duration_s / 60.0,
             "distance_m": r.distance_m, "distance_km": r.distance_m / 1000.0, "cost": r.cost,
             **{f"load_at_start_{k}": r.load_at_start.get(k, 0) for k in dims},
@@ -918,7 +1386,7 @@ def solution_frames(problem: RoutingProblem, solution: RoutingSolution) -> dict[
         for seq, s in enumerate(r.stops, start=1):
             o = orders[s.order_id]
             stop_rows.append({
-                "vehicle_id": r.vehicle_id, "depot": r.depot, "sequence": seq,
+                "vehicle_id": r.vehicle_id, "trip": r.trip, "depot": r.depot, "sequence": seq,
                 "order_id": s.order_id, "kind": o.kind, "product_class": o.product_class,
                 "location": s.location, "from_location": prev, "arrival_s": s.arrival_s,
                 "start_s": s.start_s, "departure_s": s.departure_s,
@@ -928,19 +1396,22 @@ def solution_frames(problem: RoutingProblem, solution: RoutingSolution) -> dict[
                 **{f"load_after_{k}": s.load_after.get(k, 0) for k in dims},
             })
             prev = s.location
-    route_cols = ["vehicle_id", "vehicle_type", "depot", "stops", "departure_s", "arrival_s",
-                  "duration_s", "duration_min", "distance_m", "distance_km", "cost",
+    route_cols = ["vehicle_id", "trip", "vehicle_type", "depot", "stops", "departure_s",
+                  "arrival_s", "duration_s", "duration_min", "distance_m", "distance_km", "cost",
                   *[f"load_at_start_{k}" for k in dims]]
-    stop_cols = ["vehicle_id", "depot", "sequence", "order_id", "kind", "product_class",
-                 "location", "from_location", "arrival_s", "start_s", "departure_s", "wait_s",
+    stop_cols = ["vehicle_id", "trip", "depot", "sequence", "order_id", "kind",
+                 "product_class", "location", "from_location", "arrival_s", "start_s",
+                 "departure_s", "wait_s",
                  "in_vehicle_s", "in_vehicle_min", "max_in_vehicle_s", "within_limit",
                  *[f"load_after_{k}" for k in dims]]
     return {
         "routes": pd.DataFrame(route_rows, columns=route_cols),
         "stops": pd.DataFrame(stop_rows, columns=stop_cols),
         "unassigned": pd.DataFrame(
-            [{"order_id": u.order_id, "reason": u.reason} for u in solution.unassigned],
-            columns=["order_id", "reason"]),
+            [{"order_id": u.order_id, "reason": u.reason, "binding": u.binding,
+              "limit": u.limit, "best": u.best, "unit": u.unit, "detail": u.detail}
+             for u in solution.unassigned],
+            columns=UNASSIGNED_COLUMNS).astype({"limit": "Int64", "best": "Int64"}),
     }
 
 

@@ -53,8 +53,9 @@ class PlanSettings:
     demand_weight
         Village weight in the location model and the study: ``population`` or ``parcels``.
     routing_mode
-        ``per_depot``: each order goes to its nearest depot and each depot is routed alone (how
-        hubs serve their catchments; small, fast models); ``joint``: one multi-depot model.
+        ``per_depot``: each order goes to its nearest depot (among those that can serve it alone)
+        and each depot is routed alone (how hubs serve their catchments; small, fast models);
+        ``joint``: one multi-depot model in which the solver chooses each order's depot.
     routing_first_solution
         OR-Tools first-solution strategy, or ``auto``: cheapest insertion for models up to 150
         orders, PATH_CHEAPEST_ARC above (measured; see BENCHMARKS.md).
@@ -65,6 +66,13 @@ class PlanSettings:
     routing_solution_limit
         Improving solutions the routing search may find; with the time limit as a safety cap this
         keeps the run deterministic (same inputs and seed, same routes) while the cap does not bind.
+    routing_depot_candidates
+        ``joint`` mode: the depots (nearest by round trip among those that can serve the order
+        alone) the solver may choose from for an order with a loading / unloading node; bounds the
+        model size (one node per candidate).
+    routing_processes
+        2: route the baseline in a forked process beside the plan (two cores); 1: everything in
+        this process, no fork (inside Dask workers or other pools). Results are identical.
     """
 
     network: str = "auto"
@@ -83,10 +91,12 @@ class PlanSettings:
     demand_weight: str = "population"
     candidates_per_township: int | None = None
     location_time_limit_s: float = 60.0
-    routing_time_limit_s: float = 120.0
+    routing_time_limit_s: float = 300.0
     routing_solution_limit: int = 25
     routing_mode: str = "per_depot"
     routing_first_solution: str = "auto"
+    routing_processes: int = 2
+    routing_depot_candidates: int = 3
     seed: int = 2026
     standin_scale: float = 1.0
     p_curve_max: int = 15
@@ -107,7 +117,13 @@ class PlanSettings:
                 f"{where} demand_weight = {self.demand_weight!r} unknown",
                 f"use one of {DEMAND_WEIGHTS}",
             )
-        for name in ("p", "max_per_township", "routing_solution_limit", "p_curve_max"):
+        if self.routing_processes not in (1, 2):
+            raise InputError(
+                f"{where} routing_processes = {self.routing_processes!r} unknown",
+                "use 1 (no forked process) or 2 (baseline and plan side by side)",
+            )
+        for name in ("p", "max_per_township", "routing_solution_limit", "p_curve_max",
+                     "routing_depot_candidates"):
             if getattr(self, name) < 1:
                 raise InputError(f"{where} {name} = {getattr(self, name)} must be at least 1")
         for name in (

@@ -3,18 +3,26 @@
 :func:`validate_routes` recomputes every route from the problem's matrices and orders alone and
 compares with what the solution reports: schedule (arrival = departure + travel, waiting allowed,
 time windows, shifts, route duration), depot of every vehicle, loads per dimension along the route,
-time in vehicle against each order's cold-chain limit, refrigeration, each order served exactly
-once or reported unassigned, route distances and costs, and the KPIs. The conventions are those of
-:mod:`lastmile.routing` (its module docstring); only its dataclasses are used here.
+time in vehicle against each order's cold-chain limit (per trip: from the departure of the trip
+that carries a delivery, to the return of the trip that carries a pickup), refrigeration,
+several trips of one vehicle (numbered 1.., at most ``max_trips``, each leaving after the previous
+is back and reloaded, the whole day within the duration limit), each order served exactly
+once or reported unassigned, route distances and costs, and the KPIs. Every unassigned order's
+reason is one of ``infeasible`` / ``fleet`` / ``search``, and an ``infeasible`` claim holds exactly
+when no vehicle of the fleet can serve the order alone on a direct trip (recomputed here from the
+matrices: paths both ways, refrigeration, capacity, cold-chain limit, time window, shift, duration).
+The conventions are those of :mod:`lastmile.routing` (its module docstring); only its dataclasses
+are used here.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from dataclasses import dataclass
 
-from lastmile.routing import Kpis, Order, RoutingProblem, RoutingSolution, VehicleType
+from lastmile.routing import REASON_CODES, Kpis, Order, RoutingProblem, RoutingSolution, VehicleType
 
 
 @dataclass(frozen=True)
@@ -89,8 +97,24 @@ def validate_routes(problem: RoutingProblem, solution: RoutingSolution) -> Valid
     total_cost = 0.0
     used = Counter(r.vehicle_id for r in solution.routes)
     for vid, c in used.items():
-        if c > 1:
-            bad("vehicle", f"has {c} routes", vid)
+        if vid not in fleet:
+            continue
+        vt = types[fleet[vid][1]]
+        trips = sorted((r for r in solution.routes if r.vehicle_id == vid), key=lambda r: r.trip)
+        if [r.trip for r in trips] != list(range(1, c + 1)):
+            bad("trips", f"trips numbered {[r.trip for r in trips]}, expected 1..{c}", vid)
+        if vt.max_trips is not None and c > vt.max_trips:
+            bad("trips", f"{c} trips > max_trips {vt.max_trips}", vid)
+        for a, b in itertools.pairwise(trips):
+            if b.departure_s < a.arrival_s + vt.reload_s:
+                bad("trips", f"trip {b.trip} leaves at {b.departure_s} s, before trip {a.trip} is "
+                    f"back ({a.arrival_s} s) and reloaded ({vt.reload_s} s)", vid)
+        day_limit = vt.shift_end_s - vt.shift_start_s
+        if vt.max_duration_s is not None:
+            day_limit = min(day_limit, vt.max_duration_s)
+        if c > 1 and trips[-1].arrival_s - trips[0].departure_s > day_limit:
+            bad("duration", f"day from first departure to last return lasts "
+                f"{trips[-1].arrival_s - trips[0].departure_s} s > limit {day_limit} s", vid)
     for r in solution.routes:
         vid = r.vehicle_id
         if vid not in fleet:
@@ -187,8 +211,8 @@ def validate_routes(problem: RoutingProblem, solution: RoutingSolution) -> Valid
                 bad("cold chain", f"{ivt} s in vehicle > limit {o.max_in_vehicle_s} s", vid, o.id)
         if r.distance_m != dist:
             bad("distance", f"reported {r.distance_m} m, recomputed {dist} m", vid)
-        cost = vt.fixed_cost + vt.cost_per_km * dist / 1000.0 + vt.cost_per_hour * (
-            back - r.departure_s) / 3600.0
+        cost = (vt.fixed_cost if r.trip == 1 else 0.0) + vt.cost_per_km * dist / 1000.0 \
+            + vt.cost_per_hour * (back - r.departure_s) / 3600.0
         if not _close(r.cost, cost):
             bad("cost", f"reported {r.cost}, recomputed {cost}", vid)
         total_dist += dist
@@ -212,13 +236,24 @@ def validate_routes(problem: RoutingProblem, solution: RoutingSolution) -> Valid
         if not served[oid] and not unassigned[oid]:
             bad("order", "neither served nor reported unassigned", order=oid)
     for u in solution.unassigned:
-        if not u.reason:
-            bad("order", "unassigned without a reason", order=u.order_id)
+        if u.reason not in REASON_CODES:
+            bad("reason", f"reason {u.reason!r} is not one of {REASON_CODES}", order=u.order_id)
+            continue
+        o = orders.get(u.order_id)
+        if o is None:
+            continue
+        servers = _alone(problem, o)
+        if u.reason == "infeasible" and servers:
+            bad("reason", f"reported infeasible ({u.binding}), but vehicle {servers[0]} can "
+                "serve it alone", order=o.id)
+        elif u.reason != "infeasible" and not servers:
+            bad("reason", f"reported {u.reason}, but no vehicle can serve it alone",
+                order=o.id)
 
     ivts = [v for v, _ in in_vehicle]
     limited = [(v, lim) for v, lim in in_vehicle if lim is not None]
     kpis = Kpis(
-        vehicles_used=len(solution.routes),
+        vehicles_used=len(used),
         orders_served=len(ivts),
         unassigned=len(solution.unassigned),
         total_distance_m=total_dist,
@@ -237,3 +272,36 @@ def validate_routes(problem: RoutingProblem, solution: RoutingSolution) -> Valid
         if not _close(float(a), float(b)):
             bad("kpi", f"{name}: reported {a}, recomputed {b}")
     return ValidationReport(tuple(out), kpis)
+
+
+def _alone(problem: RoutingProblem, o: Order) -> list[str]:
+    """Ids of the vehicles that can serve ``o`` alone, depot -> village -> depot."""
+    t, reach = problem.time_s, problem.reachable
+    assert reach is not None
+    out = []
+    for dp in problem.depots:
+        if o.depot is not None and o.depot != dp.id:
+            continue
+        a, loc = dp.location, o.location
+        if not (reach[a, loc] and reach[loc, a]):
+            continue
+        go, back = int(t[a, loc]), int(t[loc, a])
+        for vt in problem.vehicle_types:
+            n = vt.count_per_depot.get(dp.id, 0) if not isinstance(vt.count_per_depot, int) \
+                else vt.count_per_depot
+            if n < 1 or (o.requires_refrigeration and not vt.refrigerated):
+                continue
+            if any(q > vt.capacity.get(k, 0) for k, q in o.quantity.items()):
+                continue
+            held = (go if o.kind == "delivery" else back) + o.service_s
+            if o.max_in_vehicle_s is not None and held > o.max_in_vehicle_s:
+                continue
+            early, late = o.time_window if o.time_window is not None else (0, vt.shift_end_s)
+            start = max(vt.shift_start_s + go, early)
+            limit = vt.shift_end_s - vt.shift_start_s
+            if vt.max_duration_s is not None:
+                limit = min(limit, vt.max_duration_s)
+            if start <= late and start + o.service_s + back <= vt.shift_end_s \
+                    and go + o.service_s + back <= limit:
+                out.append(f"{dp.id}/{vt.id}/1")
+    return out

@@ -1,0 +1,119 @@
+"""Routing on the default Suichang stand-in: the baseline and plan models under routing variants.
+
+The inputs (network, orders, matrices, the 10 hubs) are prepared once; each variant then routes
+the baseline (the whole fleet at the county centre) and the plan (centre + hubs) one after the
+other in this process (one core each, timed alone). Every solution is checked by the validator.
+One JSON line per variant and model goes to ``benchmarks/results/county_routing.jsonl``.
+
+    python benchmarks/bench_routing_county.py --variants before,trips2 [--scale 1.0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from lastmile.plan import PlanInputs, baseline_depots, place_hubs, plan_routes, prepare
+from lastmile.scenario import load_scenario
+
+RESULTS = Path(__file__).parent / "results" / "county_routing.jsonl"
+
+#: name -> ([plan] overrides, [[fleet]] overrides applied to every vehicle type)
+VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "one_trip": ({}, {"max_trips": 1, "reload_s": 0}),
+    "trips2": ({}, {"max_trips": 2, "reload_s": 1800}),
+    "trips3": ({}, {"max_trips": 3, "reload_s": 1800}),
+    "trips_fit": ({}, {"max_trips": None, "reload_s": 1800}),
+    "default": ({}, {}),
+    "joint": ({"routing_mode": "joint"}, {}),
+    "per_depot": ({"routing_mode": "per_depot"}, {}),
+    "deep300": ({"routing_solution_limit": 100_000, "routing_time_limit_s": 300.0}, {}),
+    "deep600": ({"routing_solution_limit": 1_000_000, "routing_time_limit_s": 600.0}, {}),
+}
+
+
+def parse_variant(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A named variant, or ``key=value`` pairs joined by ``+``: ``trips`` (a number or ``fit``),
+    ``reload`` (minutes), ``limit`` (solutions), ``cap`` (seconds), ``mode``, ``candidates``."""
+    if name in VARIANTS:
+        return VARIANTS[name]
+    plan_over: dict[str, Any] = {}
+    fleet_over: dict[str, Any] = {}
+    for part in name.split("+"):
+        key, value = part.split("=")
+        if key == "trips":
+            fleet_over["max_trips"] = None if value == "fit" else int(value)
+        elif key == "reload":
+            fleet_over["reload_s"] = round(float(value) * 60)
+        elif key == "limit":
+            plan_over["routing_solution_limit"] = int(value)
+        elif key == "cap":
+            plan_over["routing_time_limit_s"] = float(value)
+        elif key == "mode":
+            plan_over["routing_mode"] = value
+        elif key == "candidates":
+            plan_over["routing_depot_candidates"] = int(value)
+        else:
+            raise SystemExit(f"unknown variant key {key!r}")
+    return plan_over, fleet_over
+
+
+def variant_inputs(inputs: PlanInputs, name: str) -> PlanInputs:
+    plan_over, fleet_over = parse_variant(name)
+    sc = inputs.scenario
+    region = replace(sc.region, fleet=tuple(replace(f, **fleet_over) for f in sc.region.fleet))
+    return replace(inputs, scenario=replace(sc, plan=replace(sc.plan, **plan_over), region=region))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", default="default", help="comma list (see parse_variant)")
+    parser.add_argument("--models", default="baseline,plan")
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--label", default="")
+    args = parser.parse_args()
+    inputs = prepare(load_scenario(network="synthetic", standin_scale=args.scale))
+    placement = place_hubs(inputs)
+    for name in args.variants.split(","):
+        inp = variant_inputs(inputs, name)
+        for model in args.models.split(","):
+            t0 = time.perf_counter()
+            if model == "baseline":
+                rp = plan_routes(inp, baseline_depots(inp), "baseline",
+                                 fleet_depots=len(placement.hubs))
+            else:
+                rp = plan_routes(inp, placement.hubs, "plan")
+            seconds = time.perf_counter() - t0
+            sol, k = rp.solution, rp.solution.kpis
+            row = {
+                "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
+                "label": args.label, "variant": name, "model": model, "scale": args.scale,
+                "plan": {key: getattr(inp.scenario.plan, key) for key in (
+                    "routing_mode", "routing_solution_limit", "routing_time_limit_s",
+                    "routing_depot_candidates")},
+                "fleet": {f.id: {"max_trips": f.max_trips, "reload_s": f.reload_s}
+                          for f in inp.region.fleet},
+                "orders": len(inp.orders), "served": k.orders_served,
+                "unassigned_by_reason": sol.unassigned_by_reason(),
+                "fleet_bound": sol.fleet_bound.as_dict() if sol.fleet_bound else None,
+                "km": round(k.total_km, 1), "vehicle_hours": round(k.vehicle_hours, 2),
+                "vehicles_used": k.vehicles_used, "trips": len(sol.routes),
+                "seconds": round(seconds, 1), "status": sol.status,
+                "search_ended_by": sol.search_ended_by, "solutions": sol.solutions,
+                "validator_ok": rp.validation.ok,
+            }  # fmt: skip
+            RESULTS.parent.mkdir(parents=True, exist_ok=True)
+            with RESULTS.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
