@@ -482,14 +482,13 @@ def test_cold_chain_order_without_depot_goes_to_the_nearest_depot() -> None:
 # --------------------------------------------------------------------------- HH:MM windows
 
 
-def _window_orders(small_cache: Path, shared_data: Path, tmp_path: Path,
+def _window_orders(small_cache: Path, tmp_path: Path,
                    windows: Sequence[tuple[object, object]]) -> Path:
     from lastmile.plan import prepare
     from lastmile.scenario import load_scenario
     from tests.conftest import TEST_SCALE
 
-    inputs = prepare(load_scenario(network="synthetic", standin_scale=TEST_SCALE),
-                     reference_dir=shared_data, cache=small_cache)
+    inputs = prepare(load_scenario(network="synthetic", standin_scale=TEST_SCALE), cache=small_cache)
     rows = [
         {"id": f"W{i}", "kind": "delivery", "village": r.id, "lon": r.lon, "lat": r.lat,
          "kg": 10, "parcels": 2, "product_class": "parcel", "service_min": 5,
@@ -508,16 +507,15 @@ WINDOWS_S = {"W0": (28_800, 34_200), "W1": (36_900, 39_600), "W2": (36_000, 39_6
 
 
 def test_hhmm_time_windows_through_plan_routes(
-    small_cache: Path, shared_data: Path, tmp_path: Path
+    small_cache: Path, tmp_path: Path
 ) -> None:
     from lastmile.plan import _route_kpis, baseline_depots, plan_routes, prepare
     from lastmile.scenario import load_scenario
     from tests.conftest import TEST_SCALE
 
-    f = _window_orders(small_cache, shared_data, tmp_path, WINDOWS)
+    f = _window_orders(small_cache, tmp_path, WINDOWS)
     inputs = prepare(load_scenario(network="synthetic", standin_scale=TEST_SCALE, orders=str(f),
-                                   routing_time_limit_s=10.0),
-                     reference_dir=shared_data, cache=small_cache)
+                                   routing_time_limit_s=10.0), cache=small_cache)
     assert dict(zip(inputs.orders["id"], zip(inputs.orders["tw_start_s"],
                                              inputs.orders["tw_end_s"], strict=True),
                     strict=True)) == WINDOWS_S
@@ -534,21 +532,20 @@ def test_hhmm_time_windows_through_plan_routes(
 
 
 def test_hhmm_time_windows_through_the_cli(
-    small_cache: Path, shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    small_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from lastmile.cli import main
     from tests.conftest import TEST_SCALE
 
-    f = _window_orders(small_cache, shared_data, tmp_path, WINDOWS)
-    common = ["--network", "synthetic", "--standin-scale", str(TEST_SCALE), "--reference-data",
-              str(shared_data), "--cache-dir", str(small_cache), "--routing-time-limit", "10"]
+    f = _window_orders(small_cache, tmp_path, WINDOWS)
+    common = ["--network", "synthetic", "--standin-scale", str(TEST_SCALE), "--cache-dir", str(small_cache), "--routing-time-limit", "10"]
     out = tmp_path / "route"
     assert main(["route", *common, "--orders", str(f), "--out", str(out)]) == 0
     stops = pd.read_csv(out / "stops.csv")
     plan = stops[stops["scenario"] == "plan"].set_index("order_id")
     assert set(plan.index) == set(WINDOWS_S)
     assert all(WINDOWS_S[k][0] <= plan.loc[k, "start_s"] <= WINDOWS_S[k][1] for k in WINDOWS_S)
-    bad = _window_orders(small_cache, shared_data, tmp_path / "bad", (("08:75", "09:00"),))
+    bad = _window_orders(small_cache, tmp_path / "bad", (("08:75", "09:00"),))
     capsys.readouterr()
     assert main(["route", *common, "--orders", str(bad)]) == 2
     err = capsys.readouterr().err
@@ -608,7 +605,7 @@ def test_routing_processes_setting_is_checked() -> None:
         VehicleType("van", False, {"kg": 1}, max_trips=0)
 
 
-def test_single_process_plan_equals_the_forked_one(small_cache: Path, shared_data: Path) -> None:
+def test_single_process_plan_equals_the_forked_one(small_cache: Path) -> None:
     from lastmile.plan import run_plan
     from lastmile.report import manifest
     from lastmile.scenario import load_scenario
@@ -617,7 +614,7 @@ def test_single_process_plan_equals_the_forked_one(small_cache: Path, shared_dat
     def routing(processes: int) -> tuple[dict[str, Any], dict[str, Any]]:
         sc = load_scenario(network="synthetic", standin_scale=TEST_SCALE,
                            routing_processes=processes, routing_time_limit_s=120.0)
-        result = run_plan(sc, reference_dir=shared_data, cache=small_cache)
+        result = run_plan(sc, cache=small_cache)
         return result.kpis()["routing"], manifest(result)["routing_solver"]
 
     one, solver = routing(1)

@@ -79,8 +79,8 @@ def client() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def dirs(small_cache: Path, shared_data: Path) -> dict[str, Any]:
-    return {"cache": small_cache, "reference_dir": shared_data, "progress_bar": False}
+def dirs(small_cache: Path) -> dict[str, Any]:
+    return {"cache": small_cache, "progress_bar": False}
 
 
 @pytest.fixture(scope="module")
@@ -219,13 +219,13 @@ def test_two_worker_sweep(swept: tuple[Any, Any]) -> None:
 
 
 def test_row_equals_single_plan(
-    swept: tuple[Any, Any], small_cache: Path, shared_data: Path, tmp_path: Path
+    swept: tuple[Any, Any], small_cache: Path, tmp_path: Path
 ) -> None:
     _, outcome = swept
     row = outcome.table[outcome.table["status"] == "ok"].iloc[-1]
     folder = outcome.out / "scenarios" / row["scenario"]
     out = tmp_path / "plan"
-    data = ["--cache-dir", str(small_cache), "--reference-data", str(shared_data)]
+    data = ["--cache-dir", str(small_cache)]
     argv = ["plan", "--config", str(folder / "scenario.toml"), "--out", str(out), *data]
     assert main(argv) == 0
     assert (out / "kpis.json").read_bytes() == (folder / "kpis.json").read_bytes()
@@ -285,12 +285,11 @@ def _wait_for(path: Path, procs: list[subprocess.Popen[bytes]], timeout: float) 
 
 
 def test_separate_scheduler_and_worker(
-    small_cache: Path, shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    small_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     env = {
         **os.environ,
         "LASTMILE_CACHE_DIR": str(small_cache),
-        "LASTMILE_REFERENCE_DATA": str(shared_data),
         "PYTHONPATH": os.pathsep.join(
             [str(Path(__file__).parents[1] / "src"), os.environ.get("PYTHONPATH", "")]
         ),

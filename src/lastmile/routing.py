@@ -1127,7 +1127,6 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
             [time_cbs[v.type.reload_s] for v in fleet], horizon, horizon, False, "time")
     tdim = routing.GetDimensionOrDie("time")
     max_fixed = max_span = 0
-    cold_chain = bool(heads or tails) and any(o.max_in_vehicle_s is not None for o in orders)
     for k, v in enumerate(fleet):
         vt = v.type
         routing.SetArcCostEvaluatorOfVehicle(type_cb[vt.id], k)
@@ -1141,9 +1140,12 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         tdim.CumulVar(start).SetRange(vt.shift_start_s, vt.shift_end_s)
         tdim.CumulVar(end).SetRange(vt.shift_start_s, vt.shift_end_s)
         tdim.SetSpanUpperBoundForVehicle(vt.duration_limit_s, k)
-        if cold_chain:  # leave late, return early: tight in-vehicle times in the schedule
-            routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(start))
-            routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(end))
+        # leave as early as the constraints allow (cold-chain limits included), return early: a
+        # parcel's lead time runs from the cut-off, so a route that waits at its depot delays
+        # every delivery on it (leaving late would only shorten in-vehicle times already within
+        # their limits)
+        routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(start))
+        routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(end))
     if multi and any(vt.max_trips is not None for vt in problem.vehicle_types):
         # trips: one more at every arc from a village to a depot node, at most max_trips - 1
         back = [[0] * n_nodes for _ in range(n_nodes)]
