@@ -488,7 +488,8 @@ def _window_orders(small_cache: Path, tmp_path: Path,
     from lastmile.scenario import load_scenario
     from tests.conftest import TEST_SCALE
 
-    inputs = prepare(load_scenario(network="synthetic", standin_scale=TEST_SCALE), cache=small_cache)
+    scenario = load_scenario(network="synthetic", standin_scale=TEST_SCALE)
+    inputs = prepare(scenario, cache=small_cache)
     rows = [
         {"id": f"W{i}", "kind": "delivery", "village": r.id, "lon": r.lon, "lat": r.lat,
          "kg": 10, "parcels": 2, "product_class": "parcel", "service_min": 5,
@@ -538,7 +539,8 @@ def test_hhmm_time_windows_through_the_cli(
     from tests.conftest import TEST_SCALE
 
     f = _window_orders(small_cache, tmp_path, WINDOWS)
-    common = ["--network", "synthetic", "--standin-scale", str(TEST_SCALE), "--cache-dir", str(small_cache), "--routing-time-limit", "10"]
+    common = ["--network", "synthetic", "--standin-scale", str(TEST_SCALE),
+              "--cache-dir", str(small_cache), "--routing-time-limit", "10"]
     out = tmp_path / "route"
     assert main(["route", *common, "--orders", str(f), "--out", str(out)]) == 0
     stops = pd.read_csv(out / "stops.csv")
