@@ -147,12 +147,14 @@ def test_no_cold_room_makes_a_remote_pickup_bind_at_the_centre() -> None:
         served_from[cold_store] = [r.depot for r in sol.routes]
         if not cold_store:
             assert pins["pC"] == "centre"
-            assert [(u.order_id, u.reason) for u in sol.unassigned] == [("pC", REASON_COLD_CHAIN)]
+            assert [(u.order_id, u.reason, u.binding) for u in sol.unassigned] == [
+                ("pC", "infeasible", REASON_COLD_CHAIN)
+            ]
             assert not is_servable(sol.unassigned[0].reason)
             table = order_table("plan", problem, sol, pd.DataFrame({"id": ["pC"],
                                 "village": ["C"]}), centre_id="centre", cutoff_s=7 * H,
                                 hub_cold_store=False)  # fmt: skip
-            assert not table["served"].iloc[0] and table["reason"].iloc[0] == REASON_COLD_CHAIN
+            assert not table["served"].iloc[0] and table["reason"].iloc[0] == "infeasible"
     assert served_from[True] == ["hub"]
 
 
@@ -245,7 +247,9 @@ def test_fleet_search_serves_all_and_one_fewer_does_not() -> None:
     sub = depot_problem(problem, "a")
     full = solve(_with_counts(sub, "a", fleet.counts), OPTIONS)
     assert {s.order_id for r in full.routes for s in r.stops} == {"o2", "o3", "o4"}
-    assert [(u.order_id, u.reason) for u in full.unassigned] == [("big", REASON_CAPACITY)]
+    assert [(u.order_id, u.reason, u.binding) for u in full.unassigned] == [
+        ("big", "infeasible", REASON_CAPACITY)
+    ]
     t0 = next(k for k, v in fleet.counts.items() if v > 0)
     fewer = solve(_with_counts(sub, "a", {**fleet.counts, t0: fleet.counts[t0] - 1}), OPTIONS)
     assert len({s.order_id for r in fewer.routes for s in r.stops}) == 2

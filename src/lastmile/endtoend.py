@@ -31,28 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lastmile.routing import (
-    REASON_CAPACITY,
-    REASON_COLD_CHAIN,
-    REASON_REFRIGERATION,
-    REASON_SHIFT,
-    REASON_UNREACHABLE,
-    RoutingProblem,
-    RoutingSolution,
-)
+from lastmile.routing import INFEASIBLE, RoutingProblem, RoutingSolution
 from lastmile.trunk import TrunkRun, hub_of
-
-#: Reasons (today's strings, and issue 9's code) meaning "no vehicle could serve it even alone".
-INFEASIBLE_REASONS = frozenset(
-    {
-        "infeasible",
-        REASON_UNREACHABLE,
-        REASON_CAPACITY,
-        REASON_COLD_CHAIN,
-        REASON_SHIFT,
-        REASON_REFRIGERATION,
-    }
-)
 
 DAY_S = 86_400
 
@@ -72,7 +52,7 @@ def unserved_reason(unassigned: Any) -> str:
 
 def is_servable(reason: str) -> bool:
     """Whether an unserved order could be served by some vehicle alone (not infeasible)."""
-    return reason not in INFEASIBLE_REASONS
+    return reason != INFEASIBLE
 
 
 def order_table(
