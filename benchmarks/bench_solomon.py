@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lastmile.config import reference_data_dir
-from lastmile.instances import SolomonInstance, read_solomon
+from lastmile.instances import SolomonInstance, read_solomon, solomon_problem
 from lastmile.io import write_text
 from lastmile.routing import (
     PORTFOLIO,
@@ -45,7 +45,6 @@ from lastmile.routing import (
     Unassigned,
     compute_kpis,
     route_cost,
-    solomon_problem,
     solve,
     vehicles_of,
 )

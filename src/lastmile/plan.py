@@ -61,6 +61,7 @@ from lastmile.location import LocationOptions, LocationProblem, LocationResult, 
 from lastmile.location import solve as solve_location
 from lastmile.matrix import TravelMatrix, cached_travel_matrix, leg_paths, path_geometry
 from lastmile.network import NetworkSource, RoadNetwork, open_network, snap_points
+from lastmile.route_tables import solution_frames
 from lastmile.routing import (
     ENDED_LOCAL_OPTIMUM,
     ENDED_NO_SOLUTION,
@@ -76,7 +77,6 @@ from lastmile.routing import (
     compute_kpis,
     explain_unassigned,
     precheck,
-    solution_frames,
     vehicles_of,
 )
 from lastmile.routing import solve as solve_routing

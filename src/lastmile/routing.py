@@ -46,7 +46,6 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from lastmile.errors import InputError
@@ -1355,90 +1354,3 @@ def _build_route(problem: RoutingProblem, v: Vehicle, seq: list[tuple[Order, int
         for o, arr, st, dp, ld in rows)
     return Route(v.id, v.type.id, v.depot.id, departure, arrival_back, load_at_start, stops, dist,
                  route_cost(v.type, dist, arrival_back - departure))
-
-
-# --------------------------------------------------------------------------- reporting
-
-
-#: Columns of the ``unassigned`` table (``reason``: one of :data:`REASON_CODES`).
-UNASSIGNED_COLUMNS = ["order_id", "reason", "binding", "limit", "best", "unit", "detail"]
-
-
-def solution_frames(problem: RoutingProblem, solution: RoutingSolution) -> dict[str, pd.DataFrame]:
-    """Tables of a solution, without geometry: ``routes``, ``stops`` and ``unassigned``.
-
-    Times stay in seconds; ``*_min`` and ``*_km`` columns are added for reports.
-    """
-    orders = {o.id: o for o in problem.orders}
-    dims = problem.dimensions
-    route_rows = [
-        {
-            "vehicle_id": r.vehicle_id, "trip": r.trip, "vehicle_type": r.vehicle_type,
-            "depot": r.depot, "stops": len(r.stops), "departure_s": r.departure_s,
-            "arrival_s": r.arrival_s,
-            "duration_s": r.duration_s, "duration_min": r.duration_s / 60.0,
-            "distance_m": r.distance_m, "distance_km": r.distance_m / 1000.0, "cost": r.cost,
-            **{f"load_at_start_{k}": r.load_at_start.get(k, 0) for k in dims},
-        }
-        for r in solution.routes
-    ]
-    stop_rows = []
-    for r in solution.routes:
-        prev = problem.depots[[dp.id for dp in problem.depots].index(r.depot)].location
-        for seq, s in enumerate(r.stops, start=1):
-            o = orders[s.order_id]
-            stop_rows.append({
-                "vehicle_id": r.vehicle_id, "trip": r.trip, "depot": r.depot, "sequence": seq,
-                "order_id": s.order_id, "kind": o.kind, "product_class": o.product_class,
-                "location": s.location, "from_location": prev, "arrival_s": s.arrival_s,
-                "start_s": s.start_s, "departure_s": s.departure_s,
-                "wait_s": s.start_s - s.arrival_s, "in_vehicle_s": s.in_vehicle_s,
-                "in_vehicle_min": s.in_vehicle_s / 60.0, "max_in_vehicle_s": o.max_in_vehicle_s,
-                "within_limit": o.max_in_vehicle_s is None or s.in_vehicle_s <= o.max_in_vehicle_s,
-                **{f"load_after_{k}": s.load_after.get(k, 0) for k in dims},
-            })
-            prev = s.location
-    route_cols = ["vehicle_id", "trip", "vehicle_type", "depot", "stops", "departure_s",
-                  "arrival_s", "duration_s", "duration_min", "distance_m", "distance_km", "cost",
-                  *[f"load_at_start_{k}" for k in dims]]
-    stop_cols = ["vehicle_id", "trip", "depot", "sequence", "order_id", "kind",
-                 "product_class", "location", "from_location", "arrival_s", "start_s",
-                 "departure_s", "wait_s",
-                 "in_vehicle_s", "in_vehicle_min", "max_in_vehicle_s", "within_limit",
-                 *[f"load_after_{k}" for k in dims]]
-    return {
-        "routes": pd.DataFrame(route_rows, columns=route_cols),
-        "stops": pd.DataFrame(stop_rows, columns=stop_cols),
-        "unassigned": pd.DataFrame(
-            [{"order_id": u.order_id, "reason": u.reason, "binding": u.binding,
-              "limit": u.limit, "best": u.best, "unit": u.unit, "detail": u.detail}
-             for u in solution.unassigned],
-            columns=UNASSIGNED_COLUMNS).astype({"limit": "Int64", "best": "Int64"}),
-    }
-
-
-# --------------------------------------------------------------------------- Solomon
-
-
-def solomon_problem(instance: Any) -> RoutingProblem:
-    """Map a :class:`lastmile.instances.SolomonInstance` onto a :class:`RoutingProblem`.
-
-    Distance-only convention: arcs are ``floor(10 * euclid)`` (tenths, used as "metres"), travel
-    times are the same integers, and ready/due/service times are scaled by 10. One depot, the
-    published number of identical vehicles, capacity ``Q`` on dimension ``"q"``, cost 1 per unit of
-    distance. ``route distance / 10`` compares with ``dist_bks_distance_trunc1``.
-    """
-    dist = instance.distance_trunc1()
-    depot = Depot("depot", 0)
-    vt = VehicleType(
-        id="truck", refrigerated=False, capacity={"q": int(instance.capacity)},
-        count_per_depot=int(instance.vehicles), shift_start_s=int(instance.ready[0]) * 10,
-        shift_end_s=int(instance.due[0]) * 10, cost_per_km=1000.0 / COST_SCALE,
-    )
-    orders = tuple(
-        Order(id=str(i), kind="delivery", location=i, quantity={"q": int(instance.demand[i])},
-              service_s=int(instance.service[i]) * 10,
-              time_window=(int(instance.ready[i]) * 10, int(instance.due[i]) * 10))
-        for i in range(1, len(dist))
-    )
-    return RoutingProblem(dist, dist, (depot,), (vt,), orders)
