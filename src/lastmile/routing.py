@@ -2,7 +2,10 @@
 
 A small modelling API over frozen dataclasses: :class:`Depot`, :class:`VehicleType`, :class:`Order`
 and :class:`RoutingProblem` go in, :func:`solve` returns a :class:`RoutingSolution` with a full
-schedule per route, the orders that were dropped with a reason, and KPIs.
+schedule per route, the orders that were dropped with a reason, and KPIs. :func:`route_schedule`
+turns any sequence of orders into such a route (the solver's, a benchmark peer's, a hand-made
+one). Tables for reports: :mod:`lastmile.route_tables`; Solomon instances:
+:func:`lastmile.instances.solomon_problem`.
 
 Units inside the solver: integer seconds and integer metres. Costs are given in currency units
 (``fixed_cost`` per used vehicle, ``cost_per_km``, ``cost_per_hour`` of route duration) and are
@@ -37,7 +40,6 @@ from __future__ import annotations
 
 import copyreg
 import math
-import multiprocessing as mp
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -49,6 +51,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lastmile.errors import InputError
+from lastmile.parallel import can_fork, fork_pool, inherited
 
 
 def _frozen_mapping(d: dict[Any, Any]) -> MappingProxyType[Any, Any]:
@@ -978,12 +981,9 @@ def explain_unassigned(
 #: The first-solution strategies of a two-core portfolio, best alone first (BENCHMARKS.md).
 PORTFOLIO = ("PARALLEL_CHEAPEST_INSERTION", "PATH_CHEAPEST_ARC")
 
-#: The jobs of a portfolio solve, inherited by the forked workers (never pickled).
-_FORK_JOBS: list[tuple[RoutingProblem, RoutingOptions]] = []
-
-
 def _solve_in_child(k: int) -> RoutingSolution:
-    return _solve_one(*_FORK_JOBS[k])
+    problem, options = inherited("routing_jobs")[k]
+    return _solve_one(problem, options)
 
 
 def _rank(solution: RoutingSolution) -> tuple[int, float]:
@@ -998,17 +998,12 @@ def solve(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolution:
     """
     if not isinstance(options, RoutingOptions):
         raise InputError("solve: options must be a RoutingOptions", "pass RoutingOptions(...)")
-    if len(options.portfolio) < 2 or "fork" not in mp.get_all_start_methods():
+    if len(options.portfolio) < 2 or not can_fork():
         return _solve_one(problem, options)
-    _FORK_JOBS[:] = [
-        (problem, replace(options, first_solution_strategy=s, portfolio=()))
-        for s in options.portfolio
-    ]
-    try:
-        with mp.get_context("fork").Pool(len(_FORK_JOBS)) as pool:
-            results = pool.map(_solve_in_child, range(len(_FORK_JOBS)))
-    finally:
-        _FORK_JOBS.clear()
+    jobs = [(problem, replace(options, first_solution_strategy=s, portfolio=()))
+            for s in options.portfolio]
+    with fork_pool(len(jobs), routing_jobs=jobs) as pool:
+        results = pool.map(_solve_in_child, range(len(jobs)))
     return min(results, key=_rank)
 
 
@@ -1301,10 +1296,8 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         if seq:
             legs.append((seq, dep))
         for n, (trip_seq, trip_dep) in enumerate(legs, start=1):
-            route = _build_route(problem, v, trip_seq, trip_dep)
-            if n > 1:  # the fixed cost is the vehicle's, booked on its first trip
-                route = replace(route, trip=n, cost=route.cost - v.type.fixed_cost)
-            routes.append(route)
+            routes.append(route_schedule(problem, v, [o for o, _ in trip_seq], trip_dep,
+                                         [st for _, st in trip_seq], trip=n))
             served.update(o.id for o, _ in trip_seq)
     un, bound = explain_unassigned(problem, served)
     return RoutingSolution(
@@ -1326,31 +1319,78 @@ def _constant(value: int) -> Callable[[int, int], int]:
     return limit
 
 
-def _build_route(problem: RoutingProblem, v: Vehicle, seq: list[tuple[Order, int]],
-                 departure: int) -> Route:
-    """Schedule, loads and in-vehicle times of one route from its service start times."""
+def route_schedule(
+    problem: RoutingProblem,
+    vehicle: Vehicle,
+    orders: Sequence[Order],
+    departure_s: int | None = None,
+    starts: Sequence[int] | None = None,
+    *,
+    trip: int = 1,
+) -> Route:
+    """Schedule, loads, distance, cost and times in vehicle of one trip visiting ``orders``.
+
+    Parameters
+    ----------
+    problem
+        The problem whose matrices give the travel times and distances.
+    vehicle
+        The vehicle driving the trip (one of :func:`vehicles_of`).
+    orders
+        The orders in visiting order.
+    departure_s
+        Earliest departure from the depot; default the vehicle type's shift start. The vehicle
+        leaves as late as the first stop allows (no waiting there).
+    starts
+        Start of service at each stop (the solver's); default the earliest start, i.e. the
+        arrival or the opening of the order's time window, whichever is later.
+    trip
+        Trip number of the vehicle; the fixed cost is booked on trip 1 only.
+
+    Returns
+    -------
+    Route
+        With the conventions of this module's docstring. Nothing is checked here (no time
+        window, capacity or cold-chain test): :func:`lastmile.validate.validate_routes` does that
+        independently.
+    """
     t, d = problem.time_s, problem.distance_m
-    depot_loc = v.depot.location
-    if seq:  # leave as late as the first stop allows (no waiting there)
-        departure = max(departure, seq[0][1] - int(t[depot_loc, seq[0][0].location]))
+    depot_loc = vehicle.depot.location
+    departure = vehicle.type.shift_start_s if departure_s is None else departure_s
+    if starts is not None and len(starts) != len(orders):
+        raise InputError(f"{len(starts)} start times for {len(orders)} orders",
+                         "give one start time per order, or none")
+    if orders:  # leave as late as the first stop allows (no waiting there)
+        first = orders[0]
+        first_start = starts[0] if starts is not None else max(
+            departure + int(t[depot_loc, first.location]),
+            first.time_window[0] if first.time_window is not None else 0)
+        departure = max(departure, first_start - int(t[depot_loc, first.location]))
     dims = problem.dimensions
-    load = {k: sum(o.quantity.get(k, 0) for o, _ in seq if o.kind == "delivery") for k in dims}
+    load = {k: sum(o.quantity.get(k, 0) for o in orders if o.kind == "delivery") for k in dims}
     load_at_start = MappingProxyType(dict(load))
     prev_loc, prev_dep, dist = depot_loc, departure, 0
-    rows: list[tuple[Order, int, int, int, Mapping[str, int]]] = []
-    for o, start in seq:
+    rows: list[tuple[Order, int, int, Mapping[str, int]]] = []
+    for i, o in enumerate(orders):
         arrival = prev_dep + int(t[prev_loc, o.location])
+        if starts is not None:
+            start = int(starts[i])
+        else:
+            start = max(arrival, o.time_window[0] if o.time_window is not None else 0)
         dist += int(d[prev_loc, o.location])
         sign = -1 if o.kind == "delivery" else 1
         for k in dims:
             load[k] += sign * o.quantity.get(k, 0)
-        rows.append((o, arrival, start, start + o.service_s, MappingProxyType(dict(load))))
+        rows.append((o, arrival, start, MappingProxyType(dict(load))))
         prev_loc, prev_dep = o.location, start + o.service_s
     arrival_back = prev_dep + int(t[prev_loc, depot_loc])
     dist += int(d[prev_loc, depot_loc])
     stops = tuple(
-        Stop(o.id, o.location, arr, st, dp, ld,
+        Stop(o.id, o.location, arr, st, st + o.service_s, ld,
              in_vehicle_time(o.kind, departure, arrival_back, st, o.service_s))
-        for o, arr, st, dp, ld in rows)
-    return Route(v.id, v.type.id, v.depot.id, departure, arrival_back, load_at_start, stops, dist,
-                 route_cost(v.type, dist, arrival_back - departure))
+        for o, arr, st, ld in rows)
+    cost = route_cost(vehicle.type, dist, arrival_back - departure)
+    if trip > 1:  # the fixed cost is the vehicle's, booked on its first trip
+        cost -= vehicle.type.fixed_cost
+    return Route(vehicle.id, vehicle.type.id, vehicle.depot.id, departure, arrival_back,
+                 load_at_start, stops, dist, cost, trip)
