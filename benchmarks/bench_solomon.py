@@ -33,19 +33,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lastmile.config import reference_data_dir
-from lastmile.instances import SolomonInstance, read_solomon
+from lastmile.instances import SolomonInstance, read_solomon, solomon_problem
 from lastmile.io import write_text
 from lastmile.routing import (
     PORTFOLIO,
-    Route,
     RoutingOptions,
     RoutingProblem,
     RoutingSolution,
-    Stop,
     Unassigned,
     compute_kpis,
-    route_cost,
-    solomon_problem,
+    route_schedule,
     solve,
     vehicles_of,
 )
@@ -60,34 +57,10 @@ def solution_from_sequences(
     """Build a solution from order-id sequences with the earliest-start schedule."""
     vehicles = vehicles_of(problem)
     orders = {o.id: o for o in problem.orders}
-    t, d = problem.time_s, problem.distance_m
-    routes: list[Route] = []
-    for v, seq in zip(vehicles, [s for s in sequences if s], strict=False):
-        dims = problem.dimensions
-        load = {k: sum(orders[i].quantity.get(k, 0) for i in seq) for k in dims}
-        start_load = dict(load)
-        dep_loc = v.depot.location
-        first = orders[seq[0]]
-        departure = max(v.type.shift_start_s,
-                        (first.time_window or (0, 0))[0] - int(t[dep_loc, first.location]))
-        prev, clock, dist = dep_loc, departure, 0
-        stops = []
-        for oid in seq:
-            o = orders[oid]
-            arrival = clock + int(t[prev, o.location])
-            start = max(arrival, o.time_window[0] if o.time_window else 0)
-            dist += int(d[prev, o.location])
-            for k in dims:
-                load[k] -= o.quantity.get(k, 0)
-            stops.append((o, arrival, start, dict(load)))
-            prev, clock = o.location, start + o.service_s
-        back = clock + int(t[prev, dep_loc])
-        dist += int(d[prev, dep_loc])
-        routes.append(Route(
-            v.id, v.type.id, v.depot.id, departure, back, start_load,
-            tuple(Stop(o.id, o.location, a, s, s + o.service_s, ld, s + o.service_s - departure)
-                  for o, a, s, ld in stops),
-            dist, route_cost(v.type, dist, back - departure)))
+    routes = [
+        route_schedule(problem, v, [orders[i] for i in seq])
+        for v, seq in zip(vehicles, [s for s in sequences if s], strict=False)
+    ]
     served = {i for s in sequences for i in s}
     un = tuple(Unassigned(o.id, "search") for o in problem.orders if o.id not in served)
     if sum(1 for s in sequences if s) > len(vehicles):

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from lastmile.errors import InputError
+from lastmile.route_tables import solution_frames
 from lastmile.routing import (
     FLEET,
     INFEASIBLE,
@@ -31,7 +32,6 @@ from lastmile.routing import (
     RoutingProblem,
     RoutingSolution,
     VehicleType,
-    solution_frames,
     solve,
 )
 from lastmile.validate import validate_routes

@@ -13,8 +13,8 @@ import pytest
 
 from lastmile.cli import main
 from lastmile.errors import InputError
-from lastmile.instances import read_solomon
-from lastmile.routing import RoutingOptions, solomon_problem, solve
+from lastmile.instances import read_solomon, solomon_problem
+from lastmile.routing import RoutingOptions, solve
 from lastmile.validate import validate_routes
 
 

@@ -10,20 +10,20 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pytest
 
+from lastmile.errors import InputError
 from lastmile.routing import (
     Depot,
     Kpis,
     Order,
-    Route,
     RoutingProblem,
     RoutingSolution,
-    Stop,
     Unassigned,
     VehicleType,
+    compute_kpis,
+    route_schedule,
+    vehicles_of,
 )
 from lastmile.validate import validate_routes
-
-ZERO_KPIS = Kpis(0, 0, 0, 0, 0.0, 0, 0.0, 0.0, 0, 1.0, 0.0)
 
 
 def problem() -> RoutingProblem:
@@ -47,36 +47,25 @@ def problem() -> RoutingProblem:
 def make_solution(p: RoutingProblem, plan: Mapping[str, Sequence[str]],
                   departures: Mapping[str, int] | None = None,
                   unassigned: Sequence[str] = (), reason: str = "search") -> RoutingSolution:
-    """Earliest-start schedule of hand-chosen sequences, KPIs as the validator computes them."""
+    """Earliest-start schedule of hand-chosen sequences (:func:`route_schedule`).
+
+    The KPIs are :func:`compute_kpis`' (the solver's, from the reported routes), not the
+    validator's: the validator's KPI check compares two computations, and the tests below hold
+    both to answers worked out by hand.
+    """
     orders = {o.id: o for o in p.orders}
-    types = {vt.id: vt for vt in p.vehicle_types}
-    routes = []
-    for vid, seq in plan.items():
-        vt = types[vid.split("/")[1]]
-        dep = (departures or {}).get(vid, 0)
-        load = {k: sum(orders[i].quantity.get(k, 0) for i in seq
-                       if orders[i].kind == "delivery") for k in ("kg", "crates")}
-        start_load, clock, prev, dist, rows = dict(load), dep, 0, 0, []
-        for oid in seq:
-            o = orders[oid]
-            arr = clock + int(p.time_s[prev, o.location])
-            st = max(arr, o.time_window[0] if o.time_window else 0)
-            dist += int(p.distance_m[prev, o.location])
-            for k in load:
-                load[k] += o.quantity.get(k, 0) * (1 if o.kind == "pickup" else -1)
-            rows.append((o, arr, st, dict(load)))
-            clock, prev = st + o.service_s, o.location
-        back = clock + int(p.time_s[prev, 0])
-        dist += int(p.distance_m[prev, 0])
-        stops = tuple(
-            Stop(o.id, o.location, a, s, s + o.service_s, ld,
-                 s + o.service_s - dep if o.kind == "delivery" else back - s)
-            for o, a, s, ld in rows)
-        cost = vt.fixed_cost + vt.cost_per_km * dist / 1000 + vt.cost_per_hour * (back - dep) / 3600
-        routes.append(Route(vid, vt.id, "A", dep, back, start_load, stops, dist, cost))
-    sol = RoutingSolution(tuple(routes), tuple(Unassigned(u, reason) for u in unassigned),
-                          ZERO_KPIS, "hand-made", 0.0)
-    return dataclasses.replace(sol, kpis=validate_routes(p, sol).kpis)
+    vehicles = {v.id: v for v in vehicles_of(p)}
+    routes = [route_schedule(p, vehicles[vid], [orders[i] for i in seq],
+                             (departures or {}).get(vid))
+              for vid, seq in plan.items()]
+    return RoutingSolution(tuple(routes), tuple(Unassigned(u, reason) for u in unassigned),
+                           compute_kpis(p, routes, len(unassigned)), "hand-made", 0.0)
+
+
+def assert_kpis(actual: Kpis, expected: Kpis) -> None:
+    """Field by field, floats to 1e-9."""
+    for name in Kpis.__dataclass_fields__:
+        assert getattr(actual, name) == pytest.approx(getattr(expected, name), rel=1e-9), name
 
 
 GOOD = {"A/van/1": ["d1", "d2", "p1"], "A/cold/1": ["p2"]}
@@ -84,17 +73,32 @@ GOOD = {"A/van/1": ["d1", "d2", "p1"], "A/cold/1": ["p2"]}
 
 def test_correct_hand_made_solution_is_valid_and_kpis_recomputed() -> None:
     p = problem()
-    rep = validate_routes(p, make_solution(p, GOOD))
+    sol = make_solution(p, GOOD)
+    rep = validate_routes(p, sol)
     assert rep.ok, rep.summary()
-    # van: 0-1-2-3-0 = 4 legs of 1 km; cold: 0-4-0 = 2 legs
-    assert rep.kpis.total_distance_m == 6000
-    assert rep.kpis.vehicles_used == 2 and rep.kpis.orders_served == 4
-    # van: d1 starts 600, ends 660; d2 arrives 1260; p1 arrives 1860, leaves 1890, back 2490
-    # cold: p2 at 600, back 1200
-    assert rep.kpis.total_duration_s == 2490 + 1200
-    assert rep.kpis.max_in_vehicle_s == 1260 + 0  # d2: delivered at 1260 (no service)
-    assert rep.kpis.cold_chain_compliance == 1.0
-    assert rep.kpis.total_cost == pytest.approx(2.0 * 4 + 30.0 + 1.0 * 2 + 12.0 * 1200 / 3600)
+    # van: 0-1-2-3-0 = 4 legs of 600 s and 1 km; d1 starts 600, leaves 660; d2 arrives 1260
+    # (inside its window 1000..5000, no service); p1 arrives 1860, leaves 1890; back 2490.
+    # cold: 0-4-0, p2 at 600, back 1200.
+    van = sol.routes[0]
+    assert [(s.order_id, s.arrival_s, s.start_s, s.departure_s) for s in van.stops] == [
+        ("d1", 600, 600, 660), ("d2", 1260, 1260, 1260), ("p1", 1860, 1860, 1890)]
+    assert (van.departure_s, van.arrival_s, van.distance_m) == (0, 2490, 4000)
+    # loads: leaves with d1 + d2 (90 kg, 2 crates), -60/-1, -30/-1, +50/+2
+    assert dict(van.load_at_start) == {"kg": 90, "crates": 2}
+    assert [dict(s.load_after) for s in van.stops] == [
+        {"kg": 30, "crates": 1}, {"kg": 0, "crates": 0}, {"kg": 50, "crates": 2}]
+    # in vehicle: d1 660 (0 .. end of service), d2 1260, p1 2490 - 1860 = 630, p2 1200 - 600
+    # = 600; limits only on d1 and p1 (1300 s), both kept
+    expected = Kpis(
+        vehicles_used=2, orders_served=4, unassigned=0, total_distance_m=6000, total_km=6.0,
+        total_duration_s=2490 + 1200, vehicle_hours=3690 / 3600,
+        mean_in_vehicle_s=(660 + 1260 + 630 + 600) / 4, max_in_vehicle_s=1260,
+        cold_chain_compliance=1.0,
+        # van: 2.0 per km, 4 km; cold: fixed 30.0, 1.0 per km (default) x 2, 12.0 per hour x 1200 s
+        total_cost=2.0 * 4 + 30.0 + 1.0 * 2 + 12.0 * 1200 / 3600,
+    )
+    assert_kpis(sol.kpis, expected)
+    assert_kpis(rep.kpis, expected)
 
 
 def test_tampered_arrival_is_caught() -> None:
@@ -128,7 +132,16 @@ def test_in_vehicle_overrun_is_caught() -> None:
     rep = validate_routes(p, sol)
     cold = {v.order_id for v in rep.violations if v.rule == "cold chain"}
     assert cold == {"p1", "d1"}
-    assert sol.kpis.cold_chain_compliance == 0.0
+    # van: p1 at 600 (leaves 630), d2 at 1230, d1 at 1830 (leaves 1890), back 2490; p2 as in GOOD
+    # in vehicle: p1 2490 - 600 = 1890, d2 1230, d1 1890, p2 600; both limited orders broken
+    expected = Kpis(
+        vehicles_used=2, orders_served=4, unassigned=0, total_distance_m=6000, total_km=6.0,
+        total_duration_s=2490 + 1200, vehicle_hours=3690 / 3600,
+        mean_in_vehicle_s=(1890 + 1230 + 1890 + 600) / 4, max_in_vehicle_s=1890,
+        cold_chain_compliance=0.0, total_cost=2.0 * 4 + 30.0 + 1.0 * 2 + 12.0 * 1200 / 3600,
+    )
+    assert_kpis(sol.kpis, expected)
+    assert_kpis(rep.kpis, expected)
 
 
 def test_missing_and_duplicated_orders_are_caught() -> None:
@@ -186,17 +199,15 @@ def test_reason_claims_are_checked_from_the_matrices() -> None:
 
 def _trips(p: RoutingProblem, trips: Sequence[tuple[int, Sequence[tuple[str, int]]]]
            ) -> RoutingSolution:
-    """Trips of van A/van/1: (departure, [(order, start of service)]) each, KPIs recomputed."""
-    from lastmile.routing import Vehicle, _build_route
-
+    """Trips of van A/van/1: (departure, [(order, start of service)]) each; p2 unassigned."""
     orders = {o.id: o for o in p.orders}
-    van = Vehicle("A/van/1", p.vehicle_types[0], p.depots[0])
-    routes = tuple(
-        dataclasses.replace(_build_route(p, van, [(orders[o], st) for o, st in seq], dep),
-                            trip=n)
-        for n, (dep, seq) in enumerate(trips, start=1))
-    sol = RoutingSolution(routes, (Unassigned("p2", "search"),), ZERO_KPIS, "hand-made", 0.0)
-    return dataclasses.replace(sol, kpis=validate_routes(p, sol).kpis)
+    van = vehicles_of(p)[0]
+    assert van.id == "A/van/1"
+    routes = [route_schedule(p, van, [orders[o] for o, _ in seq], dep, [st for _, st in seq],
+                             trip=n)
+              for n, (dep, seq) in enumerate(trips, start=1)]
+    return RoutingSolution(tuple(routes), (Unassigned("p2", "search"),),
+                           compute_kpis(p, routes, 1), "hand-made", 0.0)
 
 
 def test_multi_trip_and_per_trip_cold_chain_known_answers() -> None:
@@ -215,7 +226,15 @@ def test_multi_trip_and_per_trip_cold_chain_known_answers() -> None:
     assert ivt == {"d1": 660, "d2": 600, "p1": 630}
     assert [(r.trip, r.departure_s, r.arrival_s) for r in sol.routes] == [
         (1, 0, 1260), (2, 1560, 3390)]
-    assert rep.kpis.vehicles_used == 1 and rep.kpis.total_duration_s == 1260 + 1830
+    # 2 + 3 legs of 1 km at 2.0 per km; no fixed cost for the van; d2 and p1 on trip 2
+    expected = Kpis(
+        vehicles_used=1, orders_served=3, unassigned=1, total_distance_m=5000, total_km=5.0,
+        total_duration_s=1260 + 1830, vehicle_hours=3090 / 3600,
+        mean_in_vehicle_s=(660 + 600 + 630) / 3, max_in_vehicle_s=660,
+        cold_chain_compliance=1.0, total_cost=2.0 * 5,
+    )
+    assert_kpis(sol.kpis, expected)
+    assert_kpis(rep.kpis, expected)
     # trip 2 leaves before trip 1 is back and reloaded
     early = [(0, [("d1", 600)]), (1400, [("d2", 2000), ("p1", 2600)])]
     assert validate_routes(p, _trips(p, early)).rules() == {"trips"}
@@ -237,3 +256,21 @@ def test_multi_trip_and_per_trip_cold_chain_known_answers() -> None:
 def test_validator_does_not_import_ortools() -> None:
     code = "import sys, lastmile.validate; sys.exit('ortools' in ' '.join(sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_route_schedule_waits_for_windows_and_leaves_late_known_answers() -> None:
+    p = problem()
+    van, cold = vehicles_of(p)
+    orders = {o.id: o for o in p.orders}
+    # d2 opens at 1000: leave at 400 rather than wait; d1 at 1600, leaves 1660, back 2260
+    r = route_schedule(p, van, [orders["d2"], orders["d1"]])
+    assert (r.departure_s, r.arrival_s) == (400, 2260)
+    assert [(s.arrival_s, s.start_s, s.departure_s, s.in_vehicle_s) for s in r.stops] == [
+        (1000, 1000, 1000, 600), (1600, 1600, 1660, 1260)]
+    # given starts are kept (a wait of 200 s at d1); a second trip books no fixed cost
+    r2 = route_schedule(p, cold, [orders["p2"], orders["d1"]], 100, [700, 1500], trip=2)
+    assert r2.departure_s == 100 and [s.arrival_s for s in r2.stops] == [700, 1300]
+    assert r2.arrival_s == 1500 + 60 + 600 and r2.stops[0].in_vehicle_s == 2160 - 700
+    assert r2.cost == pytest.approx(1.0 * 3 + 12.0 * 2060 / 3600)
+    with pytest.raises(InputError, match="start times"):
+        route_schedule(p, van, [orders["d1"]], 0, [600, 700])

@@ -587,8 +587,8 @@ def _cmd_bench_pmedian(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench_solomon(args: argparse.Namespace) -> int:
-    from lastmile.instances import read_solomon
-    from lastmile.routing import PORTFOLIO, RoutingOptions, solomon_problem, solve
+    from lastmile.instances import read_solomon, solomon_problem
+    from lastmile.routing import PORTFOLIO, RoutingOptions, solve
     from lastmile.validate import validate_routes
 
     portfolio = PORTFOLIO[: args.workers] if args.workers > 1 else ()

@@ -4,7 +4,8 @@
   matrix is all-pairs shortest paths on that graph, and when an edge appears twice the last value
   wins (OR-Library convention).
 - Solomon (1987) VRPTW: vehicle number and capacity, then one line per node (depot first) with
-  coordinates, demand, ready time, due date and service time.
+  coordinates, demand, ready time, due date and service time; :func:`solomon_problem` turns one
+  into a :class:`~lastmile.routing.RoutingProblem`.
 
 The full sets are read where they are (``shared/data/benchmarks``); the few instances the tests
 use are committed under ``tests/data`` (see its PROVENANCE.md).
@@ -21,6 +22,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import shortest_path
 
 from lastmile.errors import InputError
+from lastmile.routing import COST_SCALE, Depot, Order, RoutingProblem, VehicleType
 
 
 def _numbers(path: Path) -> list[str]:
@@ -130,3 +132,36 @@ def read_solomon(path: str | Path) -> SolomonInstance:
         due=data[:, 5].astype(np.int64),
         service=data[:, 6].astype(np.int64),
     )
+
+
+def solomon_problem(instance: SolomonInstance) -> RoutingProblem:
+    """Map a :class:`SolomonInstance` onto a :class:`~lastmile.routing.RoutingProblem`.
+
+    Distance-only convention: arcs are ``floor(10 * euclid)`` (tenths, used as "metres"), travel
+    times are the same integers, and ready/due/service times are scaled by 10. One depot, the
+    published number of identical vehicles, capacity ``Q`` on dimension ``"q"``, cost 1 per unit of
+    distance. ``route distance / 10`` compares with ``dist_bks_distance_trunc1``.
+    """
+    dist = instance.distance_trunc1()
+    depot = Depot("depot", 0)
+    vt = VehicleType(
+        id="truck",
+        refrigerated=False,
+        capacity={"q": int(instance.capacity)},
+        count_per_depot=int(instance.vehicles),
+        shift_start_s=int(instance.ready[0]) * 10,
+        shift_end_s=int(instance.due[0]) * 10,
+        cost_per_km=1000.0 / COST_SCALE,
+    )
+    orders = tuple(
+        Order(
+            id=str(i),
+            kind="delivery",
+            location=i,
+            quantity={"q": int(instance.demand[i])},
+            service_s=int(instance.service[i]) * 10,
+            time_window=(int(instance.ready[i]) * 10, int(instance.due[i]) * 10),
+        )
+        for i in range(1, len(dist))
+    )
+    return RoutingProblem(dist, dist, (depot,), (vt,), orders)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import multiprocessing as mp
 import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from shapely.geometry import LineString
 from lastmile.errors import InputError
 from lastmile.io import write_bytes
 from lastmile.network import RoadNetwork, snap_points
+from lastmile.parallel import can_fork, fork_pool, inherited
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -104,17 +104,13 @@ def _dijkstra_chunks(
     return [run(c) for c in chunks]
 
 
-#: The graph the forked workers of :func:`node_travel_times` read (inherited, never pickled).
-_FORK_GRAPH: Any = None
-
-
 def _fork_rows(job: tuple[str, tuple[int, int], int, NDArray[np.int64], float]) -> None:
     """Worker: dijkstra for some sources, written straight into the shared result block."""
     name, shape, start, chunk, limit = job
     shm = shared_memory.SharedMemory(name=name)
     try:
         out: NDArray[np.float64] = np.ndarray(shape, dtype=np.float64, buffer=shm.buf)
-        out[start : start + chunk.size] = dijkstra(_FORK_GRAPH, directed=True, indices=chunk,
+        out[start : start + chunk.size] = dijkstra(inherited("graph"), directed=True, indices=chunk,
                                                    limit=limit)  # fmt: skip
     finally:
         shm.close()
@@ -133,24 +129,21 @@ def node_travel_times(
     processes that write into one shared-memory block: csgraph's dijkstra holds the GIL, so
     threads would not run in parallel, and pickling the rows back would cost more than it saves.
     """
-    global _FORK_GRAPH
     src = _check_nodes(network, sources, "sources")
     if src.size == 0:
         return np.empty((0, network.n_nodes))
     limit = np.inf if cutoff_s is None else float(cutoff_s)
-    if workers <= 1 or src.size < 2 * workers or "fork" not in mp.get_all_start_methods():
+    if workers <= 1 or src.size < 2 * workers or not can_fork():
         return np.atleast_2d(dijkstra(network.csr("time"), directed=True, indices=src, limit=limit))
     shape = (int(src.size), network.n_nodes)
     shm = shared_memory.SharedMemory(create=True, size=max(1, shape[0] * shape[1] * 8))
     try:
-        _FORK_GRAPH = network.csr("time")
         bounds = np.linspace(0, src.size, workers + 1).astype(int)
         jobs = [(shm.name, shape, int(a), src[a:b], limit) for a, b in itertools.pairwise(bounds)]
-        with mp.get_context("fork").Pool(workers) as pool:
+        with fork_pool(workers, graph=network.csr("time")) as pool:
             pool.map(_fork_rows, jobs)
         result = np.ndarray(shape, dtype=np.float64, buffer=shm.buf).copy()
     finally:
-        _FORK_GRAPH = None
         shm.close()
         shm.unlink()
     return result
@@ -308,16 +301,21 @@ def shortest_paths(
     org = int(_check_nodes(network, [origin], "origin")[0])
     dst = _check_nodes(network, destinations, "destinations")
     _, pred = dijkstra(network.csr("time"), directed=True, indices=org, return_predecessors=True)
-    out: list[list[int] | None] = []
-    for d in dst.tolist():
-        if d != org and pred[d] < 0:
-            out.append(None)
-            continue
-        seq = [d]
-        while seq[-1] != org:
-            seq.append(int(pred[seq[-1]]))
-        out.append(seq[::-1])
-    return out
+    return [_tree_path(pred, org, d) for d in dst.tolist()]
+
+
+def _tree_path(pred: NDArray[np.int32], origin: int, dest: int) -> list[int] | None:
+    """Node sequence ``origin .. dest`` walked back along one row of scipy's predecessor array.
+
+    Hand-written: ``scipy.sparse.csgraph.reconstruct_path`` gives the tree as a graph, not the
+    node sequence to one destination.
+    """
+    if dest != origin and pred[dest] < 0:
+        return None
+    seq = [dest]
+    while seq[-1] != origin:
+        seq.append(int(pred[seq[-1]]))
+    return seq[::-1]
 
 
 def path_geometry(network: RoadNetwork, nodes: Sequence[int]) -> LineString | None:
@@ -359,13 +357,7 @@ def leg_paths(network: RoadNetwork, legs: Sequence[tuple[int, int]]) -> list[lis
         assert pred is not None
         for row, origin in enumerate(chunk.tolist()):
             for i in by_origin[origin]:
-                d = int(dests[i])
-                if d != origin and pred[row, d] < 0:
-                    continue
-                seq = [d]
-                while seq[-1] != origin:
-                    seq.append(int(pred[row, seq[-1]]))
-                out[i] = seq[::-1]
+                out[i] = _tree_path(pred[row], origin, int(dests[i]))
     return out
 
 

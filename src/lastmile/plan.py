@@ -19,7 +19,6 @@ measures the network, not a bigger fleet.
 from __future__ import annotations
 
 import itertools
-import multiprocessing as mp
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -61,6 +60,8 @@ from lastmile.location import LocationOptions, LocationProblem, LocationResult, 
 from lastmile.location import solve as solve_location
 from lastmile.matrix import TravelMatrix, cached_travel_matrix, leg_paths, path_geometry
 from lastmile.network import NetworkSource, RoadNetwork, open_network, snap_points
+from lastmile.parallel import can_fork, fork_pool, inherited
+from lastmile.route_tables import solution_frames
 from lastmile.routing import (
     ENDED_LOCAL_OPTIMUM,
     ENDED_NO_SOLUTION,
@@ -76,7 +77,6 @@ from lastmile.routing import (
     compute_kpis,
     explain_unassigned,
     precheck,
-    solution_frames,
     vehicles_of,
 )
 from lastmile.routing import solve as solve_routing
@@ -1110,13 +1110,8 @@ def baseline_depots(inputs: PlanInputs) -> gpd.GeoDataFrame:
     return inputs.facilities.iloc[[0]].assign(role="county centre").reset_index(drop=True)
 
 
-#: What the forked baseline worker of :func:`_route_both` reads (inherited, never pickled).
-_FORK_STATE: dict[str, Any] = {}
-
-
 def _route_baseline_in_child() -> RoutePlan:
-    inputs, placement = _FORK_STATE["inputs"], _FORK_STATE["placement"]
-    return _route_baseline(inputs, placement)
+    return _route_baseline(inherited("plan_inputs"), inherited("placement"))
 
 
 def _route_baseline(inputs: PlanInputs, placement: Placement) -> RoutePlan:
@@ -1159,18 +1154,14 @@ def _route_both(
     if (
         not parallel
         or inputs.scenario.plan.routing_processes < 2
-        or "fork" not in mp.get_all_start_methods()
+        or not can_fork()
         or (os.cpu_count() or 1) < 2
     ):
         return _route_baseline(inputs, placement), _route_plan(inputs, placement)
-    _FORK_STATE.update(inputs=inputs, placement=placement)
-    try:
-        with mp.get_context("fork").Pool(1) as pool:
-            pending = pool.apply_async(_route_baseline_in_child)
-            planned = _route_plan(inputs, placement)
-            baseline = pending.get()
-    finally:
-        _FORK_STATE.clear()
+    with fork_pool(1, plan_inputs=inputs, placement=placement) as pool:
+        pending = pool.apply_async(_route_baseline_in_child)
+        planned = _route_plan(inputs, placement)
+        baseline = pending.get()
     return baseline, planned
 
 

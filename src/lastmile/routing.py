@@ -2,7 +2,10 @@
 
 A small modelling API over frozen dataclasses: :class:`Depot`, :class:`VehicleType`, :class:`Order`
 and :class:`RoutingProblem` go in, :func:`solve` returns a :class:`RoutingSolution` with a full
-schedule per route, the orders that were dropped with a reason, and KPIs.
+schedule per route, the orders that were dropped with a reason, and KPIs. :func:`route_schedule`
+turns any sequence of orders into such a route (the solver's, a benchmark peer's, a hand-made
+one). Tables for reports: :mod:`lastmile.route_tables`; Solomon instances:
+:func:`lastmile.instances.solomon_problem`.
 
 Units inside the solver: integer seconds and integer metres. Costs are given in currency units
 (``fixed_cost`` per used vehicle, ``cost_per_km``, ``cost_per_hour`` of route duration) and are
@@ -37,7 +40,6 @@ from __future__ import annotations
 
 import copyreg
 import math
-import multiprocessing as mp
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -46,10 +48,10 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from lastmile.errors import InputError
+from lastmile.parallel import can_fork, fork_pool, inherited
 
 
 def _frozen_mapping(d: dict[Any, Any]) -> MappingProxyType[Any, Any]:
@@ -979,12 +981,9 @@ def explain_unassigned(
 #: The first-solution strategies of a two-core portfolio, best alone first (BENCHMARKS.md).
 PORTFOLIO = ("PARALLEL_CHEAPEST_INSERTION", "PATH_CHEAPEST_ARC")
 
-#: The jobs of a portfolio solve, inherited by the forked workers (never pickled).
-_FORK_JOBS: list[tuple[RoutingProblem, RoutingOptions]] = []
-
-
 def _solve_in_child(k: int) -> RoutingSolution:
-    return _solve_one(*_FORK_JOBS[k])
+    problem, options = inherited("routing_jobs")[k]
+    return _solve_one(problem, options)
 
 
 def _rank(solution: RoutingSolution) -> tuple[int, float]:
@@ -999,17 +998,12 @@ def solve(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolution:
     """
     if not isinstance(options, RoutingOptions):
         raise InputError("solve: options must be a RoutingOptions", "pass RoutingOptions(...)")
-    if len(options.portfolio) < 2 or "fork" not in mp.get_all_start_methods():
+    if len(options.portfolio) < 2 or not can_fork():
         return _solve_one(problem, options)
-    _FORK_JOBS[:] = [
-        (problem, replace(options, first_solution_strategy=s, portfolio=()))
-        for s in options.portfolio
-    ]
-    try:
-        with mp.get_context("fork").Pool(len(_FORK_JOBS)) as pool:
-            results = pool.map(_solve_in_child, range(len(_FORK_JOBS)))
-    finally:
-        _FORK_JOBS.clear()
+    jobs = [(problem, replace(options, first_solution_strategy=s, portfolio=()))
+            for s in options.portfolio]
+    with fork_pool(len(jobs), routing_jobs=jobs) as pool:
+        results = pool.map(_solve_in_child, range(len(jobs)))
     return min(results, key=_rank)
 
 
@@ -1302,10 +1296,8 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         if seq:
             legs.append((seq, dep))
         for n, (trip_seq, trip_dep) in enumerate(legs, start=1):
-            route = _build_route(problem, v, trip_seq, trip_dep)
-            if n > 1:  # the fixed cost is the vehicle's, booked on its first trip
-                route = replace(route, trip=n, cost=route.cost - v.type.fixed_cost)
-            routes.append(route)
+            routes.append(route_schedule(problem, v, [o for o, _ in trip_seq], trip_dep,
+                                         [st for _, st in trip_seq], trip=n))
             served.update(o.id for o, _ in trip_seq)
     un, bound = explain_unassigned(problem, served)
     return RoutingSolution(
@@ -1327,118 +1319,78 @@ def _constant(value: int) -> Callable[[int, int], int]:
     return limit
 
 
-def _build_route(problem: RoutingProblem, v: Vehicle, seq: list[tuple[Order, int]],
-                 departure: int) -> Route:
-    """Schedule, loads and in-vehicle times of one route from its service start times."""
+def route_schedule(
+    problem: RoutingProblem,
+    vehicle: Vehicle,
+    orders: Sequence[Order],
+    departure_s: int | None = None,
+    starts: Sequence[int] | None = None,
+    *,
+    trip: int = 1,
+) -> Route:
+    """Schedule, loads, distance, cost and times in vehicle of one trip visiting ``orders``.
+
+    Parameters
+    ----------
+    problem
+        The problem whose matrices give the travel times and distances.
+    vehicle
+        The vehicle driving the trip (one of :func:`vehicles_of`).
+    orders
+        The orders in visiting order.
+    departure_s
+        Earliest departure from the depot; default the vehicle type's shift start. The vehicle
+        leaves as late as the first stop allows (no waiting there).
+    starts
+        Start of service at each stop (the solver's); default the earliest start, i.e. the
+        arrival or the opening of the order's time window, whichever is later.
+    trip
+        Trip number of the vehicle; the fixed cost is booked on trip 1 only.
+
+    Returns
+    -------
+    Route
+        With the conventions of this module's docstring. Nothing is checked here (no time
+        window, capacity or cold-chain test): :func:`lastmile.validate.validate_routes` does that
+        independently.
+    """
     t, d = problem.time_s, problem.distance_m
-    depot_loc = v.depot.location
-    if seq:  # leave as late as the first stop allows (no waiting there)
-        departure = max(departure, seq[0][1] - int(t[depot_loc, seq[0][0].location]))
+    depot_loc = vehicle.depot.location
+    departure = vehicle.type.shift_start_s if departure_s is None else departure_s
+    if starts is not None and len(starts) != len(orders):
+        raise InputError(f"{len(starts)} start times for {len(orders)} orders",
+                         "give one start time per order, or none")
+    if orders:  # leave as late as the first stop allows (no waiting there)
+        first = orders[0]
+        first_start = starts[0] if starts is not None else max(
+            departure + int(t[depot_loc, first.location]),
+            first.time_window[0] if first.time_window is not None else 0)
+        departure = max(departure, first_start - int(t[depot_loc, first.location]))
     dims = problem.dimensions
-    load = {k: sum(o.quantity.get(k, 0) for o, _ in seq if o.kind == "delivery") for k in dims}
+    load = {k: sum(o.quantity.get(k, 0) for o in orders if o.kind == "delivery") for k in dims}
     load_at_start = MappingProxyType(dict(load))
     prev_loc, prev_dep, dist = depot_loc, departure, 0
-    rows: list[tuple[Order, int, int, int, Mapping[str, int]]] = []
-    for o, start in seq:
+    rows: list[tuple[Order, int, int, Mapping[str, int]]] = []
+    for i, o in enumerate(orders):
         arrival = prev_dep + int(t[prev_loc, o.location])
+        if starts is not None:
+            start = int(starts[i])
+        else:
+            start = max(arrival, o.time_window[0] if o.time_window is not None else 0)
         dist += int(d[prev_loc, o.location])
         sign = -1 if o.kind == "delivery" else 1
         for k in dims:
             load[k] += sign * o.quantity.get(k, 0)
-        rows.append((o, arrival, start, start + o.service_s, MappingProxyType(dict(load))))
+        rows.append((o, arrival, start, MappingProxyType(dict(load))))
         prev_loc, prev_dep = o.location, start + o.service_s
     arrival_back = prev_dep + int(t[prev_loc, depot_loc])
     dist += int(d[prev_loc, depot_loc])
     stops = tuple(
-        Stop(o.id, o.location, arr, st, dp, ld,
+        Stop(o.id, o.location, arr, st, st + o.service_s, ld,
              in_vehicle_time(o.kind, departure, arrival_back, st, o.service_s))
-        for o, arr, st, dp, ld in rows)
-    return Route(v.id, v.type.id, v.depot.id, departure, arrival_back, load_at_start, stops, dist,
-                 route_cost(v.type, dist, arrival_back - departure))
-
-
-# --------------------------------------------------------------------------- reporting
-
-
-#: Columns of the ``unassigned`` table (``reason``: one of :data:`REASON_CODES`).
-UNASSIGNED_COLUMNS = ["order_id", "reason", "binding", "limit", "best", "unit", "detail"]
-
-
-def solution_frames(problem: RoutingProblem, solution: RoutingSolution) -> dict[str, pd.DataFrame]:
-    """Tables of a solution, without geometry: ``routes``, ``stops`` and ``unassigned``.
-
-    Times stay in seconds; ``*_min`` and ``*_km`` columns are added for reports.
-    """
-    orders = {o.id: o for o in problem.orders}
-    dims = problem.dimensions
-    route_rows = [
-        {
-            "vehicle_id": r.vehicle_id, "trip": r.trip, "vehicle_type": r.vehicle_type,
-            "depot": r.depot, "stops": len(r.stops), "departure_s": r.departure_s,
-            "arrival_s": r.arrival_s,
-            "duration_s": r.duration_s, "duration_min": r.duration_s / 60.0,
-            "distance_m": r.distance_m, "distance_km": r.distance_m / 1000.0, "cost": r.cost,
-            **{f"load_at_start_{k}": r.load_at_start.get(k, 0) for k in dims},
-        }
-        for r in solution.routes
-    ]
-    stop_rows = []
-    for r in solution.routes:
-        prev = problem.depots[[dp.id for dp in problem.depots].index(r.depot)].location
-        for seq, s in enumerate(r.stops, start=1):
-            o = orders[s.order_id]
-            stop_rows.append({
-                "vehicle_id": r.vehicle_id, "trip": r.trip, "depot": r.depot, "sequence": seq,
-                "order_id": s.order_id, "kind": o.kind, "product_class": o.product_class,
-                "location": s.location, "from_location": prev, "arrival_s": s.arrival_s,
-                "start_s": s.start_s, "departure_s": s.departure_s,
-                "wait_s": s.start_s - s.arrival_s, "in_vehicle_s": s.in_vehicle_s,
-                "in_vehicle_min": s.in_vehicle_s / 60.0, "max_in_vehicle_s": o.max_in_vehicle_s,
-                "within_limit": o.max_in_vehicle_s is None or s.in_vehicle_s <= o.max_in_vehicle_s,
-                **{f"load_after_{k}": s.load_after.get(k, 0) for k in dims},
-            })
-            prev = s.location
-    route_cols = ["vehicle_id", "trip", "vehicle_type", "depot", "stops", "departure_s",
-                  "arrival_s", "duration_s", "duration_min", "distance_m", "distance_km", "cost",
-                  *[f"load_at_start_{k}" for k in dims]]
-    stop_cols = ["vehicle_id", "trip", "depot", "sequence", "order_id", "kind",
-                 "product_class", "location", "from_location", "arrival_s", "start_s",
-                 "departure_s", "wait_s",
-                 "in_vehicle_s", "in_vehicle_min", "max_in_vehicle_s", "within_limit",
-                 *[f"load_after_{k}" for k in dims]]
-    return {
-        "routes": pd.DataFrame(route_rows, columns=route_cols),
-        "stops": pd.DataFrame(stop_rows, columns=stop_cols),
-        "unassigned": pd.DataFrame(
-            [{"order_id": u.order_id, "reason": u.reason, "binding": u.binding,
-              "limit": u.limit, "best": u.best, "unit": u.unit, "detail": u.detail}
-             for u in solution.unassigned],
-            columns=UNASSIGNED_COLUMNS).astype({"limit": "Int64", "best": "Int64"}),
-    }
-
-
-# --------------------------------------------------------------------------- Solomon
-
-
-def solomon_problem(instance: Any) -> RoutingProblem:
-    """Map a :class:`lastmile.instances.SolomonInstance` onto a :class:`RoutingProblem`.
-
-    Distance-only convention: arcs are ``floor(10 * euclid)`` (tenths, used as "metres"), travel
-    times are the same integers, and ready/due/service times are scaled by 10. One depot, the
-    published number of identical vehicles, capacity ``Q`` on dimension ``"q"``, cost 1 per unit of
-    distance. ``route distance / 10`` compares with ``dist_bks_distance_trunc1``.
-    """
-    dist = instance.distance_trunc1()
-    depot = Depot("depot", 0)
-    vt = VehicleType(
-        id="truck", refrigerated=False, capacity={"q": int(instance.capacity)},
-        count_per_depot=int(instance.vehicles), shift_start_s=int(instance.ready[0]) * 10,
-        shift_end_s=int(instance.due[0]) * 10, cost_per_km=1000.0 / COST_SCALE,
-    )
-    orders = tuple(
-        Order(id=str(i), kind="delivery", location=i, quantity={"q": int(instance.demand[i])},
-              service_s=int(instance.service[i]) * 10,
-              time_window=(int(instance.ready[i]) * 10, int(instance.due[i]) * 10))
-        for i in range(1, len(dist))
-    )
-    return RoutingProblem(dist, dist, (depot,), (vt,), orders)
+        for o, arr, st, ld in rows)
+    cost = route_cost(vehicle.type, dist, arrival_back - departure)
+    if trip > 1:  # the fixed cost is the vehicle's, booked on its first trip
+        cost -= vehicle.type.fixed_cost
+    return Route(vehicle.id, vehicle.type.id, vehicle.depot.id, departure, arrival_back,
+                 load_at_start, stops, dist, cost, trip)

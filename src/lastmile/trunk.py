@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 
 from lastmile.config import TrunkSettings
 from lastmile.errors import InputError
+from lastmile.route_tables import solution_frames
 from lastmile.routing import (
     Depot,
     Order,
@@ -34,7 +35,6 @@ from lastmile.routing import (
     RoutingProblem,
     RoutingSolution,
     VehicleType,
-    solution_frames,
     solve,
 )
 from lastmile.validate import ValidationReport, validate_routes
