@@ -153,6 +153,18 @@ def test_unserved_villages_and_no_routes(small: Case) -> None:
     assert sum(f["properties"]["villages"] for f in geojson.data["features"]) == 7
 
 
+def test_no_village_served_draws_an_empty_catchment_layer(small: Case) -> None:
+    villages = small.villages.assign(facility=None)
+    m = plan_map(**_with(small, villages=villages), title="t", source_label=OSM)
+    catchments = next(c for c in m._children.values()
+                      if isinstance(c, folium.FeatureGroup) and c.layer_name == "Hub catchments")
+    assert list(catchments._children.values()) == []
+    (cluster,) = [c for c in m._children.values()
+                  if isinstance(c, folium.plugins.FastMarkerCluster)]  # fmt: skip
+    assert all("Served by</th><td>—</td>" in row[4] for row in cluster.data)
+    assert "Hub catchments" in m.get_root().render()  # renders (the layer stays in the control)
+
+
 def test_geometry_is_simplified_and_rounded(county: Case) -> None:
     m = plan_map(**county.frames(), title="County", source_label=SYNTHETIC)
     page = m.get_root().render()

@@ -436,15 +436,6 @@ def _draw_scenario(
     )
 
 
-def _feature_collection(features: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"type": "FeatureCollection", "features": features}
-
-
-def _feature(geom: BaseGeometry, props: Mapping[str, Any]) -> dict[str, Any]:
-    geometry = shapely.geometry.mapping(geom)
-    return {"type": "Feature", "geometry": geometry, "properties": dict(props)}
-
-
 def _add_townships(
     m: folium.Map, tw: gpd.GeoDataFrame, tol: float, precision: int, legend: bool = True
 ) -> None:
@@ -463,17 +454,18 @@ def _add_townships(
             ["#fff7ec", "#fdbb84", "#ef6548", "#990000"], vmin=lo, vmax=hi,
             caption="Minutes saved per delivery (plan vs baseline)",
         )  # fmt: skip
-    features = []
-    for geom, (_, row), value in zip(geoms, tw.iterrows(), saved, strict=True):
-        has = not math.isnan(value)
-        features.append(_feature(geom, {
-            "name": str(row["name"]), "pinyin": str(row["pinyin"]), "code": str(row["code"]),
-            "saved": _fmt(value, ".1f", " min"),
-            "before": _fmt(row.get("mean_min_before"), ".1f", " min"),
-            "after": _fmt(row.get("mean_min_after"), ".1f", " min"),
-            "fill": colormap(value) if colormap is not None and has else "#cccccc",
-            "fillOpacity": 0.55 if colormap is not None and has else 0.05,
-        }))  # fmt: skip
+    coloured = saved.notna() & (colormap is not None)
+    nothing = pd.Series(None, index=tw.index, dtype=object)
+    features = gpd.GeoDataFrame({
+        "name": tw["name"].astype(str), "pinyin": tw["pinyin"].astype(str),
+        "code": tw["code"].astype(str),
+        "saved": [_fmt(v, ".1f", " min") for v in saved],
+        "before": [_fmt(v, ".1f", " min") for v in tw.get("mean_min_before", nothing)],
+        "after": [_fmt(v, ".1f", " min") for v in tw.get("mean_min_after", nothing)],
+        "fill": [colormap(v) if colormap is not None and c else "#cccccc"
+                 for v, c in zip(saved, coloured, strict=True)],
+        "fillOpacity": np.where(coloured, 0.55, 0.05),
+    }, geometry=geoms, crs="EPSG:4326")  # fmt: skip
 
     def style(feature: dict[str, Any]) -> dict[str, Any]:
         p = feature["properties"]
@@ -483,7 +475,7 @@ def _add_townships(
     layer_name = "Townships: minutes saved" if colormap is not None else "Townships"
     group = folium.FeatureGroup(name=layer_name, show=True)
     folium.GeoJson(
-        _feature_collection(features),
+        features,
         style_function=style,
         highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
         tooltip=folium.GeoJsonTooltip(
@@ -507,23 +499,25 @@ def _add_catchments(
     hub_xy = {str(h): _point_xy(g, precision) for h, g in zip(hb["id"], hb.geometry, strict=True)}
     hub_name = dict(zip(hb["id"].astype(str), hb["name"].astype(str), strict=True))
     served = vil[vil["facility"].notna()]
-    features = []
+    rows = []
     for hub, part in served.groupby(served["facility"].astype(str), sort=True):
         hx, hy = hub_xy[str(hub)]
         lines = [((hx, hy), _point_xy(g, precision)) for g in part.geometry]
         pop = int(pd.to_numeric(part["population"], errors="coerce").fillna(0).sum())
-        features.append(_feature(shapely.MultiLineString(lines), {
+        rows.append({
             "hub": f"{hub_name[str(hub)]} ({hub})", "villages": len(part), "population": pop,
-            "colour": colours[str(hub)],
-        }))  # fmt: skip
+            "colour": colours[str(hub)], "geometry": shapely.MultiLineString(lines),
+        })  # fmt: skip
     group = folium.FeatureGroup(name="Hub catchments", show=False)
+    group.add_to(m)
+    if not rows:  # no village served: an empty layer (folium's tooltip needs a feature)
+        return
     folium.GeoJson(
-        _feature_collection(features),
+        gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326"),
         style_function=lambda f: {"color": f["properties"]["colour"], "weight": 1, "opacity": 0.6},
         tooltip=folium.GeoJsonTooltip(fields=["hub", "villages", "population"],
                                       aliases=["Hub", "Villages", "Population"]),
     ).add_to(group)  # fmt: skip
-    group.add_to(m)
 
 
 _VILLAGE_CALLBACK = """function (row) {
@@ -635,25 +629,25 @@ def _add_stops(
 ) -> None:
     if st.empty:
         return
-    features = []
-    for _, s in st.sort_values(["_veh", "seq"]).iterrows():
-        ok = bool(s["cold_chain_ok"])
-        x, y = _point_xy(s.geometry, precision)
-        features.append(_feature(shapely.Point(x, y), {
-            "vehicle": str(s["vehicle_id"]), "seq": int(s["seq"]), "village": str(s["village"]),
-            "order": str(s["order_id"]), "kind": str(s["kind"]),
-            "product": str(s["product_class"]), "arrival": str(s["arrival"]),
-            "in_vehicle": _fmt(s["in_vehicle_min"], ".0f", " min"),
-            "limit": _fmt(s["limit_min"], ".0f", " min", missing="none"),
-            "cold_chain": "OK" if ok else "VIOLATED",
-            "colour": colours[s["_veh"]] if ok else VIOLATION_COLOUR,
-        }))  # fmt: skip
+    st = st.sort_values(["_veh", "seq"])
+    ok = st["cold_chain_ok"].astype(bool)
+    features = gpd.GeoDataFrame({
+        "vehicle": st["vehicle_id"].astype(str), "seq": st["seq"].astype(int),
+        "village": st["village"].astype(str), "order": st["order_id"].astype(str),
+        "kind": st["kind"].astype(str), "product": st["product_class"].astype(str),
+        "arrival": st["arrival"].astype(str),
+        "in_vehicle": [_fmt(v, ".0f", " min") for v in st["in_vehicle_min"]],
+        "limit": [_fmt(v, ".0f", " min", missing="none") for v in st["limit_min"]],
+        "cold_chain": np.where(ok, "OK", "VIOLATED"),
+        "colour": [colours[v] if k else VIOLATION_COLOUR for v, k in zip(st["_veh"], ok,
+                                                                          strict=True)],
+    }, geometry=_prepare(st.geometry, 0.0, precision), crs="EPSG:4326")  # fmt: skip
     fields = ["vehicle", "seq", "village", "order", "kind", "product", "arrival", "in_vehicle",
               "limit", "cold_chain"]  # fmt: skip
     aliases = ["Vehicle", "Stop", "Village", "Order", "Kind", "Product", "Arrival",
                "Time in vehicle", "Limit", "Cold chain"]  # fmt: skip
     folium.GeoJson(
-        _feature_collection(features),
+        features,
         marker=folium.CircleMarker(radius=5, weight=2, fill=True, fill_opacity=0.9),
         style_function=lambda f: {"color": f["properties"]["colour"],
                                   "fillColor": "#ffffff" if f["properties"]["cold_chain"] == "OK"
