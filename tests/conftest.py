@@ -52,3 +52,22 @@ def small_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     region = load_region()
     standin_file(region, county_outline(region, cache=cache).geometry, cache, scale=TEST_SCALE)
     return cache
+
+
+@pytest.fixture(scope="session")
+def map_assets() -> Path:
+    """Local Leaflet & co. for offline maps, fetched with npm on first use."""
+    import shutil
+
+    from lastmile.map_assets import fetch_map_assets, map_assets_dir, missing_map_assets
+
+    root = map_assets_dir()
+    if missing_map_assets(root):
+        if shutil.which("npm") is None:
+            pytest.fail(
+                f"map assets missing in {root} and npm is not installed: install npm "
+                "or run lastmile.map_assets.fetch_map_assets() where npm exists"
+            )
+        fetch_map_assets(root)
+    assert missing_map_assets(root) == []
+    return root

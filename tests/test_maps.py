@@ -3,164 +3,27 @@ headless-Chromium load with zero JavaScript errors (offline, assets inlined)."""
 
 from __future__ import annotations
 
-import itertools
 import json
+import os
 import re
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import folium
 import folium.plugins
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
 import shapely
 
 from lastmile.errors import DataError, InputError
-from lastmile.maps import (
-    MAP_ASSETS,
-    OFFLINE_NOTICE,
-    compare_map,
-    fetch_map_assets,
-    map_assets_dir,
-    missing_map_assets,
-    plan_map,
-    resolve_map_assets,
-    save_map,
-)
+from lastmile.maps import compare_map, plan_map, save_map
+from tests.map_cases import OSM, SYNTHETIC, Case, make_case
 
-SYNTHETIC = "synthetic stand-in (NOT real OpenStreetMap data), seed 331123"
-OSM = "OpenStreetMap extract suichang.osm.pbf (© OpenStreetMap contributors, ODbL)"
-REPO = Path(__file__).resolve().parents[1]
-SCREENSHOTS = REPO / "maps" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-
-
-@dataclass(frozen=True)
-class Case:
-    """The six frames plan_map takes."""
-
-    townships: gpd.GeoDataFrame
-    villages: gpd.GeoDataFrame
-    hubs: gpd.GeoDataFrame
-    routes: gpd.GeoDataFrame
-    stops: gpd.GeoDataFrame
-    unassigned: gpd.GeoDataFrame
-
-    def frames(self) -> dict[str, gpd.GeoDataFrame]:
-        return {
-            "townships": self.townships, "villages": self.villages, "hubs": self.hubs,
-            "routes": self.routes, "stops": self.stops, "unassigned": self.unassigned,
-        }  # fmt: skip
-
-
-def make_case(
-    *,
-    n_townships: int = 3,
-    n_villages: int = 10,
-    n_hubs: int = 3,
-    routes_per_scenario: int = 2,
-    stops_per_route: int = 3,
-    vertices_per_route: int = 20,
-    boundary_vertices: int = 4,
-    minutes_saved: bool = True,
-    seed: int = 7,
-) -> Case:
-    """Synthetic frames shaped like plan.py's: township squares near 119.2E 28.5N."""
-    rng = np.random.default_rng(seed)
-    cols = int(np.ceil(np.sqrt(n_townships)))
-    size = 0.05
-    squares = []
-    for k in range(n_townships):
-        x0, y0 = 119.2 + (k % cols) * size, 28.5 + (k // cols) * size
-        t = np.linspace(0, 4, 4 * max(boundary_vertices // 4, 1), endpoint=False)
-        # walk the square's edge (densified, slightly wiggly like a real boundary)
-        edge = np.column_stack([np.clip(t, 0, 1) - np.clip(t - 2, 0, 1),
-                                np.clip(t - 1, 0, 1) - np.clip(t - 3, 0, 1)])  # fmt: skip
-        wiggle = rng.normal(0, 2e-5, edge.shape) if boundary_vertices > 4 else 0.0
-        squares.append(shapely.Polygon(np.array([x0, y0]) + edge * size + wiggle))
-    names = ["妙高街道", "云峰街道", "北界镇", "金竹镇", "大柘镇", "石练镇", "王村口镇"]
-    townships = gpd.GeoDataFrame({
-        "code": [f"3308230{k:02d}" for k in range(n_townships)],
-        "name": [names[k % len(names)] + (str(k) if k >= len(names) else "")
-                 for k in range(n_townships)],
-        "pinyin": [f"Township{k}" for k in range(n_townships)],
-        "kind": ["town"] * n_townships,
-    }, geometry=squares, crs="EPSG:4326")  # fmt: skip
-    if minutes_saved:
-        townships["minutes_saved"] = np.round(rng.uniform(0, 40, n_townships), 1)
-        townships["mean_min_before"] = np.round(rng.uniform(60, 120, n_townships), 1)
-        townships["mean_min_after"] = townships["mean_min_before"] - townships["minutes_saved"]
-
-    which = rng.integers(0, n_townships, n_villages)
-    xy = np.array([[squares[w].bounds[0] + rng.uniform(0.005, size - 0.005),
-                    squares[w].bounds[1] + rng.uniform(0.005, size - 0.005)]
-                   for w in which])  # fmt: skip
-    hub_xy = np.array([squares[k % n_townships].centroid.coords[0] for k in range(n_hubs)])
-    hubs = gpd.GeoDataFrame({
-        "id": [f"H{k}" for k in range(n_hubs)],
-        "name": [f"枢纽{k}" for k in range(n_hubs)],
-        "township": [townships["code"].iloc[k % n_townships] for k in range(n_hubs)],
-        "role": ["county centre"] + ["new hub"] * (n_hubs - 1),
-        "lon": hub_xy[:, 0], "lat": hub_xy[:, 1],
-    }, geometry=gpd.points_from_xy(hub_xy[:, 0], hub_xy[:, 1]), crs="EPSG:4326")  # fmt: skip
-    nearest = np.argmin(((xy[:, None, :] - hub_xy[None, :, :]) ** 2).sum(axis=2), axis=1)
-    villages = gpd.GeoDataFrame({
-        "id": [f"V{i:03d}" for i in range(n_villages)],
-        "name": [f"村{i}" for i in range(n_villages)],
-        "population": rng.integers(50, 3000, n_villages),
-        "township": townships["code"].to_numpy()[which],
-        "lon": xy[:, 0], "lat": xy[:, 1],
-        "facility": [f"H{k}" for k in nearest],
-        "minutes_before": np.round(rng.uniform(40, 150, n_villages), 1),
-        "minutes_after": np.round(rng.uniform(20, 90, n_villages), 1),
-    }, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs="EPSG:4326")  # fmt: skip
-
-    route_rows: list[dict[str, Any]] = []
-    stop_rows: list[dict[str, Any]] = []
-    for scenario in ("baseline", "plan"):
-        for r in range(routes_per_scenario):
-            depot = 0 if scenario == "baseline" else r % n_hubs
-            vid = f"{scenario[0].upper()}{r:02d}"
-            chosen = rng.choice(n_villages, size=stops_per_route, replace=False)
-            anchors = np.vstack([hub_xy[depot], xy[chosen], hub_xy[depot]])
-            # a road-like polyline through the stops: interpolate and jitter
-            pts = [anchors[0]]
-            per_leg = max(vertices_per_route // (len(anchors) - 1), 1)
-            for a, b in itertools.pairwise(anchors):
-                for f in np.linspace(0, 1, per_leg + 1)[1:]:
-                    pts.append(a + (b - a) * f + (rng.normal(0, 3e-4, 2) if f < 1 else 0))
-            route_rows.append({
-                "scenario": scenario, "vehicle_id": vid,
-                "vehicle_type": "cold van" if r % 2 == 0 else "truck", "depot": f"H{depot}",
-                "n_stops": stops_per_route, "km": float(rng.uniform(20, 120)),
-                "hours": float(rng.uniform(1, 6)), "geometry": shapely.LineString(pts),
-            })  # fmt: skip
-            for s, v in enumerate(chosen, start=1):
-                violated = scenario == "plan" and r == 0 and s == 1
-                stop_rows.append({
-                    "scenario": scenario, "vehicle_id": vid, "seq": s, "order_id": f"{vid}-O{s}",
-                    "village": villages["name"].iloc[v],
-                    "kind": "delivery" if s % 2 else "pickup",
-                    "product_class": "chilled" if s % 2 else "ambient",
-                    "arrival": f"{8 + s:02d}:{(7 * s) % 60:02d}",
-                    "in_vehicle_min": 150.0 if violated else float(30 * s),
-                    "limit_min": 120.0 if s % 2 else float("nan"),
-                    "cold_chain_ok": not violated,
-                    "geometry": shapely.Point(xy[v]),
-                })  # fmt: skip
-    routes = gpd.GeoDataFrame(route_rows, geometry="geometry", crs="EPSG:4326")
-    stops = gpd.GeoDataFrame(stop_rows, geometry="geometry", crs="EPSG:4326")
-    unassigned = gpd.GeoDataFrame({
-        "scenario": ["plan"], "order_id": ["X-1"],
-        "reason": ["cold-chain limit 45 min unreachable from any hub"],
-    }, geometry=[shapely.Point(xy[0])], crs="EPSG:4326")  # fmt: skip
-    return Case(townships, villages, hubs, routes, stops, unassigned)
+#: Set to a folder to keep the browser tests' screenshots there (default: the test's tmp_path).
+SCREENSHOTS_ENV = "LASTMILE_TEST_SCREENSHOTS"
 
 
 def overlay_names(m: folium.Map) -> list[str]:
@@ -192,19 +55,6 @@ def county() -> Case:
                      seed=11)  # fmt: skip
 
 
-@pytest.fixture(scope="session")
-def map_assets() -> Path:
-    """Local Leaflet & co. for offline maps, fetched with npm on first use."""
-    root = map_assets_dir()
-    if missing_map_assets(root):
-        if shutil.which("npm") is None:
-            pytest.fail(f"map assets missing in {root} and npm is not installed: install npm "
-                        "or run lastmile.maps.fetch_map_assets() where npm exists")  # fmt: skip
-        fetch_map_assets(root)
-    assert missing_map_assets(root) == []
-    return root
-
-
 # ------------------------------------------------------------------------------------------
 # HTML content
 
@@ -231,8 +81,7 @@ def test_layers_legend_and_labels(small: Case) -> None:
     assert page.count('"cold_chain": "VIOLATED"') == 1
     assert "cold-chain limit 45 min unreachable from any hub" in page
     assert "1 cold-chain violation(s), 1 unassigned order(s)" in page
-    assert "control_scale" not in page or "L.control.scale" in page
-    assert "L.control.scale" in page and "L.control.fullscreen" in page
+    assert page.count("L.control.scale(") == 1 and page.count("L.control.fullscreen(") == 1
     assert "OpenStreetMap\\u003c/a\\u003e contributors" in page  # tile attribution
 
 
@@ -304,6 +153,18 @@ def test_unserved_villages_and_no_routes(small: Case) -> None:
     assert sum(f["properties"]["villages"] for f in geojson.data["features"]) == 7
 
 
+def test_no_village_served_draws_an_empty_catchment_layer(small: Case) -> None:
+    villages = small.villages.assign(facility=None)
+    m = plan_map(**_with(small, villages=villages), title="t", source_label=OSM)
+    catchments = next(c for c in m._children.values()
+                      if isinstance(c, folium.FeatureGroup) and c.layer_name == "Hub catchments")
+    assert list(catchments._children.values()) == []
+    (cluster,) = [c for c in m._children.values()
+                  if isinstance(c, folium.plugins.FastMarkerCluster)]  # fmt: skip
+    assert all("Served by</th><td>—</td>" in row[4] for row in cluster.data)
+    assert "Hub catchments" in m.get_root().render()  # renders (the layer stays in the control)
+
+
 def test_geometry_is_simplified_and_rounded(county: Case) -> None:
     m = plan_map(**county.frames(), title="County", source_label=SYNTHETIC)
     page = m.get_root().render()
@@ -315,7 +176,11 @@ def test_geometry_is_simplified_and_rounded(county: Case) -> None:
     rings = [f["geometry"]["coordinates"][0] for f in geojson.data["features"]]
     assert len(rings) == 20
     assert all(5 <= len(ring) <= 60 for ring in rings), [len(r) for r in rings]
-    assert all(len(r.exterior.coords) > 1900 for r in county.townships.geometry)
+    # ... and still trace the boundary: within the tolerance (1e-4 deg) plus rounding of it
+    for ring, original in zip(rings, county.townships.geometry, strict=True):
+        drawn = shapely.Polygon(ring)
+        assert drawn.hausdorff_distance(original) <= 1e-4 + 1e-5
+        assert drawn.area == pytest.approx(original.area, rel=0.01)
 
 
 def test_county_sized_map_is_well_under_5_mb(county: Case, tmp_path: Path,
@@ -326,58 +191,6 @@ def test_county_sized_map_is_well_under_5_mb(county: Case, tmp_path: Path,
     assert cdn.stat().st_size < 5_000_000
     assert inline.stat().st_size < 5_000_000
     assert len(overlay_names(m)) == expected_overlays(county, "plan")
-
-
-# ------------------------------------------------------------------------------------------
-# saving and assets
-
-
-def test_save_map_cdn_links_and_inline_embeds(small: Case, tmp_path: Path,
-                                              map_assets: Path) -> None:  # fmt: skip
-    m = plan_map(**small.frames(), title="t", source_label=SYNTHETIC)
-    cdn = save_map(m, tmp_path / "out" / "cdn.html", assets="cdn").read_text(encoding="utf-8")
-    assert '<script src="https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js">' in cdn
-    assert cdn.rstrip().endswith(OFFLINE_NOTICE.rstrip() + "\n</html>")
-    inline = save_map(m, tmp_path / "inline.html", assets="inline", assets_dir=map_assets)
-    text = inline.read_text(encoding="utf-8")
-    assert "<script src=" not in text and 'rel="stylesheet"' not in text
-    assert "lastmile-offline-notice" not in text
-    assert "/* https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js */" in text
-    assert "data:font/woff2;base64," in text  # Font Awesome icons embedded
-    assert "data:image/png;base64," in text  # Leaflet / awesome-markers images embedded
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp left
-
-
-def test_inline_without_local_assets_is_a_clear_error(small: Case, tmp_path: Path) -> None:
-    m = plan_map(**small.frames(), title="t", source_label=SYNTHETIC)
-    with pytest.raises(InputError, match=r"local map assets missing in .*leaflet@1\.9\.3"):
-        save_map(m, tmp_path / "x.html", assets="inline", assets_dir=tmp_path / "empty")
-    assert not (tmp_path / "x.html").exists()
-    with pytest.raises(InputError, match="unknown map assets mode 'offline'"):
-        save_map(m, tmp_path / "x.html", assets="offline")  # type: ignore[arg-type]
-
-
-def test_inline_refuses_unknown_external_files(small: Case, map_assets: Path) -> None:
-    from lastmile.maps import inline_map_assets
-
-    page = '<script src="https://example.org/other.js"></script>'
-    with pytest.raises(InputError, match=r"cannot inline: https://example\.org/other\.js"):
-        inline_map_assets(page, map_assets)
-
-
-def test_fetch_without_npm_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="`no-such-npm` is not installed"):
-        fetch_map_assets(tmp_path / "assets", npm="no-such-npm")
-
-
-def test_asset_manifest_covers_what_folium_links(small: Case) -> None:
-    m = plan_map(**small.frames(), title="t", source_label=SYNTHETIC)
-    dual = compare_map(**small.frames(), title="t", source_label=SYNTHETIC)
-    page = m.get_root().render() + dual.get_root().render()
-    linked = set(re.findall(r'<script src="(https?://[^"]+)"', page))
-    linked |= set(re.findall(r'<link rel="stylesheet" href="(https?://[^"]+)"', page))
-    known = {a.url for a in MAP_ASSETS}
-    assert len(linked & known) == len(MAP_ASSETS)  # every manifest entry is used by the map
 
 
 # ------------------------------------------------------------------------------------------
@@ -439,11 +252,24 @@ def test_projected_input_is_reprojected(small: Case) -> None:
 _ALLOWED_NETWORK_HOSTS = ("tile.openstreetmap.org",)
 
 
+def _chromium() -> tuple[str, str]:
+    """Chromium and chromedriver found on PATH (``.ci/run`` installs both), else a skip."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if chromium is None or driver is None:
+        missing = " and ".join(n for n, found in (("chromium (or chromium-browser)", chromium),
+                                                  ("chromedriver", driver)) if found is None)
+        pytest.skip(f"browser test needs {missing} on PATH (apt-get install chromium "
+                    "chromium-driver, as .ci/run does)")  # fmt: skip
+    return chromium, driver
+
+
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     webdriver = pytest.importorskip("selenium.webdriver")
+    chromium, chromedriver = _chromium()
     options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
+    options.binary_location = chromium
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--no-first-run", "--disable-quic", "--window-size=1280,900",
@@ -451,12 +277,19 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options,
-                              service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+                              service=webdriver.ChromeService(executable_path=chromedriver))
     driver.set_page_load_timeout(60)
     try:
         yield driver
     finally:
         driver.quit()
+
+
+def _screenshot_dir(tmp_path: Path) -> Path:
+    """Where a browser test saves its screenshot: ``$LASTMILE_TEST_SCREENSHOTS`` or tmp_path."""
+    folder = Path(os.environ.get(SCREENSHOTS_ENV) or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _js_errors(driver: Any) -> list[str]:
@@ -535,8 +368,7 @@ def test_map_loads_in_headless_chromium_without_js_errors(
     path = save_map(page_root, tmp_path / f"{which}.html", assets="inline", assets_dir=map_assets)
     state = _open(browser, path, n_markers)
     errors = _js_errors(browser)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    browser.save_screenshot(str(SCREENSHOTS / f"test_map_{which}.png"))
+    browser.save_screenshot(str(_screenshot_dir(tmp_path) / f"test_map_{which}.png"))
     assert errors == [], json.dumps(errors, indent=1, ensure_ascii=False)
     assert state["leaflet"] == "1.9.3" and state["maps"] == n_maps
     assert 9 <= state["zoom"] <= 15  # fitted to the county, not the default world view
@@ -590,14 +422,6 @@ def test_stop_popup_and_route_tooltip_in_browser(
     route = small.routes[small.routes["vehicle_id"] == "P00"].iloc[0]
     assert f"P00 (cold van): 3 stops, {route['km']:.1f} km, {route['hours']:.2f} h" in (
         shown["tooltips"])
-
-
-def test_auto_mode_inlines_when_local_assets_exist(map_assets: Path, tmp_path: Path) -> None:
-    assert resolve_map_assets("auto", map_assets) == "inline"
-    assert resolve_map_assets("auto", tmp_path / "empty") == "cdn"
-    assert resolve_map_assets("cdn", map_assets) == "cdn"
-    with pytest.raises(InputError, match="unknown map assets mode 'offline'"):
-        resolve_map_assets("offline")
 
 
 @pytest.mark.browser

@@ -32,7 +32,7 @@ from lastmile.config import Region, cache_dir, load_region
 from lastmile.errors import DataError, InputError, LastmileError
 from lastmile.io import check_output_dir, write_bytes, write_csv, write_geopackage, write_text
 from lastmile.location import OBJECTIVES
-from lastmile.maps import describe_map_assets, fetch_map_assets, resolve_map_assets
+from lastmile.map_assets import describe_map_assets, fetch_map_assets, resolve_map_assets
 from lastmile.network import NetworkSource, RoadNetwork, graph_file_kind, load_network, open_network
 from lastmile.plan import (
     Placement,

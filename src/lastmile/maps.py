@@ -4,9 +4,7 @@
 side by side (synchronised); :func:`save_map` writes either atomically. Folium loads Leaflet,
 jQuery, Bootstrap and the plugins from public CDNs; a map saved with ``assets="inline"`` embeds
 local copies of those files instead, so the HTML opens offline (the basemap tiles still need a
-connection). The local copies are fetched from the npm registry with :func:`fetch_map_assets`
-(needs ``npm``) into ``$LASTMILE_MAP_ASSETS`` or ``<cache dir>/map-assets``; no third-party
-JavaScript lives in this repository.
+connection). Fetching and embedding those copies lives in :mod:`lastmile.map_assets`.
 
 Every input is an EPSG:4326 GeoDataFrame (see :func:`plan_map` for the columns). Geometries are
 simplified (``simplify_tolerance`` degrees) and coordinates rounded (``precision`` decimals) before
@@ -15,19 +13,11 @@ they are written, so a whole-county map stays a few MB.
 
 from __future__ import annotations
 
-import base64
 import html
 import math
-import os
-import re
-import shutil
-import subprocess
-import tarfile
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import branca.colormap
 import folium
@@ -38,29 +28,16 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from lastmile.config import cache_dir
 from lastmile.errors import DataError, InputError
 from lastmile.io import write_text
+from lastmile.map_assets import (
+    OFFLINE_NOTICE,
+    AssetMode,
+    inline_map_assets,
+    resolve_map_assets,
+)
 
-__all__ = [
-    "MAP_ASSETS",
-    "MAP_ASSETS_ENV",
-    "MapAsset",
-    "compare_map",
-    "describe_map_assets",
-    "fetch_map_assets",
-    "inline_map_assets",
-    "map_assets_dir",
-    "missing_map_assets",
-    "plan_map",
-    "resolve_map_assets",
-    "save_map",
-]
-
-AssetMode = Literal["auto", "cdn", "inline"]
-
-#: Environment variable naming the directory of local map assets (see :func:`fetch_map_assets`).
-MAP_ASSETS_ENV = "LASTMILE_MAP_ASSETS"
+__all__ = ["compare_map", "plan_map", "save_map"]
 
 OSM_ATTRIBUTION = (
     '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
@@ -74,348 +51,6 @@ PALETTE: tuple[str, ...] = (
     "#4a2d27", "#8e2f74", "#3d3d3d", "#5f6010", "#0b6470",
 )  # fmt: skip
 VIOLATION_COLOUR = "#d00000"
-
-
-@dataclass(frozen=True)
-class MapAsset:
-    """One CDN file that folium/branca link, and where its local copy comes from.
-
-    Parameters
-    ----------
-    url
-        The URL exactly as folium writes it into the HTML.
-    package
-        The npm package that ships the same file, ``name@version``.
-    path
-        The file inside the package.
-    extra
-        Folders inside the package that the file references (images, fonts).
-    licence
-        The package's licence.
-    embed
-        For stylesheets: the only referenced files to embed as data URIs, each at its first
-        reference (``None``: every local image/font at every reference). Font Awesome's
-        ``all.css`` repeats each font for its v4/v5 compatibility faces and ships brand icons
-        that lastmile does not use; the first (v6) faces of the solid and regular fonts suffice.
-    """
-
-    url: str
-    package: str
-    path: str
-    extra: tuple[str, ...] = ()
-    licence: str = "MIT"
-    embed: tuple[str, ...] | None = None
-
-    @property
-    def folder(self) -> str:
-        """Folder of the unpacked package inside the assets directory."""
-        return re.sub(r"[^A-Za-z0-9._-]+", "-", self.package.lstrip("@"))
-
-    def local(self, assets_dir: Path) -> Path:
-        """Path of the local copy of this file under ``assets_dir``."""
-        return assets_dir / self.folder / self.path
-
-
-_CDNJS = "https://cdnjs.cloudflare.com/ajax/libs"
-_JSD = "https://cdn.jsdelivr.net/npm"
-
-#: The CDN files folium 0.20 / branca 0.8 link for the elements :func:`plan_map` uses.
-MAP_ASSETS: tuple[MapAsset, ...] = (
-    MapAsset(f"{_JSD}/leaflet@1.9.3/dist/leaflet.js", "leaflet@1.9.3", "dist/leaflet.js",
-             licence="BSD-2-Clause"),
-    MapAsset(f"{_JSD}/leaflet@1.9.3/dist/leaflet.css", "leaflet@1.9.3", "dist/leaflet.css",
-             ("dist/images/",), "BSD-2-Clause"),
-    MapAsset("https://code.jquery.com/jquery-3.7.1.min.js", "jquery@3.7.1", "dist/jquery.min.js"),
-    MapAsset(f"{_JSD}/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js", "bootstrap@5.2.2",
-             "dist/js/bootstrap.bundle.min.js"),
-    MapAsset(f"{_JSD}/bootstrap@5.2.2/dist/css/bootstrap.min.css", "bootstrap@5.2.2",
-             "dist/css/bootstrap.min.css"),
-    MapAsset(f"{_CDNJS}/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.js",
-             "drmonty-leaflet-awesome-markers@2.0.2", "js/leaflet.awesome-markers.min.js"),
-    MapAsset(f"{_CDNJS}/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.css",
-             "drmonty-leaflet-awesome-markers@2.0.2", "css/leaflet.awesome-markers.css",
-             ("css/images/",)),
-    MapAsset(f"{_JSD}/@fortawesome/fontawesome-free@6.2.0/css/all.min.css",
-             "@fortawesome/fontawesome-free@6.2.0", "css/all.min.css", ("webfonts/",),
-             "CC-BY-4.0 (icons), SIL OFL 1.1 (fonts), MIT (code)",
-             embed=("fa-solid-900.woff2", "fa-regular-400.woff2")),
-    MapAsset(f"{_CDNJS}/leaflet.markercluster/1.1.0/leaflet.markercluster.js",
-             "leaflet.markercluster@1.1.0", "dist/leaflet.markercluster.js"),
-    MapAsset(f"{_CDNJS}/leaflet.markercluster/1.1.0/MarkerCluster.css",
-             "leaflet.markercluster@1.1.0", "dist/MarkerCluster.css"),
-    MapAsset(f"{_CDNJS}/leaflet.markercluster/1.1.0/MarkerCluster.Default.css",
-             "leaflet.markercluster@1.1.0", "dist/MarkerCluster.Default.css"),
-    MapAsset(f"{_JSD}/leaflet.fullscreen@3.0.0/Control.FullScreen.min.js",
-             "leaflet.fullscreen@3.0.0", "Control.FullScreen.js"),
-    MapAsset(f"{_JSD}/leaflet.fullscreen@3.0.0/Control.FullScreen.css",
-             "leaflet.fullscreen@3.0.0", "Control.FullScreen.css", ("icon-fullscreen.svg",)),
-    MapAsset(f"{_CDNJS}/d3/3.5.5/d3.min.js", "d3@3.5.5", "d3.min.js", licence="BSD-3-Clause"),
-    MapAsset("https://cdn.jsdelivr.net/gh/jieter/Leaflet.Sync/L.Map.Sync.min.js",
-             "leaflet.sync@0.2.4", "L.Map.Sync.js", licence="BSD-3-Clause"),  # compare_map
-)  # fmt: skip
-
-#: Stylesheets folium always links that an inlined lastmile map does not need (glyphicon icons
-#: and rotated awesome-markers are not used); they are dropped rather than fetched.
-DROPPED_WHEN_INLINE: frozenset[str] = frozenset(
-    {
-        "https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css",
-        "https://cdn.jsdelivr.net/gh/python-visualization/folium/folium/templates/"
-        "leaflet.awesome.rotate.min.css",
-    }
-)
-
-#: Appended to a map that links its scripts from CDNs: offline, instead of a blank page, it says
-#: why nothing is drawn and how to get a map that opens offline.
-OFFLINE_NOTICE = """<script>
-if (typeof L === "undefined") {
-  var n = document.createElement("div");
-  n.id = "lastmile-offline-notice";
-  n.style.cssText = "font:16px sans-serif;margin:2em;padding:1em;border:2px solid #d00000;";
-  n.textContent = "This map could not load its map library (Leaflet) from the internet, so "
-    + "nothing is drawn. Open it with an internet connection, or write maps that open offline: "
-    + "lastmile fetch --map-assets, then lastmile plan --map-assets inline. The same data are in "
-    + "lastmile.gpkg and the CSV files of the output folder.";
-  document.body.insertBefore(n, document.body.firstChild);
-}
-</script>
-"""
-
-_DATA_URI_TYPES = {
-    ".woff2": "font/woff2",
-    ".png": "image/png",
-    ".svg": "image/svg+xml",
-    ".gif": "image/gif",
-}
-_SCRIPT_RE = re.compile(r'<script src="(https?://[^"]+)"></script>')
-_CSS_RE = re.compile(r'<link rel="stylesheet" href="(https?://[^"]+)"\s*/?>')
-_CSS_URL_RE = re.compile(r"url\(\s*(['\"]?)([^'\")]+)\1\s*\)")
-
-
-# --------------------------------------------------------------------------------------------
-# local assets
-
-
-def map_assets_dir(explicit: str | Path | None = None) -> Path:
-    """Directory of the local map assets.
-
-    Order: ``explicit``, ``$LASTMILE_MAP_ASSETS``, ``<cache dir>/map-assets``.
-    """
-    if explicit is not None:
-        return Path(explicit)
-    if os.environ.get(MAP_ASSETS_ENV):
-        return Path(os.environ[MAP_ASSETS_ENV])
-    return cache_dir() / "map-assets"
-
-
-def missing_map_assets(assets_dir: str | Path | None = None) -> list[str]:
-    """Names (``package/path``) of the asset files not present in ``assets_dir``."""
-    root = map_assets_dir(assets_dir)
-    return [f"{a.package}/{a.path}" for a in MAP_ASSETS if not a.local(root).is_file()]
-
-
-def fetch_map_assets(assets_dir: str | Path | None = None, *, npm: str = "npm") -> Path:
-    """Download the files in :data:`MAP_ASSETS` from the npm registry with ``npm pack``.
-
-    Each package is unpacked (only the needed file, its referenced folders and its licence files)
-    into its own folder under ``assets_dir``; packages already complete are skipped.
-
-    Parameters
-    ----------
-    assets_dir
-        Target directory (default :func:`map_assets_dir`).
-    npm
-        The npm executable.
-
-    Returns
-    -------
-    Path
-        The assets directory.
-
-    Raises
-    ------
-    InputError
-        When npm is missing, a package cannot be fetched, or the directory is not writable.
-    """
-    root = map_assets_dir(assets_dir)
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create map assets directory {root}: {exc}",
-                         "pick a writable path") from exc
-    by_package: dict[str, list[MapAsset]] = {}
-    for asset in MAP_ASSETS:
-        by_package.setdefault(asset.package, []).append(asset)
-    todo = {p: a for p, a in by_package.items() if any(not x.local(root).is_file() for x in a)}
-    if not todo:
-        return root
-    exe = shutil.which(npm)
-    if exe is None:
-        raise InputError(
-            f"cannot fetch map assets into {root}: `{npm}` is not installed",
-            "install Node.js/npm, or save maps with assets='cdn'",
-        )
-    with tempfile.TemporaryDirectory(dir=root, prefix=".fetch-") as tmp:
-        tmp_dir = Path(tmp)
-        for package, assets in todo.items():
-            _unpack_npm_package(exe, package, assets, tmp_dir, root)
-    return root
-
-
-def _unpack_npm_package(
-    exe: str, package: str, assets: Sequence[MapAsset], tmp_dir: Path, root: Path
-) -> None:
-    """``npm pack`` one package into ``tmp_dir`` and move its needed files to ``root``."""
-    proc = subprocess.run(
-        [exe, "pack", "--silent", "--pack-destination", str(tmp_dir), package],
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    names = proc.stdout.split()
-    if proc.returncode != 0 or not names:
-        raise InputError(
-            f"`npm pack {package}` failed (exit {proc.returncode}): {proc.stderr.strip()[-400:]}",
-            "check the connection to the npm registry, or save maps with assets='cdn'",
-        )
-    wanted = {f"package/{a.path}" for a in assets}
-    prefixes = tuple(f"package/{e}" for e in (x for a in assets for x in a.extra))
-    staging = tmp_dir / assets[0].folder
-    with tarfile.open(tmp_dir / names[-1]) as tar:
-        members = [
-            m
-            for m in tar.getmembers()
-            if m.isfile()
-            and (
-                m.name in wanted
-                or m.name == "package/package.json"
-                or m.name.startswith(prefixes)
-                or re.fullmatch(r"package/[^/]*(LICEN[CS]E|COPYING)[^/]*", m.name, re.IGNORECASE)
-            )
-        ]
-        missing = wanted - {m.name for m in members}
-        if missing:
-            raise InputError(
-                f"npm package {package} has no file {sorted(missing)[0].removeprefix('package/')}",
-                "update lastmile.maps.MAP_ASSETS to the folium version in use",
-            )
-        for member in members:
-            member.name = member.name.removeprefix("package/")
-        tar.extractall(staging, members=members, filter="data")
-    target = root / assets[0].folder
-    if target.exists():
-        shutil.rmtree(target)
-    os.replace(staging, target)
-
-
-def _data_uri(path: Path) -> str:
-    mime = _DATA_URI_TYPES[path.suffix.lower()]
-    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
-
-
-def _inline_css(asset: MapAsset, root: Path) -> str:
-    """The stylesheet with its local images/fonts embedded as data URIs."""
-    css_path = asset.local(root)
-    text = css_path.read_text(encoding="utf-8")
-    done: set[Path] = set()
-
-    def embed(match: re.Match[str]) -> str:
-        ref = match.group(2).strip()
-        if re.match(r"^(data:|https?:|#|//)", ref):
-            return match.group(0)
-        target = (css_path.parent / ref.split("?")[0].split("#")[0]).resolve()
-        if asset.embed is not None and (target.name not in asset.embed or target in done):
-            return match.group(0)  # left relative: only fetched if a page uses that face
-        if target.suffix.lower() in _DATA_URI_TYPES and target.is_file():
-            done.add(target)
-            return f'url("{_data_uri(target)}")'
-        return match.group(0)  # e.g. a .ttf fallback after a .woff2 that is embedded
-
-    return _CSS_URL_RE.sub(embed, text)
-
-
-def inline_map_assets(page: str, assets_dir: str | Path | None = None) -> str:
-    """Replace the CDN ``<script src>``/``<link>`` tags of a rendered map by embedded copies.
-
-    Parameters
-    ----------
-    page
-        HTML of a rendered folium map.
-    assets_dir
-        Local assets (default :func:`map_assets_dir`), filled by :func:`fetch_map_assets`.
-
-    Returns
-    -------
-    str
-        The HTML with every known CDN file embedded and the unneeded ones dropped.
-
-    Raises
-    ------
-    InputError
-        When local files are missing or the page links a CDN file lastmile does not know.
-    """
-    root = map_assets_dir(assets_dir)
-    by_url = {a.url: a for a in MAP_ASSETS}
-    linked = _SCRIPT_RE.findall(page) + _CSS_RE.findall(page)
-    unknown = sorted(u for u in linked if u not in by_url and u not in DROPPED_WHEN_INLINE)
-    if unknown:
-        raise InputError(
-            f"the map links external files lastmile cannot inline: {', '.join(unknown)}",
-            "add them to lastmile.maps.MAP_ASSETS, or save the map with assets='cdn'",
-        )
-    missing = [
-        f"{by_url[u].package}/{by_url[u].path}"
-        for u in linked
-        if u in by_url and not by_url[u].local(root).is_file()
-    ]
-    if missing:
-        raise InputError(
-            f"local map assets missing in {root}: {', '.join(sorted(set(missing)))}",
-            f"run lastmile.maps.fetch_map_assets() (needs npm), set ${MAP_ASSETS_ENV}, "
-            "or save the map with assets='cdn'",
-        )
-
-    def script(match: re.Match[str]) -> str:
-        code = by_url[match.group(1)].local(root).read_text(encoding="utf-8")
-        code = re.sub(r"</(script)", r"<\\/\1", code, flags=re.IGNORECASE)
-        return f"<script>/* {match.group(1)} */\n{code}\n</script>"
-
-    def stylesheet(match: re.Match[str]) -> str:
-        url = match.group(1)
-        if url in DROPPED_WHEN_INLINE:
-            return ""
-        css = _inline_css(by_url[url], root).replace("</style", "<\\/style")
-        return f"<style>/* {url} */\n{css}\n</style>"
-
-    return _CSS_RE.sub(stylesheet, _SCRIPT_RE.sub(script, page))
-
-
-def resolve_map_assets(
-    assets: str = "auto", assets_dir: str | Path | None = None
-) -> Literal["cdn", "inline"]:
-    """Decide how a map gets Leaflet & co.: ``"auto"`` inlines them when local copies exist.
-
-    ``"auto"`` gives ``"inline"`` (the HTML opens offline) when every asset is in
-    :func:`map_assets_dir` (filled once by :func:`fetch_map_assets`), else ``"cdn"`` (the HTML
-    needs a connection to display). ``"cdn"`` and ``"inline"`` are returned as given.
-
-    Raises
-    ------
-    InputError
-        For an unknown mode.
-    """
-    if assets == "auto":
-        return "inline" if not missing_map_assets(assets_dir) else "cdn"
-    if assets in ("cdn", "inline"):
-        return "cdn" if assets == "cdn" else "inline"
-    raise InputError(f"unknown map assets mode {assets!r}", "use 'auto', 'cdn' or 'inline'")
-
-
-def describe_map_assets(mode: Literal["cdn", "inline"]) -> str:
-    """One line for banners and manifests: how the maps get their scripts."""
-    if mode == "inline":
-        return "maps embed Leaflet & co. (they open offline)"
-    return (
-        "maps link Leaflet & co. from public CDNs (they need an internet connection to display; "
-        "run `lastmile fetch --map-assets` once for maps that open offline)"
-    )
 
 
 def save_map(
@@ -801,15 +436,6 @@ def _draw_scenario(
     )
 
 
-def _feature_collection(features: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"type": "FeatureCollection", "features": features}
-
-
-def _feature(geom: BaseGeometry, props: Mapping[str, Any]) -> dict[str, Any]:
-    geometry = shapely.geometry.mapping(geom)
-    return {"type": "Feature", "geometry": geometry, "properties": dict(props)}
-
-
 def _add_townships(
     m: folium.Map, tw: gpd.GeoDataFrame, tol: float, precision: int, legend: bool = True
 ) -> None:
@@ -828,17 +454,18 @@ def _add_townships(
             ["#fff7ec", "#fdbb84", "#ef6548", "#990000"], vmin=lo, vmax=hi,
             caption="Minutes saved per delivery (plan vs baseline)",
         )  # fmt: skip
-    features = []
-    for geom, (_, row), value in zip(geoms, tw.iterrows(), saved, strict=True):
-        has = not math.isnan(value)
-        features.append(_feature(geom, {
-            "name": str(row["name"]), "pinyin": str(row["pinyin"]), "code": str(row["code"]),
-            "saved": _fmt(value, ".1f", " min"),
-            "before": _fmt(row.get("mean_min_before"), ".1f", " min"),
-            "after": _fmt(row.get("mean_min_after"), ".1f", " min"),
-            "fill": colormap(value) if colormap is not None and has else "#cccccc",
-            "fillOpacity": 0.55 if colormap is not None and has else 0.05,
-        }))  # fmt: skip
+    coloured = saved.notna() & (colormap is not None)
+    nothing = pd.Series(None, index=tw.index, dtype=object)
+    features = gpd.GeoDataFrame({
+        "name": tw["name"].astype(str), "pinyin": tw["pinyin"].astype(str),
+        "code": tw["code"].astype(str),
+        "saved": [_fmt(v, ".1f", " min") for v in saved],
+        "before": [_fmt(v, ".1f", " min") for v in tw.get("mean_min_before", nothing)],
+        "after": [_fmt(v, ".1f", " min") for v in tw.get("mean_min_after", nothing)],
+        "fill": [colormap(v) if colormap is not None and c else "#cccccc"
+                 for v, c in zip(saved, coloured, strict=True)],
+        "fillOpacity": np.where(coloured, 0.55, 0.05),
+    }, geometry=geoms, crs="EPSG:4326")  # fmt: skip
 
     def style(feature: dict[str, Any]) -> dict[str, Any]:
         p = feature["properties"]
@@ -848,7 +475,7 @@ def _add_townships(
     layer_name = "Townships: minutes saved" if colormap is not None else "Townships"
     group = folium.FeatureGroup(name=layer_name, show=True)
     folium.GeoJson(
-        _feature_collection(features),
+        features,
         style_function=style,
         highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
         tooltip=folium.GeoJsonTooltip(
@@ -872,23 +499,25 @@ def _add_catchments(
     hub_xy = {str(h): _point_xy(g, precision) for h, g in zip(hb["id"], hb.geometry, strict=True)}
     hub_name = dict(zip(hb["id"].astype(str), hb["name"].astype(str), strict=True))
     served = vil[vil["facility"].notna()]
-    features = []
+    rows = []
     for hub, part in served.groupby(served["facility"].astype(str), sort=True):
         hx, hy = hub_xy[str(hub)]
         lines = [((hx, hy), _point_xy(g, precision)) for g in part.geometry]
         pop = int(pd.to_numeric(part["population"], errors="coerce").fillna(0).sum())
-        features.append(_feature(shapely.MultiLineString(lines), {
+        rows.append({
             "hub": f"{hub_name[str(hub)]} ({hub})", "villages": len(part), "population": pop,
-            "colour": colours[str(hub)],
-        }))  # fmt: skip
+            "colour": colours[str(hub)], "geometry": shapely.MultiLineString(lines),
+        })  # fmt: skip
     group = folium.FeatureGroup(name="Hub catchments", show=False)
+    group.add_to(m)
+    if not rows:  # no village served: an empty layer (folium's tooltip needs a feature)
+        return
     folium.GeoJson(
-        _feature_collection(features),
+        gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326"),
         style_function=lambda f: {"color": f["properties"]["colour"], "weight": 1, "opacity": 0.6},
         tooltip=folium.GeoJsonTooltip(fields=["hub", "villages", "population"],
                                       aliases=["Hub", "Villages", "Population"]),
     ).add_to(group)  # fmt: skip
-    group.add_to(m)
 
 
 _VILLAGE_CALLBACK = """function (row) {
@@ -1000,25 +629,25 @@ def _add_stops(
 ) -> None:
     if st.empty:
         return
-    features = []
-    for _, s in st.sort_values(["_veh", "seq"]).iterrows():
-        ok = bool(s["cold_chain_ok"])
-        x, y = _point_xy(s.geometry, precision)
-        features.append(_feature(shapely.Point(x, y), {
-            "vehicle": str(s["vehicle_id"]), "seq": int(s["seq"]), "village": str(s["village"]),
-            "order": str(s["order_id"]), "kind": str(s["kind"]),
-            "product": str(s["product_class"]), "arrival": str(s["arrival"]),
-            "in_vehicle": _fmt(s["in_vehicle_min"], ".0f", " min"),
-            "limit": _fmt(s["limit_min"], ".0f", " min", missing="none"),
-            "cold_chain": "OK" if ok else "VIOLATED",
-            "colour": colours[s["_veh"]] if ok else VIOLATION_COLOUR,
-        }))  # fmt: skip
+    st = st.sort_values(["_veh", "seq"])
+    ok = st["cold_chain_ok"].astype(bool)
+    features = gpd.GeoDataFrame({
+        "vehicle": st["vehicle_id"].astype(str), "seq": st["seq"].astype(int),
+        "village": st["village"].astype(str), "order": st["order_id"].astype(str),
+        "kind": st["kind"].astype(str), "product": st["product_class"].astype(str),
+        "arrival": st["arrival"].astype(str),
+        "in_vehicle": [_fmt(v, ".0f", " min") for v in st["in_vehicle_min"]],
+        "limit": [_fmt(v, ".0f", " min", missing="none") for v in st["limit_min"]],
+        "cold_chain": np.where(ok, "OK", "VIOLATED"),
+        "colour": [colours[v] if k else VIOLATION_COLOUR for v, k in zip(st["_veh"], ok,
+                                                                          strict=True)],
+    }, geometry=_prepare(st.geometry, 0.0, precision), crs="EPSG:4326")  # fmt: skip
     fields = ["vehicle", "seq", "village", "order", "kind", "product", "arrival", "in_vehicle",
               "limit", "cold_chain"]  # fmt: skip
     aliases = ["Vehicle", "Stop", "Village", "Order", "Kind", "Product", "Arrival",
                "Time in vehicle", "Limit", "Cold chain"]  # fmt: skip
     folium.GeoJson(
-        _feature_collection(features),
+        features,
         marker=folium.CircleMarker(radius=5, weight=2, fill=True, fill_opacity=0.9),
         style_function=lambda f: {"color": f["properties"]["colour"],
                                   "fillColor": "#ffffff" if f["properties"]["cold_chain"] == "OK"

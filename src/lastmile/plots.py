@@ -45,6 +45,7 @@ def _cjk_font() -> str | None:
 
 
 def _figure(size: tuple[float, float], dpi: int) -> Figure:
+    """A figure of ``size`` inches at ``dpi``; its PNG (:func:`_save`) is ``size * dpi`` pixels."""
     if dpi <= 0 or min(size) <= 0:
         raise InputError(f"bad figure size {size} in at {dpi} dpi", "use positive size and dpi")
     fig = Figure(figsize=size, dpi=dpi, layout="constrained")
@@ -52,9 +53,10 @@ def _figure(size: tuple[float, float], dpi: int) -> Figure:
     return fig
 
 
-def _save(fig: Figure, path: str | Path, dpi: int) -> Path:
+def _save(fig: Figure, path: str | Path) -> Path:
+    """Render ``fig`` to PNG at its own resolution and write it atomically."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    fig.savefig(buf, format="png", dpi=fig.dpi)
     return write_bytes(path, buf.getvalue())
 
 
@@ -92,12 +94,8 @@ def delivery_time_distribution(
         Minutes per village (same order, same length, finite).
     weights
         Demand (or population) per village, non-negative with a positive sum; ``None``: equal.
-    path
-        Target PNG.
-    title
-        Figure title.
-    size, dpi
-        Figure size in inches and resolution; the PNG is ``size * dpi`` pixels.
+    path, title, size, dpi
+        Target PNG, figure title, figure size in inches and resolution (``size * dpi`` pixels).
 
     Returns
     -------
@@ -147,7 +145,7 @@ def delivery_time_distribution(
     ax_cdf.grid(alpha=0.3)
     ax_cdf.legend(loc="lower right", fontsize="small")
     fig.suptitle(title)
-    return _save(fig, path, dpi)
+    return _save(fig, path)
 
 
 def _table(table: pd.DataFrame, what: str, required: Sequence[str]) -> pd.DataFrame:
@@ -186,12 +184,8 @@ def minutes_saved_by_township(
     ----------
     table
         One row per township: ``minutes_saved`` and ``pinyin`` (used as label) or ``name``.
-    path
-        Target PNG.
-    title
-        Figure title.
-    size, dpi
-        Figure size in inches and resolution; the PNG is ``size * dpi`` pixels.
+    path, title, size, dpi
+        Target PNG, figure title, figure size in inches and resolution (``size * dpi`` pixels).
 
     Returns
     -------
@@ -223,7 +217,7 @@ def minutes_saved_by_township(
     ax.margins(x=0.12)
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(title)
-    return _save(fig, path, dpi)
+    return _save(fig, path)
 
 
 def p_curve(
@@ -241,12 +235,8 @@ def p_curve(
     table
         One row per ``p``: ``p``, ``mean_min``, optional ``p95_min`` (same axis) and ``share_30``
         (share of demand within 30 min, 0-1, on a second axis).
-    path
-        Target PNG.
-    title
-        Figure title.
-    size, dpi
-        Figure size in inches and resolution; the PNG is ``size * dpi`` pixels.
+    path, title, size, dpi
+        Target PNG, figure title, figure size in inches and resolution (``size * dpi`` pixels).
 
     Returns
     -------
@@ -288,4 +278,4 @@ def p_curve(
         ax.set_xticks(np.unique(p))
     ax.legend(handles, labels, loc="best", fontsize="small")
     ax.set_title(title)
-    return _save(fig, path, dpi)
+    return _save(fig, path)

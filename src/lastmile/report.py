@@ -38,7 +38,8 @@ from lastmile.io import (
     write_json,
     write_text,
 )
-from lastmile.maps import plan_map, resolve_map_assets, save_map
+from lastmile.map_assets import resolve_map_assets
+from lastmile.maps import plan_map, save_map
 from lastmile.plan import PlanResult, trunk_routes
 from lastmile.plots import delivery_time_distribution, minutes_saved_by_township
 from lastmile.study import markdown_table
