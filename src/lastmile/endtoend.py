@@ -40,6 +40,7 @@ from lastmile.routing import (
     RoutingProblem,
     RoutingSolution,
 )
+from lastmile.study import weighted_quantile
 from lastmile.trunk import TrunkRun, hub_of
 
 #: Reasons (today's strings, and issue 9's code) meaning "no vehicle could serve it even alone".
@@ -192,7 +193,7 @@ def lead_stats(minutes: Sequence[float] | pd.Series, end_s: Sequence[float] | pd
         "orders": int(m.size),
         "mean_min": round(float(m.mean()), 1),
         "median_min": round(float(np.median(m)), 1),
-        "p90_min": round(float(np.quantile(m, 0.9, method="inverted_cdf")), 1),
+        "p90_min": round(weighted_quantile(m, None, 0.9), 1),
         "max_min": round(float(m.max()), 1),
         "share_within_2h": round(float((m <= 120).mean()), 4),
         "share_within_4h": round(float((m <= 240).mean()), 4),
