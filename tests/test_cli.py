@@ -217,3 +217,33 @@ def test_compare_writes_tables_plots_and_p_curve(small_cache: Path, tmp_path: Pa
         main(["compare", "--plans", str(tmp_path / "x"), str(tmp_path / "y"), "--out", str(out)])
         == 2
     )
+
+
+def test_locate_writes_its_folder_whole(
+    small_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "hubs"
+    args = ["locate", "--network", "synthetic", "--standin-scale", str(TEST_SCALE),
+            "--cache-dir", str(small_cache), "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    files = {"hubs.gpkg", "hubs.geojson", "hubs.csv", "assignments.csv", "townships.csv"}
+    assert {p.name for p in out.iterdir()} == files | {"manifest.json"}
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["command"] == "locate" and set(manifest["files"]) == files
+    hubs = pd.read_csv(out / "hubs.csv")
+    assert len(hubs) == 11 and hubs["role"].iloc[0] == "county centre"
+    assert len(pd.read_csv(out / "assignments.csv")) > 0
+    # a second run replaces its own previous output; a folder of other files is refused at once
+    assert main(args) == 0
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep", encoding="utf-8")
+    capsys.readouterr()
+    assert main([*args[:-1], str(mine)]) == 2
+    assert "not a lastmile output" in capsys.readouterr().err
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+    # comparing into one of the compared folders would replace it: refused
+    code = main(["compare", "--plans", str(out), str(out), "--out", str(out)])
+    assert code == 2 and "would replace the compared plan folder" in capsys.readouterr().err
+    assert (out / "hubs.gpkg").is_file()

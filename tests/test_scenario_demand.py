@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pytest
+from shapely.geometry import LineString
 
 from lastmile.config import load_region
-from lastmile.demand import _split, check_orders, read_orders
+from lastmile.demand import _split, check_orders, read_orders, read_point_file
 from lastmile.errors import InputError
 from lastmile.scenario import PlanSettings, defaults_toml, load_scenario
 
@@ -58,6 +60,9 @@ def test_defaults_and_overrides(tmp_path: Path) -> None:
             "shift_end is not after shift_start",
         ),
         ("[speeds_kmh]\nprimary = 900\n", "not a plausible speed"),
+        ("[trunk]\ncutoff = '07:75'\n", "cutoff: '07:75' is not a time of day"),
+        ("[trunk]\ncutoff = 'seven'\n", "cutoff: 'seven' is not a time of day"),
+        ("[trunk]\nshift_end = '49:00'\n", "shift_end: '49:00' is out of range"),
         ("[plan\n", "not valid TOML"),
     ],
 )
@@ -108,6 +113,8 @@ def _orders(**changes: object) -> pd.DataFrame:
         ({"product_class": "fish"}, "order A1: product_class 'fish' unknown"),
         ({"tw_start": "12:00"}, "order A1: time window ends before it starts"),
         ({"tw_end": "noon"}, "order A1: 'noon' is not a time"),
+        ({"tw_end": "16:60"}, "order A1: '16:60' is not a time"),
+        ({"tw_start": "-1:00"}, "order A1: '-1:00' is not a time"),
         ({"max_in_vehicle_min": 0}, "order A1: max_in_vehicle_min must be positive"),
     ],
 )
@@ -132,3 +139,32 @@ def test_orders_file_roundtrip_and_errors(tmp_path: Path) -> None:
     f.write_text("id,kind\nA1,pickup\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"missing column\(s\) \['lat', 'lon'\]"):
         read_orders(f)
+
+
+def test_point_layers_and_their_errors(tmp_path: Path) -> None:
+    """Villages and orders files as point layers: one reader, one set of messages."""
+    good = _orders()
+    pts = gpd.GeoDataFrame(
+        good.drop(columns=["lon", "lat"]),
+        geometry=gpd.points_from_xy(good["lon"], good["lat"]),
+        crs=4326,
+    )
+    f = tmp_path / "orders.geojson"
+    pts.to_file(f, driver="GeoJSON")
+    df = read_orders(f)
+    assert list(df["id"]) == ["A1"]
+    assert (df["lon"].iloc[0], df["lat"].iloc[0]) == pytest.approx((good["lon"][0], good["lat"][0]))
+    # in UTM: converted to WGS84 lon/lat
+    pts.to_crs(32650).to_file(tmp_path / "utm.gpkg", driver="GPKG")
+    assert read_orders(tmp_path / "utm.gpkg")["lon"].iloc[0] == pytest.approx(good["lon"][0])
+    line = pts.set_geometry([LineString([(119.0, 28.5), (119.1, 28.6)])], crs=4326)
+    line.to_file(tmp_path / "line.geojson", driver="GeoJSON")
+    with pytest.raises(InputError, match="orders 'A1' has no valid point"):
+        read_orders(tmp_path / "line.geojson")
+    with pytest.raises(InputError, match="villages 'A1' has no valid point"):
+        read_point_file(tmp_path / "line.geojson", "villages", {"id": str})
+    (tmp_path / "junk.geojson").write_text("{not json", encoding="utf-8")
+    with pytest.raises(InputError, match="not a readable villages file"):
+        read_point_file(tmp_path / "junk.geojson", "villages", {"id": str})
+    with pytest.raises(InputError, match=r"villages file .* does not exist"):
+        read_point_file(tmp_path / "nope.csv", "villages", {"id": str})

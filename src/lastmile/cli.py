@@ -14,9 +14,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
-import pandas as pd
-
 from lastmile import __version__
 from lastmile.bench import bench_matrix
 from lastmile.boundaries import (
@@ -25,12 +22,10 @@ from lastmile.boundaries import (
     county_outline,
     load_townships,
     save_townships,
-    townships_from_osm,
-    townships_from_osmnx_online,
 )
 from lastmile.config import Region, cache_dir, load_region
 from lastmile.errors import DataError, InputError, LastmileError
-from lastmile.io import check_output_dir, write_bytes, write_csv, write_geopackage, write_text
+from lastmile.io import check_output_dir, write_bytes
 from lastmile.location import OBJECTIVES
 from lastmile.map_assets import describe_map_assets, fetch_map_assets, resolve_map_assets
 from lastmile.network import NetworkSource, RoadNetwork, graph_file_kind, load_network, open_network
@@ -39,18 +34,22 @@ from lastmile.plan import (
     PlanInputs,
     RoutePlan,
     delivery_study,
-    p_curve,
     place_hubs,
     prepare,
     route_days,
     run_plan,
+    township_boundaries,
 )
-from lastmile.plots import delivery_time_distribution, minutes_saved_by_township
-from lastmile.plots import p_curve as plot_p_curve
-from lastmile.report import write_outputs
+from lastmile.report import (
+    write_compare_outputs,
+    write_locate_outputs,
+    write_outputs,
+    write_plan_comparison,
+    write_route_outputs,
+)
 from lastmile.routing import REASON_TEXT
 from lastmile.scenario import Scenario, defaults_toml, load_scenario
-from lastmile.study import AccessStudy, compare_plan_dirs, markdown_table
+from lastmile.study import AccessStudy, compare_plan_dirs, markdown_table, p_curve
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -109,15 +108,20 @@ def _open_network(args: argparse.Namespace, region: Region) -> tuple[RoadNetwork
 def _townships(
     args: argparse.Namespace, region: Region, source: NetworkSource
 ) -> TownshipBoundaries | None:
-    outline = _outline(args, region).geometry
-    if getattr(args, "boundaries", None):
-        return load_townships(args.boundaries, region, crs=args.boundaries_crs, outline=outline)
+    """The township polygons for ``lastmile network``: a warning instead of an error when the
+    network's own source has none (a bad ``--boundaries`` file is still an error)."""
     try:
-        if source.osm_file is not None:
-            return townships_from_osm(source.osm_file, region, outline)
-        if source.kind == "osm":
-            return townships_from_osmnx_online(region, outline, cache=cache_dir(args.cache_dir))
+        return township_boundaries(
+            region,
+            source,
+            _outline(args, region).geometry,
+            cache_dir(args.cache_dir),
+            boundaries=getattr(args, "boundaries", None),
+            boundaries_crs=args.boundaries_crs,
+        )
     except DataError as exc:
+        if getattr(args, "boundaries", None):
+            raise
         print(
             f"lastmile: warning: no township polygons from {source.label}: {exc}", file=sys.stderr
         )
@@ -348,6 +352,8 @@ def _print_like_for_like(k: dict[str, Any]) -> None:
 
 
 def _cmd_locate(args: argparse.Namespace) -> int:
+    if args.out:
+        check_output_dir(args.out)  # a wrong --out fails before the run, not after it
     _, inputs, progress = _prepare(args, 4)
     progress("hub placement")
     placement = place_hubs(inputs)
@@ -356,22 +362,14 @@ def _cmd_locate(args: argparse.Namespace) -> int:
     _print_hubs(inputs, placement)
     _print_study(study)
     if args.out:
-        out = Path(args.out)
-        hubs = placement.hubs.drop(columns=["node"])
-        assign = study.villages.merge(
-            inputs.villages[["id", "geometry"]], left_on="village", right_on="id"
-        )
-        assign = gpd.GeoDataFrame(assign.drop(columns=["id"]), geometry="geometry", crs="EPSG:4326")
-        write_geopackage(out / "hubs.gpkg", {"hubs": hubs, "assignments": assign})
-        write_text(out / "hubs.geojson", hubs.to_json(drop_id=True))
-        write_csv(out / "hubs.csv", hubs)
-        write_csv(out / "assignments.csv", assign)
-        write_csv(out / "townships.csv", study.townships)
-        print(f"wrote {out}/hubs.gpkg, hubs.geojson, hubs.csv, assignments.csv, townships.csv")
+        paths = write_locate_outputs(inputs, placement, study, args.out)
+        print(f"wrote {args.out}: " + ", ".join(sorted(p.name for p in paths.values())))
     return 0
 
 
 def _cmd_route(args: argparse.Namespace) -> int:
+    if args.out:
+        check_output_dir(args.out)  # a wrong --out fails before the run, not after it
     _, inputs, progress = _prepare(args, 6)
     progress("hub placement")
     placement = place_hubs(inputs)
@@ -380,18 +378,8 @@ def _cmd_route(args: argparse.Namespace) -> int:
     progress.close()
     _print_routes(baseline, planned)
     if args.out:
-        out = Path(args.out)
-        routes = pd.concat([baseline.routes, planned.routes], ignore_index=True)
-        stops = pd.concat([baseline.stops, planned.stops], ignore_index=True)
-        una = pd.concat([baseline.unassigned, planned.unassigned], ignore_index=True)
-        layers = {
-            n: gpd.GeoDataFrame(f, geometry="geometry", crs="EPSG:4326")
-            for n, f in (("routes", routes), ("stops", stops), ("unassigned", una))
-        }
-        write_geopackage(out / "routes.gpkg", layers)
-        for n, f in layers.items():
-            write_csv(out / f"{n}.csv", f)
-        print(f"wrote {out}/routes.gpkg, routes.csv, stops.csv, unassigned.csv")
+        paths = write_route_outputs((baseline, planned), args.out)
+        print(f"wrote {args.out}: " + ", ".join(sorted(p.name for p in paths.values())))
     return 0 if baseline.validation.ok and planned.validation.ok else 4
 
 
@@ -434,12 +422,11 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    out = Path(args.out)
+    check_output_dir(args.out)  # a wrong --out fails before the run, not after it
     if args.plans:
-        table = compare_plan_dirs(Path(args.plans[0]), Path(args.plans[1]))
-        write_csv(out / "compare_villages.csv", table.villages)
-        write_csv(out / "compare_townships.csv", table.townships)
-        write_text(out / "compare.md", table.markdown)
+        a, b = Path(args.plans[0]), Path(args.plans[1])
+        table = compare_plan_dirs(a, b)
+        write_plan_comparison(table, args.out, keep=(a, b))
         print(table.markdown)
         return 0
     scenario = _scenario(args)
@@ -455,65 +442,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if inputs.source.synthetic:
         print(f"*** {inputs.source.label}: every output made from it says so ***", file=sys.stderr)
     curve = p_curve(inputs, range(1, args.p_max + 1), progress=progress)
+    progress("writing outputs")
+    paths = write_compare_outputs(result, curve, args.out)
     progress.close()
-    k = result.kpis()
-    _print_like_for_like(k)
+    _print_like_for_like(result.kpis())
     _print_study(study)
-    write_csv(out / "villages.csv", study.villages)
-    write_csv(out / "townships.csv", study.townships)
-    write_csv(out / "p_curve.csv", curve)
-    lead_rows = [
-        {"scenario": scen, "measure": what, **st}
-        for scen, blocks in k["lead_time"].items()
-        for what, st in blocks.items()
-    ]
-    write_csv(out / "lead_time.csv", pd.DataFrame(lead_rows))
-    if result.end_to_end is not None:
-        write_csv(out / "orders.csv", result.end_to_end.orders)
-        write_csv(out / "lead_time_townships.csv", result.end_to_end.townships)
-    fleet_md = ""
-    if "fleet_needed" in k:
-        fleet = pd.DataFrame(
-            [
-                {"scenario": n, **{kk: vv for kk, vv in f.items() if not isinstance(vv, dict)},
-                 **{f"vehicles_{t}": c for t, c in f["last_mile_by_type"].items()}}
-                for n, f in k["fleet_needed"].items()
-            ]
-        )
-        write_csv(out / "fleet_needed.csv", fleet)
-        fleet_md = "\n## Fleet needed to serve every servable order\n\n" + markdown_table(fleet)
-    md = (
-        "# The delivery study, like for like: county centre alone vs centre + hubs\n\n"
-        f"Data source: {inputs.source.label}\n\n"
-        f"## End-to-end lead time over the {k['orders_compared']} orders served in both\n\n"
-        + markdown_table(pd.DataFrame(lead_rows).fillna(""))
-        + "\n## Routed figures over the same orders (trunk and hub cost included)\n\n"
-        + markdown_table(pd.DataFrame([{"": n, **v} for n, v in k["routed_compared"].items()]))
-        + "\n## Cold-chain compliance over all perishable orders\n\n"
-        + markdown_table(pd.DataFrame([{"": n, **v} for n, v in k["cold_chain"].items()]))
-        + fleet_md
-        + "\n## Access time (nearest open facility, every settlement, demand-weighted)"
-        "\n\n### Townships\n\n"
-        + markdown_table(study.townships)
-        + "\n## p-curve (access time)\n\n"
-        + markdown_table(curve)
-    )
-    write_text(out / "study.md", md)
-    delivery_time_distribution(
-        study.villages["minutes_before"],
-        study.villages["minutes_after"],
-        study.villages["weight"],
-        out / "delivery_times.png",
-    )
-    pinyin = {t.code: t.pinyin for t in inputs.region.townships}
-    minutes_saved_by_township(
-        study.townships.assign(pinyin=study.townships["code"].map(pinyin)),
-        out / "minutes_saved_by_township.png",
-    )
-    plot_p_curve(curve, out / "p_curve.png")
     print(markdown_table(curve))
-    print(f"wrote {out}: villages.csv, townships.csv, p_curve.csv, lead_time.csv, orders.csv, "
-          "lead_time_townships.csv, fleet_needed.csv, study.md, *.png")
+    print(f"wrote {args.out}: " + ", ".join(sorted(p.name for p in paths.values())))
     return 0
 
 

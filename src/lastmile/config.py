@@ -257,11 +257,38 @@ def _parse_trunk(table: Mapping[str, Any], where: str) -> TrunkSettings:
     )
 
 
+def parse_clock(value: object) -> int:
+    """``'HH:MM'`` (or ``'HH:MM:SS'``) -> seconds after midnight; hours >= 0 (past 24 for the
+    next day), minutes and seconds 0..59. The one HH:MM parser (region and scenario files, order
+    time windows); seconds are accepted because GIS readers return a time field as
+    ``HH:MM:SS`` (a GeoJSON ``"08:00"`` is read as ``08:00:00``).
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is not such a time; callers turn it into an InputError naming the place.
+    """
+    parts = [int(x) for x in str(value).split(":")]
+    if len(parts) == 2:
+        parts.append(0)
+    if len(parts) != 3:
+        raise ValueError(f"{value!r} is not HH:MM")
+    hours, minutes, seconds = parts
+    if hours < 0 or not 0 <= minutes < 60 or not 0 <= seconds < 60:
+        raise ValueError(f"{value!r} is not HH:MM")
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def format_clock(seconds: float) -> str:
+    """Seconds after midnight -> ``'HH:MM'`` (rounded to the second, minutes truncated)."""
+    s = round(seconds)
+    return f"{s // 3600:02d}:{(s % 3600) // 60:02d}"
+
+
 def _clock(value: Any, where: str) -> int:
-    """'HH:MM' -> seconds after midnight."""
+    """'HH:MM' -> seconds after midnight, within 00:00..48:00."""
     try:
-        hh, mm = str(value).split(":")
-        seconds = int(hh) * 3600 + int(mm) * 60
+        seconds = parse_clock(value)
     except ValueError:
         raise InputError(
             f"{where}: {value!r} is not a time of day", "write it as 'HH:MM'"

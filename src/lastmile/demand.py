@@ -13,7 +13,7 @@ Every quantity default is an assumption stated in the region file.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from lastmile.boundaries import TownshipBoundaries, township_of
-from lastmile.config import ColdChainLimits, DemandProfile, Region
+from lastmile.config import ColdChainLimits, DemandProfile, Region, parse_clock
 from lastmile.errors import DataError, InputError
 from lastmile.network import RoadNetwork
 
@@ -160,45 +160,65 @@ def villages_online(
     return _finish(_from_features(feat, region.demand), townships, "overpass")
 
 
-def _read_points(p: Path, what: str) -> gpd.GeoDataFrame:
-    """A point layer (GeoJSON, GeoPackage ...) in WGS84; InputError/DataError when it is not."""
+def read_point_file(
+    path: str | Path, what: str, dtype: Mapping[str, type]
+) -> tuple[Path, pd.DataFrame]:
+    """A table of points: a CSV as it is (``dtype`` for its columns; its ``lon`` / ``lat``, if
+    any, are checked by the caller), or a point layer (GeoJSON, GeoPackage ...) with its points
+    as WGS84 ``lon`` / ``lat`` columns. The one reader of the villages and orders files.
+
+    Raises
+    ------
+    InputError
+        The file is missing, unreadable, or a layer row is not a point.
+    DataError
+        A layer has no CRS.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{what} file {p} does not exist", "check the path")
     try:
-        gdf = gpd.read_file(p)
-    except Exception as exc:  # pyogrio raises DataSourceError / DataLayerError / others
-        raise InputError(
-            f"{p}: not a readable {what} file ({type(exc).__name__}: {exc})",
-            "give a CSV with lon/lat columns, or a point layer (GeoJSON, GeoPackage)",
-        ) from exc
+        if p.suffix.lower() == ".csv":
+            return p, pd.read_csv(p, dtype=dict(dtype))
+        try:
+            gdf = gpd.read_file(p)
+        except Exception as exc:  # pyogrio raises DataSourceError / DataLayerError / others
+            raise InputError(
+                f"{p}: not a readable {what} file ({type(exc).__name__}: {exc})",
+                "give a CSV with lon/lat columns, or a point layer (GeoJSON, GeoPackage)",
+            ) from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"{p}: not a readable {what} file ({exc})") from exc
     if gdf.crs is None:
         raise DataError(f"{p}: the file has no CRS", "save it with a CRS (EPSG:4326)")
-    return gdf.to_crs(4326)
+    gdf = gdf.to_crs(4326)
+    geom = gdf.geometry
+    bad = geom.isna() | geom.is_empty | (geom.geom_type != "Point")
+    if bad.any():
+        row = gdf[bad].iloc[0]
+        name = row["id"] if "id" in gdf.columns else f"row {int(bad.to_numpy().argmax()) + 1}"
+        raise InputError(f"{p}: {what} {name!r} has no valid point", "give one point per row")
+    df = pd.DataFrame(gdf.drop(columns=geom.name))
+    df["lon"], df["lat"] = geom.x, geom.y
+    return p, df
 
 
 def villages_from_file(path: str | Path, region: Region, townships: TownshipBoundaries) -> Villages:
     """Settlements from a CSV (``id, name, lon, lat[, population]``) or a point layer."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"villages file {p} does not exist", "check the path")
-    try:
-        if p.suffix.lower() == ".csv":
-            df = pd.read_csv(p, dtype={"id": str})
-            missing = {"id", "lon", "lat"} - set(df.columns)
-            if missing:
-                raise InputError(f"{p}: missing column(s) {sorted(missing)}", "need id, lon, lat")
-            lon = pd.to_numeric(df["lon"], errors="coerce")
-            lat = pd.to_numeric(df["lat"], errors="coerce")
-            bad_xy = ~(lon.between(-180, 180) & lat.between(-90, 90))  # NaN is not between
-            if bad_xy.any():
-                row = df[bad_xy].iloc[0]
-                raise InputError(
-                    f"{p}: village {row['id']!r} has no valid lon/lat ({row['lon']}, {row['lat']})",
-                    "give WGS84 longitude and latitude in degrees",
-                )
-            gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs=4326)
-        else:
-            gdf = _read_points(p, "villages")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"{p}: not a readable villages file ({exc})") from exc
+    p, df = read_point_file(path, "villages", {"id": str})
+    missing = {"id", "lon", "lat"} - set(df.columns)
+    if missing:
+        raise InputError(f"{p}: missing column(s) {sorted(missing)}", "need id, lon, lat")
+    lon = pd.to_numeric(df["lon"], errors="coerce")
+    lat = pd.to_numeric(df["lat"], errors="coerce")
+    bad_xy = ~(lon.between(-180, 180) & lat.between(-90, 90))  # NaN is not between
+    if bad_xy.any():
+        row = df[bad_xy].iloc[0]
+        raise InputError(
+            f"{p}: village {row['id']!r} has no valid lon/lat ({row['lon']}, {row['lat']})",
+            "give WGS84 longitude and latitude in degrees",
+        )
+    gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs=4326)
     if "id" not in gdf.columns:
         raise InputError(f"{p}: no 'id' column", "give each village a stable id")
     ids = gdf["id"].astype(str)
@@ -398,10 +418,7 @@ def _clock_min(value: object, where: str) -> float | None:
     text = str(value)
     try:
         if ":" in text:
-            hh, mm = text.split(":")
-            if not (int(hh) >= 0 and 0 <= int(mm) < 60):
-                raise ValueError(text)
-            return int(hh) * 60 + int(mm)
+            return parse_clock(text) // 60
         return float(text)
     except ValueError:
         raise InputError(f"{where}: {text!r} is not a time", "use HH:MM or minutes") from None
@@ -526,18 +543,7 @@ def check_order_villages(orders: pd.DataFrame, village_ids: Iterable[str], where
 
 def read_orders(path: str | Path) -> pd.DataFrame:
     """Orders from a CSV or a point layer (GeoJSON/GeoPackage); columns as :data:`ORDER_COLUMNS`."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"orders file {p} does not exist", "check the path")
-    try:
-        if p.suffix.lower() == ".csv":
-            df = pd.read_csv(p, dtype={"id": str, "village": str})
-        else:
-            gdf = _read_points(p, "orders")
-            df = pd.DataFrame(gdf.drop(columns="geometry"))
-            df["lon"], df["lat"] = gdf.geometry.x, gdf.geometry.y
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"{p}: not a readable orders file ({exc})") from exc
+    p, df = read_point_file(path, "orders", {"id": str, "village": str})
     if df.empty:
         raise InputError(f"{p}: no orders", "the file is empty")
     return check_orders(df, str(p))

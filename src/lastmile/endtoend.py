@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from lastmile.routing import INFEASIBLE, RoutingProblem, RoutingSolution
+from lastmile.study import weighted_quantile
 from lastmile.trunk import TrunkRun, hub_of
 
 DAY_S = 86_400
@@ -172,7 +173,7 @@ def lead_stats(minutes: Sequence[float] | pd.Series, end_s: Sequence[float] | pd
         "orders": int(m.size),
         "mean_min": round(float(m.mean()), 1),
         "median_min": round(float(np.median(m)), 1),
-        "p90_min": round(float(np.quantile(m, 0.9, method="inverted_cdf")), 1),
+        "p90_min": round(weighted_quantile(m, None, 0.9), 1),
         "max_min": round(float(m.max()), 1),
         "share_within_2h": round(float((m <= 120).mean()), 4),
         "share_within_4h": round(float((m <= 240).mean()), 4),

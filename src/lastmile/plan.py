@@ -39,7 +39,7 @@ from lastmile.boundaries import (
     townships_from_osm,
     townships_from_osmnx_online,
 )
-from lastmile.config import Region, cache_dir
+from lastmile.config import Region, cache_dir, format_clock
 from lastmile.demand import (
     Villages,
     candidate_sites,
@@ -143,20 +143,45 @@ class PlanInputs:
         return self.scenario.region
 
 
-def _townships(
-    scenario: Scenario, source: NetworkSource, outline: Any, cache: Path
-) -> TownshipBoundaries:
-    plan, region = scenario.plan, scenario.region
-    if plan.boundaries is not None:
-        return load_townships(plan.boundaries, region, crs=plan.boundaries_crs, outline=outline)
+def township_boundaries(
+    region: Region,
+    source: NetworkSource,
+    outline: Any,
+    cache: Path,
+    *,
+    boundaries: str | Path | None = None,
+    boundaries_crs: str | None = None,
+) -> TownshipBoundaries | None:
+    """The township polygons: from ``boundaries`` (a file) when given, else from the network's
+    OpenStreetMap source (its extract, or the Overpass API); ``None`` when that source has none
+    (a graph file, the stand-in without an extract)."""
+    if boundaries is not None:
+        return load_townships(boundaries, region, crs=boundaries_crs, outline=outline)
     if source.osm_file is not None:
         return townships_from_osm(source.osm_file, region, outline)
     if source.kind == "osm":
         return townships_from_osmnx_online(region, outline, cache=cache)
-    raise DataError(
-        f"no township polygons for {source.label}",
-        "give [plan] boundaries = FILE (GeoJSON/GPKG/SHP) or --boundaries FILE",
+    return None
+
+
+def _townships(
+    scenario: Scenario, source: NetworkSource, outline: Any, cache: Path
+) -> TownshipBoundaries:
+    plan = scenario.plan
+    towns = township_boundaries(
+        scenario.region,
+        source,
+        outline,
+        cache,
+        boundaries=plan.boundaries,
+        boundaries_crs=plan.boundaries_crs,
     )
+    if towns is None:
+        raise DataError(
+            f"no township polygons for {source.label}",
+            "give [plan] boundaries = FILE (GeoJSON/GPKG/SHP) or --boundaries FILE",
+        )
+    return towns
 
 
 def _villages(
@@ -449,11 +474,6 @@ class RoutePlan:
     unassigned: gpd.GeoDataFrame
 
 
-def _clock(seconds: float) -> str:
-    s = round(seconds)
-    return f"{s // 3600:02d}:{(s % 3600) // 60:02d}"
-
-
 def plan_routes(
     inputs: PlanInputs,
     depots: gpd.GeoDataFrame,
@@ -718,14 +738,14 @@ def _geo_frames(
     routes["n_stops"] = routes["stops"]
     routes["km"] = routes["distance_km"].round(2)
     routes["hours"] = (routes["duration_s"] / 3600).round(2)
-    routes["departure"] = routes["departure_s"].map(_clock)
-    routes["return"] = routes["arrival_s"].map(_clock)
+    routes["departure"] = routes["departure_s"].map(format_clock)
+    routes["return"] = routes["arrival_s"].map(format_clock)
     routes = gpd.GeoDataFrame(routes, geometry=geoms, crs="EPSG:4326")
 
     stops = frames["stops"].copy()
     stops.insert(0, "scenario", name)
     stops["seq"] = stops["sequence"]
-    stops["arrival"] = stops["arrival_s"].map(_clock)
+    stops["arrival"] = stops["arrival_s"].map(format_clock)
     stops["in_vehicle_min"] = stops["in_vehicle_min"].round(1)
     stops["limit_min"] = (stops["max_in_vehicle_s"].astype(float) / 60).round(1)
     stops["cold_chain_ok"] = stops["within_limit"].astype(bool)
@@ -835,16 +855,16 @@ class PlanResult:
                 "cost": round(k.total_cost, 1),
                 "validator_ok": run.validation.ok,
                 "stops_not_served": [u.order_id for u in run.solution.unassigned],
-                "hub_arrival": {h: _clock(t) for h, t in sorted(run.hub_arrival_s.items())},
+                "hub_arrival": {h: format_clock(t) for h, t in sorted(run.hub_arrival_s.items())},
             }
         s = self.end_to_end.summary
         return {
             "trunk": {
                 "assumptions": {
-                    "cutoff": _clock(trunk.cutoff_s),
+                    "cutoff": format_clock(trunk.cutoff_s),
                     "vehicles": trunk.count,
                     "capacity_kg": trunk.capacity_kg,
-                    "hub_latest_arrival": _clock(trunk.hub_latest_arrival_s),
+                    "hub_latest_arrival": format_clock(trunk.hub_latest_arrival_s),
                     "hub_handling_min": trunk.hub_handling_s / 60,
                     "hub_cold_store": trunk.hub_cold_store,
                     "hub_daily_cost": trunk.hub_daily_cost,
@@ -1029,9 +1049,9 @@ def trunk_routes(inputs: PlanInputs, hubs: gpd.GeoDataFrame, run: TrunkRun) -> g
                 "hubs": ";".join(hub_ids),
                 "hub_names": ";".join(names.get(h, h) for h in hub_ids),
                 "n_stops": len(r.stops),
-                "departure": _clock(r.departure_s),
-                "return": _clock(r.arrival_s),
-                "hub_arrivals": ";".join(_clock(s.start_s) for s in r.stops),
+                "departure": format_clock(r.departure_s),
+                "return": format_clock(r.arrival_s),
+                "hub_arrivals": ";".join(format_clock(s.start_s) for s in r.stops),
                 "km": round(r.distance_m / 1000, 2),
                 "hours": round(r.duration_s / 3600, 2),
                 "cost": round(r.cost, 2),
@@ -1261,32 +1281,3 @@ def plan_on(
     return PlanResult(
         inputs, placement, study, baseline, planned, timings, morning, evening, e2e, fleet
     )
-
-
-def p_curve(
-    inputs: PlanInputs, p_values: Sequence[int], *, progress: Progress = _quiet
-) -> pd.DataFrame:
-    """The study for each number of hubs: mean / p95 delivery time and coverage against p.
-
-    Row ``p = 0`` is the county centre alone. Each p is solved with the scenario's objective and
-    limits; ``optimal`` says whether the solver proved it.
-    """
-    base = delivery_study(inputs, [0])
-    rows = [{"p": 0, **_curve_row(base.summary["after"]), "optimal": True, "hubs": ""}]
-    for p in p_values:
-        progress(f"p-curve: {p} hubs")
-        placement = place_hubs(inputs, p=p)
-        s = delivery_study(inputs, placement.open_rows).summary["after"]
-        hubs = ";".join(sorted(placement.hubs.loc[placement.hubs["role"] == "new hub", "township"]))
-        rows.append({"p": p, **_curve_row(s), "optimal": placement.result.optimal, "hubs": hubs})
-    return pd.DataFrame(rows)
-
-
-def _curve_row(stats: dict[str, float]) -> dict[str, float]:
-    return {
-        "mean_min": stats["mean_min"],
-        "p95_min": stats["p95_min"],
-        "max_min": stats["max_min"],
-        "share_30": stats["share_within_30_min"],
-        "share_60": stats["share_within_60_min"],
-    }

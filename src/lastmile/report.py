@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import platform
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,8 @@ import geopandas as gpd
 import pandas as pd
 
 from lastmile import __version__
-from lastmile.errors import InputError
+from lastmile.config import format_clock
+from lastmile.errors import InputError, OutputError
 from lastmile.io import (
     atomic_dir,
     file_sha256,
@@ -40,9 +42,10 @@ from lastmile.io import (
 )
 from lastmile.map_assets import resolve_map_assets
 from lastmile.maps import plan_map, save_map
-from lastmile.plan import PlanResult, trunk_routes
+from lastmile.plan import Placement, PlanInputs, PlanResult, RoutePlan, trunk_routes
 from lastmile.plots import delivery_time_distribution, minutes_saved_by_township
-from lastmile.study import markdown_table
+from lastmile.plots import p_curve as plot_p_curve
+from lastmile.study import AccessStudy, PlanComparison, markdown_table
 
 VERSIONED = ("osmnx", "networkx", "scipy", "numpy", "geopandas", "shapely", "ortools", "folium")
 
@@ -68,9 +71,7 @@ def _villages_layer(result: PlanResult) -> gpd.GeoDataFrame:
 def _stops_for_map(stops: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = stops.copy()
     if "arrival" not in out.columns and "arrival_s" in out.columns:
-        out["arrival"] = [
-            f"{int(s) // 3600:02d}:{(int(s) % 3600) // 60:02d}" for s in out["arrival_s"]
-        ]
+        out["arrival"] = [format_clock(int(s)) for s in out["arrival_s"]]
     return out
 
 
@@ -271,19 +272,16 @@ def _with_trunk_arrival(hubs: gpd.GeoDataFrame, result: PlanResult) -> gpd.GeoDa
     trunk = result.inputs.region.trunk
     arrival = result.morning.hub_arrival_s
     out = hubs.copy()
-    out["trunk_arrival"] = [_hhmm(arrival[str(h)]) if str(h) in arrival else "" for h in out["id"]]
+    out["trunk_arrival"] = [
+        format_clock(arrival[str(h)]) if str(h) in arrival else "" for h in out["id"]
+    ]
     out["vans_leave"] = [
-        _hhmm(arrival[str(h)] + trunk.hub_handling_s)
+        format_clock(arrival[str(h)] + trunk.hub_handling_s)
         if str(h) in arrival
-        else (_hhmm(trunk.cutoff_s) if r == "county centre" else "")
+        else (format_clock(trunk.cutoff_s) if r == "county centre" else "")
         for h, r in zip(out["id"], out["role"], strict=True)
     ]
     return out
-
-
-def _hhmm(seconds: float) -> str:
-    s = round(seconds)
-    return f"{s // 3600:02d}:{(s % 3600) // 60:02d}"
 
 
 def summary_markdown(result: PlanResult) -> str:
@@ -436,3 +434,185 @@ def manifest(result: PlanResult, *, map_assets: str | None = None) -> dict[str, 
             "status": result.placement.result.status,
         },
     }
+
+
+# --------------------------------------------------------------------------- other commands
+
+
+def _write_command_folder(
+    out: str | Path, command: str, fill: Callable[[Path], dict[str, Path]]
+) -> dict[str, Path]:
+    """Write a command's output folder atomically, as :func:`write_outputs` does.
+
+    ``fill`` writes the files into the staging folder; a small ``manifest.json`` (command,
+    version, files) marks the folder as a lastmile output, so that a later run may replace it.
+    """
+    target = Path(out)
+    with atomic_dir(target) as staging:
+        paths = fill(staging)
+        files = sorted(str(p.relative_to(staging)) for p in paths.values())
+        man = {"command": command, "lastmile": __version__, "files": files}
+        paths["manifest"] = write_json(staging / "manifest.json", man)
+    return {name: target / path.relative_to(staging) for name, path in paths.items()}
+
+
+def write_locate_outputs(
+    inputs: PlanInputs, placement: Placement, study: AccessStudy, out: str | Path
+) -> dict[str, Path]:
+    """The folder of ``lastmile locate --out``: hubs and village assignments (GeoPackage layers
+    ``hubs``, ``assignments``; ``hubs.geojson``; CSV) and the township table; atomic."""
+    hubs = placement.hubs.drop(columns=["node"])
+    assign = study.villages.merge(
+        inputs.villages[["id", "geometry"]], left_on="village", right_on="id"
+    )
+    assign = gpd.GeoDataFrame(assign.drop(columns=["id"]), geometry="geometry", crs="EPSG:4326")
+
+    def fill(d: Path) -> dict[str, Path]:
+        return {
+            "gpkg": write_geopackage(d / "hubs.gpkg", {"hubs": hubs, "assignments": assign}),
+            "geojson_hubs": write_text(d / "hubs.geojson", hubs.to_json(drop_id=True)),
+            "csv_hubs": write_csv(d / "hubs.csv", hubs),
+            "csv_assignments": write_csv(d / "assignments.csv", assign),
+            "csv_townships": write_csv(d / "townships.csv", study.townships),
+        }
+
+    return _write_command_folder(out, "locate", fill)
+
+
+def write_route_outputs(plans: Sequence[RoutePlan], out: str | Path) -> dict[str, Path]:
+    """The folder of ``lastmile route --out``: the routes, stops and unassigned orders of the
+    routed days (GeoPackage layers and CSV, a ``scenario`` column each); atomic."""
+    layers = {
+        name: gpd.GeoDataFrame(
+            pd.concat([getattr(p, name) for p in plans], ignore_index=True),
+            geometry="geometry",
+            crs="EPSG:4326",
+        )
+        for name in ("routes", "stops", "unassigned")
+    }
+
+    def fill(d: Path) -> dict[str, Path]:
+        paths = {"gpkg": write_geopackage(d / "routes.gpkg", layers)}
+        for name, frame in layers.items():
+            paths[f"csv_{name}"] = write_csv(d / f"{name}.csv", frame)
+        return paths
+
+    return _write_command_folder(out, "route", fill)
+
+
+def write_plan_comparison(
+    table: PlanComparison, out: str | Path, *, keep: Sequence[str | Path] = ()
+) -> dict[str, Path]:
+    """The folder of ``lastmile compare --plans A B --out``: village and township tables and the
+    Markdown comparison; atomic.
+
+    ``keep``: folders the output must not replace (the compared plans): ``out`` may be inside
+    them, not one of them or a folder holding one.
+    """
+    target = Path(out).resolve()
+    for folder in keep:
+        f = Path(folder).resolve()
+        if target == f or target in f.parents:
+            raise OutputError(
+                f"output folder {out} would replace the compared plan folder {folder}",
+                "give another --out folder",
+            )
+
+    def fill(d: Path) -> dict[str, Path]:
+        return {
+            "csv_villages": write_csv(d / "compare_villages.csv", table.villages),
+            "csv_townships": write_csv(d / "compare_townships.csv", table.townships),
+            "markdown": write_text(d / "compare.md", table.markdown),
+        }
+
+    return _write_command_folder(out, "compare --plans", fill)
+
+
+def _lead_rows(k: Mapping[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"scenario": scen, "measure": what, **st}
+            for scen, blocks in k["lead_time"].items()
+            for what, st in blocks.items()
+        ]
+    )
+
+
+def _fleet_table(k: Mapping[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "scenario": n,
+                **{kk: vv for kk, vv in f.items() if not isinstance(vv, dict)},
+                **{f"vehicles_{t}": c for t, c in f["last_mile_by_type"].items()},
+            }
+            for n, f in k["fleet_needed"].items()
+        ]
+    )
+
+
+def study_markdown(result: PlanResult, curve: pd.DataFrame) -> str:
+    """``study.md`` of ``lastmile compare``: lead times, routed figures and cold chain over the
+    orders served in both scenarios, the fleet needed, township access times and the p-curve."""
+    k = result.kpis()
+    fleet_md = ""
+    if "fleet_needed" in k:
+        fleet_md = "\n## Fleet needed to serve every servable order\n\n" + markdown_table(
+            _fleet_table(k)
+        )
+    return (
+        "# The delivery study, like for like: county centre alone vs centre + hubs\n\n"
+        f"Data source: {result.inputs.source.label}\n\n"
+        f"## End-to-end lead time over the {k['orders_compared']} orders served in both\n\n"
+        + markdown_table(_lead_rows(k).fillna(""))
+        + "\n## Routed figures over the same orders (trunk and hub cost included)\n\n"
+        + markdown_table(pd.DataFrame([{"": n, **v} for n, v in k["routed_compared"].items()]))
+        + "\n## Cold-chain compliance over all perishable orders\n\n"
+        + markdown_table(pd.DataFrame([{"": n, **v} for n, v in k["cold_chain"].items()]))
+        + fleet_md
+        + "\n## Access time (nearest open facility, every settlement, demand-weighted)"
+        "\n\n### Townships\n\n"
+        + markdown_table(result.study.townships)
+        + "\n## p-curve (access time)\n\n"
+        + markdown_table(curve)
+    )
+
+
+def write_compare_outputs(
+    result: PlanResult, curve: pd.DataFrame, out: str | Path
+) -> dict[str, Path]:
+    """The folder of ``lastmile compare --out``: the study tables (villages, townships, p-curve,
+    lead times, orders, fleet needed), ``study.md`` and the plots; atomic."""
+    k = result.kpis()
+    study = result.study
+    pinyin = {t.code: t.pinyin for t in result.inputs.region.townships}
+
+    def fill(d: Path) -> dict[str, Path]:
+        paths = {
+            "csv_villages": write_csv(d / "villages.csv", study.villages),
+            "csv_townships": write_csv(d / "townships.csv", study.townships),
+            "csv_p_curve": write_csv(d / "p_curve.csv", curve),
+            "csv_lead_time": write_csv(d / "lead_time.csv", _lead_rows(k)),
+        }
+        if result.end_to_end is not None:
+            paths["csv_orders"] = write_csv(d / "orders.csv", result.end_to_end.orders)
+            paths["csv_lead_townships"] = write_csv(
+                d / "lead_time_townships.csv", result.end_to_end.townships
+            )
+        if "fleet_needed" in k:
+            paths["csv_fleet_needed"] = write_csv(d / "fleet_needed.csv", _fleet_table(k))
+        paths["study"] = write_text(d / "study.md", study_markdown(result, curve))
+        paths["plot_times"] = delivery_time_distribution(
+            study.villages["minutes_before"],
+            study.villages["minutes_after"],
+            study.villages["weight"],
+            d / "delivery_times.png",
+        )
+        paths["plot_townships"] = minutes_saved_by_township(
+            study.townships.assign(pinyin=study.townships["code"].map(pinyin)),
+            d / "minutes_saved_by_township.png",
+        )
+        paths["plot_p_curve"] = plot_p_curve(curve, d / "p_curve.png")
+        return paths
+
+    return _write_command_folder(out, "compare", fill)

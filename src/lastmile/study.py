@@ -10,28 +10,34 @@ All statistics are demand-weighted (weight = the village's demand, e.g. populati
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from lastmile.errors import InputError
 
+if TYPE_CHECKING:
+    from lastmile.plan import PlanInputs
 
-def weighted_quantile(values: NDArray[np.float64], weights: NDArray[np.float64], q: float) -> float:
-    """Weighted quantile (inverted CDF: the smallest value whose cumulative weight reaches q)."""
-    if values.size == 0:
+
+def weighted_quantile(values: ArrayLike, weights: ArrayLike | None, q: float) -> float:
+    """Weighted ``q``-quantile: the smallest value whose cumulative weight reaches ``q``.
+
+    The one weighted quantile of lastmile (study tables, plots, location KPIs, lead times):
+    numpy's inverted-CDF quantile. Values of zero weight are left out; ``weights=None`` weighs
+    every value 1. NaN when no value has positive weight.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    w = np.ones_like(v) if weights is None else np.asarray(weights, dtype=np.float64)
+    keep = w > 0
+    if not keep.any():
         return float("nan")
-    order = np.argsort(values, kind="stable")
-    cum = np.cumsum(weights[order])
-    if cum[-1] <= 0:
-        return float("nan")
-    idx = int(np.searchsorted(cum, q * cum[-1] - 1e-9 * cum[-1]))
-    return float(values[order][min(idx, values.size - 1)])
+    return float(np.quantile(v[keep], q, weights=w[keep], method="inverted_cdf"))
 
 
 def time_stats(minutes: NDArray[np.float64], weights: NDArray[np.float64]) -> dict[str, float]:
@@ -262,7 +268,41 @@ def _lead_time_both(a: Path, b: Path) -> str | None:
             return None
         rows.append({"plan": name, "parcels": len(par), "mean_min": round(float(par.mean()), 1),
                      "median_min": round(float(par.median()), 1),
-                     "p90_min": round(float(par.quantile(0.9, interpolation="lower")), 1),
+                     "p90_min": round(weighted_quantile(par, None, 0.9), 1),
                      "max_min": round(float(par.max()), 1)})
     return (f"\n## Parcel lead time over the {len(both)} orders served in both plans\n\n"
             + markdown_table(pd.DataFrame(rows)))
+
+
+def p_curve(
+    inputs: PlanInputs, p_values: Sequence[int], *, progress: Callable[[str], None] | None = None
+) -> pd.DataFrame:
+    """The study for each number of hubs: mean / p95 delivery time and coverage against p.
+
+    Row ``p = 0`` is the county centre alone. Each p is solved with the scenario's objective and
+    limits (:func:`lastmile.plan.place_hubs`); ``optimal`` says whether the solver proved it.
+    """
+    # placed here, beside the study it tabulates; the hub placement it repeats lives in plan,
+    # which imports this module, hence the import at call time
+    from lastmile.plan import delivery_study, place_hubs
+
+    base = delivery_study(inputs, [0])
+    rows = [{"p": 0, **_curve_row(base.summary["after"]), "optimal": True, "hubs": ""}]
+    for p in p_values:
+        if progress is not None:
+            progress(f"p-curve: {p} hubs")
+        placement = place_hubs(inputs, p=p)
+        s = delivery_study(inputs, placement.open_rows).summary["after"]
+        hubs = ";".join(sorted(placement.hubs.loc[placement.hubs["role"] == "new hub", "township"]))
+        rows.append({"p": p, **_curve_row(s), "optimal": placement.result.optimal, "hubs": hubs})
+    return pd.DataFrame(rows)
+
+
+def _curve_row(stats: Mapping[str, float]) -> dict[str, float]:
+    return {
+        "mean_min": stats["mean_min"],
+        "p95_min": stats["p95_min"],
+        "max_min": stats["max_min"],
+        "share_30": stats["share_within_30_min"],
+        "share_60": stats["share_within_60_min"],
+    }

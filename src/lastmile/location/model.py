@@ -13,6 +13,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from lastmile.errors import InputError
+from lastmile.study import weighted_quantile
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -537,13 +538,12 @@ def _wmax(cost: NDArray[np.int64], w: NDArray[np.float64]) -> int:
 
 
 def _wquantile(cost: NDArray[np.int64], w: NDArray[np.float64], q: float) -> int:
-    """Weighted ``q``-quantile: the smallest cost whose cumulative weight reaches ``q``."""
+    """Weighted ``q``-quantile of the costs (:func:`lastmile.study.weighted_quantile`); 0 when no
+    demand has weight."""
     if not 0 < q <= 1:
         raise InputError(f"quantile {q} must be in (0, 1]")
-    m = w > 0
-    if not m.any():
-        return 0
-    return int(np.quantile(cost[m], q, weights=w[m], method="inverted_cdf"))
+    value = weighted_quantile(cost, w, q)
+    return 0 if math.isnan(value) else int(value)
 
 
 def _wcover(cost: NDArray[np.int64], w: NDArray[np.float64], threshold: int) -> float:
