@@ -18,7 +18,6 @@ network and travel-time matrices (in memory, or from the cache for a changed sce
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from lastmile.maps import compare_map
 from lastmile.plan import PlanInputs, PlanResult, plan_on, prepare
 from lastmile.report import map_layers, scenario_map, summary_markdown, write_outputs
 from lastmile.scenario import load_scenario
+from lastmile.sweep import flatten
 
 __all__ = ["Plan", "compare_plans", "notebook_settings"]
 
@@ -53,17 +53,6 @@ def notebook_settings() -> dict[str, Any]:
     if "LASTMILE_ROUTING_SOLUTION_LIMIT" in os.environ:
         settings["routing_solution_limit"] = int(os.environ["LASTMILE_ROUTING_SOLUTION_LIMIT"])
     return settings
-
-
-def _flat(kpis: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in kpis.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out.update(_flat(value, name + "."))
-        elif not isinstance(value, list):
-            out[name] = value
-    return out
 
 
 @dataclass(frozen=True)
@@ -270,7 +259,7 @@ def compare_plans(
     difference) and a synchronised two-pane map (``a`` left, ``b`` right)."""
     if labels[0] == labels[1]:
         raise InputError("compare_plans: the two labels are the same", "give two names")
-    ka, kb = _flat(a.kpis), _flat(b.kpis)
+    ka, kb = flatten(a.kpis), flatten(b.kpis)
     rows = []
     for key in dict.fromkeys([*ka, *kb]):
         va, vb = ka.get(key), kb.get(key)
