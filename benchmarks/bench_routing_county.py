@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from lastmile.plan import PlanInputs, baseline_depots, place_hubs, plan_routes, prepare
+from lastmile.plan import PlanInputs, place_hubs, prepare, route_baseline, route_plan
 from lastmile.scenario import load_scenario
 
 RESULTS = Path(__file__).parent / "results" / "county_routing.jsonl"
@@ -40,7 +40,9 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 
 def parse_variant(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """A named variant, or ``key=value`` pairs joined by ``+``: ``trips`` (a number or ``fit``),
-    ``reload`` (minutes), ``limit`` (solutions), ``cap`` (seconds), ``mode``, ``candidates``."""
+    ``reload`` (minutes), ``limit`` (solutions), ``cap`` (seconds), ``mode``, ``candidates``,
+    ``baseline``
+    (``catchments`` | ``joint``)."""
     if name in VARIANTS:
         return VARIANTS[name]
     plan_over: dict[str, Any] = {}
@@ -57,6 +59,8 @@ def parse_variant(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
             plan_over["routing_time_limit_s"] = float(value)
         elif key == "mode":
             plan_over["routing_mode"] = value
+        elif key == "baseline":
+            plan_over["baseline_routing"] = value
         elif key == "candidates":
             plan_over["routing_depot_candidates"] = int(value)
         else:
@@ -85,10 +89,9 @@ def main() -> int:
         for model in args.models.split(","):
             t0 = time.perf_counter()
             if model == "baseline":
-                rp = plan_routes(inp, baseline_depots(inp), "baseline",
-                                 fleet_depots=len(placement.hubs))
+                rp = route_baseline(inp, placement)
             else:
-                rp = plan_routes(inp, placement.hubs, "plan")
+                rp = route_plan(inp, placement)[0]
             seconds = time.perf_counter() - t0
             sol, k = rp.solution, rp.solution.kpis
             row = {
@@ -96,7 +99,7 @@ def main() -> int:
                 "label": args.label, "variant": name, "model": model, "scale": args.scale,
                 "plan": {key: getattr(inp.scenario.plan, key) for key in (
                     "routing_mode", "routing_solution_limit", "routing_time_limit_s",
-                    "routing_depot_candidates")},
+                    "routing_depot_candidates", "baseline_routing")},
                 "fleet": {f.id: {"max_trips": f.max_trips, "reload_s": f.reload_s}
                           for f in inp.region.fleet},
                 "orders": len(inp.orders), "served": k.orders_served,

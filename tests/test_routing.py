@@ -199,6 +199,39 @@ def test_multi_trip_serves_what_one_trip_cannot() -> None:
     assert sol.kpis.orders_served == 1
 
 
+def test_pickup_trips_reload_after_the_clock_stops_and_every_trip_counts() -> None:
+    """Two cold pickups that cannot share a trip, one van with two trips.
+
+    Each ride is 600 s service + 3000 s to the depot = 3600 s, exactly the limit; the 900 s reload
+    at the depot comes after the arrival that stops the clock, so both are served, one per trip
+    (before: the reload counted inside the limit and neither was served; a route whose last trip
+    unloads pickups was allowed one trip fewer than ``max_trips``).
+    """
+    t = np.array([[0, 3000, 3000], [3000, 0, 9000], [3000, 9000, 0]], dtype=np.int64)
+    orders = (
+        Order("P", "pickup", 1, {"kg": 5}, service_s=600, max_in_vehicle_s=3600),
+        Order("Q", "pickup", 2, {"kg": 5}, service_s=600, max_in_vehicle_s=3600),
+    )
+    van = VehicleType("van", True, {"kg": 50}, 1, max_trips=2, reload_s=900)
+    sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), orders))
+    assert not sol.unassigned and sol.kpis.vehicles_used == 1
+    assert [len(r.stops) for r in sol.routes] == [1, 1]
+    assert {s.in_vehicle_s for r in sol.routes for s in r.stops} == {3600}
+    trip1, trip2 = sol.routes
+    assert trip2.departure_s >= trip1.arrival_s + 900
+    # one second tighter and no trip can carry either
+    tight = tuple(dataclasses.replace(o, max_in_vehicle_s=3599) for o in orders)
+    none = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), tight))
+    assert {(u.order_id, u.reason) for u in none.unassigned} == {
+        ("P", INFEASIBLE),
+        ("Q", INFEASIBLE),
+    }
+    # three such pickups, max_trips = 2: exactly two served
+    three = (*orders, Order("R", "pickup", 2, {"kg": 5}, service_s=600, max_in_vehicle_s=3600))
+    sol3 = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), three))
+    assert sol3.kpis.orders_served == 2 and len(sol3.routes) == 2
+
+
 def test_capacity_per_trip_and_as_many_trips_as_fit() -> None:
     t = np.array([[0, 600, 600], [600, 0, 600], [600, 600, 0]], dtype=np.int64)
     orders = (Order("a", "delivery", 1, {"kg": 10}), Order("b", "delivery", 2, {"kg": 10}),

@@ -29,6 +29,7 @@ from typing import Any, cast
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from shapely.geometry import LineString, Point
 
 from lastmile.boundaries import (
@@ -483,6 +484,7 @@ def plan_routes(
     time_limit_s: float | None = None,
     solution_limit: int | None = None,
     supply: DepotSupply | None = None,
+    sectors: Mapping[str, str] | None = None,
 ) -> RoutePlan:
     """Route one day of orders from ``depots`` (``id`` and ``node`` columns).
 
@@ -495,6 +497,8 @@ def plan_routes(
         Per-depot van departure times, order-to-depot pins and extra vehicle types; with it each
         fleet type becomes one vehicle type per depot (``van@<depot>``) starting at that depot's
         ready time.
+    sectors
+        One depot only: order id -> sector; route sector by sector (:func:`_solve_sectors`).
     """
     plan, region = inputs.scenario.plan, inputs.region
     net = inputs.network
@@ -566,6 +570,8 @@ def plan_routes(
     )
     if plan.routing_mode == "per_depot" and n_dep > 1:
         solution = _solve_per_depot(problem, options, plan.routing_first_solution)
+    elif sectors is not None and n_dep == 1:
+        solution = _solve_sectors(problem, options, sectors, plan.routing_first_solution)
     else:
         strategy = _first_solution(len(problem.orders), plan.routing_first_solution)
         solution = solve_routing(problem, replace(options, first_solution_strategy=strategy))
@@ -617,12 +623,11 @@ def _solve_per_depot(
     serve are reported ``infeasible`` without entering any model. Reasons are recomputed on the
     whole problem. Each depot gets an equal share of the time limit and the full solution limit.
     """
-    n_dep = len(problem.depots)
     t0 = time.perf_counter()
     allowed, _ = precheck(problem)
     vehicles = vehicles_of(problem)
     depot_pos = {d.id: i for i, d in enumerate(problem.depots)}
-    home: dict[int, list[Order]] = {i: [] for i in range(n_dep)}
+    home: dict[int, list[Order]] = {i: [] for i in range(len(problem.depots))}
     for o in problem.orders:
         if o.depot is not None:  # pinned (supplied by the trunk to that depot)
             home[depot_pos[o.depot]].append(o)
@@ -637,41 +642,111 @@ def _solve_per_depot(
             for i in cands
         ]
         home[cands[int(np.argmin(trip))]].append(o)
-    share = replace(options, time_limit_s=max(1.0, options.time_limit_s / n_dep))
-    routes: list[Any] = []
-    status: list[str] = []
-    ended: set[str] = set()
-    found = 0
-    for i, dep in enumerate(problem.depots):
-        if not home[i]:
-            continue
-        sub = replace(
-            problem,
-            depots=(dep,),
-            orders=tuple(home[i]),
-            vehicle_types=_types_at(problem.vehicle_types, dep.id),
-        )
-        strategy = _first_solution(len(sub.orders), first_solution)
-        sol = solve_routing(sub, replace(share, first_solution_strategy=strategy))
-        routes += sol.routes
-        status.append(sol.status)
-        ended.add(sol.search_ended_by)
-        found += sol.solutions
-    unassigned, bound = explain_unassigned(
-        problem, {s.order_id for r in routes for s in r.stops}
+    parts = [
+        replace(problem, depots=(dep,), orders=tuple(home[i]),
+                vehicle_types=_types_at(problem.vehicle_types, dep.id))
+        for i, dep in enumerate(problem.depots) if home[i]
+    ]  # fmt: skip
+    share = replace(options, time_limit_s=max(1.0, options.time_limit_s / len(problem.depots)))
+    solved = [_solve_part(part, share, first_solution) for part in parts]
+    return _merged(problem, solved, "per depot", t0)
+
+
+#: A sub-problem's solution and how its vehicle ids map onto the whole problem's.
+_Part = tuple[RoutingSolution, Mapping[str, str]]
+
+
+def _solve_part(
+    part: RoutingProblem,
+    options: RoutingOptions,
+    first_solution: str,
+    vehicle_ids: Mapping[str, str] | None = None,
+) -> _Part:
+    strategy = _first_solution(len(part.orders), first_solution)
+    return solve_routing(part, replace(options, first_solution_strategy=strategy)), (
+        vehicle_ids or {}
     )
-    kpis = compute_kpis(problem, routes, len(unassigned))
+
+
+def _merged(
+    problem: RoutingProblem, solved: Sequence[_Part], label: str, t0: float
+) -> RoutingSolution:
+    """The sub-problems' routes as one solution of ``problem``, reasons recomputed on it."""
+    routes = [
+        replace(r, vehicle_id=ids.get(r.vehicle_id, r.vehicle_id))
+        for sol, ids in solved for r in sol.routes
+    ]  # fmt: skip
+    unassigned, bound = explain_unassigned(problem, {s.order_id for r in routes for s in r.stops})
+    ended = {sol.search_ended_by for sol, _ in solved}
     order = (ENDED_TIME_CAP, ENDED_NO_SOLUTION, ENDED_SOLUTION_LIMIT, ENDED_LOCAL_OPTIMUM)
     return RoutingSolution(
         tuple(routes),
         unassigned,
-        kpis,
-        "per depot: " + ", ".join(sorted(set(status))),
+        compute_kpis(problem, routes, len(unassigned)),
+        f"{label}: " + ", ".join(sorted({sol.status for sol, _ in solved})),
         time.perf_counter() - t0,
         search_ended_by=next((e for e in order if e in ended), ENDED_NOTHING),
-        solutions=found,
+        solutions=sum(sol.solutions for sol, _ in solved),
         fleet_bound=bound,
     )
+
+
+def _solve_sectors(
+    problem: RoutingProblem,
+    options: RoutingOptions,
+    sector_of: Mapping[str, str],
+    first_solution: str = "auto",
+) -> RoutingSolution:
+    """One depot's day routed sector by sector, then what is left in one model.
+
+    The baseline of the study: the whole fleet at the county centre serves the plan's catchments
+    (``sector_of``: order id -> sector, the catchment's hub), each sector routed on its own with an
+    equal share of every vehicle type the sectors can share (the vans its hub has in the plan);
+    types with fewer vehicles than sectors (the trunk vehicles), the vehicles no sector used, and
+    the orders the sectors left (servable ones only) then go into one more model. One model of the
+    whole day from the centre gives a first solution only after minutes on the county (measured:
+    BENCHMARKS.md); the sectors keep every model as small as the plan's. Vehicle ids are those of
+    the whole problem (``depot/type/k``); each sector gets its own block of ``k``.
+    """
+    t0 = time.perf_counter()
+    (depot,) = problem.depots
+    allowed, _ = precheck(problem)
+    names = sorted({sector_of.get(o.id, "") for o in problem.orders if o.id in allowed})
+    members: dict[str, list[Order]] = {name: [] for name in names}
+    for o in problem.orders:
+        if o.id in allowed:
+            members[sector_of.get(o.id, "")].append(o)
+    counts = {vt.id: vt.count_at(depot.id) for vt in problem.vehicle_types}
+    shared = [vt for vt in problem.vehicle_types if counts[vt.id] >= len(names)]
+    if len(names) < 2 or not shared:
+        return _merged(problem, [_solve_part(problem, options, first_solution)], "one model", t0)
+    next_k = dict.fromkeys(counts, 0)  # vehicles of each type handed out so far
+    share = replace(options, time_limit_s=max(1.0, options.time_limit_s / (len(names) + 1)))
+    solved: list[_Part] = []
+    for j, name in enumerate(names):
+        types, ids = [], {}
+        for vt in shared:
+            n = counts[vt.id] // len(names) + (1 if j < counts[vt.id] % len(names) else 0)
+            types.append(replace(vt, count_per_depot={depot.id: n}))
+            for k in range(n):
+                ids[f"{depot.id}/{vt.id}/{k + 1}"] = f"{depot.id}/{vt.id}/{next_k[vt.id] + k + 1}"
+            next_k[vt.id] += n
+        part = replace(problem, orders=tuple(members[name]), vehicle_types=tuple(types))
+        solved.append(_solve_part(part, share, first_solution, ids))
+    served = {s.order_id for sol, _ in solved for r in sol.routes for s in r.stops}
+    left = tuple(o for o in problem.orders if o.id in allowed and o.id not in served)
+    used = {ids.get(r.vehicle_id, r.vehicle_id) for sol, ids in solved for r in sol.routes}
+    free_types, free_ids = [], {}
+    for vt in problem.vehicle_types:
+        free = [k for k in range(1, counts[vt.id] + 1) if f"{depot.id}/{vt.id}/{k}" not in used]
+        if free:
+            free_types.append(replace(vt, count_per_depot={depot.id: len(free)}))
+            for local, k in enumerate(free, start=1):
+                free_ids[f"{depot.id}/{vt.id}/{local}"] = f"{depot.id}/{vt.id}/{k}"
+    if left and free_types:
+        part = replace(problem, orders=left, vehicle_types=tuple(free_types))
+        solved.append(_solve_part(part, share, first_solution, free_ids))
+    return _merged(problem, solved, "per sector", t0)
 
 
 def _types_at(vtypes: Sequence[VehicleType], depot_id: str) -> tuple[VehicleType, ...]:
@@ -923,6 +998,18 @@ def _routing_options(inputs: PlanInputs) -> RoutingOptions:
     )
 
 
+def _catchment_index(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> NDArray[np.int64]:
+    """Each order's catchment: the row in ``hubs`` nearest by round trip (``-1``: none reaches)."""
+    orders = inputs.orders
+    nodes = np.concatenate([hubs["node"].to_numpy(np.int64), orders["node"].to_numpy(np.int64)])
+    mat = cached_travel_matrix(inputs.network, nodes, nodes, inputs.cache)
+    reach = mat.reachable.copy()
+    far = np.concatenate([np.zeros(len(hubs), bool), orders["too_far"].to_numpy(bool)])
+    reach[far, :] = False
+    reach[:, far] = False
+    return catchments(mat.seconds, reach, len(hubs))
+
+
 def supply_hubs(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> tuple[DepotSupply, TrunkRun]:
     """Catchments, the routed morning trunk run and the depots' van departure times.
 
@@ -936,13 +1023,7 @@ def supply_hubs(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> tuple[DepotSupply
     orders = inputs.orders
     ids = [str(h) for h in hubs["id"]]
     centre = ids[0]
-    nodes = np.concatenate([hubs["node"].to_numpy(np.int64), orders["node"].to_numpy(np.int64)])
-    mat = cached_travel_matrix(inputs.network, nodes, nodes, inputs.cache)
-    reach = mat.reachable.copy()
-    far = np.concatenate([np.zeros(len(hubs), bool), orders["too_far"].to_numpy(bool)])
-    reach[far, :] = False
-    reach[:, far] = False
-    home = catchments(mat.seconds, reach, len(hubs))
+    home = _catchment_index(inputs, hubs)
     pins = pin_orders(
         list(orders["id"].astype(str)), list(orders["kind"]), list(home), ids, trunk.hub_cold_store
     )
@@ -1131,22 +1212,33 @@ def baseline_depots(inputs: PlanInputs) -> gpd.GeoDataFrame:
 
 
 def _route_baseline_in_child() -> RoutePlan:
-    return _route_baseline(inherited("plan_inputs"), inherited("placement"))
+    return route_baseline(inherited("plan_inputs"), inherited("placement"))
 
 
-def _route_baseline(inputs: PlanInputs, placement: Placement) -> RoutePlan:
+def route_baseline(inputs: PlanInputs, placement: Placement) -> RoutePlan:
+    """The baseline day: the whole fleet (the plan's vans and trunk vehicles) at the centre."""
+    sectors = None
+    if inputs.scenario.plan.baseline_routing == "catchments":  # the plan's, served from the centre
+        hub_ids = [str(h) for h in placement.hubs["id"]]
+        home = _catchment_index(inputs, placement.hubs)
+        sectors = {
+            str(o): hub_ids[int(h)] if h >= 0 else ""
+            for o, h in zip(inputs.orders["id"], home, strict=True)
+        }
     return plan_routes(
         inputs,
         baseline_depots(inputs),
         "baseline",
         fleet_depots=len(placement.hubs),
         supply=baseline_supply(inputs),
+        sectors=sectors,
     )
 
 
-def _route_plan(
+def route_plan(
     inputs: PlanInputs, placement: Placement
 ) -> tuple[RoutePlan, TrunkRun, TrunkRun | None]:
+    """The plan's day: the morning trunk run, the hubs' routes, the evening run."""
     supply, morning = supply_hubs(inputs, placement.hubs)
     planned = plan_routes(inputs, placement.hubs, "plan", supply=supply)
     return planned, morning, evening_run(inputs, placement.hubs, planned)
@@ -1177,10 +1269,10 @@ def _route_both(
         or not can_fork()
         or (os.cpu_count() or 1) < 2
     ):
-        return _route_baseline(inputs, placement), _route_plan(inputs, placement)
+        return route_baseline(inputs, placement), route_plan(inputs, placement)
     with fork_pool(1, plan_inputs=inputs, placement=placement) as pool:
         pending = pool.apply_async(_route_baseline_in_child)
-        planned = _route_plan(inputs, placement)
+        planned = route_plan(inputs, placement)
         baseline = pending.get()
     return baseline, planned
 

@@ -1035,8 +1035,8 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
       from a village to a depot node has come back to the depot (the arc carries the type's
       ``reload_s``); a visit unloads before it loads. Loads are then physical, so capacity holds
       per trip, and each pair's time-in-vehicle limit runs per trip by construction. A ``trips``
-      dimension counts the returns (at most ``max_trips - 1``); the day stays within the span
-      limit. All native constraints (measured against chained vehicle copies per trip with side
+      dimension counts the returns to the depot (at most ``max_trips``); the day stays within the
+      span limit. All native constraints (measured against chained vehicle copies per trip with side
       constraints, which found no first solution on the county baseline in 120 s; BENCHMARKS.md).
     """
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
@@ -1141,12 +1141,15 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(start))
         routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(end))
     if multi and any(vt.max_trips is not None for vt in problem.vehicle_types):
-        # trips: one more at every arc from a village to a depot node, at most max_trips - 1
+        # trips: one at every arc from a village back to the depot (a depot node mid-route, or
+        # the route end: a trip that ends with unloading pickups reaches the end from a depot
+        # node and was counted on the way in), at most max_trips
         back = [[0] * n_nodes for _ in range(n_nodes)]
         for r in range(n_dep, n_dep + n_ord):
+            back[r][:n_dep] = [1] * n_dep
             back[r][n_dep + n_ord:] = [1] * (n_nodes - n_dep - n_ord)
         routing.AddDimensionWithVehicleCapacity(
-            routing.RegisterTransitMatrix(back), 0, [k - 1 for k in trips], True, "trips")
+            routing.RegisterTransitMatrix(back), 0, list(trips), True, "trips")
 
     # capacity: with loading nodes, +q when loading at the depot and -q at the village
     for dim in problem.dimensions:
@@ -1167,6 +1170,7 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, f"load:{dim}")
 
     penalty = 10 * (max_fixed + 2 * max_arc + max_span * horizon) + COST_SCALE
+    min_reload = min(v.type.reload_s for v in fleet)
     all_vehicles = set(range(len(fleet)))
     limits: list[Callable[[int, int], int]] = []  # keep the callbacks alive while solving
     n_pairs = 0
@@ -1199,8 +1203,10 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
                 limits.append(_constant(o.max_in_vehicle_s - o.service_s))
                 tdim.SetPickupToDeliveryLimitFunctionForPair(limits[-1], n_pairs)
             elif not is_head and o.max_in_vehicle_s is not None:
-                # cumul(unloading) - cumul(pickup) <= limit
-                limits.append(_constant(o.max_in_vehicle_s))
+                # cumul(unloading) - cumul(pickup) <= limit; with trips the arc into the depot
+                # node carries the reload time, which follows the arrival that stops the clock
+                # (the smallest reload of the fleet: exact for one reload time, never too loose)
+                limits.append(_constant(o.max_in_vehicle_s + (min_reload if multi else 0)))
                 tdim.SetPickupToDeliveryLimitFunctionForPair(limits[-1], n_pairs)
             n_pairs += 1
         for e in single:

@@ -56,6 +56,12 @@ class PlanSettings:
         ``per_depot``: each order goes to its nearest depot (among those that can serve it alone)
         and each depot is routed alone (how hubs serve their catchments; small, fast models);
         ``joint``: one multi-depot model in which the solver chooses each order's depot.
+    baseline_routing
+        How the baseline day (the whole fleet at the county centre) is routed: ``catchments``
+        (default): the plan's catchments one by one from the centre, each with the vans its hub
+        has in the plan, then what they left in one model with the vehicles they did not use
+        (:func:`lastmile.plan._solve_sectors`); ``joint``: the whole day in one model (minutes
+        for a first solution on the county; measured in BENCHMARKS.md).
     routing_first_solution
         OR-Tools first-solution strategy, or ``auto``: cheapest insertion for models up to 150
         orders, PATH_CHEAPEST_ARC above (measured; see BENCHMARKS.md).
@@ -94,6 +100,7 @@ class PlanSettings:
     routing_time_limit_s: float = 300.0
     routing_solution_limit: int = 25
     routing_mode: str = "per_depot"
+    baseline_routing: str = "catchments"
     routing_first_solution: str = "auto"
     routing_processes: int = 2
     routing_depot_candidates: int = 3
@@ -111,6 +118,11 @@ class PlanSettings:
             raise InputError(
                 f"{where} routing_mode = {self.routing_mode!r} unknown",
                 "use 'per_depot' or 'joint'",
+            )
+        if self.baseline_routing not in ("catchments", "joint"):
+            raise InputError(
+                f"{where} baseline_routing = {self.baseline_routing!r} unknown",
+                "use 'catchments' or 'joint'",
             )
         if self.demand_weight not in DEMAND_WEIGHTS:
             raise InputError(
