@@ -19,6 +19,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lastmile.plan import PlanInputs, place_hubs, prepare, route_baseline, route_plan
 from lastmile.scenario import load_scenario
 
@@ -59,6 +61,8 @@ def parse_variant(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
             plan_over["routing_time_limit_s"] = float(value)
         elif key == "mode":
             plan_over["routing_mode"] = value
+        elif key == "lead":
+            plan_over["delivery_hour_cost"] = float(value)
         elif key == "baseline":
             plan_over["baseline_routing"] = value
         elif key == "candidates":
@@ -87,6 +91,7 @@ def main() -> int:
     for name in args.variants.split(","):
         inp = variant_inputs(inputs, name)
         for model in args.models.split(","):
+            cutoff = inp.region.trunk.cutoff_s
             t0 = time.perf_counter()
             if model == "baseline":
                 rp = route_baseline(inp, placement)
@@ -99,7 +104,7 @@ def main() -> int:
                 "label": args.label, "variant": name, "model": model, "scale": args.scale,
                 "plan": {key: getattr(inp.scenario.plan, key) for key in (
                     "routing_mode", "routing_solution_limit", "routing_time_limit_s",
-                    "routing_depot_candidates", "baseline_routing")},
+                    "routing_depot_candidates", "baseline_routing", "delivery_hour_cost")},
                 "fleet": {f.id: {"max_trips": f.max_trips, "reload_s": f.reload_s}
                           for f in inp.region.fleet},
                 "orders": len(inp.orders), "served": k.orders_served,
@@ -107,6 +112,12 @@ def main() -> int:
                 "fleet_bound": sol.fleet_bound.as_dict() if sol.fleet_bound else None,
                 "km": round(k.total_km, 1), "vehicle_hours": round(k.vehicle_hours, 2),
                 "vehicles_used": k.vehicles_used, "trips": len(sol.routes),
+                # delivery stops: end of service after the cut-off (the parcel lead time when
+                # the vans are ready at the cut-off / their hub's ready time), minutes
+                "delivery_end_after_cutoff_min": round(float(np.mean(
+                    [s.start_s + rp.problem.order(s.order_id).service_s - cutoff
+                     for r in sol.routes for s in r.stops
+                     if rp.problem.order(s.order_id).kind == "delivery"] or [0])) / 60, 1),
                 "seconds": round(seconds, 1), "status": sol.status,
                 "search_ended_by": sol.search_ended_by, "solutions": sol.solutions,
                 "validator_ok": rp.validation.ok,

@@ -309,3 +309,48 @@ def test_joint_routing_mode(result: PlanResult, small_cache: Path) -> None:
     assert depots == set(res.placement.hubs["id"])
     assert len({r.depot for r in res.planned.solution.routes}) > 1
     _routed_days_ok(res)
+
+
+def test_baseline_routes_the_plans_catchments_from_the_centre(
+    result: PlanResult, small_cache: Path
+) -> None:
+    from lastmile.plan import _catchment_index
+
+    sol = result.baseline.solution
+    assert sol.status.startswith("per sector")
+    hub_ids = [str(h) for h in result.placement.hubs["id"]]
+    home = dict(
+        zip(
+            result.inputs.orders["id"].astype(str),
+            (hub_ids[int(h)] for h in _catchment_index(result.inputs, result.placement.hubs)),
+            strict=True,
+        )
+    )
+    sectors = sorted(set(home.values()))
+    # each sector owns a block of each shared type's vehicles; a vehicle serves its own sector's
+    # catchment only, or (unused there) only orders of the final model, never both
+    counts = {
+        vt.id: vt.count_at(result.baseline.problem.depots[0].id)
+        for vt in result.baseline.problem.vehicle_types
+    }
+    block: dict[str, str] = {}
+    for vt_id, n in counts.items():
+        if n < len(sectors):
+            continue
+        k = 0
+        for j, name in enumerate(sectors):
+            for _ in range(n // len(sectors) + (1 if j < n % len(sectors) else 0)):
+                k += 1
+                block[f"{result.baseline.problem.depots[0].id}/{vt_id}/{k}"] = name
+    served_by: dict[str, set[str]] = {}
+    for r in sol.routes:
+        served_by.setdefault(r.vehicle_id, set()).update(home[s.order_id] for s in r.stops)
+    assert served_by and any(v in block for v in served_by)
+    for vehicle, catchments in served_by.items():
+        if vehicle in block and block[vehicle] in catchments:
+            assert catchments == {block[vehicle]}, vehicle
+    res = run_plan(
+        load_scenario(**QUICK, baseline_routing="joint"), cache=small_cache, parallel=False
+    )
+    assert not res.baseline.solution.status.startswith("per sector")
+    _routed_days_ok(res)

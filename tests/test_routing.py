@@ -232,6 +232,28 @@ def test_pickup_trips_reload_after_the_clock_stops_and_every_trip_counts() -> No
     assert sol3.kpis.orders_served == 2 and len(sol3.routes) == 2
 
 
+def test_delivery_hour_cost_trades_a_second_van_for_earlier_delivery() -> None:
+    """Two 10 kg deliveries, 10 kg vans with two trips, fixed cost 100 a van.
+
+    Vehicle costs alone: one van, two trips (the second delivery starts at 1800 s, 1200 s later
+    than with a second van). Weighing delivery time at 600 per order-hour, the 1200 s delay costs
+    200 > the second van's 100: two vans, both delivered at 600 s. The weight stays out of the
+    reported cost.
+    """
+    t = np.array([[0, 600, 600], [600, 0, 600], [600, 600, 0]], dtype=np.int64)
+    orders = (Order("a", "delivery", 1, {"kg": 10}), Order("b", "delivery", 2, {"kg": 10}))
+    van = VehicleType("van", False, {"kg": 10}, 2, fixed_cost=100, max_trips=2)
+    cheap = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), orders))
+    assert cheap.kpis.vehicles_used == 1
+    assert sorted(s.start_s for r in cheap.routes for s in r.stops) == [600, 1800]
+    early = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), orders, delivery_hour_cost=600))
+    assert early.kpis.vehicles_used == 2
+    assert sorted(s.start_s for r in early.routes for s in r.stops) == [600, 600]
+    assert early.kpis.total_cost == pytest.approx(200 + 2 * 1.2)  # fixed + 1 per km, no weight
+    with pytest.raises(InputError, match="delivery_hour_cost"):
+        RoutingProblem(t, t, (Depot("A", 0),), (van,), orders, delivery_hour_cost=-1)
+
+
 def test_capacity_per_trip_and_as_many_trips_as_fit() -> None:
     t = np.array([[0, 600, 600], [600, 0, 600], [600, 600, 0]], dtype=np.int64)
     orders = (Order("a", "delivery", 1, {"kg": 10}), Order("b", "delivery", 2, {"kg": 10}),

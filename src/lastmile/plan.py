@@ -562,6 +562,7 @@ def plan_routes(
         vehicle_types=vtypes,
         orders=tuple(order_objs),
         reachable=reachable,
+        delivery_hour_cost=plan.delivery_hour_cost,
     )
     options = RoutingOptions(
         time_limit_s=time_limit_s or plan.routing_time_limit_s,

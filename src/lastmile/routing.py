@@ -304,6 +304,11 @@ class RoutingProblem:
     ``time_s[i, j]`` (seconds) and ``distance_m[i, j]`` (metres) are indexed by location.
     ``reachable[i, j]`` False marks pairs without a path; when it is ``None`` any negative entry in
     either matrix marks the pair unreachable.
+
+    ``delivery_hour_cost`` weighs early delivery in the objective: currency units per delivery
+    order per hour from the earliest shift start of the fleet to the start of its service (0: the
+    vehicles' costs alone). It is a weight of the search, not a cost of the day: KPIs and route
+    costs leave it out.
     """
 
     time_s: NDArray[np.int64]
@@ -312,8 +317,15 @@ class RoutingProblem:
     vehicle_types: tuple[VehicleType, ...]
     orders: tuple[Order, ...]
     reachable: NDArray[np.bool_] | None = None
+    delivery_hour_cost: float = 0.0
 
     def __post_init__(self) -> None:
+        c = self.delivery_hour_cost
+        number = isinstance(c, (int, float)) and not isinstance(c, bool)
+        if not (number and math.isfinite(c) and c >= 0):
+            raise InputError(
+                f"routing problem: delivery_hour_cost = {c!r} must be a finite number >= 0"
+            )
         t = _int_matrix(self.time_s, "time_s")
         d = _int_matrix(self.distance_m, "distance_m")
         if t.shape != d.shape:
@@ -1169,7 +1181,10 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         cb = routing.RegisterUnaryTransitVector(demand)
         routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, f"load:{dim}")
 
-    penalty = 10 * (max_fixed + 2 * max_arc + max_span * horizon) + COST_SCALE
+    # early delivery: cost per second from the fleet's first shift start to the start of service
+    lead = round(problem.delivery_hour_cost * COST_SCALE / 3600.0)
+    day_start = min(v.type.shift_start_s for v in fleet)
+    penalty = 10 * (max_fixed + 2 * max_arc + (max_span + lead) * horizon) + COST_SCALE
     min_reload = min(v.type.reload_s for v in fleet)
     all_vehicles = set(range(len(fleet)))
     limits: list[Callable[[int, int], int]] = []  # keep the callbacks alive while solving
@@ -1221,6 +1236,8 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
                 routing.VehicleVar(e).SetValues([-1, *mine])
         if o.time_window is not None:
             tdim.CumulVar(idx).SetRange(*o.time_window)
+        if lead > 0 and o.kind == "delivery":
+            tdim.SetCumulVarSoftUpperBound(idx, day_start, lead)
         cut = np.flatnonzero(~reach[n_dep + i, n_dep:n_dep + n_ord])
         unreachable = [body_idx[int(j)] for j in cut]
         forbid = unreachable if multi else head_idx + unreachable

@@ -8,6 +8,7 @@ planning choices, and may override any region table (``[demand]``, ``[[fleet]]``
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from importlib import resources
@@ -62,6 +63,11 @@ class PlanSettings:
         has in the plan, then what they left in one model with the vehicles they did not use
         (:func:`lastmile.plan._solve_sectors`); ``joint``: the whole day in one model (minutes
         for a first solution on the county; measured in BENCHMARKS.md).
+    delivery_hour_cost
+        Weight of early delivery in the routing objective: currency units per delivery order per
+        hour from the depot's ready time to its delivery (an assumption, a value of a parcel's
+        time; 0: vehicle costs alone). Without it the cheapest day chains trips on few vans and
+        delivers late. A weight of the search only: cost KPIs leave it out.
     routing_first_solution
         OR-Tools first-solution strategy, or ``auto``: cheapest insertion for models up to 150
         orders, PATH_CHEAPEST_ARC above (measured; see BENCHMARKS.md).
@@ -101,6 +107,7 @@ class PlanSettings:
     routing_solution_limit: int = 25
     routing_mode: str = "per_depot"
     baseline_routing: str = "catchments"
+    delivery_hour_cost: float = 5.0
     routing_first_solution: str = "auto"
     routing_processes: int = 2
     routing_depot_candidates: int = 3
@@ -134,10 +141,17 @@ class PlanSettings:
                 f"{where} routing_processes = {self.routing_processes!r} unknown",
                 "use 1 (no forked process) or 2 (baseline and plan side by side)",
             )
-        for name in ("p", "max_per_township", "routing_solution_limit", "p_curve_max",
-                     "routing_depot_candidates"):
+        for name in (
+            "p",
+            "max_per_township",
+            "routing_solution_limit",
+            "p_curve_max",
+            "routing_depot_candidates",
+        ):
             if getattr(self, name) < 1:
                 raise InputError(f"{where} {name} = {getattr(self, name)} must be at least 1")
+        if not (math.isfinite(self.delivery_hour_cost) and self.delivery_hour_cost >= 0):
+            raise InputError(f"{where} delivery_hour_cost = {self.delivery_hour_cost} must be >= 0")
         for name in (
             "location_time_limit_s",
             "routing_time_limit_s",
