@@ -1216,16 +1216,22 @@ def _route_baseline_in_child() -> RoutePlan:
     return route_baseline(inherited("plan_inputs"), inherited("placement"))
 
 
+def baseline_sectors(inputs: PlanInputs, placement: Placement) -> dict[str, str] | None:
+    """Order id -> the plan's catchment (hub id) it lies in, when the baseline is routed by
+    catchments (``[plan] baseline_routing``); ``None`` for one model."""
+    if inputs.scenario.plan.baseline_routing != "catchments":
+        return None
+    hub_ids = [str(h) for h in placement.hubs["id"]]
+    home = _catchment_index(inputs, placement.hubs)
+    return {
+        str(o): hub_ids[int(h)] if h >= 0 else ""
+        for o, h in zip(inputs.orders["id"], home, strict=True)
+    }
+
+
 def route_baseline(inputs: PlanInputs, placement: Placement) -> RoutePlan:
     """The baseline day: the whole fleet (the plan's vans and trunk vehicles) at the centre."""
-    sectors = None
-    if inputs.scenario.plan.baseline_routing == "catchments":  # the plan's, served from the centre
-        hub_ids = [str(h) for h in placement.hubs["id"]]
-        home = _catchment_index(inputs, placement.hubs)
-        sectors = {
-            str(o): hub_ids[int(h)] if h >= 0 else ""
-            for o, h in zip(inputs.orders["id"], home, strict=True)
-        }
+    sectors = baseline_sectors(inputs, placement)
     return plan_routes(
         inputs,
         baseline_depots(inputs),
@@ -1280,6 +1286,7 @@ def _route_both(
 
 def search_fleet_needed(
     inputs: PlanInputs,
+    placement: Placement,
     baseline: RoutePlan,
     planned: RoutePlan,
     morning: TrunkRun | None,
@@ -1287,20 +1294,27 @@ def search_fleet_needed(
 ) -> dict[str, FleetNeeded]:
     """The smallest fleet of each scenario serving every servable order (:mod:`lastmile.fleet`).
 
-    Each step is a routed, validated day with the scenario's solver settings; the plan's cost
+    Each step is a routed, validated day with the scenario's solver settings, routed as the day
+    itself is (the baseline by catchments when ``baseline_routing`` says so); the plan's cost
     includes the trunk runs and the hubs' daily cost.
     """
     plan = inputs.scenario.plan
     options = _routing_options(inputs)
+    sectors = baseline_sectors(inputs, placement)
 
     def solver(problem: RoutingProblem) -> RoutingSolution:
         strategy = _first_solution(len(problem.orders), plan.routing_first_solution)
         return solve_routing(problem, replace(options, first_solution_strategy=strategy))
 
+    def baseline_solver(problem: RoutingProblem) -> RoutingSolution:
+        if sectors is None:
+            return solver(problem)
+        return _solve_sectors(problem, options, sectors, plan.routing_first_solution)
+
     n_hubs = len(planned.problem.depots) - 1
     trunk_runs = [r.problem for r in (morning, evening) if r is not None]
     return {
-        "baseline": fleet_needed("baseline", baseline.problem, solver),
+        "baseline": fleet_needed("baseline", baseline.problem, baseline_solver),
         "plan": fleet_needed(
             "plan",
             planned.problem,
@@ -1368,7 +1382,7 @@ def plan_on(
     if with_fleet_needed:
         t = time.perf_counter()
         progress("fleet needed (routed days)")
-        fleet = search_fleet_needed(inputs, baseline, planned, morning, evening)
+        fleet = search_fleet_needed(inputs, placement, baseline, planned, morning, evening)
         timings["fleet_needed_s"] = time.perf_counter() - t
     timings["total_s"] = sum(inputs.timings.values()) + time.perf_counter() - t0
     return PlanResult(
