@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from lastmile.errors import InputError
+from lastmile.routing import VehicleType
 
 #: Environment variable naming the reference-data directory (holds ``boundaries/``, ``osm/`` ...).
 REFERENCE_DATA_ENV = "LASTMILE_REFERENCE_DATA"
@@ -113,25 +114,6 @@ class DemandProfile:
     candidates_per_township: int
     junctions_per_township: int
     seed: int
-
-
-@dataclass(frozen=True)
-class FleetType:
-    """One vehicle type, stationed ``count_per_depot`` times at every depot."""
-
-    id: str
-    refrigerated: bool
-    capacity_kg: int
-    capacity_parcels: int
-    count_per_depot: int
-    shift_start_s: int
-    shift_end_s: int
-    max_duration_s: int
-    fixed_cost: float
-    cost_per_km: float
-    cost_per_hour: float
-    max_trips: int | None = 1
-    reload_s: int = 0
 
 
 @dataclass(frozen=True)
@@ -339,8 +321,10 @@ def _reload_s(value: Any, where: str) -> int:
     return round(float(value) * 60)
 
 
-def _parse_fleet(rows: list[Any], where: str) -> tuple[FleetType, ...]:
-    out: list[FleetType] = []
+def _parse_fleet(rows: list[Any], where: str) -> tuple[VehicleType, ...]:
+    """The ``[[fleet]]`` tables as routing vehicle types (minutes and hours -> seconds, here once);
+    each is stationed ``count_per_depot`` times at every depot."""
+    out: list[VehicleType] = []
     for i, row in enumerate(rows):
         w = f"{where} [[fleet]] #{i + 1}"
         if not isinstance(row, dict):
@@ -363,11 +347,10 @@ def _parse_fleet(rows: list[Any], where: str) -> tuple[FleetType, ...]:
         if end <= start:
             raise InputError(f"{w}: shift_end is not after shift_start")
         out.append(
-            FleetType(
+            VehicleType(
                 id=_require(row, "id", str, w),
                 refrigerated=bool(row.get("refrigerated", False)),
-                capacity_kg=cap_kg,
-                capacity_parcels=cap_parcels,
+                capacity={"kg": cap_kg, "parcels": cap_parcels},
                 count_per_depot=count,
                 shift_start_s=start,
                 shift_end_s=end,
@@ -412,7 +395,7 @@ class Region:
     cold_chain: ColdChainLimits
     standin: StandinSettings
     demand: DemandProfile
-    fleet: tuple[FleetType, ...]
+    fleet: tuple[VehicleType, ...]
     source_file: str
     trunk: TrunkSettings = field(default_factory=lambda: _parse_trunk({}, "defaults"))
 

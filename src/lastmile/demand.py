@@ -344,10 +344,10 @@ def daily_orders(villages: Villages, region: Region, *, seed: int | None = None)
     v = villages.gdf[villages.gdf["place"].isin(RURAL_PLACES)]
     # a village's day of parcels or produce larger than a vehicle load is split into loads
     max_parcels = min(
-        min(f.capacity_parcels for f in region.fleet),
-        int(min(f.capacity_kg for f in region.fleet) // max(prof.parcel_kg, 1e-9)),
+        min(f.capacity["parcels"] for f in region.fleet),
+        int(min(f.capacity["kg"] for f in region.fleet) // max(prof.parcel_kg, 1e-9)),
     )
-    max_kg = min(f.capacity_kg for f in region.fleet)
+    max_kg = min(f.capacity["kg"] for f in region.fleet)
 
     def add(prefix: str, r: Any, total: int, most: int, **fields: Any) -> None:
         """One order per vehicle load of ``total`` (parcels or kg), ids ``P-v``, ``P-v-2`` ..."""

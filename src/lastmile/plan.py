@@ -509,23 +509,7 @@ def plan_routes(
 
     n_dep = len(depots)
     factor = max(1, (fleet_depots or n_dep) // n_dep)
-    vtypes = tuple(
-        VehicleType(
-            id=f.id,
-            refrigerated=f.refrigerated,
-            capacity={"kg": f.capacity_kg, "parcels": f.capacity_parcels},
-            count_per_depot=f.count_per_depot * factor,
-            shift_start_s=f.shift_start_s,
-            shift_end_s=f.shift_end_s,
-            max_duration_s=f.max_duration_s,
-            fixed_cost=f.fixed_cost,
-            cost_per_km=f.cost_per_km,
-            cost_per_hour=f.cost_per_hour,
-            max_trips=f.max_trips,
-            reload_s=f.reload_s,
-        )
-        for f in region.fleet
-    )
+    vtypes = tuple(vt.times(factor) for vt in region.fleet)
     if supply is not None:
         vtypes = _supplied_types(vtypes, [str(d) for d in depots["id"]], supply)
     dep = tuple(Depot(id=str(d), location=i) for i, d in enumerate(depots["id"]))
