@@ -118,8 +118,9 @@ class PlanInputs:
         Row 0 is the county centre, then the candidate hub sites (``id, name, township, role,
         lon, lat, node, snap_m, geometry``).
     orders
-        One day of orders with ``node`` and ``snap_m``; orders beyond the snap limit stay in and
-        are reported unreachable by routing.
+        One day of orders, the :data:`~lastmile.demand.ORDERS_TABLE` columns (times in seconds)
+        with ``geometry``, ``node``, ``snap_m`` and ``too_far``; orders beyond the snap limit stay
+        in and are reported unreachable by routing.
     access
         Travel times facilities x villages.
     """
@@ -515,22 +516,21 @@ def plan_routes(
     dep = tuple(Depot(id=str(d), location=i) for i, d in enumerate(depots["id"]))
     order_objs = []
     for k, o in enumerate(orders.itertuples()):
-        tw = None  # seconds, converted once by check_orders (HH:MM or minutes in the file)
+        tw = None  # the orders table is in seconds (demand.ORDERS_TABLE)
         if pd.notna(o.tw_start_s) or pd.notna(o.tw_end_s):
             start = int(o.tw_start_s) if pd.notna(o.tw_start_s) else 0
             end = int(o.tw_end_s) if pd.notna(o.tw_end_s) else 48 * 3600
             tw = (start, end)
-        limit = o.max_in_vehicle_min
         order_objs.append(
             Order(
                 id=str(o.id),
                 kind=o.kind,
                 location=n_dep + k,
                 quantity={"kg": int(o.kg), "parcels": int(o.parcels)},
-                service_s=round(float(o.service_min) * 60),
+                service_s=int(o.service_s),
                 time_window=tw,
                 product_class=str(o.product_class),
-                max_in_vehicle_s=round(float(limit) * 60) if pd.notna(limit) else None,
+                max_in_vehicle_s=int(o.max_in_vehicle_s) if pd.notna(o.max_in_vehicle_s) else None,
                 requires_refrigeration=bool(o.requires_refrigeration),
                 depot=None if supply is None else supply.order_depot.get(str(o.id)),
             )
