@@ -45,6 +45,12 @@ SETTLEMENT_PLACES = (
 #: Settlements that get routed orders; towns and seats are served at the centre / hub itself.
 RURAL_PLACES = ("village", "hamlet", "isolated_dwelling")
 
+#: The ``role`` of a facility (``PlanInputs.facilities``, ``Placement.hubs``): the county centre
+#: (exactly one, selected by this role, never by position), a candidate hub site, an opened hub.
+CENTRE_ROLE = "county centre"
+CANDIDATE_ROLE = "candidate"
+HUB_ROLE = "new hub"
+
 #: Columns of an orders FILE (CSV or point layer), in the units people write: ``service_min`` and
 #: ``max_in_vehicle_min`` in minutes, ``tw_start`` / ``tw_end`` as ``HH:MM`` or minutes from the
 #: day's start. Only ``id, kind, lon, lat`` are required; :func:`check_orders` converts once.
@@ -346,6 +352,7 @@ def county_centre_frame(region: Region) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {
             "id": [c.id],
+            "role": [CENTRE_ROLE],
             "name": [c.name],
             "place": ["depot"],
             "population": [0],
