@@ -128,9 +128,11 @@ class TrunkSettings:
     cutoff_s
         County-centre cut-off: the day's parcels are sorted and may leave the centre (last-mile
         vans at the centre and the morning trunk run alike); parcel lead times start here.
-    vehicle_id, refrigerated, capacity_kg, capacity_parcels, count, fixed_cost, cost_per_km,
-    cost_per_hour
-        The trunk vehicle type and how many are based at the county centre.
+    vehicle
+        The trunk vehicle type (region keys ``vehicle_id, refrigerated, capacity_kg,
+        capacity_parcels, count, fixed_cost, cost_per_km, cost_per_hour``): ``count_per_depot``
+        of them are based at the county centre, available from the morning departure until
+        ``shift_end``; each run narrows its shift (:func:`lastmile.trunk.trunk_vehicle`).
     morning_departure_s
         Earliest departure of the morning run (hubs' parcels), not before the cut-off.
     hub_latest_arrival_s
@@ -141,7 +143,7 @@ class TrunkSettings:
         Earliest departure of the evening collection run (produce from the hubs' cold rooms to
         the centre), or ``None`` for no evening run.
     shift_end_s
-        Latest return of a trunk vehicle to the centre.
+        Latest return of a trunk vehicle to the centre (also the vehicle's ``shift_end_s``).
     unload_s
         Time a trunk vehicle stands at a hub (unload, or load produce in the evening).
     hub_handling_s
@@ -155,22 +157,21 @@ class TrunkSettings:
     """
 
     cutoff_s: int
-    vehicle_id: str
-    refrigerated: bool
-    capacity_kg: int
-    capacity_parcels: int
-    count: int
+    vehicle: VehicleType
     morning_departure_s: int
     hub_latest_arrival_s: int
     evening_departure_s: int | None
     shift_end_s: int
-    fixed_cost: float
-    cost_per_km: float
-    cost_per_hour: float
     unload_s: int
     hub_handling_s: int
     hub_cold_store: bool
     hub_daily_cost: float
+
+    @property
+    def count(self) -> int:
+        """Trunk vehicles based at the county centre."""
+        c = self.vehicle.count_per_depot
+        return sum(c.values()) if isinstance(c, Mapping) else int(c)
 
 
 def _parse_trunk(table: Mapping[str, Any], where: str) -> TrunkSettings:
@@ -218,20 +219,24 @@ def _parse_trunk(table: Mapping[str, Any], where: str) -> TrunkSettings:
     vid = table.get("vehicle_id", "trunk")
     if not isinstance(vid, str) or not vid:
         raise InputError(f"{w}: vehicle_id = {vid!r} must be a non-empty string")
-    return TrunkSettings(
-        cutoff_s=cutoff,
-        vehicle_id=vid,
+    vehicle = VehicleType(
+        id=vid,
         refrigerated=flag("refrigerated", True),
-        capacity_kg=cap_kg,
-        capacity_parcels=cap_parcels,
-        count=count,
-        morning_departure_s=morning,
-        hub_latest_arrival_s=latest,
-        evening_departure_s=evening,
+        capacity={"kg": cap_kg, "parcels": cap_parcels},
+        count_per_depot=count,
+        shift_start_s=morning,
         shift_end_s=end,
         fixed_cost=num("fixed_cost", 400.0),
         cost_per_km=num("cost_per_km", 3.0),
         cost_per_hour=num("cost_per_hour", 50.0),
+    )
+    return TrunkSettings(
+        cutoff_s=cutoff,
+        vehicle=vehicle,
+        morning_departure_s=morning,
+        hub_latest_arrival_s=latest,
+        evening_departure_s=evening,
+        shift_end_s=end,
         unload_s=round(num("unload_min", 15) * 60),
         hub_handling_s=round(num("hub_handling_min", 30) * 60),
         hub_cold_store=flag("hub_cold_store", True),

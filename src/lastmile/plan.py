@@ -891,7 +891,7 @@ class PlanResult:
                 "assumptions": {
                     "cutoff": format_clock(trunk.cutoff_s),
                     "vehicles": trunk.count,
-                    "capacity_kg": trunk.capacity_kg,
+                    "capacity_kg": trunk.vehicle.capacity["kg"],
                     "hub_latest_arrival": format_clock(trunk.hub_latest_arrival_s),
                     "hub_handling_min": trunk.hub_handling_s / 60,
                     "hub_cold_store": trunk.hub_cold_store,
