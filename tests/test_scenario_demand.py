@@ -140,8 +140,8 @@ def test_orders_file_roundtrip_and_errors(tmp_path: Path) -> None:
     # minutes and HH:MM in the file, whole seconds in the table (the declared columns only)
     assert list(df.columns) == list(ORDERS_TABLE)
     a1 = df.iloc[0]
-    assert (a1["service_s"], a1["tw_start_s"], a1["tw_end_s"], a1["max_in_vehicle_s"]) == (
-        600, 8 * 3600, 11 * 3600 + 1800, 7200)
+    times = (a1["service_s"], a1["tw_start_s"], a1["tw_end_s"], a1["max_in_vehicle_s"])
+    assert times == (600, 8 * 3600, 11 * 3600 + 1800, 7200)
     f.write_text("id,kind,lon,lat,product_class,tw_end,max_in_vehicle_min\n"
                  "B1,pickup,119.2,28.5,tea,630,\nB2,pickup,119.2,28.5,produce,,45.5\n",
                  encoding="utf-8")  # fmt: skip
