@@ -61,7 +61,7 @@ def test_with_cold_chain_changes_the_orders_limits(plan: lastmile.Plan) -> None:
     tight = plan.with_cold_chain(produce_min=45)
     orders = tight.inputs.orders
     produce = orders[orders["product_class"] == "produce"]
-    assert len(produce) > 0 and (produce["max_in_vehicle_min"] == 45).all()
+    assert len(produce) > 0 and (produce["max_in_vehicle_s"] == 45 * 60).all()
     assert tight.region.cold_chain.produce_s == 45 * 60
     assert list(tight.hubs["id"]) == list(plan.hubs["id"])  # hubs do not depend on the limit
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -12,7 +13,15 @@ import pandas as pd
 import pytest
 
 from lastmile.cli import main
-from lastmile.plan import PlanResult, delivery_study, prepare, run_plan
+from lastmile.errors import DataError
+from lastmile.plan import (
+    PlanResult,
+    baseline_depots,
+    delivery_study,
+    place_hubs,
+    prepare,
+    run_plan,
+)
 from lastmile.report import write_outputs
 from lastmile.scenario import load_scenario
 from lastmile.study import compare_plan_dirs, p_curve
@@ -51,7 +60,7 @@ def test_chain_results_are_consistent(result: PlanResult) -> None:
     # facility; the plan's mean is the location solver's own objective (weighted total seconds)
     secs = inp.access.seconds
     after = secs[list(pl.open_rows)].min(axis=0) / 60
-    before = secs[0] / 60
+    before = secs[inp.centre_row] / 60
     v = result.study.villages.set_index("village").loc[list(inp.villages["id"])]
     assert np.allclose(v["minutes_before"], before, atol=0.01)
     assert np.allclose(v["minutes_after"], after, atol=0.01)
@@ -140,7 +149,34 @@ def test_p_curve_is_monotone(result: PlanResult) -> None:
     assert means[-1] == pytest.approx(result.study.summary["after"]["mean_min"])
     assert curve["optimal"].all()
     assert means[0] == pytest.approx(result.study.summary["before"]["mean_min"])
-    assert delivery_study(result.inputs, [0]).summary["mean_minutes_saved"] == 0
+    centre = [result.inputs.centre_row]
+    assert delivery_study(result.inputs, centre).summary["mean_minutes_saved"] == 0
+
+
+def test_the_centre_is_found_by_its_role_not_its_row(result: PlanResult) -> None:
+    inp = result.inputs
+    n = len(inp.facilities)
+    order = [*range(1, n), 0]  # the county centre moved to the last row
+    acc = inp.access
+    moved = replace(
+        inp,
+        facilities=inp.facilities.iloc[order].reset_index(drop=True),
+        access=replace(acc, origins=tuple(acc.origins[i] for i in order),
+                       origin_nodes=acc.origin_nodes[order], seconds=acc.seconds[order],
+                       metres=acc.metres[order], reachable=acc.reachable[order]),
+    )  # fmt: skip
+    assert (inp.centre_row, moved.centre_row) == (0, n - 1)
+    assert moved.centre_id == inp.centre_id == inp.region.county_centre.id
+    assert list(baseline_depots(moved)["id"]) == [inp.centre_id]
+    pl = place_hubs(moved)
+    assert pl.open_rows[0] == n - 1 and pl.hubs["id"].iloc[0] == inp.centre_id
+    assert list(pl.hubs["role"]) == ["county centre"] + ["new hub"] * 10
+    assert pl.result.objective == result.placement.result.objective
+    study = delivery_study(moved, pl.open_rows).summary
+    assert study["before"] == result.study.summary["before"]
+    assert study["after"]["mean_min"] == result.study.summary["after"]["mean_min"]
+    with pytest.raises(DataError, match="0 rows have role 'county centre', expected exactly one"):
+        _ = replace(moved, facilities=moved.facilities.assign(role="candidate")).centre_row
 
 
 def test_user_orders_file_and_unreachable_order(

@@ -636,6 +636,10 @@ def test_fleet_trips_and_reload_from_the_scenario(
     f.write_text(FLEET_TOML.format(extra=extra), encoding="utf-8")
     (van,) = load_scenario(f).region.fleet
     assert (van.max_trips, van.reload_s) == (trips, reload)
+    # the region's fleet entries are the routing vehicle types, built once by the parser
+    assert isinstance(van, VehicleType) and dict(van.capacity) == {"kg": 800, "parcels": 100}
+    shift = (van.count_at("any depot"), van.shift_start_s, van.duration_limit_s)
+    assert shift == (1, 7 * 3600, 12 * 3600)
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,15 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString
 
-from lastmile.config import load_region
-from lastmile.demand import _split, check_orders, read_orders, read_point_file
+from lastmile.config import ColdChainLimits, load_region
+from lastmile.demand import (
+    ORDERS_TABLE,
+    _split,
+    check_orders,
+    read_orders,
+    read_point_file,
+    with_cold_chain_limits,
+)
 from lastmile.errors import InputError
 from lastmile.scenario import PlanSettings, defaults_toml, load_scenario
 
@@ -132,6 +139,17 @@ def test_orders_file_roundtrip_and_errors(tmp_path: Path) -> None:
     ).to_csv(f, index=False)
     df = read_orders(f)
     assert list(df["id"]) == ["A1", "A2"]
+    # minutes and HH:MM in the file, whole seconds in the table (the declared columns only)
+    assert list(df.columns) == list(ORDERS_TABLE)
+    a1 = df.iloc[0]
+    times = (a1["service_s"], a1["tw_start_s"], a1["tw_end_s"], a1["max_in_vehicle_s"])
+    assert times == (600, 8 * 3600, 11 * 3600 + 1800, 7200)
+    f.write_text("id,kind,lon,lat,product_class,tw_end,max_in_vehicle_min\n"
+                 "B1,pickup,119.2,28.5,tea,630,\nB2,pickup,119.2,28.5,produce,,45.5\n",
+                 encoding="utf-8")  # fmt: skip
+    b = with_cold_chain_limits(read_orders(f), ColdChainLimits(7200, 14400, 14400))
+    assert list(b["service_s"]) == [300, 300] and list(b["tw_end_s"].fillna(-1)) == [37_800, -1]
+    assert b["tw_start_s"].isna().all() and list(b["max_in_vehicle_s"]) == [14_400, 2730]
     pd.concat([_orders(), _orders()]).to_csv(f, index=False)
     with pytest.raises(InputError, match=r"duplicate order ids \['A1'\]"):
         read_orders(f)

@@ -27,6 +27,7 @@ from lastmile.trunk import (
     pin_orders,
     route_trunk,
     trunk_problem,
+    trunk_vehicle,
 )
 from lastmile.validate import validate_routes
 
@@ -189,7 +190,8 @@ def test_orders_compared_is_the_intersection_and_unserved_count_against_complian
 
 
 def test_trunk_load_split_and_bad_config(tmp_path: object) -> None:
-    s = trunk_settings(capacity_kg=100)
+    base = trunk_settings()
+    s = replace(base, vehicle=replace(base.vehicle, capacity={"kg": 100, "parcels": 2500}))
     sub = np.ix_([0, 1], [0, 1])
     p = trunk_problem(T[sub], D[sub], np.ones((2, 2), bool), ["hub"], {"hub": {"kg": 250}}, s,
                       "morning")
@@ -203,6 +205,15 @@ def test_trunk_load_split_and_bad_config(tmp_path: object) -> None:
         load_scenario_with_trunk(tmp_path, 'hub_cold_store = "no"')
     sc = load_scenario_with_trunk(tmp_path, 'hub_cold_store = false\nhub_handling_min = 45')
     assert not sc.region.trunk.hub_cold_store and sc.region.trunk.hub_handling_s == 2700
+    # the [trunk] vehicle keys build one routing VehicleType; each run narrows its shift
+    sc = load_scenario_with_trunk(tmp_path, 'count = 3\ncapacity_kg = 900\nshift_end = "22:00"')
+    vt = sc.region.trunk.vehicle
+    assert isinstance(vt, VehicleType) and sc.region.trunk.count == 3
+    assert dict(vt.capacity) == {"kg": 900, "parcels": 2500}
+    assert vt.refrigerated and vt.shift_end_s == 22 * H
+    run = trunk_vehicle(sc.region.trunk, start_s=8 * H, count=1)
+    assert (run.count_at("centre"), run.shift_start_s, run.shift_end_s) == (1, 8 * H, 22 * H)
+    assert (run.id, run.fixed_cost, run.cost_per_km) == (vt.id, vt.fixed_cost, vt.cost_per_km)
 
 
 def load_scenario_with_trunk(tmp_path: object, body: str) -> object:

@@ -28,6 +28,7 @@ import geopandas as gpd
 import pandas as pd
 
 from lastmile.config import Region
+from lastmile.demand import CANDIDATE_ROLE, HUB_ROLE
 from lastmile.errors import InputError
 from lastmile.maps import compare_map
 from lastmile.plan import PlanInputs, PlanResult, plan_on, prepare
@@ -133,7 +134,7 @@ class Plan:
     def candidates(self) -> pd.DataFrame:
         """Every candidate hub site (id, name, township) the location model chose from."""
         fac = self.inputs.facilities
-        sites = fac.loc[fac["role"] != "county centre", ["id", "name", "township"]]
+        sites = fac.loc[fac["role"] == CANDIDATE_ROLE, ["id", "name", "township"]]
         return pd.DataFrame(sites).reset_index(drop=True)
 
     @property
@@ -178,8 +179,8 @@ class Plan:
     def without_hub(self, which: str) -> Plan:
         """Re-plan with the hub ``which`` (a hub id or its township) excluded; the location model
         then chooses the best replacement, and every day is routed again."""
-        hubs = self.hubs[self.hubs["role"] == "new hub"]
-        gone = self._sites(which, hubs, "new hub")
+        hubs = self.hubs[self.hubs["role"] == HUB_ROLE]
+        gone = self._sites(which, hubs, HUB_ROLE)
         excluded = tuple(dict.fromkeys((*self.excluded, *gone)))
         forced = tuple(f for f in self.forced if f not in gone)
         return self._from_inputs(self.inputs, forced, excluded, self.parallel)
@@ -194,8 +195,8 @@ class Plan:
 
     def swap_hub(self, old: str, new: str) -> Plan:
         """Re-plan with the hub ``old`` excluded and a hub forced at ``new`` (ids or townships)."""
-        hubs = self.hubs[self.hubs["role"] == "new hub"]
-        gone = self._sites(old, hubs, "new hub")
+        hubs = self.hubs[self.hubs["role"] == HUB_ROLE]
+        gone = self._sites(old, hubs, HUB_ROLE)
         site = self._best_site(new)
         excluded = tuple(dict.fromkeys((*self.excluded, *gone)))
         forced = tuple(dict.fromkeys((*(f for f in self.forced if f not in gone), site)))

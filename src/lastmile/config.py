@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from lastmile.errors import InputError
+from lastmile.routing import VehicleType
 
 #: Environment variable naming the reference-data directory (holds ``boundaries/``, ``osm/`` ...).
 REFERENCE_DATA_ENV = "LASTMILE_REFERENCE_DATA"
@@ -116,25 +117,6 @@ class DemandProfile:
 
 
 @dataclass(frozen=True)
-class FleetType:
-    """One vehicle type, stationed ``count_per_depot`` times at every depot."""
-
-    id: str
-    refrigerated: bool
-    capacity_kg: int
-    capacity_parcels: int
-    count_per_depot: int
-    shift_start_s: int
-    shift_end_s: int
-    max_duration_s: int
-    fixed_cost: float
-    cost_per_km: float
-    cost_per_hour: float
-    max_trips: int | None = 1
-    reload_s: int = 0
-
-
-@dataclass(frozen=True)
 class TrunkSettings:
     """The trunk runs from the county centre to the hubs and the hubs' handling (``[trunk]``).
 
@@ -146,9 +128,11 @@ class TrunkSettings:
     cutoff_s
         County-centre cut-off: the day's parcels are sorted and may leave the centre (last-mile
         vans at the centre and the morning trunk run alike); parcel lead times start here.
-    vehicle_id, refrigerated, capacity_kg, capacity_parcels, count, fixed_cost, cost_per_km,
-    cost_per_hour
-        The trunk vehicle type and how many are based at the county centre.
+    vehicle
+        The trunk vehicle type (region keys ``vehicle_id, refrigerated, capacity_kg,
+        capacity_parcels, count, fixed_cost, cost_per_km, cost_per_hour``): ``count_per_depot``
+        of them are based at the county centre, available from the morning departure until
+        ``shift_end``; each run narrows its shift (:func:`lastmile.trunk.trunk_vehicle`).
     morning_departure_s
         Earliest departure of the morning run (hubs' parcels), not before the cut-off.
     hub_latest_arrival_s
@@ -159,7 +143,7 @@ class TrunkSettings:
         Earliest departure of the evening collection run (produce from the hubs' cold rooms to
         the centre), or ``None`` for no evening run.
     shift_end_s
-        Latest return of a trunk vehicle to the centre.
+        Latest return of a trunk vehicle to the centre (also the vehicle's ``shift_end_s``).
     unload_s
         Time a trunk vehicle stands at a hub (unload, or load produce in the evening).
     hub_handling_s
@@ -173,22 +157,21 @@ class TrunkSettings:
     """
 
     cutoff_s: int
-    vehicle_id: str
-    refrigerated: bool
-    capacity_kg: int
-    capacity_parcels: int
-    count: int
+    vehicle: VehicleType
     morning_departure_s: int
     hub_latest_arrival_s: int
     evening_departure_s: int | None
     shift_end_s: int
-    fixed_cost: float
-    cost_per_km: float
-    cost_per_hour: float
     unload_s: int
     hub_handling_s: int
     hub_cold_store: bool
     hub_daily_cost: float
+
+    @property
+    def count(self) -> int:
+        """Trunk vehicles based at the county centre."""
+        c = self.vehicle.count_per_depot
+        return sum(c.values()) if isinstance(c, Mapping) else int(c)
 
 
 def _parse_trunk(table: Mapping[str, Any], where: str) -> TrunkSettings:
@@ -236,20 +219,24 @@ def _parse_trunk(table: Mapping[str, Any], where: str) -> TrunkSettings:
     vid = table.get("vehicle_id", "trunk")
     if not isinstance(vid, str) or not vid:
         raise InputError(f"{w}: vehicle_id = {vid!r} must be a non-empty string")
-    return TrunkSettings(
-        cutoff_s=cutoff,
-        vehicle_id=vid,
+    vehicle = VehicleType(
+        id=vid,
         refrigerated=flag("refrigerated", True),
-        capacity_kg=cap_kg,
-        capacity_parcels=cap_parcels,
-        count=count,
-        morning_departure_s=morning,
-        hub_latest_arrival_s=latest,
-        evening_departure_s=evening,
+        capacity={"kg": cap_kg, "parcels": cap_parcels},
+        count_per_depot=count,
+        shift_start_s=morning,
         shift_end_s=end,
         fixed_cost=num("fixed_cost", 400.0),
         cost_per_km=num("cost_per_km", 3.0),
         cost_per_hour=num("cost_per_hour", 50.0),
+    )
+    return TrunkSettings(
+        cutoff_s=cutoff,
+        vehicle=vehicle,
+        morning_departure_s=morning,
+        hub_latest_arrival_s=latest,
+        evening_departure_s=evening,
+        shift_end_s=end,
         unload_s=round(num("unload_min", 15) * 60),
         hub_handling_s=round(num("hub_handling_min", 30) * 60),
         hub_cold_store=flag("hub_cold_store", True),
@@ -339,8 +326,10 @@ def _reload_s(value: Any, where: str) -> int:
     return round(float(value) * 60)
 
 
-def _parse_fleet(rows: list[Any], where: str) -> tuple[FleetType, ...]:
-    out: list[FleetType] = []
+def _parse_fleet(rows: list[Any], where: str) -> tuple[VehicleType, ...]:
+    """The ``[[fleet]]`` tables as routing vehicle types (minutes and hours -> seconds, here once);
+    each is stationed ``count_per_depot`` times at every depot."""
+    out: list[VehicleType] = []
     for i, row in enumerate(rows):
         w = f"{where} [[fleet]] #{i + 1}"
         if not isinstance(row, dict):
@@ -363,11 +352,10 @@ def _parse_fleet(rows: list[Any], where: str) -> tuple[FleetType, ...]:
         if end <= start:
             raise InputError(f"{w}: shift_end is not after shift_start")
         out.append(
-            FleetType(
+            VehicleType(
                 id=_require(row, "id", str, w),
                 refrigerated=bool(row.get("refrigerated", False)),
-                capacity_kg=cap_kg,
-                capacity_parcels=cap_parcels,
+                capacity={"kg": cap_kg, "parcels": cap_parcels},
                 count_per_depot=count,
                 shift_start_s=start,
                 shift_end_s=end,
@@ -412,7 +400,7 @@ class Region:
     cold_chain: ColdChainLimits
     standin: StandinSettings
     demand: DemandProfile
-    fleet: tuple[FleetType, ...]
+    fleet: tuple[VehicleType, ...]
     source_file: str
     trunk: TrunkSettings = field(default_factory=lambda: _parse_trunk({}, "defaults"))
 

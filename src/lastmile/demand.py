@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import geopandas as gpd
@@ -44,6 +45,15 @@ SETTLEMENT_PLACES = (
 #: Settlements that get routed orders; towns and seats are served at the centre / hub itself.
 RURAL_PLACES = ("village", "hamlet", "isolated_dwelling")
 
+#: The ``role`` of a facility (``PlanInputs.facilities``, ``Placement.hubs``): the county centre
+#: (exactly one, selected by this role, never by position), a candidate hub site, an opened hub.
+CENTRE_ROLE = "county centre"
+CANDIDATE_ROLE = "candidate"
+HUB_ROLE = "new hub"
+
+#: Columns of an orders FILE (CSV or point layer), in the units people write: ``service_min`` and
+#: ``max_in_vehicle_min`` in minutes, ``tw_start`` / ``tw_end`` as ``HH:MM`` or minutes from the
+#: day's start. Only ``id, kind, lon, lat`` are required; :func:`check_orders` converts once.
 ORDER_COLUMNS = (
     "id",
     "kind",
@@ -59,6 +69,34 @@ ORDER_COLUMNS = (
     "max_in_vehicle_min",
     "requires_refrigeration",
 )
+
+#: The orders table between stages (:func:`check_orders`, :func:`daily_orders` ->
+#: :func:`lastmile.plan.prepare` -> :func:`lastmile.plan.plan_routes`): column -> meaning. Times
+#: are whole seconds (nullable ``Int64``; empty = none); minutes exist only in the files.
+ORDERS_TABLE: Mapping[str, str] = MappingProxyType(
+    {
+        "id": "unique order id (str)",
+        "kind": "'delivery' (centre or hub -> village) or 'pickup' (village -> depot)",
+        "village": "village id the order belongs to ('': routed by its lon/lat alone)",
+        "lon": "WGS84 longitude, degrees",
+        "lat": "WGS84 latitude, degrees",
+        "parcels": "parcels (deliveries)",
+        "kg": "weight, kg",
+        "product_class": "'parcel', 'produce' or 'tea'",
+        "service_s": "service time at the village, s",
+        "tw_start_s": "earliest start of service, s after the day's start (empty: none)",
+        "tw_end_s": "latest start of service, s after the day's start (empty: none)",
+        "max_in_vehicle_s": "cold-chain limit on time in vehicle, s (empty: the class default)",
+        "requires_refrigeration": "only refrigerated vehicles may carry it (bool)",
+    }
+)
+_SECONDS_COLUMNS = ("service_s", "tw_start_s", "tw_end_s", "max_in_vehicle_s")
+
+
+def orders_table(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` reduced to the :data:`ORDERS_TABLE` columns, in order, seconds as ``Int64``."""
+    out = df[list(ORDERS_TABLE)].reset_index(drop=True)
+    return out.astype({c: "Int64" for c in _SECONDS_COLUMNS})
 
 
 @dataclass(frozen=True)
@@ -314,6 +352,7 @@ def county_centre_frame(region: Region) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {
             "id": [c.id],
+            "role": [CENTRE_ROLE],
             "name": [c.name],
             "place": ["depot"],
             "population": [0],
@@ -335,7 +374,7 @@ def daily_orders(villages: Villages, region: Region, *, seed: int | None = None)
     Each rural settlement (:data:`RURAL_PLACES`) gets one parcel delivery (parcels = population x
     rate, at least 1); a seeded share of them gets one produce pickup (kg = population x rate), tea
     leaves or fresh produce. Loads larger than the smallest vehicle are split.
-    Cold-chain limits come from ``[cold_chain]``.
+    Cold-chain limits come from ``[cold_chain]``. Columns: :data:`ORDERS_TABLE` (seconds).
     """
     prof = region.demand
     limits: ColdChainLimits = region.cold_chain
@@ -344,10 +383,10 @@ def daily_orders(villages: Villages, region: Region, *, seed: int | None = None)
     v = villages.gdf[villages.gdf["place"].isin(RURAL_PLACES)]
     # a village's day of parcels or produce larger than a vehicle load is split into loads
     max_parcels = min(
-        min(f.capacity_parcels for f in region.fleet),
-        int(min(f.capacity_kg for f in region.fleet) // max(prof.parcel_kg, 1e-9)),
+        min(f.capacity["parcels"] for f in region.fleet),
+        int(min(f.capacity["kg"] for f in region.fleet) // max(prof.parcel_kg, 1e-9)),
     )
-    max_kg = min(f.capacity_kg for f in region.fleet)
+    max_kg = min(f.capacity["kg"] for f in region.fleet)
 
     def add(prefix: str, r: Any, total: int, most: int, **fields: Any) -> None:
         """One order per vehicle load of ``total`` (parcels or kg), ids ``P-v``, ``P-v-2`` ..."""
@@ -360,8 +399,8 @@ def daily_orders(villages: Villages, region: Region, *, seed: int | None = None)
                     "village": r.id,
                     "lon": r.lon,
                     "lat": r.lat,
-                    "tw_start": None,
-                    "tw_end": None,
+                    "tw_start_s": None,
+                    "tw_end_s": None,
                     **{k: (v(n) if callable(v) else v) for k, v in fields.items()},
                 }
             )
@@ -377,8 +416,8 @@ def daily_orders(villages: Villages, region: Region, *, seed: int | None = None)
             parcels=lambda n: n,
             kg=lambda n: round(n * prof.parcel_kg),
             product_class="parcel",
-            service_min=prof.service_s_delivery / 60,
-            max_in_vehicle_min=limits.parcel_s / 60,
+            service_s=prof.service_s_delivery,
+            max_in_vehicle_s=limits.parcel_s,
             requires_refrigeration=False,
         )
     pickup = rng.random(len(v)) < prof.produce_pickup_share
@@ -398,11 +437,11 @@ def daily_orders(villages: Villages, region: Region, *, seed: int | None = None)
             parcels=0,
             kg=lambda n: n,
             product_class=cls,
-            service_min=prof.service_s_pickup / 60,
-            max_in_vehicle_min=limits.for_class(cls) / 60,
+            service_s=prof.service_s_pickup,
+            max_in_vehicle_s=limits.for_class(cls),
             requires_refrigeration=reefer,
         )
-    return check_orders(pd.DataFrame(rows, columns=list(ORDER_COLUMNS)), "generated orders")
+    return orders_table(pd.DataFrame(rows, columns=list(ORDERS_TABLE)))
 
 
 def _split(total: int, most: int) -> list[int]:
@@ -412,16 +451,23 @@ def _split(total: int, most: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(parts)]
 
 
-def _clock_min(value: object, where: str) -> float | None:
+def _clock_s(value: object, where: str) -> int | None:
+    """A time-window bound of an orders file (``HH:MM`` or minutes) -> seconds, or ``None``."""
     if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
         return None
     text = str(value)
     try:
         if ":" in text:
-            return parse_clock(text) // 60
-        return float(text)
+            return parse_clock(text)
+        minutes = float(text)
     except ValueError:
         raise InputError(f"{where}: {text!r} is not a time", "use HH:MM or minutes") from None
+    if not (np.isfinite(minutes) and minutes >= 0):
+        raise InputError(
+            f"{where}: time window bound {text} min is not a time of day",
+            "use HH:MM or minutes >= 0",
+        )
+    return round(minutes * 60)
 
 
 def _number(value: object) -> float:
@@ -433,11 +479,10 @@ def _number(value: object) -> float:
 
 
 def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
-    """Validate an orders table; every error names the order id.
-
-    ``tw_start`` / ``tw_end`` may be ``HH:MM`` or minutes from the day's start; they are converted
-    once, here, into the integer-second columns ``tw_start_s`` / ``tw_end_s`` (empty: no bound)
-    that routing reads.
+    """Validate an orders table in file units (:data:`ORDER_COLUMNS`); every error names the
+    order id. Returns the :data:`ORDERS_TABLE` (whole seconds), converted once, here:
+    ``service_min`` and ``max_in_vehicle_min`` (minutes) and ``tw_start`` / ``tw_end`` (``HH:MM``
+    or minutes from the day's start; empty: no bound).
     """
     missing = {"id", "kind", "lon", "lat"} - set(df.columns)
     if missing:
@@ -463,7 +508,7 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
     dupes = sorted(set(df["id"][df["id"].duplicated()]))
     if dupes:
         raise InputError(f"{where}: duplicate order ids {dupes[:5]}", "make order ids unique")
-    windows: list[tuple[float | None, float | None]] = []
+    seconds: dict[str, list[int | None]] = {c: [] for c in _SECONDS_COLUMNS}
     for row in df.to_dict("records"):
         w = f"{where}, order {row['id']}"
         if row["kind"] not in ("delivery", "pickup"):
@@ -484,42 +529,35 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
             raise InputError(
                 f"{w}: product_class {row['product_class']!r} unknown", "use parcel, produce or tea"
             )
-        start, end = _clock_min(row["tw_start"], w), _clock_min(row["tw_end"], w)
+        start, end = _clock_s(row["tw_start"], w), _clock_s(row["tw_end"], w)
         if start is not None and end is not None and end < start:
             raise InputError(
                 f"{w}: time window ends before it starts ({row['tw_start']} .. {row['tw_end']})",
                 "swap tw_start and tw_end, or leave them empty",
             )
-        for bound in (start, end):
-            if bound is not None and not (np.isfinite(bound) and bound >= 0):
-                raise InputError(
-                    f"{w}: time window bound {bound} min is not a time of day",
-                    "use HH:MM or minutes >= 0",
-                )
-        windows.append((start, end))
         limit = _number(row["max_in_vehicle_min"])
         if np.isfinite(limit) and limit <= 0:
             raise InputError(
                 f"{w}: max_in_vehicle_min must be positive",
                 "give minutes > 0, or leave it empty for the product's default",
             )
-    # time windows in whole seconds from the day's start, converted once here (HH:MM or minutes)
-    for col, k in (("tw_start_s", 0), ("tw_end_s", 1)):
-        secs = [tw[k] for tw in windows]
-        df[col] = pd.Series(
-            [pd.NA if v is None else round(v * 60) for v in secs], index=df.index, dtype="Int64"
-        )
-    return df.reset_index(drop=True)
+        seconds["service_s"].append(round(_number(row["service_min"]) * 60))
+        seconds["tw_start_s"].append(start)
+        seconds["tw_end_s"].append(end)
+        seconds["max_in_vehicle_s"].append(round(limit * 60) if np.isfinite(limit) else None)
+    for col, values in seconds.items():
+        df[col] = pd.Series([pd.NA if v is None else v for v in values], index=df.index,
+                            dtype="Int64")  # fmt: skip
+    return orders_table(df)
 
 
 def with_cold_chain_limits(orders: pd.DataFrame, limits: ColdChainLimits) -> pd.DataFrame:
-    """Orders whose ``max_in_vehicle_min`` is empty get the ``[cold_chain]`` limit of their class.
+    """Orders whose ``max_in_vehicle_s`` is empty get the ``[cold_chain]`` limit of their class.
 
     A limit given in the orders file wins; generated orders carry the limits already.
     """
-    given = pd.to_numeric(orders["max_in_vehicle_min"], errors="coerce")
-    default = orders["product_class"].map(lambda c: limits.for_class(str(c)) / 60)
-    return orders.assign(max_in_vehicle_min=given.fillna(default))
+    default = orders["product_class"].map(lambda c: limits.for_class(str(c)))
+    return orders.assign(max_in_vehicle_s=orders["max_in_vehicle_s"].fillna(default))
 
 
 def check_order_villages(orders: pd.DataFrame, village_ids: Iterable[str], where: str) -> None:
@@ -542,7 +580,8 @@ def check_order_villages(orders: pd.DataFrame, village_ids: Iterable[str], where
 
 
 def read_orders(path: str | Path) -> pd.DataFrame:
-    """Orders from a CSV or a point layer (GeoJSON/GeoPackage); columns as :data:`ORDER_COLUMNS`."""
+    """Orders from a CSV or a point layer (GeoJSON/GeoPackage) with the :data:`ORDER_COLUMNS`
+    (minutes), as the :data:`ORDERS_TABLE` (seconds)."""
     p, df = read_point_file(path, "orders", {"id": str, "village": str})
     if df.empty:
         raise InputError(f"{p}: no orders", "the file is empty")

@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -169,10 +169,15 @@ def write_bytes(target: str | Path, data: bytes) -> Path:
     return Path(target)
 
 
+def _json_default(value: Any) -> Any:
+    """Frozen mappings (vehicle capacities) as objects, anything else JSON cannot hold as text."""
+    return dict(value) if isinstance(value, Mapping) else str(value)
+
+
 def write_json(target: str | Path, obj: Any) -> Path:
     """Write ``obj`` as stable, sorted, indented JSON atomically."""
-    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
-    return write_text(target, text)
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default)
+    return write_text(target, text + "\n")
 
 
 def file_sha256(path: str | Path) -> str:

@@ -42,6 +42,9 @@ from lastmile.boundaries import (
 )
 from lastmile.config import Region, cache_dir, format_clock
 from lastmile.demand import (
+    CANDIDATE_ROLE,
+    CENTRE_ROLE,
+    HUB_ROLE,
     Villages,
     candidate_sites,
     check_order_villages,
@@ -116,11 +119,13 @@ class PlanInputs:
         ``weight`` (population or parcels); villages beyond the snap limit are left out and
         listed in ``warnings``.
     facilities
-        Row 0 is the county centre, then the candidate hub sites (``id, name, township, role,
-        lon, lat, node, snap_m, geometry``).
+        The county centre (``role`` "county centre", see :attr:`centre_row`) and the candidate
+        hub sites (``role`` "candidate"): ``id, name, township, role, lon, lat, node, snap_m,
+        geometry``.
     orders
-        One day of orders with ``node`` and ``snap_m``; orders beyond the snap limit stay in and
-        are reported unreachable by routing.
+        One day of orders, the :data:`~lastmile.demand.ORDERS_TABLE` columns (times in seconds)
+        with ``geometry``, ``node``, ``snap_m`` and ``too_far``; orders beyond the snap limit stay
+        in and are reported unreachable by routing.
     access
         Travel times facilities x villages.
     """
@@ -142,6 +147,44 @@ class PlanInputs:
     def region(self) -> Region:
         """The scenario's region."""
         return self.scenario.region
+
+    @property
+    def centre_row(self) -> int:
+        """Row of the county centre in :attr:`facilities` (by its role, not its position)."""
+        return centre_row(self.facilities)
+
+    @property
+    def centre_id(self) -> str:
+        """Id of the county centre."""
+        return str(self.facilities["id"].iloc[self.centre_row])
+
+
+def centre_row(facilities: pd.DataFrame) -> int:
+    """The one row of ``facilities`` whose ``role`` is the county centre.
+
+    Raises
+    ------
+    DataError
+        When no row or several rows have that role.
+    """
+    rows = np.flatnonzero((facilities["role"] == CENTRE_ROLE).to_numpy())
+    if len(rows) != 1:
+        raise DataError(
+            f"facilities: {len(rows)} rows have role {CENTRE_ROLE!r}, expected exactly one",
+            "keep the county centre row from prepare() in the facilities table",
+        )
+    return int(rows[0])
+
+
+def _hubs_centre_id(hubs: pd.DataFrame) -> str:
+    """The county centre's id among open ``hubs``, which must be their first row (as
+    :attr:`Placement.hubs`; trunk problems put the centre at location 0)."""
+    row = centre_row(hubs)
+    if row != 0:
+        raise DataError(
+            "hubs: the county centre is not the first row", "pass Placement.hubs (centre first)"
+        )
+    return str(hubs["id"].iloc[0])
 
 
 def township_boundaries(
@@ -298,7 +341,6 @@ def prepare(
         raise DataError(f"the demand weights ({plan.demand_weight}) sum to zero")
 
     centre = county_centre_frame(region)
-    centre["role"] = "county centre"
     cands = candidate_sites(
         Villages(vgdf[list(villages.gdf.columns)], villages.source),
         region,
@@ -310,7 +352,7 @@ def prepare(
     cands = pd.concat([cands, junctions], ignore_index=True)
     if plan.exclude_centre_township:
         cands = cands[cands["township"] != region.county_centre.township]
-    cands = cands.assign(role="candidate")
+    cands = cands.assign(role=CANDIDATE_ROLE)
     cols = ["id", "name", "township", "role", "lon", "lat", "geometry"]
     fac = gpd.GeoDataFrame(
         pd.concat([centre[cols], cands[cols]], ignore_index=True),
@@ -318,10 +360,11 @@ def prepare(
         crs="EPSG:4326",
     )
     fac, fac_far = _snap(net, fac, region.max_snap_m)
-    if bool(fac_far.iloc[0]):
+    c = centre_row(fac)
+    if bool(fac_far.iloc[c]):
         raise DataError(
             f"the county centre ({region.county_centre.lon}, {region.county_centre.lat}) is "
-            f"{fac['snap_m'].iloc[0]:.0f} m from the road network",
+            f"{fac['snap_m'].iloc[c]:.0f} m from the road network",
             "fix [county_centre] lon/lat in the region file",
         )
     fac = fac[~fac_far].reset_index(drop=True)
@@ -367,7 +410,8 @@ def prepare(
 
 @dataclass(frozen=True)
 class Placement:
-    """The chosen hubs (county centre first), the open facility rows, the solver result."""
+    """The chosen hubs (county centre first, ``role`` "county centre" / "new hub"), the open
+    facility rows (the centre's first), the solver result."""
 
     hubs: gpd.GeoDataFrame
     open_rows: tuple[int, ...]
@@ -392,6 +436,7 @@ def place_hubs(
     """
     plan = inputs.scenario.plan
     fac = inputs.facilities
+    centre = inputs.centre_row
     ids = list(fac["id"])
     unknown = sorted((set(forced) | set(excluded)) - set(ids))
     if unknown:
@@ -404,7 +449,7 @@ def place_hubs(
         candidate_ids=ids,
         demand_ids=list(inputs.villages["id"]),
         groups=list(fac["township"]),
-        open_fixed=[0],
+        open_fixed=[centre],
         forced=[ids.index(f) for f in forced],
         excluded=[ids.index(e) for e in excluded],
     )
@@ -416,9 +461,9 @@ def place_hubs(
         time_limit_s=time_limit_s or plan.location_time_limit_s,
     )
     result = solve_location(problem, options)
-    rows = tuple(sorted(int(i) for i in result.open_indices))
+    rows = (centre, *sorted(int(i) for i in result.open_indices if int(i) != centre))
     hubs = fac.iloc[list(rows)].copy()
-    hubs["role"] = ["county centre" if r == 0 else "new hub" for r in rows]
+    hubs["role"] = [CENTRE_ROLE if r == centre else HUB_ROLE for r in rows]
     names = {t.code: t.name for t in inputs.region.townships}
     hubs["township_name"] = hubs["township"].map(names)
     return Placement(hubs.reset_index(drop=True), rows, result)
@@ -432,7 +477,7 @@ def delivery_study(inputs: PlanInputs, open_rows: Sequence[int]) -> AccessStudy:
         list(inputs.villages["id"]),
         list(inputs.villages["township"]),
         inputs.villages["weight"].to_numpy(np.float64),
-        before_open=[0],
+        before_open=[inputs.centre_row],
         after_open=list(open_rows),
         township_names={t.code: t.name for t in inputs.region.townships},
     )
@@ -513,44 +558,27 @@ def plan_routes(
 
     n_dep = len(depots)
     factor = max(1, (fleet_depots or n_dep) // n_dep)
-    vtypes = tuple(
-        VehicleType(
-            id=f.id,
-            refrigerated=f.refrigerated,
-            capacity={"kg": f.capacity_kg, "parcels": f.capacity_parcels},
-            count_per_depot=f.count_per_depot * factor,
-            shift_start_s=f.shift_start_s,
-            shift_end_s=f.shift_end_s,
-            max_duration_s=f.max_duration_s,
-            fixed_cost=f.fixed_cost,
-            cost_per_km=f.cost_per_km,
-            cost_per_hour=f.cost_per_hour,
-            max_trips=f.max_trips,
-            reload_s=f.reload_s,
-        )
-        for f in region.fleet
-    )
+    vtypes = tuple(vt.times(factor) for vt in region.fleet)
     if supply is not None:
         vtypes = _supplied_types(vtypes, [str(d) for d in depots["id"]], supply)
     dep = tuple(Depot(id=str(d), location=i) for i, d in enumerate(depots["id"]))
     order_objs = []
     for k, o in enumerate(orders.itertuples()):
-        tw = None  # seconds, converted once by check_orders (HH:MM or minutes in the file)
+        tw = None  # the orders table is in seconds (demand.ORDERS_TABLE)
         if pd.notna(o.tw_start_s) or pd.notna(o.tw_end_s):
             start = int(o.tw_start_s) if pd.notna(o.tw_start_s) else 0
             end = int(o.tw_end_s) if pd.notna(o.tw_end_s) else 48 * 3600
             tw = (start, end)
-        limit = o.max_in_vehicle_min
         order_objs.append(
             Order(
                 id=str(o.id),
                 kind=o.kind,
                 location=n_dep + k,
                 quantity={"kg": int(o.kg), "parcels": int(o.parcels)},
-                service_s=round(float(o.service_min) * 60),
+                service_s=int(o.service_s),
                 time_window=tw,
                 product_class=str(o.product_class),
-                max_in_vehicle_s=round(float(limit) * 60) if pd.notna(limit) else None,
+                max_in_vehicle_s=int(o.max_in_vehicle_s) if pd.notna(o.max_in_vehicle_s) else None,
                 requires_refrigeration=bool(o.requires_refrigeration),
                 depot=None if supply is None else supply.order_depot.get(str(o.id)),
             )
@@ -939,7 +967,7 @@ class PlanResult:
                 "assumptions": {
                     "cutoff": format_clock(trunk.cutoff_s),
                     "vehicles": trunk.count,
-                    "capacity_kg": trunk.capacity_kg,
+                    "capacity_kg": trunk.vehicle.capacity["kg"],
                     "hub_latest_arrival": format_clock(trunk.hub_latest_arrival_s),
                     "hub_handling_min": trunk.hub_handling_s / 60,
                     "hub_cold_store": trunk.hub_cold_store,
@@ -1023,7 +1051,7 @@ def supply_hubs(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> tuple[DepotSupply
     trunk = inputs.region.trunk
     orders = inputs.orders
     ids = [str(h) for h in hubs["id"]]
-    centre = ids[0]
+    centre = _hubs_centre_id(hubs)
     home = _catchment_index(inputs, hubs)
     pins = pin_orders(
         list(orders["id"].astype(str)), list(orders["kind"]), list(home), ids, trunk.hub_cold_store
@@ -1068,7 +1096,7 @@ def evening_run(inputs: PlanInputs, hubs: gpd.GeoDataFrame, planned: RoutePlan) 
     if not trunk.hub_cold_store or trunk.evening_departure_s is None:
         return None
     ids = [str(h) for h in hubs["id"]]
-    centre = ids[0]
+    centre = _hubs_centre_id(hubs)
     kinds = {o.id: o for o in planned.problem.orders}
     loads: dict[str, dict[str, int]] = {}
     back: dict[str, int] = {}
@@ -1161,7 +1189,7 @@ def trunk_routes(inputs: PlanInputs, hubs: gpd.GeoDataFrame, run: TrunkRun) -> g
 def baseline_supply(inputs: PlanInputs) -> DepotSupply:
     """The baseline: the centre's vans and the trunk vehicles leave the centre at the cut-off."""
     trunk = inputs.region.trunk
-    centre = str(inputs.facilities["id"].iloc[0])
+    centre = inputs.centre_id
     start = max(trunk.cutoff_s, trunk.morning_departure_s)
     return DepotSupply(
         ready_s={centre: trunk.cutoff_s},
@@ -1182,7 +1210,7 @@ def order_tables(
     info = inputs.orders[["id", "village"]].assign(
         township=inputs.orders["village"].map(town).fillna("")
     )
-    centre = str(inputs.facilities["id"].iloc[0])
+    centre = inputs.centre_id
     base = order_table(
         "baseline",
         baseline.problem,
@@ -1209,7 +1237,8 @@ def order_tables(
 
 def baseline_depots(inputs: PlanInputs) -> gpd.GeoDataFrame:
     """The county centre alone."""
-    return inputs.facilities.iloc[[0]].assign(role="county centre").reset_index(drop=True)
+    fac = inputs.facilities
+    return fac[fac["role"] == CENTRE_ROLE].reset_index(drop=True)
 
 
 def _route_baseline_in_child() -> RoutePlan:

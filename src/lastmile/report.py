@@ -30,6 +30,7 @@ import pandas as pd
 
 from lastmile import __version__
 from lastmile.config import format_clock
+from lastmile.demand import CENTRE_ROLE
 from lastmile.errors import InputError, OutputError
 from lastmile.io import (
     atomic_dir,
@@ -138,7 +139,7 @@ def scenario_map(
     lay = layers or map_layers(result)
     inp = result.inputs
     hubs = lay.hubs
-    depots = hubs if scenario == "plan" else hubs[hubs["role"] == "county centre"]
+    depots = hubs if scenario == "plan" else hubs[hubs["role"] == CENTRE_ROLE]
     synthetic = " — synthetic stand-in, NOT real OSM data" if inp.source.synthetic else ""
     what = (
         f"county centre + {len(hubs) - 1} hubs"
@@ -147,7 +148,8 @@ def scenario_map(
     )
     title = f"{inp.region.name} ({inp.region.name_local}): {what}{synthetic}"
     villages = lay.villages
-    served = villages if scenario == "plan" else villages.assign(facility=hubs["id"].iloc[0])
+    centre = str(hubs.loc[hubs["role"] == CENTRE_ROLE, "id"].iloc[0])
+    served = villages if scenario == "plan" else villages.assign(facility=centre)
     return plan_map(
         lay.townships,
         served,
@@ -278,7 +280,7 @@ def _with_trunk_arrival(hubs: gpd.GeoDataFrame, result: PlanResult) -> gpd.GeoDa
     out["vans_leave"] = [
         format_clock(arrival[str(h)] + trunk.hub_handling_s)
         if str(h) in arrival
-        else (format_clock(trunk.cutoff_s) if r == "county centre" else "")
+        else (format_clock(trunk.cutoff_s) if r == CENTRE_ROLE else "")
         for h, r in zip(out["id"], out["role"], strict=True)
     ]
     return out

@@ -219,6 +219,12 @@ class VehicleType:
             return int(self.count_per_depot.get(depot_id, 0))
         return int(self.count_per_depot)
 
+    def times(self, factor: int) -> VehicleType:
+        """The same type with ``factor`` times the vehicles at every depot."""
+        c = self.count_per_depot
+        counts = {k: v * factor for k, v in c.items()} if isinstance(c, Mapping) else c * factor
+        return replace(self, count_per_depot=counts)
+
     @property
     def duration_limit_s(self) -> int:
         """Longest route: ``max_duration_s`` or the shift length."""

@@ -284,16 +284,17 @@ def p_curve(
     """
     # placed here, beside the study it tabulates; the hub placement it repeats lives in plan,
     # which imports this module, hence the import at call time
+    from lastmile.demand import HUB_ROLE
     from lastmile.plan import delivery_study, place_hubs
 
-    base = delivery_study(inputs, [0])
+    base = delivery_study(inputs, [inputs.centre_row])
     rows = [{"p": 0, **_curve_row(base.summary["after"]), "optimal": True, "hubs": ""}]
     for p in p_values:
         if progress is not None:
             progress(f"p-curve: {p} hubs")
         placement = place_hubs(inputs, p=p)
         s = delivery_study(inputs, placement.open_rows).summary["after"]
-        hubs = ";".join(sorted(placement.hubs.loc[placement.hubs["role"] == "new hub", "township"]))
+        hubs = ";".join(sorted(placement.hubs.loc[placement.hubs["role"] == HUB_ROLE, "township"]))
         rows.append({"p": p, **_curve_row(s), "optimal": placement.result.optimal, "hubs": hubs})
     return pd.DataFrame(rows)
 

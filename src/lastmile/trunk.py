@@ -19,7 +19,7 @@ Conventions
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -87,18 +87,14 @@ def hub_of(order_id: str) -> str:
 def trunk_vehicle(
     settings: TrunkSettings, *, start_s: int, count: int | None = None
 ) -> VehicleType:
-    """The trunk vehicle type, available from ``start_s`` until the trunk shift ends."""
-    start = min(start_s, settings.shift_end_s)
-    return VehicleType(
-        id=settings.vehicle_id,
-        refrigerated=settings.refrigerated,
-        capacity={"kg": settings.capacity_kg, "parcels": settings.capacity_parcels},
+    """The trunk vehicle type (``settings.vehicle``), available from ``start_s`` until the trunk
+    shift ends; ``count`` vehicles instead of the settings' when given."""
+    vt = settings.vehicle
+    return replace(
+        vt,
         count_per_depot=settings.count if count is None else count,
-        shift_start_s=start,
+        shift_start_s=min(start_s, settings.shift_end_s),
         shift_end_s=settings.shift_end_s,
-        fixed_cost=settings.fixed_cost,
-        cost_per_km=settings.cost_per_km,
-        cost_per_hour=settings.cost_per_hour,
     )
 
 
