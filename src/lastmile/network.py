@@ -397,12 +397,29 @@ def _is_drive(d: Mapping[str, Any]) -> bool:
 
 
 def _drive_only(g: nx.MultiDiGraph[Any], where: Path | str) -> nx.MultiDiGraph[Any]:
-    """Keep the ways osmnx's 'drive' network type keeps (graph_from_xml keeps every way)."""
-    g.remove_edges_from(
-        [(u, v, k) for u, v, k, d in g.edges(keys=True, data=True) if not _is_drive(d)]
-    )
-    g.remove_nodes_from([n for n in list(g.nodes) if g.degree(n) == 0])
-    if g.number_of_edges() == 0:
+    """Keep the ways osmnx's 'drive' network type keeps (graph_from_xml keeps every way).
+
+    The filter reads only the tags in ``_FILTER_KEYS``, and a county has a few dozen distinct
+    combinations of them among its hundreds of thousands of edges: each combination is evaluated
+    once.
+    """
+    verdict: dict[tuple[Any, ...], bool] = {}
+    drop = []
+    total = 0
+    for u, v, k, d in g.edges(keys=True, data=True):
+        total += 1
+        key = tuple(d.get(t) for t in _FILTER_KEYS)
+        try:
+            keep = verdict[key]
+        except KeyError:
+            keep = verdict[key] = _is_drive(d)
+        except TypeError:  # an unhashable (list) tag value: evaluate this edge on its own
+            keep = _is_drive(d)
+        if not keep:
+            drop.append((u, v, k))
+    g.remove_edges_from(drop)
+    g.remove_nodes_from(list(nx.isolates(g)))
+    if len(drop) == total:
         raise DataError(f"{where}: the file holds no drivable road", "check the extract's area")
     return g
 
