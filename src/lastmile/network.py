@@ -467,24 +467,40 @@ def _load_raw(
 
 
 def _process(g: nx.MultiDiGraph[Any], region: Region) -> tuple[nx.MultiDiGraph[Any], int]:
-    """Speeds (tagged or imputed), travel times, largest strongly connected component."""
+    """Speeds (tagged or imputed), travel times, largest strongly connected component.
+
+    osmnx parses the ``maxspeed`` tags (``osmnx.add_edge_speeds``) on a graph of the tagged edges
+    only; every other edge gets its class's default speed. Travel times use the formula of
+    ``osmnx.add_edge_travel_times`` (length / speed), and the strong component is the one
+    ``osmnx.truncate.largest_component`` would keep, with the other nodes removed in place: both
+    osmnx functions convert or copy the whole graph, which costs seconds on a county.
+    """
     if g.number_of_edges() == 0:
         raise DataError("the road graph has no edges", "check the extract's area and filters")
     nodes_before = g.number_of_nodes()
-    classes = {str(_first(d.get("highway", "road"))) for _, _, d in g.edges(data=True)}
-    # Sentinel -1 marks edges without a parsable maxspeed: osmnx fills every missing speed with the
-    # hwy_speeds value of its class, and no real maxspeed parses to a negative number.
-    ox.add_edge_speeds(g, hwy_speeds=dict.fromkeys(classes, -1.0), fallback=-1.0)
-    for _, _, d in g.edges(data=True):
-        hwy = str(_first(d.get("highway", "road")))
-        speed = float(d["speed_kph"])
+    tagged = [(u, v, k, d) for u, v, k, d in g.edges(keys=True, data=True) if "maxspeed" in d]
+    parsed: dict[tuple[Any, Any, Any], float] = {}
+    if tagged:
+        h: nx.MultiDiGraph[Any] = nx.MultiDiGraph(**g.graph)
+        h.add_nodes_from((n, g.nodes[n]) for n in {x for u, v, _, _ in tagged for x in (u, v)})
+        for u, v, k, d in tagged:
+            h.add_edge(u, v, key=k, **d)
+        classes = {str(_first(d.get("highway", "road"))) for _, _, d in h.edges(data=True)}
+        # Sentinel -1 marks edges without a parsable maxspeed: osmnx fills every missing speed
+        # with the hwy_speeds value of its class, and no real maxspeed parses to a negative number
+        ox.add_edge_speeds(h, hwy_speeds=dict.fromkeys(classes, -1.0), fallback=-1.0)
+        parsed = {(u, v, k): float(d["speed_kph"]) for u, v, k, d in h.edges(keys=True, data=True)}
+    for u, v, k, d in g.edges(keys=True, data=True):
+        speed = parsed.get((u, v, k), -1.0)
         imputed = not (np.isfinite(speed) and speed > 0)
         d["speed_imputed"] = imputed
+        hwy = str(_first(d.get("highway", "road")))
         d["speed_kph"] = region.speed_for(hwy) if imputed else speed
-    ox.add_edge_travel_times(g)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        g = ox.truncate.largest_component(g, strongly=True)
+        # osmnx.add_edge_travel_times: km / (km per second)
+        d["travel_time"] = (d["length"] / 1000) / (d["speed_kph"] / (60 * 60))
+    largest = max(nx.strongly_connected_components(g), key=len)
+    if len(largest) < len(g):
+        g.remove_nodes_from([n for n in g if n not in largest])
     if g.number_of_edges() == 0:
         raise DataError("the road graph has no strongly connected part with edges")
     return g, nodes_before
