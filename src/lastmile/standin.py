@@ -649,6 +649,13 @@ def _hamlet(
     return nodes
 
 
+def _sq_dist(points: FloatArray, p: FloatArray) -> FloatArray:
+    """Squared distances from ``points`` (n, 2) to ``p``."""
+    d = points - p
+    out: FloatArray = np.einsum("ij,ij->i", d, d)
+    return out
+
+
 def _villages(
     net: _Net,
     rng: np.random.Generator,
@@ -695,10 +702,9 @@ def _villages(
         """Road from the node of ``node_ids`` nearest the network to the nearest target."""
         coords = net.xy()
         pool = np.concatenate(targets)
-        _, k = cKDTree(coords[pool]).query(centre)
-        target = int(pool[int(k)])
-        _, g = cKDTree(coords[node_ids]).query(coords[target])
-        gate = int(node_ids[int(g)])
+        # one nearest-point query per tree: a linear scan beats building a k-d tree each time
+        target = int(pool[int(np.argmin(_sq_dist(coords[pool], centre)))])
+        gate = int(node_ids[int(np.argmin(_sq_dist(coords[node_ids], coords[target])))])
         highway = kind or ("tertiary" if target in main_like else "unclassified")
         lo_r, hi_r = _RATIO[highway]
         poly = _meander(
@@ -763,11 +769,21 @@ def _node_crossings(net: _Net) -> int:
     left, right = left[keep], right[keep]
     hits = shapely.intersection(lines[left], lines[right])
     inserts: dict[int, list[tuple[int, float, int]]] = {}  # way -> (segment, t, node)
+    # a long street crosses many others: compute its segment vectors once, not per crossing
+    cache: dict[int, tuple[FloatArray, FloatArray, FloatArray]] = {}
+
+    def segments(w: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+        if w not in cache:
+            p = coords[ways[w].nodes]
+            ab = p[1:] - p[:-1]
+            cache[w] = (p[:-1], ab, np.maximum((ab * ab).sum(axis=1), 1e-12))
+        return cache[w]
+
     added = 0
     for a, b, geom in zip(left.tolist(), right.tolist(), hits, strict=True):
         for pt in shapely.get_coordinates(shapely.get_parts(geom)):
-            sa, ta, va = _locate(coords, ways[a].nodes, pt)
-            sb, tb, vb = _locate(coords, ways[b].nodes, pt)
+            sa, ta, va = _locate(segments(a), ways[a].nodes, pt)
+            sb, tb, vb = _locate(segments(b), ways[b].nodes, pt)
             if va is not None and vb is not None:
                 continue  # already a shared node (or two nodes at one spot: leave them)
             if va is not None:
@@ -794,12 +810,15 @@ def _node_crossings(net: _Net) -> int:
     return added
 
 
-def _locate(coords: FloatArray, nodes: list[int], pt: FloatArray) -> tuple[int, float, int | None]:
-    """Segment index and position of ``pt`` on a way, and the vertex it sits on (if within 5 cm)."""
-    p = coords[nodes]
-    a, b = p[:-1], p[1:]
-    ab = b - a
-    t = np.clip(((pt - a) * ab).sum(axis=1) / np.maximum((ab * ab).sum(axis=1), 1e-12), 0.0, 1.0)
+def _locate(
+    segments: tuple[FloatArray, FloatArray, FloatArray], nodes: list[int], pt: FloatArray
+) -> tuple[int, float, int | None]:
+    """Segment index and position of ``pt`` on a way, and the vertex it sits on (if within 5 cm).
+
+    ``segments`` are the way's segment starts, vectors and squared lengths.
+    """
+    a, ab, ab2 = segments
+    t = np.clip(((pt - a) * ab).sum(axis=1) / ab2, 0.0, 1.0)
     d = np.hypot(*(a + ab * t[:, None] - pt).T)
     s = int(np.argmin(d))
     seg_len = float(np.hypot(*ab[s]))
@@ -1080,6 +1099,8 @@ def write_standin(
     to_ll = Transformer.from_crs(region.projected_crs, "EPSG:4326", always_xy=True)
     outline_m = shapely.transform(outline, lambda xy: _tx(to_m, xy))
     inside = outline_m.buffer(-100.0)  # roads keep 100 m from the border
+    # thousands of point-in-outline tests follow (meanders, spurs, hamlets): prepare it once
+    shapely.prepare(inside)
     centre_m = _tx(to_m, np.array([[region.county_centre.lon, region.county_centre.lat]]))[0]
     net = _Net(spacing=region.standin.node_spacing_m)
     seat_code = region.county_centre.township
