@@ -518,9 +518,9 @@ def _export(
 
     classes: dict[str, int] = {}
     rows: list[tuple[int, int, float, float, float, bool, int, bool]] = []
-    offsets = [0]
-    glon: list[float] = []
-    glat: list[float] = []
+    # per edge its geometry, or else the straight segment between its nodes (indices of u, v)
+    geoms: list[Any] = []
+    has_geom: list[bool] = []
     for u, v, d in g.edges(data=True):
         hwy = str(_first(d.get("highway", "road")))
         code = classes.setdefault(hwy, len(classes))
@@ -538,15 +538,18 @@ def _export(
             )
         )
         geom = d.get("geometry")
+        has_geom.append(geom is not None)
         if geom is not None:
-            xs, ys = geom.xy
-            glon.extend(xs)
-            glat.extend(ys)
-        else:
-            glon.extend((g.nodes[u]["x"], g.nodes[v]["x"]))
-            glat.extend((g.nodes[u]["y"], g.nodes[v]["y"]))
-        offsets.append(len(glon))
+            geoms.append(geom)
     arr = pd.DataFrame(rows, columns=["u", "v", "len", "time", "speed", "imp", "hwy", "oneway"])
+    glon, glat, offsets = _edge_polylines(
+        np.asarray(geoms, dtype=object),
+        np.asarray(has_geom, dtype=bool),
+        arr["u"].to_numpy(np.int64),
+        arr["v"].to_numpy(np.int64),
+        lon,
+        lat,
+    )
     return RoadNetwork(
         node_osmid=osmids,
         node_lon=lon,
@@ -562,14 +565,45 @@ def _export(
         edge_highway=arr["hwy"].to_numpy(np.int16),
         edge_oneway=arr["oneway"].to_numpy(bool),
         highway_classes=tuple(classes),
-        geometry_offsets=np.asarray(offsets, dtype=np.int64),
-        geometry_lon=np.asarray(glon, dtype=np.float64),
-        geometry_lat=np.asarray(glat, dtype=np.float64),
+        geometry_offsets=offsets,
+        geometry_lon=glon,
+        geometry_lat=glat,
         projected_crs=region.projected_crs,
         source=source,
         synthetic=synthetic,
         nodes_before_scc=nodes_before,
     )
+
+
+def _edge_polylines(
+    geoms: NDArray[np.object_],
+    has_geom: NDArray[np.bool_],
+    u: NDArray[np.int64],
+    v: NDArray[np.int64],
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """Concatenated edge polylines (lon, lat) and per-edge offsets into them.
+
+    An edge with a ``geometry`` (``geoms``, in edge order) keeps its coordinates; an edge without
+    one is the straight segment from node ``u`` to node ``v``.
+    """
+    coords, which = shapely.get_coordinates(geoms, return_index=True)
+    counts = np.full(has_geom.size, 2, dtype=np.int64)
+    counts[has_geom] = np.bincount(which, minlength=geoms.size)
+    offsets = np.zeros(has_geom.size + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(counts)
+    glon = np.empty(int(offsets[-1]), dtype=np.float64)
+    glat = np.empty_like(glon)
+    # positions of the geometry edges' coordinates: each edge's start offset, then consecutive
+    start = np.repeat(offsets[:-1][has_geom], counts[has_geom])
+    first = np.repeat(np.cumsum(counts[has_geom]) - counts[has_geom], counts[has_geom])
+    pos = start + np.arange(start.size) - first
+    glon[pos], glat[pos] = coords[:, 0], coords[:, 1]
+    plain = offsets[:-1][~has_geom]
+    glon[plain], glat[plain] = lon[u[~has_geom]], lat[u[~has_geom]]
+    glon[plain + 1], glat[plain + 1] = lon[v[~has_geom]], lat[v[~has_geom]]
+    return glon, glat, offsets
 
 
 _ARRAY_FIELDS = (
