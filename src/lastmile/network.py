@@ -397,12 +397,29 @@ def _is_drive(d: Mapping[str, Any]) -> bool:
 
 
 def _drive_only(g: nx.MultiDiGraph[Any], where: Path | str) -> nx.MultiDiGraph[Any]:
-    """Keep the ways osmnx's 'drive' network type keeps (graph_from_xml keeps every way)."""
-    g.remove_edges_from(
-        [(u, v, k) for u, v, k, d in g.edges(keys=True, data=True) if not _is_drive(d)]
-    )
-    g.remove_nodes_from([n for n in list(g.nodes) if g.degree(n) == 0])
-    if g.number_of_edges() == 0:
+    """Keep the ways osmnx's 'drive' network type keeps (graph_from_xml keeps every way).
+
+    The filter reads only the tags in ``_FILTER_KEYS``, and a county has a few dozen distinct
+    combinations of them among its hundreds of thousands of edges: each combination is evaluated
+    once.
+    """
+    verdict: dict[tuple[Any, ...], bool] = {}
+    drop = []
+    total = 0
+    for u, v, k, d in g.edges(keys=True, data=True):
+        total += 1
+        key = tuple(d.get(t) for t in _FILTER_KEYS)
+        try:
+            keep = verdict[key]
+        except KeyError:
+            keep = verdict[key] = _is_drive(d)
+        except TypeError:  # an unhashable (list) tag value: evaluate this edge on its own
+            keep = _is_drive(d)
+        if not keep:
+            drop.append((u, v, k))
+    g.remove_edges_from(drop)
+    g.remove_nodes_from(list(nx.isolates(g)))
+    if len(drop) == total:
         raise DataError(f"{where}: the file holds no drivable road", "check the extract's area")
     return g
 
@@ -450,24 +467,40 @@ def _load_raw(
 
 
 def _process(g: nx.MultiDiGraph[Any], region: Region) -> tuple[nx.MultiDiGraph[Any], int]:
-    """Speeds (tagged or imputed), travel times, largest strongly connected component."""
+    """Speeds (tagged or imputed), travel times, largest strongly connected component.
+
+    osmnx parses the ``maxspeed`` tags (``osmnx.add_edge_speeds``) on a graph of the tagged edges
+    only; every other edge gets its class's default speed. Travel times use the formula of
+    ``osmnx.add_edge_travel_times`` (length / speed), and the strong component is the one
+    ``osmnx.truncate.largest_component`` would keep, with the other nodes removed in place: both
+    osmnx functions convert or copy the whole graph, which costs seconds on a county.
+    """
     if g.number_of_edges() == 0:
         raise DataError("the road graph has no edges", "check the extract's area and filters")
     nodes_before = g.number_of_nodes()
-    classes = {str(_first(d.get("highway", "road"))) for _, _, d in g.edges(data=True)}
-    # Sentinel -1 marks edges without a parsable maxspeed: osmnx fills every missing speed with the
-    # hwy_speeds value of its class, and no real maxspeed parses to a negative number.
-    ox.add_edge_speeds(g, hwy_speeds=dict.fromkeys(classes, -1.0), fallback=-1.0)
-    for _, _, d in g.edges(data=True):
-        hwy = str(_first(d.get("highway", "road")))
-        speed = float(d["speed_kph"])
+    tagged = [(u, v, k, d) for u, v, k, d in g.edges(keys=True, data=True) if "maxspeed" in d]
+    parsed: dict[tuple[Any, Any, Any], float] = {}
+    if tagged:
+        h: nx.MultiDiGraph[Any] = nx.MultiDiGraph(**g.graph)
+        h.add_nodes_from((n, g.nodes[n]) for n in {x for u, v, _, _ in tagged for x in (u, v)})
+        for u, v, k, d in tagged:
+            h.add_edge(u, v, key=k, **d)
+        classes = {str(_first(d.get("highway", "road"))) for _, _, d in h.edges(data=True)}
+        # Sentinel -1 marks edges without a parsable maxspeed: osmnx fills every missing speed
+        # with the hwy_speeds value of its class, and no real maxspeed parses to a negative number
+        ox.add_edge_speeds(h, hwy_speeds=dict.fromkeys(classes, -1.0), fallback=-1.0)
+        parsed = {(u, v, k): float(d["speed_kph"]) for u, v, k, d in h.edges(keys=True, data=True)}
+    for u, v, k, d in g.edges(keys=True, data=True):
+        speed = parsed.get((u, v, k), -1.0)
         imputed = not (np.isfinite(speed) and speed > 0)
         d["speed_imputed"] = imputed
+        hwy = str(_first(d.get("highway", "road")))
         d["speed_kph"] = region.speed_for(hwy) if imputed else speed
-    ox.add_edge_travel_times(g)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        g = ox.truncate.largest_component(g, strongly=True)
+        # osmnx.add_edge_travel_times: km / (km per second)
+        d["travel_time"] = (d["length"] / 1000) / (d["speed_kph"] / (60 * 60))
+    largest = max(nx.strongly_connected_components(g), key=len)
+    if len(largest) < len(g):
+        g.remove_nodes_from([n for n in g if n not in largest])
     if g.number_of_edges() == 0:
         raise DataError("the road graph has no strongly connected part with edges")
     return g, nodes_before
@@ -485,9 +518,9 @@ def _export(
 
     classes: dict[str, int] = {}
     rows: list[tuple[int, int, float, float, float, bool, int, bool]] = []
-    offsets = [0]
-    glon: list[float] = []
-    glat: list[float] = []
+    # per edge its geometry, or else the straight segment between its nodes (indices of u, v)
+    geoms: list[Any] = []
+    has_geom: list[bool] = []
     for u, v, d in g.edges(data=True):
         hwy = str(_first(d.get("highway", "road")))
         code = classes.setdefault(hwy, len(classes))
@@ -505,15 +538,18 @@ def _export(
             )
         )
         geom = d.get("geometry")
+        has_geom.append(geom is not None)
         if geom is not None:
-            xs, ys = geom.xy
-            glon.extend(xs)
-            glat.extend(ys)
-        else:
-            glon.extend((g.nodes[u]["x"], g.nodes[v]["x"]))
-            glat.extend((g.nodes[u]["y"], g.nodes[v]["y"]))
-        offsets.append(len(glon))
+            geoms.append(geom)
     arr = pd.DataFrame(rows, columns=["u", "v", "len", "time", "speed", "imp", "hwy", "oneway"])
+    glon, glat, offsets = _edge_polylines(
+        np.asarray(geoms, dtype=object),
+        np.asarray(has_geom, dtype=bool),
+        arr["u"].to_numpy(np.int64),
+        arr["v"].to_numpy(np.int64),
+        lon,
+        lat,
+    )
     return RoadNetwork(
         node_osmid=osmids,
         node_lon=lon,
@@ -529,14 +565,45 @@ def _export(
         edge_highway=arr["hwy"].to_numpy(np.int16),
         edge_oneway=arr["oneway"].to_numpy(bool),
         highway_classes=tuple(classes),
-        geometry_offsets=np.asarray(offsets, dtype=np.int64),
-        geometry_lon=np.asarray(glon, dtype=np.float64),
-        geometry_lat=np.asarray(glat, dtype=np.float64),
+        geometry_offsets=offsets,
+        geometry_lon=glon,
+        geometry_lat=glat,
         projected_crs=region.projected_crs,
         source=source,
         synthetic=synthetic,
         nodes_before_scc=nodes_before,
     )
+
+
+def _edge_polylines(
+    geoms: NDArray[np.object_],
+    has_geom: NDArray[np.bool_],
+    u: NDArray[np.int64],
+    v: NDArray[np.int64],
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """Concatenated edge polylines (lon, lat) and per-edge offsets into them.
+
+    An edge with a ``geometry`` (``geoms``, in edge order) keeps its coordinates; an edge without
+    one is the straight segment from node ``u`` to node ``v``.
+    """
+    coords, which = shapely.get_coordinates(geoms, return_index=True)
+    counts = np.full(has_geom.size, 2, dtype=np.int64)
+    counts[has_geom] = np.bincount(which, minlength=geoms.size)
+    offsets = np.zeros(has_geom.size + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(counts)
+    glon = np.empty(int(offsets[-1]), dtype=np.float64)
+    glat = np.empty_like(glon)
+    # positions of the geometry edges' coordinates: each edge's start offset, then consecutive
+    start = np.repeat(offsets[:-1][has_geom], counts[has_geom])
+    first = np.repeat(np.cumsum(counts[has_geom]) - counts[has_geom], counts[has_geom])
+    pos = start + np.arange(start.size) - first
+    glon[pos], glat[pos] = coords[:, 0], coords[:, 1]
+    plain = offsets[:-1][~has_geom]
+    glon[plain], glat[plain] = lon[u[~has_geom]], lat[u[~has_geom]]
+    glon[plain + 1], glat[plain + 1] = lon[v[~has_geom]], lat[v[~has_geom]]
+    return glon, glat, offsets
 
 
 _ARRAY_FIELDS = (
