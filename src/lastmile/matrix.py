@@ -370,10 +370,10 @@ def cached_travel_matrix(
 ) -> TravelMatrix:
     """:func:`travel_matrix`, stored in ``cache`` keyed by the graph and the node lists.
 
-    Only graphs that carry a ``cache_key`` (every graph :func:`~lastmile.network.load_network`
-    returns) are cached; ids and options are part of the key.
+    Only graphs that carry a :attr:`~lastmile.network.RoadNetwork.cache_key` (every graph
+    :func:`~lastmile.network.load_network` returns) are cached; ids and options are part of the key.
     """
-    key = network.meta.get("cache_key")
+    key = network.cache_key
     if cache is None or key is None:
         return travel_matrix(network, origin_nodes, destination_nodes, **kwargs)
     h = hashlib.sha256(str(key).encode())
