@@ -691,7 +691,7 @@ def load_network(
         net = replace(net, cache_key=key)
         save_network(net, cached)
     # the key of the file it was read from: later stages key their caches (matrices) on it
-    return net if net.cache_key == key else replace(net, cache_key=key)
+    return replace(net, cache_key=key)
 
 
 def _with_source(net: RoadNetwork, source: str, synthetic: bool) -> RoadNetwork:
@@ -833,7 +833,7 @@ def open_network(
             net = replace(net, cache_key=key)
             save_network(net, cached)
         else:
-            net = net_or_none if net_or_none.cache_key == key else replace(net_or_none, cache_key=key)
+            net = replace(net_or_none, cache_key=key)
         return net, NetworkSource("osm", None, label)
     path = Path(choice)
     _check_readable(path)
