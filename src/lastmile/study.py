@@ -333,12 +333,20 @@ def _lead_time_both(a: Path, b: Path) -> str | None:
         par = df[df["order_id"].isin(both) & (df["kind"] == "delivery")]["lead_min"]
         if par.empty:
             return None
-        rows.append({"plan": name, "parcels": len(par), "mean_min": round(float(par.mean()), 1),
-                     "median_min": round(float(par.median()), 1),
-                     "p90_min": round(weighted_quantile(par, None, 0.9), 1),
-                     "max_min": round(float(par.max()), 1)})
-    return (f"\n## Parcel lead time over the {len(both)} orders served in both plans\n\n"
-            + markdown_table(pd.DataFrame(rows)))
+        rows.append(
+            {
+                "plan": name,
+                "parcels": len(par),
+                "mean_min": round(float(par.mean()), 1),
+                "median_min": round(float(par.median()), 1),
+                "p90_min": round(weighted_quantile(par, None, 0.9), 1),
+                "max_min": round(float(par.max()), 1),
+            }
+        )
+    return (
+        f"\n## Parcel lead time over the {len(both)} orders served in both plans\n\n"
+        + markdown_table(pd.DataFrame(rows))
+    )
 
 
 def p_curve(
