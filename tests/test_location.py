@@ -8,7 +8,9 @@ import itertools
 import json
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -37,6 +39,8 @@ def _check_consistent(res: LocationResult) -> None:
     assert len(res.new_indices) == res.options.p
     assert set(res.new_indices).isdisjoint(prob.excluded)
     assert set(prob.forced) <= set(res.new_indices)
+    if prob.reachable is not None:  # a facility never serves a demand point it cannot reach
+        assert prob.reachable[res.assignment, np.arange(prob.n_demand)].all()
     if not prob.capacitated:
         nearest = prob.cost[list(res.open_indices)].min(axis=0)
         assert (cost == nearest).all()
@@ -105,12 +109,18 @@ def _subsets(prob: LocationProblem, p: int, k: int | None) -> Iterator[tuple[int
         opened = set(s) | set(prob.open_fixed)
         if any(all(groups[i] != g for i in opened) for g in prob.forced_groups):
             continue
+        if prob.reachable is not None and not prob.reachable[sorted(opened)].any(axis=0).all():
+            continue  # some demand point would have no open facility that reaches it
         yield s
 
 
 def _nearest(prob: LocationProblem, s: tuple[int, ...]) -> NDArray[np.int64]:
+    """Cost to the nearest open facility that reaches each demand point (by the mask)."""
     rows = sorted(set(s) | set(prob.open_fixed))
-    return np.asarray(prob.cost[rows].min(axis=0), dtype=np.int64)
+    sub = prob.cost[rows].astype(float)
+    if prob.reachable is not None:
+        sub[~prob.reachable[rows]] = np.inf
+    return np.asarray(sub.min(axis=0), dtype=np.int64)
 
 
 def _brute(prob: LocationProblem, opt: LocationOptions) -> tuple[float, float]:
@@ -180,6 +190,8 @@ def _brute_capacitated(prob: LocationProblem, opt: LocationOptions) -> tuple[flo
     for s in _subsets(prob, opt.p, opt.max_per_group):
         rows = sorted(set(s) | set(prob.open_fixed))
         for assign in itertools.product(rows, repeat=prob.n_demand):
+            if prob.reachable is not None and not prob.reachable[list(assign), range(len(q))].all():
+                continue
             load: dict[int, int] = {}
             for j, i in enumerate(assign):
                 load[i] = load.get(i, 0) + int(q[j])
@@ -226,6 +238,138 @@ def test_brute_force_capacitated(seed: int, objective: str, cover: int | None) -
     _check_consistent(res)
     loads = np.bincount(res.assignment, weights=qty, minlength=5)
     assert (loads <= caps).all()
+
+
+# --------------------------------------------------------------------------- unreachable pairs
+
+
+def _unreachable_instance(seed: int, nc: int = 7, nd: int = 9) -> dict[str, Any]:
+    """Random costs with about a third of the pairs unreachable; those pairs get cost 0, the most
+    attractive value, so only the mask can keep them out (every point keeps one reachable
+    candidate)."""
+    rng = np.random.default_rng(100 + seed)
+    cost = rng.integers(1, 40, size=(nc, nd))
+    reach = rng.random((nc, nd)) > 0.35
+    reach[rng.integers(0, nc, size=nd), np.arange(nd)] = True
+    cost[~reach] = 0
+    w = rng.integers(1, 5, size=nd).astype(float)
+    w[0] = 0.0
+    return {"cost": cost, "w": w, "reach": reach}
+
+
+UNREACHABLE_CASES = [
+    # (objective, p, fixed, coverage)
+    ("pmedian", 2, (), None),
+    ("pmedian", 3, (0,), None),
+    ("mclp", 2, (), 15),
+    ("pcenter", 2, (), None),
+    ("pcenter", 3, (1,), None),
+]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("case", UNREACHABLE_CASES, ids=lambda c: f"{c[0]}-p{c[1]}-f{len(c[2])}")
+def test_brute_force_with_unreachable_pairs(seed: int, case: tuple[Any, ...]) -> None:
+    objective, p, fixed, cover = case
+    data = _unreachable_instance(seed)
+    prob = LocationProblem.from_cost_matrix(
+        data["cost"], data["w"], open_fixed=fixed, reachable=data["reach"]
+    )
+    assert prob.n_unreachable == int((~data["reach"]).sum()) > 0
+    reachable_max = int(data["cost"][data["reach"]].max())
+    assert prob.unreachable_cost == reachable_max + 1  # the big-M: just above every real cost
+    opt = LocationOptions(
+        objective=objective, p=p, max_per_group=None, coverage_s=cover, time_limit_s=TL
+    )
+    res = solve(prob, opt)
+    value, tie = _brute(prob, opt)
+    assert res.optimal
+    assert res.objective == pytest.approx(value)
+    assert res.total_cost() == pytest.approx(tie)
+    _check_consistent(res)  # includes: every assignment is a reachable pair
+    assert res.assigned_cost.max() <= reachable_max
+
+
+@pytest.mark.parametrize("objective", ["pmedian", "pcenter"])
+def test_brute_force_capacitated_with_unreachable_pairs(objective: str) -> None:
+    rng = np.random.default_rng(9)
+    cost = rng.integers(1, 30, size=(5, 6))
+    reach = rng.random((5, 6)) > 0.3
+    reach[4] = True  # the fixed facility reaches every point
+    cost[~reach] = 0
+    qty = rng.integers(2, 6, size=6)
+    prob = LocationProblem.from_cost_matrix(
+        cost, rng.integers(1, 4, size=6).astype(float), capacities=[8, 9, 10, 12, 9],
+        quantities=qty, open_fixed=[4], reachable=reach,
+    )  # fmt: skip
+    opt = LocationOptions(objective=objective, p=2, max_per_group=None, time_limit_s=TL)  # type: ignore[arg-type]
+    res = solve(prob, opt)
+    value, tie = _brute_capacitated(prob, opt)
+    assert res.optimal and res.objective == pytest.approx(value)
+    assert res.total_cost() == pytest.approx(tie)
+    _check_consistent(res)
+
+
+def test_facility_that_cannot_reach_is_never_assigned() -> None:
+    """On a road graph with a one-way road: candidate B is 5 s from village v1 the wrong way and
+    cannot reach it. v1 has no demand weight, so its cost never counts: only the mask keeps B
+    from serving it. B alone would be the cheapest choice for v2 (50 s against A's 155 s)."""
+    from lastmile.matrix import UNREACHABLE, travel_matrix
+    from tests.tiny_network import ONE_WAY_EDGES, tiny_network
+
+    net = tiny_network(4, ONE_WAY_EDGES)
+    mat = travel_matrix(net, [0, 2], [1, 3], origin_ids=["A", "B"], destination_ids=["v1", "v2"])
+    assert mat.reachable.tolist() == [[True, True], [False, True]] and mat.n_unreachable == 1
+    assert mat.seconds.tolist() == [[100, 155], [UNREACHABLE, 50]]
+    prob = LocationProblem.from_cost_matrix(
+        mat.seconds, [0.0, 1.0], candidate_ids=mat.origins, demand_ids=mat.destinations,
+        reachable=mat.reachable,
+    )  # fmt: skip
+    assert prob.cost.tolist() == [[100, 155], [156, 50]]  # the sentinel is gone
+    for opt in (
+        LocationOptions(p=1, max_per_group=None),
+        LocationOptions(objective="pcenter", p=1, max_per_group=None),
+        LocationOptions(objective="mclp", p=1, max_per_group=None, coverage_s=60),
+    ):
+        res = solve(prob, opt)
+        assert res.optimal and res.new_ids == ("A",), opt.objective
+        assert res.assignment.tolist() == [0, 0]
+    both = solve(prob, LocationOptions(p=2, max_per_group=None))
+    assert both.assignment.tolist() == [0, 1] and both.objective == 50
+    capped = LocationProblem.from_cost_matrix(
+        mat.seconds, [0.0, 1.0], capacities=[5, 5], quantities=[1, 1], reachable=mat.reachable
+    )
+    res = solve(capped, LocationOptions(p=1, max_per_group=None))
+    assert res.new_indices == (0,) and res.assignment.tolist() == [0, 0]
+    # B alone cannot serve v1: named, not given a huge cost
+    with pytest.raises(InfeasibleError, match=r"demand point 'v1' .* only by A, all excluded"):
+        solve(replace(prob, excluded=(0,)), LocationOptions(p=1, max_per_group=None))
+    with pytest.raises(InputError, match="demand point 'v1' is reached by no candidate"):
+        LocationProblem.from_cost_matrix(
+            mat.seconds[1:], demand_ids=mat.destinations, reachable=mat.reachable[1:]
+        )
+    with pytest.raises(InputError, match="reachable mask has shape"):
+        LocationProblem.from_cost_matrix(mat.seconds, reachable=mat.reachable[:, :1])
+
+
+def test_reach_sets_beyond_greedy_fall_back_to_the_exact_choice() -> None:
+    """Only {X, Y} reaches all six points with p = 2; the greedy start takes the cheap Z first
+    (it reaches as many points) and then needs three, so the exact feasibility model decides."""
+    reach = np.array(
+        [
+            [1, 1, 1, 0, 0, 0],  # X
+            [0, 0, 0, 1, 1, 1],  # Y
+            [1, 1, 0, 1, 1, 0],  # Z
+        ],
+        dtype=bool,
+    )
+    cost = np.array([[10] * 6, [10] * 6, [1] * 6]) * reach
+    prob = LocationProblem.from_cost_matrix(cost, candidate_ids="XYZ", reachable=reach)
+    res = solve(prob, LocationOptions(p=2, max_per_group=None))
+    assert res.optimal and res.new_ids == ("X", "Y") and res.objective == 60
+    _check_consistent(res)
+    with pytest.raises(InfeasibleError, match="no choice of p = 1 new facilities reaches"):
+        solve(prob, LocationOptions(p=1, max_per_group=None))
 
 
 def test_capacity_changes_the_answer() -> None:

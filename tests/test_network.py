@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import bz2
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +12,14 @@ import pytest
 
 from lastmile.config import load_region
 from lastmile.errors import DataError, InputError
-from lastmile.network import build_network, load_network, read_network, snap_points
+from lastmile.matrix import cached_travel_matrix
+from lastmile.network import (
+    CACHE_VERSION,
+    build_network,
+    load_network,
+    read_network,
+    snap_points,
+)
 
 REGION = load_region()
 
@@ -129,6 +138,54 @@ def test_cache_roundtrip_and_atomic(town: Path, tmp_path: Path) -> None:
     files[0].write_bytes(b"not a cache")
     with pytest.raises(InputError, match="not a lastmile network cache"):
         read_network(files[0])
+
+
+def test_cache_key_is_a_field_that_keys_the_matrix_cache(town: Path, tmp_path: Path) -> None:
+    """The graph's content hash is a typed field: in the cache file, on every load, and the one
+    key of the matrix cache; a graph built without a cache has none and is never cached."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    net = load_network(town, REGION, cache=cache)
+    (cached,) = cache.glob("network-*.npz")
+    assert net.cache_key is not None and cached.name == f"network-{net.cache_key}.npz"
+    assert read_network(cached).cache_key == net.cache_key
+    assert load_network(town, REGION, cache=cache).cache_key == net.cache_key
+    nodes = np.arange(net.n_nodes, dtype=np.int64)
+    cached_travel_matrix(net, nodes, nodes, cache)
+    assert len(list(cache.glob("matrix-*.pkl"))) == 1
+    # another speed table is another graph: another key, another matrix file
+    slower = replace(REGION, speeds_kmh={**REGION.speeds_kmh, "tertiary": 10.0})
+    other = load_network(town, slower, cache=cache)
+    assert other.cache_key not in (None, net.cache_key)
+    cached_travel_matrix(other, nodes, nodes, cache)
+    assert len(list(cache.glob("matrix-*.pkl"))) == 2
+    bare = build_network(town, REGION)
+    assert bare.cache_key is None
+    cached_travel_matrix(bare, nodes, nodes, cache)
+    assert len(list(cache.glob("matrix-*.pkl"))) == 2
+
+
+def test_cache_of_the_older_meta_format_is_rebuilt(town: Path, tmp_path: Path) -> None:
+    """A version-2 file (free ``meta`` dict in the header) is not trusted but rebuilt."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    net = load_network(town, REGION, cache=cache)
+    (cached,) = cache.glob("network-*.npz")
+    with np.load(cached) as data:
+        arrays = {k: data[k] for k in data.files}
+    header = json.loads(str(arrays.pop("header")))
+    del header["cache_key"]
+    header.update(version=2, meta={"cache_key": "stale"})
+    arrays["edge_time_s"] = arrays["edge_time_s"] * 100  # wrong if it were trusted
+    with open(cached, "wb") as f:
+        np.savez(f, header=np.array(json.dumps(header)), **arrays)
+    assert CACHE_VERSION != 2
+    with pytest.raises(InputError, match="cache version 2 is outdated"):
+        read_network(cached)
+    again = load_network(town, REGION, cache=cache)
+    assert np.array_equal(again.edge_time_s, net.edge_time_s)
+    assert again.cache_key == net.cache_key
+    assert read_network(cached).cache_key == net.cache_key  # written again in this version
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ import pytest
 from lastmile.cli import main
 from lastmile.errors import DataError
 from lastmile.plan import (
+    NO_FACILITY_REACHES,
     PlanResult,
     baseline_depots,
     delivery_study,
@@ -177,6 +178,58 @@ def test_the_centre_is_found_by_its_role_not_its_row(result: PlanResult) -> None
     assert study["after"]["mean_min"] == result.study.summary["after"]["mean_min"]
     with pytest.raises(DataError, match="0 rows have role 'county centre', expected exactly one"):
         _ = replace(moved, facilities=moved.facilities.assign(role="candidate")).centre_row
+
+
+def test_unreachable_pairs_are_reported_not_costed(result: PlanResult) -> None:
+    """On the stand-in every pair is reachable (one strongly connected graph); with pairs taken
+    out of the matrix's mask, the hub that cannot reach a village never serves it, the village no
+    facility reaches is left out with its reason, and the study averages the others."""
+    k = result.kpis()
+    assert k["reachability"] == {
+        "facility_village_pairs": result.inputs.access.reachable.size,
+        "facility_village_pairs_unreachable": 0,
+        "villages_no_facility_reaches": [],
+    }
+    assert k["access_time"]["villages_compared"] == len(result.inputs.villages)
+    assert k["access_time"]["unreachable_villages"] == {"before": [], "after": []}
+
+    inp = result.inputs
+    ids = list(inp.villages["id"])
+    served = result.study.villages.set_index("village")["facility_after"]
+    hub_row = result.placement.open_rows[1]
+    hub = str(inp.facilities["id"].iloc[hub_row])
+    cut = next(v for v in ids if served[v] == hub)  # a village this hub serves
+    lost = next(v for v in ids if served[v] != hub)  # a village no facility will reach
+    reach = inp.access.reachable.copy()
+    reach[hub_row, ids.index(cut)] = False
+    reach[:, ids.index(lost)] = False
+    cut_off = replace(inp, access=replace(inp.access, reachable=reach))
+    placement = place_hubs(cut_off)
+    problem = placement.result.problem
+    assert lost not in problem.demand_ids and problem.n_demand == len(ids) - 1
+    assert problem.reachable is not None and problem.n_unreachable == 1
+    assert problem.reachable[placement.result.assignment, np.arange(problem.n_demand)].all()
+    study = delivery_study(cut_off, placement.open_rows)
+    v = study.villages.set_index("village")
+    assert v.loc[cut, "facility_after"] != hub and v.loc[cut, "unreachable"] == ""
+    assert v.loc[lost, "unreachable"] == "before and after"
+    assert math.isnan(v.loc[lost, "minutes_after"])
+    s = study.summary
+    assert s["villages_compared"] == len(ids) - 1
+    assert s["unreachable_villages"] == {"before": [lost], "after": [lost]}
+    keep = v.index != lost
+    w = v["weight"].to_numpy(float)[keep]
+    secs = np.where(reach, inp.access.seconds, np.iinfo(np.int64).max)
+    before = secs[0][keep] / 60
+    after = secs[list(placement.open_rows)].min(axis=0)[keep] / 60
+    assert s["before"]["mean_min"] == pytest.approx(np.average(before, weights=w), abs=0.01)
+    assert s["after"]["mean_min"] == pytest.approx(np.average(after, weights=w), abs=0.01)
+    k = replace(result, inputs=cut_off, placement=placement, study=study).kpis()
+    n_fac = len(inp.facilities)
+    assert k["reachability"]["facility_village_pairs_unreachable"] == n_fac + 1
+    (row,) = k["reachability"]["villages_no_facility_reaches"]
+    assert row["id"] == lost and row["reason"] == NO_FACILITY_REACHES
+    assert "left out and listed in unreachable_villages" in k["access_time"]["covers"]
 
 
 def test_user_orders_file_and_unreachable_order(

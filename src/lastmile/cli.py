@@ -290,6 +290,13 @@ def _print_study(study: AccessStudy) -> None:
         f"  mean minutes saved: {study.summary['mean_minutes_saved']:.1f} "
         f"({study.summary['reduction_share']:.1%})"
     )
+    lost = study.summary["unreachable_villages"]
+    for plan, label in (("before", "centre only"), ("after", "centre + hubs")):
+        if lost[plan]:
+            print(
+                f"  no road path from an open facility ({label}), left out: {len(lost[plan])} "
+                f"village(s): {', '.join(lost[plan][:10])}{' ...' if len(lost[plan]) > 10 else ''}"
+            )
 
 
 def _print_routes(*plans: RoutePlan) -> None:

@@ -7,7 +7,8 @@ predecessor tree by pointer doubling (``log2(depth)`` vectorised passes).
 
 Units: seconds and metres as integers (rounded once, at the end); unreachable pairs — beyond the
 optional cut-off, or across one-way dead ends — are flagged in ``reachable`` and carry the sentinel
-:data:`UNREACHABLE`, never an exception.
+:data:`UNREACHABLE`, never an exception. The sentinel is no cost: consumers read the mask (routing,
+the location models and the access study take it and report those pairs).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
 #: Seconds / metres stored for unreachable pairs (about 31 years; safe to add in int64 solvers).
+#: A placeholder, not a cost: :attr:`TravelMatrix.reachable` says which pairs have a path.
 UNREACHABLE = 10**9
 
 #: Sources per dijkstra call: bounds memory to chunk x nodes doubles.
@@ -370,10 +372,10 @@ def cached_travel_matrix(
 ) -> TravelMatrix:
     """:func:`travel_matrix`, stored in ``cache`` keyed by the graph and the node lists.
 
-    Only graphs that carry a ``cache_key`` (every graph :func:`~lastmile.network.load_network`
-    returns) are cached; ids and options are part of the key.
+    Only graphs that carry a :attr:`~lastmile.network.RoadNetwork.cache_key` (every graph
+    :func:`~lastmile.network.load_network` returns) are cached; ids and options are part of the key.
     """
-    key = network.meta.get("cache_key")
+    key = network.cache_key
     if cache is None or key is None:
         return travel_matrix(network, origin_nodes, destination_nodes, **kwargs)
     h = hashlib.sha256(str(key).encode())

@@ -26,7 +26,7 @@ import tempfile
 import warnings
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -47,8 +47,9 @@ from lastmile.config import Region
 from lastmile.errors import DataError, InputError
 from lastmile.io import atomic_path, file_sha256
 
-#: Bumped whenever the cache layout or the processing changes.
-CACHE_VERSION = 2  # 2: merged highway tags resolved independently of the hash seed
+#: Bumped whenever the cache layout or the processing changes (2: merged highway tags resolved
+#: independently of the hash seed; 3: the free ``meta`` dict replaced by the ``cache_key`` field).
+CACHE_VERSION = 3
 
 GRAPH_SUFFIXES = (".osm", ".xml", ".osm.bz2", ".osm.pbf", ".pbf", ".graphml")
 
@@ -67,6 +68,13 @@ class RoadNetwork:
         Human-readable description of where the graph came from.
     synthetic
         True for the synthetic stand-in: every output made from it must say so.
+    nodes_before_scc
+        Nodes of the parsed graph before the largest strongly connected component was kept.
+    cache_key
+        Content hash of what the graph was built from (the source file's sha256 or the download's
+        outline and date, the speed table, the CRS and :data:`CACHE_VERSION`), set by
+        :func:`load_network` / :func:`open_network`; later stages key their own caches (travel
+        matrices) on it. ``None`` for a graph built without a cache: it is never cached.
     """
 
     node_osmid: NDArray[np.int64]
@@ -90,7 +98,7 @@ class RoadNetwork:
     source: str
     synthetic: bool
     nodes_before_scc: int
-    meta: dict[str, Any] = field(default_factory=dict)
+    cache_key: str | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -635,7 +643,7 @@ def save_network(network: RoadNetwork, path: Path) -> None:
         "source": network.source,
         "synthetic": network.synthetic,
         "nodes_before_scc": network.nodes_before_scc,
-        "meta": network.meta,
+        "cache_key": network.cache_key,
     }
     arrays = {name: getattr(network, name) for name in _ARRAY_FIELDS}
     with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as f:
@@ -657,7 +665,7 @@ def read_network(path: Path) -> RoadNetwork:
             source=header["source"],
             synthetic=bool(header["synthetic"]),
             nodes_before_scc=int(header["nodes_before_scc"]),
-            meta=dict(header.get("meta", {})),
+            cache_key=None if header["cache_key"] is None else str(header["cache_key"]),
         )
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
         raise InputError(f"{path}: not a lastmile network cache ({exc})", "delete it") from exc
@@ -747,9 +755,10 @@ def load_network(
             net = _with_source(net, description, synthetic)
     else:
         net = build_network(path, region, synthetic=synthetic, description=description)
+        net = replace(net, cache_key=key)
         save_network(net, cached)
-    # lets later stages key their own caches (matrices) on this exact graph
-    return replace(net, meta={**net.meta, "cache_key": key})
+    # the key of the file it was read from: later stages key their caches (matrices) on it
+    return replace(net, cache_key=key)
 
 
 def _with_source(net: RoadNetwork, source: str, synthetic: bool) -> RoadNetwork:
@@ -888,10 +897,11 @@ def open_network(
         if net_or_none is None:
             with osmnx_settings(cache_folder=str(cache / "osmnx-http"), use_cache=True):
                 net = build_network("osm", region, outline=outline, description=label)
+            net = replace(net, cache_key=key)
             save_network(net, cached)
         else:
-            net = net_or_none
-        return replace(net, meta={**net.meta, "cache_key": key}), NetworkSource("osm", None, label)
+            net = replace(net_or_none, cache_key=key)
+        return net, NetworkSource("osm", None, label)
     path = Path(choice)
     _check_readable(path)
     kind = graph_file_kind(path)

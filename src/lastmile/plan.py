@@ -100,6 +100,13 @@ from lastmile.validate import ValidationReport, validate_routes
 
 Progress = Callable[[str], None]
 
+#: Why a village gets no hub and no access time: the matrix has no road path to it from any
+#: facility (the county centre or a candidate site).
+NO_FACILITY_REACHES = (
+    "no road path from any facility (county centre or candidate site): left out of hub "
+    "placement and the access study"
+)
+
 
 def _quiet(_: str) -> None:
     return None
@@ -127,7 +134,9 @@ class PlanInputs:
         with ``geometry``, ``node``, ``snap_m`` and ``too_far``; orders beyond the snap limit stay
         in and are reported unreachable by routing.
     access
-        Travel times facilities x villages.
+        Travel times facilities x villages; pairs without a road path are flagged in its
+        ``reachable`` mask (their ``seconds`` are no cost), villages no facility reaches are
+        listed in ``warnings``.
     """
 
     scenario: Scenario
@@ -388,6 +397,9 @@ def prepare(
     )
     if access.n_unreachable:
         warnings.append(f"{access.n_unreachable} facility-village pairs have no road path")
+    for j in np.flatnonzero(~access.reachable.any(axis=0)):
+        v = vgdf.iloc[int(j)]
+        warnings.append(f"village {v['name']} ({v['id']}): {NO_FACILITY_REACHES}")
     timings["matrix_s"] = time.perf_counter() - t
     return PlanInputs(
         scenario,
@@ -443,11 +455,14 @@ def place_hubs(
         raise InfeasibleError(
             f"unknown candidate site id(s) {unknown}", "use ids from the facilities table"
         )
+    # a village no facility reaches cannot be served by any choice: left out (reported in kpis)
+    reached = inputs.access.reachable.any(axis=0)
     problem = LocationProblem.from_cost_matrix(
-        inputs.access.seconds,
-        inputs.villages["weight"].to_numpy(np.float64),
+        inputs.access.seconds[:, reached],
+        inputs.villages["weight"].to_numpy(np.float64)[reached],
         candidate_ids=ids,
-        demand_ids=list(inputs.villages["id"]),
+        demand_ids=list(inputs.villages["id"][reached]),
+        reachable=inputs.access.reachable[:, reached],
         groups=list(fac["township"]),
         open_fixed=[centre],
         forced=[ids.index(f) for f in forced],
@@ -480,6 +495,7 @@ def delivery_study(inputs: PlanInputs, open_rows: Sequence[int]) -> AccessStudy:
         before_open=[inputs.centre_row],
         after_open=list(open_rows),
         township_names={t.code: t.name for t in inputs.region.townships},
+        reachable=inputs.access.reachable,
     )
 
 
@@ -925,8 +941,15 @@ class PlanResult:
             "access_time": {
                 **dict(self.study.summary),
                 "covers": "every settlement (incl. the county and township seats), weighted by "
-                "its demand weight; road time from the nearest open facility, no orders routed",
+                "its demand weight; road time from the nearest open facility, no orders routed"
+                + (
+                    "; settlements without a road path from an open facility in either plan "
+                    "are left out and listed in unreachable_villages"
+                    if self.study.summary["villages_compared"] < len(inp.villages)
+                    else ""
+                ),
             },
+            "reachability": _reachability(inp),
             "routing": {
                 "baseline": _route_kpis(self.baseline),
                 "plan": _route_kpis(self.planned),
@@ -987,6 +1010,21 @@ class PlanResult:
                 for n, u in s["unserved"].items()
             },
         }
+
+
+def _reachability(inp: PlanInputs) -> dict[str, Any]:
+    """Facility-village pairs without a road path, and the villages no facility reaches."""
+    reach = inp.access.reachable
+    lost = inp.villages.iloc[np.flatnonzero(~reach.any(axis=0))]
+    return {
+        "facility_village_pairs": int(reach.size),
+        "facility_village_pairs_unreachable": inp.access.n_unreachable,
+        "villages_no_facility_reaches": [
+            {"id": str(v.id), "name": str(v.name), "township": str(v.township)}
+            | {"reason": NO_FACILITY_REACHES}
+            for v in lost.itertuples()
+        ],
+    }
 
 
 def _route_kpis(rp: RoutePlan) -> dict[str, Any]:

@@ -177,14 +177,15 @@ def _write_folder(result: PlanResult, out: Path, *, map_assets: str) -> dict[str
         m = scenario_map(result, scenario, lay)
         paths[f"map_{scenario}"] = save_map(m, out / "maps" / f"{scenario}.html", assets=assets)
 
+    compared = assignments[assignments["unreachable"] == ""]  # villages with a time in both
     paths["plot_times"] = delivery_time_distribution(
-        assignments["minutes_before"],
-        assignments["minutes_after"],
-        assignments["weight"],
+        compared["minutes_before"],
+        compared["minutes_after"],
+        compared["weight"],
         out / "plots" / "delivery_times.png",
     )
     paths["plot_townships"] = minutes_saved_by_township(
-        result.study.townships.assign(
+        result.study.townships.dropna(subset=["minutes_saved"]).assign(
             pinyin=result.study.townships["code"].map(
                 {t.code: t.pinyin for t in inp.region.townships}
             )
@@ -604,14 +605,17 @@ def write_compare_outputs(
         if "fleet_needed" in k:
             paths["csv_fleet_needed"] = write_csv(d / "fleet_needed.csv", _fleet_table(k))
         paths["study"] = write_text(d / "study.md", study_markdown(result, curve))
+        compared = study.villages[study.villages["unreachable"] == ""]
         paths["plot_times"] = delivery_time_distribution(
-            study.villages["minutes_before"],
-            study.villages["minutes_after"],
-            study.villages["weight"],
+            compared["minutes_before"],
+            compared["minutes_after"],
+            compared["weight"],
             d / "delivery_times.png",
         )
         paths["plot_townships"] = minutes_saved_by_township(
-            study.townships.assign(pinyin=study.townships["code"].map(pinyin)),
+            study.townships.dropna(subset=["minutes_saved"]).assign(
+                pinyin=study.townships["code"].map(pinyin)
+            ),
             d / "minutes_saved_by_township.png",
         )
         paths["plot_p_curve"] = plot_p_curve(curve, d / "p_curve.png")

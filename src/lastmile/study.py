@@ -61,16 +61,23 @@ def time_stats(minutes: NDArray[np.float64], weights: NDArray[np.float64]) -> di
 class AccessStudy:
     """Per-village and per-township delivery times before and after.
 
+    A village without a road path from any open facility of a plan is not given a time: its
+    minutes are NaN, its facility is empty and ``unreachable`` names the plan(s). The statistics
+    cover the villages reached in both plans, so that before and after compare the same villages.
+
     Attributes
     ----------
     villages
         One row per village: ``village, township, weight, facility_before, minutes_before,
-        facility_after, minutes_after, minutes_saved``.
+        facility_after, minutes_after, minutes_saved, unreachable`` (``""``, ``"before"``,
+        ``"after"`` or ``"before and after"``).
     townships
         One row per township: demand-weighted ``mean_min_before/after``, ``minutes_saved``,
-        ``p95_min_before/after``, ``weight``.
+        ``p95_min_before/after``, ``weight`` over its compared villages (NaN when it has none),
+        and ``villages_unreachable``.
     summary
-        ``{"before": stats, "after": stats, "mean_minutes_saved": ..., "reduction_share": ...}``.
+        ``{"before": stats, "after": stats, "mean_minutes_saved": ..., "reduction_share": ...,
+        "villages_compared": n, "unreachable_villages": {"before": [ids], "after": [ids]}}``.
     """
 
     villages: pd.DataFrame
@@ -87,33 +94,58 @@ def access_study(
     before_open: Sequence[int],
     after_open: Sequence[int],
     township_names: Mapping[str, str] | None = None,
+    reachable: NDArray[np.bool_] | None = None,
 ) -> AccessStudy:
     """Compare delivery times with two sets of open facilities (each village served by its nearest).
 
     Parameters
     ----------
     seconds
-        Travel times (facilities x villages).
+        Travel times (facilities x villages); entries where ``reachable`` is False are ignored.
     before_open, after_open
         Row indices of the open facilities in each plan (e.g. the county centre alone, and the
         centre plus the new hubs).
+    reachable
+        Whether a road path exists, per facility and village
+        (:attr:`lastmile.matrix.TravelMatrix.reachable`); ``None``: every pair. A facility serves
+        only villages it reaches; a village no open facility reaches is reported, not averaged.
+
+    Raises
+    ------
+    InputError
+        On a shape mismatch, a plan without open facility, or when no village is reached in both
+        plans.
     """
     s = np.asarray(seconds)
     if s.shape != (len(facility_ids), len(village_ids)):
         raise InputError(f"access_study: matrix shape {s.shape} does not match the ids")
+    reach = np.ones(s.shape, dtype=bool) if reachable is None else np.asarray(reachable, bool)
+    if reach.shape != s.shape:
+        raise InputError(
+            f"access_study: reachable mask shape {reach.shape} != matrix shape {s.shape}"
+        )
     if not before_open or not after_open:
         raise InputError("access_study: each plan needs at least one open facility")
     w = np.asarray(weights, dtype=np.float64)
+    cols = np.arange(s.shape[1])
 
     def nearest(open_rows: Sequence[int]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Nearest reachable open facility per village; -1 and NaN where there is none."""
         rows = np.asarray(open_rows, dtype=np.int64)
-        sub = s[rows]
+        sub = np.where(reach[rows], s[rows].astype(np.float64), np.inf)
         best = sub.argmin(axis=0)
-        return rows[best], sub[best, np.arange(s.shape[1])] / 60.0
+        minutes = sub[best, cols] / 60.0
+        found = np.isfinite(minutes)
+        return np.where(found, rows[best], -1), np.where(found, minutes, np.nan)
 
     fb, mb = nearest(before_open)
     fa, ma = nearest(after_open)
-    fac = np.asarray(facility_ids, dtype=object)
+    lost_b, lost_a = fb < 0, fa < 0
+    both = ~(lost_b | lost_a)
+    fac = np.append(np.asarray(facility_ids, dtype=object), "")  # index -1: no facility
+    unreachable = np.select(
+        [lost_b & lost_a, lost_b, lost_a], ["before and after", "before", "after"], ""
+    )
     villages = pd.DataFrame(
         {
             "village": list(village_ids),
@@ -124,28 +156,43 @@ def access_study(
             "facility_after": fac[fa],
             "minutes_after": np.round(ma, 2),
             "minutes_saved": np.round(mb - ma, 2),
+            "unreachable": unreachable,
         }
     )
+    if not both.any():
+        raise InputError(
+            "access_study: no village has a road path from an open facility in both plans",
+            "check the travel-time matrix and the open facilities",
+        )
     rows = []
     for code, grp in villages.groupby("township", sort=True):
-        gw = grp["weight"].to_numpy(np.float64)
-        before = time_stats(grp["minutes_before"].to_numpy(np.float64), gw)
-        after = time_stats(grp["minutes_after"].to_numpy(np.float64), gw)
+        cmp = grp[both[grp.index.to_numpy()]]
+        gw = cmp["weight"].to_numpy(np.float64)
+        stats = (
+            (time_stats(cmp["minutes_before"].to_numpy(np.float64), gw),
+             time_stats(cmp["minutes_after"].to_numpy(np.float64), gw))
+            if gw.sum() > 0
+            else None
+        )  # fmt: skip
+        before, after = stats or ({}, {})
+        nan = float("nan")
         rows.append(
             {
                 "code": code,
                 "name": (township_names or {}).get(str(code), str(code)),
                 "villages": len(grp),
                 "weight": float(gw.sum()),
-                "mean_min_before": before["mean_min"],
-                "mean_min_after": after["mean_min"],
-                "minutes_saved": round(before["mean_min"] - after["mean_min"], 2),
-                "p95_min_before": before["p95_min"],
-                "p95_min_after": after["p95_min"],
+                "mean_min_before": before.get("mean_min", nan),
+                "mean_min_after": after.get("mean_min", nan),
+                "minutes_saved": round(before["mean_min"] - after["mean_min"], 2) if stats else nan,
+                "p95_min_before": before.get("p95_min", nan),
+                "p95_min_after": after.get("p95_min", nan),
+                "villages_unreachable": len(grp) - len(cmp),
             }
         )
-    before_all = time_stats(mb, w)
-    after_all = time_stats(ma, w)
+    before_all = time_stats(mb[both], w[both])
+    after_all = time_stats(ma[both], w[both])
+    ids = np.asarray(village_ids, dtype=object)
     summary = {
         "before": before_all,
         "after": after_all,
@@ -153,6 +200,11 @@ def access_study(
         "reduction_share": round(1 - after_all["mean_min"] / before_all["mean_min"], 4)
         if before_all["mean_min"] > 0
         else 0.0,
+        "villages_compared": int(both.sum()),
+        "unreachable_villages": {
+            "before": [str(v) for v in ids[lost_b]],
+            "after": [str(v) for v in ids[lost_a]],
+        },
     }
     return AccessStudy(villages, pd.DataFrame(rows), summary)
 
@@ -184,7 +236,8 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
     """Compare two ``lastmile plan`` output folders (their ``assignments.csv`` and ``kpis.json``).
 
     Villages are matched by id; the delivery time of each plan is its ``minutes_after`` (time from
-    the facility serving the village in that plan).
+    the facility serving the village in that plan). A village without a time in either plan (no
+    road path from an open facility) is left out and named in the Markdown.
     """
     frames = []
     kpis = []
@@ -212,6 +265,15 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
     if merged.empty:
         raise InputError(f"{a} and {b} share no village ids", "compare plans of the same region")
     merged = merged.rename(columns={"minutes_after_a": "minutes_a", "minutes_after_b": "minutes_b"})
+    # a village without a road path from an open facility has no time (NaN): reported, not compared
+    lost = merged[["minutes_a", "minutes_b"]].isna().any(axis=1)
+    unreachable = sorted(str(v) for v in merged.loc[lost, "village"])
+    merged = merged[~lost].reset_index(drop=True)
+    if merged.empty:
+        raise InputError(
+            f"{a} and {b} share no village reached by an open facility in both plans",
+            "compare plans of the same region",
+        )
     merged["minutes_saved"] = (merged["minutes_a"] - merged["minutes_b"]).round(2)
     rows = []
     for code, grp in merged.groupby("township", sort=True):
@@ -240,6 +302,11 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
                 {"plan": name, **{kk: vv for kk, vv in r.items() if not isinstance(vv, dict)}}
             )
     md = "# Plan comparison\n\n## Delivery time (demand-weighted)\n\n" + markdown_table(head)
+    if unreachable:
+        md += (
+            f"\n{len(unreachable)} village(s) without a road path from an open facility in one "
+            f"of the plans are left out: {', '.join(unreachable)}\n"
+        )
     if routing:
         md += "\n## Routed day\n\n" + markdown_table(pd.DataFrame(routing))
     lead = _lead_time_both(a, b)
@@ -266,12 +333,20 @@ def _lead_time_both(a: Path, b: Path) -> str | None:
         par = df[df["order_id"].isin(both) & (df["kind"] == "delivery")]["lead_min"]
         if par.empty:
             return None
-        rows.append({"plan": name, "parcels": len(par), "mean_min": round(float(par.mean()), 1),
-                     "median_min": round(float(par.median()), 1),
-                     "p90_min": round(weighted_quantile(par, None, 0.9), 1),
-                     "max_min": round(float(par.max()), 1)})
-    return (f"\n## Parcel lead time over the {len(both)} orders served in both plans\n\n"
-            + markdown_table(pd.DataFrame(rows)))
+        rows.append(
+            {
+                "plan": name,
+                "parcels": len(par),
+                "mean_min": round(float(par.mean()), 1),
+                "median_min": round(float(par.median()), 1),
+                "p90_min": round(weighted_quantile(par, None, 0.9), 1),
+                "max_min": round(float(par.max()), 1),
+            }
+        )
+    return (
+        f"\n## Parcel lead time over the {len(both)} orders served in both plans\n\n"
+        + markdown_table(pd.DataFrame(rows))
+    )
 
 
 def p_curve(

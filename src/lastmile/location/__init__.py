@@ -21,7 +21,11 @@ Side constraints, in every model
 - ``forced`` candidates are among the ``p`` new ones; ``excluded`` candidates are never opened;
   every group in ``forced_groups`` holds at least one open facility (fixed or new);
 - optional capacities: each demand point is served by exactly one open facility (single source)
-  and the served quantity of a facility stays within its capacity.
+  and the served quantity of a facility stays within its capacity;
+- optional ``reachable`` mask: a pair without a path is never assigned. Each demand point that
+  no fixed facility reaches needs an open facility that does (a covering constraint on ``y``, in
+  the start heuristic too); the capacitated model has no arc for the pair; its cost is a big-M
+  just above every real cost, so the nearest open facility is always a reachable one.
 
 Formulation (uncapacitated): radius formulation
 -----------------------------------------------

@@ -47,6 +47,8 @@ def _assignment_model(
             dij = int(problem.cost[i, j])
             if radius is not None and dij > radius and prep.w[j] > 0:
                 continue
+            if problem.reachable is not None and not problem.reachable[i, j]:
+                continue  # no path: no arc
             v = solver.BoolVar("")
             any_arc = True
             x[(s, j)] = v

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from lastmile.errors import InfeasibleError
 from lastmile.location.prep import _Prep
 
 if TYPE_CHECKING:
@@ -60,6 +61,9 @@ def _local_search(prep: _Prep) -> NDArray[np.int64]:
         r = cand[int(np.argmin(vals))]
         chosen.append(r)
         cur = np.minimum(cur, d[r])
+    if prep.reach_sets:
+        chosen = _cover_reach_sets(prep, chosen, cur)
+        cur = np.minimum(cur, d[chosen].min(axis=0)) if chosen else cur
     while len(chosen) < p:
         ok = _allowed(prep, chosen)
         vals = np.minimum(d, cur) @ w
@@ -73,7 +77,7 @@ def _local_search(prep: _Prep) -> NDArray[np.int64]:
     gof = [groups[int(i)] for i in prep.free]
     k = prep.options.max_per_group
     locked = set(prep.forced_local)
-    need: list[set[int]] = [set(r) for r in prep.need_groups]
+    need: list[set[int]] = [set(r) for r in [*prep.need_groups, *prep.reach_sets]]
     for _ in range(10_000):
         if time.perf_counter() > prep.deadline:
             break
@@ -119,3 +123,56 @@ def _local_search(prep: _Prep) -> NDArray[np.int64]:
             break
         chosen[int(best[1])] = int(best[0])
     return np.array(sorted(chosen), dtype=np.int64)
+
+
+def _cover_reach_sets(prep: _Prep, chosen: list[int], cur: NDArray[np.float64]) -> list[int]:
+    """Add facilities until every demand point has an open one that reaches it.
+
+    Greedy set cover: the candidate reaching the most uncovered points, ties by the weighted
+    cost. When that would exceed ``p`` or the group limits, a feasibility MIP over all side
+    constraints picks the ``p`` facilities instead (:class:`InfeasibleError` when none exist).
+    """
+    p = prep.options.p
+    d = prep.d.astype(np.float64)
+    out = list(chosen)
+    todo = [rows for rows in prep.reach_sets if not set(rows) & set(out)]
+    while todo:
+        ok = _allowed(prep, out)
+        count = np.zeros(len(prep.free))
+        for rows in todo:
+            count[rows] += 1
+        count[~ok] = 0
+        if len(out) >= p or count.max() == 0:
+            return _feasible_choice(prep)
+        best = np.flatnonzero(count == count.max())
+        r = int(best[int(np.argmin(np.minimum(d[best], cur) @ prep.w))])
+        out.append(r)
+        cur = np.minimum(cur, d[r])
+        todo = [rows for rows in todo if r not in rows]
+    return out
+
+
+def _feasible_choice(prep: _Prep) -> list[int]:
+    """Any ``p`` new facilities meeting every side constraint, reachability included."""
+    from lastmile.location.mip import _new_solver, _run, _y_constraints  # mip imports this module
+
+    solver = _new_solver(prep)
+    y = _y_constraints(prep, solver)
+    solver.Minimize(0)
+    res = _run(prep, solver, y, None)
+    if res.status == "infeasible":
+        raise NoReachingChoice(
+            f"no choice of p = {prep.options.p} new facilities reaches every demand point "
+            "within the group limits",
+            "raise p or max_per_group, or drop the demand points few candidates reach",
+        )
+    if res.y is None:
+        raise InfeasibleError(
+            "the time limit ran out before facilities reaching every demand point were found",
+            "raise time_limit_s",
+        )
+    return [int(r) for r in res.y]
+
+
+class NoReachingChoice(InfeasibleError):
+    """Proven: no choice of facilities meets the side constraints and reaches every point."""

@@ -57,7 +57,9 @@ def _y_constraints(prep: _Prep, solver: Any) -> list[Any]:
                 c = solver.Constraint(0, k)
                 for r in rws:
                     c.SetCoefficient(y[r], 1.0)
-    for rws in prep.need_groups:
+    # forced groups, and per demand point an open facility that reaches it (the pairs without a
+    # path are forbidden: the nearest open facility is then always a reachable one)
+    for rws in [*prep.need_groups, *prep.reach_sets]:
         c = solver.Constraint(1, solver.infinity())
         for r in rws:
             c.SetCoefficient(y[r], 1.0)

@@ -50,7 +50,7 @@ def _int_array(
             k = int(np.flatnonzero(bad.ravel())[0])
             raise InputError(
                 f"{what} holds a non-integer value {arr.ravel()[k].item()!r} at {where(k)}",
-                "round to integer seconds / units first (use a large finite value for unreachable)",
+                "round to integer seconds / units first (mark pairs without a path in `reachable`)",
             )
     out = arr.astype(np.int64)
     if (out < 0).any():
@@ -104,6 +104,12 @@ class LocationProblem:
     capacities, quantities
         Optional ``(n_candidates,)`` and ``(n_demand,)`` int64 arrays; when given, every demand
         point is served by exactly one open facility within capacity.
+    reachable
+        ``(n_candidates, n_demand)`` bool mask of the pairs with a road path, or ``None`` when
+        every pair has one. A candidate never serves a demand point it does not reach: every
+        model requires an open facility reaching each demand point, and ``cost`` holds
+        :attr:`unreachable_cost` for those pairs so that the nearest open facility is always a
+        reachable one.
     """
 
     cost: NDArray[np.int64]
@@ -117,6 +123,25 @@ class LocationProblem:
     forced_groups: tuple[str, ...] = ()
     capacities: NDArray[np.int64] | None = None
     quantities: NDArray[np.int64] | None = None
+    reachable: NDArray[np.bool_] | None = None
+
+    @property
+    def n_unreachable(self) -> int:
+        """Number of candidate-demand pairs without a path."""
+        return 0 if self.reachable is None else int((~self.reachable).sum())
+
+    @property
+    def unreachable_cost(self) -> int | None:
+        """The cost stored for unreachable pairs (``None`` when every pair is reachable).
+
+        A big-M derived from the data: one more than the largest reachable cost, so that an
+        unreachable pair is never the nearest open one while a reachable one is open. It is not a
+        travel time and never enters an objective: the models forbid those pairs (each demand
+        point needs an open facility that reaches it; the capacitated model has no arc for them).
+        """
+        if self.reachable is None:
+            return None
+        return int(self.cost[~self.reachable].max())
 
     @property
     def n_candidates(self) -> int:
@@ -148,6 +173,7 @@ class LocationProblem:
         forced_groups: Sequence[str] = (),
         capacities: ArrayLike | None = None,
         quantities: ArrayLike | None = None,
+        reachable: ArrayLike | None = None,
     ) -> LocationProblem:
         """Validate and build a problem from a candidate x demand cost matrix.
 
@@ -168,12 +194,17 @@ class LocationProblem:
         capacities, quantities
             Integer capacity per candidate and quantity per demand point (``quantities``
             defaults to ``weights`` when those are integers).
+        reachable
+            Bool mask (same shape as ``cost``) of the pairs with a path, e.g.
+            :attr:`lastmile.matrix.TravelMatrix.reachable`; the costs of the other pairs are
+            ignored (a sentinel or NaN is fine there) and those pairs are never assigned.
 
         Raises
         ------
         InputError
             On a wrong shape, a negative / non-integer cost, an unknown or duplicate id, a
-            candidate both forced and excluded, etc.; the message names the bad entry.
+            candidate both forced and excluded, a demand point no candidate reaches, etc.; the
+            message names the bad entry.
         """
         c = np.asarray(cost)
         if c.ndim != 2 or c.shape[0] == 0 or c.shape[1] == 0:
@@ -184,12 +215,34 @@ class LocationProblem:
         nc, nd = c.shape
         cids = _ids(candidate_ids, nc, "candidate")
         dids = _ids(demand_ids, nd, "demand")
+        reach: NDArray[np.bool_] | None = None
+        if reachable is not None:
+            reach = np.asarray(reachable)
+            if reach.shape != (nc, nd) or reach.dtype != np.bool_:
+                raise InputError(
+                    f"reachable mask has shape {reach.shape} and dtype {reach.dtype}",
+                    f"give a bool array of the cost matrix's shape {(nc, nd)}",
+                )
+            lost = np.flatnonzero(~reach.any(axis=0))
+            if lost.size:
+                raise InputError(
+                    f"demand point {dids[int(lost[0])]!r} is reached by no candidate "
+                    f"({lost.size} such point(s))",
+                    "drop it or add a candidate that reaches it",
+                )
+            if reach.all():
+                reach = None
+            elif c.dtype.kind in "iuf":
+                c = np.where(reach, c, 0)  # costs of unreachable pairs are not costs
         cmat = _int_array(
             c,
             "cost matrix",
             lambda k: f"candidate {cids[k // nd]!r}, demand {dids[k % nd]!r}",
             (nc, nd),
         )
+        if reach is not None:
+            # big-M from the data (see unreachable_cost): above every reachable cost
+            cmat[~reach] = int(cmat[reach].max()) + 1
         w = np.ones(nd)
         if weights is not None:
             raw = np.asarray(weights)
@@ -286,6 +339,7 @@ class LocationProblem:
             forced_groups=fg,
             capacities=None if caps is None else _frozen(caps),
             quantities=None if qty is None else _frozen(qty),
+            reachable=None if reach is None else _frozen(reach),
         )
 
     @classmethod
@@ -305,8 +359,9 @@ class LocationProblem:
 
         The matrix stage snaps both layers and routes between them
         (:func:`lastmile.matrix.points_travel_matrix`; a point farther than ``max_snap_m`` from the
-        road is an error naming it). A demand point that no candidate reaches is an error naming
-        it; other unreachable pairs are never chosen. Other keyword arguments go to
+        road is an error naming it). The matrix's ``reachable`` mask goes to
+        :meth:`from_cost_matrix`: a demand point that no candidate reaches is an error naming it;
+        other unreachable pairs are never assigned. Other keyword arguments go to
         :meth:`from_cost_matrix` (``open_fixed``, ``forced``, ``capacities`` ...).
         """
         from lastmile.matrix import points_travel_matrix
@@ -319,13 +374,6 @@ class LocationProblem:
             max_snap_m=max_snap_m,
             names=("candidate", "demand point"),
         )
-        lost = np.flatnonzero(~mat.reachable.any(axis=0))
-        if lost.size:
-            raise InputError(
-                f"demand point {mat.destinations[int(lost[0])]!r} is reached by no candidate "
-                f"({lost.size} such point(s))",
-                "drop it or add a candidate that reaches it",
-            )
         weights = None if weight_col is None else demand[weight_col].to_numpy(np.float64)
         groups = None if group_col is None else [str(g) for g in candidates[group_col]]
         return cls.from_cost_matrix(
@@ -334,6 +382,7 @@ class LocationProblem:
             candidate_ids=list(mat.origins),
             demand_ids=list(mat.destinations),
             groups=groups,
+            reachable=mat.reachable,
             **kwargs,
         )
 

@@ -33,6 +33,9 @@ class _Prep:
     forced_local: list[int]
     group_rows: dict[str, list[int]]  # group -> local rows (free candidates)
     need_groups: list[list[int]]  # local rows of forced groups still needing a new facility
+    # per demand point no fixed facility reaches and some free candidate does not reach: the
+    # local rows reaching it, one of which must open (deduplicated; empty when all reachable)
+    reach_sets: list[list[int]]
     integral: bool
     deadline: float
     calls: int = 0
@@ -106,6 +109,20 @@ def _check_feasible(problem: LocationProblem, options: LocationOptions) -> None:
             f"{len(problem.forced)} forced candidates need more than p = {p} new facilities",
             "raise p or force fewer groups",
         )
+    if problem.reachable is not None:
+        reach = problem.reachable
+        by_fixed = reach[list(problem.open_fixed)].any(axis=0)
+        by_free = reach[free].any(axis=0) if p > 0 else np.zeros(problem.n_demand, dtype=bool)
+        lost = np.flatnonzero(~by_fixed & ~by_free)
+        if lost.size:
+            j = int(lost[0])
+            who = [ids[i] for i in np.flatnonzero(reach[:, j])]
+            raise InfeasibleError(
+                f"demand point {problem.demand_ids[j]!r} ({lost.size} such point(s)) is reached "
+                f"by no facility that may be open: only by {', '.join(who[:5])}, "
+                + ("and p = 0" if p == 0 else "all excluded"),
+                "allow one of those candidates, or drop the demand point",
+            )
     if problem.capacities is not None and problem.quantities is not None:
         caps, qty = problem.capacities, problem.quantities
         active = np.array(sorted(set(free) | set(problem.open_fixed)), dtype=np.int64)
@@ -149,6 +166,17 @@ def _prepare(problem: LocationProblem, options: LocationOptions, start: float) -
             group_rows.setdefault(g, []).append(r)
     fixed_groups = {groups[int(i)] for i in fixed}
     need = [group_rows[g] for g in problem.forced_groups if g not in fixed_groups]
+    reach_sets: list[list[int]] = []
+    if problem.reachable is not None:
+        reach = problem.reachable
+        by_fixed = reach[fixed].any(axis=0) if len(fixed) else np.zeros(problem.n_demand, bool)
+        rfree = reach[free]
+        seen: set[tuple[int, ...]] = set()
+        for j in np.flatnonzero(~by_fixed & ~rfree.all(axis=0)):
+            rows = tuple(int(r) for r in np.flatnonzero(rfree[:, j]))
+            if rows not in seen:
+                seen.add(rows)
+                reach_sets.append(list(rows))
     w = problem.weights
     return _Prep(
         problem=problem,
@@ -161,6 +189,7 @@ def _prepare(problem: LocationProblem, options: LocationOptions, start: float) -
         forced_local=[local[i] for i in problem.forced],
         group_rows=group_rows,
         need_groups=need,
+        reach_sets=reach_sets,
         integral=bool((w == np.round(w)).all()),
         deadline=start + options.time_limit_s,
         big=big,

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lastmile.errors import InfeasibleError
-from lastmile.location.heuristic import _evaluate, _local_search
+from lastmile.location.heuristic import NoReachingChoice, _evaluate, _local_search
 from lastmile.location.mip import (
     _build_ladder,
     _level_index,
@@ -210,7 +210,11 @@ def _solve_pmedian(
     _ladders(sub)
     local_sub = {int(i): r for r, i in enumerate(sub.free)}
     if start is None:
-        sub_start = _local_search(sub)
+        try:
+            sub_start = _local_search(sub)
+        except NoReachingChoice:  # likewise: nothing cheaper reaches every point
+            prep.calls = sub.calls
+            return heur, ub, ub, "optimal"
     else:
         sub_start = np.array(sorted(local_sub[int(prep.free[r])] for r in start), dtype=np.int64)
     kwargs: dict[str, Any] = {}
