@@ -599,9 +599,20 @@ def test_hhmm_time_windows_through_the_cli(
     out = tmp_path / "route"
     assert main(["route", *common, "--orders", str(f), "--out", str(out)]) == 0
     stops = pd.read_csv(out / "stops.csv")
+    # from the centre (vans ready at the 07:00 cut-off) every window can be met
+    base = stops[stops["scenario"] == "baseline"].set_index("order_id")
+    assert set(base.index) == set(WINDOWS_S)
+    assert all(WINDOWS_S[k][0] <= base.loc[k, "start_s"] <= WINDOWS_S[k][1] for k in WINDOWS_S)
+    # a hub's vans leave after its trunk arrival + handling: a window that closes before they
+    # can arrive is reported infeasible with the window as the binding limit, never violated
     plan = stops[stops["scenario"] == "plan"].set_index("order_id")
-    assert set(plan.index) == set(WINDOWS_S)
-    assert all(WINDOWS_S[k][0] <= plan.loc[k, "start_s"] <= WINDOWS_S[k][1] for k in WINDOWS_S)
+    un = pd.read_csv(out / "unassigned.csv")
+    un = un[un["scenario"] == "plan"].set_index("order_id")
+    assert set(plan.index) | set(un.index) == set(WINDOWS_S) and plan.index.size >= 2
+    assert all(WINDOWS_S[k][0] <= plan.loc[k, "start_s"] <= WINDOWS_S[k][1] for k in plan.index)
+    for k in un.index:
+        assert (un.loc[k, "reason"], un.loc[k, "binding"]) == ("infeasible", "time_window")
+        assert un.loc[k, "best"] > un.loc[k, "limit"] == WINDOWS_S[k][1]
     bad = _window_orders(small_cache, tmp_path / "bad", (("08:75", "09:00"),))
     capsys.readouterr()
     assert main(["route", *common, "--orders", str(bad)]) == 2
