@@ -443,3 +443,18 @@ def test_baseline_routes_the_plans_catchments_from_the_centre(
     )
     assert not res.baseline.solution.status.startswith("per sector")
     _routed_days_ok(res)
+
+
+def test_plan_inputs_declare_their_columns(result: PlanResult) -> None:
+    import dataclasses
+
+    from lastmile.plan import FACILITY_COLUMNS, ORDER_COLUMNS_SNAPPED, VILLAGE_COLUMNS
+
+    inp = result.inputs
+    assert set(VILLAGE_COLUMNS) <= set(inp.villages.columns)
+    assert set(FACILITY_COLUMNS) <= set(inp.facilities.columns)
+    assert set(ORDER_COLUMNS_SNAPPED) <= set(inp.orders.columns)
+    with pytest.raises(DataError, match=r"facilities table lacks column\(s\) \['role'\]"):
+        dataclasses.replace(inp, facilities=inp.facilities.drop(columns=["role"]))
+    with pytest.raises(DataError, match=r"orders table lacks column\(s\) \['service_s'\]"):
+        dataclasses.replace(inp, orders=inp.orders.drop(columns=["service_s"]))

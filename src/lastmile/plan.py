@@ -45,6 +45,7 @@ from lastmile.demand import (
     CANDIDATE_ROLE,
     CENTRE_ROLE,
     HUB_ROLE,
+    ORDERS_TABLE,
     Villages,
     candidate_sites,
     check_order_villages,
@@ -115,6 +116,15 @@ def _quiet(_: str) -> None:
 # --------------------------------------------------------------------------- inputs
 
 
+#: The columns each stage reads from :class:`PlanInputs`' tables (checked on construction).
+VILLAGE_COLUMNS = (
+    *("id", "name", "place", "population", "township", "lon", "lat", "geometry"),
+    *("node", "snap_m", "parcels", "weight"),
+)
+FACILITY_COLUMNS = ("id", "name", "township", "role", "lon", "lat", "node", "snap_m", "geometry")
+ORDER_COLUMNS_SNAPPED = (*ORDERS_TABLE, "geometry", "node", "snap_m", "too_far")
+
+
 @dataclass(frozen=True)
 class PlanInputs:
     """Everything the planning steps need, snapped to the drive graph.
@@ -151,6 +161,20 @@ class PlanInputs:
     cache: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
     outline: CountyOutline | None = None
+
+    def __post_init__(self) -> None:
+        for what, frame, columns in (
+            ("villages", self.villages, VILLAGE_COLUMNS),
+            ("facilities", self.facilities, FACILITY_COLUMNS),
+            ("orders", self.orders, ORDER_COLUMNS_SNAPPED),
+        ):
+            missing = [c for c in columns if c not in frame.columns]
+            if missing:
+                raise DataError(
+                    f"plan inputs: the {what} table lacks column(s) {missing}",
+                    f"build it with lastmile.plan.prepare (columns: {', '.join(columns)})",
+                )
+        centre_row(self.facilities)
 
     @property
     def region(self) -> Region:
