@@ -769,23 +769,32 @@ def _node_crossings(net: _Net) -> int:
     left, right = left[keep], right[keep]
     hits = shapely.intersection(lines[left], lines[right])
     inserts: dict[int, list[tuple[int, float, int]]] = {}  # way -> (segment, t, node)
-    pts, which = shapely.get_coordinates(hits, return_index=True)
-    seg_a, t_a, at_a = _locate(coords, ways, left[which], pts)
-    seg_b, t_b, at_b = _locate(coords, ways, right[which], pts)
+    # a long street crosses many others: compute its segment vectors once, not per crossing
+    cache: dict[int, tuple[FloatArray, FloatArray, FloatArray]] = {}
+
+    def segments(w: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+        if w not in cache:
+            p = coords[ways[w].nodes]
+            ab = p[1:] - p[:-1]
+            cache[w] = (p[:-1], ab, np.maximum((ab * ab).sum(axis=1), 1e-12))
+        return cache[w]
+
     added = 0
-    for k, (a, b) in enumerate(zip(left[which].tolist(), right[which].tolist(), strict=True)):
-        va, vb = int(at_a[k]), int(at_b[k])
-        if va >= 0 and vb >= 0:
-            continue  # already a shared node (or two nodes at one spot: leave them)
-        if va >= 0:
-            inserts.setdefault(b, []).append((int(seg_b[k]), float(t_b[k]), va))
-        elif vb >= 0:
-            inserts.setdefault(a, []).append((int(seg_a[k]), float(t_a[k]), vb))
-        else:
-            node = int(net.add_nodes(pts[k])[0])
-            added += 1
-            inserts.setdefault(a, []).append((int(seg_a[k]), float(t_a[k]), node))
-            inserts.setdefault(b, []).append((int(seg_b[k]), float(t_b[k]), node))
+    for a, b, geom in zip(left.tolist(), right.tolist(), hits, strict=True):
+        for pt in shapely.get_coordinates(shapely.get_parts(geom)):
+            sa, ta, va = _locate(segments(a), ways[a].nodes, pt)
+            sb, tb, vb = _locate(segments(b), ways[b].nodes, pt)
+            if va is not None and vb is not None:
+                continue  # already a shared node (or two nodes at one spot: leave them)
+            if va is not None:
+                inserts.setdefault(b, []).append((sb, tb, va))
+            elif vb is not None:
+                inserts.setdefault(a, []).append((sa, ta, vb))
+            else:
+                node = int(net.add_nodes(pt)[0])
+                added += 1
+                inserts.setdefault(a, []).append((sa, ta, node))
+                inserts.setdefault(b, []).append((sb, tb, node))
     for wi in sorted(inserts):
         old = ways[wi].nodes
         extra = sorted(inserts[wi])
@@ -802,36 +811,22 @@ def _node_crossings(net: _Net) -> int:
 
 
 def _locate(
-    coords: FloatArray, ways: list[_Way], way: IntArray, pts: FloatArray
-) -> tuple[IntArray, FloatArray, IntArray]:
-    """Locate each point ``pts[k]`` on its way ``way[k]``.
+    segments: tuple[FloatArray, FloatArray, FloatArray], nodes: list[int], pt: FloatArray
+) -> tuple[int, float, int | None]:
+    """Segment index and position of ``pt`` on a way, and the vertex it sits on (if within 5 cm).
 
-    Returns per point the segment index, the position along that segment (0..1) and the node the
-    point sits on (within 5 cm), or -1. The points of one way are located together (points x
-    segments arrays), so each way's segments are computed once.
+    ``segments`` are the way's segment starts, vectors and squared lengths.
     """
-    seg = np.zeros(len(pts), dtype=np.int64)
-    pos = np.zeros(len(pts), dtype=np.float64)
-    at = np.full(len(pts), -1, dtype=np.int64)
-    order = np.argsort(way, kind="stable")
-    bounds = np.flatnonzero(np.diff(way[order])) + 1
-    for group in np.split(order, bounds):
-        if group.size == 0:
-            continue
-        nodes = np.asarray(ways[int(way[group[0]])].nodes, dtype=np.int64)
-        p = coords[nodes]
-        a, ab = p[:-1], p[1:] - p[:-1]
-        ab2 = np.maximum((ab * ab).sum(axis=1), 1e-12)
-        q = pts[group][:, None, :]
-        t = np.clip(((q - a) * ab).sum(axis=2) / ab2, 0.0, 1.0)
-        d = np.hypot(*np.moveaxis(a + ab * t[:, :, None] - q, 2, 0))
-        s = np.argmin(d, axis=1)
-        ts = t[np.arange(group.size), s]
-        seg_len = np.hypot(*ab[s].T)
-        on = np.where(ts * seg_len < 0.05, nodes[s], -1)
-        on = np.where((on < 0) & ((1.0 - ts) * seg_len < 0.05), nodes[s + 1], on)
-        seg[group], pos[group], at[group] = s, ts, on
-    return seg, pos, at
+    a, ab, ab2 = segments
+    t = np.clip(((pt - a) * ab).sum(axis=1) / ab2, 0.0, 1.0)
+    d = np.hypot(*(a + ab * t[:, None] - pt).T)
+    s = int(np.argmin(d))
+    seg_len = float(np.hypot(*ab[s]))
+    if t[s] * seg_len < 0.05:
+        return s, float(t[s]), nodes[s]
+    if (1.0 - t[s]) * seg_len < 0.05:
+        return s, float(t[s]), nodes[s + 1]
+    return s, float(t[s]), None
 
 
 def _bridges(net: _Net, rng: np.random.Generator, count: int) -> None:
