@@ -21,8 +21,16 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results" / "plan.jsonl"
-COMPARED = ("kpis.json", "hubs.csv", "assignments.csv", "routes.csv", "stops.csv", "unassigned.csv",
-            "orders.csv", "trunk_routes.csv")
+COMPARED = (
+    "kpis.json",
+    "hubs.csv",
+    "assignments.csv",
+    "routes.csv",
+    "stops.csv",
+    "unassigned.csv",
+    "orders.csv",
+    "trunk_routes.csv",
+)
 
 
 def run(out: Path, cache: Path, scale: float) -> float:

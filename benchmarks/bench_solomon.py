@@ -65,8 +65,9 @@ def solution_from_sequences(
     un = tuple(Unassigned(o.id, "search") for o in problem.orders if o.id not in served)
     if sum(1 for s in sequences if s) > len(vehicles):
         status += " (more routes than vehicles)"
-    return RoutingSolution(tuple(routes), un, compute_kpis(problem, routes, len(un)), status,
-                           seconds)
+    return RoutingSolution(
+        tuple(routes), un, compute_kpis(problem, routes, len(un)), status, seconds
+    )
 
 
 def run_lastmile(inst: SolomonInstance, problem: RoutingProblem, limit: float) -> RoutingSolution:
@@ -79,8 +80,9 @@ def run_lastmile_2core(
     return solve(problem, RoutingOptions(time_limit_s=limit, portfolio=PORTFOLIO))
 
 
-def run_ortools_plain(inst: SolomonInstance, problem: RoutingProblem,
-                      limit: float) -> RoutingSolution:
+def run_ortools_plain(
+    inst: SolomonInstance, problem: RoutingProblem, limit: float
+) -> RoutingSolution:
     """The OR-Tools VRPTW example recipe: Python callbacks, PATH_CHEAPEST_ARC + GLS."""
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
@@ -89,7 +91,8 @@ def run_ortools_plain(inst: SolomonInstance, problem: RoutingProblem,
     service = [0] + [o.service_s for o in problem.orders]
     demand = [0] + [o.quantity["q"] for o in problem.orders]
     windows = [(problem.vehicle_types[0].shift_start_s, problem.vehicle_types[0].shift_end_s)] + [
-        o.time_window or (0, 0) for o in problem.orders]
+        o.time_window or (0, 0) for o in problem.orders
+    ]
     n, nv = len(dist), inst.vehicles
     manager = pywrapcp.RoutingIndexManager(n, nv, 0)
     routing = pywrapcp.RoutingModel(manager)
@@ -115,11 +118,13 @@ def run_ortools_plain(inst: SolomonInstance, problem: RoutingProblem,
         routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(routing.Start(v)))
         routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(routing.End(v)))
     routing.AddDimensionWithVehicleCapacity(
-        routing.RegisterUnaryTransitCallback(demand_cb), 0, [inst.capacity] * nv, True, "Capacity")
+        routing.RegisterUnaryTransitCallback(demand_cb), 0, [inst.capacity] * nv, True, "Capacity"
+    )
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
     params.local_search_metaheuristic = (
-        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH)
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    )
     params.time_limit.FromMilliseconds(int(limit * 1000))
     sol = routing.SolveWithParameters(params)
     seqs: list[list[str]] = []
@@ -145,13 +150,23 @@ def run_pyvrp(inst: SolomonInstance, problem: RoutingProblem, limit: float) -> R
     vt = problem.vehicle_types[0]
     locs = [m.add_location(float(x), float(y)) for x, y in zip(inst.x, inst.y, strict=True)]
     depot = m.add_depot(locs[0], tw_early=vt.shift_start_s, tw_late=vt.shift_end_s)
-    m.add_vehicle_type(num_available=inst.vehicles, capacity=inst.capacity,
-                       tw_early=vt.shift_start_s, tw_late=vt.shift_end_s, start_depot=depot,
-                       end_depot=depot)
+    m.add_vehicle_type(
+        num_available=inst.vehicles,
+        capacity=inst.capacity,
+        tw_early=vt.shift_start_s,
+        tw_late=vt.shift_end_s,
+        start_depot=depot,
+        end_depot=depot,
+    )
     for o in problem.orders:
         tw = o.time_window or (0, vt.shift_end_s)
-        m.add_client(locs[o.location], delivery=o.quantity["q"], service_duration=o.service_s,
-                     tw_early=tw[0], tw_late=tw[1])
+        m.add_client(
+            locs[o.location],
+            delivery=o.quantity["q"],
+            service_duration=o.service_s,
+            tw_early=tw[0],
+            tw_late=tw[1],
+        )
     dm = problem.distance_m
     for i, a in enumerate(locs):
         for j, b in enumerate(locs):
@@ -178,14 +193,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=30.0, help="seconds per instance/solver")
     ap.add_argument("--solvers", default=",".join(SOLVERS), help=f"comma list of {SOLVERS}")
     ap.add_argument("--reference-data", default=None, help="reference-data directory")
-    ap.add_argument("--dataset", default="solomon",
-                    help="folder under benchmarks/ in the reference data (solomon, homberger_200)")
-    ap.add_argument("--concurrent", action="store_true",
-                    help="run the solvers of one instance side by side, one forked process each "
-                    "(one core each)")
+    ap.add_argument(
+        "--dataset",
+        default="solomon",
+        help="folder under benchmarks/ in the reference data (solomon, homberger_200)",
+    )
+    ap.add_argument(
+        "--concurrent",
+        action="store_true",
+        help="run the solvers of one instance side by side, one forked process each "
+        "(one core each)",
+    )
     ap.add_argument("--out", type=Path, default=None, help="JSON-lines file (rewritten per row)")
-    ap.add_argument("--summarize", type=Path, default=None, metavar="JSONL",
-                    help="only print the Markdown summary of an earlier run's JSON lines")
+    ap.add_argument(
+        "--summarize",
+        type=Path,
+        default=None,
+        metavar="JSONL",
+        help="only print the Markdown summary of an earlier run's JSON lines",
+    )
     args = ap.parse_args(argv)
     if args.summarize is not None:
         with open(args.summarize, encoding="utf-8") as f:
@@ -206,8 +232,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown solvers {unknown}; use {SOLVERS}")
     rows: list[dict[str, object]] = []
-    print(f"{'instance':9} {'solver':14} {'distance':>9} {'bks':>8} {'gap%':>6} {'veh':>4} "
-          f"{'feasible':>8} {'seconds':>7}", flush=True)
+    print(
+        f"{'instance':9} {'solver':14} {'distance':>9} {'bks':>8} {'gap%':>6} {'veh':>4} "
+        f"{'feasible':>8} {'seconds':>7}",
+        flush=True,
+    )
     for name in names:
         inst = read_solomon(folder / f"{name}.txt")
         problem = solomon_problem(inst)
@@ -218,21 +247,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             feasible = rep.ok and not sol.unassigned
             dist = sol.kpis.total_distance_m / 10.0
             row: dict[str, object] = {
-                "instance": name, "solver": solver, "time_limit_s": args.time_limit,
-                "distance": dist, "vehicles": sol.kpis.vehicles_used, "feasible": feasible,
+                "instance": name,
+                "solver": solver,
+                "time_limit_s": args.time_limit,
+                "distance": dist,
+                "vehicles": sol.kpis.vehicles_used,
+                "feasible": feasible,
                 "bks_distance": best,
                 "bks_vehicles": int(bks[name]["dist_bks_vehicles"]) if name in bks else None,
                 "gap_pct": round(100.0 * (dist - best) / best, 3)
-                if feasible and best is not None else None,
-                "seconds": round(sol.solve_seconds, 2), "status": sol.status,
-                "search_ended_by": sol.search_ended_by, "concurrent": args.concurrent,
+                if feasible and best is not None
+                else None,
+                "seconds": round(sol.solve_seconds, 2),
+                "status": sol.status,
+                "search_ended_by": sol.search_ended_by,
+                "concurrent": args.concurrent,
             }
             if not feasible:
                 row["violations"] = rep.summary(5)
             rows.append(row)
             gap = "-" if row["gap_pct"] is None else f"{row['gap_pct']:.2f}"
-            print(f"{name:9} {solver:14} {dist:9.1f} {best or 0:8.1f} {gap:>6} "
-                  f"{row['vehicles']:>4} {feasible!s:>8} {row['seconds']:7.1f}", flush=True)
+            print(
+                f"{name:9} {solver:14} {dist:9.1f} {best or 0:8.1f} {gap:>6} "
+                f"{row['vehicles']:>4} {feasible!s:>8} {row['seconds']:7.1f}",
+                flush=True,
+            )
             if args.out is not None:
                 write_text(args.out, "".join(json.dumps(r) + "\n" for r in rows))
     print()
@@ -250,8 +289,13 @@ def _run_job(k: int) -> RoutingSolution:
     return RUNNERS[solver](inst, problem, limit)
 
 
-def solve_all(solvers: Sequence[str], inst: SolomonInstance, problem: RoutingProblem,
-              limit: float, concurrent: bool) -> list[RoutingSolution]:
+def solve_all(
+    solvers: Sequence[str],
+    inst: SolomonInstance,
+    problem: RoutingProblem,
+    limit: float,
+    concurrent: bool,
+) -> list[RoutingSolution]:
     """Each solver on the instance: in turn, or side by side in forked processes."""
     if not concurrent or len(solvers) < 2:
         return [RUNNERS[s](inst, problem, limit) for s in solvers]
@@ -265,8 +309,7 @@ def solve_all(solvers: Sequence[str], inst: SolomonInstance, problem: RoutingPro
         _JOBS.clear()
 
 
-def versus(rows: Sequence[dict[str, object]], solver: str = "lastmile",
-           peer: str = "pyvrp") -> str:
+def versus(rows: Sequence[dict[str, object]], solver: str = "lastmile", peer: str = "pyvrp") -> str:
     """Mean and worst distance of ``solver`` against ``peer`` per instance (both feasible)."""
     cell = {(str(r["instance"]), str(r["solver"])): r for r in rows}
     diffs = []
@@ -279,8 +322,10 @@ def versus(rows: Sequence[dict[str, object]], solver: str = "lastmile",
         return f"{solver} vs {peer}: no instance both feasible"
     mean = sum(d for d, _ in diffs) / len(diffs)
     worst = max(diffs)
-    return (f"{solver} vs {peer}: mean distance {mean:+.2f} % over {len(diffs)} instances both "
-            f"feasible (worst {worst[0]:+.2f} % on {worst[1]})")
+    return (
+        f"{solver} vs {peer}: mean distance {mean:+.2f} % over {len(diffs)} instances both "
+        f"feasible (worst {worst[0]:+.2f} % on {worst[1]})"
+    )
 
 
 def markdown_summary(rows: Sequence[dict[str, object]]) -> str:
@@ -306,21 +351,26 @@ def markdown_summary(rows: Sequence[dict[str, object]]) -> str:
             else:
                 parts.append(f"{r['distance']:.1f} ({r['gap_pct']:+.2f} %, {r['vehicles']} veh)")
         lines.append(f"| {name} | {bks} | " + " | ".join(parts) + " |")
-    common = [n for n in names if all((n, s) in cell and cell[(n, s)]["feasible"]
-                                      for s in solvers)]
+    common = [n for n in names if all((n, s) in cell and cell[(n, s)]["feasible"] for s in solvers)]
     means, common_means = [], []
     for s in solvers:
-        ok = [float(str(cell[(n, s)]["gap_pct"])) for n in names
-              if (n, s) in cell and cell[(n, s)]["feasible"]
-              and cell[(n, s)]["gap_pct"] is not None]
+        ok = [
+            float(str(cell[(n, s)]["gap_pct"]))
+            for n in names
+            if (n, s) in cell and cell[(n, s)]["feasible"] and cell[(n, s)]["gap_pct"] is not None
+        ]
         total = sum(1 for n in names if (n, s) in cell)
         means.append(f"{sum(ok) / len(ok):.2f} % ({len(ok)}/{total} feasible)" if ok else "—")
-        cg = [float(str(cell[(n, s)]["gap_pct"])) for n in common
-              if cell[(n, s)]["gap_pct"] is not None]
+        cg = [
+            float(str(cell[(n, s)]["gap_pct"]))
+            for n in common
+            if cell[(n, s)]["gap_pct"] is not None
+        ]
         common_means.append(f"{sum(cg) / len(cg):.2f} %" if cg else "—")
     lines.append("| **mean gap, feasible runs** | | " + " | ".join(means) + " |")
-    lines.append(f"| **mean gap, {len(common)} instances all solved** | | "
-                 + " | ".join(common_means) + " |")
+    lines.append(
+        f"| **mean gap, {len(common)} instances all solved** | | " + " | ".join(common_means) + " |"
+    )
     if "pyvrp" in solvers:
         lines += ["", *(versus(rows, s) for s in solvers if s != "pyvrp")]
     return "\n".join(lines)

@@ -25,9 +25,7 @@ import osmnx as ox
 # One Overpass tag clause: ["key"], ["key"="v"], ["key"!="v"], ["key"~"re"], ["key"!~"re"], with an
 # optional ",i" (case-insensitive). Written here from the Overpass QL documentation, independently
 # of lastmile's own filter code, so that "online == file" is not checked against itself.
-_CLAUSE = re.compile(
-    r"""\[\s*(["'])(.+?)\1\s*(?:(!=|!~|=|~)\s*(["'])(.*?)\4\s*(,\s*i)?)?\s*\]"""
-)
+_CLAUSE = re.compile(r"""\[\s*(["'])(.+?)\1\s*(?:(!=|!~|=|~)\s*(["'])(.*?)\4\s*(,\s*i)?)?\s*\]""")
 
 
 def tags_match(filters: str, tags: dict[str, str]) -> bool:

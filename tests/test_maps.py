@@ -147,8 +147,11 @@ def test_unserved_villages_and_no_routes(small: Case) -> None:
     popups = [row[4] for row in cluster.data]
     assert sum("Served by</th><td>—</td>" in p for p in popups) == 3
     assert sum("Served by</th><td>枢纽" in p for p in popups) == 7
-    catchments = next(c for c in m._children.values()
-                      if isinstance(c, folium.FeatureGroup) and c.layer_name == "Hub catchments")
+    catchments = next(
+        c
+        for c in m._children.values()
+        if isinstance(c, folium.FeatureGroup) and c.layer_name == "Hub catchments"
+    )
     geojson = next(c for c in catchments._children.values() if isinstance(c, folium.GeoJson))
     assert sum(f["properties"]["villages"] for f in geojson.data["features"]) == 7
 
@@ -156,8 +159,11 @@ def test_unserved_villages_and_no_routes(small: Case) -> None:
 def test_no_village_served_draws_an_empty_catchment_layer(small: Case) -> None:
     villages = small.villages.assign(facility=None)
     m = plan_map(**_with(small, villages=villages), title="t", source_label=OSM)
-    catchments = next(c for c in m._children.values()
-                      if isinstance(c, folium.FeatureGroup) and c.layer_name == "Hub catchments")
+    catchments = next(
+        c
+        for c in m._children.values()
+        if isinstance(c, folium.FeatureGroup) and c.layer_name == "Hub catchments"
+    )
     assert list(catchments._children.values()) == []
     (cluster,) = [c for c in m._children.values()
                   if isinstance(c, folium.plugins.FastMarkerCluster)]  # fmt: skip
@@ -170,8 +176,11 @@ def test_geometry_is_simplified_and_rounded(county: Case) -> None:
     page = m.get_root().render()
     assert not re.search(r"119\.\d{6,}|\[28\.\d{6,}, 119", page)  # at most 5 decimals
     # the 2000-vertex wiggly boundaries collapse to a handful of vertices each
-    group = next(c for c in m._children.values()
-                 if isinstance(c, folium.FeatureGroup) and c.layer_name.startswith("Townships"))
+    group = next(
+        c
+        for c in m._children.values()
+        if isinstance(c, folium.FeatureGroup) and c.layer_name.startswith("Townships")
+    )
     geojson = next(c for c in group._children.values() if isinstance(c, folium.GeoJson))
     rings = [f["geometry"]["coordinates"][0] for f in geojson.data["features"]]
     assert len(rings) == 20
@@ -257,8 +266,11 @@ def _chromium() -> tuple[str, str]:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")
     if chromium is None or driver is None:
-        missing = " and ".join(n for n, found in (("chromium (or chromium-browser)", chromium),
-                                                  ("chromedriver", driver)) if found is None)
+        missing = " and ".join(
+            n
+            for n, found in (("chromium (or chromium-browser)", chromium), ("chromedriver", driver))
+            if found is None
+        )
         pytest.skip(f"browser test needs {missing} on PATH (apt-get install chromium "
                     "chromium-driver, as .ci/run does)")  # fmt: skip
     return chromium, driver
@@ -276,8 +288,9 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):  # fmt: skip
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options,
-                              service=webdriver.ChromeService(executable_path=chromedriver))
+    driver = webdriver.Chrome(
+        options=options, service=webdriver.ChromeService(executable_path=chromedriver)
+    )
     driver.set_page_load_timeout(60)
     try:
         yield driver
@@ -299,8 +312,9 @@ def _js_errors(driver: Any) -> list[str]:
         if entry["level"] != "SEVERE":
             continue
         msg = entry["message"]
-        if (entry.get("source") == "network"
-                and any(f"://{h}" in msg or f".{h}" in msg for h in _ALLOWED_NETWORK_HOSTS)):
+        if entry.get("source") == "network" and any(
+            f"://{h}" in msg or f".{h}" in msg for h in _ALLOWED_NETWORK_HOSTS
+        ):
             continue  # tiles cannot load offline; that is not a JavaScript error
         errors.append(msg)
     return errors
@@ -334,14 +348,19 @@ def _open(driver: Any, path: Path, markers: int) -> dict[str, Any]:
     driver.get_log("browser")  # drop entries of earlier pages
     driver.get(path.resolve().as_uri())
     try:
-        WebDriverWait(driver, 30).until(lambda d: d.execute_script(
-            "return typeof L !== 'undefined' && "
-            "document.querySelectorAll('.leaflet-control-layers-overlays label').length > 0 && "
-            "document.querySelector('.leaflet-zoom-anim') === null && "
-            f"document.querySelectorAll('{_MARKERS}').length >= {markers}"))
+        WebDriverWait(driver, 30).until(
+            lambda d: d.execute_script(
+                "return typeof L !== 'undefined' && "
+                "document.querySelectorAll('.leaflet-control-layers-overlays label').length > 0 && "
+                "document.querySelector('.leaflet-zoom-anim') === null && "
+                f"document.querySelectorAll('{_MARKERS}').length >= {markers}"
+            )
+        )
     except TimeoutException:
-        pytest.fail(f"Leaflet map did not come up in {path.name}; browser log: "
-                    f"{json.dumps(driver.get_log('browser'), indent=1)}")
+        pytest.fail(
+            f"Leaflet map did not come up in {path.name}; browser log: "
+            f"{json.dumps(driver.get_log('browser'), indent=1)}"
+        )
     state: dict[str, Any] = driver.execute_script(_STATE_JS)
     return state
 
@@ -374,7 +393,8 @@ def test_map_loads_in_headless_chromium_without_js_errors(
     assert 9 <= state["zoom"] <= 15  # fitted to the county, not the default world view
     assert state["overlays"] == [name for mm in maps for name in overlay_names(mm)]
     assert len(state["overlays"]) == sum(
-        expected_overlays(case, s) for s in (["baseline", "plan"] if n_maps == 2 else [scenario]))
+        expected_overlays(case, s) for s in (["baseline", "plan"] if n_maps == 2 else [scenario])
+    )
     shown = ["baseline", "plan"] if n_maps == 2 else [scenario]
     n_routes = int(case.routes["scenario"].isin(shown).sum())
     n_stops = int(case.stops["scenario"].isin(shown).sum())
@@ -420,8 +440,10 @@ def test_stop_popup_and_route_tooltip_in_browser(
         f"Arrival {bad['arrival']} Time in vehicle 150 min Limit 120 min Cold chain VIOLATED"
     )
     route = small.routes[small.routes["vehicle_id"] == "P00"].iloc[0]
-    assert f"P00 (cold van): 3 stops, {route['km']:.1f} km, {route['hours']:.2f} h" in (
-        shown["tooltips"])
+    assert (
+        f"P00 (cold van): 3 stops, {route['km']:.1f} km, {route['hours']:.2f} h"
+        in (shown["tooltips"])
+    )
 
 
 @pytest.mark.browser

@@ -113,8 +113,17 @@ def test_outputs_written_and_deterministic(
     ]
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
-    layers = ["townships", "villages", "hubs", "assignments", "routes", "stops", "unassigned",
-              "orders", "trunk_routes"]
+    layers = [
+        "townships",
+        "villages",
+        "hubs",
+        "assignments",
+        "routes",
+        "stops",
+        "unassigned",
+        "orders",
+        "trunk_routes",
+    ]
     for layer in layers:
         a = gpd.read_file(tmp_path / "a" / "lastmile.gpkg", layer=layer)
         b = gpd.read_file(tmp_path / "b" / "lastmile.gpkg", layer=layer)
@@ -232,9 +241,7 @@ def test_unreachable_pairs_are_reported_not_costed(result: PlanResult) -> None:
     assert "left out and listed in unreachable_villages" in k["access_time"]["covers"]
 
 
-def test_user_orders_file_and_unreachable_order(
-    small_cache: Path, tmp_path: Path
-) -> None:
+def test_user_orders_file_and_unreachable_order(small_cache: Path, tmp_path: Path) -> None:
     inputs = prepare(load_scenario(**SETTINGS), cache=small_cache)
     v = inputs.villages.iloc[:3]
     rows = [

@@ -73,7 +73,8 @@ def test_minutes_saved_by_township_bad_input(tmp_path: Path) -> None:
         minutes_saved_by_township(pd.DataFrame({"pinyin": ["A"]}), target)
     with pytest.raises(InputError, match="column minutes_saved of row 1 is 'n/a'"):
         minutes_saved_by_township(
-            pd.DataFrame({"pinyin": ["A", "B"], "minutes_saved": [1.0, "n/a"]}), target)
+            pd.DataFrame({"pinyin": ["A", "B"], "minutes_saved": [1.0, "n/a"]}), target
+        )
     with pytest.raises(InputError, match="table must be a DataFrame, got dict"):
         minutes_saved_by_township({"pinyin": ["A"], "minutes_saved": [1]}, target)  # type: ignore[arg-type]
     assert not target.exists()

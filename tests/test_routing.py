@@ -47,8 +47,9 @@ def solved(problem: RoutingProblem, options: RoutingOptions = OPTS) -> RoutingSo
     return sol
 
 
-def preferred_tour_matrix(n: int, tour: Sequence[int], cheap: int = 1000,
-                          dear: int = 10_000) -> np.ndarray:
+def preferred_tour_matrix(
+    n: int, tour: Sequence[int], cheap: int = 1000, dear: int = 10_000
+) -> np.ndarray:
     """Distances where the arcs of ``tour`` (closed) are cheap and every other arc is dear."""
     d = np.full((n, n), dear, dtype=np.int64)
     np.fill_diagonal(d, 0)
@@ -71,8 +72,9 @@ def brute_force_single_vehicle(problem: RoutingProblem) -> int:
     vt = problem.vehicle_types[0]
     best = None
     for perm in itertools.permutations(problem.orders):
-        load = {k: sum(o.quantity.get(k, 0) for o in perm if o.kind == "delivery")
-                for k in vt.capacity}
+        load = {
+            k: sum(o.quantity.get(k, 0) for o in perm if o.kind == "delivery") for k in vt.capacity
+        }
         ok = all(load[k] <= vt.capacity[k] for k in load)
         clock, prev, dist, starts = 0, 0, 0, []
         for o in perm:
@@ -139,8 +141,15 @@ def test_delivery_limit_counts_from_depot_departure_with_waiting() -> None:
     van = VehicleType("van", True, {"kg": 50}, 1, shift_start_s=0, shift_end_s=20_000)
     orders = (
         Order("X", "delivery", 1, {"kg": 5}, time_window=(0, 20_000)),
-        Order("D", "delivery", 2, {"kg": 5}, time_window=(10_000, 10_100), service_s=120,
-              max_in_vehicle_s=1500),
+        Order(
+            "D",
+            "delivery",
+            2,
+            {"kg": 5},
+            time_window=(10_000, 10_100),
+            service_s=120,
+            max_in_vehicle_s=1500,
+        ),
     )
     sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), orders))
     assert not sol.unassigned
@@ -159,8 +168,11 @@ def test_pickup_limit_forces_a_drop_with_one_vehicle_and_two_routes_serve_both()
 
     def problem(vans: int, limit_on: bool = True) -> RoutingProblem:
         van = VehicleType("van", True, {"kg": 50}, vans, shift_end_s=10_000)
-        os_ = orders if limit_on else (Order("P", "pickup", 1, {"kg": 5}, time_window=(600, 700)),
-                                       orders[1])
+        os_ = (
+            orders
+            if limit_on
+            else (Order("P", "pickup", 1, {"kg": 5}, time_window=(600, 700)), orders[1])
+        )
         return RoutingProblem(t, t, (Depot("A", 0),), (van,), os_)
 
     one_route = solved(problem(1, limit_on=False))
@@ -168,7 +180,9 @@ def test_pickup_limit_forces_a_drop_with_one_vehicle_and_two_routes_serve_both()
     dropped = solved(problem(1))
     # each is servable alone and one van has time for both: no bound proves the fleet short
     assert [(u.order_id, u.reason) for u in dropped.unassigned] in (
-        [("P", SEARCH)], [("Y", SEARCH)])
+        [("P", SEARCH)],
+        [("Y", SEARCH)],
+    )
     both = solved(problem(2))
     assert not both.unassigned and len(both.routes) == 2
 
@@ -256,10 +270,14 @@ def test_delivery_hour_cost_trades_a_second_van_for_earlier_delivery() -> None:
 
 def test_capacity_per_trip_and_as_many_trips_as_fit() -> None:
     t = np.array([[0, 600, 600], [600, 0, 600], [600, 600, 0]], dtype=np.int64)
-    orders = (Order("a", "delivery", 1, {"kg": 10}), Order("b", "delivery", 2, {"kg": 10}),
-              Order("c", "delivery", 1, {"kg": 10}))
-    van = VehicleType("van", False, {"kg": 10}, 1, max_trips=None, reload_s=300,
-                      max_duration_s=4000)
+    orders = (
+        Order("a", "delivery", 1, {"kg": 10}),
+        Order("b", "delivery", 2, {"kg": 10}),
+        Order("c", "delivery", 1, {"kg": 10}),
+    )
+    van = VehicleType(
+        "van", False, {"kg": 10}, 1, max_trips=None, reload_s=300, max_duration_s=4000
+    )
     problem = RoutingProblem(t, t, (Depot("A", 0),), (van,), orders)
     from lastmile.routing import trips_of, vehicles_of
 
@@ -303,8 +321,10 @@ def test_mixed_pickups_and_deliveries_on_two_dimensions_exact_optimum() -> None:
 def test_capacity_splits_deliveries_over_two_vehicles() -> None:
     t = np.array([[0, 300, 300], [300, 0, 300], [300, 300, 0]], dtype=np.int64)
     van = VehicleType("van", False, {"kg": 100, "parcels": 10}, 2)
-    orders = (Order("a", "delivery", 1, {"kg": 60, "parcels": 2}),
-              Order("b", "delivery", 2, {"kg": 30, "parcels": 9}))
+    orders = (
+        Order("a", "delivery", 1, {"kg": 60, "parcels": 2}),
+        Order("b", "delivery", 2, {"kg": 30, "parcels": 9}),
+    )
     sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), orders))
     assert len(sol.routes) == 2 and not sol.unassigned
 
@@ -316,8 +336,10 @@ def test_refrigerated_order_goes_on_the_refrigerated_vehicle() -> None:
     t = np.array([[0, 600, 700], [600, 0, 200], [700, 200, 0]], dtype=np.int64)
     van = VehicleType("van", False, {"kg": 100}, 1, fixed_cost=10)
     cold = VehicleType("cold", True, {"kg": 100}, 1, fixed_cost=50)
-    orders = (Order("tea", "pickup", 1, {"kg": 10}, requires_refrigeration=True),
-              Order("box", "delivery", 2, {"kg": 10}))
+    orders = (
+        Order("tea", "pickup", 1, {"kg": 10}, requires_refrigeration=True),
+        Order("box", "delivery", 2, {"kg": 10}),
+    )
     sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (van, cold), orders))
     assert not sol.unassigned
     by_order = {s.order_id: r.vehicle_type for r in sol.routes for s in r.stops}
@@ -333,8 +355,11 @@ def test_multi_depot_vehicles_return_home_and_orders_keep_their_depot() -> None:
     d = np.abs(x[:, None] - x[None, :]).astype(np.int64) * 1000
     t = d // 10
     van = VehicleType("van", False, {"kg": 100}, {"A": 1, "B": 1})
-    orders = (Order("a1", "delivery", 1, {"kg": 1}), Order("b1", "pickup", 3, {"kg": 1}),
-              Order("a2_from_B", "delivery", 2, {"kg": 1}, depot="B"))
+    orders = (
+        Order("a1", "delivery", 1, {"kg": 1}),
+        Order("b1", "pickup", 3, {"kg": 1}),
+        Order("a2_from_B", "delivery", 2, {"kg": 1}, depot="B"),
+    )
     problem = RoutingProblem(t, d, (Depot("A", 0), Depot("B", 4)), (van,), orders)
     sol = solved(problem)
     where = {s.order_id: r.depot for r in sol.routes for s in r.stops}
@@ -353,8 +378,10 @@ def test_joint_model_chooses_the_depot_no_pre_assignment() -> None:
     d = np.rint(np.abs(x[:, None] - x[None, :]) * 1000).astype(np.int64)
     t = d * 60 // 1000  # 1 km per minute
     van = VehicleType("van", True, {"kg": 10}, {"A": 1, "B": 1}, shift_end_s=3600)
-    orders = (Order("fixedA", "pickup", 1, {"kg": 10}, depot="A"),
-              Order("cold", "pickup", 2, {"kg": 5}, max_in_vehicle_s=300))
+    orders = (
+        Order("fixedA", "pickup", 1, {"kg": 10}, depot="A"),
+        Order("cold", "pickup", 2, {"kg": 5}, max_in_vehicle_s=300),
+    )
     problem = RoutingProblem(t, d, (Depot("A", 0), Depot("B", 3)), (van,), orders)
     sol = solved(problem)
     where = {s.order_id: r.depot for r in sol.routes for s in r.stops}
@@ -407,7 +434,8 @@ def test_negative_sentinel_marks_unreachable_and_duration_limit_drops() -> None:
     sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), orders))
     assert {u.order_id: (u.reason, u.binding, u.limit, u.best) for u in sol.unassigned} == {
         "cut_off": (INFEASIBLE, REASON_UNREACHABLE, None, None),
-        "long": (INFEASIBLE, "max_duration", 1000, 1200)}
+        "long": (INFEASIBLE, "max_duration", 1000, 1200),
+    }
     assert sol.routes == ()
 
 
@@ -425,14 +453,22 @@ def test_fleet_short_by_vehicle_time_and_by_capacity() -> None:
     assert {u.binding for u in sol.unassigned} == {"vehicle_time"}
     assert sol.fleet_bound is not None
     assert (sol.fleet_bound.short, sol.fleet_bound.needed, sol.fleet_bound.available) == (
-        2, 6000, 3000)
+        2,
+        6000,
+        3000,
+    )
     # capacity: two 60 kg deliveries, one 100 kg van with all the time it needs
     roomy = VehicleType("van", False, {"kg": 100}, 1)
     heavy = (Order("h1", "delivery", 1, {"kg": 60}), Order("h2", "delivery", 2, {"kg": 60}))
     sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (roomy,), heavy))
     (u,) = sol.unassigned
     assert (u.reason, u.binding, u.limit, u.best, u.unit) == (
-        FLEET, "capacity:kg:delivery", 100, 120, "kg")
+        FLEET,
+        "capacity:kg:delivery",
+        100,
+        120,
+        "kg",
+    )
 
 
 def test_search_reason_and_what_ended_the_search() -> None:
@@ -441,8 +477,9 @@ def test_search_reason_and_what_ended_the_search() -> None:
     orders = (Order("a", "delivery", 1, {"kg": 1}), Order("b", "pickup", 2, {"kg": 1}))
     problem = RoutingProblem(t, t, (Depot("A", 0),), (van,), orders)
     # the first solution serves nothing and the search may not improve it: both left by search
-    idle = solved(problem, RoutingOptions(5.0, first_solution_strategy="ALL_UNPERFORMED",
-                                          solution_limit=1))
+    idle = solved(
+        problem, RoutingOptions(5.0, first_solution_strategy="ALL_UNPERFORMED", solution_limit=1)
+    )
     assert idle.unassigned_by_reason() == {INFEASIBLE: 0, FLEET: 0, SEARCH: 2}
     assert idle.search_ended_by == "solution_limit" and idle.reproducible
     assert idle.solutions == 1 and idle.status.startswith("ROUTING_")
@@ -480,8 +517,9 @@ def test_unreachable_between_villages_is_never_driven() -> None:
 
 def _tiny(orders: Sequence[Order], t: np.ndarray | None = None) -> RoutingProblem:
     m = np.array([[0, 60], [60, 0]], dtype=np.int64) if t is None else t
-    return RoutingProblem(m, m, (Depot("A", 0),), (VehicleType("van", False, {"kg": 5}),),
-                          tuple(orders))
+    return RoutingProblem(
+        m, m, (Depot("A", 0),), (VehicleType("van", False, {"kg": 5}),), tuple(orders)
+    )
 
 
 @pytest.mark.parametrize(
@@ -508,9 +546,11 @@ def test_bad_input_raises_input_error_naming_it(make: object, needle: str) -> No
 def test_several_orders_at_one_village_are_separate_stops() -> None:
     t = np.array([[0, 900], [900, 0]], dtype=np.int64)
     van = VehicleType("van", False, {"kg": 100}, 1)
-    orders = (Order("v-drop", "delivery", 1, {"kg": 20}, service_s=120),
-              Order("v-collect", "pickup", 1, {"kg": 30}, service_s=60),
-              Order("v-drop2", "delivery", 1, {"kg": 5}, service_s=0))
+    orders = (
+        Order("v-drop", "delivery", 1, {"kg": 20}, service_s=120),
+        Order("v-collect", "pickup", 1, {"kg": 30}, service_s=60),
+        Order("v-drop2", "delivery", 1, {"kg": 5}, service_s=0),
+    )
     sol = solved(RoutingProblem(t, t * 10, (Depot("A", 0),), (van,), orders))
     (route,) = sol.routes
     assert len(route.stops) == 3 and route.distance_m == 18_000
@@ -524,9 +564,11 @@ def test_cold_chain_order_without_depot_goes_to_the_nearest_depot() -> None:
     d = np.abs(x[:, None] - x[None, :]).astype(np.int64) * 1000
     t = d * 60 // 1000  # 1 km per minute
     van = VehicleType("van", True, {"kg": 100}, {"A": 1, "B": 1})
-    orders = (Order("tea", "pickup", 2, {"kg": 5}, max_in_vehicle_s=300, service_s=60),
-              Order("rice", "delivery", 1, {"kg": 5}, max_in_vehicle_s=300),
-              Order("mail", "delivery", 2, {"kg": 5}))
+    orders = (
+        Order("tea", "pickup", 2, {"kg": 5}, max_in_vehicle_s=300, service_s=60),
+        Order("rice", "delivery", 1, {"kg": 5}, max_in_vehicle_s=300),
+        Order("mail", "delivery", 2, {"kg": 5}),
+    )
     sol = solved(RoutingProblem(t, d, (Depot("A", 0), Depot("B", 3)), (van,), orders))
     where = {s.order_id: r.depot for r in sol.routes for s in r.stops}
     assert where == {"tea": "B", "rice": "A", "mail": "B"}
@@ -537,8 +579,9 @@ def test_cold_chain_order_without_depot_goes_to_the_nearest_depot() -> None:
 # --------------------------------------------------------------------------- HH:MM windows
 
 
-def _window_orders(small_cache: Path, tmp_path: Path,
-                   windows: Sequence[tuple[object, object]]) -> Path:
+def _window_orders(
+    small_cache: Path, tmp_path: Path, windows: Sequence[tuple[object, object]]
+) -> Path:
     from lastmile.plan import prepare
     from lastmile.scenario import load_scenario
     from tests.conftest import TEST_SCALE
@@ -546,11 +589,22 @@ def _window_orders(small_cache: Path, tmp_path: Path,
     scenario = load_scenario(network="synthetic", standin_scale=TEST_SCALE)
     inputs = prepare(scenario, cache=small_cache)
     rows = [
-        {"id": f"W{i}", "kind": "delivery", "village": r.id, "lon": r.lon, "lat": r.lat,
-         "kg": 10, "parcels": 2, "product_class": "parcel", "service_min": 5,
-         "tw_start": a, "tw_end": b}
-        for i, (r, (a, b)) in enumerate(zip(inputs.villages.iloc[:len(windows)].itertuples(),
-                                             windows, strict=True))
+        {
+            "id": f"W{i}",
+            "kind": "delivery",
+            "village": r.id,
+            "lon": r.lon,
+            "lat": r.lat,
+            "kg": 10,
+            "parcels": 2,
+            "product_class": "parcel",
+            "service_min": 5,
+            "tw_start": a,
+            "tw_end": b,
+        }
+        for i, (r, (a, b)) in enumerate(
+            zip(inputs.villages.iloc[: len(windows)].itertuples(), windows, strict=True)
+        )
     ]
     tmp_path.mkdir(parents=True, exist_ok=True)
     f = tmp_path / "orders.csv"
@@ -562,19 +616,28 @@ WINDOWS = (("08:00", "09:30"), ("10:15", "11:00"), (600, 660))  # HH:MM, HH:MM, 
 WINDOWS_S = {"W0": (28_800, 34_200), "W1": (36_900, 39_600), "W2": (36_000, 39_600)}
 
 
-def test_hhmm_time_windows_through_plan_routes(
-    small_cache: Path, tmp_path: Path
-) -> None:
+def test_hhmm_time_windows_through_plan_routes(small_cache: Path, tmp_path: Path) -> None:
     from lastmile.plan import _route_kpis, baseline_depots, plan_routes, prepare
     from lastmile.scenario import load_scenario
     from tests.conftest import TEST_SCALE
 
     f = _window_orders(small_cache, tmp_path, WINDOWS)
-    inputs = prepare(load_scenario(network="synthetic", standin_scale=TEST_SCALE, orders=str(f),
-                                   routing_time_limit_s=10.0), cache=small_cache)
-    assert dict(zip(inputs.orders["id"], zip(inputs.orders["tw_start_s"],
-                                             inputs.orders["tw_end_s"], strict=True),
-                    strict=True)) == WINDOWS_S
+    inputs = prepare(
+        load_scenario(
+            network="synthetic", standin_scale=TEST_SCALE, orders=str(f), routing_time_limit_s=10.0
+        ),
+        cache=small_cache,
+    )
+    assert (
+        dict(
+            zip(
+                inputs.orders["id"],
+                zip(inputs.orders["tw_start_s"], inputs.orders["tw_end_s"], strict=True),
+                strict=True,
+            )
+        )
+        == WINDOWS_S
+    )
     rp = plan_routes(inputs, baseline_depots(inputs), "baseline")
     assert rp.validation.ok, rp.validation.summary()
     assert {o.id: o.time_window for o in rp.problem.orders} == WINDOWS_S
@@ -594,8 +657,16 @@ def test_hhmm_time_windows_through_the_cli(
     from tests.conftest import TEST_SCALE
 
     f = _window_orders(small_cache, tmp_path, WINDOWS)
-    common = ["--network", "synthetic", "--standin-scale", str(TEST_SCALE),
-              "--cache-dir", str(small_cache), "--routing-time-limit", "10"]
+    common = [
+        "--network",
+        "synthetic",
+        "--standin-scale",
+        str(TEST_SCALE),
+        "--cache-dir",
+        str(small_cache),
+        "--routing-time-limit",
+        "10",
+    ]
     out = tmp_path / "route"
     assert main(["route", *common, "--orders", str(f), "--out", str(out)]) == 0
     stops = pd.read_csv(out / "stops.csv")
@@ -635,8 +706,11 @@ count_per_depot = 1
 
 @pytest.mark.parametrize(
     ("extra", "trips", "reload"),
-    [("", 1, 0), ('max_trips = "fit"\nreload_min = 20', None, 1200),
-     ("max_trips = 3\nreload_min = 7.5", 3, 450)],
+    [
+        ("", 1, 0),
+        ('max_trips = "fit"\nreload_min = 20', None, 1200),
+        ("max_trips = 3\nreload_min = 7.5", 3, 450),
+    ],
 )
 def test_fleet_trips_and_reload_from_the_scenario(
     tmp_path: Path, extra: str, trips: int | None, reload: int
@@ -655,8 +729,11 @@ def test_fleet_trips_and_reload_from_the_scenario(
 
 @pytest.mark.parametrize(
     ("extra", "needle"),
-    [("max_trips = 0", "max_trips = 0"), ('max_trips = "many"', "max_trips = 'many'"),
-     ("reload_min = -5", "reload_min = -5")],
+    [
+        ("max_trips = 0", "max_trips = 0"),
+        ('max_trips = "many"', "max_trips = 'many'"),
+        ("reload_min = -5", "reload_min = -5"),
+    ],
 )
 def test_bad_fleet_trip_settings_name_the_key(tmp_path: Path, extra: str, needle: str) -> None:
     from lastmile.scenario import load_scenario
@@ -684,8 +761,12 @@ def test_single_process_plan_equals_the_forked_one(small_cache: Path) -> None:
     from tests.conftest import TEST_SCALE
 
     def routing(processes: int) -> tuple[dict[str, Any], dict[str, Any]]:
-        sc = load_scenario(network="synthetic", standin_scale=TEST_SCALE,
-                           routing_processes=processes, routing_time_limit_s=120.0)
+        sc = load_scenario(
+            network="synthetic",
+            standin_scale=TEST_SCALE,
+            routing_processes=processes,
+            routing_time_limit_s=120.0,
+        )
         result = run_plan(sc, cache=small_cache)
         return result.kpis()["routing"], manifest(result)["routing_solver"]
 

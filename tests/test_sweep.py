@@ -218,9 +218,7 @@ def test_two_worker_sweep(swept: tuple[Any, Any]) -> None:
     assert losing_scenarios(df).empty
 
 
-def test_row_equals_single_plan(
-    swept: tuple[Any, Any], small_cache: Path, tmp_path: Path
-) -> None:
+def test_row_equals_single_plan(swept: tuple[Any, Any], small_cache: Path, tmp_path: Path) -> None:
     _, outcome = swept
     row = outcome.table[outcome.table["status"] == "ok"].iloc[-1]
     folder = outcome.out / "scenarios" / row["scenario"]

@@ -84,8 +84,13 @@ def test_lead_times_by_hand() -> None:
         Order("pC", "pickup", 4, {"kg": 50}, depot="hub", service_s=600, product_class="produce",
               max_in_vehicle_s=2 * H, requires_refrigeration=True),
     )  # fmt: skip
-    problem = RoutingProblem(T, D, (Depot("centre", 0), Depot("hub", 1)),
-                             (van("centre", ready["centre"]), van("hub", ready["hub"])), orders)
+    problem = RoutingProblem(
+        T,
+        D,
+        (Depot("centre", 0), Depot("hub", 1)),
+        (van("centre", ready["centre"]), van("hub", ready["hub"])),
+        orders,
+    )
     solution = solve(problem, OPTIONS)
     assert validate_routes(problem, solution).ok and not solution.unassigned
     back = max(r.arrival_s for r in solution.routes if r.depot == "hub")
@@ -125,8 +130,12 @@ def test_lead_times_by_hand() -> None:
     assert table.at["dA", "trunk_cost"] == pytest.approx(morning.solution.kpis.total_cost)
     assert table.at["pC", "trunk_cost"] == pytest.approx(evening.solution.kpis.total_cost)
     assert table[["hub_cost"]].sum().iloc[0] == pytest.approx(100.0)
-    total = solution.kpis.total_cost + morning.solution.kpis.total_cost \
-        + evening.solution.kpis.total_cost + 100.0
+    total = (
+        solution.kpis.total_cost
+        + morning.solution.kpis.total_cost
+        + evening.solution.kpis.total_cost
+        + 100.0
+    )
     assert table["cost"].sum() == pytest.approx(total)
 
 
@@ -162,14 +171,32 @@ def test_no_cold_room_makes_a_remote_pickup_bind_at_the_centre() -> None:
 def _rows(name: str, served: dict[str, bool]) -> pd.DataFrame:
     rows = []
     for oid, ok in served.items():
-        rows.append({"scenario": name, "order_id": oid, "kind": "delivery",
-                     "product_class": "produce" if oid == "c" else "parcel", "village": oid,
-                     "township": "t", "served": ok, "reason": "" if ok else "search",
-                     "lead_min": 60.0 if ok else np.nan, "end_s": 30000.0 if ok else np.nan,
-                     "to_cold_room_min": np.nan, "to_centre_min": np.nan,
-                     "centre_arrival_s": np.nan, "start_s": np.nan, "perishable": oid == "c",
-                     "cold_chain_ok": ok, "km": 1.0 if ok else 0.0, "vehicle_h": 0.1,
-                     "cost": 10.0, "trunk_km": 0.0, "trunk_cost": 0.0, "hub_cost": 0.0})
+        rows.append(
+            {
+                "scenario": name,
+                "order_id": oid,
+                "kind": "delivery",
+                "product_class": "produce" if oid == "c" else "parcel",
+                "village": oid,
+                "township": "t",
+                "served": ok,
+                "reason": "" if ok else "search",
+                "lead_min": 60.0 if ok else np.nan,
+                "end_s": 30000.0 if ok else np.nan,
+                "to_cold_room_min": np.nan,
+                "to_centre_min": np.nan,
+                "centre_arrival_s": np.nan,
+                "start_s": np.nan,
+                "perishable": oid == "c",
+                "cold_chain_ok": ok,
+                "km": 1.0 if ok else 0.0,
+                "vehicle_h": 0.1,
+                "cost": 10.0,
+                "trunk_km": 0.0,
+                "trunk_cost": 0.0,
+                "hub_cost": 0.0,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -184,8 +211,12 @@ def test_orders_compared_is_the_intersection_and_unserved_count_against_complian
     assert s["lead_time"]["plan"]["parcel"]["orders"] == 2
     # one perishable order (c): served and compliant in the baseline, unserved in the plan
     assert s["cold_chain"]["baseline"]["compliance"] == 1.0
-    assert s["cold_chain"]["plan"] == {"perishable_orders": 1, "compliant": 0, "unserved": 1,
-                                       "compliance": 0.0}
+    assert s["cold_chain"]["plan"] == {
+        "perishable_orders": 1,
+        "compliant": 0,
+        "unserved": 1,
+        "compliance": 0.0,
+    }
     assert s["unserved"]["plan"]["list"] == [{"order_id": "c", "reason": "search"}]
 
 
@@ -193,17 +224,18 @@ def test_trunk_load_split_and_bad_config(tmp_path: object) -> None:
     base = trunk_settings()
     s = replace(base, vehicle=replace(base.vehicle, capacity={"kg": 100, "parcels": 2500}))
     sub = np.ix_([0, 1], [0, 1])
-    p = trunk_problem(T[sub], D[sub], np.ones((2, 2), bool), ["hub"], {"hub": {"kg": 250}}, s,
-                      "morning")
+    p = trunk_problem(
+        T[sub], D[sub], np.ones((2, 2), bool), ["hub"], {"hub": {"kg": 250}}, s, "morning"
+    )
     assert [o.id for o in p.orders] == ["hub#1", "hub#2", "hub#3"]
     assert sorted(o.quantity["kg"] for o in p.orders) == [83, 83, 84]
     with pytest.raises(InputError, match="unknown key"):
-        load_scenario_with_trunk(tmp_path, 'bogus = 1')
+        load_scenario_with_trunk(tmp_path, "bogus = 1")
     with pytest.raises(InputError, match="cutoff"):
         load_scenario_with_trunk(tmp_path, 'cutoff = "7 am"')
     with pytest.raises(InputError, match="hub_cold_store"):
         load_scenario_with_trunk(tmp_path, 'hub_cold_store = "no"')
-    sc = load_scenario_with_trunk(tmp_path, 'hub_cold_store = false\nhub_handling_min = 45')
+    sc = load_scenario_with_trunk(tmp_path, "hub_cold_store = false\nhub_handling_min = 45")
     assert not sc.region.trunk.hub_cold_store and sc.region.trunk.hub_handling_s == 2700
     # the [trunk] vehicle keys build one routing VehicleType; each run narrows its shift
     sc = load_scenario_with_trunk(tmp_path, 'count = 3\ncapacity_kg = 900\nshift_end = "22:00"')

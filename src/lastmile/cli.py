@@ -334,28 +334,42 @@ def _print_like_for_like(k: dict[str, Any]) -> None:
     """Lead times over the orders served in both scenarios, cold chain, fleet needed."""
     if "lead_time" not in k:
         return
-    print(f"end-to-end lead time over the {k['orders_compared']} orders served in both "
-          f"(of {k['orders']})        centre only   centre + hubs")
+    print(
+        f"end-to-end lead time over the {k['orders_compared']} orders served in both "
+        f"(of {k['orders']})        centre only   centre + hubs"
+    )
     lt = k["lead_time"]
-    for what, label in (("parcel", "parcel: cut-off -> delivered"),
-                        ("pickup_to_cold_room", "pickup -> cold room"),
-                        ("pickup_to_centre", "pickup -> county centre")):
+    for what, label in (
+        ("parcel", "parcel: cut-off -> delivered"),
+        ("pickup_to_cold_room", "pickup -> cold room"),
+        ("pickup_to_centre", "pickup -> county centre"),
+    ):
         b, a = lt["baseline"][what], lt["plan"][what]
         if not b.get("orders"):
             continue
-        print(f"  {label:<30} mean / p90, min {b['mean_min']:>6.0f} / {b['p90_min']:<5.0f}"
-              f"   {a['mean_min']:>6.0f} / {a['p90_min']:<5.0f}")
+        print(
+            f"  {label:<30} mean / p90, min {b['mean_min']:>6.0f} / {b['p90_min']:<5.0f}"
+            f"   {a['mean_min']:>6.0f} / {a['p90_min']:<5.0f}"
+        )
     cc = k["cold_chain"]
-    print("  cold-chain compliance, all perishable orders: "
-          + ", ".join(f"{n} {c['compliant']}/{c['perishable_orders']}" for n, c in cc.items()))
+    print(
+        "  cold-chain compliance, all perishable orders: "
+        + ", ".join(f"{n} {c['compliant']}/{c['perishable_orders']}" for n, c in cc.items())
+    )
     rc = k["routed_compared"]
-    print("  same orders: km " + ", ".join(f"{n} {v['km']:,.0f}" for n, v in rc.items())
-          + "; cost " + ", ".join(f"{n} {v['cost']:,.0f}" for n, v in rc.items())
-          + " (trunk and hub cost included)")
+    print(
+        "  same orders: km "
+        + ", ".join(f"{n} {v['km']:,.0f}" for n, v in rc.items())
+        + "; cost "
+        + ", ".join(f"{n} {v['cost']:,.0f}" for n, v in rc.items())
+        + " (trunk and hub cost included)"
+    )
     for n, f in k.get("fleet_needed", {}).items():
         flag = "" if f["all_servable_served"] else " (NOT all servable orders served at the cap)"
-        print(f"  fleet needed, {n}: {f['vehicles']} vehicles {f['last_mile_by_type']}, "
-              f"trunk {f['trunk_vehicles']}, cost {f['cost']:,.0f}{flag}")
+        print(
+            f"  fleet needed, {n}: {f['vehicles']} vehicles {f['last_mile_by_type']}, "
+            f"trunk {f['trunk_vehicles']}, cost {f['cost']:,.0f}{flag}"
+        )
 
 
 def _cmd_locate(args: argparse.Namespace) -> int:

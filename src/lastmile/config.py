@@ -179,10 +179,23 @@ def _parse_trunk(table: Mapping[str, Any], where: str) -> TrunkSettings:
     if not isinstance(table, Mapping):
         raise InputError(f"{w}: not a table", "write [trunk] with key = value lines")
     known = {
-        "cutoff", "vehicle_id", "refrigerated", "capacity_kg", "capacity_parcels", "count",
-        "morning_departure", "hub_latest_arrival", "evening_departure", "shift_end",
-        "fixed_cost", "cost_per_km", "cost_per_hour", "unload_min", "hub_handling_min",
-        "hub_cold_store", "hub_daily_cost",
+        "cutoff",
+        "vehicle_id",
+        "refrigerated",
+        "capacity_kg",
+        "capacity_parcels",
+        "count",
+        "morning_departure",
+        "hub_latest_arrival",
+        "evening_departure",
+        "shift_end",
+        "fixed_cost",
+        "cost_per_km",
+        "cost_per_hour",
+        "unload_min",
+        "hub_handling_min",
+        "hub_cold_store",
+        "hub_daily_cost",
     }
     unknown = sorted(set(table) - known)
     if unknown:
@@ -201,11 +214,14 @@ def _parse_trunk(table: Mapping[str, Any], where: str) -> TrunkSettings:
         return value
 
     cutoff = _clock(table.get("cutoff", "07:00"), f"{w} cutoff")
-    morning = _clock(table.get("morning_departure", table.get("cutoff", "07:00")),
-                     f"{w} morning_departure")
+    morning = _clock(
+        table.get("morning_departure", table.get("cutoff", "07:00")), f"{w} morning_departure"
+    )
     if morning < cutoff:
-        raise InputError(f"{w}: morning_departure is before the cut-off",
-                         "the trunk leaves once the parcels are sorted")
+        raise InputError(
+            f"{w}: morning_departure is before the cut-off",
+            "the trunk leaves once the parcels are sorted",
+        )
     latest = _clock(table.get("hub_latest_arrival", "09:30"), f"{w} hub_latest_arrival")
     if latest < morning:
         raise InputError(f"{w}: hub_latest_arrival is before the morning departure")
@@ -315,8 +331,10 @@ def _max_trips(value: Any, where: str) -> int | None:
     if value == "fit":
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InputError(f"{where}: max_trips = {value!r} is not a whole number >= 1 or \"fit\"",
-                         'give e.g. max_trips = 2, or "fit" for as many trips as fit the day')
+        raise InputError(
+            f'{where}: max_trips = {value!r} is not a whole number >= 1 or "fit"',
+            'give e.g. max_trips = 2, or "fit" for as many trips as fit the day',
+        )
     return value
 
 

@@ -38,10 +38,32 @@ from lastmile.trunk import TrunkRun, hub_of
 DAY_S = 86_400
 
 ORDER_COLUMNS = [
-    "scenario", "order_id", "kind", "product_class", "village", "township", "served", "depot",
-    "vehicle_id", "reason", "start_s", "end_s", "lead_min", "cold_room", "to_cold_room_min",
-    "to_centre_min", "centre_arrival_s", "limit_min", "perishable", "cold_chain_ok", "km",
-    "vehicle_h", "cost", "trunk_km", "trunk_cost", "hub_cost",
+    "scenario",
+    "order_id",
+    "kind",
+    "product_class",
+    "village",
+    "township",
+    "served",
+    "depot",
+    "vehicle_id",
+    "reason",
+    "start_s",
+    "end_s",
+    "lead_min",
+    "cold_room",
+    "to_cold_room_min",
+    "to_centre_min",
+    "centre_arrival_s",
+    "limit_min",
+    "perishable",
+    "cold_chain_ok",
+    "km",
+    "vehicle_h",
+    "cost",
+    "trunk_km",
+    "trunk_cost",
+    "hub_cost",
 ]
 
 
@@ -86,17 +108,33 @@ def order_table(
     rows: dict[str, dict[str, Any]] = {}
     for o in problem.orders:
         rows[o.id] = {
-            "scenario": name, "order_id": o.id, "kind": o.kind,
+            "scenario": name,
+            "order_id": o.id,
+            "kind": o.kind,
             "product_class": o.product_class,
             "village": str(info.at[o.id, "village"]) if o.id in info.index else "",
             "township": str(info.at[o.id, "township"])
-            if o.id in info.index and "township" in info.columns else "",
-            "served": False, "depot": None, "vehicle_id": None, "reason": "",
-            "start_s": np.nan, "end_s": np.nan, "lead_min": np.nan, "cold_room": None,
-            "to_cold_room_min": np.nan, "to_centre_min": np.nan, "centre_arrival_s": np.nan,
+            if o.id in info.index and "township" in info.columns
+            else "",
+            "served": False,
+            "depot": None,
+            "vehicle_id": None,
+            "reason": "",
+            "start_s": np.nan,
+            "end_s": np.nan,
+            "lead_min": np.nan,
+            "cold_room": None,
+            "to_cold_room_min": np.nan,
+            "to_centre_min": np.nan,
+            "centre_arrival_s": np.nan,
             "limit_min": o.max_in_vehicle_s / 60 if o.max_in_vehicle_s is not None else np.nan,
-            "perishable": o.product_class != "parcel", "cold_chain_ok": False,
-            "km": 0.0, "vehicle_h": 0.0, "cost": 0.0, "trunk_km": 0.0, "trunk_cost": 0.0,
+            "perishable": o.product_class != "parcel",
+            "cold_chain_ok": False,
+            "km": 0.0,
+            "vehicle_h": 0.0,
+            "cost": 0.0,
+            "trunk_km": 0.0,
+            "trunk_cost": 0.0,
             "hub_cost": 0.0,
         }
     kinds = {o.id: o for o in problem.orders}
@@ -106,15 +144,21 @@ def order_table(
         for s in r.stops:
             o = kinds[s.order_id]
             row = rows[o.id]
-            row.update(served=True, depot=r.depot, vehicle_id=r.vehicle_id,
-                       start_s=s.start_s, end_s=s.start_s + o.service_s)
+            row.update(
+                served=True,
+                depot=r.depot,
+                vehicle_id=r.vehicle_id,
+                start_s=s.start_s,
+                end_s=s.start_s + o.service_s,
+            )
             row["km"] = r.distance_m / 1000.0 * share
             row["vehicle_h"] = r.duration_s / 3600.0 * share
             row["cost"] = r.cost * share
             if o.kind == "delivery":
                 row["lead_min"] = (s.start_s + o.service_s - cutoff_s) / 60.0
-                row["cold_chain_ok"] = (o.max_in_vehicle_s is None
-                                        or s.in_vehicle_s <= o.max_in_vehicle_s)
+                row["cold_chain_ok"] = (
+                    o.max_in_vehicle_s is None or s.in_vehicle_s <= o.max_in_vehicle_s
+                )
                 continue
             at_depot = s.start_s + s.in_vehicle_s  # pickups: in-vehicle ends back at the depot
             if r.depot == centre_id:
@@ -141,8 +185,11 @@ def order_table(
         for r in run.solution.routes:
             hubs = sorted({hub_of(s.order_id) for s in r.stops})
             for hub in hubs:
-                served = [k for k, v in rows.items()
-                          if v["served"] and v["depot"] == hub and v["kind"] == kind]
+                served = [
+                    k
+                    for k, v in rows.items()
+                    if v["served"] and v["depot"] == hub and v["kind"] == kind
+                ]
                 for k in served:
                     part = 1.0 / len(hubs) / len(served)
                     rows[k]["trunk_km"] += r.distance_m / 1000.0 * part
@@ -160,8 +207,9 @@ def order_table(
     return pd.DataFrame(list(rows.values()), columns=ORDER_COLUMNS)
 
 
-def lead_stats(minutes: Sequence[float] | pd.Series, end_s: Sequence[float] | pd.Series
-               ) -> dict[str, float | int]:
+def lead_stats(
+    minutes: Sequence[float] | pd.Series, end_s: Sequence[float] | pd.Series
+) -> dict[str, float | int]:
     """Mean, median, p90, max (min) and shares within 2 h / 4 h / the same day, per order."""
     m = np.asarray(minutes, dtype=np.float64)
     e = np.asarray(end_s, dtype=np.float64)
@@ -276,13 +324,21 @@ def end_to_end(
             "by_reason": {
                 str(k): int(v) for k, v in un["reason"].value_counts().sort_index().items()
             },
-            "list": [{"order_id": o, "reason": r} for o, r in zip(un["order_id"], un["reason"],
-                                                                  strict=True)],
+            "list": [
+                {"order_id": o, "reason": r}
+                for o, r in zip(un["order_id"], un["reason"], strict=True)
+            ],
         }
         par = cmp[cmp["kind"] == "delivery"]
         for code, grp in par.groupby("township", sort=True):
             st = lead_stats(grp["lead_min"], grp["end_s"])
-            rows.append({"code": code, "name": (township_names or {}).get(str(code), str(code)),
-                         "scenario": name, **st})
+            rows.append(
+                {
+                    "code": code,
+                    "name": (township_names or {}).get(str(code), str(code)),
+                    "scenario": name,
+                    **st,
+                }
+            )
     towns = pd.DataFrame(rows)
     return EndToEnd(orders, towns, summary)

@@ -82,15 +82,18 @@ def depot_problem(problem: RoutingProblem, depot: str) -> RoutingProblem:
         for vt in problem.vehicle_types
         if vt.count_at(depot) > 0
     )
-    return replace(problem, depots=(dep,), orders=orders,
-                   vehicle_types=types or (replace(problem.vehicle_types[0],
-                                                   count_per_depot=0),))
+    return replace(
+        problem,
+        depots=(dep,),
+        orders=orders,
+        vehicle_types=types or (replace(problem.vehicle_types[0], count_per_depot=0),),
+    )
 
 
-def _with_counts(problem: RoutingProblem, depot: str, counts: Mapping[str, int]
-                 ) -> RoutingProblem:
-    types = tuple(replace(vt, count_per_depot={depot: int(counts[vt.id])})
-                  for vt in problem.vehicle_types)
+def _with_counts(problem: RoutingProblem, depot: str, counts: Mapping[str, int]) -> RoutingProblem:
+    types = tuple(
+        replace(vt, count_per_depot={depot: int(counts[vt.id])}) for vt in problem.vehicle_types
+    )
     return replace(problem, vehicle_types=types)
 
 
@@ -143,8 +146,7 @@ def search_depot(
         counts = {i: 2 * n + 1 for i, n in counts.items()}
         reached = ok(counts)[0]
     if not reached:
-        return DepotFleet(depot, counts, start, len(servable), False,
-                          ok(counts)[1], steps, {})
+        return DepotFleet(depot, counts, start, len(servable), False, ok(counts)[1], steps, {})
     for t in ids:
         lo, hi = 0, counts[t]  # hi serves all; find the smallest that does
         while lo < hi:
@@ -185,8 +187,9 @@ class FleetNeeded:
             "by_depot": by_depot,
             "servable_orders": sum(d.servable for d in self.depots),
             "all_servable_served": all(d.reached for d in self.depots) and self.trunk_reached,
-            "cost": round(sum(d.cost for d in self.depots) + self.trunk_cost
-                          + self.fixed_daily_cost, 1),
+            "cost": round(
+                sum(d.cost for d in self.depots) + self.trunk_cost + self.fixed_daily_cost, 1
+            ),
             "routed_days": sum(d.steps for d in self.depots),
             "one_fewer_fails": all(all(d.one_fewer_fails.values()) for d in self.depots),
         }
@@ -218,8 +221,9 @@ def fleet_needed(
     fixed_daily_cost
         Added to the cost (e.g. the hubs' daily cost).
     """
-    depots = tuple(search_depot(problem, d.id, solver, max_doublings=max_doublings)
-                   for d in problem.depots)
+    depots = tuple(
+        search_depot(problem, d.id, solver, max_doublings=max_doublings) for d in problem.depots
+    )
     needs: list[int] = []
     trunk_reached = True
     cost = 0.0
@@ -228,5 +232,6 @@ def fleet_needed(
         trunk_reached &= fleet.reached
         needs.append(fleet.vehicles)
         cost += fleet.cost
-    return FleetNeeded(scenario, depots, max(needs, default=0), trunk_reached, cost,
-                       fixed_daily_cost)
+    return FleetNeeded(
+        scenario, depots, max(needs, default=0), trunk_reached, cost, fixed_daily_cost
+    )

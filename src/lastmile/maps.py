@@ -109,25 +109,32 @@ def _checked(
 ) -> gpd.GeoDataFrame:
     """``frame`` as an EPSG:4326 GeoDataFrame with ``columns`` and the allowed geometry types."""
     if not isinstance(frame, gpd.GeoDataFrame):
-        raise InputError(f"plan_map: {what} must be a GeoDataFrame, got {type(frame).__name__}",
-                         "build it with geopandas.GeoDataFrame(..., crs='EPSG:4326')")
+        raise InputError(
+            f"plan_map: {what} must be a GeoDataFrame, got {type(frame).__name__}",
+            "build it with geopandas.GeoDataFrame(..., crs='EPSG:4326')",
+        )
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise InputError(f"plan_map: {what} lacks column(s) {', '.join(missing)}",
-                         f"{what} needs columns {', '.join(columns)}")
+        raise InputError(
+            f"plan_map: {what} lacks column(s) {', '.join(missing)}",
+            f"{what} needs columns {', '.join(columns)}",
+        )
     if len(frame) and frame.crs is None:
         raise DataError(f"plan_map: {what} has no CRS", "set it with .set_crs('EPSG:4326')")
     out = frame.to_crs(4326) if frame.crs is not None and frame.crs.to_epsg() != 4326 else frame
     geoms = out.geometry
     if geoms.isna().any() or geoms.is_empty.any():
         bad = out.index[geoms.isna() | geoms.is_empty][0]
-        raise DataError(f"plan_map: {what} row {bad!r} has no geometry",
-                        "drop the row or give it a geometry")
+        raise DataError(
+            f"plan_map: {what} row {bad!r} has no geometry", "drop the row or give it a geometry"
+        )
     allowed = set(geom_types)
     wrong = sorted(set(geoms.geom_type) - allowed)
     if wrong:
-        raise InputError(f"plan_map: {what} has {', '.join(wrong)} geometries",
-                         f"{what} geometries must be {' or '.join(sorted(allowed))}")
+        raise InputError(
+            f"plan_map: {what} has {', '.join(wrong)} geometries",
+            f"{what} geometries must be {' or '.join(sorted(allowed))}",
+        )
     return out
 
 
@@ -322,15 +329,19 @@ def compare_map(
         Save it with :func:`save_map`.
     """
     tw, vil, hb, rt, st, un = _check_frames(townships, villages, hubs, routes, stops, unassigned)
-    left_vil = vil if baseline_villages is None else _checked(
-        baseline_villages, "baseline_villages", _VILLAGE_COLS, ("Point",))
+    left_vil = (
+        vil
+        if baseline_villages is None
+        else _checked(baseline_villages, "baseline_villages", _VILLAGE_COLS, ("Point",))
+    )
     present = set(rt["scenario"].astype(str))
     for scenario in scenarios:
         if scenario not in present:
-            raise InputError(f"compare_map: scenario {scenario!r} not in routes",
-                             f"choose from {', '.join(sorted(present)) or '(no routes)'}")
-    dual = folium.plugins.DualMap(location=_centre(tw, precision), tiles=None,
-                                  control_scale=True)  # type: ignore[no-untyped-call]
+            raise InputError(
+                f"compare_map: scenario {scenario!r} not in routes",
+                f"choose from {', '.join(sorted(present)) or '(no routes)'}",
+            )
+    dual = folium.plugins.DualMap(location=_centre(tw, precision), tiles=None, control_scale=True)  # type: ignore[no-untyped-call]
     synthetic, full_title = _full_title(title, source_label)
     dual.get_root().title = full_title  # type: ignore[attr-defined]
     summaries = []
@@ -363,8 +374,10 @@ def _check_frames(
         raise DataError("plan_map: townships is empty", "pass the county's township polygons")
     bad_roles = sorted(set(hb["role"].astype(str)) - set(_HUB_ROLES))
     if bad_roles:
-        raise InputError(f"plan_map: hubs have unknown role(s) {', '.join(bad_roles)}",
-                         f"role must be one of {', '.join(_HUB_ROLES)}")
+        raise InputError(
+            f"plan_map: hubs have unknown role(s) {', '.join(bad_roles)}",
+            f"role must be one of {', '.join(_HUB_ROLES)}",
+        )
     return tw, vil, hb, rt, st, un
 
 
@@ -377,8 +390,10 @@ def _bounds(
     tw: gpd.GeoDataFrame, vil: gpd.GeoDataFrame, hb: gpd.GeoDataFrame, precision: int
 ) -> list[list[float]]:
     b = np.vstack([tw.total_bounds, *(f.total_bounds for f in (vil, hb) if len(f))])
-    return [[round(float(b[:, 1].min()), precision), round(float(b[:, 0].min()), precision)],
-            [round(float(b[:, 3].max()), precision), round(float(b[:, 2].max()), precision)]]
+    return [
+        [round(float(b[:, 1].min()), precision), round(float(b[:, 0].min()), precision)],
+        [round(float(b[:, 3].max()), precision), round(float(b[:, 2].max()), precision)],
+    ]
 
 
 def _full_title(title: str, source_label: str) -> tuple[bool, str]:
@@ -397,8 +412,10 @@ def _draw_scenario(
     """Add every layer of one scenario to ``m``; return the one-line summary (HTML)."""
     scenarios = sorted(set(rt["scenario"].astype(str)))
     if len(rt) and scenario not in scenarios:
-        raise InputError(f"plan_map: scenario {scenario!r} not in routes",
-                         f"choose one of {', '.join(scenarios)}")
+        raise InputError(
+            f"plan_map: scenario {scenario!r} not in routes",
+            f"choose one of {', '.join(scenarios)}",
+        )
     rt = rt[rt["scenario"].astype(str) == scenario]
     st = st[st["scenario"].astype(str) == scenario]
     un = un[un["scenario"].astype(str) == scenario]
@@ -406,18 +423,24 @@ def _draw_scenario(
     hub_name = dict(zip(hub_ids, hb["name"].astype(str), strict=True))
     unknown_depots = sorted(set(rt["depot"].astype(str)) - set(hub_ids))
     if unknown_depots:
-        raise InputError(f"plan_map: routes start at unknown depot(s) {', '.join(unknown_depots)}",
-                         "every route depot must be a hub id")
+        raise InputError(
+            f"plan_map: routes start at unknown depot(s) {', '.join(unknown_depots)}",
+            "every route depot must be a hub id",
+        )
     stray = sorted(set(st["vehicle_id"].astype(str)) - set(rt["vehicle_id"].astype(str)))
     if stray:
-        raise InputError(f"plan_map: stops of scenario {scenario!r} name vehicle(s) "
-                         f"{', '.join(stray[:5])} that have no route",
-                         "pass the routes and stops of the same plan")
+        raise InputError(
+            f"plan_map: stops of scenario {scenario!r} name vehicle(s) "
+            f"{', '.join(stray[:5])} that have no route",
+            "pass the routes and stops of the same plan",
+        )
     if "facility" in vil.columns:
         unknown = sorted(set(vil["facility"].dropna().astype(str)) - set(hub_ids))
         if unknown:
-            raise InputError(f"plan_map: villages served by unknown hub(s) {', '.join(unknown)}",
-                             "villages.facility must be a hub id")
+            raise InputError(
+                f"plan_map: villages served by unknown hub(s) {', '.join(unknown)}",
+                "villages.facility must be a hub id",
+            )
 
     folium.TileLayer("OpenStreetMap", attr=OSM_ATTRIBUTION, name="OpenStreetMap",
                      control=True).add_to(m)  # fmt: skip
@@ -552,8 +575,9 @@ def _add_villages(
         if "minutes_after" in vil.columns:
             info.append(("Minutes after", _fmt(v["minutes_after"])))
         if "lead_min_before" in vil.columns:
-            info.append(("Parcel lead time, centre only", _fmt(v["lead_min_before"], ".0f",
-                                                                " min")))
+            info.append(
+                ("Parcel lead time, centre only", _fmt(v["lead_min_before"], ".0f", " min"))
+            )
         if "lead_min_after" in vil.columns:
             info.append(("Parcel lead time, with hubs", _fmt(v["lead_min_after"], ".0f", " min")))
         radius = round(3.0 + 9.0 * math.sqrt(float(p) / top), 1)
@@ -608,11 +632,15 @@ def _add_routes(
             viol = int((~vstops["cold_chain_ok"].astype(bool)).sum())
             label = (f"{_esc(r['vehicle_id'])} ({_esc(r['vehicle_type'])}): {int(r['n_stops'])} "
                      f"stops, {_fmt(r['km'])} km, {_fmt(r['hours'], '.2f')} h")  # fmt: skip
-            info = [("Vehicle", _esc(r["vehicle_id"])), ("Type", _esc(r["vehicle_type"])),
-                    ("Depot", _esc(f"{hub_name[depot]} ({depot})")),
-                    ("Stops", str(int(r["n_stops"]))), ("Distance", _fmt(r["km"], ".1f", " km")),
-                    ("Duration", _fmt(r["hours"], ".2f", " h")),
-                    ("Cold chain", "OK" if viol == 0 else f"VIOLATED at {viol} stop(s)")]
+            info = [
+                ("Vehicle", _esc(r["vehicle_id"])),
+                ("Type", _esc(r["vehicle_type"])),
+                ("Depot", _esc(f"{hub_name[depot]} ({depot})")),
+                ("Stops", str(int(r["n_stops"]))),
+                ("Distance", _fmt(r["km"], ".1f", " km")),
+                ("Duration", _fmt(r["hours"], ".2f", " h")),
+                ("Cold chain", "OK" if viol == 0 else f"VIOLATED at {viol} stop(s)"),
+            ]
             lines = r["_geom"].geoms if r["_geom"].geom_type == "MultiLineString" else [r["_geom"]]
             locations = [[[y, x] for x, y in line.coords] for line in lines]
             folium.PolyLine(  # type: ignore[no-untyped-call]
@@ -674,8 +702,12 @@ def _add_unassigned(m: folium.Map, un: gpd.GeoDataFrame, precision: int) -> None
 
 
 def _add_title_box(
-    m: folium.Map | folium.plugins.DualMap, title: str, source_label: str, synthetic: bool,
-    summaries: Sequence[str], position: str = "top:10px;left:56px",
+    m: folium.Map | folium.plugins.DualMap,
+    title: str,
+    source_label: str,
+    synthetic: bool,
+    summaries: Sequence[str],
+    position: str = "top:10px;left:56px",
 ) -> None:
     banner = (
         "<div style='color:#b00000;font-weight:bold;font-size:15px'>"
@@ -693,4 +725,3 @@ def _add_title_box(
  Basemap {OSM_ATTRIBUTION}</div>
 </div>"""
     m.get_root().html.add_child(folium.Element(box))  # type: ignore[attr-defined]
-

@@ -130,8 +130,10 @@ def _frozen_quantities(value: Mapping[str, int], where: str) -> Mapping[str, int
         if not isinstance(key, str) or not key:
             raise InputError(f"{where}: dimension name {key!r} is not a non-empty string")
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or int(v) < 0:
-            raise InputError(f"{where}: {key} = {v!r} is not a non-negative integer",
-                             "give whole units (kg, parcels ...)")
+            raise InputError(
+                f"{where}: {key} = {v!r} is not a non-negative integer",
+                "give whole units (kg, parcels ...)",
+            )
         out[key] = int(v)
     return MappingProxyType(out)
 
@@ -187,10 +189,13 @@ class VehicleType:
 
     def __post_init__(self) -> None:
         where = f"vehicle type {self.id!r}"
-        if self.max_trips is not None and (isinstance(self.max_trips, bool)
-                                           or int(self.max_trips) < 1):
-            raise InputError(f"{where}: max_trips {self.max_trips!r} must be >= 1 or None",
-                             "None: as many trips as fit the day")
+        if self.max_trips is not None and (
+            isinstance(self.max_trips, bool) or int(self.max_trips) < 1
+        ):
+            raise InputError(
+                f"{where}: max_trips {self.max_trips!r} must be >= 1 or None",
+                "None: as many trips as fit the day",
+            )
         if isinstance(self.reload_s, bool) or int(self.reload_s) < 0:
             raise InputError(f"{where}: reload_s {self.reload_s!r} must be >= 0 seconds")
         object.__setattr__(self, "capacity", _frozen_quantities(self.capacity, where))
@@ -364,12 +369,16 @@ class RoutingProblem:
             raise InputError("routing problem: no vehicle types", "give at least one VehicleType")
         depot_ids = [dp.id for dp in self.depots]
         type_ids = [v.id for v in self.vehicle_types]
-        for ids, what in ((depot_ids, "depot"), (type_ids, "vehicle type"),
-                          ([o.id for o in self.orders], "order")):
+        for ids, what in (
+            (depot_ids, "depot"),
+            (type_ids, "vehicle type"),
+            ([o.id for o in self.orders], "order"),
+        ):
             dupes = sorted({x for x in ids if ids.count(x) > 1})
             if dupes:
-                raise InputError(f"routing problem: duplicate {what} ids {dupes}",
-                                 "make ids unique")
+                raise InputError(
+                    f"routing problem: duplicate {what} ids {dupes}", "make ids unique"
+                )
         for dp in self.depots:
             if not 0 <= dp.location < n:
                 raise InputError(f"depot {dp.id!r}: location {dp.location} outside 0..{n - 1}")
@@ -378,19 +387,27 @@ class RoutingProblem:
             if isinstance(vt.count_per_depot, Mapping):
                 unknown = sorted(set(vt.count_per_depot) - set(depot_ids))
                 if unknown:
-                    raise InputError(f"vehicle type {vt.id!r}: unknown depots {unknown}",
-                                     f"use ids of {depot_ids}")
+                    raise InputError(
+                        f"vehicle type {vt.id!r}: unknown depots {unknown}",
+                        f"use ids of {depot_ids}",
+                    )
         for o in self.orders:
             if not 0 <= o.location < n:
-                raise InputError(f"order {o.id!r}: location {o.location} outside 0..{n - 1}",
-                                 "locations are indices into the matrices")
+                raise InputError(
+                    f"order {o.id!r}: location {o.location} outside 0..{n - 1}",
+                    "locations are indices into the matrices",
+                )
             if o.depot is not None and o.depot not in depot_ids:
-                raise InputError(f"order {o.id!r}: unknown depot {o.depot!r}",
-                                 f"use one of {depot_ids} or None")
+                raise InputError(
+                    f"order {o.id!r}: unknown depot {o.depot!r}", f"use one of {depot_ids} or None"
+                )
             extra = sorted(set(o.quantity) - set(dims))
             if extra:
-                raise InputError(f"order {o.id!r}: quantity dimensions {extra} are not a capacity "
-                                 "of any vehicle type", f"known dimensions: {list(dims)}")
+                raise InputError(
+                    f"order {o.id!r}: quantity dimensions {extra} are not a capacity "
+                    "of any vehicle type",
+                    f"known dimensions: {list(dims)}",
+                )
 
     @property
     def dimensions(self) -> tuple[str, ...]:
@@ -439,9 +456,13 @@ def trips_of(problem: RoutingProblem, v: Vehicle) -> int:
         return int(vt.max_trips)
     t, reach = problem.time_s, np.asarray(problem.reachable)
     dl = v.depot.location
-    trips = [int(t[dl, o.location]) + o.service_s + int(t[o.location, dl])
-             for o in problem.orders if (o.depot is None or o.depot == v.depot.id)
-             and reach[dl, o.location] and reach[o.location, dl]]
+    trips = [
+        int(t[dl, o.location]) + o.service_s + int(t[o.location, dl])
+        for o in problem.orders
+        if (o.depot is None or o.depot == v.depot.id)
+        and reach[dl, o.location]
+        and reach[o.location, dl]
+    ]
     if not trips:
         return 1
     fit = (vt.duration_limit_s + vt.reload_s) // max(1, min(trips) + vt.reload_s)
@@ -499,15 +520,19 @@ class RoutingOptions:
     def __post_init__(self) -> None:
         if self.depot_candidates is not None and self.depot_candidates < 1:
             raise InputError(
-                f"routing options: depot_candidates {self.depot_candidates} must be >= 1 or None")
+                f"routing options: depot_candidates {self.depot_candidates} must be >= 1 or None"
+            )
         for strategy in self.portfolio:
             if strategy not in _FIRST_SOLUTION:
                 raise InputError(
                     f"routing options: unknown portfolio strategy {strategy!r}",
                     f"use names from {', '.join(_FIRST_SOLUTION)}",
                 )
-        if not (isinstance(self.time_limit_s, (int, float)) and self.time_limit_s > 0
-                and math.isfinite(self.time_limit_s)):
+        if not (
+            isinstance(self.time_limit_s, (int, float))
+            and self.time_limit_s > 0
+            and math.isfinite(self.time_limit_s)
+        ):
             raise InputError(f"routing options: time_limit_s {self.time_limit_s!r} must be > 0")
         if self.first_solution_strategy not in _FIRST_SOLUTION:
             raise InputError(
@@ -621,9 +646,14 @@ class FleetBound:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict for kpis.json."""
-        return {"servable_orders": self.servable, "at_least_unserved": self.short,
-                "resource": self.resource, "group_orders": self.group_orders,
-                "group_needs": self.needed, "fleet_offers": self.available}
+        return {
+            "servable_orders": self.servable,
+            "at_least_unserved": self.short,
+            "resource": self.resource,
+            "group_orders": self.group_orders,
+            "group_needs": self.needed,
+            "fleet_offers": self.available,
+        }
 
 
 @dataclass(frozen=True)
@@ -705,8 +735,9 @@ class RoutingSolution:
 # --------------------------------------------------------------------------- helpers
 
 
-def in_vehicle_time(kind: str, departure_s: int, arrival_s: int, start_s: int,
-                    service_s: int) -> int:
+def in_vehicle_time(
+    kind: str, departure_s: int, arrival_s: int, start_s: int, service_s: int
+) -> int:
     """Time in vehicle of one order on a route leaving at ``departure_s``, back at ``arrival_s``."""
     if kind == "delivery":
         return start_s + service_s - departure_s
@@ -715,16 +746,23 @@ def in_vehicle_time(kind: str, departure_s: int, arrival_s: int, start_s: int,
 
 def route_cost(vt: VehicleType, distance_m: int, duration_s: int) -> float:
     """Fixed cost plus distance and duration costs of one used vehicle (its first trip)."""
-    return (vt.fixed_cost + vt.cost_per_km * distance_m / 1000.0
-            + vt.cost_per_hour * duration_s / 3600.0)
+    return (
+        vt.fixed_cost
+        + vt.cost_per_km * distance_m / 1000.0
+        + vt.cost_per_hour * duration_s / 3600.0
+    )
 
 
 def compute_kpis(problem: RoutingProblem, routes: Sequence[Route], n_unassigned: int) -> Kpis:
     """KPIs of a set of routes (shared by :func:`solve`; the validator recomputes its own)."""
     limits = {o.id: o.max_in_vehicle_s for o in problem.orders}
     ivt = [s.in_vehicle_s for r in routes for s in r.stops]
-    limited = [(s.in_vehicle_s, limits[s.order_id]) for r in routes for s in r.stops
-               if limits.get(s.order_id) is not None]
+    limited = [
+        (s.in_vehicle_s, limits[s.order_id])
+        for r in routes
+        for s in r.stops
+        if limits.get(s.order_id) is not None
+    ]
     ok = sum(1 for v, lim in limited if lim is not None and v <= lim)
     dist = sum(r.distance_m for r in routes)
     dur = sum(r.duration_s for r in routes)
@@ -769,9 +807,12 @@ def direct_trip(problem: RoutingProblem, o: Order, v: Vehicle) -> dict[str, int]
     start = max(vt.shift_start_s + out_leg, a)
     return {
         "in_vehicle": (out_leg if o.kind == "delivery" else back_leg) + o.service_s,
-        "start": start, "window_end": b,
-        "back": start + o.service_s + back_leg, "shift_end": vt.shift_end_s,
-        "duration": out_leg + o.service_s + back_leg, "max_duration": vt.duration_limit_s,
+        "start": start,
+        "window_end": b,
+        "back": start + o.service_s + back_leg,
+        "shift_end": vt.shift_end_s,
+        "duration": out_leg + o.service_s + back_leg,
+        "max_duration": vt.duration_limit_s,
     }
 
 
@@ -793,8 +834,9 @@ def precheck(problem: RoutingProblem) -> tuple[dict[str, list[int]], list[Unassi
         cands = [k for k, v in enumerate(vehicles) if o.depot is None or v.depot.id == o.depot]
         if not cands:
             where = f"depot {o.depot!r}" if o.depot is not None else "any depot"
-            dropped.append(Unassigned(o.id, INFEASIBLE, REASON_NO_VEHICLE,
-                                      f"no vehicle at {where}"))
+            dropped.append(
+                Unassigned(o.id, INFEASIBLE, REASON_NO_VEHICLE, f"no vehicle at {where}")
+            )
             continue
         failed: Unassigned | None = None
         for rule in _RULES:
@@ -810,20 +852,33 @@ def precheck(problem: RoutingProblem) -> tuple[dict[str, list[int]], list[Unassi
     return allowed, dropped
 
 
-_RULES = (REASON_UNREACHABLE, REASON_REFRIGERATION, REASON_CAPACITY, REASON_COLD_CHAIN,
-          REASON_SHIFT)
+_RULES = (
+    REASON_UNREACHABLE,
+    REASON_REFRIGERATION,
+    REASON_CAPACITY,
+    REASON_COLD_CHAIN,
+    REASON_SHIFT,
+)
 
 
 def _evidence(rule: str, problem: RoutingProblem, o: Order, cands: Sequence[Vehicle]) -> Unassigned:
     """Why none of ``cands`` (which passed the earlier rules) passes ``rule`` for ``o``."""
     depots = sorted({v.depot.id for v in cands})
     if rule == REASON_UNREACHABLE:
-        return Unassigned(o.id, INFEASIBLE, rule,
-                          f"no road path between depot(s) {', '.join(depots)} and location "
-                          f"{o.location} in both directions")
+        return Unassigned(
+            o.id,
+            INFEASIBLE,
+            rule,
+            f"no road path between depot(s) {', '.join(depots)} and location "
+            f"{o.location} in both directions",
+        )
     if rule == REASON_REFRIGERATION:
-        return Unassigned(o.id, INFEASIBLE, rule,
-                          f"requires refrigeration; no refrigerated vehicle at {', '.join(depots)}")
+        return Unassigned(
+            o.id,
+            INFEASIBLE,
+            rule,
+            f"requires refrigeration; no refrigerated vehicle at {', '.join(depots)}",
+        )
     if rule == REASON_CAPACITY:
         # the dimension that the largest vehicle misses by the most
         gaps = []
@@ -836,24 +891,38 @@ def _evidence(rule: str, problem: RoutingProblem, o: Order, cands: Sequence[Vehi
             dim = next(iter(o.quantity), "")
             q = o.quantity.get(dim, 0)
             cap = max(v.type.capacity.get(dim, 0) for v in cands)
-        return Unassigned(o.id, INFEASIBLE, rule,
-                          f"{q} {dim} does not fit any vehicle in one trip (largest: {cap} {dim})",
-                          limit=cap, best=q, unit=dim)
+        return Unassigned(
+            o.id,
+            INFEASIBLE,
+            rule,
+            f"{q} {dim} does not fit any vehicle in one trip (largest: {cap} {dim})",
+            limit=cap,
+            best=q,
+            unit=dim,
+        )
     trips = [(direct_trip(problem, o, v), v) for v in cands]
     if rule == REASON_COLD_CHAIN:
         assert o.max_in_vehicle_s is not None
         fig, v = min(trips, key=lambda x: (x[0]["in_vehicle"], x[1].id))
-        return Unassigned(o.id, INFEASIBLE, rule,
-                          f"fastest direct trip keeps it {_minutes(fig['in_vehicle'])} in vehicle "
-                          f"(from depot {v.depot.id}) > cold-chain limit "
-                          f"{_minutes(o.max_in_vehicle_s)}",
-                          limit=o.max_in_vehicle_s, best=fig["in_vehicle"], unit="s")
+        return Unassigned(
+            o.id,
+            INFEASIBLE,
+            rule,
+            f"fastest direct trip keeps it {_minutes(fig['in_vehicle'])} in vehicle "
+            f"(from depot {v.depot.id}) > cold-chain limit "
+            f"{_minutes(o.max_in_vehicle_s)}",
+            limit=o.max_in_vehicle_s,
+            best=fig["in_vehicle"],
+            unit="s",
+        )
     # time window, shift end or duration: the vehicle that misses its limit by the least
     best: tuple[int, str, int, int, Vehicle] | None = None
     for fig, v in trips:
-        for what, value, lim in (("time_window", fig["start"], fig["window_end"]),
-                                 ("shift_end", fig["back"], fig["shift_end"]),
-                                 ("max_duration", fig["duration"], fig["max_duration"])):
+        for what, value, lim in (
+            ("time_window", fig["start"], fig["window_end"]),
+            ("shift_end", fig["back"], fig["shift_end"]),
+            ("max_duration", fig["duration"], fig["max_duration"]),
+        ):
             if value > lim:
                 cand = (value - lim, what, value, lim, v)
                 if best is None or cand[:2] < best[:2]:
@@ -863,11 +932,11 @@ def _evidence(rule: str, problem: RoutingProblem, o: Order, cands: Sequence[Vehi
     _, what, value, lim, v = best
     text = {
         "time_window": f"earliest start of service {_clock_s(value)} (from depot {v.depot.id}) "
-                       f"after the window's end {_clock_s(lim)}",
+        f"after the window's end {_clock_s(lim)}",
         "shift_end": f"earliest return of a direct trip {_clock_s(value)} (from depot "
-                     f"{v.depot.id}) after the shift end {_clock_s(lim)}",
+        f"{v.depot.id}) after the shift end {_clock_s(lim)}",
         "max_duration": f"direct round trip {_minutes(value)} (from depot {v.depot.id}) > "
-                        f"maximum duration {_minutes(lim)}",
+        f"maximum duration {_minutes(lim)}",
     }[what]
     return Unassigned(o.id, INFEASIBLE, what, text, limit=lim, best=value, unit="s")
 
@@ -886,8 +955,11 @@ def _rule_ok(rule: str, problem: RoutingProblem, o: Order, v: Vehicle) -> bool:
     fig = direct_trip(problem, o, v)
     if rule == REASON_COLD_CHAIN:
         return o.max_in_vehicle_s is None or fig["in_vehicle"] <= o.max_in_vehicle_s
-    return (fig["start"] <= fig["window_end"] and fig["back"] <= fig["shift_end"]
-            and fig["duration"] <= fig["max_duration"])
+    return (
+        fig["start"] <= fig["window_end"]
+        and fig["back"] <= fig["shift_end"]
+        and fig["duration"] <= fig["max_duration"]
+    )
 
 
 def fleet_bound(
@@ -918,11 +990,13 @@ def fleet_bound(
         need[o.id] = o.service_s + min(from_depot, int(inc[:, j].min()))
     trips = {v.id: trips_of(problem, v) for v in vehicles}
     resources: list[tuple[str, Callable[[Order], int], Callable[[Vehicle], int]]] = [
-        ("vehicle_time", lambda o: need[o.id], lambda v: v.type.duration_limit_s)]
+        ("vehicle_time", lambda o: need[o.id], lambda v: v.type.duration_limit_s)
+    ]
     for dim in problem.dimensions:
         for kind in ("delivery", "pickup"):
-            resources.append((f"capacity:{dim}:{kind}", _load_of(dim, kind),
-                              _capacity_of(trips, dim)))
+            resources.append(
+                (f"capacity:{dim}:{kind}", _load_of(dim, kind), _capacity_of(trips, dim))
+            )
     groups = sorted({tuple(sorted(set(allowed[o.id]))) for o in orders})
     best = FleetBound(len(orders), 0)
     best_rank: dict[str, int] = {}
@@ -971,25 +1045,40 @@ def explain_unassigned(
     vehicles = vehicles_of(problem)
     missed = [o for o in problem.orders if o.id in allowed and o.id not in served]
     in_group = sorted((o for o in missed if o.id in rank), key=lambda o: (-rank[o.id], o.id))
-    fleet_ids = {o.id for o in in_group[:min(bound.short, len(missed))]}
+    fleet_ids = {o.id for o in in_group[: min(bound.short, len(missed))]}
     out = [u for u in dropped if u.order_id not in served]
     for o in missed:
         if o.id in fleet_ids:
-            out.append(Unassigned(
-                o.id, FLEET, bound.resource,
-                f"fleet bound ({bound.resource}): the {bound.group_orders} orders these vehicles "
-                f"alone may serve need {bound.needed}, the vehicles offer {bound.available}: at "
-                f"least {bound.short} must go unserved", limit=bound.available,
-                best=bound.needed, unit="s" if bound.resource == "vehicle_time"
-                else bound.resource.split(":")[1]))
+            out.append(
+                Unassigned(
+                    o.id,
+                    FLEET,
+                    bound.resource,
+                    f"fleet bound ({bound.resource}): the {bound.group_orders} orders these "
+                    f"vehicles alone may serve need {bound.needed}, the vehicles offer "
+                    f"{bound.available}: at least {bound.short} must go unserved",
+                    limit=bound.available,
+                    best=bound.needed,
+                    unit="s" if bound.resource == "vehicle_time" else bound.resource.split(":")[1],
+                )
+            )
         else:
-            fig, v = min(((direct_trip(problem, o, vehicles[k]), vehicles[k])
-                          for k in allowed[o.id]), key=lambda x: (x[0]["duration"], x[1].id))
-            out.append(Unassigned(
-                o.id, SEARCH, "",
-                f"servable alone (direct trip from depot {v.depot.id}: "
-                f"{_minutes(fig['duration'])}); no bound proves the fleet short: the search "
-                "left it", best=fig["duration"], unit="s"))
+            fig, v = min(
+                ((direct_trip(problem, o, vehicles[k]), vehicles[k]) for k in allowed[o.id]),
+                key=lambda x: (x[0]["duration"], x[1].id),
+            )
+            out.append(
+                Unassigned(
+                    o.id,
+                    SEARCH,
+                    "",
+                    f"servable alone (direct trip from depot {v.depot.id}: "
+                    f"{_minutes(fig['duration'])}); no bound proves the fleet short: the search "
+                    "left it",
+                    best=fig["duration"],
+                    unit="s",
+                )
+            )
     return tuple(out), bound
 
 
@@ -998,6 +1087,7 @@ def explain_unassigned(
 
 #: The first-solution strategies of a two-core portfolio, best alone first (BENCHMARKS.md).
 PORTFOLIO = ("PARALLEL_CHEAPEST_INSERTION", "PATH_CHEAPEST_ARC")
+
 
 def _solve_in_child(k: int) -> RoutingSolution:
     problem, options = inherited("routing_jobs")[k]
@@ -1018,8 +1108,10 @@ def solve(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolution:
         raise InputError("solve: options must be a RoutingOptions", "pass RoutingOptions(...)")
     if len(options.portfolio) < 2 or not can_fork():
         return _solve_one(problem, options)
-    jobs = [(problem, replace(options, first_solution_strategy=s, portfolio=()))
-            for s in options.portfolio]
+    jobs = [
+        (problem, replace(options, first_solution_strategy=s, portfolio=()))
+        for s in options.portfolio
+    ]
     with fork_pool(len(jobs), routing_jobs=jobs) as pool:
         results = pool.map(_solve_in_child, range(len(jobs)))
     return min(results, key=_rank)
@@ -1067,25 +1159,44 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
     orders = [o for o in problem.orders if o.id in allowed]
     if not vehicles or not orders:
         un, bound = explain_unassigned(problem, set())
-        return RoutingSolution((), un, compute_kpis(problem, (), len(un)), "no orders to route",
-                               time.perf_counter() - t0, ENDED_NOTHING, 0, bound)
+        return RoutingSolution(
+            (),
+            un,
+            compute_kpis(problem, (), len(un)),
+            "no orders to route",
+            time.perf_counter() - t0,
+            ENDED_NOTHING,
+            0,
+            bound,
+        )
 
     mixed = any(o.kind == "delivery" for o in orders) and any(o.kind == "pickup" for o in orders)
     trips = [trips_of(problem, v) for v in vehicles]
     multi = max(trips) > 1  # depot visits mid-route: every order gets its depot node
-    heads = [i for i, o in enumerate(orders)
-             if o.kind == "delivery" and (multi or mixed or o.max_in_vehicle_s is not None)]
-    tails = [i for i, o in enumerate(orders)
-             if o.kind == "pickup" and (multi or o.max_in_vehicle_s is not None)]
+    heads = [
+        i
+        for i, o in enumerate(orders)
+        if o.kind == "delivery" and (multi or mixed or o.max_in_vehicle_s is not None)
+    ]
+    tails = [
+        i
+        for i, o in enumerate(orders)
+        if o.kind == "pickup" and (multi or o.max_in_vehicle_s is not None)
+    ]
     t_full = problem.time_s
     # order position -> the depots of its loading / unloading node alternatives, nearest first
     home: dict[int, list[Depot]] = {}
     for i in heads + tails:
         o = orders[i]
         cands = {vehicles[k].depot.id: vehicles[k].depot for k in allowed[o.id]}
-        ranked = sorted(cands.values(), key=lambda dp: (
-            int(t_full[dp.location, o.location] + t_full[o.location, dp.location]), dp.id))
-        home[i] = ranked[:options.depot_candidates] if options.depot_candidates else ranked
+        ranked = sorted(
+            cands.values(),
+            key=lambda dp: (
+                int(t_full[dp.location, o.location] + t_full[o.location, dp.location]),
+                dp.id,
+            ),
+        )
+        home[i] = ranked[: options.depot_candidates] if options.depot_candidates else ranked
         keep = {dp.id for dp in home[i]}
         allowed[o.id] = [k for k in allowed[o.id] if vehicles[k].depot.id in keep]
 
@@ -1097,14 +1208,18 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
     tail_node: dict[int, list[int]] = {}
     for nodes, members in ((head_node, heads), (tail_node, tails)):
         for i in members:
-            nodes[i] = list(range(n_dep + n_ord + len(aux_depot),
-                                  n_dep + n_ord + len(aux_depot) + len(home[i])))
+            nodes[i] = list(
+                range(n_dep + n_ord + len(aux_depot), n_dep + n_ord + len(aux_depot) + len(home[i]))
+            )
             aux_depot += home[i]
     n_heads = sum(len(v) for v in head_node.values())
-    loc = np.array([dp.location for dp in problem.depots] + [o.location for o in orders]
-                   + [dp.location for dp in aux_depot])
+    loc = np.array(
+        [dp.location for dp in problem.depots]
+        + [o.location for o in orders]
+        + [dp.location for dp in aux_depot]
+    )
     service = np.zeros(len(loc), dtype=np.int64)
-    service[n_dep:n_dep + n_ord] = [o.service_s for o in orders]
+    service[n_dep : n_dep + n_ord] = [o.service_s for o in orders]
     n_nodes = len(loc)
     horizon = max(vt.shift_end_s for vt in problem.vehicle_types)
     reach = np.asarray(problem.reachable)[np.ix_(loc, loc)]
@@ -1114,8 +1229,11 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
     dn = np.where(reach, problem.distance_m[np.ix_(loc, loc)], 0)
 
     manager = pywrapcp.RoutingIndexManager(
-        n_nodes, len(fleet), [dep_node[v.depot.id] for v in fleet],
-        [dep_node[v.depot.id] for v in fleet])
+        n_nodes,
+        len(fleet),
+        [dep_node[v.depot.id] for v in fleet],
+        [dep_node[v.depot.id] for v in fleet],
+    )
     routing = pywrapcp.RoutingModel(manager)
 
     # arc costs per vehicle type (distance), fixed costs, span cost (duration)
@@ -1126,17 +1244,19 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         max_arc = max(max_arc, int(cost.max()))
         type_cb[vt.id] = routing.RegisterTransitMatrix(cost.tolist())
     if not multi:
-        routing.AddDimension(routing.RegisterTransitMatrix(tn.tolist()), horizon, horizon, False,
-                             "time")
+        routing.AddDimension(
+            routing.RegisterTransitMatrix(tn.tolist()), horizon, horizon, False, "time"
+        )
     else:  # coming back from a village to a depot node: + the vehicle type's reload time
         aux = slice(n_dep + n_ord, n_nodes)
         time_cbs: dict[int, int] = {}
         for reload in sorted({v.type.reload_s for v in fleet}):
             tr = tn.copy()
-            tr[n_dep:n_dep + n_ord, aux] += reload
+            tr[n_dep : n_dep + n_ord, aux] += reload
             time_cbs[reload] = routing.RegisterTransitMatrix(tr.tolist())
         routing.AddDimensionWithVehicleTransits(
-            [time_cbs[v.type.reload_s] for v in fleet], horizon, horizon, False, "time")
+            [time_cbs[v.type.reload_s] for v in fleet], horizon, horizon, False, "time"
+        )
     tdim = routing.GetDimensionOrDie("time")
     max_fixed = max_span = 0
     for k, v in enumerate(fleet):
@@ -1165,9 +1285,10 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         back = [[0] * n_nodes for _ in range(n_nodes)]
         for r in range(n_dep, n_dep + n_ord):
             back[r][:n_dep] = [1] * n_dep
-            back[r][n_dep + n_ord:] = [1] * (n_nodes - n_dep - n_ord)
+            back[r][n_dep + n_ord :] = [1] * (n_nodes - n_dep - n_ord)
         routing.AddDimensionWithVehicleCapacity(
-            routing.RegisterTransitMatrix(back), 0, list(trips), True, "trips")
+            routing.RegisterTransitMatrix(back), 0, list(trips), True, "trips"
+        )
 
     # capacity: with loading nodes, +q when loading at the depot and -q at the village
     for dim in problem.dimensions:
@@ -1244,7 +1365,7 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
             tdim.CumulVar(idx).SetRange(*o.time_window)
         if lead > 0 and o.kind == "delivery":
             tdim.SetCumulVarSoftUpperBound(idx, day_start, lead)
-        cut = np.flatnonzero(~reach[n_dep + i, n_dep:n_dep + n_ord])
+        cut = np.flatnonzero(~reach[n_dep + i, n_dep : n_dep + n_ord])
         unreachable = [body_idx[int(j)] for j in cut]
         forbid = unreachable if multi else head_idx + unreachable
         if forbid:
@@ -1258,9 +1379,11 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
             routing.NextVar(h).RemoveValues(tail_idx)
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = getattr(
-        routing_enums_pb2.FirstSolutionStrategy, options.first_solution_strategy)
+        routing_enums_pb2.FirstSolutionStrategy, options.first_solution_strategy
+    )
     params.local_search_metaheuristic = getattr(
-        routing_enums_pb2.LocalSearchMetaheuristic, options.local_search_metaheuristic)
+        routing_enums_pb2.LocalSearchMetaheuristic, options.local_search_metaheuristic
+    )
     remaining = max(0.01, options.time_limit_s - (time.perf_counter() - t0))
     params.time_limit.FromMilliseconds(max(10, int(remaining * 1000)))
     if options.solution_limit is not None:
@@ -1296,8 +1419,16 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         ended = ENDED_LOCAL_OPTIMUM
     if assignment is None:
         un, bound = explain_unassigned(problem, set())
-        return RoutingSolution((), un, compute_kpis(problem, (), len(un)), status_name,
-                               time.perf_counter() - t0, ended, found[0], bound)
+        return RoutingSolution(
+            (),
+            un,
+            compute_kpis(problem, (), len(un)),
+            status_name,
+            time.perf_counter() - t0,
+            ended,
+            found[0],
+            bound,
+        )
 
     routes: list[Route] = []
     served: set[str] = set()
@@ -1325,8 +1456,16 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         if seq:
             legs.append((seq, dep))
         for n, (trip_seq, trip_dep) in enumerate(legs, start=1):
-            routes.append(route_schedule(problem, v, [o for o, _ in trip_seq], trip_dep,
-                                         [st for _, st in trip_seq], trip=n))
+            routes.append(
+                route_schedule(
+                    problem,
+                    v,
+                    [o for o, _ in trip_seq],
+                    trip_dep,
+                    [st for _, st in trip_seq],
+                    trip=n,
+                )
+            )
             served.update(o.id for o, _ in trip_seq)
     un, bound = explain_unassigned(problem, served)
     return RoutingSolution(
@@ -1387,13 +1526,20 @@ def route_schedule(
     depot_loc = vehicle.depot.location
     departure = vehicle.type.shift_start_s if departure_s is None else departure_s
     if starts is not None and len(starts) != len(orders):
-        raise InputError(f"{len(starts)} start times for {len(orders)} orders",
-                         "give one start time per order, or none")
+        raise InputError(
+            f"{len(starts)} start times for {len(orders)} orders",
+            "give one start time per order, or none",
+        )
     if orders:  # leave as late as the first stop allows (no waiting there)
         first = orders[0]
-        first_start = starts[0] if starts is not None else max(
-            departure + int(t[depot_loc, first.location]),
-            first.time_window[0] if first.time_window is not None else 0)
+        first_start = (
+            starts[0]
+            if starts is not None
+            else max(
+                departure + int(t[depot_loc, first.location]),
+                first.time_window[0] if first.time_window is not None else 0,
+            )
+        )
         departure = max(departure, first_start - int(t[depot_loc, first.location]))
     dims = problem.dimensions
     load = {k: sum(o.quantity.get(k, 0) for o in orders if o.kind == "delivery") for k in dims}
@@ -1415,11 +1561,29 @@ def route_schedule(
     arrival_back = prev_dep + int(t[prev_loc, depot_loc])
     dist += int(d[prev_loc, depot_loc])
     stops = tuple(
-        Stop(o.id, o.location, arr, st, st + o.service_s, ld,
-             in_vehicle_time(o.kind, departure, arrival_back, st, o.service_s))
-        for o, arr, st, ld in rows)
+        Stop(
+            o.id,
+            o.location,
+            arr,
+            st,
+            st + o.service_s,
+            ld,
+            in_vehicle_time(o.kind, departure, arrival_back, st, o.service_s),
+        )
+        for o, arr, st, ld in rows
+    )
     cost = route_cost(vehicle.type, dist, arrival_back - departure)
     if trip > 1:  # the fixed cost is the vehicle's, booked on its first trip
         cost -= vehicle.type.fixed_cost
-    return Route(vehicle.id, vehicle.type.id, vehicle.depot.id, departure, arrival_back,
-                 load_at_start, stops, dist, cost, trip)
+    return Route(
+        vehicle.id,
+        vehicle.type.id,
+        vehicle.depot.id,
+        departure,
+        arrival_back,
+        load_at_start,
+        stops,
+        dist,
+        cost,
+        trip,
+    )

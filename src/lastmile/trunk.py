@@ -199,9 +199,7 @@ def route_trunk(problem: RoutingProblem, options: RoutingOptions, kind: str) -> 
     )
 
 
-def hub_ready_times(
-    morning: TrunkRun, settings: TrunkSettings, centre_id: str
-) -> dict[str, int]:
+def hub_ready_times(morning: TrunkRun, settings: TrunkSettings, centre_id: str) -> dict[str, int]:
     """Depot id -> earliest departure of its last-mile vans.
 
     The county centre: the cut-off. A hub: its trunk arrival plus ``hub_handling_s``. A hub the
@@ -249,6 +247,7 @@ def pin_orders(
     for oid, kind, h in zip(order_ids, kinds, home, strict=True):
         if h < 0:
             continue
-        pins[str(oid)] = depot_ids[0] if kind == "pickup" and not hub_cold_store else \
-            depot_ids[int(h)]
+        pins[str(oid)] = (
+            depot_ids[0] if kind == "pickup" and not hub_cold_store else depot_ids[int(h)]
+        )
     return pins

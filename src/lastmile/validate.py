@@ -36,8 +36,13 @@ class Violation:
 
     def __str__(self) -> str:
         where = ", ".join(
-            x for x in (f"vehicle {self.vehicle_id}" if self.vehicle_id else "",
-                        f"order {self.order_id}" if self.order_id else "") if x)
+            x
+            for x in (
+                f"vehicle {self.vehicle_id}" if self.vehicle_id else "",
+                f"order {self.order_id}" if self.order_id else "",
+            )
+            if x
+        )
         return f"[{self.rule}] {where + ': ' if where else ''}{self.message}"
 
 
@@ -85,8 +90,11 @@ def validate_routes(problem: RoutingProblem, solution: RoutingSolution) -> Valid
     fleet: dict[str, tuple[str, str]] = {}
     for dp in problem.depots:
         for vt in problem.vehicle_types:
-            n = vt.count_per_depot.get(dp.id, 0) if not isinstance(vt.count_per_depot, int) \
+            n = (
+                vt.count_per_depot.get(dp.id, 0)
+                if not isinstance(vt.count_per_depot, int)
                 else vt.count_per_depot
+            )
             for num in range(1, n + 1):
                 fleet[f"{dp.id}/{vt.id}/{num}"] = (dp.id, vt.id)
     dims = list(dict.fromkeys(k for vt in problem.vehicle_types for k in vt.capacity))
@@ -107,14 +115,22 @@ def validate_routes(problem: RoutingProblem, solution: RoutingSolution) -> Valid
             bad("trips", f"{c} trips > max_trips {vt.max_trips}", vid)
         for a, b in itertools.pairwise(trips):
             if b.departure_s < a.arrival_s + vt.reload_s:
-                bad("trips", f"trip {b.trip} leaves at {b.departure_s} s, before trip {a.trip} is "
-                    f"back ({a.arrival_s} s) and reloaded ({vt.reload_s} s)", vid)
+                bad(
+                    "trips",
+                    f"trip {b.trip} leaves at {b.departure_s} s, before trip {a.trip} is "
+                    f"back ({a.arrival_s} s) and reloaded ({vt.reload_s} s)",
+                    vid,
+                )
         day_limit = vt.shift_end_s - vt.shift_start_s
         if vt.max_duration_s is not None:
             day_limit = min(day_limit, vt.max_duration_s)
         if c > 1 and trips[-1].arrival_s - trips[0].departure_s > day_limit:
-            bad("duration", f"day from first departure to last return lasts "
-                f"{trips[-1].arrival_s - trips[0].departure_s} s > limit {day_limit} s", vid)
+            bad(
+                "duration",
+                f"day from first departure to last return lasts "
+                f"{trips[-1].arrival_s - trips[0].departure_s} s > limit {day_limit} s",
+                vid,
+            )
     for r in solution.routes:
         vid = r.vehicle_id
         if vid not in fleet:
@@ -122,23 +138,34 @@ def validate_routes(problem: RoutingProblem, solution: RoutingSolution) -> Valid
             continue
         dep_id, type_id = fleet[vid]
         if r.depot != dep_id:
-            bad("depot", f"route starts/ends at {r.depot!r}, the vehicle is based at {dep_id!r}",
-                vid)
+            bad(
+                "depot",
+                f"route starts/ends at {r.depot!r}, the vehicle is based at {dep_id!r}",
+                vid,
+            )
         if r.vehicle_type != type_id:
             bad("vehicle", f"reported type {r.vehicle_type!r}, actual {type_id!r}", vid)
         if not r.stops:
             bad("vehicle", "used with no stops", vid)
         vt, depot_loc = types[type_id], depots[dep_id].location
         # loads
-        load = {k: sum(orders[s.order_id].quantity.get(k, 0) for s in r.stops
-                       if s.order_id in orders and orders[s.order_id].kind == "delivery")
-                for k in dims}
+        load = {
+            k: sum(
+                orders[s.order_id].quantity.get(k, 0)
+                for s in r.stops
+                if s.order_id in orders and orders[s.order_id].kind == "delivery"
+            )
+            for k in dims
+        }
         if any(r.load_at_start.get(k, 0) != load[k] for k in dims):
             bad("load", f"reported start load {dict(r.load_at_start)}, recomputed {load}", vid)
         for k in dims:
             if load[k] > vt.capacity.get(k, 0):
-                bad("capacity", f"{k}: leaves with {load[k]} > capacity {vt.capacity.get(k, 0)}",
-                    vid)
+                bad(
+                    "capacity",
+                    f"{k}: leaves with {load[k]} > capacity {vt.capacity.get(k, 0)}",
+                    vid,
+                )
         # schedule
         if r.departure_s < vt.shift_start_s:
             bad("shift", f"departs at {r.departure_s} s before shift start {vt.shift_start_s}", vid)
@@ -152,35 +179,63 @@ def validate_routes(problem: RoutingProblem, solution: RoutingSolution) -> Valid
             if s.location != o.location:
                 bad("location", f"stop at {s.location}, order is at {o.location}", vid, o.id)
             if o.depot is not None and o.depot != dep_id:
-                bad("depot", f"order belongs to depot {o.depot!r}, served from {dep_id!r}",
-                    vid, o.id)
+                bad(
+                    "depot",
+                    f"order belongs to depot {o.depot!r}, served from {dep_id!r}",
+                    vid,
+                    o.id,
+                )
             if o.requires_refrigeration and not vt.refrigerated:
-                bad("refrigeration", f"needs refrigeration, vehicle type {vt.id!r} has none",
-                    vid, o.id)
+                bad(
+                    "refrigeration",
+                    f"needs refrigeration, vehicle type {vt.id!r} has none",
+                    vid,
+                    o.id,
+                )
             if not reach[prev_loc, o.location]:
                 bad("unreachable", f"no path from location {prev_loc} to {o.location}", vid, o.id)
             expected = prev_dep + int(t[prev_loc, o.location])
             if s.arrival_s != expected:
                 bad("time", f"arrival {s.arrival_s} s, recomputed {expected} s", vid, o.id)
             if s.start_s < max(s.arrival_s, expected):
-                bad("time", f"service starts at {s.start_s} s before arrival {expected} s",
-                    vid, o.id)
+                bad(
+                    "time",
+                    f"service starts at {s.start_s} s before arrival {expected} s",
+                    vid,
+                    o.id,
+                )
             if o.time_window is not None and not o.time_window[0] <= s.start_s <= o.time_window[1]:
-                bad("time window", f"service starts at {s.start_s} s outside {o.time_window}",
-                    vid, o.id)
+                bad(
+                    "time window",
+                    f"service starts at {s.start_s} s outside {o.time_window}",
+                    vid,
+                    o.id,
+                )
             if s.departure_s != s.start_s + o.service_s:
-                bad("time", f"departure {s.departure_s} s != start {s.start_s} + service "
-                    f"{o.service_s}", vid, o.id)
+                bad(
+                    "time",
+                    f"departure {s.departure_s} s != start {s.start_s} + service {o.service_s}",
+                    vid,
+                    o.id,
+                )
             dist += int(d[prev_loc, o.location])
             sign = -1 if o.kind == "delivery" else 1
             for k in dims:
                 load[k] += sign * o.quantity.get(k, 0)
                 if not 0 <= load[k] <= vt.capacity.get(k, 0):
-                    bad("capacity", f"{k}: load {load[k]} after the stop outside "
-                        f"[0, {vt.capacity.get(k, 0)}]", vid, o.id)
+                    bad(
+                        "capacity",
+                        f"{k}: load {load[k]} after the stop outside [0, {vt.capacity.get(k, 0)}]",
+                        vid,
+                        o.id,
+                    )
             if any(s.load_after.get(k, 0) != load[k] for k in dims):
-                bad("load", f"reported load after stop {dict(s.load_after)}, recomputed {load}",
-                    vid, o.id)
+                bad(
+                    "load",
+                    f"reported load after stop {dict(s.load_after)}, recomputed {load}",
+                    vid,
+                    o.id,
+                )
             prev_loc, prev_dep = o.location, s.start_s + o.service_s
         if not reach[prev_loc, depot_loc]:
             bad("unreachable", f"no path from location {prev_loc} back to the depot", vid)
@@ -211,8 +266,11 @@ def validate_routes(problem: RoutingProblem, solution: RoutingSolution) -> Valid
                 bad("cold chain", f"{ivt} s in vehicle > limit {o.max_in_vehicle_s} s", vid, o.id)
         if r.distance_m != dist:
             bad("distance", f"reported {r.distance_m} m, recomputed {dist} m", vid)
-        cost = (vt.fixed_cost if r.trip == 1 else 0.0) + vt.cost_per_km * dist / 1000.0 \
+        cost = (
+            (vt.fixed_cost if r.trip == 1 else 0.0)
+            + vt.cost_per_km * dist / 1000.0
             + vt.cost_per_hour * (back - r.departure_s) / 3600.0
+        )
         if not _close(r.cost, cost):
             bad("cost", f"reported {r.cost}, recomputed {cost}", vid)
         total_dist += dist
@@ -244,11 +302,13 @@ def validate_routes(problem: RoutingProblem, solution: RoutingSolution) -> Valid
             continue
         servers = _alone(problem, o)
         if u.reason == "infeasible" and servers:
-            bad("reason", f"reported infeasible ({u.binding}), but vehicle {servers[0]} can "
-                "serve it alone", order=o.id)
+            bad(
+                "reason",
+                f"reported infeasible ({u.binding}), but vehicle {servers[0]} can serve it alone",
+                order=o.id,
+            )
         elif u.reason != "infeasible" and not servers:
-            bad("reason", f"reported {u.reason}, but no vehicle can serve it alone",
-                order=o.id)
+            bad("reason", f"reported {u.reason}, but no vehicle can serve it alone", order=o.id)
 
     ivts = [v for v, _ in in_vehicle]
     limited = [(v, lim) for v, lim in in_vehicle if lim is not None]
@@ -262,8 +322,9 @@ def validate_routes(problem: RoutingProblem, solution: RoutingSolution) -> Valid
         vehicle_hours=total_dur / 3600.0,
         mean_in_vehicle_s=sum(ivts) / len(ivts) if ivts else 0.0,
         max_in_vehicle_s=max(ivts) if ivts else 0,
-        cold_chain_compliance=(sum(1 for v, lim in limited if v <= lim) / len(limited)
-                               if limited else 1.0),
+        cold_chain_compliance=(
+            sum(1 for v, lim in limited if v <= lim) / len(limited) if limited else 1.0
+        ),
         total_cost=total_cost,
     )
     rep = solution.kpis
@@ -287,8 +348,11 @@ def _alone(problem: RoutingProblem, o: Order) -> list[str]:
             continue
         go, back = int(t[a, loc]), int(t[loc, a])
         for vt in problem.vehicle_types:
-            n = vt.count_per_depot.get(dp.id, 0) if not isinstance(vt.count_per_depot, int) \
+            n = (
+                vt.count_per_depot.get(dp.id, 0)
+                if not isinstance(vt.count_per_depot, int)
                 else vt.count_per_depot
+            )
             if n < 1 or (o.requires_refrigeration and not vt.refrigerated):
                 continue
             if any(q > vt.capacity.get(k, 0) for k, q in o.quantity.items()):
@@ -301,7 +365,10 @@ def _alone(problem: RoutingProblem, o: Order) -> list[str]:
             limit = vt.shift_end_s - vt.shift_start_s
             if vt.max_duration_s is not None:
                 limit = min(limit, vt.max_duration_s)
-            if start <= late and start + o.service_s + back <= vt.shift_end_s \
-                    and go + o.service_s + back <= limit:
+            if (
+                start <= late
+                and start + o.service_s + back <= vt.shift_end_s
+                and go + o.service_s + back <= limit
+            ):
                 out.append(f"{dp.id}/{vt.id}/1")
     return out
