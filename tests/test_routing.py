@@ -776,3 +776,35 @@ def test_single_process_plan_equals_the_forked_one(small_cache: Path) -> None:
     for name in ("baseline", "plan"):
         assert solver[name]["search_ended_by"] == one[name]["search_ended_by"] == "solution_limit"
         assert solver[name]["reproducible"] and solver[name]["status"] == one[name]["solver_status"]
+
+
+def test_delivery_cold_chain_per_trip_with_and_without_time_windows() -> None:
+    """Two deliveries 1800 s from the depot and from each other, limit 3000 s, one van, two trips.
+
+    Together the second would ride 3600 s: one trip each (the trip clock restarts at the depot).
+    Without time windows the limit is a bound on the trip clock; with (wide-open) windows it is a
+    pickup-to-delivery limit on the time dimension. Both give the same answer, and one second
+    under the shortest ride makes both deliveries infeasible alone.
+    """
+    t = np.array([[0, 1800, 1800], [1800, 0, 1800], [1800, 1800, 0]], dtype=np.int64)
+    orders = (
+        Order("a", "delivery", 1, {"kg": 5}, service_s=0, max_in_vehicle_s=3000),
+        Order("b", "delivery", 2, {"kg": 5}, service_s=0, max_in_vehicle_s=3000),
+    )
+    van = VehicleType("van", True, {"kg": 50}, 1, max_trips=2, reload_s=600)
+    windows = tuple(dataclasses.replace(o, time_window=(0, 86_400)) for o in orders)
+    for case in (orders, windows):
+        sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), case))
+        assert not sol.unassigned
+        assert sorted(len(r.stops) for r in sol.routes) == [1, 1]
+        assert {s.in_vehicle_s for r in sol.routes for s in r.stops} == {1800}
+    tight = tuple(dataclasses.replace(o, max_in_vehicle_s=1799) for o in orders)
+    none = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), tight))
+    assert {(u.order_id, u.reason) for u in none.unassigned} == {
+        ("a", INFEASIBLE),
+        ("b", INFEASIBLE),
+    }
+    # a window that makes the van wait at b counts in b's time in vehicle: still one trip each
+    late = (orders[0], dataclasses.replace(orders[1], time_window=(5000, 86_400)))
+    sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), late))
+    assert not sol.unassigned and sorted(len(r.stops) for r in sol.routes) == [1, 1]

@@ -24,8 +24,10 @@ Conventions (checked independently by :mod:`lastmile.validate`):
 - Time in vehicle (the cold-chain limit ``max_in_vehicle_s``) includes the service at the village:
   for a delivery, from the depot departure to the END of service at the village; for a pickup,
   from the START of service at the village to the arrival back at the depot. The limit is enforced
-  exactly on the time dimension's cumul variables (pickup-to-delivery limits between the order's
-  node and a loading/unloading node at the depot, see :func:`solve`), on mixed routes too.
+  exactly, on mixed routes too: a pickup's by a pickup-to-delivery limit between its node and an
+  unloading node at the depot; a delivery's by a bound on a trip clock that restarts at the depot
+  when no stop has a time window (nothing then waits at a village), else by a limit between a
+  loading node at the depot and its node (see :func:`solve`).
 - Unreachable pairs: give a boolean ``reachable`` matrix, or mark them with a negative sentinel in
   ``time_s`` or ``distance_m``.
 - Trips: a vehicle with ``max_trips`` > 1 may come back to its depot and leave again; each trip is
@@ -1133,9 +1135,12 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
       it (pickup-and-delivery pair); loading nodes may only follow the route start or other
       loading nodes, so they form the head of the route and the load leaving the depot is the sum
       of the route's deliveries, exactly;
-    - cold chain: a delivery's limit is a pickup-to-delivery limit on (loading node, delivery);
-      a pickup's limit is one on (pickup, *unloading node* at the depot), unloading nodes forming
-      the tail of the route (only unloading nodes or the route end may follow them);
+    - cold chain: a delivery's limit is a maximum on a "clock" dimension (travel and service
+      since the trip left the depot; a depot node restarts it) when no order has a time window,
+      with no waiting at villages; with time windows it is a pickup-to-delivery limit on
+      (loading node, delivery), waits included. A pickup's limit is one on (pickup, *unloading
+      node* at the depot), unloading nodes forming the tail of the route (only unloading nodes or
+      the route end may follow them);
     - several depots (joint model): an order's loading / unloading node has one alternative per
       candidate depot (a disjunction of nodes, each allowed only on that depot's vehicles, paired
       with the order as pickup-and-delivery *sets*), so the solver chooses the depot; no
@@ -1308,6 +1313,27 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         cb = routing.RegisterUnaryTransitVector(demand)
         routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, f"load:{dim}")
 
+    # Cold-chain limits of deliveries. With no time window in the model nothing needs to wait at a
+    # village, so village slack is fixed at 0 and a delivery's time in vehicle is the travel and
+    # service since its trip left the depot: a "clock" dimension that restarts at every depot node
+    # (a negative transit on the way in, absorbed by slack) bounds it by a cumul maximum, which the
+    # local-search filters check natively. A pickup-to-delivery limit function would be a Python
+    # callback called for every pair on every neighbour (measured: half of the search time on the
+    # county plan). With time windows, waits are part of the time in vehicle: limit functions.
+    clock = None
+    if not any(o.time_window is not None for o in orders) and any(
+        o.kind == "delivery" and o.max_in_vehicle_s is not None for o in orders
+    ):
+        tc = tn.copy()
+        if multi:
+            tc[n_dep : n_dep + n_ord, n_dep + n_ord :] = -horizon
+        routing.AddDimension(
+            routing.RegisterTransitMatrix(tc.tolist()), horizon, horizon, True, "clock"
+        )
+        clock = routing.GetDimensionOrDie("clock")
+        for i in range(n_ord):
+            tdim.SlackVar(manager.NodeToIndex(n_dep + i)).SetValue(0)
+
     # early delivery: cost per second from the fleet's first shift start to the start of service
     lead = round(problem.delivery_hour_cost * COST_SCALE / 3600.0)
     day_start = min(v.type.shift_start_s for v in fleet)
@@ -1340,7 +1366,9 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
                     routing.AddPickupAndDeliverySets(d_alt, d_order)
                 else:
                     routing.AddPickupAndDeliverySets(d_order, d_alt)
-            if is_head and o.max_in_vehicle_s is not None:
+            if is_head and o.max_in_vehicle_s is not None and clock is not None:
+                clock.CumulVar(idx).SetMax(o.max_in_vehicle_s - o.service_s)
+            elif is_head and o.max_in_vehicle_s is not None:
                 # cumul(delivery) + service - cumul(loading) <= limit
                 limits.append(_constant(o.max_in_vehicle_s - o.service_s))
                 tdim.SetPickupToDeliveryLimitFunctionForPair(limits[-1], n_pairs)
