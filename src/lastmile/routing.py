@@ -1320,6 +1320,7 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
     # local-search filters check natively. A pickup-to-delivery limit function would be a Python
     # callback called for every pair on every neighbour (measured: half of the search time on the
     # county plan). With time windows, waits are part of the time in vehicle: limit functions.
+    body_idx = [manager.NodeToIndex(n_dep + i) for i in range(n_ord)]
     clock = None
     if not any(o.time_window is not None for o in orders) and any(
         o.kind == "delivery" and o.max_in_vehicle_s is not None for o in orders
@@ -1331,8 +1332,8 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
             routing.RegisterTransitMatrix(tc.tolist()), horizon, horizon, True, "clock"
         )
         clock = routing.GetDimensionOrDie("clock")
-        for i in range(n_ord):
-            tdim.SlackVar(manager.NodeToIndex(n_dep + i)).SetValue(0)
+        for idx in body_idx:
+            tdim.SlackVar(idx).SetValue(0)
 
     # early delivery: cost per second from the fleet's first shift start to the start of service
     lead = round(problem.delivery_hour_cost * COST_SCALE / 3600.0)
@@ -1343,7 +1344,6 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
     limits: list[Callable[[int, int], int]] = []  # keep the callbacks alive while solving
     n_pairs = 0
     head_idx = [manager.NodeToIndex(h) for i in heads for h in head_node[i]]
-    body_idx = [manager.NodeToIndex(n_dep + i) for i in range(n_ord)]
     for i, o in enumerate(orders):
         idx = manager.NodeToIndex(n_dep + i)
         d_order = routing.AddDisjunction([idx], penalty)
