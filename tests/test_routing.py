@@ -490,16 +490,28 @@ def test_search_reason_and_what_ended_the_search() -> None:
     assert capped.search_ended_by == "time_cap" and not capped.reproducible
 
 
-def test_iterated_local_search_option_solves_validly() -> None:
+def test_iterated_and_guided_local_search_both_reach_the_optimum() -> None:
     x = np.array([0, 3, 1, 4, 2])
     d = (np.abs(x[:, None] - x[None, :]) * 1000).astype(np.int64)
     van = VehicleType("van", False, {"kg": 10}, 2)
     orders = tuple(Order(f"o{i}", "delivery", i, {"kg": 5}) for i in range(1, 5))
     problem = RoutingProblem(d, d, (Depot("A", 0),), (van,), orders)
-    sol = solved(problem, RoutingOptions(5.0, iterated_local_search=True, solution_limit=200))
-    assert not sol.unassigned and sol.search_ended_by in ("solution_limit", "local_optimum")
-    # two orders per van along a line: the far pair (3, 4 km) and the near pair (1, 2 km)
-    assert sol.kpis.total_distance_m == 2 * 4000 + 2 * 2000
+    ils = solved(problem, RoutingOptions(5.0, solution_limit=200))
+    assert ils.search_ended_by == "solution_limit" and ils.status == "ROUTING_SUCCESS"
+    gls = solved(problem, RoutingOptions(5.0, solution_limit=200, iterated_local_search=False))
+    for sol in (ils, gls):
+        assert not sol.unassigned
+        # two orders per van along a line: the far pair (3, 4 km) and the near pair (1, 2 km)
+        assert sol.kpis.total_distance_m == 2 * 4000 + 2 * 2000
+    again = solved(problem, RoutingOptions(5.0, solution_limit=200))
+    assert [r.stops for r in again.routes] == [r.stops for r in ils.routes]
+
+
+@pytest.mark.parametrize("field", ["ruin_visits", "ruin_max_sequence"])
+@pytest.mark.parametrize("value", [0, -3, 2.5, True])
+def test_ruin_options_are_checked(field: str, value: object) -> None:
+    with pytest.raises(InputError, match=field):
+        RoutingOptions(1.0, **{field: value})  # type: ignore[arg-type]
 
 
 def test_unreachable_between_villages_is_never_driven() -> None:

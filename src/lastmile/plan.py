@@ -636,6 +636,7 @@ def plan_routes(
         time_limit_s=time_limit_s or plan.routing_time_limit_s,
         solution_limit=solution_limit or plan.routing_solution_limit,
         depot_candidates=plan.routing_depot_candidates,
+        iterated_local_search=plan.routing_search == "ils",
     )
     if plan.routing_mode == "per_depot" and n_dep > 1:
         solution = _solve_per_depot(problem, options, plan.routing_first_solution)
@@ -1086,6 +1087,7 @@ def _routing_options(inputs: PlanInputs) -> RoutingOptions:
     return RoutingOptions(
         time_limit_s=plan.routing_time_limit_s,
         solution_limit=plan.routing_solution_limit,
+        iterated_local_search=plan.routing_search == "ils",
     )
 
 

@@ -475,10 +475,17 @@ def trips_of(problem: RoutingProblem, v: Vehicle) -> int:
 class RoutingOptions:
     """Search settings. ``time_limit_s`` is required on every solve.
 
-    The defaults (parallel cheapest insertion, then guided local search with OR-Tools' lambda)
-    were the best of the combinations tried on Solomon instances at 10 s (path cheapest arc,
-    savings, local cheapest insertion; simulated annealing; GLS lambda 0.03 and 0.3; neighbour
-    lists); see BENCHMARKS.md.
+    The default search is OR-Tools' iterated local search: from the first solution (parallel
+    cheapest insertion), each iteration ruins the current solution with SISR string removals
+    (``ruin_visits`` visits on average, strings of at most ``ruin_max_sequence``), recreates it by
+    local cheapest insertion, improves it by a greedy descent over light operators (relocate,
+    exchange, cross, 2-opt, or-opt, Lin-Kernighan, light pair relocate) and accepts it as the
+    reference by simulated annealing (automatic temperatures, exponential cooling as the search
+    approaches its solution limit, or its time limit if it has none); the best solution is kept.
+    Measured against guided local search on Solomon instances and the county models
+    (BENCHMARKS.md): shorter routes at the same time on both, because the heavy pair operators
+    (pair relocate and exchange over every pair of positions) that dominate guided local search on
+    pickup-and-delivery models are left to the ruin and recreate step.
 
     Attributes
     ----------
@@ -487,10 +494,12 @@ class RoutingOptions:
     first_solution_strategy
         An OR-Tools ``FirstSolutionStrategy`` name.
     local_search_metaheuristic
-        An OR-Tools ``LocalSearchMetaheuristic`` name.
+        An OR-Tools ``LocalSearchMetaheuristic`` name, used when ``iterated_local_search`` is off
+        (with it on, each improvement is a greedy descent).
     solution_limit
-        Stop after this many improving solutions (reproducible runs regardless of machine speed),
-        or ``None``.
+        Stop after this many solutions (reproducible runs regardless of machine speed), or
+        ``None``. Guided local search counts improving solutions; iterated local search counts
+        every solution it explores (the first descent's, each recreated and each improved one).
     gls_lambda
         Guided local search penalty coefficient (OR-Tools default 0.1), or ``None``.
     log
@@ -501,8 +510,10 @@ class RoutingOptions:
         routing is single-threaded, so this is how a solve uses more than one core. Empty: one
         search with ``first_solution_strategy``.
     iterated_local_search
-        OR-Tools' iterated local search (ruin and recreate perturbations, simulated-annealing
-        acceptance) around ``local_search_metaheuristic``.
+        Search by iterated local search (above); off: ``local_search_metaheuristic`` over OR-Tools'
+        default operators.
+    ruin_visits, ruin_max_sequence
+        SISR ruin of iterated local search: visits removed on average, longest string removed.
     depot_candidates
         Joint multi-depot models: an order that needs a loading / unloading node at its depot
         (cold chain, mixed routes) may be served from this many of the depots able to serve it
@@ -517,7 +528,9 @@ class RoutingOptions:
     log: bool = False
     portfolio: tuple[str, ...] = ()
     depot_candidates: int | None = None
-    iterated_local_search: bool = False
+    iterated_local_search: bool = True
+    ruin_visits: int = 10
+    ruin_max_sequence: int = 10
 
     def __post_init__(self) -> None:
         if self.depot_candidates is not None and self.depot_candidates < 1:
@@ -550,6 +563,10 @@ class RoutingOptions:
             )
         if self.solution_limit is not None and self.solution_limit <= 0:
             raise InputError(f"routing options: solution_limit {self.solution_limit} must be > 0")
+        for name in ("ruin_visits", "ruin_max_sequence"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise InputError(f"routing options: {name} {value!r} must be an integer >= 1")
 
 
 @dataclass(frozen=True)
@@ -1119,6 +1136,66 @@ def solve(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolution:
     return min(results, key=_rank)
 
 
+# local search operators kept for the descent after each ruin and recreate: the rest (pair
+# relocate / exchange over all position pairs, sub-trips, LNS) cost tens of thousands of
+# neighbours per improving move on pickup-and-delivery models (BENCHMARKS.md)
+_ILS_OPERATORS = frozenset(
+    {
+        "use_relocate",
+        "use_exchange",
+        "use_cross",
+        "use_two_opt",
+        "use_or_opt",
+        "use_lin_kernighan",
+        "use_light_relocate_pair",
+    }
+)
+# recreate inserts the removed orders in random order (seeded: runs repeat): a fixed order such as
+# "fewest allowed vehicles first" re-inserts the same way after every ruin, which on a joint
+# multi-depot model kept an order in a depot's full van (tests/test_routing.py)
+_ILS_INSERTION_ORDER = ("SORTING_PROPERTY_RANDOM",)
+_ILS_PAIR_INSERTION = "BEST_PICKUP_THEN_BEST_DELIVERY"
+
+
+def _iterated_local_search(params: Any, options: RoutingOptions) -> None:
+    """Set OR-Tools' search parameters for the iterated local search of :class:`RoutingOptions`."""
+    from ortools.constraint_solver import (
+        routing_enums_pb2,
+        routing_heuristic_parameters_pb2,
+        routing_ils_pb2,
+    )
+    from ortools.util import optional_boolean_pb2
+
+    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+    params.use_iterated_local_search = True
+    ils = params.iterated_local_search_parameters
+    ils.perturbation_strategy = routing_ils_pb2.PerturbationStrategy.RUIN_AND_RECREATE
+    ruin_recreate = ils.ruin_recreate_parameters
+    sisr = ruin_recreate.ruin_strategies.add().sisr
+    sisr.avg_num_removed_visits = options.ruin_visits
+    sisr.max_removed_sequence_size = options.ruin_max_sequence
+    sisr.bypass_factor = 0.01
+    recreate = ruin_recreate.recreate_strategy
+    recreate.heuristic = routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
+    insertion = routing_heuristic_parameters_pb2.LocalCheapestInsertionParameters
+    recreate_insertion = recreate.parameters.local_cheapest_insertion
+    recreate_insertion.pickup_delivery_strategy = insertion.PairInsertionStrategy.Value(
+        _ILS_PAIR_INSERTION
+    )
+    recreate_insertion.insertion_sorting_properties.extend(
+        insertion.InsertionSortingProperty.Value(name) for name in _ILS_INSERTION_ORDER
+    )
+    ils.improve_perturbed_solution = True
+    annealing = ils.reference_solution_acceptance_strategy.simulated_annealing
+    annealing.cooling_schedule_strategy = routing_ils_pb2.CoolingScheduleStrategy.EXPONENTIAL
+    annealing.automatic_temperatures = True
+    ils.best_solution_acceptance_strategy.greedy_descent.SetInParent()
+    operators = params.local_search_operators
+    for operator in operators.DESCRIPTOR.fields:
+        if operator.name not in _ILS_OPERATORS:
+            setattr(operators, operator.name, optional_boolean_pb2.BOOL_FALSE)
+
+
 def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolution:
     """One search in this process (the model of :func:`solve`, described here).
 
@@ -1418,13 +1495,8 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         params.solution_limit = options.solution_limit
     if options.gls_lambda is not None:
         params.guided_local_search_lambda_coefficient = options.gls_lambda
-    if options.iterated_local_search:  # SISR ruin (string removals), cheapest re-insertion
-        params.use_iterated_local_search = True
-        ruin = params.iterated_local_search_parameters.ruin_recreate_parameters
-        sisr = ruin.ruin_strategies.add().sisr
-        sisr.max_removed_sequence_size = 10
-        sisr.avg_num_removed_visits = 10
-        sisr.bypass_factor = 0.01
+    if options.iterated_local_search:
+        _iterated_local_search(params, options)
     params.log_search = options.log
 
     found = [0]
@@ -1434,9 +1506,15 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
 
     routing.AddAtSolutionCallback(count)
     t_search = time.perf_counter()
-    assignment = routing.SolveWithParameters(params)
+    if options.iterated_local_search:
+        # OR-Tools 9.15 runs ILS only from this entry point (SolveWithParameters ignores it),
+        # and that entry point leaves the model's status unset: name it from the result
+        assignment = routing.SolveWithIteratedLocalSearch(params)
+        status_name = "ROUTING_SUCCESS" if assignment is not None else "ROUTING_FAIL"
+    else:
+        assignment = routing.SolveWithParameters(params)
+        status_name = routing_enums_pb2.RoutingSearchStatus.Value.Name(routing.status())
     searched = time.perf_counter() - t_search
-    status_name = routing_enums_pb2.RoutingSearchStatus.Value.Name(routing.status())
     if options.solution_limit is not None and found[0] >= options.solution_limit:
         ended = ENDED_SOLUTION_LIMIT
     elif assignment is None:

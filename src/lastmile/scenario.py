@@ -75,9 +75,14 @@ class PlanSettings:
         An explicit county outline file (any vector format) and the CRS of its coordinates
         (default: the file's own; ``"gcj02"`` for Amap/DataV lon/lat); default: the region's
         outline sources (:func:`lastmile.boundaries.county_outline`).
+    routing_search
+        ``"ils"``: OR-Tools' iterated local search (ruin and recreate, simulated annealing; see
+        :class:`lastmile.routing.RoutingOptions`); ``"gls"``: guided local search over OR-Tools'
+        default operators (the search of earlier versions).
     routing_solution_limit
-        Improving solutions the routing search may find; with the time limit as a safety cap this
-        keeps the run deterministic (same inputs and seed, same routes) while the cap does not bind.
+        Solutions each routing model's search may explore (``ils``: every recreated and improved
+        solution; ``gls``: improving solutions); with the time limit as a safety cap this keeps
+        the run deterministic (same inputs and seed, same routes) while the cap does not bind.
     routing_depot_candidates
         ``joint`` mode: the depots (nearest by round trip among those that can serve the order
         alone) the solver may choose from for an order with a loading / unloading node; bounds the
@@ -104,7 +109,8 @@ class PlanSettings:
     candidates_per_township: int | None = None
     location_time_limit_s: float = 60.0
     routing_time_limit_s: float = 300.0
-    routing_solution_limit: int = 25
+    routing_solution_limit: int = 120
+    routing_search: str = "ils"
     routing_mode: str = "per_depot"
     baseline_routing: str = "catchments"
     delivery_hour_cost: float = 5.0
@@ -125,6 +131,11 @@ class PlanSettings:
             raise InputError(
                 f"{where} routing_mode = {self.routing_mode!r} unknown",
                 "use 'per_depot' or 'joint'",
+            )
+        if self.routing_search not in ("ils", "gls"):
+            raise InputError(
+                f"{where} routing_search = {self.routing_search!r} unknown",
+                "use 'ils' (iterated local search) or 'gls' (guided local search)",
             )
         if self.baseline_routing not in ("catchments", "joint"):
             raise InputError(
