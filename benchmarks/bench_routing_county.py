@@ -43,8 +43,7 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 def parse_variant(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """A named variant, or ``key=value`` pairs joined by ``+``: ``trips`` (a number or ``fit``),
     ``reload`` (minutes), ``limit`` (solutions), ``cap`` (seconds), ``mode``, ``candidates``,
-    ``baseline``
-    (``catchments`` | ``joint``)."""
+    ``search`` (``ils`` | ``gls``), ``baseline`` (``catchments`` | ``joint``)."""
     if name in VARIANTS:
         return VARIANTS[name]
     plan_over: dict[str, Any] = {}
@@ -67,6 +66,8 @@ def parse_variant(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
             plan_over["baseline_routing"] = value
         elif key == "candidates":
             plan_over["routing_depot_candidates"] = int(value)
+        elif key == "search":
+            plan_over["routing_search"] = value
         else:
             raise SystemExit(f"unknown variant key {key!r}")
     return plan_over, fleet_over
@@ -103,14 +104,16 @@ def main() -> int:
                 "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
                 "label": args.label, "variant": name, "model": model, "scale": args.scale,
                 "plan": {key: getattr(inp.scenario.plan, key) for key in (
-                    "routing_mode", "routing_solution_limit", "routing_time_limit_s",
-                    "routing_depot_candidates", "baseline_routing", "delivery_hour_cost")},
+                    "routing_mode", "routing_search", "routing_solution_limit",
+                    "routing_time_limit_s", "routing_depot_candidates", "baseline_routing",
+                    "delivery_hour_cost")},
                 "fleet": {f.id: {"max_trips": f.max_trips, "reload_s": f.reload_s}
                           for f in inp.region.fleet},
                 "orders": len(inp.orders), "served": k.orders_served,
                 "unassigned_by_reason": sol.unassigned_by_reason(),
                 "fleet_bound": sol.fleet_bound.as_dict() if sol.fleet_bound else None,
-                "km": round(k.total_km, 1), "vehicle_hours": round(k.vehicle_hours, 2),
+                "km": round(k.total_km, 1), "cost": round(k.total_cost, 1),
+                "vehicle_hours": round(k.vehicle_hours, 2),
                 "vehicles_used": k.vehicles_used, "trips": len(sol.routes),
                 # delivery stops: end of service after the cut-off (the parcel lead time when
                 # the vans are ready at the cut-off / their hub's ready time), minutes
