@@ -26,8 +26,9 @@ _INHERITED: dict[str, Any] = {}
 
 
 def can_fork() -> bool:
-    """Whether this platform offers the ``fork`` start method."""
-    return "fork" in mp.get_all_start_methods()
+    """Whether this process may fork a pool: the platform offers ``fork`` and this process is not
+    a daemon (pool workers and Dask workers are; they cannot have children)."""
+    return "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
 
 
 @contextlib.contextmanager

@@ -109,7 +109,7 @@ class PlanSettings:
     candidates_per_township: int | None = None
     location_time_limit_s: float = 60.0
     routing_time_limit_s: float = 300.0
-    routing_solution_limit: int = 100
+    routing_solution_limit: int = 80
     routing_search: str = "ils"
     routing_mode: str = "per_depot"
     baseline_routing: str = "catchments"
