@@ -486,7 +486,7 @@ def test_search_reason_and_what_ended_the_search() -> None:
     assert all("servable alone" in u.detail and u.best == 1200 for u in idle.unassigned)
     full = solved(problem, RoutingOptions(5.0, solution_limit=3))
     assert not full.unassigned and full.search_ended_by in ("solution_limit", "local_optimum")
-    capped = solved(problem, RoutingOptions(0.3))  # guided local search runs to the cap
+    capped = solved(problem, RoutingOptions(0.3))  # no solution limit: runs to the cap
     assert capped.search_ended_by == "time_cap" and not capped.reproducible
 
 

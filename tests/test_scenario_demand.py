@@ -61,6 +61,7 @@ def test_defaults_and_overrides(tmp_path: Path) -> None:
         ("[plan]\np = 'ten'\n", "p = 'ten' should be int"),
         ("[plan]\ndelivery_hour_cost = -1\n", "delivery_hour_cost = -1.0 must be >= 0"),
         ("[plan]\nbaseline_routing = 'ring'\n", "baseline_routing = 'ring' unknown"),
+        ("[plan]\nrouting_search = 'tabu'\n", "routing_search = 'tabu' unknown"),
         ("[weather]\nrain = 1\n", r"unknown table\(s\) \['weather'\]"),
         ("[cold_chain]\nproduce_max_in_vehicle_min = -5\n", "must be positive"),
         (
