@@ -1150,11 +1150,6 @@ _ILS_OPERATORS = frozenset(
         "use_light_relocate_pair",
     }
 )
-# recreate inserts the removed orders in random order (seeded: runs repeat): a fixed order such as
-# "fewest allowed vehicles first" re-inserts the same way after every ruin, which on a joint
-# multi-depot model kept an order in a depot's full van (tests/test_routing.py)
-_ILS_INSERTION_ORDER = ("SORTING_PROPERTY_RANDOM",)
-_ILS_PAIR_INSERTION = "BEST_PICKUP_THEN_BEST_DELIVERY"
 
 
 def _iterated_local_search(params: Any, options: RoutingOptions) -> None:
@@ -1179,12 +1174,11 @@ def _iterated_local_search(params: Any, options: RoutingOptions) -> None:
     recreate.heuristic = routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
     insertion = routing_heuristic_parameters_pb2.LocalCheapestInsertionParameters
     recreate_insertion = recreate.parameters.local_cheapest_insertion
-    recreate_insertion.pickup_delivery_strategy = insertion.PairInsertionStrategy.Value(
-        _ILS_PAIR_INSERTION
-    )
-    recreate_insertion.insertion_sorting_properties.extend(
-        insertion.InsertionSortingProperty.Value(name) for name in _ILS_INSERTION_ORDER
-    )
+    recreate_insertion.pickup_delivery_strategy = insertion.BEST_PICKUP_THEN_BEST_DELIVERY
+    # in random order (seeded: runs repeat): a fixed order such as "fewest allowed vehicles
+    # first" re-inserts the same way after every ruin, which on a joint multi-depot model kept an
+    # order in a depot's full van (tests/test_routing.py)
+    recreate_insertion.insertion_sorting_properties.append(insertion.SORTING_PROPERTY_RANDOM)
     ils.improve_perturbed_solution = True
     annealing = ils.reference_solution_acceptance_strategy.simulated_annealing
     annealing.cooling_schedule_strategy = routing_ils_pb2.CoolingScheduleStrategy.EXPONENTIAL
