@@ -820,3 +820,48 @@ def test_delivery_cold_chain_per_trip_with_and_without_time_windows() -> None:
     late = (orders[0], dataclasses.replace(orders[1], time_window=(5000, 86_400)))
     sol = solved(RoutingProblem(t, t, (Depot("A", 0),), (van,), late))
     assert not sol.unassigned and sorted(len(r.stops) for r in sol.routes) == [1, 1]
+
+
+@pytest.mark.parametrize("with_windows", [False, True])
+def test_both_transit_evaluators_give_the_same_routes(
+    monkeypatch: pytest.MonkeyPatch, with_windows: bool
+) -> None:
+    """The model's callback cache and the per-index Python evaluator (chosen by model shape) must
+    be the same travel times: identical routes, validator-checked, on a multi-trip day with
+    pickups, cold-chain limits and (in one case) time windows."""
+    import lastmile.routing as routing_module
+
+    rng = np.random.default_rng(7)
+    xy = rng.uniform(0, 20_000, size=(13, 2))
+    d = np.rint(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))).astype(np.int64)
+    t = d // 10  # 36 km/h
+    orders = tuple(
+        Order(
+            f"o{i}",
+            "pickup" if i % 4 == 0 else "delivery",
+            i,
+            {"kg": 40 + 10 * (i % 3)},
+            service_s=120,
+            max_in_vehicle_s=5400 if i % 3 == 0 else None,
+            time_window=(0, 20_000) if with_windows and i % 5 == 0 else None,
+        )
+        for i in range(1, 13)
+    )
+    van = VehicleType("van", True, {"kg": 200}, 2, max_trips=3, reload_s=600)
+    problem = RoutingProblem(t, d, (Depot("A", 0),), (van,), orders)
+    chosen: list[bool] = []
+    decide = routing_module._caches_transits
+
+    def spy(indices: int, nodes: int, vehicles: int) -> bool:
+        chosen.append(decide(indices, nodes, vehicles))
+        return chosen[-1]
+
+    monkeypatch.setattr(routing_module, "_caches_transits", spy)
+    routes = []
+    for bound in (10**12, 0):  # cache every model, then none
+        monkeypatch.setattr(routing_module, "_TRANSIT_CACHE_BOUND", bound)
+        sol = solved(problem, RoutingOptions(30.0, solution_limit=60))
+        assert sol.search_ended_by == "solution_limit" and not sol.unassigned
+        routes.append([(r.vehicle_id, r.trip, r.stops) for r in sol.routes])
+    assert chosen == [True, False]
+    assert routes[0] == routes[1]

@@ -1152,6 +1152,24 @@ _ILS_OPERATORS = frozenset(
 )
 
 
+# OR-Tools 9.15's path-cumul filter (the one for a dimension with span costs, span limits or soft
+# bounds: here "time") copies the dimension's transit evaluator for every route it checks, and an
+# evaluator from RegisterTransitMatrix owns its matrix as one vector per row: every check copied
+# the whole matrix, row by row (45 % of a county search in malloc and memcpy, measured with perf).
+# Two cheaper evaluators, chosen by the model's shape (BENCHMARKS.md, "Transit evaluators"):
+# - the model's callback cache (one flat vector per callback, one copy per check): best when the
+#   routes are long against the model's size, as on the county's depot models;
+# - a numpy bound method as a Python callback (nothing to copy, a call per arc): best when
+#   routes are short against the model, as on Solomon and Gehring-Homberger instances.
+# The bound below is the measured crossover of indices**2 * vehicles / nodes.
+_TRANSIT_CACHE_BOUND = 1000
+
+
+def _caches_transits(indices: int, nodes: int, vehicles: int) -> bool:
+    """Whether the model should cache its callbacks (see the comment above)."""
+    return indices * indices * vehicles <= _TRANSIT_CACHE_BOUND * max(1, nodes)
+
+
 def _iterated_local_search(params: Any, options: RoutingOptions) -> None:
     """Set OR-Tools' search parameters for the iterated local search of :class:`RoutingOptions`."""
     from ortools.constraint_solver import (
@@ -1310,7 +1328,25 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         [dep_node[v.depot.id] for v in fleet],
         [dep_node[v.depot.id] for v in fleet],
     )
-    routing = pywrapcp.RoutingModel(manager)
+    cached = _caches_transits(manager.GetNumberOfIndices(), n_nodes, len(fleet))
+    model_params = pywrapcp.DefaultRoutingModelParameters()
+    if cached:
+        model_params.max_callback_cache_size = manager.GetNumberOfIndices() + 1
+    routing = pywrapcp.RoutingModel(manager, model_params)
+    index_node = np.array([manager.IndexToNode(i) for i in range(manager.GetNumberOfIndices())])
+    evaluators: list[NDArray[np.int64]] = []  # keep the callbacks' arrays alive while solving
+
+    def register_time(matrix: NDArray[np.int64]) -> int:
+        if cached:  # cached by the model as a flat vector
+            return int(routing.RegisterTransitMatrix(matrix.tolist()))
+        by_index = np.ascontiguousarray(matrix[np.ix_(index_node, index_node)], dtype=np.int64)
+        evaluators.append(by_index)
+        sign = (
+            routing.kTransitEvaluatorSignPositiveOrZero
+            if (by_index >= 0).all()
+            else routing.kTransitEvaluatorSignUnknown
+        )
+        return int(routing.RegisterTransitCallback(by_index.item, sign))
 
     # arc costs per vehicle type (distance), fixed costs, span cost (duration)
     type_cb: dict[str, int] = {}
@@ -1320,16 +1356,14 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         max_arc = max(max_arc, int(cost.max()))
         type_cb[vt.id] = routing.RegisterTransitMatrix(cost.tolist())
     if not multi:
-        routing.AddDimension(
-            routing.RegisterTransitMatrix(tn.tolist()), horizon, horizon, False, "time"
-        )
+        routing.AddDimension(register_time(tn), horizon, horizon, False, "time")
     else:  # coming back from a village to a depot node: + the vehicle type's reload time
         aux = slice(n_dep + n_ord, n_nodes)
         time_cbs: dict[int, int] = {}
         for reload in sorted({v.type.reload_s for v in fleet}):
             tr = tn.copy()
             tr[n_dep : n_dep + n_ord, aux] += reload
-            time_cbs[reload] = routing.RegisterTransitMatrix(tr.tolist())
+            time_cbs[reload] = register_time(tr)
         routing.AddDimensionWithVehicleTransits(
             [time_cbs[v.type.reload_s] for v in fleet], horizon, horizon, False, "time"
         )
