@@ -823,11 +823,11 @@ def test_delivery_cold_chain_per_trip_with_and_without_time_windows() -> None:
 
 
 @pytest.mark.parametrize("with_windows", [False, True])
-def test_both_transit_evaluators_give_the_same_routes(
+def test_every_transit_evaluator_gives_the_same_routes(
     monkeypatch: pytest.MonkeyPatch, with_windows: bool
 ) -> None:
-    """The model's callback cache and the per-index Python evaluator (chosen by model shape) must
-    be the same travel times: identical routes, validator-checked, on a multi-trip day with
+    """The model's callback cache, the per-index Python evaluator and OR-Tools' transit matrix
+    must be the same travel times: identical routes, validator-checked, on a multi-trip day with
     pickups, cold-chain limits and (in one case) time windows."""
     import lastmile.routing as routing_module
 
@@ -849,19 +849,23 @@ def test_both_transit_evaluators_give_the_same_routes(
     )
     van = VehicleType("van", True, {"kg": 200}, 2, max_trips=3, reload_s=600)
     problem = RoutingProblem(t, d, (Depot("A", 0),), (van,), orders)
-    chosen: list[bool] = []
-    decide = routing_module._caches_transits
-
-    def spy(indices: int, nodes: int, vehicles: int) -> bool:
-        chosen.append(decide(indices, nodes, vehicles))
-        return chosen[-1]
-
-    monkeypatch.setattr(routing_module, "_caches_transits", spy)
     routes = []
-    for bound in (10**12, 0):  # cache every model, then none
-        monkeypatch.setattr(routing_module, "_TRANSIT_CACHE_BOUND", bound)
+    for evaluator in ("cache", "python", "matrix", "auto"):
+        monkeypatch.setattr(routing_module, "_TRANSIT_EVALUATOR", evaluator)
         sol = solved(problem, RoutingOptions(30.0, solution_limit=60))
         assert sol.search_ended_by == "solution_limit" and not sol.unassigned
         routes.append([(r.vehicle_id, r.trip, r.stops) for r in sol.routes])
-    assert chosen == [True, False]
-    assert routes[0] == routes[1]
+    assert routes[1:] == routes[:1] * 3
+
+
+def test_transit_evaluator_follows_the_model_shape() -> None:
+    """Cache on depot-sized models with long routes; Python evaluator on VRPTW-like ones."""
+    from lastmile.routing import _caches_transits
+
+    # a county depot model: 71 orders with their depot nodes, one depot, 4 vehicles
+    assert _caches_transits(indices=147, nodes=143, vehicles=4)
+    # Solomon 100 (25 vehicles) and Gehring-Homberger 200 (50 vehicles)
+    assert not _caches_transits(indices=151, nodes=101, vehicles=25)
+    assert not _caches_transits(indices=301, nodes=201, vehicles=50)
+    # the joint model of a whole county day: thousands of indices
+    assert not _caches_transits(indices=2100, nodes=2000, vehicles=44)

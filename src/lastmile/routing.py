@@ -1163,6 +1163,9 @@ _ILS_OPERATORS = frozenset(
 #   routes are short against the model, as on Solomon and Gehring-Homberger instances.
 # The bound below is the measured crossover of indices**2 * vehicles / nodes.
 _TRANSIT_CACHE_BOUND = 1000
+#: the time dimension's evaluator: "auto" (by the rule above), "cache", "python", or "matrix"
+#: (RegisterTransitMatrix, the copied one: the peer of benchmarks/bench_transit_evaluators.py)
+_TRANSIT_EVALUATOR: Literal["auto", "cache", "python", "matrix"] = "auto"
 
 
 def _caches_transits(indices: int, nodes: int, vehicles: int) -> bool:
@@ -1328,7 +1331,10 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
         [dep_node[v.depot.id] for v in fleet],
         [dep_node[v.depot.id] for v in fleet],
     )
-    cached = _caches_transits(manager.GetNumberOfIndices(), n_nodes, len(fleet))
+    cached = _TRANSIT_EVALUATOR == "cache" or (
+        _TRANSIT_EVALUATOR == "auto"
+        and _caches_transits(manager.GetNumberOfIndices(), n_nodes, len(fleet))
+    )
     model_params = pywrapcp.DefaultRoutingModelParameters()
     if cached:
         model_params.max_callback_cache_size = manager.GetNumberOfIndices() + 1
@@ -1337,7 +1343,7 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
     evaluators: list[NDArray[np.int64]] = []  # keep the callbacks' arrays alive while solving
 
     def register_time(matrix: NDArray[np.int64]) -> int:
-        if cached:  # cached by the model as a flat vector
+        if cached or _TRANSIT_EVALUATOR == "matrix":  # cached by the model as a flat vector
             return int(routing.RegisterTransitMatrix(matrix.tolist()))
         by_index = np.ascontiguousarray(matrix[np.ix_(index_node, index_node)], dtype=np.int64)
         evaluators.append(by_index)

@@ -34,9 +34,9 @@ hash of that file, so ``--resume`` recognises finished scenarios whatever their 
 Execution: a :class:`distributed.LocalCluster` in this process (one single-threaded worker process
 per core) or a running scheduler (``tcp://host:8786``). Each distinct road network is loaded and
 its facility-village matrix computed once, by one task, into the shared cache directory; the
-scenario tasks depend on it and read it from there. Inside workers the plan runs single-process
-(``run_plan(parallel=False)``: daemonic Dask workers cannot fork). OR-Tools models are built in the
-task, never shipped.
+scenario tasks are submitted once every network is cached, and read it from there. Inside workers
+the plan runs single-process (``run_plan(parallel=False)``: daemonic Dask workers cannot fork).
+OR-Tools models are built in the task, never shipped.
 
 Output folder::
 
@@ -467,11 +467,8 @@ def warm_network(task: Task) -> dict[str, Any]:
     return {"ok": True, "error": None, "seconds": time.perf_counter() - t0}
 
 
-def run_scenario(task: Task, *_shared: Any) -> dict[str, Any]:
-    """Run one whole plan in this process and return its record (never raises on bad input).
-
-    ``_shared`` receives the results of the network tasks it depends on (for ordering only).
-    """
+def run_scenario(task: Task) -> dict[str, Any]:
+    """Run one whole plan in this process and return its record (never raises on bad input)."""
     from lastmile.plan import run_plan
     from lastmile.report import manifest, write_outputs
 
@@ -930,7 +927,7 @@ def run_sweep(
     Ctrl-C (KeyboardInterrupt) cancels what is running, keeps what finished, writes the table
     and returns with ``interrupted=True``.
     """
-    from distributed import as_completed
+    from distributed import as_completed, wait
 
     t0 = time.perf_counter()
     out = Path(out)
@@ -989,6 +986,7 @@ def run_sweep(
         by_key: dict[str, ScenarioSpec] = {}
         warm: dict[str, Any] = {}
         try:
+            tasks: list[Task] = []
             for spec in todo:
                 try:
                     nkey = network_key(_load_text(spec.toml))
@@ -996,18 +994,21 @@ def run_sweep(
                     nkey = None  # the task reports the error itself
                 plan_dir = str(out / "scenarios" / spec.id / "plan") if keep_plans else None
                 task = Task(spec.id, spec.label, spec.toml, ref, cache_s, plan_dir)
-                deps = []
-                if nkey is not None:
-                    if nkey not in warm:
-                        warm[nkey] = client.submit(
-                            warm_network, task, key=f"lastmile-network-{nkey}-{token}",
-                            pure=False, priority=10,
-                        )  # fmt: skip
-                    deps.append(warm[nkey])
+                tasks.append(task)
+                if nkey is not None and nkey not in warm:
+                    warm[nkey] = client.submit(
+                        warm_network, task, key=f"lastmile-network-{nkey}-{token}",
+                        pure=False, priority=10,
+                    )  # fmt: skip
+            # Every network is cached before any scenario starts. The scenarios do not take the
+            # network tasks as inputs: Dask runs a task where its inputs are, so all of them
+            # would queue on the worker that built the network and only work stealing, when
+            # it happens, would move some to the others.
+            wait(list(warm.values()))  # type: ignore[no-untyped-call]
+            for spec, task in zip(todo, tasks, strict=True):
                 fut = client.submit(
-                    run_scenario, task, *deps, key=f"lastmile-scenario-{spec.id}-{token}",
-                    pure=False,
-                )  # fmt: skip
+                    run_scenario, task, key=f"lastmile-scenario-{spec.id}-{token}", pure=False
+                )
                 futures.append(fut)
                 by_key[fut.key] = spec
             bar = tqdm(total=len(todo), unit="scenario", desc="sweep", file=sys.stderr,
