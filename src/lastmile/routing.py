@@ -1155,8 +1155,9 @@ _ILS_OPERATORS = frozenset(
 # OR-Tools 9.15's path-cumul filter (the one for a dimension with span costs, span limits or soft
 # bounds: here "time") copies the dimension's transit evaluator for every route it checks, and an
 # evaluator from RegisterTransitMatrix owns its matrix as one vector per row: every check copied
-# the whole matrix, row by row (45 % of a county search in malloc and memcpy, measured with perf).
-# Two cheaper evaluators, chosen by the model's shape (BENCHMARKS.md, "Transit evaluators"):
+# the whole matrix, row by row (46 % of a county search in malloc and memcpy, measured with perf).
+# Two cheaper evaluators, chosen by the model's shape (BENCHMARKS.md, "The default plan,
+# session 6"):
 # - the model's callback cache (one flat vector per callback, one copy per check): best when the
 #   routes are long against the model's size, as on the county's depot models;
 # - a numpy bound method as a Python callback (nothing to copy, a call per arc): best when
