@@ -1344,7 +1344,7 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
     evaluators: list[NDArray[np.int64]] = []  # keep the callbacks' arrays alive while solving
 
     def register_time(matrix: NDArray[np.int64]) -> int:
-        if cached or _TRANSIT_EVALUATOR == "matrix":  # cached by the model as a flat vector
+        if cached or _TRANSIT_EVALUATOR == "matrix":  # with the cache on, kept as a flat vector
             return int(routing.RegisterTransitMatrix(matrix.tolist()))
         by_index = np.ascontiguousarray(matrix[np.ix_(index_node, index_node)], dtype=np.int64)
         evaluators.append(by_index)

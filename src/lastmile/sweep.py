@@ -997,9 +997,8 @@ def run_sweep(
                 tasks.append(task)
                 if nkey is not None and nkey not in warm:
                     warm[nkey] = client.submit(
-                        warm_network, task, key=f"lastmile-network-{nkey}-{token}",
-                        pure=False, priority=10,
-                    )  # fmt: skip
+                        warm_network, task, key=f"lastmile-network-{nkey}-{token}", pure=False
+                    )
             # Every network is cached before any scenario starts. The scenarios do not take the
             # network tasks as inputs: Dask runs a task where its inputs are, so all of them
             # would queue on the worker that built the network and only work stealing, when
