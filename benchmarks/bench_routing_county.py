@@ -37,6 +37,8 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "per_depot": ({"routing_mode": "per_depot"}, {}),
     "deep300": ({"routing_solution_limit": 100_000, "routing_time_limit_s": 300.0}, {}),
     "deep600": ({"routing_solution_limit": 1_000_000, "routing_time_limit_s": 600.0}, {}),
+    # the README's recipe for figures that must not depend on search depth
+    "deep2000": ({"routing_solution_limit": 2000, "routing_time_limit_s": 3600.0}, {}),
 }
 
 
