@@ -23,7 +23,7 @@ from lastmile.plan import (
     prepare,
     run_plan,
 )
-from lastmile.report import write_outputs
+from lastmile.report import summary_markdown, write_outputs
 from lastmile.scenario import load_scenario
 from lastmile.study import compare_plan_dirs, p_curve
 from tests.conftest import TEST_SCALE
@@ -90,6 +90,14 @@ def test_chain_results_are_consistent(result: PlanResult) -> None:
         assert all(u.reason for u in rp.solution.unassigned)
         assert rp.routes.geometry.notna().all()
     assert result.planned.solution.kpis.total_km < result.baseline.solution.kpis.total_km
+
+
+def test_summary_says_how_deep_the_search_went(result: PlanResult) -> None:
+    summary = summary_markdown(result)
+    depth = summary.split("## Search depth", 1)[1]
+    assert "(ils), 25 solutions per model" in depth
+    assert "baseline: solution_limit, plan: solution_limit" in depth
+    assert "10-minute search" in depth
 
 
 def test_outputs_written_and_deterministic(
