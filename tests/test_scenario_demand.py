@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
-from shapely.geometry import LineString
+from shapely.geometry import LineString, box
 
+from lastmile.boundaries import TownshipBoundaries
 from lastmile.config import ColdChainLimits, load_region
 from lastmile.demand import (
     ORDERS_TABLE,
@@ -16,9 +19,19 @@ from lastmile.demand import (
     check_orders,
     read_orders,
     read_point_file,
+    villages_from_file,
+    villages_from_osm,
     with_cold_chain_limits,
 )
 from lastmile.errors import InputError
+from lastmile.routing import (
+    REASON_REFRIGERATION,
+    Depot,
+    Order,
+    RoutingProblem,
+    VehicleType,
+    precheck,
+)
 from lastmile.scenario import PlanSettings, defaults_toml, load_scenario
 
 
@@ -125,6 +138,8 @@ def _orders(**changes: object) -> pd.DataFrame:
         ({"tw_end": "noon"}, "order A1: 'noon' is not a time"),
         ({"tw_end": "16:60"}, "order A1: '16:60' is not a time"),
         ({"tw_start": "-1:00"}, "order A1: '-1:00' is not a time"),
+        ({"tw_start": "25:00", "tw_end": "26:00"}, "order A1: '25:00' is not a time of day"),
+        ({"tw_end": "2000"}, "order A1: time window bound 2000 min is not a time of day"),
         ({"max_in_vehicle_min": 0}, "order A1: max_in_vehicle_min must be positive"),
     ],
 )
@@ -158,7 +173,7 @@ def test_orders_file_roundtrip_and_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a readable orders file"):
         read_orders(f)
     f.write_text("id,kind\nA1,pickup\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"missing column\(s\) \['lat', 'lon'\]"):
+    with pytest.raises(InputError, match=r"missing required column\(s\) \['lon', 'lat'\]"):
         read_orders(f)
 
 
@@ -189,3 +204,164 @@ def test_point_layers_and_their_errors(tmp_path: Path) -> None:
         read_point_file(tmp_path / "junk.geojson", "villages", {"id": str})
     with pytest.raises(InputError, match=r"villages file .* does not exist"):
         read_point_file(tmp_path / "nope.csv", "villages", {"id": str})
+
+
+# --------------------------------------------------------------------------- orders file: bad input
+
+
+def _csv(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_requires_refrigeration_is_parsed_strictly(tmp_path: Path) -> None:
+    """``bool("no")`` is True: every spelling of no / an empty cell must stay unrefrigerated."""
+    rows = {
+        "N1": "no", "N2": "0", "N3": "", "N4": "False", "N5": " N ", "N6": "f",
+        "Y1": "yes", "Y2": "1", "Y3": "TRUE", "Y4": " y", "Y5": "t",
+    }  # fmt: skip
+    body = "".join(f"{i},pickup,119.2,28.5,{v}\n" for i, v in rows.items())
+    f = _csv(tmp_path / "o.csv", "id,kind,lon,lat,requires_refrigeration\n" + body)
+    df = read_orders(f)
+    assert df["requires_refrigeration"].dtype == bool
+    assert dict(zip(df["id"], df["requires_refrigeration"], strict=True)) == {
+        i: i.startswith("Y") for i in rows
+    }
+    # pandas reads an all-True/False column as bools and a 0/1/empty column as floats
+    _csv(f, "id,kind,lon,lat,requires_refrigeration\nA,pickup,119,28,False\nB,pickup,119,28,True\n")
+    assert list(read_orders(f)["requires_refrigeration"]) == [False, True]
+    _csv(f, "id,kind,lon,lat,requires_refrigeration\nA,pickup,119,28,0\nB,pickup,119,28,\n")
+    assert list(read_orders(f)["requires_refrigeration"]) == [False, False]
+    # an unrefrigerated van may carry the "no" orders; only the "yes" ones are refused
+    df = read_orders(_csv(f, "id,kind,lon,lat,requires_refrigeration\n" + body))
+    van = VehicleType("van", False, {"kg": 100}, 1)
+    t = np.zeros((len(df) + 1, len(df) + 1), dtype=np.int64)
+    orders = tuple(
+        Order(o.id, o.kind, k + 1, {"kg": 1}, requires_refrigeration=bool(o.requires_refrigeration))
+        for k, o in enumerate(df.itertuples())
+    )
+    _, dropped = precheck(RoutingProblem(t, t, (Depot("A", 0),), (van,), orders))
+    assert {(u.order_id, u.binding) for u in dropped} == {
+        (i, REASON_REFRIGERATION) for i in rows if i.startswith("Y")
+    }
+
+
+@pytest.mark.parametrize("value", ["maybe", "2", "-1", "nein"])
+def test_bad_requires_refrigeration_names_the_order(value: str, tmp_path: Path) -> None:
+    f = _csv(
+        tmp_path / "o.csv",
+        f"id,kind,lon,lat,requires_refrigeration\nA,pickup,119,28,yes\nB7,pickup,119,28,{value}\n",
+    )
+    with pytest.raises(InputError) as e:
+        read_orders(f)
+    assert f"{f}, order B7: requires_refrigeration = " in e.value.message
+    assert value in e.value.message and "yes/no" in str(e.value.hint)
+    with pytest.raises(InputError, match="order A1: requires_refrigeration = 'maybe'"):
+        check_orders(_orders(requires_refrigeration="maybe"), "orders.csv")
+
+
+@pytest.mark.parametrize(
+    ("header", "wrong", "meant"),
+    [
+        ("id,kind,lon,lat,tw_strat,tw_end", "tw_strat", "tw_start"),
+        ("id,kind,lon,lat,tw_start,tw_ned", "tw_ned", "tw_end"),
+        ("id,Kind,lon,lat,tw_start,tw_end", "Kind", "kind"),
+        ("id,kind,lon,lat,tw_start,tw_end,kgs", "kgs", "kg"),
+        ("id,kind,lon,lat,tw_start,tw_end,service_s", "service_s", "service_min"),
+    ],
+)
+def test_misspelt_column_is_refused(header: str, wrong: str, meant: str, tmp_path: Path) -> None:
+    row = ",".join(["A", "pickup", "119", "28"] + ["1"] * (header.count(",") - 3))
+    f = _csv(tmp_path / "o.csv", f"{header}\n{row}\n")
+    with pytest.raises(InputError) as e:
+        read_orders(f)
+    assert str(e.value).startswith(f"unknown column {wrong!r} in {f} — did you mean {meant!r}?")
+
+
+def test_unrelated_extra_columns_are_ignored(tmp_path: Path) -> None:
+    f = _csv(tmp_path / "o.csv", "id,kind,lon,lat,note,tw_start\nA,pickup,119,28,gate 2,08:00\n")
+    df = read_orders(f)
+    assert list(df.columns) == list(ORDERS_TABLE) and df["tw_start_s"].iloc[0] == 8 * 3600
+    # a close spelling next to the real column is not a lost column: ignored too
+    _csv(f, "id,kind,lon,lat,tw_start,tw_strat\nA,pickup,119,28,08:00,x\n")
+    assert read_orders(f)["tw_start_s"].iloc[0] == 8 * 3600
+
+
+def test_empty_order_ids_are_refused_with_their_row(tmp_path: Path) -> None:
+    f = _csv(
+        tmp_path / "o.csv", "id,kind,lon,lat\nA,pickup,119,28\n,pickup,119,28\n,pickup,119,28\n"
+    )
+    with pytest.raises(InputError) as e:
+        read_orders(f)
+    assert e.value.message.startswith(f"{f}: 2 order(s) without an id, first in data row 2 ")
+    assert "nan" not in str(e.value) and "unique id" in str(e.value.hint)
+    with pytest.raises(InputError, match="without an id, first in data row 1"):
+        check_orders(_orders(id="  "), "orders.csv")
+
+
+def test_missing_columns_say_which_are_required(tmp_path: Path) -> None:
+    f = _csv(tmp_path / "o.csv", "id,lon,village\nA,119,v1\n")
+    with pytest.raises(InputError) as e:
+        read_orders(f)
+    assert e.value.message == f"{f}: missing required column(s) ['kind', 'lat']"
+    hint = str(e.value.hint)
+    assert "needs the columns id, kind, lon, lat" in hint
+    assert "optional columns: village, parcels, kg," in hint and "requires_refrigeration" in hint
+    # the four required columns alone are a valid file
+    _csv(f, "id,kind,lon,lat\nA,pickup,119,28\n")
+    assert list(read_orders(f)["id"]) == ["A"]
+
+
+@pytest.mark.parametrize(
+    ("content", "detail"),
+    [
+        (b"", "it is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "not UTF-8 text: byte 0x89 at offset 0"),
+        (b'a,b\n1,2\n"x\n', "ParserError"),
+    ],
+    ids=["empty", "binary", "unclosed quote"],
+)
+def test_unreadable_orders_file_one_line_with_what_to_do(
+    content: bytes, detail: str, tmp_path: Path
+) -> None:
+    f = tmp_path / "o.csv"
+    f.write_bytes(content)
+    with pytest.raises(InputError) as e:
+        read_orders(f)
+    text = str(e.value)
+    assert "\n" not in text and f"{f}: not a readable orders file" in text and detail in text
+    assert "header line id,kind,lon,lat" in str(e.value.hint)
+
+
+def _townships() -> TownshipBoundaries:
+    """One square township around the test points (the coverage report is not used here)."""
+    gdf = gpd.GeoDataFrame(
+        {"code": ["331123100"], "name": ["T"], "pinyin": ["T"], "kind": ["town"]},
+        geometry=[box(118.0, 27.0, 120.0, 29.0)],
+        crs="EPSG:4326",
+    )
+    return TownshipBoundaries(gdf, cast(Any, None), "test")
+
+
+def test_negative_population_names_file_village_and_column(tmp_path: Path) -> None:
+    region = load_region()
+    f = _csv(
+        tmp_path / "v.csv", "id,name,lon,lat,population\nv1,A,119.1,28.5,300\nv2,B,119.2,28.5,-50\n"
+    )
+    with pytest.raises(InputError) as e:
+        villages_from_file(f, region, _townships())
+    assert e.value.message == f"{f}: village 'v2': population = -50 is not valid"
+    assert "population column" in str(e.value.hint) and ">= 0" in str(e.value.hint)
+    _csv(f, "id,name,lon,lat,population\nv1,A,119.1,28.5,300\nv2,B,119.2,28.5,\n")
+    pop = villages_from_file(f, region, _townships()).gdf["population"]
+    assert list(pop) == [300, region.demand.default_population]
+    osm = _csv(
+        tmp_path / "places.osm",
+        "<?xml version='1.0' encoding='UTF-8'?>\n<osm version='0.6'>\n"
+        "<node id='1061' lat='28.5' lon='119.1' version='1'>"
+        "<tag k='place' v='village'/><tag k='population' v='-50'/></node>\n</osm>\n",
+    )
+    with pytest.raises(InputError) as e:
+        villages_from_osm(osm, region, _townships())
+    assert e.value.message == f"{osm}: village 'osm-1061': population = -50 is not valid"
+    assert "population tag" in str(e.value.hint)

@@ -13,6 +13,7 @@ Every quantity default is an assumption stated in the region file.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,22 @@ ORDER_COLUMNS = (
     "tw_end",
     "max_in_vehicle_min",
     "requires_refrigeration",
+)
+#: The columns an orders file cannot do without (a point layer gives ``lon`` / ``lat`` itself).
+REQUIRED_ORDER_COLUMNS = ("id", "kind", "lon", "lat")
+#: Spellings of ``requires_refrigeration`` (case-insensitive, surrounding blanks ignored); an empty
+#: cell is ``False``, the default of a missing column.
+_TRUE_WORDS = ("true", "yes", "1", "y", "t")
+_FALSE_WORDS = ("false", "no", "0", "n", "f")
+#: What a readable file of each kind looks like: the "what to do" of an unreadable file.
+_FILE_SHAPES: Mapping[str, str] = MappingProxyType(
+    {
+        "orders": "give a UTF-8 CSV with a header line id,kind,lon,lat (optional: "
+        + ",".join(c for c in ORDER_COLUMNS if c not in REQUIRED_ORDER_COLUMNS)
+        + ") and one order per line, or a point layer (GeoJSON, GeoPackage)",
+        "villages": "give a UTF-8 CSV with a header line id,name,lon,lat,population and one "
+        "village per line, or a point layer (GeoJSON, GeoPackage)",
+    }
 )
 
 #: The orders table between stages (:func:`check_orders`, :func:`daily_orders` ->
@@ -129,12 +146,31 @@ def _finish(gdf: gpd.GeoDataFrame, townships: TownshipBoundaries, source: str) -
     )
 
 
-def _from_features(feat: gpd.GeoDataFrame, profile: DemandProfile) -> gpd.GeoDataFrame:
+def _check_population(pop: pd.Series, ids: pd.Series, where: str, fix: str) -> None:
+    """InputError for a negative or infinite population: it would become a negative demand
+    weight, refused much later by the location model without naming the file. Empty or text
+    populations are not errors: they take the region's default population."""
+    bad = (pop < 0) | np.isinf(pop)
+    if bad.any():
+        k = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"{where}: village {str(ids.iloc[k])!r}: population = {pop.iloc[k]:g} is not valid",
+            f"{fix} (a number >= 0, or empty for the region's default population)",
+        )
+
+
+def _from_features(feat: gpd.GeoDataFrame, profile: DemandProfile, where: str) -> gpd.GeoDataFrame:
     feat = feat.reset_index()
     feat = feat[feat.geometry.geom_type == "Point"]
     feat = feat[feat["place"].isin(SETTLEMENT_PLACES)]
     pop = pd.to_numeric(
         feat.get("population", pd.Series(index=feat.index, dtype=float)), errors="coerce"
+    )
+    _check_population(
+        pop,
+        "osm-" + feat["id"].astype(str),
+        where,
+        "fix its population tag in the OSM data, or give a villages file with --villages",
     )
     names = feat["name"] if "name" in feat.columns else pd.Series("", index=feat.index)
     return gpd.GeoDataFrame(
@@ -187,7 +223,7 @@ def villages_from_osm(
         geometry=gpd.points_from_xy([r[1] for r in rows], [r[2] for r in rows]),
         crs="EPSG:4326",
     ).set_index(["element", "id"])
-    return _finish(_from_features(feat, region.demand), townships, f"osm:{path.name}")
+    return _finish(_from_features(feat, region.demand, str(path)), townships, f"osm:{path.name}")
 
 
 def villages_online(
@@ -195,7 +231,7 @@ def villages_online(
 ) -> Villages:
     """Settlements from OSM over the outline, through osmnx (Overpass)."""
     feat = ox.features_from_polygon(outline, tags={"place": list(SETTLEMENT_PLACES)})
-    return _finish(_from_features(feat, region.demand), townships, "overpass")
+    return _finish(_from_features(feat, region.demand, "OSM (Overpass)"), townships, "overpass")
 
 
 def read_point_file(
@@ -215,18 +251,28 @@ def read_point_file(
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{what} file {p} does not exist", "check the path")
+    shape = _FILE_SHAPES.get(
+        what, "give a CSV with lon/lat columns, or a point layer (GeoJSON, GeoPackage)"
+    )
     try:
         if p.suffix.lower() == ".csv":
             return p, pd.read_csv(p, dtype=dict(dtype))
-        try:
-            gdf = gpd.read_file(p)
-        except Exception as exc:  # pyogrio raises DataSourceError / DataLayerError / others
-            raise InputError(
-                f"{p}: not a readable {what} file ({type(exc).__name__}: {exc})",
-                "give a CSV with lon/lat columns, or a point layer (GeoJSON, GeoPackage)",
-            ) from exc
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"{p}: not a readable {what} file ({exc})") from exc
+        gdf = gpd.read_file(p)
+    except pd.errors.EmptyDataError as exc:
+        raise InputError(f"{p}: not a readable {what} file (it is empty)", shape) from exc
+    except UnicodeDecodeError as exc:
+        # a binary file (or a CSV saved in a legacy code page such as GBK) lands here
+        raise InputError(
+            f"{p}: not a readable {what} file (not UTF-8 text: byte {exc.object[exc.start]:#04x} "
+            f"at offset {exc.start})",
+            shape,
+        ) from exc
+    except Exception as exc:  # pandas ParserError, OSError; pyogrio DataSourceError / others
+        # pandas and GDAL messages span lines; the command prints one line per error
+        detail = " ".join(str(exc).split())
+        raise InputError(
+            f"{p}: not a readable {what} file ({type(exc).__name__}: {detail})", shape
+        ) from exc
     if gdf.crs is None:
         raise DataError(f"{p}: the file has no CRS", "save it with a CRS (EPSG:4326)")
     gdf = gdf.to_crs(4326)
@@ -269,6 +315,7 @@ def villages_from_file(path: str | Path, region: Region, townships: TownshipBoun
     pop = pd.to_numeric(
         gdf.get("population", pd.Series(index=gdf.index, dtype=float)), errors="coerce"
     )
+    _check_population(pop, ids, str(p), "fix its population column")
     out = gpd.GeoDataFrame(
         {
             "id": ids.to_numpy(),
@@ -461,13 +508,15 @@ def _clock_s(value: object, where: str) -> int | None:
             return parse_clock(text)
         minutes = float(text)
     except ValueError:
-        raise InputError(f"{where}: {text!r} is not a time", "use HH:MM or minutes") from None
-    if not (np.isfinite(minutes) and minutes >= 0):
+        raise InputError(f"{where}: {text!r} is not a time of day", _TIME_OF_DAY) from None
+    if not (np.isfinite(minutes) and 0 <= minutes <= 24 * 60):
         raise InputError(
-            f"{where}: time window bound {text} min is not a time of day",
-            "use HH:MM or minutes >= 0",
+            f"{where}: time window bound {text} min is not a time of day", _TIME_OF_DAY
         )
     return round(minutes * 60)
+
+
+_TIME_OF_DAY = "use HH:MM from 00:00 to 24:00, or minutes after midnight from 0 to 1440"
 
 
 def _number(value: object) -> float:
@@ -478,17 +527,94 @@ def _number(value: object) -> float:
         return float("nan")
 
 
-def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
-    """Validate an orders table in file units (:data:`ORDER_COLUMNS`); every error names the
-    order id. Returns the :data:`ORDERS_TABLE` (whole seconds), converted once, here:
-    ``service_min`` and ``max_in_vehicle_min`` (minutes) and ``tw_start`` / ``tw_end`` (``HH:MM``
-    or minutes from the day's start; empty: no bound).
+def _flag(value: object, where: str) -> bool:
+    """A ``requires_refrigeration`` cell as a bool; empty is ``False`` (the column's default).
+
+    Strict, because ``bool("no")`` is ``True``: a word the table does not know is refused rather
+    than guessed.
     """
-    missing = {"id", "kind", "lon", "lat"} - set(df.columns)
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return False
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("", *_FALSE_WORDS):
+        return False
+    if text in _TRUE_WORDS:
+        return True
+    raise InputError(
+        f"{where}: requires_refrigeration = {value!r} is not a yes/no value",
+        "use true/false, yes/no, 1/0, y/n or t/f (any case), or leave it empty for false",
+    )
+
+
+def _check_columns(df: pd.DataFrame, where: str) -> None:
+    """InputError for a misspelt or a missing column of an orders table.
+
+    A column that is not in :data:`ORDER_COLUMNS` but is a close match to one the table lacks
+    (``tw_strat`` for ``tw_start``, ``Kind`` for ``kind``) is refused: ignored, it would drop the
+    time windows or quantities without a word. Other extra columns (notes, names) are ignored.
+    """
+    absent = [c for c in ORDER_COLUMNS if c not in df.columns]
+    for col in df.columns:
+        if col in ORDER_COLUMNS:
+            continue
+        name = str(col).strip().lower()
+        close = [name] if name in absent else difflib.get_close_matches(name, absent, 1, 0.8)
+        if close:
+            hint = f"did you mean {close[0]!r}? Rename the column to {close[0]!r}"
+            if col in _SECONDS_COLUMNS:
+                # the orders table (seconds) written out and read back as an orders file
+                hint += "; orders files give times in minutes (tw_start / tw_end also HH:MM)"
+            raise InputError(f"unknown column {str(col)!r} in {where}", hint)
+    missing = [c for c in REQUIRED_ORDER_COLUMNS if c not in df.columns]
     if missing:
+        optional = [c for c in ORDER_COLUMNS if c not in REQUIRED_ORDER_COLUMNS]
         raise InputError(
-            f"{where}: missing column(s) {sorted(missing)}",
-            f"orders need {', '.join(ORDER_COLUMNS)}",
+            f"{where}: missing required column(s) {missing}",
+            f"an orders file needs the columns {', '.join(REQUIRED_ORDER_COLUMNS)} (a header "
+            f"line); optional columns: {', '.join(optional)}",
+        )
+
+
+def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Validate an orders table in file units (:data:`ORDER_COLUMNS`).
+
+    Converted once, here: ``service_min`` and ``max_in_vehicle_min`` (minutes), ``tw_start`` /
+    ``tw_end`` (``HH:MM`` or minutes from the day's start; empty: no bound) and
+    ``requires_refrigeration`` (true/false, yes/no, 1/0, y/n, t/f in any case; empty: false).
+    Only :data:`REQUIRED_ORDER_COLUMNS` must be present; a column outside :data:`ORDER_COLUMNS`
+    is ignored unless it looks like a misspelt missing one (``tw_strat``), which is refused.
+
+    Parameters
+    ----------
+    df
+        The orders, one row per order, as read from the file.
+    where
+        The file (or other source) named in every message.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :data:`ORDERS_TABLE` (whole seconds).
+
+    Raises
+    ------
+    InputError
+        A misspelt or missing column, an empty or duplicate id, or a bad value; every message
+        names ``where`` and the order id (or the row of an order without an id).
+    """
+    _check_columns(df, where)
+    ids = df["id"]
+    no_id = (ids.isna() | ids.astype(str).str.strip().eq("")).to_numpy()
+    if no_id.any():
+        rows = np.flatnonzero(no_id) + 1
+        raise InputError(
+            f"{where}: {len(rows)} order(s) without an id, first in data row {rows[0]} "
+            "(rows counted from 1 below the header)",
+            "give every order a unique id",
         )
     df = df.copy()
     for col, default in (
@@ -509,6 +635,7 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
     if dupes:
         raise InputError(f"{where}: duplicate order ids {dupes[:5]}", "make order ids unique")
     seconds: dict[str, list[int | None]] = {c: [] for c in _SECONDS_COLUMNS}
+    flags: list[bool] = []
     for row in df.to_dict("records"):
         w = f"{where}, order {row['id']}"
         if row["kind"] not in ("delivery", "pickup"):
@@ -541,6 +668,7 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
                 f"{w}: max_in_vehicle_min must be positive",
                 "give minutes > 0, or leave it empty for the product's default",
             )
+        flags.append(_flag(row["requires_refrigeration"], w))
         seconds["service_s"].append(round(_number(row["service_min"]) * 60))
         seconds["tw_start_s"].append(start)
         seconds["tw_end_s"].append(end)
@@ -548,6 +676,7 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
     for col, values in seconds.items():
         df[col] = pd.Series([pd.NA if v is None else v for v in values], index=df.index,
                             dtype="Int64")  # fmt: skip
+    df["requires_refrigeration"] = pd.Series(flags, index=df.index, dtype=bool)
     return orders_table(df)
 
 
@@ -584,5 +713,5 @@ def read_orders(path: str | Path) -> pd.DataFrame:
     (minutes), as the :data:`ORDERS_TABLE` (seconds)."""
     p, df = read_point_file(path, "orders", {"id": str, "village": str})
     if df.empty:
-        raise InputError(f"{p}: no orders", "the file is empty")
+        raise InputError(f"{p}: no orders (the file has no rows)", _FILE_SHAPES["orders"])
     return check_orders(df, str(p))
