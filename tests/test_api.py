@@ -95,3 +95,15 @@ def test_bad_changes_are_clear_errors(plan: lastmile.Plan) -> None:
         plan.with_cold_chain(produce_min=0)
     with pytest.raises(InputError, match="unknown scenario"):
         plan.explore("tomorrow")
+
+
+def test_bad_settings_are_refused_before_any_work() -> None:
+    # Plan.load checks its keyword settings like [plan] keys, before the network is opened
+    with pytest.raises(InputError, match=r"unknown setting\(s\) \['seeed'\]"):
+        lastmile.Plan.load(seeed=3)
+    with pytest.raises(InputError, match=r"\[plan\] seed = -1 is not a seed"):
+        lastmile.Plan.load(seed=-1)
+    with pytest.raises(InputError, match="routing_time_limit_s = inf must be positive and at most"):
+        lastmile.Plan.load(routing_time_limit_s=float("inf"))
+    with pytest.raises(InputError, match="routing_first_solution = 'bogus' unknown"):
+        lastmile.Plan.load(routing_first_solution="bogus")

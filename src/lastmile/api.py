@@ -18,7 +18,8 @@ network and travel-time matrices (in memory, or from the cache for a changed sce
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import math
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from lastmile.errors import InputError
 from lastmile.maps import compare_map
 from lastmile.plan import PlanInputs, PlanResult, plan_on, prepare
 from lastmile.report import map_layers, scenario_map, summary_markdown, write_outputs
-from lastmile.scenario import load_scenario
+from lastmile.scenario import PlanSettings, load_scenario
 from lastmile.sweep import flatten
 
 __all__ = ["Plan", "compare_plans", "notebook_settings"]
@@ -225,8 +226,11 @@ class Plan:
         ):
             if value is None:
                 continue
-            if not value > 0:
-                raise InputError(f"cold-chain limit {name[:-2]} = {value} min must be positive")
+            if not (value > 0 and math.isfinite(value)):
+                raise InputError(
+                    f"with_cold_chain: {name[:-2]}_min = {value} must be positive and finite",
+                    "give minutes in vehicle, e.g. produce_min=120",
+                )
             changes[name] = round(value * 60)
         return self._with_region(replace(self.region, cold_chain=replace(cold, **changes)))
 
@@ -248,6 +252,12 @@ class Plan:
 
     def with_settings(self, **settings: Any) -> Plan:
         """Re-plan with other ``[plan]`` settings (``p``, ``objective``, ``routing_mode`` ...)."""
+        known = {f.name for f in fields(PlanSettings)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise InputError(
+                f"with_settings: unknown setting(s) {unknown}", f"[plan] keys: {sorted(known)}"
+            )
         plan = replace(self.inputs.scenario.plan, **settings)
         inputs = prepare(replace(self.inputs.scenario, plan=plan), cache=self.inputs.cache)
         return self._from_inputs(inputs, self.forced, self.excluded, self.parallel)

@@ -10,9 +10,11 @@ explicit argument, then an environment variable, then a default.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -20,6 +22,7 @@ from types import MappingProxyType
 from typing import Any
 
 from lastmile.errors import InputError
+from lastmile.gcj02 import is_gcj02
 from lastmile.routing import VehicleType
 
 #: Environment variable naming the reference-data directory (holds ``boundaries/``, ``osm/`` ...).
@@ -28,6 +31,221 @@ REFERENCE_DATA_ENV = "LASTMILE_REFERENCE_DATA"
 CACHE_DIR_ENV = "LASTMILE_CACHE_DIR"
 
 TOWNSHIP_KINDS = ("街道", "镇", "乡")
+#: Seeds must fit numpy's and OR-Tools' unsigned 32-bit seeds (numpy refuses negative ones late).
+SEED_LIMIT = 2**32
+#: Longest duration a time setting may give (one week): a larger one is a typo, and OR-Tools
+#: refuses durations beyond its int64 nanoseconds deep inside a solve.
+MAX_DURATION_S = 7 * 24 * 3600
+
+#: The keys of every region table; a key outside them is a typo and refused.
+REGION_KEYS: dict[str, frozenset[str]] = {
+    "region": frozenset(
+        {"id", "name", "name_local", "code", "projected_crs", "area_km2", "outline"}
+    ),
+    "region.outline": frozenset({"path", "reference_file", "crs"}),
+    "county_centre": frozenset({"id", "name", "township", "lon", "lat"}),
+    "network": frozenset({"max_snap_m"}),
+    "cold_chain": frozenset(
+        {"produce_max_in_vehicle_min", "tea_max_in_vehicle_min", "parcel_max_in_vehicle_min"}
+    ),
+    "standin": frozenset({"seed", "villages_per_township", "node_spacing_m"}),
+    "demand": frozenset(
+        {
+            "parcels_per_resident_per_day",
+            "parcel_kg",
+            "produce_pickup_share",
+            "produce_kg_per_resident",
+            "tea_share_of_pickups",
+            "produce_requires_refrigeration",
+            "tea_requires_refrigeration",
+            "service_min_delivery",
+            "service_min_pickup",
+            "default_population",
+            "candidates_per_township",
+            "junctions_per_township",
+            "seed",
+        }
+    ),
+    "fleet": frozenset(
+        {
+            "id",
+            "refrigerated",
+            "capacity_kg",
+            "capacity_parcels",
+            "count_per_depot",
+            "shift_start",
+            "shift_end",
+            "max_duration_h",
+            "max_trips",
+            "reload_min",
+            "fixed_cost",
+            "cost_per_km",
+            "cost_per_hour",
+        }
+    ),
+    "trunk": frozenset(
+        {
+            "cutoff",
+            "vehicle_id",
+            "refrigerated",
+            "capacity_kg",
+            "capacity_parcels",
+            "count",
+            "morning_departure",
+            "hub_latest_arrival",
+            "evening_departure",
+            "shift_end",
+            "fixed_cost",
+            "cost_per_km",
+            "cost_per_hour",
+            "unload_min",
+            "hub_handling_min",
+            "hub_cold_store",
+            "hub_daily_cost",
+        }
+    ),
+    "townships": frozenset({"code", "code12", "name", "pinyin", "kind", "is_county_seat"}),
+}
+#: The top-level keys of a region file (``[speeds_kmh]`` holds any OSM highway class).
+REGION_FILE_TABLES = frozenset({*REGION_KEYS, "speeds_kmh"} - {"region.outline"})
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """Which file gave each value of the region tables, so that a message names the file to edit.
+
+    A scenario replaces ``[[fleet]]`` (and any table it gives as a non-table) whole: ``None`` in
+    ``scenario_keys``; it merges the keys of its other tables over the region file's: the set of
+    keys it gave.
+    """
+
+    region: str
+    scenario: str | None = None
+    scenario_keys: Mapping[str, frozenset[str] | None] = field(default_factory=dict)
+
+    def file(self, table: str) -> str:
+        """The file that gave ``table`` as a whole (the scenario only when it replaced it)."""
+        replaced = table in self.scenario_keys and self.scenario_keys[table] is None
+        return self.scenario if self.scenario is not None and replaced else self.region
+
+    def of(self, table: str, key: str | None = None) -> str:
+        """``'<file> [table]'`` for ``[table] key``, or for the table as a whole (``key`` None)."""
+        label = f"[{table}]"
+        given = self.scenario_keys.get(table, frozenset())
+        if self.scenario is not None and table in self.scenario_keys:
+            if given is None or (key is not None and key in given):
+                return f"{self.scenario} {label}"
+            if key is None and given:
+                return f"{self.scenario} over {self.region} {label}"
+        return f"{self.region} {label}"
+
+
+def _table(value: Any, where: str, hint: str) -> Mapping[str, Any]:
+    """``value`` as a TOML table, or an InputError naming ``where``."""
+    if not isinstance(value, Mapping):
+        raise InputError(f"{where}: not a table (got {type(value).__name__} {value!r})", hint)
+    return value
+
+
+def _known_keys(table: Mapping[str, Any], known: Collection[str], where: str) -> None:
+    """Refuse keys outside ``known``: a typo would otherwise silently keep the default."""
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise InputError(f"{where}: unknown key(s) {unknown}", f"known keys: {sorted(known)}")
+
+
+def _region_keys(table: Mapping[str, Any], name: str, origin: _Origin) -> None:
+    """Refuse unknown keys of region table ``name``, naming the file that gave the first one."""
+    unknown = sorted(set(table) - REGION_KEYS[name])
+    _known_keys(table, REGION_KEYS[name], origin.of(name, unknown[0] if unknown else None))
+
+
+def _number(
+    value: Any, key: str, where: str, lo: float = 0.0, hi: float = math.inf, *, above: bool = False
+) -> float:
+    """``value`` as a finite number in ``[lo, hi]`` (``(lo, hi]`` with ``above``).
+
+    TOML reads ``inf`` and ``nan`` as floats; both would pass a plain ``>= lo`` test (or none) and
+    crash or mislead far from the file, so every number is checked to be finite here.
+    """
+    ok = (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and math.isfinite(value)
+        and (value > lo if above else value >= lo)
+        and value <= hi
+    )
+    if not ok:
+        bound = f"> {lo:g}" if above else f">= {lo:g}"
+        if hi != math.inf:
+            bound += f" and <= {hi:g}"
+        raise InputError(
+            f"{where}: {key} = {value!r} is not a finite number {bound}", "fix the value"
+        )
+    return float(value)
+
+
+def _whole(value: Any, key: str, where: str, lo: int = 0, hi: int | None = None) -> int:
+    """``value`` as a whole number in ``[lo, hi]`` (a float such as ``4.0`` is accepted)."""
+    whole = (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and math.isfinite(value)
+        and float(value).is_integer()
+    )
+    if not whole or value < lo or (hi is not None and value > hi):
+        bound = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+        raise InputError(
+            f"{where}: {key} = {value!r} is not a whole number {bound}", "fix the value"
+        )
+    return int(value)
+
+
+def _seed(value: Any, key: str, where: str) -> int:
+    """A random seed: an integer in [0, 2**32), what numpy and OR-Tools accept."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < SEED_LIMIT:
+        raise InputError(
+            f"{where}: {key} = {value!r} is not a seed (an integer in [0, 2**32 - 1])",
+            "give a non-negative integer such as 2026",
+        )
+    return value
+
+
+def _flag(value: Any, key: str, where: str) -> bool:
+    """A TOML boolean: a string ``"false"`` would be truthy under ``bool()``."""
+    if not isinstance(value, bool):
+        raise InputError(f"{where}: {key} = {value!r} must be true or false", "write true or false")
+    return value
+
+
+def check_crs(value: Any, key: str, where: str, *, projected: bool = False) -> str:
+    """A CRS string pyproj understands (``projected``: in metres), or ``"gcj02"`` unless projected.
+
+    Checked when the file is read: an unknown code would otherwise raise pyproj's ``CRSError``
+    deep inside the network or outline steps.
+    """
+    # imported here: the CLI imports this module for every command, most never need PROJ
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"{where}: {key} = {value!r} must be a CRS string such as 'EPSG:32650'")
+    if not projected and is_gcj02(value):
+        return value
+    try:
+        crs = CRS.from_user_input(value)
+    except CRSError as exc:
+        raise InputError(
+            f"{where}: {key} = {value!r} is not a known CRS ({exc})",
+            "give an EPSG code such as 'EPSG:32650' (UTM 50N)"
+            + ("" if projected else " or 'gcj02'"),
+        ) from None
+    if projected and not crs.is_projected:
+        raise InputError(
+            f"{where}: {key} = {value!r} is not a projected (metric) CRS",
+            "give the county's UTM zone, e.g. 'EPSG:32650' (UTM 50N)",
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -174,67 +392,54 @@ class TrunkSettings:
         return sum(c.values()) if isinstance(c, Mapping) else int(c)
 
 
-def _parse_trunk(table: Mapping[str, Any], where: str) -> TrunkSettings:
-    w = f"{where} [trunk]"
-    if not isinstance(table, Mapping):
-        raise InputError(f"{w}: not a table", "write [trunk] with key = value lines")
-    known = {
-        "cutoff",
-        "vehicle_id",
-        "refrigerated",
-        "capacity_kg",
-        "capacity_parcels",
-        "count",
-        "morning_departure",
-        "hub_latest_arrival",
-        "evening_departure",
-        "shift_end",
-        "fixed_cost",
-        "cost_per_km",
-        "cost_per_hour",
-        "unload_min",
-        "hub_handling_min",
-        "hub_cold_store",
-        "hub_daily_cost",
-    }
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise InputError(f"{w}: unknown key(s) {unknown}", f"known keys: {sorted(known)}")
+def _parse_trunk(raw: Any, origin: _Origin) -> TrunkSettings:
+    w = origin.of("trunk")
+    table = _table(raw, w, "write [trunk] with key = value lines")
+    _region_keys(table, "trunk", origin)
 
     def num(key: str, default: float, lo: float = 0.0) -> float:
-        value = table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= lo:
-            raise InputError(f"{w}: {key} = {value!r} is not a number >= {lo}", "fix the value")
-        return float(value)
+        return _number(table.get(key, default), key, origin.of("trunk", key), lo)
 
     def flag(key: str, default: bool) -> bool:
-        value = table.get(key, default)
-        if not isinstance(value, bool):
-            raise InputError(f"{w}: {key} = {value!r} must be true or false")
-        return value
+        return _flag(table.get(key, default), key, origin.of("trunk", key))
 
-    cutoff = _clock(table.get("cutoff", "07:00"), f"{w} cutoff")
-    morning = _clock(
-        table.get("morning_departure", table.get("cutoff", "07:00")), f"{w} morning_departure"
+    def clock(key: str, default: str) -> int:
+        return _clock(table.get(key, default), f"{origin.of('trunk', key)} {key}")
+
+    cutoff = clock("cutoff", "07:00")
+    morning = (
+        clock("morning_departure", "07:00")
+        if "morning_departure" in table
+        else clock("cutoff", "07:00")
     )
     if morning < cutoff:
         raise InputError(
             f"{w}: morning_departure is before the cut-off",
             "the trunk leaves once the parcels are sorted",
         )
-    latest = _clock(table.get("hub_latest_arrival", "09:30"), f"{w} hub_latest_arrival")
+    latest = clock("hub_latest_arrival", "09:30")
     if latest < morning:
         raise InputError(f"{w}: hub_latest_arrival is before the morning departure")
     evening_raw = table.get("evening_departure", "19:30")
-    evening = None if evening_raw in ("", None) else _clock(evening_raw, f"{w} evening_departure")
-    end = _clock(table.get("shift_end", "23:00"), f"{w} shift_end")
+    evening = None if evening_raw == "" else clock("evening_departure", "19:30")
+    end = clock("shift_end", "23:00")
     if end <= max(morning, evening or 0):
         raise InputError(f"{w}: shift_end is not after the departures", "give a later shift_end")
-    count = int(num("count", 4))
-    cap_kg, cap_parcels = int(num("capacity_kg", 5000, 1)), int(num("capacity_parcels", 2500, 1))
+    count = _whole(table.get("count", 4), "count", origin.of("trunk", "count"))
+    cap_kg = _whole(
+        table.get("capacity_kg", 5000), "capacity_kg", origin.of("trunk", "capacity_kg"), 1
+    )
+    cap_parcels = _whole(
+        table.get("capacity_parcels", 2500),
+        "capacity_parcels",
+        origin.of("trunk", "capacity_parcels"),
+        1,
+    )
     vid = table.get("vehicle_id", "trunk")
     if not isinstance(vid, str) or not vid:
-        raise InputError(f"{w}: vehicle_id = {vid!r} must be a non-empty string")
+        raise InputError(
+            f"{origin.of('trunk', 'vehicle_id')}: vehicle_id = {vid!r} must be a non-empty string"
+        )
     vehicle = VehicleType(
         id=vid,
         refrigerated=flag("refrigerated", True),
@@ -253,16 +458,26 @@ def _parse_trunk(table: Mapping[str, Any], where: str) -> TrunkSettings:
         hub_latest_arrival_s=latest,
         evening_departure_s=evening,
         shift_end_s=end,
-        unload_s=round(num("unload_min", 15) * 60),
-        hub_handling_s=round(num("hub_handling_min", 30) * 60),
+        unload_s=round(
+            _minutes(table.get("unload_min", 15), "unload_min", origin.of("trunk", "unload_min"))
+            * 60
+        ),
+        hub_handling_s=round(
+            _minutes(
+                table.get("hub_handling_min", 30),
+                "hub_handling_min",
+                origin.of("trunk", "hub_handling_min"),
+            )
+            * 60
+        ),
         hub_cold_store=flag("hub_cold_store", True),
         hub_daily_cost=num("hub_daily_cost", 150.0),
     )
 
 
 def parse_clock(value: object) -> int:
-    """``'HH:MM'`` (or ``'HH:MM:SS'``) -> seconds after midnight; hours >= 0 (past 24 for the
-    next day), minutes and seconds 0..59. The one HH:MM parser (region and scenario files, order
+    """``'HH:MM'`` (or ``'HH:MM:SS'``) -> seconds after midnight, from 00:00 to 24:00 (the end of
+    the day); minutes and seconds 0..59. The one HH:MM parser (region and scenario files, order
     time windows); seconds are accepted because GIS readers return a time field as
     ``HH:MM:SS`` (a GeoJSON ``"08:00"`` is read as ``08:00:00``).
 
@@ -271,14 +486,22 @@ def parse_clock(value: object) -> int:
     ValueError
         When ``value`` is not such a time; callers turn it into an InputError naming the place.
     """
-    parts = [int(x) for x in str(value).split(":")]
+    bad = ValueError(f"{value!r} is not a time of day HH:MM from 00:00 to 24:00")
+    texts = str(value).split(":")
+    # int() would also take ' 7', '+7' or '٧': only plain ASCII digits are a clock
+    if not all(t.isascii() and t.isdigit() for t in texts):
+        raise bad
+    parts = [int(t) for t in texts]
     if len(parts) == 2:
         parts.append(0)
     if len(parts) != 3:
-        raise ValueError(f"{value!r} is not HH:MM")
+        raise bad
     hours, minutes, seconds = parts
-    if hours < 0 or not 0 <= minutes < 60 or not 0 <= seconds < 60:
-        raise ValueError(f"{value!r} is not HH:MM")
+    if not 0 <= minutes < 60 or not 0 <= seconds < 60:
+        raise bad
+    # a planning day ends at 24:00; a later hour is a typo (the planner has no next-day times)
+    if hours > 24 or (hours == 24 and (minutes or seconds)):
+        raise bad
     return hours * 3600 + minutes * 60 + seconds
 
 
@@ -289,26 +512,38 @@ def format_clock(seconds: float) -> str:
 
 
 def _clock(value: Any, where: str) -> int:
-    """'HH:MM' -> seconds after midnight, within 00:00..48:00."""
+    """'HH:MM' -> seconds after midnight, within 00:00..24:00."""
     try:
-        seconds = parse_clock(value)
+        return parse_clock(value)
     except ValueError:
+        # a well-formed clock past 24:00 is out of range, anything else is not a time at all
+        shape = re.fullmatch(r"\d+:[0-5]\d(:[0-5]\d)?", str(value))
         raise InputError(
-            f"{where}: {value!r} is not a time of day", "write it as 'HH:MM'"
+            f"{where}: {value!r} is {'out of range' if shape else 'not a time of day'}",
+            "write it as 'HH:MM', from 00:00 to 24:00",
         ) from None
-    if not 0 <= seconds <= 48 * 3600:
-        raise InputError(f"{where}: {value!r} is out of range", "use 00:00..48:00")
-    return seconds
 
 
-def _parse_demand(table: Mapping[str, Any], where: str) -> DemandProfile:
-    w = f"{where} [demand]"
+def _minutes(value: Any, key: str, where: str) -> float:
+    """A duration in minutes, finite, from 0 to one week."""
+    return _number(value, key, where, 0.0, MAX_DURATION_S / 60)
 
-    def num(key: str, default: float, lo: float = 0.0, hi: float = float("inf")) -> float:
-        value = table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
-            raise InputError(f"{w}: {key} = {value!r} is not a number in [{lo}, {hi}]")
-        return float(value)
+
+def _parse_demand(raw: Any, origin: _Origin) -> DemandProfile:
+    table = _table(raw, origin.of("demand"), "write [demand] with key = value lines")
+    _region_keys(table, "demand", origin)
+
+    def num(key: str, default: float, lo: float = 0.0, hi: float = math.inf) -> float:
+        return _number(table.get(key, default), key, origin.of("demand", key), lo, hi)
+
+    def whole(key: str, default: int, lo: int) -> int:
+        return _whole(table.get(key, default), key, origin.of("demand", key), lo)
+
+    def flag(key: str, default: bool) -> bool:
+        return _flag(table.get(key, default), key, origin.of("demand", key))
+
+    def minutes(key: str, default: float) -> int:
+        return round(_minutes(table.get(key, default), key, origin.of("demand", key)) * 60)
 
     return DemandProfile(
         parcels_per_resident_per_day=num("parcels_per_resident_per_day", 0.03),
@@ -316,14 +551,14 @@ def _parse_demand(table: Mapping[str, Any], where: str) -> DemandProfile:
         produce_pickup_share=num("produce_pickup_share", 0.35, 0, 1),
         produce_kg_per_resident=num("produce_kg_per_resident", 0.15),
         tea_share_of_pickups=num("tea_share_of_pickups", 0.4, 0, 1),
-        produce_requires_refrigeration=bool(table.get("produce_requires_refrigeration", True)),
-        tea_requires_refrigeration=bool(table.get("tea_requires_refrigeration", False)),
-        service_s_delivery=round(num("service_min_delivery", 5) * 60),
-        service_s_pickup=round(num("service_min_pickup", 10) * 60),
-        default_population=int(num("default_population", 400, 1)),
-        candidates_per_township=int(num("candidates_per_township", 5, 1)),
-        junctions_per_township=int(num("junctions_per_township", 2, 0)),
-        seed=int(num("seed", 0)),
+        produce_requires_refrigeration=flag("produce_requires_refrigeration", True),
+        tea_requires_refrigeration=flag("tea_requires_refrigeration", False),
+        service_s_delivery=minutes("service_min_delivery", 5),
+        service_s_pickup=minutes("service_min_pickup", 10),
+        default_population=whole("default_population", 400, 1),
+        candidates_per_township=whole("candidates_per_township", 5, 1),
+        junctions_per_township=whole("junctions_per_township", 2, 0),
+        seed=_seed(table.get("seed", 0), "seed", origin.of("demand", "seed")),
     )
 
 
@@ -344,14 +579,21 @@ def _reload_s(value: Any, where: str) -> int:
     return round(float(value) * 60)
 
 
-def _parse_fleet(rows: list[Any], where: str) -> tuple[VehicleType, ...]:
+def _parse_fleet(raw: Any, origin: _Origin) -> tuple[VehicleType, ...]:
     """The ``[[fleet]]`` tables as routing vehicle types (minutes and hours -> seconds, here once);
     each is stationed ``count_per_depot`` times at every depot."""
+    where = origin.file("fleet")
+    if not isinstance(raw, list):
+        raise InputError(
+            f"{where}: fleet = {raw!r} is not an array of tables",
+            "write each vehicle type as a [[fleet]] table",
+        )
     out: list[VehicleType] = []
-    for i, row in enumerate(rows):
+    for i, row in enumerate(raw):
         w = f"{where} [[fleet]] #{i + 1}"
         if not isinstance(row, dict):
-            raise InputError(f"{w}: not a table")
+            raise InputError(f"{w}: not a table", "write each vehicle type as a [[fleet]] table")
+        _known_keys(row, REGION_KEYS["fleet"], w)
         count = int(_require(row, "count_per_depot", int, w))
         cap_kg = int(_require(row, "capacity_kg", int, w))
         cap_parcels = int(_require(row, "capacity_parcels", int, w))
@@ -369,18 +611,21 @@ def _parse_fleet(rows: list[Any], where: str) -> tuple[VehicleType, ...]:
         end = _clock(row.get("shift_end", "19:00"), f"{w} shift_end")
         if end <= start:
             raise InputError(f"{w}: shift_end is not after shift_start")
+        max_h = _number(
+            row.get("max_duration_h", (end - start) / 3600), "max_duration_h", w, 0, 24, above=True
+        )
         out.append(
             VehicleType(
                 id=_require(row, "id", str, w),
-                refrigerated=bool(row.get("refrigerated", False)),
+                refrigerated=_flag(row.get("refrigerated", False), "refrigerated", w),
                 capacity={"kg": cap_kg, "parcels": cap_parcels},
                 count_per_depot=count,
                 shift_start_s=start,
                 shift_end_s=end,
-                max_duration_s=round(float(row.get("max_duration_h", (end - start) / 3600)) * 3600),
-                fixed_cost=float(row.get("fixed_cost", 0.0)),
-                cost_per_km=float(row.get("cost_per_km", 1.0)),
-                cost_per_hour=float(row.get("cost_per_hour", 0.0)),
+                max_duration_s=round(max_h * 3600),
+                fixed_cost=_number(row.get("fixed_cost", 0.0), "fixed_cost", w),
+                cost_per_km=_number(row.get("cost_per_km", 1.0), "cost_per_km", w),
+                cost_per_hour=_number(row.get("cost_per_hour", 0.0), "cost_per_hour", w),
                 max_trips=_max_trips(row.get("max_trips", 1), w),
                 reload_s=_reload_s(row.get("reload_min", 0), w),
             )
@@ -420,7 +665,7 @@ class Region:
     demand: DemandProfile
     fleet: tuple[VehicleType, ...]
     source_file: str
-    trunk: TrunkSettings = field(default_factory=lambda: _parse_trunk({}, "defaults"))
+    trunk: TrunkSettings = field(default_factory=lambda: _parse_trunk({}, _Origin("defaults")))
 
     def township(self, key: str) -> Township:
         """Look a township up by 9-digit code, 12-digit code, Chinese name or pinyin."""
@@ -447,7 +692,7 @@ def _require(table: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise InputError(
             f"{where}: {key!r} must be {kind.__name__}, got {type(value).__name__} {value!r}",
-            "fix the value in the region file",
+            "fix the value",
         )
     return value
 
@@ -475,49 +720,100 @@ def _optional_str(table: Mapping[str, Any], key: str, where: str) -> str | None:
     return value
 
 
-def parse_region(data: Mapping[str, Any], source: str, region_dir: Path | None = None) -> Region:
+def parse_region(
+    data: Mapping[str, Any],
+    source: str,
+    region_dir: Path | None = None,
+    *,
+    scenario: str | None = None,
+    scenario_keys: Mapping[str, Collection[str] | None] | None = None,
+) -> Region:
     """Validate a parsed region table and build a :class:`Region`.
 
-    ``region_dir`` resolves a relative ``[region.outline] path`` (the region file's folder).
+    Parameters
+    ----------
+    data
+        The region file's tables, with a scenario's overrides already applied.
+    source
+        The region file (for messages and :attr:`Region.source_file`).
+    region_dir
+        Resolves a relative ``[region.outline] path`` (the region file's folder).
+    scenario
+        The scenario file that overrides region tables (``"scenario file PATH"``), if any.
+    scenario_keys
+        The tables the scenario gave: the keys it set in each, or ``None`` when it replaced the
+        table whole (``[[fleet]]``). A message about a value names the file it came from.
+
+    Raises
+    ------
+    InputError
+        For a missing or unknown key or a bad value, naming the file, table and key.
     """
-    where = f"region file {source}"
-    reg = _require(data, "region", dict, where)
-    region_code = _require(reg, "code", str, f"{where} [region]")
+    origin = _Origin(
+        f"region file {source}",
+        scenario,
+        {t: None if keys is None else frozenset(keys) for t, keys in (scenario_keys or {}).items()},
+    )
+    where = origin.region
+    _known_keys(data, REGION_FILE_TABLES, where)
+
+    def table(name: str, required: bool) -> Mapping[str, Any]:
+        if name not in data and required:
+            _require(data, name, dict, where)  # raises: missing key
+        value = _table(
+            data.get(name, {}), origin.of(name), f"write [{name}] with key = value lines"
+        )
+        if name in REGION_KEYS:
+            _region_keys(value, name, origin)
+        return value
+
+    reg = table("region", True)
+    region_code = _require(reg, "code", str, origin.of("region"))
     if not (region_code.isdigit() and len(region_code) == 6):
         raise InputError(
             f"{where} [region]: code {region_code!r} is not a 6-digit county code",
             "give the county's administrative division code, e.g. 331123 for Suichang",
         )
-    outline = reg.get("outline", {})
-    if not isinstance(outline, dict):
-        raise InputError(f"{where}: [region.outline] must be a table", "see regions/suichang.toml")
-    outline_path = _optional_str(outline, "path", f"{where} [region.outline]")
+    outline = _table(
+        reg.get("outline", {}), origin.of("region.outline"), "see regions/suichang.toml"
+    )
+    _known_keys(outline, REGION_KEYS["region.outline"], origin.of("region.outline"))
+    outline_path = _optional_str(outline, "path", origin.of("region.outline"))
     if outline_path is not None and region_dir is not None and not Path(outline_path).is_absolute():
         outline_path = str((region_dir / outline_path).resolve())
-    centre = _require(data, "county_centre", dict, where)
-    speeds = _require(data, "speeds_kmh", dict, where)
-    network = data.get("network", {})
-    cold = _require(data, "cold_chain", dict, where)
-    standin = data.get("standin", {})
+    centre = table("county_centre", True)
+    speeds = table("speeds_kmh", True)
+    network = table("network", False)
+    cold = table("cold_chain", True)
+    standin = table("standin", False)
     rows = _require(data, "townships", list, where)
 
     townships: list[Township] = []
     for i, row in enumerate(rows):
         w = f"{where} [[townships]] #{i + 1}"
+        if not isinstance(row, dict):
+            raise InputError(f"{w}: not a table", "write each township as a [[townships]] table")
+        _known_keys(row, REGION_KEYS["townships"], w)
         code = str(_require(row, "code", str, w))
         if not (code.isdigit() and len(code) == 9):
             raise InputError(f"{w}: code {code!r} is not a 9-digit township code", "fix the code")
         kind = _require(row, "kind", str, w)
         if kind not in TOWNSHIP_KINDS:
             raise InputError(f"{w}: kind {kind!r} unknown", f"use one of {TOWNSHIP_KINDS}")
+        code12 = row.get("code12", code + "000")
+        if not (isinstance(code12, str) and code12.isdigit() and len(code12) == 12):
+            raise InputError(
+                f"{w}: code12 = {code12!r} is not a 12-digit statistical code",
+                'write it as a string of 12 digits, e.g. "331123001000"',
+            )
         townships.append(
             Township(
                 code=code,
-                code12=str(row.get("code12", code + "000")),
+                code12=code12,
                 name=_require(row, "name", str, w),
                 pinyin=_require(row, "pinyin", str, w),
                 kind=kind,
-                is_county_seat=bool(row.get("is_county_seat", False)),
+                is_county_seat=_flag(row.get("is_county_seat", False), "is_county_seat", w),
             )
         )
     if not townships:
@@ -529,67 +825,116 @@ def parse_region(data: Mapping[str, Any], source: str, region_dir: Path | None =
 
     speeds_kmh: dict[str, float] = {}
     for key, value in speeds.items():
-        v = _require(speeds, key, float, f"{where} [speeds_kmh]")
+        w = origin.of("speeds_kmh", key)
+        v = _require(speeds, key, float, w)
         if not 0 < v <= 200:
             raise InputError(
-                f"{where} [speeds_kmh]: {key} = {value} is not a plausible speed",
-                "give km/h between 1 and 200",
+                f"{w}: {key} = {value} is not a plausible speed", "give km/h between 1 and 200"
             )
         speeds_kmh[key] = v
     if "default" not in speeds_kmh:
-        raise InputError(f"{where} [speeds_kmh]: no 'default' speed", "add default = 20")
+        raise InputError(f"{origin.of('speeds_kmh')}: no 'default' speed", "add default = 20")
+
+    def centre_value(key: str, kind: type) -> Any:
+        return _require(centre, key, kind, origin.of("county_centre", key))
 
     centre_site = Site(
-        id=_require(centre, "id", str, f"{where} [county_centre]"),
-        name=_require(centre, "name", str, f"{where} [county_centre]"),
-        township=_require(centre, "township", str, f"{where} [county_centre]"),
-        lon=_require(centre, "lon", float, f"{where} [county_centre]"),
-        lat=_require(centre, "lat", float, f"{where} [county_centre]"),
+        id=centre_value("id", str),
+        name=centre_value("name", str),
+        township=centre_value("township", str),
+        lon=centre_value("lon", float),
+        lat=centre_value("lat", float),
     )
+    for key, value, limit in (("lon", centre_site.lon, 180), ("lat", centre_site.lat, 90)):
+        # far outside the county it would fail only at snapping, thousands of km from the roads
+        if not -limit <= value <= limit:
+            raise InputError(
+                f"{origin.of('county_centre', key)}: {key} = {value!r} is not a WGS84 "
+                f"{'longitude' if key == 'lon' else 'latitude'} in [-{limit}, {limit}]",
+                "give decimal degrees (lon east, lat north), e.g. lon = 119.276, lat = 28.593",
+            )
     if centre_site.township not in codes:
         raise InputError(
-            f"{where} [county_centre]: township {centre_site.township!r} is not in the registry",
+            f"{origin.of('county_centre', 'township')}: township {centre_site.township!r} is not "
+            "in the registry",
             "use the 9-digit code of a listed township",
         )
 
-    vpt = tuple(int(v) for v in standin.get("villages_per_township", (12, 30)))
+    vpt_where = origin.of("standin", "villages_per_township")
+    vpt_raw = standin.get("villages_per_township", [12, 30])
+    if not (isinstance(vpt_raw, list) and len(vpt_raw) == 2):
+        raise InputError(
+            f"{vpt_where}: villages_per_township = {vpt_raw!r} is not a pair [least, most]",
+            "give e.g. villages_per_township = [12, 30]",
+        )
+    vpt = tuple(_whole(v, "villages_per_township", vpt_where, 1) for v in vpt_raw)
+    if vpt[0] > vpt[1]:
+        raise InputError(
+            f"{vpt_where}: villages_per_township = {vpt_raw!r}: least is above most",
+            "give [least, most]",
+        )
 
     def minutes(key: str) -> int:
-        v = _require(cold, key, float, f"{where} [cold_chain]")
-        if v <= 0:
-            raise InputError(f"{where} [cold_chain]: {key} must be positive", "give minutes > 0")
+        w = origin.of("cold_chain", key)
+        v = _require(cold, key, float, w)
+        if not (math.isfinite(v) and 0 < v <= MAX_DURATION_S / 60):
+            raise InputError(
+                f"{w}: {key} = {v!r} must be positive and finite",
+                f"give minutes > 0 and <= {MAX_DURATION_S // 60} (one week)",
+            )
         return round(float(v) * 60)
 
+    area = reg.get("area_km2")
     return Region(
-        id=_require(reg, "id", str, f"{where} [region]"),
-        name=_require(reg, "name", str, f"{where} [region]"),
-        name_local=str(reg.get("name_local", "")),
+        id=_require(reg, "id", str, origin.of("region")),
+        name=_require(reg, "name", str, origin.of("region")),
+        name_local=_optional_str(reg, "name_local", origin.of("region")) or "",
         code=region_code,
-        projected_crs=_require(reg, "projected_crs", str, f"{where} [region]"),
-        area_km2=float(reg.get("area_km2", 0.0)),
+        projected_crs=check_crs(
+            _require(reg, "projected_crs", str, origin.of("region")),
+            "projected_crs",
+            origin.of("region"),
+            projected=True,
+        ),
+        # 0: no published area to check the outline against
+        area_km2=0.0
+        if area is None
+        else _number(area, "area_km2", origin.of("region"), 0, above=True),
         outline_path=outline_path,
         outline_reference_file=_optional_str(
-            outline, "reference_file", f"{where} [region.outline]"
+            outline, "reference_file", origin.of("region.outline")
         ),
-        outline_crs=str(outline.get("crs", "EPSG:4326")),
+        outline_crs=check_crs(outline.get("crs", "EPSG:4326"), "crs", origin.of("region.outline")),
         county_centre=centre_site,
         townships=tuple(townships),
         speeds_kmh=MappingProxyType(speeds_kmh),
-        max_snap_m=float(network.get("max_snap_m", 1500)),
+        max_snap_m=_number(
+            network.get("max_snap_m", 1500),
+            "max_snap_m",
+            origin.of("network", "max_snap_m"),
+            0,
+            above=True,
+        ),
         cold_chain=ColdChainLimits(
             produce_s=minutes("produce_max_in_vehicle_min"),
             tea_s=minutes("tea_max_in_vehicle_min"),
             parcel_s=minutes("parcel_max_in_vehicle_min"),
         ),
-        demand=_parse_demand(data.get("demand", {}), where),
-        fleet=_parse_fleet(list(data.get("fleet", [])), where),
+        demand=_parse_demand(data.get("demand", {}), origin),
+        fleet=_parse_fleet(data.get("fleet", []), origin),
         standin=StandinSettings(
-            seed=int(standin.get("seed", 0)),
+            seed=_seed(standin.get("seed", 0), "seed", origin.of("standin", "seed")),
             villages_per_township=(vpt[0], vpt[1]),
-            node_spacing_m=float(standin.get("node_spacing_m", 60.0)),
+            node_spacing_m=_number(
+                standin.get("node_spacing_m", 60.0),
+                "node_spacing_m",
+                origin.of("standin", "node_spacing_m"),
+                0,
+                above=True,
+            ),
         ),
-        source_file=source,
-        trunk=_parse_trunk(data.get("trunk", {}), where),
+        source_file=source if scenario is None else f"{source} + {scenario}",
+        trunk=_parse_trunk(data.get("trunk", {}), origin),
     )
 
 

@@ -496,6 +496,7 @@ def place_hubs(
         objective=cast(Objective, objective or plan.objective),
         p=p or plan.p,
         max_per_group=plan.max_per_township,
+        group_limit_name="[plan] max_per_township",
         coverage_s=round(plan.coverage_min * 60),
         time_limit_s=time_limit_s or plan.location_time_limit_s,
     )

@@ -96,7 +96,8 @@ REASON_NO_SOLUTION = SEARCH
 
 OrderKind = Literal["delivery", "pickup"]
 
-_FIRST_SOLUTION = (
+#: OR-Tools first-solution strategies :class:`RoutingOptions` accepts (by name)
+FIRST_SOLUTION_STRATEGIES = (
     "AUTOMATIC",
     "PATH_CHEAPEST_ARC",
     "PATH_MOST_CONSTRAINED_ARC",
@@ -538,10 +539,10 @@ class RoutingOptions:
                 f"routing options: depot_candidates {self.depot_candidates} must be >= 1 or None"
             )
         for strategy in self.portfolio:
-            if strategy not in _FIRST_SOLUTION:
+            if strategy not in FIRST_SOLUTION_STRATEGIES:
                 raise InputError(
                     f"routing options: unknown portfolio strategy {strategy!r}",
-                    f"use names from {', '.join(_FIRST_SOLUTION)}",
+                    f"use names from {', '.join(FIRST_SOLUTION_STRATEGIES)}",
                 )
         if not (
             isinstance(self.time_limit_s, (int, float))
@@ -549,11 +550,11 @@ class RoutingOptions:
             and math.isfinite(self.time_limit_s)
         ):
             raise InputError(f"routing options: time_limit_s {self.time_limit_s!r} must be > 0")
-        if self.first_solution_strategy not in _FIRST_SOLUTION:
+        if self.first_solution_strategy not in FIRST_SOLUTION_STRATEGIES:
             raise InputError(
                 "routing options: unknown first_solution_strategy "
                 f"{self.first_solution_strategy!r}",
-                f"use one of {', '.join(_FIRST_SOLUTION)}",
+                f"use one of {', '.join(FIRST_SOLUTION_STRATEGIES)}",
             )
         if self.local_search_metaheuristic not in _METAHEURISTICS:
             raise InputError(

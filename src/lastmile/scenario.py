@@ -8,16 +8,29 @@ planning choices, and may override any region table (``[demand]``, ``[[fleet]]``
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from lastmile.config import Region, parse_region
-from lastmile.errors import InputError
+from lastmile.config import MAX_DURATION_S, SEED_LIMIT, Region, check_crs, parse_region
+from lastmile.errors import InfeasibleError, InputError
 from lastmile.location import OBJECTIVES
+from lastmile.routing import FIRST_SOLUTION_STRATEGIES
+
+#: ``routing_first_solution`` values: ``auto`` (chosen by model size, plan.py) or an OR-Tools
+#: ``FirstSolutionStrategy`` name that :class:`lastmile.routing.RoutingOptions` accepts.
+FIRST_SOLUTIONS = ("auto", *FIRST_SOLUTION_STRATEGIES)
+#: Network specs that are not file paths (:func:`lastmile.network.open_network`).
+NETWORK_SOURCES = ("auto", "synthetic", "osm")
+#: ``[plan]`` keys holding file paths, relative to the scenario file that names them.
+PLAN_PATH_KEYS = ("network", "local_extract", "outline", "boundaries", "villages", "orders")
+#: Most solutions a routing search may explore: OR-Tools keeps the limit in a signed 32-bit int.
+MAX_SOLUTION_LIMIT = 2**31 - 1
 
 DEMAND_WEIGHTS = ("population", "parcels")
 REGION_TABLES = (
@@ -39,7 +52,8 @@ class PlanSettings:
     Attributes
     ----------
     network
-        ``auto`` | ``synthetic`` | ``osm`` | a file path (:func:`lastmile.network.open_network`).
+        ``auto`` | ``synthetic`` | ``osm`` | a file path (:func:`lastmile.network.open_network`);
+        in a scenario file, relative to its folder and checked to exist when the file is read.
     local_extract
         A local OSM extract used by ``auto`` before trying a download.
     p
@@ -123,6 +137,24 @@ class PlanSettings:
 
     def __post_init__(self) -> None:
         where = "[plan]"
+        for key in PLAN_PATH_KEYS:
+            # the API takes pathlib paths too; the settings hold (and print) strings
+            value = getattr(self, key)
+            if isinstance(value, os.PathLike):
+                object.__setattr__(self, key, str(os.fspath(value)))
+        # the API and the CLI build settings without the file parser: check the types here too
+        for f in fields(self):
+            value = getattr(self, f.name)
+            expected = _PLAN_TYPES[f.name]
+            if value is None and f.default is None:
+                continue
+            ok = isinstance(value, expected) or (expected is float and isinstance(value, int))
+            # bool is an int in Python, not in TOML: p = true is a wrong type, not p = 1
+            if not ok or (expected is not bool and isinstance(value, bool)):
+                raise InputError(
+                    f"{where} {f.name} = {value!r} should be {expected.__name__}",
+                    "fix the value",
+                )
         if self.objective not in OBJECTIVES:
             raise InputError(
                 f"{where} objective = {self.objective!r} unknown", f"use one of {OBJECTIVES}"
@@ -147,10 +179,20 @@ class PlanSettings:
                 f"{where} demand_weight = {self.demand_weight!r} unknown",
                 f"use one of {DEMAND_WEIGHTS}",
             )
+        if self.routing_first_solution not in FIRST_SOLUTIONS:
+            raise InputError(
+                f"{where} routing_first_solution = {self.routing_first_solution!r} unknown",
+                f"use one of {', '.join(FIRST_SOLUTIONS)}",
+            )
         if self.routing_processes not in (1, 2):
             raise InputError(
                 f"{where} routing_processes = {self.routing_processes!r} unknown",
                 "use 1 (no forked process) or 2 (baseline and plan side by side)",
+            )
+        if not 0 <= self.seed < SEED_LIMIT:
+            raise InputError(
+                f"{where} seed = {self.seed} is not a seed (an integer in [0, 2**32 - 1])",
+                "give a non-negative integer such as 2026",
             )
         for name in (
             "p",
@@ -158,19 +200,42 @@ class PlanSettings:
             "routing_solution_limit",
             "p_curve_max",
             "routing_depot_candidates",
+            "candidates_per_township",
         ):
-            if getattr(self, name) < 1:
-                raise InputError(f"{where} {name} = {getattr(self, name)} must be at least 1")
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise InputError(f"{where} {name} = {value} must be at least 1")
+        if self.routing_solution_limit > MAX_SOLUTION_LIMIT:
+            raise InputError(
+                f"{where} routing_solution_limit = {self.routing_solution_limit} is too large",
+                f"give at most {MAX_SOLUTION_LIMIT} (2**31 - 1); 80 is the default, 2000 a deep "
+                "search",
+            )
         if not (math.isfinite(self.delivery_hour_cost) and self.delivery_hour_cost >= 0):
-            raise InputError(f"{where} delivery_hour_cost = {self.delivery_hour_cost} must be >= 0")
-        for name in (
-            "location_time_limit_s",
-            "routing_time_limit_s",
-            "coverage_min",
-            "standin_scale",
-        ):
-            if not getattr(self, name) > 0:
-                raise InputError(f"{where} {name} = {getattr(self, name)} must be positive")
+            raise InputError(
+                f"{where} delivery_hour_cost = {self.delivery_hour_cost} must be >= 0 and finite"
+            )
+        for name in ("coverage_min", "standin_scale"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise InputError(f"{where} {name} = {value} must be positive and finite")
+        for name in ("location_time_limit_s", "routing_time_limit_s"):
+            # OR-Tools refuses a limit beyond its int64 nanoseconds deep inside a solve
+            value = getattr(self, name)
+            if not (math.isfinite(value) and 0 < value <= MAX_DURATION_S):
+                raise InputError(
+                    f"{where} {name} = {value} must be positive and at most {MAX_DURATION_S} s",
+                    "give a time limit in seconds, at most one week",
+                )
+        for name in ("outline_crs", "boundaries_crs"):
+            value = getattr(self, name)
+            if value is not None:
+                check_crs(value, name, where)
+        if not self.network:
+            raise InputError(
+                f"{where} network = '' is empty",
+                f"use one of {', '.join(NETWORK_SOURCES)} or a road-network file path",
+            )
 
 
 @dataclass(frozen=True)
@@ -182,7 +247,17 @@ class Scenario:
     source: str
 
 
-def _plan_settings(table: dict[str, Any], where: str) -> PlanSettings:
+def _plan_settings(raw: Any, where: str, base_dir: Path) -> PlanSettings:
+    """The ``[plan]`` table of the scenario file ``where`` as settings.
+
+    File paths are taken relative to the scenario file (``base_dir``); a missing road-network
+    file is reported here, naming the scenario file and key, not after the region is prepared.
+    """
+    if not isinstance(raw, dict):
+        raise InputError(
+            f"{where}: plan = {raw!r} is not a table", "write [plan] with key = value lines"
+        )
+    table: dict[str, Any] = raw
     known = {f.name: f for f in fields(PlanSettings)}
     unknown = sorted(set(table) - set(known))
     if unknown:
@@ -191,25 +266,37 @@ def _plan_settings(table: dict[str, Any], where: str) -> PlanSettings:
         )
     values: dict[str, Any] = {}
     for key, value in table.items():
-        expected = _PLAN_TYPES[key]
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        # TOML writes 300 for a float key: the settings keep floats as floats
+        if _PLAN_TYPES[key] is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        # bool is an int in Python, not in TOML: p = true is a wrong type, not p = 1
-        if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
-            raise InputError(
-                f"{where} [plan]: {key} = {value!r} should be {expected.__name__}",
-                "fix the value",
-            )
         values[key] = value
     try:
-        return PlanSettings(**values)
+        plan = PlanSettings(**values)
     except InputError as exc:
         raise InputError(f"{where} {exc.message}", exc.hint or "fix the value") from None
+    # a road-network file is checked here, naming the scenario file and key; the other files are
+    # opened (and reported) by their readers, and scenarios may name files written later
+    network = plan.network if "network" in table else None
+    if network is not None and network not in NETWORK_SOURCES:
+        path = (base_dir / network).resolve()
+        if not path.exists():
+            raise InputError(
+                f"{where} [plan]: network = {network!r}: road-network file {path} does not exist",
+                f"check the path (relative to the scenario file's folder), or use one of "
+                f"{', '.join(NETWORK_SOURCES)}",
+            )
+    for key in PLAN_PATH_KEYS:
+        value = getattr(plan, key)
+        if key in table and value not in (None, *NETWORK_SOURCES) and not Path(value).is_absolute():
+            resolved: dict[str, Any] = {key: str((base_dir / value).resolve())}
+            plan = replace(plan, **resolved)
+    return plan
 
 
-#: The TOML type of every ``[plan]`` key (keys whose default is None included).
+#: The TOML type of every ``[plan]`` key (keys whose default is None included); from the field
+#: defaults, as building PlanSettings() here would check itself against this very table.
 _PLAN_TYPES: dict[str, type] = {
-    **{f.name: type(getattr(PlanSettings(), f.name)) for f in fields(PlanSettings)},
+    **{f.name: type(f.default) for f in fields(PlanSettings)},
     **{k: str for k in ("local_extract", "outline", "outline_crs", "boundaries")},
     **{k: str for k in ("boundaries_crs", "villages", "orders")},
     "candidates_per_township": int,
@@ -286,46 +373,115 @@ def load_scenario(
         raise InputError(
             f"region file {region_source} is not valid TOML: {exc}", "fix the syntax"
         ) from exc
+    # the scenario's region tables: [[fleet]] (and a non-table, refused by parse_region naming the
+    # scenario) replaces the region file's; a table merges its keys over the region file's
+    given: dict[str, frozenset[str] | None] = {}
     for table in REGION_TABLES:
         if table not in data:
             continue
         if table == "fleet" or not isinstance(data[table], dict):
             region_data[table] = data[table]
+            given[table] = None
         else:
-            region_data[table] = {**region_data.get(table, {}), **data[table]}
-    parsed_region = parse_region(region_data, f"{region_source} + {where}", region_dir)
-    plan = _plan_settings(dict(data.get("plan", {})), where)
-    # file paths in [plan] are relative to the scenario file
-    for key in ("local_extract", "outline", "boundaries", "villages", "orders"):
-        value = getattr(plan, key)
-        if value is not None and not Path(value).is_absolute():
-            resolved: dict[str, Any] = {key: str((base_dir / value).resolve())}
-            plan = replace(plan, **resolved)
+            base = region_data.get(table, {})
+            if not isinstance(base, dict):
+                raise InputError(
+                    f"region file {region_source}: {table} = {base!r} is not a table",
+                    f"write [{table}] with key = value lines",
+                )
+            region_data[table] = {**base, **data[table]}
+            given[table] = frozenset(data[table])
+    parsed_region = parse_region(
+        region_data, region_source, region_dir, scenario=where, scenario_keys=given
+    )
+    plan = _plan_settings(data.get("plan", {}), where, base_dir)
     clean = {k: v for k, v in overrides.items() if v is not None}
+    unknown = sorted(set(clean) - {f.name for f in fields(PlanSettings)})
+    if unknown:
+        # dataclasses.replace would raise a bare TypeError for an API keyword typo
+        raise InputError(
+            f"unknown setting(s) {unknown}",
+            f"known [plan] settings: {sorted(f.name for f in fields(PlanSettings))}",
+        )
     if clean:
         plan = replace(plan, **clean)
+    # name where p came from: the CLI option / API argument, else the scenario file
+    _check_hub_room(plan, parsed_region, "setting" if "p" in clean else f"{where} [plan]:")
     return Scenario(region=parsed_region, plan=plan, source=where)
 
 
-def defaults_toml() -> str:
-    """Every default, as a scenario file: the ``[plan]`` table, then the embedded region file."""
-    lines = [
-        "# lastmile scenario defaults (`lastmile config show`).",
-        "# [plan] defaults:",
-        "[plan]",
-    ]
-    for key, value in asdict(PlanSettings()).items():
+def _check_hub_room(plan: PlanSettings, region: Region, where: str) -> None:
+    """Refuse a ``p`` that no choice of hubs can meet, before any network or location work.
+
+    Hubs are grouped by township, at most ``max_per_township`` each: more townships (or a
+    larger ``max_per_township``) is the only way to fit more hubs. The location model checks the
+    candidates it actually has later; this bound needs only the registry. An InfeasibleError, as
+    the location model's (exit code 3): the request, not a value, is wrong.
+    """
+    towns = len(region.townships) - (1 if plan.exclude_centre_township else 0)
+    room = towns * plan.max_per_township
+    if plan.p > room:
+        excluded = " (the county centre's excluded)" if plan.exclude_centre_township else ""
+        raise InfeasibleError(
+            f"{where} p = {plan.p} new hubs, but at most {room} fit: {towns} townships"
+            f"{excluded} x max_per_township = {plan.max_per_township}",
+            f"lower p to {room} or less, or raise max_per_township",
+        )
+
+
+def _plan_toml(plan: PlanSettings) -> list[str]:
+    """The ``[plan]`` table of ``plan`` as TOML lines (unset keys as comments)."""
+    lines = ["[plan]"]
+    for key, value in asdict(plan).items():
         if value is None:
             lines.append(f"# {key} = (unset)")
-        elif isinstance(value, bool):
-            lines.append(f"{key} = {str(value).lower()}")
-        elif isinstance(value, str):
-            lines.append(f'{key} = "{value}"')
+        else:  # JSON's strings, numbers and booleans are TOML's (ints and floats kept apart)
+            lines.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+    return lines
+
+
+#: tables of a region file that a scenario cannot override (`lastmile config show` comments them)
+_REGION_ONLY = ("[region]", "[region.outline]", "[[townships]]")
+
+
+def _sections(text: str) -> list[tuple[str, list[str]]]:
+    """A TOML text cut at its table headers: (header, lines), the top-level lines first ("")."""
+    out: list[tuple[str, list[str]]] = [("", [])]
+    for line in text.splitlines():
+        head = line.split("#", 1)[0].strip()
+        if head.startswith("[") and head.endswith("]"):
+            out.append((head, [line]))
         else:
-            lines.append(f"{key} = {value}")
-    lines += [
+            out[-1][1].append(line)
+    return out
+
+
+def defaults_toml() -> str:
+    """Every default, as a scenario file: the ``[plan]`` table, then the embedded region file's
+    tables (those only a region file may set, commented out). The text loads as a scenario."""
+    lines = [
+        "# lastmile scenario defaults (`lastmile config show`).",
+        *_plan_toml(PlanSettings()),
         "",
-        "# Region defaults (embedded regions/suichang.toml); override any table here.",
-        "",
+        "# Region defaults (embedded regions/suichang.toml); override any table here. The tables",
+        "# commented out ([region], [[townships]]) belong to a region file (--region FILE).",
     ]
-    return "\n".join(lines) + _embedded_region_text()
+    for header, body in _sections(_embedded_region_text()):
+        region_only = header in _REGION_ONLY
+        lines += [f"# {x}" if region_only and x.strip() else x for x in body]
+    return "\n".join(lines) + "\n"
+
+
+def scenario_toml(path: str | Path) -> str:
+    """The scenario file ``path`` with its ``[plan]`` table replaced by every effective
+    ``[plan]`` setting (defaults filled in); its other lines as written. Loads as a scenario."""
+    scenario = load_scenario(path)
+    text = Path(path).read_text(encoding="utf-8")
+    lines = [f"# effective scenario {path}: [plan] with every default filled in"]
+    sections = _sections(text)
+    lines += sections[0][1]  # top-level keys (region = ...) must come before any table
+    lines += [*_plan_toml(scenario.plan), ""]
+    for header, body in sections[1:]:
+        if header != "[plan]":
+            lines += body
+    return "\n".join(lines) + "\n"

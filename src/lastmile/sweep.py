@@ -80,7 +80,7 @@ import pandas as pd
 
 from lastmile.errors import InputError, LastmileError
 from lastmile.io import atomic_path, write_bytes, write_csv, write_json, write_text
-from lastmile.scenario import REGION_TABLES, PlanSettings
+from lastmile.scenario import NETWORK_SOURCES, PLAN_PATH_KEYS, REGION_TABLES, PlanSettings
 
 #: The headline of the summary and the plots: share of the mean access time saved by the hubs.
 HEADLINE = "access_time.reduction_share"
@@ -92,8 +92,9 @@ ROUTED = (
     "routing.baseline.unassigned",
     "routing.plan.vehicle_hours",
 )
-#: [plan] keys holding file paths: resolved against the file that names them.
-PATH_KEYS = ("local_extract", "boundaries", "villages", "orders")
+#: [plan] keys holding file paths: resolved against the file that names them (as a scenario
+#: file's own paths are; ``network`` may instead name a source such as "synthetic")
+PATH_KEYS = PLAN_PATH_KEYS
 _PLAN_KEYS = frozenset(f.name for f in fields(PlanSettings))
 _TABLES = tuple(t for t in REGION_TABLES if t != "fleet")
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -188,7 +189,11 @@ def _read_toml(path: Path, what: str) -> dict[str, Any]:
 
 
 def _absolute(value: Any, base: Path) -> Any:
-    if isinstance(value, str) and value and not Path(value).is_absolute():
+    if (
+        isinstance(value, str)
+        and value not in ("", *NETWORK_SOURCES)
+        and not Path(value).is_absolute()
+    ):
         return str((base / value).resolve())
     return value
 

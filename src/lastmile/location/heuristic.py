@@ -164,7 +164,8 @@ def _feasible_choice(prep: _Prep) -> list[int]:
         raise NoReachingChoice(
             f"no choice of p = {prep.options.p} new facilities reaches every demand point "
             "within the group limits",
-            "raise p or max_per_group, or drop the demand points few candidates reach",
+            f"raise p or {prep.options.group_limit_name}, or drop the demand points few "
+            "candidates reach",
         )
     if res.y is None:
         raise InfeasibleError(

@@ -412,6 +412,9 @@ class LocationOptions:
         ``"SCIP"`` (default) or ``"CP_SAT"``, both through OR-Tools' pywraplp.
     tie_break
         For MCLP / p-center, a second stage minimising weighted total cost at the optimum.
+    group_limit_name
+        What the messages call ``max_per_group``: the setting the user knows (``lastmile`` plans
+        say ``[plan] max_per_township``).
     """
 
     objective: Objective = "pmedian"
@@ -423,6 +426,7 @@ class LocationOptions:
     seed: int = 0
     backend: Backend = "SCIP"
     tie_break: bool = True
+    group_limit_name: str = "max_per_group"
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:

@@ -46,6 +46,7 @@ class _Prep:
 
 def _check_feasible(problem: LocationProblem, options: LocationOptions) -> None:
     p, k = options.p, options.max_per_group
+    limit = options.group_limit_name
     ids = problem.candidate_ids
     free = [
         i
@@ -77,9 +78,9 @@ def _check_feasible(problem: LocationProblem, options: LocationOptions) -> None:
         room = per.pop(None, 0) + sum(min(k, v) for v in per.values())
         if room < p:
             raise InfeasibleError(
-                f"p = {p} new facilities requested but at most {room} fit with max_per_group = {k} "
+                f"p = {p} new facilities requested but at most {room} fit with {limit} = {k} "
                 f"({len(per)} groups have free candidates)",
-                "lower p, raise max_per_group or add candidates in other groups",
+                f"lower p, raise {limit} or add candidates in other groups",
             )
         fper: dict[str, list[str]] = {}
         for i in problem.forced:
@@ -90,8 +91,8 @@ def _check_feasible(problem: LocationProblem, options: LocationOptions) -> None:
             if len(lst) > k:
                 raise InfeasibleError(
                     f"group {g!r} has {len(lst)} forced candidates ({', '.join(lst)}) "
-                    f"but max_per_group = {k}",
-                    "force fewer candidates there or raise max_per_group",
+                    f"but {limit} = {k}",
+                    f"force fewer candidates there or raise {limit}",
                 )
     fixed_groups = {groups[i] for i in problem.open_fixed}
     forced_groups = {groups[i] for i in problem.forced}

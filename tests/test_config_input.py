@@ -1,0 +1,329 @@
+"""Bad scenario and region files: one clear InputError at parse time, naming the file and key."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from lastmile.config import load_region, parse_clock
+from lastmile.errors import InfeasibleError, InputError
+from lastmile.scenario import load_scenario
+
+SUICHANG = Path(__file__).parents[1] / "src/lastmile/regions/suichang.toml"
+
+
+def _scenario_error(tmp_path: Path, body: str) -> str:
+    """The message of loading a scenario file holding ``body`` (it must be refused)."""
+    f = tmp_path / "bad.toml"
+    f.write_text(body, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_scenario(f)
+    message = str(info.value)
+    assert f"scenario file {f}" in message  # names the file the value came from
+    return message
+
+
+def _region_error(tmp_path: Path, old: str, new: str) -> str:
+    """The message of loading the Suichang region file with ``old`` replaced by ``new``."""
+    text = SUICHANG.read_text(encoding="utf-8")
+    assert old in text
+    f = tmp_path / "region.toml"
+    f.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_region(f)
+    message = str(info.value)
+    assert f"region file {f}" in message
+    return message
+
+
+@pytest.mark.parametrize("seed", ["-1", "4294967296"])
+def test_plan_seed_out_of_range(tmp_path: Path, seed: str) -> None:
+    message = _scenario_error(tmp_path, f"[plan]\nseed = {seed}\n")
+    assert f"[plan] seed = {seed} is not a seed" in message
+
+
+@pytest.mark.parametrize(("table", "seed"), [("demand", -1), ("standin", 2**32)])
+def test_region_table_seeds_out_of_range(tmp_path: Path, table: str, seed: int) -> None:
+    message = _scenario_error(tmp_path, f"[{table}]\nseed = {seed}\n")
+    assert f"[{table}]: seed = {seed} is not a seed" in message
+
+
+def test_api_seed_and_unknown_setting() -> None:
+    with pytest.raises(InputError, match=r"\[plan\] seed = -1 is not a seed"):
+        load_scenario(seed=-1)
+    with pytest.raises(InputError, match=r"unknown setting\(s\) \['sede'\]"):
+        load_scenario(sede=1)
+    with pytest.raises(InputError, match=r"\[plan\] p = 'ten' should be int"):
+        load_scenario(p="ten")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("plan = 5\n", "plan = 5 is not a table"),
+        ("cold_chain = 5\n", "[cold_chain]: not a table"),
+        ("demand = 'x'\n", "[demand]: not a table"),
+        ("network = [1]\n", "[network]: not a table"),
+        ("standin = 1\n", "[standin]: not a table"),
+        ("trunk = 1\n", "[trunk]: not a table"),
+        ("county_centre = 1\n", "[county_centre]: not a table"),
+        ("speeds_kmh = 1\n", "[speeds_kmh]: not a table"),
+        ("fleet = 5\n", "fleet = 5 is not an array of tables"),
+        ("[fleet]\nid = 'x'\n", "is not an array of tables"),
+    ],
+)
+def test_tables_must_be_tables(tmp_path: Path, body: str, expected: str) -> None:
+    assert expected in _scenario_error(tmp_path, body)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            "routing_time_limit_s = 1e30",
+            "routing_time_limit_s = 1e+30 must be positive and at most 604800 s",
+        ),
+        (
+            "routing_time_limit_s = inf",
+            "routing_time_limit_s = inf must be positive and at most 604800 s",
+        ),
+        (
+            "routing_time_limit_s = nan",
+            "routing_time_limit_s = nan must be positive and at most 604800 s",
+        ),
+        (
+            "location_time_limit_s = 1e30",
+            "location_time_limit_s = 1e+30 must be positive and at most 604800 s",
+        ),
+        ("routing_solution_limit = 9223372036854775807", "routing_solution_limit = 9223"),
+        ("routing_solution_limit = 2147483648", "routing_solution_limit = 2147483648 is too"),
+        ("coverage_min = inf", "coverage_min = inf must be positive and finite"),
+        ("standin_scale = nan", "standin_scale = nan must be positive and finite"),
+    ],
+)
+def test_plan_numbers_finite_and_bounded(tmp_path: Path, line: str, expected: str) -> None:
+    message = _scenario_error(tmp_path, f"[plan]\n{line}\n")
+    assert f"[plan] {expected}" in message
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("[trunk]\nfixed_cost = inf\n", "[trunk]: fixed_cost = inf is not a finite number"),
+        ("[trunk]\nunload_min = nan\n", "[trunk]: unload_min = nan is not a finite number"),
+        ("[demand]\nparcel_kg = inf\n", "[demand]: parcel_kg = inf is not a finite number"),
+        ("[network]\nmax_snap_m = inf\n", "[network]: max_snap_m = inf is not a finite number"),
+        (
+            "[standin]\nnode_spacing_m = nan\n",
+            "[standin]: node_spacing_m = nan is not a finite number",
+        ),
+        (
+            "[cold_chain]\nproduce_max_in_vehicle_min = inf\n",
+            "[cold_chain]: produce_max_in_vehicle_min = inf must be positive",
+        ),
+        (
+            "[[fleet]]\nid = 'x'\ncount_per_depot = 1\ncapacity_kg = 1\ncapacity_parcels = 1\n"
+            "cost_per_km = inf\n",
+            "[[fleet]] #1: cost_per_km = inf is not a finite number",
+        ),
+        (
+            "[[fleet]]\nid = 'x'\ncount_per_depot = 1\ncapacity_kg = 1\ncapacity_parcels = 1\n"
+            "max_duration_h = 'ten'\n",
+            "[[fleet]] #1: max_duration_h = 'ten' is not a finite number",
+        ),
+    ],
+)
+def test_region_numbers_finite(tmp_path: Path, body: str, expected: str) -> None:
+    assert expected in _scenario_error(tmp_path, body)
+
+
+def test_first_solution_validated_at_parse(tmp_path: Path) -> None:
+    message = _scenario_error(tmp_path, '[plan]\nrouting_first_solution = "bogus"\n')
+    assert "[plan] routing_first_solution = 'bogus' unknown" in message
+    assert "auto" in message and "PATH_CHEAPEST_ARC" in message
+    f = tmp_path / "good.toml"
+    f.write_text('[plan]\nrouting_first_solution = "SAVINGS"\n', encoding="utf-8")
+    assert load_scenario(f).plan.routing_first_solution == "SAVINGS"
+
+
+@pytest.mark.parametrize(
+    ("body", "table"),
+    [
+        ("[cold_chain]\nbanana_max = 3\n", "[cold_chain]"),
+        ("[demand]\nparcels_per_resident = 0.1\n", "[demand]"),
+        ("[network]\nmax_snap = 10\n", "[network]"),
+        ("[standin]\nvillages = [1, 2]\n", "[standin]"),
+        ("[county_centre]\nlongitude = 119.3\n", "[county_centre]"),
+        (
+            "[[fleet]]\nid = 'x'\ncount_per_depot = 1\ncapacity_kg = 1\ncapacity_parcels = 1\n"
+            "colour = 'red'\n",
+            "[[fleet]] #1",
+        ),
+    ],
+)
+def test_unknown_keys_in_scenario_tables(tmp_path: Path, body: str, table: str) -> None:
+    message = _scenario_error(tmp_path, body)
+    assert re.search(re.escape(table) + r": unknown key\(s\) \['\w+'\]", message)
+    # the key came from the scenario: the message does not send the user to the region file
+    assert "region file" not in message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "table"),
+    [
+        ('code = "331123"\n', 'code = "331123"\nbogus_key = 1\n', "[region]"),
+        ('crs = "EPSG:4326"\n', 'crs = "EPSG:4326"\nbogus_key = 1\n', "[region.outline]"),
+        ("lat = 28.593\n", "lat = 28.593\nbogus_key = 1\n", "[county_centre]"),
+        ("max_snap_m = 1500\n", "max_snap_m = 1500\nbogus_key = 1\n", "[network]"),
+        ("node_spacing_m = 100\n", "node_spacing_m = 100\nbogus_key = 1\n", "[standin]"),
+        ("seed = 2026\n", "seed = 2026\nbogus_key = 1\n", "[demand]"),
+        ('kind = "街道"\n', 'kind = "街道"\nbogus_key = 1\n', "[[townships]] #1"),
+        ("[standin]\n", "[weather]\nrain = 1\n[standin]\n", ""),
+    ],
+)
+def test_unknown_keys_in_region_file(tmp_path: Path, old: str, new: str, table: str) -> None:
+    message = _region_error(tmp_path, old, new)
+    assert re.search(re.escape(table) + r": unknown key\(s\) \['(bogus_key|weather)'\]", message)
+
+
+@pytest.mark.parametrize("area", ["-5", "0", "inf", "'big'"])
+def test_region_area_must_be_positive(tmp_path: Path, area: str) -> None:
+    message = _region_error(tmp_path, "area_km2 = 2539.56", f"area_km2 = {area}")
+    assert "[region]: area_km2 = " in message
+
+
+@pytest.mark.parametrize(
+    ("crs", "expected"),
+    [("EPSG:99999", "is not a known CRS"), ("EPSG:4326", "is not a projected (metric) CRS")],
+)
+def test_region_projected_crs_checked(tmp_path: Path, crs: str, expected: str) -> None:
+    message = _region_error(tmp_path, 'projected_crs = "EPSG:32650"', f'projected_crs = "{crs}"')
+    assert f"[region]: projected_crs = '{crs}' {expected}" in message
+
+
+def test_region_outline_crs_checked(tmp_path: Path) -> None:
+    message = _region_error(tmp_path, 'crs = "EPSG:4326"', 'crs = "EPSG:99999"')
+    assert "[region.outline]: crs = 'EPSG:99999' is not a known CRS" in message
+
+
+def test_plan_outline_crs_checked(tmp_path: Path) -> None:
+    message = _scenario_error(tmp_path, '[plan]\nboundaries_crs = "EPSG:99999"\n')
+    assert "boundaries_crs = 'EPSG:99999' is not a known CRS" in message
+
+
+@pytest.mark.parametrize(("p", "k", "room"), [(25, 1, 19), (39, 2, 38)])
+def test_too_many_hubs_names_max_per_township(tmp_path: Path, p: int, k: int, room: int) -> None:
+    f = tmp_path / "many.toml"
+    f.write_text(f"[plan]\np = {p}\nmax_per_township = {k}\n", encoding="utf-8")
+    with pytest.raises(InfeasibleError) as info:
+        load_scenario(f)
+    message = str(info.value)
+    assert f"scenario file {f} [plan]: p = {p} new hubs, but at most {room} fit" in message
+    assert "max_per_township" in message and "max_per_group" not in message
+    with pytest.raises(InfeasibleError, match="setting p = 25 new hubs, but at most 19 fit"):
+        load_scenario(p=25)
+
+
+def test_scenario_value_names_the_scenario_file(tmp_path: Path) -> None:
+    message = _scenario_error(tmp_path, '[cold_chain]\nproduce_max_in_vehicle_min = "two hours"\n')
+    assert "[cold_chain]: 'produce_max_in_vehicle_min' must be float" in message
+    assert "region file" not in message
+
+
+def test_region_value_names_the_region_file(tmp_path: Path) -> None:
+    text = SUICHANG.read_text(encoding="utf-8").replace(
+        "tea_max_in_vehicle_min = 240", 'tea_max_in_vehicle_min = "four hours"'
+    )
+    region = tmp_path / "r.toml"
+    region.write_text(text, encoding="utf-8")
+    f = tmp_path / "s.toml"
+    f.write_text(
+        'region = "r.toml"\n[cold_chain]\nproduce_max_in_vehicle_min = 90\n', encoding="utf-8"
+    )
+    with pytest.raises(InputError) as info:
+        load_scenario(f)
+    message = str(info.value)
+    assert f"region file {region} [cold_chain]: 'tea_max_in_vehicle_min'" in message
+    assert "scenario file" not in message
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("lon", "200", "lon = 200.0 is not a WGS84 longitude in [-180, 180]"),
+        ("lon", "-180.5", "lon = -180.5 is not a WGS84 longitude"),
+        ("lat", "91", "lat = 91.0 is not a WGS84 latitude in [-90, 90]"),
+        ("lat", "nan", "lat = nan is not a WGS84 latitude"),
+    ],
+)
+def test_centre_lon_lat_ranges(tmp_path: Path, key: str, value: str, expected: str) -> None:
+    message = _scenario_error(tmp_path, f"[county_centre]\n{key} = {value}\n")
+    assert f"[county_centre]: {expected}" in message
+
+
+def test_missing_network_file_names_scenario_and_key(tmp_path: Path) -> None:
+    message = _scenario_error(tmp_path, '[plan]\nnetwork = "nonexistent.osm.pbf"\n')
+    assert "[plan]: network = 'nonexistent.osm.pbf'" in message
+    assert str(tmp_path / "nonexistent.osm.pbf") in message  # relative to the scenario file
+    assert "synthetic" in message
+
+
+def test_network_file_relative_to_scenario(tmp_path: Path) -> None:
+    (tmp_path / "roads.osm.pbf").write_bytes(b"x")
+    f = tmp_path / "s.toml"
+    f.write_text('[plan]\nnetwork = "roads.osm.pbf"\n', encoding="utf-8")
+    assert load_scenario(f).plan.network == str(tmp_path / "roads.osm.pbf")
+    f.write_text('[plan]\nnetwork = "synthetic"\n', encoding="utf-8")
+    assert load_scenario(f).plan.network == "synthetic"
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ('[demand]\nproduce_requires_refrigeration = "false"\n', "produce_requires_refrigeration"),
+        ("[demand]\ntea_requires_refrigeration = 0\n", "tea_requires_refrigeration"),
+        ('[trunk]\nhub_cold_store = "no"\n', "hub_cold_store"),
+        (
+            "[[fleet]]\nid = 'x'\ncount_per_depot = 1\ncapacity_kg = 1\ncapacity_parcels = 1\n"
+            'refrigerated = "false"\n',
+            "refrigerated",
+        ),
+    ],
+)
+def test_flags_must_be_booleans(tmp_path: Path, body: str, key: str) -> None:
+    message = _scenario_error(tmp_path, body)
+    assert re.search(re.escape(key) + r" = .* must be true or false", message)
+
+
+def test_township_flag_must_be_boolean(tmp_path: Path) -> None:
+    message = _region_error(tmp_path, "is_county_seat = true", 'is_county_seat = "yes"')
+    assert "[[townships]] #1: is_county_seat = 'yes' must be true or false" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("00:00", 0), ("07:30", 27000), ("23:59:59", 86399), ("24:00", 86400), ("24:00:00", 86400)],
+)
+def test_parse_clock_accepts_the_day(text: str, seconds: int) -> None:
+    assert parse_clock(text) == seconds
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["24:01", "24:00:01", "25:00", "26:00", "48:00", "-1:00", "7", "07:60", " 7:00", "+7:00"],
+)
+def test_parse_clock_refuses_other_times(text: str) -> None:
+    with pytest.raises(ValueError, match="00:00 to 24:00"):
+        parse_clock(text)
+
+
+@pytest.mark.parametrize(("value", "word"), [("25:00", "out of range"), ("24:30", "out of range")])
+def test_clock_past_midnight_refused_in_scenario(tmp_path: Path, value: str, word: str) -> None:
+    message = _scenario_error(tmp_path, f'[trunk]\nshift_end = "{value}"\n')
+    assert f"[trunk] shift_end: '{value}' is {word}" in message
+    assert "00:00 to 24:00" in message
+    f = tmp_path / "ok.toml"
+    f.write_text('[trunk]\nshift_end = "24:00"\n', encoding="utf-8")
+    assert load_scenario(f).region.trunk.shift_end_s == 24 * 3600
