@@ -109,10 +109,18 @@ def test_corrupt_osm_file_and_debug_traceback(tmp_path: Path) -> None:
     assert r.returncode == 2 and "not a readable OSM XML file" in r.stderr
     assert "Traceback" not in r.stderr
     assert not list((tmp_path / "c").glob("*.npz"))
-    r = run(
-        "--debug", "network", "--network", str(bad), "--cache-dir", str(tmp_path / "c"), "--debug"
-    )
-    assert r.returncode != 0 and "Traceback" in r.stderr
+    for where in ("before", "after"):  # --debug before the command, or after it
+        debug = ["--debug"] if where == "before" else []
+        r = run(
+            *debug,
+            "network",
+            "--network",
+            str(bad),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            *(["--debug"] if where == "after" else []),
+        )
+        assert r.returncode != 0 and "Traceback" in r.stderr, where
 
 
 def test_bad_option_values() -> None:
@@ -120,12 +128,59 @@ def test_bad_option_values() -> None:
     assert r.returncode == 2 and "'zero' is not an integer" in r.stderr
     r = run("bench", "solomon", "x", "--time-limit", "-1")
     assert r.returncode == 2 and "must be positive" in r.stderr
+    # refused by the command line, before any work (these used to fail deep in numpy / OR-Tools)
+    r = run("plan", "--out", "x", "--seed", "-1")
+    assert r.returncode == 2 and "'-1' must be an integer from 0 to 2**32 - 1" in r.stderr
+    r = run("plan", "--out", "x", "--routing-time-limit", "inf")
+    assert r.returncode == 2 and "'inf' must be positive and finite" in r.stderr
+    r = run("plan", "--out", "x", "--routing-time-limit", "1e30")
+    assert r.returncode == 2 and "more than a week" in r.stderr
+    assert "Traceback" not in r.stderr
 
 
-def test_config_show_prints_every_default() -> None:
+def test_no_command_is_a_usage_error() -> None:
+    r = run()
+    assert r.returncode == 2 and "usage: lastmile" in r.stderr and r.stdout == ""
+    r = run("config")
+    assert r.returncode == 2
+    assert (
+        r.stderr
+        == "lastmile config: error: the sub-command is missing (see `lastmile config --help`)\n"
+    )
+
+
+def test_option_errors_are_one_line() -> None:
+    r = run("plan", "--out", "x", "--p", "zero")
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0
+    assert r.stderr.startswith("lastmile plan: error: argument --p: 'zero' is not an integer")
+    assert "(see `lastmile plan --help`)" in r.stderr
+
+
+def test_config_show_prints_every_default(tmp_path: Path) -> None:
     r = run("config", "show")
     assert r.returncode == 0
     assert "[plan]" in r.stdout and "p = 10" in r.stdout and "[cold_chain]" in r.stdout
+    # what it prints is a scenario file that loads, and gives the defaults
+    shown = tmp_path / "defaults.toml"
+    shown.write_text(r.stdout, encoding="utf-8")
+    again = load_scenario(shown)
+    assert again.plan == load_scenario().plan
+    assert again.region.cold_chain == load_scenario().region.cold_chain
+
+
+def test_config_show_of_a_file_loads_as_the_same_scenario(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.toml"
+    mine.write_text(
+        "[plan]\np = 6\n\n[cold_chain]\nproduce_max_in_vehicle_min = 90\n", encoding="utf-8"
+    )
+    r = run("config", "show", "--config", str(mine))
+    assert r.returncode == 0, r.stderr
+    assert "p = 6" in r.stdout and "# local_extract = (unset)" in r.stdout  # unset: no null
+    shown = tmp_path / "shown.toml"
+    shown.write_text(r.stdout, encoding="utf-8")
+    again, first = load_scenario(shown), load_scenario(mine)
+    assert again.plan == first.plan and again.plan.p == 6
+    assert again.region.cold_chain.produce_s == 90 * 60  # the file's other tables kept
 
 
 def test_infeasible_request_names_the_cause(

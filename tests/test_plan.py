@@ -137,6 +137,11 @@ def test_outputs_written_and_deterministic(
         b = gpd.read_file(tmp_path / "b" / "lastmile.gpkg", layer=layer)
         pd.testing.assert_frame_equal(pd.DataFrame(a), pd.DataFrame(b))
         assert len(a) > 0 or layer == "unassigned"
+        # every layer and table says the figures come from the stand-in, not real OSM data
+        assert set(a["network"]) <= {result.inputs.source.label}, layer
+    for table in sorted((tmp_path / "a").glob("*.csv")):
+        column = pd.read_csv(table)["network"]
+        assert (column.str.contains("synthetic stand-in")).all() or column.empty, table.name
     kpis = json.loads(first["kpis"].read_text(encoding="utf-8"))
     assert kpis["synthetic_standin"] is True and "synthetic stand-in" in kpis["data_source"]
     assert len(kpis["hubs"]) == 11 and kpis["routing"]["plan"]["validator_ok"]
@@ -473,3 +478,17 @@ def test_plan_inputs_declare_their_columns(result: PlanResult) -> None:
         dataclasses.replace(inp, facilities=inp.facilities.drop(columns=["role"]))
     with pytest.raises(DataError, match=r"orders table lacks column\(s\) \['service_s'\]"):
         dataclasses.replace(inp, orders=inp.orders.drop(columns=["service_s"]))
+
+
+def test_summary_has_the_fleet_section_only_with_the_fleet_search() -> None:
+    from lastmile.report import _fleet_needed_markdown
+
+    k = {
+        "fleet_needed": {
+            "plan": {"vehicles": 5, "all_servable_served": True, "last_mile_by_type": {"van": 4}}
+        }
+    }
+    md = "\n".join(_fleet_needed_markdown(k))
+    assert md.startswith("## Fleet needed to serve every servable order")
+    assert "vehicles_van" in md and "| plan" in md
+    assert _fleet_needed_markdown({}) == []

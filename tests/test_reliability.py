@@ -21,6 +21,7 @@ import multiprocessing as mp
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -560,7 +561,8 @@ def test_p_larger_than_the_townships(
     path = tmp_path / "scenario.toml"
     path.write_text("[plan]\np = 20\n", encoding="utf-8")
     code, _, err = cli(capsys, "locate", *standin_args(small_cache), *LIMITS, "--config", str(path))
-    assert_error(code, err, 3, "p = 20", "at most 19 fit with max_per_group = 1")
+    line = assert_error(code, err, 3, "p = 20", "at most 19 fit")
+    assert str(path) in line and "raise max_per_township" in line  # the user's file and key
 
 
 def test_p_zero_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -773,6 +775,60 @@ def test_read_only_output_folder(
         parent.chmod(0o755)
     assert_error(code, err, 2, f"cannot write {parent / 'out'}", "make the folder writable")
     assert list(parent.iterdir()) == []
+
+
+def test_unwritable_output_folder_fails_before_the_run(
+    small_cache: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    parent = tmp_path / "ro"
+    parent.mkdir()
+
+    def refuse(*args: Any, **kwargs: Any) -> str:  # as a folder the user may not write
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    def must_not_run(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the plan ran although its output folder cannot be written")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+    monkeypatch.setattr("lastmile.cli.run_plan", must_not_run)
+    code, _, err = cli(capsys, *plan_args(small_cache, parent / "deep" / "out"))
+    assert_error(code, err, 2, f"cannot write {parent / 'deep' / 'out'}", "make the folder")
+    assert list(parent.iterdir()) == []
+
+
+def test_output_folder_has_the_users_permissions(
+    previous: tuple[Path, dict[str, bytes]],
+) -> None:
+    out, _ = previous
+    mask = os.umask(0o022)
+    os.umask(mask)
+    # not the 0700 of the staging folder it was renamed from: others may read the results
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~mask
+    assert stat.S_IMODE((out / "maps").stat().st_mode) == 0o777 & ~mask
+
+
+def test_previous_plan_that_cannot_move_aside_leaves_no_debris(
+    previous: tuple[Path, dict[str, bytes]],
+    small_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out, before = previous
+    real = os.replace
+
+    def immutable(src: Any, dst: Any) -> None:  # as a folder made immutable (chattr +i)
+        if Path(src) == out:
+            raise OSError(errno.EPERM, os.strerror(errno.EPERM))
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", immutable)
+    code, _, err = cli(capsys, *plan_args(small_cache, out))
+    assert_error(code, err, 2, f"cannot write {out}: Operation not permitted")
+    assert tree(out) == before
+    no_debris(out.parent)  # no empty hidden .old- folder beside it
 
 
 def test_disk_full_while_writing_keeps_the_previous_plan(

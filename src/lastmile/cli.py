@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from lastmile import __version__
 from lastmile.bench import bench_matrix
@@ -23,7 +24,7 @@ from lastmile.boundaries import (
     load_townships,
     save_townships,
 )
-from lastmile.config import Region, cache_dir, load_region
+from lastmile.config import MAX_DURATION_S, SEED_LIMIT, Region, cache_dir, load_region
 from lastmile.errors import DataError, InputError, LastmileError
 from lastmile.io import check_output_dir, write_bytes
 from lastmile.location import OBJECTIVES
@@ -48,7 +49,7 @@ from lastmile.report import (
     write_route_outputs,
 )
 from lastmile.routing import REASON_TEXT
-from lastmile.scenario import Scenario, defaults_toml, load_scenario
+from lastmile.scenario import Scenario, defaults_toml, load_scenario, scenario_toml
 from lastmile.study import AccessStudy, compare_plan_dirs, markdown_table, p_curve
 
 Handler = Callable[[argparse.Namespace], int]
@@ -300,7 +301,7 @@ def _print_study(study: AccessStudy) -> None:
 
 
 def _print_routes(*plans: RoutePlan) -> None:
-    print(f"{'routed day':<28}" + "".join(f"{p.name:>14}" for p in plans))
+    print(f"{'routed day':<28}" + "".join(f"{p.name:>16}" for p in plans))
     rows: tuple[tuple[str, Callable[[RoutePlan], str]], ...] = (
         ("vehicles used", lambda p: f"{p.solution.kpis.vehicles_used}"),
         ("trips", lambda p: f"{len(p.solution.routes)}"),
@@ -318,7 +319,7 @@ def _print_routes(*plans: RoutePlan) -> None:
         ),
     )
     for label, fn in rows:
-        print(f"  {label:<26}" + "".join(f"{fn(p):>14}" for p in plans))
+        print(f"  {label:<26}" + "".join(f"{fn(p):>16}" for p in plans))
     for p in plans:
         for reason, n in p.solution.unassigned_by_reason().items():
             if n:
@@ -367,7 +368,9 @@ def _print_like_for_like(k: dict[str, Any]) -> None:
     for n, f in k.get("fleet_needed", {}).items():
         flag = "" if f["all_servable_served"] else " (NOT all servable orders served at the cap)"
         print(
-            f"  fleet needed, {n}: {f['vehicles']} vehicles {f['last_mile_by_type']}, "
+            f"  fleet needed, {n}: {f['vehicles']} vehicles ("
+            + ", ".join(f"{c} {t}" for t, c in f["last_mile_by_type"].items())
+            + f"), "
             f"trunk {f['trunk_vehicles']}, cost {f['cost']:,.0f}{flag}"
         )
 
@@ -399,7 +402,7 @@ def _cmd_route(args: argparse.Namespace) -> int:
     progress.close()
     _print_routes(baseline, planned)
     if args.out:
-        paths = write_route_outputs((baseline, planned), args.out)
+        paths = write_route_outputs((baseline, planned), args.out, network=inputs.source.label)
         print(f"wrote {args.out}: " + ", ".join(sorted(p.name for p in paths.values())))
     return 0 if baseline.validation.ok and planned.validation.ok else 4
 
@@ -506,13 +509,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_config_show(args: argparse.Namespace) -> int:
-    if args.config:
-        scenario = load_scenario(args.config)
-        print(f"# effective scenario {args.config}\n[plan]")
-        for key, value in asdict(scenario.plan).items():
-            print(f"{key} = {json.dumps(value, ensure_ascii=False)}")
-        return 0
-    print(defaults_toml())
+    print(scenario_toml(args.config) if args.config else defaults_toml(), end="")
     return 0
 
 
@@ -574,8 +571,27 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive and finite")
+    return value
+
+
+def _time_limit(text: str) -> float:
+    value = _positive_float(text)
+    if value > MAX_DURATION_S:  # as in scenario files: OR-Tools refuses far longer limits
+        raise argparse.ArgumentTypeError(
+            f"{text!r} seconds is more than a week ({MAX_DURATION_S} s)"
+        )
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 0 <= value < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"{text!r} must be an integer from 0 to 2**32 - 1")
     return value
 
 
@@ -589,20 +605,31 @@ def _positive_int(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (argparse prints the whole usage block before it)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lastmile`` command."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    # --debug before or after the command: the commands' copy must not reset the global one
+    # (argparse lets a sub-parser's default overwrite the value the main parser set)
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors"
+    )
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="lastmile",
         description="Plan rural last-mile logistics networks: hubs, cold-chain routes, studies.",
-        parents=[common],
     )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--version", action="version", version=f"lastmile {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    data = argparse.ArgumentParser(add_help=False, parents=[common])
+    data = _Parser(add_help=False, parents=[common])
     data.add_argument("--region", metavar="FILE", help="region file (default: embedded Suichang)")
     data.add_argument(
         "--reference-data",
@@ -629,7 +656,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="size of the synthetic stand-in (1 = full county; smaller for tests)",
     )
 
-    net_opts = argparse.ArgumentParser(add_help=False, parents=[data])
+    net_opts = _Parser(add_help=False, parents=[data])
     net_opts.add_argument(
         "--network",
         default=None,
@@ -669,21 +696,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.set_defaults(handler=_cmd_fetch)
 
-    plan_opts = argparse.ArgumentParser(add_help=False, parents=[net_opts])
+    plan_opts = _Parser(add_help=False, parents=[net_opts])
     plan_opts.add_argument(
         "--config", metavar="FILE", help="scenario TOML (see `lastmile config show`)"
     )
     plan_opts.add_argument("--p", type=_positive_int, help="number of new hubs (default 10)")
     plan_opts.add_argument("--objective", choices=OBJECTIVES, help="location objective")
-    plan_opts.add_argument("--seed", type=int, help="seed of the generated orders")
+    plan_opts.add_argument("--seed", type=_seed, help="seed of the generated orders")
     plan_opts.add_argument(
         "--villages", metavar="FILE", help="villages CSV/GeoJSON (id, name, lon, lat, population)"
     )
     plan_opts.add_argument(
         "--orders", metavar="FILE", help="orders CSV/GeoJSON instead of the generated day"
     )
-    plan_opts.add_argument("--location-time-limit", type=_positive_float, metavar="S")
-    plan_opts.add_argument("--routing-time-limit", type=_positive_float, metavar="S")
+    plan_opts.add_argument("--location-time-limit", type=_time_limit, metavar="S")
+    plan_opts.add_argument("--routing-time-limit", type=_time_limit, metavar="S")
 
     c = sub.add_parser("plan", parents=[plan_opts], help="the whole chain; writes an output folder")
     c.add_argument("--out", required=True, metavar="DIR", help="output folder")
@@ -778,7 +805,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="sources networkx is timed on (scaled to all)",
     )
     b.add_argument("--workers", type=_positive_int, default=2, help="threads for csgraph")
-    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--seed", type=_seed, default=0)
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.set_defaults(handler=_cmd_bench_matrix)
 
@@ -786,7 +813,7 @@ def build_parser() -> argparse.ArgumentParser:
         "pmedian", parents=[common], help="solve OR-Library p-median files; one JSON line each"
     )
     b.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    b.add_argument("--time-limit", type=_positive_float, default=60.0, help="seconds per instance")
+    b.add_argument("--time-limit", type=_time_limit, default=60.0, help="seconds per instance")
     b.add_argument("--json", action="store_true", help="print JSON lines (default)")
     b.set_defaults(handler=_cmd_bench_pmedian)
 
@@ -794,7 +821,7 @@ def build_parser() -> argparse.ArgumentParser:
         "solomon", parents=[common], help="solve Solomon VRPTW files; one JSON line each"
     )
     b.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    b.add_argument("--time-limit", type=_positive_float, default=30.0, help="seconds per instance")
+    b.add_argument("--time-limit", type=_time_limit, default=30.0, help="seconds per instance")
     b.add_argument("--json", action="store_true", help="print JSON lines (default)")
     b.add_argument(
         "--workers",
@@ -811,9 +838,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return 0 if args.command is None else 2
+    if handler is None:  # no command, or a command group (config, bench) without its sub-command
+        if args.command is None:
+            parser.print_help(sys.stderr)
+        else:
+            print(
+                f"lastmile {args.command}: error: the sub-command is missing "
+                f"(see `lastmile {args.command} --help`)",
+                file=sys.stderr,
+            )
+        return 2
     try:
         return handler(args)
     except LastmileError as exc:
@@ -824,6 +858,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lastmile: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`lastmile config show | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a process killed by SIGPIPE
     except Exception as exc:  # an internal bug: one line, traceback only on request
         if args.debug:
             raise

@@ -85,7 +85,28 @@ def check_output_dir(target: str | Path) -> Path:
             f"output folder {target} holds files that are not a lastmile output (no manifest.json)",
             "give a new or empty folder; lastmile replaces only its own previous outputs",
         )
+    # the outputs are staged beside the target: a folder that cannot be written there must fail
+    # now, not after the run (probed by creating and removing a hidden folder)
+    existing = Path(os.path.abspath(target)).parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(
+            f"output folder {target} lies under {existing}, which is a file",
+            "give a folder path (--out DIR)",
+        )
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=existing, prefix=".lastmile-probe-"))
+    except OSError as exc:
+        raise _write_failed(target, exc) from exc
     return target
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it, then restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
@@ -102,6 +123,8 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+        # mkdtemp makes the folder private (0700); the outputs keep the user's usual permissions
+        staging.chmod(0o777 & ~_umask())
     except OSError as exc:
         raise _write_failed(target, exc) from exc
     try:
@@ -124,7 +147,12 @@ def _swap_in(staging: Path, target: Path) -> None:
         with _locked(target.parent):
             if target.exists():
                 old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
-                os.replace(target, old / "previous")
+                try:
+                    os.replace(target, old / "previous")
+                except OSError:  # the previous output cannot move: leave no empty .old- folder
+                    shutil.rmtree(old, ignore_errors=True)
+                    old = None
+                    raise
             try:
                 os.replace(staging, target)
             except OSError:

@@ -177,12 +177,20 @@ def _write_folder(result: PlanResult, out: Path, *, map_assets: str) -> dict[str
         m = scenario_map(result, scenario, lay)
         paths[f"map_{scenario}"] = save_map(m, out / "maps" / f"{scenario}.html", assets=assets)
 
+    # every file says which road network its figures come from (the stand-in is not real data):
+    # plots in their title, tables in a last column ``network``
+    flag = " — synthetic stand-in, NOT real OSM data" if inp.source.synthetic else ""
+
+    def noted(table: pd.DataFrame) -> pd.DataFrame:
+        return table.assign(network=inp.source.label)
+
     compared = assignments[assignments["unreachable"] == ""]  # villages with a time in both
     paths["plot_times"] = delivery_time_distribution(
         compared["minutes_before"],
         compared["minutes_after"],
         compared["weight"],
         out / "plots" / "delivery_times.png",
+        title=f"Access time per village, weighted by demand{flag}",
     )
     paths["plot_townships"] = minutes_saved_by_township(
         result.study.townships.dropna(subset=["minutes_saved"]).assign(
@@ -191,6 +199,7 @@ def _write_folder(result: PlanResult, out: Path, *, map_assets: str) -> dict[str
             )
         ),
         out / "plots" / "minutes_saved_by_township.png",
+        title=f"Minutes saved per delivery by township (demand-weighted mean){flag}",
     )
 
     layers = {
@@ -210,16 +219,17 @@ def _write_folder(result: PlanResult, out: Path, *, map_assets: str) -> dict[str
         layers["orders"] = orders
     if trunk is not None and len(trunk):
         layers["trunk_routes"] = trunk
+    layers = {name: noted(layer) for name, layer in layers.items()}
     paths["gpkg"] = write_geopackage(out / "lastmile.gpkg", layers)
     for name in ("hubs", "routes", "stops", "unassigned", "orders", "trunk_routes"):
         if name in layers:
             paths[f"csv_{name}"] = write_csv(out / f"{name}.csv", layers[name])
     if result.end_to_end is not None:
         paths["csv_lead_townships"] = write_csv(
-            out / "lead_time_townships.csv", result.end_to_end.townships
+            out / "lead_time_townships.csv", noted(result.end_to_end.townships)
         )
-    paths["csv_assignments"] = write_csv(out / "assignments.csv", assignments)
-    paths["csv_townships"] = write_csv(out / "townships.csv", result.study.townships)
+    paths["csv_assignments"] = write_csv(out / "assignments.csv", noted(assignments))
+    paths["csv_townships"] = write_csv(out / "townships.csv", noted(result.study.townships))
     kpis = result.kpis()
     paths["kpis"] = write_json(out / "kpis.json", kpis)
     paths["summary"] = write_text(out / "summary.md", summary_markdown(result))
@@ -327,9 +337,17 @@ def summary_markdown(result: PlanResult) -> str:
                 ]
             )
         ),
+        *_fleet_needed_markdown(k),
         *_search_depth_markdown(result, k),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _fleet_needed_markdown(k: Mapping[str, Any]) -> list[str]:
+    """The fleet search's table (``--fleet-needed``), as in ``study.md``; none without it."""
+    if "fleet_needed" not in k:
+        return []
+    return ["## Fleet needed to serve every servable order", "", markdown_table(_fleet_table(k))]
 
 
 #: what depth did to the default Suichang day (BENCHMARKS.md, "The default plan, session 7"):
@@ -493,6 +511,12 @@ def write_locate_outputs(
         inputs.villages[["id", "geometry"]], left_on="village", right_on="id"
     )
     assign = gpd.GeoDataFrame(assign.drop(columns=["id"]), geometry="geometry", crs="EPSG:4326")
+    # the road network every figure comes from, in a last column (the stand-in is not real data)
+    hubs, assign = (
+        hubs.assign(network=inputs.source.label),
+        assign.assign(network=inputs.source.label),
+    )
+    townships = study.townships.assign(network=inputs.source.label)
 
     def fill(d: Path) -> dict[str, Path]:
         return {
@@ -500,21 +524,24 @@ def write_locate_outputs(
             "geojson_hubs": write_text(d / "hubs.geojson", hubs.to_json(drop_id=True)),
             "csv_hubs": write_csv(d / "hubs.csv", hubs),
             "csv_assignments": write_csv(d / "assignments.csv", assign),
-            "csv_townships": write_csv(d / "townships.csv", study.townships),
+            "csv_townships": write_csv(d / "townships.csv", townships),
         }
 
     return _write_command_folder(out, "locate", fill)
 
 
-def write_route_outputs(plans: Sequence[RoutePlan], out: str | Path) -> dict[str, Path]:
+def write_route_outputs(
+    plans: Sequence[RoutePlan], out: str | Path, *, network: str = ""
+) -> dict[str, Path]:
     """The folder of ``lastmile route --out``: the routes, stops and unassigned orders of the
-    routed days (GeoPackage layers and CSV, a ``scenario`` column each); atomic."""
+    routed days (GeoPackage layers and CSV, a ``scenario`` column each, and ``network``: the
+    road network's label, e.g. the synthetic stand-in); atomic."""
     layers = {
         name: gpd.GeoDataFrame(
             pd.concat([getattr(p, name) for p in plans], ignore_index=True),
             geometry="geometry",
             crs="EPSG:4326",
-        )
+        ).assign(network=network)
         for name in ("routes", "stops", "unassigned")
     }
 
@@ -582,11 +609,7 @@ def study_markdown(result: PlanResult, curve: pd.DataFrame) -> str:
     """``study.md`` of ``lastmile compare``: lead times, routed figures and cold chain over the
     orders served in both scenarios, the fleet needed, township access times and the p-curve."""
     k = result.kpis()
-    fleet_md = ""
-    if "fleet_needed" in k:
-        fleet_md = "\n## Fleet needed to serve every servable order\n\n" + markdown_table(
-            _fleet_table(k)
-        )
+    fleet_md = "\n".join(["", *_fleet_needed_markdown(k)]) if "fleet_needed" in k else ""
     return (
         "# The delivery study, like for like: county centre alone vs centre + hubs\n\n"
         f"Data source: {result.inputs.source.label}\n\n"

@@ -301,7 +301,10 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
             routing.append(
                 {"plan": name, **{kk: vv for kk, vv in r.items() if not isinstance(vv, dict)}}
             )
-    md = "# Plan comparison\n\n## Delivery time (demand-weighted)\n\n" + markdown_table(head)
+    md = (
+        "# Plan comparison\n\n## Access time: road time from the nearest open facility "
+        "(every settlement, demand-weighted)\n\n" + markdown_table(head)
+    )
     if unreachable:
         md += (
             f"\n{len(unreachable)} village(s) without a road path from an open facility in one "
