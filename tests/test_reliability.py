@@ -320,6 +320,13 @@ def test_boundaries_file_without_features(outline: Any, tmp_path: Path) -> None:
         load_townships(path, REGION, outline=outline)
 
 
+def test_boundaries_table_without_geometries(outline: Any, tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"  # GDAL reads it as a plain table
+    path.write_text("name,code\n北界镇,331123101\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"has no geometries .* give township polygons"):
+        load_townships(path, REGION, outline=outline)
+
+
 def test_boundaries_overlapping_townships_are_reported(
     towns: gpd.GeoDataFrame, outline: Any, tmp_path: Path
 ) -> None:

@@ -88,3 +88,19 @@ def test_compare_leaves_out_villages_without_a_time(mat: TravelMatrix, tmp_path:
     assert cmp.villages["village"].tolist() == ["v1", "v2"]
     assert cmp.villages["minutes_saved"].tolist() == pytest.approx([0.0, 105 / 60], abs=0.01)
     assert "2 village(s) without a road path" in cmp.markdown and "v3, v4" in cmp.markdown
+
+
+@pytest.mark.parametrize(
+    ("kpis", "message"),
+    [('{"x":', "not readable as JSON"), ('{"x": 1}', "not the kpis.json of a lastmile plan")],
+)
+def test_compare_refuses_a_damaged_plan_folder(
+    mat: TravelMatrix, tmp_path: Path, kpis: str, message: str
+) -> None:
+    st = _study(mat.seconds, mat.reachable, [0], [0])
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        st.villages.to_csv(tmp_path / name / "assignments.csv", index=False)
+    (tmp_path / "b" / "kpis.json").write_text(kpis, encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        compare_plan_dirs(tmp_path / "a", tmp_path / "b")

@@ -154,6 +154,16 @@ colour = "red"
     assert typo.error is not None and "unknown key 'colour'" in typo.error and not typo.toml
 
 
+def test_bad_values_fail_their_scenario_before_any_task(tmp_path: Path) -> None:
+    sweep = load_sweep(_write(tmp_path, SET + "\n[grid]\np = [0, 5]\n"))
+    bad, good = sweep.scenarios
+    # named by the scenario, not by a worker's temporary file
+    assert bad.error is not None and not bad.toml
+    assert "sweep scenario 'p=0'" in bad.error and "p = 0 must be at least 1" in bad.error
+    assert "lastmile-sweep-" not in bad.error
+    assert good.error is None and good.toml
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -177,6 +187,13 @@ def test_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     args = ["sweep", "--config", str(path), "--out", str(tmp_path / "o")]
     assert main([*args, "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"]) == 2
     assert "--workers applies to the local cluster only" in capsys.readouterr().err
+    fresh = ["sweep", "--config", str(path), "--out", str(tmp_path / "o2")]
+    for address in ("nonsense", "http://localhost:8786", "tcp://localhost"):
+        assert main([*fresh, "--scheduler", address]) == 2
+        err = capsys.readouterr().err
+        assert "is not a Dask scheduler address" in err and "tcp://HOST:8786" in err
+        assert len([x for x in err.splitlines() if x.startswith("lastmile: error")]) == 1
+        assert not (tmp_path / "o2").exists()  # --out untouched
 
 
 # --------------------------------------------------------------------------- a local cluster

@@ -19,6 +19,8 @@ network and travel-time matrices (in memory, or from the cache for a changed sce
 from __future__ import annotations
 
 import math
+import numbers
+import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -28,16 +30,76 @@ import folium.plugins
 import geopandas as gpd
 import pandas as pd
 
-from lastmile.config import Region
+from lastmile.config import MAX_DURATION_S, MAX_VEHICLES_PER_DEPOT, Region
 from lastmile.demand import CANDIDATE_ROLE, HUB_ROLE
 from lastmile.errors import InputError
 from lastmile.maps import compare_map
 from lastmile.plan import PlanInputs, PlanResult, plan_on, prepare
 from lastmile.report import map_layers, scenario_map, summary_markdown, write_outputs
-from lastmile.scenario import PlanSettings, load_scenario
+from lastmile.scenario import PlanSettings, check_hub_room, load_scenario
 from lastmile.sweep import flatten
 
 __all__ = ["Plan", "compare_plans", "notebook_settings"]
+
+#: Longest cold-chain limit the API accepts, as region files do: one week, in minutes.
+MAX_COLD_CHAIN_MIN = MAX_DURATION_S // 60
+#: The map-assets modes of :meth:`Plan.to_folder` (:func:`lastmile.map_assets.resolve_map_assets`).
+MAP_ASSETS_MODES = ("auto", "cdn", "inline")
+
+
+# ---------------------------------------------------------------------- argument checks
+# The API is called from notebooks without the file parser in between: every argument is checked
+# here, with the bounds the scenario / region file parser applies, so that a wrong type or value
+# is an InputError naming the argument, not a TypeError or AttributeError from deep inside.
+
+
+def _path_arg(value: Any, name: str, where: str) -> None:
+    """Refuse a ``value`` that is neither ``None``, a non-empty string nor a path object."""
+    if value is None or isinstance(value, os.PathLike):
+        return
+    if not isinstance(value, str):
+        raise InputError(
+            f"{where}: {name} = {value!r} is not a file path ({type(value).__name__})",
+            "give a str or pathlib.Path",
+        )
+    if not value.strip():
+        raise InputError(
+            f"{where}: {name} = {value!r} is an empty path", "give a str or pathlib.Path"
+        )
+
+
+def _text_arg(value: Any, name: str, where: str, hint: str) -> str:
+    """``value`` as a non-empty string, else an InputError naming argument ``name``."""
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"{where}: {name} = {value!r} is not a non-empty string", hint)
+    return value
+
+
+def _flag_arg(value: Any, name: str, where: str) -> bool:
+    """``value`` as a bool (``"false"`` would be truthy under ``bool()``)."""
+    if not isinstance(value, bool):
+        raise InputError(f"{where}: {name} = {value!r} is not True or False", "give a bool")
+    return value
+
+
+def _site_arg(value: Any, name: str, where: str) -> str:
+    """A hub / candidate site id or a township name: a non-empty string."""
+    return _text_arg(
+        value,
+        name,
+        where,
+        "give a site id (see plan.hubs / plan.candidates) or a township (code, Chinese name or "
+        "pinyin) as a string",
+    )
+
+
+def _plan_arg(value: Any, name: str, where: str) -> Plan:
+    if not isinstance(value, Plan):
+        raise InputError(
+            f"{where}: {name} = {value!r} is not a Plan ({type(value).__name__})",
+            "give a lastmile.Plan, e.g. from Plan.load() or one of its with_*/without_* methods",
+        )
+    return value
 
 
 def notebook_settings() -> dict[str, Any]:
@@ -98,6 +160,18 @@ class Plan:
         ``standin_scale=0.1``, ``routing_time_limit_s=5`` ...); ``region`` is another county's
         region file.
         """
+        for name, value in (("config", config), ("region", region), ("cache", cache)):
+            _path_arg(value, name, "Plan.load")
+        for name, value in (("config", config), ("region", region)):
+            if value is not None and Path(value).is_dir():
+                raise InputError(
+                    f"Plan.load: {name} = {str(value)!r} is a directory", "give a TOML file"
+                )
+        if cache is not None and Path(cache).exists() and not Path(cache).is_dir():
+            raise InputError(
+                f"Plan.load: cache = {str(cache)!r} is a file", "give a cache directory"
+            )
+        _flag_arg(parallel, "parallel", "Plan.load")
         scenario = load_scenario(config, region=region, **settings)
         return cls._from_inputs(prepare(scenario, cache=cache), (), (), parallel)
 
@@ -149,10 +223,20 @@ class Plan:
 
     def explore(self, scenario: str = "plan") -> folium.Map:
         """An interactive folium map: ``"plan"`` (centre + hubs) or ``"baseline"``."""
+        if not isinstance(scenario, str) or scenario not in ("plan", "baseline"):
+            raise InputError(f"explore: unknown scenario {scenario!r}", "use 'plan' or 'baseline'")
         return scenario_map(self.result, scenario)
 
     def to_folder(self, out: str | Path, *, map_assets: str = "auto") -> dict[str, Path]:
         """Write the output folder of ``lastmile plan`` (maps, GeoPackage, CSV, KPIs, manifest)."""
+        if out is None:
+            raise InputError("to_folder: out = None is not a folder path", "give a str or Path")
+        _path_arg(out, "out", "to_folder")
+        if not isinstance(map_assets, str) or map_assets not in MAP_ASSETS_MODES:
+            raise InputError(
+                f"to_folder: unknown map assets mode {map_assets!r}",
+                f"use one of {', '.join(map(repr, MAP_ASSETS_MODES))}",
+            )
         return write_outputs(self.result, out, map_assets=map_assets)
 
     # ------------------------------------------------------------------ changing
@@ -180,6 +264,7 @@ class Plan:
     def without_hub(self, which: str) -> Plan:
         """Re-plan with the hub ``which`` (a hub id or its township) excluded; the location model
         then chooses the best replacement, and every day is routed again."""
+        _site_arg(which, "which", "without_hub")
         hubs = self.hubs[self.hubs["role"] == HUB_ROLE]
         gone = self._sites(which, hubs, HUB_ROLE)
         excluded = tuple(dict.fromkeys((*self.excluded, *gone)))
@@ -189,6 +274,7 @@ class Plan:
     def with_hub(self, which: str) -> Plan:
         """Re-plan with a hub forced at ``which``: a candidate site id, or a township (its
         most populous candidate settlement)."""
+        _site_arg(which, "which", "with_hub")
         site = self._best_site(which)
         forced = tuple(dict.fromkeys((*self.forced, site)))
         excluded = tuple(e for e in self.excluded if e != site)
@@ -196,6 +282,8 @@ class Plan:
 
     def swap_hub(self, old: str, new: str) -> Plan:
         """Re-plan with the hub ``old`` excluded and a hub forced at ``new`` (ids or townships)."""
+        _site_arg(old, "old", "swap_hub")
+        _site_arg(new, "new", "swap_hub")
         hubs = self.hubs[self.hubs["role"] == HUB_ROLE]
         gone = self._sites(old, hubs, HUB_ROLE)
         site = self._best_site(new)
@@ -226,12 +314,21 @@ class Plan:
         ):
             if value is None:
                 continue
-            if not (value > 0 and math.isfinite(value)):
+            # the bounds of the region file's [cold_chain] *_max_in_vehicle_min (numbers, not
+            # booleans or strings; finite; > 0; at most one week)
+            ok = (
+                not isinstance(value, bool)
+                and isinstance(value, numbers.Real)
+                and math.isfinite(value)
+                and 0 < value <= MAX_COLD_CHAIN_MIN
+            )
+            if not ok:
                 raise InputError(
-                    f"with_cold_chain: {name[:-2]}_min = {value} must be positive and finite",
+                    f"with_cold_chain: {name[:-2]}_min = {value!r} is not a finite number of "
+                    f"minutes > 0 and <= {MAX_COLD_CHAIN_MIN} (one week)",
                     "give minutes in vehicle, e.g. produce_min=120",
                 )
-            changes[name] = round(value * 60)
+            changes[name] = round(float(value) * 60)
         return self._with_region(replace(self.region, cold_chain=replace(cold, **changes)))
 
     def with_fleet(self, **count_per_depot: int) -> Plan:
@@ -241,13 +338,32 @@ class Plan:
         unknown = sorted(set(count_per_depot) - set(known))
         if unknown:
             raise InputError(f"unknown fleet type(s) {unknown}", f"known: {sorted(known)}")
+        counts: dict[str, int] = {}
         for key, n in count_per_depot.items():
-            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-                raise InputError(f"fleet type {key!r}: count {n!r} must be a whole number >= 0")
+            # the bounds of the region file's [[fleet]] count_per_depot: a whole number (not a
+            # bool or float) in [0, MAX_VEHICLES_PER_DEPOT]; routing builds every vehicle, so a
+            # huge count would exhaust memory rather than fail
+            if (
+                isinstance(n, bool)
+                or not isinstance(n, numbers.Integral)
+                or not 0 <= n <= MAX_VEHICLES_PER_DEPOT
+            ):
+                raise InputError(
+                    f"with_fleet: fleet type {key!r}: count {n!r} must be a whole number >= 0 "
+                    f"and <= {MAX_VEHICLES_PER_DEPOT} (vehicles per depot)",
+                    f"give the number of vehicles at each depot, 0 to {MAX_VEHICLES_PER_DEPOT}",
+                )
+            counts[key] = int(n)
         fleet = tuple(
-            replace(f, count_per_depot=count_per_depot[f.id]) if f.id in count_per_depot else f
+            replace(f, count_per_depot=counts[f.id]) if f.id in counts else f
             for f in self.region.fleet
         )
+        if not any(f.count_per_depot for f in fleet):
+            # as the region file's [[fleet]]: no vehicle at all leaves nothing to route
+            raise InputError(
+                "with_fleet: count_per_depot is 0 for every vehicle type: no vehicle to route",
+                "give at least one vehicle type a count >= 1",
+            )
         return self._with_region(replace(self.region, fleet=fleet))
 
     def with_settings(self, **settings: Any) -> Plan:
@@ -259,6 +375,8 @@ class Plan:
                 f"with_settings: unknown setting(s) {unknown}", f"[plan] keys: {sorted(known)}"
             )
         plan = replace(self.inputs.scenario.plan, **settings)
+        # as Plan.load: refuse a p that no choice of hubs can meet, before any work
+        check_hub_room(plan, self.region, "with_settings:")
         inputs = prepare(replace(self.inputs.scenario, plan=plan), cache=self.inputs.cache)
         return self._from_inputs(inputs, self.forced, self.excluded, self.parallel)
 
@@ -268,8 +386,20 @@ def compare_plans(
 ) -> tuple[pd.DataFrame, folium.plugins.DualMap]:
     """Two plans side by side: a KPI table (one row per figure, a column per plan, and the
     difference) and a synchronised two-pane map (``a`` left, ``b`` right)."""
+    _plan_arg(a, "a", "compare_plans")
+    _plan_arg(b, "b", "compare_plans")
+    if (
+        not isinstance(labels, tuple | list)
+        or len(labels) != 2
+        or not all(isinstance(label, str) and label.strip() for label in labels)
+    ):
+        raise InputError(
+            f"compare_plans: labels = {labels!r} is not a pair of two names (non-empty strings)",
+            'give labels=("A", "B")',
+        )
     if labels[0] == labels[1]:
         raise InputError("compare_plans: the two labels are the same", "give two names")
+    labels = (labels[0], labels[1])
     ka, kb = flatten(a.kpis), flatten(b.kpis)
     rows = []
     for key in dict.fromkeys([*ka, *kb]):

@@ -866,6 +866,12 @@ def _read_vector(path: str | Path, layer: str | int | None, where: str) -> gpd.G
         ) from exc
     if len(gdf) == 0:
         raise DataError(f"{where} has no features", "give a file with township polygons")
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.isna().all():
+        # GDAL reads a CSV without geometry as a plain table
+        raise InputError(
+            f"{where}: has no geometries (a table without polygons)",
+            "give township polygons as GeoJSON, GeoPackage or Shapefile",
+        )
     return gdf
 
 

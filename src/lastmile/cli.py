@@ -6,12 +6,17 @@ non-zero exit code; a traceback is shown only with ``--debug``.
 
 from __future__ import annotations
 
+import _thread
 import argparse
+import contextlib
 import json
 import math
+import multiprocessing as mp
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -834,6 +839,50 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: seconds the main thread has to stop after Ctrl-C before the process exits anyway (it may be
+#: inside an OR-Tools search, which does not return to Python until it ends)
+_INTERRUPT_GRACE_S = 3.0
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """Make Ctrl-C stop the command even while OR-Tools searches.
+
+    During a search OR-Tools installs its own SIGINT handler: it ends the search as if a limit
+    were reached and the signal never reaches Python, so a plan interrupted while routing carried
+    on and wrote its outputs. Here SIGINT is blocked in this thread (so in OR-Tools, and in the
+    worker processes it forks) and a watcher thread takes it: it stops the workers and interrupts
+    this thread; if that is inside a search and does not stop within a grace period, the process
+    exits with 130. Outputs are written after every search, atomically, so none is half-written.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            if signal.sigtimedwait({signal.SIGINT}, 0.2) is None:
+                continue
+            for child in mp.active_children():
+                child.terminate()
+            _thread.interrupt_main()
+            if stop.wait(_INTERRUPT_GRACE_S):
+                return
+            print("lastmile: interrupted", file=sys.stderr, flush=True)
+            os._exit(130)
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    watcher = threading.Thread(target=watch, name="lastmile-sigint", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
@@ -850,7 +899,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         return 2
     try:
-        return handler(args)
+        if args.command == "sweep":  # Dask's cluster handles SIGINT itself (lastmile.sweep)
+            return handler(args)
+        with _interruptible():
+            return handler(args)
     except LastmileError as exc:
         if args.debug:
             raise

@@ -36,6 +36,10 @@ SEED_LIMIT = 2**32
 #: Longest duration a time setting may give (one week): a larger one is a typo, and OR-Tools
 #: refuses durations beyond its int64 nanoseconds deep inside a solve.
 MAX_DURATION_S = 7 * 24 * 3600
+#: Most vehicles of one type at one depot ([[fleet]] count_per_depot, [trunk] count). Routing
+#: builds one OR-Tools vehicle (and its dimensions) per unit, so a typo such as 1000000000000
+#: would not fail but exhaust memory and hang; a county depot never runs anywhere near 1000.
+MAX_VEHICLES_PER_DEPOT = 1000
 
 #: The keys of every region table; a key outside them is a typo and refused.
 REGION_KEYS: dict[str, frozenset[str]] = {
@@ -138,6 +142,17 @@ class _Origin:
             if key is None and given:
                 return f"{self.scenario} over {self.region} {label}"
         return f"{self.region} {label}"
+
+
+def _vehicle_count(value: int, key: str, where: str) -> int:
+    """A count of vehicles at one depot, at most ``MAX_VEHICLES_PER_DEPOT``."""
+    if value > MAX_VEHICLES_PER_DEPOT:
+        raise InputError(
+            f"{where}: {key} = {value} is above {MAX_VEHICLES_PER_DEPOT} vehicles per depot, "
+            "more than any depot runs (routing builds every vehicle and would run out of memory)",
+            f"give the number of vehicles at one depot, at most {MAX_VEHICLES_PER_DEPOT}",
+        )
+    return value
 
 
 def _table(value: Any, where: str, hint: str) -> Mapping[str, Any]:
@@ -425,7 +440,11 @@ def _parse_trunk(raw: Any, origin: _Origin) -> TrunkSettings:
     end = clock("shift_end", "23:00")
     if end <= max(morning, evening or 0):
         raise InputError(f"{w}: shift_end is not after the departures", "give a later shift_end")
-    count = _whole(table.get("count", 4), "count", origin.of("trunk", "count"))
+    count = _vehicle_count(
+        _whole(table.get("count", 4), "count", origin.of("trunk", "count")),
+        "count",
+        origin.of("trunk", "count"),
+    )
     cap_kg = _whole(
         table.get("capacity_kg", 5000), "capacity_kg", origin.of("trunk", "capacity_kg"), 1
     )
@@ -589,12 +608,20 @@ def _parse_fleet(raw: Any, origin: _Origin) -> tuple[VehicleType, ...]:
             "write each vehicle type as a [[fleet]] table",
         )
     out: list[VehicleType] = []
+    first_of: dict[str, int] = {}  # vehicle type id -> its [[fleet]] number
     for i, row in enumerate(raw):
         w = f"{where} [[fleet]] #{i + 1}"
         if not isinstance(row, dict):
             raise InputError(f"{w}: not a table", "write each vehicle type as a [[fleet]] table")
         _known_keys(row, REGION_KEYS["fleet"], w)
-        count = int(_require(row, "count_per_depot", int, w))
+        vid = _require(row, "id", str, w)
+        if vid in first_of:
+            raise InputError(
+                f"{w}: id {vid!r} repeats #{first_of[vid]}",
+                "give each [[fleet]] vehicle type its own id, or merge the two into one entry",
+            )
+        first_of[vid] = i + 1
+        count = _vehicle_count(int(_require(row, "count_per_depot", int, w)), "count_per_depot", w)
         cap_kg = int(_require(row, "capacity_kg", int, w))
         cap_parcels = int(_require(row, "capacity_parcels", int, w))
         for key, value, least in (
@@ -609,14 +636,25 @@ def _parse_fleet(raw: Any, origin: _Origin) -> tuple[VehicleType, ...]:
                 )
         start = _clock(row.get("shift_start", "07:00"), f"{w} shift_start")
         end = _clock(row.get("shift_end", "19:00"), f"{w} shift_end")
+        shift = f"shift_start = {format_clock(start)}, shift_end = {format_clock(end)}"
         if end <= start:
-            raise InputError(f"{w}: shift_end is not after shift_start")
+            raise InputError(
+                f"{w}: shift_end is not after shift_start ({shift})",
+                "give a shift_end later than shift_start (a shift ends by 24:00 on the same day)",
+            )
         max_h = _number(
             row.get("max_duration_h", (end - start) / 3600), "max_duration_h", w, 0, 24, above=True
         )
+        if round(max_h * 3600) > end - start:
+            raise InputError(
+                f"{w}: max_duration_h = {max_h:g} is longer than the shift ({shift}: "
+                f"{(end - start) / 3600:g} h)",
+                f"shorten max_duration_h to at most {(end - start) / 3600:g}, "
+                "or widen the shift (an earlier shift_start or a later shift_end)",
+            )
         out.append(
             VehicleType(
-                id=_require(row, "id", str, w),
+                id=vid,
                 refrigerated=_flag(row.get("refrigerated", False), "refrigerated", w),
                 capacity={"kg": cap_kg, "parcels": cap_parcels},
                 count_per_depot=count,
@@ -797,6 +835,13 @@ def parse_region(
         code = str(_require(row, "code", str, w))
         if not (code.isdigit() and len(code) == 9):
             raise InputError(f"{w}: code {code!r} is not a 9-digit township code", "fix the code")
+        if not code.startswith(region_code):
+            raise InputError(
+                f"{w}: code {code!r} does not start with the county code {region_code!r} "
+                "([region] code)",
+                "a township code is the 6-digit county code and 3 more digits: fix the "
+                "township's code, or [region] code if that is the wrong one",
+            )
         kind = _require(row, "kind", str, w)
         if kind not in TOWNSHIP_KINDS:
             raise InputError(f"{w}: kind {kind!r} unknown", f"use one of {TOWNSHIP_KINDS}")
@@ -822,6 +867,29 @@ def parse_region(
     dupes = sorted({c for c in codes if codes.count(c) > 1})
     if dupes:
         raise InputError(f"{where}: duplicate township codes {dupes}", "each code once")
+    # Region.township() looks a township up by name or pinyin (case-insensitive) too: a repeat
+    # would make the lookup pick the first silently
+    for key, norm in (("name", str), ("pinyin", str.casefold)):
+        first: dict[str, int] = {}
+        for i, t in enumerate(townships):
+            value = getattr(t, key)
+            if norm(value) in first:
+                j = first[norm(value)]
+                raise InputError(
+                    f"{where} [[townships]] #{i + 1}: {key} {value!r} repeats #{j + 1} "
+                    f"({townships[j].code}; this one is {t.code})",
+                    f"give each township its own {key}; if both are one township, list it once",
+                )
+            first[norm(value)] = i
+    # is_county_seat is informative only (nothing relies on a seat being marked), so a registry
+    # without one is accepted; two seats in one county are a mistake
+    seats = [i + 1 for i, t in enumerate(townships) if t.is_county_seat]
+    if len(seats) > 1:
+        raise InputError(
+            f"{where} [[townships]]: is_county_seat = true for "
+            + " and ".join(f"#{n} ({townships[n - 1].code})" for n in seats),
+            "a county has one seat: keep is_county_seat = true on that township only",
+        )
 
     speeds_kmh: dict[str, float] = {}
     for key, value in speeds.items():

@@ -406,11 +406,11 @@ def load_scenario(
     if clean:
         plan = replace(plan, **clean)
     # name where p came from: the CLI option / API argument, else the scenario file
-    _check_hub_room(plan, parsed_region, "setting" if "p" in clean else f"{where} [plan]:")
+    check_hub_room(plan, parsed_region, "setting" if "p" in clean else f"{where} [plan]:")
     return Scenario(region=parsed_region, plan=plan, source=where)
 
 
-def _check_hub_room(plan: PlanSettings, region: Region, where: str) -> None:
+def check_hub_room(plan: PlanSettings, region: Region, where: str) -> None:
     """Refuse a ``p`` that no choice of hubs can meet, before any network or location work.
 
     Hubs are grouped by township, at most ``max_per_township`` each: more townships (or a

@@ -240,7 +240,7 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
     road path from an open facility) is left out and named in the Markdown.
     """
     frames = []
-    kpis = []
+    kpis: list[dict[str, Any]] = []
     for d in (a, b):
         path = d / "assignments.csv"
         if not path.is_file():
@@ -254,10 +254,25 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
                 f"{path}: missing column(s) {sorted(missing)}", "not a lastmile plan folder?"
             )
         frames.append(df)
-        try:
-            kpis.append(json.loads((d / "kpis.json").read_text(encoding="utf-8")))
-        except (OSError, ValueError):
+        # a `locate` folder has no kpis.json (no routed day): compared on access times only; a
+        # damaged one is refused rather than compared as if it held no routed day
+        kpis_path = d / "kpis.json"
+        if not kpis_path.is_file():
             kpis.append({})
+            continue
+        try:
+            k = json.loads(kpis_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(
+                f"{kpis_path}: not readable as JSON ({type(exc).__name__})",
+                "run `lastmile plan` again for that folder",
+            ) from None
+        if not isinstance(k, dict) or "routing" not in k:
+            raise InputError(
+                f"{kpis_path}: not the kpis.json of a lastmile plan (no routing section)",
+                "give two folders written by `lastmile plan`",
+            )
+        kpis.append(k)
     va, vb = frames
     merged = va[["village", "township", "weight", "minutes_after"]].merge(
         vb[["village", "minutes_after"]], on="village", suffixes=("_a", "_b"), how="inner"

@@ -248,14 +248,18 @@ def _region_raw(data: Mapping[str, Any]) -> dict[str, Any]:
     return _read_toml(Path(str(ref)), "region file")
 
 
-def _load_text(text: str) -> Any:
-    """Parse a scenario TOML text with :func:`lastmile.scenario.load_scenario`."""
+def _load_text(text: str, what: str = "sweep scenario") -> Any:
+    """Parse a scenario TOML text with :func:`lastmile.scenario.load_scenario`; an error names
+    ``what`` (the scenario), not the temporary file the text was parsed from."""
     from lastmile.scenario import load_scenario
 
     with tempfile.TemporaryDirectory(prefix="lastmile-sweep-") as tmp:
         path = Path(tmp) / "scenario.toml"
         path.write_text(text, encoding="utf-8")
-        return load_scenario(path)
+        try:
+            return load_scenario(path)
+        except LastmileError as exc:
+            raise type(exc)(exc.message.replace(str(path), what), exc.hint) from None
 
 
 def _multiply(data: dict[str, Any], mults: Mapping[str, float]) -> None:
@@ -312,6 +316,9 @@ def build_scenario(
                 _apply(data, key, value, base_dir)
         _multiply(data, mults)
         text = dumps_toml(data)
+        # every value checked now, as a scenario file's are: a bad one fails this scenario
+        # before any task runs, naming it (not a worker's temporary file)
+        _load_text(text, f"sweep scenario {label!r}")
     except LastmileError as exc:
         sid = hashlib.sha256(json.dumps([label, varied], default=str).encode()).hexdigest()
         return ScenarioSpec("x" + sid[:11], label, varied, "", _one_line(exc))
@@ -858,6 +865,24 @@ def _finished(out: Path, spec: ScenarioSpec) -> bool:
         return False
 
 
+def _check_address(scheduler: str) -> None:
+    """InputError unless ``scheduler`` is a Dask address such as ``tcp://HOST:8786``."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import backends
+
+    try:
+        scheme, location = parse_address(scheduler)
+        if scheme not in backends:
+            raise ValueError(f"unknown scheme {scheme!r}; Dask knows {', '.join(backends)}")
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location)
+    except ValueError as exc:
+        raise InputError(
+            f"--scheduler {scheduler!r} is not a Dask scheduler address ({_one_line(exc)})",
+            "give it as tcp://HOST:8786 (what `dask scheduler` prints)",
+        ) from None
+
+
 def _client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
     from distributed import Client, LocalCluster
 
@@ -869,7 +894,9 @@ def _client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
             )
         try:
             return Client(scheduler, timeout="20s"), None  # type: ignore[no-untyped-call]
-        except (OSError, TimeoutError) as exc:
+        # distributed fails on an unreachable address in many ways (OSError, TimeoutError,
+        # ValueError for a bad address, even MemoryError on some unroutable hosts)
+        except Exception as exc:
             raise InputError(
                 f"cannot reach the Dask scheduler at {scheduler}: {_one_line(exc)}",
                 "start it with `dask scheduler` and check the address (tcp://HOST:8786)",
@@ -935,6 +962,8 @@ def run_sweep(
     from distributed import as_completed, wait
 
     t0 = time.perf_counter()
+    if scheduler:
+        _check_address(scheduler)  # a malformed address fails before --out is touched
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     index = out / "sweep.json"
