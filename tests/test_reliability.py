@@ -817,27 +817,6 @@ def test_output_folder_has_the_users_permissions(
     assert stat.S_IMODE((out / "maps").stat().st_mode) == 0o777 & ~mask
 
 
-def test_previous_plan_that_cannot_move_aside_leaves_no_debris(
-    previous: tuple[Path, dict[str, bytes]],
-    small_cache: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    out, before = previous
-    real = os.replace
-
-    def immutable(src: Any, dst: Any) -> None:  # as a folder made immutable (chattr +i)
-        if Path(src) == out:
-            raise OSError(errno.EPERM, os.strerror(errno.EPERM))
-        real(src, dst)
-
-    monkeypatch.setattr(os, "replace", immutable)
-    code, _, err = cli(capsys, *plan_args(small_cache, out))
-    assert_error(code, err, 2, f"cannot write {out}: Operation not permitted")
-    assert tree(out) == before
-    no_debris(out.parent)  # no empty hidden .old- folder beside it
-
-
 def test_disk_full_while_writing_keeps_the_previous_plan(
     previous: tuple[Path, dict[str, bytes]],
     small_cache: Path,
@@ -865,7 +844,15 @@ def test_disk_full_while_writing_keeps_the_previous_plan(
     no_debris(out.parent)
 
 
+@pytest.mark.parametrize(
+    "failing_rename",
+    [
+        "swap",  # the new folder cannot take the place of the previous one: put it back
+        "move_aside",  # the previous folder cannot move (made immutable, chattr +i)
+    ],
+)
 def test_failed_swap_puts_the_previous_plan_back(
+    failing_rename: str,
     previous: tuple[Path, dict[str, bytes]],
     small_cache: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -873,17 +860,19 @@ def test_failed_swap_puts_the_previous_plan_back(
 ) -> None:
     out, before = previous
     real = os.replace
+    error = errno.EIO if failing_rename == "swap" else errno.EPERM
 
     def failing(src: Any, dst: Any) -> None:
-        if Path(src).name.startswith(f".{out.name}.tmp-") and Path(dst) == out:
-            raise OSError(errno.EIO, os.strerror(errno.EIO))  # the last rename fails
+        swap = Path(src).name.startswith(f".{out.name}.tmp-") and Path(dst) == out
+        if (failing_rename == "swap" and swap) or (failing_rename != "swap" and Path(src) == out):
+            raise OSError(error, os.strerror(error))
         real(src, dst)
 
     monkeypatch.setattr(os, "replace", failing)
     code, _, err = cli(capsys, *plan_args(small_cache, out))
-    assert_error(code, err, 2, f"cannot write {out}: Input/output error")
+    assert_error(code, err, 2, f"cannot write {out}: {os.strerror(error)}")
     assert tree(out) == before
-    no_debris(out.parent)
+    no_debris(out.parent)  # no staging folder, no empty hidden .old- folder
 
 
 def test_disk_full_through_the_api_raises_output_error(
