@@ -758,7 +758,6 @@ def test_output_folder_holding_a_previous_plan_is_replaced_whole(
 
 
 def test_read_only_output_folder(
-    fast_plan: PlanResult,
     small_cache: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -776,33 +775,17 @@ def test_read_only_output_folder(
             return str(real(*args, **kwargs))
 
         monkeypatch.setattr(tempfile, "mkdtemp", refuse)
-    try:
-        code, _, err = cli(capsys, *plan_args(small_cache, parent / "out"))
-    finally:
-        parent.chmod(0o755)
-    assert_error(code, err, 2, f"cannot write {parent / 'out'}", "make the folder writable")
-    assert list(parent.iterdir()) == []
-
-
-def test_unwritable_output_folder_fails_before_the_run(
-    small_cache: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    parent = tmp_path / "ro"
-    parent.mkdir()
-
-    def refuse(*args: Any, **kwargs: Any) -> str:  # as a folder the user may not write
-        raise PermissionError(errno.EACCES, "Permission denied")
 
     def must_not_run(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the plan ran although its output folder cannot be written")
 
-    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
-    monkeypatch.setattr("lastmile.cli.run_plan", must_not_run)
-    code, _, err = cli(capsys, *plan_args(small_cache, parent / "deep" / "out"))
-    assert_error(code, err, 2, f"cannot write {parent / 'deep' / 'out'}", "make the folder")
+    monkeypatch.setattr("lastmile.cli.run_plan", must_not_run)  # refused before the run
+    try:
+        for target in (parent / "out", parent / "deep" / "out"):  # also below a missing folder
+            code, _, err = cli(capsys, *plan_args(small_cache, target))
+            assert_error(code, err, 2, f"cannot write {target}", "make the folder writable")
+    finally:
+        parent.chmod(0o755)
     assert list(parent.iterdir()) == []
 
 
