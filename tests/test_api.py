@@ -89,6 +89,11 @@ def test_explore_and_to_folder(plan: lastmile.Plan, tmp_path: Path) -> None:
 def test_bad_changes_are_clear_errors(plan: lastmile.Plan) -> None:
     with pytest.raises(InputError, match="unknown township 'Atlantis'"):
         plan.without_hub("Atlantis")
+    centre = str(plan.hubs.loc[plan.hubs["role"] == "county centre", "id"].iloc[0])
+    for change in (plan.without_hub, lambda c: plan.swap_hub(c, "Atlantis")):
+        with pytest.raises(InputError, match=f"'{centre}' is the county centre") as e:
+            change(centre)
+        assert str(plan.hubs["id"].iloc[1]) in (e.value.hint or "")
     with pytest.raises(InputError, match="unknown fleet type"):
         plan.with_fleet(spaceship=2)
     with pytest.raises(InputError, match="produce_min = 0 is not a finite number of minutes > 0"):

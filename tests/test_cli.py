@@ -45,7 +45,11 @@ def test_help_lists_the_commands() -> None:
     [
         (
             ["network", "--network", "/nonexistent/roads.osm"],
-            "road-network file /nonexistent/roads.osm does not exist",
+            "road-network source '/nonexistent/roads.osm' is not a file",
+        ),
+        (
+            ["fetch", "--network", "nonsense"],
+            ".osm.pbf, .graphml), or one of auto, synthetic, osm",
         ),
         (
             ["plan", "--out", "OUT", "--config", "/nonexistent/s.toml"],
@@ -303,6 +307,26 @@ def test_locate_writes_its_folder_whole(
     code = main(["compare", "--plans", str(out), str(out), "--out", str(out)])
     assert code == 2 and "would replace the compared plan folder" in capsys.readouterr().err
     assert (out / "hubs.gpkg").is_file()
+
+
+def test_ctrl_c_while_the_command_starts_is_quiet(tmp_path: Path) -> None:
+    """The console command (``lastmile``) takes Ctrl-C during its seconds of imports too."""
+    import os
+    import signal
+    import time
+
+    code = "import sys; from lastmile.console import main; sys.exit(main())"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "plan", "--network", "synthetic", "--standin-scale",
+         str(TEST_SCALE), "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    time.sleep(0.5)  # inside the imports of geopandas, osmnx, OR-Tools (seconds)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err == "lastmile: interrupted\n"
+    assert not (tmp_path / "out").exists()
 
 
 def test_ctrl_c_stops_a_plan_while_it_routes(small_cache: Path, tmp_path: Path) -> None:

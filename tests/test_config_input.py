@@ -224,6 +224,11 @@ def test_too_many_hubs_names_max_per_township(tmp_path: Path, p: int, k: int, ro
     assert "max_per_township" in message and "max_per_group" not in message
     with pytest.raises(InfeasibleError, match="setting p = 25 new hubs, but at most 19 fit"):
         load_scenario(p=25)
+    # the file's own p is checked when an option overrides it (and a fitting file p passes)
+    with pytest.raises(InfeasibleError, match=rf"\[plan\]: p = {p} new hubs, but at most {room}"):
+        load_scenario(f, p=5)
+    f.write_text(f"[plan]\np = {room}\nmax_per_township = {k}\n", encoding="utf-8")
+    assert load_scenario(f, p=5).plan.p == 5
 
 
 def test_scenario_value_names_the_scenario_file(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ import geopandas as gpd
 import pandas as pd
 
 from lastmile.config import MAX_DURATION_S, MAX_VEHICLES_PER_DEPOT, Region
-from lastmile.demand import CANDIDATE_ROLE, HUB_ROLE
+from lastmile.demand import CANDIDATE_ROLE, CENTRE_ROLE, HUB_ROLE
 from lastmile.errors import InputError
 from lastmile.maps import compare_map
 from lastmile.plan import PlanInputs, PlanResult, plan_on, prepare
@@ -246,6 +246,13 @@ class Plan:
         ids = list(among["id"])
         if which in ids:
             return [which]
+        centre = self.hubs[self.hubs["role"] == CENTRE_ROLE]
+        if what == HUB_ROLE and which in set(centre["id"]):
+            raise InputError(
+                f"{which!r} is the county centre, which every plan keeps (it is the baseline's "
+                "depot and the trunk runs' origin)",
+                f"remove a new hub: {', '.join(map(str, ids))}",
+            )
         township = self.region.township(which).code  # raises a clear error for unknown names
         found = list(among.loc[among["township"] == township, "id"])
         if not found:

@@ -903,6 +903,12 @@ def open_network(
             net = replace(net_or_none, cache_key=key)
         return net, NetworkSource("osm", None, label)
     path = Path(choice)
+    if not path.exists():  # a misspelt keyword reads as a file name: name both
+        raise InputError(
+            f"road-network source {choice!r} is not a file (no {path.resolve()})",
+            "give the path of an OSM extract (.osm, .osm.bz2, .osm.pbf, .graphml), "
+            "or one of auto, synthetic, osm",
+        )
     _check_readable(path)
     kind = graph_file_kind(path)
     dated = _dt.date.fromtimestamp(path.stat().st_mtime).isoformat()

@@ -396,6 +396,9 @@ def load_scenario(
     )
     plan = _plan_settings(data.get("plan", {}), where, base_dir)
     clean = {k: v for k, v in overrides.items() if v is not None}
+    if "p" in clean and "p" in data.get("plan", {}):
+        # the file's own p is checked too: it is used again as soon as the option is dropped
+        check_hub_room(plan, parsed_region, f"{where} [plan]:")
     unknown = sorted(set(clean) - {f.name for f in fields(PlanSettings)})
     if unknown:
         # dataclasses.replace would raise a bare TypeError for an API keyword typo
