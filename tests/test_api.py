@@ -49,12 +49,40 @@ def test_swap_hub_by_township_names(plan: lastmile.Plan) -> None:
     assert old["id"] not in set(alt.hubs["id"])
     assert new_code in set(alt.hubs["township"])
     assert len(alt.hubs) == len(plan.hubs)
-    assert alt.excluded == (old["id"],) and len(alt.forced) == 1
+    # a township removes its every candidate: no hub is left there under another id
+    assert old["township"] not in set(alt.hubs["township"])
+    in_town = plan.candidates.loc[plan.candidates["township"] == old["township"], "id"]
+    assert set(alt.excluded) == set(in_town) and old["id"] in alt.excluded
+    assert len(alt.forced) == 1
     # the plan it came from is unchanged (immutable)
     assert old["id"] in set(plan.hubs["id"])
     # without the hub: the location model picks the replacement
     fewer = plan.without_hub(str(old["id"]))
     assert old["id"] not in set(fewer.hubs["id"]) and len(fewer.hubs) == len(plan.hubs)
+
+
+def test_removed_hub_does_not_come_back_under_another_id(plan: lastmile.Plan) -> None:
+    # a settlement and the main-road junction beside it can share a road node: removing one
+    # must not reopen the same site as the other
+    fac = plan.inputs.facilities
+    node_of = dict(zip(fac["id"], fac["node"], strict=True))
+    hubs = plan.hubs[plan.hubs["role"] == "new hub"]
+    shared = [h for h in hubs["id"] if (fac["node"] == node_of[h]).sum() > 1]
+    assert shared, "the small stand-in has hubs sharing their node with another candidate"
+    for hub in shared[:2]:
+        fewer = plan.without_hub(str(hub))
+        assert node_of[hub] not in {node_of[h] for h in fewer.hubs["id"]}
+        assert set(fac.loc[fac["node"] == node_of[hub], "id"]) <= set(fewer.excluded)
+
+
+def test_kpis_edited_by_the_caller_leave_the_plan_unchanged(plan: lastmile.Plan) -> None:
+    before = json.dumps(plan.kpis, sort_keys=True)
+    figures = plan.kpis
+    figures["lead_time"]["plan"]["parcel"]["mean_min"] = -1.0
+    figures["routed_compared"]["plan"]["km"] = -1.0
+    figures["hubs"][0]["id"] = "edited"
+    assert json.dumps(plan.kpis, sort_keys=True) == before
+    assert "-1.0" not in plan.summary()
 
 
 def test_with_cold_chain_changes_the_orders_limits(plan: lastmile.Plan) -> None:

@@ -262,6 +262,26 @@ class Plan:
             )
         return found
 
+    def _removed_sites(self, which: str) -> list[str]:
+        """The candidate sites a removal of ``which`` excludes.
+
+        A hub id removes its site: every candidate on the same road-graph node (a settlement and
+        the main-road junction beside it can share one, and the location model would otherwise
+        reopen the removed hub under the other id). A township removes every candidate of that
+        township, so no hub is left there.
+        """
+        hubs = self.hubs[self.hubs["role"] == HUB_ROLE]
+        gone = self._sites(which, hubs, HUB_ROLE)
+        fac = self.inputs.facilities
+        sites = fac[fac["role"] == CANDIDATE_ROLE]
+        if which in set(hubs["id"]):
+            nodes = set(fac.loc[fac["id"].isin(gone), "node"])
+            alike = sites.loc[sites["node"].isin(nodes), "id"]
+        else:
+            towns = set(fac.loc[fac["id"].isin(gone), "township"])
+            alike = sites.loc[sites["township"].isin(towns), "id"]
+        return list(dict.fromkeys([*gone, *map(str, alike)]))
+
     def _best_site(self, which: str) -> str:
         """A candidate id, or a township's best candidate (most populous settlement first)."""
         cands = self.candidates
@@ -269,11 +289,14 @@ class Plan:
         return sites[0]
 
     def without_hub(self, which: str) -> Plan:
-        """Re-plan with the hub ``which`` (a hub id or its township) excluded; the location model
-        then chooses the best replacement, and every day is routed again."""
+        """Re-plan with the hub ``which`` removed; the location model then chooses the best
+        replacement, and every day is routed again.
+
+        ``which`` is a hub id (its site is excluded, with every candidate on the same road node)
+        or a township (every candidate of that township is excluded).
+        """
         _site_arg(which, "which", "without_hub")
-        hubs = self.hubs[self.hubs["role"] == HUB_ROLE]
-        gone = self._sites(which, hubs, HUB_ROLE)
+        gone = self._removed_sites(which)
         excluded = tuple(dict.fromkeys((*self.excluded, *gone)))
         forced = tuple(f for f in self.forced if f not in gone)
         return self._from_inputs(self.inputs, forced, excluded, self.parallel)
@@ -291,9 +314,13 @@ class Plan:
         """Re-plan with the hub ``old`` excluded and a hub forced at ``new`` (ids or townships)."""
         _site_arg(old, "old", "swap_hub")
         _site_arg(new, "new", "swap_hub")
-        hubs = self.hubs[self.hubs["role"] == HUB_ROLE]
-        gone = self._sites(old, hubs, HUB_ROLE)
+        gone = self._removed_sites(old)
         site = self._best_site(new)
+        if site in gone:
+            raise InputError(
+                f"swap_hub: {new!r} gives the site {site!r}, which {old!r} removes",
+                "name another township or candidate site id for the new hub",
+            )
         excluded = tuple(dict.fromkeys((*self.excluded, *gone)))
         forced = tuple(dict.fromkeys((*(f for f in self.forced if f not in gone), site)))
         return self._from_inputs(self.inputs, forced, excluded, self.parallel)

@@ -18,6 +18,7 @@ measures the network, not a bigger fleet.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import os
 import time
@@ -938,7 +939,7 @@ class PlanResult:
         inp, pl = self.inputs, self.placement
         names = {t.code: (t.name, t.pinyin) for t in inp.region.townships}
         res = pl.result
-        return {
+        figures = {
             "data_source": inp.source.label,
             "synthetic_standin": inp.source.synthetic,
             "region": inp.region.name,
@@ -988,6 +989,8 @@ class PlanResult:
             ),
             "warnings": list(inp.warnings),
         }
+        # a deep copy: the sections reuse the study's own dicts, which a caller must not change
+        return copy.deepcopy(figures)
 
     def _like_for_like(self) -> dict[str, Any]:
         if self.end_to_end is None:
