@@ -94,6 +94,24 @@ def test_with_cold_chain_changes_the_orders_limits(plan: lastmile.Plan) -> None:
     assert list(tight.hubs["id"]) == list(plan.hubs["id"])  # hubs do not depend on the limit
 
 
+def test_changed_plans_record_their_change_in_the_manifest(plan: lastmile.Plan) -> None:
+    from lastmile.report import manifest
+
+    base = manifest(plan.result)
+    assert base["forced_hub_sites"] == [] and base["excluded_hub_sites"] == []
+    hub = str(plan.hubs["id"].iloc[1])
+    fewer = plan.without_hub(hub)
+    m = manifest(fewer.result)
+    assert hub in m["excluded_hub_sites"] and m["excluded_hub_sites"] == list(fewer.excluded)
+    tight = plan.with_cold_chain(produce_min=45)
+    assert manifest(tight.result)["inputs"]["region"]["source"].endswith(
+        " + Plan.with_cold_chain(produce_min=45)"
+    )
+    assert manifest(plan.with_settings(p=3).result)["scenario"].endswith(
+        " + Plan.with_settings(p=3)"
+    )
+
+
 def test_compare_plans_table_and_map(plan: lastmile.Plan) -> None:
     fewer = plan.with_settings(p=2)
     table, dual = lastmile.compare_plans(plan, fewer, labels=("p4", "p2"))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -325,7 +326,9 @@ class Plan:
         forced = tuple(dict.fromkeys((*(f for f in self.forced if f not in gone), site)))
         return self._from_inputs(self.inputs, forced, excluded, self.parallel)
 
-    def _with_region(self, region: Region) -> Plan:
+    def _with_region(self, region: Region, change: str) -> Plan:
+        # the manifest's region source names the change, so the folder says how it was made
+        region = replace(region, source_file=f"{region.source_file} + {change}")
         scenario = replace(self.inputs.scenario, region=region)
         inputs = prepare(scenario, cache=self.inputs.cache)
         return self._from_inputs(inputs, self.forced, self.excluded, self.parallel)
@@ -363,11 +366,13 @@ class Plan:
                     "give minutes in vehicle, e.g. produce_min=120",
                 )
             changes[name] = round(float(value) * 60)
-        return self._with_region(replace(self.region, cold_chain=replace(cold, **changes)))
+        given = {"produce_min": produce_min, "tea_min": tea_min, "parcel_min": parcel_min}
+        change = _call("with_cold_chain", {k: v for k, v in given.items() if v is not None})
+        return self._with_region(replace(self.region, cold_chain=replace(cold, **changes)), change)
 
     def with_fleet(self, **count_per_depot: int) -> Plan:
         """Re-plan with other vehicle counts per depot, by fleet type id
-        (e.g. ``with_fleet(**{"cold-van": 2, "van": 3})``)."""
+        (e.g. ``with_fleet(reefer=2, van=3)``)."""
         known = {f.id: f for f in self.region.fleet}
         unknown = sorted(set(count_per_depot) - set(known))
         if unknown:
@@ -398,7 +403,9 @@ class Plan:
                 "with_fleet: count_per_depot is 0 for every vehicle type: no vehicle to route",
                 "give at least one vehicle type a count >= 1",
             )
-        return self._with_region(replace(self.region, fleet=fleet))
+        return self._with_region(
+            replace(self.region, fleet=fleet), _call("with_fleet", count_per_depot)
+        )
 
     def with_settings(self, **settings: Any) -> Plan:
         """Re-plan with other ``[plan]`` settings (``p``, ``objective``, ``routing_mode`` ...)."""
@@ -411,8 +418,15 @@ class Plan:
         plan = replace(self.inputs.scenario.plan, **settings)
         # as Plan.load: refuse a p that no choice of hubs can meet, before any work
         check_hub_room(plan, self.region, "with_settings:")
-        inputs = prepare(replace(self.inputs.scenario, plan=plan), cache=self.inputs.cache)
+        scenario = self.inputs.scenario
+        source = f"{scenario.source} + {_call('with_settings', settings)}"
+        inputs = prepare(replace(scenario, plan=plan, source=source), cache=self.inputs.cache)
         return self._from_inputs(inputs, self.forced, self.excluded, self.parallel)
+
+
+def _call(method: str, arguments: Mapping[str, Any]) -> str:
+    """``Plan.method(key=value, ...)`` as the manifest records a change made through the API."""
+    return f"Plan.{method}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})"
 
 
 def compare_plans(

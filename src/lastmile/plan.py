@@ -448,11 +448,14 @@ def prepare(
 @dataclass(frozen=True)
 class Placement:
     """The chosen hubs (county centre first, ``role`` "county centre" / "new hub"), the open
-    facility rows (the centre's first), the solver result."""
+    facility rows (the centre's first), the solver result, and the candidate site ids the request
+    forced or excluded (the API's hub changes)."""
 
     hubs: gpd.GeoDataFrame
     open_rows: tuple[int, ...]
     result: LocationResult
+    forced: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
 
 
 def place_hubs(
@@ -507,7 +510,7 @@ def place_hubs(
     hubs["role"] = [CENTRE_ROLE if r == centre else HUB_ROLE for r in rows]
     names = {t.code: t.name for t in inputs.region.townships}
     hubs["township_name"] = hubs["township"].map(names)
-    return Placement(hubs.reset_index(drop=True), rows, result)
+    return Placement(hubs.reset_index(drop=True), rows, result, tuple(forced), tuple(excluded))
 
 
 def delivery_study(inputs: PlanInputs, open_rows: Sequence[int]) -> AccessStudy:
