@@ -207,6 +207,26 @@ def test_fetch_a_bad_extract_copies_nothing(
     assert not (cache / "extracts").exists() and not list(cache.glob("network-*"))
 
 
+def test_fetch_extract_checks_the_county_and_auto_then_uses_it(
+    test_data: Path, standin_osm: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = tmp_path / "cache"
+    oakland = test_data / "osm/samples/west-oakland.osm.bz2"
+    code, _, err = cli(capsys, "fetch", "--extract", str(oakland), "--cache-dir", str(cache))
+    assert_error(code, err, 2, str(oakland), "inside the Suichang County outline")
+    assert not (cache / "extracts").exists()
+    # an extract that covers the county (the small stand-in, as OSM XML) is imported ...
+    code, out, err = cli(capsys, "fetch", "--extract", str(standin_osm), "--cache-dir", str(cache))
+    assert code == 0, err
+    imported = cache / "extracts" / REGION.id / standin_osm.name
+    assert imported.read_bytes() == standin_osm.read_bytes()
+    assert "`--network auto` (the default) now uses it" in out
+    # ... and `auto` reads it (before any download or the stand-in)
+    code, out, err = cli(capsys, "network", "--cache-dir", str(cache))
+    assert code == 0, err
+    assert f"OpenStreetMap extract {standin_osm.name}" in out
+
+
 def test_osm_roads_outside_the_county(
     test_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

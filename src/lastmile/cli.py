@@ -34,7 +34,15 @@ from lastmile.errors import DataError, InputError, LastmileError
 from lastmile.io import check_output_dir, write_bytes
 from lastmile.location import OBJECTIVES
 from lastmile.map_assets import describe_map_assets, fetch_map_assets, resolve_map_assets
-from lastmile.network import NetworkSource, RoadNetwork, graph_file_kind, load_network, open_network
+from lastmile.network import (
+    NetworkSource,
+    RoadNetwork,
+    check_covers,
+    graph_file_kind,
+    imported_extracts_dir,
+    load_network,
+    open_network,
+)
 from lastmile.plan import (
     Placement,
     PlanInputs,
@@ -176,12 +184,20 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     if args.extract is not None:
         src = Path(args.extract)
         kind = graph_file_kind(src)
-        target = cache / "extracts" / src.name
-        # read it first: a missing or broken extract is refused and never copied into the cache
+        folder = imported_extracts_dir(cache, region)
+        # read it first: a missing or broken extract, or one outside the county, is refused and
+        # never copied into the cache
         desc = f"OpenStreetMap extract {src.name}"
         net = load_network(src, region, cache=cache, description=desc)
-        write_bytes(target, src.read_bytes())
-        print(f"imported {kind} extract {src} -> {target} ({net.n_nodes:,} nodes)")
+        check_covers(net, outline, region, src)
+        target = write_bytes(folder / src.name, src.read_bytes())
+        for old in folder.iterdir():  # one imported extract per region: the new one replaces it
+            if old != target and old.is_file():
+                old.unlink()
+        print(
+            f"imported {kind} extract {src} -> {target} ({net.n_nodes:,} nodes); "
+            "`--network auto` (the default) now uses it unless [plan] local_extract names another"
+        )
     if args.network is not None:
         net, source = open_network(
             args.network,

@@ -851,9 +851,10 @@ def open_network(
     Parameters
     ----------
     spec
-        ``"auto"``: ``local_extract`` if given, else an OSM download when Overpass answers within
-        ``osm_timeout_s``, else the synthetic stand-in. ``"synthetic"``, ``"osm"``, or a file path
-        force one source.
+        ``"auto"``: ``local_extract`` if given, else the extract imported with
+        ``lastmile fetch --extract`` (:func:`imported_extract`), else an OSM download when
+        Overpass answers within ``osm_timeout_s``, else the synthetic stand-in. ``"synthetic"``,
+        ``"osm"``, or a file path force one source.
     region
         Speeds, CRS, stand-in settings.
     outline
@@ -863,6 +864,8 @@ def open_network(
     """
     choice = str(spec)
     if choice == "auto":
+        if local_extract is None:  # an extract imported with `lastmile fetch --extract`
+            local_extract = imported_extract(cache, region)
         if local_extract is not None:
             choice = str(local_extract)
         elif overpass_reachable(osm_timeout_s):
@@ -916,11 +919,25 @@ def open_network(
         f"OpenStreetMap extract {path.name}, file of {dated} (© OpenStreetMap contributors, ODbL)"
     )
     net = load_network(path, region, cache=cache, description=label)
-    _check_covers(net, outline, region, path)
+    check_covers(net, outline, region, path)
     return net, NetworkSource("file", path if kind != "graphml" else None, label)
 
 
-def _check_covers(net: RoadNetwork, outline: BaseGeometry, region: Region, path: Path) -> None:
+def imported_extracts_dir(cache: Path, region: Region) -> Path:
+    """Where ``lastmile fetch --extract`` keeps the region's imported extract (one at a time)."""
+    return cache / "extracts" / region.id
+
+
+def imported_extract(cache: Path, region: Region) -> Path | None:
+    """The extract imported for ``region`` with ``lastmile fetch --extract``, if any."""
+    folder = imported_extracts_dir(cache, region)
+    if not folder.is_dir():
+        return None
+    files = sorted(f for f in folder.iterdir() if f.is_file() and not f.name.startswith("."))
+    return files[0] if files else None
+
+
+def check_covers(net: RoadNetwork, outline: BaseGeometry, region: Region, path: Path) -> None:
     """DataError when no node of the drive graph lies inside the county outline."""
     if not shapely.contains_xy(outline, net.node_lon, net.node_lat).any():
         raise DataError(
