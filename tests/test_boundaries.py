@@ -363,12 +363,26 @@ def test_unknown_code_and_wrong_name_are_clear_errors(tmp_path: Path) -> None:
 
 def test_explicit_outline_file_wins(region: Region, tmp_path: Path) -> None:
     f = tmp_path / "box.geojson"
-    gpd.GeoDataFrame(geometry=[utm_box(0, 0, 20, 10)], crs=UTM).to_file(f)
+    gpd.GeoDataFrame(geometry=[utm_box(0, 0, 50, 50)], crs=UTM).to_file(f)
     got = county_outline(region, path=f, reference_dir=tmp_path / "not-used", cache=tmp_path)
     assert got.source == "file" and got.origin == str(f)
-    assert got.area_km2(UTM) == pytest.approx(200, rel=1e-6)
+    assert got.area_km2(UTM) == pytest.approx(2500, rel=1e-6)
     with pytest.raises(InputError, match=r"missing\.geojson does not exist"):
         county_outline(region, path=tmp_path / "missing.geojson")
+
+
+@pytest.mark.parametrize(("km", "ratio"), [(20, "0.16"), (130, "6.7")])
+def test_outline_far_from_the_published_area_is_refused(
+    region: Region, tmp_path: Path, km: int, ratio: str
+) -> None:
+    # a township's or a prefecture's outline given as the county's (published 2,540 km²)
+    f = tmp_path / "box.geojson"
+    gpd.GeoDataFrame(geometry=[utm_box(0, 0, km, km)], crs=UTM).to_file(f)
+    with pytest.raises(DataError, match=f"{km * km:,} km², {ratio} times the published area"):
+        county_outline(region, path=f)
+    # within the tolerance (a generalised or older outline): accepted
+    gpd.GeoDataFrame(geometry=[utm_box(0, 0, 50, 55)], crs=UTM).to_file(f)
+    assert county_outline(region, path=f).area_km2(UTM) == pytest.approx(2750, rel=1e-6)
 
 
 def test_reference_dir_without_the_file_is_a_clear_error(region: Region, tmp_path: Path) -> None:

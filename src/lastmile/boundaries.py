@@ -755,7 +755,38 @@ def county_outline(
     ------
     InputError
         If a named file or directory is missing, or the code is not in the package.
+    DataError
+        If the outline's area is not within 20 % of the region's published ``area_km2``
+        (another county's or a prefecture's outline, or the wrong CRS).
     """
+    outline = _find_outline(region, path, crs, reference_dir, cache)
+    if region.area_km2 > 0:
+        area = outline.area_km2(region.projected_crs)
+        ratio = area / region.area_km2
+        if not 1 / OUTLINE_AREA_TOLERANCE <= ratio <= OUTLINE_AREA_TOLERANCE:
+            raise DataError(
+                f"county outline {outline.origin}: {area:,.0f} km², {ratio:.2g} times the "
+                f"published area of {region.name} ({region.area_km2:,.0f} km², [region] "
+                f"area_km2 in {region.source_file}): not this county's outline",
+                "give the county's own outline (one county: not its prefecture, a township or "
+                "another county), or correct area_km2",
+            )
+    return outline
+
+
+#: how far an outline's area may differ from the published ``area_km2`` (a factor): generalised
+#: or older outlines differ by a few per cent; another county or a prefecture by far more
+OUTLINE_AREA_TOLERANCE = 1.2
+
+
+def _find_outline(
+    region: Region,
+    path: str | Path | None,
+    crs: str | None,
+    reference_dir: str | Path | None,
+    cache: str | Path | None,
+) -> CountyOutline:
+    """The outline from the first source that applies (see :func:`county_outline`)."""
     if path is not None:
         return _file_outline(Path(path), crs, "file", "check the outline path")
     if region.outline_path is not None:
