@@ -299,7 +299,12 @@ def test_user_orders_file_and_unreachable_order(small_cache: Path, tmp_path: Pat
     una = pd.read_csv(out / "unassigned.csv")
     far = una[una["order_id"] == "FAR"]
     assert len(far) == 2 and set(far["reason"]) == {"infeasible"}
-    assert set(far["binding"]) == {"unreachable"} and far["detail"].str.contains("no road").all()
+    assert set(far["binding"]) == {"unreachable"}
+    # the evidence: the point's distance to the road network against the snap limit, in metres
+    snap_limit = load_scenario(**SETTINGS).region.max_snap_m
+    assert far["detail"].str.contains(f"beyond the snap limit of {snap_limit:,.0f} m").all()
+    assert (far["limit"] == round(snap_limit)).all() and (far["best"] > 10_000).all()
+    assert set(far["unit"]) == {"m"}
     stops = pd.read_csv(out / "stops.csv")
     assert set(stops["order_id"]) == {"O0", "O1", "O2"}
     assert (stops["in_vehicle_min"] <= 120).all() and stops["cold_chain_ok"].all()

@@ -74,6 +74,7 @@ from lastmile.routing import (
     ENDED_NOTHING,
     ENDED_SOLUTION_LIMIT,
     ENDED_TIME_CAP,
+    REASON_UNREACHABLE,
     Depot,
     Order,
     RoutingOptions,
@@ -650,10 +651,39 @@ def plan_routes(
     else:
         strategy = _first_solution(len(problem.orders), plan.routing_first_solution)
         solution = solve_routing(problem, replace(options, first_solution_strategy=strategy))
+    solution = _snap_evidence(solution, orders, region.max_snap_m)
     report = validate_routes(problem, solution)
     frames = solution_frames(problem, solution)
     routes, stops, unassigned = _geo_frames(inputs, depots, problem, solution, frames, name)
     return RoutePlan(name, problem, solution, report, routes, stops, unassigned)
+
+
+def _snap_evidence(
+    solution: RoutingSolution, orders: pd.DataFrame, max_snap_m: float
+) -> RoutingSolution:
+    """An order unreachable because its point lies beyond the snap limit says so, with figures.
+
+    The routing layer sees only the matrix (no road path either way); the distance to the road
+    network is what the user can check and fix.
+    """
+    far = orders.loc[orders["too_far"].to_numpy(bool)].set_index("id")["snap_m"]
+    if far.empty:
+        return solution
+    unassigned = tuple(
+        replace(
+            u,
+            detail=f"its point is {far[u.order_id]:,.0f} m from the nearest road of the "
+            f"network, beyond the snap limit of {max_snap_m:,.0f} m (outside the area the "
+            "network covers, or a wrong lon/lat)",
+            limit=round(max_snap_m),
+            best=round(float(far[u.order_id])),
+            unit="m",
+        )
+        if u.binding == REASON_UNREACHABLE and u.order_id in far.index
+        else u
+        for u in solution.unassigned
+    )
+    return replace(solution, unassigned=unassigned)
 
 
 def _supplied_types(

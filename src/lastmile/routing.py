@@ -889,8 +889,8 @@ def _evidence(rule: str, problem: RoutingProblem, o: Order, cands: Sequence[Vehi
             o.id,
             INFEASIBLE,
             rule,
-            f"no road path between depot(s) {', '.join(depots)} and location "
-            f"{o.location} in both directions",
+            f"no road path between depot(s) {', '.join(depots)} and the order's point, in "
+            "either direction",
         )
     if rule == REASON_REFRIGERATION:
         return Unassigned(
