@@ -93,7 +93,14 @@ def test_cli_bad_file_is_one_clear_error(
     garbage = tmp_path / "junk.txt"
     garbage.write_text("hello\nworld\n", encoding="ascii")
     assert main(["bench", "solomon", str(garbage), "--time-limit", "1"]) == 2
-    assert "not a Solomon instance" in capsys.readouterr().err
+    assert "not a Solomon instance (no VEHICLE / NUMBER CAPACITY section)" in (
+        capsys.readouterr().err
+    )
+    # the portfolio has two strategies: a third worker is refused, not silently ignored
+    with pytest.raises(SystemExit) as refused:
+        main(["bench", "solomon", str(garbage), "--workers", "3"])
+    assert refused.value.code == 2
+    assert "--workers: invalid choice: 3 (choose from 1, 2)" in capsys.readouterr().err
 
 
 def test_portfolio_keeps_the_best_of_its_searches(test_data: Path) -> None:

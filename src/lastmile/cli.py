@@ -278,11 +278,20 @@ def _prepare(args: argparse.Namespace, steps: int) -> tuple[Scenario, PlanInputs
     return scenario, inputs, progress
 
 
+#: what each location objective's value counts, for the console
+_OBJECTIVE_UNITS = {
+    "pmedian": "(demand weight x road seconds, summed)",
+    "mclp": "(demand weight covered)",
+    "pcenter": "s (the longest road time to a served settlement)",
+}
+
+
 def _print_hubs(inputs: PlanInputs, placement: Placement) -> None:
     names = {t.code: t for t in inputs.region.townships}
     res = placement.result
+    objective = inputs.scenario.plan.objective
     print(
-        f"hubs ({inputs.scenario.plan.objective}; objective {res.objective:,.0f}, bound "
+        f"hubs ({objective}; objective {res.objective:,.0f} {_OBJECTIVE_UNITS[objective]}, bound "
         f"{res.bound:,.0f}, {'proven optimal' if res.optimal else 'not proven optimal'}):"
     )
     for h in placement.hubs.itertuples():
@@ -847,7 +856,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="print JSON lines (default)")
     b.add_argument(
         "--workers",
-        type=_positive_int,
+        type=int,
+        choices=(1, 2),
         default=1,
         help="2: two searches side by side on two cores (a strategy portfolio), best kept",
     )

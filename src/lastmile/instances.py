@@ -117,7 +117,12 @@ def read_solomon(path: str | Path) -> SolomonInstance:
         vehicles, capacity = (int(v) for v in lines[vi + 1].split()[:2])
         rows = [line.split() for line in lines if len(line.split()) == 7]
         data = np.array([[float(v) for v in r] for r in rows if r[0].isdigit()])
-    except (StopIteration, ValueError, IndexError) as exc:
+    except StopIteration:
+        raise InputError(
+            f"{p_}: not a Solomon instance (no VEHICLE / NUMBER CAPACITY section)",
+            "give a Solomon-format VRPTW file (C101.txt, R1_2_1.TXT ...)",
+        ) from None
+    except (ValueError, IndexError) as exc:
         raise InputError(f"{p_}: not a Solomon instance ({exc})", "check the file format") from exc
     if len(data) < 2 or data[0, 0] != 0:
         raise InputError(f"{p_}: no depot row (customer 0) or no customers", "check the file")
