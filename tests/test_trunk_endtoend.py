@@ -356,3 +356,46 @@ def test_fleet_search_serves_all_and_one_fewer_does_not() -> None:
     s = both.summary()
     assert s["vehicles"] == 6 and s["all_servable_served"] and s["servable_orders"] == 6
     assert s["one_fewer_fails"] and s["trunk_vehicles"] == 0
+
+
+def test_fleet_needed_is_never_more_than_the_routed_day_used() -> None:
+    from lastmile.fleet import fleet_needed
+
+    # one depot; villages 1..6 each 80 min out and 160 min from one another, 100 kg per order and
+    # per vehicle: one order per trip. Reefers and vans make two trips a day, the (refrigerated)
+    # trunks one. Four cold orders, two plain ones.
+    t = np.full((7, 7), 160 * 60, dtype=np.int64)
+    t[0, :] = t[:, 0] = 80 * 60
+    np.fill_diagonal(t, 0)
+    orders = [
+        Order(f"cold{i}", "delivery", i, {"kg": 100}, service_s=600, requires_refrigeration=True)
+        for i in range(1, 5)
+    ] + [Order(f"plain{i}", "delivery", i, {"kg": 100}, service_s=600) for i in (5, 6)]
+
+    def vtype(name: str, cold: bool, count: int, trips: int, fixed: float) -> VehicleType:
+        return VehicleType(id=name, refrigerated=cold, capacity={"kg": 100},
+                           count_per_depot=count, shift_start_s=7 * H, shift_end_s=19 * H,
+                           fixed_cost=fixed, cost_per_km=1.0, max_trips=trips)  # fmt: skip
+
+    types = (vtype("reefer", True, 2, 2, 100), vtype("trunk", True, 4, 1, 500),
+             vtype("van", False, 1, 2, 80))  # fmt: skip
+    problem = RoutingProblem(t, t * 10, (Depot("c", 0),), types, tuple(orders))
+
+    def solver(p: RoutingProblem) -> object:
+        return solve(p, OPTIONS)
+
+    day = solve(problem, OPTIONS)  # the routed day, whole fleet: 2 reefers, 1 van, no trunk
+    assert validate_routes(problem, day).ok and not day.unassigned
+    used = {(r.vehicle_type, r.vehicle_id) for r in day.routes}
+    assert sorted(vt for vt, _ in used) == ["reefer", "reefer", "van"]
+
+    # the greedy bisection used to take the reefers out first (the trunks took over their cold
+    # orders, one a day each) and then needed all four trunks: 0 reefer + 4 trunk + 1 van = 5
+    def check(s: dict[str, object]) -> None:
+        assert s["last_mile_by_type"] == {"reefer": 2, "trunk": 0, "van": 1}
+        assert s["vehicles"] == 3 == len(used) and s["all_servable_served"]
+        assert s["cost"] == pytest.approx(day.kpis.total_cost)
+
+    # the search's own whole-fleet day is the witness; then the scenario's routed day, given
+    check(fleet_needed("baseline", problem, solver).summary())  # type: ignore[arg-type]
+    check(fleet_needed("baseline", problem, solver, witness=day).summary())  # type: ignore[arg-type]
