@@ -139,6 +139,62 @@ def test_lead_times_by_hand() -> None:
     assert table["cost"].sum() == pytest.approx(total)
 
 
+def test_trunk_runs_leave_at_their_departure_and_arrive_as_early_as_possible() -> None:
+    # centre, hubs A (40 min), B (15 min), C (20 min); A and B cannot share a 5 t truck, so two
+    # trucks run and B's has two hours of slack before the 09:30 latest arrival: it used to leave
+    # at 09:15 and reach B at exactly 09:30 (evening: leave 22:50, back at the 23:30 shift end)
+    s = trunk_settings(hub_latest_arrival_s=9 * H + 1800)
+    minutes = np.array([[0, 40, 15, 20], [40, 0, 50, 30], [15, 50, 0, 25], [20, 30, 25, 0]])
+    t = (minutes * 60).astype(np.int64)
+    loads = {"A": {"kg": 2700, "parcels": 300}, "B": {"kg": 2800, "parcels": 1000},
+             "C": {"kg": 200, "parcels": 1200}}  # fmt: skip
+    args = (t, t * 10, np.ones((4, 4), bool), ["A", "B", "C"], loads, s)
+    morning = route_trunk(
+        trunk_problem(*args, "morning", centre_id="c", latest_s=s.hub_latest_arrival_s),
+        OPTIONS,
+        "morning",
+    )
+    assert morning.validation.ok, morning.validation.summary()
+    # every truck leaves at the 07:00 cut-off and drives on: B at 07:15; C at 07:20, 10 min
+    # unloading, 30 min on to A at 08:00
+    assert [r.departure_s for r in morning.solution.routes] == [7 * H, 7 * H]
+    assert morning.hub_arrival_s == {"B": 7 * H + 900, "C": 7 * H + 1200, "A": 8 * H}
+    assert hub_ready_times(morning, s, "c")["B"] == 7 * H + 900 + 1800
+    assert sorted(r.arrival_s for r in morning.solution.routes) == [
+        7 * H + 900 + 600 + 900,
+        8 * H + 600 + 40 * 60,
+    ]
+    # hours (and cost) are those of the driving: no idle time at the centre
+    assert (
+        morning.solution.kpis.total_duration_s
+        == (15 + 10 + 15) * 60 + (20 + 10 + 30 + 10 + 40) * 60
+    )
+    # evening, vans back by 18:00: leave at 19:30, back as early as the sequence allows
+    evening = route_trunk(
+        trunk_problem(*args, "evening", ready_s=dict.fromkeys("ABC", 18 * H), centre_id="c"),
+        OPTIONS,
+        "evening",
+    )
+    assert evening.validation.ok
+    assert [r.departure_s for r in evening.solution.routes] == [19 * H + 1800] * 2
+    assert evening.hub_to_centre_s["B"] == 19 * H + 1800 + (15 + 10 + 15) * 60
+    # a hub whose vans come back after the evening departure: the truck reaches it when they are
+    # back, and leaves the centre just in time rather than idling at the hub
+    late = route_trunk(
+        trunk_problem(*args[:3], ["A", "B", "C"], {"B": {"kg": 100}}, s, "evening",
+                      ready_s={"B": 21 * H}, centre_id="c"),
+        OPTIONS,
+        "evening",
+    )  # fmt: skip
+    (route,) = late.solution.routes
+    assert late.validation.ok
+    assert (route.departure_s, late.hub_arrival_s["B"], route.arrival_s) == (
+        21 * H - 900,
+        21 * H,
+        21 * H + 600 + 900,
+    )
+
+
 def test_no_cold_room_makes_a_remote_pickup_bind_at_the_centre() -> None:
     # village C: 15 min from the hub, 75 min from the centre; produce limit 60 min
     pickup = Order("pC", "pickup", 4, {"kg": 50}, service_s=600, product_class="produce",
@@ -300,3 +356,46 @@ def test_fleet_search_serves_all_and_one_fewer_does_not() -> None:
     s = both.summary()
     assert s["vehicles"] == 6 and s["all_servable_served"] and s["servable_orders"] == 6
     assert s["one_fewer_fails"] and s["trunk_vehicles"] == 0
+
+
+def test_fleet_needed_is_never_more_than_the_routed_day_used() -> None:
+    from lastmile.fleet import fleet_needed
+
+    # one depot; villages 1..6 each 80 min out and 160 min from one another, 100 kg per order and
+    # per vehicle: one order per trip. Reefers and vans make two trips a day, the (refrigerated)
+    # trunks one. Four cold orders, two plain ones.
+    t = np.full((7, 7), 160 * 60, dtype=np.int64)
+    t[0, :] = t[:, 0] = 80 * 60
+    np.fill_diagonal(t, 0)
+    orders = [
+        Order(f"cold{i}", "delivery", i, {"kg": 100}, service_s=600, requires_refrigeration=True)
+        for i in range(1, 5)
+    ] + [Order(f"plain{i}", "delivery", i, {"kg": 100}, service_s=600) for i in (5, 6)]
+
+    def vtype(name: str, cold: bool, count: int, trips: int, fixed: float) -> VehicleType:
+        return VehicleType(id=name, refrigerated=cold, capacity={"kg": 100},
+                           count_per_depot=count, shift_start_s=7 * H, shift_end_s=19 * H,
+                           fixed_cost=fixed, cost_per_km=1.0, max_trips=trips)  # fmt: skip
+
+    types = (vtype("reefer", True, 2, 2, 100), vtype("trunk", True, 4, 1, 500),
+             vtype("van", False, 1, 2, 80))  # fmt: skip
+    problem = RoutingProblem(t, t * 10, (Depot("c", 0),), types, tuple(orders))
+
+    def solver(p: RoutingProblem) -> object:
+        return solve(p, OPTIONS)
+
+    day = solve(problem, OPTIONS)  # the routed day, whole fleet: 2 reefers, 1 van, no trunk
+    assert validate_routes(problem, day).ok and not day.unassigned
+    used = {(r.vehicle_type, r.vehicle_id) for r in day.routes}
+    assert sorted(vt for vt, _ in used) == ["reefer", "reefer", "van"]
+
+    # the greedy bisection used to take the reefers out first (the trunks took over their cold
+    # orders, one a day each) and then needed all four trunks: 0 reefer + 4 trunk + 1 van = 5
+    def check(s: dict[str, object]) -> None:
+        assert s["last_mile_by_type"] == {"reefer": 2, "trunk": 0, "van": 1}
+        assert s["vehicles"] == 3 == len(used) and s["all_servable_served"]
+        assert s["cost"] == pytest.approx(day.kpis.total_cost)
+
+    # the search's own whole-fleet day is the witness; then the scenario's routed day, given
+    check(fleet_needed("baseline", problem, solver).summary())  # type: ignore[arg-type]
+    check(fleet_needed("baseline", problem, solver, witness=day).summary())  # type: ignore[arg-type]

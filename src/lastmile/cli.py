@@ -397,11 +397,11 @@ def _print_like_for_like(k: dict[str, Any]) -> None:
     )
     for n, f in k.get("fleet_needed", {}).items():
         flag = "" if f["all_servable_served"] else " (NOT all servable orders served at the cap)"
+        last_mile = sum(f["last_mile_by_type"].values())
         print(
-            f"  fleet needed, {n}: {f['vehicles']} vehicles ("
+            f"  fleet needed, {n}: {f['vehicles']} vehicles = {last_mile} on last-mile routes ("
             + ", ".join(f"{c} {t}" for t, c in f["last_mile_by_type"].items())
-            + f"), "
-            f"trunk {f['trunk_vehicles']}, cost {f['cost']:,.0f}{flag}"
+            + f") + {f['trunk_vehicles']} on trunk runs, cost {f['cost']:,.0f}{flag}"
         )
 
 

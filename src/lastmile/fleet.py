@@ -11,9 +11,14 @@ Search, per depot (reproducible: every step is a solve ended by the solution lim
 2. The starting counts are doubled (at most ``max_doublings`` times) until every servable order is
    served and the validator accepts the day; if that never happens the result says so
    (``reached = False``) and keeps the largest fleet tried.
-3. Then each vehicle type in turn (refrigerated first) is bisected between 0 and its count with the
-   other types at their current counts: the smallest count that still serves every servable
-   order.
+3. Every day that serves all servable orders is a *witness*: the vehicles it actually used, per
+   type, serve them too (the idle ones can go). The search continues from the smallest witness:
+   the day at the starting fleet, or the scenario's own routed day when given (``witness``). So
+   the fleet found is never larger, per type, than what that day used.
+4. Then each vehicle type in turn (refrigerated first: they can serve every order, so the other
+   types are still there to take over what they leave) is bisected between 0 and its witness
+   count with the other types at their current counts: the smallest count that still serves
+   every servable order; the search then moves to that day's witness.
 
 Bisection assumes that more vehicles never serve fewer orders, which a heuristic search does not
 guarantee; the result is the smallest fleet *this search* found, and :class:`DepotFleet` records
@@ -97,18 +102,37 @@ def _with_counts(problem: RoutingProblem, depot: str, counts: Mapping[str, int])
     return replace(problem, vehicle_types=types)
 
 
+def _used(solution: RoutingSolution, depot: str, ids: Sequence[str]) -> dict[str, int]:
+    """Vehicles of each type at ``depot`` that drive at least one route of ``solution``."""
+    used: dict[str, set[str]] = {}
+    for r in solution.routes:
+        if r.depot == depot:
+            used.setdefault(r.vehicle_type, set()).add(r.vehicle_id)
+    return {i: len(used.get(i, ())) for i in ids}
+
+
 def search_depot(
     problem: RoutingProblem,
     depot: str,
     solver: Solver,
     *,
     max_doublings: int = 2,
+    witness: RoutingSolution | None = None,
 ) -> DepotFleet:
-    """Smallest counts per vehicle type at ``depot`` serving every servable order of it."""
+    """Smallest counts per vehicle type at ``depot`` serving every servable order of it.
+
+    Parameters
+    ----------
+    witness
+        A routed, validated day of ``problem`` (the scenario's own): when it serves every
+        servable order of the depot, the vehicles it used there bound the search, so the fleet
+        found is never larger than that day's.
+    """
     sub = depot_problem(problem, depot)
     start = {vt.id: vt.count_at(depot) for vt in sub.vehicle_types}
     steps = 0
-    cache: dict[tuple[int, ...], tuple[bool, float]] = {}
+    # counts -> (serves every servable order, cost of that day, vehicles it used per type)
+    cache: dict[tuple[int, ...], tuple[bool, float, dict[str, int]]] = {}
     ids = [vt.id for vt in sorted(sub.vehicle_types, key=lambda v: (not v.refrigerated, v.id))]
 
     first = solver(sub)
@@ -117,27 +141,42 @@ def search_depot(
         u.order_id for u in first.unassigned if not is_servable(unserved_reason(u))
     }
 
+    def key(counts: Mapping[str, int]) -> tuple[int, ...]:
+        return tuple(int(counts[i]) for i in ids)
+
+    def remember(counts: Mapping[str, int], good: bool, cost: float, used: dict[str, int]) -> None:
+        cache[key(counts)] = (good, cost, used)
+        if good:  # the vehicles the day used serve it as well: a fleet of its own
+            known = cache.get(key(used))
+            if known is None or not known[0] or known[1] > cost:
+                cache[key(used)] = (True, cost, used)
+
     def ok(counts: Mapping[str, int]) -> tuple[bool, float]:
         nonlocal steps
-        key = tuple(int(counts[i]) for i in ids)
-        if key not in cache:
+        if key(counts) not in cache:
             p = _with_counts(sub, depot, counts)
-            if sum(key) == 0:
-                cache[key] = (not servable, 0.0)
+            if sum(key(counts)) == 0:
+                remember(counts, not servable, 0.0, dict(counts))
             else:
                 sol = solver(p)
                 steps += 1
                 served = {s.order_id for r in sol.routes for s in r.stops}
                 good = servable <= served and validate_routes(p, sol).ok
-                cache[key] = (good, sol.kpis.total_cost)
-        return cache[key]
+                remember(counts, good, sol.kpis.total_cost, _used(sol, depot, ids))
+        good, cost, _ = cache[key(counts)]
+        return good, cost
 
     if not sub.orders:
         zero = dict.fromkeys(ids, 0)
         return DepotFleet(depot, zero, start, 0, True, 0.0, steps, {})
     served0 = {s.order_id for r in first.routes for s in r.stops}
     good0 = servable <= served0 and validate_routes(sub, first).ok
-    cache[tuple(start[i] for i in ids)] = (good0, first.kpis.total_cost)
+    remember(start, good0, first.kpis.total_cost, _used(first, depot, ids))
+    if witness is not None:
+        mine = [r for r in witness.routes if r.depot == depot]
+        if servable <= {s.order_id for r in mine for s in r.stops}:
+            used = _used(witness, depot, ids)
+            remember(used, True, sum(r.cost for r in mine), used)
     counts = dict(start)
     reached = good0
     for _ in range(max_doublings):
@@ -147,6 +186,13 @@ def search_depot(
         reached = ok(counts)[0]
     if not reached:
         return DepotFleet(depot, counts, start, len(servable), False, ok(counts)[1], steps, {})
+
+    def best_witness() -> dict[str, int]:
+        """The good day with the fewest vehicles used (then the cheapest)."""
+        good = [(sum(u.values()), c, key(u)) for g, c, u in cache.values() if g]
+        return dict(zip(ids, min(good)[2], strict=True))
+
+    counts = best_witness()
     for t in ids:
         lo, hi = 0, counts[t]  # hi serves all; find the smallest that does
         while lo < hi:
@@ -155,7 +201,7 @@ def search_depot(
                 hi = mid
             else:
                 lo = mid + 1
-        counts[t] = hi
+        counts = dict(cache[key({**counts, t: hi})][2])  # that day's witness
     fewer = {t: not ok({**counts, t: counts[t] - 1})[0] for t in ids if counts[t] > 0}
     return DepotFleet(depot, counts, start, len(servable), True, ok(counts)[1], steps, fewer)
 
@@ -208,6 +254,8 @@ def fleet_needed(
     trunk: Sequence[RoutingProblem] = (),
     fixed_daily_cost: float = 0.0,
     max_doublings: int = 2,
+    witness: RoutingSolution | None = None,
+    trunk_witnesses: Sequence[RoutingSolution | None] = (),
 ) -> FleetNeeded:
     """The smallest fleet of a scenario: each depot searched on its orders, then the trunk.
 
@@ -220,15 +268,23 @@ def fleet_needed(
         vehicles run morning and evening).
     fixed_daily_cost
         Added to the cost (e.g. the hubs' daily cost).
+    witness
+        The scenario's routed, validated day of ``problem``: each depot's search starts from the
+        vehicles that day used there (:func:`search_depot`), so the last-mile fleet found is never
+        larger than the day's.
+    trunk_witnesses
+        The routed trunk runs, in the order of ``trunk`` (same use, per run).
     """
     depots = tuple(
-        search_depot(problem, d.id, solver, max_doublings=max_doublings) for d in problem.depots
+        search_depot(problem, d.id, solver, max_doublings=max_doublings, witness=witness)
+        for d in problem.depots
     )
     needs: list[int] = []
     trunk_reached = True
     cost = 0.0
-    for tp in trunk:
-        fleet = search_depot(tp, tp.depots[0].id, solver, max_doublings=max_doublings)
+    runs = list(trunk_witnesses) + [None] * (len(trunk) - len(trunk_witnesses))
+    for tp, run in zip(trunk, runs, strict=True):
+        fleet = search_depot(tp, tp.depots[0].id, solver, max_doublings=max_doublings, witness=run)
         trunk_reached &= fleet.reached
         needs.append(fleet.vehicles)
         cost += fleet.cost

@@ -1426,7 +1426,8 @@ def search_fleet_needed(
 
     Each step is a routed, validated day with the scenario's solver settings, routed as the day
     itself is (the baseline by catchments when ``baseline_routing`` says so); the plan's cost
-    includes the trunk runs and the hubs' daily cost.
+    includes the trunk runs and the hubs' daily cost. Each search starts from the vehicles the
+    routed day (and its trunk runs) used, so the fleet needed is never more than that day's.
     """
     plan = inputs.scenario.plan
     options = _routing_options(inputs)
@@ -1442,15 +1443,22 @@ def search_fleet_needed(
         return _solve_sectors(problem, options, sectors, plan.routing_first_solution)
 
     n_hubs = len(planned.problem.depots) - 1
-    trunk_runs = [r.problem for r in (morning, evening) if r is not None]
+    runs = [r for r in (morning, evening) if r is not None]
     return {
-        "baseline": fleet_needed("baseline", baseline.problem, baseline_solver),
+        "baseline": fleet_needed(
+            "baseline",
+            baseline.problem,
+            baseline_solver,
+            witness=baseline.solution if baseline.validation.ok else None,
+        ),
         "plan": fleet_needed(
             "plan",
             planned.problem,
             solver,
-            trunk=trunk_runs,
+            trunk=[r.problem for r in runs],
             fixed_daily_cost=inputs.region.trunk.hub_daily_cost * n_hubs,
+            witness=planned.solution if planned.validation.ok else None,
+            trunk_witnesses=[r.solution if r.validation.ok else None for r in runs],
         ),
     }
 

@@ -12,6 +12,9 @@ Conventions
 - A hub whose load exceeds one trunk vehicle's capacity is split into several stops (``hub#2``).
 - The trunk *arrives* at a hub at the start of service of its stop (the latest one when split);
   the hub's last-mile vans may leave ``hub_handling_s`` later (:func:`hub_ready_times`).
+- A run leaves at its departure time (the morning one at the cut-off) and reaches every hub, and
+  the centre again, as early as its sequence of stops allows (:func:`earliest_schedule`); it
+  leaves later only when it would otherwise wait at its first hub (an evening pickup window).
 - Evening pickups at a hub may start only after the hub's last van is back (a time window), so
   every crate the vans brought is on board.
 """
@@ -31,11 +34,15 @@ from lastmile.route_tables import solution_frames
 from lastmile.routing import (
     Depot,
     Order,
+    Route,
     RoutingOptions,
     RoutingProblem,
     RoutingSolution,
     VehicleType,
+    compute_kpis,
+    route_schedule,
     solve,
+    vehicles_of,
 )
 from lastmile.validate import ValidationReport, validate_routes
 
@@ -183,9 +190,46 @@ def trunk_problem(
     )
 
 
+def earliest_schedule(problem: RoutingProblem, solution: RoutingSolution) -> RoutingSolution:
+    """The solver's routes, each re-timed to reach its stops and the centre as early as possible.
+
+    The solver fixes the sequence of stops; the times within a route's slack are whatever its
+    schedule optimiser returns, and with several trucks that is often the latest point (a truck
+    waiting two hours at the centre to reach its hub exactly at ``hub_latest_arrival``). A hub's
+    vans leave at its trunk arrival, so every minute of that slack is a minute on each parcel's
+    lead time. Each route is therefore rebuilt by :func:`lastmile.routing.route_schedule` from the
+    vehicle's shift start (the run's departure): every start of service is the arrival or the
+    opening of the stop's window, whichever is later, and the truck leaves later than the
+    departure only when it would otherwise wait at its first stop.
+
+    The earliest schedule of a sequence starts no stop later than any feasible one, so every
+    time window still holds; a route that would now exceed the vehicle's duration limit (a wait at
+    a later stop) keeps the solver's times. Costs and KPIs are recomputed from the new times.
+    """
+    vehicles = {v.id: v for v in vehicles_of(problem)}
+    by_id = {o.id: o for o in problem.orders}
+    routes: list[Route] = []
+    for r in solution.routes:
+        v = vehicles[r.vehicle_id]
+        if v.type.max_trips != 1:  # a later trip's departure hangs on the one before: keep
+            routes.append(r)
+            continue
+        early = route_schedule(problem, v, [by_id[s.order_id] for s in r.stops])
+        fits = early.duration_s <= v.type.duration_limit_s and early.arrival_s <= v.type.shift_end_s
+        routes.append(early if fits else r)
+    return replace(
+        solution,
+        routes=tuple(routes),
+        kpis=compute_kpis(problem, routes, len(solution.unassigned)),
+    )
+
+
 def route_trunk(problem: RoutingProblem, options: RoutingOptions, kind: str) -> TrunkRun:
-    """Solve and validate one trunk run; hub arrival (and, evening, centre arrival) per hub."""
-    solution = solve(problem, options)
+    """Solve and validate one trunk run; hub arrival (and, evening, centre arrival) per hub.
+
+    The routes run on their earliest schedule (:func:`earliest_schedule`).
+    """
+    solution = earliest_schedule(problem, solve(problem, options))
     report = validate_routes(problem, solution)
     arrival: dict[str, int] = {}
     to_centre: dict[str, int] = {}
