@@ -155,13 +155,24 @@ colour = "red"
 
 
 def test_bad_values_fail_their_scenario_before_any_task(tmp_path: Path) -> None:
-    sweep = load_sweep(_write(tmp_path, SET + "\n[grid]\np = [0, 5]\n"))
-    bad, good = sweep.scenarios
+    text = SET + "\n[grid]\np = [0, 5]\n"
+    text += '\n[[scenarios]]\nname = "quarter fleet"\nfleet_multiplier = 0.25\n'
+    text += '\n[[scenarios]]\nname = "no vans"\n"fleet_multiplier.van" = 0\n'
+    sweep = load_sweep(_write(tmp_path, text))
+    bad, good, quarter, no_vans = sweep.scenarios
     # named by the scenario, not by a worker's temporary file
     assert bad.error is not None and not bad.toml
-    assert "sweep scenario 'p=0'" in bad.error and "p = 0 must be at least 1" in bad.error
-    assert "lastmile-sweep-" not in bad.error
+    assert bad.error.startswith("sweep scenario 'p=0' [plan] p = 0 must be at least 1")
     assert good.error is None and good.toml
+    # valid only until multiplied: 2 vehicles per type x 0.25 rounds to none, caught when read
+    assert quarter.error is not None and not quarter.toml
+    assert quarter.error.startswith(
+        "sweep scenario 'quarter fleet': fleet_multiplier = 0.25 leaves no vehicle"
+    )
+    assert "reefer 2 -> 0, van 2 -> 0" in quarter.error
+    assert no_vans.error is None  # one type to zero is a valid scenario
+    for spec in (bad, quarter):
+        assert "lastmile-sweep-" not in spec.error and "scenario file" not in spec.error
 
 
 @pytest.mark.parametrize(

@@ -259,14 +259,21 @@ def _load_text(text: str, what: str = "sweep scenario") -> Any:
         try:
             return load_scenario(path)
         except LastmileError as exc:
-            raise type(exc)(exc.message.replace(str(path), what), exc.hint) from None
+            # load_scenario names "scenario file <path>": the temporary file means nothing here
+            message = exc.message.replace(f"scenario file {path}", what)
+            raise type(exc)(message.replace(str(path), what), exc.hint) from None
 
 
-def _multiply(data: dict[str, Any], mults: Mapping[str, float]) -> None:
-    """Apply demand / speed / fleet multipliers on the effective values of ``data``."""
+def _multiply(
+    data: dict[str, Any], mults: Mapping[str, float], what: str = "sweep scenario"
+) -> None:
+    """Apply demand / speed / fleet multipliers on the effective values of ``data``.
+
+    A multiplier that leaves no vehicle of any type raises here, when the sweep file is read.
+    """
     if not mults:
         return
-    region = _load_text(dumps_toml(data)).region
+    region = _load_text(dumps_toml(data), what).region
     for key, m in mults.items():
         if isinstance(m, bool) or not isinstance(m, int | float) or not m >= 0:
             raise InputError(f"{key} = {m!r} must be a number >= 0")
@@ -292,9 +299,20 @@ def _multiply(data: dict[str, Any], mults: Mapping[str, float]) -> None:
             ids = [str(f.get("id")) for f in fleet]
             if which and which not in ids:
                 raise InputError(f"unknown vehicle type in {key!r}", f"types: {ids}")
+            before = [int(f.get("count_per_depot", 0)) for f in fleet]
             for f in fleet:
                 if not which or f.get("id") == which:
                     f["count_per_depot"] = round(int(f.get("count_per_depot", 0)) * m)
+            after = [int(f["count_per_depot"]) for f in fleet]
+            if any(before) and not any(after):
+                change = ", ".join(
+                    f"{i} {b} -> {a}" for i, b, a in zip(ids, before, after, strict=True)
+                )
+                raise InputError(
+                    f"{key} = {m!r} leaves no vehicle: every vehicle type's count_per_depot "
+                    f"rounds to 0 ({change})",
+                    "use a larger multiplier, or fleet_multiplier.TYPE for one type",
+                )
             data["fleet"] = fleet
 
 
@@ -309,19 +327,22 @@ def build_scenario(
     data = copy.deepcopy(dict(base))
     varied = dict(values)
     label = name or _label(varied)
+    what = f"sweep scenario {label!r}"
     try:
         mults = {k: v for k, v in varied.items() if k.partition(".")[0] in MULTIPLIERS}
         for key, value in varied.items():
             if key not in mults:
                 _apply(data, key, value, base_dir)
-        _multiply(data, mults)
+        _multiply(data, mults, what)
         text = dumps_toml(data)
         # every value checked now, as a scenario file's are: a bad one fails this scenario
         # before any task runs, naming it (not a worker's temporary file)
-        _load_text(text, f"sweep scenario {label!r}")
+        _load_text(text, what)
     except LastmileError as exc:
         sid = hashlib.sha256(json.dumps([label, varied], default=str).encode()).hexdigest()
-        return ScenarioSpec("x" + sid[:11], label, varied, "", _one_line(exc))
+        error = _one_line(exc)
+        error = error if error.startswith(what) else f"{what}: {error}"
+        return ScenarioSpec("x" + sid[:11], label, varied, "", error)
     sid = hashlib.sha256(text.encode()).hexdigest()[:12]
     header = f"# lastmile sweep scenario {sid}: {label}\n"
     return ScenarioSpec(sid, label, varied, header + text)
