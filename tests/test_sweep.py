@@ -27,6 +27,7 @@ from lastmile.sweep import (
     flatten,
     load_sweep,
     losing_scenarios,
+    manifest_sha256,
     rows_equal_kpis,
     run_sweep,
     sensitivity,
@@ -207,6 +208,49 @@ def test_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         assert not (tmp_path / "o2").exists()  # --out untouched
 
 
+def _manifest(tmp: Path, seconds: float, run: str) -> dict[str, Any]:
+    """A plan manifest's shape (report.manifest): what one run of the same scenario records."""
+    return {
+        "lastmile": "0.1.0",
+        "platform": f"Linux-{run}",
+        "scenario": f"scenario file {tmp}/lastmile-sweep-{run}/scenario.toml",
+        "data_source": "synthetic stand-in (NOT real OpenStreetMap data), seed 331123, scale 0.1",
+        "plan": {"p": 4, "seed": 2026, "network": "synthetic", "orders": f"{tmp}/{run}/o.csv"},
+        "inputs": {
+            "county_outline": {"source": "file", "origin": f"{tmp}/{run}/outline.geojson",
+                               "sha256": "5c19"},
+            "osm": {"path": f"{tmp}/cache-{run}/standin.osm", "sha256": "6d8c"},
+            "orders": {"path": f"{tmp}/{run}/o.csv", "sha256": "aa01"},
+            "region": {"source": f"suichang (embedded) + scenario file {tmp}/{run}/s.toml"},
+        },
+        "timings_s": {"routing_s": seconds, "total_s": 2 * seconds},
+        "routing_solver": {
+            "plan": {"seconds": seconds, "solutions": 117, "status": "ROUTING_SUCCESS"},
+        },
+        "location_solver": {"seconds": seconds / 10, "status": "optimal"},
+        "map_assets": None,
+    }  # fmt: skip
+
+
+def test_manifest_hash_ignores_timings_and_paths(tmp_path: Path) -> None:
+    one = _manifest(tmp_path, 0.39, "a")
+    again = _manifest(tmp_path, 5.02, "b")  # another run: other seconds, folders, machine
+    assert manifest_sha256(one) == manifest_sha256(again)
+    # a different result or input content changes it
+    for path, value in [
+        (("routing_solver", "plan", "solutions"), 118),
+        (("inputs", "orders", "sha256"), "bb02"),
+        (("plan", "p"), 5),
+        (("inputs", "county_outline", "sha256"), "5c1a"),
+    ]:
+        changed = json.loads(json.dumps(one))
+        target = changed
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        assert manifest_sha256(changed) != manifest_sha256(one), path
+
+
 # --------------------------------------------------------------------------- a local cluster
 
 
@@ -280,6 +324,9 @@ def test_killed_worker_and_resume(
     df = outcome.table.set_index("scenario")
     assert len(df) == 4 and (df["status"] == "ok").all() and not outcome.interrupted
     assert df[HEADLINE].equals(ref)  # nothing lost, same results
+    # a second run of the same scenarios (other folders, other seconds): the same manifests
+    same = reference.table.set_index("scenario")["manifest_sha256"].iloc[:4]
+    assert df["manifest_sha256"].equals(same)
 
     # Ctrl-C after the first result: what finished is kept; --resume runs only the rest
     def interrupt(_: dict[str, Any]) -> None:

@@ -439,6 +439,50 @@ def kpis_text(kpis: Mapping[str, Any]) -> str:
     return json.dumps(kpis, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
 
 
+#: Manifest entries that change between identical runs or name where files are, not what they
+#: hold: dropped at any depth before hashing (each input's content hash stays).
+_RUN_DEPENDENT = frozenset({"timings_s", "seconds", "platform", "scenario", "map_assets", "path"})
+
+
+def stable_manifest(man: Mapping[str, Any]) -> dict[str, Any]:
+    """A plan manifest without timings and paths: what must agree between two identical runs.
+
+    Dropped: wall-clock seconds (``timings_s``, each solver's ``seconds``), the platform, the
+    scenario's source and every file path (``inputs.*.path``, a file outline's ``origin``, the
+    region's ``source`` naming the scenario file, ``plan`` keys holding a file). Kept: results,
+    settings, versions and each input file's ``sha256``, so a changed input still shows.
+    """
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: strip(v) for k, v in value.items() if k not in _RUN_DEPENDENT}
+        if isinstance(value, list | tuple):
+            return [strip(v) for v in value]
+        return value
+
+    out: dict[str, Any] = strip(man)
+    inputs = out.get("inputs")
+    if isinstance(inputs, dict):
+        region = inputs.get("region")
+        if isinstance(region, dict):
+            region.pop("source", None)  # "<region file> + scenario file <path>"
+        outline = inputs.get("county_outline")
+        if isinstance(outline, dict) and outline.get("source") != "package":
+            outline.pop("origin", None)  # the file's path (its sha256 stays)
+    plan = out.get("plan")
+    if isinstance(plan, dict):
+        for key in PATH_KEYS:
+            value = plan.get(key)
+            if value is not None and value not in NETWORK_SOURCES:
+                plan[key] = "file"  # its content hash is under inputs
+    return out
+
+
+def manifest_sha256(man: Mapping[str, Any]) -> str:
+    """sha256 of :func:`stable_manifest` (equal for two identical runs; results.csv column)."""
+    return hashlib.sha256(kpis_text(stable_manifest(man)).encode()).hexdigest()
+
+
 def network_key(scenario: Any) -> str:
     """What decides a scenario's road network and facility-village matrix (for sharing)."""
     r, p = scenario.region, scenario.plan
@@ -524,7 +568,6 @@ def run_scenario(task: Task) -> dict[str, Any]:
         record.update(status="failed", error=_one_line(exc))
         record["seconds"] = {"task": round(time.perf_counter() - t0, 3)}
         return record
-    stable = {k: v for k, v in man.items() if k not in ("timings_s", "scenario", "platform")}
     record.update(
         status="ok",
         error=None,
@@ -536,7 +579,7 @@ def run_scenario(task: Task) -> dict[str, Any]:
             "routing.baseline": result.baseline.solution.status,
             "routing.plan": result.planned.solution.status,
         },
-        manifest_sha256=hashlib.sha256(kpis_text(stable).encode()).hexdigest(),
+        manifest_sha256=manifest_sha256(man),
         seconds={
             **{k.removesuffix("_s"): round(v, 3) for k, v in result.timings.items()},
             "task": round(time.perf_counter() - t0, 3),
@@ -1143,10 +1186,12 @@ __all__ = [
     "kpis_text",
     "load_sweep",
     "losing_scenarios",
+    "manifest_sha256",
     "results_table",
     "run_scenario",
     "run_sweep",
     "sensitivity",
+    "stable_manifest",
     "write_summary",
     "write_table",
 ]
