@@ -4,6 +4,7 @@ Ctrl-C and --resume, failing scenarios, equality with `lastmile plan`, and a sep
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -341,6 +342,32 @@ def test_killed_worker_and_resume(
     assert second.skipped == 1 and second.ran == 3 and not second.interrupted
     df = second.table.set_index("scenario")
     assert df[HEADLINE].equals(ref)
+
+
+def test_resume_reruns_a_scenario_whose_orders_file_changed(
+    client: Any, dirs: dict[str, Any], tmp_path: Path
+) -> None:
+    orders = tmp_path / "orders.csv"
+    rows = ["A,delivery,119.25,28.60", "B,delivery,119.10,28.50", "C,delivery,119.30,28.70"]
+    orders.write_text("id,kind,lon,lat\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    path = _write(tmp_path, SET + 'orders = "orders.csv"\n\n[grid]\np = [3, 4]\n')
+    sweep = load_sweep(path)
+    out = tmp_path / "out"
+    first = run_sweep(sweep, out, client=client, **dirs)
+    assert first.table["orders"].tolist() == [3, 3]
+    record = json.loads((out / "scenarios" / sweep.scenarios[0].id / "result.json").read_text())
+    assert record["inputs"] == {"orders file": hashlib.sha256(orders.read_bytes()).hexdigest()}
+    # unchanged files: both kept
+    logs: list[str] = []
+    same = run_sweep(sweep, out, client=client, resume=True, log=logs.append, **dirs)
+    assert (same.skipped, same.ran) == (2, 0) and not any("re-run" in x for x in logs)
+    # the orders file edited between the runs: nothing made from the old day is kept
+    orders.write_text("id,kind,lon,lat\n" + "\n".join(rows[:2]) + "\n", encoding="utf-8")
+    again = run_sweep(sweep, out, client=client, resume=True, log=logs.append, **dirs)
+    assert (again.skipped, again.ran, again.failed) == (0, 2, 0)
+    assert again.table["orders"].tolist() == [2, 2]
+    for spec in sweep.scenarios:
+        assert f"re-run  {spec.id} {spec.label}: orders file changed" in logs
 
 
 # --------------------------------------------------------------------------- a started cluster

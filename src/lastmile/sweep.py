@@ -29,7 +29,8 @@ Keys
 
 Every scenario is written out as an ordinary scenario file (``scenarios/<id>/scenario.toml``):
 ``lastmile plan --config`` on that file gives the same ``kpis.json``, byte for byte. The id is a
-hash of that file, so ``--resume`` recognises finished scenarios whatever their order.
+hash of that file, so ``--resume`` recognises finished scenarios whatever their order; it runs
+one again when a file it reads (orders, region, extract ...) changed since (hashes in result.json).
 
 Execution: a :class:`distributed.LocalCluster` in this process (one single-threaded worker process
 per core) or a running scheduler (``tcp://host:8786``). Each distinct road network is loaded and
@@ -483,6 +484,60 @@ def manifest_sha256(man: Mapping[str, Any]) -> str:
     return hashlib.sha256(kpis_text(stable_manifest(man)).encode()).hexdigest()
 
 
+def input_files(scenario: Any, toml_text: str) -> dict[str, str]:
+    """The files a scenario reads, by what each is ("orders file": path, ...).
+
+    The region file, its outline file, and each ``[plan]`` key naming a file (a road-network
+    extract, outline, boundaries, villages, orders). The stand-in network is left out: it is
+    generated from the settings, which the scenario id already covers.
+    """
+    files: dict[str, str] = {}
+    region_ref = tomllib.loads(toml_text).get("region")
+    if isinstance(region_ref, str):
+        files["region file"] = region_ref
+    if scenario.region.outline_path:
+        files["region outline file"] = str(scenario.region.outline_path)
+    for key in PATH_KEYS:
+        value = getattr(scenario.plan, key, None)
+        if value and value not in NETWORK_SOURCES:
+            files[f"{key.replace('_', ' ')} file"] = str(value)
+    return files
+
+
+def input_hashes(scenario: Any, toml_text: str) -> dict[str, str]:
+    """sha256 of each of :func:`input_files` (``"missing"`` for one that cannot be read)."""
+    from lastmile.io import file_sha256
+
+    out: dict[str, str] = {}
+    for name, path in input_files(scenario, toml_text).items():
+        try:
+            out[name] = file_sha256(path)
+        except OSError:
+            out[name] = "missing"
+    return out
+
+
+def changed_inputs(spec: ScenarioSpec, record: Mapping[str, Any]) -> list[str]:
+    """What changed in the files a finished scenario read, e.g. ``["orders file changed"]``.
+
+    Compares the hashes recorded when it ran with the files now. A record without hashes (an
+    older lastmile) counts as changed when the scenario reads any file: it cannot be checked.
+    """
+    try:
+        now = input_hashes(_load_text(spec.toml), spec.toml)
+    except LastmileError as exc:  # e.g. the region file is gone: run it again, it will say
+        return [f"scenario no longer loads ({_one_line(exc)})"]
+    then = record.get("inputs")
+    if not isinstance(then, Mapping):
+        return ["input files not recorded by the run that made it"] if now else []
+    changes = []
+    for name in sorted(set(now) | set(then)):
+        if now.get(name) == then.get(name):
+            continue
+        changes.append(f"{name} missing" if now.get(name) == "missing" else f"{name} changed")
+    return changes
+
+
 def network_key(scenario: Any) -> str:
     """What decides a scenario's road network and facility-village matrix (for sharing)."""
     r, p = scenario.region, scenario.plan
@@ -557,6 +612,8 @@ def run_scenario(task: Task) -> dict[str, Any]:
     }
     try:
         scenario = _scenario_of(task)
+        # hashed before the run (a file edited during it then counts as changed on --resume)
+        record["inputs"] = input_hashes(scenario, task.toml)
         result = run_plan(
             scenario, reference_dir=task.reference_dir, cache=task.cache, parallel=False
         )
@@ -919,14 +976,23 @@ def _write_record(out: Path, spec: ScenarioSpec, rec: dict[str, Any]) -> None:
     write_json(folder / "result.json", rec)  # last: its presence means "finished"
 
 
-def _finished(out: Path, spec: ScenarioSpec) -> bool:
+def _finished(out: Path, spec: ScenarioSpec) -> dict[str, Any] | None:
+    """The record of a scenario that finished successfully in ``out``, else None."""
     path = out / "scenarios" / spec.id / "result.json"
     if not path.is_file():
-        return False
+        return None
     try:
-        return bool(json.loads(path.read_text(encoding="utf-8")).get("status") == "ok")
+        record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
-        return False
+        return None
+    return record if isinstance(record, dict) and record.get("status") == "ok" else None
+
+
+def _discard(out: Path, spec: ScenarioSpec) -> None:
+    """Remove a stale result (result.json first: without it the scenario is not finished)."""
+    folder = out / "scenarios" / spec.id
+    for name in ("result.json", "kpis.json"):
+        (folder / name).unlink(missing_ok=True)
 
 
 def _check_address(scheduler: str) -> None:
@@ -1010,7 +1076,9 @@ def run_sweep(
     client
         An existing :class:`distributed.Client` to use instead (left open).
     resume
-        Skip the scenarios already finished in ``out`` (failed ones run again).
+        Skip the scenarios already finished in ``out`` (failed ones run again), unless a file
+        the scenario reads (orders, region, extract ...) changed since: that one runs again and
+        the log says why (``re-run ...: orders file changed``).
     keep_plans
         Also write each scenario's whole plan folder to ``scenarios/<id>/plan`` (the workers
         write it: on a cluster, ``out`` must be a path the workers share).
@@ -1047,11 +1115,19 @@ def run_sweep(
         },
     )
     todo: list[ScenarioSpec] = []
-    skipped = ran = failed = 0
+    skipped = ran = failed = stale = 0
     for spec in sweep.scenarios:
-        if resume and _finished(out, spec):
-            skipped += 1
-        elif spec.error is not None:
+        kept = _finished(out, spec) if resume else None
+        if kept is not None:
+            # a kept result is reused only if the files it was made from are unchanged
+            changes = changed_inputs(spec, kept)
+            if not changes:
+                skipped += 1
+                continue
+            log(f"re-run  {spec.id} {spec.label}: {', '.join(changes)}")
+            _discard(out, spec)
+            stale += 1
+        if spec.error is not None:
             _write_record(out, spec, {"id": spec.id, "label": spec.label, "status": "failed",
                                       "error": spec.error})  # fmt: skip
             log(f"failed  {spec.id} {spec.label}: {spec.error}")
@@ -1059,8 +1135,9 @@ def run_sweep(
             failed += 1
         else:
             todo.append(spec)
-    if skipped:
-        log(f"resume: {skipped} finished scenario(s) kept, {len(todo)} to run")
+    if skipped or stale:
+        again = f" ({stale} of them again: input files changed)" if stale else ""
+        log(f"resume: {skipped} finished scenario(s) kept, {len(todo)} to run{again}")
 
     ref = str(reference_dir) if reference_dir is not None else None
     cache_s = str(cache) if cache is not None else None
