@@ -24,6 +24,7 @@ from lastmile.errors import InputError
 from lastmile.scenario import load_scenario
 from lastmile.sweep import (
     HEADLINE,
+    ScenarioSpec,
     Sweep,
     flatten,
     load_sweep,
@@ -32,6 +33,7 @@ from lastmile.sweep import (
     rows_equal_kpis,
     run_sweep,
     sensitivity,
+    write_summary,
 )
 from tests.conftest import TEST_SCALE
 
@@ -252,6 +254,59 @@ def test_manifest_hash_ignores_timings_and_paths(tmp_path: Path) -> None:
         assert manifest_sha256(changed) != manifest_sha256(one), path
 
 
+COLD = "cold_chain.produce_max_in_vehicle_min"
+
+
+def _results() -> tuple[Sweep, pd.DataFrame]:
+    """The tester's sweep as a results table: [grid] p = [3, 4], seed = [1, 2] (nothing
+    unserved), a listed "tight produce" (p = 4 and a 20 min cold chain: 5 unserved, fewer km) and
+    a listed "p=4 seed 3" that sets grid keys only."""
+    columns = ["label", "grid_point", "sets", "p", "seed", COLD, "routing.plan.km",
+               "routing.plan.unassigned", HEADLINE]  # fmt: skip
+    grid = '["p", "seed"]'
+    rows = [
+        ("p=3 seed=1", True, grid, 3, 1, None, 770, 0, 0.58),
+        ("p=3 seed=2", True, grid, 3, 2, None, 774, 0, 0.58),
+        ("p=4 seed=1", True, grid, 4, 1, None, 716, 0, 0.66),
+        ("p=4 seed=2", True, grid, 4, 2, None, 714, 0, 0.66),
+        ("tight produce", False, f'["p", "{COLD}"]', 4, 2026, 20, 667, 5, 0.66),
+        ("p=4 seed 3", False, grid, 4, 3, None, 718, 0, 0.66),
+    ]
+    df = pd.DataFrame(rows, columns=columns)
+    df.insert(0, "scenario", [f"s{i}" for i in range(len(df))])
+    df["status"] = "ok"
+    df["synthetic_standin"] = True
+    specs = tuple(
+        ScenarioSpec(sid, label, {}, "")
+        for sid, label in zip(df["scenario"], df["label"], strict=True)
+    )
+    return Sweep("sweep.toml", specs, ("p", "seed", COLD)), df
+
+
+def test_sensitivity_leaves_out_scenarios_that_set_other_keys(tmp_path: Path) -> None:
+    sweep, df = _results()
+    un = sensitivity(df, sweep.keys, "routing.plan.unassigned").set_index("key")
+    # the tight cold chain's 5 unserved orders are not an effect of p (it was 1.67 at p = 4)
+    assert un.loc["p", "headline_at_low"] == 0 and un.loc["p", "headline_at_high"] == 0
+    assert (un.loc["p", "n_low"], un.loc["p", "n_high"]) == (2, 3)
+    assert un.loc["p", "averages"] == "4 grid + 1 listed setting only grid keys"
+    km = sensitivity(df, sweep.keys, "routing.plan.km").set_index("key")
+    assert km.loc["p", "headline_at_low"] == 772 and km.loc["p", "headline_at_high"] == 716
+    assert COLD not in km.index  # one value among the scenarios that may show its effect
+    grid_only = df[df["label"] != "p=4 seed 3"]
+    assert sensitivity(grid_only, sweep.keys, "routing.plan.km").iloc[0]["averages"] == (
+        "grid scenarios only (4)"
+    )
+    write_summary(sweep, df, tmp_path)
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert "| 4 | 3 | 66.00 |" in summary  # reduction against p at p = 4: 3 scenarios, not 4
+    assert f"Left out of them, as they also set a key outside the grid (their results are in " \
+        f"results.csv): tight produce (sets {COLD})." in summary  # fmt: skip
+    assert "| routing.plan.unassigned | p | 3 | 4 | 2 | 3 | 0.00 | 0.00 | 4 grid + 1 listed" \
+        in summary  # fmt: skip
+    assert "| routing.plan.km | p | 3 | 4 | 2 | 3 | 772.00 | 716.00 |" in summary
+
+
 # --------------------------------------------------------------------------- a local cluster
 
 
@@ -265,6 +320,8 @@ def test_two_worker_sweep(swept: tuple[Any, Any]) -> None:
     assert ok["worker"].nunique() == 2  # both workers took scenarios
     assert sorted(zip(ok["p"], ok["seed"], strict=True)) == [(3, 1), (3, 2), (6, 1), (6, 2)]
     # the failing scenario is recorded with its one-line error; the others completed
+    assert df["grid_point"].tolist() == [True] * 4 + [False]  # the listed "p too large"
+    assert df["sets"].tolist() == ['["p", "seed"]'] * 4 + ['["p"]']
     bad = df[df["status"] == "failed"].iloc[0]
     assert bad["label"] == "p too large" and "\n" not in bad["error"] and "500" in bad["error"]
     # every KPI of kpis.json is a column, with the same value

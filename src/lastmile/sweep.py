@@ -115,7 +115,9 @@ class ScenarioSpec:
     """One scenario of a sweep: its id, a readable label, the varied values, its scenario TOML.
 
     ``error`` is set (and ``toml`` empty) when the scenario could not be built (a bad key); it is
-    then recorded as failed without running.
+    then recorded as failed without running. ``grid`` marks a point of the ``[grid]`` (else a
+    ``[[scenarios]]`` entry): only scenarios that differ from the base in grid keys enter the
+    summary's sensitivity means.
     """
 
     id: str
@@ -123,6 +125,7 @@ class ScenarioSpec:
     varied: Mapping[str, Any]
     toml: str
     error: str | None = None
+    grid: bool = False
 
 
 @dataclass(frozen=True)
@@ -390,22 +393,22 @@ def load_sweep(path: str | Path) -> Sweep:
         raise InputError(f"{where}: nothing to run", "add a [grid] table or [[scenarios]]")
     fixed = {_norm_key(k): v for k, v in fixed.items()}
     grid = {_norm_key(k): v for k, v in grid.items()}
-    combos: list[tuple[dict[str, Any], str | None]] = []
+    combos: list[tuple[dict[str, Any], str | None, bool]] = []
     if grid:
         for values in itertools.product(*grid.values()):
-            combos.append((dict(zip(grid, values, strict=True)), None))
+            combos.append((dict(zip(grid, values, strict=True)), None, True))
     for s in listed:
         own = {_norm_key(k): v for k, v in s.items() if k != "name"}
         name = s.get("name")
-        combos.append((own, str(name) if name is not None else None))
+        combos.append((own, str(name) if name is not None else None, False))
     keys: list[str] = list(grid)
-    for own, _ in combos:
+    for own, _, _ in combos:
         keys += [k for k in own if k not in keys]
     specs: list[ScenarioSpec] = []
     seen: set[str] = set()
-    for own, name in combos:
+    for own, name, on_grid in combos:
         spec = build_scenario(base, {**fixed, **own}, sweep_file.parent, name or _label(own))
-        spec = ScenarioSpec(spec.id, spec.label, own, spec.toml, spec.error)
+        spec = ScenarioSpec(spec.id, spec.label, own, spec.toml, spec.error, on_grid)
         if spec.id in seen:
             continue  # the same scenario twice (a listed one equal to a grid point): run once
         seen.add(spec.id)
@@ -666,6 +669,10 @@ def _row(spec: ScenarioSpec, rec: Mapping[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {
         "scenario": spec.id,
         "label": spec.label,
+        # which keys this scenario sets on top of base and [set], and whether it is a grid
+        # point: the summary's sensitivity means use only scenarios that set grid keys only
+        "grid_point": spec.grid,
+        "sets": json.dumps(list(spec.varied), ensure_ascii=False),
         "status": rec.get("status"),
         "error": rec.get("error"),
     }
@@ -744,10 +751,55 @@ def losing_scenarios(df: pd.DataFrame) -> pd.DataFrame:
     return ok[lose]
 
 
+def _sets(df: pd.DataFrame) -> list[frozenset[str]]:
+    """Per row, the keys the scenario sets on top of base and [set] (column ``sets``)."""
+    if "sets" not in df:
+        return [frozenset()] * len(df)
+    return [frozenset(json.loads(v)) if isinstance(v, str) else frozenset() for v in df["sets"]]
+
+
+def grid_keys(df: pd.DataFrame) -> frozenset[str]:
+    """The keys of the ``[grid]``: those the grid points of a results table set."""
+    if "grid_point" not in df:
+        return frozenset()
+    points = df["grid_point"].astype(bool).to_numpy()
+    return frozenset().union(*(s for s, g in zip(_sets(df), points, strict=True) if g))
+
+
+def comparable(df: pd.DataFrame, key: str | None = None) -> pd.Series:
+    """Rows that may enter a grid effect of ``key``: those setting no key outside the grid.
+
+    A ``[[scenarios]]`` entry that also sets another key (a tighter cold chain at p = 4) would
+    otherwise show up as an effect of p. Grid points always qualify; a listed scenario qualifies
+    when every key it sets is a grid key (or ``key`` itself). A table without the ``sets`` and
+    ``grid_point`` columns (an older sweep) keeps every row.
+    """
+    if "sets" not in df or "grid_point" not in df:
+        return pd.Series(True, index=df.index)
+    allowed = grid_keys(df) | ({key} if key else set())
+    points = df["grid_point"].astype(bool).to_numpy()
+    keep = [bool(g) or s <= allowed for s, g in zip(_sets(df), points, strict=True)]
+    return pd.Series(keep, index=df.index)
+
+
+def _averages(rows: pd.DataFrame) -> str:
+    """Which scenarios a sensitivity row averages, e.g. "grid scenarios only (4)"."""
+    on_grid = int(rows["grid_point"].astype(bool).sum()) if "grid_point" in rows else len(rows)
+    listed = len(rows) - on_grid
+    if not listed:
+        return f"grid scenarios only ({on_grid})"
+    if not on_grid:
+        return f"listed scenarios setting only this key or grid keys ({listed})"
+    return f"{on_grid} grid + {listed} listed setting only grid keys"
+
+
 def sensitivity(df: pd.DataFrame, keys: Sequence[str], kpi: str = HEADLINE) -> pd.DataFrame:
     """Per varied key: ``kpi``'s mean over the other keys at each value; low/high/range.
 
-    ``seed`` is left out (it is noise: shown as the spread instead). Sorted by range.
+    Each key's means use only the scenarios that differ from the base in grid keys (and that
+    key): see :func:`comparable`. ``n_low`` / ``n_high`` count the scenarios averaged at the
+    lowest / highest value and ``averages`` says which they are. ``seed`` is left out (it is
+    noise: shown as the spread instead). Sorted by range.
     """
     ok = _ok(df)
     rows = []
@@ -755,25 +807,32 @@ def sensitivity(df: pd.DataFrame, keys: Sequence[str], kpi: str = HEADLINE) -> p
         return pd.DataFrame()
     ok[kpi] = pd.to_numeric(ok[kpi], errors="coerce")
     for key in keys:
-        if key == "seed" or key not in ok or ok[key].nunique() < 2:
+        if key == "seed" or key not in ok:
             continue
-        means = ok.groupby(ok[key].astype(str), sort=False)[kpi].mean()
-        values = list(means.index)
+        part = ok[comparable(ok, key) & ok[key].notna() & ok[kpi].notna()]
+        if part[key].nunique() < 2:
+            continue
+        values = part[key].astype(str)
+        means = part.groupby(values, sort=False)[kpi].mean()
+        counts = part.groupby(values, sort=False)[kpi].count()
         try:
-            order = sorted(values, key=float)
+            order = sorted(means.index, key=float)
         except ValueError:
-            order = sorted(values, key=lambda v: float(means[v]))
+            order = sorted(means.index, key=lambda v: float(means[v]))
         lo, hi = order[0], order[-1]
         rows.append(
             {
                 "key": key,
                 "low_value": lo,
                 "high_value": hi,
+                "n_low": int(counts[lo]),
+                "n_high": int(counts[hi]),
                 "headline_at_low": float(means[lo]),
                 "headline_at_high": float(means[hi]),
                 "min": float(means.min()),
                 "max": float(means.max()),
                 "range": float(means.max() - means.min()),
+                "averages": _averages(part),
             }
         )
     return pd.DataFrame(rows).sort_values("range", ascending=False) if rows else pd.DataFrame()
@@ -801,6 +860,7 @@ def plot_reduction_vs_p(df: pd.DataFrame, path: str | Path, note: str = "") -> P
     ok = _ok(df)
     if ok.empty or "p" not in ok:
         return None
+    ok = ok[comparable(ok, "p")]  # no scenario that also sets a key outside the grid
     g = ok.groupby("p")[HEADLINE].agg(["mean", "min", "max", "count"]).sort_index()
     fig = _fig((7.5, 4.2))
     ax = fig.add_subplot()
@@ -863,7 +923,25 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
     note = " — synthetic stand-in" if synthetic else ""
     paths: dict[str, Path] = {}
     sens = sensitivity(df, sweep.keys)
-    overall = float(ok[HEADLINE].mean()) if not ok.empty else float("nan")
+    # the tornado's centre: the mean over the scenarios its bars average (grid keys only)
+    overall = float(ok[comparable(ok)][HEADLINE].mean()) if not ok.empty else float("nan")
+    grid = sorted(grid_keys(df))
+    apart = ok[~comparable(ok)] if not ok.empty else ok
+    scope = (
+        "The tables of means below (reduction against p, sensitivity) average only the "
+        "scenarios that differ from the base in grid keys "
+        f"({', '.join(grid) or 'no [grid]'}): the grid points, and listed scenarios setting only "
+        "grid keys."
+    )
+    if not apart.empty:
+        others = [
+            f"{label} (sets {', '.join(k for k in json.loads(sets) if k not in grid)})"
+            for label, sets in zip(apart["label"], apart["sets"], strict=True)
+        ]
+        scope += (
+            " Left out of them, as they also set a key outside the grid (their results are in "
+            f"results.csv): {'; '.join(others)}."
+        )
     p1 = plot_reduction_vs_p(df, out / "plots" / "reduction_vs_p.png", note)
     p2 = plot_tornado(sens, overall, out / "plots" / "tornado.png", note)
     lines = [
@@ -882,6 +960,8 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
         "time from the serving facility) saved by the hubs against the county centre alone; "
         "every scenario compares the same villages and orders on both sides.",
         "",
+        scope,
+        "",
     ]
     if not ok.empty:
         h = ok[HEADLINE]
@@ -891,12 +971,13 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
             "",
         ]
         if "p" in ok:
-            g = ok.groupby("p")[HEADLINE].agg(["count", "mean", "min", "max"])
+            by_p = ok[comparable(ok, "p")]
+            g = by_p.groupby("p")[HEADLINE].agg(["count", "mean", "min", "max"])
             g[["mean", "min", "max"]] = (g[["mean", "min", "max"]] * 100).round(1)
             g = g.rename(columns={c: f"{c} %" for c in ("mean", "min", "max")}).reset_index()
             g["p"] = g["p"].astype(str)
-            lines += ["## Reduction against p (spread over the other keys and seeds)", ""]
-            lines += [_md(g)]
+            lines += ["## Reduction against p (spread over the other keys and seeds)", "",
+                      "Scenarios that set grid keys only (see above).", "", _md(g)]  # fmt: skip
     if p1 is not None:
         lines += ["![reduction against p](plots/reduction_vs_p.png)", ""]
     lines += ["## Sensitivity (tornado)", ""]
@@ -907,7 +988,8 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
         for col in ("headline_at_low", "headline_at_high", "min", "max", "range"):
             pct[col] = (pct[col] * 100).round(2)
         lines += ["Headline in % (mean over the other keys) at each key's lowest and highest "
-                  "value; seeds are shown as spread, not here.", "", _md(pct)]  # fmt: skip
+                  "value, over `n_low` / `n_high` scenarios that set grid keys only (see "
+                  "above); seeds are shown as spread, not here.", "", _md(pct)]  # fmt: skip
     if p2 is not None:
         lines += ["![tornado](plots/tornado.png)", ""]
     flat = list(sens.loc[sens["range"] == 0, "key"]) if not sens.empty else []
@@ -918,14 +1000,16 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
     for kpi in ROUTED:
         part = sensitivity(df, sweep.keys, kpi)
         if not part.empty:
-            cols = ["kpi", "key", "low_value", "high_value", "headline_at_low", "headline_at_high"]
+            cols = ["kpi", "key", "low_value", "high_value", "n_low", "n_high",
+                    "headline_at_low", "headline_at_high", "averages"]  # fmt: skip
             routed.append(part.assign(kpi=kpi)[cols])
     if routed:
         table = pd.concat(routed, ignore_index=True).rename(
             columns={"headline_at_low": "at_low", "headline_at_high": "at_high"}
         )
         lines += ["## Sensitivity of the routed day", "",
-                  "Mean over the other keys at each key's lowest and highest value.", "",
+                  "Mean over the other keys at each key's lowest and highest value, over "
+                  "`n_low` / `n_high` scenarios that set grid keys only (see above).", "",
                   _md(table.round(2))]  # fmt: skip
     lose = losing_scenarios(df)
     lines += [
@@ -1258,8 +1342,10 @@ __all__ = [
     "SweepOutcome",
     "Task",
     "build_scenario",
+    "comparable",
     "dumps_toml",
     "flatten",
+    "grid_keys",
     "kpis_text",
     "load_sweep",
     "losing_scenarios",
