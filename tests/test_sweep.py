@@ -213,11 +213,13 @@ def test_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 
 def _manifest(tmp: Path, seconds: float, run: str) -> dict[str, Any]:
     """A plan manifest's shape (report.manifest): what one run of the same scenario records."""
+    day = {"a": 20, "b": 21}[run]  # the extract copied again: same content, another file date
     return {
         "lastmile": "0.1.0",
         "platform": f"Linux-{run}",
         "scenario": f"scenario file {tmp}/lastmile-sweep-{run}/scenario.toml",
-        "data_source": "synthetic stand-in (NOT real OpenStreetMap data), seed 331123, scale 0.1",
+        "data_source": f"OpenStreetMap extract x.osm, file of 2026-11-{day} "
+        "(© OpenStreetMap contributors, ODbL)",
         "plan": {"p": 4, "seed": 2026, "network": "synthetic", "orders": f"{tmp}/{run}/o.csv"},
         "inputs": {
             "county_outline": {"source": "file", "origin": f"{tmp}/{run}/outline.geojson",

@@ -453,7 +453,8 @@ def stable_manifest(man: Mapping[str, Any]) -> dict[str, Any]:
 
     Dropped: wall-clock seconds (``timings_s``, each solver's ``seconds``), the platform, the
     scenario's source and every file path (``inputs.*.path``, a file outline's ``origin``, the
-    region's ``source`` naming the scenario file, ``plan`` keys holding a file). Kept: results,
+    region's ``source`` naming the scenario file, ``plan`` keys holding a file, an extract's file
+    date in ``data_source``). Kept: results,
     settings, versions and each input file's ``sha256``, so a changed input still shows.
     """
 
@@ -473,6 +474,9 @@ def stable_manifest(man: Mapping[str, Any]) -> dict[str, Any]:
         outline = inputs.get("county_outline")
         if isinstance(outline, dict) and outline.get("source") != "package":
             outline.pop("origin", None)  # the file's path (its sha256 stays)
+    source = out.get("data_source")
+    if isinstance(source, str):  # an extract's file date: a copy changes it, not the content
+        out["data_source"] = re.sub(r", file of \d{4}-\d{2}-\d{2}", "", source)
     plan = out.get("plan")
     if isinstance(plan, dict):
         for key in PATH_KEYS:
