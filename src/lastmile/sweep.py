@@ -865,6 +865,8 @@ def plot_reduction_vs_p(df: pd.DataFrame, path: str | Path, note: str = "") -> P
     if ok.empty or "p" not in ok:
         return None
     ok = ok[comparable(ok, "p")]  # no scenario that also sets a key outside the grid
+    if ok.empty:
+        return None
     g = ok.groupby("p")[HEADLINE].agg(["mean", "min", "max", "count"]).sort_index()
     fig = _fig((7.5, 4.2))
     ax = fig.add_subplot()
