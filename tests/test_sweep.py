@@ -4,6 +4,7 @@ Ctrl-C and --resume, failing scenarios, equality with `lastmile plan`, and a sep
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -23,13 +24,16 @@ from lastmile.errors import InputError
 from lastmile.scenario import load_scenario
 from lastmile.sweep import (
     HEADLINE,
+    ScenarioSpec,
     Sweep,
     flatten,
     load_sweep,
     losing_scenarios,
+    manifest_sha256,
     rows_equal_kpis,
     run_sweep,
     sensitivity,
+    write_summary,
 )
 from tests.conftest import TEST_SCALE
 
@@ -155,13 +159,24 @@ colour = "red"
 
 
 def test_bad_values_fail_their_scenario_before_any_task(tmp_path: Path) -> None:
-    sweep = load_sweep(_write(tmp_path, SET + "\n[grid]\np = [0, 5]\n"))
-    bad, good = sweep.scenarios
+    text = SET + "\n[grid]\np = [0, 5]\n"
+    text += '\n[[scenarios]]\nname = "quarter fleet"\nfleet_multiplier = 0.25\n'
+    text += '\n[[scenarios]]\nname = "no vans"\n"fleet_multiplier.van" = 0\n'
+    sweep = load_sweep(_write(tmp_path, text))
+    bad, good, quarter, no_vans = sweep.scenarios
     # named by the scenario, not by a worker's temporary file
     assert bad.error is not None and not bad.toml
-    assert "sweep scenario 'p=0'" in bad.error and "p = 0 must be at least 1" in bad.error
-    assert "lastmile-sweep-" not in bad.error
+    assert bad.error.startswith("sweep scenario 'p=0' [plan] p = 0 must be at least 1")
     assert good.error is None and good.toml
+    # valid only until multiplied: 2 vehicles per type x 0.25 rounds to none, caught when read
+    assert quarter.error is not None and not quarter.toml
+    assert quarter.error.startswith(
+        "sweep scenario 'quarter fleet': fleet_multiplier = 0.25 leaves no vehicle"
+    )
+    assert "reefer 2 -> 0, van 2 -> 0" in quarter.error
+    assert no_vans.error is None  # one type to zero is a valid scenario
+    for spec in (bad, quarter):
+        assert "lastmile-sweep-" not in spec.error and "scenario file" not in spec.error
 
 
 @pytest.mark.parametrize(
@@ -196,6 +211,104 @@ def test_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         assert not (tmp_path / "o2").exists()  # --out untouched
 
 
+def _manifest(tmp: Path, seconds: float, run: str) -> dict[str, Any]:
+    """A plan manifest's shape (report.manifest): what one run of the same scenario records."""
+    day = {"a": 20, "b": 21}[run]  # the extract copied again: same content, another file date
+    return {
+        "lastmile": "0.1.0",
+        "platform": f"Linux-{run}",
+        "scenario": f"scenario file {tmp}/lastmile-sweep-{run}/scenario.toml",
+        "data_source": f"OpenStreetMap extract x.osm, file of 2026-11-{day} "
+        "(© OpenStreetMap contributors, ODbL)",
+        "plan": {"p": 4, "seed": 2026, "network": "synthetic", "orders": f"{tmp}/{run}/o.csv"},
+        "inputs": {
+            "county_outline": {"source": "file", "origin": f"{tmp}/{run}/outline.geojson",
+                               "sha256": "5c19"},
+            "osm": {"path": f"{tmp}/cache-{run}/standin.osm", "sha256": "6d8c"},
+            "orders": {"path": f"{tmp}/{run}/o.csv", "sha256": "aa01"},
+            "region": {"source": f"suichang (embedded) + scenario file {tmp}/{run}/s.toml"},
+        },
+        "timings_s": {"routing_s": seconds, "total_s": 2 * seconds},
+        "routing_solver": {
+            "plan": {"seconds": seconds, "solutions": 117, "status": "ROUTING_SUCCESS"},
+        },
+        "location_solver": {"seconds": seconds / 10, "status": "optimal"},
+        "map_assets": None,
+    }  # fmt: skip
+
+
+def test_manifest_hash_ignores_timings_and_paths(tmp_path: Path) -> None:
+    one = _manifest(tmp_path, 0.39, "a")
+    again = _manifest(tmp_path, 5.02, "b")  # another run: other seconds, folders, machine
+    assert manifest_sha256(one) == manifest_sha256(again)
+    # a different result or input content changes it
+    for path, value in [
+        (("routing_solver", "plan", "solutions"), 118),
+        (("inputs", "orders", "sha256"), "bb02"),
+        (("plan", "p"), 5),
+        (("inputs", "county_outline", "sha256"), "5c1a"),
+    ]:
+        changed = json.loads(json.dumps(one))
+        target = changed
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        assert manifest_sha256(changed) != manifest_sha256(one), path
+
+
+COLD = "cold_chain.produce_max_in_vehicle_min"
+
+
+def _results() -> tuple[Sweep, pd.DataFrame]:
+    """The tester's sweep as a results table: [grid] p = [3, 4], seed = [1, 2] (nothing
+    unserved), a listed "tight produce" (p = 4 and a 20 min cold chain: 5 unserved, fewer km) and
+    a listed "p=4 seed 3" that sets grid keys only."""
+    columns = ["label", "grid_point", "sets", "p", "seed", COLD, "routing.plan.km",
+               "routing.plan.unassigned", HEADLINE]  # fmt: skip
+    grid = '["p", "seed"]'
+    rows = [
+        ("p=3 seed=1", True, grid, 3, 1, None, 770, 0, 0.58),
+        ("p=3 seed=2", True, grid, 3, 2, None, 774, 0, 0.58),
+        ("p=4 seed=1", True, grid, 4, 1, None, 716, 0, 0.66),
+        ("p=4 seed=2", True, grid, 4, 2, None, 714, 0, 0.66),
+        ("tight produce", False, f'["p", "{COLD}"]', 4, 2026, 20, 667, 5, 0.66),
+        ("p=4 seed 3", False, grid, 4, 3, None, 718, 0, 0.66),
+    ]
+    df = pd.DataFrame(rows, columns=columns)
+    df.insert(0, "scenario", [f"s{i}" for i in range(len(df))])
+    df["status"] = "ok"
+    df["synthetic_standin"] = True
+    specs = tuple(
+        ScenarioSpec(sid, label, {}, "")
+        for sid, label in zip(df["scenario"], df["label"], strict=True)
+    )
+    return Sweep("sweep.toml", specs, ("p", "seed", COLD)), df
+
+
+def test_sensitivity_leaves_out_scenarios_that_set_other_keys(tmp_path: Path) -> None:
+    sweep, df = _results()
+    un = sensitivity(df, sweep.keys, "routing.plan.unassigned").set_index("key")
+    # the tight cold chain's 5 unserved orders are not an effect of p (it was 1.67 at p = 4)
+    assert un.loc["p", "headline_at_low"] == 0 and un.loc["p", "headline_at_high"] == 0
+    assert (un.loc["p", "n_low"], un.loc["p", "n_high"]) == (2, 3)
+    assert un.loc["p", "averages"] == "4 grid + 1 listed setting only grid keys"
+    km = sensitivity(df, sweep.keys, "routing.plan.km").set_index("key")
+    assert km.loc["p", "headline_at_low"] == 772 and km.loc["p", "headline_at_high"] == 716
+    assert COLD not in km.index  # one value among the scenarios that may show its effect
+    grid_only = df[df["label"] != "p=4 seed 3"]
+    assert sensitivity(grid_only, sweep.keys, "routing.plan.km").iloc[0]["averages"] == (
+        "grid scenarios only (4)"
+    )
+    write_summary(sweep, df, tmp_path)
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert "| 4 | 3 | 66.00 |" in summary  # reduction against p at p = 4: 3 scenarios, not 4
+    assert f"Left out of them, as they also set a key outside the grid (their results are in " \
+        f"results.csv): tight produce (sets {COLD})." in summary  # fmt: skip
+    assert "| routing.plan.unassigned | p | 3 | 4 | 2 | 3 | 0.00 | 0.00 | 4 grid + 1 listed" \
+        in summary  # fmt: skip
+    assert "| routing.plan.km | p | 3 | 4 | 2 | 3 | 772.00 | 716.00 |" in summary
+
+
 # --------------------------------------------------------------------------- a local cluster
 
 
@@ -209,6 +322,8 @@ def test_two_worker_sweep(swept: tuple[Any, Any]) -> None:
     assert ok["worker"].nunique() == 2  # both workers took scenarios
     assert sorted(zip(ok["p"], ok["seed"], strict=True)) == [(3, 1), (3, 2), (6, 1), (6, 2)]
     # the failing scenario is recorded with its one-line error; the others completed
+    assert df["grid_point"].tolist() == [True] * 4 + [False]  # the listed "p too large"
+    assert df["sets"].tolist() == ['["p", "seed"]'] * 4 + ['["p"]']
     bad = df[df["status"] == "failed"].iloc[0]
     assert bad["label"] == "p too large" and "\n" not in bad["error"] and "500" in bad["error"]
     # every KPI of kpis.json is a column, with the same value
@@ -269,6 +384,9 @@ def test_killed_worker_and_resume(
     df = outcome.table.set_index("scenario")
     assert len(df) == 4 and (df["status"] == "ok").all() and not outcome.interrupted
     assert df[HEADLINE].equals(ref)  # nothing lost, same results
+    # a second run of the same scenarios (other folders, other seconds): the same manifests
+    same = reference.table.set_index("scenario")["manifest_sha256"].iloc[:4]
+    assert df["manifest_sha256"].equals(same)
 
     # Ctrl-C after the first result: what finished is kept; --resume runs only the rest
     def interrupt(_: dict[str, Any]) -> None:
@@ -283,6 +401,32 @@ def test_killed_worker_and_resume(
     assert second.skipped == 1 and second.ran == 3 and not second.interrupted
     df = second.table.set_index("scenario")
     assert df[HEADLINE].equals(ref)
+
+
+def test_resume_reruns_a_scenario_whose_orders_file_changed(
+    client: Any, dirs: dict[str, Any], tmp_path: Path
+) -> None:
+    orders = tmp_path / "orders.csv"
+    rows = ["A,delivery,119.25,28.60", "B,delivery,119.10,28.50", "C,delivery,119.30,28.70"]
+    orders.write_text("id,kind,lon,lat\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    path = _write(tmp_path, SET + 'orders = "orders.csv"\n\n[grid]\np = [3, 4]\n')
+    sweep = load_sweep(path)
+    out = tmp_path / "out"
+    first = run_sweep(sweep, out, client=client, **dirs)
+    assert first.table["orders"].tolist() == [3, 3]
+    record = json.loads((out / "scenarios" / sweep.scenarios[0].id / "result.json").read_text())
+    assert record["inputs"] == {"orders file": hashlib.sha256(orders.read_bytes()).hexdigest()}
+    # unchanged files: both kept
+    logs: list[str] = []
+    same = run_sweep(sweep, out, client=client, resume=True, log=logs.append, **dirs)
+    assert (same.skipped, same.ran) == (2, 0) and not any("re-run" in x for x in logs)
+    # the orders file edited between the runs: nothing made from the old day is kept
+    orders.write_text("id,kind,lon,lat\n" + "\n".join(rows[:2]) + "\n", encoding="utf-8")
+    again = run_sweep(sweep, out, client=client, resume=True, log=logs.append, **dirs)
+    assert (again.skipped, again.ran, again.failed) == (0, 2, 0)
+    assert again.table["orders"].tolist() == [2, 2]
+    for spec in sweep.scenarios:
+        assert f"re-run  {spec.id} {spec.label}: orders file changed" in logs
 
 
 # --------------------------------------------------------------------------- a started cluster

@@ -29,7 +29,8 @@ Keys
 
 Every scenario is written out as an ordinary scenario file (``scenarios/<id>/scenario.toml``):
 ``lastmile plan --config`` on that file gives the same ``kpis.json``, byte for byte. The id is a
-hash of that file, so ``--resume`` recognises finished scenarios whatever their order.
+hash of that file, so ``--resume`` recognises finished scenarios whatever their order; it runs
+one again when a file it reads (orders, region, extract ...) changed since (hashes in result.json).
 
 Execution: a :class:`distributed.LocalCluster` in this process (one single-threaded worker process
 per core) or a running scheduler (``tcp://host:8786``). Each distinct road network is loaded and
@@ -114,7 +115,9 @@ class ScenarioSpec:
     """One scenario of a sweep: its id, a readable label, the varied values, its scenario TOML.
 
     ``error`` is set (and ``toml`` empty) when the scenario could not be built (a bad key); it is
-    then recorded as failed without running.
+    then recorded as failed without running. ``grid`` marks a point of the ``[grid]`` (else a
+    ``[[scenarios]]`` entry): only scenarios that differ from the base in grid keys enter the
+    summary's sensitivity means.
     """
 
     id: str
@@ -122,6 +125,7 @@ class ScenarioSpec:
     varied: Mapping[str, Any]
     toml: str
     error: str | None = None
+    grid: bool = False
 
 
 @dataclass(frozen=True)
@@ -259,14 +263,21 @@ def _load_text(text: str, what: str = "sweep scenario") -> Any:
         try:
             return load_scenario(path)
         except LastmileError as exc:
-            raise type(exc)(exc.message.replace(str(path), what), exc.hint) from None
+            # load_scenario names "scenario file <path>": the temporary file means nothing here
+            message = exc.message.replace(f"scenario file {path}", what)
+            raise type(exc)(message.replace(str(path), what), exc.hint) from None
 
 
-def _multiply(data: dict[str, Any], mults: Mapping[str, float]) -> None:
-    """Apply demand / speed / fleet multipliers on the effective values of ``data``."""
+def _multiply(
+    data: dict[str, Any], mults: Mapping[str, float], what: str = "sweep scenario"
+) -> None:
+    """Apply demand / speed / fleet multipliers on the effective values of ``data``.
+
+    A multiplier that leaves no vehicle of any type raises here, when the sweep file is read.
+    """
     if not mults:
         return
-    region = _load_text(dumps_toml(data)).region
+    region = _load_text(dumps_toml(data), what).region
     for key, m in mults.items():
         if isinstance(m, bool) or not isinstance(m, int | float) or not m >= 0:
             raise InputError(f"{key} = {m!r} must be a number >= 0")
@@ -292,9 +303,20 @@ def _multiply(data: dict[str, Any], mults: Mapping[str, float]) -> None:
             ids = [str(f.get("id")) for f in fleet]
             if which and which not in ids:
                 raise InputError(f"unknown vehicle type in {key!r}", f"types: {ids}")
+            before = [int(f.get("count_per_depot", 0)) for f in fleet]
             for f in fleet:
                 if not which or f.get("id") == which:
                     f["count_per_depot"] = round(int(f.get("count_per_depot", 0)) * m)
+            after = [int(f["count_per_depot"]) for f in fleet]
+            if any(before) and not any(after):
+                change = ", ".join(
+                    f"{i} {b} -> {a}" for i, b, a in zip(ids, before, after, strict=True)
+                )
+                raise InputError(
+                    f"{key} = {m!r} leaves no vehicle: every vehicle type's count_per_depot "
+                    f"rounds to 0 ({change})",
+                    "use a larger multiplier, or fleet_multiplier.TYPE for one type",
+                )
             data["fleet"] = fleet
 
 
@@ -309,19 +331,22 @@ def build_scenario(
     data = copy.deepcopy(dict(base))
     varied = dict(values)
     label = name or _label(varied)
+    what = f"sweep scenario {label!r}"
     try:
         mults = {k: v for k, v in varied.items() if k.partition(".")[0] in MULTIPLIERS}
         for key, value in varied.items():
             if key not in mults:
                 _apply(data, key, value, base_dir)
-        _multiply(data, mults)
+        _multiply(data, mults, what)
         text = dumps_toml(data)
         # every value checked now, as a scenario file's are: a bad one fails this scenario
         # before any task runs, naming it (not a worker's temporary file)
-        _load_text(text, f"sweep scenario {label!r}")
+        _load_text(text, what)
     except LastmileError as exc:
         sid = hashlib.sha256(json.dumps([label, varied], default=str).encode()).hexdigest()
-        return ScenarioSpec("x" + sid[:11], label, varied, "", _one_line(exc))
+        error = _one_line(exc)
+        error = error if error.startswith(what) else f"{what}: {error}"
+        return ScenarioSpec("x" + sid[:11], label, varied, "", error)
     sid = hashlib.sha256(text.encode()).hexdigest()[:12]
     header = f"# lastmile sweep scenario {sid}: {label}\n"
     return ScenarioSpec(sid, label, varied, header + text)
@@ -368,22 +393,22 @@ def load_sweep(path: str | Path) -> Sweep:
         raise InputError(f"{where}: nothing to run", "add a [grid] table or [[scenarios]]")
     fixed = {_norm_key(k): v for k, v in fixed.items()}
     grid = {_norm_key(k): v for k, v in grid.items()}
-    combos: list[tuple[dict[str, Any], str | None]] = []
+    combos: list[tuple[dict[str, Any], str | None, bool]] = []
     if grid:
         for values in itertools.product(*grid.values()):
-            combos.append((dict(zip(grid, values, strict=True)), None))
+            combos.append((dict(zip(grid, values, strict=True)), None, True))
     for s in listed:
         own = {_norm_key(k): v for k, v in s.items() if k != "name"}
         name = s.get("name")
-        combos.append((own, str(name) if name is not None else None))
+        combos.append((own, str(name) if name is not None else None, False))
     keys: list[str] = list(grid)
-    for own, _ in combos:
+    for own, _, _ in combos:
         keys += [k for k in own if k not in keys]
     specs: list[ScenarioSpec] = []
     seen: set[str] = set()
-    for own, name in combos:
+    for own, name, on_grid in combos:
         spec = build_scenario(base, {**fixed, **own}, sweep_file.parent, name or _label(own))
-        spec = ScenarioSpec(spec.id, spec.label, own, spec.toml, spec.error)
+        spec = ScenarioSpec(spec.id, spec.label, own, spec.toml, spec.error, on_grid)
         if spec.id in seen:
             continue  # the same scenario twice (a listed one equal to a grid point): run once
         seen.add(spec.id)
@@ -416,6 +441,108 @@ def _one_line(exc: BaseException) -> str:
 def kpis_text(kpis: Mapping[str, Any]) -> str:
     """The bytes of ``kpis.json`` exactly as :func:`lastmile.io.write_json` writes them."""
     return json.dumps(kpis, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+
+
+#: Manifest entries that change between identical runs or name where files are, not what they
+#: hold: dropped at any depth before hashing (each input's content hash stays).
+_RUN_DEPENDENT = frozenset({"timings_s", "seconds", "platform", "scenario", "map_assets", "path"})
+
+
+def stable_manifest(man: Mapping[str, Any]) -> dict[str, Any]:
+    """A plan manifest without timings and paths: what must agree between two identical runs.
+
+    Dropped: wall-clock seconds (``timings_s``, each solver's ``seconds``), the platform, the
+    scenario's source and every file path (``inputs.*.path``, a file outline's ``origin``, the
+    region's ``source`` naming the scenario file, ``plan`` keys holding a file, an extract's file
+    date in ``data_source``). Kept: results,
+    settings, versions and each input file's ``sha256``, so a changed input still shows.
+    """
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: strip(v) for k, v in value.items() if k not in _RUN_DEPENDENT}
+        if isinstance(value, list | tuple):
+            return [strip(v) for v in value]
+        return value
+
+    out: dict[str, Any] = strip(man)
+    inputs = out.get("inputs")
+    if isinstance(inputs, dict):
+        region = inputs.get("region")
+        if isinstance(region, dict):
+            region.pop("source", None)  # "<region file> + scenario file <path>"
+        outline = inputs.get("county_outline")
+        if isinstance(outline, dict) and outline.get("source") != "package":
+            outline.pop("origin", None)  # the file's path (its sha256 stays)
+    source = out.get("data_source")
+    if isinstance(source, str):  # an extract's file date: a copy changes it, not the content
+        out["data_source"] = re.sub(r", file of \d{4}-\d{2}-\d{2}", "", source)
+    plan = out.get("plan")
+    if isinstance(plan, dict):
+        for key in PATH_KEYS:
+            value = plan.get(key)
+            if value is not None and value not in NETWORK_SOURCES:
+                plan[key] = "file"  # its content hash is under inputs
+    return out
+
+
+def manifest_sha256(man: Mapping[str, Any]) -> str:
+    """sha256 of :func:`stable_manifest` (equal for two identical runs; results.csv column)."""
+    return hashlib.sha256(kpis_text(stable_manifest(man)).encode()).hexdigest()
+
+
+def input_files(scenario: Any, toml_text: str) -> dict[str, str]:
+    """The files a scenario reads, by what each is ("orders file": path, ...).
+
+    The region file, its outline file, and each ``[plan]`` key naming a file (a road-network
+    extract, outline, boundaries, villages, orders). The stand-in network is left out: it is
+    generated from the settings, which the scenario id already covers.
+    """
+    files: dict[str, str] = {}
+    region_ref = tomllib.loads(toml_text).get("region")
+    if isinstance(region_ref, str):
+        files["region file"] = region_ref
+    if scenario.region.outline_path:
+        files["region outline file"] = str(scenario.region.outline_path)
+    for key in PATH_KEYS:
+        value = getattr(scenario.plan, key, None)
+        if value and value not in NETWORK_SOURCES:
+            files[f"{key.replace('_', ' ')} file"] = str(value)
+    return files
+
+
+def input_hashes(scenario: Any, toml_text: str) -> dict[str, str]:
+    """sha256 of each of :func:`input_files` (``"missing"`` for one that cannot be read)."""
+    from lastmile.io import file_sha256
+
+    out: dict[str, str] = {}
+    for name, path in input_files(scenario, toml_text).items():
+        try:
+            out[name] = file_sha256(path)
+        except OSError:
+            out[name] = "missing"
+    return out
+
+
+def changed_inputs(spec: ScenarioSpec, record: Mapping[str, Any]) -> list[str]:
+    """What changed in the files a finished scenario read, e.g. ``["orders file changed"]``.
+
+    Compares the hashes recorded when it ran with the files now. A record without hashes (an
+    older lastmile) counts as changed when the scenario reads any file: it cannot be checked.
+    """
+    try:
+        now = input_hashes(_load_text(spec.toml), spec.toml)
+    except LastmileError as exc:  # e.g. the region file is gone: run it again, it will say
+        return [f"scenario no longer loads ({_one_line(exc)})"]
+    then = record.get("inputs")
+    if not isinstance(then, Mapping):
+        return ["input files not recorded by the run that made it"] if now else []
+    changes = []
+    for name in sorted(set(now) | set(then)):
+        if now.get(name) == then.get(name):
+            continue
+        changes.append(f"{name} missing" if now.get(name) == "missing" else f"{name} changed")
+    return changes
 
 
 def network_key(scenario: Any) -> str:
@@ -492,6 +619,8 @@ def run_scenario(task: Task) -> dict[str, Any]:
     }
     try:
         scenario = _scenario_of(task)
+        # hashed before the run (a file edited during it then counts as changed on --resume)
+        record["inputs"] = input_hashes(scenario, task.toml)
         result = run_plan(
             scenario, reference_dir=task.reference_dir, cache=task.cache, parallel=False
         )
@@ -503,7 +632,6 @@ def run_scenario(task: Task) -> dict[str, Any]:
         record.update(status="failed", error=_one_line(exc))
         record["seconds"] = {"task": round(time.perf_counter() - t0, 3)}
         return record
-    stable = {k: v for k, v in man.items() if k not in ("timings_s", "scenario", "platform")}
     record.update(
         status="ok",
         error=None,
@@ -515,7 +643,7 @@ def run_scenario(task: Task) -> dict[str, Any]:
             "routing.baseline": result.baseline.solution.status,
             "routing.plan": result.planned.solution.status,
         },
-        manifest_sha256=hashlib.sha256(kpis_text(stable).encode()).hexdigest(),
+        manifest_sha256=manifest_sha256(man),
         seconds={
             **{k.removesuffix("_s"): round(v, 3) for k, v in result.timings.items()},
             "task": round(time.perf_counter() - t0, 3),
@@ -545,6 +673,10 @@ def _row(spec: ScenarioSpec, rec: Mapping[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {
         "scenario": spec.id,
         "label": spec.label,
+        # which keys this scenario sets on top of base and [set], and whether it is a grid
+        # point: the summary's sensitivity means use only scenarios that set grid keys only
+        "grid_point": spec.grid,
+        "sets": json.dumps(list(spec.varied), ensure_ascii=False),
         "status": rec.get("status"),
         "error": rec.get("error"),
     }
@@ -623,10 +755,55 @@ def losing_scenarios(df: pd.DataFrame) -> pd.DataFrame:
     return ok[lose]
 
 
+def _sets(df: pd.DataFrame) -> list[frozenset[str]]:
+    """Per row, the keys the scenario sets on top of base and [set] (column ``sets``)."""
+    if "sets" not in df:
+        return [frozenset()] * len(df)
+    return [frozenset(json.loads(v)) if isinstance(v, str) else frozenset() for v in df["sets"]]
+
+
+def grid_keys(df: pd.DataFrame) -> frozenset[str]:
+    """The keys of the ``[grid]``: those the grid points of a results table set."""
+    if "grid_point" not in df:
+        return frozenset()
+    points = df["grid_point"].astype(bool).to_numpy()
+    return frozenset().union(*(s for s, g in zip(_sets(df), points, strict=True) if g))
+
+
+def comparable(df: pd.DataFrame, key: str | None = None) -> pd.Series:
+    """Rows that may enter a grid effect of ``key``: those setting no key outside the grid.
+
+    A ``[[scenarios]]`` entry that also sets another key (a tighter cold chain at p = 4) would
+    otherwise show up as an effect of p. Grid points always qualify; a listed scenario qualifies
+    when every key it sets is a grid key (or ``key`` itself). A table without the ``sets`` and
+    ``grid_point`` columns (an older sweep) keeps every row.
+    """
+    if "sets" not in df or "grid_point" not in df:
+        return pd.Series(True, index=df.index)
+    allowed = grid_keys(df) | ({key} if key else set())
+    points = df["grid_point"].astype(bool).to_numpy()
+    keep = [bool(g) or s <= allowed for s, g in zip(_sets(df), points, strict=True)]
+    return pd.Series(keep, index=df.index)
+
+
+def _averages(rows: pd.DataFrame) -> str:
+    """Which scenarios a sensitivity row averages, e.g. "grid scenarios only (4)"."""
+    on_grid = int(rows["grid_point"].astype(bool).sum()) if "grid_point" in rows else len(rows)
+    listed = len(rows) - on_grid
+    if not listed:
+        return f"grid scenarios only ({on_grid})"
+    if not on_grid:
+        return f"listed scenarios setting only this key or grid keys ({listed})"
+    return f"{on_grid} grid + {listed} listed setting only grid keys"
+
+
 def sensitivity(df: pd.DataFrame, keys: Sequence[str], kpi: str = HEADLINE) -> pd.DataFrame:
     """Per varied key: ``kpi``'s mean over the other keys at each value; low/high/range.
 
-    ``seed`` is left out (it is noise: shown as the spread instead). Sorted by range.
+    Each key's means use only the scenarios that differ from the base in grid keys (and that
+    key): see :func:`comparable`. ``n_low`` / ``n_high`` count the scenarios averaged at the
+    lowest / highest value and ``averages`` says which they are. ``seed`` is left out (it is
+    noise: shown as the spread instead). Sorted by range.
     """
     ok = _ok(df)
     rows = []
@@ -634,25 +811,32 @@ def sensitivity(df: pd.DataFrame, keys: Sequence[str], kpi: str = HEADLINE) -> p
         return pd.DataFrame()
     ok[kpi] = pd.to_numeric(ok[kpi], errors="coerce")
     for key in keys:
-        if key == "seed" or key not in ok or ok[key].nunique() < 2:
+        if key == "seed" or key not in ok:
             continue
-        means = ok.groupby(ok[key].astype(str), sort=False)[kpi].mean()
-        values = list(means.index)
+        part = ok[comparable(ok, key) & ok[key].notna() & ok[kpi].notna()]
+        if part[key].nunique() < 2:
+            continue
+        values = part[key].astype(str)
+        means = part.groupby(values, sort=False)[kpi].mean()
+        counts = part.groupby(values, sort=False)[kpi].count()
         try:
-            order = sorted(values, key=float)
+            order = sorted(means.index, key=float)
         except ValueError:
-            order = sorted(values, key=lambda v: float(means[v]))
+            order = sorted(means.index, key=lambda v: float(means[v]))
         lo, hi = order[0], order[-1]
         rows.append(
             {
                 "key": key,
                 "low_value": lo,
                 "high_value": hi,
+                "n_low": int(counts[lo]),
+                "n_high": int(counts[hi]),
                 "headline_at_low": float(means[lo]),
                 "headline_at_high": float(means[hi]),
                 "min": float(means.min()),
                 "max": float(means.max()),
                 "range": float(means.max() - means.min()),
+                "averages": _averages(part),
             }
         )
     return pd.DataFrame(rows).sort_values("range", ascending=False) if rows else pd.DataFrame()
@@ -679,6 +863,9 @@ def plot_reduction_vs_p(df: pd.DataFrame, path: str | Path, note: str = "") -> P
     """The headline (share of mean access time saved) against p: mean, and min-max over the rest."""
     ok = _ok(df)
     if ok.empty or "p" not in ok:
+        return None
+    ok = ok[comparable(ok, "p")]  # no scenario that also sets a key outside the grid
+    if ok.empty:
         return None
     g = ok.groupby("p")[HEADLINE].agg(["mean", "min", "max", "count"]).sort_index()
     fig = _fig((7.5, 4.2))
@@ -742,7 +929,25 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
     note = " — synthetic stand-in" if synthetic else ""
     paths: dict[str, Path] = {}
     sens = sensitivity(df, sweep.keys)
-    overall = float(ok[HEADLINE].mean()) if not ok.empty else float("nan")
+    # the tornado's centre: the mean over the scenarios its bars average (grid keys only)
+    overall = float(ok[comparable(ok)][HEADLINE].mean()) if not ok.empty else float("nan")
+    grid = sorted(grid_keys(df))
+    apart = ok[~comparable(ok)] if not ok.empty else ok
+    scope = (
+        "The tables of means below (reduction against p, sensitivity) average only the "
+        "scenarios that differ from the base in grid keys "
+        f"({', '.join(grid) or 'no [grid]'}): the grid points, and listed scenarios setting only "
+        "grid keys."
+    )
+    if not apart.empty:
+        others = [
+            f"{label} (sets {', '.join(k for k in json.loads(sets) if k not in grid)})"
+            for label, sets in zip(apart["label"], apart["sets"], strict=True)
+        ]
+        scope += (
+            " Left out of them, as they also set a key outside the grid (their results are in "
+            f"results.csv): {'; '.join(others)}."
+        )
     p1 = plot_reduction_vs_p(df, out / "plots" / "reduction_vs_p.png", note)
     p2 = plot_tornado(sens, overall, out / "plots" / "tornado.png", note)
     lines = [
@@ -761,6 +966,8 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
         "time from the serving facility) saved by the hubs against the county centre alone; "
         "every scenario compares the same villages and orders on both sides.",
         "",
+        scope,
+        "",
     ]
     if not ok.empty:
         h = ok[HEADLINE]
@@ -770,12 +977,13 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
             "",
         ]
         if "p" in ok:
-            g = ok.groupby("p")[HEADLINE].agg(["count", "mean", "min", "max"])
+            by_p = ok[comparable(ok, "p")]
+            g = by_p.groupby("p")[HEADLINE].agg(["count", "mean", "min", "max"])
             g[["mean", "min", "max"]] = (g[["mean", "min", "max"]] * 100).round(1)
             g = g.rename(columns={c: f"{c} %" for c in ("mean", "min", "max")}).reset_index()
             g["p"] = g["p"].astype(str)
-            lines += ["## Reduction against p (spread over the other keys and seeds)", ""]
-            lines += [_md(g)]
+            lines += ["## Reduction against p (spread over the other keys and seeds)", "",
+                      "Scenarios that set grid keys only (see above).", "", _md(g)]  # fmt: skip
     if p1 is not None:
         lines += ["![reduction against p](plots/reduction_vs_p.png)", ""]
     lines += ["## Sensitivity (tornado)", ""]
@@ -786,7 +994,8 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
         for col in ("headline_at_low", "headline_at_high", "min", "max", "range"):
             pct[col] = (pct[col] * 100).round(2)
         lines += ["Headline in % (mean over the other keys) at each key's lowest and highest "
-                  "value; seeds are shown as spread, not here.", "", _md(pct)]  # fmt: skip
+                  "value, over `n_low` / `n_high` scenarios that set grid keys only (see "
+                  "above); seeds are shown as spread, not here.", "", _md(pct)]  # fmt: skip
     if p2 is not None:
         lines += ["![tornado](plots/tornado.png)", ""]
     flat = list(sens.loc[sens["range"] == 0, "key"]) if not sens.empty else []
@@ -797,14 +1006,16 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
     for kpi in ROUTED:
         part = sensitivity(df, sweep.keys, kpi)
         if not part.empty:
-            cols = ["kpi", "key", "low_value", "high_value", "headline_at_low", "headline_at_high"]
+            cols = ["kpi", "key", "low_value", "high_value", "n_low", "n_high",
+                    "headline_at_low", "headline_at_high", "averages"]  # fmt: skip
             routed.append(part.assign(kpi=kpi)[cols])
     if routed:
         table = pd.concat(routed, ignore_index=True).rename(
             columns={"headline_at_low": "at_low", "headline_at_high": "at_high"}
         )
         lines += ["## Sensitivity of the routed day", "",
-                  "Mean over the other keys at each key's lowest and highest value.", "",
+                  "Mean over the other keys at each key's lowest and highest value, over "
+                  "`n_low` / `n_high` scenarios that set grid keys only (see above).", "",
                   _md(table.round(2))]  # fmt: skip
     lose = losing_scenarios(df)
     lines += [
@@ -855,14 +1066,23 @@ def _write_record(out: Path, spec: ScenarioSpec, rec: dict[str, Any]) -> None:
     write_json(folder / "result.json", rec)  # last: its presence means "finished"
 
 
-def _finished(out: Path, spec: ScenarioSpec) -> bool:
+def _finished(out: Path, spec: ScenarioSpec) -> dict[str, Any] | None:
+    """The record of a scenario that finished successfully in ``out``, else None."""
     path = out / "scenarios" / spec.id / "result.json"
     if not path.is_file():
-        return False
+        return None
     try:
-        return bool(json.loads(path.read_text(encoding="utf-8")).get("status") == "ok")
+        record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
-        return False
+        return None
+    return record if isinstance(record, dict) and record.get("status") == "ok" else None
+
+
+def _discard(out: Path, spec: ScenarioSpec) -> None:
+    """Remove a stale result (result.json first: without it the scenario is not finished)."""
+    folder = out / "scenarios" / spec.id
+    for name in ("result.json", "kpis.json"):
+        (folder / name).unlink(missing_ok=True)
 
 
 def _check_address(scheduler: str) -> None:
@@ -946,7 +1166,9 @@ def run_sweep(
     client
         An existing :class:`distributed.Client` to use instead (left open).
     resume
-        Skip the scenarios already finished in ``out`` (failed ones run again).
+        Skip the scenarios already finished in ``out`` (failed ones run again), unless a file
+        the scenario reads (orders, region, extract ...) changed since: that one runs again and
+        the log says why (``re-run ...: orders file changed``).
     keep_plans
         Also write each scenario's whole plan folder to ``scenarios/<id>/plan`` (the workers
         write it: on a cluster, ``out`` must be a path the workers share).
@@ -983,11 +1205,19 @@ def run_sweep(
         },
     )
     todo: list[ScenarioSpec] = []
-    skipped = ran = failed = 0
+    skipped = ran = failed = stale = 0
     for spec in sweep.scenarios:
-        if resume and _finished(out, spec):
-            skipped += 1
-        elif spec.error is not None:
+        kept = _finished(out, spec) if resume else None
+        if kept is not None:
+            # a kept result is reused only if the files it was made from are unchanged
+            changes = changed_inputs(spec, kept)
+            if not changes:
+                skipped += 1
+                continue
+            log(f"re-run  {spec.id} {spec.label}: {', '.join(changes)}")
+            _discard(out, spec)
+            stale += 1
+        if spec.error is not None:
             _write_record(out, spec, {"id": spec.id, "label": spec.label, "status": "failed",
                                       "error": spec.error})  # fmt: skip
             log(f"failed  {spec.id} {spec.label}: {spec.error}")
@@ -995,8 +1225,9 @@ def run_sweep(
             failed += 1
         else:
             todo.append(spec)
-    if skipped:
-        log(f"resume: {skipped} finished scenario(s) kept, {len(todo)} to run")
+    if skipped or stale:
+        again = f" ({stale} of them again: input files changed)" if stale else ""
+        log(f"resume: {skipped} finished scenario(s) kept, {len(todo)} to run{again}")
 
     ref = str(reference_dir) if reference_dir is not None else None
     cache_s = str(cache) if cache is not None else None
@@ -1117,15 +1348,19 @@ __all__ = [
     "SweepOutcome",
     "Task",
     "build_scenario",
+    "comparable",
     "dumps_toml",
     "flatten",
+    "grid_keys",
     "kpis_text",
     "load_sweep",
     "losing_scenarios",
+    "manifest_sha256",
     "results_table",
     "run_scenario",
     "run_sweep",
     "sensitivity",
+    "stable_manifest",
     "write_summary",
     "write_table",
 ]
