@@ -343,6 +343,9 @@ def test_two_worker_sweep(swept: tuple[Any, Any]) -> None:
     summary = (outcome.out / "summary.md").read_text(encoding="utf-8")
     assert "synthetic stand-in" in summary and "p too large" in summary
     assert "## Sensitivity of the routed day" in summary and "| routing.plan.km | p |" in summary
+    # the like-for-like row (trunk included) beside the last-mile one, each saying what it covers
+    assert "| routed_compared.plan.km | p |" in summary
+    assert "last-mile vehicles only, trunk runs excluded" in summary
     for png in ("reduction_vs_p.png", "tornado.png"):
         assert (outcome.out / "plots" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     sens = sensitivity(df, sweep.keys)

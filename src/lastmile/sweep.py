@@ -88,6 +88,8 @@ HEADLINE = "access_time.reduction_share"
 MULTIPLIERS = ("demand_multiplier", "speed_multiplier", "fleet_multiplier")
 #: Routed figures whose sensitivity the summary tabulates beside the headline.
 ROUTED = (
+    "routed_compared.plan.km",
+    "routed_compared.plan.cost",
     "routing.plan.km",
     "routing.plan.unassigned",
     "routing.baseline.unassigned",
@@ -876,6 +878,9 @@ def plot_reduction_vs_p(df: pd.DataFrame, path: str | Path, note: str = "") -> P
     if "seed" in ok:
         ax.scatter(ok["p"], ok[HEADLINE] * 100, s=10, color="black", alpha=0.5, label="scenarios")
     ax.set_xlabel("new hubs p")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # p is a whole number
     ax.set_ylabel("mean access time saved, %")
     ax.set_title(f"Reduction against p ({len(ok)} scenarios){note}", fontsize=10)
     ax.grid(alpha=0.3)
@@ -1015,7 +1020,11 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
         )
         lines += ["## Sensitivity of the routed day", "",
                   "Mean over the other keys at each key's lowest and highest value, over "
-                  "`n_low` / `n_high` scenarios that set grid keys only (see above).", "",
+                  "`n_low` / `n_high` scenarios that set grid keys only (see above). "
+                  "`routed_compared.plan.*`: the plan's day over the orders served in both "
+                  "days, trunk runs and hub cost included (like for like with the baseline). "
+                  "`routing.plan.*`: the plan's last-mile vehicles only, trunk runs excluded, "
+                  "over each scenario's own served orders.", "",
                   _md(table.round(2))]  # fmt: skip
     lose = losing_scenarios(df)
     lines += [
