@@ -96,7 +96,9 @@ def test_compare_map_baseline_left_plan_right(small: Case) -> None:
     page = dual.get_root().render()
     # the routes and km are the last-mile vehicles' and the lines say so: without trunk figures
     # given, that the trunk is left out; with them, the whole distance of each side
-    assert "left: baseline: 2 last-mile routes" in page and "right: plan: 2 last-mile routes" in page
+    assert (
+        "left: baseline: 2 last-mile routes" in page and "right: plan: 2 last-mile routes" in page
+    )
     assert page.count("(trunk runs not included)") == 2
     assert "Before and after — synthetic stand-in" in page and SYNTHETIC in page
     assert ".sync(" in page
@@ -175,7 +177,9 @@ def test_unserved_villages_and_no_routes(small: Case) -> None:
     assert overlay_names(m) == ["Townships: minutes saved", "Hub catchments", "Villages (10)",
                                 "Hubs (3)", "Unassigned orders (1)"]  # fmt: skip
     page = m.get_root().render()
-    assert "plan: 0 last-mile routes, 0 km, 0 cold-chain violation(s), 1 unassigned order(s)" in page
+    assert (
+        "plan: 0 last-mile routes, 0 km, 0 cold-chain violation(s), 1 unassigned order(s)" in page
+    )
     fast = folium.plugins.FastMarkerCluster
     (cluster,) = [c for c in m._children.values() if isinstance(c, fast)]
     popups = [row[4] for row in cluster.data]
