@@ -602,3 +602,79 @@ def _curve_row(stats: Mapping[str, float]) -> dict[str, float]:
         "share_30": stats["share_within_30_min"],
         "share_60": stats["share_within_60_min"],
     }
+
+
+def kpi_coverage(kpis: Mapping[str, Any]) -> dict[str, str]:
+    """What each section of ``kpis.json`` covers: which orders, which legs (``kpis["covers"]``).
+
+    One sentence per top-level section present in ``kpis`` (``lead_time``, ``routed_compared``,
+    ``routed_totals``, ``cold_chain``, ``routing``, ``unserved``, ``trunk``, ``fleet_needed``,
+    ``access_time``, ``location``, ``reachability``), keyed by the section's name, with the
+    order counts of this plan. A mapping of its own beside the sections, not a key inside them:
+    ``routing``, ``routed_compared`` & co. map scenario names to figures, and code that loops over
+    their scenarios would meet a string among them. Deterministic: built from ``kpis`` alone.
+    """
+    routing = kpis.get("routing") or {}
+    served = ", ".join(f"{n} {r.get('orders_served')}" for n, r in routing.items())
+    n, total = kpis.get("orders_compared"), kpis.get("orders")
+    out: dict[str, str] = {}
+    if "access_time" in kpis:
+        out["access_time"] = str(
+            (kpis["access_time"] or {}).get("covers")
+            or "every settlement, demand-weighted; road time from the nearest open facility"
+        )
+    if "location" in kpis:
+        out["location"] = (
+            "the hub placement model's objective and its proven bound, over every settlement's "
+            "demand weight (road times from the candidate sites; no orders routed)"
+        )
+    if "reachability" in kpis:
+        out["reachability"] = "every facility-settlement pair of the travel-time matrix"
+    if routing:
+        out["routing"] = (
+            "last-mile vehicles only, trunk runs excluded; each scenario's own served orders "
+            f"({served}); the routing solver's own figures, not comparable across scenarios: "
+            "compare routed_compared"
+        )
+    if "lead_time" in kpis:
+        out["lead_time"] = (
+            f"the {n} orders served in both scenarios (of {total}), per order, unweighted; parcel: "
+            "county-centre cut-off -> end of service at the village, trunk run and hub handling "
+            "included; pickup_to_cold_room / pickup_to_centre: start of service at the village "
+            "-> cold room / county centre (evening trunk run included)"
+        )
+    if "routed_compared" in kpis:
+        out["routed_compared"] = (
+            f"the same {n} orders in both scenarios (served in both, of {total}); per-order "
+            "shares of the last-mile routes plus, for the plan, the trunk runs (km, hours, cost) "
+            "and the hubs' daily cost: the like-for-like comparison"
+        )
+    if "routed_totals" in kpis:
+        out["routed_totals"] = (
+            f"each scenario's own served orders ({served}); last-mile routes plus trunk runs "
+            "and hub cost, as routed_compared; not like for like when the served orders differ"
+        )
+    if "cold_chain" in kpis:
+        out["cold_chain"] = (
+            f"every perishable order of the day (of {total} orders), served or not: unserved "
+            "ones count as not compliant; time to the cold room (pickups: the evening trunk run "
+            "included when the hubs have no cold room) or in the last-mile vehicle (deliveries)"
+        )
+    if "unserved" in kpis:
+        out["unserved"] = (
+            f"every order of the day ({total}) the scenario's last-mile routing left unserved, "
+            "by reason code"
+        )
+    if "trunk" in kpis:
+        out["trunk"] = (
+            "the plan's trunk runs between the county centre and the hubs (morning parcels out, "
+            "evening pickups back), not in routing; their km, hours and cost are shared over the "
+            "orders in routed_compared and routed_totals"
+        )
+    if "fleet_needed" in kpis:
+        out["fleet_needed"] = (
+            "each scenario's servable orders (unserved reason not infeasible): the smallest "
+            "last-mile vehicles per type and depot, plus trunk_vehicles (the plan's trunk runs), "
+            "with which all are served on a routed, validated day"
+        )
+    return out
