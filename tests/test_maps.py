@@ -70,7 +70,7 @@ def test_layers_legend_and_labels(small: Case) -> None:
     assert {"Townships: minutes saved", "Hub catchments", "Villages (10)", "Hubs (3)",
             "Unassigned orders (1)"} <= set(names)  # fmt: skip
     page = m.get_root().render()
-    assert "Minutes saved per delivery" in page  # the colormap legend caption
+    assert "Access time saved, min" in page  # the colormap legend caption (not "per delivery")
     assert SYNTHETIC in page
     assert "Suichang hubs — synthetic stand-in" in page
     assert "SYNTHETIC STAND-IN — not real data" in page
@@ -94,11 +94,47 @@ def test_compare_map_baseline_left_plan_right(small: Case) -> None:
     assert len(right) == expected_overlays(small, "plan")
     assert "Unassigned orders (0)" in left and "Unassigned orders (1)" in right
     page = dual.get_root().render()
-    assert "left: baseline: 2 routes" in page and "right: plan: 2 routes" in page
+    # the routes and km are the last-mile vehicles' and the lines say so: without trunk figures
+    # given, that the trunk is left out; with them, the whole distance of each side
+    assert (
+        "left: baseline: 2 last-mile routes" in page and "right: plan: 2 last-mile routes" in page
+    )
+    assert page.count("(trunk runs not included)") == 2
     assert "Before and after — synthetic stand-in" in page and SYNTHETIC in page
     assert ".sync(" in page
     with pytest.raises(InputError, match=r"compare_map: scenario 'future' not in routes"):
         compare_map(**small.frames(), title="t", source_label=OSM, scenarios=("baseline", "future"))
+
+
+def test_compare_map_adds_the_trunk_to_each_side(small: Case) -> None:
+    """Last-mile km alone ranked two plans the wrong way round (bb11 defect 3): given the trunk
+    km, each side's line gives the whole distance."""
+    km = small.routes.groupby("scenario")["km"].sum()
+    dual = compare_map(**small.frames(), title="A vs B", source_label=OSM,
+                       trunk_km={"baseline": 0.0, "plan": 426.4})  # fmt: skip
+    page = dual.get_root().render()
+    base, plan = float(km["baseline"]), float(km["plan"])
+    assert f"baseline: 2 last-mile routes, {base:,.0f} km + trunk 0 km = {base:,.0f} km" in page
+    assert f"plan: 2 last-mile routes, {plan:,.0f} km + trunk 426 km = {plan + 426.4:,.0f} km" in (
+        page
+    )
+    assert "not included" not in page
+
+
+def test_plan_map_title_says_its_km_leave_out_the_trunk(small: Case) -> None:
+    h = small.hubs.geometry
+    trunk = gpd.GeoDataFrame(
+        {"run": ["morning", "evening"], "vehicle_id": ["c/trunk/1", "c/trunk/1"],
+         "hub_names": ["枢纽1", "枢纽2"], "departure": ["07:00", "19:30"],
+         "return": ["09:10", "21:00"], "hub_arrivals": ["07:40", "20:05"], "km": [61.2, 40.3]},
+        geometry=[shapely.LineString([h.iloc[0].coords[0], h.iloc[i].coords[0]]) for i in (1, 2)],
+        crs="EPSG:4326")  # fmt: skip
+    page = plan_map(**small.frames(), title="t", source_label=OSM, trunk=trunk).get_root().render()
+    plan_km = small.routes.loc[small.routes["scenario"] == "plan", "km"].sum()
+    assert (
+        f"plan: 2 last-mile routes, {plan_km:,.0f} km (trunk: 2 run(s), 102 km, not included), "
+        in page
+    )
 
 
 def test_real_data_label_is_not_flagged_synthetic(small: Case) -> None:
@@ -127,7 +163,7 @@ def test_plain_outlines_without_study_columns() -> None:
     assert "Townships" in names and "Hub catchments" not in names
     assert len(names) == expected_overlays(Case(**frames), "plan")
     page = m.get_root().render()
-    assert "Minutes saved per delivery" not in page and "d3.min.js" not in page
+    assert "Access time saved" not in page and "d3.min.js" not in page
 
 
 def test_unserved_villages_and_no_routes(small: Case) -> None:
@@ -141,7 +177,9 @@ def test_unserved_villages_and_no_routes(small: Case) -> None:
     assert overlay_names(m) == ["Townships: minutes saved", "Hub catchments", "Villages (10)",
                                 "Hubs (3)", "Unassigned orders (1)"]  # fmt: skip
     page = m.get_root().render()
-    assert "plan: 0 routes, 0 km, 0 cold-chain violation(s), 1 unassigned order(s)" in page
+    assert (
+        "plan: 0 last-mile routes, 0 km, 0 cold-chain violation(s), 1 unassigned order(s)" in page
+    )
     fast = folium.plugins.FastMarkerCluster
     (cluster,) = [c for c in m._children.values() if isinstance(c, fast)]
     popups = [row[4] for row in cluster.data]

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from lastmile.cli import main
 from lastmile.errors import InputError
 from lastmile.matrix import TravelMatrix, travel_matrix
-from lastmile.study import access_study, compare_plan_dirs
+from lastmile.plan import PlanResult, run_plan
+from lastmile.report import scenario_map, summary_markdown, write_compare_outputs, write_outputs
+from lastmile.scenario import load_scenario
+from lastmile.study import access_study, compare_plan_dirs, kpi_coverage, p_curve
+from lastmile.sweep import flatten
+from tests.conftest import TEST_SCALE
 from tests.tiny_network import ONE_WAY_EDGES, tiny_network
 
 # ONE_WAY_EDGES (centre C at node 0, hub B at node 2, villages v1 at 1 and v2 at 3), plus v3 at
@@ -104,3 +114,186 @@ def test_compare_refuses_a_damaged_plan_folder(
     (tmp_path / "b" / "kpis.json").write_text(kpis, encoding="utf-8")
     with pytest.raises(InputError, match=message):
         compare_plan_dirs(tmp_path / "a", tmp_path / "b")
+
+
+# ------------------------------------------------------------------------------------------
+# real plan outputs on the small stand-in: what each routed figure covers, stand-in labels,
+# two plan folders compared only when they route the same order day
+
+SMALL = {
+    "network": "synthetic",
+    "standin_scale": TEST_SCALE,
+    "p": 4,
+    "routing_solution_limit": 20,
+    "routing_time_limit_s": 60.0,
+    "location_time_limit_s": 30.0,
+}
+
+
+@pytest.fixture(scope="module")
+def plan_result(small_cache: Path) -> PlanResult:
+    return run_plan(load_scenario(**SMALL), cache=small_cache)
+
+
+@pytest.fixture(scope="module")
+def plan_dirs(
+    plan_result: PlanResult, small_cache: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
+    """``a``: the small plan; ``same``: a copy of it; ``seed7``: the same plan on another day."""
+    root = tmp_path_factory.mktemp("plans")
+    write_outputs(plan_result, root / "a", map_assets="cdn")
+    shutil.copytree(root / "a", root / "same")
+    other = run_plan(load_scenario(**SMALL, seed=7), cache=small_cache)
+    write_outputs(other, root / "seed7", map_assets="cdn")
+    return {name: root / name for name in ("a", "same", "seed7")}
+
+
+def test_routed_day_says_last_mile_only_and_names_the_trunk(plan_result: PlanResult) -> None:
+    """bb11 defect 3: 'Routed day' set the plan's last-mile km beside the baseline's without a
+    word that the trunk runs are left out (706 vs 1,261 km; 1,133 vs 1,261 like for like)."""
+    k = plan_result.kpis()
+    runs = k["trunk"]["runs"]
+    trunk_km = sum(v["km"] for v in runs.values())
+    assert trunk_km > 0
+    summary = summary_markdown(plan_result)
+    day = summary.split("## Routed day (last-mile vehicles only)", 1)[1].split("##", 1)[0]
+    caveat = next(line for line in day.splitlines() if line.startswith("Last-mile vehicles only"))
+    assert f"{trunk_km:,.1f} km in all" in caveat
+    assert f"morning {runs['morning']['km']:,.1f} km by" in caveat
+    served = ", ".join(f"{n} {r['orders_served']}" for n, r in k["routing"].items())
+    assert f"each scenario's own served orders ({served})" in caveat
+    assert f"'Routed figures over the same {k['orders_compared']} orders'" in caveat
+    assert f"## Routed figures over the same {k['orders_compared']} orders" in summary
+    # the plan map's title: last-mile routes and km, and the trunk it leaves out
+    page = scenario_map(plan_result, "plan").get_root().render()
+    routes = len(plan_result.planned.routes)
+    assert (
+        f"plan: {routes} last-mile routes, {k['routing']['plan']['km']:,.0f} km "
+        f"(trunk: {_trunk_rows(plan_result)} run(s), "
+        f"{trunk_km:,.0f} km, not included)"
+    ) in page
+    base = scenario_map(plan_result, "baseline").get_root().render()
+    assert f"baseline: {len(plan_result.baseline.routes)} last-mile routes" in base
+
+
+def _trunk_rows(result: PlanResult) -> int:
+    return sum(len(r.solution.routes) for r in (result.morning, result.evening) if r is not None)
+
+
+def test_kpi_coverage_names_orders_and_legs(plan_result: PlanResult) -> None:
+    """bb11 defect 13: only access_time said what it covers; kpi_coverage says it for every
+    section, deterministic, and sweep's flattening takes the strings as columns."""
+    k = plan_result.kpis()
+    covers = kpi_coverage(k)
+    sections = {"access_time", "location", "reachability", "routing", "lead_time",
+                "routed_compared", "routed_totals", "cold_chain", "unserved", "trunk"}  # fmt: skip
+    assert set(covers) == sections and sections <= set(k)
+    n = k["orders_compared"]
+    assert covers["routing"].startswith("last-mile vehicles only, trunk runs excluded")
+    assert f"the same {n} orders in both scenarios" in covers["routed_compared"]
+    assert (
+        "trunk runs" in covers["routed_compared"]
+        and "hubs' daily cost" in covers["routed_compared"]
+    )
+    assert f"the {n} orders served in both scenarios" in covers["lead_time"]
+    assert covers["access_time"] == k["access_time"]["covers"]
+    assert kpi_coverage(plan_result.kpis()) == covers  # deterministic
+    flat = flatten({**k, "covers": covers})
+    assert flat["covers.routing"] == covers["routing"]
+    assert flat["routing.plan.km"] == k["routing"]["plan"]["km"]
+
+
+def test_compare_outputs_are_marked_stand_in(
+    plan_result: PlanResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bb11 defect 7: `lastmile compare`'s tables had no network column, its p-curve title no
+    stand-in flag and a y axis saying "delivery time" for access time."""
+    import lastmile.report as report
+
+    titles: dict[str, str] = {}
+    for name in ("delivery_time_distribution", "minutes_saved_by_township", "plot_p_curve"):
+        original = getattr(report, name)
+
+        def record(*args: Any, _f: Any = original, _n: str = name, **kwargs: Any) -> Path:
+            titles[_n] = kwargs["title"]
+            return Path(_f(*args, **kwargs))
+
+        monkeypatch.setattr(report, name, record)
+    curve = p_curve(plan_result.inputs, [1])
+    write_compare_outputs(plan_result, curve, tmp_path / "study")
+    label = plan_result.inputs.source.label
+    tables = sorted((tmp_path / "study").glob("*.csv"))
+    expected = {"lead_time.csv", "orders.csv", "lead_time_townships.csv", "p_curve.csv",
+                "townships.csv", "villages.csv"}  # fmt: skip
+    assert {t.name for t in tables} >= expected
+    for table in tables:
+        frame = pd.read_csv(table)
+        assert frame.columns[-1] == "network" and (frame["network"] == label).all(), table.name
+    assert set(titles) == {"delivery_time_distribution", "minutes_saved_by_township",
+                           "plot_p_curve"}  # fmt: skip
+    for title in titles.values():
+        assert title.endswith("— synthetic stand-in, NOT real OSM data"), title
+    assert titles["plot_p_curve"].startswith("Mean access time vs number of hubs")
+
+
+def test_compare_plans_same_day_like_for_like(plan_dirs: dict[str, Path]) -> None:
+    cmp = compare_plan_dirs(plan_dirs["a"], plan_dirs["same"])
+    k = json.loads((plan_dirs["a"] / "kpis.json").read_text(encoding="utf-8"))
+    assert cmp.warnings == ()
+    md = cmp.markdown
+    assert f"Data source: {k['data_source']}" in md and "synthetic stand-in" in md
+    for table in (cmp.villages, cmp.townships):
+        assert (table["network"] == k["data_source"]).all()
+    # township names at hand in the plan folder's townships.csv
+    towns = pd.read_csv(plan_dirs["a"] / "townships.csv", dtype={"code": str})
+    assert cmp.townships["name"].tolist() == [
+        dict(zip(towns["code"], towns["name"], strict=True))[c] for c in cmp.townships["code"]
+    ]
+    assert "minutes_saved` in every table is A - B" in md
+    # the routed day: last-mile only, said; and the routed figures over the same orders, trunk
+    # included, equal the plan's own like-for-like figures
+    assert "## Routed day (last-mile vehicles only)" in md and "trunk runs excluded" in md
+    rc = k["routed_compared"]["plan"]
+    same = md.split("## Routed figures over the orders served in both plans", 1)[1]
+    assert f"| A | {rc['orders']} | {rc['km']:.2f} |" in same
+    assert f"Parcel lead time over the {k['orders_compared']} orders served in both" in md
+
+
+def test_compare_plans_of_different_days_refuses_the_order_comparison(
+    plan_dirs: dict[str, Path],
+) -> None:
+    """bb11 defect 8: seed 2026 against seed 7 was compared order by order (ids D-<village>)."""
+    cmp = compare_plan_dirs(plan_dirs["a"], plan_dirs["seed7"])
+    (warning,) = cmp.warnings
+    assert "A and B route different order days (seed: 2026 vs 7" in warning
+    assert f"**WARNING: {warning}.**" in cmp.markdown
+    assert "## Parcel lead time: not compared (different order days)" in cmp.markdown
+    assert "Parcel lead time over" not in cmp.markdown
+    assert "Routed figures over the orders served in both plans" not in cmp.markdown
+    assert "not a like-for-like comparison" in cmp.markdown
+    assert "## Access time" in cmp.markdown  # the access comparison remains
+
+
+def test_compare_plans_says_when_a_folder_has_no_orders(
+    plan_dirs: dict[str, Path], tmp_path: Path
+) -> None:
+    b = tmp_path / "b"
+    shutil.copytree(plan_dirs["a"], b)
+    (b / "orders.csv").unlink()
+    md = compare_plan_dirs(plan_dirs["a"], b).markdown
+    assert "## Parcel lead time: not compared" in md and f"{b / 'orders.csv'} does not exist" in md
+
+
+def test_compare_plans_refuses_a_corrupt_orders_file(
+    plan_dirs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb11 defect 16: a corrupt orders.csv was an internal UnicodeDecodeError (exit 1)."""
+    b = tmp_path / "broken"
+    shutil.copytree(plan_dirs["a"], b)
+    (b / "orders.csv").write_bytes(b"x\x00\xff")
+    with pytest.raises(InputError, match=r"orders.csv: not readable .*UnicodeDecodeError"):
+        compare_plan_dirs(plan_dirs["a"], b)
+    code = main(["compare", "--plans", str(plan_dirs["a"]), str(b), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "UnicodeDecodeError" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

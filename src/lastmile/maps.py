@@ -255,8 +255,12 @@ def plan_map(
     m = folium.Map(location=_centre(tw, precision), tiles=None, control_scale=True)
     synthetic, full_title = _full_title(title, source_label)
     m.get_root().title = full_title  # type: ignore[attr-defined]
+    # the title's km are the last-mile vehicles'; the trunk runs drawn beside them are not in them
+    note = ""
+    if trunk is not None and len(trunk):
+        note = f" ({_trunk_note(len(trunk), float(trunk['km'].sum()))})"
     summary = _draw_scenario(m, tw, vil, hb, rt, st, un, scenario, simplify_tolerance, precision,
-                             disable_clustering_at_zoom)  # fmt: skip
+                             disable_clustering_at_zoom, km_note=note)  # fmt: skip
     if trunk is not None and len(trunk):
         _add_trunk(m, trunk, simplify_tolerance, precision)
     _add_title_box(m, full_title, source_label, synthetic, [summary])
@@ -268,6 +272,11 @@ def plan_map(
 
 
 TRUNK_COLOUR = "#222222"
+
+
+def _trunk_note(runs: int, km: float) -> str:
+    """What the last-mile figures of a title leave out: the trunk runs, with their km."""
+    return f"trunk: {runs} run(s), {km:,.0f} km, not included"
 
 
 def _add_trunk(m: folium.Map, trunk: gpd.GeoDataFrame, tol: float, precision: int) -> None:
@@ -302,6 +311,7 @@ def compare_map(
     source_label: str,
     scenarios: tuple[str, str] = ("baseline", "plan"),
     baseline_villages: gpd.GeoDataFrame | None = None,
+    trunk_km: Mapping[str, float] | None = None,
     simplify_tolerance: float = 1e-4,
     precision: int = 5,
     disable_clustering_at_zoom: int = 13,
@@ -320,6 +330,11 @@ def compare_map(
     baseline_villages
         Villages for the left map (its ``facility`` = serving hub in ``scenarios[0]``); default
         ``villages``.
+    trunk_km
+        Trunk-run km per scenario (e.g. the plans' ``kpis["trunk"]["runs"]`` summed; 0 for a
+        scenario without trunk). Given, each side's line adds them to its last-mile km, so that
+        two plans are compared on their whole distance; ``None``: the lines say the trunk is
+        not included.
     simplify_tolerance, precision, disable_clustering_at_zoom
         As for :func:`plan_map`.
 
@@ -347,11 +362,18 @@ def compare_map(
     summaries = []
     for side, scenario, side_vil in ((dual.m1, scenarios[0], left_vil),
                                      (dual.m2, scenarios[1], vil)):  # fmt: skip
-        summaries.append(
-            f"{'left' if side is dual.m1 else 'right'}: "
-            + _draw_scenario(side, tw, side_vil, hb, rt, st, un, scenario, simplify_tolerance,
-                             precision, disable_clustering_at_zoom,
-                             legend=side is dual.m2))  # fmt: skip
+        # last-mile km alone can rank two plans the wrong way round (a plan with more hubs has
+        # shorter vans' routes and longer trunk runs): the line adds the trunk, or says it lacks it
+        last_mile = float(rt.loc[rt["scenario"].astype(str) == scenario, "km"].sum())
+        if trunk_km is None or scenario not in trunk_km:
+            note = " (trunk runs not included)"
+        else:
+            extra = float(trunk_km[scenario])
+            note = f" + trunk {extra:,.0f} km = {last_mile + extra:,.0f} km"
+        line = _draw_scenario(side, tw, side_vil, hb, rt, st, un, scenario, simplify_tolerance,
+                              precision, disable_clustering_at_zoom,
+                              legend=side is dual.m2, km_note=note)  # fmt: skip
+        summaries.append(f"{'left' if side is dual.m1 else 'right'}: {line}")
         folium.LayerControl(collapsed=True).add_to(side)
         side.fit_bounds(_bounds(tw, side_vil, hb, precision))
     # branca legends select the page's first legend box, so only the right map gets one
@@ -408,8 +430,13 @@ def _draw_scenario(
     m: folium.Map, tw: gpd.GeoDataFrame, vil: gpd.GeoDataFrame, hb: gpd.GeoDataFrame,
     rt: gpd.GeoDataFrame, st: gpd.GeoDataFrame, un: gpd.GeoDataFrame, scenario: str,
     tol: float, precision: int, disable_clustering_at_zoom: int, legend: bool = True,
+    km_note: str = "",
 ) -> str:  # fmt: skip
-    """Add every layer of one scenario to ``m``; return the one-line summary (HTML)."""
+    """Add every layer of one scenario to ``m``; return the one-line summary (HTML).
+
+    The summary's routes and km are the last-mile vehicles' and say so; ``km_note`` follows the
+    km (what the trunk adds, or that it is left out).
+    """
     scenarios = sorted(set(rt["scenario"].astype(str)))
     if len(rt) and scenario not in scenarios:
         raise InputError(
@@ -453,7 +480,8 @@ def _draw_scenario(
     _add_routes(m, rt, st, hub_ids, hub_name, tol, precision)
     _add_unassigned(m, un, precision)
     return (
-        f"{_esc(scenario)}: {len(rt)} routes, {_fmt(rt['km'].sum(), '.0f')} km, "
+        f"{_esc(scenario)}: {len(rt)} last-mile routes, {_fmt(rt['km'].sum(), ',.0f')} km"
+        f"{_esc(km_note)}, "
         f"{int((~st['cold_chain_ok'].astype(bool)).sum())} cold-chain violation(s), "
         f"{len(un)} unassigned order(s)"
     )
@@ -475,7 +503,7 @@ def _add_townships(
             lo, hi = lo - 0.5, hi + 0.5
         colormap = branca.colormap.LinearColormap(
             ["#fff7ec", "#fdbb84", "#ef6548", "#990000"], vmin=lo, vmax=hi,
-            caption="Minutes saved per delivery (plan vs baseline)",
+            caption="Access time saved, min (nearest facility, baseline - plan)",
         )  # fmt: skip
     coloured = saved.notna() & (colormap is not None)
     nothing = pd.Series(None, index=tw.index, dtype=object)

@@ -11,6 +11,7 @@ when one is installed.
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -53,6 +54,26 @@ def _figure(size: tuple[float, float], dpi: int) -> Figure:
     return fig
 
 
+#: title font size in points (matplotlib's "large" at the default 10 pt)
+TITLE_PT = 12.0
+
+
+def wrap_title(title: str, width_in: float, fontsize_pt: float = TITLE_PT) -> str:
+    """``title`` broken into lines that fit ``width_in`` inches at ``fontsize_pt``.
+
+    A long title is broken first before its " — " clause (the stand-in disclaimer goes on a line
+    of its own), then at spaces. Without it, a long title is cut off by the figure's edge, and the
+    cut-off part is the disclaimer.
+    """
+    # about 0.55 em per character in DejaVu Sans; 90 % of the width leaves room for the margins
+    chars = max(20, int(width_in * 72 * 0.9 / (fontsize_pt * 0.55)))
+    if len(title) <= chars:
+        return title
+    head, sep, tail = title.partition(" — ")
+    parts = [head, f"— {tail}"] if sep else [title]
+    return "\n".join(line for part in parts for line in textwrap.wrap(part, chars))
+
+
 def _save(fig: Figure, path: str | Path) -> Path:
     """Render ``fig`` to PNG at its own resolution and write it atomically."""
     buf = io.BytesIO()
@@ -86,7 +107,7 @@ def delivery_time_distribution(
     size: tuple[float, float] = SIZE,
     dpi: int = DPI,
 ) -> Path:
-    """Weighted histogram and ECDF of delivery minutes before vs after the plan.
+    """Weighted histogram and ECDF of access minutes before vs after the plan.
 
     Parameters
     ----------
@@ -144,7 +165,7 @@ def delivery_time_distribution(
     ax_cdf.set_xlim(left=0)
     ax_cdf.grid(alpha=0.3)
     ax_cdf.legend(loc="lower right", fontsize="small")
-    fig.suptitle(title)
+    fig.suptitle(wrap_title(title, size[0]), fontsize=TITLE_PT)
     return _save(fig, path)
 
 
@@ -174,11 +195,14 @@ def minutes_saved_by_township(
     table: pd.DataFrame,
     path: str | Path,
     *,
-    title: str = "Minutes saved per delivery by township (demand-weighted mean)",
+    title: str = "Access time saved by township (demand-weighted mean)",
     size: tuple[float, float] = SIZE,
     dpi: int = DPI,
 ) -> Path:
-    """Horizontal bar chart of minutes saved per township, largest saving on top.
+    """Horizontal bar chart of access-time minutes saved per township, largest saving on top.
+
+    The minutes are access time (road time from the nearest open facility, before - after), not
+    a delivery's lead time: the axis and the default title say so.
 
     Parameters
     ----------
@@ -197,6 +221,13 @@ def minutes_saved_by_township(
     InputError
         Not a DataFrame, empty, no label column, missing or non-numeric ``minutes_saved``.
     """
+    return _save(_minutes_saved_figure(table, title=title, size=size, dpi=dpi), path)
+
+
+def _minutes_saved_figure(
+    table: pd.DataFrame, *, title: str, size: tuple[float, float], dpi: int
+) -> Figure:
+    """The figure of :func:`minutes_saved_by_township` (drawn, not saved)."""
     label_col = "pinyin" if isinstance(table, pd.DataFrame) and "pinyin" in table else "name"
     tab = _table(table, "minutes_saved_by_township", (label_col, "minutes_saved"))
     saved = _numeric(tab, "minutes_saved", "minutes_saved_by_township")
@@ -213,11 +244,11 @@ def minutes_saved_by_township(
         for tick in ax.get_yticklabels():
             tick.set_fontfamily(font)
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel("minutes saved per delivery (before - after)")
+    ax.set_xlabel("access time saved, min (before - after; road time from the nearest facility)")
     ax.margins(x=0.12)
     ax.grid(axis="x", alpha=0.3)
-    ax.set_title(title)
-    return _save(fig, path)
+    ax.set_title(wrap_title(title, size[0]), fontsize=TITLE_PT)
+    return fig
 
 
 def p_curve(
@@ -261,7 +292,7 @@ def p_curve(
         ax.plot(p[order], _numeric(tab, "p95_min", "p_curve")[order], marker="s",
                 linestyle="--", color="#ff7f0e", label="95th percentile")  # fmt: skip
     ax.set_xlabel("number of hubs p")
-    ax.set_ylabel("delivery time (min)")
+    ax.set_ylabel("access time (min)")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
@@ -277,5 +308,5 @@ def p_curve(
     if np.allclose(p, np.round(p)):
         ax.set_xticks(np.unique(p))
     ax.legend(handles, labels, loc="best", fontsize="small")
-    ax.set_title(title)
+    ax.set_title(wrap_title(title, size[0]), fontsize=TITLE_PT)
     return _save(fig, path)

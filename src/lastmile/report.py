@@ -199,7 +199,7 @@ def _write_folder(result: PlanResult, out: Path, *, map_assets: str) -> dict[str
             )
         ),
         out / "plots" / "minutes_saved_by_township.png",
-        title=f"Minutes saved per delivery by township (demand-weighted mean){flag}",
+        title=f"Access time saved by township (demand-weighted mean){flag}",
     )
 
     layers = {
@@ -327,7 +327,7 @@ def summary_markdown(result: PlanResult) -> str:
         "## Townships",
         "",
         markdown_table(result.study.townships),
-        "## Routed day",
+        "## Routed day (last-mile vehicles only)",
         "",
         markdown_table(
             pd.DataFrame(
@@ -337,10 +337,42 @@ def summary_markdown(result: PlanResult) -> str:
                 ]
             )
         ),
+        routed_day_caveat(k),
+        "",
         *_fleet_needed_markdown(k),
         *_search_depth_markdown(result, k),
     ]
     return "\n".join(lines) + "\n"
+
+
+def routed_day_caveat(k: Mapping[str, Any]) -> str:
+    """The line under a "Routed day" table (``kpis["routing"]``): what its figures cover.
+
+    Those figures are the last-mile vehicles' alone, over each scenario's own served orders: the
+    plan's trunk runs are not in them, so its km, vehicles and hours side by side with the
+    baseline's overstate what the hubs save (on the small stand-in, 706 against 1,261 km while
+    the like-for-like figures, trunk included, are 1,133 against 1,261 km). The line names the
+    trunk left out and where the like-for-like figures are.
+    """
+    runs = k.get("trunk", {}).get("runs", {})
+    if runs:
+        each = ", ".join(
+            f"{run} {v['km']:,.1f} km by {v['vehicles_used']} vehicle(s)" for run, v in runs.items()
+        )
+        total = sum(float(v["km"]) for v in runs.values())
+        trunk = f"trunk runs excluded (plan: {each}; {total:,.1f} km in all)"
+    else:
+        trunk = "trunk runs excluded"
+    served = ", ".join(f"{n} {r['orders_served']}" for n, r in k["routing"].items())
+    where = (
+        f"compare like for like in 'Routed figures over the same {k['orders_compared']} orders' "
+        "(trunk and hub cost included)"
+        if "routed_compared" in k
+        else "not comparable side by side"
+    )
+    return (
+        f"Last-mile vehicles only: {trunk}; each scenario's own served orders ({served}) — {where}."
+    )
 
 
 def _fleet_needed_markdown(k: Mapping[str, Any]) -> list[str]:
@@ -639,21 +671,28 @@ def write_compare_outputs(
     k = result.kpis()
     study = result.study
     pinyin = {t.code: t.pinyin for t in result.inputs.region.townships}
+    # as in `plan`'s folder: every table says which road network its figures come from in a last
+    # column ``network``, every plot in its title (the stand-in is not real data)
+    source = result.inputs.source
+    flag = " — synthetic stand-in, NOT real OSM data" if source.synthetic else ""
+
+    def noted(table: pd.DataFrame) -> pd.DataFrame:
+        return table.assign(network=source.label)
 
     def fill(d: Path) -> dict[str, Path]:
         paths = {
-            "csv_villages": write_csv(d / "villages.csv", study.villages),
-            "csv_townships": write_csv(d / "townships.csv", study.townships),
-            "csv_p_curve": write_csv(d / "p_curve.csv", curve),
-            "csv_lead_time": write_csv(d / "lead_time.csv", _lead_rows(k)),
+            "csv_villages": write_csv(d / "villages.csv", noted(study.villages)),
+            "csv_townships": write_csv(d / "townships.csv", noted(study.townships)),
+            "csv_p_curve": write_csv(d / "p_curve.csv", noted(curve)),
+            "csv_lead_time": write_csv(d / "lead_time.csv", noted(_lead_rows(k))),
         }
         if result.end_to_end is not None:
-            paths["csv_orders"] = write_csv(d / "orders.csv", result.end_to_end.orders)
+            paths["csv_orders"] = write_csv(d / "orders.csv", noted(result.end_to_end.orders))
             paths["csv_lead_townships"] = write_csv(
-                d / "lead_time_townships.csv", result.end_to_end.townships
+                d / "lead_time_townships.csv", noted(result.end_to_end.townships)
             )
         if "fleet_needed" in k:
-            paths["csv_fleet_needed"] = write_csv(d / "fleet_needed.csv", _fleet_table(k))
+            paths["csv_fleet_needed"] = write_csv(d / "fleet_needed.csv", noted(_fleet_table(k)))
         paths["study"] = write_text(d / "study.md", study_markdown(result, curve))
         compared = study.villages[study.villages["unreachable"] == ""]
         paths["plot_times"] = delivery_time_distribution(
@@ -661,14 +700,18 @@ def write_compare_outputs(
             compared["minutes_after"],
             compared["weight"],
             d / "delivery_times.png",
+            title=f"Access time per village, weighted by demand{flag}",
         )
         paths["plot_townships"] = minutes_saved_by_township(
             study.townships.dropna(subset=["minutes_saved"]).assign(
                 pinyin=study.townships["code"].map(pinyin)
             ),
             d / "minutes_saved_by_township.png",
+            title=f"Access time saved by township (demand-weighted mean){flag}",
         )
-        paths["plot_p_curve"] = plot_p_curve(curve, d / "p_curve.png")
+        paths["plot_p_curve"] = plot_p_curve(
+            curve, d / "p_curve.png", title=f"Mean access time vs number of hubs{flag}"
+        )
         return paths
 
     return _write_command_folder(out, "compare", fill)

@@ -225,29 +225,121 @@ def markdown_table(df: pd.DataFrame, floatfmt: str = ".2f") -> str:
 
 @dataclass(frozen=True)
 class PlanComparison:
-    """Two plans side by side: per village, per township, and a Markdown summary."""
+    """Two plans side by side: per village, per township, and a Markdown summary.
+
+    ``warnings``: what makes the comparison less than like for like (the two plans route
+    different order days, come from different road networks, or cannot be checked); each is also
+    in ``markdown``. The command line prints them on stderr.
+    """
 
     villages: pd.DataFrame
     townships: pd.DataFrame
     markdown: str
+    warnings: tuple[str, ...] = ()
+
+
+def _read_table(path: Path, dtype: Mapping[str, Any]) -> pd.DataFrame:
+    """A CSV of a plan folder; a damaged one is one clear error, not a decoder's traceback."""
+    try:
+        return pd.read_csv(path, dtype=dict(dtype))
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError, ParserError, EmptyDataError
+        raise InputError(
+            f"{path}: not readable as a table of a lastmile plan ({type(exc).__name__})",
+            "run `lastmile plan` again for that folder",
+        ) from None
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any] | None:
+    """``path`` as a JSON object; ``None`` when absent; a damaged one is refused."""
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"{path}: not readable as JSON ({type(exc).__name__})",
+            "run `lastmile plan` again for that folder",
+        ) from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not the {what} of a lastmile plan", "give two plan folders")
+    return data
+
+
+def _order_day(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """What decides a plan's orders, from its ``manifest.json``: two plans with the same values
+    route the same order day (order ids are ``D-<village>`` / ``P-<village>``, so ids alone match
+    the same village on two different generated days)."""
+    inputs = manifest.get("inputs") or {}
+
+    def sha(key: str) -> str | None:
+        entry = inputs.get(key)
+        return str(entry.get("sha256")) if isinstance(entry, dict) else None
+
+    orders = sha("orders")
+    return {
+        # the seed draws the generated orders; an orders file replaces them
+        "seed": manifest.get("seed") if orders is None else "(orders file)",
+        "orders file": orders[:12] if orders else "none (generated)",
+        "villages file": sha("villages") or "none",
+        "demand settings": (manifest.get("region_config") or {}).get("demand"),
+        "road network": manifest.get("data_source"),
+    }
+
+
+def _order_day_differences(ma: Mapping[str, Any], mb: Mapping[str, Any]) -> list[str]:
+    da, db = _order_day(ma), _order_day(mb)
+    out = []
+    for key, va in da.items():
+        vb = db[key]
+        if va == vb:
+            continue
+        if isinstance(va, dict) and isinstance(vb, dict):
+            keys = sorted(k for k in {*va, *vb} if va.get(k) != vb.get(k))
+            out.append(f"{key}: " + ", ".join(f"{k} {va.get(k)} vs {vb.get(k)}" for k in keys))
+        else:
+            out.append(f"{key}: {va} vs {vb}")
+    return out
+
+
+def _network_label(frame: pd.DataFrame, kpis: Mapping[str, Any]) -> str:
+    if "data_source" in kpis:
+        return str(kpis["data_source"])
+    if "network" in frame.columns and len(frame):
+        return str(frame["network"].iloc[0])
+    return "unknown (the folder does not say)"
 
 
 def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
-    """Compare two ``lastmile plan`` output folders (their ``assignments.csv`` and ``kpis.json``).
+    """Compare two ``lastmile plan`` output folders.
 
-    Villages are matched by id; the delivery time of each plan is its ``minutes_after`` (time from
-    the facility serving the village in that plan). A village without a time in either plan (no
-    road path from an open facility) is left out and named in the Markdown.
+    Access times (``assignments.csv``): villages are matched by id; the time of each plan is its
+    ``minutes_after`` (time from the facility serving the village in that plan); ``minutes_saved``
+    is A - B (positive: B is faster). A village without a time in either plan (no road path from
+    an open facility) is left out and named in the Markdown.
+
+    Orders (``orders.csv``, ``kpis.json``, ``manifest.json``): parcel lead times and routed
+    figures (trunk and hub cost included) over the orders served in both plans, only when both
+    plans route the same order day (same seed or orders file, demand settings, road network).
+    When they do not, the order-level comparison is refused, not made: the Markdown and
+    ``warnings`` say why, and the access comparison and each plan's own routed figures remain.
+    A folder without ``orders.csv`` (a ``locate`` folder) gets a note instead of that section.
+
+    Raises
+    ------
+    InputError
+        A folder lacks ``assignments.csv``, or one of its files is damaged (not readable, or
+        not the file of a lastmile plan); the plans share no village reached in both.
     """
     frames = []
     kpis: list[dict[str, Any]] = []
+    manifests: list[dict[str, Any] | None] = []
     for d in (a, b):
         path = d / "assignments.csv"
         if not path.is_file():
             raise InputError(
                 f"{path} does not exist", "give two folders written by `lastmile plan`"
             )
-        df = pd.read_csv(path, dtype={"village": str, "township": str})
+        df = _read_table(path, {"village": str, "township": str})
         missing = {"village", "township", "weight", "minutes_after"} - set(df.columns)
         if missing:
             raise InputError(
@@ -256,24 +348,22 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
         frames.append(df)
         # a `locate` folder has no kpis.json (no routed day): compared on access times only; a
         # damaged one is refused rather than compared as if it held no routed day
-        kpis_path = d / "kpis.json"
-        if not kpis_path.is_file():
-            kpis.append({})
-            continue
-        try:
-            k = json.loads(kpis_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+        k = _read_json(d / "kpis.json", "kpis.json")
+        if k is not None and "routing" not in k:
             raise InputError(
-                f"{kpis_path}: not readable as JSON ({type(exc).__name__})",
-                "run `lastmile plan` again for that folder",
-            ) from None
-        if not isinstance(k, dict) or "routing" not in k:
-            raise InputError(
-                f"{kpis_path}: not the kpis.json of a lastmile plan (no routing section)",
+                f"{d / 'kpis.json'}: not the kpis.json of a lastmile plan (no routing section)",
                 "give two folders written by `lastmile plan`",
             )
-        kpis.append(k)
+        kpis.append(k or {})
+        manifests.append(_read_json(d / "manifest.json", "manifest.json"))
     va, vb = frames
+    networks = (_network_label(va, kpis[0]), _network_label(vb, kpis[1]))
+    network = networks[0] if networks[0] == networks[1] else f"A: {networks[0]}; B: {networks[1]}"
+    warnings: list[str] = []
+    if networks[0] != networks[1]:
+        warnings.append(
+            f"A and B come from different road networks (A: {networks[0]}; B: {networks[1]})"
+        )
     merged = va[["village", "township", "weight", "minutes_after"]].merge(
         vb[["village", "minutes_after"]], on="village", suffixes=("_a", "_b"), how="inner"
     )
@@ -290,6 +380,7 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
             "compare plans of the same region",
         )
     merged["minutes_saved"] = (merged["minutes_a"] - merged["minutes_b"]).round(2)
+    names = _township_names(a, b)
     rows = []
     for code, grp in merged.groupby("township", sort=True):
         w = grp["weight"].to_numpy(np.float64)
@@ -298,6 +389,7 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
         rows.append(
             {
                 "code": code,
+                "name": names.get(str(code), ""),
                 "villages": len(grp),
                 "mean_min_a": ma,
                 "mean_min_b": mb,
@@ -309,62 +401,172 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
     sa = time_stats(merged["minutes_a"].to_numpy(np.float64), w)
     sb = time_stats(merged["minutes_b"].to_numpy(np.float64), w)
     head = pd.DataFrame([{"plan": f"A: {a}", **sa}, {"plan": f"B: {b}", **sb}])
-    routing = []
-    for name, k in (("A", kpis[0]), ("B", kpis[1])):
-        r = k.get("routing", {}).get("plan", {})
-        if r:
-            routing.append(
-                {"plan": name, **{kk: vv for kk, vv in r.items() if not isinstance(vv, dict)}}
-            )
-    md = (
-        "# Plan comparison\n\n## Access time: road time from the nearest open facility "
-        "(every settlement, demand-weighted)\n\n" + markdown_table(head)
+    orders_md = _orders_both(a, b, manifests, warnings)
+    md = "# Plan comparison\n\n" + f"Data source: {network}\n\n"
+    if warnings:
+        md += "".join(f"**WARNING: {w}.**\n\n" for w in warnings)
+    md += (
+        "## Access time: road time from the nearest open facility "
+        "(every settlement, demand-weighted)\n\n"
+        + markdown_table(head)
+        + f"\nMean minutes saved, A - B: {round(sa['mean_min'] - sb['mean_min'], 2):.2f} "
+        "(`minutes_saved` in every table is A - B: positive where B is faster).\n"
     )
     if unreachable:
         md += (
             f"\n{len(unreachable)} village(s) without a road path from an open facility in one "
             f"of the plans are left out: {', '.join(unreachable)}\n"
         )
-    if routing:
-        md += "\n## Routed day\n\n" + markdown_table(pd.DataFrame(routing))
-    lead = _lead_time_both(a, b)
-    if lead is not None:
-        md += lead
-    md += "\n## Townships (access time)\n\n" + markdown_table(towns)
-    return PlanComparison(merged, towns, md)
+    md += _routed_day_both(kpis, like_for_like=SAME_ORDERS_ROUTED in orders_md)
+    md += orders_md
+    md += "\n## Townships (access time; minutes_saved = A - B)\n\n" + markdown_table(towns)
+    return PlanComparison(
+        merged.assign(network=network), towns.assign(network=network), md, tuple(warnings)
+    )
 
 
-def _lead_time_both(a: Path, b: Path) -> str | None:
-    """Parcel lead times of two plans over the orders both plans served (their ``orders.csv``)."""
+def _township_names(a: Path, b: Path) -> dict[str, str]:
+    """Township names by code from the folders' ``townships.csv`` (empty where there is none)."""
+    for d in (a, b):
+        path = d / "townships.csv"
+        if path.is_file():
+            t = _read_table(path, {"code": str, "name": str})
+            if {"code", "name"} <= set(t.columns):
+                return dict(
+                    zip(t["code"].astype(str), t["name"].fillna("").astype(str), strict=True)
+                )
+    return {}
+
+
+#: heading of compare.md's like-for-like routed figures, which the "Routed day" caveat names
+SAME_ORDERS_ROUTED = "Routed figures over the orders served in both plans"
+
+
+def _routed_day_both(kpis: Sequence[Mapping[str, Any]], *, like_for_like: bool) -> str:
+    """Each plan's own routed day (last-mile vehicles only), and its totals with the trunk;
+    ``like_for_like``: whether compare.md has the routed figures over the same orders."""
+    rows, totals = [], []
+    for name, k in zip(("A", "B"), kpis, strict=True):
+        r = k.get("routing", {}).get("plan", {})
+        if r:
+            rows.append(
+                {"plan": name, **{kk: vv for kk, vv in r.items() if not isinstance(vv, dict)}}
+            )
+        t = k.get("routed_totals", {}).get("plan")
+        if t:
+            totals.append({"plan": name, **t})
+    if not rows:
+        return ""
+    served = ", ".join(f"{r['plan']} {r.get('orders_served', '?')}" for r in rows)
+    md = (
+        "\n## Routed day (last-mile vehicles only)\n\n"
+        + markdown_table(pd.DataFrame(rows))
+        + f"\nLast-mile vehicles only: trunk runs excluded; each plan's own served orders "
+        f"({served}) — "
+        + (
+            f"compare like for like in '{SAME_ORDERS_ROUTED}' (trunk and hub cost included).\n"
+            if like_for_like
+            else "not a like-for-like comparison, and none over the same orders is possible "
+            "here (see below).\n"
+        )
+    )
+    if totals:
+        md += (
+            "\n## Routed day with the trunk (trunk km and hub cost included; each plan's own "
+            "served orders)\n\n" + markdown_table(pd.DataFrame(totals))
+        )
+    return md
+
+
+ORDER_COLUMNS = ("scenario", "order_id", "served", "kind", "lead_min", "km", "vehicle_h", "cost")
+
+
+def _orders_both(
+    a: Path, b: Path, manifests: Sequence[Mapping[str, Any] | None], warnings: list[str]
+) -> str:
+    """Parcel lead times and routed figures over the orders both plans served (``orders.csv``),
+    or a note saying why they are not compared; appends to ``warnings``."""
     frames = []
     for d in (a, b):
         path = d / "orders.csv"
         if not path.is_file():
-            return None
-        df = pd.read_csv(path, dtype={"order_id": str})
-        if not {"scenario", "order_id", "served", "kind", "lead_min"} <= set(df.columns):
-            return None
-        frames.append(df[(df["scenario"] == "plan") & df["served"].astype(bool)])
-    both = set(frames[0]["order_id"]) & set(frames[1]["order_id"])
-    rows = []
-    for name, df in (("A", frames[0]), ("B", frames[1])):
-        par = df[df["order_id"].isin(both) & (df["kind"] == "delivery")]["lead_min"]
-        if par.empty:
-            return None
-        rows.append(
+            return (
+                "\n## Parcel lead time: not compared\n\n"
+                f"{path} does not exist (a `locate` folder, or a plan folder from an older "
+                "lastmile): lead times and routed figures over the same orders need the "
+                "orders.csv of both plans.\n"
+            )
+        df = _read_table(path, {"order_id": str})
+        missing = sorted(set(ORDER_COLUMNS) - set(df.columns))
+        if missing:
+            raise InputError(
+                f"{path}: not the orders.csv of a lastmile plan (missing column(s) "
+                f"{', '.join(missing)})",
+                "run `lastmile plan` again for that folder",
+            )
+        frames.append(df[df["scenario"] == "plan"])
+    differ: list[str] = []
+    if manifests[0] is None or manifests[1] is None:
+        lacking = a if manifests[0] is None else b
+        warnings.append(
+            f"could not check that A and B route the same order day: {lacking / 'manifest.json'} "
+            "does not exist"
+        )
+    else:
+        differ = _order_day_differences(manifests[0], manifests[1])
+    ids_a, ids_b = set(frames[0]["order_id"]), set(frames[1]["order_id"])
+    if ids_a != ids_b:
+        differ.append(
+            f"orders: {len(ids_a - ids_b)} only in A, {len(ids_b - ids_a)} only in B "
+            f"(of {len(ids_a)} and {len(ids_b)})"
+        )
+    if differ:
+        warnings.append(
+            "A and B route different order days (" + "; ".join(differ) + "): their order ids "
+            "(D-<village>, P-<village>) name the same villages, not the same orders, so parcel "
+            "lead times and routed figures over the same orders are not compared"
+        )
+        return (
+            "\n## Parcel lead time: not compared (different order days)\n\n"
+            + "; ".join(differ)
+            + ".\nGive two plans of the same seed, orders file and demand settings to compare "
+            "lead times.\n"
+        )
+    served = [df[df["served"].astype(bool)] for df in frames]
+    both = set(served[0]["order_id"]) & set(served[1]["order_id"])
+    rows, routed = [], []
+    for name, df in (("A", served[0]), ("B", served[1])):
+        cmp = df[df["order_id"].isin(both)]
+        par = cmp[cmp["kind"] == "delivery"]["lead_min"]
+        if not par.empty:
+            rows.append(
+                {
+                    "plan": name,
+                    "parcels": len(par),
+                    "mean_min": round(float(par.mean()), 1),
+                    "median_min": round(float(par.median()), 1),
+                    "p90_min": round(weighted_quantile(par, None, 0.9), 1),
+                    "max_min": round(float(par.max()), 1),
+                }
+            )
+        routed.append(
             {
                 "plan": name,
-                "parcels": len(par),
-                "mean_min": round(float(par.mean()), 1),
-                "median_min": round(float(par.median()), 1),
-                "p90_min": round(weighted_quantile(par, None, 0.9), 1),
-                "max_min": round(float(par.max()), 1),
+                "orders": len(cmp),
+                "km": round(float(cmp["km"].sum()), 1),
+                "vehicle_hours": round(float(cmp["vehicle_h"].sum()), 2),
+                "cost": round(float(cmp["cost"].sum()), 1),
             }
         )
-    return (
-        f"\n## Parcel lead time over the {len(both)} orders served in both plans\n\n"
-        + markdown_table(pd.DataFrame(rows))
+    n = f"{len(both)} orders served in both plans (of {len(ids_a)})"
+    md = ""
+    if len(rows) == 2:
+        md += f"\n## Parcel lead time over the {n}\n\n" + markdown_table(pd.DataFrame(rows))
+    md += (
+        f"\n## {SAME_ORDERS_ROUTED} ({len(both)} of {len(ids_a)}; trunk and hub cost "
+        "included)\n\n" + markdown_table(pd.DataFrame(routed))
     )
+    return md
 
 
 def p_curve(
@@ -400,3 +602,79 @@ def _curve_row(stats: Mapping[str, float]) -> dict[str, float]:
         "share_30": stats["share_within_30_min"],
         "share_60": stats["share_within_60_min"],
     }
+
+
+def kpi_coverage(kpis: Mapping[str, Any]) -> dict[str, str]:
+    """What each section of ``kpis.json`` covers: which orders, which legs (``kpis["covers"]``).
+
+    One sentence per top-level section present in ``kpis`` (``lead_time``, ``routed_compared``,
+    ``routed_totals``, ``cold_chain``, ``routing``, ``unserved``, ``trunk``, ``fleet_needed``,
+    ``access_time``, ``location``, ``reachability``), keyed by the section's name, with the
+    order counts of this plan. A mapping of its own beside the sections, not a key inside them:
+    ``routing``, ``routed_compared`` & co. map scenario names to figures, and code that loops over
+    their scenarios would meet a string among them. Deterministic: built from ``kpis`` alone.
+    """
+    routing = kpis.get("routing") or {}
+    served = ", ".join(f"{n} {r.get('orders_served')}" for n, r in routing.items())
+    n, total = kpis.get("orders_compared"), kpis.get("orders")
+    out: dict[str, str] = {}
+    if "access_time" in kpis:
+        out["access_time"] = str(
+            (kpis["access_time"] or {}).get("covers")
+            or "every settlement, demand-weighted; road time from the nearest open facility"
+        )
+    if "location" in kpis:
+        out["location"] = (
+            "the hub placement model's objective and its proven bound, over every settlement's "
+            "demand weight (road times from the candidate sites; no orders routed)"
+        )
+    if "reachability" in kpis:
+        out["reachability"] = "every facility-settlement pair of the travel-time matrix"
+    if routing:
+        out["routing"] = (
+            "last-mile vehicles only, trunk runs excluded; each scenario's own served orders "
+            f"({served}); the routing solver's own figures, not comparable across scenarios: "
+            "compare routed_compared"
+        )
+    if "lead_time" in kpis:
+        out["lead_time"] = (
+            f"the {n} orders served in both scenarios (of {total}), per order, unweighted; parcel: "
+            "county-centre cut-off -> end of service at the village, trunk run and hub handling "
+            "included; pickup_to_cold_room / pickup_to_centre: start of service at the village "
+            "-> cold room / county centre (evening trunk run included)"
+        )
+    if "routed_compared" in kpis:
+        out["routed_compared"] = (
+            f"the same {n} orders in both scenarios (served in both, of {total}); per-order "
+            "shares of the last-mile routes plus, for the plan, the trunk runs (km, hours, cost) "
+            "and the hubs' daily cost: the like-for-like comparison"
+        )
+    if "routed_totals" in kpis:
+        out["routed_totals"] = (
+            f"each scenario's own served orders ({served}); last-mile routes plus trunk runs "
+            "and hub cost, as routed_compared; not like for like when the served orders differ"
+        )
+    if "cold_chain" in kpis:
+        out["cold_chain"] = (
+            f"every perishable order of the day (of {total} orders), served or not: unserved "
+            "ones count as not compliant; time to the cold room (pickups: the evening trunk run "
+            "included when the hubs have no cold room) or in the last-mile vehicle (deliveries)"
+        )
+    if "unserved" in kpis:
+        out["unserved"] = (
+            f"every order of the day ({total}) the scenario's last-mile routing left unserved, "
+            "by reason code"
+        )
+    if "trunk" in kpis:
+        out["trunk"] = (
+            "the plan's trunk runs between the county centre and the hubs (morning parcels out, "
+            "evening pickups back), not in routing; their km, hours and cost are shared over the "
+            "orders in routed_compared and routed_totals"
+        )
+    if "fleet_needed" in kpis:
+        out["fleet_needed"] = (
+            "each scenario's servable orders (unserved reason not infeasible): the smallest "
+            "last-mile vehicles per type and depot, plus trunk_vehicles (the plan's trunk runs), "
+            "with which all are served on a routed, validated day"
+        )
+    return out
