@@ -120,6 +120,14 @@ def test_compare_plans_table_and_map(plan: lastmile.Plan) -> None:
     assert row["p2"] >= row["p4"]  # fewer hubs cannot bring villages closer
     html = dual.get_root().render()
     assert "p4 (left) vs p2 (right)" in html
+    # each side's km with its trunk runs added (the last-mile km alone would not compare)
+    trunk = sum(r["km"] for r in plan.kpis["trunk"]["runs"].values())
+    assert trunk > 0 and f"+ trunk {trunk:,.0f} km" in html
+    assert all(isinstance(d, float | int) for d in table["difference"].dropna())
+    assert table.loc["orders", "difference"] == 0
+    # another order day: the comparison says its routed figures are not like for like
+    with pytest.warns(UserWarning, match="route different order days"):
+        lastmile.compare_plans(plan, plan.with_settings(seed=7), labels=("s2026", "s7"))
 
 
 def test_explore_and_to_folder(plan: lastmile.Plan, tmp_path: Path) -> None:

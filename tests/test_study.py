@@ -185,6 +185,7 @@ def test_kpi_coverage_names_orders_and_legs(plan_result: PlanResult) -> None:
     section, deterministic, and sweep's flattening takes the strings as columns."""
     k = plan_result.kpis()
     covers = kpi_coverage(k)
+    assert k["covers"] == covers  # in kpis.json
     sections = {"access_time", "location", "reachability", "routing", "lead_time",
                 "routed_compared", "routed_totals", "cold_chain", "unserved", "trunk"}  # fmt: skip
     assert set(covers) == sections and sections <= set(k)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -452,7 +453,12 @@ def compare_plans(
     rows = []
     for key in dict.fromkeys([*ka, *kb]):
         va, vb = ka.get(key), kb.get(key)
-        diff = vb - va if isinstance(va, int | float) and isinstance(vb, int | float) else None
+        # rounded: a difference of two rounded figures carries float noise (0.5399999999999991)
+        diff = (
+            round(vb - va, 6)
+            if isinstance(va, int | float) and isinstance(vb, int | float)
+            else None
+        )
         if isinstance(va, bool) or isinstance(vb, bool):
             diff = None
         rows.append({"kpi": key, labels[0]: va, labels[1]: vb, "difference": diff})
@@ -488,5 +494,22 @@ def compare_plans(
         source_label=a.inputs.source.label,
         scenarios=labels,
         baseline_villages=la.villages,
+        trunk_km={labels[0]: _trunk_km(a), labels[1]: _trunk_km(b)},
     )
+    ids_a, ids_b = set(a.inputs.orders["id"]), set(b.inputs.orders["id"])
+    seeds = (a.inputs.scenario.plan.seed, b.inputs.scenario.plan.seed)
+    if ids_a != ids_b or seeds[0] != seeds[1]:
+        warnings.warn(
+            f"compare_plans: {labels[0]} and {labels[1]} route different order days (seed "
+            f"{seeds[0]} vs {seeds[1]}; {len(ids_a - ids_b)} orders only in {labels[0]}, "
+            f"{len(ids_b - ids_a)} only in {labels[1]}): their routed and lead-time figures are "
+            "not like for like; compare access time, or plan both on the same day",
+            stacklevel=2,
+        )
     return table, dual
+
+
+def _trunk_km(plan: Plan) -> float:
+    """Km of a plan's trunk runs (morning and evening), which its last-mile routes leave out."""
+    runs = plan.kpis.get("trunk", {}).get("runs", {})
+    return float(sum(run["km"] for run in runs.values()))

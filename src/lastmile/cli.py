@@ -55,6 +55,7 @@ from lastmile.plan import (
     township_boundaries,
 )
 from lastmile.report import (
+    routed_day_caveat,
     write_compare_outputs,
     write_locate_outputs,
     write_outputs,
@@ -331,7 +332,7 @@ def _print_study(study: AccessStudy) -> None:
 
 
 def _print_routes(*plans: RoutePlan) -> None:
-    print(f"{'routed day':<28}" + "".join(f"{p.name:>16}" for p in plans))
+    print(f"{'routed day, last-mile only':<28}" + "".join(f"{p.name:>16}" for p in plans))
     rows: tuple[tuple[str, Callable[[RoutePlan], str]], ...] = (
         ("vehicles used", lambda p: f"{p.solution.kpis.vehicles_used}"),
         ("trips", lambda p: f"{len(p.solution.routes)}"),
@@ -431,6 +432,10 @@ def _cmd_route(args: argparse.Namespace) -> int:
     baseline, planned, _, _ = route_days(inputs, placement)
     progress.close()
     _print_routes(baseline, planned)
+    print(
+        "  last-mile vehicles only: trunk runs excluded; each day's own served orders, not like "
+        "for like (`lastmile plan` gives the figures over the same orders, trunk included)"
+    )
     if args.out:
         paths = write_route_outputs((baseline, planned), args.out, network=inputs.source.label)
         print(f"wrote {args.out}: " + ", ".join(sorted(p.name for p in paths.values())))
@@ -463,7 +468,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     _print_hubs(inputs, result.placement)
     _print_study(result.study)
     _print_routes(result.baseline, result.planned)
-    _print_like_for_like(result.kpis())
+    kpis = result.kpis()
+    print("  " + routed_day_caveat(kpis))
+    _print_like_for_like(kpis)
     print(f"outputs in {args.out}: " + ", ".join(sorted(p.name for p in paths.values())))
     print("timings: " + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()))
     ok = result.baseline.validation.ok and result.planned.validation.ok
@@ -482,6 +489,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         table = compare_plan_dirs(a, b)
         write_plan_comparison(table, args.out, keep=(a, b))
         print(table.markdown)
+        for w in table.warnings:
+            print(f"lastmile: warning: {w}", file=sys.stderr)
         return 0
     scenario = _scenario(args)
     progress = _Steps(8 + args.p_max)

@@ -88,7 +88,7 @@ from lastmile.routing import (
 )
 from lastmile.routing import solve as solve_routing
 from lastmile.scenario import Scenario
-from lastmile.study import AccessStudy, access_study
+from lastmile.study import AccessStudy, access_study, kpi_coverage
 from lastmile.trunk import (
     TrunkRun,
     catchments,
@@ -1022,6 +1022,7 @@ class PlanResult:
             ),
             "warnings": list(inp.warnings),
         }
+        figures["covers"] = kpi_coverage(figures)  # which orders and legs each section covers
         # a deep copy: the sections reuse the study's own dicts, which a caller must not change
         return copy.deepcopy(figures)
 
