@@ -195,6 +195,26 @@ def test_trunk_runs_leave_at_their_departure_and_arrive_as_early_as_possible() -
     )
 
 
+def test_a_morning_run_reaches_the_nearer_hub_first() -> None:
+    # centre, hubs N (27 min) and F (60 min), N-F 70 min: centre-N-F-centre and its reverse have
+    # the same km and hours, so only the arrival cost decides; N first reaches N at 07:27 and F at
+    # 08:47, F first reaches F at 08:00 and N at 09:20. One truck carries both.
+    s = trunk_settings(hub_latest_arrival_s=10 * H)
+    minutes = np.array([[0, 27, 60], [27, 0, 70], [60, 70, 0]])
+    t = (minutes * 60).astype(np.int64)
+    loads = {"N": {"kg": 500, "parcels": 100}, "F": {"kg": 500, "parcels": 100}}
+    args = (t, t * 10, np.ones((3, 3), bool), ["N", "F"], loads, s, "morning")
+    # (without the arrival cost this search goes to F first: N at 09:20)
+    run = route_trunk(
+        trunk_problem(*args, centre_id="c", latest_s=s.hub_latest_arrival_s,
+                      arrival_hour_cost=5.0 * 50),
+        OPTIONS, "morning",
+    )  # fmt: skip
+    assert run.validation.ok
+    assert run.hub_arrival_s == {"N": 7 * H + 27 * 60, "F": 7 * H + (27 + 10 + 70) * 60}
+    assert run.solution.kpis.total_km == pytest.approx((27 + 70 + 60) * 600 / 1000)
+
+
 def test_no_cold_room_makes_a_remote_pickup_bind_at_the_centre() -> None:
     # village C: 15 min from the hub, 75 min from the centre; produce limit 60 min
     pickup = Order("pC", "pickup", 4, {"kg": 50}, service_s=600, product_class="produce",

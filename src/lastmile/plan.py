@@ -1172,12 +1172,25 @@ def supply_hubs(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> tuple[DepotSupply
                 cold.add(depot)
     tm = _trunk_matrix(inputs, hubs)
     args = (tm.seconds, tm.metres, tm.reachable, ids[1:], loads, trunk, "morning")
+    # a hub's trunk arrival delays every delivery of its catchment: an hour of it costs the
+    # scenario's delivery_hour_cost times the hubs' mean number of deliveries, so among routes of
+    # equal km the run reaches its hubs early (the nearer hub first, not either way round)
+    deliveries = sum(
+        1 for o in orders.itertuples() if o.kind == "delivery" and pins.get(str(o.id)) in loads
+    )
+    arrival = inputs.scenario.plan.delivery_hour_cost * deliveries / max(1, len(loads))
     problem = trunk_problem(
-        *args, refrigerated_hubs=sorted(cold), centre_id=centre, latest_s=trunk.hub_latest_arrival_s
+        *args,
+        refrigerated_hubs=sorted(cold),
+        centre_id=centre,
+        latest_s=trunk.hub_latest_arrival_s,
+        arrival_hour_cost=arrival,
     )
     morning = route_trunk(problem, _routing_options(inputs), "morning")
     if morning.solution.unassigned:  # the trunk fleet cannot meet the latest arrival: relax it
-        problem = trunk_problem(*args, refrigerated_hubs=sorted(cold), centre_id=centre)
+        problem = trunk_problem(
+            *args, refrigerated_hubs=sorted(cold), centre_id=centre, arrival_hour_cost=arrival
+        )
         morning = replace(route_trunk(problem, _routing_options(inputs), "morning"), relaxed=True)
     ready = hub_ready_times(morning, trunk, centre)
     unsupplied = set(loads) - set(ready)

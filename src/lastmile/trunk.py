@@ -127,6 +127,7 @@ def trunk_problem(
     refrigerated_hubs: Sequence[str] = (),
     centre_id: str = "county-centre",
     latest_s: int | None = None,
+    arrival_hour_cost: float = 0.0,
 ) -> RoutingProblem:
     """The routing problem of one trunk run.
 
@@ -145,6 +146,10 @@ def trunk_problem(
         Hubs whose load needs a refrigerated vehicle.
     latest_s
         Morning: latest start of service at a hub (``None``: the trunk shift end).
+    arrival_hour_cost
+        Morning: cost of an hour between the departure and a hub's start of service (the
+        routing problem's ``delivery_hour_cost``), so that among routes of equal cost the run
+        reaches its hubs early; 0 leaves the order of equal-cost routes to the solver.
     """
     if kind not in ("morning", "evening"):
         raise InputError(f"trunk run {kind!r} unknown", "use 'morning' or 'evening'")
@@ -187,6 +192,7 @@ def trunk_problem(
         vehicle_types=(vt,),
         orders=tuple(orders),
         reachable=np.asarray(reachable, dtype=bool),
+        delivery_hour_cost=arrival_hour_cost if kind == "morning" else 0.0,
     )
 
 
