@@ -215,16 +215,32 @@ def test_fetch_extract_checks_the_county_and_auto_then_uses_it(
     code, _, err = cli(capsys, "fetch", "--extract", str(oakland), "--cache-dir", str(cache))
     assert_error(code, err, 2, str(oakland), "inside the Suichang County outline")
     assert not (cache / "extracts").exists()
-    # an extract that covers the county (the small stand-in, as OSM XML) is imported ...
-    code, out, err = cli(capsys, "fetch", "--extract", str(standin_osm), "--cache-dir", str(cache))
+    # lastmile's own stand-in is not imported as OSM data, and named as a file it stays labelled
+    code, _, err = cli(capsys, "fetch", "--extract", str(standin_osm), "--cache-dir", str(cache))
+    assert_error(code, err, 2, "is lastmile's synthetic stand-in (NOT real OpenStreetMap data)")
+    assert not (cache / "extracts").exists()
+    code, out, err = cli(
+        capsys, "network", "--network", str(standin_osm), "--cache-dir", str(cache)
+    )
+    assert (
+        code == 0
+        and f"synthetic stand-in (NOT real OpenStreetMap data), file {standin_osm.name}" in out
+    )
+    # an extract that covers the county (here the stand-in's roads under another generator) is
+    # imported ...
+    extract = tmp_path / "suichang.osm"
+    extract.write_bytes(
+        standin_osm.read_bytes().replace(b"lastmile synthetic stand-in", b"test", 1)
+    )
+    code, out, err = cli(capsys, "fetch", "--extract", str(extract), "--cache-dir", str(cache))
     assert code == 0, err
-    imported = cache / "extracts" / REGION.id / standin_osm.name
-    assert imported.read_bytes() == standin_osm.read_bytes()
+    imported = cache / "extracts" / REGION.id / extract.name
+    assert imported.read_bytes() == extract.read_bytes()
     assert "`--network auto` (the default) now uses it" in out
     # ... and `auto` reads it (before any download or the stand-in)
     code, out, err = cli(capsys, "network", "--cache-dir", str(cache))
     assert code == 0, err
-    assert f"OpenStreetMap extract {standin_osm.name}" in out
+    assert f"OpenStreetMap extract {extract.name}" in out
 
 
 def test_osm_roads_outside_the_county(

@@ -27,6 +27,7 @@ from lastmile.sweep import (
     ScenarioSpec,
     Sweep,
     flatten,
+    input_hashes,
     load_sweep,
     losing_scenarios,
     manifest_sha256,
@@ -504,3 +505,27 @@ def test_separate_scheduler_and_worker(
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait(timeout=10)
+
+
+def test_an_imported_extract_counts_among_an_auto_scenarios_inputs(tmp_path: Path) -> None:
+    """With network = "auto", the extract `fetch --extract` imported decides the roads: importing
+    one, or another, must make `--resume` run the scenario again."""
+    from lastmile.scenario import load_scenario
+
+    scenario = load_scenario()  # network = "auto", no local_extract
+    assert scenario.plan.network == "auto"
+    cache = tmp_path / "cache"
+    before = input_hashes(scenario, "", str(cache))
+    assert before == {"imported extract": "none"}
+    folder = cache / "extracts" / scenario.region.id
+    folder.mkdir(parents=True)
+    (folder / "a.osm").write_text("<osm/>", encoding="utf-8")
+    first = input_hashes(scenario, "", str(cache))
+    (folder / "a.osm").write_text("<osm></osm>", encoding="utf-8")
+    second = input_hashes(scenario, "", str(cache))
+    assert (
+        len({before["imported extract"], first["imported extract"], second["imported extract"]})
+        == 3
+    )
+    # a scenario that names its roads does not depend on the imported extract
+    assert input_hashes(load_scenario(network="synthetic"), "", str(cache)) == {}

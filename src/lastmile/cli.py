@@ -40,6 +40,7 @@ from lastmile.network import (
     check_covers,
     graph_file_kind,
     imported_extracts_dir,
+    is_standin_file,
     load_network,
     open_network,
 )
@@ -185,6 +186,12 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     if args.extract is not None:
         src = Path(args.extract)
         kind = graph_file_kind(src)
+        if is_standin_file(src):
+            raise InputError(
+                f"{src} is lastmile's synthetic stand-in (NOT real OpenStreetMap data): it is not "
+                "imported as an extract",
+                "use --network synthetic for the stand-in, or give a real OSM extract",
+            )
         folder = imported_extracts_dir(cache, region)
         # read it first: a missing or broken extract, or one outside the county, is refused and
         # never copied into the cache

@@ -906,6 +906,10 @@ def open_network(
             net = replace(net_or_none, cache_key=key)
         return net, NetworkSource("osm", None, label)
     path = Path(choice)
+    if is_standin_file(path):  # lastmile's own stand-in, copied or named as a file: still says so
+        label = f"{STANDIN_LABEL}, file {path.name}"
+        net = load_network(path, region, cache=cache, synthetic=True, description=label)
+        return net, NetworkSource("synthetic", path, label)
     if not path.exists():  # a misspelt keyword reads as a file name: name both
         raise InputError(
             f"road-network source {choice!r} is not a file (no {path.resolve()})",
@@ -921,6 +925,21 @@ def open_network(
     net = load_network(path, region, cache=cache, description=label)
     check_covers(net, outline, region, path)
     return net, NetworkSource("file", path if kind != "graphml" else None, label)
+
+
+def is_standin_file(path: Path) -> bool:
+    """Whether ``path`` is an OSM XML file written by lastmile's synthetic stand-in generator.
+
+    Its ``<osm generator=...>`` attribute says so; outputs made from it must say "synthetic
+    stand-in" even when the file is given as an extract or imported with ``fetch --extract``.
+    """
+    from lastmile.standin import GENERATOR
+
+    if not path.is_file() or not path.name.lower().endswith((".osm", ".xml")):
+        return False
+    with path.open("rb") as f:
+        head = f.read(1024)
+    return GENERATOR.encode("utf-8") in head
 
 
 def imported_extracts_dir(cache: Path, region: Region) -> Path:

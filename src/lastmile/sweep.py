@@ -493,14 +493,22 @@ def manifest_sha256(man: Mapping[str, Any]) -> str:
     return hashlib.sha256(kpis_text(stable_manifest(man)).encode()).hexdigest()
 
 
-def input_files(scenario: Any, toml_text: str) -> dict[str, str]:
+def input_files(scenario: Any, toml_text: str, cache: str | None = None) -> dict[str, str]:
     """The files a scenario reads, by what each is ("orders file": path, ...).
 
-    The region file, its outline file, and each ``[plan]`` key naming a file (a road-network
-    extract, outline, boundaries, villages, orders). The stand-in network is left out: it is
-    generated from the settings, which the scenario id already covers.
+    The region file, its outline file, each ``[plan]`` key naming a file (a road-network
+    extract, outline, boundaries, villages, orders), and for ``network = "auto"`` without a
+    ``local_extract`` the extract imported into ``cache`` with ``lastmile fetch --extract`` (``""``
+    when there is none: importing one later counts as a change). The stand-in network is left
+    out: it is generated from the settings, which the scenario id already covers.
     """
+    from lastmile.config import cache_dir
+    from lastmile.network import imported_extract
+
     files: dict[str, str] = {}
+    if scenario.plan.network == "auto" and not scenario.plan.local_extract:
+        found = imported_extract(cache_dir(cache), scenario.region)
+        files["imported extract"] = str(found) if found is not None else ""
     region_ref = tomllib.loads(toml_text).get("region")
     if isinstance(region_ref, str):
         files["region file"] = region_ref
@@ -513,27 +521,29 @@ def input_files(scenario: Any, toml_text: str) -> dict[str, str]:
     return files
 
 
-def input_hashes(scenario: Any, toml_text: str) -> dict[str, str]:
+def input_hashes(scenario: Any, toml_text: str, cache: str | None = None) -> dict[str, str]:
     """sha256 of each of :func:`input_files` (``"missing"`` for one that cannot be read)."""
     from lastmile.io import file_sha256
 
     out: dict[str, str] = {}
-    for name, path in input_files(scenario, toml_text).items():
+    for name, path in input_files(scenario, toml_text, cache).items():
         try:
-            out[name] = file_sha256(path)
+            out[name] = file_sha256(path) if path else "none"
         except OSError:
             out[name] = "missing"
     return out
 
 
-def changed_inputs(spec: ScenarioSpec, record: Mapping[str, Any]) -> list[str]:
+def changed_inputs(
+    spec: ScenarioSpec, record: Mapping[str, Any], cache: str | None = None
+) -> list[str]:
     """What changed in the files a finished scenario read, e.g. ``["orders file changed"]``.
 
     Compares the hashes recorded when it ran with the files now. A record without hashes (an
     older lastmile) counts as changed when the scenario reads any file: it cannot be checked.
     """
     try:
-        now = input_hashes(_load_text(spec.toml), spec.toml)
+        now = input_hashes(_load_text(spec.toml), spec.toml, cache)
     except LastmileError as exc:  # e.g. the region file is gone: run it again, it will say
         return [f"scenario no longer loads ({_one_line(exc)})"]
     then = record.get("inputs")
@@ -622,7 +632,7 @@ def run_scenario(task: Task) -> dict[str, Any]:
     try:
         scenario = _scenario_of(task)
         # hashed before the run (a file edited during it then counts as changed on --resume)
-        record["inputs"] = input_hashes(scenario, task.toml)
+        record["inputs"] = input_hashes(scenario, task.toml, task.cache)
         result = run_plan(
             scenario, reference_dir=task.reference_dir, cache=task.cache, parallel=False
         )
@@ -1219,7 +1229,7 @@ def run_sweep(
         kept = _finished(out, spec) if resume else None
         if kept is not None:
             # a kept result is reused only if the files it was made from are unchanged
-            changes = changed_inputs(spec, kept)
+            changes = changed_inputs(spec, kept, None if cache is None else str(cache))
             if not changes:
                 skipped += 1
                 continue
