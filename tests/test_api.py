@@ -148,6 +148,20 @@ def test_bad_changes_are_clear_errors(plan: lastmile.Plan) -> None:
         with pytest.raises(InputError, match=f"'{centre}' is the county centre") as e:
             change(centre)
         assert str(plan.hubs["id"].iloc[1]) in (e.value.hint or "")
+    # a known site that is not a hub, and a township that has a hub already
+    hub = str(plan.hubs["id"].iloc[1])
+    spare = next(c for c in plan.candidates["id"] if c not in set(plan.hubs["id"]))
+    with pytest.raises(InputError, match=f"'{spare}' is not a new hub of this plan"):
+        plan.without_hub(spare)
+    with pytest.raises(InputError, match=f"'{centre}' is the county centre"):
+        plan.with_hub(centre)
+    # changes that leave no room name themselves beside the location model's reason
+    every = tuple(str(c) for c in plan.candidates["id"])
+    with pytest.raises(InfeasibleError, match=f"hub changes force 0 and exclude {len(every)}"):
+        lastmile.Plan._from_inputs(plan.inputs, (), every, False)
+    taken = plan.region.township(str(plan.hubs["township"].iloc[2])).name
+    with pytest.raises(InputError, match=f"township '{taken}' already has hub"):
+        plan.swap_hub(hub, taken)
     with pytest.raises(InputError, match="unknown fleet type"):
         plan.with_fleet(spaceship=2)
     with pytest.raises(InputError, match="produce_min = 0 is not a finite number of minutes > 0"):

@@ -22,7 +22,7 @@ import math
 import numbers
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ import pandas as pd
 
 from lastmile.config import MAX_DURATION_S, MAX_VEHICLES_PER_DEPOT, Region
 from lastmile.demand import CANDIDATE_ROLE, CENTRE_ROLE, HUB_ROLE
-from lastmile.errors import InputError
+from lastmile.errors import InfeasibleError, InputError
 from lastmile.maps import compare_map
 from lastmile.plan import PlanInputs, PlanResult, plan_on, prepare
 from lastmile.report import map_layers, scenario_map, summary_markdown, write_outputs
@@ -185,7 +185,17 @@ class Plan:
         excluded: tuple[str, ...],
         parallel: bool,
     ) -> Plan:
-        result = plan_on(inputs, forced=forced, excluded=excluded, parallel=parallel)
+        try:
+            result = plan_on(inputs, forced=forced, excluded=excluded, parallel=parallel)
+        except InfeasibleError as exc:
+            if not forced and not excluded:
+                raise
+            # the hub changes may be what leaves no room: say so beside the model's own reason
+            raise InfeasibleError(
+                f"{exc.message}; this plan's hub changes force {len(forced)} and exclude "
+                f"{len(excluded)} candidate site(s)",
+                "undo some changes (start again from Plan.load), or lower p with with_settings",
+            ) from None
         return cls(result, forced, excluded, parallel)
 
     # ------------------------------------------------------------------ reading
@@ -249,11 +259,17 @@ class Plan:
         if which in ids:
             return [which]
         centre = self.hubs[self.hubs["role"] == CENTRE_ROLE]
-        if what == HUB_ROLE and which in set(centre["id"]):
+        if which in set(centre["id"]):
             raise InputError(
                 f"{which!r} is the county centre, which every plan keeps (it is the baseline's "
                 "depot and the trunk runs' origin)",
-                f"remove a new hub: {', '.join(map(str, ids))}",
+                f"name a {what}: {', '.join(map(str, ids[:20]))}",
+            )
+        if which in set(self.inputs.facilities["id"]):  # a known site, not among these
+            raise InputError(
+                f"{which!r} is not a {what} of this plan"
+                + (" (excluded by an earlier change)" if which in self.excluded else ""),
+                f"choose among: {', '.join(map(str, ids[:20]))}",
             )
         township = self.region.township(which).code  # raises a clear error for unknown names
         found = list(among.loc[among["township"] == township, "id"])
@@ -284,6 +300,20 @@ class Plan:
             alike = sites.loc[sites["township"].isin(towns), "id"]
         return list(dict.fromkeys([*gone, *map(str, alike)]))
 
+    def _refuse_taken_township(self, which: str, leaving: Sequence[str]) -> None:
+        """A township named as a new hub's place must not hold a hub already (other than one
+        ``leaving``): forcing a second there would silently drop or move the one it has."""
+        if which in set(self.inputs.facilities["id"]):
+            return  # a site id: forced as asked
+        code = self.region.township(which).code
+        hubs = self.hubs[(self.hubs["role"] == HUB_ROLE) & (self.hubs["township"] == code)]
+        held = [str(h) for h in hubs["id"] if h not in leaving]
+        if held:
+            raise InputError(
+                f"township {which!r} already has hub {held[0]!r}",
+                "name a township without a hub, or a candidate site id to force that site",
+            )
+
     def _best_site(self, which: str) -> str:
         """A candidate id, or a township's best candidate (most populous settlement first)."""
         cands = self.candidates
@@ -307,6 +337,7 @@ class Plan:
         """Re-plan with a hub forced at ``which``: a candidate site id, or a township (its
         most populous candidate settlement)."""
         _site_arg(which, "which", "with_hub")
+        self._refuse_taken_township(which, ())
         site = self._best_site(which)
         forced = tuple(dict.fromkeys((*self.forced, site)))
         excluded = tuple(e for e in self.excluded if e != site)
@@ -317,6 +348,7 @@ class Plan:
         _site_arg(old, "old", "swap_hub")
         _site_arg(new, "new", "swap_hub")
         gone = self._removed_sites(old)
+        self._refuse_taken_township(new, gone)
         site = self._best_site(new)
         if site in gone:
             raise InputError(
