@@ -208,7 +208,11 @@ def test_fetch_a_bad_extract_copies_nothing(
 
 
 def test_fetch_extract_checks_the_county_and_auto_then_uses_it(
-    test_data: Path, standin_osm: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    test_data: Path,
+    standin_osm: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     cache = tmp_path / "cache"
     oakland = test_data / "osm/samples/west-oakland.osm.bz2"
@@ -233,7 +237,7 @@ def test_fetch_extract_checks_the_county_and_auto_then_uses_it(
         standin_osm.read_bytes().replace(b"lastmile synthetic stand-in", b"test", 1)
     )
     code, out, err = cli(capsys, "fetch", "--extract", str(extract), "--cache-dir", str(cache))
-    assert code == 0, err
+    assert code == 0 and "warning" not in err, err  # its roads span the county
     imported = cache / "extracts" / REGION.id / extract.name
     assert imported.read_bytes() == extract.read_bytes()
     assert "`--network auto` (the default) now uses it" in out
@@ -241,6 +245,14 @@ def test_fetch_extract_checks_the_county_and_auto_then_uses_it(
     code, out, err = cli(capsys, "network", "--cache-dir", str(cache))
     assert code == 0, err
     assert f"OpenStreetMap extract {extract.name}" in out
+    # an extract whose roads reach less of the county than the threshold is imported with a warning
+    import lastmile.cli
+
+    monkeypatch.setattr(lastmile.cli, "EXTRACT_SHARE_WARNING", 1.01)
+    code, _, err = cli(capsys, "fetch", "--extract", str(extract), "--cache-dir", str(cache))
+    assert code == 0 and f"warning: {extract.name}'s roads reach about" in err
+    share = int(err.split("reach about ")[1].split("%")[0])
+    assert 60 <= share <= 100
 
 
 def test_osm_roads_outside_the_county(

@@ -281,8 +281,11 @@ def test_compare_plans_says_when_a_folder_has_no_orders(
     b = tmp_path / "b"
     shutil.copytree(plan_dirs["a"], b)
     (b / "orders.csv").unlink()
-    md = compare_plan_dirs(plan_dirs["a"], b).markdown
+    cmp = compare_plan_dirs(plan_dirs["a"], b)
+    md = cmp.markdown
     assert "## Parcel lead time: not compared" in md and f"{b / 'orders.csv'} does not exist" in md
+    # and on the console (the CLI prints the warnings on stderr)
+    assert any(f"{b / 'orders.csv'} does not exist" in w for w in cmp.warnings)
 
 
 def test_compare_plans_refuses_a_corrupt_orders_file(

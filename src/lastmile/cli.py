@@ -43,6 +43,7 @@ from lastmile.network import (
     is_standin_file,
     load_network,
     open_network,
+    outline_share,
 )
 from lastmile.plan import (
     Placement,
@@ -171,6 +172,10 @@ def _cmd_network(args: argparse.Namespace) -> int:
     return 0
 
 
+#: below this share of the county outline reached by an imported extract's roads, fetch warns
+EXTRACT_SHARE_WARNING = 0.5
+
+
 def _cmd_fetch(args: argparse.Namespace) -> int:
     region = _region(args)
     cache = cache_dir(args.cache_dir)
@@ -198,6 +203,14 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         desc = f"OpenStreetMap extract {src.name}"
         net = load_network(src, region, cache=cache, description=desc)
         check_covers(net, outline, region, src)
+        share = outline_share(net, outline)
+        if share < EXTRACT_SHARE_WARNING:
+            print(
+                f"lastmile: warning: {src.name}'s roads reach about {share:.0%} of the "
+                f"{region.name} outline: villages beyond them will be left out of every plan "
+                "made on it (give an extract of the whole county)",
+                file=sys.stderr,
+            )
         target = write_bytes(folder / src.name, src.read_bytes())
         for old in folder.iterdir():  # one imported extract per region: the new one replaces it
             if old != target and old.is_file():

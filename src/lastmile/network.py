@@ -927,6 +927,13 @@ def open_network(
     return net, NetworkSource("file", path if kind != "graphml" else None, label)
 
 
+def outline_share(net: RoadNetwork, outline: BaseGeometry) -> float:
+    """Share of the county outline's area inside the convex hull of the network's nodes (0..1):
+    a rough measure of how much of the county an extract's roads reach."""
+    hull = shapely.MultiPoint(np.column_stack([net.node_lon, net.node_lat])).convex_hull
+    return float(hull.intersection(outline).area / outline.area) if outline.area > 0 else 0.0
+
+
 def is_standin_file(path: Path) -> bool:
     """Whether ``path`` is an OSM XML file written by lastmile's synthetic stand-in generator.
 

@@ -490,6 +490,10 @@ def _orders_both(
     for d in (a, b):
         path = d / "orders.csv"
         if not path.is_file():
+            warnings.append(
+                f"parcel lead times and routed figures over the same orders are not compared: "
+                f"{path} does not exist"
+            )
             return (
                 "\n## Parcel lead time: not compared\n\n"
                 f"{path} does not exist (a `locate` folder, or a plan folder from an older "

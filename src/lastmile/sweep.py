@@ -994,7 +994,7 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
         if "p" in ok:
             by_p = ok[comparable(ok, "p")]
             g = by_p.groupby("p")[HEADLINE].agg(["count", "mean", "min", "max"])
-            g[["mean", "min", "max"]] = (g[["mean", "min", "max"]] * 100).round(1)
+            g[["mean", "min", "max"]] = (g[["mean", "min", "max"]] * 100).round(2)
             g = g.rename(columns={c: f"{c} %" for c in ("mean", "min", "max")}).reset_index()
             g["p"] = g["p"].astype(str)
             lines += ["## Reduction against p (spread over the other keys and seeds)", "",
