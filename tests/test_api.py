@@ -103,6 +103,8 @@ def test_changed_plans_record_their_change_in_the_manifest(plan: lastmile.Plan) 
     fewer = plan.without_hub(hub)
     m = manifest(fewer.result)
     assert hub in m["excluded_hub_sites"] and m["excluded_hub_sites"] == list(fewer.excluded)
+    assert f"forced none; excluded {', '.join(fewer.excluded)}." in fewer.summary()
+    assert "Hub changes made through the Python API" not in plan.summary()
     tight = plan.with_cold_chain(produce_min=45)
     assert manifest(tight.result)["inputs"]["region"]["source"].endswith(
         " + Plan.with_cold_chain(produce_min=45)"

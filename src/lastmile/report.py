@@ -324,6 +324,7 @@ def summary_markdown(result: PlanResult) -> str:
         markdown_table(
             pd.DataFrame(k["hubs"])[["id", "name", "role", "township_name", "township_pinyin"]]
         ),
+        *_hub_changes(result),
         "## Townships",
         "",
         markdown_table(result.study.townships),
@@ -380,6 +381,18 @@ def _fleet_needed_markdown(k: Mapping[str, Any]) -> list[str]:
     if "fleet_needed" not in k:
         return []
     return ["## Fleet needed to serve every servable order", "", markdown_table(_fleet_table(k))]
+
+
+def _hub_changes(result: PlanResult) -> list[str]:
+    """Lines naming the sites a plan changed through the API forces or excludes (none: no lines)."""
+    pl = result.placement
+    if not pl.forced and not pl.excluded:
+        return []
+    return [
+        "Hub changes made through the Python API (also in manifest.json): forced "
+        f"{', '.join(pl.forced) or 'none'}; excluded {', '.join(pl.excluded) or 'none'}.",
+        "",
+    ]
 
 
 #: what depth did to the default Suichang day (BENCHMARKS.md, "The default plan, session 7"):
