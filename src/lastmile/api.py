@@ -481,7 +481,8 @@ def compare_plans(
     if labels[0] == labels[1]:
         raise InputError("compare_plans: the two labels are the same", "give two names")
     labels = (labels[0], labels[1])
-    ka, kb = flatten(a.kpis), flatten(b.kpis)
+    kpis_a, kpis_b = a.kpis, b.kpis  # each a full (deep-copied) kpis.json: computed once
+    ka, kb = flatten(kpis_a), flatten(kpis_b)
     rows = []
     for key in dict.fromkeys([*ka, *kb]):
         va, vb = ka.get(key), kb.get(key)
@@ -526,7 +527,7 @@ def compare_plans(
         source_label=a.inputs.source.label,
         scenarios=labels,
         baseline_villages=la.villages,
-        trunk_km={labels[0]: _trunk_km(a), labels[1]: _trunk_km(b)},
+        trunk_km={labels[0]: _trunk_km(kpis_a), labels[1]: _trunk_km(kpis_b)},
     )
     ids_a, ids_b = set(a.inputs.orders["id"]), set(b.inputs.orders["id"])
     seeds = (a.inputs.scenario.plan.seed, b.inputs.scenario.plan.seed)
@@ -541,7 +542,7 @@ def compare_plans(
     return table, dual
 
 
-def _trunk_km(plan: Plan) -> float:
+def _trunk_km(kpis: Mapping[str, Any]) -> float:
     """Km of a plan's trunk runs (morning and evening), which its last-mile routes leave out."""
-    runs = plan.kpis.get("trunk", {}).get("runs", {})
+    runs = kpis.get("trunk", {}).get("runs", {})
     return float(sum(run["km"] for run in runs.values()))
