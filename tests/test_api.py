@@ -164,6 +164,20 @@ def test_bad_changes_are_clear_errors(plan: lastmile.Plan) -> None:
     taken = plan.region.township(str(plan.hubs["township"].iloc[2])).name
     with pytest.raises(InputError, match=f"township '{taken}' already has hub"):
         plan.swap_hub(hub, taken)
+    # a candidate site id in that township too: forcing it would move the hub there unasked
+    held = str(plan.hubs["id"].iloc[2])
+    code = plan.hubs["township"].iloc[2]
+    cands = plan.candidates
+    site = next(
+        str(c)
+        for c, t in zip(cands["id"], cands["township"], strict=True)
+        if t == code and c != held
+    )
+    with pytest.raises(
+        InputError, match=f"site '{site}' is in township '{taken}', which already has hub '{held}'"
+    ) as e:
+        plan.with_hub(site)
+    assert f"swap_hub('{held}', '{site}')" in (e.value.hint or "")
     with pytest.raises(InputError, match="unknown fleet type"):
         plan.with_fleet(spaceship=2)
     with pytest.raises(InputError, match="produce_min = 0 is not a finite number of minutes > 0"):

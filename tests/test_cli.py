@@ -161,6 +161,18 @@ def test_option_errors_are_one_line() -> None:
     assert "(see `lastmile plan --help`)" in r.stderr
 
 
+def test_unknown_option_is_named_before_a_missing_one() -> None:
+    # argparse checks required options first: a mistyped --out used to be reported as missing
+    for typo in ("--ouy", "--ouy=x"):
+        r = run("plan", typo, "x")
+        assert r.returncode == 2
+        assert r.stderr == (
+            "lastmile plan: error: unrecognized arguments: --ouy (see `lastmile plan --help`)\n"
+        )
+    r = run("plan")
+    assert r.returncode == 2 and "the following arguments are required: --out" in r.stderr
+
+
 def test_config_show_prints_every_default(tmp_path: Path) -> None:
     r = run("config", "show")
     assert r.returncode == 0

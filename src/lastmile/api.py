@@ -301,24 +301,39 @@ class Plan:
         return list(dict.fromkeys([*gone, *map(str, alike)]))
 
     def _refuse_taken_township(self, which: str, leaving: Sequence[str]) -> None:
-        """A township named as a new hub's place must not hold a hub already (other than one
-        ``leaving``): forcing a second there would silently drop or move the one it has."""
-        if which in set(self.inputs.facilities["id"]):
-            return  # a site id: forced as asked
-        code = self.region.township(which).code
+        """The township of a new hub (named, or the township of a site id) must have room for it:
+        fewer hubs than ``max_per_township`` besides those ``leaving``. Forcing one more there
+        would make the location model silently drop or move a hub the user did not name."""
+        fac = self.inputs.facilities
+        if which in set(fac["id"]) and which not in set(self.candidates["id"]):
+            return  # the county centre or an excluded site: _best_site names it
+        is_site = which in set(fac["id"])
+        if is_site:
+            code = fac.loc[fac["id"] == which, "township"].iloc[0]
+        else:
+            code = self.region.township(which).code
         hubs = self.hubs[(self.hubs["role"] == HUB_ROLE) & (self.hubs["township"] == code)]
-        held = [str(h) for h in hubs["id"] if h not in leaving]
-        if held:
+        held = [str(h) for h in hubs["id"] if h not in leaving and h != which]
+        room = self.inputs.scenario.plan.max_per_township
+        if len(held) >= room and which not in set(hubs["id"]):
+            town = self.region.township(code).name
+            place = (
+                f"site {which!r} is in township {town!r}, which"
+                if is_site
+                else f"township {which!r}"
+            )
             raise InputError(
-                f"township {which!r} already has hub {held[0]!r}",
-                "name a township without a hub, or a candidate site id to force that site",
+                f"{place} already has hub {held[0]!r} ([plan] max_per_township = {room})",
+                f"swap_hub({held[0]!r}, {which!r}) replaces that hub; or name a township "
+                "without a hub, or raise max_per_township with with_settings",
             )
 
     def _best_site(self, which: str) -> str:
         """A candidate id, or a township's best candidate (most populous settlement first)."""
-        cands = self.candidates
-        sites = self._sites(which, cands, "candidate site")
-        return sites[0]
+        sites = self._sites(which, self.candidates, "candidate site")
+        # a township with room for another hub (max_per_township > 1): its best site not yet one
+        fresh = [s for s in sites if s not in set(self.hubs["id"])]
+        return (fresh or sites)[0]
 
     def without_hub(self, which: str) -> Plan:
         """Re-plan with the hub ``which`` removed; the location model then chooses the best

@@ -666,9 +666,27 @@ def _positive_int(text: str) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with a one-line error (argparse prints the whole usage block before it)."""
+    """argparse with a one-line error (argparse prints the whole usage block before it), which
+    names an unknown option before a missing required one (argparse checks the required ones
+    first, so `lastmile plan --ouy x` would only say that --out is missing)."""
+
+    _given: tuple[str, ...] = ()
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        self._given = tuple(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
+        if message.startswith("the following arguments are required"):
+            unknown = [
+                a.split("=", 1)[0]
+                for a in self._given
+                if a.startswith("-") and a.split("=", 1)[0] not in self._option_string_actions
+            ]
+            if unknown and unknown[0] != "-":
+                message = f"unrecognized arguments: {' '.join(unknown)}"
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
