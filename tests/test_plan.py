@@ -18,12 +18,17 @@ from lastmile.plan import (
     NO_FACILITY_REACHES,
     PlanResult,
     baseline_depots,
+    centre_fallbacks,
+    day_problem,
     delivery_study,
     place_hubs,
     prepare,
+    route_plan,
     run_plan,
+    supply_hubs,
 )
 from lastmile.report import summary_markdown, write_outputs
+from lastmile.routing import precheck
 from lastmile.scenario import load_scenario
 from lastmile.study import compare_plan_dirs, p_curve
 from tests.conftest import TEST_SCALE
@@ -200,6 +205,50 @@ def test_the_centre_is_found_by_its_role_not_its_row(result: PlanResult) -> None
     assert study["after"]["mean_min"] == result.study.summary["after"]["mean_min"]
     with pytest.raises(DataError, match="0 rows have role 'county centre', expected exactly one"):
         _ = replace(moved, facilities=moved.facilities.assign(role="candidate")).centre_row
+
+
+def test_an_order_its_hub_cannot_reach_in_time_goes_to_the_centre(result: PlanResult) -> None:
+    """A catchment hub's vans leave after the morning trunk run: an order whose time window
+    closes before they can reach it, while the centre's vans (leaving at the cut-off) can, is
+    served from the centre, not reported infeasible from the hub (bb14 D10)."""
+    inputs, hubs = result.inputs, result.placement.hubs
+    centre = str(hubs["id"].iloc[0])
+    supply, _ = supply_hubs(inputs, hubs)
+    problem = day_problem(inputs, hubs, supply=supply)
+    at = {d.id: d.location for d in problem.depots}
+    leave = {
+        d: min(vt.shift_start_s for vt in problem.vehicle_types if vt.count_at(d) > 0) for d in at
+    }
+    t = problem.time_s
+
+    def start(depot: str, o: object) -> int:  # earliest start of service from depot
+        return leave[depot] + int(t[at[depot], o.location])  # type: ignore[attr-defined]
+
+    late = next(
+        o
+        for o in problem.orders
+        if o.kind == "delivery"
+        and o.depot not in (None, centre)
+        and start(centre, o) + 600 < start(str(o.depot), o)
+    )
+    close = start(centre, late) + 300  # the centre's van arrives 5 min before the window closes
+    orders = inputs.orders.copy()
+    row = orders["id"].astype(str) == late.id
+    orders.loc[row, "tw_start_s"] = 0
+    orders.loc[row, "tw_end_s"] = close
+    windowed = replace(inputs, orders=orders)
+    supply, _ = supply_hubs(windowed, hubs)
+    assert supply.order_depot[late.id] == late.depot  # its catchment: the hub
+    allowed, _ = precheck(day_problem(windowed, hubs, supply=supply))
+    assert late.id not in allowed  # the hub alone cannot serve it in time
+    assert centre_fallbacks(windowed, hubs, supply) == {late.id}
+    moved, _ = supply_hubs(windowed, hubs, frozenset({late.id}))
+    assert moved.order_depot[late.id] == centre  # its parcels no longer ride the trunk
+    planned, _, _ = route_plan(windowed, result.placement)
+    stop = planned.stops[planned.stops["order_id"] == late.id]
+    assert len(stop) == 1 and stop["depot"].iloc[0] == centre
+    assert int(stop["start_s"].iloc[0]) <= close
+    assert late.id not in set(planned.unassigned["order_id"])
 
 
 def test_unreachable_pairs_are_reported_not_costed(result: PlanResult) -> None:

@@ -566,31 +566,14 @@ class RoutePlan:
     unassigned: gpd.GeoDataFrame
 
 
-def plan_routes(
+def day_problem(
     inputs: PlanInputs,
     depots: gpd.GeoDataFrame,
-    name: str,
     *,
     fleet_depots: int | None = None,
-    time_limit_s: float | None = None,
-    solution_limit: int | None = None,
     supply: DepotSupply | None = None,
-    sectors: Mapping[str, str] | None = None,
-) -> RoutePlan:
-    """Route one day of orders from ``depots`` (``id`` and ``node`` columns).
-
-    Parameters
-    ----------
-    fleet_depots
-        Station the fleet of this many depots in total, spread evenly (the baseline stations the
-        plan's whole fleet at the one county centre).
-    supply
-        Per-depot van departure times, order-to-depot pins and extra vehicle types; with it each
-        fleet type becomes one vehicle type per depot (``van@<depot>``) starting at that depot's
-        ready time.
-    sectors
-        One depot only: order id -> sector; route sector by sector (:func:`_solve_sectors`).
-    """
+) -> RoutingProblem:
+    """The routing problem of one day of orders from ``depots`` (see :func:`plan_routes`)."""
     plan, region = inputs.scenario.plan, inputs.region
     net = inputs.network
     orders = inputs.orders
@@ -629,7 +612,7 @@ def plan_routes(
                 depot=None if supply is None else supply.order_depot.get(str(o.id)),
             )
         )
-    problem = RoutingProblem(
+    return RoutingProblem(
         time_s=mat.seconds,
         distance_m=mat.metres,
         depots=dep,
@@ -638,6 +621,37 @@ def plan_routes(
         reachable=reachable,
         delivery_hour_cost=plan.delivery_hour_cost,
     )
+
+
+def plan_routes(
+    inputs: PlanInputs,
+    depots: gpd.GeoDataFrame,
+    name: str,
+    *,
+    fleet_depots: int | None = None,
+    time_limit_s: float | None = None,
+    solution_limit: int | None = None,
+    supply: DepotSupply | None = None,
+    sectors: Mapping[str, str] | None = None,
+) -> RoutePlan:
+    """Route one day of orders from ``depots`` (``id`` and ``node`` columns).
+
+    Parameters
+    ----------
+    fleet_depots
+        Station the fleet of this many depots in total, spread evenly (the baseline stations the
+        plan's whole fleet at the one county centre).
+    supply
+        Per-depot van departure times, order-to-depot pins and extra vehicle types; with it each
+        fleet type becomes one vehicle type per depot (``van@<depot>``) starting at that depot's
+        ready time.
+    sectors
+        One depot only: order id -> sector; route sector by sector (:func:`_solve_sectors`).
+    """
+    plan, region = inputs.scenario.plan, inputs.region
+    orders = inputs.orders
+    n_dep = len(depots)
+    problem = day_problem(inputs, depots, fleet_depots=fleet_depots, supply=supply)
     options = RoutingOptions(
         time_limit_s=time_limit_s or plan.routing_time_limit_s,
         solution_limit=solution_limit or plan.routing_solution_limit,
@@ -1141,14 +1155,17 @@ def _catchment_index(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> NDArray[np.i
     return catchments(mat.seconds, reach, len(hubs))
 
 
-def supply_hubs(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> tuple[DepotSupply, TrunkRun]:
+def supply_hubs(
+    inputs: PlanInputs, hubs: gpd.GeoDataFrame, to_centre: frozenset[str] = frozenset()
+) -> tuple[DepotSupply, TrunkRun]:
     """Catchments, the routed morning trunk run and the depots' van departure times.
 
     Each order is pinned to its catchment depot (nearest by the round trip); the morning run
     brings each hub its catchment's deliveries; hub vans leave at trunk arrival + handling, the
     centre's at the cut-off. Without hub cold rooms, produce pickups are pinned to the centre so
     their cold-chain limit runs until the centre. Deliveries of a hub the trunk fleet cannot
-    supply (``morning.solution.unassigned``, reported in kpis) are served from the centre.
+    supply (``morning.solution.unassigned``, reported in kpis) are served from the centre,
+    and so are the orders in ``to_centre`` (see :func:`centre_fallbacks`).
     """
     trunk = inputs.region.trunk
     orders = inputs.orders
@@ -1158,6 +1175,7 @@ def supply_hubs(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> tuple[DepotSupply
     pins = pin_orders(
         list(orders["id"].astype(str)), list(orders["kind"]), list(home), ids, trunk.hub_cold_store
     )
+    pins.update(dict.fromkeys(to_centre, centre))
     loads: dict[str, dict[str, int]] = {}
     cold: set[str] = set()
     for o in orders.itertuples():
@@ -1386,11 +1404,39 @@ def route_baseline(inputs: PlanInputs, placement: Placement) -> RoutePlan:
     )
 
 
+def centre_fallbacks(
+    inputs: PlanInputs, hubs: gpd.GeoDataFrame, supply: DepotSupply
+) -> frozenset[str]:
+    """Orders pinned to a hub that cannot serve them alone, while the county centre can.
+
+    A catchment is the nearest depot by road, but a hub's vans leave only after the morning trunk
+    run and its handling: an order with an early time window (or a tight shift) may then be out of
+    the hub's reach and within the centre's, whose vans leave at the cut-off. Such an order is
+    served from the centre (its parcels never ride the trunk) rather than reported ``infeasible``
+    from the hub. Checked by :func:`lastmile.routing.precheck`, on the day's own problem.
+    """
+    problem = day_problem(inputs, hubs, supply=supply)
+    centre = _hubs_centre_id(hubs)
+    allowed, _ = precheck(problem)
+    stuck = {o.id for o in problem.orders if o.depot not in (None, centre) and o.id not in allowed}
+    if not stuck:
+        return frozenset()
+    moved = replace(
+        problem,
+        orders=tuple(replace(o, depot=centre) if o.id in stuck else o for o in problem.orders),
+    )
+    allowed_at_centre, _ = precheck(moved)
+    return frozenset(stuck & set(allowed_at_centre))
+
+
 def route_plan(
     inputs: PlanInputs, placement: Placement
 ) -> tuple[RoutePlan, TrunkRun, TrunkRun | None]:
     """The plan's day: the morning trunk run, the hubs' routes, the evening run."""
     supply, morning = supply_hubs(inputs, placement.hubs)
+    to_centre = centre_fallbacks(inputs, placement.hubs, supply)
+    if to_centre:  # the trunk no longer carries their parcels: its run and hub loads change
+        supply, morning = supply_hubs(inputs, placement.hubs, to_centre)
     planned = plan_routes(inputs, placement.hubs, "plan", supply=supply)
     return planned, morning, evening_run(inputs, placement.hubs, planned)
 
