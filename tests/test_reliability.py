@@ -230,12 +230,20 @@ def test_fetch_extract_checks_the_county_and_auto_then_uses_it(
         code == 0
         and f"synthetic stand-in (NOT real OpenStreetMap data), file {standin_osm.name}" in out
     )
-    # an extract that covers the county (here the stand-in's roads under another generator) is
-    # imported ...
-    extract = tmp_path / "suichang.osm"
-    extract.write_bytes(
-        standin_osm.read_bytes().replace(b"lastmile synthetic stand-in", b"test", 1)
+    # a copy rewritten by another tool (osmium: its own generator header) keeps the stand-in's
+    # way tags, and still says so
+    rewritten = tmp_path / "cut.osm"
+    rewritten.write_bytes(
+        standin_osm.read_bytes().replace(b"lastmile synthetic stand-in", b"libosmium/2.23.1", 1)
     )
+    code, _, err = cli(capsys, "fetch", "--extract", str(rewritten), "--cache-dir", str(cache))
+    assert_error(code, err, 2, "is lastmile's synthetic stand-in (NOT real OpenStreetMap data)")
+    code, out, err = cli(capsys, "network", "--network", str(rewritten), "--cache-dir", str(cache))
+    assert code == 0 and "synthetic stand-in (NOT real OpenStreetMap data), file cut.osm" in out
+    # an extract that covers the county (here the stand-in's roads, every stand-in mark replaced)
+    # is imported ...
+    extract = tmp_path / "suichang.osm"
+    extract.write_bytes(standin_osm.read_bytes().replace(b"lastmile synthetic stand-in", b"test"))
     code, out, err = cli(capsys, "fetch", "--extract", str(extract), "--cache-dir", str(cache))
     assert code == 0 and "warning" not in err, err  # its roads span the county
     imported = cache / "extracts" / REGION.id / extract.name

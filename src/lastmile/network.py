@@ -935,18 +935,26 @@ def outline_share(net: RoadNetwork, outline: BaseGeometry) -> float:
 
 
 def is_standin_file(path: Path) -> bool:
-    """Whether ``path`` is an OSM XML file written by lastmile's synthetic stand-in generator.
+    """Whether ``path`` is an OSM XML file holding roads of lastmile's synthetic stand-in.
 
-    Its ``<osm generator=...>`` attribute says so; outputs made from it must say "synthetic
-    stand-in" even when the file is given as an extract or imported with ``fetch --extract``.
+    The generator writes ``<osm generator=...>`` and tags every way ``source=`` with
+    :data:`lastmile.standin.SOURCE_TAG`. A copy cut or rewritten by other tools (osmium, JOSM)
+    loses the header but keeps the tags, so plain XML is scanned for the tag as well (a stream
+    search: well under a second for a county extract). Outputs made from such a file must say
+    "synthetic stand-in" even when it is given as an extract or imported with ``fetch --extract``.
     """
-    from lastmile.standin import GENERATOR
+    from lastmile.standin import SOURCE_TAG
 
     if not path.is_file() or not path.name.lower().endswith((".osm", ".xml")):
         return False
+    marker = SOURCE_TAG.encode("utf-8")  # a prefix of the generator attribute too
+    tail = b""
     with path.open("rb") as f:
-        head = f.read(1024)
-    return GENERATOR.encode("utf-8") in head
+        while chunk := f.read(1 << 20):
+            if marker in tail + chunk:
+                return True
+            tail = chunk[-len(marker) :]
+    return False
 
 
 def imported_extracts_dir(cache: Path, region: Region) -> Path:
