@@ -225,8 +225,16 @@ def test_compare_outputs_are_marked_stand_in(
     label = plan_result.inputs.source.label
     tables = sorted((tmp_path / "study").glob("*.csv"))
     expected = {"lead_time.csv", "orders.csv", "lead_time_townships.csv", "p_curve.csv",
-                "townships.csv", "villages.csv"}  # fmt: skip
+                "townships.csv", "villages.csv", "unassigned.csv"}  # fmt: skip
     assert {t.name for t in tables} >= expected
+    # the study keeps the evidence of the orders it leaves out, and says of how many
+    k = plan_result.kpis()
+    unserved = pd.read_csv(tmp_path / "study" / "unassigned.csv")
+    assert len(unserved) == sum(u["orders"] for u in k["unserved"].values())
+    assert {"reason", "binding", "limit", "best", "detail"} <= set(unserved.columns)
+    md = (tmp_path / "study" / "study.md").read_text(encoding="utf-8")
+    assert f"orders served in both (of {k['orders']})" in md
+    assert "## Unserved orders by reason" in md and "unassigned.csv" in md
     for table in tables:
         frame = pd.read_csv(table)
         assert frame.columns[-1] == "network" and (frame["network"] == label).all(), table.name

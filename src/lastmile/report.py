@@ -442,11 +442,7 @@ def _like_for_like_markdown(k: dict[str, Any]) -> list[str]:
     ]
     out += ["## Cold-chain compliance over all perishable orders (unserved = not compliant)", ""]
     out += [markdown_table(pd.DataFrame([{"": s, **v} for s, v in k["cold_chain"].items()])), ""]
-    out += ["## Unserved orders by reason", ""]
-    for s, u in k["unserved"].items():
-        reasons = ", ".join(f"{r}: {c}" for r, c in u["by_reason"].items()) or "none"
-        out.append(f"- {s}: {u['orders']} ({reasons})")
-    out.append("")
+    out += _unserved_markdown(k)
     if "trunk" in k:
         out += ["## Trunk runs", ""]
         for run, v in k["trunk"]["runs"].items():
@@ -654,6 +650,16 @@ def _fleet_table(k: Mapping[str, Any]) -> pd.DataFrame:
     )
 
 
+def _unserved_markdown(k: dict[str, Any]) -> list[str]:
+    """Each scenario's unserved orders by reason code (the evidence is in unassigned.csv)."""
+    out = ["## Unserved orders by reason", ""]
+    for s, u in k["unserved"].items():
+        reasons = ", ".join(f"{r}: {c}" for r, c in u["by_reason"].items()) or "none"
+        out.append(f"- {s}: {u['orders']} ({reasons})")
+    evidence = "Each order's reason and evidence (binding limit, best figure): unassigned.csv."
+    return [*out, "", evidence, ""]
+
+
 def study_markdown(result: PlanResult, curve: pd.DataFrame) -> str:
     """``study.md`` of ``lastmile compare``: lead times, routed figures and cold chain over the
     orders served in both scenarios, the fleet needed, township access times and the p-curve."""
@@ -662,12 +668,15 @@ def study_markdown(result: PlanResult, curve: pd.DataFrame) -> str:
     return (
         "# The delivery study, like for like: county centre alone vs centre + hubs\n\n"
         f"Data source: {result.inputs.source.label}\n\n"
-        f"## End-to-end lead time over the {k['orders_compared']} orders served in both\n\n"
+        f"## End-to-end lead time over the {k['orders_compared']} orders served in both "
+        f"(of {k['orders']})\n\n"
         + markdown_table(_lead_rows(k).fillna(""))
         + "\n## Routed figures over the same orders (trunk and hub cost included)\n\n"
         + markdown_table(pd.DataFrame([{"": n, **v} for n, v in k["routed_compared"].items()]))
         + "\n## Cold-chain compliance over all perishable orders\n\n"
         + markdown_table(pd.DataFrame([{"": n, **v} for n, v in k["cold_chain"].items()]))
+        + "\n"
+        + "\n".join(_unserved_markdown(k))
         + fleet_md
         + "\n## Access time (nearest open facility, every settlement, demand-weighted)"
         "\n\n### Townships\n\n"
@@ -681,7 +690,8 @@ def write_compare_outputs(
     result: PlanResult, curve: pd.DataFrame, out: str | Path
 ) -> dict[str, Path]:
     """The folder of ``lastmile compare --out``: the study tables (villages, townships, p-curve,
-    lead times, orders, fleet needed), ``study.md`` and the plots; atomic."""
+    lead times, orders, unserved orders with their evidence, fleet needed), ``study.md`` and the
+    plots; atomic."""
     k = result.kpis()
     study = result.study
     pinyin = {t.code: t.pinyin for t in result.inputs.region.townships}
@@ -705,6 +715,10 @@ def write_compare_outputs(
             paths["csv_lead_townships"] = write_csv(
                 d / "lead_time_townships.csv", noted(result.end_to_end.townships)
             )
+        unserved = pd.concat(
+            [result.baseline.unassigned, result.planned.unassigned], ignore_index=True
+        )
+        paths["csv_unassigned"] = write_csv(d / "unassigned.csv", noted(unserved))
         if "fleet_needed" in k:
             paths["csv_fleet_needed"] = write_csv(d / "fleet_needed.csv", noted(_fleet_table(k)))
         paths["study"] = write_text(d / "study.md", study_markdown(result, curve))
