@@ -782,10 +782,14 @@ def build_parser() -> argparse.ArgumentParser:
     plan_opts.add_argument("--objective", choices=OBJECTIVES, help="location objective")
     plan_opts.add_argument("--seed", type=_seed, help="seed of the generated orders")
     plan_opts.add_argument(
-        "--villages", metavar="FILE", help="villages CSV/GeoJSON (id, name, lon, lat, population)"
+        "--villages",
+        metavar="FILE",
+        help="villages CSV/GeoJSON (id, name, lon, lat, population; WGS84)",
     )
     plan_opts.add_argument(
-        "--orders", metavar="FILE", help="orders CSV/GeoJSON instead of the generated day"
+        "--orders",
+        metavar="FILE",
+        help="orders CSV/GeoJSON instead of the generated day (lon/lat in WGS84)",
     )
     plan_opts.add_argument("--location-time-limit", type=_time_limit, metavar="S")
     plan_opts.add_argument("--routing-time-limit", type=_time_limit, metavar="S")
