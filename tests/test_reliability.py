@@ -48,7 +48,7 @@ from lastmile.demand import read_orders, villages_from_file
 from lastmile.errors import DataError, InputError, OutputError
 from lastmile.gcj02 import geometry_wgs84_to_gcj02
 from lastmile.matrix import TravelMatrix, cached_travel_matrix
-from lastmile.network import load_network, read_network
+from lastmile.network import check_covers, load_network, read_network
 from lastmile.plan import PlanResult, run_plan
 from lastmile.routing import REASON_CAPACITY, REASON_COLD_CHAIN, REASON_UNREACHABLE
 from lastmile.scenario import load_scenario
@@ -261,6 +261,20 @@ def test_fetch_extract_checks_the_county_and_auto_then_uses_it(
     assert code == 0 and f"warning: {extract.name}'s roads reach about" in err
     share = int(err.split("reach about ")[1].split("%")[0])
     assert 60 <= share <= 100
+
+
+def test_an_extract_that_misses_the_county_centre_is_refused(
+    standin_osm: Path, outline: Any, tmp_path: Path
+) -> None:
+    # every plan starts at the centre (the baseline's depot, the trunk's origin): an extract cut
+    # too small to reach it is refused when read, naming the file, not later as a wrong centre
+    net = load_network(standin_osm, REGION, cache=tmp_path)
+    check_covers(net, outline, REGION, standin_osm)  # the stand-in reaches it
+    centre = REGION.county_centre  # the stand-in has a node on it: look 100 m away, 1 m limit
+    tight = replace(REGION, max_snap_m=1.0, county_centre=replace(centre, lat=centre.lat + 0.001))
+    with pytest.raises(DataError, match="its roads do not reach the county centre") as e:
+        check_covers(net, outline, tight, standin_osm)
+    assert str(standin_osm) in e.value.message and "covers the whole of" in (e.value.hint or "")
 
 
 def test_osm_roads_outside_the_county(

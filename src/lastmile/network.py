@@ -972,15 +972,26 @@ def imported_extract(cache: Path, region: Region) -> Path | None:
 
 
 def check_covers(net: RoadNetwork, outline: BaseGeometry, region: Region, path: Path) -> None:
-    """DataError when no node of the drive graph lies inside the county outline."""
+    """DataError when the drive graph misses the county: no node inside the outline, or none
+    within the snap limit of the county centre (every plan starts there: the baseline's depot
+    and the trunk's origin)."""
+    bounds = ", ".join(f"{v:.3f}" for v in outline.bounds)
     if not shapely.contains_xy(outline, net.node_lon, net.node_lat).any():
         raise DataError(
             f"road-network file {path}: none of its {net.n_nodes:,} drivable-road nodes lies "
             f"inside the {region.name} outline (the roads span lon {net.node_lon.min():.3f}.."
             f"{net.node_lon.max():.3f}, lat {net.node_lat.min():.3f}..{net.node_lat.max():.3f})",
-            f"give an extract that covers {region.name} (outline bounds "
-            + ", ".join(f"{v:.3f}" for v in outline.bounds)
-            + ")",
+            f"give an extract that covers {region.name} (outline bounds {bounds})",
+        )
+    centre = region.county_centre
+    snap = snap_points(net, [centre.lon], [centre.lat], region.max_snap_m)
+    if bool(snap.too_far[0]):
+        raise DataError(
+            f"road-network file {path}: its roads do not reach the county centre "
+            f"{centre.name} ({centre.lon}, {centre.lat}): the nearest is "
+            f"{snap.distance_m[0]:,.0f} m away, beyond the snap limit of "
+            f"{region.max_snap_m:,.0f} m",
+            f"give an extract that covers the whole of {region.name} (outline bounds {bounds})",
         )
 
 
