@@ -36,6 +36,7 @@ from lastmile.io import (
     atomic_dir,
     file_sha256,
     package_versions,
+    source_commit,
     write_csv,
     write_geopackage,
     write_json,
@@ -474,10 +475,21 @@ def _hash_text(text: str) -> str:
 
 
 def manifest(result: PlanResult, *, map_assets: str | None = None) -> dict[str, Any]:
-    """Inputs with content hashes, configuration, versions, seed and timings."""
+    """Inputs with content hashes, configuration, versions, seed and timings.
+
+    ``region_config`` holds every region table the run used, the scenario's overrides applied
+    (``[network]`` snap limit and ``[standin]`` settings included); ``inputs.scenario_file`` the
+    scenario file's absolute path and sha256; ``lastmile_commit`` the git commit of the checkout
+    lastmile runs from (absent for an installed copy).
+    """
     inp = result.inputs
     sc = inp.scenario
     inputs: dict[str, Any] = {"region": {"source": inp.region.source_file}}
+    if sc.region_file_sha256 is not None:
+        inputs["region"]["sha256"] = sc.region_file_sha256
+    if sc.file is not None:
+        # the scenario file as read: its tables override the region's (snap limit, stand-in, ...)
+        inputs["scenario_file"] = {"path": sc.file, "sha256": sc.file_sha256}
     if inp.outline is not None:
         inputs["county_outline"] = inp.outline.describe()
     if inp.source.osm_file is not None:
@@ -489,8 +501,10 @@ def manifest(result: PlanResult, *, map_assets: str | None = None) -> dict[str, 
         value = getattr(sc.plan, key)
         if value:
             inputs[key] = {"path": value, "sha256": file_sha256(value)}
+    commit = source_commit()
     return {
         "lastmile": __version__,
+        **({"lastmile_commit": commit} if commit is not None else {}),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "versions": package_versions(VERSIONED),
@@ -505,6 +519,10 @@ def manifest(result: PlanResult, *, map_assets: str | None = None) -> dict[str, 
             "fleet": [asdict(f) for f in inp.region.fleet],
             "trunk": asdict(inp.region.trunk),
             "county_centre": asdict(inp.region.county_centre),
+            # both decide which villages and orders exist: the snap limit leaves villages out,
+            # the stand-in's settings make its roads and villages
+            "network": {"max_snap_m": inp.region.max_snap_m},
+            "standin": asdict(inp.region.standin),
         },
         "seed": sc.plan.seed,
         # hub changes made through the API (Plan.with_hub / without_hub / swap_hub)

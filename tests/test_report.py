@@ -1,0 +1,101 @@
+"""What the output folder says about itself (bb13): the manifest's inputs, what each figure covers,
+the map title boxes, the fleet table and the access-time mean, on one small plan that leaves
+villages out (snap limit), has no hub cold rooms and perishable orders the cold chain rules out."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from lastmile.io import source_commit
+from lastmile.plan import PlanResult, run_plan
+from lastmile.report import manifest
+from lastmile.scenario import load_scenario
+from tests.conftest import TEST_SCALE
+
+#: bb13's scen/small.toml with [network] max_snap_m = 40 (7 villages left out) and
+#: [trunk] hub_cold_store = false (no evening run)
+SCENARIO = f"""
+[plan]
+network = "synthetic"
+standin_scale = {TEST_SCALE}
+p = 4
+routing_solution_limit = 20
+routing_time_limit_s = 60.0
+location_time_limit_s = 30.0
+seed = 7
+delivery_hour_cost = 3
+
+[cold_chain]
+produce_max_in_vehicle_min = 60
+tea_max_in_vehicle_min = 150
+
+[trunk]
+hub_handling_min = 45
+count = 2
+hub_cold_store = false
+
+[network]
+max_snap_m = 40
+"""
+
+
+@pytest.fixture(scope="module")
+def scenario_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("scenario") / "small_snap.toml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def result(small_cache: Path, scenario_file: Path) -> PlanResult:
+    return run_plan(load_scenario(scenario_file), cache=small_cache, with_fleet_needed=True)
+
+
+def test_manifest_records_what_changes_the_inputs(result: PlanResult, scenario_file: Path) -> None:
+    """bb13 defect 1: the manifest had no snap limit, no [standin] table and no hash of the
+    scenario file, so two runs that differ by max_snap_m (61 against 54 villages) looked alike."""
+    man = manifest(result)
+    region = result.inputs.region
+    assert man["region_config"]["network"] == {"max_snap_m": 40.0}
+    standin = man["region_config"]["standin"]
+    assert standin["seed"] == region.standin.seed
+    assert list(standin["villages_per_township"]) == list(region.standin.villages_per_township)
+    assert standin["node_spacing_m"] == region.standin.node_spacing_m
+    assert man["inputs"]["scenario_file"] == {
+        "path": str(scenario_file.resolve()),
+        "sha256": hashlib.sha256(scenario_file.read_bytes()).hexdigest(),
+    }
+    assert "sha256" not in man["inputs"]["region"]  # the embedded region file: no file read
+    # the commit of this checkout, read from its .git without running git
+    commit = source_commit()
+    assert commit is None or man["lastmile_commit"] == commit
+
+
+def test_source_commit_of_a_worktree_and_of_a_bare_copy(tmp_path: Path) -> None:
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    main = tmp_path / "repo"
+    (main / ".git" / "refs" / "heads").mkdir(parents=True)
+    (main / ".git" / "HEAD").write_text("ref: refs/heads/dev\n")
+    (main / ".git" / "packed-refs").write_text(f"# pack-refs\n{sha} refs/heads/dev\n")
+    (main / "pyproject.toml").write_text("")
+    (main / "src" / "lastmile").mkdir(parents=True)
+    assert source_commit(main / "src" / "lastmile") == sha
+    # a worktree: .git is a file naming its folder, whose refs live in the main repository
+    wt_git = main / ".git" / "worktrees" / "wt"
+    wt_git.mkdir(parents=True)
+    (wt_git / "HEAD").write_text("ref: refs/heads/feature\n")
+    (wt_git / "commondir").write_text("../..\n")
+    other = "fedcba9876543210fedcba9876543210fedcba98"
+    (main / ".git" / "refs" / "heads" / "feature").write_text(other + "\n")
+    wt = tmp_path / "wt"
+    (wt / "src" / "lastmile").mkdir(parents=True)
+    (wt / "pyproject.toml").write_text("")
+    (wt / ".git").write_text(f"gitdir: {wt_git}\n")
+    assert source_commit(wt / "src" / "lastmile") == other
+    # an installed copy (no checkout around it): no commit
+    site = tmp_path / "site-packages" / "lastmile"
+    site.mkdir(parents=True)
+    assert source_commit(site) is None
