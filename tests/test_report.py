@@ -11,7 +11,7 @@ import pytest
 
 from lastmile.io import source_commit
 from lastmile.plan import PlanResult, run_plan
-from lastmile.report import manifest
+from lastmile.report import manifest, summary_markdown
 from lastmile.scenario import load_scenario
 from tests.conftest import TEST_SCALE
 
@@ -99,3 +99,31 @@ def test_source_commit_of_a_worktree_and_of_a_bare_copy(tmp_path: Path) -> None:
     site = tmp_path / "site-packages" / "lastmile"
     site.mkdir(parents=True)
     assert source_commit(site) is None
+
+
+def test_settlements_beyond_the_snap_limit_are_counted_and_named(result: PlanResult) -> None:
+    """bb13 defect 2: with max_snap_m = 40, 7 of 61 settlements were left out, yet kpis.json
+    `covers.access_time` and summary.md said "every settlement" and summary.md named none."""
+    k = result.kpis()
+    beyond = k["reachability"]["villages_beyond_snap_limit"]
+    left = len(beyond)
+    assert left == len(result.inputs.villages_beyond_snap) == 7
+    assert k["villages"] == 54 and k["reachability"]["snap_limit_m"] == 40.0
+    assert all(v["snap_m"] > 40 and v["orders"] == 0 for v in beyond)  # generated day: none
+    assert {v["id"] for v in beyond}.isdisjoint(result.inputs.villages["id"])
+    covers = k["covers"]
+    assert covers["access_time"].startswith(
+        "every settlement within the snap limit (54 of 61, incl. the county and township seats)"
+    )
+    assert (
+        "; 7 settlement(s) lie farther than the 40 m snap limit ([network] max_snap_m)"
+        in covers["access_time"]
+    )
+    assert "the day has no orders for them" in covers["access_time"]
+    assert "of every settlement within the snap limit (54 of 61, the others" in covers["location"]
+    assert "7 settlement(s) beyond the 40 m snap limit" in covers["reachability"]
+    summary = summary_markdown(result)
+    assert "Covers every settlement within the snap limit (54 of 61, county and" in summary
+    line = next(s for s in summary.splitlines() if s.startswith("Left out: 7 of 61 settlements"))
+    assert "40 m snap limit" in line and f"{beyond[0]['name']} ({beyond[0]['id']})" in line
+    assert f"the day's {k['orders']} orders include none for them" in line

@@ -307,11 +307,12 @@ def summary_markdown(result: PlanResult) -> str:
         "",
         f"Data source: **{k['data_source']}**",
         "",
+        *_left_out_markdown(k),
         *_like_for_like_markdown(k),
         "## Access time: road time from the nearest open facility (demand-weighted)",
         "",
-        "Covers every settlement (county and township seats included), weighted by its demand; "
-        "no routed order, no trunk leg: an access measure, not a delivery time.",
+        f"Covers {_settlements_phrase(k)}, weighted by its demand; no routed order, no trunk "
+        "leg: an access measure, not a delivery time.",
         "",
         markdown_table(
             pd.DataFrame(
@@ -345,6 +346,52 @@ def summary_markdown(result: PlanResult) -> str:
         *_search_depth_markdown(result, k),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _settlements_phrase(k: Mapping[str, Any]) -> str:
+    beyond = (k.get("reachability") or {}).get("villages_beyond_snap_limit") or []
+    if not beyond:
+        return "every settlement (county and township seats included)"
+    return (
+        f"every settlement within the snap limit ({k['villages']} of "
+        f"{k['villages'] + len(beyond)}, county and township seats included)"
+    )
+
+
+def _names(villages: Sequence[Mapping[str, Any]], first: int = 10) -> str:
+    names = ", ".join(f"{v['name']} ({v['id']})" for v in villages[:first])
+    return names + (f" and {len(villages) - first} more" if len(villages) > first else "")
+
+
+def _left_out_markdown(k: Mapping[str, Any]) -> list[str]:
+    """Lines naming the settlements the access times leave out, and why (none: no lines)."""
+    reach = k.get("reachability") or {}
+    beyond = reach.get("villages_beyond_snap_limit") or []
+    lines = []
+    if beyond:
+        orders = sum(int(v.get("orders", 0)) for v in beyond)
+        day = (
+            f"{orders} of the day's {k['orders']} orders are at them"
+            if orders
+            else f"the day's {k['orders']} orders include none for them"
+        )
+        lines.append(
+            f"Left out: {len(beyond)} of {k['villages'] + len(beyond)} settlements lie farther "
+            f"than the {float(reach['snap_limit_m']):,.0f} m snap limit from the road network "
+            f"(`[network] max_snap_m`): {_names(beyond)}. They have no access time, no hub "
+            f"and no place in the routed day ({day}); `kpis.json` lists them under "
+            "`reachability.villages_beyond_snap_limit`."
+        )
+    lost = (k.get("access_time") or {}).get("unreachable_villages") or {}
+    ids = sorted({*lost.get("before", []), *lost.get("after", [])})
+    if ids:
+        lines.append(
+            f"Left out of the access times: {len(ids)} settlement(s) without a road path from an "
+            f"open facility in either plan: {', '.join(ids[:10])}"
+            + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+            + " (`access_time.unreachable_villages`)."
+        )
+    return [part for line in lines for part in (line, "")]
 
 
 def routed_day_caveat(k: Mapping[str, Any]) -> str:

@@ -627,13 +627,27 @@ def kpi_coverage(kpis: Mapping[str, Any]) -> dict[str, str]:
             (kpis["access_time"] or {}).get("covers")
             or "every settlement, demand-weighted; road time from the nearest open facility"
         )
+    reach = kpis.get("reachability") or {}
+    beyond = reach.get("villages_beyond_snap_limit") or []
     if "location" in kpis:
+        whose = (
+            f"every settlement within the snap limit ({kpis.get('villages')} of "
+            f"{int(kpis.get('villages') or 0) + len(beyond)}, the others named in reachability."
+            "villages_beyond_snap_limit; "
+            if beyond
+            else "every settlement ("
+        )
         out["location"] = (
-            "the hub placement model's objective and its proven bound, over every settlement's "
-            "demand weight (road times from the candidate sites; no orders routed)"
+            f"the hub placement model's objective and its proven bound, over the demand weight "
+            f"of {whose}road times from the candidate sites; no orders routed)"
         )
     if "reachability" in kpis:
-        out["reachability"] = "every facility-settlement pair of the travel-time matrix"
+        out["reachability"] = "every facility-settlement pair of the travel-time matrix" + (
+            f"; {len(beyond)} settlement(s) beyond the {float(reach.get('snap_limit_m', 0)):,.0f}"
+            " m snap limit are not in it (villages_beyond_snap_limit)"
+            if beyond
+            else ""
+        )
     if routing:
         out["routing"] = (
             "last-mile vehicles only, trunk runs excluded; each scenario's own served orders "
