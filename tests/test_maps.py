@@ -80,7 +80,7 @@ def test_layers_legend_and_labels(small: Case) -> None:
     assert "P00 (cold van): 3 stops" in page and "P01 (truck): 3 stops" in page
     assert page.count('"cold_chain": "VIOLATED"') == 1
     assert "cold-chain limit 45 min unreachable from any hub" in page
-    assert "1 cold-chain violation(s), 1 unassigned order(s)" in page
+    assert "1 unassigned order(s); cold chain: 1 violation(s) among served orders" in page
     assert page.count("L.control.scale(") == 1 and page.count("L.control.fullscreen(") == 1
     assert "OpenStreetMap\\u003c/a\\u003e contributors" in page  # tile attribution
 
@@ -178,7 +178,8 @@ def test_unserved_villages_and_no_routes(small: Case) -> None:
                                 "Hubs (3)", "Unassigned orders (1)"]  # fmt: skip
     page = m.get_root().render()
     assert (
-        "plan: 0 last-mile routes, 0 km, 0 cold-chain violation(s), 1 unassigned order(s)" in page
+        "plan: 0 last-mile routes, 0 km, 1 unassigned order(s); cold chain: 0 violation(s) "
+        "among served orders" in page
     )
     fast = folium.plugins.FastMarkerCluster
     (cluster,) = [c for c in m._children.values() if isinstance(c, fast)]

@@ -5,13 +5,15 @@ villages out (snap limit), has no hub cold rooms and perishable orders the cold 
 from __future__ import annotations
 
 import hashlib
+import html
 from pathlib import Path
 
 import pytest
 
+from lastmile.cli import _print_routes
 from lastmile.io import source_commit
 from lastmile.plan import PlanResult, run_plan
-from lastmile.report import manifest, summary_markdown
+from lastmile.report import manifest, scenario_map, summary_markdown
 from lastmile.scenario import load_scenario
 from tests.conftest import TEST_SCALE
 
@@ -127,3 +129,34 @@ def test_settlements_beyond_the_snap_limit_are_counted_and_named(result: PlanRes
     line = next(s for s in summary.splitlines() if s.startswith("Left out: 7 of 61 settlements"))
     assert "40 m snap limit" in line and f"{beyond[0]['name']} ({beyond[0]['id']})" in line
     assert f"the day's {k['orders']} orders include none for them" in line
+
+
+def test_map_title_and_popups_say_what_the_cold_chain_figures_cover(result: PlanResult) -> None:
+    """bb13 defect 3: the baseline map said "0 cold-chain violation(s)" while the cold-chain
+    limit left perishable orders unserved (kpis: 8/15 compliant), and the unassigned-order popup
+    gave the reason code alone, not the limit that binds."""
+    k = result.kpis()
+    una = result.baseline.unassigned
+    ruled_out = una[una["binding"] == "cold_chain"]
+    assert len(ruled_out) == 3
+    cc = k["cold_chain"]["baseline"]
+    assert (cc["compliant"], cc["perishable_orders"]) == (8, 11)
+    page = scenario_map(result, "baseline").get_root().render()
+    assert (
+        f"{len(una)} unassigned order(s); cold chain: 0 violation(s) among served orders, "
+        f"3 order(s) unserved by the cold-chain limit; all perishable orders: 8/11 compliant "
+        f"(72.7%, unserved counted not compliant)"
+    ) in page
+    first = ruled_out.iloc[0]
+    assert "Binding limit" in page and "cold_chain" in page
+    limit, best = first["limit"] / 60, first["best"] / 60
+    assert f"{limit:.1f} / {best:.1f} min" in page
+    assert html.escape(str(first["detail"])) in page
+
+
+def test_console_routed_day_says_its_cold_chain_row_covers_served_orders_only(
+    result: PlanResult, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _print_routes(result.baseline, result.planned)
+    out = capsys.readouterr().out
+    assert "cold chain, served only" in out and "cold-chain compliance" not in out

@@ -151,6 +151,11 @@ def scenario_map(
     villages = lay.villages
     centre = str(hubs.loc[hubs["role"] == CENTRE_ROLE, "id"].iloc[0])
     served = villages if scenario == "plan" else villages.assign(facility=centre)
+    cold_chain = (
+        result.end_to_end.summary["cold_chain"].get(scenario)
+        if result.end_to_end is not None
+        else None
+    )
     return plan_map(
         lay.townships,
         served,
@@ -162,6 +167,7 @@ def scenario_map(
         source_label=inp.source.label,
         scenario=scenario,
         trunk=lay.trunk if scenario == "plan" else None,
+        cold_chain=cold_chain,
     )
 
 
