@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from lastmile.cli import _print_routes
+from lastmile.cli import _print_like_for_like, _print_routes
 from lastmile.io import source_commit
 from lastmile.plan import PlanResult, run_plan
-from lastmile.report import manifest, scenario_map, summary_markdown
+from lastmile.report import _fleet_table, manifest, scenario_map, summary_markdown
 from lastmile.scenario import load_scenario
 from tests.conftest import TEST_SCALE
 
@@ -160,3 +160,28 @@ def test_console_routed_day_says_its_cold_chain_row_covers_served_orders_only(
     _print_routes(result.baseline, result.planned)
     out = capsys.readouterr().out
     assert "cold chain, served only" in out and "cold-chain compliance" not in out
+
+
+def test_fleet_needed_table_gives_whole_vehicles_and_0_for_a_type_not_used(
+    result: PlanResult, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb13 defect 4: the plan's last_mile_by_type has no 'trunk' key (its trucks run trunk
+    runs), so the table's vehicles_trunk column read 'nan' for the plan and '0.00' for the
+    baseline in summary.md and fleet_needed.csv."""
+    k = result.kpis()
+    fleet = k["fleet_needed"]
+    assert "trunk" in fleet["baseline"]["last_mile_by_type"]
+    assert "trunk" not in fleet["plan"]["last_mile_by_type"]
+    table = _fleet_table(k).set_index("scenario")
+    vehicle_columns = [c for c in table.columns if c.startswith("vehicles_")]
+    assert "vehicles_trunk" in vehicle_columns
+    for column in vehicle_columns:
+        assert table[column].dtype.kind == "i", column
+    assert table.loc["plan", "vehicles_trunk"] == 0
+    section = summary_markdown(result).split("## Fleet needed", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| plan")]
+    assert rows and "nan" not in section and "| 0.00 |" not in section
+    _print_like_for_like(k)
+    out = capsys.readouterr().out
+    plan_line = next(line for line in out.splitlines() if "fleet needed, plan" in line)
+    assert " 0 trunk" in plan_line

@@ -57,6 +57,7 @@ from lastmile.plan import (
     township_boundaries,
 )
 from lastmile.report import (
+    fleet_types,
     routed_day_caveat,
     write_compare_outputs,
     write_locate_outputs,
@@ -418,12 +419,15 @@ def _print_like_for_like(k: dict[str, Any]) -> None:
         + ", ".join(f"{n} {v['cost']:,.0f}" for n, v in rc.items())
         + " (trunk and hub cost included)"
     )
-    for n, f in k.get("fleet_needed", {}).items():
+    fleet = k.get("fleet_needed", {})
+    types = fleet_types(fleet)  # the same types on every line, 0 where a scenario has none
+    for n, f in fleet.items():
         flag = "" if f["all_servable_served"] else " (NOT all servable orders served at the cap)"
-        last_mile = sum(f["last_mile_by_type"].values())
+        by_type = f["last_mile_by_type"]
+        last_mile = sum(by_type.values())
         print(
             f"  fleet needed, {n}: {f['vehicles']} vehicles = {last_mile} on last-mile routes ("
-            + ", ".join(f"{c} {t}" for t, c in f["last_mile_by_type"].items())
+            + ", ".join(f"{int(by_type.get(t, 0))} {t}" for t in types)
             + f") + {f['trunk_vehicles']} on trunk runs, cost {f['cost']:,.0f}{flag}"
         )
 

@@ -712,15 +712,24 @@ def _lead_rows(k: Mapping[str, Any]) -> pd.DataFrame:
     )
 
 
+def fleet_types(fleet: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Every vehicle type on the last-mile routes of any scenario of ``kpis["fleet_needed"]``,
+    in order of first appearance: each scenario's row lists them all, 0 where it has none."""
+    return list(dict.fromkeys(t for f in fleet.values() for t in f["last_mile_by_type"]))
+
+
 def _fleet_table(k: Mapping[str, Any]) -> pd.DataFrame:
+    fleet = k["fleet_needed"]
+    types = fleet_types(fleet)
     return pd.DataFrame(
         [
             {
                 "scenario": n,
                 **{kk: vv for kk, vv in f.items() if not isinstance(vv, dict)},
-                **{f"vehicles_{t}": c for t, c in f["last_mile_by_type"].items()},
+                # whole vehicles; a type the scenario does not use is 0, not a missing value
+                **{f"vehicles_{t}": int(f["last_mile_by_type"].get(t, 0)) for t in types},
             }
-            for n, f in k["fleet_needed"].items()
+            for n, f in fleet.items()
         ]
     )
 
