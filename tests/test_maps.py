@@ -132,8 +132,8 @@ def test_plan_map_title_says_its_km_leave_out_the_trunk(small: Case) -> None:
     page = plan_map(**small.frames(), title="t", source_label=OSM, trunk=trunk).get_root().render()
     plan_km = small.routes.loc[small.routes["scenario"] == "plan", "km"].sum()
     assert (
-        f"plan: 2 last-mile routes, {plan_km:,.0f} km (trunk: 2 run(s), 102 km, not included), "
-        in page
+        f"plan: 2 last-mile routes, {plan_km:,.0f} km (trunk: 2 runs, 2 truck routes, 102 km, "
+        "not included), " in page
     )
 
 

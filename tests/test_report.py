@@ -185,3 +185,16 @@ def test_fleet_needed_table_gives_whole_vehicles_and_0_for_a_type_not_used(
     out = capsys.readouterr().out
     plan_line = next(line for line in out.splitlines() if "fleet needed, plan" in line)
     assert " 0 trunk" in plan_line
+
+
+def test_map_title_counts_trunk_runs_as_kpis_do(result: PlanResult) -> None:
+    """bb13 defect 5: the plan map's "trunk: 7 run(s)" counted truck routes, where kpis.json's
+    trunk.runs and summary.md count 2 runs (morning, evening)."""
+    k = result.kpis()
+    runs = k["trunk"]["runs"]
+    assert list(runs) == ["morning"]  # no hub cold rooms: no evening run
+    routes = len(result.morning.solution.routes) if result.morning is not None else 0
+    assert routes == 2
+    km = sum(v["km"] for v in runs.values())
+    page = scenario_map(result, "plan").get_root().render()
+    assert f"(trunk: 1 run, 2 truck routes, {km:,.0f} km, not included)" in page

@@ -264,7 +264,7 @@ def plan_map(
     # the title's km are the last-mile vehicles'; the trunk runs drawn beside them are not in them
     note = ""
     if trunk is not None and len(trunk):
-        note = f" ({_trunk_note(len(trunk), float(trunk['km'].sum()))})"
+        note = f" ({_trunk_note(trunk)})"
     summary = _draw_scenario(m, tw, vil, hb, rt, st, un, scenario, simplify_tolerance, precision,
                              disable_clustering_at_zoom, km_note=note,
                              cold_chain=cold_chain)  # fmt: skip
@@ -281,9 +281,17 @@ def plan_map(
 TRUNK_COLOUR = "#222222"
 
 
-def _trunk_note(runs: int, km: float) -> str:
-    """What the last-mile figures of a title leave out: the trunk runs, with their km."""
-    return f"trunk: {runs} run(s), {km:,.0f} km, not included"
+def _trunk_note(trunk: gpd.GeoDataFrame) -> str:
+    """What the last-mile figures of a title leave out: the trunk runs, with their km.
+
+    A run is one departure (morning, evening; ``run``), as in ``kpis.json`` ``trunk.runs``; each
+    row of ``trunk`` is one truck's route on a run.
+    """
+    runs, routes = int(trunk["run"].nunique()), len(trunk)
+    return (
+        f"trunk: {runs} run{'s' if runs != 1 else ''}, {routes} truck "
+        f"route{'s' if routes != 1 else ''}, {float(trunk['km'].sum()):,.0f} km, not included"
+    )
 
 
 def _add_trunk(m: folium.Map, trunk: gpd.GeoDataFrame, tol: float, precision: int) -> None:
