@@ -4,6 +4,7 @@ villages out (snap limit), has no hub cold rooms and perishable orders the cold 
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import html
 from pathlib import Path
@@ -15,6 +16,7 @@ from lastmile.io import source_commit
 from lastmile.plan import PlanResult, run_plan
 from lastmile.report import _fleet_table, manifest, scenario_map, summary_markdown
 from lastmile.scenario import load_scenario
+from lastmile.study import kpi_coverage
 from tests.conftest import TEST_SCALE
 
 #: bb13's scen/small.toml with [network] max_snap_m = 40 (7 villages left out) and
@@ -198,3 +200,28 @@ def test_map_title_counts_trunk_runs_as_kpis_do(result: PlanResult) -> None:
     km = sum(v["km"] for v in runs.values())
     page = scenario_map(result, "plan").get_root().render()
     assert f"(trunk: 1 run, 2 truck routes, {km:,.0f} km, not included)" in page
+
+
+def test_without_hub_cold_rooms_no_evening_run_is_claimed(result: PlanResult) -> None:
+    """bb13 defect 6: with hub_cold_store = false there is no evening run, yet kpis.json said
+    evening_run: true and the covers texts spoke of evening pickups back and the evening run."""
+    k = result.kpis()
+    assert result.evening is None and list(k["trunk"]["runs"]) == ["morning"]
+    assumptions = k["trunk"]["assumptions"]
+    assert assumptions["hub_cold_store"] is False and assumptions["evening_run"] is False
+    covers = k["covers"]
+    assert "evening pickups back" not in covers["trunk"]
+    assert "no evening run: without hub cold rooms the centre's vans collect" in covers["trunk"]
+    assert "evening trunk run included" not in covers["lead_time"]
+    assert "no evening trunk run took place" in covers["lead_time"]
+    assert "pickups: the county centre's, the hubs having none" in covers["cold_chain"]
+    # every pickup is collected from the centre: both pickup measures are one
+    lt = k["lead_time"]["plan"]
+    assert lt["pickup_to_cold_room"] == lt["pickup_to_centre"]
+    # with cold rooms and an evening run, the texts name it
+    ran = copy.deepcopy(k)
+    ran["trunk"]["runs"]["evening"] = dict(ran["trunk"]["runs"]["morning"])
+    ran["trunk"]["assumptions"]["hub_cold_store"] = True
+    again = kpi_coverage(ran)
+    assert "(morning parcels out, evening pickups back)" in again["trunk"]
+    assert again["lead_time"].endswith("(evening trunk run included)")

@@ -1078,7 +1078,9 @@ class PlanResult:
                     "hub_handling_min": trunk.hub_handling_s / 60,
                     "hub_cold_store": trunk.hub_cold_store,
                     "hub_daily_cost": trunk.hub_daily_cost,
-                    "evening_run": trunk.evening_departure_s is not None,
+                    # whether an evening run took place (it needs hub cold rooms, an
+                    # evening_departure and pickups at a hub), as trunk.runs shows it
+                    "evening_run": self.evening is not None,
                 },
                 "runs": runs,
                 "hub_names": {str(k): str(v) for k, v in hub_names.items()},

@@ -621,6 +621,11 @@ def kpi_coverage(kpis: Mapping[str, Any]) -> dict[str, str]:
     routing = kpis.get("routing") or {}
     served = ", ".join(f"{n} {r.get('orders_served')}" for n, r in routing.items())
     n, total = kpis.get("orders_compared"), kpis.get("orders")
+    trunk = kpis.get("trunk") or {}
+    evening = "evening" in (trunk.get("runs") or {})
+    # the trunk as it ran: pickups reach the centre by the evening run only when hubs keep them
+    # in cold rooms and one took place; without hub cold rooms the centre's vans collect them
+    cold_rooms = bool((trunk.get("assumptions") or {}).get("hub_cold_store", True))
     out: dict[str, str] = {}
     if "access_time" in kpis:
         out["access_time"] = str(
@@ -659,7 +664,17 @@ def kpi_coverage(kpis: Mapping[str, Any]) -> dict[str, str]:
             f"the {n} orders served in both scenarios (of {total}), per order, unweighted; parcel: "
             "county-centre cut-off -> end of service at the village, trunk run and hub handling "
             "included; pickup_to_cold_room / pickup_to_centre: start of service at the village "
-            "-> cold room / county centre (evening trunk run included)"
+            + (
+                "-> cold room / county centre (evening trunk run included)"
+                if evening
+                else "-> cold room / county centre (no evening trunk run took place"
+                + (
+                    ": without hub cold rooms the centre's vans collect every pickup, so the cold "
+                    "room is the county centre's and both measures are equal)"
+                    if not cold_rooms
+                    else ")"
+                )
+            )
         )
     if "routed_compared" in kpis:
         out["routed_compared"] = (
@@ -675,8 +690,13 @@ def kpi_coverage(kpis: Mapping[str, Any]) -> dict[str, str]:
     if "cold_chain" in kpis:
         out["cold_chain"] = (
             f"every perishable order of the day (of {total} orders), served or not: unserved "
-            "ones count as not compliant; time to the cold room (pickups: the evening trunk run "
-            "included when the hubs have no cold room) or in the last-mile vehicle (deliveries)"
+            "ones count as not compliant; time to the cold room (pickups: "
+            + (
+                "the collecting hub's or the county centre's"
+                if cold_rooms
+                else "the county centre's, the hubs having none"
+            )
+            + ") or in the last-mile vehicle (deliveries)"
         )
     if "unserved" in kpis:
         out["unserved"] = (
@@ -684,10 +704,20 @@ def kpi_coverage(kpis: Mapping[str, Any]) -> dict[str, str]:
             "by reason code"
         )
     if "trunk" in kpis:
+        what = (
+            "morning parcels out, evening pickups back"
+            if evening
+            else "morning parcels out; no evening run: "
+            + (
+                "without hub cold rooms the centre's vans collect the pickups"
+                if not cold_rooms
+                else "no hub collected pickups"
+            )
+        )
         out["trunk"] = (
-            "the plan's trunk runs between the county centre and the hubs (morning parcels out, "
-            "evening pickups back), not in routing; their km, hours and cost are shared over the "
-            "orders in routed_compared and routed_totals"
+            f"the plan's trunk runs between the county centre and the hubs ({what}), not in "
+            "routing; their km, hours and cost are shared over the orders in routed_compared "
+            "and routed_totals"
         )
     if "fleet_needed" in kpis:
         out["fleet_needed"] = (
