@@ -8,15 +8,18 @@ import copy
 import hashlib
 import html
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
-from lastmile.cli import _print_like_for_like, _print_routes
+from lastmile.cli import _print_like_for_like, _print_routes, _print_study
 from lastmile.io import source_commit
 from lastmile.plan import PlanResult, run_plan
+from lastmile.plots import delivery_time_distribution
 from lastmile.report import _fleet_table, manifest, scenario_map, summary_markdown
 from lastmile.scenario import load_scenario
-from lastmile.study import kpi_coverage
+from lastmile.study import access_study, kpi_coverage
 from tests.conftest import TEST_SCALE
 
 #: bb13's scen/small.toml with [network] max_snap_m = 40 (7 villages left out) and
@@ -225,3 +228,36 @@ def test_without_hub_cold_rooms_no_evening_run_is_claimed(result: PlanResult) ->
     again = kpi_coverage(ran)
     assert "(morning parcels out, evening pickups back)" in again["trunk"]
     assert again["lead_time"].endswith("(evening trunk run included)")
+
+
+def test_access_time_mean_is_rounded_once_from_the_unrounded_mean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bb13 defect 7: kpis.json rounds the mean to 2 decimals (48.55) and the console rounded
+    that again (48.5), while the plot rounded the unrounded mean (48.6). Each output now rounds
+    the unrounded figure once."""
+    # two villages at 2,913 s (48.55 min) and 2,914 s, weights 3 and 1: mean 48.554 min
+    seconds = np.array([[2913, 2914], [600, 600]], dtype=np.int64)
+    study = access_study(
+        seconds, ["C", "H"], ["v1", "v2"], ["t", "t"], np.array([3.0, 1.0]), [0], [0, 1]
+    )
+    raw = study.unrounded["before"]["mean_min"]
+    assert raw == pytest.approx(48.5542, abs=1e-4)
+    assert study.summary["before"]["mean_min"] == 48.55  # kpis.json: 2 decimals
+    _print_study(study)
+    out = capsys.readouterr().out
+    mean_row = next(line for line in out.splitlines() if "mean, min" in line)
+    assert mean_row.split()[2:] == ["48.6", "10.0"]
+    assert "mean minutes saved: 38.6 (79.4%)" in out
+    # the summary's saving is the unrounded means' difference, rounded once
+    assert study.summary["mean_minutes_saved"] == round(raw - 10.0, 2) == 38.55
+    # the plot's legend gives the study's unrounded figures, rounded once
+    figures: list[Any] = []
+    monkeypatch.setattr("lastmile.plots._save", lambda fig, path: figures.append(fig) or path)
+    minutes = study.villages
+    delivery_time_distribution(
+        minutes["minutes_before"], minutes["minutes_after"], minutes["weight"],
+        tmp_path / "t.png", stats=(study.unrounded["before"], study.unrounded["after"]),
+    )  # fmt: skip
+    legend = [t.get_text() for t in figures[0].axes[1].get_legend().get_texts()]
+    assert legend[0].startswith("before: mean 48.6,")

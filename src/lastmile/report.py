@@ -198,6 +198,7 @@ def _write_folder(result: PlanResult, out: Path, *, map_assets: str) -> dict[str
         compared["weight"],
         out / "plots" / "delivery_times.png",
         title=f"Access time per village, weighted by demand{flag}",
+        stats=_unrounded(result.study),
     )
     paths["plot_townships"] = minutes_saved_by_township(
         result.study.townships.dropna(subset=["minutes_saved"]).assign(
@@ -242,6 +243,14 @@ def _write_folder(result: PlanResult, out: Path, *, map_assets: str) -> dict[str
     paths["summary"] = write_text(out / "summary.md", summary_markdown(result))
     paths["manifest"] = write_json(out / "manifest.json", manifest(result, map_assets=assets))
     return paths
+
+
+def _unrounded(study: AccessStudy) -> tuple[Mapping[str, float], Mapping[str, float]] | None:
+    """The study's unrounded statistics before and after, for the plot legend (``None``: a
+    study built without them)."""
+    if "before" in study.unrounded and "after" in study.unrounded:
+        return study.unrounded["before"], study.unrounded["after"]
+    return None
 
 
 def _trunk_layer(result: PlanResult) -> gpd.GeoDataFrame | None:
@@ -795,6 +804,7 @@ def write_compare_outputs(
             compared["weight"],
             d / "delivery_times.png",
             title=f"Access time per village, weighted by demand{flag}",
+            stats=_unrounded(study),
         )
         paths["plot_townships"] = minutes_saved_by_township(
             study.townships.dropna(subset=["minutes_saved"]).assign(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,21 +40,31 @@ def weighted_quantile(values: ArrayLike, weights: ArrayLike | None, q: float) ->
     return float(np.quantile(v[keep], q, weights=w[keep], method="inverted_cdf"))
 
 
-def time_stats(minutes: NDArray[np.float64], weights: NDArray[np.float64]) -> dict[str, float]:
-    """Demand-weighted mean, median, p95, max and shares within 30 / 60 minutes."""
+def time_stats(
+    minutes: NDArray[np.float64], weights: NDArray[np.float64], *, rounded: bool = True
+) -> dict[str, float]:
+    """Demand-weighted mean, median, p95, max and shares within 30 / 60 minutes.
+
+    ``rounded``: minutes to 2 decimals and shares to 4, as ``kpis.json`` gives them; ``False``
+    keeps every figure unrounded, for text that rounds it once to fewer decimals (a mean of
+    48.5506 is 48.55 in kpis.json and 48.6 on the console, never 48.5 from 48.55).
+    """
     w = np.asarray(weights, dtype=np.float64)
     m = np.asarray(minutes, dtype=np.float64)
     total = float(w.sum())
     if total <= 0:
         raise InputError("time_stats: the demand weights sum to zero", "give positive demand")
-    return {
-        "mean_min": round(float((m * w).sum() / total), 2),
-        "median_min": round(weighted_quantile(m, w, 0.5), 2),
-        "p95_min": round(weighted_quantile(m, w, 0.95), 2),
-        "max_min": round(float(m.max()), 2),
-        "share_within_30_min": round(float(w[m <= 30].sum() / total), 4),
-        "share_within_60_min": round(float(w[m <= 60].sum() / total), 4),
+    raw = {
+        "mean_min": float((m * w).sum() / total),
+        "median_min": weighted_quantile(m, w, 0.5),
+        "p95_min": weighted_quantile(m, w, 0.95),
+        "max_min": float(m.max()),
+        "share_within_30_min": float(w[m <= 30].sum() / total),
+        "share_within_60_min": float(w[m <= 60].sum() / total),
     }
+    if not rounded:
+        return raw
+    return {k: round(v, 4 if k.startswith("share") else 2) for k, v in raw.items()}
 
 
 @dataclass(frozen=True)
@@ -78,11 +88,15 @@ class AccessStudy:
     summary
         ``{"before": stats, "after": stats, "mean_minutes_saved": ..., "reduction_share": ...,
         "villages_compared": n, "unreachable_villages": {"before": [ids], "after": [ids]}}``.
+    unrounded
+        ``{"before": stats, "after": stats}`` of :func:`time_stats` unrounded: what the console
+        and the plots round once to their own decimals.
     """
 
     villages: pd.DataFrame
     townships: pd.DataFrame
     summary: Mapping[str, Any]
+    unrounded: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
 
 def access_study(
@@ -168,13 +182,20 @@ def access_study(
     for code, grp in villages.groupby("township", sort=True):
         cmp = grp[both[grp.index.to_numpy()]]
         gw = cmp["weight"].to_numpy(np.float64)
-        stats = (
-            (time_stats(cmp["minutes_before"].to_numpy(np.float64), gw),
-             time_stats(cmp["minutes_after"].to_numpy(np.float64), gw))
-            if gw.sum() > 0
-            else None
-        )  # fmt: skip
-        before, after = stats or ({}, {})
+        # from the villages' unrounded minutes; minutes_saved from the unrounded means
+        rows_in = grp.index.to_numpy()[both[grp.index.to_numpy()]]
+        positive = gw.sum() > 0
+        before = time_stats(mb[rows_in], gw) if positive else {}
+        after = time_stats(ma[rows_in], gw) if positive else {}
+        saved = (
+            round(
+                time_stats(mb[rows_in], gw, rounded=False)["mean_min"]
+                - time_stats(ma[rows_in], gw, rounded=False)["mean_min"],
+                2,
+            )
+            if positive
+            else float("nan")
+        )
         nan = float("nan")
         rows.append(
             {
@@ -184,21 +205,24 @@ def access_study(
                 "weight": float(gw.sum()),
                 "mean_min_before": before.get("mean_min", nan),
                 "mean_min_after": after.get("mean_min", nan),
-                "minutes_saved": round(before["mean_min"] - after["mean_min"], 2) if stats else nan,
+                "minutes_saved": saved,
                 "p95_min_before": before.get("p95_min", nan),
                 "p95_min_after": after.get("p95_min", nan),
                 "villages_unreachable": len(grp) - len(cmp),
             }
         )
+    # every figure rounded once, from the unrounded means (not a difference of rounded ones)
+    raw_before = time_stats(mb[both], w[both], rounded=False)
+    raw_after = time_stats(ma[both], w[both], rounded=False)
     before_all = time_stats(mb[both], w[both])
     after_all = time_stats(ma[both], w[both])
     ids = np.asarray(village_ids, dtype=object)
     summary = {
         "before": before_all,
         "after": after_all,
-        "mean_minutes_saved": round(before_all["mean_min"] - after_all["mean_min"], 2),
-        "reduction_share": round(1 - after_all["mean_min"] / before_all["mean_min"], 4)
-        if before_all["mean_min"] > 0
+        "mean_minutes_saved": round(raw_before["mean_min"] - raw_after["mean_min"], 2),
+        "reduction_share": round(1 - raw_after["mean_min"] / raw_before["mean_min"], 4)
+        if raw_before["mean_min"] > 0
         else 0.0,
         "villages_compared": int(both.sum()),
         "unreachable_villages": {
@@ -206,7 +230,9 @@ def access_study(
             "after": [str(v) for v in ids[lost_a]],
         },
     }
-    return AccessStudy(villages, pd.DataFrame(rows), summary)
+    return AccessStudy(
+        villages, pd.DataFrame(rows), summary, {"before": raw_before, "after": raw_after}
+    )
 
 
 def markdown_table(df: pd.DataFrame, floatfmt: str = ".2f") -> str:
