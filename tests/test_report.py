@@ -19,7 +19,7 @@ from lastmile.plan import PlanResult, run_plan
 from lastmile.plots import delivery_time_distribution
 from lastmile.report import _fleet_table, manifest, scenario_map, summary_markdown
 from lastmile.scenario import load_scenario
-from lastmile.study import access_study, kpi_coverage
+from lastmile.study import _order_day_differences, access_study, kpi_coverage
 from tests.conftest import TEST_SCALE
 
 #: bb13's scen/small.toml with [network] max_snap_m = 40 (7 villages left out) and
@@ -261,3 +261,17 @@ def test_access_time_mean_is_rounded_once_from_the_unrounded_mean(
     )  # fmt: skip
     legend = [t.get_text() for t in figures[0].axes[1].get_legend().get_texts()]
     assert legend[0].startswith("before: mean 48.6,")
+
+
+def test_two_plans_with_different_snap_limits_do_not_route_the_same_order_day() -> None:
+    """bb13 defect 1, in `compare --plans`: a plan at max_snap_m = 40 (54 villages, 45 orders)
+    was taken to route the same order day as one at 1,500 m (61 villages, 56 orders)."""
+    base = {"seed": 7, "data_source": "stand-in", "inputs": {},
+            "region_config": {"demand": {"a": 1}, "network": {"max_snap_m": 1500.0}}}  # fmt: skip
+    snap = copy.deepcopy(base)
+    snap["region_config"]["network"]["max_snap_m"] = 40.0
+    assert _order_day_differences(base, snap) == ["snap limit (m): 1500.0 vs 40.0"]
+    assert _order_day_differences(base, copy.deepcopy(base)) == []
+    older = copy.deepcopy(base)
+    del older["region_config"]["network"]  # a manifest from before the snap limit was recorded
+    assert _order_day_differences(base, older) == []

@@ -302,6 +302,7 @@ def _order_day(manifest: Mapping[str, Any]) -> dict[str, Any]:
         return str(entry.get("sha256")) if isinstance(entry, dict) else None
 
     orders = sha("orders")
+    network = (manifest.get("region_config") or {}).get("network")
     return {
         # the seed draws the generated orders; an orders file replaces them
         "seed": manifest.get("seed") if orders is None else "(orders file)",
@@ -309,7 +310,13 @@ def _order_day(manifest: Mapping[str, Any]) -> dict[str, Any]:
         "villages file": sha("villages") or "none",
         "demand settings": (manifest.get("region_config") or {}).get("demand"),
         "road network": manifest.get("data_source"),
+        # which villages exist (hence which orders): recorded since session 10, None before
+        "snap limit (m)": network.get("max_snap_m") if isinstance(network, dict) else None,
     }
+
+
+#: order-day keys an older manifest lacks: compared only when both plans record them
+_RECORDED_SINCE_SESSION_10 = frozenset({"snap limit (m)"})
 
 
 def _order_day_differences(ma: Mapping[str, Any], mb: Mapping[str, Any]) -> list[str]:
@@ -317,7 +324,7 @@ def _order_day_differences(ma: Mapping[str, Any], mb: Mapping[str, Any]) -> list
     out = []
     for key, va in da.items():
         vb = db[key]
-        if va == vb:
+        if va == vb or (key in _RECORDED_SINCE_SESSION_10 and (va is None or vb is None)):
             continue
         if isinstance(va, dict) and isinstance(vb, dict):
             keys = sorted(k for k in {*va, *vb} if va.get(k) != vb.get(k))
