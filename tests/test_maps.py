@@ -80,7 +80,7 @@ def test_layers_legend_and_labels(small: Case) -> None:
     assert "P00 (cold van): 3 stops" in page and "P01 (truck): 3 stops" in page
     assert page.count('"cold_chain": "VIOLATED"') == 1
     assert "cold-chain limit 45 min unreachable from any hub" in page
-    assert "1 cold-chain violation(s), 1 unassigned order(s)" in page
+    assert "1 unassigned order(s); cold chain: 1 violation(s) among served orders" in page
     assert page.count("L.control.scale(") == 1 and page.count("L.control.fullscreen(") == 1
     assert "OpenStreetMap\\u003c/a\\u003e contributors" in page  # tile attribution
 
@@ -132,8 +132,8 @@ def test_plan_map_title_says_its_km_leave_out_the_trunk(small: Case) -> None:
     page = plan_map(**small.frames(), title="t", source_label=OSM, trunk=trunk).get_root().render()
     plan_km = small.routes.loc[small.routes["scenario"] == "plan", "km"].sum()
     assert (
-        f"plan: 2 last-mile routes, {plan_km:,.0f} km (trunk: 2 run(s), 102 km, not included), "
-        in page
+        f"plan: 2 last-mile routes, {plan_km:,.0f} km (trunk: 2 runs, 2 truck routes, 102 km, "
+        "not included), " in page
     )
 
 
@@ -178,7 +178,8 @@ def test_unserved_villages_and_no_routes(small: Case) -> None:
                                 "Hubs (3)", "Unassigned orders (1)"]  # fmt: skip
     page = m.get_root().render()
     assert (
-        "plan: 0 last-mile routes, 0 km, 0 cold-chain violation(s), 1 unassigned order(s)" in page
+        "plan: 0 last-mile routes, 0 km, 1 unassigned order(s); cold chain: 0 violation(s) "
+        "among served orders" in page
     )
     fast = folium.plugins.FastMarkerCluster
     (cluster,) = [c for c in m._children.values() if isinstance(c, fast)]

@@ -260,6 +260,8 @@ def test_unreachable_pairs_are_reported_not_costed(result: PlanResult) -> None:
         "facility_village_pairs": result.inputs.access.reachable.size,
         "facility_village_pairs_unreachable": 0,
         "villages_no_facility_reaches": [],
+        "snap_limit_m": 1500.0,
+        "villages_beyond_snap_limit": [],
     }
     assert k["access_time"]["villages_compared"] == len(result.inputs.villages)
     assert k["access_time"]["unreachable_villages"] == {"before": [], "after": []}

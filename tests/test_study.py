@@ -169,7 +169,7 @@ def test_routed_day_says_last_mile_only_and_names_the_trunk(plan_result: PlanRes
     routes = len(plan_result.planned.routes)
     assert (
         f"plan: {routes} last-mile routes, {k['routing']['plan']['km']:,.0f} km "
-        f"(trunk: {_trunk_rows(plan_result)} run(s), "
+        f"(trunk: {len(runs)} runs, {_trunk_rows(plan_result)} truck routes, "
         f"{trunk_km:,.0f} km, not included)"
     ) in page
     base = scenario_map(plan_result, "baseline").get_root().render()

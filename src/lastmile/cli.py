@@ -57,6 +57,7 @@ from lastmile.plan import (
     township_boundaries,
 )
 from lastmile.report import (
+    fleet_types,
     routed_day_caveat,
     write_compare_outputs,
     write_locate_outputs,
@@ -324,7 +325,9 @@ def _print_hubs(inputs: PlanInputs, placement: Placement) -> None:
 
 
 def _print_study(study: AccessStudy) -> None:
-    b, a = study.summary["before"], study.summary["after"]
+    # each figure rounded once, from the unrounded statistics (kpis.json's are rounded already)
+    b = study.unrounded.get("before") or study.summary["before"]
+    a = study.unrounded.get("after") or study.summary["after"]
     print("access time (demand-weighted)     centre only   centre + hubs")
     for key, label in (
         ("mean_min", "mean, min"),
@@ -338,10 +341,9 @@ def _print_study(study: AccessStudy) -> None:
         ("share_within_60_min", "within 60 min"),
     ):
         print(f"  {label:<32} {b[key]:>10.1%}   {a[key]:>13.1%}")
-    print(
-        f"  mean minutes saved: {study.summary['mean_minutes_saved']:.1f} "
-        f"({study.summary['reduction_share']:.1%})"
-    )
+    saved = b["mean_min"] - a["mean_min"]
+    share = saved / b["mean_min"] if b["mean_min"] > 0 else 0.0
+    print(f"  mean minutes saved: {saved:.1f} ({share:.1%})")
     lost = study.summary["unreachable_villages"]
     for plan, label in (("before", "centre only"), ("after", "centre + hubs")):
         if lost[plan]:
@@ -362,7 +364,9 @@ def _print_routes(*plans: RoutePlan) -> None:
         ("vehicle-hours", lambda p: f"{p.solution.kpis.vehicle_hours:,.1f}"),
         ("mean in-vehicle, min", lambda p: f"{p.solution.kpis.mean_in_vehicle_s / 60:.1f}"),
         ("max in-vehicle, min", lambda p: f"{p.solution.kpis.max_in_vehicle_s / 60:.1f}"),
-        ("cold-chain compliance", lambda p: f"{p.solution.kpis.cold_chain_compliance:.1%}"),
+        # the routing solver's compliance counts served orders only; the study's, over all
+        # perishable orders (unserved counted not compliant), follows in the like-for-like part
+        ("cold chain, served only", lambda p: f"{p.solution.kpis.cold_chain_compliance:.1%}"),
         ("search ended by", lambda p: p.solution.search_ended_by),
         (
             "validator",
@@ -416,12 +420,15 @@ def _print_like_for_like(k: dict[str, Any]) -> None:
         + ", ".join(f"{n} {v['cost']:,.0f}" for n, v in rc.items())
         + " (trunk and hub cost included)"
     )
-    for n, f in k.get("fleet_needed", {}).items():
+    fleet = k.get("fleet_needed", {})
+    types = fleet_types(fleet)  # the same types on every line, 0 where a scenario has none
+    for n, f in fleet.items():
         flag = "" if f["all_servable_served"] else " (NOT all servable orders served at the cap)"
-        last_mile = sum(f["last_mile_by_type"].values())
+        by_type = f["last_mile_by_type"]
+        last_mile = sum(by_type.values())
         print(
             f"  fleet needed, {n}: {f['vehicles']} vehicles = {last_mile} on last-mile routes ("
-            + ", ".join(f"{c} {t}" for t, c in f["last_mile_by_type"].items())
+            + ", ".join(f"{int(by_type.get(t, 0))} {t}" for t in types)
             + f") + {f['trunk_vehicles']} on trunk runs, cost {f['cost']:,.0f}{flag}"
         )
 

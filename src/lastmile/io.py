@@ -263,3 +263,52 @@ def package_versions(names: tuple[str, ...]) -> dict[str, str]:
         except PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def source_commit(package_dir: str | Path | None = None) -> str | None:
+    """The git commit of the checkout lastmile runs from (an editable install), else ``None``.
+
+    Read from the repository's files (``.git/HEAD``, the branch's ref or ``packed-refs``; a
+    worktree's ``.git`` file points to its folder), not by running git: the manifest must not
+    depend on a git executable or spawn a process. Only the checkout holding the package (its
+    ``src/`` layout's root, with ``pyproject.toml``) counts, never a repository around an
+    installed copy. Uncommitted changes are not detected.
+    """
+    pkg = Path(package_dir) if package_dir is not None else Path(__file__).resolve().parent
+    root = pkg.parent.parent
+    dot_git = root / ".git"
+    try:
+        if not (root / "pyproject.toml").is_file() or not dot_git.exists():
+            return None
+        if dot_git.is_file():  # a worktree or submodule: "gitdir: PATH"
+            text = dot_git.read_text(encoding="utf-8").strip()
+            if not text.startswith("gitdir:"):
+                return None
+            git_dir = (root / text.removeprefix("gitdir:").strip()).resolve()
+        else:
+            git_dir = dot_git
+        head = (git_dir / "HEAD").read_text(encoding="utf-8").strip()
+        if not head.startswith("ref:"):
+            return head if _is_sha(head) else None  # a detached HEAD holds the commit itself
+        ref = head.removeprefix("ref:").strip()
+        common = git_dir
+        if (git_dir / "commondir").is_file():  # a worktree's refs live in the main repository
+            common = git_dir / (git_dir / "commondir").read_text(encoding="utf-8").strip()
+        for folder in dict.fromkeys((git_dir, common)):
+            ref_file = folder / ref
+            if ref_file.is_file():
+                sha = ref_file.read_text(encoding="utf-8").strip()
+                return sha if _is_sha(sha) else None
+        packed = common / "packed-refs"
+        if packed.is_file():
+            for line in packed.read_text(encoding="utf-8").splitlines():
+                sha, _, name = line.partition(" ")
+                if name.strip() == ref and _is_sha(sha):
+                    return sha
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def _is_sha(text: str) -> bool:
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)

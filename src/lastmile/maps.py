@@ -193,6 +193,7 @@ def plan_map(
     precision: int = 5,
     disable_clustering_at_zoom: int = 13,
     trunk: gpd.GeoDataFrame | None = None,
+    cold_chain: Mapping[str, Any] | None = None,
 ) -> folium.Map:
     """County map of one scenario of a plan.
 
@@ -222,10 +223,15 @@ def plan_map(
         ``scenario, vehicle_id, seq, order_id, village, kind, product_class, arrival`` ("HH:MM"),
         ``in_vehicle_min, limit_min`` (NaN: no limit), ``cold_chain_ok, geometry`` (Point).
     unassigned
-        ``scenario, order_id, reason, geometry`` (Point); may be empty.
+        ``scenario, order_id, reason, geometry`` (Point), optional ``binding, limit, best, unit,
+        detail`` (the limit that rules the order out, as ``unassigned.csv``); may be empty.
     trunk
         Trunk routes (``run, vehicle_id, hub_names, departure, return, hub_arrivals, km,
         geometry``), drawn dashed and dark in their own layer; ``None``: none.
+    cold_chain
+        The scenario's cold-chain compliance over all its perishable orders (``kpis.json``
+        ``cold_chain[scenario]``: ``compliant, perishable_orders``), stated in the title box
+        beside the violations among served orders; ``None``: not stated.
     title
         Heading of the title box.
     source_label
@@ -258,9 +264,10 @@ def plan_map(
     # the title's km are the last-mile vehicles'; the trunk runs drawn beside them are not in them
     note = ""
     if trunk is not None and len(trunk):
-        note = f" ({_trunk_note(len(trunk), float(trunk['km'].sum()))})"
+        note = f" ({_trunk_note(trunk)})"
     summary = _draw_scenario(m, tw, vil, hb, rt, st, un, scenario, simplify_tolerance, precision,
-                             disable_clustering_at_zoom, km_note=note)  # fmt: skip
+                             disable_clustering_at_zoom, km_note=note,
+                             cold_chain=cold_chain)  # fmt: skip
     if trunk is not None and len(trunk):
         _add_trunk(m, trunk, simplify_tolerance, precision)
     _add_title_box(m, full_title, source_label, synthetic, [summary])
@@ -274,9 +281,17 @@ def plan_map(
 TRUNK_COLOUR = "#222222"
 
 
-def _trunk_note(runs: int, km: float) -> str:
-    """What the last-mile figures of a title leave out: the trunk runs, with their km."""
-    return f"trunk: {runs} run(s), {km:,.0f} km, not included"
+def _trunk_note(trunk: gpd.GeoDataFrame) -> str:
+    """What the last-mile figures of a title leave out: the trunk runs, with their km.
+
+    A run is one departure (morning, evening; ``run``), as in ``kpis.json`` ``trunk.runs``; each
+    row of ``trunk`` is one truck's route on a run.
+    """
+    runs, routes = int(trunk["run"].nunique()), len(trunk)
+    return (
+        f"trunk: {runs} run{'s' if runs != 1 else ''}, {routes} truck "
+        f"route{'s' if routes != 1 else ''}, {float(trunk['km'].sum()):,.0f} km, not included"
+    )
 
 
 def _add_trunk(m: folium.Map, trunk: gpd.GeoDataFrame, tol: float, precision: int) -> None:
@@ -430,12 +445,14 @@ def _draw_scenario(
     m: folium.Map, tw: gpd.GeoDataFrame, vil: gpd.GeoDataFrame, hb: gpd.GeoDataFrame,
     rt: gpd.GeoDataFrame, st: gpd.GeoDataFrame, un: gpd.GeoDataFrame, scenario: str,
     tol: float, precision: int, disable_clustering_at_zoom: int, legend: bool = True,
-    km_note: str = "",
+    km_note: str = "", cold_chain: Mapping[str, Any] | None = None,
 ) -> str:  # fmt: skip
     """Add every layer of one scenario to ``m``; return the one-line summary (HTML).
 
     The summary's routes and km are the last-mile vehicles' and say so; ``km_note`` follows the
-    km (what the trunk adds, or that it is left out).
+    km (what the trunk adds, or that it is left out). Its cold-chain violations are the served
+    orders'; it adds the orders the cold-chain limit left unserved (``binding`` of
+    ``unassigned``) and, given ``cold_chain``, the compliance over all perishable orders.
     """
     scenarios = sorted(set(rt["scenario"].astype(str)))
     if len(rt) and scenario not in scenarios:
@@ -481,10 +498,28 @@ def _draw_scenario(
     _add_unassigned(m, un, precision)
     return (
         f"{_esc(scenario)}: {len(rt)} last-mile routes, {_fmt(rt['km'].sum(), ',.0f')} km"
-        f"{_esc(km_note)}, "
-        f"{int((~st['cold_chain_ok'].astype(bool)).sum())} cold-chain violation(s), "
-        f"{len(un)} unassigned order(s)"
+        f"{_esc(km_note)}, {len(un)} unassigned order(s); {_cold_chain_note(st, un, cold_chain)}"
     )
+
+
+def _cold_chain_note(
+    st: gpd.GeoDataFrame, un: gpd.GeoDataFrame, cold_chain: Mapping[str, Any] | None
+) -> str:
+    """The title box's cold-chain figures, each with the orders it covers: violations among the
+    served orders, orders unserved because of the limit, compliance over all perishable orders
+    (a centre-only network may violate nothing it serves and still leave half its produce)."""
+    violations = int((~st["cold_chain_ok"].astype(bool)).sum())
+    note = f"cold chain: {violations} violation(s) among served orders"
+    if "binding" in un.columns:
+        ruled_out = int((un["binding"].astype(str) == "cold_chain").sum())
+        note += f", {ruled_out} order(s) unserved by the cold-chain limit"
+    if cold_chain is not None and int(cold_chain.get("perishable_orders", 0)):
+        compliant, perishable = int(cold_chain["compliant"]), int(cold_chain["perishable_orders"])
+        note += (
+            f"; all perishable orders: {compliant}/{perishable} compliant "
+            f"({compliant / perishable:.1%}, unserved counted not compliant)"
+        )
+    return note
 
 
 def _add_townships(
@@ -718,7 +753,8 @@ def _add_stops(
 def _add_unassigned(m: folium.Map, un: gpd.GeoDataFrame, precision: int) -> None:
     group = folium.FeatureGroup(name=f"Unassigned orders ({len(un)})", show=True)
     for _, u in un.iterrows():
-        info = [("Unassigned order", _esc(u["order_id"])), ("Reason", _esc(u["reason"]))]
+        info = [("Unassigned order", _esc(u["order_id"])), ("Reason", _esc(u["reason"])),
+                *_binding_rows(u)]  # fmt: skip
         x, y = _point_xy(u.geometry, precision)
         folium.Marker(
             [y, x],
@@ -727,6 +763,25 @@ def _add_unassigned(m: folium.Map, un: gpd.GeoDataFrame, precision: int) -> None
             icon=folium.Icon(color="black", icon="triangle-exclamation", prefix="fa"),
         ).add_to(group)  # fmt: skip
     group.add_to(m)
+
+
+def _binding_rows(u: pd.Series) -> list[tuple[str, str]]:
+    """The limit that rules an order out and the figures against it, as ``unassigned.csv``
+    gives them (none when the frame has no ``binding`` or the order has none)."""
+    binding = u.get("binding")
+    if not isinstance(binding, str) or not binding:
+        return []
+    rows = [("Binding limit", _esc(binding))]
+    limit, best, unit = u.get("limit"), u.get("best"), u.get("unit")
+    if pd.notna(limit) and pd.notna(best):
+        if unit == "s":  # times read in minutes, as the detail text gives them
+            rows.append(("Limit / best", f"{float(limit) / 60:.1f} / {float(best) / 60:.1f} min"))
+        else:
+            rows.append(("Limit / best", f"{_esc(limit)} / {_esc(best)} {_esc(unit or '')}"))
+    detail = u.get("detail")
+    if isinstance(detail, str) and detail:
+        rows.append(("Detail", _esc(detail)))
+    return rows
 
 
 def _add_title_box(

@@ -149,6 +149,10 @@ class PlanInputs:
         Travel times facilities x villages; pairs without a road path are flagged in its
         ``reachable`` mask (their ``seconds`` are no cost), villages no facility reaches are
         listed in ``warnings``.
+    villages_beyond_snap
+        The settlements left out of :attr:`villages` because they lie farther from the road
+        network than the snap limit: ``id, name, township, snap_m`` each, and ``orders``, the
+        day's orders at it (an orders file; a generated day has none for them).
     """
 
     scenario: Scenario
@@ -163,6 +167,7 @@ class PlanInputs:
     cache: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
     outline: CountyOutline | None = None
+    villages_beyond_snap: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         for what, frame, columns in (
@@ -352,6 +357,7 @@ def prepare(
             f"village {row.name} ({row.id}) is {row.snap_m:.0f} m from the road "
             f"network (limit {region.max_snap_m:.0f} m): left out"
         )
+    beyond_snap = vgdf[too_far]
     vgdf = vgdf[~too_far].reset_index(drop=True)
     if vgdf.empty:
         raise DataError(
@@ -369,6 +375,18 @@ def prepare(
     if plan.orders:
         check_order_villages(orders_df, villages.gdf["id"], plan.orders)
         orders_df = with_cold_chain_limits(orders_df, region.cold_chain)
+    # the day's orders at the villages left out: only an orders file has any (reported unreachable)
+    at_village = orders_df["village"].astype(str).value_counts()
+    left_out = tuple(
+        {
+            "id": str(row.id),
+            "name": str(row.name),
+            "township": str(row.township),
+            "snap_m": float(row.snap_m),
+            "orders": int(at_village.get(str(row.id), 0)),
+        }
+        for row in beyond_snap.itertuples()
+    )
     parcels = orders_df[orders_df["kind"] == "delivery"].groupby("village")["parcels"].sum()
     vgdf["parcels"] = vgdf["id"].map(parcels).fillna(0).astype(int)
     vgdf["weight"] = vgdf["population"] if plan.demand_weight == "population" else vgdf["parcels"]
@@ -440,6 +458,7 @@ def prepare(
         cache_path,
         timings,
         county,
+        villages_beyond_snap=left_out,
     )
 
 
@@ -1014,14 +1033,15 @@ class PlanResult:
             },
             "access_time": {
                 **dict(self.study.summary),
-                "covers": "every settlement (incl. the county and township seats), weighted by "
-                "its demand weight; road time from the nearest open facility, no orders routed"
+                "covers": f"{_settlements_covered(inp)}, weighted by its demand weight; road "
+                "time from the nearest open facility, no orders routed"
                 + (
                     "; settlements without a road path from an open facility in either plan "
                     "are left out and listed in unreachable_villages"
                     if self.study.summary["villages_compared"] < len(inp.villages)
                     else ""
-                ),
+                )
+                + _beyond_snap_clause(inp),
             },
             "reachability": _reachability(inp),
             "routing": {
@@ -1072,7 +1092,9 @@ class PlanResult:
                     "hub_handling_min": trunk.hub_handling_s / 60,
                     "hub_cold_store": trunk.hub_cold_store,
                     "hub_daily_cost": trunk.hub_daily_cost,
-                    "evening_run": trunk.evening_departure_s is not None,
+                    # whether an evening run took place (it needs hub cold rooms, an
+                    # evening_departure and pickups at a hub), as trunk.runs shows it
+                    "evening_run": self.evening is not None,
                 },
                 "runs": runs,
                 "hub_names": {str(k): str(v) for k, v in hub_names.items()},
@@ -1090,7 +1112,8 @@ class PlanResult:
 
 
 def _reachability(inp: PlanInputs) -> dict[str, Any]:
-    """Facility-village pairs without a road path, and the villages no facility reaches."""
+    """Facility-village pairs without a road path, the villages no facility reaches, and the
+    settlements left out before the matrix: beyond the snap limit of the road network."""
     reach = inp.access.reachable
     lost = inp.villages.iloc[np.flatnonzero(~reach.any(axis=0))]
     return {
@@ -1101,7 +1124,38 @@ def _reachability(inp: PlanInputs) -> dict[str, Any]:
             | {"reason": NO_FACILITY_REACHES}
             for v in lost.itertuples()
         ],
+        "snap_limit_m": inp.region.max_snap_m,
+        "villages_beyond_snap_limit": [dict(v) for v in inp.villages_beyond_snap],
     }
+
+
+def _settlements_covered(inp: PlanInputs) -> str:
+    """ "every settlement", or, when the snap limit left some out, how many of them remain."""
+    left = len(inp.villages_beyond_snap)
+    if not left:
+        return "every settlement (incl. the county and township seats)"
+    total = len(inp.villages) + left
+    return (
+        f"every settlement within the snap limit ({len(inp.villages)} of {total}, incl. the "
+        "county and township seats)"
+    )
+
+
+def _beyond_snap_clause(inp: PlanInputs) -> str:
+    """The settlements the snap limit left out, why, and their orders ("" when none)."""
+    left = inp.villages_beyond_snap
+    if not left:
+        return ""
+    orders = sum(int(v["orders"]) for v in left)
+    day = (
+        f"{orders} of the day's orders are at them" if orders else "the day has no orders for them"
+    )
+    return (
+        f"; {len(left)} settlement(s) lie farther than the {inp.region.max_snap_m:,.0f} m snap "
+        f"limit ([network] max_snap_m) from the road network and are left out of the access "
+        f"times, the hub placement and the routed day ({day}): listed in "
+        "reachability.villages_beyond_snap_limit"
+    )
 
 
 def _route_kpis(rp: RoutePlan) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +106,7 @@ def delivery_time_distribution(
     title: str = "Access time per village, weighted by demand",
     size: tuple[float, float] = SIZE,
     dpi: int = DPI,
+    stats: tuple[Mapping[str, float], Mapping[str, float]] | None = None,
 ) -> Path:
     """Weighted histogram and ECDF of access minutes before vs after the plan.
 
@@ -117,6 +118,11 @@ def delivery_time_distribution(
         Demand (or population) per village, non-negative with a positive sum; ``None``: equal.
     path, title, size, dpi
         Target PNG, figure title, figure size in inches and resolution (``size * dpi`` pixels).
+    stats
+        The study's unrounded ``mean_min`` and ``median_min`` before and after
+        (:attr:`lastmile.study.AccessStudy.unrounded`) for the legend and the mean lines, so
+        that they round the figures the console and ``kpis.json`` give, not means of minutes
+        already rounded per village; ``None``: computed from the minutes.
 
     Returns
     -------
@@ -150,12 +156,15 @@ def delivery_time_distribution(
     ax_hist.set_ylabel("share of demand (%)")
     ax_hist.legend()
     series = ((before, BEFORE_COLOUR, "before"), (after, AFTER_COLOUR, "after"))
-    for values, colour, label in series:
+    for i, (values, colour, label) in enumerate(series):
         order = np.argsort(values, kind="stable")
         xs = np.concatenate([[0.0], values[order]])
         ys = np.concatenate([[0.0], np.cumsum(share[order])])
-        mean = float(np.average(values, weights=w))
-        median = weighted_quantile(values, w, 0.5)
+        if stats is not None:
+            mean, median = float(stats[i]["mean_min"]), float(stats[i]["median_min"])
+        else:
+            mean = float(np.average(values, weights=w))
+            median = weighted_quantile(values, w, 0.5)
         ax_cdf.step(xs, ys, where="post", color=colour,
                     label=f"{label}: mean {mean:.1f}, median {median:.1f} min")  # fmt: skip
         ax_cdf.axvline(mean, color=colour, linestyle=":", linewidth=1)
@@ -210,6 +219,11 @@ def minutes_saved_by_township(
         One row per township: ``minutes_saved`` and ``pinyin`` (used as label) or ``name``.
     path, title, size, dpi
         Target PNG, figure title, figure size in inches and resolution (``size * dpi`` pixels).
+    stats
+        The study's unrounded ``mean_min`` and ``median_min`` before and after
+        (:attr:`lastmile.study.AccessStudy.unrounded`) for the legend and the mean lines, so
+        that they round the figures the console and ``kpis.json`` give, not means of minutes
+        already rounded per village; ``None``: computed from the minutes.
 
     Returns
     -------
@@ -268,6 +282,11 @@ def p_curve(
         (share of demand within 30 min, 0-1, on a second axis).
     path, title, size, dpi
         Target PNG, figure title, figure size in inches and resolution (``size * dpi`` pixels).
+    stats
+        The study's unrounded ``mean_min`` and ``median_min`` before and after
+        (:attr:`lastmile.study.AccessStudy.unrounded`) for the legend and the mean lines, so
+        that they round the figures the console and ``kpis.json`` give, not means of minutes
+        already rounded per village; ``None``: computed from the minutes.
 
     Returns
     -------

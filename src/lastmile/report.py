@@ -36,6 +36,7 @@ from lastmile.io import (
     atomic_dir,
     file_sha256,
     package_versions,
+    source_commit,
     write_csv,
     write_geopackage,
     write_json,
@@ -150,6 +151,11 @@ def scenario_map(
     villages = lay.villages
     centre = str(hubs.loc[hubs["role"] == CENTRE_ROLE, "id"].iloc[0])
     served = villages if scenario == "plan" else villages.assign(facility=centre)
+    cold_chain = (
+        result.end_to_end.summary["cold_chain"].get(scenario)
+        if result.end_to_end is not None
+        else None
+    )
     return plan_map(
         lay.townships,
         served,
@@ -161,6 +167,7 @@ def scenario_map(
         source_label=inp.source.label,
         scenario=scenario,
         trunk=lay.trunk if scenario == "plan" else None,
+        cold_chain=cold_chain,
     )
 
 
@@ -191,6 +198,7 @@ def _write_folder(result: PlanResult, out: Path, *, map_assets: str) -> dict[str
         compared["weight"],
         out / "plots" / "delivery_times.png",
         title=f"Access time per village, weighted by demand{flag}",
+        stats=_unrounded(result.study),
     )
     paths["plot_townships"] = minutes_saved_by_township(
         result.study.townships.dropna(subset=["minutes_saved"]).assign(
@@ -235,6 +243,14 @@ def _write_folder(result: PlanResult, out: Path, *, map_assets: str) -> dict[str
     paths["summary"] = write_text(out / "summary.md", summary_markdown(result))
     paths["manifest"] = write_json(out / "manifest.json", manifest(result, map_assets=assets))
     return paths
+
+
+def _unrounded(study: AccessStudy) -> tuple[Mapping[str, float], Mapping[str, float]] | None:
+    """The study's unrounded statistics before and after, for the plot legend (``None``: a
+    study built without them)."""
+    if "before" in study.unrounded and "after" in study.unrounded:
+        return study.unrounded["before"], study.unrounded["after"]
+    return None
 
 
 def _trunk_layer(result: PlanResult) -> gpd.GeoDataFrame | None:
@@ -306,11 +322,12 @@ def summary_markdown(result: PlanResult) -> str:
         "",
         f"Data source: **{k['data_source']}**",
         "",
+        *_left_out_markdown(k),
         *_like_for_like_markdown(k),
         "## Access time: road time from the nearest open facility (demand-weighted)",
         "",
-        "Covers every settlement (county and township seats included), weighted by its demand; "
-        "no routed order, no trunk leg: an access measure, not a delivery time.",
+        f"Covers {_settlements_phrase(k)}, weighted by its demand; no routed order, no trunk "
+        "leg: an access measure, not a delivery time.",
         "",
         markdown_table(
             pd.DataFrame(
@@ -344,6 +361,52 @@ def summary_markdown(result: PlanResult) -> str:
         *_search_depth_markdown(result, k),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _settlements_phrase(k: Mapping[str, Any]) -> str:
+    beyond = (k.get("reachability") or {}).get("villages_beyond_snap_limit") or []
+    if not beyond:
+        return "every settlement (county and township seats included)"
+    return (
+        f"every settlement within the snap limit ({k['villages']} of "
+        f"{k['villages'] + len(beyond)}, county and township seats included)"
+    )
+
+
+def _names(villages: Sequence[Mapping[str, Any]], first: int = 10) -> str:
+    names = ", ".join(f"{v['name']} ({v['id']})" for v in villages[:first])
+    return names + (f" and {len(villages) - first} more" if len(villages) > first else "")
+
+
+def _left_out_markdown(k: Mapping[str, Any]) -> list[str]:
+    """Lines naming the settlements the access times leave out, and why (none: no lines)."""
+    reach = k.get("reachability") or {}
+    beyond = reach.get("villages_beyond_snap_limit") or []
+    lines = []
+    if beyond:
+        orders = sum(int(v.get("orders", 0)) for v in beyond)
+        day = (
+            f"{orders} of the day's {k['orders']} orders are at them"
+            if orders
+            else f"the day's {k['orders']} orders include none for them"
+        )
+        lines.append(
+            f"Left out: {len(beyond)} of {k['villages'] + len(beyond)} settlements lie farther "
+            f"than the {float(reach['snap_limit_m']):,.0f} m snap limit from the road network "
+            f"(`[network] max_snap_m`): {_names(beyond)}. They have no access time, no hub "
+            f"and no place in the routed day ({day}); `kpis.json` lists them under "
+            "`reachability.villages_beyond_snap_limit`."
+        )
+    lost = (k.get("access_time") or {}).get("unreachable_villages") or {}
+    ids = sorted({*lost.get("before", []), *lost.get("after", [])})
+    if ids:
+        lines.append(
+            f"Left out of the access times: {len(ids)} settlement(s) without a road path from an "
+            f"open facility in either plan: {', '.join(ids[:10])}"
+            + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+            + " (`access_time.unreachable_villages`)."
+        )
+    return [part for line in lines for part in (line, "")]
 
 
 def routed_day_caveat(k: Mapping[str, Any]) -> str:
@@ -470,10 +533,21 @@ def _hash_text(text: str) -> str:
 
 
 def manifest(result: PlanResult, *, map_assets: str | None = None) -> dict[str, Any]:
-    """Inputs with content hashes, configuration, versions, seed and timings."""
+    """Inputs with content hashes, configuration, versions, seed and timings.
+
+    ``region_config`` holds every region table the run used, the scenario's overrides applied
+    (``[network]`` snap limit and ``[standin]`` settings included); ``inputs.scenario_file`` the
+    scenario file's absolute path and sha256; ``lastmile_commit`` the git commit of the checkout
+    lastmile runs from (absent for an installed copy).
+    """
     inp = result.inputs
     sc = inp.scenario
     inputs: dict[str, Any] = {"region": {"source": inp.region.source_file}}
+    if sc.region_file_sha256 is not None:
+        inputs["region"]["sha256"] = sc.region_file_sha256
+    if sc.file is not None:
+        # the scenario file as read: its tables override the region's (snap limit, stand-in, ...)
+        inputs["scenario_file"] = {"path": sc.file, "sha256": sc.file_sha256}
     if inp.outline is not None:
         inputs["county_outline"] = inp.outline.describe()
     if inp.source.osm_file is not None:
@@ -485,8 +559,10 @@ def manifest(result: PlanResult, *, map_assets: str | None = None) -> dict[str, 
         value = getattr(sc.plan, key)
         if value:
             inputs[key] = {"path": value, "sha256": file_sha256(value)}
+    commit = source_commit()
     return {
         "lastmile": __version__,
+        **({"lastmile_commit": commit} if commit is not None else {}),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "versions": package_versions(VERSIONED),
@@ -501,6 +577,10 @@ def manifest(result: PlanResult, *, map_assets: str | None = None) -> dict[str, 
             "fleet": [asdict(f) for f in inp.region.fleet],
             "trunk": asdict(inp.region.trunk),
             "county_centre": asdict(inp.region.county_centre),
+            # both decide which villages and orders exist: the snap limit leaves villages out,
+            # the stand-in's settings make its roads and villages
+            "network": {"max_snap_m": inp.region.max_snap_m},
+            "standin": asdict(inp.region.standin),
         },
         "seed": sc.plan.seed,
         # hub changes made through the API (Plan.with_hub / without_hub / swap_hub)
@@ -637,15 +717,24 @@ def _lead_rows(k: Mapping[str, Any]) -> pd.DataFrame:
     )
 
 
+def fleet_types(fleet: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Every vehicle type on the last-mile routes of any scenario of ``kpis["fleet_needed"]``,
+    in order of first appearance: each scenario's row lists them all, 0 where it has none."""
+    return list(dict.fromkeys(t for f in fleet.values() for t in f["last_mile_by_type"]))
+
+
 def _fleet_table(k: Mapping[str, Any]) -> pd.DataFrame:
+    fleet = k["fleet_needed"]
+    types = fleet_types(fleet)
     return pd.DataFrame(
         [
             {
                 "scenario": n,
                 **{kk: vv for kk, vv in f.items() if not isinstance(vv, dict)},
-                **{f"vehicles_{t}": c for t, c in f["last_mile_by_type"].items()},
+                # whole vehicles; a type the scenario does not use is 0, not a missing value
+                **{f"vehicles_{t}": int(f["last_mile_by_type"].get(t, 0)) for t in types},
             }
-            for n, f in k["fleet_needed"].items()
+            for n, f in fleet.items()
         ]
     )
 
@@ -729,6 +818,7 @@ def write_compare_outputs(
             compared["weight"],
             d / "delivery_times.png",
             title=f"Access time per village, weighted by demand{flag}",
+            stats=_unrounded(study),
         )
         paths["plot_townships"] = minutes_saved_by_township(
             study.townships.dropna(subset=["minutes_saved"]).assign(

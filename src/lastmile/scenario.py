@@ -8,6 +8,7 @@ planning choices, and may override any region table (``[demand]``, ``[[fleet]]``
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -245,6 +246,11 @@ class Scenario:
     region: Region
     plan: PlanSettings
     source: str
+    #: the scenario file's absolute path and the sha256 of the bytes read (``None``: defaults)
+    file: str | None = None
+    file_sha256: str | None = None
+    #: the sha256 of the region file read (``None``: the embedded region file)
+    region_file_sha256: str | None = None
 
 
 def _plan_settings(raw: Any, where: str, base_dir: Path) -> PlanSettings:
@@ -322,6 +328,8 @@ def load_scenario(
         For a missing/invalid file, an unknown key, or a bad value (the message names the key).
     """
     data: dict[str, Any] = {}
+    scenario_sha256: str | None = None
+    region_sha256: str | None = None
     where = "scenario (defaults)"
     base_dir = Path.cwd()
     if path is not None:
@@ -329,7 +337,10 @@ def load_scenario(
         where = f"scenario file {p}"
         base_dir = p.parent
         try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
+            # the bytes are read once: the manifest records their hash, the parser their text
+            raw = p.read_bytes()
+            scenario_sha256 = hashlib.sha256(raw).hexdigest()
+            data = tomllib.loads(raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n"))
         except FileNotFoundError:
             raise InputError(f"{where} does not exist", "check the path") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -356,7 +367,9 @@ def load_scenario(
     else:
         region_dir, region_source = rp.parent, str(rp)
         try:
-            region_text = rp.read_text(encoding="utf-8")
+            region_raw = rp.read_bytes()
+            region_sha256 = hashlib.sha256(region_raw).hexdigest()
+            region_text = region_raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
         except FileNotFoundError:
             raise InputError(
                 f"{asked}: region file {rp} does not exist", "check the path"
@@ -410,7 +423,14 @@ def load_scenario(
         plan = replace(plan, **clean)
     # name where p came from: the CLI option / API argument, else the scenario file
     check_hub_room(plan, parsed_region, "setting" if "p" in clean else f"{where} [plan]:")
-    return Scenario(region=parsed_region, plan=plan, source=where)
+    return Scenario(
+        region=parsed_region,
+        plan=plan,
+        source=where,
+        file=None if path is None else str(Path(path).resolve()),
+        file_sha256=scenario_sha256,
+        region_file_sha256=region_sha256,
+    )
 
 
 def check_hub_room(plan: PlanSettings, region: Region, where: str) -> None:

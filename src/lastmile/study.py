@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,21 +40,31 @@ def weighted_quantile(values: ArrayLike, weights: ArrayLike | None, q: float) ->
     return float(np.quantile(v[keep], q, weights=w[keep], method="inverted_cdf"))
 
 
-def time_stats(minutes: NDArray[np.float64], weights: NDArray[np.float64]) -> dict[str, float]:
-    """Demand-weighted mean, median, p95, max and shares within 30 / 60 minutes."""
+def time_stats(
+    minutes: NDArray[np.float64], weights: NDArray[np.float64], *, rounded: bool = True
+) -> dict[str, float]:
+    """Demand-weighted mean, median, p95, max and shares within 30 / 60 minutes.
+
+    ``rounded``: minutes to 2 decimals and shares to 4, as ``kpis.json`` gives them; ``False``
+    keeps every figure unrounded, for text that rounds it once to fewer decimals (a mean of
+    48.5506 is 48.55 in kpis.json and 48.6 on the console, never 48.5 from 48.55).
+    """
     w = np.asarray(weights, dtype=np.float64)
     m = np.asarray(minutes, dtype=np.float64)
     total = float(w.sum())
     if total <= 0:
         raise InputError("time_stats: the demand weights sum to zero", "give positive demand")
-    return {
-        "mean_min": round(float((m * w).sum() / total), 2),
-        "median_min": round(weighted_quantile(m, w, 0.5), 2),
-        "p95_min": round(weighted_quantile(m, w, 0.95), 2),
-        "max_min": round(float(m.max()), 2),
-        "share_within_30_min": round(float(w[m <= 30].sum() / total), 4),
-        "share_within_60_min": round(float(w[m <= 60].sum() / total), 4),
+    raw = {
+        "mean_min": float((m * w).sum() / total),
+        "median_min": weighted_quantile(m, w, 0.5),
+        "p95_min": weighted_quantile(m, w, 0.95),
+        "max_min": float(m.max()),
+        "share_within_30_min": float(w[m <= 30].sum() / total),
+        "share_within_60_min": float(w[m <= 60].sum() / total),
     }
+    if not rounded:
+        return raw
+    return {k: round(v, 4 if k.startswith("share") else 2) for k, v in raw.items()}
 
 
 @dataclass(frozen=True)
@@ -78,11 +88,15 @@ class AccessStudy:
     summary
         ``{"before": stats, "after": stats, "mean_minutes_saved": ..., "reduction_share": ...,
         "villages_compared": n, "unreachable_villages": {"before": [ids], "after": [ids]}}``.
+    unrounded
+        ``{"before": stats, "after": stats}`` of :func:`time_stats` unrounded: what the console
+        and the plots round once to their own decimals.
     """
 
     villages: pd.DataFrame
     townships: pd.DataFrame
     summary: Mapping[str, Any]
+    unrounded: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
 
 def access_study(
@@ -168,13 +182,20 @@ def access_study(
     for code, grp in villages.groupby("township", sort=True):
         cmp = grp[both[grp.index.to_numpy()]]
         gw = cmp["weight"].to_numpy(np.float64)
-        stats = (
-            (time_stats(cmp["minutes_before"].to_numpy(np.float64), gw),
-             time_stats(cmp["minutes_after"].to_numpy(np.float64), gw))
-            if gw.sum() > 0
-            else None
-        )  # fmt: skip
-        before, after = stats or ({}, {})
+        # from the villages' unrounded minutes; minutes_saved from the unrounded means
+        rows_in = grp.index.to_numpy()[both[grp.index.to_numpy()]]
+        positive = gw.sum() > 0
+        before = time_stats(mb[rows_in], gw) if positive else {}
+        after = time_stats(ma[rows_in], gw) if positive else {}
+        saved = (
+            round(
+                time_stats(mb[rows_in], gw, rounded=False)["mean_min"]
+                - time_stats(ma[rows_in], gw, rounded=False)["mean_min"],
+                2,
+            )
+            if positive
+            else float("nan")
+        )
         nan = float("nan")
         rows.append(
             {
@@ -184,21 +205,24 @@ def access_study(
                 "weight": float(gw.sum()),
                 "mean_min_before": before.get("mean_min", nan),
                 "mean_min_after": after.get("mean_min", nan),
-                "minutes_saved": round(before["mean_min"] - after["mean_min"], 2) if stats else nan,
+                "minutes_saved": saved,
                 "p95_min_before": before.get("p95_min", nan),
                 "p95_min_after": after.get("p95_min", nan),
                 "villages_unreachable": len(grp) - len(cmp),
             }
         )
+    # every figure rounded once, from the unrounded means (not a difference of rounded ones)
+    raw_before = time_stats(mb[both], w[both], rounded=False)
+    raw_after = time_stats(ma[both], w[both], rounded=False)
     before_all = time_stats(mb[both], w[both])
     after_all = time_stats(ma[both], w[both])
     ids = np.asarray(village_ids, dtype=object)
     summary = {
         "before": before_all,
         "after": after_all,
-        "mean_minutes_saved": round(before_all["mean_min"] - after_all["mean_min"], 2),
-        "reduction_share": round(1 - after_all["mean_min"] / before_all["mean_min"], 4)
-        if before_all["mean_min"] > 0
+        "mean_minutes_saved": round(raw_before["mean_min"] - raw_after["mean_min"], 2),
+        "reduction_share": round(1 - raw_after["mean_min"] / raw_before["mean_min"], 4)
+        if raw_before["mean_min"] > 0
         else 0.0,
         "villages_compared": int(both.sum()),
         "unreachable_villages": {
@@ -206,7 +230,9 @@ def access_study(
             "after": [str(v) for v in ids[lost_a]],
         },
     }
-    return AccessStudy(villages, pd.DataFrame(rows), summary)
+    return AccessStudy(
+        villages, pd.DataFrame(rows), summary, {"before": raw_before, "after": raw_after}
+    )
 
 
 def markdown_table(df: pd.DataFrame, floatfmt: str = ".2f") -> str:
@@ -276,6 +302,7 @@ def _order_day(manifest: Mapping[str, Any]) -> dict[str, Any]:
         return str(entry.get("sha256")) if isinstance(entry, dict) else None
 
     orders = sha("orders")
+    network = (manifest.get("region_config") or {}).get("network")
     return {
         # the seed draws the generated orders; an orders file replaces them
         "seed": manifest.get("seed") if orders is None else "(orders file)",
@@ -283,7 +310,13 @@ def _order_day(manifest: Mapping[str, Any]) -> dict[str, Any]:
         "villages file": sha("villages") or "none",
         "demand settings": (manifest.get("region_config") or {}).get("demand"),
         "road network": manifest.get("data_source"),
+        # which villages exist (hence which orders): recorded since session 10, None before
+        "snap limit (m)": network.get("max_snap_m") if isinstance(network, dict) else None,
     }
+
+
+#: order-day keys an older manifest lacks: compared only when both plans record them
+_RECORDED_SINCE_SESSION_10 = frozenset({"snap limit (m)"})
 
 
 def _order_day_differences(ma: Mapping[str, Any], mb: Mapping[str, Any]) -> list[str]:
@@ -291,7 +324,7 @@ def _order_day_differences(ma: Mapping[str, Any], mb: Mapping[str, Any]) -> list
     out = []
     for key, va in da.items():
         vb = db[key]
-        if va == vb:
+        if va == vb or (key in _RECORDED_SINCE_SESSION_10 and (va is None or vb is None)):
             continue
         if isinstance(va, dict) and isinstance(vb, dict):
             keys = sorted(k for k in {*va, *vb} if va.get(k) != vb.get(k))
@@ -621,19 +654,38 @@ def kpi_coverage(kpis: Mapping[str, Any]) -> dict[str, str]:
     routing = kpis.get("routing") or {}
     served = ", ".join(f"{n} {r.get('orders_served')}" for n, r in routing.items())
     n, total = kpis.get("orders_compared"), kpis.get("orders")
+    trunk = kpis.get("trunk") or {}
+    evening = "evening" in (trunk.get("runs") or {})
+    # the trunk as it ran: pickups reach the centre by the evening run only when hubs keep them
+    # in cold rooms and one took place; without hub cold rooms the centre's vans collect them
+    cold_rooms = bool((trunk.get("assumptions") or {}).get("hub_cold_store", True))
     out: dict[str, str] = {}
     if "access_time" in kpis:
         out["access_time"] = str(
             (kpis["access_time"] or {}).get("covers")
             or "every settlement, demand-weighted; road time from the nearest open facility"
         )
+    reach = kpis.get("reachability") or {}
+    beyond = reach.get("villages_beyond_snap_limit") or []
     if "location" in kpis:
+        whose = (
+            f"every settlement within the snap limit ({kpis.get('villages')} of "
+            f"{int(kpis.get('villages') or 0) + len(beyond)}, the others named in reachability."
+            "villages_beyond_snap_limit; "
+            if beyond
+            else "every settlement ("
+        )
         out["location"] = (
-            "the hub placement model's objective and its proven bound, over every settlement's "
-            "demand weight (road times from the candidate sites; no orders routed)"
+            f"the hub placement model's objective and its proven bound, over the demand weight "
+            f"of {whose}road times from the candidate sites; no orders routed)"
         )
     if "reachability" in kpis:
-        out["reachability"] = "every facility-settlement pair of the travel-time matrix"
+        out["reachability"] = "every facility-settlement pair of the travel-time matrix" + (
+            f"; {len(beyond)} settlement(s) beyond the {float(reach.get('snap_limit_m', 0)):,.0f}"
+            " m snap limit are not in it (villages_beyond_snap_limit)"
+            if beyond
+            else ""
+        )
     if routing:
         out["routing"] = (
             "last-mile vehicles only, trunk runs excluded; each scenario's own served orders "
@@ -645,7 +697,17 @@ def kpi_coverage(kpis: Mapping[str, Any]) -> dict[str, str]:
             f"the {n} orders served in both scenarios (of {total}), per order, unweighted; parcel: "
             "county-centre cut-off -> end of service at the village, trunk run and hub handling "
             "included; pickup_to_cold_room / pickup_to_centre: start of service at the village "
-            "-> cold room / county centre (evening trunk run included)"
+            + (
+                "-> cold room / county centre (evening trunk run included)"
+                if evening
+                else "-> cold room / county centre (no evening trunk run took place"
+                + (
+                    ": without hub cold rooms the centre's vans collect every pickup, so the cold "
+                    "room is the county centre's and both measures are equal)"
+                    if not cold_rooms
+                    else ")"
+                )
+            )
         )
     if "routed_compared" in kpis:
         out["routed_compared"] = (
@@ -661,8 +723,13 @@ def kpi_coverage(kpis: Mapping[str, Any]) -> dict[str, str]:
     if "cold_chain" in kpis:
         out["cold_chain"] = (
             f"every perishable order of the day (of {total} orders), served or not: unserved "
-            "ones count as not compliant; time to the cold room (pickups: the evening trunk run "
-            "included when the hubs have no cold room) or in the last-mile vehicle (deliveries)"
+            "ones count as not compliant; time to the cold room (pickups: "
+            + (
+                "the collecting hub's or the county centre's"
+                if cold_rooms
+                else "the county centre's, the hubs having none"
+            )
+            + ") or in the last-mile vehicle (deliveries)"
         )
     if "unserved" in kpis:
         out["unserved"] = (
@@ -670,10 +737,20 @@ def kpi_coverage(kpis: Mapping[str, Any]) -> dict[str, str]:
             "by reason code"
         )
     if "trunk" in kpis:
+        what = (
+            "morning parcels out, evening pickups back"
+            if evening
+            else "morning parcels out; no evening run: "
+            + (
+                "without hub cold rooms the centre's vans collect the pickups"
+                if not cold_rooms
+                else "no hub collected pickups"
+            )
+        )
         out["trunk"] = (
-            "the plan's trunk runs between the county centre and the hubs (morning parcels out, "
-            "evening pickups back), not in routing; their km, hours and cost are shared over the "
-            "orders in routed_compared and routed_totals"
+            f"the plan's trunk runs between the county centre and the hubs ({what}), not in "
+            "routing; their km, hours and cost are shared over the orders in routed_compared "
+            "and routed_totals"
         )
     if "fleet_needed" in kpis:
         out["fleet_needed"] = (
