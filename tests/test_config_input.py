@@ -9,7 +9,8 @@ import pytest
 
 from lastmile.config import load_region, parse_clock
 from lastmile.errors import InfeasibleError, InputError
-from lastmile.scenario import load_scenario
+from lastmile.scenario import load_scenario, scenario_toml
+from lastmile.sweep import load_sweep
 
 SUICHANG = Path(__file__).parents[1] / "src/lastmile/regions/suichang.toml"
 
@@ -443,3 +444,47 @@ def test_fleet_shift_end_before_start_names_values(tmp_path: Path) -> None:
         "[[fleet]] #1: shift_end is not after shift_start (shift_start = 19:00, shift_end = 07:30)"
     ) in message
     assert "give a shift_end later than shift_start" in message
+
+
+GBK_COMMENT = "# 中文\n".encode("gbk")
+
+
+def test_scenario_with_byte_order_mark_loads(tmp_path: Path) -> None:
+    f = tmp_path / "bom.toml"
+    f.write_bytes(b"\xef\xbb\xbf[plan]\np = 3\n")  # Windows Notepad's "UTF-8 with BOM"
+    assert load_scenario(f).plan.p == 3
+    assert scenario_toml(f).count("\ufeff") == 0
+
+
+@pytest.mark.parametrize("kind", ["scenario", "region", "sweep", "base"])
+def test_toml_file_not_utf8_says_so(tmp_path: Path, kind: str) -> None:
+    gbk = tmp_path / "gbk.toml"
+    gbk.write_bytes(GBK_COMMENT + b"[plan]\np = 3\n")
+    if kind == "region":
+        gbk.write_bytes(GBK_COMMENT + SUICHANG.read_bytes())
+    with pytest.raises(InputError) as info:
+        if kind == "scenario":
+            load_scenario(gbk)
+        elif kind == "region":
+            load_region(gbk)
+        else:
+            sweep = tmp_path / "sweep.toml"
+            if kind == "sweep":
+                sweep.write_bytes(GBK_COMMENT + b"[set]\np = 3\n")
+                load_sweep(sweep)
+            else:
+                sweep.write_text('base = "gbk.toml"\n[set]\np = 3\n', encoding="utf-8")
+                load_sweep(sweep)
+    message = str(info.value)
+    bad = gbk if kind != "sweep" else tmp_path / "sweep.toml"
+    assert f"{bad.name} is not UTF-8 text (byte 0xd6 at offset 2)" in message
+    assert "save it as UTF-8" in message and "TOML" not in message
+
+
+def test_sweep_and_region_with_byte_order_mark_load(tmp_path: Path) -> None:
+    region = tmp_path / "region.toml"
+    region.write_bytes(b"\xef\xbb\xbf" + SUICHANG.read_bytes())
+    assert load_region(region).name == load_region().name
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_bytes(b"\xef\xbb\xbf[grid]\np = [3]\n")
+    assert [s.error for s in load_sweep(sweep).scenarios] == [None]

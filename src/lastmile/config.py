@@ -735,18 +735,43 @@ def _require(table: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
-def _read_toml(path: Path | None, text: str | None, what: str) -> dict[str, Any]:
+def read_toml_text(path: Path, name: str) -> str:
+    """The text of the TOML file ``path`` (``name``: how messages call it, e.g. "scenario file
+    X"), a leading UTF-8 byte-order mark dropped (Windows Notepad writes one).
+
+    The one reader of every TOML file a user gives (scenario, region, sweep).
+
+    Raises
+    ------
+    InputError
+        If the file does not exist, is a directory, or is not UTF-8 text.
+    """
     try:
-        if text is None:
-            assert path is not None
-            text = path.read_text(encoding="utf-8")
-        return tomllib.loads(text)
-    except FileNotFoundError as exc:
-        raise InputError(f"{what} {path} does not exist", "check the path") from exc
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{name} does not exist", "check the path") from None
+    except IsADirectoryError:
+        raise InputError(f"{name} is a directory", "give a TOML file") from None
+    try:
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{what} {path} is not UTF-8 text", "save it as UTF-8") from exc
+        raise InputError(
+            f"{name} is not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})",
+            "save it as UTF-8",
+        ) from None
+
+
+def parse_toml(text: str, name: str) -> dict[str, Any]:
+    """``text`` parsed as TOML; a syntax error is an InputError naming ``name``."""
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{what} {path} is not valid TOML: {exc}", "fix the syntax") from exc
+        raise InputError(f"{name} is not valid TOML: {exc}", "fix the syntax") from exc
+
+
+def read_toml(path: Path, name: str) -> dict[str, Any]:
+    """The TOML file ``path`` parsed (:func:`read_toml_text`, then :func:`parse_toml`)."""
+    return parse_toml(read_toml_text(path, name), name)
 
 
 def _optional_str(table: Mapping[str, Any], key: str, where: str) -> str | None:
@@ -1016,11 +1041,11 @@ def load_region(path: str | Path | None = None) -> Region:
     """
     if path is None:
         text = resources.files("lastmile").joinpath("regions/suichang.toml").read_text("utf-8")
-        return parse_region(_read_toml(None, text, "region file"), "suichang (embedded)")
+        return parse_region(parse_toml(text, "region file"), "suichang (embedded)")
     p = Path(path)
     if p.is_dir():
         raise InputError(f"region file {p} is a directory", "give a region TOML file")
-    return parse_region(_read_toml(p, None, "region file"), str(p), p.parent)
+    return parse_region(read_toml(p, f"region file {p}"), str(p), p.parent)
 
 
 def reference_data_dir(explicit: str | Path | None = None, *, required: bool = True) -> Path | None:

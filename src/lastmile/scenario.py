@@ -11,13 +11,21 @@ from __future__ import annotations
 import json
 import math
 import os
-import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from lastmile.config import MAX_DURATION_S, SEED_LIMIT, Region, check_crs, parse_region
+from lastmile.config import (
+    MAX_DURATION_S,
+    SEED_LIMIT,
+    Region,
+    check_crs,
+    parse_region,
+    parse_toml,
+    read_toml,
+    read_toml_text,
+)
 from lastmile.errors import InfeasibleError, InputError
 from lastmile.location import OBJECTIVES
 from lastmile.routing import FIRST_SOLUTION_STRATEGIES
@@ -328,12 +336,7 @@ def load_scenario(
         p = Path(path)
         where = f"scenario file {p}"
         base_dir = p.parent
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(f"{where} does not exist", "check the path") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{where} is not valid TOML: {exc}", "fix the syntax") from exc
+        data = read_toml(p, where)
     unknown = sorted(set(data) - {"region", "plan", *REGION_TABLES})
     if unknown:
         raise InputError(
@@ -355,24 +358,8 @@ def load_scenario(
         region_text, region_source = _embedded_region_text(), "suichang (embedded)"
     else:
         region_dir, region_source = rp.parent, str(rp)
-        try:
-            region_text = rp.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError(
-                f"{asked}: region file {rp} does not exist", "check the path"
-            ) from None
-        except IsADirectoryError:
-            raise InputError(
-                f"{asked}: region file {rp} is a directory", "give a TOML file"
-            ) from None
-        except UnicodeDecodeError:
-            raise InputError(f"region file {rp} is not UTF-8 text", "save it as UTF-8") from None
-    try:
-        region_data = tomllib.loads(region_text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(
-            f"region file {region_source} is not valid TOML: {exc}", "fix the syntax"
-        ) from exc
+        region_text = read_toml_text(rp, f"{asked}: region file {rp}")
+    region_data = parse_toml(region_text, f"region file {region_source}")
     # the scenario's region tables: [[fleet]] (and a non-table, refused by parse_region naming the
     # scenario) replaces the region file's; a table merges its keys over the region file's
     given: dict[str, frozenset[str] | None] = {}
@@ -479,7 +466,7 @@ def scenario_toml(path: str | Path) -> str:
     """The scenario file ``path`` with its ``[plan]`` table replaced by every effective
     ``[plan]`` setting (defaults filled in); its other lines as written. Loads as a scenario."""
     scenario = load_scenario(path)
-    text = Path(path).read_text(encoding="utf-8")
+    text = read_toml_text(Path(path), f"scenario file {path}")
     lines = [f"# effective scenario {path}: [plan] with every default filled in"]
     sections = _sections(text)
     lines += sections[0][1]  # top-level keys (region = ...) must come before any table
