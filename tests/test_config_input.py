@@ -9,7 +9,7 @@ import pytest
 
 from lastmile.config import load_region, parse_clock
 from lastmile.errors import InfeasibleError, InputError
-from lastmile.scenario import load_scenario, scenario_toml
+from lastmile.scenario import defaults_toml, load_scenario, scenario_toml
 from lastmile.sweep import load_sweep
 
 SUICHANG = Path(__file__).parents[1] / "src/lastmile/regions/suichang.toml"
@@ -488,3 +488,50 @@ def test_sweep_and_region_with_byte_order_mark_load(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep.toml"
     sweep.write_bytes(b"\xef\xbb\xbf[grid]\np = [3]\n")
     assert [s.error for s in load_sweep(sweep).scenarios] == [None]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[ plan ]\np = 3\nstandin_scale = 0.1\n",
+        '[ "plan" ]  # my plan\np = 3\nstandin_scale = 0.1\n',
+        "plan.p = 3\nplan.standin_scale = 0.1\n[cold_chain]\nproduce_max_in_vehicle_min = 90\n",
+        "plan = { p = 3, standin_scale = 0.1 }\n",
+    ],
+)
+def test_config_show_round_trips_any_plan_spelling(tmp_path: Path, body: str) -> None:
+    given = tmp_path / "given.toml"
+    given.write_text(body, encoding="utf-8")
+    first = tmp_path / "first.toml"
+    first.write_text(scenario_toml(given), encoding="utf-8")
+    second = tmp_path / "second.toml"
+    second.write_text(scenario_toml(first), encoding="utf-8")  # was: plan declared twice
+    loaded = [load_scenario(f) for f in (given, first, second)]
+    assert loaded[0].plan == loaded[1].plan == loaded[2].plan
+    assert loaded[0].region.cold_chain == loaded[2].region.cold_chain
+    assert load_scenario(second).plan.p == 3 and load_scenario(second).plan.standin_scale == 0.1
+    one, two = first.read_text("utf-8").splitlines(), second.read_text("utf-8").splitlines()
+    assert one[1:] == two[1:]  # only the header's file name differs
+    assert sum(line.startswith("# effective scenario") for line in two) == 1
+    assert sum(line.startswith("[plan]") for line in two) == 1
+
+
+def test_config_show_keeps_the_comments_of_plan(tmp_path: Path) -> None:
+    given = tmp_path / "given.toml"
+    given.write_text(
+        "# her scenario\n[plan]\n# first the hubs\np = 3 # agreed with the county\n"
+        "standin_scale = 0.1\n\n# the region's notes\n# [region] name = x\n[trunk]\ncount = 2\n",
+        encoding="utf-8",
+    )
+    lines = scenario_toml(given).splitlines()
+    assert lines[1:4] == ["# her scenario", "[plan]", "# first the hubs"]
+    assert "p = 3 # agreed with the county" in lines
+    notes = lines.index("# the region's notes")
+    assert lines[notes + 1 : notes + 4] == ["# [region] name = x", "[trunk]", "count = 2"]
+    assert lines.index("p_curve_max = 15") < notes
+
+
+def test_config_show_of_the_defaults_keeps_the_region_notes(tmp_path: Path) -> None:
+    shown = tmp_path / "defaults.toml"
+    shown.write_text(defaults_toml(), encoding="utf-8")
+    assert scenario_toml(shown).splitlines()[1:] == defaults_toml().splitlines()
