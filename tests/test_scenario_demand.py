@@ -365,3 +365,32 @@ def test_negative_population_names_file_village_and_column(tmp_path: Path) -> No
         villages_from_osm(osm, region, _townships())
     assert e.value.message == f"{osm}: village 'osm-1061': population = -50 is not valid"
     assert "population tag" in str(e.value.hint)
+
+
+VILLAGES_HEADER = "id,name,lon,lat,population\n"
+
+
+def _village_error(tmp_path: Path, text: str, name: str = "v.csv") -> InputError:
+    f = _csv(tmp_path / name, text)
+    with pytest.raises(InputError) as e:
+        villages_from_file(f, load_region(), _townships())
+    assert e.value.message.startswith(f"{f}: ")
+    return e.value
+
+
+def test_villages_file_without_rows(tmp_path: Path) -> None:
+    e = _village_error(tmp_path, VILLAGES_HEADER)
+    assert e.message.endswith(": no villages (the file has no rows)")
+    empty = gpd.GeoDataFrame({"id": [], "population": []}, geometry=[], crs=4326)
+    empty.to_file(tmp_path / "v.geojson", driver="GeoJSON")
+    with pytest.raises(InputError, match=r"v\.geojson: no villages \(the file has no rows\)"):
+        villages_from_file(tmp_path / "v.geojson", load_region(), _townships())
+
+
+def test_village_without_id_refused(tmp_path: Path) -> None:
+    e = _village_error(
+        tmp_path, VILLAGES_HEADER + "v1,A,119.1,28.5,300\n,B,119.2,28.5,10\n  ,C,119.2,28.4,\n"
+    )
+    assert e.message.endswith(
+        ": 2 village(s) without an id, first in data row 2 (rows counted from 1 below the header)"
+    )

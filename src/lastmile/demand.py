@@ -290,9 +290,19 @@ def read_point_file(
 def villages_from_file(path: str | Path, region: Region, townships: TownshipBoundaries) -> Villages:
     """Settlements from a CSV (``id, name, lon, lat[, population]``) or a point layer."""
     p, df = read_point_file(path, "villages", {"id": str})
+    if df.empty:
+        raise InputError(f"{p}: no villages (the file has no rows)", _FILE_SHAPES["villages"])
     missing = {"id", "lon", "lat"} - set(df.columns)
     if missing:
         raise InputError(f"{p}: missing column(s) {sorted(missing)}", "need id, lon, lat")
+    no_id = (df["id"].isna() | df["id"].astype(str).str.strip().eq("")).to_numpy()
+    if no_id.any():
+        rows = np.flatnonzero(no_id) + 1
+        raise InputError(
+            f"{p}: {len(rows)} village(s) without an id, first in data row {rows[0]} "
+            "(rows counted from 1 below the header)",
+            "give every village a unique id",
+        )
     lon = pd.to_numeric(df["lon"], errors="coerce")
     lat = pd.to_numeric(df["lat"], errors="coerce")
     bad_xy = ~(lon.between(-180, 180) & lat.between(-90, 90))  # NaN is not between
