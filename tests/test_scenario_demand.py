@@ -303,7 +303,10 @@ def test_missing_columns_say_which_are_required(tmp_path: Path) -> None:
     f = _csv(tmp_path / "o.csv", "id,lon,village\nA,119,v1\n")
     with pytest.raises(InputError) as e:
         read_orders(f)
-    assert e.value.message == f"{f}: missing required column(s) ['kind', 'lat']"
+    assert e.value.message == (
+        f"{f}: missing required column(s) ['kind', 'lat'] (the columns found: "
+        "['id', 'lon', 'village'])"
+    )
     hint = str(e.value.hint)
     assert "needs the columns id, kind, lon, lat" in hint
     assert "optional columns: village, parcels, kg," in hint and "requires_refrigeration" in hint
@@ -394,3 +397,24 @@ def test_village_without_id_refused(tmp_path: Path) -> None:
     assert e.message.endswith(
         ": 2 village(s) without an id, first in data row 2 (rows counted from 1 below the header)"
     )
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_semicolon_or_tab_separated_file_says_so(tmp_path: Path, sep: str) -> None:
+    header = sep.join(["id", "name", "lon", "lat", "population"])
+    e = _village_error(tmp_path, f"{header}\nv1{sep}A{sep}119,1{sep}28,5{sep}300\n")
+    assert f"the header is one column {header!r}" in e.message and "not commas" in e.message
+    assert "comma-separated" in str(e.hint)
+    orders = _csv(tmp_path / "o.csv", f"id{sep}kind{sep}lon{sep}lat\nA{sep}pickup{sep}119{sep}28\n")
+    with pytest.raises(InputError, match="the header is one column") as o:
+        read_orders(orders)
+    assert "comma-separated" in str(o.value.hint)
+
+
+def test_villages_missing_columns_quote_the_header_and_did_you_mean(tmp_path: Path) -> None:
+    e = _village_error(tmp_path, "ID,Name,Longitude,Latitude,Pop\nv1,A,119.1,28.5,3\n")
+    assert e.message.endswith(
+        ": missing column(s) ['id', 'lat', 'lon'] (the columns found: "
+        "['ID', 'Name', 'Longitude', 'Latitude', 'Pop'])"
+    )
+    assert str(e.hint).startswith("did you mean 'id'? Rename 'ID' to 'id'; ")

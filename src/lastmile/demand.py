@@ -287,14 +287,49 @@ def read_point_file(
     return p, df
 
 
+def _check_separator(columns: Iterable[object], where: str) -> None:
+    """InputError for a CSV header read as one column holding ``;`` or tabs (Excel in a locale
+    with decimal commas saves ``;``-separated "CSV"): every column would be reported missing."""
+    names = [str(c) for c in columns]
+    if len(names) != 1:
+        return
+    for sep, called in ((";", "';'"), ("\t", "tabs")):
+        if sep in names[0]:
+            raise InputError(
+                f"{where}: the header is one column {names[0]!r}: the file separates its columns "
+                f"with {called}, not commas",
+                "save it as comma-separated CSV (Excel: 'CSV UTF-8 (comma delimited)'), "
+                "with '.' as the decimal point",
+            )
+
+
+def _rename_hint(missing: Iterable[str], columns: Iterable[object]) -> str:
+    """'did you mean' for each missing column that a present one spells in another case or
+    nearly ("rename 'ID' to 'id'"); "" when none."""
+    names = [str(c) for c in columns]
+    lower = {n.strip().lower(): n for n in names}
+    pairs = []
+    for want in missing:
+        close = difflib.get_close_matches(want, list(lower), 1, 0.8)
+        if close:
+            pairs.append(f"did you mean {want!r}? Rename {lower[close[0]]!r} to {want!r}; ")
+    return "".join(pairs)
+
+
 def villages_from_file(path: str | Path, region: Region, townships: TownshipBoundaries) -> Villages:
     """Settlements from a CSV (``id, name, lon, lat[, population]``) or a point layer."""
     p, df = read_point_file(path, "villages", {"id": str})
     if df.empty:
         raise InputError(f"{p}: no villages (the file has no rows)", _FILE_SHAPES["villages"])
-    missing = {"id", "lon", "lat"} - set(df.columns)
+    _check_separator(df.columns, str(p))
+    missing = sorted({"id", "lon", "lat"} - set(df.columns))
     if missing:
-        raise InputError(f"{p}: missing column(s) {sorted(missing)}", "need id, lon, lat")
+        found = [str(c) for c in df.columns if c not in ("geometry",)]
+        raise InputError(
+            f"{p}: missing column(s) {missing} (the columns found: {found})",
+            f"{_rename_hint(missing, found)}a villages file needs the columns id, lon, lat "
+            "(optional: name, population)",
+        )
     no_id = (df["id"].isna() | df["id"].astype(str).str.strip().eq("")).to_numpy()
     if no_id.any():
         rows = np.flatnonzero(no_id) + 1
@@ -567,6 +602,7 @@ def _check_columns(df: pd.DataFrame, where: str) -> None:
     (``tw_strat`` for ``tw_start``, ``Kind`` for ``kind``) is refused: ignored, it would drop the
     time windows or quantities without a word. Other extra columns (notes, names) are ignored.
     """
+    _check_separator(df.columns, where)
     absent = [c for c in ORDER_COLUMNS if c not in df.columns]
     for col in df.columns:
         if col in ORDER_COLUMNS:
@@ -583,7 +619,8 @@ def _check_columns(df: pd.DataFrame, where: str) -> None:
     if missing:
         optional = [c for c in ORDER_COLUMNS if c not in REQUIRED_ORDER_COLUMNS]
         raise InputError(
-            f"{where}: missing required column(s) {missing}",
+            f"{where}: missing required column(s) {missing} (the columns found: "
+            f"{[str(c) for c in df.columns]})",
             f"an orders file needs the columns {', '.join(REQUIRED_ORDER_COLUMNS)} (a header "
             f"line); optional columns: {', '.join(optional)}",
         )
