@@ -418,3 +418,27 @@ def test_villages_missing_columns_quote_the_header_and_did_you_mean(tmp_path: Pa
         "['ID', 'Name', 'Longitude', 'Latitude', 'Pop'])"
     )
     assert str(e.hint).startswith("did you mean 'id'? Rename 'ID' to 'id'; ")
+
+
+@pytest.mark.parametrize(
+    ("cell", "fix"),
+    [('"5,990"', "write 5990"), ("599 人", "write 599"), ("many", "write a number")],
+)
+def test_unreadable_population_refused(tmp_path: Path, cell: str, fix: str) -> None:
+    e = _village_error(tmp_path, VILLAGES_HEADER + f"v1,A,119.1,28.5,300\nv2,B,119.2,28.5,{cell}\n")
+    shown = cell.strip('"')
+    assert e.message.endswith(
+        f": village 'v2': population = {shown!r} is not a number (1 such village(s))"
+    )
+    assert str(e.hint).startswith(fix)
+
+
+@pytest.mark.parametrize("column", ["Population", "pop", "人口", " POPULATION", "populaton"])
+def test_population_column_spelt_otherwise_refused(tmp_path: Path, column: str) -> None:
+    e = _village_error(tmp_path, f"id,name,lon,lat,{column}\nv1,A,119.1,28.5,300\n")
+    assert e.message.endswith(f": no 'population' column, but a column {column!r}")
+    assert "Rename it to population" in str(e.hint)
+    # without any population column every village gets the default, as documented
+    _csv(tmp_path / "v.csv", "id,name,lon,lat\nv1,A,119.1,28.5\n")
+    pop = villages_from_file(tmp_path / "v.csv", load_region(), _townships()).gdf["population"]
+    assert list(pop) == [load_region().demand.default_population]

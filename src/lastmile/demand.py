@@ -14,6 +14,7 @@ Every quantity default is an assumption stated in the region file.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -287,6 +288,11 @@ def read_point_file(
     return p, df
 
 
+#: Column names that mean a village's population but are not ``population`` (compared in lower
+#: case): refused with "rename it to population" (ignored, every village got the default).
+_POPULATION_NAMES = ("population", "pop", "人口", "popul", "inhabitants", "residents")
+
+
 def _check_separator(columns: Iterable[object], where: str) -> None:
     """InputError for a CSV header read as one column holding ``;`` or tabs (Excel in a locale
     with decimal commas saves ``;``-separated "CSV"): every column would be reported missing."""
@@ -316,9 +322,48 @@ def _rename_hint(missing: Iterable[str], columns: Iterable[object]) -> str:
     return "".join(pairs)
 
 
+def _village_population(df: pd.DataFrame, ids: pd.Series, where: str) -> pd.Series:
+    """The population column as numbers (NaN = empty cell: the region's default).
+
+    Raises
+    ------
+    InputError
+        No ``population`` column while one is spelt like it (``Population``, ``pop``, ``人口``),
+        or a non-empty cell that is not a finite number >= 0 (``5,990``, ``599 人``): either
+        would give every such village the default population without a word.
+    """
+    if "population" not in df.columns:
+        for col in df.columns:
+            name = str(col).strip().lower()
+            if name in _POPULATION_NAMES or difflib.get_close_matches(name, ["population"], 1, 0.8):
+                raise InputError(
+                    f"{where}: no 'population' column, but a column {str(col)!r}",
+                    "did you mean 'population'? Rename it to population (without it every "
+                    "village gets the region's default population)",
+                )
+        return pd.Series(np.nan, index=df.index, dtype=float)
+    raw = df["population"]
+    pop = pd.to_numeric(raw, errors="coerce")
+    given = raw.notna() & raw.astype(str).str.strip().ne("")
+    unreadable = given & pop.isna()
+    if unreadable.any():
+        k = int(np.flatnonzero(unreadable.to_numpy())[0])
+        value = str(raw.iloc[k])
+        digits = re.sub(r"[^0-9.]", "", value)
+        fix = f"write {digits}" if re.fullmatch(r"\d+(\.\d+)?", digits) else "write a number"
+        raise InputError(
+            f"{where}: village {str(ids.iloc[k])!r}: population = {value!r} is not a number "
+            f"({int(unreadable.sum())} such village(s))",
+            f"{fix} (digits only, no thousands separator or unit; empty for the region's "
+            "default population)",
+        )
+    _check_population(pop, ids, where, "fix its population column")
+    return pop
+
+
 def villages_from_file(path: str | Path, region: Region, townships: TownshipBoundaries) -> Villages:
     """Settlements from a CSV (``id, name, lon, lat[, population]``) or a point layer."""
-    p, df = read_point_file(path, "villages", {"id": str})
+    p, df = read_point_file(path, "villages", {"id": str, "population": str})
     if df.empty:
         raise InputError(f"{p}: no villages (the file has no rows)", _FILE_SHAPES["villages"])
     _check_separator(df.columns, str(p))
@@ -357,10 +402,7 @@ def villages_from_file(path: str | Path, region: Region, townships: TownshipBoun
     bad = ~gdf.geometry.is_valid | gdf.geometry.is_empty | (gdf.geometry.geom_type != "Point")
     if bad.any():
         raise InputError(f"{p}: village {ids[bad].iloc[0]!r} has no valid point", "fix its lon/lat")
-    pop = pd.to_numeric(
-        gdf.get("population", pd.Series(index=gdf.index, dtype=float)), errors="coerce"
-    )
-    _check_population(pop, ids, str(p), "fix its population column")
+    pop = _village_population(gdf, ids, str(p))
     out = gpd.GeoDataFrame(
         {
             "id": ids.to_numpy(),
