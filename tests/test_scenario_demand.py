@@ -442,3 +442,18 @@ def test_population_column_spelt_otherwise_refused(tmp_path: Path, column: str) 
     _csv(tmp_path / "v.csv", "id,name,lon,lat\nv1,A,119.1,28.5\n")
     pop = villages_from_file(tmp_path / "v.csv", load_region(), _townships()).gdf["population"]
     assert list(pop) == [load_region().demand.default_population]
+
+
+def test_empty_village_cell_is_an_empty_string(tmp_path: Path) -> None:
+    """An order without a village is written with an empty village field, never 'nan'."""
+    f = _csv(
+        tmp_path / "o.csv", "id,kind,village,lon,lat\nA,pickup,,119,28\nB,pickup, v1 ,119,28\n"
+    )
+    assert read_orders(f)["village"].tolist() == ["", "v1"]
+    pts = gpd.GeoDataFrame(
+        {"id": ["A"], "kind": ["pickup"], "village": [None]},
+        geometry=gpd.points_from_xy([119.0], [28.0]),
+        crs=4326,
+    )
+    pts.to_file(tmp_path / "o.geojson", driver="GeoJSON")
+    assert read_orders(tmp_path / "o.geojson")["village"].tolist() == [""]

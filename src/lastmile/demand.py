@@ -720,6 +720,8 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
         if col not in df.columns:
             df[col] = default
     df["id"] = df["id"].astype(str)
+    # an empty cell is read as NaN (CSV) or None (GeoJSON): both are "no village", written ""
+    df["village"] = df["village"].fillna("").astype(str).str.strip()
     dupes = sorted(set(df["id"][df["id"].duplicated()]))
     if dupes:
         raise InputError(f"{where}: duplicate order ids {dupes[:5]}", "make order ids unique")
