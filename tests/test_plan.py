@@ -274,7 +274,8 @@ def test_user_orders_file_and_unreachable_order(small_cache: Path, tmp_path: Pat
         for i, r in enumerate(v.itertuples())
     ]
     # an order 30 km east of the county: beyond the snap limit, reported, never snapped silently
-    rows.append({**rows[0], "id": "FAR", "lon": 119.9, "lat": 28.6})
+    # (no village: one named would be refused, the point lying 5 km or more from it)
+    rows.append({**rows[0], "id": "FAR", "village": "", "lon": 119.9, "lat": 28.6})
     f = tmp_path / "orders.csv"
     pd.DataFrame(rows).to_csv(f, index=False)
     out = tmp_path / "route"

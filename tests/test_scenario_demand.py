@@ -14,8 +14,10 @@ from shapely.geometry import LineString, box
 from lastmile.boundaries import TownshipBoundaries
 from lastmile.config import ColdChainLimits, load_region
 from lastmile.demand import (
+    ORDER_VILLAGE_MAX_M,
     ORDERS_TABLE,
     _split,
+    check_order_villages,
     check_orders,
     read_orders,
     read_point_file,
@@ -457,3 +459,31 @@ def test_empty_village_cell_is_an_empty_string(tmp_path: Path) -> None:
     )
     pts.to_file(tmp_path / "o.geojson", driver="GeoJSON")
     assert read_orders(tmp_path / "o.geojson")["village"].tolist() == [""]
+
+
+def test_order_far_from_its_village_refused(tmp_path: Path) -> None:
+    villages = pd.DataFrame({"id": ["V001", "V041"], "lon": [119.256651, 118.735163],
+                             "lat": [28.559177, 28.348514]})  # fmt: skip
+    lat_per_m = 1 / 111_195  # degrees of latitude per metre (mean Earth radius)
+    text = (
+        "id,kind,village,lon,lat\n"
+        f"A,pickup,V001,119.256651,{28.559177 + (ORDER_VILLAGE_MAX_M - 100) * lat_per_m}\n"
+        "B,pickup,,118.735163,28.348514\n"  # no village: routed by lon/lat alone
+        "C,pickup,V041,118.735163,28.348514\n"
+    )
+    f = _csv(tmp_path / "o.csv", text)
+    check_order_villages(read_orders(f), villages, str(f))  # 4.9 km: accepted
+    _csv(f, text + "D-V001,delivery,V001,118.735163,28.348514\n")
+    with pytest.raises(InputError) as e:
+        check_order_villages(read_orders(f), villages, str(f))
+    assert e.value.message == (
+        f"{f}: 1 order(s) lie more than 5 km from the village they name, first order D-V001: "
+        "its lon/lat (118.735163, 28.348514) is 56.1 km from village V001 (119.256651, 28.559177)"
+    )
+    assert "fix lon/lat or village, or leave village empty" in str(e.value.hint)
+    _csv(
+        f,
+        text + f"E,pickup,V001,119.256651,{28.559177 + (ORDER_VILLAGE_MAX_M + 100) * lat_per_m}\n",
+    )
+    with pytest.raises(InputError, match=r"first order E: .* is 5\.1 km from village V001"):
+        check_order_villages(read_orders(f), villages, str(f))

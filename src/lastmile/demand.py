@@ -780,13 +780,34 @@ def with_cold_chain_limits(orders: pd.DataFrame, limits: ColdChainLimits) -> pd.
     return orders.assign(max_in_vehicle_s=orders["max_in_vehicle_s"].fillna(default))
 
 
-def check_order_villages(orders: pd.DataFrame, village_ids: Iterable[str], where: str) -> None:
-    """InputError when an order names a village that is not among ``village_ids``.
+#: An order naming a village must lie within this distance of it (metres, great circle): its
+#: parcels count in that village's weight and its lead time in that village's township, while it is
+#: routed at its own lon/lat. Farther, the village or the point is wrong (README, orders files).
+ORDER_VILLAGE_MAX_M = 5_000.0
+
+
+def _great_circle_m(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> Any:
+    """Haversine distance in metres between WGS84 points (arrays or scalars, degrees)."""
+    lon1, lat1, lon2, lat2 = (
+        np.radians(np.asarray(x, dtype=float)) for x in (lon1, lat1, lon2, lat2)
+    )
+    h = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 6_371_008.8 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+def check_order_villages(orders: pd.DataFrame, villages: pd.DataFrame, where: str) -> None:
+    """InputError when an order names a village that is not among ``villages``, or lies more
+    than :data:`ORDER_VILLAGE_MAX_M` from the village it names.
 
     An order's ``village`` links it to the village table (its parcels count in the village's
-    weight); an empty ``village`` leaves the order routed by its lon/lat alone.
+    weight, its lead time in the village's township); an empty ``village`` leaves the order
+    routed by its lon/lat alone. ``villages`` has the columns ``id``, ``lon``, ``lat``.
     """
-    known = {str(v) for v in village_ids}
+    places = villages.assign(id=villages["id"].astype(str)).drop_duplicates("id").set_index("id")
+    known = set(places.index)
     named = orders["village"].fillna("").astype(str).str.strip()
     unknown = orders[(named != "") & ~named.isin(known)]
     if len(unknown):
@@ -796,6 +817,26 @@ def check_order_villages(orders: pd.DataFrame, village_ids: Iterable[str], where
             f"{len(known)} villages, first order {first['id']}: village {first['village']!r}",
             "use the village ids of the villages table (--villages), or leave village empty to "
             "route the order by its lon/lat",
+        )
+    linked = named != ""
+    if not linked.any():
+        return
+    at = places.loc[list(named[linked])]
+    apart = _great_circle_m(
+        orders.loc[linked, "lon"], orders.loc[linked, "lat"], at["lon"], at["lat"]
+    )
+    far = np.flatnonzero(apart > ORDER_VILLAGE_MAX_M)
+    if len(far):
+        k = int(far[0])
+        order = orders[linked].iloc[k]
+        village = at.iloc[k]
+        raise InputError(
+            f"{where}: {len(far)} order(s) lie more than {ORDER_VILLAGE_MAX_M / 1000:g} km from "
+            f"the village they name, first order {order['id']}: its lon/lat ({order['lon']}, "
+            f"{order['lat']}) is {apart[k] / 1000:.1f} km from village {at.index[k]} "
+            f"({village['lon']:.6f}, {village['lat']:.6f})",
+            "fix lon/lat or village, or leave village empty to route the order by its lon/lat "
+            "alone",
         )
 
 
