@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lastmile.config import load_region, parse_clock
+from lastmile.config import load_region, parse_clock, road_classes
 from lastmile.errors import InfeasibleError, InputError
 from lastmile.scenario import defaults_toml, load_scenario, scenario_toml
 from lastmile.sweep import load_sweep
@@ -535,3 +535,25 @@ def test_config_show_of_the_defaults_keeps_the_region_notes(tmp_path: Path) -> N
     shown = tmp_path / "defaults.toml"
     shown.write_text(defaults_toml(), encoding="utf-8")
     assert scenario_toml(shown).splitlines()[1:] == defaults_toml().splitlines()
+
+
+@pytest.mark.parametrize(
+    ("key", "hint"),
+    [("primray", "did you mean 'primary'? "), ("Tertiary", "did you mean 'tertiary'? "),
+     ("motorway_lnk", "did you mean 'motorway_link'? "), ("dirt", "")],
+)  # fmt: skip
+def test_speeds_kmh_key_must_be_a_road_class(tmp_path: Path, key: str, hint: str) -> None:
+    f = tmp_path / "s.toml"
+    f.write_text(f"[speeds_kmh]\nprimary = 10\n{key} = 10\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_scenario(f)
+    assert info.value.message == f"scenario file {f} [speeds_kmh]: unknown road class {key!r}"
+    assert str(info.value.hint).startswith(f"{hint}[speeds_kmh] keys are OSM highway values")
+
+
+def test_speeds_kmh_accepts_osm_road_classes(tmp_path: Path) -> None:
+    f = tmp_path / "s.toml"
+    f.write_text("[speeds_kmh]\nbusway = 30\nliving_street = 8\ndefault = 15\n", encoding="utf-8")
+    speeds = load_scenario(f).region.speeds_kmh
+    assert (speeds["busway"], speeds["living_street"], speeds["default"]) == (30, 8, 15)
+    assert set(load_region().speeds_kmh) <= road_classes()

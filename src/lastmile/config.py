@@ -10,6 +10,8 @@ explicit argument, then an environment variable, then a default.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import math
 import os
 import re
@@ -721,6 +723,28 @@ class Region:
         return float(self.speeds_kmh.get(highway, self.speeds_kmh["default"]))
 
 
+#: OSM ``highway`` values of roads (wiki "Key:highway", sections Roads, Link roads, Special road
+#: types): the keys a ``[speeds_kmh]`` table may set besides ``default``. A key outside them (a
+#: typo: ``primray``) would match no edge and change nothing without a word.
+OSM_ROAD_CLASSES = frozenset(
+    {
+        *(f"{c}{link}" for c in ("motorway", "trunk", "primary", "secondary", "tertiary")
+          for link in ("", "_link")),
+        "unclassified", "residential", "living_street", "service", "pedestrian", "track",
+        "bus_guideway", "escape", "raceway", "road", "busway",
+    }
+)  # fmt: skip
+
+
+@functools.cache
+def road_classes() -> frozenset[str]:
+    """The keys ``[speeds_kmh]`` accepts: :data:`OSM_ROAD_CLASSES`, ``default`` and the keys of
+    the embedded region file."""
+    text = resources.files("lastmile").joinpath("regions/suichang.toml").read_text("utf-8")
+    embedded = tomllib.loads(text).get("speeds_kmh", {})
+    return frozenset({*OSM_ROAD_CLASSES, "default", *embedded})
+
+
 def _require(table: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     if key not in table:
         raise InputError(f"{where}: missing key {key!r}", "add it; see regions/suichang.toml")
@@ -917,8 +941,17 @@ def parse_region(
         )
 
     speeds_kmh: dict[str, float] = {}
+    known_classes = road_classes()
     for key, value in speeds.items():
         w = origin.of("speeds_kmh", key)
+        if key not in known_classes:
+            close = difflib.get_close_matches(key, sorted(known_classes), 1, 0.6)
+            raise InputError(
+                f"{w}: unknown road class {key!r}",
+                (f"did you mean {close[0]!r}? " if close else "")
+                + "[speeds_kmh] keys are OSM highway values (primary, secondary, tertiary, "
+                "unclassified, residential, track, ...) or default",
+            )
         v = _require(speeds, key, float, w)
         if not 0 < v <= 200:
             raise InputError(
