@@ -487,3 +487,25 @@ def test_order_far_from_its_village_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match=r"first order E: .* is 5\.1 km from village V001"):
         check_order_villages(read_orders(f), villages, str(f))
+
+
+def test_numeric_village_ids_match_across_geojson_files(tmp_path: Path) -> None:
+    """Village ids written as JSON numbers: a null village among the orders makes the column
+    floats; 1.0 is still village 1 (it was '1.0', and every order was refused)."""
+    points = gpd.points_from_xy([119.1, 119.2], [28.5, 28.5])
+    villages = gpd.GeoDataFrame({"id": [1, 2], "population": [300, 200]}, geometry=points, crs=4326)
+    villages.to_file(tmp_path / "v.geojson", driver="GeoJSON")
+    orders = gpd.GeoDataFrame(
+        {"id": [10, 11, 12], "kind": ["pickup"] * 3, "village": [1, 2, None]},
+        geometry=gpd.points_from_xy([119.1, 119.2, 119.3], [28.5, 28.5, 28.5]),
+        crs=4326,
+    )
+    orders.to_file(tmp_path / "o.geojson", driver="GeoJSON")
+    read = read_orders(tmp_path / "o.geojson")
+    assert read["id"].tolist() == ["10", "11", "12"] and read["village"].tolist() == ["1", "2", ""]
+    table = villages_from_file(tmp_path / "v.geojson", load_region(), _townships()).gdf
+    assert table["id"].tolist() == ["1", "2"]
+    check_order_villages(read, table, "o.geojson")  # no error
+    with pytest.raises(InputError) as e:
+        check_order_villages(read.assign(village=["1", "3", ""]), table, "o.geojson")
+    assert e.value.message.endswith("first order 11: village '3'")

@@ -147,6 +147,21 @@ def _finish(gdf: gpd.GeoDataFrame, townships: TownshipBoundaries, source: str) -
     )
 
 
+def id_text(values: pd.Series) -> pd.Series:
+    """Ids (village, order) as the user wrote them: text stripped of blanks, a whole number
+    as its digits. A GeoJSON reads numeric ids as numbers, and as floats once one is null:
+    ``1`` and ``1.0`` are both ``"1"``, so numeric ids match across files. Empty -> ``""``."""
+
+    def one(value: object) -> str:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return ""
+        if isinstance(value, float | np.floating) and float(value).is_integer():
+            return str(int(value))
+        return str(value).strip()
+
+    return pd.Series([one(v) for v in values], index=values.index, dtype=object)
+
+
 def _check_population(pop: pd.Series, ids: pd.Series, where: str, fix: str) -> None:
     """InputError for a negative or infinite population: it would become a negative demand
     weight, refused much later by the location model without naming the file. Empty or text
@@ -395,7 +410,7 @@ def villages_from_file(path: str | Path, region: Region, townships: TownshipBoun
     gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs=4326)
     if "id" not in gdf.columns:
         raise InputError(f"{p}: no 'id' column", "give each village a stable id")
-    ids = gdf["id"].astype(str)
+    ids = id_text(gdf["id"])
     dupes = sorted(set(ids[ids.duplicated()]))
     if dupes:
         raise InputError(f"{p}: duplicate village ids {dupes[:5]}", "make ids unique")
@@ -719,9 +734,9 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
     ):
         if col not in df.columns:
             df[col] = default
-    df["id"] = df["id"].astype(str)
+    df["id"] = id_text(df["id"])
     # an empty cell is read as NaN (CSV) or None (GeoJSON): both are "no village", written ""
-    df["village"] = df["village"].fillna("").astype(str).str.strip()
+    df["village"] = id_text(df["village"])
     dupes = sorted(set(df["id"][df["id"].duplicated()]))
     if dupes:
         raise InputError(f"{where}: duplicate order ids {dupes[:5]}", "make order ids unique")
@@ -806,15 +821,16 @@ def check_order_villages(orders: pd.DataFrame, villages: pd.DataFrame, where: st
     weight, its lead time in the village's township); an empty ``village`` leaves the order
     routed by its lon/lat alone. ``villages`` has the columns ``id``, ``lon``, ``lat``.
     """
-    places = villages.assign(id=villages["id"].astype(str)).drop_duplicates("id").set_index("id")
+    places = villages.assign(id=id_text(villages["id"])).drop_duplicates("id").set_index("id")
     known = set(places.index)
-    named = orders["village"].fillna("").astype(str).str.strip()
+    named = id_text(orders["village"])
     unknown = orders[(named != "") & ~named.isin(known)]
     if len(unknown):
         first = unknown.iloc[0]
         raise InputError(
             f"{where}: {len(unknown)} order(s) name a village that is not among the "
-            f"{len(known)} villages, first order {first['id']}: village {first['village']!r}",
+            f"{len(known)} villages, first order {first['id']}: village "
+            f"{named[unknown.index[0]]!r}",
             "use the village ids of the villages table (--villages), or leave village empty to "
             "route the order by its lon/lat",
         )
