@@ -509,3 +509,23 @@ def test_numeric_village_ids_match_across_geojson_files(tmp_path: Path) -> None:
     with pytest.raises(InputError) as e:
         check_order_villages(read.assign(village=["1", "3", ""]), table, "o.geojson")
     assert e.value.message.endswith("first order 11: village '3'")
+
+
+def test_order_naming_a_village_left_out_says_so(tmp_path: Path) -> None:
+    f = _csv(
+        tmp_path / "v.csv", VILLAGES_HEADER + "V1,A,119.1,28.5,3\nV900,杭州,120.155,30.274,9\n"
+    )
+    villages = villages_from_file(f, load_region(), _townships())
+    assert villages.dropped_ids == ("V900",) and villages.gdf["id"].tolist() == ["V1"]
+    o = _csv(tmp_path / "o.csv", "id,kind,village,lon,lat\nA,pickup,V1,119.1,28.5\n"
+             "B,pickup,V900,120.155,30.274\n")  # fmt: skip
+    with pytest.raises(InputError) as e:
+        check_order_villages(
+            read_orders(o), villages.gdf, str(o),
+            left_out=villages.dropped_ids, villages_source=villages.source,
+        )  # fmt: skip
+    assert e.value.message == (
+        f"{o}: 1 order(s) name a village that lies outside every township and was left out, "
+        f"first order B: village 'V900' ({f})"
+    )
+    assert "leave the order's village empty" in str(e.value.hint)

@@ -122,12 +122,14 @@ class Villages:
     """Settlements with population, each in a township.
 
     ``gdf`` columns: ``id, name, place, population, township, lon, lat, geometry`` (EPSG:4326),
-    sorted by id. ``dropped`` lists settlements outside every township (ignored, reported).
+    sorted by id. ``dropped`` lists settlements outside every township (ignored, reported) as
+    "name (id)"; ``dropped_ids`` their ids.
     """
 
     gdf: gpd.GeoDataFrame
     source: str
     dropped: tuple[str, ...] = ()
+    dropped_ids: tuple[str, ...] = ()
 
 
 def _finish(gdf: gpd.GeoDataFrame, townships: TownshipBoundaries, source: str) -> Villages:
@@ -135,6 +137,7 @@ def _finish(gdf: gpd.GeoDataFrame, townships: TownshipBoundaries, source: str) -
     gdf["township"] = township_of(gdf, townships).to_numpy()
     outside = gdf["township"].isna()
     dropped = tuple(f"{r.name} ({r.id})" for r in gdf[outside].itertuples())
+    dropped_ids = tuple(str(i) for i in gdf.loc[outside, "id"])
     gdf = gdf[~outside].copy()
     if gdf.empty:
         raise DataError(f"{source}: no settlement lies inside the townships", "check the inputs")
@@ -143,7 +146,10 @@ def _finish(gdf: gpd.GeoDataFrame, townships: TownshipBoundaries, source: str) -
     gdf = gdf.sort_values("id").reset_index(drop=True)
     cols = ["id", "name", "place", "population", "township", "lon", "lat", "geometry"]
     return Villages(
-        gpd.GeoDataFrame(gdf[cols], geometry="geometry", crs="EPSG:4326"), source, dropped
+        gpd.GeoDataFrame(gdf[cols], geometry="geometry", crs="EPSG:4326"),
+        source,
+        dropped,
+        dropped_ids,
     )
 
 
@@ -813,9 +819,17 @@ def _great_circle_m(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> Any:
     return 2 * 6_371_008.8 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
-def check_order_villages(orders: pd.DataFrame, villages: pd.DataFrame, where: str) -> None:
-    """InputError when an order names a village that is not among ``villages``, or lies more
-    than :data:`ORDER_VILLAGE_MAX_M` from the village it names.
+def check_order_villages(
+    orders: pd.DataFrame,
+    villages: pd.DataFrame,
+    where: str,
+    *,
+    left_out: Iterable[str] = (),
+    villages_source: str = "the villages table",
+) -> None:
+    """InputError when an order names a village that is not among ``villages`` (one of
+    ``left_out``, the villages of ``villages_source`` outside every township, is named as such),
+    or lies more than :data:`ORDER_VILLAGE_MAX_M` from the village it names.
 
     An order's ``village`` links it to the village table (its parcels count in the village's
     weight, its lead time in the village's township); an empty ``village`` leaves the order
@@ -825,6 +839,16 @@ def check_order_villages(orders: pd.DataFrame, villages: pd.DataFrame, where: st
     known = set(places.index)
     named = id_text(orders["village"])
     unknown = orders[(named != "") & ~named.isin(known)]
+    outside = unknown[named[unknown.index].isin({str(v) for v in left_out})]
+    if len(outside):
+        first = outside.iloc[0]
+        raise InputError(
+            f"{where}: {len(outside)} order(s) name a village that lies outside every township "
+            f"and was left out, first order {first['id']}: village {named[outside.index[0]]!r} "
+            f"({villages_source})",
+            "fix the village's lon/lat in the villages file, or leave the order's village empty "
+            "to route the order by its lon/lat",
+        )
     if len(unknown):
         first = unknown.iloc[0]
         raise InputError(

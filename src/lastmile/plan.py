@@ -367,7 +367,13 @@ def prepare(
         )
     )
     if plan.orders:
-        check_order_villages(orders_df, villages.gdf, plan.orders)
+        check_order_villages(
+            orders_df,
+            villages.gdf,
+            plan.orders,
+            left_out=villages.dropped_ids,
+            villages_source=villages.source,
+        )
         orders_df = with_cold_chain_limits(orders_df, region.cold_chain)
     parcels = orders_df[orders_df["kind"] == "delivery"].groupby("village")["parcels"].sum()
     vgdf["parcels"] = vgdf["id"].map(parcels).fillna(0).astype(int)
