@@ -435,7 +435,7 @@ def test_unreadable_population_refused(tmp_path: Path, cell: str, fix: str) -> N
     assert str(e.hint).startswith(fix)
 
 
-@pytest.mark.parametrize("column", ["Population", "pop", "人口", " POPULATION", "populaton"])
+@pytest.mark.parametrize("column", ["Population", "pop", "人口", "POPULATION", "populaton"])
 def test_population_column_spelt_otherwise_refused(tmp_path: Path, column: str) -> None:
     e = _village_error(tmp_path, f"id,name,lon,lat,{column}\nv1,A,119.1,28.5,300\n")
     assert e.message.endswith(f": no 'population' column, but a column {column!r}")
@@ -529,3 +529,19 @@ def test_order_naming_a_village_left_out_says_so(tmp_path: Path) -> None:
         f"first order B: village 'V900' ({f})"
     )
     assert "leave the order's village empty" in str(e.value.hint)
+
+
+def test_blanks_after_commas_and_full_width_colon(tmp_path: Path) -> None:
+    f = _csv(
+        tmp_path / "o.csv",
+        "id, kind, village, lon, lat, parcels, tw_start, tw_end\n"
+        "A1, delivery, V001 , 119.25, 28.55, 3, 09:00 , 12:00\n",
+    )
+    row = read_orders(f).iloc[0]
+    assert (row["id"], row["kind"], row["village"], row["parcels"]) == ("A1", "delivery", "V001", 3)
+    assert (row["tw_start_s"], row["tw_end_s"]) == (9 * 3600, 12 * 3600)
+    _csv(f, "id,kind,lon,lat,tw_start\nA1,delivery,119.25,28.55,08：00\n")
+    with pytest.raises(InputError) as e:
+        read_orders(f)
+    assert e.value.message == f"{f}, order A1: '08：00' has a full-width colon '：'"
+    assert str(e.value.hint) == "write it with the ASCII colon ':' (08:00)"

@@ -278,7 +278,14 @@ def read_point_file(
     )
     try:
         if p.suffix.lower() == ".csv":
-            return p, pd.read_csv(p, dtype=dict(dtype))
+            # hand-typed files put a blank after the commas ("id, kind"): not part of the names
+            # or the values (" kind" would be an unknown column, " 09:00" not a time of day)
+            table = pd.read_csv(p, dtype=dict(dtype), skipinitialspace=True)
+            table.columns = [str(c).strip() for c in table.columns]
+            for col in table.columns:
+                if not pd.api.types.is_numeric_dtype(table[col]):
+                    table[col] = table[col].map(lambda v: v.strip() if isinstance(v, str) else v)
+            return p, table
         gdf = gpd.read_file(p)
     except pd.errors.EmptyDataError as exc:
         raise InputError(f"{p}: not a readable {what} file (it is empty)", shape) from exc
@@ -610,7 +617,12 @@ def _clock_s(value: object, where: str) -> int | None:
     """A time-window bound of an orders file (``HH:MM`` or minutes) -> seconds, or ``None``."""
     if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
         return None
-    text = str(value)
+    text = str(value).strip()
+    if "：" in text:  # typed with a Chinese input method
+        raise InputError(
+            f"{where}: {text!r} has a full-width colon '：'",
+            f"write it with the ASCII colon ':' ({text.replace('：', ':')})",
+        )
     try:
         if ":" in text:
             return parse_clock(text)
