@@ -197,15 +197,17 @@ def test_point_layers_and_their_errors(tmp_path: Path) -> None:
     assert read_orders(tmp_path / "utm.gpkg")["lon"].iloc[0] == pytest.approx(good["lon"][0])
     line = pts.set_geometry([LineString([(119.0, 28.5), (119.1, 28.6)])], crs=4326)
     line.to_file(tmp_path / "line.geojson", driver="GeoJSON")
-    with pytest.raises(InputError, match="orders 'A1' has no valid point"):
+    with pytest.raises(InputError, match="order 'A1' has no valid point"):
         read_orders(tmp_path / "line.geojson")
-    with pytest.raises(InputError, match="villages 'A1' has no valid point"):
+    with pytest.raises(InputError, match=": village 'A1' has no valid point"):
         read_point_file(tmp_path / "line.geojson", "villages", {"id": str})
     (tmp_path / "junk.geojson").write_text("{not json", encoding="utf-8")
     with pytest.raises(InputError, match="not a readable villages file"):
         read_point_file(tmp_path / "junk.geojson", "villages", {"id": str})
     with pytest.raises(InputError, match=r"villages file .* does not exist"):
         read_point_file(tmp_path / "nope.csv", "villages", {"id": str})
+    with pytest.raises(InputError, match=r"villages file .* is a folder — give the villages file"):
+        read_point_file(tmp_path, "villages", {"id": str})
 
 
 # --------------------------------------------------------------------------- orders file: bad input

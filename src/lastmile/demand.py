@@ -271,6 +271,8 @@ def read_point_file(
         A layer has no CRS.
     """
     p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{what} file {p} is a folder", f"give the {what} file in it")
     if not p.is_file():
         raise InputError(f"{what} file {p} does not exist", "check the path")
     shape = _FILE_SHAPES.get(
@@ -310,7 +312,8 @@ def read_point_file(
     if bad.any():
         row = gdf[bad].iloc[0]
         name = row["id"] if "id" in gdf.columns else f"row {int(bad.to_numpy().argmax()) + 1}"
-        raise InputError(f"{p}: {what} {name!r} has no valid point", "give one point per row")
+        one = {"villages": "village", "orders": "order"}.get(what, what)
+        raise InputError(f"{p}: {one} {name!r} has no valid point", "give one point per row")
     df = pd.DataFrame(gdf.drop(columns=geom.name))
     df["lon"], df["lat"] = geom.x, geom.y
     return p, df
