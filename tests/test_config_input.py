@@ -557,3 +557,21 @@ def test_speeds_kmh_accepts_osm_road_classes(tmp_path: Path) -> None:
     speeds = load_scenario(f).region.speeds_kmh
     assert (speeds["busway"], speeds["living_street"], speeds["default"]) == (30, 8, 15)
     assert set(load_region().speeds_kmh) <= road_classes()
+
+
+@pytest.mark.parametrize(
+    ("key", "hint"),
+    [("count_per_depot", "the number of vehicles"), ("capacity_kg", "positive capacity")],
+)
+def test_fleet_negative_value_hint_is_about_the_key(tmp_path: Path, key: str, hint: str) -> None:
+    row = {"count_per_depot": 1, "capacity_kg": 100, "capacity_parcels": 10, key: -1}
+    body = "[[fleet]]\nid = 'van'\n" + "".join(f"{k} = {v}\n" for k, v in row.items())
+    f = tmp_path / "s.toml"
+    f.write_text(body, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_scenario(f)
+    assert info.value.message.endswith(
+        f"[[fleet]] #1: {key} = -1 must be at least {int(key != 'count_per_depot')}"
+    )
+    assert hint in str(info.value.hint)
+    assert ("capacity" in str(info.value.hint)) == (key != "count_per_depot")

@@ -634,7 +634,10 @@ def _parse_fleet(raw: Any, origin: _Origin) -> tuple[VehicleType, ...]:
             if value < least:
                 raise InputError(
                     f"{w}: {key} = {value} must be at least {least}",
-                    "vehicles need a positive capacity; count_per_depot 0 leaves a type unused",
+                    "give the number of vehicles of this type at each depot (0 leaves the type "
+                    "unused)"
+                    if key == "count_per_depot"
+                    else "vehicles need a positive capacity",
                 )
         start = _clock(row.get("shift_start", "07:00"), f"{w} shift_start")
         end = _clock(row.get("shift_end", "19:00"), f"{w} shift_end")
