@@ -547,3 +547,12 @@ def test_blanks_after_commas_and_full_width_colon(tmp_path: Path) -> None:
         read_orders(f)
     assert e.value.message == f"{f}, order A1: '08：00' has a full-width colon '：'"
     assert str(e.value.hint) == "write it with the ASCII colon ':' (08:00)"
+
+
+def test_fractional_parcels_refused(tmp_path: Path) -> None:
+    f = _csv(
+        tmp_path / "o.csv", "id,kind,lon,lat,parcels\nA,delivery,119,28,2\nB,delivery,119,28,2.5\n"
+    )
+    with pytest.raises(InputError) as e:
+        read_orders(f)
+    assert e.value.message == f"{f}, order B: parcels = 2.5 is not a whole number"

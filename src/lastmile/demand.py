@@ -774,6 +774,11 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
                     f"{w}: {col} = {row[col]!r} is not a valid number",
                     "give a finite number" + ("" if col in ("lon", "lat") else " >= 0"),
                 )
+        if not float(_number(row["parcels"])).is_integer():
+            raise InputError(
+                f"{w}: parcels = {row['parcels']!r} is not a whole number",
+                "give whole parcels (the weight goes in kg)",
+            )
         if not (-180 <= _number(row["lon"]) <= 180 and -90 <= _number(row["lat"]) <= 90):
             raise InputError(
                 f"{w}: lon/lat ({row['lon']}, {row['lat']}) out of range",
