@@ -804,13 +804,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--villages",
         metavar="FILE",
         type=_path,
-        help="villages CSV/GeoJSON (id, name, lon, lat, population)",
+        help="villages CSV/GeoJSON (id, name, lon, lat, population; lon/lat in WGS84, not "
+        "Amap's GCJ-02)",
     )
     plan_opts.add_argument(
         "--orders",
         metavar="FILE",
         type=_path,
-        help="orders CSV/GeoJSON instead of the generated day",
+        help="orders CSV/GeoJSON instead of the generated day (lon/lat in WGS84)",
     )
     plan_opts.add_argument("--location-time-limit", type=_time_limit, metavar="S")
     plan_opts.add_argument("--routing-time-limit", type=_time_limit, metavar="S")
