@@ -405,8 +405,10 @@ def prepare(
     if bool(fac_far.iloc[c]):
         raise DataError(
             f"the county centre ({region.county_centre.lon}, {region.county_centre.lat}) is "
-            f"{fac['snap_m'].iloc[c]:.0f} m from the road network",
-            "fix [county_centre] lon/lat in the region file",
+            f"{fac['snap_m'].iloc[c]:.0f} m from the road network ({net.source}; snap limit "
+            f"{region.max_snap_m:.0f} m)",
+            "give a road network that reaches the county centre (an extract cut to cover the "
+            "whole county), or fix [county_centre] lon/lat if they are wrong",
         )
     fac = fac[~fac_far].reset_index(drop=True)
 
