@@ -519,13 +519,16 @@ def test_config_show_round_trips_any_plan_spelling(tmp_path: Path, body: str) ->
 def test_config_show_keeps_the_comments_of_plan(tmp_path: Path) -> None:
     given = tmp_path / "given.toml"
     given.write_text(
-        "# her scenario\n[plan]\n# first the hubs\np = 3 # agreed with the county\n"
-        "standin_scale = 0.1\n\n# the region's notes\n# [region] name = x\n[trunk]\ncount = 2\n",
+        "# her scenario\n[plan]\n# first the hubs\nseed = 5\n# about p\n"
+        "p = 3 # agreed with the county\n"
+        "# small\nstandin_scale = 0.1\n\n# the region's notes\n# [region] name = x\n"
+        "[trunk]\ncount = 2\n",
         encoding="utf-8",
     )
     lines = scenario_toml(given).splitlines()
     assert lines[1:4] == ["# her scenario", "[plan]", "# first the hubs"]
-    assert "p = 3 # agreed with the county" in lines
+    assert lines[lines.index("p = 3 # agreed with the county") - 1] == "# about p"
+    assert lines[lines.index("standin_scale = 0.1") - 1] == "# small"
     notes = lines.index("# the region's notes")
     assert lines[notes + 1 : notes + 4] == ["# [region] name = x", "[trunk]", "count = 2"]
     assert lines.index("p_curve_max = 15") < notes

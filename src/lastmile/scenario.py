@@ -547,6 +547,7 @@ def scenario_toml(path: str | Path) -> str:
     tail: list[str] = []  # comment lines after the last [plan] key
     waiting: list[str] = []  # comment and blank lines not yet placed
     section = ""  # the table the current line is in ("" = top level)
+    plan_seen = False  # a key of the [plan] table read
 
     def place(lines: list[str]) -> None:
         (top if section == "" else rest).extend(lines)
@@ -571,15 +572,16 @@ def scenario_toml(path: str | Path) -> str:
                 plan_at, header_comment = len(rest), _trailing_comment(st)
             else:
                 rest.extend(st.lines)
-        elif section == "plan" or st.key == "plan":  # a [plan] key (or top-level plan.KEY)
+        elif section == "plan" or (section == "" and st.key == "plan"):  # or plan.KEY = ...
             parsed = tomllib.loads("\n".join(st.lines))
             name = next(iter(parsed["plan"] if section == "" else parsed), "")
             if section == "":
                 place(waiting)  # comments above a top-level plan.KEY stay where they were
-            elif not above and not after:
+            elif not plan_seen:
                 head.extend(waiting)
             else:
                 above.setdefault(name, []).extend(waiting)
+            plan_seen = section == "plan"
             waiting = []
             if comment := _trailing_comment(st):
                 after[name] = comment
