@@ -608,8 +608,9 @@ def test_townships_from_osm_errors(tmp_path: Path, region: Region) -> None:
         townships_from_osm(junk, region, outline=outline)
     empty = tmp_path / "empty.osm"
     empty.write_text(_osm_xml({101: _ring(utm_box(0, 0, 6, 5))}, []), encoding="utf-8")
-    with pytest.raises(DataError, match="no boundary=administrative relation"):
+    with pytest.raises(DataError, match="no boundary=administrative relation") as no_rel:
         townships_from_osm(empty, region, outline=outline)
+    assert str(no_rel.value.hint).startswith("give the township polygons with --boundaries FILE")
     county_only = tmp_path / "county.osm"
     county_only.write_text(
         _osm_xml(

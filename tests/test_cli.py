@@ -368,3 +368,26 @@ def test_ctrl_c_stops_a_plan_while_it_routes(small_cache: Path, tmp_path: Path) 
     assert "lastmile: interrupted" in err and "Traceback" not in err
     assert time.monotonic() - sent < 20  # stopped, not run to the end of the searches
     assert not out.exists()  # nothing written
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["route", "--orders=", "--out", "OUT"], "--orders"),
+        (["plan", "--villages", "", "--out", "OUT"], "--villages"),
+        (["plan", "--config", " ", "--out", "OUT"], "--config"),
+        (["plan", "--out", ""], "--out"),
+        (["network", "--network="], "--network"),
+    ],
+)
+def test_empty_path_option_refused(
+    args: list[str], option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty path (an unset shell variable) is refused; `--orders=` routed a generated day."""
+    args = [str(tmp_path / "out") if a == "OUT" else a for a in args]
+    with pytest.raises(SystemExit) as done:
+        main(args)
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert f"error: argument {option}: empty path: give a file or folder" in err
+    assert err.count("\n") == 1 and not (tmp_path / "out").exists()

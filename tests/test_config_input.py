@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from lastmile.config import load_region, parse_clock
+from lastmile.config import load_region, parse_clock, road_classes
 from lastmile.errors import InfeasibleError, InputError
-from lastmile.scenario import load_scenario
+from lastmile.scenario import defaults_toml, load_scenario, scenario_toml
+from lastmile.sweep import load_sweep
 
 SUICHANG = Path(__file__).parents[1] / "src/lastmile/regions/suichang.toml"
 
@@ -443,3 +444,137 @@ def test_fleet_shift_end_before_start_names_values(tmp_path: Path) -> None:
         "[[fleet]] #1: shift_end is not after shift_start (shift_start = 19:00, shift_end = 07:30)"
     ) in message
     assert "give a shift_end later than shift_start" in message
+
+
+GBK_COMMENT = "# 中文\n".encode("gbk")
+
+
+def test_scenario_with_byte_order_mark_loads(tmp_path: Path) -> None:
+    f = tmp_path / "bom.toml"
+    f.write_bytes(b"\xef\xbb\xbf[plan]\np = 3\n")  # Windows Notepad's "UTF-8 with BOM"
+    assert load_scenario(f).plan.p == 3
+    assert scenario_toml(f).count("\ufeff") == 0
+
+
+@pytest.mark.parametrize("kind", ["scenario", "region", "sweep", "base"])
+def test_toml_file_not_utf8_says_so(tmp_path: Path, kind: str) -> None:
+    gbk = tmp_path / "gbk.toml"
+    gbk.write_bytes(GBK_COMMENT + b"[plan]\np = 3\n")
+    if kind == "region":
+        gbk.write_bytes(GBK_COMMENT + SUICHANG.read_bytes())
+    with pytest.raises(InputError) as info:
+        if kind == "scenario":
+            load_scenario(gbk)
+        elif kind == "region":
+            load_region(gbk)
+        else:
+            sweep = tmp_path / "sweep.toml"
+            if kind == "sweep":
+                sweep.write_bytes(GBK_COMMENT + b"[set]\np = 3\n")
+                load_sweep(sweep)
+            else:
+                sweep.write_text('base = "gbk.toml"\n[set]\np = 3\n', encoding="utf-8")
+                load_sweep(sweep)
+    message = str(info.value)
+    bad = gbk if kind != "sweep" else tmp_path / "sweep.toml"
+    assert f"{bad.name} is not UTF-8 text (byte 0xd6 at offset 2)" in message
+    assert "save it as UTF-8" in message and "TOML" not in message
+
+
+def test_sweep_and_region_with_byte_order_mark_load(tmp_path: Path) -> None:
+    region = tmp_path / "region.toml"
+    region.write_bytes(b"\xef\xbb\xbf" + SUICHANG.read_bytes())
+    assert load_region(region).name == load_region().name
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_bytes(b"\xef\xbb\xbf[grid]\np = [3]\n")
+    assert [s.error for s in load_sweep(sweep).scenarios] == [None]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[ plan ]\np = 3\nstandin_scale = 0.1\n",
+        '[ "plan" ]  # my plan\np = 3\nstandin_scale = 0.1\n',
+        "plan.p = 3\nplan.standin_scale = 0.1\n[cold_chain]\nproduce_max_in_vehicle_min = 90\n",
+        "plan = { p = 3, standin_scale = 0.1 }\n",
+    ],
+)
+def test_config_show_round_trips_any_plan_spelling(tmp_path: Path, body: str) -> None:
+    given = tmp_path / "given.toml"
+    given.write_text(body, encoding="utf-8")
+    first = tmp_path / "first.toml"
+    first.write_text(scenario_toml(given), encoding="utf-8")
+    second = tmp_path / "second.toml"
+    second.write_text(scenario_toml(first), encoding="utf-8")  # was: plan declared twice
+    loaded = [load_scenario(f) for f in (given, first, second)]
+    assert loaded[0].plan == loaded[1].plan == loaded[2].plan
+    assert loaded[0].region.cold_chain == loaded[2].region.cold_chain
+    assert load_scenario(second).plan.p == 3 and load_scenario(second).plan.standin_scale == 0.1
+    one, two = first.read_text("utf-8").splitlines(), second.read_text("utf-8").splitlines()
+    assert one[1:] == two[1:]  # only the header's file name differs
+    assert sum(line.startswith("# effective scenario") for line in two) == 1
+    assert sum(line.startswith("[plan]") for line in two) == 1
+
+
+def test_config_show_keeps_the_comments_of_plan(tmp_path: Path) -> None:
+    given = tmp_path / "given.toml"
+    given.write_text(
+        "# her scenario\n[plan]\n# first the hubs\nseed = 5\n# about p\n"
+        "p = 3 # agreed with the county\n"
+        "# small\nstandin_scale = 0.1\n\n# the region's notes\n# [region] name = x\n"
+        "[trunk]\ncount = 2\n",
+        encoding="utf-8",
+    )
+    lines = scenario_toml(given).splitlines()
+    assert lines[1:4] == ["# her scenario", "[plan]", "# first the hubs"]
+    assert lines[lines.index("p = 3 # agreed with the county") - 1] == "# about p"
+    assert lines[lines.index("standin_scale = 0.1") - 1] == "# small"
+    notes = lines.index("# the region's notes")
+    assert lines[notes + 1 : notes + 4] == ["# [region] name = x", "[trunk]", "count = 2"]
+    assert lines.index("p_curve_max = 15") < notes
+
+
+def test_config_show_of_the_defaults_keeps_the_region_notes(tmp_path: Path) -> None:
+    shown = tmp_path / "defaults.toml"
+    shown.write_text(defaults_toml(), encoding="utf-8")
+    assert scenario_toml(shown).splitlines()[1:] == defaults_toml().splitlines()
+
+
+@pytest.mark.parametrize(
+    ("key", "hint"),
+    [("primray", "did you mean 'primary'? "), ("Tertiary", "did you mean 'tertiary'? "),
+     ("motorway_lnk", "did you mean 'motorway_link'? "), ("dirt", "")],
+)  # fmt: skip
+def test_speeds_kmh_key_must_be_a_road_class(tmp_path: Path, key: str, hint: str) -> None:
+    f = tmp_path / "s.toml"
+    f.write_text(f"[speeds_kmh]\nprimary = 10\n{key} = 10\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_scenario(f)
+    assert info.value.message == f"scenario file {f} [speeds_kmh]: unknown road class {key!r}"
+    assert str(info.value.hint).startswith(f"{hint}[speeds_kmh] keys are OSM highway values")
+
+
+def test_speeds_kmh_accepts_osm_road_classes(tmp_path: Path) -> None:
+    f = tmp_path / "s.toml"
+    f.write_text("[speeds_kmh]\nbusway = 30\nliving_street = 8\ndefault = 15\n", encoding="utf-8")
+    speeds = load_scenario(f).region.speeds_kmh
+    assert (speeds["busway"], speeds["living_street"], speeds["default"]) == (30, 8, 15)
+    assert set(load_region().speeds_kmh) <= road_classes()
+
+
+@pytest.mark.parametrize(
+    ("key", "hint"),
+    [("count_per_depot", "the number of vehicles"), ("capacity_kg", "positive capacity")],
+)
+def test_fleet_negative_value_hint_is_about_the_key(tmp_path: Path, key: str, hint: str) -> None:
+    row = {"count_per_depot": 1, "capacity_kg": 100, "capacity_parcels": 10, key: -1}
+    body = "[[fleet]]\nid = 'van'\n" + "".join(f"{k} = {v}\n" for k, v in row.items())
+    f = tmp_path / "s.toml"
+    f.write_text(body, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_scenario(f)
+    assert info.value.message.endswith(
+        f"[[fleet]] #1: {key} = -1 must be at least {int(key != 'count_per_depot')}"
+    )
+    assert hint in str(info.value.hint)
+    assert ("capacity" in str(info.value.hint)) == (key != "count_per_depot")

@@ -325,7 +325,8 @@ def test_user_orders_file_and_unreachable_order(small_cache: Path, tmp_path: Pat
         for i, r in enumerate(v.itertuples())
     ]
     # an order 30 km east of the county: beyond the snap limit, reported, never snapped silently
-    rows.append({**rows[0], "id": "FAR", "lon": 119.9, "lat": 28.6})
+    # (no village: one named would be refused, the point lying 5 km or more from it)
+    rows.append({**rows[0], "id": "FAR", "village": "", "lon": 119.9, "lat": 28.6})
     f = tmp_path / "orders.csv"
     pd.DataFrame(rows).to_csv(f, index=False)
     out = tmp_path / "route"
@@ -548,3 +549,18 @@ def test_summary_has_the_fleet_section_only_with_the_fleet_search() -> None:
     assert md.startswith("## Fleet needed to serve every servable order")
     assert "vehicles_van" in md and "| plan" in md
     assert _fleet_needed_markdown({}) == []
+
+
+def test_network_not_reaching_the_county_centre_names_both_causes(
+    small_cache: Path, tmp_path: Path
+) -> None:
+    """A road network that misses the county centre (a too-small extract) is named, with the
+    network source: the hint spoke only of fixing the centre's lon/lat in the region file."""
+    f = tmp_path / "s.toml"
+    f.write_text("[county_centre]\nlon = 121.47\nlat = 31.23\n", encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        prepare(load_scenario(f, **SETTINGS), cache=small_cache)
+    assert e.value.message.startswith("the county centre (121.47, 31.23) is ")
+    assert "m from the road network (synthetic stand-in" in e.value.message
+    assert "snap limit 1500 m)" in e.value.message
+    assert str(e.value.hint).startswith("give a road network that reaches the county centre")

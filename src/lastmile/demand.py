@@ -14,6 +14,7 @@ Every quantity default is an assumption stated in the region file.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,12 +122,14 @@ class Villages:
     """Settlements with population, each in a township.
 
     ``gdf`` columns: ``id, name, place, population, township, lon, lat, geometry`` (EPSG:4326),
-    sorted by id. ``dropped`` lists settlements outside every township (ignored, reported).
+    sorted by id. ``dropped`` lists settlements outside every township (ignored, reported) as
+    "name (id)"; ``dropped_ids`` their ids.
     """
 
     gdf: gpd.GeoDataFrame
     source: str
     dropped: tuple[str, ...] = ()
+    dropped_ids: tuple[str, ...] = ()
 
 
 def _finish(gdf: gpd.GeoDataFrame, townships: TownshipBoundaries, source: str) -> Villages:
@@ -134,6 +137,7 @@ def _finish(gdf: gpd.GeoDataFrame, townships: TownshipBoundaries, source: str) -
     gdf["township"] = township_of(gdf, townships).to_numpy()
     outside = gdf["township"].isna()
     dropped = tuple(f"{r.name} ({r.id})" for r in gdf[outside].itertuples())
+    dropped_ids = tuple(str(i) for i in gdf.loc[outside, "id"])
     gdf = gdf[~outside].copy()
     if gdf.empty:
         raise DataError(f"{source}: no settlement lies inside the townships", "check the inputs")
@@ -142,8 +146,26 @@ def _finish(gdf: gpd.GeoDataFrame, townships: TownshipBoundaries, source: str) -
     gdf = gdf.sort_values("id").reset_index(drop=True)
     cols = ["id", "name", "place", "population", "township", "lon", "lat", "geometry"]
     return Villages(
-        gpd.GeoDataFrame(gdf[cols], geometry="geometry", crs="EPSG:4326"), source, dropped
+        gpd.GeoDataFrame(gdf[cols], geometry="geometry", crs="EPSG:4326"),
+        source,
+        dropped,
+        dropped_ids,
     )
+
+
+def id_text(values: pd.Series) -> pd.Series:
+    """Ids (village, order) as the user wrote them: text stripped of blanks, a whole number
+    as its digits. A GeoJSON reads numeric ids as numbers, and as floats once one is null:
+    ``1`` and ``1.0`` are both ``"1"``, so numeric ids match across files. Empty -> ``""``."""
+
+    def one(value: object) -> str:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return ""
+        if isinstance(value, float | np.floating) and float(value).is_integer():
+            return str(int(value))
+        return str(value).strip()
+
+    return pd.Series([one(v) for v in values], index=values.index, dtype=object)
 
 
 def _check_population(pop: pd.Series, ids: pd.Series, where: str, fix: str) -> None:
@@ -249,6 +271,8 @@ def read_point_file(
         A layer has no CRS.
     """
     p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{what} file {p} is a folder", f"give the {what} file in it")
     if not p.is_file():
         raise InputError(f"{what} file {p} does not exist", "check the path")
     shape = _FILE_SHAPES.get(
@@ -256,7 +280,14 @@ def read_point_file(
     )
     try:
         if p.suffix.lower() == ".csv":
-            return p, pd.read_csv(p, dtype=dict(dtype))
+            # hand-typed files put a blank after the commas ("id, kind"): not part of the names
+            # or the values (" kind" would be an unknown column, " 09:00" not a time of day)
+            table = pd.read_csv(p, dtype=dict(dtype), skipinitialspace=True)
+            table.columns = [str(c).strip() for c in table.columns]
+            for col in table.columns:
+                if not pd.api.types.is_numeric_dtype(table[col]):
+                    table[col] = table[col].map(lambda v: v.strip() if isinstance(v, str) else v)
+            return p, table
         gdf = gpd.read_file(p)
     except pd.errors.EmptyDataError as exc:
         raise InputError(f"{p}: not a readable {what} file (it is empty)", shape) from exc
@@ -281,18 +312,108 @@ def read_point_file(
     if bad.any():
         row = gdf[bad].iloc[0]
         name = row["id"] if "id" in gdf.columns else f"row {int(bad.to_numpy().argmax()) + 1}"
-        raise InputError(f"{p}: {what} {name!r} has no valid point", "give one point per row")
+        one = {"villages": "village", "orders": "order"}.get(what, what)
+        raise InputError(f"{p}: {one} {name!r} has no valid point", "give one point per row")
     df = pd.DataFrame(gdf.drop(columns=geom.name))
     df["lon"], df["lat"] = geom.x, geom.y
     return p, df
 
 
+#: Column names that mean a village's population but are not ``population`` (compared in lower
+#: case): refused with "rename it to population" (ignored, every village got the default).
+_POPULATION_NAMES = ("population", "pop", "人口", "popul", "inhabitants", "residents")
+
+
+def _check_separator(columns: Iterable[object], where: str) -> None:
+    """InputError for a CSV header read as one column holding ``;`` or tabs (Excel in a locale
+    with decimal commas saves ``;``-separated "CSV"): every column would be reported missing."""
+    names = [str(c) for c in columns]
+    if len(names) != 1:
+        return
+    for sep, called in ((";", "';'"), ("\t", "tabs")):
+        if sep in names[0]:
+            raise InputError(
+                f"{where}: the header is one column {names[0]!r}: the file separates its columns "
+                f"with {called}, not commas",
+                "save it as comma-separated CSV (Excel: 'CSV UTF-8 (comma delimited)'), "
+                "with '.' as the decimal point",
+            )
+
+
+def _rename_hint(missing: Iterable[str], columns: Iterable[object]) -> str:
+    """'did you mean' for each missing column that a present one spells in another case or
+    nearly ("rename 'ID' to 'id'"); "" when none."""
+    names = [str(c) for c in columns]
+    lower = {n.strip().lower(): n for n in names}
+    pairs = []
+    for want in missing:
+        close = difflib.get_close_matches(want, list(lower), 1, 0.8)
+        if close:
+            pairs.append(f"did you mean {want!r}? Rename {lower[close[0]]!r} to {want!r}; ")
+    return "".join(pairs)
+
+
+def _village_population(df: pd.DataFrame, ids: pd.Series, where: str) -> pd.Series:
+    """The population column as numbers (NaN = empty cell: the region's default).
+
+    Raises
+    ------
+    InputError
+        No ``population`` column while one is spelt like it (``Population``, ``pop``, ``人口``),
+        or a non-empty cell that is not a finite number >= 0 (``5,990``, ``599 人``): either
+        would give every such village the default population without a word.
+    """
+    if "population" not in df.columns:
+        for col in df.columns:
+            name = str(col).strip().lower()
+            if name in _POPULATION_NAMES or difflib.get_close_matches(name, ["population"], 1, 0.8):
+                raise InputError(
+                    f"{where}: no 'population' column, but a column {str(col)!r}",
+                    "did you mean 'population'? Rename it to population (without it every "
+                    "village gets the region's default population)",
+                )
+        return pd.Series(np.nan, index=df.index, dtype=float)
+    raw = df["population"]
+    pop = pd.to_numeric(raw, errors="coerce")
+    given = raw.notna() & raw.astype(str).str.strip().ne("")
+    unreadable = given & pop.isna()
+    if unreadable.any():
+        k = int(np.flatnonzero(unreadable.to_numpy())[0])
+        value = str(raw.iloc[k])
+        digits = re.sub(r"[^0-9.]", "", value)
+        fix = f"write {digits}" if re.fullmatch(r"\d+(\.\d+)?", digits) else "write a number"
+        raise InputError(
+            f"{where}: village {str(ids.iloc[k])!r}: population = {value!r} is not a number "
+            f"({int(unreadable.sum())} such village(s))",
+            f"{fix} (digits only, no thousands separator or unit; empty for the region's "
+            "default population)",
+        )
+    _check_population(pop, ids, where, "fix its population column")
+    return pop
+
+
 def villages_from_file(path: str | Path, region: Region, townships: TownshipBoundaries) -> Villages:
     """Settlements from a CSV (``id, name, lon, lat[, population]``) or a point layer."""
-    p, df = read_point_file(path, "villages", {"id": str})
-    missing = {"id", "lon", "lat"} - set(df.columns)
+    p, df = read_point_file(path, "villages", {"id": str, "population": str})
+    if df.empty:
+        raise InputError(f"{p}: no villages (the file has no rows)", _FILE_SHAPES["villages"])
+    _check_separator(df.columns, str(p))
+    missing = sorted({"id", "lon", "lat"} - set(df.columns))
     if missing:
-        raise InputError(f"{p}: missing column(s) {sorted(missing)}", "need id, lon, lat")
+        found = [str(c) for c in df.columns if c not in ("geometry",)]
+        raise InputError(
+            f"{p}: missing column(s) {missing} (the columns found: {found})",
+            f"{_rename_hint(missing, found)}a villages file needs the columns id, lon, lat "
+            "(optional: name, population)",
+        )
+    no_id = (df["id"].isna() | df["id"].astype(str).str.strip().eq("")).to_numpy()
+    if no_id.any():
+        rows = np.flatnonzero(no_id) + 1
+        raise InputError(
+            f"{p}: {len(rows)} village(s) without an id, first in data row {rows[0]} "
+            "(rows counted from 1 below the header)",
+            "give every village a unique id",
+        )
     lon = pd.to_numeric(df["lon"], errors="coerce")
     lat = pd.to_numeric(df["lat"], errors="coerce")
     bad_xy = ~(lon.between(-180, 180) & lat.between(-90, 90))  # NaN is not between
@@ -305,17 +426,14 @@ def villages_from_file(path: str | Path, region: Region, townships: TownshipBoun
     gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs=4326)
     if "id" not in gdf.columns:
         raise InputError(f"{p}: no 'id' column", "give each village a stable id")
-    ids = gdf["id"].astype(str)
+    ids = id_text(gdf["id"])
     dupes = sorted(set(ids[ids.duplicated()]))
     if dupes:
         raise InputError(f"{p}: duplicate village ids {dupes[:5]}", "make ids unique")
     bad = ~gdf.geometry.is_valid | gdf.geometry.is_empty | (gdf.geometry.geom_type != "Point")
     if bad.any():
         raise InputError(f"{p}: village {ids[bad].iloc[0]!r} has no valid point", "fix its lon/lat")
-    pop = pd.to_numeric(
-        gdf.get("population", pd.Series(index=gdf.index, dtype=float)), errors="coerce"
-    )
-    _check_population(pop, ids, str(p), "fix its population column")
+    pop = _village_population(gdf, ids, str(p))
     out = gpd.GeoDataFrame(
         {
             "id": ids.to_numpy(),
@@ -502,7 +620,12 @@ def _clock_s(value: object, where: str) -> int | None:
     """A time-window bound of an orders file (``HH:MM`` or minutes) -> seconds, or ``None``."""
     if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
         return None
-    text = str(value)
+    text = str(value).strip()
+    if "：" in text:  # typed with a Chinese input method
+        raise InputError(
+            f"{where}: {text!r} has a full-width colon '：'",
+            f"write it with the ASCII colon ':' ({text.replace('：', ':')})",
+        )
     try:
         if ":" in text:
             return parse_clock(text)
@@ -557,6 +680,7 @@ def _check_columns(df: pd.DataFrame, where: str) -> None:
     (``tw_strat`` for ``tw_start``, ``Kind`` for ``kind``) is refused: ignored, it would drop the
     time windows or quantities without a word. Other extra columns (notes, names) are ignored.
     """
+    _check_separator(df.columns, where)
     absent = [c for c in ORDER_COLUMNS if c not in df.columns]
     for col in df.columns:
         if col in ORDER_COLUMNS:
@@ -573,7 +697,8 @@ def _check_columns(df: pd.DataFrame, where: str) -> None:
     if missing:
         optional = [c for c in ORDER_COLUMNS if c not in REQUIRED_ORDER_COLUMNS]
         raise InputError(
-            f"{where}: missing required column(s) {missing}",
+            f"{where}: missing required column(s) {missing} (the columns found: "
+            f"{[str(c) for c in df.columns]})",
             f"an orders file needs the columns {', '.join(REQUIRED_ORDER_COLUMNS)} (a header "
             f"line); optional columns: {', '.join(optional)}",
         )
@@ -630,7 +755,9 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
     ):
         if col not in df.columns:
             df[col] = default
-    df["id"] = df["id"].astype(str)
+    df["id"] = id_text(df["id"])
+    # an empty cell is read as NaN (CSV) or None (GeoJSON): both are "no village", written ""
+    df["village"] = id_text(df["village"])
     dupes = sorted(set(df["id"][df["id"].duplicated()]))
     if dupes:
         raise InputError(f"{where}: duplicate order ids {dupes[:5]}", "make order ids unique")
@@ -647,6 +774,11 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
                     f"{w}: {col} = {row[col]!r} is not a valid number",
                     "give a finite number" + ("" if col in ("lon", "lat") else " >= 0"),
                 )
+        if not float(_number(row["parcels"])).is_integer():
+            raise InputError(
+                f"{w}: parcels = {row['parcels']!r} is not a whole number",
+                "give whole parcels (the weight goes in kg)",
+            )
         if not (-180 <= _number(row["lon"]) <= 180 and -90 <= _number(row["lat"]) <= 90):
             raise InputError(
                 f"{w}: lon/lat ({row['lon']}, {row['lat']}) out of range",
@@ -689,22 +821,82 @@ def with_cold_chain_limits(orders: pd.DataFrame, limits: ColdChainLimits) -> pd.
     return orders.assign(max_in_vehicle_s=orders["max_in_vehicle_s"].fillna(default))
 
 
-def check_order_villages(orders: pd.DataFrame, village_ids: Iterable[str], where: str) -> None:
-    """InputError when an order names a village that is not among ``village_ids``.
+#: An order naming a village must lie within this distance of it (metres, great circle): its
+#: parcels count in that village's weight and its lead time in that village's township, while it is
+#: routed at its own lon/lat. Farther, the village or the point is wrong (README, orders files).
+ORDER_VILLAGE_MAX_M = 5_000.0
+
+
+def _great_circle_m(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> Any:
+    """Haversine distance in metres between WGS84 points (arrays or scalars, degrees)."""
+    lon1, lat1, lon2, lat2 = (
+        np.radians(np.asarray(x, dtype=float)) for x in (lon1, lat1, lon2, lat2)
+    )
+    h = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 6_371_008.8 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+def check_order_villages(
+    orders: pd.DataFrame,
+    villages: pd.DataFrame,
+    where: str,
+    *,
+    left_out: Iterable[str] = (),
+    villages_source: str = "the villages table",
+) -> None:
+    """InputError when an order names a village that is not among ``villages`` (one of
+    ``left_out``, the villages of ``villages_source`` outside every township, is named as such),
+    or lies more than :data:`ORDER_VILLAGE_MAX_M` from the village it names.
 
     An order's ``village`` links it to the village table (its parcels count in the village's
-    weight); an empty ``village`` leaves the order routed by its lon/lat alone.
+    weight, its lead time in the village's township); an empty ``village`` leaves the order
+    routed by its lon/lat alone. ``villages`` has the columns ``id``, ``lon``, ``lat``.
     """
-    known = {str(v) for v in village_ids}
-    named = orders["village"].fillna("").astype(str).str.strip()
+    places = villages.assign(id=id_text(villages["id"])).drop_duplicates("id").set_index("id")
+    known = set(places.index)
+    named = id_text(orders["village"])
     unknown = orders[(named != "") & ~named.isin(known)]
+    outside = unknown[named[unknown.index].isin({str(v) for v in left_out})]
+    if len(outside):
+        first = outside.iloc[0]
+        raise InputError(
+            f"{where}: {len(outside)} order(s) name a village that lies outside every township "
+            f"and was left out, first order {first['id']}: village {named[outside.index[0]]!r} "
+            f"({villages_source})",
+            "fix the village's lon/lat in the villages file, or leave the order's village empty "
+            "to route the order by its lon/lat",
+        )
     if len(unknown):
         first = unknown.iloc[0]
         raise InputError(
             f"{where}: {len(unknown)} order(s) name a village that is not among the "
-            f"{len(known)} villages, first order {first['id']}: village {first['village']!r}",
+            f"{len(known)} villages, first order {first['id']}: village "
+            f"{named[unknown.index[0]]!r}",
             "use the village ids of the villages table (--villages), or leave village empty to "
             "route the order by its lon/lat",
+        )
+    linked = named != ""
+    if not linked.any():
+        return
+    at = places.loc[list(named[linked])]
+    apart = _great_circle_m(
+        orders.loc[linked, "lon"], orders.loc[linked, "lat"], at["lon"], at["lat"]
+    )
+    far = np.flatnonzero(apart > ORDER_VILLAGE_MAX_M)
+    if len(far):
+        k = int(far[0])
+        order = orders[linked].iloc[k]
+        village = at.iloc[k]
+        raise InputError(
+            f"{where}: {len(far)} order(s) lie more than {ORDER_VILLAGE_MAX_M / 1000:g} km from "
+            f"the village they name, first order {order['id']}: its lon/lat ({order['lon']}, "
+            f"{order['lat']}) is {apart[k] / 1000:.1f} km from village {at.index[k]} "
+            f"({village['lon']:.6f}, {village['lat']:.6f})",
+            "fix lon/lat or village, or leave village empty to route the order by its lon/lat "
+            "alone",
         )
 
 

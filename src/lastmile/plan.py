@@ -373,7 +373,13 @@ def prepare(
         )
     )
     if plan.orders:
-        check_order_villages(orders_df, villages.gdf["id"], plan.orders)
+        check_order_villages(
+            orders_df,
+            villages.gdf,
+            plan.orders,
+            left_out=villages.dropped_ids,
+            villages_source=villages.source,
+        )
         orders_df = with_cold_chain_limits(orders_df, region.cold_chain)
     # the day's orders at the villages left out: only an orders file has any (reported unreachable)
     at_village = orders_df["village"].astype(str).value_counts()
@@ -417,8 +423,10 @@ def prepare(
     if bool(fac_far.iloc[c]):
         raise DataError(
             f"the county centre ({region.county_centre.lon}, {region.county_centre.lat}) is "
-            f"{fac['snap_m'].iloc[c]:.0f} m from the road network",
-            "fix [county_centre] lon/lat in the region file",
+            f"{fac['snap_m'].iloc[c]:.0f} m from the road network ({net.source}; snap limit "
+            f"{region.max_snap_m:.0f} m)",
+            "give a road network that reaches the county centre (an extract cut to cover the "
+            "whole county), or fix [county_centre] lon/lat if they are wrong",
         )
     fac = fac[~fac_far].reset_index(drop=True)
 

@@ -12,13 +12,23 @@ import hashlib
 import json
 import math
 import os
+import re
 import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from lastmile.config import MAX_DURATION_S, SEED_LIMIT, Region, check_crs, parse_region
+from lastmile.config import (
+    MAX_DURATION_S,
+    SEED_LIMIT,
+    Region,
+    check_crs,
+    parse_region,
+    parse_toml,
+    read_toml,
+    read_toml_text,
+)
 from lastmile.errors import InfeasibleError, InputError
 from lastmile.location import OBJECTIVES
 from lastmile.routing import FIRST_SOLUTION_STRATEGIES
@@ -336,15 +346,8 @@ def load_scenario(
         p = Path(path)
         where = f"scenario file {p}"
         base_dir = p.parent
-        try:
-            # the bytes are read once: the manifest records their hash, the parser their text
-            raw = p.read_bytes()
-            scenario_sha256 = hashlib.sha256(raw).hexdigest()
-            data = tomllib.loads(raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n"))
-        except FileNotFoundError:
-            raise InputError(f"{where} does not exist", "check the path") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{where} is not valid TOML: {exc}", "fix the syntax") from exc
+        data = read_toml(p, where)
+        scenario_sha256 = hashlib.sha256(p.read_bytes()).hexdigest()  # for the manifest
     unknown = sorted(set(data) - {"region", "plan", *REGION_TABLES})
     if unknown:
         raise InputError(
@@ -366,26 +369,9 @@ def load_scenario(
         region_text, region_source = _embedded_region_text(), "suichang (embedded)"
     else:
         region_dir, region_source = rp.parent, str(rp)
-        try:
-            region_raw = rp.read_bytes()
-            region_sha256 = hashlib.sha256(region_raw).hexdigest()
-            region_text = region_raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
-        except FileNotFoundError:
-            raise InputError(
-                f"{asked}: region file {rp} does not exist", "check the path"
-            ) from None
-        except IsADirectoryError:
-            raise InputError(
-                f"{asked}: region file {rp} is a directory", "give a TOML file"
-            ) from None
-        except UnicodeDecodeError:
-            raise InputError(f"region file {rp} is not UTF-8 text", "save it as UTF-8") from None
-    try:
-        region_data = tomllib.loads(region_text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(
-            f"region file {region_source} is not valid TOML: {exc}", "fix the syntax"
-        ) from exc
+        region_text = read_toml_text(rp, f"{asked}: region file {rp}")
+        region_sha256 = hashlib.sha256(rp.read_bytes()).hexdigest()
+    region_data = parse_toml(region_text, f"region file {region_source}")
     # the scenario's region tables: [[fleet]] (and a non-table, refused by parse_region naming the
     # scenario) replaces the region file's; a table merges its keys over the region file's
     given: dict[str, frozenset[str] | None] = {}
@@ -495,16 +481,144 @@ def defaults_toml() -> str:
     return "\n".join(lines) + "\n"
 
 
+@dataclass(frozen=True)
+class _Statement:
+    """One statement of a TOML text: its lines, the table it opens ("" for a key line, a blank
+    or a comment) and for a key line its top-level key."""
+
+    lines: tuple[str, ...]
+    header: str = ""
+    key: str = ""
+
+    @property
+    def comment(self) -> bool:
+        return not self.header and not self.key
+
+
+def _statements(text: str) -> list[_Statement]:
+    """``text`` (valid TOML) cut into statements; a statement spanning lines (a multi-line
+    string or array) is one. Keys are read by the TOML parser, so any spelling counts
+    (``[ plan ]``, ``["plan"]``, ``plan.p = 3``, ``plan = {p = 3}``)."""
+    out: list[_Statement] = []
+    pending: list[str] = []
+    for line in text.splitlines():
+        if not pending and (not line.strip() or line.lstrip().startswith("#")):
+            out.append(_Statement((line,)))
+            continue
+        pending.append(line)
+        try:
+            parsed = tomllib.loads("\n".join(pending))
+        except tomllib.TOMLDecodeError:
+            continue  # the statement goes on on the next line
+        name = next(iter(parsed), "")
+        if pending[0].lstrip().startswith("["):
+            out.append(_Statement(tuple(pending), header=name))
+        else:
+            out.append(_Statement(tuple(pending), key=name))
+        pending = []
+    if pending:  # not reached for a text that loads; kept as written
+        out.append(_Statement(tuple(pending)))
+    return out
+
+
+def _trailing_comment(statement: _Statement) -> str:
+    """The ``# ...`` comment ending a one-line key statement ("" if none)."""
+    if len(statement.lines) != 1:
+        return ""
+    line = statement.lines[0]
+    whole = tomllib.loads(line)
+    for at in (i for i, c in enumerate(line) if c == "#"):
+        try:
+            if tomllib.loads(line[:at]) == whole:
+                return line[at:]
+        except tomllib.TOMLDecodeError:
+            continue
+    return ""
+
+
+#: the comment :func:`_plan_toml` writes for an unset key (dropped on reading: it is rewritten)
+_UNSET = re.compile(r"#\s*(\w+)\s*=\s*\(unset\)\s*$")
+_EFFECTIVE_HEADER = "# effective scenario "
+
+
 def scenario_toml(path: str | Path) -> str:
     """The scenario file ``path`` with its ``[plan]`` table replaced by every effective
-    ``[plan]`` setting (defaults filled in); its other lines as written. Loads as a scenario."""
+    ``[plan]`` setting (defaults filled in); its other lines as written. Loads as a scenario,
+    and ``scenario_toml`` of that text gives the same text again (with the same header).
+
+    However ``[plan]`` is spelt (``[ plan ]``, dotted ``plan.p = 3`` keys, an inline table), its
+    keys are written once, as one ``[plan]`` table; the user's comments in it are kept: a key's
+    end-of-line comment on that key's line, a comment line above a key above it, the comment
+    lines after its last key after the table.
+    """
     scenario = load_scenario(path)
-    text = Path(path).read_text(encoding="utf-8")
-    lines = [f"# effective scenario {path}: [plan] with every default filled in"]
-    sections = _sections(text)
-    lines += sections[0][1]  # top-level keys (region = ...) must come before any table
-    lines += [*_plan_toml(scenario.plan), ""]
-    for header, body in sections[1:]:
-        if header != "[plan]":
-            lines += body
-    return "\n".join(lines) + "\n"
+    text = read_toml_text(Path(path), f"scenario file {path}")
+    plan_keys = {f.name for f in fields(PlanSettings)}
+    top: list[str] = []  # the top-level lines (region = ...): they must come before any table
+    rest: list[str] = []  # the other tables' lines
+    plan_at: int | None = None  # where in ``rest`` the [plan] table was
+    header_comment = ""  # the end-of-line comment of the [plan] header
+    head: list[str] = []  # comment lines between the [plan] header and its first key
+    above: dict[str, list[str]] = {}  # [plan] key -> the comment lines above it
+    after: dict[str, str] = {}  # [plan] key -> its end-of-line comment
+    tail: list[str] = []  # comment lines after the last [plan] key
+    waiting: list[str] = []  # comment and blank lines not yet placed
+    section = ""  # the table the current line is in ("" = top level)
+    plan_seen = False  # a key of the [plan] table read
+
+    def place(lines: list[str]) -> None:
+        (top if section == "" else rest).extend(lines)
+
+    for st in _statements(text):
+        if st.comment:
+            line = st.lines[0]
+            unset = _UNSET.match(line.strip())
+            if (unset and unset.group(1) in plan_keys) or (
+                line.startswith(_EFFECTIVE_HEADER) and not top and not waiting and not section
+            ):
+                continue  # written again below
+            waiting.append(line)
+        elif st.header:
+            if section == "plan":
+                tail = waiting
+            else:
+                place(waiting)
+            waiting = []
+            section = st.header
+            if section == "plan":
+                plan_at, header_comment = len(rest), _trailing_comment(st)
+            else:
+                rest.extend(st.lines)
+        elif section == "plan" or (section == "" and st.key == "plan"):  # or plan.KEY = ...
+            parsed = tomllib.loads("\n".join(st.lines))
+            name = next(iter(parsed["plan"] if section == "" else parsed), "")
+            if section == "":
+                place(waiting)  # comments above a top-level plan.KEY stay where they were
+            elif not plan_seen:
+                head.extend(waiting)
+            else:
+                above.setdefault(name, []).extend(waiting)
+            plan_seen = section == "plan"
+            waiting = []
+            if comment := _trailing_comment(st):
+                after[name] = comment
+        else:
+            place([*waiting, *st.lines])
+            waiting = []
+    if section == "plan":
+        tail = waiting
+    else:
+        place(waiting)
+    plan_lines = [f"[plan] {header_comment}".rstrip(), *head]
+    for line in _plan_toml(scenario.plan)[1:]:
+        key = line.lstrip("# ").split(" ", 1)[0]
+        plan_lines += above.get(key, [])
+        plan_lines.append(f"{line} {after[key]}" if key in after and "=" in line else line)
+    plan_lines += tail
+    if plan_at is None:
+        top += ["", *plan_lines, ""] if top else [*plan_lines, ""]
+        body = rest
+    else:
+        body = [*rest[:plan_at], *plan_lines, *rest[plan_at:]]
+    lines = [f"{_EFFECTIVE_HEADER}{path}: [plan] with every default filled in", *top, *body]
+    return "\n".join(lines).rstrip("\n") + "\n"

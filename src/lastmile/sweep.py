@@ -79,6 +79,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lastmile.config import read_toml
 from lastmile.errors import InputError, LastmileError
 from lastmile.io import atomic_path, write_bytes, write_csv, write_json, write_text
 from lastmile.scenario import NETWORK_SOURCES, PLAN_PATH_KEYS, REGION_TABLES, PlanSettings
@@ -186,12 +187,7 @@ def dumps_toml(data: Mapping[str, Any]) -> str:
 
 
 def _read_toml(path: Path, what: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{what} {path} does not exist", "check the path") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{what} {path} is not valid TOML: {exc}", "fix the syntax") from exc
+    return read_toml(path, f"{what} {path}")
 
 
 def _absolute(value: Any, base: Path) -> Any:
