@@ -302,6 +302,10 @@ def test_locate_writes_its_folder_whole(
     assert {p.name for p in out.iterdir()} == files | {"manifest.json"}
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["command"] == "locate" and set(manifest["files"]) == files
+    # it says what the hubs were made from, as a plan's manifest does (bb14 D12)
+    assert manifest["seed"] == 2026 and manifest["synthetic_standin"] is True
+    assert manifest["plan"]["p"] == 10 and manifest["region_config"]["network"]["max_snap_m"] > 0
+    assert manifest["location_solver"]["status"]
     hubs = pd.read_csv(out / "hubs.csv")
     assert len(hubs) == 11 and hubs["role"].iloc[0] == "county centre"
     assert len(pd.read_csv(out / "assignments.csv")) > 0

@@ -464,7 +464,9 @@ def _cmd_route(args: argparse.Namespace) -> int:
         "for like (`lastmile plan` gives the figures over the same orders, trunk included)"
     )
     if args.out:
-        paths = write_route_outputs((baseline, planned), args.out, network=inputs.source.label)
+        paths = write_route_outputs(
+            (baseline, planned), args.out, network=inputs.source.label, inputs=inputs
+        )
         print(f"wrote {args.out}: " + ", ".join(sorted(p.name for p in paths.values())))
     return 0 if baseline.validation.ok and planned.validation.ok else 4
 

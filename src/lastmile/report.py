@@ -532,33 +532,34 @@ def _hash_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def manifest(result: PlanResult, *, map_assets: str | None = None) -> dict[str, Any]:
-    """Inputs with content hashes, configuration, versions, seed and timings.
+def input_manifest(inputs: PlanInputs) -> dict[str, Any]:
+    """What a run was made from: versions, data source, scenario, configuration, seed and the
+    input files with their content hashes (every command's ``manifest.json`` starts with it).
 
     ``region_config`` holds every region table the run used, the scenario's overrides applied
     (``[network]`` snap limit and ``[standin]`` settings included); ``inputs.scenario_file`` the
     scenario file's absolute path and sha256; ``lastmile_commit`` the git commit of the checkout
     lastmile runs from (absent for an installed copy).
     """
-    inp = result.inputs
+    inp = inputs
     sc = inp.scenario
-    inputs: dict[str, Any] = {"region": {"source": inp.region.source_file}}
+    files: dict[str, Any] = {"region": {"source": inp.region.source_file}}
     if sc.region_file_sha256 is not None:
-        inputs["region"]["sha256"] = sc.region_file_sha256
+        files["region"]["sha256"] = sc.region_file_sha256
     if sc.file is not None:
         # the scenario file as read: its tables override the region's (snap limit, stand-in, ...)
-        inputs["scenario_file"] = {"path": sc.file, "sha256": sc.file_sha256}
+        files["scenario_file"] = {"path": sc.file, "sha256": sc.file_sha256}
     if inp.outline is not None:
-        inputs["county_outline"] = inp.outline.describe()
+        files["county_outline"] = inp.outline.describe()
     if inp.source.osm_file is not None:
-        inputs["osm"] = {
+        files["osm"] = {
             "path": str(inp.source.osm_file),
             "sha256": file_sha256(inp.source.osm_file),
         }
     for key in ("boundaries", "villages", "orders", "local_extract"):
         value = getattr(sc.plan, key)
         if value:
-            inputs[key] = {"path": value, "sha256": file_sha256(value)}
+            files[key] = {"path": value, "sha256": file_sha256(value)}
     commit = source_commit()
     return {
         "lastmile": __version__,
@@ -583,22 +584,37 @@ def manifest(result: PlanResult, *, map_assets: str | None = None) -> dict[str, 
             "standin": asdict(inp.region.standin),
         },
         "seed": sc.plan.seed,
+        "inputs": files,
+    }
+
+
+def routing_manifest(plans: Sequence[RoutePlan]) -> dict[str, Any]:
+    """Each routed day's solver status, what ended its search and how many solutions it saw."""
+    return {
+        rp.name: {
+            "status": rp.solution.status,
+            "search_ended_by": rp.solution.search_ended_by,
+            "reproducible": rp.solution.reproducible,
+            "solutions": rp.solution.solutions,
+            "seconds": round(rp.solution.solve_seconds, 2),
+        }
+        for rp in plans
+    }
+
+
+def manifest(result: PlanResult, *, map_assets: str | None = None) -> dict[str, Any]:
+    """:func:`input_manifest`, the API's hub changes, timings and the solvers' ends."""
+    base = input_manifest(result.inputs)
+    files = base.pop("inputs")
+    return {
+        **base,
         # hub changes made through the API (Plan.with_hub / without_hub / swap_hub)
         "forced_hub_sites": list(result.placement.forced),
         "excluded_hub_sites": list(result.placement.excluded),
-        "inputs": inputs,
+        "inputs": files,
         "timings_s": {k: round(v, 2) for k, v in result.timings.items()},
         "map_assets": map_assets,
-        "routing_solver": {
-            rp.name: {
-                "status": rp.solution.status,
-                "search_ended_by": rp.solution.search_ended_by,
-                "reproducible": rp.solution.reproducible,
-                "solutions": rp.solution.solutions,
-                "seconds": round(rp.solution.solve_seconds, 2),
-            }
-            for rp in (result.baseline, result.planned)
-        },
+        "routing_solver": routing_manifest((result.baseline, result.planned)),
         "location_solver": {
             "seconds": round(result.placement.result.seconds, 2),
             "status": result.placement.result.status,
@@ -610,18 +626,22 @@ def manifest(result: PlanResult, *, map_assets: str | None = None) -> dict[str, 
 
 
 def _write_command_folder(
-    out: str | Path, command: str, fill: Callable[[Path], dict[str, Path]]
+    out: str | Path,
+    command: str,
+    fill: Callable[[Path], dict[str, Path]],
+    made_from: Mapping[str, Any] | None = None,
 ) -> dict[str, Path]:
     """Write a command's output folder atomically, as :func:`write_outputs` does.
 
-    ``fill`` writes the files into the staging folder; a small ``manifest.json`` (command,
-    version, files) marks the folder as a lastmile output, so that a later run may replace it.
+    ``fill`` writes the files into the staging folder; ``manifest.json`` (command, the files,
+    and ``made_from``: what the run was made from, :func:`input_manifest` and the solvers' ends)
+    says how the folder was made, and marks it as a lastmile output that a later run may replace.
     """
     target = Path(out)
     with atomic_dir(target) as staging:
         paths = fill(staging)
         files = sorted(str(p.relative_to(staging)) for p in paths.values())
-        man = {"command": command, "lastmile": __version__, "files": files}
+        man = {"command": command, **(made_from or {"lastmile": __version__}), "files": files}
         paths["manifest"] = write_json(staging / "manifest.json", man)
     return {name: target / path.relative_to(staging) for name, path in paths.items()}
 
@@ -652,11 +672,22 @@ def write_locate_outputs(
             "csv_townships": write_csv(d / "townships.csv", townships),
         }
 
-    return _write_command_folder(out, "locate", fill)
+    made_from = {
+        **input_manifest(inputs),
+        "location_solver": {
+            "seconds": round(placement.result.seconds, 2),
+            "status": placement.result.status,
+        },
+    }
+    return _write_command_folder(out, "locate", fill, made_from)
 
 
 def write_route_outputs(
-    plans: Sequence[RoutePlan], out: str | Path, *, network: str = ""
+    plans: Sequence[RoutePlan],
+    out: str | Path,
+    *,
+    network: str = "",
+    inputs: PlanInputs | None = None,
 ) -> dict[str, Path]:
     """The folder of ``lastmile route --out``: the routes, stops and unassigned orders of the
     routed days (GeoPackage layers and CSV, a ``scenario`` column each, and ``network``: the
@@ -676,7 +707,11 @@ def write_route_outputs(
             paths[f"csv_{name}"] = write_csv(d / f"{name}.csv", frame)
         return paths
 
-    return _write_command_folder(out, "route", fill)
+    made_from = {
+        **(input_manifest(inputs) if inputs is not None else {"lastmile": __version__}),
+        "routing_solver": routing_manifest(plans),
+    }
+    return _write_command_folder(out, "route", fill, made_from)
 
 
 def write_plan_comparison(
@@ -832,4 +867,4 @@ def write_compare_outputs(
         )
         return paths
 
-    return _write_command_folder(out, "compare", fill)
+    return _write_command_folder(out, "compare", fill, manifest(result))
