@@ -374,7 +374,8 @@ def _print_routes(*plans: RoutePlan) -> None:
         ),
     )
     for label, fn in rows:
-        print(f"  {label:<26}" + "".join(f"{fn(p):>16}" for p in plans))
+        # a value longer than the column (e.g. "nothing_to_route") keeps one space before it
+        print(f"  {label:<26}" + "".join(f" {fn(p):>15}" for p in plans))
     for p in plans:
         for reason, n in p.solution.unassigned_by_reason().items():
             if n:
