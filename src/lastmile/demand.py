@@ -392,6 +392,18 @@ def _village_population(df: pd.DataFrame, ids: pd.Series, where: str) -> pd.Seri
     return pop
 
 
+def _refuse_missing_ids(ids: pd.Series, where: str, what: str) -> None:
+    """InputError naming the first data row whose id is empty (``what``: village / order)."""
+    no_id = (ids.isna() | ids.astype(str).str.strip().eq("")).to_numpy()
+    if no_id.any():
+        rows = np.flatnonzero(no_id) + 1
+        raise InputError(
+            f"{where}: {len(rows)} {what}(s) without an id, first in data row {rows[0]} "
+            "(rows counted from 1 below the header)",
+            f"give every {what} a unique id",
+        )
+
+
 def villages_from_file(path: str | Path, region: Region, townships: TownshipBoundaries) -> Villages:
     """Settlements from a CSV (``id, name, lon, lat[, population]``) or a point layer."""
     p, df = read_point_file(path, "villages", {"id": str, "population": str})
@@ -406,14 +418,7 @@ def villages_from_file(path: str | Path, region: Region, townships: TownshipBoun
             f"{_rename_hint(missing, found)}a villages file needs the columns id, lon, lat "
             "(optional: name, population)",
         )
-    no_id = (df["id"].isna() | df["id"].astype(str).str.strip().eq("")).to_numpy()
-    if no_id.any():
-        rows = np.flatnonzero(no_id) + 1
-        raise InputError(
-            f"{p}: {len(rows)} village(s) without an id, first in data row {rows[0]} "
-            "(rows counted from 1 below the header)",
-            "give every village a unique id",
-        )
+    _refuse_missing_ids(df["id"], str(p), "village")
     lon = pd.to_numeric(df["lon"], errors="coerce")
     lat = pd.to_numeric(df["lat"], errors="coerce")
     bad_xy = ~(lon.between(-180, 180) & lat.between(-90, 90))  # NaN is not between
@@ -732,15 +737,7 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
         names ``where`` and the order id (or the row of an order without an id).
     """
     _check_columns(df, where)
-    ids = df["id"]
-    no_id = (ids.isna() | ids.astype(str).str.strip().eq("")).to_numpy()
-    if no_id.any():
-        rows = np.flatnonzero(no_id) + 1
-        raise InputError(
-            f"{where}: {len(rows)} order(s) without an id, first in data row {rows[0]} "
-            "(rows counted from 1 below the header)",
-            "give every order a unique id",
-        )
+    _refuse_missing_ids(df["id"], where, "order")
     df = df.copy()
     for col, default in (
         ("parcels", 0),
