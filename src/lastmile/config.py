@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
 import math
 import os
 import re
@@ -763,8 +764,14 @@ def _require(table: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
 
 
 def read_toml_text(path: Path, name: str) -> str:
+    """The text of the TOML file ``path`` (see :func:`read_toml_source`)."""
+    return read_toml_source(path, name)[0]
+
+
+def read_toml_source(path: Path, name: str) -> tuple[str, str]:
     """The text of the TOML file ``path`` (``name``: how messages call it, e.g. "scenario file
-    X"), a leading UTF-8 byte-order mark dropped (Windows Notepad writes one).
+    X"), a leading UTF-8 byte-order mark dropped (Windows Notepad writes one), and the sha256 of
+    the bytes read (the manifest records what was parsed, not a second read of the file).
 
     The one reader of every TOML file a user gives (scenario, region, sweep).
 
@@ -781,12 +788,13 @@ def read_toml_text(path: Path, name: str) -> str:
         raise InputError(f"{name} is a directory", "give a TOML file") from None
     try:
         # universal newlines, as a text-mode read gives (tomllib refuses a bare carriage return)
-        return raw.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+        text = raw.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{name} is not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})",
             "save it as UTF-8",
         ) from None
+    return text, hashlib.sha256(raw).hexdigest()
 
 
 def parse_toml(text: str, name: str) -> dict[str, Any]:

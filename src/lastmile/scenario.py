@@ -8,7 +8,6 @@ planning choices, and may override any region table (``[demand]``, ``[[fleet]]``
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -26,7 +25,7 @@ from lastmile.config import (
     check_crs,
     parse_region,
     parse_toml,
-    read_toml,
+    read_toml_source,
     read_toml_text,
 )
 from lastmile.errors import InfeasibleError, InputError
@@ -346,8 +345,8 @@ def load_scenario(
         p = Path(path)
         where = f"scenario file {p}"
         base_dir = p.parent
-        data = read_toml(p, where)
-        scenario_sha256 = hashlib.sha256(p.read_bytes()).hexdigest()  # for the manifest
+        text, scenario_sha256 = read_toml_source(p, where)
+        data = parse_toml(text, where)
     unknown = sorted(set(data) - {"region", "plan", *REGION_TABLES})
     if unknown:
         raise InputError(
@@ -369,8 +368,7 @@ def load_scenario(
         region_text, region_source = _embedded_region_text(), "suichang (embedded)"
     else:
         region_dir, region_source = rp.parent, str(rp)
-        region_text = read_toml_text(rp, f"{asked}: region file {rp}")
-        region_sha256 = hashlib.sha256(rp.read_bytes()).hexdigest()
+        region_text, region_sha256 = read_toml_source(rp, f"{asked}: region file {rp}")
     region_data = parse_toml(region_text, f"region file {region_source}")
     # the scenario's region tables: [[fleet]] (and a non-table, refused by parse_region naming the
     # scenario) replaces the region file's; a table merges its keys over the region file's

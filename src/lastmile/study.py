@@ -45,9 +45,10 @@ def time_stats(
 ) -> dict[str, float]:
     """Demand-weighted mean, median, p95, max and shares within 30 / 60 minutes.
 
-    ``rounded``: minutes to 2 decimals and shares to 4, as ``kpis.json`` gives them; ``False``
-    keeps every figure unrounded, for text that rounds it once to fewer decimals (a mean of
-    48.5506 is 48.55 in kpis.json and 48.6 on the console, never 48.5 from 48.55).
+    ``rounded``: minutes to 2 decimals and shares to 4, as ``kpis.json`` gives them
+    (:func:`rounded_stats`); ``False`` keeps every figure unrounded, for text that rounds it once
+    to fewer decimals (a mean of 48.5506 is 48.55 in kpis.json and 48.6 on the console, never 48.5
+    from 48.55).
     """
     w = np.asarray(weights, dtype=np.float64)
     m = np.asarray(minutes, dtype=np.float64)
@@ -62,8 +63,11 @@ def time_stats(
         "share_within_30_min": float(w[m <= 30].sum() / total),
         "share_within_60_min": float(w[m <= 60].sum() / total),
     }
-    if not rounded:
-        return raw
+    return rounded_stats(raw) if rounded else raw
+
+
+def rounded_stats(raw: Mapping[str, float]) -> dict[str, float]:
+    """:func:`time_stats` figures as ``kpis.json`` gives them: minutes to 2 decimals, shares 4."""
     return {k: round(v, 4 if k.startswith("share") else 2) for k, v in raw.items()}
 
 
@@ -184,18 +188,10 @@ def access_study(
         gw = cmp["weight"].to_numpy(np.float64)
         # from the villages' unrounded minutes; minutes_saved from the unrounded means
         rows_in = grp.index.to_numpy()[both[grp.index.to_numpy()]]
-        positive = gw.sum() > 0
-        before = time_stats(mb[rows_in], gw) if positive else {}
-        after = time_stats(ma[rows_in], gw) if positive else {}
-        saved = (
-            round(
-                time_stats(mb[rows_in], gw, rounded=False)["mean_min"]
-                - time_stats(ma[rows_in], gw, rounded=False)["mean_min"],
-                2,
-            )
-            if positive
-            else float("nan")
-        )
+        raw_b = time_stats(mb[rows_in], gw, rounded=False) if gw.sum() > 0 else {}
+        raw_a = time_stats(ma[rows_in], gw, rounded=False) if gw.sum() > 0 else {}
+        before, after = rounded_stats(raw_b), rounded_stats(raw_a)
+        saved = round(raw_b["mean_min"] - raw_a["mean_min"], 2) if raw_b else float("nan")
         nan = float("nan")
         rows.append(
             {
@@ -214,8 +210,7 @@ def access_study(
     # every figure rounded once, from the unrounded means (not a difference of rounded ones)
     raw_before = time_stats(mb[both], w[both], rounded=False)
     raw_after = time_stats(ma[both], w[both], rounded=False)
-    before_all = time_stats(mb[both], w[both])
-    after_all = time_stats(ma[both], w[both])
+    before_all, after_all = rounded_stats(raw_before), rounded_stats(raw_after)
     ids = np.asarray(village_ids, dtype=object)
     summary = {
         "before": before_all,
