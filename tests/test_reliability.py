@@ -283,6 +283,11 @@ def test_osm_roads_outside_the_county(
     oakland = test_data / "osm/samples/west-oakland.osm.bz2"
     code, _, err = cli(capsys, "network", "--network", str(oakland), "--cache-dir", str(tmp_path))
     assert_error(code, err, 2, "inside the Suichang County outline", "-122.", "give an extract")
+    # refused before it is cached: a later run reads the file again and refuses it again
+    assert not list(tmp_path.glob("network-*.npz"))
+    code, _, err = cli(capsys, "fetch", "--extract", str(oakland), "--cache-dir", str(tmp_path))
+    assert_error(code, err, 2, "inside the Suichang County outline")
+    assert not list(tmp_path.glob("network-*.npz")) and not (tmp_path / "extracts").exists()
 
 
 def test_wrongly_compressed_osm_in_a_real_process(standin_osm: Path, tmp_path: Path) -> None:

@@ -202,8 +202,13 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         # read it first: a missing or broken extract, or one outside the county, is refused and
         # never copied into the cache
         desc = f"OpenStreetMap extract {src.name}"
-        net = load_network(src, region, cache=cache, description=desc)
-        check_covers(net, outline, region, src)
+        net = load_network(
+            src,
+            region,
+            cache=cache,
+            description=desc,
+            accept=lambda n: check_covers(n, outline, region, src),
+        )
         share = outline_share(net, outline)
         if share < EXTRACT_SHARE_WARNING:
             print(

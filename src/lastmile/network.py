@@ -25,7 +25,7 @@ import re
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -732,16 +732,22 @@ def load_network(
     outline: BaseGeometry | None = None,
     synthetic: bool = False,
     description: str | None = None,
+    accept: Callable[[RoadNetwork], None] | None = None,
 ) -> RoadNetwork:
     """Like :func:`build_network`, with a binary cache keyed by content hash and speed table.
 
     The cache is used for files (the key includes the file's sha256); online downloads rely on
     osmnx's own HTTP cache (``osmnx.settings.cache_folder``) and are then cached here by the date.
+    ``accept`` (e.g. :func:`check_covers`) may refuse the graph by raising; it runs before the
+    graph is cached, so a refused file leaves nothing in the cache.
     """
     if cache is None or str(source) == "osm":
-        return build_network(
+        net = build_network(
             source, region, outline=outline, synthetic=synthetic, description=description
         )
+        if accept is not None:
+            accept(net)
+        return net
     path = Path(source)
     _check_readable(path)
     key = _cache_key(
@@ -753,9 +759,13 @@ def load_network(
         net = net_or_none
         if description and net.source != description:
             net = _with_source(net, description, synthetic)
+        if accept is not None:
+            accept(net)
     else:
         net = build_network(path, region, synthetic=synthetic, description=description)
         net = replace(net, cache_key=key)
+        if accept is not None:
+            accept(net)
         save_network(net, cached)
     # the key of the file it was read from: later stages key their caches (matrices) on it
     return replace(net, cache_key=key)
@@ -922,8 +932,13 @@ def open_network(
     label = (
         f"OpenStreetMap extract {path.name}, file of {dated} (© OpenStreetMap contributors, ODbL)"
     )
-    net = load_network(path, region, cache=cache, description=label)
-    check_covers(net, outline, region, path)
+    net = load_network(
+        path,
+        region,
+        cache=cache,
+        description=label,
+        accept=lambda n: check_covers(n, outline, region, path),
+    )
     return net, NetworkSource("file", path if kind != "graphml" else None, label)
 
 
