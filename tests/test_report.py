@@ -190,6 +190,11 @@ def test_fleet_needed_table_gives_whole_vehicles_and_0_for_a_type_not_used(
     out = capsys.readouterr().out
     plan_line = next(line for line in out.splitlines() if "fleet needed, plan" in line)
     assert " 0 trunk" in plan_line
+    # lead times as kpis.json has them (one decimal), not rounded a second time
+    parcel = {n: k["lead_time"][n]["parcel"] for n in ("baseline", "plan")}
+    lead_line = next(line for line in out.splitlines() if "cut-off -> delivered" in line)
+    for p in parcel.values():
+        assert f"{p['mean_min']:.1f} / {p['p90_min']:.1f}" in lead_line, lead_line
 
 
 def test_map_title_counts_trunk_runs_as_kpis_do(result: PlanResult) -> None:

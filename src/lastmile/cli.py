@@ -410,8 +410,8 @@ def _print_like_for_like(k: dict[str, Any]) -> None:
         if not b.get("orders"):
             continue
         print(
-            f"  {label:<30} mean / p90, min {b['mean_min']:>6.0f} / {b['p90_min']:<5.0f}"
-            f"   {a['mean_min']:>6.0f} / {a['p90_min']:<5.0f}"
+            f"  {label:<30} mean / p90, min {b['mean_min']:>6.1f} / {b['p90_min']:<6.1f}"
+            f"  {a['mean_min']:>6.1f} / {a['p90_min']:<6.1f}"
         )
     cc = k["cold_chain"]
     print(
