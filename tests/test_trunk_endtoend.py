@@ -375,7 +375,7 @@ def test_fleet_search_serves_all_and_one_fewer_does_not() -> None:
     both = fleet_needed("plan", problem, solver, fixed_daily_cost=50.0)  # type: ignore[arg-type]
     s = both.summary()
     assert s["vehicles"] == 6 and s["all_servable_served"] and s["servable_orders"] == 6
-    assert s["one_fewer_fails"] and s["trunk_vehicles"] == 0
+    assert s["one_fewer_fails"] and s["trunk_run_vehicles"] == 0
 
 
 def test_fleet_needed_is_never_more_than_the_routed_day_used() -> None:

@@ -435,7 +435,7 @@ def _print_like_for_like(k: dict[str, Any]) -> None:
         print(
             f"  fleet needed, {n}: {f['vehicles']} vehicles = {last_mile} on last-mile routes ("
             + ", ".join(f"{int(by_type.get(t, 0))} {t}" for t in types)
-            + f") + {f['trunk_vehicles']} on trunk runs, cost {f['cost']:,.0f}{flag}"
+            + f") + {f['trunk_run_vehicles']} on trunk runs, cost {f['cost']:,.0f}{flag}"
         )
 
 

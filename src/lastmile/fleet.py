@@ -212,7 +212,7 @@ class FleetNeeded:
 
     scenario: str
     depots: tuple[DepotFleet, ...]
-    trunk_vehicles: int
+    trunk_run_vehicles: int
     trunk_reached: bool
     trunk_cost: float
     fixed_daily_cost: float
@@ -227,9 +227,9 @@ class FleetNeeded:
             for t, n in d.counts.items():
                 by_type[_strip(t, d.depot)] = by_type.get(_strip(t, d.depot), 0) + n
         return {
-            "vehicles": sum(d.vehicles for d in self.depots) + self.trunk_vehicles,
+            "vehicles": sum(d.vehicles for d in self.depots) + self.trunk_run_vehicles,
             "last_mile_by_type": by_type,
-            "trunk_vehicles": self.trunk_vehicles,
+            "trunk_run_vehicles": self.trunk_run_vehicles,
             "by_depot": by_depot,
             "servable_orders": sum(d.servable for d in self.depots),
             "all_servable_served": all(d.reached for d in self.depots) and self.trunk_reached,

@@ -750,7 +750,8 @@ def kpi_coverage(kpis: Mapping[str, Any]) -> dict[str, str]:
     if "fleet_needed" in kpis:
         out["fleet_needed"] = (
             "each scenario's servable orders (unserved reason not infeasible): the smallest "
-            "last-mile vehicles per type and depot, plus trunk_vehicles (the plan's trunk runs), "
+            "last-mile vehicles per type and depot, plus trunk_run_vehicles (the plan's trunk "
+            "runs), "
             "with which all are served on a routed, validated day"
         )
     return out
