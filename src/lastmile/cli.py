@@ -37,11 +37,10 @@ from lastmile.map_assets import describe_map_assets, fetch_map_assets, resolve_m
 from lastmile.network import (
     NetworkSource,
     RoadNetwork,
-    check_covers,
     graph_file_kind,
     imported_extracts_dir,
     is_standin_file,
-    load_network,
+    load_extract,
     open_network,
     outline_share,
 )
@@ -202,13 +201,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         # read it first: a missing or broken extract, or one outside the county, is refused and
         # never copied into the cache
         desc = f"OpenStreetMap extract {src.name}"
-        net = load_network(
-            src,
-            region,
-            cache=cache,
-            description=desc,
-            accept=lambda n: check_covers(n, outline, region, src),
-        )
+        net = load_extract(src, region, outline=outline, cache=cache, description=desc)
         share = outline_share(net, outline)
         if share < EXTRACT_SHARE_WARNING:
             print(

@@ -932,14 +932,22 @@ def open_network(
     label = (
         f"OpenStreetMap extract {path.name}, file of {dated} (© OpenStreetMap contributors, ODbL)"
     )
-    net = load_network(
+    net = load_extract(path, region, outline=outline, cache=cache, description=label)
+    return net, NetworkSource("file", path if kind != "graphml" else None, label)
+
+
+def load_extract(
+    path: Path, region: Region, *, outline: BaseGeometry, cache: Path, description: str
+) -> RoadNetwork:
+    """A user's OSM extract as :func:`load_network` reads it, refused by :func:`check_covers`
+    (before anything is cached) when its roads miss the county."""
+    return load_network(
         path,
         region,
         cache=cache,
-        description=label,
-        accept=lambda n: check_covers(n, outline, region, path),
+        description=description,
+        accept=lambda net: check_covers(net, outline, region, path),
     )
-    return net, NetworkSource("file", path if kind != "graphml" else None, label)
 
 
 def outline_share(net: RoadNetwork, outline: BaseGeometry) -> float:
