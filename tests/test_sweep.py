@@ -4,6 +4,7 @@ Ctrl-C and --resume, failing scenarios, equality with `lastmile plan`, and a sep
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -204,12 +205,73 @@ def test_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert main([*args, "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"]) == 2
     assert "--workers applies to the local cluster only" in capsys.readouterr().err
     fresh = ["sweep", "--config", str(path), "--out", str(tmp_path / "o2")]
-    for address in ("nonsense", "http://localhost:8786", "tcp://localhost"):
+    for address in (
+        "nonsense",
+        "http://localhost:8786",
+        "tcp://localhost",
+        "tcp://127.0.0.1:99999",
+    ):
         assert main([*fresh, "--scheduler", address]) == 2
         err = capsys.readouterr().err
         assert "is not a Dask scheduler address" in err and "tcp://HOST:8786" in err
         assert len([x for x in err.splitlines() if x.startswith("lastmile: error")]) == 1
         assert not (tmp_path / "o2").exists()  # --out untouched
+
+
+def test_an_unreachable_scheduler_leaves_no_output_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lastmile.sweep
+
+    monkeypatch.setattr(lastmile.sweep, "_CONNECT_TIMEOUT", "1s")  # nothing listens on port 1
+    out = tmp_path / "o"
+    argv = ["sweep", "--config", str(_write(tmp_path, SWEEP)), "--out", str(out)]
+    assert main([*argv, "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:1" in err
+    assert not out.exists()
+    out.mkdir()  # an existing folder keeps what it held, and gets nothing new
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    assert main([*argv, "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+def test_a_scheduler_lost_mid_sweep_is_not_a_scenario_failure(
+    small_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sweep = load_sweep(_write(tmp_path, SET + "\n[grid]\np = [3]\nseed = [1, 2, 3, 4]\n"))
+    cluster = distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    client = distributed.Client(cluster)
+    logs: list[str] = []
+
+    def stop_the_scheduler(_: dict[str, Any]) -> None:
+        if cluster.status.name == "running":
+            cluster.sync(cluster.scheduler.close)
+
+    try:
+        outcome = run_sweep(
+            sweep,
+            tmp_path / "out",
+            client=client,
+            cache=small_cache,
+            progress_bar=False,
+            log=logs.append,
+            on_result=stop_the_scheduler,
+        )
+    finally:  # closing a cluster whose scheduler is gone times out: what matters is done
+        with contextlib.suppress(Exception):
+            client.close(timeout=5)
+        with contextlib.suppress(Exception):
+            cluster.close(timeout=5)
+    assert outcome.cluster_lost is not None and not outcome.interrupted
+    assert outcome.ran == 1 and outcome.failed == 0  # the rest are left to --resume
+    lost = [line for line in logs if line.startswith("lost the Dask scheduler")]
+    assert len(lost) == 1 and "run again with --resume" in lost[0]
+    assert not any(line.startswith("failed") for line in logs)
+    assert len(outcome.table) == 1 and (outcome.table["status"] == "ok").all()
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def _manifest(tmp: Path, seconds: float, run: str) -> dict[str, Any]:

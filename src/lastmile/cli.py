@@ -572,6 +572,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if outcome.interrupted:
         print("lastmile: interrupted; run again with --resume for the rest", file=sys.stderr)
         return 130
+    if outcome.cluster_lost is not None:
+        print(
+            f"lastmile: error: lost the Dask scheduler at {outcome.cluster_lost} — start it "
+            "again and run with --resume for the rest",
+            file=sys.stderr,
+        )
+        return 6
     return 0 if outcome.failed == 0 else 5
 
 

@@ -54,11 +54,13 @@ Output folder::
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import importlib.util
 import itertools
 import json
+import logging
 import math
 import os
 import re
@@ -70,7 +72,7 @@ import threading
 import time
 import tomllib
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
@@ -1070,6 +1072,8 @@ class SweepOutcome:
     paths: dict[str, Path] = field(default_factory=dict)
     dashboard: str | None = None
     seconds: float = 0.0
+    #: the scheduler's address and the error, when the connection to it was lost mid-sweep
+    cluster_lost: str | None = None
 
 
 def _write_record(out: Path, spec: ScenarioSpec, rec: dict[str, Any]) -> None:
@@ -1110,12 +1114,43 @@ def _check_address(scheduler: str) -> None:
         if scheme not in backends:
             raise ValueError(f"unknown scheme {scheme!r}; Dask knows {', '.join(backends)}")
         if scheme in ("tcp", "tls"):
-            parse_host_port(location)
+            _, port = parse_host_port(location)
+            if not 0 < int(port) < 65536:
+                raise ValueError(f"port {port} is outside 1..65535")
     except ValueError as exc:
         raise InputError(
             f"--scheduler {scheduler!r} is not a Dask scheduler address ({_one_line(exc)})",
             "give it as tcp://HOST:8786 (what `dask scheduler` prints)",
         ) from None
+
+
+#: how long ``--scheduler`` may take to answer (a refused port is retried until then)
+_CONNECT_TIMEOUT = "20s"
+
+
+def _cluster_lost(client: Any, exc: BaseException) -> bool:
+    """Whether a scenario's future failed because the cluster went away (its scheduler stopped or
+    the connection broke), not because of the scenario: futures are cancelled then."""
+    import asyncio
+    import concurrent.futures
+
+    from distributed.client import FutureCancelledError
+
+    cancelled = (FutureCancelledError, asyncio.CancelledError, concurrent.futures.CancelledError)
+    return isinstance(exc, cancelled) or getattr(client, "status", "running") != "running"
+
+
+@contextlib.contextmanager
+def _quiet_distributed() -> Iterator[None]:
+    """Keep distributed's own error logs (tracebacks of a lost connection) off the terminal
+    while results are collected: every failure is reported once, in lastmile's words."""
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
@@ -1128,7 +1163,7 @@ def _client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
                 "start as many `dask worker` processes as you want on the cluster instead",
             )
         try:
-            return Client(scheduler, timeout="20s"), None  # type: ignore[no-untyped-call]
+            return Client(scheduler, timeout=_CONNECT_TIMEOUT), None  # type: ignore[no-untyped-call]
         # distributed fails on an unreachable address in many ways (OSError, TimeoutError,
         # ValueError for a bad address, even MemoryError on some unroutable hosts)
         except Exception as exc:
@@ -1196,12 +1231,42 @@ def run_sweep(
     Ctrl-C (KeyboardInterrupt) cancels what is running, keeps what finished, writes the table
     and returns with ``interrupted=True``.
     """
-    from distributed import as_completed, wait
-
     t0 = time.perf_counter()
     if scheduler:
         _check_address(scheduler)  # a malformed address fails before --out is touched
     out = Path(out)
+    own_client = None
+    if client is None and scheduler:  # an unreachable scheduler fails before --out is touched
+        client, _ = _client(scheduler, workers)
+        own_client = client
+    try:
+        return _run_sweep(
+            sweep, out, client, workers, resume, keep_plans, reference_dir, cache, log,
+            on_result, progress_bar, t0,
+        )  # fmt: skip
+    finally:
+        if own_client is not None:
+            own_client.close()
+
+
+def _run_sweep(
+    sweep: Sweep,
+    out: Path,
+    client: Any,
+    workers: int | None,
+    resume: bool,
+    keep_plans: bool,
+    reference_dir: str | Path | None,
+    cache: str | Path | None,
+    log: Log,
+    on_result: Callable[[dict[str, Any]], None] | None,
+    progress_bar: bool,
+    t0: float,
+) -> SweepOutcome:
+    """:func:`run_sweep` with its scheduler connected (``client``), or ``None`` for a local
+    cluster started here when there is something to run."""
+    from distributed import as_completed, wait
+
     out.mkdir(parents=True, exist_ok=True)
     index = out / "sweep.json"
     if not resume and any((out / "scenarios").glob("*/result.json")):
@@ -1249,11 +1314,12 @@ def run_sweep(
     own_cluster = None
     dashboard = None
     interrupted = False
+    cluster_lost: str | None = None
     if todo:
         from tqdm import tqdm
 
         if client is None:
-            client, own_cluster = _client(scheduler, workers)
+            client, own_cluster = _client(None, workers)
             own_client = True
         else:
             own_client = False
@@ -1292,12 +1358,16 @@ def run_sweep(
                 by_key[fut.key] = spec
             bar = tqdm(total=len(todo), unit="scenario", desc="sweep", file=sys.stderr,
                        disable=None if progress_bar else True, dynamic_ncols=True)  # fmt: skip
-            with bar:
+            with bar, _quiet_distributed():
                 for fut in as_completed(futures):  # type: ignore[no-untyped-call]
                     spec = by_key[fut.key]
                     try:
                         rec = fut.result()
                     except Exception as exc:  # KilledWorker after retries, lost scheduler
+                        if _cluster_lost(client, exc):
+                            # not the scenario's failure: leave it (and the rest) to --resume
+                            cluster_lost = f"{client.scheduler.address} ({_one_line(exc)})"
+                            break
                         rec = {"id": spec.id, "label": spec.label, "status": "failed",
                                "error": _one_line(exc)}  # fmt: skip
                     _write_record(out, spec, rec)
@@ -1317,6 +1387,11 @@ def run_sweep(
                         log(msg)
                     if on_result is not None:
                         on_result(rec)
+            if cluster_lost is not None:  # (nothing to cancel on a scheduler that is gone)
+                log(
+                    f"lost the Dask scheduler at {cluster_lost}: {ran} of {len(todo)} "
+                    "scenario(s) finished and kept; run again with --resume for the rest"
+                )
         except KeyboardInterrupt:
             interrupted = True
             client.cancel([*futures, *warm.values()], force=True)
@@ -1343,6 +1418,7 @@ def run_sweep(
         paths,
         dashboard,
         time.perf_counter() - t0,
+        cluster_lost,
     )
 
 
