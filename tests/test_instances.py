@@ -52,6 +52,8 @@ def test_duplicate_edge_last_value_wins_when_smaller(tmp_path: Path) -> None:
         ("3 5 1\n1 2 3\n2 3 4\n", "header says 5 edges"),
         ("3 2 1\n1 2 3\n2 4 4\n", "outside 1..3"),
         ("4 2 1\n1 2 3\n3 4 4\n", "not connected"),
+        # a negative cost made Dijkstra loop, memory growing, until killed (bb16 D-D)
+        ("4 3 2\n1 2 10\n2 3 10\n3 4 -5\n", "edge 3-4 \\(edge 3 of 3\\) has a negative cost -5"),
     ],
 )
 def test_bad_pmed_files(tmp_path: Path, text: str, needle: str) -> None:

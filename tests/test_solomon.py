@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +94,7 @@ def test_cli_bad_file_is_one_clear_error(
     garbage = tmp_path / "junk.txt"
     garbage.write_text("hello\nworld\n", encoding="ascii")
     assert main(["bench", "solomon", str(garbage), "--time-limit", "1"]) == 2
-    assert "not a Solomon instance (no VEHICLE / NUMBER CAPACITY section)" in (
+    assert "not a Solomon instance (no VEHICLE / NUMBER CAPACITY section" in (
         capsys.readouterr().err
     )
     # the portfolio has two strategies: a third worker is refused, not silently ignored
@@ -101,6 +102,33 @@ def test_cli_bad_file_is_one_clear_error(
         main(["bench", "solomon", str(garbage), "--workers", "3"])
     assert refused.value.code == 2
     assert "--workers: invalid choice: 3 (choose from 1, 2)" in capsys.readouterr().err
+
+
+def test_a_damaged_or_cut_solomon_file_is_refused_naming_the_row(
+    test_data: Path, tmp_path: Path
+) -> None:
+    """bb16 D-C: rows that were not 7 numbers were skipped, so a damaged C101 was solved without
+    customer 50 (827.0, below the best known 827.3) and reported as C101."""
+    lines = (test_data / "benchmarks/solomon/C101.txt").read_text(encoding="ascii").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.split()[:1] == ["50"])
+    damaged = list(lines)
+    damaged[at] = " ".join(lines[at].split()[:6])
+    path = tmp_path / "C101_damaged.txt"
+    path.write_text("\n".join(damaged) + "\n", encoding="ascii")
+    with pytest.raises(InputError, match=f"line {at + 1} \\(customer 50\\): 6 fields, expected 7"):
+        read_solomon(path)
+    cut = tmp_path / "C101_cut.txt"
+    cut.write_text("\n".join(lines[: at + 1])[:-12], encoding="ascii")  # ends mid-row
+    with pytest.raises(InputError, match="fields, expected 7"):
+        read_solomon(cut)
+    skipped = list(lines)
+    del skipped[at]  # customer 50 missing altogether
+    path.write_text("\n".join(skipped) + "\n", encoding="ascii")
+    with pytest.raises(
+        InputError, match=re.escape("customer numbers must run 0, 1, 2 ... in order; expected 50")
+    ):
+        read_solomon(path)
+    assert len(read_solomon(test_data / "benchmarks/solomon/C101.txt").x) == 101
 
 
 def test_portfolio_keeps_the_best_of_its_searches(test_data: Path) -> None:

@@ -67,6 +67,13 @@ def read_pmed(path: str | Path) -> PMedianInstance:
     edges = np.asarray(body, dtype=np.int64).reshape(m, 3)
     if edges[:, :2].min() < 1 or edges[:, :2].max() > n:
         raise InputError(f"{p_}: an edge names a node outside 1..{n}", "check the file")
+    negative = np.flatnonzero(edges[:, 2] < 0)
+    if negative.size:  # shortest paths are undefined (Dijkstra would loop on a negative cycle)
+        i, j, c = edges[negative[0]].tolist()
+        raise InputError(
+            f"{p_}: edge {i}-{j} (edge {negative[0] + 1} of {m}) has a negative cost {c}",
+            "edge costs are distances: give costs >= 0",
+        )
     # last value wins for repeated edges: keep the last occurrence of each unordered pair
     weights: dict[tuple[int, int], int] = {}
     for i, j, c in edges.tolist():
@@ -115,17 +122,42 @@ def read_solomon(path: str | Path) -> SolomonInstance:
     try:
         vi = next(i for i, line in enumerate(lines) if line.strip().upper().startswith("NUMBER"))
         vehicles, capacity = (int(v) for v in lines[vi + 1].split()[:2])
-        rows = [line.split() for line in lines if len(line.split()) == 7]
-        data = np.array([[float(v) for v in r] for r in rows if r[0].isdigit()])
-    except StopIteration:
+        # the customer table follows its column header, "CUST NO.  XCOORD. ..."
+        head = max(i for i, line in enumerate(lines) if line.strip().upper().startswith("CUST"))
+    except (StopIteration, ValueError, IndexError):
         raise InputError(
-            f"{p_}: not a Solomon instance (no VEHICLE / NUMBER CAPACITY section)",
+            f"{p_}: not a Solomon instance (no VEHICLE / NUMBER CAPACITY section, or no "
+            "CUST NO. column header)",
             "give a Solomon-format VRPTW file (C101.txt, R1_2_1.TXT ...)",
         ) from None
-    except (ValueError, IndexError) as exc:
-        raise InputError(f"{p_}: not a Solomon instance ({exc})", "check the file format") from exc
-    if len(data) < 2 or data[0, 0] != 0:
+    # every row of the table counts: a damaged or cut row must not leave a smaller instance
+    # that is then reported under the full one's name
+    values: list[list[float]] = []
+    for number, line in enumerate(lines[head + 1 :], start=head + 2):
+        fields = line.split()
+        if not fields:
+            continue
+        where = f"{p_}, line {number} (customer {fields[0]})"
+        if len(fields) != 7:
+            raise InputError(
+                f"{where}: {len(fields)} fields, expected 7 (CUST NO., XCOORD., YCOORD., DEMAND, "
+                "READY TIME, DUE DATE, SERVICE TIME)",
+                "the file is damaged or cut short: take a fresh copy of the instance",
+            )
+        try:
+            row = [float(v) for v in fields]
+        except ValueError as exc:
+            raise InputError(f"{where}: not a number ({exc})", "check the file") from None
+        if row[0] != len(values):
+            raise InputError(
+                f"{where}: customer numbers must run 0, 1, 2 ... in order; expected "
+                f"{len(values)}",
+                "the file is damaged or cut short: take a fresh copy of the instance",
+            )
+        values.append(row)
+    if len(values) < 2:
         raise InputError(f"{p_}: no depot row (customer 0) or no customers", "check the file")
+    data = np.array(values)
     return SolomonInstance(
         name=lines[0].strip() or p_.stem,
         vehicles=vehicles,
