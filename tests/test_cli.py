@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -309,6 +311,12 @@ def test_locate_writes_its_folder_whole(
     assert manifest["location_solver"]["status"]
     hubs = pd.read_csv(out / "hubs.csv")
     assert len(hubs) == 11 and hubs["role"].iloc[0] == "county centre"
+    # lon/lat to the 6 decimals of the GeoPackage and of the row's own WKT, not 6 digits (bb15 D7)
+    points = gpd.read_file(out / "hubs.gpkg", layer="hubs").set_index("id").loc[hubs["id"]]
+    assert np.allclose(hubs["lon"], points.geometry.x, atol=1e-6, rtol=0)
+    assert np.allclose(hubs["lat"], points.geometry.y, atol=1e-6, rtol=0)
+    wkt = gpd.GeoSeries.from_wkt(hubs["geometry"])
+    assert np.allclose(hubs["lon"], wkt.x, atol=1e-6, rtol=0)
     assert len(pd.read_csv(out / "assignments.csv")) > 0
     # a second run replaces its own previous output; a folder of other files is refused at once
     assert main(args) == 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -34,3 +36,16 @@ def test_notebook_runs(
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert any("synthetic stand-in" in str(o) for o in outputs)
+
+
+def test_what_the_notebooks_write_stays_out_of_git() -> None:
+    """bb15 D14: a notebook run from the checkout writes notebooks/notebook-output/."""
+    root = Path(__file__).parents[1]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    writers = [p.name for p in NOTEBOOKS if "notebook-output" in p.read_text("utf-8")]
+    assert writers  # notebooks 02 and 04 write there
+    for name in ("p_curve.png", "sweep/results.csv", "sweep.toml"):
+        path = f"notebooks/notebook-output/{name}"
+        done = subprocess.run(["git", "-C", str(root), "check-ignore", "-q", path], check=False)
+        assert done.returncode == 0, f"{path} is not ignored by git"

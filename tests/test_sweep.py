@@ -25,6 +25,8 @@ from lastmile.errors import InputError
 from lastmile.scenario import load_scenario
 from lastmile.sweep import (
     HEADLINE,
+    LEAD_TIME,
+    ORDERS_SERVED,
     ScenarioSpec,
     Sweep,
     flatten,
@@ -372,6 +374,36 @@ def test_sensitivity_leaves_out_scenarios_that_set_other_keys(tmp_path: Path) ->
     assert "| routing.plan.km | p | 3 | 4 | 2 | 3 | 772.00 | 716.00 |" in summary
 
 
+def test_losing_scenarios_flag_longer_lead_times_and_say_why(tmp_path: Path) -> None:
+    """bb15 D4: a scenario that cuts access time but lengthens the routed parcel lead time, or
+    serves fewer orders, is a losing one; each listed row says why."""
+    sweep, df = _results()
+    plan_lead, base_lead, plan_served, base_served = (*LEAD_TIME[::-1], *ORDERS_SERVED[::-1])
+    df[base_lead] = [160.0, 161.4, 150.0, 150.0, 150.0, 150.0]
+    df[plan_lead] = [150.0, 249.6, 150.0, 149.9, 180.0, 150.0]
+    df[base_served] = [50, 50, 50, 50, 50, 50]
+    df[plan_served] = [50, 50, 50, 50, 45, 50]
+    df.loc[df["label"] == "p=4 seed=2", HEADLINE] = 0.0
+    df["error"] = None
+    df.loc[df["label"] == "p=4 seed 3", "status"] = "failed"  # not finished: never listed
+    df.loc[df["label"] == "p=4 seed 3", plan_lead] = 300.0
+    lose = losing_scenarios(df).set_index("label")
+    assert list(lose.index) == ["p=3 seed=2", "p=4 seed=2", "tight produce"]
+    assert lose.loc["p=3 seed=2", "why"] == "parcel lead time 161.4 → 249.6 min"
+    assert lose.loc["p=4 seed=2", "why"] == "access time not reduced (0.0%)"
+    assert lose.loc["tight produce", "why"] == (
+        "parcel lead time 150.0 → 180.0 min; orders served 45 < 50 of the baseline"
+    )
+    # an older table without lead-time or served columns: access time alone decides
+    bare = df.drop(columns=[plan_lead, base_lead, plan_served, base_served])
+    assert list(losing_scenarios(bare)["label"]) == ["p=4 seed=2"]
+    write_summary(sweep, df, tmp_path)
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    section = summary.split("## Scenarios where the plan loses", 1)[1].split("## Failed", 1)[0]
+    assert "a longer mean parcel lead time" in section
+    assert "| parcel lead time 161.4 → 249.6 min |" in section
+
+
 # --------------------------------------------------------------------------- a local cluster
 
 
@@ -413,7 +445,14 @@ def test_two_worker_sweep(swept: tuple[Any, Any]) -> None:
         assert (outcome.out / "plots" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     sens = sensitivity(df, sweep.keys)
     assert list(sens["key"]) == ["p"]  # seed is spread, not a sensitivity
-    assert losing_scenarios(df).empty
+    # the hubs cut access time everywhere; a scenario is listed for a longer routed parcel lead
+    # time or fewer orders served (bb15 D4), and says which
+    lose = losing_scenarios(df)
+    longer = pd.to_numeric(ok[LEAD_TIME[1]]) > pd.to_numeric(ok[LEAD_TIME[0]])
+    fewer = pd.to_numeric(ok[ORDERS_SERVED[1]]) < pd.to_numeric(ok[ORDERS_SERVED[0]])
+    assert set(lose["scenario"]) == set(ok.loc[longer | fewer, "scenario"])
+    assert not lose["why"].str.contains("access time").any()
+    assert all(f"| {why} |" in summary for why in lose["why"])
 
 
 def test_row_equals_single_plan(swept: tuple[Any, Any], small_cache: Path, tmp_path: Path) -> None:

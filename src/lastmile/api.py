@@ -4,11 +4,12 @@ A small modelling surface in the spirit of PyVRP's ``Model`` and osmnx's top-lev
 
     import lastmile
 
-    plan = lastmile.Plan.load(network="synthetic")        # the whole chain on the default
-    plan.hubs                                              # the chosen hubs (GeoDataFrame)
-    alt = plan.swap_hub("Wangcunkou", "Jiaotan")           # by hub id or township name
+    plan = lastmile.Plan.load(network="synthetic")        # the whole chain, default scenario
+    plan.hubs                                              # a pandas DataFrame with lon/lat
+    hub = plan.hubs.iloc[1]                                # the first new hub (row 0: the centre)
+    alt = plan.without_hub(hub["id"])                      # by hub id or township
     tight = plan.with_cold_chain(produce_min=60)           # re-prepared orders, re-routed
-    table, m = lastmile.compare_plans(plan, alt)           # KPI table + side-by-side map
+    table, side_by_side = lastmile.compare_plans(plan, alt, labels=("optimal", "alternative"))
     plan.explore()                                         # folium map
     plan.to_folder("out/plan")                             # the output folder of `lastmile plan`
 

@@ -217,15 +217,50 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+#: Decimals of coordinates in CSV files: those of the WKT geometry and of ``kpis.json`` (0.1 m).
+COORDINATE_DECIMALS = 6
+#: Column names (lower case) holding degrees, and suffixes such as ``hub_lat`` or, in a sweep
+#: table, ``county_centre.lon``.
+_COORDINATE_NAMES = ("lon", "lat", "longitude", "latitude")
+_COORDINATE_SUFFIXES = ("_lon", "_lat", ".lon", ".lat")
+
+
+def is_coordinate_column(name: Any) -> bool:
+    """Whether a column holds longitudes or latitudes in degrees, by its name."""
+    if not isinstance(name, str):
+        return False
+    key = name.lower()
+    return key in _COORDINATE_NAMES or key.endswith(_COORDINATE_SUFFIXES)
+
+
+def _coordinate_text(value: Any) -> str | None:
+    """A coordinate with at most :data:`COORDINATE_DECIMALS` decimals, trailing zeros dropped."""
+    import numpy as np
+
+    if value is None or not np.isfinite(value):
+        return None
+    # + 0.0: a coordinate that rounds to -0 is written as 0, as the WKT writes it
+    return np.format_float_positional(round(float(value), COORDINATE_DECIMALS) + 0.0, trim="-")
+
+
 def write_csv(target: str | Path, df: Any) -> Path:
-    """Write a (Geo)DataFrame as UTF-8 CSV atomically; geometry is written as WKT."""
+    """Write a (Geo)DataFrame as UTF-8 CSV atomically; geometry is written as WKT.
+
+    Floats are written with 6 significant digits, except coordinate columns (see
+    :func:`is_coordinate_column`): those keep :data:`COORDINATE_DECIMALS` decimals, the precision
+    of the WKT geometry on the same row, since 6 significant digits of a longitude such as
+    119.111412 would move the point some 40 m.
+    """
     import geopandas as gpd
     import pandas as pd
 
     frame = pd.DataFrame(df).copy()
     if isinstance(df, gpd.GeoDataFrame):
         geom = df.geometry.name
-        frame[geom] = df.geometry.to_wkt(rounding_precision=6)
+        frame[geom] = df.geometry.to_wkt(rounding_precision=COORDINATE_DECIMALS)
+    for col in frame.columns:
+        if is_coordinate_column(col) and pd.api.types.is_float_dtype(frame[col]):
+            frame[col] = frame[col].map(_coordinate_text).astype(object)
     with atomic_path(target) as tmp:
         frame.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n", float_format="%.6g")
     return Path(target)

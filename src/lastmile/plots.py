@@ -1,4 +1,4 @@
-"""Static PNG charts of a study: delivery-time distributions, minutes saved per township, p-curve.
+"""Static PNG charts of a study: access-time distributions, minutes saved per township, p-curve.
 
 Every chart is drawn on its own :class:`matplotlib.figure.Figure` (Agg canvas, no pyplot state),
 rendered to PNG bytes in memory and written atomically with :func:`lastmile.io.write_bytes`. The
@@ -219,11 +219,6 @@ def minutes_saved_by_township(
         One row per township: ``minutes_saved`` and ``pinyin`` (used as label) or ``name``.
     path, title, size, dpi
         Target PNG, figure title, figure size in inches and resolution (``size * dpi`` pixels).
-    stats
-        The study's unrounded ``mean_min`` and ``median_min`` before and after
-        (:attr:`lastmile.study.AccessStudy.unrounded`) for the legend and the mean lines, so
-        that they round the figures the console and ``kpis.json`` give, not means of minutes
-        already rounded per village; ``None``: computed from the minutes.
 
     Returns
     -------
@@ -282,11 +277,6 @@ def p_curve(
         (share of demand within 30 min, 0-1, on a second axis).
     path, title, size, dpi
         Target PNG, figure title, figure size in inches and resolution (``size * dpi`` pixels).
-    stats
-        The study's unrounded ``mean_min`` and ``median_min`` before and after
-        (:attr:`lastmile.study.AccessStudy.unrounded`) for the legend and the mean lines, so
-        that they round the figures the console and ``kpis.json`` give, not means of minutes
-        already rounded per village; ``None``: computed from the minutes.
 
     Returns
     -------

@@ -1,8 +1,9 @@
-"""The before/after study: delivery times from the serving facility, per village and township.
+"""The before/after study: access times from the serving facility, per village and township.
 
-"Delivery time" here is the road travel time from the facility serving a village to the village
-(the last leg every parcel and pickup makes); routed KPIs (km, vehicle-hours, in-vehicle times,
-cold-chain compliance) come from the routing results and are compared side by side.
+"Access time" is the road travel time from the facility serving a village to the village (the
+last leg every parcel and pickup makes), not a delivery's lead time; routed KPIs (lead times, km,
+vehicle-hours, in-vehicle times, cold-chain compliance) come from the routing results and are
+compared side by side.
 
 All statistics are demand-weighted (weight = the village's demand, e.g. population or parcels).
 """
@@ -73,7 +74,7 @@ def rounded_stats(raw: Mapping[str, float]) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class AccessStudy:
-    """Per-village and per-township delivery times before and after.
+    """Per-village and per-township access times before and after.
 
     A village without a road path from any open facility of a plan is not given a time: its
     minutes are NaN, its facility is empty and ``unreachable`` names the plan(s). The statistics
@@ -114,7 +115,7 @@ def access_study(
     township_names: Mapping[str, str] | None = None,
     reachable: NDArray[np.bool_] | None = None,
 ) -> AccessStudy:
-    """Compare delivery times with two sets of open facilities (each village served by its nearest).
+    """Compare access times with two sets of open facilities (each village served by its nearest).
 
     Parameters
     ----------
@@ -604,10 +605,29 @@ def _orders_both(
 def p_curve(
     inputs: PlanInputs, p_values: Sequence[int], *, progress: Callable[[str], None] | None = None
 ) -> pd.DataFrame:
-    """The study for each number of hubs: mean / p95 delivery time and coverage against p.
+    """The access-time study for each number of hubs: mean / p95 access time and coverage.
 
-    Row ``p = 0`` is the county centre alone. Each p is solved with the scenario's objective and
-    limits (:func:`lastmile.plan.place_hubs`); ``optimal`` says whether the solver proved it.
+    Access time is the road time from the nearest open facility to each village, weighted by
+    demand (as ``access_time`` in ``kpis.json``); no day is routed, so it is not a delivery's
+    lead time. Row ``p = 0`` is the county centre alone. Each p is solved with the scenario's
+    objective and limits (:func:`lastmile.plan.place_hubs`).
+
+    Parameters
+    ----------
+    inputs
+        The prepared scenario (:func:`lastmile.plan.prepare`).
+    p_values
+        The numbers of new hubs to place, one row each.
+    progress
+        Called with a line per p before it is solved (``None``: silent).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per p: ``p``, ``mean_min``, ``p95_min``, ``max_min`` (access time, min),
+        ``share_30`` / ``share_60`` (share of demand within 30 / 60 min), ``optimal`` (whether
+        the solver proved the placement optimal) and ``hubs`` (the hubs' township codes, ``;``
+        separated).
     """
     # placed here, beside the study it tabulates; the hub placement it repeats lives in plan,
     # which imports this module, hence the import at call time

@@ -88,6 +88,10 @@ from lastmile.scenario import NETWORK_SOURCES, PLAN_PATH_KEYS, REGION_TABLES, Pl
 
 #: The headline of the summary and the plots: share of the mean access time saved by the hubs.
 HEADLINE = "access_time.reduction_share"
+#: The routed parcel lead time, baseline and plan: mean minutes over the orders both days served.
+LEAD_TIME = ("lead_time.baseline.parcel.mean_min", "lead_time.plan.parcel.mean_min")
+#: Orders each routed day served, baseline and plan.
+ORDERS_SERVED = ("routing.baseline.orders_served", "routing.plan.orders_served")
 MULTIPLIERS = ("demand_multiplier", "speed_multiplier", "fleet_multiplier")
 #: Routed figures whose sensitivity the summary tabulates beside the headline.
 ROUTED = (
@@ -754,15 +758,49 @@ def _ok(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def losing_scenarios(df: pd.DataFrame) -> pd.DataFrame:
-    """Scenarios where the plan loses: no delivery-time reduction, or fewer orders served."""
+    """Finished scenarios where the plan loses against the county centre alone, and why.
+
+    A scenario is listed when any of these holds (each test only when the table has its
+    columns):
+
+    - the hubs do not reduce the mean access time (:data:`HEADLINE` ``<= 0``);
+    - the routed parcel lead time got longer: :data:`LEAD_TIME` plan above baseline (the mean
+      over the orders served in both routed days, so like for like);
+    - the plan serves fewer orders than the baseline (:data:`ORDERS_SERVED`).
+
+    Parameters
+    ----------
+    df
+        A sweep's results table (:func:`results_table`); failed scenarios are left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The listed rows, with a column ``why`` naming each test the scenario fails, with its
+        figures (e.g. ``"parcel lead time 161.4 → 249.6 min"``); empty when the plan loses
+        nowhere.
+    """
     ok = _ok(df)
     if ok.empty:
         return ok
-    lose = ok[HEADLINE] <= 0
-    served = ("routing.plan.orders_served", "routing.baseline.orders_served")
-    if all(c in ok for c in served):
-        lose |= pd.to_numeric(ok[served[0]]) < pd.to_numeric(ok[served[1]])
-    return ok[lose]
+    reasons = pd.DataFrame(index=ok.index)
+    reasons["access"] = [
+        f"access time not reduced ({h:.1%})" if h <= 0 else "" for h in ok[HEADLINE]
+    ]
+    if all(c in ok for c in LEAD_TIME):
+        before, after = (pd.to_numeric(ok[c], errors="coerce") for c in LEAD_TIME)
+        reasons["lead_time"] = [
+            f"parcel lead time {b:.1f} → {a:.1f} min" if a > b else ""
+            for b, a in zip(before, after, strict=True)
+        ]
+    if all(c in ok for c in ORDERS_SERVED):
+        before, after = (pd.to_numeric(ok[c], errors="coerce") for c in ORDERS_SERVED)
+        reasons["served"] = [
+            f"orders served {a:.0f} < {b:.0f} of the baseline" if a < b else ""
+            for b, a in zip(before, after, strict=True)
+        ]
+    why = reasons.apply(lambda row: "; ".join(r for r in row if r), axis=1)
+    return ok[why != ""].assign(why=why[why != ""])
 
 
 def _sets(df: pd.DataFrame) -> list[frozenset[str]]:
@@ -1038,11 +1076,12 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
     lines += [
         "## Scenarios where the plan loses",
         "",
-        "No reduction of the mean access time, or fewer orders served than the baseline.",
+        "No reduction of the mean access time, a longer mean parcel lead time (routed, over the "
+        "orders served in both days) or fewer orders served than the baseline; `why` says which.",
         "",
     ]
-    cols = [c for c in ("scenario", "label", HEADLINE, "routing.plan.orders_served",
-                        "routing.baseline.orders_served") if c in lose]  # fmt: skip
+    cols = [c for c in ("scenario", "label", "why", HEADLINE, *LEAD_TIME, *ORDERS_SERVED)
+            if c in lose]  # fmt: skip
     lines += [_md(lose[cols]) if not lose.empty else "(none)\n"]
     failed = df[df["status"] != "ok"] if not df.empty else df
     lines += ["## Failed scenarios", ""]
@@ -1434,6 +1473,8 @@ def rows_equal_kpis(row: Mapping[str, Any], kpis: Mapping[str, Any]) -> list[str
 
 __all__ = [
     "HEADLINE",
+    "LEAD_TIME",
+    "ORDERS_SERVED",
     "ScenarioSpec",
     "Sweep",
     "SweepOutcome",

@@ -1,0 +1,37 @@
+"""Output files: what :func:`lastmile.io.write_csv` writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from lastmile.io import write_csv
+
+
+def test_csv_coordinates_keep_six_decimals(tmp_path: Path) -> None:
+    """lon/lat columns keep the WKT's 6 decimals; other floats keep 6 significant digits."""
+    lon = [119.111412, 119.276, -0.0000001, np.nan]
+    lat = [28.696188, 28.593, 28.5999999, np.nan]
+    frame = gpd.GeoDataFrame(
+        {
+            "id": ["a", "b", "c", "d"],
+            "lon": lon,
+            "lat": lat,
+            "hub_lon": lon,
+            "minutes": [41.83333333, 1.0, 2.5, np.nan],
+        },
+        geometry=gpd.points_from_xy([119.111412, 119.276, 0.0, 1.0], [28.696188, 28.593, 28.6, 1]),
+        crs="EPSG:4326",
+    )
+    path = write_csv(tmp_path / "hubs.csv", frame)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[1] == "a,119.111412,28.696188,119.111412,41.8333,POINT (119.111412 28.696188)"
+    assert lines[2] == "b,119.276,28.593,119.276,1,POINT (119.276 28.593)"
+    assert lines[3].startswith("c,0,28.6,0,2.5,")  # -0.0000001 rounds to 0, not "-0"
+    assert lines[4].startswith("d,,,,,")  # missing stays empty
+    back = pd.read_csv(path)
+    assert np.allclose(back["lon"][:2], lon[:2], atol=1e-6, rtol=0)
+    assert np.allclose(back["lat"][:2], lat[:2], atol=1e-6, rtol=0)

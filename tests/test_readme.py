@@ -1,0 +1,75 @@
+"""The README's "Library use" snippet runs as written (on the small stand-in), and the
+``lastmile.api`` module docstring shows only statements of it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lastmile
+import lastmile.api
+from tests.conftest import TEST_SCALE
+
+README = Path(__file__).parents[1] / "README.md"
+
+#: What the snippet's Plan.load gets on top of its own arguments: the small stand-in, a short
+#: search (the snippet itself loads the default, whole-county plan).
+SMALL = dict(
+    standin_scale=TEST_SCALE,
+    routing_time_limit_s=5.0,
+    routing_solution_limit=3,
+    location_time_limit_s=20.0,
+)
+
+
+def library_use() -> str:
+    """The Python block of the README's "Library use" section."""
+    section = README.read_text(encoding="utf-8").split("\n## Library use\n", 1)[1]
+    found = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert found, "no python block under ## Library use"
+    return found.group(1)
+
+
+def statements(code: str) -> list[str]:
+    """The code lines without their comments and indentation."""
+    lines = (line.split("  #", 1)[0].strip() for line in code.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def test_api_docstring_example_is_the_readmes() -> None:
+    after = (lastmile.api.__doc__ or "").split("::\n", 1)[1]
+    block = re.match(r"(?:\n|    .*\n)+", after)  # the indented literal block
+    assert block is not None
+    doc = block.group(0)
+    assert "plan.hubs" in doc and "plan.to_folder" in doc
+    assert set(statements(doc)) <= set(statements(library_use()))
+
+
+def test_library_use_snippet_runs_as_written(
+    small_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bb15 D5: the examples named a hub township and a site id the default plan does not have;
+    they now take the hub from ``plan.hubs`` and the free township from ``plan.candidates``."""
+    load = lastmile.Plan.load.__func__  # type: ignore[attr-defined]
+
+    def small_load(cls: type[lastmile.Plan], *args: Any, **settings: Any) -> lastmile.Plan:
+        return load(cls, *args, cache=small_cache, **{**settings, **SMALL})  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(lastmile.Plan, "load", classmethod(small_load))
+    monkeypatch.chdir(tmp_path)
+    names: dict[str, Any] = {}
+    exec(compile(library_use(), "README.md (Library use)", "exec"), names)
+    plan, alt, hub = names["plan"], names["alt"], names["hub"]
+    assert "synthetic stand-in" in plan.inputs.source.label
+    assert hub["role"] == "new hub" and hub["id"] not in set(alt.hubs["id"])
+    assert names["free"][0] in set(alt.hubs["township"])
+    assert list(names["table"].columns[:2]) == ["optimal", "alternative"]
+    # the folder it writes: hubs.csv gives the API's lon/lat to 1e-6 (bb15 D7)
+    hubs_csv = pd.read_csv(tmp_path / "out" / "plan" / "hubs.csv").set_index("id")
+    api = plan.hubs.set_index("id").loc[hubs_csv.index]
+    assert np.allclose(hubs_csv[["lon", "lat"]], api[["lon", "lat"]], atol=1e-6, rtol=0)
