@@ -150,8 +150,7 @@ def read_solomon(path: str | Path) -> SolomonInstance:
             raise InputError(f"{where}: not a number ({exc})", "check the file") from None
         if row[0] != len(values):
             raise InputError(
-                f"{where}: customer numbers must run 0, 1, 2 ... in order; expected "
-                f"{len(values)}",
+                f"{where}: customer numbers must run 0, 1, 2 ... in order; expected {len(values)}",
                 "the file is damaged or cut short: take a fresh copy of the instance",
             )
         values.append(row)
