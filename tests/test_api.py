@@ -368,11 +368,16 @@ def test_compare_plans_compares_the_same_orders(plan: lastmile.Plan, tight: last
         table, _ = lastmile.compare_plans(plan, tight, labels=("p120", "p60"))
     assert not any("different order days" in str(w.message) for w in caught)
     assert table.columns.name == "difference = p60 - p120"
-    for key in ("orders_compared", "routed_compared.plan.km", "lead_time.plan.parcel.mean_min",
+    for key in ("routed_compared.plan.km", "lead_time.plan.parcel.mean_min",
+                "lead_time.baseline.pickup_to_cold_room.mean_min",
                 "routed_totals.baseline.km"):  # fmt: skip
         assert pd.isna(table.loc[key, "difference"]), key
         assert table.loc[key, "p120"] is not None  # each plan's own figure is still shown
-    # figures over the same orders keep their difference (b - a)
+    # order counts keep theirs (how many fewer orders the figures cover), as do figures over the
+    # same orders (b - a)
+    assert (
+        table.loc["orders_compared", "difference"] == kb["orders_compared"] - ka["orders_compared"]
+    )
     row = table.loc["routed_totals.plan.km"]
     assert row["difference"] == pytest.approx(row["p60"] - row["p120"])
     # plan against plan over the orders both plans served on their plan day

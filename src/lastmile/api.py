@@ -597,7 +597,8 @@ def compare_plans(
     The table has one row per figure of ``kpis.json``, a column per plan (``labels``) and
     ``difference`` = ``b - a`` (right minus left: ``labels[1]`` - ``labels[0]``, as the table's
     column header says; negative where ``b`` has less). A figure's ``difference`` is left empty
-    where the two plans' figures cover different orders: ``orders_compared``, ``lead_time.*`` and
+    where the two plans' figures cover different orders (order counts keep theirs: how many
+    more or fewer orders a figure covers): ``orders_compared``, ``lead_time.*`` and
     ``routed_compared.*`` cover the orders each plan served with and without its hubs,
     ``routed_totals.<scenario>.*`` and ``routing.<scenario>.*`` each plan's own served orders,
     and those sets can differ (a tighter cold-chain limit leaves orders unserved in one
@@ -643,7 +644,8 @@ def compare_plans(
         if isinstance(va, bool) or isinstance(vb, bool):
             diff = None
         covers_a, covers_b = _orders_of_row(orders_a, key), _orders_of_row(orders_b, key)
-        if diff is not None and (covers_a != covers_b or (covers_a is not None and not same_day)):
+        differ = covers_a != covers_b or (covers_a is not None and not same_day)
+        if diff is not None and differ and not _is_order_count(key):
             diff = None  # the two figures cover different orders: no difference to take
             blanked.append(key)
         rows.append({"kpi": key, labels[0]: va, labels[1]: vb, "difference": diff})
@@ -706,6 +708,18 @@ def compare_plans(
 _COMPARED_SECTIONS = ("orders_compared", "lead_time", "routed_compared")
 #: kpis.json sections over each scenario's own served orders (``<section>.<scenario>.*``)
 _SERVED_SECTIONS = ("routed_totals", "routing")
+
+
+def _is_order_count(key: str) -> bool:
+    """Whether a flattened kpis.json figure counts orders (``orders_compared``, ``*.orders``,
+    ``*.unassigned_by_reason.*`` ...): a count's difference says how many more or fewer orders a
+    figure covers, and is kept where the order sets differ."""
+    parts = key.split(".")
+    return (
+        key == "orders_compared"
+        or parts[-1] in ("orders", "orders_served", "unassigned", "servable_orders")
+        or "unassigned_by_reason" in parts
+    )
 
 
 def _section_of(key: str) -> str:
