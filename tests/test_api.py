@@ -459,8 +459,13 @@ def test_unknown_site_ids_are_named_as_such(plan: lastmile.Plan) -> None:
         plan.swap_hub("Atlantis", "osm-99")
 
 
-def test_empty_paths_are_refused(plan: lastmile.Plan) -> None:
-    """bb15 D9: Plan.load(orders="") planned a generated day without a word."""
+def test_empty_paths_are_refused(plan: lastmile.Plan, tmp_path: Path) -> None:
+    """bb15 D9: Plan.load(orders="") planned a generated day without a word (and a scenario
+    file's orders = "" read the file's folder)."""
+    toml = tmp_path / "empty_orders.toml"
+    toml.write_text('[plan]\norders = ""\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"empty_orders.toml \[plan\] orders = '' is an empty"):
+        load_scenario(toml)
     for key in ("orders", "local_extract", "villages", "boundaries", "outline"):
         with pytest.raises(InputError, match=rf"\[plan\] {key} = ' ?' is an empty path") as e:
             lastmile.Plan.load(**{**SETTINGS, key: ""})
