@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import folium
+import pandas as pd
 import pytest
 
 import lastmile
@@ -143,7 +144,7 @@ def test_explore_and_to_folder(plan: lastmile.Plan, tmp_path: Path) -> None:
 
 
 def test_bad_changes_are_clear_errors(plan: lastmile.Plan) -> None:
-    with pytest.raises(InputError, match="unknown township 'Atlantis'"):
+    with pytest.raises(InputError, match="'Atlantis' is neither a new hub id of this plan"):
         plan.without_hub("Atlantis")
     centre = str(plan.hubs.loc[plan.hubs["role"] == "county centre", "id"].iloc[0])
     for change in (plan.without_hub, lambda c: plan.swap_hub(c, "Atlantis")):
@@ -295,3 +296,200 @@ def test_other_methods_refuse_bad_arguments(plan: lastmile.Plan, tmp_path: Path)
         plan.with_settings(pp=3)
     with pytest.raises(InfeasibleError, match="with_settings: p = 1000 new hubs, but at most"):
         plan.with_settings(p=1000)
+
+
+# ---------------------------------------------------------------------- bb15 (session 11)
+
+
+def _free_township_whose_seat_sorts_late(plan: lastmile.Plan) -> tuple[str, str]:
+    """A township without a hub whose most populous candidate settlement is not its first
+    candidate by id (the site the id order used to give), and that settlement."""
+    fac, pop = plan.inputs.facilities, plan.inputs.villages.set_index("id")["population"]
+    cands = fac[(fac["role"] == "candidate") & ~fac["township"].isin(set(plan.hubs["township"]))]
+    for code, group in cands.groupby("township", sort=True):
+        settlements = [str(i) for i in group["id"] if i in pop.index]
+        best = max(settlements, key=lambda i: (pop[i], [-ord(c) for c in i]))
+        if best != min(settlements):
+            return plan.region.township(str(code)).name, best
+    raise AssertionError("the small stand-in has such a township")
+
+
+def test_with_hub_by_township_forces_its_most_populous_settlement(plan: lastmile.Plan) -> None:
+    """bb15 D1: a township gave its first candidate in id order (a small village), not its most
+    populous settlement as documented; the plan now says which site it chose and why."""
+    from lastmile.report import manifest
+
+    town, seat = _free_township_whose_seat_sorts_late(plan)
+    alt = plan.with_hub(town)
+    assert alt.forced == (seat,) and seat in set(alt.hubs["id"])
+    people = int(plan.inputs.villages.set_index("id").at[seat, "population"])
+    (change,) = alt.hub_changes
+    assert change.startswith(f"with_hub({town!r}): forced {seat} (")
+    assert f"most populous candidate settlement ({people:,} people)" in change
+    assert manifest(alt.result)["hub_changes"] == [change] and f"- {change}" in alt.summary()
+    assert manifest(plan.result)["hub_changes"] == [] and plan.hub_changes == ()
+    # the change record carries over to plans derived further
+    assert alt.without_hub(seat).hub_changes[0] == change
+
+
+def test_derived_plans_ignore_edits_to_the_parents_tables(plan: lastmile.Plan) -> None:
+    """bb15 D6: an in-place edit of plan.inputs.orders (a notebook habit) was routed by every
+    plan derived later; derived plans now re-plan from the prepared inputs, not the shown ones."""
+    orders, fac = plan.inputs.orders, plan.result.inputs.facilities
+    kg, names = orders["kg"].copy(), fac["name"].copy()
+    try:
+        orders["kg"] = kg * 1000  # nothing could carry this: every order unserved
+        fac["name"] = "edited"
+        hub = str(plan.hubs["id"].iloc[1])
+        fewer = plan.without_hub(hub)
+    finally:
+        orders["kg"], fac["name"] = kg, names
+    assert list(fewer.inputs.orders["kg"]) == list(kg)
+    assert fewer.kpis["unserved"]["plan"]["orders"] == plan.kpis["unserved"]["plan"]["orders"]
+    assert "edited" not in set(fewer.hubs["name"])
+    # the parent keeps what it computed
+    assert plan.inputs.orders is plan.result.inputs.orders
+
+
+@pytest.fixture(scope="module")
+def tight(plan: lastmile.Plan) -> lastmile.Plan:
+    """A tighter produce limit: the baseline leaves produce orders unserved, the plan not."""
+    return plan.with_cold_chain(produce_min=60)
+
+
+def test_compare_plans_compares_the_same_orders(plan: lastmile.Plan, tight: lastmile.Plan) -> None:
+    """bb15 D3: lead-time and routed rows compared each plan over its own compared orders (50 vs
+    46), so a cold-chain change looked 180 km cheaper on an unchanged plan day."""
+    e2e_a, e2e_b = plan.result.end_to_end, tight.result.end_to_end
+    assert e2e_a is not None and e2e_b is not None
+    ka, kb = plan.kpis, tight.kpis
+    assert ka["orders_compared"] != kb["orders_compared"]  # the case the defect needs
+    with pytest.warns(UserWarning, match="cover different orders") as caught:
+        table, _ = lastmile.compare_plans(plan, tight, labels=("p120", "p60"))
+    assert not any("different order days" in str(w.message) for w in caught)
+    assert table.columns.name == "difference = p60 - p120"
+    for key in ("routed_compared.plan.km", "lead_time.plan.parcel.mean_min",
+                "lead_time.baseline.pickup_to_cold_room.mean_min",
+                "routed_totals.baseline.km"):  # fmt: skip
+        assert pd.isna(table.loc[key, "difference"]), key
+        assert table.loc[key, "p120"] is not None  # each plan's own figure is still shown
+    # order counts keep theirs (how many fewer orders the figures cover), as do figures over the
+    # same orders (b - a)
+    assert (
+        table.loc["orders_compared", "difference"] == kb["orders_compared"] - ka["orders_compared"]
+    )
+    row = table.loc["routed_totals.plan.km"]
+    assert row["difference"] == pytest.approx(row["p60"] - row["p120"])
+    # plan against plan over the orders both plans served on their plan day
+    served = [
+        e[(e["scenario"] == "plan") & e["served"]].set_index("order_id")
+        for e in (e2e_a.orders, e2e_b.orders)
+    ]
+    both = sorted(set(served[0].index) & set(served[1].index))
+    assert table.loc["same_orders.orders", "p120"] == len(both) == ka["orders"]
+    km = [round(float(s.loc[both, "km"].sum()), 1) for s in served]
+    assert list(table.loc["same_orders.routed.km", ["p120", "p60"]]) == km
+    assert table.loc["same_orders.routed.km", "difference"] == pytest.approx(km[1] - km[0])
+    parcels = [s.loc[both] for s in served]
+    mean = [round(float(p.loc[p["kind"] == "delivery", "lead_min"].mean()), 1) for p in parcels]
+    assert list(table.loc["same_orders.parcel.mean_min", ["p120", "p60"]]) == mean
+    assert str(len(both)) in str(table.loc["covers.same_orders", "p120"])
+
+
+def _pane(m: folium.Map) -> tuple[list[str], dict[str, str]]:
+    """A map pane's hub marker tooltips and its township "minutes saved" labels by code."""
+    tips: list[str] = []
+    saved: dict[str, str] = {}
+    for child in m._children.values():
+        if not isinstance(child, folium.FeatureGroup):
+            continue
+        for item in child._children.values():
+            if child.layer_name.startswith("Hubs ("):
+                tips += [t.text for t in item._children.values() if isinstance(t, folium.Tooltip)]
+            elif child.layer_name.startswith("Townships") and isinstance(item, folium.GeoJson):
+                for f in item.data["features"]:
+                    saved[f["properties"]["code"]] = f["properties"]["saved"]
+    return tips, saved
+
+
+def test_compare_plans_map_shows_each_plans_own_hubs_and_townships(plan: lastmile.Plan) -> None:
+    """bb15 D2: both panes drew the union of the two plans' hubs (the removed hub on the
+    alternative's pane) and plan A's township savings."""
+    old = plan.hubs.iloc[1]
+    town, seat = _free_township_whose_seat_sorts_late(plan)
+    alt = plan.swap_hub(str(old["id"]), town)
+    _, dual = lastmile.compare_plans(plan, alt, labels=("optimal", "alternative"))
+    for m, p in ((dual.m1, plan), (dual.m2, alt)):
+        tips, saved = _pane(m)
+        names = [f"New hub: {n}" for n in p.hubs.loc[p.hubs["role"] == "new hub", "name"]]
+        assert sorted(t for t in tips if t.startswith("New hub")) == sorted(names)
+        towns = p.result.study.townships.set_index("code")["minutes_saved"]
+        assert {str(c): saved[str(c)] for c in towns.index} == {
+            str(c): f"{v:.1f} min" for c, v in towns.items()
+        }
+    # the removed hub is on the left pane only, and the two panes' figures differ where it was
+    assert f"New hub: {old['name']}" not in _pane(dual.m2)[0]
+    code = str(old["township"])
+    assert _pane(dual.m1)[1][code] != _pane(dual.m2)[1][code]
+    # swap_hub resolves a township as with_hub does: its most populous settlement (bb15 D1)
+    assert alt.forced == (seat,) and "most populous candidate settlement" in alt.hub_changes[0]
+
+
+def test_unknown_site_ids_are_named_as_such(plan: lastmile.Plan) -> None:
+    """bb15 D8: a mistyped hub id was reported as an unknown township, listing townships only."""
+    hub = str(plan.hubs["id"].iloc[1])
+    with pytest.raises(
+        InputError, match="'osm-9999999' is neither a new hub id of this plan nor a township"
+    ) as e:
+        plan.without_hub("osm-9999999")
+    assert f"new hub ids: {hub}" in (e.value.hint or "") and "county-centre" not in (
+        e.value.hint or ""
+    )
+    assert "townships (9-digit code, Chinese name or pinyin): 妙高街道 (331123001)" in (
+        e.value.hint or ""
+    )
+    with pytest.raises(InputError, match=r"nor a township .*\(it has leading or trailing white"):
+        plan.without_hub(f"{hub} ")
+    with pytest.raises(
+        InputError, match="'osm-99' is neither a candidate site id of this plan nor a township"
+    ) as e:
+        plan.with_hub("osm-99")
+    assert f"this plan's hubs: {hub}" in (e.value.hint or "")
+    with pytest.raises(InputError, match="'Atlantis' is neither a new hub id"):
+        plan.swap_hub("Atlantis", "osm-99")
+
+
+def test_empty_paths_are_refused(plan: lastmile.Plan, tmp_path: Path) -> None:
+    """bb15 D9: Plan.load(orders="") planned a generated day without a word (and a scenario
+    file's orders = "" read the file's folder)."""
+    toml = tmp_path / "empty_orders.toml"
+    toml.write_text('[plan]\norders = ""\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"empty_orders.toml \[plan\] orders = '' is an empty"):
+        load_scenario(toml)
+    for key in ("orders", "local_extract", "villages", "boundaries", "outline"):
+        with pytest.raises(InputError, match=rf"\[plan\] {key} = ' ?' is an empty path") as e:
+            lastmile.Plan.load(**{**SETTINGS, key: ""})
+        assert "is a variable unset?" in (e.value.hint or "")
+    with pytest.raises(InputError, match="orders = ' ' is an empty path") as e:
+        plan.with_settings(orders=" ")
+    assert "a generated day of orders" in (e.value.hint or "")
+
+
+def test_cold_chain_limit_under_a_second_is_refused(plan: lastmile.Plan) -> None:
+    """bb15 D10: 0.001 min passed the check, rounded to 0 s and failed deep in routing."""
+    for value in (0.001, 0.008):
+        with pytest.raises(
+            InputError, match=rf"with_cold_chain: produce_min = {value} is less than one second"
+        ):
+            plan.with_cold_chain(produce_min=value)
+
+
+def test_more_forced_hubs_than_p_says_raise_p(plan: lastmile.Plan) -> None:
+    """bb15 D11: the hint said "lower p" when the forced hubs exceed p."""
+    cands = plan.candidates.drop_duplicates("township")
+    forced = tuple(str(c) for c in cands["id"][:5])
+    assert plan.inputs.scenario.plan.p == 4
+    with pytest.raises(InfeasibleError, match="5 forced candidates exceed p = 4") as e:
+        lastmile.Plan._from_inputs(plan.inputs, forced, (), False)
+    assert "raise p to at least 5 with with_settings(p=5)" in (e.value.hint or "")
+    assert "lower p" not in (e.value.hint or "")

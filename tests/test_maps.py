@@ -562,3 +562,32 @@ def test_trunk_layer_collapsed_panel_and_catchments_off_in_browser(
     assert shown["county_in_view"]
     assert "Rolenew hubTrunk arrives07:40Vans leave08:10" in shown["hub_popup"]
     assert "Parcel lead time, with hubs" in path.read_text(encoding="utf-8")
+
+
+def test_compare_map_gives_each_pane_its_own_hubs_and_townships(small: Case) -> None:
+    """bb15 D2: two plans' panes drew the same hubs and township figures (the union of the
+    hubs, plan A's savings); given the left pane's own, each pane shows only its own."""
+    centre = small.hubs[small.hubs["role"] == "county centre"]
+    left_towns = small.townships.assign(minutes_saved=-7.25)
+    dual = compare_map(**small.frames(), title="t", source_label=OSM,
+                       baseline_villages=small.villages.assign(facility="H0"),
+                       left_hubs=centre, left_townships=left_towns)  # fmt: skip
+    left, right = overlay_names(dual.m1), overlay_names(dual.m2)
+    assert "Hubs (1)" in left and f"Hubs ({len(small.hubs)})" in right
+
+    def saved(m: folium.Map) -> set[str]:
+        return {
+            f["properties"]["saved"]
+            for group in m._children.values()
+            if isinstance(group, folium.FeatureGroup) and group.layer_name.startswith("Townships")
+            for item in group._children.values()
+            if isinstance(item, folium.GeoJson)
+            for f in item.data["features"]
+        }
+
+    assert saved(dual.m1) == {"-7.2 min"}
+    assert "-7.2 min" not in saved(dual.m2)
+    # the left pane's routes must start at its own hubs
+    with pytest.raises(InputError, match="routes start at unknown depot"):
+        compare_map(**small.frames(), title="t", source_label=OSM, scenarios=("plan", "baseline"),
+                    left_hubs=centre)  # fmt: skip

@@ -14,7 +14,10 @@ A small modelling surface in the spirit of PyVRP's ``Model`` and osmnx's top-lev
     plan.to_folder("out/plan")                             # the output folder of `lastmile plan`
 
 A :class:`Plan` is immutable: every change returns a new plan, which re-uses the loaded road
-network and travel-time matrices (in memory, or from the cache for a changed scenario).
+network and travel-time matrices (in memory, or from the cache for a changed scenario). The tables
+a plan shows (``plan.inputs``, ``plan.result``) are its own: editing one in place changes nothing
+in a plan derived from it, which re-plans from a private copy of the prepared inputs. The road
+network and travel-time matrices are shared arrays, not copied: do not edit those in place.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import numbers
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +43,7 @@ from lastmile.maps import compare_map
 from lastmile.plan import PlanInputs, PlanResult, plan_on, prepare
 from lastmile.report import map_layers, scenario_map, summary_markdown, write_outputs
 from lastmile.scenario import PlanSettings, check_hub_room, load_scenario
+from lastmile.study import same_orders
 from lastmile.sweep import flatten
 
 __all__ = ["Plan", "compare_plans", "notebook_settings"]
@@ -138,12 +142,25 @@ class Plan:
         Candidate site ids that this plan forces / excludes as hubs.
     parallel
         Route baseline and plan side by side in a forked process (``False`` inside Dask workers).
+    hub_changes
+        What each hub change made through this API did, in order, e.g. ``"with_hub('王村口镇'):
+        forced osm-937 (王村口镇), township 王村口镇's most populous candidate settlement (5,863
+        people)"``; also in ``manifest.json`` (``hub_changes``) and ``summary.md``.
+
+    The tables of :attr:`inputs` and :attr:`result` belong to this plan alone: a derived plan
+    re-plans from a private copy of the prepared inputs, so editing them in place (a notebook
+    habit) does not change any plan derived later. The road network and the travel-time matrices
+    are shared between plans (not copied: they are large); do not edit their arrays in place.
     """
 
     result: PlanResult
     forced: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()
     parallel: bool = True
+    hub_changes: tuple[str, ...] = ()
+    #: the prepared inputs derived plans start from: never handed out (``result.inputs`` is a copy
+    #: of their tables), so nothing a caller edits reaches a later plan
+    _prepared: PlanInputs | None = field(default=None, repr=False, compare=False)
 
     # ------------------------------------------------------------------ building
 
@@ -185,26 +202,54 @@ class Plan:
         forced: tuple[str, ...],
         excluded: tuple[str, ...],
         parallel: bool,
+        hub_changes: tuple[str, ...] = (),
     ) -> Plan:
         try:
             result = plan_on(inputs, forced=forced, excluded=excluded, parallel=parallel)
         except InfeasibleError as exc:
             if not forced and not excluded:
                 raise
-            # the hub changes may be what leaves no room: say so beside the model's own reason
+            # the hub changes may be what leaves no room: say so beside the model's own reason,
+            # with the way out that fits (more forced sites than p: a larger p, not a smaller one)
+            p = inputs.scenario.plan.p
+            hint = (
+                f"raise p to at least {len(forced)} with with_settings(p={len(forced)}), or undo "
+                "forced hubs (start again from Plan.load)"
+                if len(forced) > p
+                else "undo some changes (start again from Plan.load), or lower p with with_settings"
+            )
             raise InfeasibleError(
                 f"{exc.message}; this plan's hub changes force {len(forced)} and exclude "
                 f"{len(excluded)} candidate site(s)",
-                "undo some changes (start again from Plan.load), or lower p with with_settings",
+                hint,
             ) from None
-        return cls(result, forced, excluded, parallel)
+        placement = replace(result.placement, changes=hub_changes)
+        # the caller gets copies of the prepared tables (small); the network and matrices are
+        # shared, as the docstring says
+        shown = replace(
+            inputs,
+            villages=inputs.villages.copy(),
+            facilities=inputs.facilities.copy(),
+            orders=inputs.orders.copy(),
+            timings=dict(inputs.timings),
+        )
+        result = replace(result, inputs=shown, placement=placement)
+        return cls(result, forced, excluded, parallel, hub_changes, _prepared=inputs)
 
     # ------------------------------------------------------------------ reading
 
     @property
     def inputs(self) -> PlanInputs:
-        """The prepared inputs: network, townships, villages, candidate sites, orders, matrices."""
+        """The prepared inputs: network, townships, villages, candidate sites, orders, matrices.
+
+        This plan's own tables: editing them in place does not reach plans derived from it.
+        """
         return self.result.inputs
+
+    @property
+    def _source(self) -> PlanInputs:
+        """The prepared inputs a derived plan starts from (never handed to the caller)."""
+        return self._prepared if self._prepared is not None else self.result.inputs
 
     @property
     def region(self) -> Region:
@@ -221,7 +266,7 @@ class Plan:
     @property
     def candidates(self) -> pd.DataFrame:
         """Every candidate hub site (id, name, township) the location model chose from."""
-        fac = self.inputs.facilities
+        fac = self._source.facilities
         sites = fac.loc[fac["role"] == CANDIDATE_ROLE, ["id", "name", "township"]]
         return pd.DataFrame(sites).reset_index(drop=True)
 
@@ -266,13 +311,13 @@ class Plan:
                 "depot and the trunk runs' origin)",
                 f"name a {what}: {', '.join(map(str, ids[:20]))}",
             )
-        if which in set(self.inputs.facilities["id"]):  # a known site, not among these
+        if which in set(self._source.facilities["id"]):  # a known site, not among these
             raise InputError(
                 f"{which!r} is not a {what} of this plan"
                 + (" (excluded by an earlier change)" if which in self.excluded else ""),
                 f"choose among: {', '.join(map(str, ids[:20]))}",
             )
-        township = self.region.township(which).code  # raises a clear error for unknown names
+        township = self._township_code(which, what, ids)
         found = list(among.loc[among["township"] == township, "id"])
         if not found:
             raise InputError(
@@ -280,6 +325,23 @@ class Plan:
                 f"choose among: {', '.join(map(str, ids[:20]))}",
             )
         return found
+
+    def _township_code(self, which: str, what: str, ids: Sequence[str]) -> str:
+        """The code of township ``which``; a name that is neither a site id nor a township (a
+        mistyped id, stray whitespace) is refused naming both kinds of name it could have been."""
+        try:
+            return self.region.township(which).code
+        except InputError:
+            stray = " (it has leading or trailing whitespace)" if which != which.strip() else ""
+            towns = ", ".join(f"{t.name} ({t.code})" for t in self.region.townships)
+            hubs = [str(h) for h in self.hubs.loc[self.hubs["role"] == HUB_ROLE, "id"]]
+            raise InputError(
+                f"{which!r} is neither a {what} id of this plan nor a township of region "
+                f"{self.region.id!r}{stray}",
+                f"{what} ids: {', '.join(map(str, ids[:20]))}"
+                + (f" (this plan's hubs: {', '.join(hubs)})" if what != HUB_ROLE else "")
+                + f"; townships (9-digit code, Chinese name or pinyin): {towns}",
+            ) from None
 
     def _removed_sites(self, which: str) -> list[str]:
         """The candidate sites a removal of ``which`` excludes.
@@ -291,7 +353,7 @@ class Plan:
         """
         hubs = self.hubs[self.hubs["role"] == HUB_ROLE]
         gone = self._sites(which, hubs, HUB_ROLE)
-        fac = self.inputs.facilities
+        fac = self._source.facilities
         sites = fac[fac["role"] == CANDIDATE_ROLE]
         if which in set(hubs["id"]):
             nodes = set(fac.loc[fac["id"].isin(gone), "node"])
@@ -305,17 +367,17 @@ class Plan:
         """The township of a new hub (named, or the township of a site id) must have room for it:
         fewer hubs than ``max_per_township`` besides those ``leaving``. Forcing one more there
         would make the location model silently drop or move a hub the user did not name."""
-        fac = self.inputs.facilities
+        fac = self._source.facilities
         if which in set(fac["id"]) and which not in set(self.candidates["id"]):
             return  # the county centre or an excluded site: _best_site names it
         is_site = which in set(fac["id"])
         if is_site:
             code = fac.loc[fac["id"] == which, "township"].iloc[0]
         else:
-            code = self.region.township(which).code
+            code = self._township_code(which, "candidate site", list(self.candidates["id"]))
         hubs = self.hubs[(self.hubs["role"] == HUB_ROLE) & (self.hubs["township"] == code)]
         held = [str(h) for h in hubs["id"] if h not in leaving and h != which]
-        room = self.inputs.scenario.plan.max_per_township
+        room = self._source.scenario.plan.max_per_township
         if len(held) >= room and which not in set(hubs["id"]):
             town = self.region.township(code).name
             place = (
@@ -329,12 +391,38 @@ class Plan:
                 "without a hub, or raise max_per_township with with_settings",
             )
 
-    def _best_site(self, which: str) -> str:
-        """A candidate id, or a township's best candidate (most populous settlement first)."""
+    def _best_site(self, which: str) -> tuple[str, str]:
+        """The candidate site a new hub at ``which`` opens, and a note saying which and why.
+
+        A candidate site id is itself; a township gives its most populous candidate settlement
+        (the township seat, typically), then its other settlements by population, then its road
+        junctions (no population), ties by id; with room for another hub there
+        (``max_per_township`` > 1), the best not yet a hub. The one place a township's site is
+        resolved: :meth:`with_hub` and :meth:`swap_hub` both call it.
+        """
         sites = self._sites(which, self.candidates, "candidate site")
-        # a township with room for another hub (max_per_township > 1): its best site not yet one
-        fresh = [s for s in sites if s not in set(self.hubs["id"])]
-        return (fresh or sites)[0]
+        fac = self._source.facilities.set_index("id")
+        if sites == [which]:
+            return which, f"{which} ({fac.at[which, 'name']}), named by its id"
+        population = self._source.villages.set_index("id")["population"]
+        ranked = pd.DataFrame(
+            {
+                "id": sites,
+                "population": pd.to_numeric(population.reindex(sites), errors="coerce").to_numpy(),
+            }
+        ).sort_values(["population", "id"], ascending=[False, True], na_position="last")
+        order = [str(s) for s in ranked["id"]]
+        hubs = set(self.hubs["id"])
+        site = next((s for s in order if s not in hubs), order[0])
+        people = float(dict(zip(order, ranked["population"], strict=True))[site])
+        if math.isnan(people):
+            kind = "best road junction (none of its candidate settlements is free)"
+        elif site == order[0]:
+            kind = f"most populous candidate settlement ({int(people):,} people)"
+        else:
+            kind = f"most populous candidate settlement not yet a hub ({int(people):,} people)"
+        town = self.region.township(str(fac.at[site, "township"])).name
+        return site, f"{site} ({fac.at[site, 'name']}), township {town}'s {kind}"
 
     def without_hub(self, which: str) -> Plan:
         """Re-plan with the hub ``which`` removed; the location model then chooses the best
@@ -347,25 +435,37 @@ class Plan:
         gone = self._removed_sites(which)
         excluded = tuple(dict.fromkeys((*self.excluded, *gone)))
         forced = tuple(f for f in self.forced if f not in gone)
-        return self._from_inputs(self.inputs, forced, excluded, self.parallel)
+        change = f"without_hub({which!r}): excluded {', '.join(gone)}"
+        return self._derived(forced, excluded, change)
+
+    def _derived(self, forced: tuple[str, ...], excluded: tuple[str, ...], change: str) -> Plan:
+        """This plan re-planned with other forced / excluded sites, ``change`` recorded."""
+        return self._from_inputs(
+            self._source, forced, excluded, self.parallel, (*self.hub_changes, change)
+        )
 
     def with_hub(self, which: str) -> Plan:
         """Re-plan with a hub forced at ``which``: a candidate site id, or a township (its
-        most populous candidate settlement)."""
+        most populous candidate settlement; its road junctions only after its settlements).
+
+        The site chosen, and why, is in the new plan's :attr:`hub_changes` (and its manifest).
+        """
         _site_arg(which, "which", "with_hub")
         self._refuse_taken_township(which, ())
-        site = self._best_site(which)
+        site, why = self._best_site(which)
         forced = tuple(dict.fromkeys((*self.forced, site)))
         excluded = tuple(e for e in self.excluded if e != site)
-        return self._from_inputs(self.inputs, forced, excluded, self.parallel)
+        return self._derived(forced, excluded, f"with_hub({which!r}): forced {why}")
 
     def swap_hub(self, old: str, new: str) -> Plan:
-        """Re-plan with the hub ``old`` excluded and a hub forced at ``new`` (ids or townships)."""
+        """Re-plan with the hub ``old`` excluded and a hub forced at ``new`` (ids or townships;
+        ``old`` as for :meth:`without_hub`, ``new`` as for :meth:`with_hub`: a township's most
+        populous candidate settlement). The sites, and why, are in :attr:`hub_changes`."""
         _site_arg(old, "old", "swap_hub")
         _site_arg(new, "new", "swap_hub")
         gone = self._removed_sites(old)
         self._refuse_taken_township(new, gone)
-        site = self._best_site(new)
+        site, why = self._best_site(new)
         if site in gone:
             raise InputError(
                 f"swap_hub: {new!r} gives the site {site!r}, which {old!r} removes",
@@ -373,14 +473,17 @@ class Plan:
             )
         excluded = tuple(dict.fromkeys((*self.excluded, *gone)))
         forced = tuple(dict.fromkeys((*(f for f in self.forced if f not in gone), site)))
-        return self._from_inputs(self.inputs, forced, excluded, self.parallel)
+        change = f"swap_hub({old!r}, {new!r}): excluded {', '.join(gone)}; forced {why}"
+        return self._derived(forced, excluded, change)
 
     def _with_region(self, region: Region, change: str) -> Plan:
         # the manifest's region source names the change, so the folder says how it was made
         region = replace(region, source_file=f"{region.source_file} + {change}")
-        scenario = replace(self.inputs.scenario, region=region)
-        inputs = prepare(scenario, cache=self.inputs.cache)
-        return self._from_inputs(inputs, self.forced, self.excluded, self.parallel)
+        scenario = replace(self._source.scenario, region=region)
+        inputs = prepare(scenario, cache=self._source.cache)
+        return self._from_inputs(
+            inputs, self.forced, self.excluded, self.parallel, self.hub_changes
+        )
 
     def with_cold_chain(
         self,
@@ -414,7 +517,14 @@ class Plan:
                     f"minutes > 0 and <= {MAX_COLD_CHAIN_MIN} (one week)",
                     "give minutes in vehicle, e.g. produce_min=120",
                 )
-            changes[name] = round(float(value) * 60)
+            seconds = round(float(value) * 60)
+            if seconds < 1:  # the orders carry whole seconds: 0 s would fail deep in routing
+                raise InputError(
+                    f"with_cold_chain: {name[:-2]}_min = {value!r} is less than one second "
+                    "(limits are kept in whole seconds)",
+                    "give minutes in vehicle, e.g. produce_min=120",
+                )
+            changes[name] = seconds
         given = {"produce_min": produce_min, "tea_min": tea_min, "parcel_min": parcel_min}
         change = _call("with_cold_chain", {k: v for k, v in given.items() if v is not None})
         return self._with_region(replace(self.region, cold_chain=replace(cold, **changes)), change)
@@ -464,13 +574,15 @@ class Plan:
             raise InputError(
                 f"with_settings: unknown setting(s) {unknown}", f"[plan] keys: {sorted(known)}"
             )
-        plan = replace(self.inputs.scenario.plan, **settings)
+        plan = replace(self._source.scenario.plan, **settings)
         # as Plan.load: refuse a p that no choice of hubs can meet, before any work
         check_hub_room(plan, self.region, "with_settings:")
-        scenario = self.inputs.scenario
+        scenario = self._source.scenario
         source = f"{scenario.source} + {_call('with_settings', settings)}"
-        inputs = prepare(replace(scenario, plan=plan, source=source), cache=self.inputs.cache)
-        return self._from_inputs(inputs, self.forced, self.excluded, self.parallel)
+        inputs = prepare(replace(scenario, plan=plan, source=source), cache=self._source.cache)
+        return self._from_inputs(
+            inputs, self.forced, self.excluded, self.parallel, self.hub_changes
+        )
 
 
 def _call(method: str, arguments: Mapping[str, Any]) -> str:
@@ -481,8 +593,25 @@ def _call(method: str, arguments: Mapping[str, Any]) -> str:
 def compare_plans(
     a: Plan, b: Plan, labels: tuple[str, str] = ("A", "B")
 ) -> tuple[pd.DataFrame, folium.plugins.DualMap]:
-    """Two plans side by side: a KPI table (one row per figure, a column per plan, and the
-    difference) and a synchronised two-pane map (``a`` left, ``b`` right)."""
+    """Two plans side by side: a KPI table and a synchronised two-pane map.
+
+    The table has one row per figure of ``kpis.json``, a column per plan (``labels``) and
+    ``difference`` = ``b - a`` (right minus left: ``labels[1]`` - ``labels[0]``, as the table's
+    column header says; negative where ``b`` has less). A figure's ``difference`` is left empty
+    where the two plans' figures cover different orders (order counts keep theirs: how many
+    more or fewer orders a figure covers): ``orders_compared``, ``lead_time.*`` and
+    ``routed_compared.*`` cover the orders each plan served with and without its hubs,
+    ``routed_totals.<scenario>.*`` and ``routing.<scenario>.*`` each plan's own served orders,
+    and those sets can differ (a tighter cold-chain limit leaves orders unserved in one
+    baseline). Plan against plan over the same orders are the ``same_orders.*`` rows: parcel
+    lead times and routed figures (trunk and hub cost included) over the orders both plans
+    served on their plan day, computed as ``lastmile compare --plans`` does
+    (:func:`lastmile.study.same_orders`); a warning says when differences were left empty. Two
+    plans of different order days (seed, orders) are warned about and have no ``same_orders``.
+
+    The map shows ``a`` left and ``b`` right, each pane with its own hubs, routes, villages and
+    township access-time savings only.
+    """
     _plan_arg(a, "a", "compare_plans")
     _plan_arg(b, "b", "compare_plans")
     if (
@@ -499,7 +628,12 @@ def compare_plans(
     labels = (labels[0], labels[1])
     kpis_a, kpis_b = a.kpis, b.kpis  # each a full (deep-copied) kpis.json: computed once
     ka, kb = flatten(kpis_a), flatten(kpis_b)
+    ids_a, ids_b = set(a.inputs.orders["id"]), set(b.inputs.orders["id"])
+    seeds = (a.inputs.scenario.plan.seed, b.inputs.scenario.plan.seed)
+    same_day = ids_a == ids_b and seeds[0] == seeds[1]
+    orders_a, orders_b = _order_rows(a), _order_rows(b)
     rows = []
+    blanked: list[str] = []
     for key in dict.fromkeys([*ka, *kb]):
         va, vb = ka.get(key), kb.get(key)
         # rounded: a difference of two rounded figures carries float noise (0.5399999999999991)
@@ -510,8 +644,16 @@ def compare_plans(
         )
         if isinstance(va, bool) or isinstance(vb, bool):
             diff = None
+        covers_a, covers_b = _orders_of_row(orders_a, key), _orders_of_row(orders_b, key)
+        differ = covers_a != covers_b or (covers_a is not None and not same_day)
+        if diff is not None and differ and not _is_order_count(key):
+            diff = None  # the two figures cover different orders: no difference to take
+            blanked.append(key)
         rows.append({"kpi": key, labels[0]: va, labels[1]: vb, "difference": diff})
+    if same_day and orders_a is not None and orders_b is not None:
+        rows += _same_order_rows(orders_a, orders_b, labels)
     table = pd.DataFrame(rows).set_index("kpi")
+    table.columns.name = f"difference = {labels[1]} - {labels[0]}"
     la, lb = map_layers(a.result), map_layers(b.result)
 
     def side(layers: Any, label: str, attr: str) -> pd.DataFrame:
@@ -527,15 +669,11 @@ def compare_plans(
             crs="EPSG:4326",
         )
 
-    hubs = gpd.GeoDataFrame(
-        pd.concat([la.hubs, lb.hubs], ignore_index=True).drop_duplicates("id"),
-        geometry="geometry",
-        crs="EPSG:4326",
-    )
+    # each pane its own plan's hubs and township figures: a hub removed in b is not on b's pane
     dual = compare_map(
-        la.townships,
+        lb.townships,
         lb.villages,
-        hubs,
+        lb.hubs,
         both("routes"),
         both("stops"),
         both("unassigned"),
@@ -543,11 +681,11 @@ def compare_plans(
         source_label=a.inputs.source.label,
         scenarios=labels,
         baseline_villages=la.villages,
+        left_hubs=la.hubs,
+        left_townships=la.townships,
         trunk_km={labels[0]: _trunk_km(kpis_a), labels[1]: _trunk_km(kpis_b)},
     )
-    ids_a, ids_b = set(a.inputs.orders["id"]), set(b.inputs.orders["id"])
-    seeds = (a.inputs.scenario.plan.seed, b.inputs.scenario.plan.seed)
-    if ids_a != ids_b or seeds[0] != seeds[1]:
+    if not same_day:
         warnings.warn(
             f"compare_plans: {labels[0]} and {labels[1]} route different order days (seed "
             f"{seeds[0]} vs {seeds[1]}; {len(ids_a - ids_b)} orders only in {labels[0]}, "
@@ -555,7 +693,94 @@ def compare_plans(
             "not like for like; compare access time, or plan both on the same day",
             stacklevel=2,
         )
+    elif blanked:
+        sections = sorted({_section_of(key) for key in blanked})
+        warnings.warn(
+            f"compare_plans: {labels[0]} and {labels[1]}'s {', '.join(sections)} figures cover "
+            "different orders (each plan's orders served with and without its hubs, or each "
+            "scenario's own served orders), so their difference is left empty; the same_orders "
+            "rows compare the two plans over the orders both served",
+            stacklevel=2,
+        )
     return table, dual
+
+
+#: kpis.json sections over the orders a plan served in both its scenarios ("compared")
+_COMPARED_SECTIONS = ("orders_compared", "lead_time", "routed_compared")
+#: kpis.json sections over each scenario's own served orders (``<section>.<scenario>.*``)
+_SERVED_SECTIONS = ("routed_totals", "routing")
+
+
+def _is_order_count(key: str) -> bool:
+    """Whether a flattened kpis.json figure counts orders (``orders_compared``, ``*.orders``,
+    ``*.unassigned_by_reason.*`` ...): a count's difference says how many more or fewer orders a
+    figure covers, and is kept where the order sets differ."""
+    parts = key.split(".")
+    return (
+        key == "orders_compared"
+        or parts[-1] in ("orders", "orders_served", "unassigned", "servable_orders")
+        or "unassigned_by_reason" in parts
+    )
+
+
+def _section_of(key: str) -> str:
+    return key.split(".", 1)[0]
+
+
+def _order_rows(plan: Plan) -> pd.DataFrame | None:
+    """The plan's order table (:attr:`lastmile.endtoend.EndToEnd.orders`), if it has one."""
+    e2e = plan.result.end_to_end
+    return None if e2e is None else e2e.orders
+
+
+def _orders_of_row(orders: pd.DataFrame | None, key: str) -> frozenset[str] | None:
+    """The order ids a flattened kpis.json figure ``key`` covers, for the sections over a set of
+    orders that two plans can differ in; ``None`` for the others (and without an order table)."""
+    if orders is None:
+        return None
+    section = _section_of(key)
+    if section in _COMPARED_SECTIONS:
+        return frozenset(orders.loc[orders["compared"].astype(bool), "order_id"].astype(str))
+    parts = key.split(".")
+    if section in _SERVED_SECTIONS and len(parts) > 2:
+        mine = orders[(orders["scenario"] == parts[1]) & orders["served"].astype(bool)]
+        return frozenset(mine["order_id"].astype(str))
+    return None
+
+
+def _same_order_rows(
+    orders_a: pd.DataFrame, orders_b: pd.DataFrame, labels: tuple[str, str]
+) -> list[dict[str, Any]]:
+    """The ``same_orders.*`` rows of :func:`compare_plans`: both plans' plan days over the
+    orders both served (:func:`lastmile.study.same_orders`, as ``lastmile compare --plans``)."""
+    same = same_orders(
+        orders_a[orders_a["scenario"] == "plan"], orders_b[orders_b["scenario"] == "plan"]
+    )
+    rows: list[dict[str, Any]] = [
+        {
+            "kpi": "covers.same_orders",
+            labels[0]: f"the {same.orders} orders (of {same.of}) both plans served with their "
+            "hubs: parcel lead times, and routed figures with trunk and hub cost",
+            labels[1]: f"the same {same.orders} orders",
+            "difference": None,
+        },
+        {"kpi": "same_orders.orders", labels[0]: same.orders, labels[1]: same.orders,
+         "difference": 0},
+    ]  # fmt: skip
+    for part, per_plan in (("parcel", same.parcel), ("routed", same.routed)):
+        if len(per_plan) != 2:
+            continue
+        fa, fb = ({k: v for k, v in r.items() if k != "plan"} for r in per_plan)
+        rows += [
+            {
+                "kpi": f"same_orders.{part}.{name}",
+                labels[0]: fa[name],
+                labels[1]: fb[name],
+                "difference": round(fb[name] - fa[name], 6),
+            }
+            for name in fa
+        ]
+    return rows
 
 
 def _trunk_km(kpis: Mapping[str, Any]) -> float:

@@ -326,6 +326,8 @@ def compare_map(
     source_label: str,
     scenarios: tuple[str, str] = ("baseline", "plan"),
     baseline_villages: gpd.GeoDataFrame | None = None,
+    left_hubs: gpd.GeoDataFrame | None = None,
+    left_townships: gpd.GeoDataFrame | None = None,
     trunk_km: Mapping[str, float] | None = None,
     simplify_tolerance: float = 1e-4,
     precision: int = 5,
@@ -334,7 +336,10 @@ def compare_map(
     """Two synchronised maps side by side: ``scenarios[0]`` left, ``scenarios[1]`` right.
 
     Same inputs and layers as :func:`plan_map` (each map has its own layer control). Both
-    scenarios must be present in ``routes``.
+    scenarios must be present in ``routes``. ``townships``, ``villages`` and ``hubs`` are the
+    right map's; the left map takes ``baseline_villages``, ``left_hubs`` and ``left_townships``
+    where given (two plans with different hubs: each pane shows only its own hubs and its own
+    township figures), else the same frames.
 
     Parameters
     ----------
@@ -345,6 +350,9 @@ def compare_map(
     baseline_villages
         Villages for the left map (its ``facility`` = serving hub in ``scenarios[0]``); default
         ``villages``.
+    left_hubs, left_townships
+        Hubs and townships (with their ``minutes_saved``) for the left map; default ``hubs`` and
+        ``townships``.
     trunk_km
         Trunk-run km per scenario (e.g. the plans' ``kpis["trunk"]["runs"]`` summed; 0 for a
         scenario without trunk). Given, each side's line adds them to its last-mile km, so that
@@ -364,6 +372,10 @@ def compare_map(
         if baseline_villages is None
         else _checked(baseline_villages, "baseline_villages", _VILLAGE_COLS, ("Point",))
     )
+    left_tw = tw if left_townships is None else _checked_townships(left_townships, "left_townships")
+    left_hb = hb if left_hubs is None else _checked_hubs(left_hubs, "left_hubs")
+    # one colour scale for both panes: the legend (right map only) reads for the left too
+    saved_range = _saved_range(pd.concat([_minutes_saved(tw), _minutes_saved(left_tw)]))
     present = set(rt["scenario"].astype(str))
     for scenario in scenarios:
         if scenario not in present:
@@ -375,8 +387,10 @@ def compare_map(
     synthetic, full_title = _full_title(title, source_label)
     dual.get_root().title = full_title  # type: ignore[attr-defined]
     summaries = []
-    for side, scenario, side_vil in ((dual.m1, scenarios[0], left_vil),
-                                     (dual.m2, scenarios[1], vil)):  # fmt: skip
+    for side, scenario, side_tw, side_vil, side_hb in (
+        (dual.m1, scenarios[0], left_tw, left_vil, left_hb),
+        (dual.m2, scenarios[1], tw, vil, hb),
+    ):
         # last-mile km alone can rank two plans the wrong way round (a plan with more hubs has
         # shorter vans' routes and longer trunk runs): the line adds the trunk, or says it lacks it
         last_mile = float(rt.loc[rt["scenario"].astype(str) == scenario, "km"].sum())
@@ -385,12 +399,14 @@ def compare_map(
         else:
             extra = float(trunk_km[scenario])
             note = f" + trunk {extra:,.0f} km = {last_mile + extra:,.0f} km"
-        line = _draw_scenario(side, tw, side_vil, hb, rt, st, un, scenario, simplify_tolerance,
+        line = _draw_scenario(side, side_tw, side_vil, side_hb, rt, st, un, scenario,
+                              simplify_tolerance,
                               precision, disable_clustering_at_zoom,
-                              legend=side is dual.m2, km_note=note)  # fmt: skip
+                              legend=side is dual.m2, km_note=note,
+                              saved_range=saved_range)  # fmt: skip
         summaries.append(f"{'left' if side is dual.m1 else 'right'}: {line}")
         folium.LayerControl(collapsed=True).add_to(side)
-        side.fit_bounds(_bounds(tw, side_vil, hb, precision))
+        side.fit_bounds(_bounds(side_tw, side_vil, side_hb, precision))
     # branca legends select the page's first legend box, so only the right map gets one
     _add_title_box(dual, full_title, source_label, synthetic, summaries,
                    position="bottom:28px;left:50%;transform:translateX(-50%)")  # fmt: skip
@@ -401,21 +417,49 @@ def _check_frames(
     townships: Any, villages: Any, hubs: Any, routes: Any, stops: Any, unassigned: Any
 ) -> tuple[gpd.GeoDataFrame, ...]:
     """Check the six input frames (columns, CRS, geometry types, hub roles)."""
-    tw = _checked(townships, "townships", _TOWNSHIP_COLS, ("Polygon", "MultiPolygon"))
+    tw = _checked_townships(townships, "townships")
     vil = _checked(villages, "villages", _VILLAGE_COLS, ("Point",))
-    hb = _checked(hubs, "hubs", _HUB_COLS, ("Point",))
+    hb = _checked_hubs(hubs, "hubs")
     rt = _checked(routes, "routes", _ROUTE_COLS, ("LineString", "MultiLineString"))
     st = _checked(stops, "stops", _STOP_COLS, ("Point",))
     un = _checked(unassigned, "unassigned", _UNASSIGNED_COLS, ("Point",))
+    return tw, vil, hb, rt, st, un
+
+
+def _checked_townships(frame: Any, what: str) -> gpd.GeoDataFrame:
+    tw = _checked(frame, what, _TOWNSHIP_COLS, ("Polygon", "MultiPolygon"))
     if tw.empty:
-        raise DataError("plan_map: townships is empty", "pass the county's township polygons")
+        raise DataError(f"plan_map: {what} is empty", "pass the county's township polygons")
+    return tw
+
+
+def _checked_hubs(frame: Any, what: str) -> gpd.GeoDataFrame:
+    hb = _checked(frame, what, _HUB_COLS, ("Point",))
     bad_roles = sorted(set(hb["role"].astype(str)) - set(_HUB_ROLES))
     if bad_roles:
         raise InputError(
-            f"plan_map: hubs have unknown role(s) {', '.join(bad_roles)}",
+            f"plan_map: {what} have unknown role(s) {', '.join(bad_roles)}",
             f"role must be one of {', '.join(_HUB_ROLES)}",
         )
-    return tw, vil, hb, rt, st, un
+    return hb
+
+
+def _minutes_saved(tw: gpd.GeoDataFrame) -> pd.Series:
+    """The townships' ``minutes_saved`` as numbers (NaN where missing or without the column)."""
+    if "minutes_saved" not in tw.columns:
+        return pd.Series(np.nan, index=tw.index)
+    saved: pd.Series = pd.to_numeric(tw["minutes_saved"], errors="coerce")
+    return saved
+
+
+def _saved_range(saved: pd.Series) -> tuple[float, float] | None:
+    """The colour scale's ends for ``saved`` (widened when flat); ``None`` with no figure."""
+    if not saved.notna().any():
+        return None
+    lo, hi = float(saved.min()), float(saved.max())
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.5, hi + 0.5
+    return lo, hi
 
 
 def _centre(tw: gpd.GeoDataFrame, precision: int) -> list[float]:
@@ -446,6 +490,7 @@ def _draw_scenario(
     rt: gpd.GeoDataFrame, st: gpd.GeoDataFrame, un: gpd.GeoDataFrame, scenario: str,
     tol: float, precision: int, disable_clustering_at_zoom: int, legend: bool = True,
     km_note: str = "", cold_chain: Mapping[str, Any] | None = None,
+    saved_range: tuple[float, float] | None = None,
 ) -> str:  # fmt: skip
     """Add every layer of one scenario to ``m``; return the one-line summary (HTML).
 
@@ -453,6 +498,7 @@ def _draw_scenario(
     km (what the trunk adds, or that it is left out). Its cold-chain violations are the served
     orders'; it adds the orders the cold-chain limit left unserved (``binding`` of
     ``unassigned``) and, given ``cold_chain``, the compliance over all perishable orders.
+    ``saved_range``: the township colour scale's ends (default: this map's own figures).
     """
     scenarios = sorted(set(rt["scenario"].astype(str)))
     if len(rt) and scenario not in scenarios:
@@ -488,7 +534,7 @@ def _draw_scenario(
 
     folium.TileLayer("OpenStreetMap", attr=OSM_ATTRIBUTION, name="OpenStreetMap",
                      control=True).add_to(m)  # fmt: skip
-    _add_townships(m, tw, tol, precision, legend)
+    _add_townships(m, tw, tol, precision, legend, saved_range)
     colours = _colour_of(hub_ids)
     if "facility" in vil.columns:
         _add_catchments(m, vil, hb, colours, precision)
@@ -523,19 +569,15 @@ def _cold_chain_note(
 
 
 def _add_townships(
-    m: folium.Map, tw: gpd.GeoDataFrame, tol: float, precision: int, legend: bool = True
-) -> None:
-    saved = (
-        pd.to_numeric(tw["minutes_saved"], errors="coerce")
-        if "minutes_saved" in tw.columns
-        else pd.Series(np.nan, index=tw.index)
-    )
+    m: folium.Map, tw: gpd.GeoDataFrame, tol: float, precision: int, legend: bool = True,
+    saved_range: tuple[float, float] | None = None,
+) -> None:  # fmt: skip
+    saved = _minutes_saved(tw)
     geoms = _prepare(tw.geometry, tol, precision)
     colormap: branca.colormap.LinearColormap | None = None
-    if saved.notna().any():
-        lo, hi = float(saved.min()), float(saved.max())
-        if hi - lo < 1e-9:
-            lo, hi = lo - 0.5, hi + 0.5
+    scale = saved_range or _saved_range(saved)
+    if saved.notna().any() and scale is not None:
+        lo, hi = scale
         colormap = branca.colormap.LinearColormap(
             ["#fff7ec", "#fdbb84", "#ef6548", "#990000"], vmin=lo, vmax=hi,
             caption="Access time saved, min (nearest facility, baseline - plan)",

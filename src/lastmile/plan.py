@@ -476,14 +476,17 @@ def prepare(
 @dataclass(frozen=True)
 class Placement:
     """The chosen hubs (county centre first, ``role`` "county centre" / "new hub"), the open
-    facility rows (the centre's first), the solver result, and the candidate site ids the request
-    forced or excluded (the API's hub changes)."""
+    facility rows (the centre's first), the solver result, the candidate site ids the request
+    forced or excluded (the API's hub changes), and ``changes``: what each of those API calls
+    did, in words (which site a township gave, and why; see :attr:`lastmile.api.Plan.hub_changes`).
+    """
 
     hubs: gpd.GeoDataFrame
     open_rows: tuple[int, ...]
     result: LocationResult
     forced: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()
+    changes: tuple[str, ...] = ()
 
 
 def place_hubs(

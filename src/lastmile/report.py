@@ -455,6 +455,9 @@ def _hub_changes(result: PlanResult) -> list[str]:
         "Hub changes made through the Python API (also in manifest.json): forced "
         f"{', '.join(pl.forced) or 'none'}; excluded {', '.join(pl.excluded) or 'none'}.",
         "",
+        # which site each call chose (a township gives its most populous candidate settlement)
+        *(f"- {change}" for change in pl.changes),
+        *([""] if pl.changes else []),
     ]
 
 
@@ -611,6 +614,7 @@ def manifest(result: PlanResult, *, map_assets: str | None = None) -> dict[str, 
         # hub changes made through the API (Plan.with_hub / without_hub / swap_hub)
         "forced_hub_sites": list(result.placement.forced),
         "excluded_hub_sites": list(result.placement.excluded),
+        "hub_changes": list(result.placement.changes),  # each API call, the site it chose
         "inputs": files,
         "timings_s": {k: round(v, 2) for k, v in result.timings.items()},
         "map_assets": map_assets,

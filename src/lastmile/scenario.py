@@ -39,6 +39,14 @@ FIRST_SOLUTIONS = ("auto", *FIRST_SOLUTION_STRATEGIES)
 NETWORK_SOURCES = ("auto", "synthetic", "osm")
 #: ``[plan]`` keys holding file paths, relative to the scenario file that names them.
 PLAN_PATH_KEYS = ("network", "local_extract", "outline", "boundaries", "villages", "orders")
+#: What each path setting but ``network`` falls back to when left out (its empty-path message).
+PATH_DEFAULTS = {
+    "local_extract": "no local extract",
+    "outline": "the region's outline sources",
+    "boundaries": "the region's township sources",
+    "villages": "the region's settlements",
+    "orders": "a generated day of orders",
+}
 #: Most solutions a routing search may explore: OR-Tools keeps the limit in a signed 32-bit int.
 MAX_SOLUTION_LIMIT = 2**31 - 1
 
@@ -152,6 +160,15 @@ class PlanSettings:
             value = getattr(self, key)
             if isinstance(value, os.PathLike):
                 object.__setattr__(self, key, str(os.fspath(value)))
+            # an empty path (an unset variable: orders=os.environ.get("ORDERS", "")) refused, as
+            # the CLI does: dropped silently it would plan a generated day, or read a folder
+            value = getattr(self, key)
+            if key != "network" and isinstance(value, str) and not value.strip():
+                raise InputError(
+                    f"{where} {key} = {value!r} is an empty path",
+                    "give a file (is a variable unset?), or leave the setting out for "
+                    + PATH_DEFAULTS[key],
+                )
         # the API and the CLI build settings without the file parser: check the types here too
         for f in fields(self):
             value = getattr(self, f.name)

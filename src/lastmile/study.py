@@ -565,7 +565,49 @@ def _orders_both(
             + ".\nGive two plans of the same seed, orders file and demand settings to compare "
             "lead times.\n"
         )
-    served = [df[df["served"].astype(bool)] for df in frames]
+    same = same_orders(frames[0], frames[1])
+    n = f"{same.orders} orders served in both plans (of {same.of})"
+    md = ""
+    if len(same.parcel) == 2:
+        md += f"\n## Parcel lead time over the {n}\n\n" + markdown_table(pd.DataFrame(same.parcel))
+    md += (
+        f"\n## {SAME_ORDERS_ROUTED} ({same.orders} of {same.of}; trunk and hub cost "
+        "included)\n\n" + markdown_table(pd.DataFrame(same.routed))
+    )
+    return md
+
+
+@dataclass(frozen=True)
+class SameOrders:
+    """Two plans' parcel lead times and routed figures over the orders both plans served.
+
+    Attributes
+    ----------
+    orders, of
+        Orders served in both plans, of the orders of plan A's day.
+    parcel
+        Per plan (``plan`` "A", "B"): ``parcels, mean_min, median_min, p90_min, max_min`` of the
+        delivery lead times among those orders (no row for a plan without such deliveries).
+    routed
+        Per plan: ``orders, km, vehicle_hours, cost`` allocated to those orders (trunk and hub
+        cost included).
+    """
+
+    orders: int
+    of: int
+    parcel: list[dict[str, Any]]
+    routed: list[dict[str, Any]]
+
+
+def same_orders(a: pd.DataFrame, b: pd.DataFrame) -> SameOrders:
+    """:class:`SameOrders` of two plans from their order tables' plan rows.
+
+    ``a`` and ``b`` are the ``scenario == "plan"`` rows of two plans' order tables
+    (``orders.csv``, :attr:`lastmile.endtoend.EndToEnd.orders`) of the same order day, with the
+    :data:`ORDER_COLUMNS`. Used by ``lastmile compare --plans`` and
+    :func:`lastmile.api.compare_plans`, so both compare the same orders the same way.
+    """
+    served = [df[df["served"].astype(bool)] for df in (a, b)]
     both = set(served[0]["order_id"]) & set(served[1]["order_id"])
     rows, routed = [], []
     for name, df in (("A", served[0]), ("B", served[1])):
@@ -591,15 +633,7 @@ def _orders_both(
                 "cost": round(float(cmp["cost"].sum()), 1),
             }
         )
-    n = f"{len(both)} orders served in both plans (of {len(ids_a)})"
-    md = ""
-    if len(rows) == 2:
-        md += f"\n## Parcel lead time over the {n}\n\n" + markdown_table(pd.DataFrame(rows))
-    md += (
-        f"\n## {SAME_ORDERS_ROUTED} ({len(both)} of {len(ids_a)}; trunk and hub cost "
-        "included)\n\n" + markdown_table(pd.DataFrame(routed))
-    )
-    return md
+    return SameOrders(len(both), len(set(a["order_id"])), rows, routed)
 
 
 def p_curve(
