@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import folium
@@ -493,3 +494,22 @@ def test_more_forced_hubs_than_p_says_raise_p(plan: lastmile.Plan) -> None:
         lastmile.Plan._from_inputs(plan.inputs, forced, (), False)
     assert "raise p to at least 5 with with_settings(p=5)" in (e.value.hint or "")
     assert "lower p" not in (e.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("variable", "text"),
+    [("LASTMILE_STANDIN_SCALE", "0,1"), ("LASTMILE_ROUTING_SOLUTION_LIMIT", "1e3")],
+)
+def test_notebook_settings_name_a_mistyped_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, text: str
+) -> None:
+    """bb15 D12: a decimal comma in the notebooks' size knobs was a bare ValueError traceback."""
+    from lastmile.api import notebook_settings
+
+    monkeypatch.setenv("LASTMILE_STANDIN_SCALE", "0.1")
+    monkeypatch.setenv("LASTMILE_ROUTING_SOLUTION_LIMIT", "20")
+    assert notebook_settings()["standin_scale"] == 0.1
+    assert notebook_settings()["routing_solution_limit"] == 20
+    monkeypatch.setenv(variable, text)
+    with pytest.raises(InputError, match=f"{variable} = '{re.escape(text)}' is not"):
+        notebook_settings()

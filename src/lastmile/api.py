@@ -119,10 +119,22 @@ def notebook_settings() -> dict[str, Any]:
     import os
 
     settings: dict[str, Any] = {"network": os.environ.get("LASTMILE_NETWORK", "auto")}
-    if "LASTMILE_STANDIN_SCALE" in os.environ:
-        settings["standin_scale"] = float(os.environ["LASTMILE_STANDIN_SCALE"])
-    if "LASTMILE_ROUTING_SOLUTION_LIMIT" in os.environ:
-        settings["routing_solution_limit"] = int(os.environ["LASTMILE_ROUTING_SOLUTION_LIMIT"])
+    knobs: tuple[tuple[str, str, type, str], ...] = (
+        ("LASTMILE_STANDIN_SCALE", "standin_scale", float, "0.1"),
+        ("LASTMILE_ROUTING_SOLUTION_LIMIT", "routing_solution_limit", int, "20"),
+    )
+    for variable, key, kind, example in knobs:
+        if variable not in os.environ:
+            continue
+        text = os.environ[variable]
+        try:
+            settings[key] = kind(text.strip())
+        except ValueError:
+            what = "a number" if kind is float else "a whole number"
+            raise InputError(
+                f"environment variable {variable} = {text!r} is not {what}",
+                f"set it like {variable}={example} (a decimal point, not a comma), or unset it",
+            ) from None
     return settings
 
 
