@@ -50,6 +50,9 @@ def test_duplicate_edge_last_value_wins_when_smaller(tmp_path: Path) -> None:
         ("3 3", "too short"),
         ("3 x 1\n1 2 3\n", "non-number"),
         ("3 5 1\n1 2 3\n2 3 4\n", "header says 5 edges"),
+        # an edge line past the header's count was ignored without a word (bb16 13.5)
+        ("3 2 1\n1 2 10\n2 3 10\n1 9 4\n", "header says 2 edges, file holds 3 "),
+        ("3 2 1\n1 2 10\n2 3 10\n1 9\n", "header says 2 edges, file holds 2 and 2 more"),
         ("3 2 1\n1 2 3\n2 4 4\n", "outside 1..3"),
         ("4 2 1\n1 2 3\n3 4 4\n", "not connected"),
         # a negative cost made Dijkstra loop, memory growing, until killed (bb16 D-D)

@@ -64,6 +64,13 @@ def read_pmed(path: str | Path) -> PMedianInstance:
     body = _ints(p_, tokens[3 : 3 + 3 * m], "the edge list")
     if len(body) != 3 * m:
         raise InputError(f"{p_}: header says {m} edges, file holds {len(body) // 3}", "truncated?")
+    extra = len(tokens) - 3 - 3 * m
+    if extra:  # lines past the header's count would be ignored without a word: which count is it?
+        held = f"{m + extra // 3}" if extra % 3 == 0 else f"{m} and {extra} more number(s)"
+        raise InputError(
+            f"{p_}: header says {m} edges, file holds {held} (an edge is 'i j cost')",
+            "fix the header's edge count or remove the extra lines",
+        )
     edges = np.asarray(body, dtype=np.int64).reshape(m, 3)
     if edges[:, :2].min() < 1 or edges[:, :2].max() > n:
         raise InputError(f"{p_}: an edge names a node outside 1..{n}", "check the file")
