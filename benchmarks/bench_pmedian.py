@@ -20,7 +20,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -35,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from lastmile.config import reference_data_dir
-from lastmile.instances import read_pmed
+from lastmile.instances import read_pmed, reference_values
 from lastmile.io import write_text
 from lastmile.location import LocationOptions, LocationProblem, solve
 
@@ -116,11 +115,6 @@ def _run_spopt(path: Path, time_limit: float, grace: float) -> dict[str, Any]:
     return res
 
 
-def _optima(data: Path) -> dict[str, int]:
-    with open(data / "benchmarks" / "pmed_opt.csv", newline="") as f:
-        return {row["instance"]: int(row["optimal"]) for row in csv.DictReader(f)}
-
-
 def _machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -154,8 +148,10 @@ def main(argv: list[str] | None = None) -> int:
 
     data = reference_data_dir(args.data)
     assert data is not None
-    optima = _optima(data)
-    files = sorted((data / "benchmarks" / "pmed").glob("pmed*.txt"), key=lambda p: int(p.stem[4:]))
+    folder = data / "benchmarks" / "pmed"
+    # pmed_opt.csv beside the folder, found as `lastmile bench pmedian` finds it
+    optima = {r.instance: round(r.value) for r in reference_values(folder, "pmedian").values()}
+    files = sorted(folder.glob("pmed*.txt"), key=lambda p: int(p.stem[4:]))
     if args.only:
         files = [f for f in files if f.stem in set(args.only)]
     header = {

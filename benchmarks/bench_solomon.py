@@ -25,7 +25,6 @@ Prints one row per instance and solver, mean gaps per solver, and appends JSON l
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
@@ -33,7 +32,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lastmile.config import reference_data_dir
-from lastmile.instances import SolomonInstance, read_solomon, solomon_problem
+from lastmile.instances import (
+    SolomonInstance,
+    read_solomon,
+    reference_values,
+    solomon_problem,
+)
 from lastmile.io import write_text
 from lastmile.routing import (
     PORTFOLIO,
@@ -224,8 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = reference_data_dir(args.reference_data)
     assert root is not None
     folder = root / "benchmarks" / args.dataset
-    with open(root / "benchmarks" / "solomon_bks.csv", encoding="utf-8") as f:
-        bks = {r["instance"]: r for r in csv.DictReader(f)}  # none for homberger_200
+    # solomon_bks.csv beside the dataset's folder, found as `lastmile bench solomon` finds it;
+    # it holds no value for homberger_200
+    bks = reference_values(folder, "solomon")
     names = args.instances or sorted(p.stem for p in folder.glob("*.txt"))
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
     unknown = [s for s in solvers if s not in RUNNERS]
@@ -240,7 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in names:
         inst = read_solomon(folder / f"{name}.txt")
         problem = solomon_problem(inst)
-        best = float(bks[name]["dist_bks_distance_trunc1"]) if name in bks else None
+        ref = bks.get(name.upper())
+        best = None if ref is None else ref.value
         sols = solve_all(solvers, inst, problem, args.time_limit, args.concurrent)
         for solver, sol in zip(solvers, sols, strict=True):
             rep = validate_routes(problem, sol)
@@ -254,10 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "vehicles": sol.kpis.vehicles_used,
                 "feasible": feasible,
                 "bks_distance": best,
-                "bks_vehicles": int(bks[name]["dist_bks_vehicles"]) if name in bks else None,
-                "gap_pct": round(100.0 * (dist - best) / best, 3)
-                if feasible and best is not None
-                else None,
+                "bks_vehicles": None if ref is None else ref.vehicles,
+                "gap_pct": ref.gap_pct(dist) if feasible and ref is not None else None,
                 "seconds": round(sol.solve_seconds, 2),
                 "status": sol.status,
                 "search_ended_by": sol.search_ended_by,
@@ -267,8 +271,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 row["violations"] = rep.summary(5)
             rows.append(row)
             gap = "-" if row["gap_pct"] is None else f"{row['gap_pct']:.2f}"
+            shown = "-" if best is None else f"{best:.1f}"  # no BKS: no value, not 0.0
             print(
-                f"{name:9} {solver:14} {dist:9.1f} {best or 0:8.1f} {gap:>6} "
+                f"{name:9} {solver:14} {dist:9.1f} {shown:>8} {gap:>6} "
                 f"{row['vehicles']:>4} {feasible!s:>8} {row['seconds']:7.1f}",
                 flush=True,
             )

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lastmile.errors import InputError
-from lastmile.instances import read_pmed
+from lastmile.instances import read_pmed, reference_table, reference_value, reference_values
 
 
 def test_pmed1_header_and_matrix(test_data: Path) -> None:
@@ -73,3 +73,26 @@ def test_missing_and_binary_pmed_files(tmp_path: Path) -> None:
         read_pmed(binary)
     with pytest.raises(InputError, match="not a text instance"):
         read_pmed(tmp_path)
+
+
+def test_reference_values_are_found_beside_the_instance_folder(
+    test_data: Path, tmp_path: Path
+) -> None:
+    """One lookup for `lastmile bench` and the benchmark scripts (bb16 11): the table in the
+    instance folder or its parent, values by instance name in any case."""
+    folder = test_data / "benchmarks" / "solomon"
+    assert reference_table(folder, "solomon") == test_data / "benchmarks" / "solomon_bks.csv"
+    bks = reference_values(folder, "solomon")
+    assert (bks["R101"].value, bks["R101"].vehicles) == (1637.7, 20)
+    assert bks["C101"].gap_pct(835.573) == 1.0
+    optima = reference_values(test_data / "benchmarks" / "pmed", "pmedian")
+    assert optima["PMED1"].value == 5819 and optima["PMED1"].vehicles is None
+    ref, note = reference_value(folder / "C101.txt", "solomon", "nope", "c101")
+    assert ref is not None and ref.instance == "C101" and note.startswith("best known")
+    assert reference_values(tmp_path, "solomon") == {}
+    (tmp_path / "pmed_opt.csv").write_text("instance,opt\npmed1,5819\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"pmed_opt.csv: not a reference table .*optimal"):
+        reference_values(tmp_path / "pmed", "pmedian")
+    (tmp_path / "pmed_opt.csv").write_text("instance,optimal\npmed1,x\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"instance pmed1: not a number \(optimal 'x'\)"):
+        reference_values(tmp_path, "pmedian")

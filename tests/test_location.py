@@ -522,7 +522,39 @@ def test_cli_bench_pmedian(test_data: Path, capsys: pytest.CaptureFixture[str]) 
     row = json.loads(lines[0])
     assert row["instance"] == "pmed1" and row["n"] == 100 and row["p"] == 5
     assert row["objective"] == 5819 and row["bound"] == 5819 and row["optimal"] is True
-    assert set(row) == {"instance", "n", "p", "objective", "bound", "optimal", "seconds"}
+    # bb16 11: the published optimum (pmed_opt.csv beside the folder), the gap and what ended
+    # the search
+    table = test_data / "benchmarks" / "pmed_opt.csv"
+    assert row["published"] == 5819 and row["gap_pct"] == 0.0
+    assert row["reference"] == f"optimal, {table}"
+    assert row["status"] == "optimal" and row["search_ended_by"] == "optimality_proof"
+    assert set(row) == {"instance", "n", "p", "objective", "bound", "optimal", "seconds",
+                        "published", "gap_pct", "reference", "status",
+                        "search_ended_by"}  # fmt: skip
+
+
+def test_cli_bench_pmedian_without_a_published_optimum(
+    test_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No pmed_opt.csv beside the file, or the instance not in it: "no reference value", no gap
+    (not an optimum of 0)."""
+    (tmp_path / "pmed").mkdir()
+    tiny = tmp_path / "pmed" / "tiny.txt"
+    tiny.write_text("4 3 2\n1 2 10\n2 3 10\n3 4 5\n", encoding="ascii")
+    assert main(["bench", "pmedian", str(tiny)]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert (row["objective"], row["published"], row["gap_pct"]) == (15, None, None)
+    assert row["reference"] == f"no reference value (no pmed_opt.csv beside {tiny})"
+    table = tmp_path / "pmed_opt.csv"
+    table.write_text("instance,optimal\npmed1,5819\ntiny,14\n", encoding="utf-8")
+    assert main(["bench", "pmedian", str(tiny)]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert (row["published"], row["gap_pct"]) == (14, round(100 / 14, 3))
+    table.write_text("instance,optimal\npmed1,5819\n", encoding="utf-8")
+    assert main(["bench", "pmedian", str(tiny)]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["published"] is None and row["gap_pct"] is None
+    assert row["reference"] == f"no reference value (tiny not in {table})"
 
 
 def test_cli_bench_pmedian_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

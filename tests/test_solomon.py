@@ -78,10 +78,34 @@ def test_cli_prints_one_json_line_per_instance(
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [x["instance"] for x in lines] == ["C101", "C201"]
     for x in lines:
-        assert set(x) == {"instance", "distance", "vehicles", "feasible", "seconds"}
+        assert set(x) == {"instance", "distance", "vehicles", "feasible", "seconds",
+                          "bks_distance", "bks_vehicles", "gap_pct", "reference",
+                          "search_ended_by", "reproducible"}  # fmt: skip
         assert x["feasible"] is True
         assert x["distance"] >= bks(test_data, x["instance"]) - 1e-6
     assert lines[0]["distance"] <= 827.3 * 1.05
+
+
+def test_cli_reports_the_bks_the_gap_and_what_ended_the_search(
+    test_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb16 11: `lastmile bench solomon` gave no BKS, no gap and no stopping reason (the time cap
+    had cut the search); without a reference it must say so, not print a BKS of 0."""
+    c101 = test_data / "benchmarks" / "solomon" / "C101.txt"
+    alone = tmp_path / "C101.txt"  # no solomon_bks.csv beside this copy
+    alone.write_bytes(c101.read_bytes())
+    assert main(["bench", "solomon", str(c101), str(alone), "--time-limit", "1"]) == 0
+    found, lone = (json.loads(x) for x in capsys.readouterr().out.splitlines())
+    table = test_data / "benchmarks" / "solomon_bks.csv"
+    assert (found["bks_distance"], found["bks_vehicles"]) == (827.3, 10)
+    assert found["gap_pct"] == round(100 * (found["distance"] - 827.3) / 827.3, 3)
+    assert found["reference"] == f"best known (distance-only convention), {table}"
+    for row in (found, lone):
+        assert row["search_ended_by"] in {"time_cap", "local_optimum", "solution_limit"}
+        assert row["reproducible"] is (row["search_ended_by"] != "time_cap")
+    assert lone["bks_distance"] is None and lone["bks_vehicles"] is None
+    assert lone["gap_pct"] is None
+    assert lone["reference"] == f"no reference value (no solomon_bks.csv beside {alone})"
 
 
 def test_cli_bad_file_is_one_clear_error(
@@ -149,3 +173,32 @@ def test_portfolio_keeps_the_best_of_its_searches(test_data: Path) -> None:
     assert both.kpis.total_distance_m == best
     with pytest.raises(InputError, match="unknown portfolio strategy 'FASTEST'"):
         RoutingOptions(time_limit_s=1, portfolio=("FASTEST",))
+
+
+def test_bench_script_prints_no_bks_where_there_is_none(
+    test_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb16 13.4: `benchmarks/bench_solomon.py --dataset homberger_200` printed "bks 0.0" for
+    instances without a best-known value; it finds the table as `lastmile bench solomon` does."""
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_solomon.py"
+    spec = importlib.util.spec_from_file_location("bench_solomon_script", script)
+    assert spec is not None and spec.loader is not None
+    bench_solomon = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_solomon)
+    root = tmp_path / "data"
+    (root / "benchmarks" / "hom").mkdir(parents=True)
+    table = test_data / "benchmarks" / "solomon_bks.csv"
+    (root / "benchmarks" / "solomon_bks.csv").write_bytes(table.read_bytes())
+    c101 = (test_data / "benchmarks" / "solomon" / "C101.txt").read_bytes()
+    (root / "benchmarks" / "hom" / "c1_2_x.txt").write_bytes(c101)  # not in the table
+    (root / "benchmarks" / "hom" / "C101.txt").write_bytes(c101)
+    argv = ["--reference-data", str(root), "--dataset", "hom", "--solvers", "lastmile"]
+    assert bench_solomon.main([*argv, "--time-limit", "0.5", "C101", "c1_2_x"]) == 0
+    out = capsys.readouterr().out
+    plain = {line.split()[0]: line.split() for line in out.splitlines()[1:3]}
+    assert plain["C101"][3] == "827.3" and plain["c1_2_x"][3:5] == ["-", "-"]
+    rows = {r["instance"]: r for r in map(json.loads, re.findall(r"^\{.*\}$", out, re.M))}
+    assert rows["C101"]["bks_distance"] == 827.3 and rows["C101"]["bks_vehicles"] == 10
+    assert rows["c1_2_x"]["bks_distance"] is None and rows["c1_2_x"]["gap_pct"] is None

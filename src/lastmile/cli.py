@@ -591,30 +591,39 @@ def _cmd_config_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench_pmedian(args: argparse.Namespace) -> int:
-    from lastmile.instances import read_pmed
+    from lastmile.instances import read_pmed, reference_value
     from lastmile.location import LocationOptions, LocationProblem, solve
 
     for path in args.files:
         inst = read_pmed(path)
+        # the published optimum from pmed_opt.csv beside the instance folder, as the script
+        ref, reference = reference_value(path, "pmedian", inst.name)
         problem = LocationProblem.from_cost_matrix(inst.cost)
         options = LocationOptions(p=inst.p, max_per_group=None, time_limit_s=args.time_limit)
         res = solve(problem, options)
+        objective = round(res.objective)
         _emit_json(
             {
                 "instance": inst.name,
                 "n": inst.n,
                 "p": inst.p,
-                "objective": round(res.objective),
+                "objective": objective,
                 "bound": round(res.bound),
                 "optimal": res.optimal,
                 "seconds": round(res.seconds, 3),
+                "published": None if ref is None else round(ref.value),
+                "gap_pct": None if ref is None else ref.gap_pct(objective),
+                "reference": reference,
+                "status": res.status,
+                # what ended the search: the optimality proof or the time limit (best bound kept)
+                "search_ended_by": "optimality_proof" if res.optimal else "time_limit",
             }
         )
     return 0
 
 
 def _cmd_bench_solomon(args: argparse.Namespace) -> int:
-    from lastmile.instances import read_solomon, solomon_problem
+    from lastmile.instances import read_solomon, reference_value, solomon_problem
     from lastmile.routing import PORTFOLIO, RoutingOptions, solve
     from lastmile.validate import validate_routes
 
@@ -622,16 +631,27 @@ def _cmd_bench_solomon(args: argparse.Namespace) -> int:
     options = RoutingOptions(time_limit_s=args.time_limit, portfolio=portfolio)
     for path in args.files:
         instance = read_solomon(path)
+        # the distance-only best known from solomon_bks.csv beside the instance folder
+        ref, reference = reference_value(path, "solomon", instance.name, path.stem)
         problem = solomon_problem(instance)
         solution = solve(problem, options)
         report = validate_routes(problem, solution)
+        feasible = report.ok and not solution.unassigned
+        distance = round(solution.kpis.total_distance_m / 10.0, 1)
         _emit_json(
             {
                 "instance": instance.name,
-                "distance": round(solution.kpis.total_distance_m / 10.0, 1),
+                "distance": distance,
                 "vehicles": solution.kpis.vehicles_used,
-                "feasible": report.ok and not solution.unassigned,
+                "feasible": feasible,
                 "seconds": round(solution.solve_seconds, 2),
+                "bks_distance": None if ref is None else ref.value,
+                "bks_vehicles": None if ref is None else ref.vehicles,
+                # an infeasible solution has no gap: it does not solve the instance
+                "gap_pct": None if ref is None or not feasible else ref.gap_pct(distance),
+                "reference": reference,
+                "search_ended_by": solution.search_ended_by,
+                "reproducible": solution.reproducible,
             }
         )
     return 0

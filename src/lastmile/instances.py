@@ -8,13 +8,17 @@
   into a :class:`~lastmile.routing.RoutingProblem`.
 
 The full sets are read where they are (``shared/data/benchmarks``); the few instances the tests
-use are committed under ``tests/data`` (see its PROVENANCE.md).
+use are committed under ``tests/data`` (see its PROVENANCE.md). Their published values
+(``solomon_bks.csv``, ``pmed_opt.csv``) lie beside the instance folders and are found by
+:func:`reference_values`, for ``lastmile bench`` and the benchmark scripts alike.
 """
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -208,3 +212,134 @@ def solomon_problem(instance: SolomonInstance) -> RoutingProblem:
         for i in range(1, len(dist))
     )
     return RoutingProblem(dist, dist, (depot,), (vt,), orders)
+
+
+# --------------------------------------------------------------------------- published values
+
+#: The reference table of each instance family, and its columns: name, value, vehicles (or None).
+#: Solomon: the distance-only best known (``floor(10 * euclid)`` arcs, as :func:`solomon_problem`
+#: routes); p-median: the proven optimum.
+REFERENCE_TABLES: dict[str, tuple[str, str, str, str | None, str]] = {
+    "solomon": (
+        "solomon_bks.csv",
+        "instance",
+        "dist_bks_distance_trunc1",
+        "dist_bks_vehicles",
+        "best known (distance-only convention)",
+    ),
+    "pmedian": ("pmed_opt.csv", "instance", "optimal", None, "optimal"),
+}
+
+
+@dataclass(frozen=True)
+class ReferenceValue:
+    """The published value an instance's result is scored against.
+
+    Attributes
+    ----------
+    instance
+        The instance's name as the table spells it.
+    value
+        Best-known distance (Solomon, distance-only convention) or optimal objective (p-median).
+    vehicles
+        Vehicles of the best-known Solomon solution; ``None`` for p-median.
+    kind
+        What the value is: ``"optimal"`` or ``"best known (distance-only convention)"``.
+    source
+        The table it comes from.
+    """
+
+    instance: str
+    value: float
+    vehicles: int | None
+    kind: str
+    source: Path
+
+    def gap_pct(self, found: float) -> float | None:
+        """``100 (found - value) / value``, rounded to 3 decimals; ``None`` when the value is 0."""
+        if self.value == 0:
+            return None
+        return round(100.0 * (found - self.value) / self.value, 3)
+
+
+def reference_table(instance_dir: str | Path, family: Literal["solomon", "pmedian"]) -> Path | None:
+    """The reference table of ``family`` beside an instance folder, or ``None``.
+
+    Looked for in the folder itself, then in its parent: the reference data keep
+    ``benchmarks/solomon_bks.csv`` beside ``benchmarks/solomon/`` (and ``homberger_200/``), and
+    ``benchmarks/pmed_opt.csv`` beside ``benchmarks/pmed/``.
+    """
+    name = REFERENCE_TABLES[family][0]
+    folder = Path(instance_dir)
+    for candidate in (folder / name, folder.parent / name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def reference_values(
+    instance_dir: str | Path, family: Literal["solomon", "pmedian"]
+) -> dict[str, ReferenceValue]:
+    """The published values beside an instance folder (:func:`reference_table`), by instance name
+    in upper case; empty when there is no table. Rows without a value are left out.
+
+    Raises
+    ------
+    InputError
+        The table lacks its columns or holds a value that is not a number.
+    """
+    path = reference_table(instance_dir, family)
+    if path is None:
+        return {}
+    _, name_col, value_col, vehicles_col, kind = REFERENCE_TABLES[family]
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not readable ({exc})", "check the reference table") from None
+    needed = [c for c in (name_col, value_col, vehicles_col) if c is not None]
+    missing = [c for c in needed if rows and c not in rows[0]]
+    if missing or not rows:
+        raise InputError(
+            f"{path}: not a reference table (no rows, or missing column(s) {', '.join(missing)})",
+            f"it needs the columns {', '.join(needed)}",
+        )
+    out: dict[str, ReferenceValue] = {}
+    for row in rows:
+        name, value = (row.get(name_col) or "").strip(), (row.get(value_col) or "").strip()
+        if not name or not value:
+            continue
+        vehicles_text = (row.get(vehicles_col) or "").strip() if vehicles_col else ""
+        try:
+            out[name.upper()] = ReferenceValue(
+                name,
+                float(value),
+                int(vehicles_text) if vehicles_text else None,
+                kind,
+                path,
+            )
+        except ValueError:
+            shown = f"{value_col} {value!r}" + (
+                f", {vehicles_col} {vehicles_text!r}" if vehicles_col else ""
+            )
+            raise InputError(
+                f"{path}: instance {name}: not a number ({shown})", "check the reference table"
+            ) from None
+    return out
+
+
+def reference_value(
+    instance_file: str | Path, family: Literal["solomon", "pmedian"], *names: str
+) -> tuple[ReferenceValue | None, str]:
+    """The published value of the instance in ``instance_file`` under the first of ``names``
+    the table beside it holds, and a note saying where it came from or why there is none."""
+    path = Path(instance_file)
+    table = reference_table(path.parent, family)
+    if table is None:
+        return None, f"no reference value (no {REFERENCE_TABLES[family][0]} beside {path})"
+    values = reference_values(path.parent, family)
+    for name in names:
+        if name.upper() in values:
+            ref = values[name.upper()]
+            return ref, f"{ref.kind}, {table}"
+    return None, f"no reference value ({' / '.join(dict.fromkeys(names))} not in {table})"
