@@ -88,12 +88,19 @@ def test_study_without_mask_is_unchanged_and_bad_mask_is_named(mat: TravelMatrix
         _study(mat.seconds, mat.reachable, [2], [1])  # H reaches only v4, B only v2
 
 
+def _locate_folder(folder: Path, villages: pd.DataFrame) -> None:
+    """A `lastmile locate`-like folder: assignments, and a manifest saying which command wrote it
+    (no kpis.json: no routed day)."""
+    folder.mkdir()
+    villages.to_csv(folder / "assignments.csv", index=False)
+    (folder / "manifest.json").write_text('{"command": "locate"}', encoding="utf-8")
+
+
 def test_compare_leaves_out_villages_without_a_time(mat: TravelMatrix, tmp_path: Path) -> None:
     centre = _study(mat.seconds, mat.reachable, [0], [0])
     hubs = _study(mat.seconds, mat.reachable, [0], [0, 1, 2])
     for name, st in (("a", centre), ("b", hubs)):
-        (tmp_path / name).mkdir()
-        st.villages.to_csv(tmp_path / name / "assignments.csv", index=False)
+        _locate_folder(tmp_path / name, st.villages)
     cmp = compare_plan_dirs(tmp_path / "a", tmp_path / "b")
     assert cmp.villages["village"].tolist() == ["v1", "v2"]
     assert cmp.villages["minutes_saved"].tolist() == pytest.approx([0.0, 105 / 60], abs=0.01)
@@ -109,8 +116,7 @@ def test_compare_refuses_a_damaged_plan_folder(
 ) -> None:
     st = _study(mat.seconds, mat.reachable, [0], [0])
     for name in ("a", "b"):
-        (tmp_path / name).mkdir()
-        st.villages.to_csv(tmp_path / name / "assignments.csv", index=False)
+        _locate_folder(tmp_path / name, st.villages)
     (tmp_path / "b" / "kpis.json").write_text(kpis, encoding="utf-8")
     with pytest.raises(InputError, match=message):
         compare_plan_dirs(tmp_path / "a", tmp_path / "b")
@@ -281,6 +287,51 @@ def test_compare_plans_of_different_days_refuses_the_order_comparison(
     assert "Routed figures over the orders served in both plans" not in cmp.markdown
     assert "not a like-for-like comparison" in cmp.markdown
     assert "## Access time" in cmp.markdown  # the access comparison remains
+
+
+def test_compare_plans_refuses_a_plan_folder_without_kpis(
+    plan_dirs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb16 9: a plan folder without kpis.json was compared, its routed rows left out of
+    compare.md without a word; it is refused naming the folder, before --out is written."""
+    b = tmp_path / "noKpis"
+    shutil.copytree(plan_dirs["a"], b)
+    (b / "kpis.json").unlink()
+    with pytest.raises(InputError, match=f"plan folder {b} has no kpis.json"):
+        compare_plan_dirs(plan_dirs["a"], b)
+    out = tmp_path / "o"
+    code = main(["compare", "--plans", str(plan_dirs["a"]), str(b), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and f"plan folder {b} has no kpis.json" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_compare_plans_manifest_records_what_was_compared(
+    plan_dirs: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """bb16 9: compare --plans' manifest.json held only the command, its files and the version:
+    no compared folders, no hashes of their kpis.json / manifest.json, no commit."""
+    from lastmile import __version__
+    from lastmile.io import file_sha256, source_commit
+
+    monkeypatch.chdir(plan_dirs["a"].parent)  # relative folders are recorded absolute
+    out = tmp_path / "cmp"
+    assert main(["compare", "--plans", "a", "seed7", "--out", str(out)]) == 0
+    capsys.readouterr()
+    man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert man["command"] == "compare --plans" and man["lastmile"] == __version__
+    assert man.get("lastmile_commit") == source_commit()
+    assert "ortools" in man["versions"] and man["python"]
+    for label, name, seed in (("A", "a", 2026), ("B", "seed7", 7)):
+        plan = man["plans"][label]
+        folder = plan_dirs[name]
+        assert plan["path"] == str(folder.resolve()) and plan["seed"] == seed
+        for file in ("kpis.json", "manifest.json", "assignments.csv", "orders.csv"):
+            assert plan["sha256"][file] == file_sha256(folder / file), file
+    assert man["plans"]["A"]["sha256"]["kpis.json"] != man["plans"]["B"]["sha256"]["kpis.json"]
 
 
 def test_compare_plans_says_when_a_folder_has_no_orders(

@@ -535,6 +535,20 @@ def _hash_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def code_versions() -> dict[str, Any]:
+    """The code a run used: lastmile's version, the git commit of its checkout
+    (``lastmile_commit``, absent for an installed copy), Python, platform and the versions of
+    the packages behind the figures; every command's ``manifest.json`` starts with it."""
+    commit = source_commit()
+    return {
+        "lastmile": __version__,
+        **({"lastmile_commit": commit} if commit is not None else {}),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "versions": package_versions(VERSIONED),
+    }
+
+
 def input_manifest(inputs: PlanInputs) -> dict[str, Any]:
     """What a run was made from: versions, data source, scenario, configuration, seed and the
     input files with their content hashes (every command's ``manifest.json`` starts with it).
@@ -563,13 +577,8 @@ def input_manifest(inputs: PlanInputs) -> dict[str, Any]:
         value = getattr(sc.plan, key)
         if value:
             files[key] = {"path": value, "sha256": file_sha256(value)}
-    commit = source_commit()
     return {
-        "lastmile": __version__,
-        **({"lastmile_commit": commit} if commit is not None else {}),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "versions": package_versions(VERSIONED),
+        **code_versions(),
         "data_source": inp.source.label,
         "synthetic_standin": inp.source.synthetic,
         "scenario": sc.source,
@@ -722,7 +731,9 @@ def write_plan_comparison(
     table: PlanComparison, out: str | Path, *, keep: Sequence[str | Path] = ()
 ) -> dict[str, Path]:
     """The folder of ``lastmile compare --plans A B --out``: village and township tables and the
-    Markdown comparison; atomic.
+    Markdown comparison; atomic. Its ``manifest.json`` records the code (:func:`code_versions`)
+    and the compared plans (``plans``: each folder's absolute path, seed and the sha256 of the
+    files read, :attr:`PlanComparison.plans`).
 
     ``keep``: folders the output must not replace (the compared plans): ``out`` may be inside
     them, not one of them or a folder holding one.
@@ -743,7 +754,8 @@ def write_plan_comparison(
             "markdown": write_text(d / "compare.md", table.markdown),
         }
 
-    return _write_command_folder(out, "compare --plans", fill)
+    made_from = {**code_versions(), "plans": dict(table.plans)}
+    return _write_command_folder(out, "compare --plans", fill, made_from)
 
 
 def _lead_rows(k: Mapping[str, Any]) -> pd.DataFrame:

@@ -21,6 +21,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from lastmile.errors import InputError
+from lastmile.io import file_sha256
 
 if TYPE_CHECKING:
     from lastmile.plan import PlanInputs
@@ -258,6 +259,9 @@ class PlanComparison:
     townships: pd.DataFrame
     markdown: str
     warnings: tuple[str, ...] = ()
+    #: what was compared (:func:`compared_plan`): per plan ("A", "B") its folder, its seed and
+    #: the sha256 of each file the comparison read
+    plans: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def _read_table(path: Path, dtype: Mapping[str, Any]) -> pd.DataFrame:
@@ -338,6 +342,24 @@ def _network_label(frame: pd.DataFrame, kpis: Mapping[str, Any]) -> str:
     return "unknown (the folder does not say)"
 
 
+#: the files of a plan folder :func:`compare_plan_dirs` reads (those present are recorded)
+COMPARED_FILES = ("assignments.csv", "kpis.json", "manifest.json", "orders.csv", "townships.csv")
+
+
+def compared_plan(folder: Path, manifest: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What of a plan folder a comparison read: the folder (absolute), its seed and the sha256
+    of each of :data:`COMPARED_FILES` (``None`` when absent), so a comparison can be traced to
+    the exact plans it compared."""
+    return {
+        "path": str(folder.resolve()),
+        "seed": (manifest or {}).get("seed"),
+        "sha256": {
+            name: file_sha256(folder / name) if (folder / name).is_file() else None
+            for name in COMPARED_FILES
+        },
+    }
+
+
 def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
     """Compare two ``lastmile plan`` output folders.
 
@@ -352,12 +374,15 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
     When they do not, the order-level comparison is refused, not made: the Markdown and
     ``warnings`` say why, and the access comparison and each plan's own routed figures remain.
     A folder without ``orders.csv`` (a ``locate`` folder) gets a note instead of that section.
+    ``plans`` records what was compared (:func:`compared_plan`).
 
     Raises
     ------
     InputError
-        A folder lacks ``assignments.csv``, or one of its files is damaged (not readable, or
-        not the file of a lastmile plan); the plans share no village reached in both.
+        A folder lacks ``assignments.csv``, or ``kpis.json`` (unless its ``manifest.json`` says
+        ``lastmile locate`` wrote it: no routed day), or one of its files is damaged (not
+        readable, or not the file of a lastmile plan); the plans share no village reached in
+        both.
     """
     frames = []
     kpis: list[dict[str, Any]] = []
@@ -383,8 +408,18 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
                 f"{d / 'kpis.json'}: not the kpis.json of a lastmile plan (no routing section)",
                 "give two folders written by `lastmile plan`",
             )
+        man = _read_json(d / "manifest.json", "manifest.json")
+        if k is None and (man or {}).get("command") != "locate":
+            # a plan folder without its kpis.json would be compared with its routed rows left
+            # out of compare.md and nothing said (bb16 9)
+            raise InputError(
+                f"plan folder {d} has no kpis.json (its routed day's figures): it is not a "
+                "complete `lastmile plan` folder",
+                "run `lastmile plan` again for that folder (a `lastmile locate` folder, "
+                "compared on access times only, says so in its manifest.json)",
+            )
         kpis.append(k or {})
-        manifests.append(_read_json(d / "manifest.json", "manifest.json"))
+        manifests.append(man)
     va, vb = frames
     networks = (_network_label(va, kpis[0]), _network_label(vb, kpis[1]))
     network = networks[0] if networks[0] == networks[1] else f"A: {networks[0]}; B: {networks[1]}"
@@ -450,7 +485,11 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
     md += orders_md
     md += "\n## Townships (access time; minutes_saved = A - B)\n\n" + markdown_table(towns)
     return PlanComparison(
-        merged.assign(network=network), towns.assign(network=network), md, tuple(warnings)
+        merged.assign(network=network),
+        towns.assign(network=network),
+        md,
+        tuple(warnings),
+        {name: compared_plan(d, m) for name, d, m in zip("AB", (a, b), manifests, strict=True)},
     )
 
 
