@@ -342,7 +342,7 @@ def _network_label(frame: pd.DataFrame, kpis: Mapping[str, Any]) -> str:
     return "unknown (the folder does not say)"
 
 
-#: the files of a plan folder :func:`compare_plan_dirs` reads (those present are recorded)
+#: the files of a plan folder :func:`compare_plan_dirs` reads (their sha256 go to its manifest)
 COMPARED_FILES = ("assignments.csv", "kpis.json", "manifest.json", "orders.csv", "townships.csv")
 
 
