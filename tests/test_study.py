@@ -251,6 +251,21 @@ def test_compare_outputs_are_marked_stand_in(
     assert titles["plot_p_curve"].startswith("Mean access time vs number of hubs")
 
 
+def test_orders_csv_keeps_each_orders_route_shares_to_sum_again(
+    plan_result: PlanResult, plan_dirs: dict[str, Path]
+) -> None:
+    """bb12/bb16: `compare` sums these shares over the orders two plans both served; written to 3
+    decimals, the sums drifted from kpis.json's routed figures by 0.01 h."""
+    assert plan_result.end_to_end is not None
+    want = plan_result.end_to_end.orders.set_index(["scenario", "order_id"])
+    got = pd.read_csv(plan_dirs["a"] / "orders.csv", dtype={"order_id": str})
+    got = got.set_index(["scenario", "order_id"]).loc[want.index]
+    for col in ("km", "vehicle_h", "cost", "trunk_km", "trunk_cost", "hub_cost"):
+        w = want[col].astype(float)
+        error = ((got[col].astype(float) - w).abs() / w.abs().clip(lower=1.0)).max()
+        assert error <= 1e-5, (col, error)  # the CSV's 6 significant digits, nothing coarser
+
+
 def test_compare_plans_same_day_like_for_like(plan_dirs: dict[str, Path]) -> None:
     cmp = compare_plan_dirs(plan_dirs["a"], plan_dirs["same"])
     k = json.loads((plan_dirs["a"] / "kpis.json").read_text(encoding="utf-8"))
