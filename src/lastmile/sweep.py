@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import hashlib
 import importlib.util
 import itertools
@@ -82,7 +83,7 @@ import numpy as np
 import pandas as pd
 
 from lastmile.config import read_toml
-from lastmile.errors import InputError, LastmileError
+from lastmile.errors import InfeasibleError, InputError, LastmileError
 from lastmile.io import atomic_path, write_bytes, write_csv, write_json, write_text
 from lastmile.scenario import NETWORK_SOURCES, PLAN_PATH_KEYS, REGION_TABLES, PlanSettings
 
@@ -123,9 +124,12 @@ def _stderr(message: str) -> None:
 class ScenarioSpec:
     """One scenario of a sweep: its id, a readable label, the varied values, its scenario TOML.
 
-    ``error`` is set (and ``toml`` empty) when the scenario could not be built (a bad key); it is
-    then recorded as failed without running. ``grid`` marks a point of the ``[grid]`` (else a
-    ``[[scenarios]]`` entry): only scenarios that differ from the base in grid keys enter the
+    ``error`` is set (and ``toml`` empty) when the scenario could not be built; it is then
+    recorded as failed without running. ``bad_input`` says the error is bad input (an unknown
+    key, a value out of range: :func:`load_sweep` refuses the sweep file) rather than a request
+    that cannot be met (an :class:`~lastmile.errors.InfeasibleError` such as more hubs than
+    townships: recorded for that scenario alone). ``grid`` marks a point of the ``[grid]`` (else
+    a ``[[scenarios]]`` entry): only scenarios that differ from the base in grid keys enter the
     summary's sensitivity means.
     """
 
@@ -135,6 +139,7 @@ class ScenarioSpec:
     toml: str
     error: str | None = None
     grid: bool = False
+    bad_input: bool = False
 
 
 @dataclass(frozen=True)
@@ -350,7 +355,8 @@ def build_scenario(
         sid = hashlib.sha256(json.dumps([label, varied], default=str).encode()).hexdigest()
         error = _one_line(exc)
         error = error if error.startswith(what) else f"{what}: {error}"
-        return ScenarioSpec("x" + sid[:11], label, varied, "", error)
+        bad_input = not isinstance(exc, InfeasibleError)
+        return ScenarioSpec("x" + sid[:11], label, varied, "", error, bad_input=bad_input)
     sid = hashlib.sha256(text.encode()).hexdigest()[:12]
     header = f"# lastmile sweep scenario {sid}: {label}\n"
     return ScenarioSpec(sid, label, varied, header + text)
@@ -366,9 +372,13 @@ def load_sweep(path: str | Path) -> Sweep:
     Raises
     ------
     InputError
-        For a missing/invalid file, an unknown table, a grid entry that is not a list, or no
-        scenario at all. A bad key or value inside a scenario does not raise: that scenario is
-        recorded as failed with its one-line error and the others run.
+        For a missing/invalid file, an unknown table, a grid entry that is not a list, no
+        scenario at all, or a bad key or value in ``[set]``, ``[grid]`` or a ``[[scenarios]]``
+        entry (an unknown key, ``p = 0``, a speed multiplier of 0 ...): every scenario is checked
+        here, as a scenario file is, so nothing runs and no output folder is made. A request
+        that is valid input but cannot be met (an
+        :class:`~lastmile.errors.InfeasibleError`, e.g. more hubs than townships) does not
+        raise: that scenario is recorded as failed with its one-line error and the others run.
     """
     sweep_file = Path(path)
     where = f"sweep file {sweep_file}"
@@ -412,12 +422,37 @@ def load_sweep(path: str | Path) -> Sweep:
     seen: set[str] = set()
     for own, name, on_grid in combos:
         spec = build_scenario(base, {**fixed, **own}, sweep_file.parent, name or _label(own))
-        spec = ScenarioSpec(spec.id, spec.label, own, spec.toml, spec.error, on_grid)
+        spec = dataclasses.replace(spec, varied=own, grid=on_grid)
         if spec.id in seen:
             continue  # the same scenario twice (a listed one equal to a grid point): run once
         seen.add(spec.id)
         specs.append(spec)
+    _refuse_bad_input(where, base, fixed, sweep_file.parent, specs)
     return Sweep(str(sweep_file), tuple(specs), tuple(keys))
+
+
+def _refuse_bad_input(
+    where: str,
+    base: Mapping[str, Any],
+    fixed: Mapping[str, Any],
+    base_dir: Path,
+    specs: Sequence[ScenarioSpec],
+) -> None:
+    """One InputError for the scenarios whose values are bad input, naming the table they come
+    from, the first one's label and its key/value (the error of :func:`build_scenario`)."""
+    bad = [s for s in specs if s.error is not None and s.bad_input]
+    if not bad:
+        return
+    first = bad[0]
+    table = "[grid]" if first.grid else "[[scenarios]]"
+    if fixed and len(bad) == len(specs):
+        # every scenario is bad: blame [set] when base + [set] alone is already refused
+        alone = build_scenario(base, fixed, base_dir, "set")
+        if alone.error is not None and alone.bad_input:
+            table = "[set]"
+    count = f" ({len(bad)} of {len(specs)} scenarios)" if len(bad) > 1 else ""
+    # the scenario's error already says what to do: nothing is added after it
+    raise InputError(f"{where} {table}{count}: {first.error}")
 
 
 # --------------------------------------------------------------------------- tasks
