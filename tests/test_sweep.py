@@ -233,6 +233,45 @@ def test_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         assert not (tmp_path / "o2").exists()  # --out untouched
 
 
+def test_out_that_is_a_file_another_folder_or_another_sweep_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb16 D8: --out a file is one clear error (not "internal error: FileExistsError"); a
+    folder of other files is not written into; --resume on another sweep's folder is refused
+    rather than mixing the two sweeps' scenarios."""
+    path = _write(tmp_path, SWEEP)
+    afile = tmp_path / "afile"
+    afile.write_text("x\n", encoding="utf-8")
+    argv = ["sweep", "--config", str(path), "--out"]
+    assert main([*argv, str(afile)]) == 2
+    err = capsys.readouterr().err
+    refused = f"lastmile: error: output folder {afile} is a file — give a folder path (--out DIR)"
+    assert err.splitlines()[1:] == [refused]  # after the "sweep: 5 scenario(s)" line
+    assert afile.read_text(encoding="utf-8") == "x\n"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "f.txt").write_text("mine", encoding="utf-8")
+    for extra in ([], ["--resume"]):
+        assert main([*argv, str(other), *extra]) == 2
+        err = capsys.readouterr().err
+        assert (
+            f"output folder {other} holds files that are not a sweep output (no sweep.json)" in err
+        )
+        assert [p.name for p in other.iterdir()] == ["f.txt"]
+    # a sweep folder of another sweep file: --resume refused, nothing written
+    done = tmp_path / "done"
+    (done / "scenarios" / "aa3c78df569f").mkdir(parents=True)
+    index = {"source": "sweep8.toml", "keys": ["p"],
+             "scenarios": [{"id": "aa3c78df569f", "label": "p=3", "varied": {"p": 3}}]}  # fmt: skip
+    (done / "sweep.json").write_text(json.dumps(index), encoding="utf-8")
+    assert main([*argv, str(done), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert f"--resume: {done} holds another sweep (sweep8.toml: 1 scenarios, 1 not in {path}, " \
+        "which has 5 it lacks)" in err  # fmt: skip
+    assert json.loads((done / "sweep.json").read_text(encoding="utf-8")) == index
+    assert [p.name for p in (done / "scenarios").iterdir()] == ["aa3c78df569f"]
+
+
 def test_an_unreachable_scheduler_leaves_no_output_folder(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

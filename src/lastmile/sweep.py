@@ -1198,6 +1198,42 @@ def _check_address(scheduler: str) -> None:
         ) from None
 
 
+def _check_out(sweep: Sweep, out: Path, resume: bool) -> None:
+    """Refuse an ``--out`` the sweep must not write into, before any work.
+
+    A file; a folder holding other files but no ``sweep.json`` (not a sweep's output: the user's
+    files stay untouched); with ``--resume``, a sweep folder made from another sweep (other
+    scenarios: their results would be mixed into this sweep's folder).
+    """
+    if out.exists() and not out.is_dir():
+        raise InputError(f"output folder {out} is a file", "give a folder path (--out DIR)")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    index = out / "sweep.json"
+    if not index.is_file():
+        raise InputError(
+            f"output folder {out} holds files that are not a sweep output (no sweep.json)",
+            "give a new or empty folder; lastmile writes only into its own previous sweep outputs",
+        )
+    if not resume:
+        return
+    try:
+        before = json.loads(index.read_text(encoding="utf-8"))
+        ids = {str(s["id"]) for s in before["scenarios"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InputError(
+            f"{index} is not readable as a sweep index",
+            "run without --resume into a new folder",
+        ) from None
+    now = {s.id for s in sweep.scenarios}
+    if ids != now:
+        raise InputError(
+            f"--resume: {out} holds another sweep ({before.get('source')}: {len(ids)} scenarios, "
+            f"{len(ids - now)} not in {sweep.source}, which has {len(now - ids)} it lacks)",
+            "resume only the sweep that made the folder; give this one another --out",
+        )
+
+
 #: how long ``--scheduler`` may take to answer (a refused port is retried until then)
 _CONNECT_TIMEOUT = "20s"
 
@@ -1309,6 +1345,7 @@ def run_sweep(
     if scheduler:
         _check_address(scheduler)  # a malformed address fails before --out is touched
     out = Path(out)
+    _check_out(sweep, out, resume)
     own_client = None
     if client is None and scheduler:  # an unreachable scheduler fails before --out is touched
         client, _ = _client(scheduler, workers)
