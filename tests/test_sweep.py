@@ -20,8 +20,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
+import lastmile
 from lastmile.cli import main
 from lastmile.errors import InputError
+from lastmile.io import source_commit
 from lastmile.scenario import load_scenario
 from lastmile.sweep import (
     HEADLINE,
@@ -29,10 +31,12 @@ from lastmile.sweep import (
     ORDERS_SERVED,
     ScenarioSpec,
     Sweep,
+    code_version,
     flatten,
     input_hashes,
     load_sweep,
     losing_scenarios,
+    made_by,
     manifest_sha256,
     rows_equal_kpis,
     run_sweep,
@@ -584,6 +588,45 @@ def test_resume_reruns_a_scenario_whose_orders_file_changed(
     assert again.table["orders"].tolist() == [2, 2]
     for spec in sweep.scenarios:
         assert f"re-run  {spec.id} {spec.label}: orders file changed" in logs
+
+
+def test_results_record_the_code_and_resume_says_when_it_mixes_versions(
+    client: Any, dirs: dict[str, Any], tmp_path: Path
+) -> None:
+    """bb16 D5: sweep.json, each result.json and each row record the lastmile version and git
+    commit; --resume over results of another commit says so in the log and in summary.md."""
+    now = code_version()
+    assert now["lastmile"] == lastmile.__version__ and now["lastmile_commit"] == source_commit()
+    sweep = load_sweep(_write(tmp_path, SET + "\n[grid]\np = [3]\nseed = [1, 2]\n"))
+    out = tmp_path / "out"
+    first = run_sweep(sweep, out, client=client, **dirs)
+    index = json.loads((out / "sweep.json").read_text(encoding="utf-8"))
+    assert (index["lastmile"], index["lastmile_commit"]) == (
+        now["lastmile"],
+        now["lastmile_commit"],
+    )
+    assert first.table["lastmile_version"].tolist() == [now["lastmile"]] * 2
+    assert first.table["lastmile_commit"].tolist() == [now["lastmile_commit"]] * 2
+    this = made_by(now["lastmile"], now["lastmile_commit"])
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert f"Made by {this} (every result)." in summary
+    # one result made by another commit (the project moved on between the run and --resume)
+    path = out / "scenarios" / sweep.scenarios[0].id / "result.json"
+    record = json.loads(path.read_text(encoding="utf-8"))
+    assert record["lastmile_commit"] == now["lastmile_commit"]
+    path.write_text(json.dumps({**record, "lastmile_commit": "0" * 40}), encoding="utf-8")
+    logs: list[str] = []
+    again = run_sweep(sweep, out, client=client, resume=True, log=logs.append, **dirs)
+    assert (again.skipped, again.ran) == (2, 0)
+    warning = [x for x in logs if x.startswith("warning: resume:")]
+    assert len(warning) == 1 and warning[0].startswith(
+        f"warning: resume: 1 kept result(s) were made by other code than this run's {this} "
+        f"(1 by lastmile {now['lastmile']} commit 0000000000)"
+    )
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "**Results of 2 different lastmile versions or commits** (" in summary
+    assert f"1 by lastmile {now['lastmile']} commit 0000000000" in summary
+    assert f"1 by {this}" in summary and "(every result)" not in summary
 
 
 # --------------------------------------------------------------------------- a started cluster

@@ -41,9 +41,11 @@ OR-Tools models are built in the task, never shipped.
 
 Output folder::
 
-    sweep.json                    the expanded sweep (ids, labels, varied keys)
+    sweep.json                    the expanded sweep (ids, labels, varied keys), the lastmile
+                                  version and git commit of the run
     scenarios/<id>/scenario.toml  the scenario as a plan input
-    scenarios/<id>/result.json    status, one-line error, solver statuses, seconds, manifest hash
+    scenarios/<id>/result.json    status, one-line error, solver statuses, seconds, manifest hash,
+                                  the lastmile version and commit that made it
     scenarios/<id>/kpis.json      exactly what ``lastmile plan`` writes
     scenarios/<id>/plan/          the whole plan output folder (``--keep-plans``)
     results.parquet, results.csv  one row per scenario: varied keys, every KPI (nested keys
@@ -477,6 +479,24 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def code_version() -> dict[str, str | None]:
+    """The lastmile version and git commit of the code in this process, as a plan's
+    ``manifest.json`` records them (``lastmile_commit`` is ``None`` for an installed copy)."""
+    from lastmile import __version__
+    from lastmile.io import source_commit
+
+    return {"lastmile": __version__, "lastmile_commit": source_commit()}
+
+
+def made_by(version: Any, commit: Any) -> str:
+    """The code a result was made by, in words: ``lastmile 0.1.0 commit 71182a6b2c``."""
+    if not isinstance(version, str) or not version:
+        return "an unrecorded lastmile version"
+    if not isinstance(commit, str) or not commit:
+        return f"lastmile {version} (no git commit: an installed copy)"
+    return f"lastmile {version} commit {commit[:10]}"
+
+
 def kpis_text(kpis: Mapping[str, Any]) -> str:
     """The bytes of ``kpis.json`` exactly as :func:`lastmile.io.write_json` writes them."""
     return json.dumps(kpis, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
@@ -665,6 +685,9 @@ def run_scenario(task: Task) -> dict[str, Any]:
         "id": task.id,
         "label": task.label,
         "worker": f"{socket.gethostname()}:{os.getpid()}",
+        # the code this worker runs (what the plan's manifest.json records): a resumed sweep may
+        # hold results of several versions, and each row says which
+        **code_version(),
     }
     try:
         scenario = _scenario_of(task)
@@ -742,6 +765,8 @@ def _row(spec: ScenarioSpec, rec: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in (rec.get("seconds") or {}).items():
         row[f"seconds.{key}"] = value
     row["manifest_sha256"] = rec.get("manifest_sha256")
+    row["lastmile_version"] = rec.get("lastmile")
+    row["lastmile_commit"] = rec.get("lastmile_commit")
     row["worker"] = rec.get("worker")
     return row
 
@@ -1005,6 +1030,25 @@ def _md(df: pd.DataFrame) -> str:
     return markdown_table(df) if not df.empty else "(none)\n"
 
 
+def _code_lines(df: pd.DataFrame) -> list[str]:
+    """Which lastmile made the results (version and commit), and a warning when several did."""
+    if df.empty or "lastmile_version" not in df:
+        return []
+    commits = df["lastmile_commit"] if "lastmile_commit" in df else pd.Series(None, index=df.index)
+    counts = pd.Series(
+        [made_by(v, c) for v, c in zip(df["lastmile_version"], commits, strict=True)]
+    ).value_counts(sort=False)
+    if len(counts) == 1:
+        return [f"Made by {counts.index[0]} (every result).", ""]
+    each = "; ".join(f"{n} by {who}" for who, n in counts.items())
+    return [
+        f"**Results of {len(counts)} different lastmile versions or commits** ({each}): "
+        "`--resume` kept results made by other code. Their figures may differ from what one "
+        "version gives; run the sweep into a new `--out` for results of one version.",
+        "",
+    ]
+
+
 def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, Path]:
     """``summary.md`` and ``plots/*.png`` of a sweep table."""
     out = Path(out)
@@ -1043,6 +1087,7 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
         f"{len(sweep.scenarios) - len(df)} not run.",
         "",
     ]
+    lines += _code_lines(df)
     if sources:
         lines += ["Data source: " + "; ".join(f"**{s}**" for s in sources), ""]
     if synthetic:
@@ -1385,10 +1430,13 @@ def _run_sweep(
             f"{out} already holds sweep results",
             "pass --resume to run the rest, or choose another --out",
         )
+    code = code_version()
     write_json(
         index,
         {
             "source": sweep.source,
+            # the code of this run; each scenario's result.json records the code that made it
+            **code,
             "keys": list(sweep.keys),
             "scenarios": [
                 {"id": s.id, "label": s.label, "varied": dict(s.varied)} for s in sweep.scenarios
@@ -1397,6 +1445,8 @@ def _run_sweep(
     )
     todo: list[ScenarioSpec] = []
     skipped = ran = failed = stale = 0
+    now = made_by(code["lastmile"], code["lastmile_commit"])
+    other_code: dict[str, int] = {}
     for spec in sweep.scenarios:
         kept = _finished(out, spec) if resume else None
         if kept is not None:
@@ -1404,13 +1454,16 @@ def _run_sweep(
             changes = changed_inputs(spec, kept, None if cache is None else str(cache))
             if not changes:
                 skipped += 1
+                then = made_by(kept.get("lastmile"), kept.get("lastmile_commit"))
+                if then != now:
+                    other_code[then] = other_code.get(then, 0) + 1
                 continue
             log(f"re-run  {spec.id} {spec.label}: {', '.join(changes)}")
             _discard(out, spec)
             stale += 1
         if spec.error is not None:
             _write_record(out, spec, {"id": spec.id, "label": spec.label, "status": "failed",
-                                      "error": spec.error})  # fmt: skip
+                                      "error": spec.error, **code})  # fmt: skip
             log(f"failed  {spec.id} {spec.label}: {spec.error}")
             ran += 1
             failed += 1
@@ -1419,6 +1472,11 @@ def _run_sweep(
     if skipped or stale:
         again = f" ({stale} of them again: input files changed)" if stale else ""
         log(f"resume: {skipped} finished scenario(s) kept, {len(todo)} to run{again}")
+    if other_code:
+        each = "; ".join(f"{n} by {who}" for who, n in other_code.items())
+        log(f"warning: resume: {sum(other_code.values())} kept result(s) were made by other code "
+            f"than this run's {now} ({each}); summary.md says so — for results of one version, "
+            "run into a new --out")  # fmt: skip
 
     ref = str(reference_dir) if reference_dir is not None else None
     cache_s = str(cache) if cache is not None else None
@@ -1480,7 +1538,7 @@ def _run_sweep(
                             cluster_lost = f"{client.scheduler.address} ({_one_line(exc)})"
                             break
                         rec = {"id": spec.id, "label": spec.label, "status": "failed",
-                               "error": _one_line(exc)}  # fmt: skip
+                               "error": _one_line(exc), **code}  # fmt: skip
                     _write_record(out, spec, rec)
                     ran += 1
                     bar.update()
@@ -1552,6 +1610,7 @@ __all__ = [
     "SweepOutcome",
     "Task",
     "build_scenario",
+    "code_version",
     "comparable",
     "dumps_toml",
     "flatten",
@@ -1559,6 +1618,7 @@ __all__ = [
     "kpis_text",
     "load_sweep",
     "losing_scenarios",
+    "made_by",
     "manifest_sha256",
     "results_table",
     "run_scenario",
