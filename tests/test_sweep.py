@@ -629,6 +629,46 @@ def test_results_record_the_code_and_resume_says_when_it_mixes_versions(
     assert f"1 by {this}" in summary and "(every result)" not in summary
 
 
+def test_a_routing_search_ended_by_the_time_cap_is_named_in_the_log_summary_and_kpis(
+    client: Any, dirs: dict[str, Any], tmp_path: Path
+) -> None:
+    """bb16 D4: a scenario whose routing search the wall-clock cap ended (not reproducible)
+    says so in its log line, in summary.md (count and label) and in its kpis.json warnings."""
+    text = SET + "\n[grid]\np = [3]\n"
+    text += '\n[[scenarios]]\nname = "capped"\np = 3\nrouting_solution_limit = 2147483647\n'
+    text += "routing_time_limit_s = 0.3\n"
+    sweep = load_sweep(_write(tmp_path, text))
+    logs: list[str] = []
+    outcome = run_sweep(sweep, tmp_path / "out", client=client, log=logs.append, **dirs)
+    df = outcome.table.set_index("label")
+    assert (df["status"] == "ok").all()
+    assert df.loc["p=3", "routing.plan.search_ended_by"] != "time_cap"
+    assert df.loc["capped", "routing.plan.search_ended_by"] == "time_cap"
+    done = {line.split()[1]: line for line in logs if line.startswith("done")}
+    capped_id = df.loc["capped", "scenario"]
+    assert "routing search ended by the time cap: not reproducible" in done[capped_id]
+    assert "time cap" not in done[df.loc["p=3", "scenario"]]
+    summary = (outcome.out / "summary.md").read_text(encoding="utf-8")
+    assert "**WARNING: the time cap (`routing_time_limit_s`) ended the routing search of 1 of 2 " \
+        "finished scenarios**" in summary  # fmt: skip
+    assert "the tables below include them: capped (" in summary
+    # the plan's own kpis.json says it too (it was an empty list)
+    kpis = json.loads((outcome.out / "scenarios" / capped_id / "kpis.json").read_text())
+    capped_days = [
+        d for d in ("baseline", "plan") if kpis["routing"][d]["search_ended_by"] == "time_cap"
+    ]
+    assert [w.split(" routing:")[0] for w in kpis["warnings"] if "time cap" in w] == capped_days
+    assert all(
+        "routing_time_limit_s = 0.3 s) ended the search" in w
+        for w in kpis["warnings"]
+        if "time cap" in w
+    )
+    plain = json.loads(
+        (outcome.out / "scenarios" / df.loc["p=3", "scenario"] / "kpis.json").read_text()
+    )
+    assert not any("time cap" in w for w in plain["warnings"])
+
+
 # --------------------------------------------------------------------------- a started cluster
 
 

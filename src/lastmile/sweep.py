@@ -1030,6 +1030,49 @@ def _md(df: pd.DataFrame) -> str:
     return markdown_table(df) if not df.empty else "(none)\n"
 
 
+#: the columns saying what ended each routed day's search (:mod:`lastmile.routing` ENDED_*)
+SEARCH_ENDED_BY = ("routing.baseline.search_ended_by", "routing.plan.search_ended_by")
+
+
+def time_capped(kpis: Mapping[str, Any]) -> list[str]:
+    """The routed days (``baseline``, ``plan``) of a ``kpis.json`` whose search the wall-clock
+    time cap ended: their routes may differ run to run."""
+    from lastmile.routing import ENDED_TIME_CAP
+
+    routing = kpis.get("routing", {})
+    return [
+        day
+        for day in ("baseline", "plan")
+        if isinstance(routing.get(day), Mapping)
+        and routing[day].get("search_ended_by") == ENDED_TIME_CAP
+    ]
+
+
+def _time_cap_lines(ok: pd.DataFrame) -> list[str]:
+    """A warning naming the finished scenarios whose routing search the time cap ended."""
+    from lastmile.routing import ENDED_TIME_CAP
+
+    cols = [c for c in SEARCH_ENDED_BY if c in ok]
+    if ok.empty or not cols:
+        return []
+    capped = ok[(ok[cols] == ENDED_TIME_CAP).any(axis=1)]
+    if capped.empty:
+        return []
+    return [
+        f"**WARNING: the time cap (`routing_time_limit_s`) ended the routing search of "
+        f"{len(capped)} of {len(ok)} finished scenarios**, so their routed figures (km, hours, "
+        "costs, lead times, unserved orders) are not reproducible and may differ run to run; "
+        "the tables below include them: "
+        + "; ".join(
+            f"{label} ({', '.join(c.split('.')[1] for c in cols if row[c] == ENDED_TIME_CAP)})"
+            for label, (_, row) in zip(capped["label"], capped.iterrows(), strict=True)
+        )
+        + ". Raise `routing_time_limit_s` or lower `routing_solution_limit` so that the "
+        "solution limit ends each search.",
+        "",
+    ]
+
+
 def _code_lines(df: pd.DataFrame) -> list[str]:
     """Which lastmile made the results (version and commit), and a warning when several did."""
     if df.empty or "lastmile_version" not in df:
@@ -1088,6 +1131,7 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
         "",
     ]
     lines += _code_lines(df)
+    lines += _time_cap_lines(ok)
     if sources:
         lines += ["Data source: " + "; ".join(f"**{s}**" for s in sources), ""]
     if synthetic:
@@ -1547,6 +1591,10 @@ def _run_sweep(
                         share = head.get("access_time", {}).get("reduction_share")
                         msg = f"done    {spec.id} {spec.label}: reduction {share:.1%} " \
                               f"({rec['seconds']['task']:.1f} s on {rec['worker']})"  # fmt: skip
+                        capped = time_capped(head)
+                        if capped:
+                            msg += f"; {' and '.join(capped)} routing search ended by the " \
+                                   "time cap: not reproducible"  # fmt: skip
                     else:
                         failed += 1
                         msg = f"failed  {spec.id} {spec.label}: {rec['error']}"
@@ -1605,6 +1653,7 @@ __all__ = [
     "HEADLINE",
     "LEAD_TIME",
     "ORDERS_SERVED",
+    "SEARCH_ENDED_BY",
     "ScenarioSpec",
     "Sweep",
     "SweepOutcome",
@@ -1625,6 +1674,7 @@ __all__ = [
     "run_sweep",
     "sensitivity",
     "stable_manifest",
+    "time_capped",
     "write_summary",
     "write_table",
 ]
