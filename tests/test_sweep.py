@@ -40,6 +40,7 @@ from lastmile.sweep import (
     manifest_sha256,
     rows_equal_kpis,
     run_sweep,
+    seed_changes_headline,
     sensitivity,
     write_summary,
 )
@@ -428,6 +429,30 @@ def test_sensitivity_leaves_out_scenarios_that_set_other_keys(tmp_path: Path) ->
     assert "| routing.plan.unassigned | p | 3 | 4 | 2 | 3 | 0.00 | 0.00 | 4 grid + 1 listed" \
         in summary  # fmt: skip
     assert "| routing.plan.km | p | 3 | 4 | 2 | 3 | 772.00 | 716.00 |" in summary
+
+
+def test_summary_says_the_headline_does_not_change_with_the_seed(tmp_path: Path) -> None:
+    """bb16 D3: the access-time headline is the same at every seed (the seed draws only the
+    order day), so its "spread over seeds" is no robustness: summary.md says so."""
+    sweep, df = _results()
+    assert seed_changes_headline(df, sweep.keys) is False
+    write_summary(sweep, df, tmp_path)
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert "## Reduction against p (spread over the other keys)\n" in summary
+    assert "spread over the other keys and seeds" not in summary
+    assert (
+        "The headline is the same at every seed (min = max over seeds, other keys equal)" in summary
+    )
+    assert "seeds are left out (the headline is the same at every seed)" in summary
+    # a headline that did move with the seed keeps the spread over seeds
+    df.loc[df["label"] == "p=3 seed=2", HEADLINE] = 0.60
+    assert seed_changes_headline(df, sweep.keys) is True
+    write_summary(sweep, df, tmp_path)
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert "## Reduction against p (spread over the other keys and seeds)" in summary
+    assert "same at every seed" not in summary
+    # no two scenarios differing in the seed alone: nothing to say
+    assert seed_changes_headline(df[df["seed"] == 1], sweep.keys) is None
 
 
 def test_losing_scenarios_flag_longer_lead_times_and_say_why(tmp_path: Path) -> None:
