@@ -455,6 +455,29 @@ def test_summary_says_the_headline_does_not_change_with_the_seed(tmp_path: Path)
     assert seed_changes_headline(df[df["seed"] == 1], sweep.keys) is None
 
 
+def test_sweep_plots_give_the_standin_scale_and_the_tornado_its_scenario_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bb16 D13.2: the plots said "synthetic stand-in" without the scale summary.md gives, and
+    the tornado gave no scenario count."""
+    import lastmile.sweep
+
+    sweep, df = _results()
+    df["data_source"] = "synthetic stand-in (NOT real OpenStreetMap data), seed 331123, scale 0.1"
+    titles: dict[str, str] = {}
+    monkeypatch.setattr(
+        lastmile.sweep, "plot_reduction_vs_p", lambda df, path, note="", **kw: titles.update(p=note)
+    )
+    monkeypatch.setattr(
+        lastmile.sweep, "plot_tornado", lambda sens, overall, path, note="": titles.update(t=note)
+    )
+    write_summary(sweep, df, tmp_path)
+    assert titles["p"] == " — synthetic stand-in, scale 0.1"
+    # the tornado averages the 5 scenarios that set grid keys only (not "tight produce")
+    assert titles["t"] == " (5 scenarios) — synthetic stand-in, scale 0.1"
+    assert "seed 331123, scale 0.1" in (tmp_path / "summary.md").read_text(encoding="utf-8")
+
+
 def test_losing_scenarios_flag_longer_lead_times_and_say_why(tmp_path: Path) -> None:
     """bb15 D4: a scenario that cuts access time but lengthens the routed parcel lead time, or
     serves fewer orders, is a losing one; each listed row says why."""

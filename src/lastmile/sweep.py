@@ -1024,6 +1024,23 @@ def plot_reduction_vs_p(
     return _save_png(fig, Path(path))
 
 
+#: the stand-in's scale in a ``data_source`` ("synthetic stand-in (...), seed 331123, scale 0.1")
+_SCALE = re.compile(r"\bscale (\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)")
+
+
+def standin_note(ok: pd.DataFrame) -> str:
+    """ "synthetic stand-in, scale 0.1" for plot titles: the stand-in's scale(s), read from each
+    finished scenario's ``data_source`` (as summary.md gives it)."""
+    sources = ok["data_source"] if "data_source" in ok else pd.Series(dtype=object)
+    scales = sorted(
+        {m.group(1) for v in sources if isinstance(v, str) for m in [_SCALE.search(v)] if m},
+        key=float,
+    )
+    if not scales:
+        return "synthetic stand-in"
+    return f"synthetic stand-in, scale{'s' if len(scales) > 1 else ''} {', '.join(scales)}"
+
+
 def plot_tornado(
     sens: pd.DataFrame, overall: float, path: str | Path, note: str = ""
 ) -> Path | None:
@@ -1129,7 +1146,7 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
     n_failed = int((df["status"] != "ok").sum()) if not df.empty else 0
     sources = sorted(set(ok["data_source"])) if "data_source" in ok else []
     synthetic = bool(ok.get("synthetic_standin", pd.Series(dtype=bool)).astype(bool).any())
-    note = " — synthetic stand-in" if synthetic else ""
+    note = f" — {standin_note(ok)}" if synthetic else ""
     paths: dict[str, Path] = {}
     sens = sensitivity(df, sweep.keys)
     # the tornado's centre: the mean over the scenarios its bars average (grid keys only)
@@ -1155,7 +1172,10 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
     p1 = plot_reduction_vs_p(
         df, out / "plots" / "reduction_vs_p.png", note, seed_flat=seed_effect is False
     )
-    p2 = plot_tornado(sens, overall, out / "plots" / "tornado.png", note)
+    n_tornado = len(ok[comparable(ok)]) if not ok.empty else 0
+    p2 = plot_tornado(
+        sens, overall, out / "plots" / "tornado.png", f" ({n_tornado} scenarios){note}"
+    )
     lines = [
         f"# lastmile sweep: {Path(sweep.source).name}",
         "",
