@@ -1382,8 +1382,9 @@ def _check_out(sweep: Sweep, out: Path, resume: bool) -> None:
     now = {s.id for s in sweep.scenarios}
     if ids != now:
         raise InputError(
-            f"--resume: {out} holds another sweep ({before.get('source')}: {len(ids)} scenarios, "
-            f"{len(ids - now)} not in {sweep.source}, which has {len(now - ids)} it lacks)",
+            f"--resume: {out} holds another sweep (made from {before.get('source')}, "
+            f"{len(ids)} scenarios): {len(ids - now)} of its scenarios are not in this sweep "
+            f"and {len(now - ids)} of this sweep's are not in it",
             "resume only the sweep that made the folder; give this one another --out",
         )
 
