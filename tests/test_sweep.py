@@ -271,8 +271,11 @@ def test_out_that_is_a_file_another_folder_or_another_sweep_is_refused(
     (done / "sweep.json").write_text(json.dumps(index), encoding="utf-8")
     assert main([*argv, str(done), "--resume"]) == 2
     err = capsys.readouterr().err
-    assert f"--resume: {done} holds another sweep (made from sweep8.toml, 1 scenarios): 1 of " \
-        "its scenarios are not in this sweep and 5 of this sweep's are not in it" in err  # fmt: skip
+    refused = f"--resume: {done} holds another sweep (made from sweep8.toml, 1 scenarios): "
+    assert (
+        refused + "1 of its scenarios are not in this sweep and 5 of this sweep's are not in it"
+        in err
+    )
     assert json.loads((done / "sweep.json").read_text(encoding="utf-8")) == index
     assert [p.name for p in (done / "scenarios").iterdir()] == ["aa3c78df569f"]
 
