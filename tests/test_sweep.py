@@ -20,8 +20,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
+import lastmile
 from lastmile.cli import main
 from lastmile.errors import InputError
+from lastmile.io import source_commit
 from lastmile.scenario import load_scenario
 from lastmile.sweep import (
     HEADLINE,
@@ -29,13 +31,16 @@ from lastmile.sweep import (
     ORDERS_SERVED,
     ScenarioSpec,
     Sweep,
+    code_version,
     flatten,
     input_hashes,
     load_sweep,
     losing_scenarios,
+    made_by,
     manifest_sha256,
     rows_equal_kpis,
     run_sweep,
+    seed_changes_headline,
     sensitivity,
     write_summary,
 )
@@ -122,14 +127,10 @@ name = "slow tracks, double fleet, other region file"
 "speed_multiplier.track" = 0.5
 fleet_multiplier = 2
 region = "r.toml"
-
-[[scenarios]]
-name = "typo"
-colour = "red"
 """
     )
     sweep = load_sweep(_write(tmp_path, text))
-    assert len(sweep.scenarios) == 2 * 3 * 2 + 2
+    assert len(sweep.scenarios) == 2 * 3 * 2 + 1
     assert sweep.keys[:3] == ("p", "cold_chain.produce_max_in_vehicle_min", "demand_multiplier")
     assert len({s.id for s in sweep.scenarios}) == len(sweep.scenarios)
     first = sweep.scenarios[0]
@@ -148,7 +149,7 @@ colour = "red"
     assert d.parcels_per_resident_per_day == pytest.approx(d0.parcels_per_resident_per_day * 0.5)
     assert d.produce_kg_per_resident == pytest.approx(d0.produce_kg_per_resident * 0.5)
     assert d.tea_share_of_pickups == d0.tea_share_of_pickups  # untouched keys stay
-    listed = sweep.scenarios[-2]
+    listed = sweep.scenarios[-1]
     assert listed.label == "slow tracks, double fleet, other region file"
     sc = load_scenario(_write(tmp_path, listed.toml, "listed.toml"))
     s0 = base.region.speeds_kmh
@@ -158,29 +159,46 @@ colour = "red"
         2 * f.count_per_depot for f in base.region.fleet
     ]
     assert sc.region.source_file.startswith(str(region.resolve()))
-    typo = sweep.scenarios[-1]
-    assert typo.error is not None and "unknown key 'colour'" in typo.error and not typo.toml
 
 
-def test_bad_values_fail_their_scenario_before_any_task(tmp_path: Path) -> None:
-    text = SET + "\n[grid]\np = [0, 5]\n"
-    text += '\n[[scenarios]]\nname = "quarter fleet"\nfleet_multiplier = 0.25\n'
-    text += '\n[[scenarios]]\nname = "no vans"\n"fleet_multiplier.van" = 0\n'
-    sweep = load_sweep(_write(tmp_path, text))
-    bad, good, quarter, no_vans = sweep.scenarios
-    # named by the scenario, not by a worker's temporary file
-    assert bad.error is not None and not bad.toml
-    assert bad.error.startswith("sweep scenario 'p=0' [plan] p = 0 must be at least 1")
-    assert good.error is None and good.toml
-    # valid only until multiplied: 2 vehicles per type x 0.25 rounds to none, caught when read
-    assert quarter.error is not None and not quarter.toml
-    assert quarter.error.startswith(
-        "sweep scenario 'quarter fleet': fleet_multiplier = 0.25 leaves no vehicle"
-    )
-    assert "reefer 2 -> 0, van 2 -> 0" in quarter.error
-    assert no_vans.error is None  # one type to zero is a valid scenario
-    for spec in (bad, quarter):
-        assert "lastmile-sweep-" not in spec.error and "scenario file" not in spec.error
+def test_bad_values_refuse_the_sweep_file_before_any_task(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb16 D7: a bad key or value in [set], [grid] or a [[scenarios]] entry is an error of the
+    sweep file (exit 2, one message naming the table, the scenario and the key), not N failed
+    scenarios in a results table; nothing runs and no output folder is made."""
+    cases = [
+        ("[set]\nbanana = 1\n[grid]\np = [3, 4]\n",
+         "[set] (2 of 2 scenarios): sweep scenario 'p=3': unknown key 'banana'"),
+        ("[set]\np = 0\n[grid]\nseed = [1, 2]\n",
+         "[set] (2 of 2 scenarios): sweep scenario 'seed=1' [plan] p = 0 must be at least 1"),
+        ("[grid]\np = [3, 0]\n", "[grid]: sweep scenario 'p=0' [plan] p = 0 must be at least 1"),
+        ("[grid]\nseed = [1, -1]\n", "[grid]: sweep scenario 'seed=-1' [plan] seed = -1 is not"),
+        ('[grid]\n"speed_multiplier.primray" = [0.9]\n',
+         "unknown road class in 'speed_multiplier.primray'"),
+        ("[grid]\nspeed_multiplier = [0]\n", "motorway = 0.0 is not a plausible speed"),
+        ('[grid]\n"trunk.cutoff" = ["25:00"]\n', "[trunk] cutoff: '25:00' is out of range"),
+        ("[grid]\np = [3]\n[[scenarios]]\nname = \"quarter fleet\"\nfleet_multiplier = 0.25\n",
+         "[[scenarios]]: sweep scenario 'quarter fleet': fleet_multiplier = 0.25 leaves no "
+         "vehicle: every vehicle type's count_per_depot rounds to 0 (reefer 2 -> 0, van 2 -> 0)"),
+    ]  # fmt: skip
+    for text, message in cases:
+        path = _write(tmp_path, SET + text.removeprefix("[set]\n"))  # SET ends in [set]
+        with pytest.raises(InputError, match=re.escape(message)) as caught:
+            load_sweep(path)
+        assert "lastmile-sweep-" not in str(caught.value)  # not a worker's temporary file
+        out = tmp_path / "o"
+        assert main(["sweep", "--config", str(path), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"lastmile: error: sweep file {path}") and message in err
+        assert err.count("\n") == 1 and not out.exists()
+    # one vehicle type to zero is a valid scenario; more hubs than townships is a request that
+    # cannot be met, not bad input: recorded for that scenario alone, the others run
+    text = SET + "[grid]\np = [3, 500]\n"
+    text += '[[scenarios]]\nname = "no vans"\n"fleet_multiplier.van" = 0\n'
+    good, too_many, no_vans = load_sweep(_write(tmp_path, text)).scenarios
+    assert good.error is None and no_vans.error is None and no_vans.toml
+    assert too_many.error is not None and not too_many.bad_input and "500" in too_many.error
 
 
 @pytest.mark.parametrize(
@@ -218,6 +236,48 @@ def test_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         assert "is not a Dask scheduler address" in err and "tcp://HOST:8786" in err
         assert len([x for x in err.splitlines() if x.startswith("lastmile: error")]) == 1
         assert not (tmp_path / "o2").exists()  # --out untouched
+
+
+def test_out_that_is_a_file_another_folder_or_another_sweep_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb16 D8: --out a file is one clear error (not "internal error: FileExistsError"); a
+    folder of other files is not written into; --resume on another sweep's folder is refused
+    rather than mixing the two sweeps' scenarios."""
+    path = _write(tmp_path, SWEEP)
+    afile = tmp_path / "afile"
+    afile.write_text("x\n", encoding="utf-8")
+    argv = ["sweep", "--config", str(path), "--out"]
+    assert main([*argv, str(afile)]) == 2
+    err = capsys.readouterr().err
+    refused = f"lastmile: error: output folder {afile} is a file — give a folder path (--out DIR)"
+    assert err.splitlines()[1:] == [refused]  # after the "sweep: 5 scenario(s)" line
+    assert afile.read_text(encoding="utf-8") == "x\n"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "f.txt").write_text("mine", encoding="utf-8")
+    for extra in ([], ["--resume"]):
+        assert main([*argv, str(other), *extra]) == 2
+        err = capsys.readouterr().err
+        assert (
+            f"output folder {other} holds files that are not a sweep output (no sweep.json)" in err
+        )
+        assert [p.name for p in other.iterdir()] == ["f.txt"]
+    # a sweep folder of another sweep file: --resume refused, nothing written
+    done = tmp_path / "done"
+    (done / "scenarios" / "aa3c78df569f").mkdir(parents=True)
+    index = {"source": "sweep8.toml", "keys": ["p"],
+             "scenarios": [{"id": "aa3c78df569f", "label": "p=3", "varied": {"p": 3}}]}  # fmt: skip
+    (done / "sweep.json").write_text(json.dumps(index), encoding="utf-8")
+    assert main([*argv, str(done), "--resume"]) == 2
+    err = capsys.readouterr().err
+    refused = f"--resume: {done} holds another sweep (made from sweep8.toml, 1 scenarios): "
+    assert (
+        refused + "1 of its scenarios are not in this sweep and 5 of this sweep's are not in it"
+        in err
+    )
+    assert json.loads((done / "sweep.json").read_text(encoding="utf-8")) == index
+    assert [p.name for p in (done / "scenarios").iterdir()] == ["aa3c78df569f"]
 
 
 def test_an_unreachable_scheduler_leaves_no_output_folder(
@@ -372,6 +432,53 @@ def test_sensitivity_leaves_out_scenarios_that_set_other_keys(tmp_path: Path) ->
     assert "| routing.plan.unassigned | p | 3 | 4 | 2 | 3 | 0.00 | 0.00 | 4 grid + 1 listed" \
         in summary  # fmt: skip
     assert "| routing.plan.km | p | 3 | 4 | 2 | 3 | 772.00 | 716.00 |" in summary
+
+
+def test_summary_says_the_headline_does_not_change_with_the_seed(tmp_path: Path) -> None:
+    """bb16 D3: the access-time headline is the same at every seed (the seed draws only the
+    order day), so its "spread over seeds" is no robustness: summary.md says so."""
+    sweep, df = _results()
+    assert seed_changes_headline(df, sweep.keys) is False
+    write_summary(sweep, df, tmp_path)
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert "## Reduction against p (spread over the other keys)\n" in summary
+    assert "spread over the other keys and seeds" not in summary
+    assert (
+        "The headline is the same at every seed (min = max over seeds, other keys equal)" in summary
+    )
+    assert "seeds are left out (the headline is the same at every seed)" in summary
+    # a headline that did move with the seed keeps the spread over seeds
+    df.loc[df["label"] == "p=3 seed=2", HEADLINE] = 0.60
+    assert seed_changes_headline(df, sweep.keys) is True
+    write_summary(sweep, df, tmp_path)
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert "## Reduction against p (spread over the other keys and seeds)" in summary
+    assert "same at every seed" not in summary
+    # no two scenarios differing in the seed alone: nothing to say
+    assert seed_changes_headline(df[df["seed"] == 1], sweep.keys) is None
+
+
+def test_sweep_plots_give_the_standin_scale_and_the_tornado_its_scenario_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bb16 D13.2: the plots said "synthetic stand-in" without the scale summary.md gives, and
+    the tornado gave no scenario count."""
+    import lastmile.sweep
+
+    sweep, df = _results()
+    df["data_source"] = "synthetic stand-in (NOT real OpenStreetMap data), seed 331123, scale 0.1"
+    titles: dict[str, str] = {}
+    monkeypatch.setattr(
+        lastmile.sweep, "plot_reduction_vs_p", lambda df, path, note="", **kw: titles.update(p=note)
+    )
+    monkeypatch.setattr(
+        lastmile.sweep, "plot_tornado", lambda sens, overall, path, note="": titles.update(t=note)
+    )
+    write_summary(sweep, df, tmp_path)
+    assert titles["p"] == " — synthetic stand-in, scale 0.1"
+    # the tornado averages the 5 scenarios that set grid keys only (not "tight produce")
+    assert titles["t"] == " (5 scenarios) — synthetic stand-in, scale 0.1"
+    assert "seed 331123, scale 0.1" in (tmp_path / "summary.md").read_text(encoding="utf-8")
 
 
 def test_losing_scenarios_flag_longer_lead_times_and_say_why(tmp_path: Path) -> None:
@@ -532,6 +639,85 @@ def test_resume_reruns_a_scenario_whose_orders_file_changed(
     assert again.table["orders"].tolist() == [2, 2]
     for spec in sweep.scenarios:
         assert f"re-run  {spec.id} {spec.label}: orders file changed" in logs
+
+
+def test_results_record_the_code_and_resume_says_when_it_mixes_versions(
+    client: Any, dirs: dict[str, Any], tmp_path: Path
+) -> None:
+    """bb16 D5: sweep.json, each result.json and each row record the lastmile version and git
+    commit; --resume over results of another commit says so in the log and in summary.md."""
+    now = code_version()
+    assert now["lastmile"] == lastmile.__version__ and now["lastmile_commit"] == source_commit()
+    sweep = load_sweep(_write(tmp_path, SET + "\n[grid]\np = [3]\nseed = [1, 2]\n"))
+    out = tmp_path / "out"
+    first = run_sweep(sweep, out, client=client, **dirs)
+    index = json.loads((out / "sweep.json").read_text(encoding="utf-8"))
+    assert (index["lastmile"], index["lastmile_commit"]) == (
+        now["lastmile"],
+        now["lastmile_commit"],
+    )
+    assert first.table["lastmile_version"].tolist() == [now["lastmile"]] * 2
+    assert first.table["lastmile_commit"].tolist() == [now["lastmile_commit"]] * 2
+    this = made_by(now["lastmile"], now["lastmile_commit"])
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert f"Made by {this} (every result)." in summary
+    # one result made by another commit (the project moved on between the run and --resume)
+    path = out / "scenarios" / sweep.scenarios[0].id / "result.json"
+    record = json.loads(path.read_text(encoding="utf-8"))
+    assert record["lastmile_commit"] == now["lastmile_commit"]
+    path.write_text(json.dumps({**record, "lastmile_commit": "0" * 40}), encoding="utf-8")
+    logs: list[str] = []
+    again = run_sweep(sweep, out, client=client, resume=True, log=logs.append, **dirs)
+    assert (again.skipped, again.ran) == (2, 0)
+    warning = [x for x in logs if x.startswith("warning: resume:")]
+    assert len(warning) == 1 and warning[0].startswith(
+        f"warning: resume: 1 kept result(s) were made by other code than this run's {this} "
+        f"(1 by lastmile {now['lastmile']} commit 0000000000)"
+    )
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "**Results of 2 different lastmile versions or commits** (" in summary
+    assert f"1 by lastmile {now['lastmile']} commit 0000000000" in summary
+    assert f"1 by {this}" in summary and "(every result)" not in summary
+
+
+def test_a_routing_search_ended_by_the_time_cap_is_named_in_the_log_summary_and_kpis(
+    client: Any, dirs: dict[str, Any], tmp_path: Path
+) -> None:
+    """bb16 D4: a scenario whose routing search the wall-clock cap ended (not reproducible)
+    says so in its log line, in summary.md (count and label) and in its kpis.json warnings."""
+    text = SET + "\n[grid]\np = [3]\n"
+    text += '\n[[scenarios]]\nname = "capped"\np = 3\nrouting_solution_limit = 2147483647\n'
+    text += "routing_time_limit_s = 0.3\n"
+    sweep = load_sweep(_write(tmp_path, text))
+    logs: list[str] = []
+    outcome = run_sweep(sweep, tmp_path / "out", client=client, log=logs.append, **dirs)
+    df = outcome.table.set_index("label")
+    assert (df["status"] == "ok").all()
+    assert df.loc["p=3", "routing.plan.search_ended_by"] != "time_cap"
+    assert df.loc["capped", "routing.plan.search_ended_by"] == "time_cap"
+    done = {line.split()[1]: line for line in logs if line.startswith("done")}
+    capped_id = df.loc["capped", "scenario"]
+    assert "routing search ended by the time cap: not reproducible" in done[capped_id]
+    assert "time cap" not in done[df.loc["p=3", "scenario"]]
+    summary = (outcome.out / "summary.md").read_text(encoding="utf-8")
+    assert "**WARNING: the time cap (`routing_time_limit_s`) ended the routing search of 1 of 2 " \
+        "finished scenarios**" in summary  # fmt: skip
+    assert "the tables below include them: capped (" in summary
+    # the plan's own kpis.json says it too (it was an empty list)
+    kpis = json.loads((outcome.out / "scenarios" / capped_id / "kpis.json").read_text())
+    capped_days = [
+        d for d in ("baseline", "plan") if kpis["routing"][d]["search_ended_by"] == "time_cap"
+    ]
+    assert [w.split(" routing:")[0] for w in kpis["warnings"] if "time cap" in w] == capped_days
+    assert all(
+        "routing_time_limit_s = 0.3 s) ended the search" in w
+        for w in kpis["warnings"]
+        if "time cap" in w
+    )
+    plain = json.loads(
+        (outcome.out / "scenarios" / df.loc["p=3", "scenario"] / "kpis.json").read_text()
+    )
+    assert not any("time cap" in w for w in plain["warnings"])
 
 
 # --------------------------------------------------------------------------- a started cluster

@@ -1065,11 +1065,24 @@ class PlanResult:
                 if self.fleet is not None
                 else {}
             ),
-            "warnings": list(inp.warnings),
+            "warnings": [*inp.warnings, *self.time_cap_warnings()],
         }
         figures["covers"] = kpi_coverage(figures)  # which orders and legs each section covers
         # a deep copy: the sections reuse the study's own dicts, which a caller must not change
         return copy.deepcopy(figures)
+
+    def time_cap_warnings(self) -> list[str]:
+        """One warning per routed day whose search the wall-clock time cap ended (its routes
+        may differ run to run), for ``kpis.json`` ``warnings``; empty when every search ended by
+        a reproducible limit."""
+        limit = self.inputs.scenario.plan.routing_time_limit_s
+        return [
+            f"{name} routing: the time cap (routing_time_limit_s = {limit:g} s) ended the search "
+            "before routing_solution_limit; its routes and routed figures may differ run to run "
+            "— raise routing_time_limit_s or lower routing_solution_limit"
+            for name, rp in (("baseline", self.baseline), ("plan", self.planned))
+            if rp.solution.search_ended_by == ENDED_TIME_CAP
+        ]
 
     def _like_for_like(self) -> dict[str, Any]:
         if self.end_to_end is None:

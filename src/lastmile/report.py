@@ -475,6 +475,7 @@ def _search_depth_markdown(result: PlanResult, k: dict[str, Any]) -> list[str]:
         f"per model (`[plan] routing_solution_limit`); each search ended by: {ended}. "
         "Routed km, hours and costs depend on this depth. " + DEPTH_REFERENCE,
         "",
+        *(f"**WARNING: {w}.**\n" for w in result.time_cap_warnings()),
     ]
 
 

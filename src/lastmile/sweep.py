@@ -41,21 +41,25 @@ OR-Tools models are built in the task, never shipped.
 
 Output folder::
 
-    sweep.json                    the expanded sweep (ids, labels, varied keys)
+    sweep.json                    the expanded sweep (ids, labels, varied keys), the lastmile
+                                  version and git commit of the run
     scenarios/<id>/scenario.toml  the scenario as a plan input
-    scenarios/<id>/result.json    status, one-line error, solver statuses, seconds, manifest hash
+    scenarios/<id>/result.json    status, one-line error, solver statuses, seconds, manifest hash,
+                                  the lastmile version and commit that made it
     scenarios/<id>/kpis.json      exactly what ``lastmile plan`` writes
     scenarios/<id>/plan/          the whole plan output folder (``--keep-plans``)
     results.parquet, results.csv  one row per scenario: varied keys, every KPI (nested keys
                                   flattened with "."), statuses, seconds
-    summary.md, plots/*.png       reduction against p with the spread over seeds, tornado chart,
-                                  the scenarios where the plan loses, failed scenarios
+    summary.md, plots/*.png       reduction against p with its spread over the other keys (the
+                                  access-time headline does not change with the seed), tornado
+                                  chart, the scenarios where the plan loses, failed scenarios
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import hashlib
 import importlib.util
 import itertools
@@ -82,7 +86,7 @@ import numpy as np
 import pandas as pd
 
 from lastmile.config import read_toml
-from lastmile.errors import InputError, LastmileError
+from lastmile.errors import InfeasibleError, InputError, LastmileError
 from lastmile.io import atomic_path, write_bytes, write_csv, write_json, write_text
 from lastmile.scenario import NETWORK_SOURCES, PLAN_PATH_KEYS, REGION_TABLES, PlanSettings
 
@@ -123,9 +127,12 @@ def _stderr(message: str) -> None:
 class ScenarioSpec:
     """One scenario of a sweep: its id, a readable label, the varied values, its scenario TOML.
 
-    ``error`` is set (and ``toml`` empty) when the scenario could not be built (a bad key); it is
-    then recorded as failed without running. ``grid`` marks a point of the ``[grid]`` (else a
-    ``[[scenarios]]`` entry): only scenarios that differ from the base in grid keys enter the
+    ``error`` is set (and ``toml`` empty) when the scenario could not be built; it is then
+    recorded as failed without running. ``bad_input`` says the error is bad input (an unknown
+    key, a value out of range: :func:`load_sweep` refuses the sweep file) rather than a request
+    that cannot be met (an :class:`~lastmile.errors.InfeasibleError` such as more hubs than
+    townships: recorded for that scenario alone). ``grid`` marks a point of the ``[grid]`` (else
+    a ``[[scenarios]]`` entry): only scenarios that differ from the base in grid keys enter the
     summary's sensitivity means.
     """
 
@@ -135,6 +142,7 @@ class ScenarioSpec:
     toml: str
     error: str | None = None
     grid: bool = False
+    bad_input: bool = False
 
 
 @dataclass(frozen=True)
@@ -350,7 +358,8 @@ def build_scenario(
         sid = hashlib.sha256(json.dumps([label, varied], default=str).encode()).hexdigest()
         error = _one_line(exc)
         error = error if error.startswith(what) else f"{what}: {error}"
-        return ScenarioSpec("x" + sid[:11], label, varied, "", error)
+        bad_input = not isinstance(exc, InfeasibleError)
+        return ScenarioSpec("x" + sid[:11], label, varied, "", error, bad_input=bad_input)
     sid = hashlib.sha256(text.encode()).hexdigest()[:12]
     header = f"# lastmile sweep scenario {sid}: {label}\n"
     return ScenarioSpec(sid, label, varied, header + text)
@@ -366,9 +375,13 @@ def load_sweep(path: str | Path) -> Sweep:
     Raises
     ------
     InputError
-        For a missing/invalid file, an unknown table, a grid entry that is not a list, or no
-        scenario at all. A bad key or value inside a scenario does not raise: that scenario is
-        recorded as failed with its one-line error and the others run.
+        For a missing/invalid file, an unknown table, a grid entry that is not a list, no
+        scenario at all, or a bad key or value in ``[set]``, ``[grid]`` or a ``[[scenarios]]``
+        entry (an unknown key, ``p = 0``, a speed multiplier of 0 ...): every scenario is checked
+        here, as a scenario file is, so nothing runs and no output folder is made. A request
+        that is valid input but cannot be met (an
+        :class:`~lastmile.errors.InfeasibleError`, e.g. more hubs than townships) does not
+        raise: that scenario is recorded as failed with its one-line error and the others run.
     """
     sweep_file = Path(path)
     where = f"sweep file {sweep_file}"
@@ -412,12 +425,37 @@ def load_sweep(path: str | Path) -> Sweep:
     seen: set[str] = set()
     for own, name, on_grid in combos:
         spec = build_scenario(base, {**fixed, **own}, sweep_file.parent, name or _label(own))
-        spec = ScenarioSpec(spec.id, spec.label, own, spec.toml, spec.error, on_grid)
+        spec = dataclasses.replace(spec, varied=own, grid=on_grid)
         if spec.id in seen:
             continue  # the same scenario twice (a listed one equal to a grid point): run once
         seen.add(spec.id)
         specs.append(spec)
+    _refuse_bad_input(where, base, fixed, sweep_file.parent, specs)
     return Sweep(str(sweep_file), tuple(specs), tuple(keys))
+
+
+def _refuse_bad_input(
+    where: str,
+    base: Mapping[str, Any],
+    fixed: Mapping[str, Any],
+    base_dir: Path,
+    specs: Sequence[ScenarioSpec],
+) -> None:
+    """One InputError for the scenarios whose values are bad input, naming the table they come
+    from, the first one's label and its key/value (the error of :func:`build_scenario`)."""
+    bad = [s for s in specs if s.error is not None and s.bad_input]
+    if not bad:
+        return
+    first = bad[0]
+    table = "[grid]" if first.grid else "[[scenarios]]"
+    if fixed and len(bad) == len(specs):
+        # every scenario is bad: blame [set] when base + [set] alone is already refused
+        alone = build_scenario(base, fixed, base_dir, "set")
+        if alone.error is not None and alone.bad_input:
+            table = "[set]"
+    count = f" ({len(bad)} of {len(specs)} scenarios)" if len(bad) > 1 else ""
+    # the scenario's error already says what to do: nothing is added after it
+    raise InputError(f"{where} {table}{count}: {first.error}")
 
 
 # --------------------------------------------------------------------------- tasks
@@ -440,6 +478,24 @@ def _one_line(exc: BaseException) -> str:
     if isinstance(exc, LastmileError):
         return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def code_version() -> dict[str, str | None]:
+    """The lastmile version and git commit of the code in this process, as a plan's
+    ``manifest.json`` records them (``lastmile_commit`` is ``None`` for an installed copy)."""
+    from lastmile import __version__
+    from lastmile.io import source_commit
+
+    return {"lastmile": __version__, "lastmile_commit": source_commit()}
+
+
+def made_by(version: Any, commit: Any) -> str:
+    """The code a result was made by, in words: ``lastmile 0.1.0 commit 71182a6b2c``."""
+    if not isinstance(version, str) or not version:
+        return "an unrecorded lastmile version"
+    if not isinstance(commit, str) or not commit:
+        return f"lastmile {version} (no git commit: an installed copy)"
+    return f"lastmile {version} commit {commit[:10]}"
 
 
 def kpis_text(kpis: Mapping[str, Any]) -> str:
@@ -630,6 +686,9 @@ def run_scenario(task: Task) -> dict[str, Any]:
         "id": task.id,
         "label": task.label,
         "worker": f"{socket.gethostname()}:{os.getpid()}",
+        # the code this worker runs (what the plan's manifest.json records): a resumed sweep may
+        # hold results of several versions, and each row says which
+        **code_version(),
     }
     try:
         scenario = _scenario_of(task)
@@ -707,6 +766,8 @@ def _row(spec: ScenarioSpec, rec: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in (rec.get("seconds") or {}).items():
         row[f"seconds.{key}"] = value
     row["manifest_sha256"] = rec.get("manifest_sha256")
+    row["lastmile_version"] = rec.get("lastmile")
+    row["lastmile_commit"] = rec.get("lastmile_commit")
     row["worker"] = rec.get("worker")
     return row
 
@@ -907,8 +968,32 @@ def _save_png(fig: Any, path: Path) -> Path:
     return write_bytes(path, buf.getvalue())
 
 
-def plot_reduction_vs_p(df: pd.DataFrame, path: str | Path, note: str = "") -> Path | None:
-    """The headline (share of mean access time saved) against p: mean, and min-max over the rest."""
+def seed_changes_headline(df: pd.DataFrame, keys: Sequence[str]) -> bool | None:
+    """Whether the headline differs between seeds with every other varied key the same.
+
+    ``None`` when no two finished scenarios differ in ``seed`` alone. The headline is the access
+    time over all settlements, no orders routed, and ``seed`` draws only the order day: it is
+    expected not to change (``False``), and a spread "over seeds" is then no robustness.
+    """
+    ok = _ok(df)
+    if ok.empty or "seed" not in ok:
+        return None
+    ok = ok[comparable(ok) & ok["seed"].notna()]
+    others = [k for k in keys if k != "seed" and k in ok]
+    # map(str), not astype(str): a key a scenario leaves unset (NaN) must be a group too
+    by = [ok[k].map(str) for k in others] or [pd.Series("", index=ok.index)]
+    groups = ok.groupby(by, sort=False)
+    if not (groups["seed"].nunique() > 1).any():
+        return None
+    spread = groups[HEADLINE].agg(lambda h: float(h.max() - h.min()))
+    return bool((spread > 1e-12).any())
+
+
+def plot_reduction_vs_p(
+    df: pd.DataFrame, path: str | Path, note: str = "", seed_flat: bool = False
+) -> Path | None:
+    """The headline (share of mean access time saved) against p: mean, and min-max over the rest
+    (over the other keys only when ``seed_flat``: the headline does not change with the seed)."""
     ok = _ok(df)
     if ok.empty or "p" not in ok:
         return None
@@ -919,7 +1004,12 @@ def plot_reduction_vs_p(df: pd.DataFrame, path: str | Path, note: str = "") -> P
     fig = _fig((7.5, 4.2))
     ax = fig.add_subplot()
     x = g.index.to_numpy(float)
-    ax.fill_between(x, g["min"] * 100, g["max"] * 100, alpha=0.25, label="min-max over seeds/keys")
+    band = (
+        "min-max over the other keys (same at every seed)"
+        if seed_flat
+        else "min-max over seeds/keys"
+    )
+    ax.fill_between(x, g["min"] * 100, g["max"] * 100, alpha=0.25, label=band)
     ax.plot(x, g["mean"] * 100, marker="o", label="mean")
     if "seed" in ok:
         ax.scatter(ok["p"], ok[HEADLINE] * 100, s=10, color="black", alpha=0.5, label="scenarios")
@@ -932,6 +1022,23 @@ def plot_reduction_vs_p(df: pd.DataFrame, path: str | Path, note: str = "") -> P
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _save_png(fig, Path(path))
+
+
+#: the stand-in's scale in a ``data_source`` ("synthetic stand-in (...), seed 331123, scale 0.1")
+_SCALE = re.compile(r"\bscale (\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)")
+
+
+def standin_note(ok: pd.DataFrame) -> str:
+    """ "synthetic stand-in, scale 0.1" for plot titles: the stand-in's scale(s), read from each
+    finished scenario's ``data_source`` (as summary.md gives it)."""
+    sources = ok["data_source"] if "data_source" in ok else pd.Series(dtype=object)
+    scales = sorted(
+        {m.group(1) for v in sources if isinstance(v, str) for m in [_SCALE.search(v)] if m},
+        key=float,
+    )
+    if not scales:
+        return "synthetic stand-in"
+    return f"synthetic stand-in, scale{'s' if len(scales) > 1 else ''} {', '.join(scales)}"
 
 
 def plot_tornado(
@@ -970,6 +1077,68 @@ def _md(df: pd.DataFrame) -> str:
     return markdown_table(df) if not df.empty else "(none)\n"
 
 
+#: the columns saying what ended each routed day's search (:mod:`lastmile.routing` ENDED_*)
+SEARCH_ENDED_BY = ("routing.baseline.search_ended_by", "routing.plan.search_ended_by")
+
+
+def time_capped(kpis: Mapping[str, Any]) -> list[str]:
+    """The routed days (``baseline``, ``plan``) of a ``kpis.json`` whose search the wall-clock
+    time cap ended: their routes may differ run to run."""
+    from lastmile.routing import ENDED_TIME_CAP
+
+    routing = kpis.get("routing", {})
+    return [
+        day
+        for day in ("baseline", "plan")
+        if isinstance(routing.get(day), Mapping)
+        and routing[day].get("search_ended_by") == ENDED_TIME_CAP
+    ]
+
+
+def _time_cap_lines(ok: pd.DataFrame) -> list[str]:
+    """A warning naming the finished scenarios whose routing search the time cap ended."""
+    from lastmile.routing import ENDED_TIME_CAP
+
+    cols = [c for c in SEARCH_ENDED_BY if c in ok]
+    if ok.empty or not cols:
+        return []
+    capped = ok[(ok[cols] == ENDED_TIME_CAP).any(axis=1)]
+    if capped.empty:
+        return []
+    return [
+        f"**WARNING: the time cap (`routing_time_limit_s`) ended the routing search of "
+        f"{len(capped)} of {len(ok)} finished scenarios**, so their routed figures (km, hours, "
+        "costs, lead times, unserved orders) are not reproducible and may differ run to run; "
+        "the tables below include them: "
+        + "; ".join(
+            f"{label} ({', '.join(c.split('.')[1] for c in cols if row[c] == ENDED_TIME_CAP)})"
+            for label, (_, row) in zip(capped["label"], capped.iterrows(), strict=True)
+        )
+        + ". Raise `routing_time_limit_s` or lower `routing_solution_limit` so that the "
+        "solution limit ends each search.",
+        "",
+    ]
+
+
+def _code_lines(df: pd.DataFrame) -> list[str]:
+    """Which lastmile made the results (version and commit), and a warning when several did."""
+    if df.empty or "lastmile_version" not in df:
+        return []
+    commits = df["lastmile_commit"] if "lastmile_commit" in df else pd.Series(None, index=df.index)
+    counts = pd.Series(
+        [made_by(v, c) for v, c in zip(df["lastmile_version"], commits, strict=True)]
+    ).value_counts(sort=False)
+    if len(counts) == 1:
+        return [f"Made by {counts.index[0]} (every result).", ""]
+    each = "; ".join(f"{n} by {who}" for who, n in counts.items())
+    return [
+        f"**Results of {len(counts)} different lastmile versions or commits** ({each}): "
+        "`--resume` kept results made by other code. Their figures may differ from what one "
+        "version gives; run the sweep into a new `--out` for results of one version.",
+        "",
+    ]
+
+
 def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, Path]:
     """``summary.md`` and ``plots/*.png`` of a sweep table."""
     out = Path(out)
@@ -977,7 +1146,7 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
     n_failed = int((df["status"] != "ok").sum()) if not df.empty else 0
     sources = sorted(set(ok["data_source"])) if "data_source" in ok else []
     synthetic = bool(ok.get("synthetic_standin", pd.Series(dtype=bool)).astype(bool).any())
-    note = " — synthetic stand-in" if synthetic else ""
+    note = f" — {standin_note(ok)}" if synthetic else ""
     paths: dict[str, Path] = {}
     sens = sensitivity(df, sweep.keys)
     # the tornado's centre: the mean over the scenarios its bars average (grid keys only)
@@ -999,8 +1168,14 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
             " Left out of them, as they also set a key outside the grid (their results are in "
             f"results.csv): {'; '.join(others)}."
         )
-    p1 = plot_reduction_vs_p(df, out / "plots" / "reduction_vs_p.png", note)
-    p2 = plot_tornado(sens, overall, out / "plots" / "tornado.png", note)
+    seed_effect = seed_changes_headline(df, sweep.keys)
+    p1 = plot_reduction_vs_p(
+        df, out / "plots" / "reduction_vs_p.png", note, seed_flat=seed_effect is False
+    )
+    n_tornado = len(ok[comparable(ok)]) if not ok.empty else 0
+    p2 = plot_tornado(
+        sens, overall, out / "plots" / "tornado.png", f" ({n_tornado} scenarios){note}"
+    )
     lines = [
         f"# lastmile sweep: {Path(sweep.source).name}",
         "",
@@ -1008,6 +1183,8 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
         f"{len(sweep.scenarios) - len(df)} not run.",
         "",
     ]
+    lines += _code_lines(df)
+    lines += _time_cap_lines(ok)
     if sources:
         lines += ["Data source: " + "; ".join(f"**{s}**" for s in sources), ""]
     if synthetic:
@@ -1033,8 +1210,18 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
             g[["mean", "min", "max"]] = (g[["mean", "min", "max"]] * 100).round(2)
             g = g.rename(columns={c: f"{c} %" for c in ("mean", "min", "max")}).reset_index()
             g["p"] = g["p"].astype(str)
-            lines += ["## Reduction against p (spread over the other keys and seeds)", "",
-                      "Scenarios that set grid keys only (see above).", "", _md(g)]  # fmt: skip
+            if seed_effect is False:
+                lines += ["## Reduction against p (spread over the other keys)", "",
+                          "Scenarios that set grid keys only (see above). The headline is the "
+                          "same at every seed (min = max over seeds, other keys equal): `seed` "
+                          "draws only the order day, and the access time is the road time from "
+                          "the serving facility over all settlements, no orders routed. The "
+                          "spread below is therefore no robustness over seeds; what the seed "
+                          "changes is in the routed figures (results.csv).", "",
+                          _md(g)]  # fmt: skip
+            else:
+                lines += ["## Reduction against p (spread over the other keys and seeds)", "",
+                          "Scenarios that set grid keys only (see above).", "", _md(g)]  # fmt: skip
     if p1 is not None:
         lines += ["![reduction against p](plots/reduction_vs_p.png)", ""]
     lines += ["## Sensitivity (tornado)", ""]
@@ -1046,7 +1233,9 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
             pct[col] = (pct[col] * 100).round(2)
         lines += ["Headline in % (mean over the other keys) at each key's lowest and highest "
                   "value, over `n_low` / `n_high` scenarios that set grid keys only (see "
-                  "above); seeds are shown as spread, not here.", "", _md(pct)]  # fmt: skip
+                  "above); seeds are " + ("left out (the headline is the same at every seed)."
+                  if seed_effect is False else "shown as spread, not here."), "",
+                  _md(pct)]  # fmt: skip
     if p2 is not None:
         lines += ["![tornado](plots/tornado.png)", ""]
     flat = list(sens.loc[sens["range"] == 0, "key"]) if not sens.empty else []
@@ -1163,6 +1352,43 @@ def _check_address(scheduler: str) -> None:
         ) from None
 
 
+def _check_out(sweep: Sweep, out: Path, resume: bool) -> None:
+    """Refuse an ``--out`` the sweep must not write into, before any work.
+
+    A file; a folder holding other files but no ``sweep.json`` (not a sweep's output: the user's
+    files stay untouched); with ``--resume``, a sweep folder made from another sweep (other
+    scenarios: their results would be mixed into this sweep's folder).
+    """
+    if out.exists() and not out.is_dir():
+        raise InputError(f"output folder {out} is a file", "give a folder path (--out DIR)")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    index = out / "sweep.json"
+    if not index.is_file():
+        raise InputError(
+            f"output folder {out} holds files that are not a sweep output (no sweep.json)",
+            "give a new or empty folder; lastmile writes only into its own previous sweep outputs",
+        )
+    if not resume:
+        return
+    try:
+        before = json.loads(index.read_text(encoding="utf-8"))
+        ids = {str(s["id"]) for s in before["scenarios"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InputError(
+            f"{index} is not readable as a sweep index",
+            "run without --resume into a new folder",
+        ) from None
+    now = {s.id for s in sweep.scenarios}
+    if ids != now:
+        raise InputError(
+            f"--resume: {out} holds another sweep (made from {before.get('source')}, "
+            f"{len(ids)} scenarios): {len(ids - now)} of its scenarios are not in this sweep "
+            f"and {len(now - ids)} of this sweep's are not in it",
+            "resume only the sweep that made the folder; give this one another --out",
+        )
+
+
 #: how long ``--scheduler`` may take to answer (a refused port is retried until then)
 _CONNECT_TIMEOUT = "20s"
 
@@ -1274,6 +1500,7 @@ def run_sweep(
     if scheduler:
         _check_address(scheduler)  # a malformed address fails before --out is touched
     out = Path(out)
+    _check_out(sweep, out, resume)
     own_client = None
     if client is None and scheduler:  # an unreachable scheduler fails before --out is touched
         client, _ = _client(scheduler, workers)
@@ -1313,10 +1540,13 @@ def _run_sweep(
             f"{out} already holds sweep results",
             "pass --resume to run the rest, or choose another --out",
         )
+    code = code_version()
     write_json(
         index,
         {
             "source": sweep.source,
+            # the code of this run; each scenario's result.json records the code that made it
+            **code,
             "keys": list(sweep.keys),
             "scenarios": [
                 {"id": s.id, "label": s.label, "varied": dict(s.varied)} for s in sweep.scenarios
@@ -1325,6 +1555,8 @@ def _run_sweep(
     )
     todo: list[ScenarioSpec] = []
     skipped = ran = failed = stale = 0
+    now = made_by(code["lastmile"], code["lastmile_commit"])
+    other_code: dict[str, int] = {}
     for spec in sweep.scenarios:
         kept = _finished(out, spec) if resume else None
         if kept is not None:
@@ -1332,13 +1564,16 @@ def _run_sweep(
             changes = changed_inputs(spec, kept, None if cache is None else str(cache))
             if not changes:
                 skipped += 1
+                then = made_by(kept.get("lastmile"), kept.get("lastmile_commit"))
+                if then != now:
+                    other_code[then] = other_code.get(then, 0) + 1
                 continue
             log(f"re-run  {spec.id} {spec.label}: {', '.join(changes)}")
             _discard(out, spec)
             stale += 1
         if spec.error is not None:
             _write_record(out, spec, {"id": spec.id, "label": spec.label, "status": "failed",
-                                      "error": spec.error})  # fmt: skip
+                                      "error": spec.error, **code})  # fmt: skip
             log(f"failed  {spec.id} {spec.label}: {spec.error}")
             ran += 1
             failed += 1
@@ -1347,6 +1582,11 @@ def _run_sweep(
     if skipped or stale:
         again = f" ({stale} of them again: input files changed)" if stale else ""
         log(f"resume: {skipped} finished scenario(s) kept, {len(todo)} to run{again}")
+    if other_code:
+        each = "; ".join(f"{n} by {who}" for who, n in other_code.items())
+        log(f"warning: resume: {sum(other_code.values())} kept result(s) were made by other code "
+            f"than this run's {now} ({each}); summary.md says so — for results of one version, "
+            "run into a new --out")  # fmt: skip
 
     ref = str(reference_dir) if reference_dir is not None else None
     cache_s = str(cache) if cache is not None else None
@@ -1408,7 +1648,7 @@ def _run_sweep(
                             cluster_lost = f"{client.scheduler.address} ({_one_line(exc)})"
                             break
                         rec = {"id": spec.id, "label": spec.label, "status": "failed",
-                               "error": _one_line(exc)}  # fmt: skip
+                               "error": _one_line(exc), **code}  # fmt: skip
                     _write_record(out, spec, rec)
                     ran += 1
                     bar.update()
@@ -1417,6 +1657,10 @@ def _run_sweep(
                         share = head.get("access_time", {}).get("reduction_share")
                         msg = f"done    {spec.id} {spec.label}: reduction {share:.1%} " \
                               f"({rec['seconds']['task']:.1f} s on {rec['worker']})"  # fmt: skip
+                        capped = time_capped(head)
+                        if capped:
+                            msg += f"; {' and '.join(capped)} routing search ended by the " \
+                                   "time cap: not reproducible"  # fmt: skip
                     else:
                         failed += 1
                         msg = f"failed  {spec.id} {spec.label}: {rec['error']}"
@@ -1475,11 +1719,13 @@ __all__ = [
     "HEADLINE",
     "LEAD_TIME",
     "ORDERS_SERVED",
+    "SEARCH_ENDED_BY",
     "ScenarioSpec",
     "Sweep",
     "SweepOutcome",
     "Task",
     "build_scenario",
+    "code_version",
     "comparable",
     "dumps_toml",
     "flatten",
@@ -1487,12 +1733,15 @@ __all__ = [
     "kpis_text",
     "load_sweep",
     "losing_scenarios",
+    "made_by",
     "manifest_sha256",
     "results_table",
     "run_scenario",
     "run_sweep",
+    "seed_changes_headline",
     "sensitivity",
     "stable_manifest",
+    "time_capped",
     "write_summary",
     "write_table",
 ]
