@@ -513,3 +513,16 @@ def test_notebook_settings_name_a_mistyped_variable(
     monkeypatch.setenv(variable, text)
     with pytest.raises(InputError, match=f"{variable} = '{re.escape(text)}' is not"):
         notebook_settings()
+
+
+def test_settings_that_rebuild_the_network_after_hub_changes_say_so(
+    plan: lastmile.Plan, tmp_path: Path
+) -> None:
+    """bb15 D11: another stand-in scale gives other candidate sites; the hub changes made before
+    named sites that no longer exist, which was reported as an infeasible request ("lower p")."""
+    hub = str(plan.hubs["id"].iloc[1])
+    alt = plan.without_hub(hub)
+    with pytest.raises(InputError, match="name sites that do not exist") as e:
+        alt.with_settings(standin_scale=0.12)
+    assert hub in e.value.message and "without_hub" in e.value.message
+    assert "apply the settings first" in (e.value.hint or "")

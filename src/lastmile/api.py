@@ -592,6 +592,19 @@ class Plan:
         scenario = self._source.scenario
         source = f"{scenario.source} + {_call('with_settings', settings)}"
         inputs = prepare(replace(scenario, plan=plan, source=source), cache=self._source.cache)
+        # settings that rebuild the network (stand-in scale, extract ...) give other candidate
+        # sites: hub changes naming sites of the old one cannot apply, and that is the
+        # caller's order of calls, not an infeasible request
+        sites = set(inputs.facilities["id"])
+        lost = [s for s in (*self.forced, *self.excluded) if s not in sites]
+        if lost:
+            raise InputError(
+                f"with_settings({', '.join(sorted(settings))}=...) plans on other candidate "
+                f"sites, where this plan's hub changes ({'; '.join(self.hub_changes)}) name "
+                f"sites that do not exist: {', '.join(lost)}",
+                "apply the settings first (Plan.load(..., setting=value) or with_settings on the "
+                "plan before the hub changes), then the hub changes",
+            )
         return self._from_inputs(
             inputs, self.forced, self.excluded, self.parallel, self.hub_changes
         )
