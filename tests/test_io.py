@@ -35,3 +35,23 @@ def test_csv_coordinates_keep_six_decimals(tmp_path: Path) -> None:
     back = pd.read_csv(path)
     assert np.allclose(back["lon"][:2], lon[:2], atol=1e-6, rtol=0)
     assert np.allclose(back["lat"][:2], lat[:2], atol=1e-6, rtol=0)
+
+
+def test_the_same_layers_give_the_same_geopackage(tmp_path: Path) -> None:
+    """GDAL stamped each layer with the time of writing, so two runs gave different files."""
+    import time
+
+    import pyogrio
+    import shapely
+
+    from lastmile.io import GEOPACKAGE_TIMESTAMP, write_geopackage
+
+    layers = {"hubs": gpd.GeoDataFrame({"id": ["h1"]}, geometry=[shapely.Point(119.3, 28.6)],
+                                       crs=4326)}  # fmt: skip
+    first = write_geopackage(tmp_path / "a.gpkg", layers).read_bytes()
+    time.sleep(1.1)  # an unfixed stamp would now differ
+    second = write_geopackage(tmp_path / "b.gpkg", layers).read_bytes()
+    assert first == second
+    assert pyogrio.read_info(tmp_path / "a.gpkg", layer="hubs")["features"] == 1
+    assert GEOPACKAGE_TIMESTAMP.encode() in first
+    assert pyogrio.get_gdal_config_option("OGR_CURRENT_DATE") is None  # left as it was

@@ -245,6 +245,22 @@ def test_county_sized_map_is_well_under_5_mb(county: Case, tmp_path: Path,
 # bad input
 
 
+def test_the_same_map_saved_twice_gives_the_same_file(small: Case, tmp_path: Path) -> None:
+    """branca gives every element a random id: two renders of the same map (the side-by-side
+    one too, which copies its right pane while rendering) differed in every variable name."""
+    for name, build in (
+        ("plan", lambda: plan_map(**small.frames(), title="t", source_label=OSM)),
+        ("compare", lambda: compare_map(**small.frames(), title="t", source_label=OSM)),
+    ):
+        first = save_map(build(), tmp_path / f"{name}1.html", assets="cdn").read_text("utf-8")
+        second = save_map(build(), tmp_path / f"{name}2.html", assets="cdn").read_text("utf-8")
+        assert first == second, name
+        ids = set(re.findall(r"\bmap_([0-9a-f]{32})\b", first))
+        assert ids and all(set(i[:-4]) == {"0"} for i in ids), ids  # numbered, not random
+        if name == "compare":
+            assert len(ids) == 2  # the two panes keep distinct names
+
+
 def _with(case: Case, **changes: Any) -> dict[str, Any]:
     return case.frames() | changes
 

@@ -276,7 +276,28 @@ def _cell(value: Any) -> Any:
 
 
 def write_geopackage(target: str | Path, layers: dict[str, Any]) -> Path:
-    """Write several GeoDataFrames as layers of one GeoPackage, atomically (all or nothing)."""
+    """Write several GeoDataFrames as layers of one GeoPackage, atomically (all or nothing).
+
+    GDAL stamps each layer's ``last_change`` with the current time; it is fixed to
+    :data:`GEOPACKAGE_TIMESTAMP` so that the same tables give the same file (the run's own time is
+    in manifest.json).
+    """
+    import pyogrio
+
+    before = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": GEOPACKAGE_TIMESTAMP})
+    try:
+        _write_layers(target, layers)
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
+    return Path(target)
+
+
+#: the ``last_change`` of every layer lastmile writes (see :func:`write_geopackage`)
+GEOPACKAGE_TIMESTAMP = "2000-01-01T00:00:00.000Z"
+
+
+def _write_layers(target: str | Path, layers: dict[str, Any]) -> None:
     with atomic_path(target, suffix=".gpkg") as tmp:
         for name, gdf in layers.items():
             frame = gdf.copy()
@@ -284,7 +305,6 @@ def write_geopackage(target: str | Path, layers: dict[str, Any]) -> Path:
                 if col != frame.geometry.name and frame[col].dtype == object:
                     frame[col] = frame[col].map(_cell)
             frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
-    return Path(target)
 
 
 def package_versions(names: tuple[str, ...]) -> dict[str, str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -81,13 +82,30 @@ def save_map(
         ``path``.
     """
     mode = resolve_map_assets(assets, assets_dir)
-    page = m.get_root().render()
+    page = _numbered_ids(m.get_root().render())
     if mode == "inline":
         page = inline_map_assets(page, assets_dir)
     else:
         head, sep, tail = page.rpartition("</html>")
         page = head + OFFLINE_NOTICE + sep + tail if sep else page + OFFLINE_NOTICE
     return write_text(path, page)
+
+
+# the id branca gives every element (its JavaScript variable is ``<kind>_<id>``): 32 hex
+# digits from os.urandom, so two renders of one map differed in every name
+_ELEMENT_ID = re.compile(r"(?<=_)[0-9a-f]{32}(?![0-9a-zA-Z])")
+
+
+def _numbered_ids(page: str) -> str:
+    """``page`` with each element id replaced by its number in order of first appearance: the
+    same map gives the same file (DualMap copies its right pane's elements while rendering, so
+    the ids are only final in the rendered page)."""
+    numbers: dict[str, str] = {}
+
+    def number(match: re.Match[str]) -> str:
+        return numbers.setdefault(match.group(0), f"{len(numbers):032x}")
+
+    return _ELEMENT_ID.sub(number, page)
 
 
 # --------------------------------------------------------------------------------------------
