@@ -16,7 +16,11 @@ daemonic workers of a Dask cluster cannot fork children.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing as mp
+import os
+import signal
+import sys
 from collections.abc import Iterator
 from multiprocessing.pool import Pool
 from typing import Any
@@ -47,11 +51,32 @@ def fork_pool(processes: int, **inputs: Any) -> Iterator[Pool]:
     saved = dict(_INHERITED)
     _INHERITED.update(inputs)
     try:
-        with mp.get_context("fork").Pool(processes) as pool:
+        pool_of = mp.get_context("fork").Pool
+        with pool_of(processes, initializer=_end_with_parent, initargs=(os.getpid(),)) as pool:
             yield pool
     finally:
         _INHERITED.clear()
         _INHERITED.update(saved)
+
+
+#: Linux's prctl option: the signal a process gets when its parent ends
+_PR_SET_PDEATHSIG = 1
+
+
+def _end_with_parent(parent_pid: int) -> None:
+    """In a new worker: end when the process that forked it ends.
+
+    A pool's workers outlived a ``lastmile plan`` killed with SIGKILL (its pool could not
+    terminate them): they kept a core busy and later printed a BrokenPipeError traceback into
+    the killed run's log. On Linux the kernel now sends them SIGTERM when their parent ends;
+    a parent that ended before this ran is caught by its changed pid.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
+    if os.getppid() != parent_pid:
+        os._exit(1)
 
 
 def inherited(name: str) -> Any:
