@@ -419,3 +419,61 @@ def test_fleet_needed_is_never_more_than_the_routed_day_used() -> None:
     # the search's own whole-fleet day is the witness; then the scenario's routed day, given
     check(fleet_needed("baseline", problem, solver).summary())  # type: ignore[arg-type]
     check(fleet_needed("baseline", problem, solver, witness=day).summary())  # type: ignore[arg-type]
+
+
+def test_pickups_that_never_reach_the_centre_count_as_not_arrived(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """bb17 D1: with one trunk truck the evening run skipped a hub; its pickups have no centre
+    arrival and pickup_to_centre quietly covered 8 of the 10 compared pickups, with a 100 %
+    same-day share. They now count in ``orders``, as ``not_arrived`` and as not within any
+    bound; mean / p90 are over those that arrived, and the covers text and console say so."""
+    from lastmile.cli import _lead_cell
+    from lastmile.endtoend import lead_stats
+    from lastmile.study import _not_arrived_clause
+
+    minutes = [60.0, 100.0, 300.0, np.nan, np.nan]
+    arrival = [40_000.0, 45_000.0, 80_000.0, np.nan, np.nan]
+    st = lead_stats(minutes, arrival)
+    assert st["orders"] == 5 and st["not_arrived"] == 2
+    assert st["mean_min"] == pytest.approx(153.3) and st["max_min"] == 300.0
+    assert st["share_within_2h"] == 0.4 and st["share_within_4h"] == 0.4
+    assert st["share_same_day"] == 0.6
+    none = lead_stats([np.nan], [np.nan])
+    assert none == {"orders": 1, "not_arrived": 1, "share_within_2h": 0.0,
+                    "share_within_4h": 0.0, "share_same_day": 0.0}  # fmt: skip
+    assert lead_stats([10.0], [100.0])["not_arrived"] == 0
+    clause = _not_arrived_clause({"baseline": {"pickup_to_centre": lead_stats([1.0], [1.0])},
+                                  "plan": {"pickup_to_centre": st}})  # fmt: skip
+    assert "plan pickup_to_centre: 2 of 5" in clause and "baseline" not in clause
+    assert _lead_cell(st) == "153.3 / 300.0 (3 of 5 arrived this day)"
+    assert _lead_cell(none) == "- (0 of 1 arrived this day)"
+
+
+def test_a_trunk_run_off_its_schedule_is_a_warning() -> None:
+    """bb17 D5: a hub reached after hub_latest_arrival (the relaxed morning run) or not reached
+    by the evening run was in summary.md only; kpis.json's warnings were empty and the console
+    said nothing, although the plan's lead times depend on it."""
+    from types import SimpleNamespace
+
+    from lastmile.plan import PlanResult
+
+    def run(arrivals: dict[str, int], missed: list[str], relaxed: bool) -> SimpleNamespace:
+        unassigned = [SimpleNamespace(order_id=m) for m in missed]
+        return SimpleNamespace(hub_arrival_s=arrivals, relaxed=relaxed,
+                               solution=SimpleNamespace(unassigned=unassigned))  # fmt: skip
+
+    trunk = SimpleNamespace(hub_latest_arrival_s=9 * 3600 + 1800)
+    result = SimpleNamespace(
+        inputs=SimpleNamespace(region=SimpleNamespace(trunk=trunk)),
+        morning=run({"h1": 8 * 3600, "h2": 9 * 3600 + 3540}, [], relaxed=True),
+        evening=run({"h1": 19 * 3600}, ["h2", "h3#2", "h3"], relaxed=False),
+    )
+    warnings = PlanResult.trunk_warnings(result)  # type: ignore[arg-type]
+    assert len(warnings) == 2
+    assert warnings[0].startswith("morning trunk run: hub(s) h2 at 09:59 reached after "
+                                  "hub_latest_arrival 09:30")  # fmt: skip
+    assert warnings[1].startswith("evening trunk run: hub(s) h2, h3 not reached")
+    on_time = SimpleNamespace(**{**vars(result), "morning": run({"h1": 8 * 3600}, [], False),
+                                 "evening": None})  # fmt: skip
+    assert PlanResult.trunk_warnings(on_time) == []  # type: ignore[arg-type]

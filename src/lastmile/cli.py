@@ -385,6 +385,15 @@ def _print_routes(*plans: RoutePlan) -> None:
             )
 
 
+def _lead_cell(stats: dict[str, Any]) -> str:
+    """``mean / p90`` of a lead-time block, naming the orders that did not arrive this day."""
+    late = int(stats.get("not_arrived", 0))
+    cell = f"{stats['mean_min']:.1f} / {stats['p90_min']:.1f}" if "mean_min" in stats else "-"
+    if late:
+        cell += f" ({stats['orders'] - late} of {stats['orders']} arrived this day)"
+    return cell
+
+
 def _print_like_for_like(k: dict[str, Any]) -> None:
     """Lead times over the orders served in both scenarios, cold chain, fleet needed."""
     if "lead_time" not in k:
@@ -402,10 +411,7 @@ def _print_like_for_like(k: dict[str, Any]) -> None:
         b, a = lt["baseline"][what], lt["plan"][what]
         if not b.get("orders"):
             continue
-        print(
-            f"  {label:<30} mean / p90, min {b['mean_min']:>6.1f} / {b['p90_min']:<6.1f}"
-            f"  {a['mean_min']:>6.1f} / {a['p90_min']:<6.1f}"
-        )
+        print(f"  {label:<30} mean / p90, min {_lead_cell(b):>15}  {_lead_cell(a)}")
     cc = k["cold_chain"]
     print(
         "  cold-chain compliance, all perishable orders: "
@@ -499,6 +505,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     kpis = result.kpis()
     print("  " + routed_day_caveat(kpis))
     _print_like_for_like(kpis)
+    for w in result.trunk_warnings():
+        print(f"lastmile: warning: {w}", file=sys.stderr)
     print(f"outputs in {args.out}: " + ", ".join(sorted(p.name for p in paths.values())))
     print("timings: " + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()))
     ok = result.baseline.validation.ok and result.planned.validation.ok

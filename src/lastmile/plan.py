@@ -1065,7 +1065,7 @@ class PlanResult:
                 if self.fleet is not None
                 else {}
             ),
-            "warnings": [*inp.warnings, *self.time_cap_warnings()],
+            "warnings": [*inp.warnings, *self.time_cap_warnings(), *self.trunk_warnings()],
         }
         figures["covers"] = kpi_coverage(figures)  # which orders and legs each section covers
         # a deep copy: the sections reuse the study's own dicts, which a caller must not change
@@ -1083,6 +1083,39 @@ class PlanResult:
             for name, rp in (("baseline", self.baseline), ("plan", self.planned))
             if rp.solution.search_ended_by == ENDED_TIME_CAP
         ]
+
+    def trunk_warnings(self) -> list[str]:
+        """One warning per trunk run that missed its schedule: hubs reached after
+        ``hub_latest_arrival`` (the relaxed run), hubs a run did not reach at all. Each changes
+        the plan's lead times, so ``kpis.json``, summary.md and the console name them."""
+        trunk = self.inputs.region.trunk
+        latest = trunk.hub_latest_arrival_s
+        more = "add trunk vehicles ([trunk] count)"
+        out: list[str] = []
+        if self.morning is not None:
+            late = sorted((h, t) for h, t in self.morning.hub_arrival_s.items() if t > latest)
+            if self.morning.relaxed and late:
+                out.append(
+                    "morning trunk run: hub(s) "
+                    + ", ".join(f"{h} at {format_clock(t)}" for h, t in late)
+                    + f" reached after hub_latest_arrival {format_clock(latest)}; their vans "
+                    f"leave later - {more} or move hub_latest_arrival"
+                )
+            missed = sorted({hub_of(u.order_id) for u in self.morning.solution.unassigned})
+            if missed:
+                out.append(
+                    f"morning trunk run: hub(s) {', '.join(missed)} not reached; their parcels "
+                    f"leave from the county centre - {more}"
+                )
+        if self.evening is not None:
+            missed = sorted({hub_of(u.order_id) for u in self.evening.solution.unassigned})
+            if missed:
+                out.append(
+                    f"evening trunk run: hub(s) {', '.join(missed)} not reached; their pickups "
+                    "do not reach the county centre this day (lead_time pickup_to_centre "
+                    f"not_arrived) - {more}"
+                )
+        return out
 
     def _like_for_like(self) -> dict[str, Any]:
         if self.end_to_end is None:
