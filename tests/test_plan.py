@@ -232,16 +232,26 @@ def test_an_order_its_hub_cannot_reach_in_time_goes_to_the_centre(result: PlanRe
         and start(centre, o) + 600 < start(str(o.depot), o)
     )
     close = start(centre, late) + 300  # the centre's van arrives 5 min before the window closes
+    # bb17 D2: one that neither can serve: its evidence is the centre's, the better direct trip
+    early = next(
+        o
+        for o in problem.orders
+        if o.kind == "delivery"
+        and o.depot not in (None, centre)
+        and o.id != late.id
+        and start(centre, o) + 600 < start(str(o.depot), o)
+    )
     orders = inputs.orders.copy()
-    row = orders["id"].astype(str) == late.id
-    orders.loc[row, "tw_start_s"] = 0
-    orders.loc[row, "tw_end_s"] = close
+    for order, end in ((late, close), (early, start(centre, early) - 300)):
+        row = orders["id"].astype(str) == order.id
+        orders.loc[row, "tw_start_s"] = 0
+        orders.loc[row, "tw_end_s"] = end
     windowed = replace(inputs, orders=orders)
     supply, _ = supply_hubs(windowed, hubs)
     assert supply.order_depot[late.id] == late.depot  # its catchment: the hub
     allowed, _ = precheck(day_problem(windowed, hubs, supply=supply))
     assert late.id not in allowed  # the hub alone cannot serve it in time
-    assert centre_fallbacks(windowed, hubs, supply) == {late.id}
+    assert centre_fallbacks(windowed, hubs, supply) == {late.id}  # early stays at its hub
     moved, _ = supply_hubs(windowed, hubs, frozenset({late.id}))
     assert moved.order_depot[late.id] == centre  # its parcels no longer ride the trunk
     planned, _, _ = route_plan(windowed, result.placement)
@@ -249,6 +259,9 @@ def test_an_order_its_hub_cannot_reach_in_time_goes_to_the_centre(result: PlanRe
     assert len(stop) == 1 and stop["depot"].iloc[0] == centre
     assert int(stop["start_s"].iloc[0]) <= close
     assert late.id not in set(planned.unassigned["order_id"])
+    why = planned.unassigned.set_index("order_id").loc[early.id]
+    assert (why["reason"], why["binding"]) == ("infeasible", "time_window")
+    assert int(why["best"]) == start(centre, early) and f"(from depot {centre})" in why["detail"]
 
 
 def test_unreachable_pairs_are_reported_not_costed(result: PlanResult) -> None:

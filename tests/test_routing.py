@@ -869,3 +869,37 @@ def test_transit_evaluator_follows_the_model_shape() -> None:
     assert not _caches_transits(indices=301, nodes=201, vehicles=50)
     # the joint model of a whole county day: thousands of indices
     assert not _caches_transits(indices=2100, nodes=2000, vehicles=44)
+
+
+def test_infeasible_evidence_names_the_shift_without_a_window_and_both_depots_of_a_pin() -> None:
+    """bb17 D4: an order with no time window whose direct trip ends after the shift was
+    reported binding ``time_window`` ("after the window's end 09:30": the shift end). bb17 D2:
+    an order pinned to its hub that the centre cannot serve either gave the hub's figure alone
+    (a 10:56 start where the centre's vans would start at 08:47)."""
+    from lastmile.routing import infeasible_from, precheck
+
+    # depots: hub H (node 0), centre C (node 1); villages X (2), W (3)
+    t = np.array(
+        [[0, 900, 2000, 1000], [900, 0, 1500, 2000], [2000, 1500, 0, 600], [1000, 2000, 600, 0]],
+        dtype=np.int64,
+    )
+    hub_van = VehicleType("van@H", True, {"kg": 50}, {"H": 1}, shift_start_s=32_400,
+                          shift_end_s=34_200)  # fmt: skip
+    centre_van = VehicleType("van@C", True, {"kg": 50}, {"C": 1}, shift_start_s=25_200,
+                             shift_end_s=34_200)  # fmt: skip
+    orders = (
+        Order("X", "delivery", 2, {"kg": 5}, service_s=300, depot="H"),  # no window
+        Order("W", "delivery", 3, {"kg": 5}, time_window=(0, 27_000), depot="H"),
+    )
+    problem = RoutingProblem(t, t, (Depot("H", 0), Depot("C", 1)), (hub_van, centre_van), orders)
+    _, dropped = precheck(problem)
+    why = {u.order_id: u for u in dropped}
+    assert why["X"].binding == "shift_end" and "after the shift end 09:30" in why["X"].detail
+    assert (why["X"].limit, why["X"].best) == (34_200, 32_400 + 2000 + 300 + 2000)
+    assert why["W"].binding == "time_window" and why["W"].best == 32_400 + 1000
+    # over the hub and the centre: the centre's vans start W at 07:00 + 2000 s = 07:33
+    both = infeasible_from(problem, "W", ("H", "C"))
+    assert (both.reason, both.binding, both.best) == (INFEASIBLE, "time_window", 25_200 + 2000)
+    assert "07:33 (from depot C)" in both.detail
+    with pytest.raises(ValueError, match="can be served alone"):
+        infeasible_from(problem, "X", ("H", "C"))  # the centre serves X

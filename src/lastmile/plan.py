@@ -74,6 +74,7 @@ from lastmile.routing import (
     ENDED_NOTHING,
     ENDED_SOLUTION_LIMIT,
     ENDED_TIME_CAP,
+    INFEASIBLE,
     REASON_UNREACHABLE,
     Depot,
     Order,
@@ -83,6 +84,7 @@ from lastmile.routing import (
     VehicleType,
     compute_kpis,
     explain_unassigned,
+    infeasible_from,
     precheck,
     vehicles_of,
 )
@@ -663,6 +665,7 @@ def plan_routes(
     solution_limit: int | None = None,
     supply: DepotSupply | None = None,
     sectors: Mapping[str, str] | None = None,
+    fallback_depot: str | None = None,
 ) -> RoutePlan:
     """Route one day of orders from ``depots`` (``id`` and ``node`` columns).
 
@@ -677,6 +680,10 @@ def plan_routes(
         ready time.
     sectors
         One depot only: order id -> sector; route sector by sector (:func:`_solve_sectors`).
+    fallback_depot
+        A depot that may serve an order pinned elsewhere when its own depot cannot (the plan's
+        county centre, :func:`centre_fallbacks`): an ``infeasible`` order's evidence is then the
+        best direct trip of both.
     """
     plan, region = inputs.scenario.plan, inputs.region
     orders = inputs.orders
@@ -695,11 +702,32 @@ def plan_routes(
     else:
         strategy = _first_solution(len(problem.orders), plan.routing_first_solution)
         solution = solve_routing(problem, replace(options, first_solution_strategy=strategy))
+    if fallback_depot is not None:
+        solution = _fallback_evidence(problem, solution, fallback_depot)
     solution = _snap_evidence(solution, orders, region.max_snap_m)
     report = validate_routes(problem, solution)
     frames = solution_frames(problem, solution)
     routes, stops, unassigned = _geo_frames(inputs, depots, problem, solution, frames, name)
     return RoutePlan(name, problem, solution, report, routes, stops, unassigned)
+
+
+def _fallback_evidence(
+    problem: RoutingProblem, solution: RoutingSolution, fallback: str
+) -> RoutingSolution:
+    """Infeasible orders pinned to a depot other than ``fallback``: evidence over both depots.
+
+    Such an order stayed at its hub because the centre cannot serve it alone either; the hub's
+    figure alone overstated how far it is from being served (a 10:56 start from the hub where
+    the centre's vans would start at 08:47).
+    """
+    pinned = {o.id: o.depot for o in problem.orders if o.depot not in (None, fallback)}
+    unassigned = tuple(
+        infeasible_from(problem, u.order_id, (str(pinned[u.order_id]), fallback))
+        if u.reason == INFEASIBLE and u.order_id in pinned
+        else u
+        for u in solution.unassigned
+    )
+    return replace(solution, unassigned=unassigned)
 
 
 def _snap_evidence(
@@ -1548,7 +1576,13 @@ def route_plan(
     to_centre = centre_fallbacks(inputs, placement.hubs, supply)
     if to_centre:  # the trunk no longer carries their parcels: its run and hub loads change
         supply, morning = supply_hubs(inputs, placement.hubs, to_centre)
-    planned = plan_routes(inputs, placement.hubs, "plan", supply=supply)
+    planned = plan_routes(
+        inputs,
+        placement.hubs,
+        "plan",
+        supply=supply,
+        fallback_depot=_hubs_centre_id(placement.hubs),
+    )
     return planned, morning, evening_run(inputs, placement.hubs, planned)
 
 

@@ -851,25 +851,44 @@ def precheck(problem: RoutingProblem) -> tuple[dict[str, list[int]], list[Unassi
     allowed: dict[str, list[int]] = {}
     dropped: list[Unassigned] = []
     for o in problem.orders:
-        cands = [k for k, v in enumerate(vehicles) if o.depot is None or v.depot.id == o.depot]
-        if not cands:
-            where = f"depot {o.depot!r}" if o.depot is not None else "any depot"
-            dropped.append(
-                Unassigned(o.id, INFEASIBLE, REASON_NO_VEHICLE, f"no vehicle at {where}")
-            )
-            continue
-        failed: Unassigned | None = None
-        for rule in _RULES:
-            ok = [k for k in cands if _rule_ok(rule, problem, o, vehicles[k])]
-            if not ok:
-                failed = _evidence(rule, problem, o, [vehicles[k] for k in cands])
-                break
-            cands = ok
+        depots = None if o.depot is None else (o.depot,)
+        cands, failed = _direct_servers(problem, vehicles, o, depots)
         if failed is None:
             allowed[o.id] = cands
         else:
             dropped.append(failed)
     return allowed, dropped
+
+
+def infeasible_from(problem: RoutingProblem, order_id: str, depots: Sequence[str]) -> Unassigned:
+    """Why no vehicle at any of ``depots`` can serve the order alone, with the best direct-trip
+    figure among them: the evidence of an order pinned to one depot that another depot (a plan's
+    county centre) could also have served, had it been able to."""
+    vehicles = vehicles_of(problem)
+    _, failed = _direct_servers(problem, vehicles, problem.order(order_id), tuple(depots))
+    if failed is None:
+        raise ValueError(f"order {order_id!r} can be served alone from {', '.join(depots)}")
+    return failed
+
+
+def _direct_servers(
+    problem: RoutingProblem,
+    vehicles: Sequence[Vehicle],
+    o: Order,
+    depots: tuple[str, ...] | None,
+) -> tuple[list[int], Unassigned | None]:
+    """The vehicles (indices) at ``depots`` (``None``: any) that can serve ``o`` alone, or the
+    evidence of the first rule none of them passes."""
+    cands = [k for k, v in enumerate(vehicles) if depots is None or v.depot.id in depots]
+    if not cands:
+        where = f"depot {', '.join(map(repr, depots))}" if depots is not None else "any depot"
+        return [], Unassigned(o.id, INFEASIBLE, REASON_NO_VEHICLE, f"no vehicle at {where}")
+    for rule in _RULES:
+        ok = [k for k in cands if _rule_ok(rule, problem, o, vehicles[k])]
+        if not ok:
+            return [], _evidence(rule, problem, o, [vehicles[k] for k in cands])
+        cands = ok
+    return cands, None
 
 
 _RULES = (
@@ -943,6 +962,10 @@ def _evidence(rule: str, problem: RoutingProblem, o: Order, cands: Sequence[Vehi
             ("shift_end", fig["back"], fig["shift_end"]),
             ("max_duration", fig["duration"], fig["max_duration"]),
         ):
+            # an order without a window is bounded by the shift alone (its "window" then ends
+            # at the shift end, which the return passes too)
+            if what == "time_window" and o.time_window is None:
+                continue
             if value > lim:
                 cand = (value - lim, what, value, lim, v)
                 if best is None or cand[:2] < best[:2]:
