@@ -457,6 +457,11 @@ def test_fleet_short_by_vehicle_time_and_by_capacity() -> None:
         6000,
         3000,
     )
+    # bb17 D6: which vehicles the bound is about, in the evidence and in kpis.json
+    (vehicle,) = sol.fleet_bound.vehicles
+    assert sol.fleet_bound.as_dict()["group_vehicles"] == [vehicle]
+    assert sol.fleet_bound.as_dict()["group_depots"] == ["A"]
+    assert all("the 1 vehicle(s) at depot A may serve" in u.detail for u in sol.unassigned)
     # capacity: two 60 kg deliveries, one 100 kg van with all the time it needs
     roomy = VehicleType("van", False, {"kg": 100}, 1)
     heavy = (Order("h1", "delivery", 1, {"kg": 60}), Order("h2", "delivery", 2, {"kg": 60}))

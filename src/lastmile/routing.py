@@ -663,6 +663,9 @@ class FleetBound:
     needed: int = 0
     available: int = 0
     group_orders: int = 0
+    #: the vehicles (ids) of the binding group and their depots
+    vehicles: tuple[str, ...] = ()
+    depots: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict for kpis.json."""
@@ -673,6 +676,8 @@ class FleetBound:
             "group_orders": self.group_orders,
             "group_needs": self.needed,
             "fleet_offers": self.available,
+            "group_depots": list(self.depots),
+            "group_vehicles": list(self.vehicles),
         }
 
 
@@ -1055,7 +1060,11 @@ def fleet_bound(
                 total, fits = total + u, fits + 1
             short = len(members) - fits
             if short > best.short:
-                best = FleetBound(len(orders), short, name, sum(uses), available, len(members))
+                ids = tuple(vehicles[k].id for k in group)
+                depots = tuple(sorted({vehicles[k].depot.id for k in group}))
+                best = FleetBound(
+                    len(orders), short, name, sum(uses), available, len(members), ids, depots
+                )
                 best_rank = {o.id: use(o) for o in members}
     return best, best_rank
 
@@ -1097,9 +1106,12 @@ def explain_unassigned(
                     o.id,
                     FLEET,
                     bound.resource,
-                    f"fleet bound ({bound.resource}): the {bound.group_orders} orders these "
-                    f"vehicles alone may serve need {bound.needed}, the vehicles offer "
-                    f"{bound.available}: at least {bound.short} must go unserved",
+                    f"fleet bound ({bound.resource}): the {bound.group_orders} orders that only "
+                    f"the {len(bound.vehicles)} vehicle(s) at "
+                    f"{'depot' if len(bound.depots) == 1 else 'depots'} {', '.join(bound.depots)} "
+                    f"may serve need {bound.needed}, those vehicles offer {bound.available}: at "
+                    f"least {bound.short} must go unserved (group_vehicles of fleet_bound in "
+                    "kpis.json)",
                     limit=bound.available,
                     best=bound.needed,
                     unit="s" if bound.resource == "vehicle_time" else bound.resource.split(":")[1],
