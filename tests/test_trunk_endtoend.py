@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from lastmile.config import load_region
-from lastmile.endtoend import end_to_end, is_servable, order_table
+from lastmile.endtoend import end_to_end, is_servable, order_table, unallocated_costs
 from lastmile.errors import InputError
 from lastmile.routing import (
     REASON_COLD_CHAIN,
@@ -137,6 +137,23 @@ def test_lead_times_by_hand() -> None:
         + 100.0
     )
     assert table["cost"].sum() == pytest.approx(total)
+    kw = {"centre_id": "centre", "morning": morning, "evening": evening, "hub_daily_cost": 100.0}
+    assert unallocated_costs(problem, solution, **kw)["cost"] == 0  # every cost on an order
+    # bb17 D9: an open hub whose orders all go unserved (here: it has none) kept its daily cost
+    # and its trunk runs' shares on no order, and routed_totals left them out
+    only_b = replace(problem, orders=(orders[1],))
+    served_b = solve(only_b, OPTIONS)
+    idle = unallocated_costs(only_b, served_b, **kw)
+    assert idle["hubs_without_orders"] == ["hub"] and idle["hub_cost"] == 100.0
+    trunk_cost = morning.solution.kpis.total_cost + evening.solution.kpis.total_cost
+    assert idle["trunk_cost"] == pytest.approx(trunk_cost)
+    assert idle["cost"] == pytest.approx(100.0 + trunk_cost)
+    rows = order_table("plan", only_b, served_b, info, cutoff_s=7 * H, hub_cold_store=True,
+                       **kw)  # fmt: skip
+    totals = end_to_end(rows, rows, None, {"plan": idle}).summary["totals"]
+    assert totals["plan"]["cost"] == pytest.approx(served_b.kpis.total_cost + idle["cost"], abs=0.1)
+    assert totals["plan"]["not_on_any_order"]["hubs_without_orders"] == ["hub"]
+    assert "not_on_any_order" not in totals["baseline"]
 
 
 def test_trunk_runs_leave_at_their_departure_and_arrive_as_early_as_possible() -> None:

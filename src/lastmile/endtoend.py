@@ -207,6 +207,49 @@ def order_table(
     return pd.DataFrame(list(rows.values()), columns=ORDER_COLUMNS)
 
 
+def unallocated_costs(
+    problem: RoutingProblem,
+    solution: RoutingSolution,
+    *,
+    centre_id: str,
+    morning: TrunkRun | None = None,
+    evening: TrunkRun | None = None,
+    hub_daily_cost: float = 0.0,
+) -> dict[str, Any]:
+    """What :func:`order_table` cannot put on any order: the daily cost of an open hub that
+    served no order, and a trunk run's share for a hub none of whose orders of that run's kind
+    was served. ``routed_totals`` adds it, so that the day's totals hold every cost incurred.
+    """
+    served = {(r.depot, kind) for r in solution.routes for kind in _kinds(problem, r)}
+    idle = sorted(
+        d.id
+        for d in problem.depots
+        if d.id != centre_id and not any((d.id, k) in served for k in ("delivery", "pickup"))
+    )
+    costs = dict.fromkeys(ORDER_SUMS, 0.0)
+    costs["hub_cost"] = costs["cost"] = hub_daily_cost * len(idle)
+    for run, kind in ((morning, "delivery"), (evening, "pickup")):
+        if run is None:
+            continue
+        for r in run.solution.routes:
+            hubs = sorted({hub_of(s.order_id) for s in r.stops})
+            for hub in hubs:
+                if (hub, kind) in served:
+                    continue
+                km, cost = r.distance_m / 1000.0 / len(hubs), r.cost / len(hubs)
+                costs["km"] += km
+                costs["trunk_km"] += km
+                costs["vehicle_h"] += r.duration_s / 3600.0 / len(hubs)
+                costs["cost"] += cost
+                costs["trunk_cost"] += cost
+    return {"hubs_without_orders": idle, **costs}
+
+
+def _kinds(problem: RoutingProblem, route: Any) -> set[str]:
+    """The kinds of order (delivery, pickup) a route served."""
+    return {problem.order(s.order_id).kind for s in route.stops}
+
+
 def lead_stats(
     minutes: Sequence[float] | pd.Series, end_s: Sequence[float] | pd.Series
 ) -> dict[str, float | int]:
@@ -254,19 +297,32 @@ def _lead_block(df: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _routed_block(df: pd.DataFrame) -> dict[str, Any]:
+def _routed_block(df: pd.DataFrame, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Sums over the orders of ``df``, plus ``extra`` (:func:`unallocated_costs`) when any."""
     n = max(1, len(df))
-    return {
+    add = {k: float((extra or {}).get(k, 0.0)) for k in ORDER_SUMS}
+    sums = {k: float(df[k].sum()) + add[k] for k in ORDER_SUMS}
+    block: dict[str, Any] = {
         "orders": len(df),
-        "km": round(float(df["km"].sum()), 1),
-        "vehicle_hours": round(float(df["vehicle_h"].sum()), 2),
-        "cost": round(float(df["cost"].sum()), 1),
-        "trunk_km": round(float(df["trunk_km"].sum()), 1),
-        "hub_cost": round(float(df["hub_cost"].sum()), 1),
-        "km_per_order": round(float(df["km"].sum()) / n, 2),
-        "vehicle_hours_per_order": round(float(df["vehicle_h"].sum()) / n, 3),
-        "cost_per_order": round(float(df["cost"].sum()) / n, 2),
+        "km": round(sums["km"], 1),
+        "vehicle_hours": round(sums["vehicle_h"], 2),
+        "cost": round(sums["cost"], 1),
+        "trunk_km": round(sums["trunk_km"], 1),
+        "hub_cost": round(sums["hub_cost"], 1),
+        "km_per_order": round(sums["km"] / n, 2),
+        "vehicle_hours_per_order": round(sums["vehicle_h"] / n, 3),
+        "cost_per_order": round(sums["cost"] / n, 2),
     }
+    if extra and (extra["hubs_without_orders"] or any(add.values())):
+        block["not_on_any_order"] = {
+            "hubs_without_orders": list(extra["hubs_without_orders"]),
+            **{k: round(v, 2) for k, v in add.items()},
+        }
+    return block
+
+
+#: the per-order columns that :func:`_routed_block` sums
+ORDER_SUMS = ("km", "vehicle_h", "cost", "trunk_km", "trunk_cost", "hub_cost")
 
 
 def cold_chain_block(df: pd.DataFrame) -> dict[str, Any]:
@@ -305,8 +361,13 @@ def end_to_end(
     baseline: pd.DataFrame,
     plan: pd.DataFrame,
     township_names: Mapping[str, str] | None = None,
+    unallocated: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> EndToEnd:
-    """Compare two :func:`order_table` s over the orders served in both."""
+    """Compare two :func:`order_table` s over the orders served in both.
+
+    ``unallocated`` (per scenario, :func:`unallocated_costs`) is added to ``totals`` only: it
+    belongs to no order, so no per-order comparison can hold it.
+    """
     both = set(baseline.loc[baseline["served"], "order_id"]) & set(
         plan.loc[plan["served"], "order_id"]
     )
@@ -328,7 +389,7 @@ def end_to_end(
         cmp = df[df["compared"]]
         summary["lead_time"][name] = _lead_block(cmp)
         summary["routed"][name] = _routed_block(cmp)
-        summary["totals"][name] = _routed_block(df[df["served"]])
+        summary["totals"][name] = _routed_block(df[df["served"]], (unallocated or {}).get(name))
         summary["cold_chain"][name] = cold_chain_block(df)
         un = df[~df["served"]]
         summary["unserved"][name] = {

@@ -59,7 +59,7 @@ from lastmile.demand import (
     villages_online,
     with_cold_chain_limits,
 )
-from lastmile.endtoend import EndToEnd, end_to_end, order_table
+from lastmile.endtoend import EndToEnd, end_to_end, order_table, unallocated_costs
 from lastmile.errors import DataError, InfeasibleError
 from lastmile.fleet import FleetNeeded, fleet_needed
 from lastmile.location import LocationOptions, LocationProblem, LocationResult, Objective
@@ -1504,7 +1504,16 @@ def order_tables(
         evening=evening,
         hub_daily_cost=trunk.hub_daily_cost,
     )
-    return end_to_end(base, plan, {t.code: t.name for t in inputs.region.townships})
+    idle = unallocated_costs(
+        planned.problem,
+        planned.solution,
+        centre_id=centre,
+        morning=morning,
+        evening=evening,
+        hub_daily_cost=trunk.hub_daily_cost,
+    )
+    names = {t.code: t.name for t in inputs.region.townships}
+    return end_to_end(base, plan, names, {"plan": idle})
 
 
 def baseline_depots(inputs: PlanInputs) -> gpd.GeoDataFrame:

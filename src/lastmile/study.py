@@ -522,7 +522,9 @@ def _routed_day_both(kpis: Sequence[Mapping[str, Any]], *, like_for_like: bool) 
             )
         t = k.get("routed_totals", {}).get("plan")
         if t:
-            totals.append({"plan": name, **t})
+            totals.append(
+                {"plan": name, **{kk: vv for kk, vv in t.items() if kk != "not_on_any_order"}}
+            )
     if not rows:
         return ""
     served = ", ".join(f"{r['plan']} {r.get('orders_served', '?')}" for r in rows)
@@ -826,6 +828,14 @@ def kpi_coverage(kpis: Mapping[str, Any]) -> dict[str, str]:
         out["routed_totals"] = (
             f"each scenario's own served orders ({served}); last-mile routes plus trunk runs "
             "and hub cost, as routed_compared; not like for like when the served orders differ"
+            + "".join(
+                f"; {scen} also holds costs on no served order (not_on_any_order: open hubs "
+                "without orders "
+                + (", ".join(t["not_on_any_order"]["hubs_without_orders"]) or "none")
+                + ", trunk runs' shares for hubs whose orders of that run went unserved)"
+                for scen, t in kpis["routed_totals"].items()
+                if "not_on_any_order" in t
+            )
         )
     if "cold_chain" in kpis:
         out["cold_chain"] = (
