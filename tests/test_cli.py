@@ -241,6 +241,51 @@ def test_network_summary_on_standin(small_cache: Path, capsys: pytest.CaptureFix
     assert "20/20 townships" in out and "imputed speeds" in out and "largest SCC" in out
 
 
+def test_network_out_writes_the_drive_graph_that_times_come_from(
+    small_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb17 note: an auditor had no way to get the drive graph lastmile routes on. `lastmile
+    network --out FILE.gpkg` writes it; shortest paths on its edges (networkx) equal the travel
+    times lastmile computes."""
+    import networkx as nx
+
+    from lastmile.boundaries import county_outline
+    from lastmile.config import load_region
+    from lastmile.matrix import node_travel_times
+    from lastmile.network import load_network, standin_file
+
+    target = tmp_path / "graph" / "drive.gpkg"
+    common = ["--network", "synthetic", "--standin-scale", str(TEST_SCALE),
+              "--cache-dir", str(small_cache)]  # fmt: skip
+    assert main(["network", *common, "--out", str(target)]) == 0
+    assert "drive graph:" in capsys.readouterr().out
+    nodes = gpd.read_file(target, layer="nodes")
+    edges = gpd.read_file(target, layer="edges")
+    assert (nodes["network"].str.contains("synthetic stand-in")).all()
+    region = load_region()
+    outline = county_outline(region, cache=small_cache).geometry
+    osm, _ = standin_file(region, outline, small_cache, scale=TEST_SCALE)  # the one lastmile read
+    net = load_network(osm, region, cache=small_cache)
+    assert len(nodes) == net.n_nodes and len(edges) == net.edge_u.size
+    graph = nx.DiGraph()
+    for u, v, t in zip(edges["u"], edges["v"], edges["time_s"], strict=True):
+        if not graph.has_edge(u, v) or graph[u][v]["t"] > t:
+            graph.add_edge(int(u), int(v), t=float(t))
+    times = node_travel_times(net, [0, 7])
+    for row, origin in enumerate((0, 7)):
+        for dest in (3, net.n_nodes // 2, net.n_nodes - 1):
+            expected = nx.shortest_path_length(graph, origin, dest, weight="t")
+            assert times[row, dest] == pytest.approx(expected, abs=1e-6)
+    (tmp_path / "folder.gpkg").mkdir()
+    for bad, says in (
+        ("drive.csv", "give a file name ending in .gpkg"),
+        (str(tmp_path / "folder.gpkg"), "is a folder"),
+    ):
+        assert main(["network", *common, "--out", bad]) == 2
+        err = capsys.readouterr().err
+        assert says in err and "Traceback" not in err
+
+
 def test_bench_matrix_json(small_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
         [

@@ -31,7 +31,7 @@ from lastmile.boundaries import (
 )
 from lastmile.config import MAX_DURATION_S, SEED_LIMIT, Region, cache_dir, load_region
 from lastmile.errors import DataError, InputError, LastmileError
-from lastmile.io import check_output_dir, write_bytes
+from lastmile.io import check_output_dir, write_bytes, write_geopackage
 from lastmile.location import OBJECTIVES
 from lastmile.map_assets import describe_map_assets, fetch_map_assets, resolve_map_assets
 from lastmile.network import (
@@ -41,6 +41,7 @@ from lastmile.network import (
     imported_extracts_dir,
     is_standin_file,
     load_extract,
+    network_layers,
     open_network,
     outline_share,
 )
@@ -146,6 +147,13 @@ def _townships(
 
 
 def _cmd_network(args: argparse.Namespace) -> int:
+    if args.out is not None and Path(args.out).suffix.lower() != ".gpkg":
+        raise InputError(
+            f"--out {args.out}: the drive graph is written as a GeoPackage",
+            "give a file name ending in .gpkg",
+        )
+    if args.out is not None and Path(args.out).is_dir():
+        raise InputError(f"--out {args.out} is a folder", "give a file name ending in .gpkg")
     region = _region(args)
     with _progress(2, "network") as bar:
         bar.set_description("loading road network")
@@ -169,6 +177,9 @@ def _cmd_network(args: argparse.Namespace) -> int:
         print("townships:         no township polygons (pass --boundaries FILE)")
     else:
         print(f"townships:         {townships.report.summary()}")
+    if args.out is not None:
+        target = write_geopackage(args.out, network_layers(net))
+        print(f"drive graph:       {target} (layers nodes, edges)")
     return 0
 
 
@@ -811,6 +822,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     c = sub.add_parser("network", parents=[net_opts], help="load the road network; print a summary")
+    c.add_argument(
+        "--out",
+        metavar="FILE.gpkg",
+        type=_path,
+        help="also write the drive graph (layers nodes, edges: length, travel time, speed, road "
+        "class per directed edge) as a GeoPackage",
+    )
     c.set_defaults(handler=_cmd_network)
 
     c = sub.add_parser(

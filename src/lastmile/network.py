@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 from xml.etree.ElementTree import ParseError
 
+import geopandas as gpd
 import networkx as nx
 import numpy as np
 import osmnx as ox
@@ -612,6 +613,46 @@ def _edge_polylines(
     glon[plain], glat[plain] = lon[u[~has_geom]], lat[u[~has_geom]]
     glon[plain + 1], glat[plain + 1] = lon[v[~has_geom]], lat[v[~has_geom]]
     return glon, glat, offsets
+
+
+def network_layers(network: RoadNetwork) -> dict[str, gpd.GeoDataFrame]:
+    """The drive graph as two WGS84 layers, for GIS tools and independent checks of routes.
+
+    ``nodes``: ``node`` (index used in lastmile's matrices), ``osmid``, points. ``edges``: one row
+    per directed edge (a two-way road is two rows) with ``u`` / ``v`` (node indices), ``u_osmid`` /
+    ``v_osmid``, ``length_m``, ``time_s`` (the travel time every matrix is built from),
+    ``speed_kmh``, ``speed_imputed``, ``highway``, ``oneway`` and the road's polyline. Both
+    carry ``network``, the source's label (the synthetic stand-in says so).
+    """
+    n = network.node_osmid.size
+    nodes = gpd.GeoDataFrame(
+        {"node": np.arange(n), "osmid": network.node_osmid, "network": network.source},
+        geometry=gpd.points_from_xy(network.node_lon, network.node_lat),
+        crs="EPSG:4326",
+    )
+    coords = np.column_stack([network.geometry_lon, network.geometry_lat])
+    lines = shapely.linestrings(
+        coords, indices=np.repeat(np.arange(network.edge_u.size), np.diff(network.geometry_offsets))
+    )
+    u, v = network.edge_u.astype(np.int64), network.edge_v.astype(np.int64)
+    edges = gpd.GeoDataFrame(
+        {
+            "u": u,
+            "v": v,
+            "u_osmid": network.node_osmid[u],
+            "v_osmid": network.node_osmid[v],
+            "length_m": network.edge_length_m,
+            "time_s": network.edge_time_s,
+            "speed_kmh": network.edge_speed_kmh,
+            "speed_imputed": network.edge_speed_imputed,
+            "highway": np.asarray(network.highway_classes, dtype=object)[network.edge_highway],
+            "oneway": network.edge_oneway,
+            "network": network.source,
+        },
+        geometry=lines,
+        crs="EPSG:4326",
+    )
+    return {"nodes": nodes, "edges": edges}
 
 
 _ARRAY_FIELDS = (
