@@ -152,17 +152,17 @@ def test_cache_key_is_a_field_that_keys_the_matrix_cache(town: Path, tmp_path: P
     assert load_network(town, REGION, cache=cache).cache_key == net.cache_key
     nodes = np.arange(net.n_nodes, dtype=np.int64)
     cached_travel_matrix(net, nodes, nodes, cache)
-    assert len(list(cache.glob("matrix-*.pkl"))) == 1
+    assert len(list(cache.glob("matrix-*.npz"))) == 1
     # another speed table is another graph: another key, another matrix file
     slower = replace(REGION, speeds_kmh={**REGION.speeds_kmh, "tertiary": 10.0})
     other = load_network(town, slower, cache=cache)
     assert other.cache_key not in (None, net.cache_key)
     cached_travel_matrix(other, nodes, nodes, cache)
-    assert len(list(cache.glob("matrix-*.pkl"))) == 2
+    assert len(list(cache.glob("matrix-*.npz"))) == 2
     bare = build_network(town, REGION)
     assert bare.cache_key is None
     cached_travel_matrix(bare, nodes, nodes, cache)
-    assert len(list(cache.glob("matrix-*.pkl"))) == 2
+    assert len(list(cache.glob("matrix-*.npz"))) == 2
 
 
 def test_cache_of_the_older_meta_format_is_rebuilt(town: Path, tmp_path: Path) -> None:

@@ -702,14 +702,23 @@ def test_truncated_or_foreign_matrix_cache_is_recomputed(test_data: Path, tmp_pa
     net = load_network(osm, REGION, cache=tmp_path)
     nodes = np.arange(min(5, net.n_nodes), dtype=np.int64)
     first = cached_travel_matrix(net, nodes, nodes, tmp_path)
-    (cached,) = tmp_path.glob("matrix-*.pkl")
+    (cached,) = tmp_path.glob("matrix-*.npz")
     good = cached.read_bytes()
-    for damaged in (good[: len(good) // 2], b"\x80\x05K\x01."):  # truncated; a pickled int
+    middle = len(good) // 2
+    for damaged in (
+        good[:middle],  # truncated
+        b"\x80\x05K\x01.",  # foreign: a pickled int
+        good[:middle] + bytes(16) + good[middle + 16 :],  # bb18 D2: zeroed bytes, once trusted
+        good[:20] + bytes(range(200, 256)) + good[76:],  # bb18 D3: garbage, once an internal error
+    ):
         cached.write_bytes(damaged)
         again = cached_travel_matrix(net, nodes, nodes, tmp_path)
         assert isinstance(again, TravelMatrix)
         assert np.array_equal(again.seconds, first.seconds)
-        assert cached.read_bytes() == good
+        assert np.array_equal(again.metres, first.metres) and again.origins == first.origins
+        assert len(cached.read_bytes()) == len(good)  # written again
+        assert np.array_equal(cached_travel_matrix(net, nodes, nodes, tmp_path).seconds,
+                              first.seconds)  # fmt: skip
 
 
 def test_truncated_standin_file_is_generated_again(

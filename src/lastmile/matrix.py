@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import pickle
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing import shared_memory
@@ -28,7 +28,7 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString
 
 from lastmile.errors import InputError
-from lastmile.io import write_bytes
+from lastmile.io import atomic_path
 from lastmile.network import RoadNetwork, snap_points
 from lastmile.parallel import can_fork, fork_pool, inherited
 
@@ -383,15 +383,47 @@ def cached_travel_matrix(
     h.update(b"|")
     h.update(np.asarray(destination_nodes, dtype=np.int64).tobytes())
     h.update(repr(sorted(kwargs.items())).encode())
-    path = cache / f"matrix-{h.hexdigest()[:24]}.pkl"
+    path = cache / f"matrix-{h.hexdigest()[:24]}.npz"
     if path.exists():
-        try:
-            with open(path, "rb") as f:
-                hit = pickle.load(f)
-            if isinstance(hit, TravelMatrix):
-                return hit
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
-            pass  # a stale or foreign file: recompute and overwrite
+        hit = _read_matrix(path)
+        if hit is not None:
+            return hit
     mat = travel_matrix(network, origin_nodes, destination_nodes, **kwargs)
-    write_bytes(path, pickle.dumps(mat, protocol=pickle.HIGHEST_PROTOCOL))
+    _write_matrix(mat, path)
+    return mat
+
+
+#: what a matrix cache file holds beside its header
+_MATRIX_ARRAYS = ("origin_nodes", "destination_nodes", "seconds", "metres", "reachable")
+
+
+def _write_matrix(mat: TravelMatrix, path: Path) -> None:
+    """Write ``mat`` as an ``.npz`` file atomically: plain arrays (no pickle), each with the zip
+    CRC that :func:`_read_matrix` checks."""
+    header = {"origins": list(mat.origins), "destinations": list(mat.destinations),
+              "cutoff_s": mat.cutoff_s}  # fmt: skip
+    arrays = {name: getattr(mat, name) for name in _MATRIX_ARRAYS}
+    with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as f:
+        np.savez(f, header=np.array(json.dumps(header)), **arrays)
+
+
+def _read_matrix(path: Path) -> TravelMatrix | None:
+    """The matrix cached in ``path``, or ``None`` when the file is truncated, damaged (a zip CRC
+    that does not match: a pickle of damaged bytes was once read as a valid, wrong matrix) or
+    foreign; the caller then recomputes it and writes it again."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(str(data["header"]))
+            arrays = {name: np.array(data[name]) for name in _MATRIX_ARRAYS}
+        mat = TravelMatrix(
+            tuple(header["origins"]),
+            tuple(header["destinations"]),
+            cutoff_s=header["cutoff_s"],
+            **arrays,
+        )
+    except Exception:  # any unreadable cache file is recomputed, never trusted
+        return None
+    shape = (len(mat.origins), len(mat.destinations))
+    if any(getattr(mat, name).shape != shape for name in ("seconds", "metres", "reachable")):
+        return None
     return mat
