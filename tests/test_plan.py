@@ -14,6 +14,7 @@ import pytest
 
 from lastmile.cli import main
 from lastmile.errors import DataError
+from lastmile.io import write_csv
 from lastmile.plan import (
     NO_FACILITY_REACHES,
     PlanResult,
@@ -27,7 +28,7 @@ from lastmile.plan import (
     run_plan,
     supply_hubs,
 )
-from lastmile.report import summary_markdown, write_outputs
+from lastmile.report import _orders_layer, _trunk_layer, summary_markdown, write_outputs
 from lastmile.routing import precheck
 from lastmile.scenario import load_scenario
 from lastmile.study import compare_plan_dirs, p_curve
@@ -421,6 +422,59 @@ def test_like_for_like_study(result: PlanResult) -> None:
     # trunk and hub costs are in the plan's per-order costs
     assert k["routed_totals"]["plan"]["trunk_km"] > 0 and k["routed_totals"]["plan"]["hub_cost"] > 0
     assert not any(h["name"].startswith("road junction") for h in k["hubs"])
+
+
+def test_trunk_routes_and_orders_tables_recompute_the_trunk_figures_exactly(
+    result: PlanResult, tmp_path: Path
+) -> None:
+    """bb17 D3 / D7: trunk_routes.csv gave its times only as floored HH:MM and no load, and
+    orders.csv no order inputs, so the pickup -> centre lead times and the trunk loads could not
+    be recomputed from the tables. Both now carry exact seconds and quantities, read back from
+    the CSV files as written."""
+    assert result.morning is not None and result.evening is not None
+    write_csv(tmp_path / "trunk_routes.csv", _trunk_layer(result))
+    write_csv(tmp_path / "orders.csv", _orders_layer(result))
+    trunk = pd.read_csv(tmp_path / "trunk_routes.csv", dtype={"hub_arrivals_s": str})
+    orders = pd.read_csv(tmp_path / "orders.csv")
+    routes = [(run, r) for run in (result.morning, result.evening) for r in run.solution.routes]
+    assert len(trunk) == len(routes)
+    for row, (run, r) in zip(trunk.itertuples(), routes, strict=True):
+        assert (row.run, row.vehicle_id) == (run.kind, r.vehicle_id)
+        assert (row.departure_s, row.return_s) == (r.departure_s, r.arrival_s)
+        assert [int(t) for t in row.hub_arrivals_s.split(";")] == [s.start_s for s in r.stops]
+        assert row.departure == f"{r.departure_s // 3600:02d}:{r.departure_s % 3600 // 60:02d}"
+        load = [run.problem.order(s.order_id).quantity for s in r.stops]
+        assert row.kg == sum(q.get("kg", 0) for q in load) > 0
+        assert row.parcels == sum(q.get("parcels", 0) for q in load)
+    # the evening run carries exactly what the hubs' vans picked up, and its return is the
+    # centre arrival of each of those pickups
+    centre = result.inputs.centre_id
+    plan = orders[(orders["scenario"] == "plan") & orders["served"]]
+    hub_pickups = plan[(plan["kind"] == "pickup") & (plan["depot"] != centre)]
+    evening = trunk[trunk["run"] == "evening"]
+    assert evening["kg"].sum() == hub_pickups["kg"].sum() > 0
+    assert evening["parcels"].sum() == hub_pickups["parcels"].sum()
+    back: dict[str, int] = {}  # a hub split over two trucks: its produce is in at the later
+    for row in evening.itertuples():
+        for hub in row.hubs.split(";"):
+            back[hub] = max(back.get(hub, 0), row.return_s)
+    assert (hub_pickups["centre_arrival_s"] == hub_pickups["depot"].map(back)).all()
+    # the morning run brings each hub the deliveries its vans took out (all served here)
+    assert not result.planned.solution.unassigned
+    hub_deliveries = plan[(plan["kind"] == "delivery") & (plan["depot"] != centre)]
+    morning = trunk[trunk["run"] == "morning"]
+    assert morning["kg"].sum() == hub_deliveries["kg"].sum() > 0
+    assert morning["parcels"].sum() == hub_deliveries["parcels"].sum()
+    # the orders' own inputs, as routed
+    problem = {o.id: o for o in result.planned.problem.orders}
+    mine = orders[orders["scenario"] == "plan"].set_index("order_id")
+    assert mine["service_s"].to_dict() == {k: o.service_s for k, o in problem.items()}
+    assert mine["kg"].to_dict() == {k: o.quantity.get("kg", 0) for k, o in problem.items()}
+    assert mine["requires_refrigeration"].to_dict() == {
+        k: o.requires_refrigeration for k, o in problem.items()
+    }
+    served = mine[mine["served"]]
+    assert (served["end_s"] - served["start_s"] == served["service_s"]).all()
 
 
 # ------------------------------------------------------------- other settings through `plan`

@@ -156,6 +156,32 @@ def test_lead_times_by_hand() -> None:
     assert "not_on_any_order" not in totals["baseline"]
 
 
+def test_order_table_carries_each_orders_window_service_quantities_and_refrigeration() -> None:
+    """bb17 D7: orders.csv lacked the per-order inputs the validator used, so windows, loads and
+    refrigeration could not be audited from the outputs; they are now columns of the table, the
+    values the order was routed with (no window: empty)."""
+    orders = (
+        Order("dA", "delivery", 2, {"kg": 40, "parcels": 20}, depot="centre", service_s=300,
+              time_window=(8 * H, 9 * H + 900)),
+        Order("pC", "pickup", 4, {"kg": 50}, depot="centre", service_s=720,
+              product_class="produce", requires_refrigeration=True),
+    )  # fmt: skip
+    problem = RoutingProblem(T, D, (Depot("centre", 0),), (van("centre", 7 * H),), orders)
+    solution = solve(problem, OPTIONS)
+    assert validate_routes(problem, solution).ok and not solution.unassigned
+    info = pd.DataFrame({"id": ["dA", "pC"], "village": ["A", "C"]})
+    table = order_table("baseline", problem, solution, info, centre_id="centre", cutoff_s=7 * H,
+                        hub_cold_store=True).set_index("order_id")  # fmt: skip
+    assert table.at["dA", "tw_start_s"] == 8 * H and table.at["dA", "tw_end_s"] == 9 * H + 900
+    assert table.at["dA", "start_s"] >= table.at["dA", "tw_start_s"]
+    assert np.isnan(table.at["pC", "tw_start_s"]) and np.isnan(table.at["pC", "tw_end_s"])
+    assert table["service_s"].to_dict() == {"dA": 300, "pC": 720}
+    assert table["end_s"].to_dict() == (table["start_s"] + table["service_s"]).to_dict()
+    assert table["kg"].to_dict() == {"dA": 40, "pC": 50}
+    assert table["parcels"].to_dict() == {"dA": 20, "pC": 0}
+    assert table["requires_refrigeration"].to_dict() == {"dA": False, "pC": True}
+
+
 def test_trunk_runs_leave_at_their_departure_and_arrive_as_early_as_possible() -> None:
     # centre, hubs A (40 min), B (15 min), C (20 min); A and B cannot share a 5 t truck, so two
     # trucks run and B's has two hours of slack before the 09:30 latest arrival: it used to leave

@@ -44,6 +44,12 @@ ORDER_COLUMNS = [
     "product_class",
     "village",
     "township",
+    "tw_start_s",
+    "tw_end_s",
+    "service_s",
+    "kg",
+    "parcels",
+    "requires_refrigeration",
     "served",
     "depot",
     "vehicle_id",
@@ -116,6 +122,14 @@ def order_table(
             "township": str(info.at[o.id, "township"])
             if o.id in info.index and "township" in info.columns
             else "",
+            # the order's own inputs, as routed, so windows, loads and refrigeration can be
+            # checked from the table alone (bb17 D7); no window: empty
+            "tw_start_s": o.time_window[0] if o.time_window is not None else np.nan,
+            "tw_end_s": o.time_window[1] if o.time_window is not None else np.nan,
+            "service_s": o.service_s,
+            "kg": int(o.quantity.get("kg", 0)),
+            "parcels": int(o.quantity.get("parcels", 0)),
+            "requires_refrigeration": o.requires_refrigeration,
             "served": False,
             "depot": None,
             "vehicle_id": None,

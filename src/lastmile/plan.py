@@ -1405,10 +1405,17 @@ def evening_run(inputs: PlanInputs, hubs: gpd.GeoDataFrame, planned: RoutePlan) 
 
 
 def trunk_routes(inputs: PlanInputs, hubs: gpd.GeoDataFrame, run: TrunkRun) -> gpd.GeoDataFrame:
-    """One row per trunk route with its road geometry (``run, vehicle_id, hubs, km, ...``)."""
+    """One row per trunk route with its road geometry (``run, vehicle_id, hubs, km, ...``).
+
+    Times are given twice: ``HH:MM`` (floored, to read) and whole seconds since midnight
+    (``departure_s``, ``return_s``, ``hub_arrivals_s``: the start of service at each stop, in
+    the order of ``hubs``), the values the lead times and ready times were computed from.
+    ``kg`` and ``parcels`` are the load the route carries (the sum of its stops' quantities).
+    """
     net = inputs.network
     node = hubs["node"].to_numpy(np.int64)
     names = dict(zip(hubs["id"].astype(str), hubs["name"].astype(str), strict=True))
+    kinds = {o.id: o for o in run.problem.orders}
     rows, geoms = [], []
     for r in run.solution.routes:
         seq = [0, *[s.location for s in r.stops], 0]
@@ -1422,6 +1429,7 @@ def trunk_routes(inputs: PlanInputs, hubs: gpd.GeoDataFrame, run: TrunkRun) -> g
             pts = [(float(net.node_lon[node[i]]), float(net.node_lat[node[i]])) for i in seq]
             geom = LineString(pts if len(set(pts)) > 1 else [pts[0], (pts[0][0] + 1e-5, pts[0][1])])
         hub_ids = [hub_of(s.order_id) for s in r.stops]
+        quantities = [kinds[s.order_id].quantity for s in r.stops]
         rows.append(
             {
                 "scenario": "plan",
@@ -1434,6 +1442,11 @@ def trunk_routes(inputs: PlanInputs, hubs: gpd.GeoDataFrame, run: TrunkRun) -> g
                 "departure": format_clock(r.departure_s),
                 "return": format_clock(r.arrival_s),
                 "hub_arrivals": ";".join(format_clock(s.start_s) for s in r.stops),
+                "departure_s": int(r.departure_s),
+                "return_s": int(r.arrival_s),
+                "hub_arrivals_s": ";".join(str(int(s.start_s)) for s in r.stops),
+                "kg": sum(int(q.get("kg", 0)) for q in quantities),
+                "parcels": sum(int(q.get("parcels", 0)) for q in quantities),
                 "km": round(r.distance_m / 1000, 2),
                 "hours": round(r.duration_s / 3600, 2),
                 "cost": round(r.cost, 2),
@@ -1451,6 +1464,11 @@ def trunk_routes(inputs: PlanInputs, hubs: gpd.GeoDataFrame, run: TrunkRun) -> g
         "departure",
         "return",
         "hub_arrivals",
+        "departure_s",
+        "return_s",
+        "hub_arrivals_s",
+        "kg",
+        "parcels",
         "km",
         "hours",
         "cost",
