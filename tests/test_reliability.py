@@ -59,6 +59,7 @@ REGION = load_region()
 SRC = Path(__file__).parents[1] / "src"
 LIMITS = ["--routing-time-limit", "2", "--location-time-limit", "5"]
 PLAN_FILES = {
+    ".lastmile-files",
     "assignments.csv",
     "orders.csv",
     "lead_time_townships.csv",
@@ -832,13 +833,58 @@ def test_output_folder_holding_a_previous_plan_is_replaced_whole(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     out, before = previous
+    # a file an older run wrote (listed in the folder's index), no longer written
     (out / "maps" / "stale.html").write_text("from an older run", encoding="utf-8")
+    with open(out / ".lastmile-files", "a", encoding="utf-8") as index:
+        index.write("maps/stale.html\n")
     code, _, err = cli(capsys, *plan_args(small_cache, out))
     assert code == 0, err
     after = tree(out)
     assert set(after) == PLAN_FILES  # nothing stale left beside the new plan
     assert after["kpis.json"] == before["kpis.json"]
     no_debris(out.parent)
+
+
+def test_a_previous_plan_folder_with_the_users_own_files_is_refused(
+    previous: tuple[Path, dict[str, bytes]],
+    small_cache: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """bb18 D9: a previous plan's folder was replaced whole with the user's notes and analysis
+    folder in it: both were deleted without a word."""
+    out, before = previous
+    (out / "my_notes.txt").write_text("my notes", encoding="utf-8")
+    (out / "analysis").mkdir()
+    (out / "analysis" / "fig.py").write_text("x", encoding="utf-8")
+    code, _, err = cli(capsys, *plan_args(small_cache, out))
+    assert_error(code, err, 2, "holds files lastmile did not write: analysis/fig.py, my_notes.txt",
+                 "move them out")  # fmt: skip
+    after = tree(out)
+    assert after["my_notes.txt"] == b"my notes" and after["analysis/fig.py"] == b"x"
+    assert after["kpis.json"] == before["kpis.json"]
+
+
+def test_an_output_folder_that_cannot_be_renamed_is_refused_before_the_run(
+    previous: tuple[Path, dict[str, bytes]],
+    small_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """bb18 D4: an existing --out that cannot be replaced (immutable, a mount point) was
+    refused only after the whole run."""
+    out, before = previous
+    real_rename = os.rename
+
+    def immutable(src: Any, dst: Any) -> None:
+        if Path(src) == out:
+            raise PermissionError(1, "Operation not permitted", str(src))
+        real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", immutable)
+    monkeypatch.setattr("lastmile.cli.prepare", lambda *a, **k: pytest.fail("the run started"))
+    code, _, err = cli(capsys, *plan_args(small_cache, out))
+    assert_error(code, err, 2, f"cannot write {out}")
+    assert tree(out) == before
 
 
 def test_read_only_output_folder(

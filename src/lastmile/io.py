@@ -85,6 +85,19 @@ def check_output_dir(target: str | Path) -> Path:
             f"output folder {target} holds files that are not a lastmile output (no manifest.json)",
             "give a new or empty folder; lastmile replaces only its own previous outputs",
         )
+    _refuse_foreign_files(target)
+    if target.is_dir() and os.path.ismount(target):
+        raise OutputError(
+            f"output folder {target} is a mount point, which cannot be replaced",
+            "give a folder inside it, e.g. --out " + str(target / "plan"),
+        )
+    if target.is_dir():  # replaced by renaming: an immutable folder must fail now
+        probe = target.parent / f".{target.name}.probe-{os.getpid()}"
+        try:
+            os.rename(target, probe)
+        except OSError as exc:
+            raise _write_failed(target, exc) from exc
+        os.rename(probe, target)
     # the outputs are staged beside the target: a folder that cannot be written there must fail
     # now, not after the run (probed by creating and removing a hidden folder)
     existing = Path(os.path.abspath(target)).parent
@@ -100,6 +113,38 @@ def check_output_dir(target: str | Path) -> Path:
     except OSError as exc:
         raise _write_failed(target, exc) from exc
     return target
+
+
+#: the list of the files a lastmile output folder holds, written beside them by
+#: :func:`atomic_dir`: a later run replaces the folder only if it holds nothing else
+OUTPUT_INDEX = ".lastmile-files"
+
+
+def _files_under(folder: Path) -> set[str]:
+    return {
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if not p.is_dir() and p.name != OUTPUT_INDEX
+    }
+
+
+def _refuse_foreign_files(target: Path) -> None:
+    """Refuse a previous output folder that holds files lastmile did not write there (notes, an
+    analysis folder): replacing the folder as a whole would delete them."""
+    index = target / OUTPUT_INDEX
+    if not index.is_file():  # written before the index existed, or not an output folder
+        return
+    ours = set(index.read_text(encoding="utf-8").splitlines())
+    foreign = sorted(_files_under(target) - ours)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (
+            f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        )
+        raise OutputError(
+            f"output folder {target} holds files lastmile did not write: {shown}",
+            "move them out, or give another folder; lastmile replaces its previous output "
+            "folder as a whole",
+        )
 
 
 def _umask() -> int:
@@ -132,6 +177,8 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
             yield staging
         except OutputError as exc:  # name the file the user asked for, not the staging copy
             raise OutputError(exc.message.replace(str(staging), str(target)), exc.hint) from exc
+        listed = "".join(f"{name}\n" for name in sorted(_files_under(staging)))
+        (staging / OUTPUT_INDEX).write_text(listed, encoding="utf-8")
         _swap_in(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -145,6 +192,7 @@ def _swap_in(staging: Path, target: Path) -> None:
     old = None
     try:
         with _locked(target.parent):
+            _refuse_foreign_files(target)  # a file added to it while this run computed
             if target.exists():
                 old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
                 try:
