@@ -1124,3 +1124,31 @@ def test_reading_an_osm_file_restores_the_kept_tags(test_data: Path) -> None:
     assert net.n_edges > 0 and list(ox.settings.useful_tags_way) == before
     with pytest.raises(InputError, match="no attribute"), osmnx_settings(no_such_setting=1):
         pass
+
+
+def test_a_cache_directory_that_cannot_be_written_is_named_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb18 D5: an unwritable cache failed part-way through a run ("cannot write
+    .../matrix-....pkl") or doubled the error text, without saying it was the cache nor how
+    to choose another."""
+    import lastmile.config
+
+    real = tempfile.mkdtemp
+    locked = tmp_path / "locked-cache"
+
+    def refuse(*args: Any, **kwargs: Any) -> str:
+        if Path(kwargs.get("dir", "")) == locked:
+            raise PermissionError(1, "Operation not permitted")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lastmile.config.tempfile, "mkdtemp", refuse)
+    code, _, err = cli(capsys, "network", "--network", "synthetic", "--cache-dir", str(locked))
+    assert_error(code, err, 2, f"cache directory {locked} cannot be written: Operation not "
+                 "permitted", "--cache-dir DIR or set LASTMILE_CACHE_DIR")  # fmt: skip
+    under_a_file = tmp_path / "file"
+    under_a_file.write_text("x", encoding="utf-8")
+    code, _, err = cli(capsys, "network", "--cache-dir", str(under_a_file / "cache"))
+    assert_error(code, err, 2, f"cache directory {under_a_file / 'cache'} cannot be written: "
+                 "Not a directory")  # fmt: skip
+    assert "[Errno" not in err

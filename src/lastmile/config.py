@@ -16,6 +16,7 @@ import hashlib
 import math
 import os
 import re
+import tempfile
 import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -1131,10 +1132,14 @@ def cache_dir(explicit: str | Path | None = None) -> Path:
     else:
         base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         path = Path(base) / "lastmile"
+    how = f"give --cache-dir DIR or set {CACHE_DIR_ENV} to a folder you can write"
     try:
         path.mkdir(parents=True, exist_ok=True)
+        # every run may add to the cache (a new matrix, an outline): a folder that cannot be
+        # written must fail now, naming itself, not part-way through a run
+        os.rmdir(tempfile.mkdtemp(dir=path, prefix=".lastmile-probe-"))
     except OSError as exc:
         raise InputError(
-            f"cannot create cache directory {path}: {exc}", "pick a writable path"
+            f"cache directory {path} cannot be written: {exc.strerror or exc}", how
         ) from exc
     return path

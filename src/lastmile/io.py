@@ -45,7 +45,8 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(
-            f"cannot create directory {target.parent}: {exc}", "pick a writable path"
+            f"cannot create directory {target.parent}: {exc.strerror or exc}",
+            "pick a writable path",
         ) from exc
     try:
         fd, tmp = tempfile.mkstemp(
