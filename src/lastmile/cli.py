@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -282,15 +283,26 @@ def _scenario(args: argparse.Namespace) -> Scenario:
 
 
 class _Steps:
-    """Progress of the planning chain: a bar on stderr, one step per stage."""
+    """Progress of the planning chain: a bar on a terminal's stderr, else one line per stage.
+
+    Without a terminal (a log file, a pipe, CI) the bar is hidden, and a run printed nothing
+    until its end: a log of a killed or slow run was empty (bb18 D8).
+    """
 
     def __init__(self, total: int) -> None:
         self.bar = _progress(total, "lastmile")
+        self.started = time.perf_counter()
+        self.step = 0
 
     def __call__(self, step: str) -> None:
         if self.bar.n < self.bar.total:
             self.bar.update()
         self.bar.set_description(step)
+        self.step += 1
+        if self.bar.disable:
+            elapsed = time.perf_counter() - self.started
+            print(f"lastmile: [{self.step}/{self.bar.total}] {step} ({elapsed:.0f} s)",
+                  file=sys.stderr, flush=True)  # fmt: skip
 
     def close(self) -> None:
         self.bar.close()
