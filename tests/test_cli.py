@@ -399,8 +399,11 @@ def test_ctrl_c_while_the_command_starts_is_quiet(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def test_ctrl_c_stops_a_plan_while_it_routes(small_cache: Path, tmp_path: Path) -> None:
-    """OR-Tools swallows SIGINT during its searches: the command must stop anyway."""
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_stops_a_plan_while_it_routes(small_cache: Path, tmp_path: Path, stop: str) -> None:
+    """OR-Tools swallows SIGINT during its searches: the command must stop anyway. SIGTERM
+    (`kill`, `timeout`, a batch scheduler) stops it the same way (bb18 D11: it ended the process
+    at once, without a word, its staging folder left behind)."""
     import os
     import signal
     import time
@@ -420,12 +423,23 @@ def test_ctrl_c_stops_a_plan_while_it_routes(small_cache: Path, tmp_path: Path) 
     )
     time.sleep(8)  # past the imports: network from the cache, hubs, then the routing searches
     sent = time.monotonic()
-    os.killpg(proc.pid, signal.SIGINT)
+    if stop == "SIGINT":
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the whole job
+    else:
+        os.kill(proc.pid, signal.SIGTERM)  # `kill PID`: the command alone
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert "lastmile: interrupted" in err and "Traceback" not in err
+    if stop == "SIGINT":
+        assert proc.returncode == 130, err
+        assert "lastmile: interrupted" in err and "Traceback" not in err
+    else:
+        assert proc.returncode == 143, err
+        assert "lastmile: terminated (SIGTERM)" in err and "Traceback" not in err
     assert time.monotonic() - sent < 20  # stopped, not run to the end of the searches
     assert not out.exists()  # nothing written
+    assert not list(tmp_path.glob(".out.tmp-*"))  # no staging folder left
+    time.sleep(0.5)
+    ours = subprocess.run(["pgrep", "-f", str(out)], capture_output=True, text=True).stdout
+    assert not ours.strip(), "a worker outlived the command"
 
 
 @pytest.mark.parametrize(

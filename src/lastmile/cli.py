@@ -1037,20 +1037,23 @@ def _interruptible() -> Iterator[None]:
         yield
         return
     stop = threading.Event()
+    _RECEIVED.clear()
 
     def watch() -> None:
         while not stop.is_set():
-            if signal.sigtimedwait({signal.SIGINT}, 0.2) is None:
+            received = signal.sigtimedwait(_STOP_SIGNALS, 0.2)
+            if received is None:
                 continue
+            _RECEIVED.append(received.si_signo)
             for child in mp.active_children():
                 child.terminate()
             _thread.interrupt_main()
             if stop.wait(_INTERRUPT_GRACE_S):
                 return
-            print("lastmile: interrupted", file=sys.stderr, flush=True)
-            os._exit(130)
+            print(_interrupted_text(), file=sys.stderr, flush=True)
+            os._exit(_interrupted_code())
 
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     watcher = threading.Thread(target=watch, name="lastmile-sigint", daemon=True)
     watcher.start()
     try:
@@ -1058,7 +1061,25 @@ def _interruptible() -> Iterator[None]:
     finally:
         stop.set()
         watcher.join()
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
+#: the signals that stop a command cleanly: Ctrl-C, and SIGTERM, which `kill`, `timeout`,
+#: `docker stop` and batch schedulers send (it used to end the process at once, leaving its
+#: staging folder behind, without a word)
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+#: the stop signal the watcher of :func:`_interruptible` received, if any
+_RECEIVED: list[int] = []
+
+
+def _interrupted_code() -> int:
+    """The exit code of a stopped command: 128 + the signal, as a shell reports it."""
+    return 128 + (_RECEIVED[-1] if _RECEIVED else signal.SIGINT)
+
+
+def _interrupted_text() -> str:
+    terminated = bool(_RECEIVED) and _RECEIVED[-1] == signal.SIGTERM
+    return "lastmile: terminated (SIGTERM)" if terminated else "lastmile: interrupted"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1087,8 +1108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"lastmile: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("lastmile: interrupted", file=sys.stderr)
-        return 130
+        print(_interrupted_text(), file=sys.stderr)
+        return _interrupted_code()
     except BrokenPipeError:  # the reader went away (`lastmile config show | head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # as a process killed by SIGPIPE

@@ -71,6 +71,10 @@ def _end_with_parent(parent_pid: int) -> None:
     the killed run's log. On Linux the kernel now sends them SIGTERM when their parent ends;
     a parent that ended before this ran is caught by its changed pid.
     """
+    # the command blocks SIGTERM in its main thread (lastmile.cli._interruptible takes it in a
+    # watcher thread); a worker must die of it, from terminate() and from its parent's death
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
