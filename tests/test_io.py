@@ -7,6 +7,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 
 from lastmile.io import write_csv
 
@@ -55,3 +56,30 @@ def test_the_same_layers_give_the_same_geopackage(tmp_path: Path) -> None:
     assert pyogrio.read_info(tmp_path / "a.gpkg", layer="hubs")["features"] == 1
     assert GEOPACKAGE_TIMESTAMP.encode() in first
     assert pyogrio.get_gdal_config_option("OGR_CURRENT_DATE") is None  # left as it was
+
+
+def test_a_full_disk_while_the_geopackage_is_written_is_one_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bb18 D10: GDAL reports a full disk as 'Failed to commit transaction', which was an
+    internal error (exit 1); it is now the documented 'cannot write …: No space left on device'."""
+    import shutil
+
+    import shapely
+    from pyogrio.errors import DataSourceError
+
+    from lastmile.errors import OutputError
+    from lastmile.io import write_geopackage
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise DataSourceError("Failed to commit transaction")
+
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_file", full)
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: shutil._ntuple_diskusage(10**9, 10**9, 0))
+    layers = {"hubs": gpd.GeoDataFrame({"id": ["h1"]}, geometry=[shapely.Point(119.3, 28.6)],
+                                       crs=4326)}  # fmt: skip
+    target = tmp_path / "lastmile.gpkg"
+    with pytest.raises(OutputError, match="No space left on device") as caught:
+        write_geopackage(target, layers)
+    assert f"cannot write {target}" in str(caught.value) and "free some space" in str(caught.value)
+    assert list(tmp_path.iterdir()) == []  # no half-written file

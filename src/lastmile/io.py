@@ -347,13 +347,26 @@ GEOPACKAGE_TIMESTAMP = "2000-01-01T00:00:00.000Z"
 
 
 def _write_layers(target: str | Path, layers: dict[str, Any]) -> None:
+    from pyogrio.errors import DataLayerError, DataSourceError
+
     with atomic_path(target, suffix=".gpkg") as tmp:
         for name, gdf in layers.items():
             frame = gdf.copy()
             for col in frame.columns:
                 if col != frame.geometry.name and frame[col].dtype == object:
                     frame[col] = frame[col].map(_cell)
-            frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+            try:
+                frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+            except (DataSourceError, DataLayerError) as exc:
+                # GDAL reports a full disk as a failed commit ("Failed to commit transaction"):
+                # an OSError here becomes atomic_path's "cannot write <target>: ..." message
+                if shutil.disk_usage(tmp.parent).free < _FULL_DISK_BYTES:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp)) from exc
+                raise OSError(errno.EIO, f"GDAL: {exc}", str(tmp)) from exc
+
+
+#: free space below which a failed GeoPackage write is put down to a full disk
+_FULL_DISK_BYTES = 1 << 20
 
 
 def package_versions(names: tuple[str, ...]) -> dict[str, str]:
