@@ -14,7 +14,7 @@ import pytest
 
 from lastmile.cli import main
 from lastmile.errors import DataError
-from lastmile.io import write_csv
+from lastmile.io import OUTPUT_INDEX, write_csv
 from lastmile.plan import (
     NO_FACILITY_REACHES,
     PlanResult,
@@ -127,6 +127,16 @@ def test_outputs_written_and_deterministic(
     ]
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    # every file but the manifest (times, paths): the GeoPackage and the maps too
+    files = sorted(
+        p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file()
+    )
+    assert Path("lastmile.gpkg") in files and Path("maps/plan.html") in files
+    for name in files:
+        if name != Path("manifest.json"):
+            assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), (
+                name
+            )
     layers = [
         "townships",
         "villages",
@@ -161,8 +171,8 @@ def test_outputs_written_and_deterministic(
     assert '"collapsed": true' in html.replace("'", '"') or "collapsed: true" in html
     assert "Trunk runs (" not in first["map_baseline"].read_text(encoding="utf-8")
     assert first["plot_times"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    # no temporary files left behind
-    assert not [p for p in (tmp_path / "a").rglob(".*")]
+    # no temporary files left behind (the hidden list of the folder's own files aside)
+    assert [p.name for p in (tmp_path / "a").rglob(".*")] == [OUTPUT_INDEX]
     # two plan folders compared: identical plans save nothing anywhere
     cmp = compare_plan_dirs(tmp_path / "a", tmp_path / "b")
     assert len(cmp.villages) == len(result.inputs.villages)

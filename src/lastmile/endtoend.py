@@ -24,7 +24,7 @@ Definitions (README, "KPIs"):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,24 +193,13 @@ def order_table(
     for u in solution.unassigned:
         rows[u.order_id]["reason"] = unserved_reason(u)
     # trunk runs: split over their hubs, then over the orders each hub served on that echelon
-    for run, kind in ((morning, "delivery"), (evening, "pickup")):
-        if run is None:
-            continue
-        for r in run.solution.routes:
-            hubs = sorted({hub_of(s.order_id) for s in r.stops})
-            for hub in hubs:
-                served = [
-                    k
-                    for k, v in rows.items()
-                    if v["served"] and v["depot"] == hub and v["kind"] == kind
-                ]
-                for k in served:
-                    part = 1.0 / len(hubs) / len(served)
-                    rows[k]["trunk_km"] += r.distance_m / 1000.0 * part
-                    rows[k]["trunk_cost"] += r.cost * part
-                    rows[k]["km"] += r.distance_m / 1000.0 * part
-                    rows[k]["vehicle_h"] += r.duration_s / 3600.0 * part
-                    rows[k]["cost"] += r.cost * part
+    for kind, hub, parts in _trunk_shares(morning, evening):
+        served = [
+            k for k, v in rows.items() if v["served"] and v["depot"] == hub and v["kind"] == kind
+        ]
+        for k in served:
+            for column, value in parts.items():
+                rows[k][column] += value / len(served)
     if hub_daily_cost > 0:
         depots = {d.id for d in problem.depots} - {centre_id}
         for hub in depots:
@@ -242,21 +231,27 @@ def unallocated_costs(
     )
     costs = dict.fromkeys(ORDER_SUMS, 0.0)
     costs["hub_cost"] = costs["cost"] = hub_daily_cost * len(idle)
+    for kind, hub, parts in _trunk_shares(morning, evening):
+        if (hub, kind) not in served:
+            for column, value in parts.items():
+                costs[column] += value
+    return {"hubs_without_orders": idle, **costs}
+
+
+def _trunk_shares(
+    morning: TrunkRun | None, evening: TrunkRun | None
+) -> Iterator[tuple[str, str, dict[str, float]]]:
+    """Each trunk route's km, hours and cost split equally over the hubs it serves: ``(kind of
+    the hub's orders that route carries, hub, {order-table column: share})``."""
     for run, kind in ((morning, "delivery"), (evening, "pickup")):
         if run is None:
             continue
         for r in run.solution.routes:
             hubs = sorted({hub_of(s.order_id) for s in r.stops})
+            km, cost = r.distance_m / 1000.0 / len(hubs), r.cost / len(hubs)
             for hub in hubs:
-                if (hub, kind) in served:
-                    continue
-                km, cost = r.distance_m / 1000.0 / len(hubs), r.cost / len(hubs)
-                costs["km"] += km
-                costs["trunk_km"] += km
-                costs["vehicle_h"] += r.duration_s / 3600.0 / len(hubs)
-                costs["cost"] += cost
-                costs["trunk_cost"] += cost
-    return {"hubs_without_orders": idle, **costs}
+                yield kind, hub, {"km": km, "trunk_km": km, "cost": cost, "trunk_cost": cost,
+                                  "vehicle_h": r.duration_s / 3600.0 / len(hubs)}  # fmt: skip
 
 
 def _kinds(problem: RoutingProblem, route: Any) -> set[str]:
