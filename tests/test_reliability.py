@@ -763,10 +763,10 @@ def previous(
 ) -> Iterator[tuple[Path, dict[str, bytes]]]:
     """An output folder holding a complete previous plan, and its files."""
     out = tmp_path / "out"
-    code, _, err = cli(capsys, *plan_args(small_cache, out))
+    code, printed, err = cli(capsys, *plan_args(small_cache, out))
     assert code == 0, err
     # bb18 D8: without a terminal (a log, CI) the bar is hidden: one line per stage instead
-    steps = re.findall(r"^lastmile: \[(\d)/(\d)\] (.+) \(\d+ s\)$", err, re.M)
+    steps = re.findall(r"^lastmile: \[(\d)/(\d)\] (.+) \(\d+ s\)$", printed, re.M)
     assert steps and steps[-1][2] == "writing outputs"  # (this fixture's plan is precomputed)
     before = tree(out)
     assert_complete(out)

@@ -283,7 +283,8 @@ def _scenario(args: argparse.Namespace) -> Scenario:
 
 
 class _Steps:
-    """Progress of the planning chain: a bar on a terminal's stderr, else one line per stage.
+    """Progress of the planning chain: a bar on a terminal's stderr, else one line per stage
+    on stdout.
 
     Without a terminal (a log file, a pipe, CI) the bar is hidden, and a run printed nothing
     until its end: a log of a killed or slow run was empty (bb18 D8).
@@ -301,8 +302,9 @@ class _Steps:
         self.step += 1
         if self.bar.disable:
             elapsed = time.perf_counter() - self.started
+            # on stdout, with the command's report: stderr keeps one line per error
             print(f"lastmile: [{self.step}/{self.bar.total}] {step} ({elapsed:.0f} s)",
-                  file=sys.stderr, flush=True)  # fmt: skip
+                  flush=True)  # fmt: skip
 
     def close(self) -> None:
         self.bar.close()
