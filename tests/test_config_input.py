@@ -276,6 +276,31 @@ def test_missing_network_file_names_scenario_and_key(tmp_path: Path) -> None:
     assert "synthetic" in message
 
 
+def test_missing_local_extract_names_scenario_and_key(tmp_path: Path) -> None:
+    """bb18 D12: the README's own example line named a file that did not exist: with
+    --network synthetic the whole plan ran, then an internal FileNotFoundError; without, the
+    error spoke of the road-network source and offered values local_extract cannot take."""
+    message = _scenario_error(tmp_path, '[plan]\nlocal_extract = "suichang.osm.pbf"\n')
+    assert "[plan]: local_extract = 'suichang.osm.pbf': no such file" in message
+    assert str(tmp_path / "suichang.osm.pbf") in message and "leave local_extract out" in message
+    (tmp_path / "suichang.osm.pbf").write_bytes(b"x")
+    assert load_scenario(tmp_path / "bad.toml").plan.local_extract == str(
+        tmp_path / "suichang.osm.pbf"
+    )
+
+
+def test_missing_local_extract_through_the_api_names_it(small_cache: Path) -> None:
+    from lastmile.boundaries import county_outline
+    from lastmile.config import load_region
+    from lastmile.network import open_network
+
+    region = load_region()
+    outline = county_outline(region, cache=small_cache).geometry
+    with pytest.raises(InputError, match=r"local_extract 'nowhere\.osm\.pbf' is not a file"):
+        open_network("auto", region, outline=outline, cache=small_cache,
+                     local_extract=Path("nowhere.osm.pbf"))  # fmt: skip
+
+
 def test_network_file_relative_to_scenario(tmp_path: Path) -> None:
     (tmp_path / "roads.osm.pbf").write_bytes(b"x")
     f = tmp_path / "s.toml"

@@ -915,6 +915,14 @@ def open_network(
     """
     choice = str(spec)
     if choice == "auto":
+        if local_extract is not None and not Path(local_extract).is_file():
+            raise InputError(
+                f"local_extract {str(local_extract)!r} is not a file (no "
+                f"{Path(local_extract).resolve()})",
+                "give the path of an OSM extract (.osm, .osm.bz2, .osm.pbf, .graphml), or leave "
+                "local_extract out: auto then takes the extract `lastmile fetch --extract` "
+                "imported, else a download, else the synthetic stand-in",
+            )
         if local_extract is None:  # an extract imported with `lastmile fetch --extract`
             local_extract = imported_extract(cache, region)
         if local_extract is not None:

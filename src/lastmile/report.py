@@ -569,8 +569,10 @@ def input_manifest(inputs: PlanInputs) -> dict[str, Any]:
         }
     for key in ("boundaries", "villages", "orders", "local_extract"):
         value = getattr(sc.plan, key)
-        if value:
+        if value and Path(value).is_file():
             files[key] = {"path": value, "sha256": file_sha256(value)}
+        elif value:  # a local_extract that network = "synthetic" overrode is not read
+            files[key] = {"path": value, "sha256": None, "read": False}
     return {
         **code_versions(),
         "data_source": inp.source.label,

@@ -317,6 +317,15 @@ def _plan_settings(raw: Any, where: str, base_dir: Path) -> PlanSettings:
                 f"check the path (relative to the scenario file's folder), or use one of "
                 f"{', '.join(NETWORK_SOURCES)}",
             )
+    extract = plan.local_extract if "local_extract" in table else None
+    if extract is not None and not (base_dir / extract).is_file():
+        raise InputError(
+            f"{where} [plan]: local_extract = {extract!r}: no such file "
+            f"{(base_dir / extract).resolve()}",
+            "check the path (relative to the scenario file's folder), or leave local_extract "
+            'out: network = "auto" then takes the extract `lastmile fetch --extract` imported, '
+            "else a download, else the synthetic stand-in",
+        )
     for key in PLAN_PATH_KEYS:
         value = getattr(plan, key)
         if key in table and value not in (None, *NETWORK_SOURCES) and not Path(value).is_absolute():
