@@ -768,6 +768,8 @@ def previous(
     # bb18 D8: without a terminal (a log, CI) the bar is hidden: one line per stage instead
     steps = re.findall(r"^lastmile: \[(\d)/(\d)\] (.+) \(\d+ s\)$", printed, re.M)
     assert steps and steps[-1][2] == "writing outputs"  # (this fixture's plan is precomputed)
+    listed = next(line for line in printed.splitlines() if line.startswith("outputs in"))
+    assert "maps/plan.html" in listed and "plots/delivery_times.png" in listed  # bb18 D13
     before = tree(out)
     assert_complete(out)
     yield out, before

@@ -78,6 +78,7 @@ def test_defaults_and_overrides(tmp_path: Path) -> None:
         ("[plan]\nbaseline_routing = 'ring'\n", "baseline_routing = 'ring' unknown"),
         ("[plan]\nrouting_search = 'tabu'\n", "routing_search = 'tabu' unknown"),
         ("[weather]\nrain = 1\n", r"unknown table\(s\) \['weather'\]"),
+        ("[Plan]\np = 3\n", r"\['Plan'\] \(did you mean \[plan\] for \[Plan\]\?\)"),
         ("[cold_chain]\nproduce_max_in_vehicle_min = -5\n", "must be positive"),
         (
             "[[fleet]]\nid = 'x'\ncount_per_depot = 1\ncapacity_kg = 10\ncapacity_parcels = 5\n"

@@ -445,7 +445,8 @@ class CoverageReport:
     ignored
         Source features dropped because they lie mostly outside the outline (OSM sources).
     outline_source
-        Where the outline came from (``"given"``, a file path, or ``"union of townships"``).
+        Where the outline came from (``"county outline"`` when passed in, a file path, or
+        ``"union of townships"``).
     projected_crs
         CRS in which areas were computed.
     """
@@ -460,7 +461,7 @@ class CoverageReport:
     repaired: tuple[str, ...]
     township_km2: Mapping[str, float]
     ignored: tuple[str, ...] = ()
-    outline_source: str = "given"
+    outline_source: str = "county outline"
     projected_crs: str = "EPSG:32650"
     n_townships: int = 0
 
@@ -817,7 +818,7 @@ def coverage_report(
     *,
     repaired: Sequence[str] = (),
     ignored: Sequence[str] = (),
-    outline_source: str = "given",
+    outline_source: str = "county outline",
 ) -> CoverageReport:
     """Measure gaps, overlaps and area outside the outline, in the region's projected CRS.
 
@@ -952,7 +953,7 @@ def _resolve_outline(
                 f"outline must be a shapely Polygon or MultiPolygon, got {type(outline).__name__}",
                 "pass county_outline(region).geometry or leave outline=None",
             )
-        return outline, "given"
+        return outline, "county outline"
     outline_found = county_outline(region)
     return outline_found.geometry, outline_found.origin
 
@@ -1268,7 +1269,7 @@ def townships_from_osmnx_online(
     from lastmile.network import osmnx_settings
 
     if outline is not None:
-        outline_geom, outline_source = outline, "given"
+        outline_geom, outline_source = outline, "county outline"
     else:
         found = county_outline(region, reference_dir=reference_dir, cache=cache)
         outline_geom, outline_source = found.geometry, found.origin

@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -147,6 +147,16 @@ def _townships(
     return None
 
 
+def _relative(paths: Iterable[Path], folder: str | Path) -> list[str]:
+    """Output files by their path inside ``folder`` (``maps/plan.html``, not ``plan.html``)."""
+    base = Path(os.path.abspath(folder))
+    out = []
+    for p in paths:
+        full = Path(os.path.abspath(p))
+        out.append(full.relative_to(base).as_posix() if full.is_relative_to(base) else str(p))
+    return sorted(out)
+
+
 def _cmd_network(args: argparse.Namespace) -> int:
     if args.out is not None and Path(args.out).suffix.lower() != ".gpkg":
         raise InputError(
@@ -165,6 +175,7 @@ def _cmd_network(args: argparse.Namespace) -> int:
         bar.update()
     s = net.summary()
     print(f"source:            {source.label}")
+    print(f"county outline:    {_outline(args, region).origin}")
     print(f"nodes / edges:     {s.nodes:,} / {s.edges:,}")
     print(f"road length:       {s.road_km:,.1f} km")
     for cls, km in s.km_by_highway.items():
@@ -532,7 +543,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     _print_like_for_like(kpis)
     for w in result.trunk_warnings():
         print(f"lastmile: warning: {w}", file=sys.stderr)
-    print(f"outputs in {args.out}: " + ", ".join(sorted(p.name for p in paths.values())))
+    print(f"outputs in {args.out}: " + ", ".join(_relative(paths.values(), args.out)))
     print("timings: " + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()))
     ok = result.baseline.validation.ok and result.planned.validation.ok
     if not ok:
@@ -599,9 +610,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         f"{outcome.seconds:.0f} s"
     )
     if outcome.paths:
-        print(
-            f"outputs in {args.out}: " + ", ".join(sorted(p.name for p in outcome.paths.values()))
-        )
+        print(f"outputs in {args.out}: " + ", ".join(_relative(outcome.paths.values(), args.out)))
     if outcome.interrupted:
         print("lastmile: interrupted; run again with --resume for the rest", file=sys.stderr)
         return 130

@@ -107,6 +107,7 @@ def delivery_time_distribution(
     size: tuple[float, float] = SIZE,
     dpi: int = DPI,
     stats: tuple[Mapping[str, float], Mapping[str, float]] | None = None,
+    labels: tuple[str, str] = ("centre only", "centre + hubs"),
 ) -> Path:
     """Weighted histogram and ECDF of access minutes before vs after the plan.
 
@@ -123,6 +124,9 @@ def delivery_time_distribution(
         (:attr:`lastmile.study.AccessStudy.unrounded`) for the legend and the mean lines, so
         that they round the figures the console and ``kpis.json`` give, not means of minutes
         already rounded per village; ``None``: computed from the minutes.
+    labels
+        The two networks' names in the legends (default: the county centre alone, then with
+        its hubs).
 
     Returns
     -------
@@ -151,11 +155,11 @@ def delivery_time_distribution(
     fig = _figure(size, dpi)
     ax_hist, ax_cdf = fig.subplots(1, 2)
     ax_hist.hist([before, after], bins=bins, weights=[share, share],
-                 color=[BEFORE_COLOUR, AFTER_COLOUR], label=["before", "after"])  # fmt: skip
+                 color=[BEFORE_COLOUR, AFTER_COLOUR], label=list(labels))  # fmt: skip
     ax_hist.set_xlabel("access time (min)")
     ax_hist.set_ylabel("share of demand (%)")
     ax_hist.legend()
-    series = ((before, BEFORE_COLOUR, "before"), (after, AFTER_COLOUR, "after"))
+    series = ((before, BEFORE_COLOUR, labels[0]), (after, AFTER_COLOUR, labels[1]))
     for i, (values, colour, label) in enumerate(series):
         order = np.argsort(values, kind="stable")
         xs = np.concatenate([[0.0], values[order]])
@@ -253,7 +257,9 @@ def _minutes_saved_figure(
         for tick in ax.get_yticklabels():
             tick.set_fontfamily(font)
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel("access time saved, min (before - after; road time from the nearest facility)")
+    ax.set_xlabel(
+        "access time saved, min (centre only - centre + hubs; road time from the nearest facility)"
+    )
     ax.margins(x=0.12)
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(wrap_title(title, size[0]), fontsize=TITLE_PT)

@@ -8,6 +8,7 @@ planning choices, and may override any region table (``[demand]``, ``[[fleet]]``
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
@@ -375,8 +376,12 @@ def load_scenario(
         data = parse_toml(text, where)
     unknown = sorted(set(data) - {"region", "plan", *REGION_TABLES})
     if unknown:
+        known = sorted({"region", "plan", *REGION_TABLES})
+        close = [difflib.get_close_matches(t.lower(), known, 1, 0.6) for t in unknown]
+        guess = [f"[{c[0]}] for [{t}]" for t, c in zip(unknown, close, strict=True) if c]
         raise InputError(
-            f"{where}: unknown table(s) {unknown}",
+            f"{where}: unknown table(s) {unknown}"
+            + (f" (did you mean {', '.join(guess)}?)" if guess else ""),
             f"use region, [plan] and region tables {REGION_TABLES}",
         )
     region_ref = data.get("region")
