@@ -347,7 +347,7 @@ def test_locate_writes_its_folder_whole(
             "--cache-dir", str(small_cache), "--out", str(out)]  # fmt: skip
     assert main(args) == 0
     files = {"hubs.gpkg", "hubs.geojson", "hubs.csv", "assignments.csv", "townships.csv"}
-    assert {p.name for p in out.iterdir()} == files | {"manifest.json"}
+    assert {p.name for p in out.iterdir()} == files | {"manifest.json", ".lastmile-files"}
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["command"] == "locate" and set(manifest["files"]) == files
     # it says what the hubs were made from, as a plan's manifest does (bb14 D12)

@@ -265,7 +265,7 @@ def test_access_time_mean_is_rounded_once_from_the_unrounded_mean(
         tmp_path / "t.png", stats=(study.unrounded["before"], study.unrounded["after"]),
     )  # fmt: skip
     legend = [t.get_text() for t in figures[0].axes[1].get_legend().get_texts()]
-    assert legend[0].startswith("before: mean 48.6,")
+    assert legend[0].startswith("centre only: mean 48.6,")
 
 
 def test_two_plans_with_different_snap_limits_do_not_route_the_same_order_day() -> None:
