@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -40,6 +42,49 @@ def test_help_lists_the_commands() -> None:
         with pytest.raises(SystemExit) as done:
             parser.parse_args([cmd, "--help"])
         assert done.value.code == 0
+
+
+def _options(parser: argparse.ArgumentParser, name: str) -> Iterator[tuple[str, argparse.Action]]:
+    """Every argument of ``parser`` and of its sub-commands, as (command, action)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:  # the sub-command's line in the parent's help
+                yield name, choice
+            for sub_name, sub in action.choices.items():
+                yield from _options(sub, f"{name} {sub_name}")
+        else:
+            yield name, action
+
+
+def test_every_option_of_every_command_has_a_help_text() -> None:
+    """bb18 D7: --location-time-limit, --routing-time-limit, compare --out, config show --config
+    and bench matrix --seed showed no description in --help."""
+    from lastmile.cli import build_parser
+
+    options = list(_options(build_parser(), "lastmile"))
+    missing = [
+        f"{command} {'/'.join(action.option_strings) or action.dest}"
+        for command, action in options
+        if not (action.help or "").strip()
+    ]
+    assert missing == []
+    named = {(c, s) for c, a in options for s in a.option_strings}
+    assert {
+        ("lastmile plan", "--location-time-limit"),
+        ("lastmile bench matrix", "--seed"),
+    } <= named
+
+
+def test_compare_takes_p_max_from_the_scenario(tmp_path: Path) -> None:
+    """bb18 D7: [plan] p_curve_max was accepted but ignored (compare used --p-max's 15)."""
+    from lastmile.cli import _scenario, build_parser
+
+    scenario = tmp_path / "s.toml"
+    scenario.write_text("[plan]\np_curve_max = 4\n", encoding="utf-8")
+    parser = build_parser()
+    args = ["compare", "--config", str(scenario), "--out", str(tmp_path / "o")]
+    assert _scenario(parser.parse_args(args)).plan.p_curve_max == 4
+    assert _scenario(parser.parse_args([*args, "--p-max", "2"])).plan.p_curve_max == 2
 
 
 @pytest.mark.parametrize(
@@ -313,10 +358,12 @@ def test_bench_matrix_json(small_cache: Path, capsys: pytest.CaptureFixture[str]
 
 def test_compare_writes_tables_plots_and_p_curve(small_cache: Path, tmp_path: Path) -> None:
     out = tmp_path / "study"
+    scenario = tmp_path / "scenario.toml"  # the p-curve's length from [plan] (bb18 D7)
+    scenario.write_text("[plan]\np_curve_max = 3\n", encoding="utf-8")
     code = main(
         ["compare", "--network", "synthetic", "--standin-scale", str(TEST_SCALE),
          "--cache-dir", str(small_cache),
-         "--p-max", "3", "--out", str(out)]
+         "--config", str(scenario), "--out", str(out)]
     )  # fmt: skip
     assert code == 0
     curve = pd.read_csv(out / "p_curve.csv")

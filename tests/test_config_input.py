@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from lastmile.config import load_region, parse_clock, road_classes
 from lastmile.errors import InfeasibleError, InputError
-from lastmile.scenario import defaults_toml, load_scenario, scenario_toml
+from lastmile.location import OBJECTIVES
+from lastmile.scenario import (
+    DEMAND_WEIGHTS,
+    FIRST_SOLUTIONS,
+    NETWORK_SOURCES,
+    PLAN_KEY_DOCS,
+    PlanSettings,
+    defaults_toml,
+    load_scenario,
+    scenario_toml,
+)
 from lastmile.sweep import load_sweep
 
 SUICHANG = Path(__file__).parents[1] / "src/lastmile/regions/suichang.toml"
@@ -553,10 +564,59 @@ def test_config_show_keeps_the_comments_of_plan(tmp_path: Path) -> None:
     lines = scenario_toml(given).splitlines()
     assert lines[1:4] == ["# her scenario", "[plan]", "# first the hubs"]
     assert lines[lines.index("p = 3 # agreed with the county") - 1] == "# about p"
-    assert lines[lines.index("standin_scale = 0.1") - 1] == "# small"
+    small = _line_of(lines, "standin_scale = 0.1")
+    assert lines[small - 1] == "# small"
     notes = lines.index("# the region's notes")
     assert lines[notes + 1 : notes + 4] == ["# [region] name = x", "[trunk]", "count = 2"]
-    assert lines.index("p_curve_max = 15") < notes
+    assert _line_of(lines, "p_curve_max = 15") < notes
+    # a key without the user's comment gets its description; the user's comment wins over it
+    assert lines[small].endswith(f"# {PLAN_KEY_DOCS['standin_scale']}")
+    assert PLAN_KEY_DOCS["p"] not in "\n".join(lines)
+
+
+def _line_of(lines: list[str], entry: str) -> int:
+    """The number of the line holding the TOML statement ``entry`` (whatever its comment)."""
+    found = [i for i, line in enumerate(lines) if line.split("#", 1)[0].strip() == entry]
+    assert len(found) == 1, (entry, found)
+    return found[0]
+
+
+def test_every_plan_key_has_a_description() -> None:
+    """bb18 D7: the [plan] keys were printed bare; each accepted key now has a description (so a
+    new PlanSettings field without one fails here) that names its allowed values."""
+    assert set(PLAN_KEY_DOCS) == {f.name for f in fields(PlanSettings)}
+    assert all(doc.strip() for doc in PLAN_KEY_DOCS.values())
+    choices = {
+        "network": NETWORK_SOURCES,
+        "objective": OBJECTIVES,
+        "demand_weight": DEMAND_WEIGHTS,
+        "routing_first_solution": FIRST_SOLUTIONS,
+        "routing_search": ("ils", "gls"),
+        "routing_mode": ("per_depot", "joint"),
+        "baseline_routing": ("catchments", "joint"),
+        "routing_processes": ("1", "2"),
+        "exclude_centre_township": ("true", "false"),
+    }
+    for key, values in choices.items():
+        named = set(re.findall(r"\b\w+\b", PLAN_KEY_DOCS[key]))
+        assert set(values) <= named, (key, set(values) - named)
+
+
+def test_config_show_comments_every_plan_key(tmp_path: Path) -> None:
+    """Every [plan] line of `config show` (set or unset) ends with its key's description, and
+    the commented text still loads as the defaults and shows itself again."""
+    text = defaults_toml()
+    table = text.split("[plan]\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    described = {}
+    for line in table:
+        key = line.lstrip("# ").split(" ", 1)[0]
+        described[key] = line.split("  # ", 1)[1]
+    assert described == PLAN_KEY_DOCS
+    assert 'demand_weight = "population"' in text
+    shown = tmp_path / "defaults.toml"
+    shown.write_text(text, encoding="utf-8")
+    assert load_scenario(shown).plan == PlanSettings()
+    assert scenario_toml(shown).splitlines()[1:] == text.splitlines()
 
 
 def test_config_show_of_the_defaults_keeps_the_region_notes(tmp_path: Path) -> None:

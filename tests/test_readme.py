@@ -73,3 +73,39 @@ def test_library_use_snippet_runs_as_written(
     hubs_csv = pd.read_csv(tmp_path / "out" / "plan" / "hubs.csv").set_index("id")
     api = plan.hubs.set_index("id").loc[hubs_csv.index]
     assert np.allclose(hubs_csv[["lon", "lat"]], api[["lon", "lat"]], atol=1e-6, rtol=0)
+
+
+def _section(title: str) -> str:
+    """The README's section ``## title`` (up to the next ``## ``)."""
+    return README.read_text(encoding="utf-8").split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_configuration_documents_every_accepted_key() -> None:
+    """bb18 D7: standin_scale, demand_weight, p_curve_max, [network] max_snap_m ... were accepted
+    but not named in the README; its Configuration tables now list every key a scenario takes."""
+    from dataclasses import fields
+
+    from lastmile.config import REGION_KEYS
+    from lastmile.scenario import REGION_TABLES, PlanSettings
+
+    documented: dict[str, set[str]] = {}
+    for row in re.findall(r"^\| (`[^|]*) \|", _section("Configuration"), flags=re.M):
+        table = re.match(r"`\[\[?(\w+)\]\]? ", row)
+        keys = re.findall(r"`(?:\[\[?\w+\]\]? )?(\w+)`", row)
+        documented.setdefault(table.group(1) if table else "plan", set()).update(keys)
+    assert documented["plan"] >= {f.name for f in fields(PlanSettings)}
+    for table in REGION_TABLES:
+        if table != "speeds_kmh":  # its keys are OSM road classes, documented as CLASS
+            assert documented[table] >= REGION_KEYS[table], table
+
+
+def test_environment_table_names_every_variable() -> None:
+    """bb18 D7: LASTMILE_STANDIN_SCALE was read but missing from the Environment table."""
+    root = Path(__file__).parents[1]
+    used = set()
+    for folder in ("src", "notebooks", "tests", "benchmarks"):
+        for path in (root / folder).rglob("*"):
+            if path.suffix in (".py", ".ipynb"):
+                used |= set(re.findall(r"LASTMILE_[A-Z_]+", path.read_text(encoding="utf-8")))
+    table = set(re.findall(r"^\| `(\w+)` \|", _section("Environment"), flags=re.M))
+    assert used and used <= table, used - table

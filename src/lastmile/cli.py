@@ -282,6 +282,7 @@ def _scenario(args: argparse.Namespace) -> Scenario:
         "seed": getattr(args, "seed", None),
         "standin_scale": getattr(args, "standin_scale", None),
         "location_time_limit_s": getattr(args, "location_time_limit", None),
+        "p_curve_max": getattr(args, "p_max", None),
         "routing_time_limit_s": getattr(args, "routing_time_limit", None),
         "orders": getattr(args, "orders", None),
         "villages": getattr(args, "villages", None),
@@ -565,7 +566,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             print(f"lastmile: warning: {w}", file=sys.stderr)
         return 0
     scenario = _scenario(args)
-    progress = _Steps(8 + args.p_max)
+    p_max = scenario.plan.p_curve_max  # --p-max, else the scenario's
+    progress = _Steps(8 + p_max)
     result = run_plan(
         scenario,
         reference_dir=args.reference_data,
@@ -576,7 +578,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     inputs, study = result.inputs, result.study
     if inputs.source.synthetic:
         print(f"*** {inputs.source.label}: every output made from it says so ***", file=sys.stderr)
-    curve = p_curve(inputs, range(1, args.p_max + 1), progress=progress)
+    curve = p_curve(inputs, range(1, p_max + 1), progress=progress)
     progress("writing outputs")
     paths = write_compare_outputs(result, curve, args.out)
     progress.close()
@@ -897,8 +899,19 @@ def build_parser() -> argparse.ArgumentParser:
         type=_path,
         help="orders CSV/GeoJSON instead of the generated day (lon/lat in WGS84)",
     )
-    plan_opts.add_argument("--location-time-limit", type=_time_limit, metavar="S")
-    plan_opts.add_argument("--routing-time-limit", type=_time_limit, metavar="S")
+    plan_opts.add_argument(
+        "--location-time-limit",
+        type=_time_limit,
+        metavar="S",
+        help="seconds the hub location solve may take ([plan] location_time_limit_s, default 60)",
+    )
+    plan_opts.add_argument(
+        "--routing-time-limit",
+        type=_time_limit,
+        metavar="S",
+        help="safety cap in seconds per routed day, shared among its models ([plan] "
+        "routing_time_limit_s, default 300; the solution limit normally ends the search first)",
+    )
 
     c = sub.add_parser("plan", parents=[plan_opts], help="the whole chain; writes an output folder")
     c.add_argument("--out", required=True, metavar="DIR", type=_path, help="output folder")
@@ -935,9 +948,18 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[plan_opts],
         help="delivery-time study tables and plots, p-curve; or compare two plan folders",
     )
-    c.add_argument("--out", required=True, metavar="DIR", type=_path)
     c.add_argument(
-        "--p-max", type=_positive_int, default=15, help="p-curve for p = 1..P (default 15)"
+        "--out",
+        required=True,
+        metavar="DIR",
+        type=_path,
+        help="output folder (study tables, plots, p-curve; or the comparison of --plans)",
+    )
+    c.add_argument(
+        "--p-max",
+        type=_positive_int,
+        metavar="P",
+        help="p-curve for p = 1..P ([plan] p_curve_max, default 15)",
     )
     c.add_argument(
         "--skip-fleet-needed",
@@ -980,7 +1002,12 @@ def build_parser() -> argparse.ArgumentParser:
     c2 = cs.add_parser(
         "show", parents=[common], help="print every default (or a scenario's values)"
     )
-    c2.add_argument("--config", metavar="FILE", type=_path)
+    c2.add_argument(
+        "--config",
+        metavar="FILE",
+        type=_path,
+        help="a scenario file: print it with every [plan] default filled in, its comments kept",
+    )
     c2.set_defaults(handler=_cmd_config_show)
 
     bench = sub.add_parser("bench", help="benchmarks against published instances and peers")
@@ -999,14 +1026,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="sources networkx is timed on (scaled to all)",
     )
     b.add_argument("--workers", type=_positive_int, default=2, help="threads for csgraph")
-    b.add_argument("--seed", type=_seed, default=0)
+    b.add_argument(
+        "--seed",
+        type=_seed,
+        default=0,
+        help="seed of the random choice of source nodes (default 0)",
+    )
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.set_defaults(handler=_cmd_bench_matrix)
 
     b = bench_sub.add_parser(
         "pmedian", parents=[common], help="solve OR-Library p-median files; one JSON line each"
     )
-    b.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    b.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE", help="OR-Library pmedN.txt instance files"
+    )
     b.add_argument("--time-limit", type=_time_limit, default=60.0, help="seconds per instance")
     b.add_argument("--json", action="store_true", help="print JSON lines (default)")
     b.set_defaults(handler=_cmd_bench_pmedian)
@@ -1014,7 +1048,9 @@ def build_parser() -> argparse.ArgumentParser:
     b = bench_sub.add_parser(
         "solomon", parents=[common], help="solve Solomon VRPTW files; one JSON line each"
     )
-    b.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    b.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE", help="Solomon instance files (C101.txt ...)"
+    )
     b.add_argument("--time-limit", type=_time_limit, default=30.0, help="seconds per instance")
     b.add_argument("--json", action="store_true", help="print JSON lines (default)")
     b.add_argument(

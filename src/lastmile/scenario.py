@@ -335,6 +335,43 @@ def _plan_settings(raw: Any, where: str, base_dir: Path) -> PlanSettings:
     return plan
 
 
+#: What each ``[plan]`` key means, its unit and allowed values: the comment ``lastmile config
+#: show`` writes after the key (the one description of the keys; a test checks that every
+#: :class:`PlanSettings` field has one, so no key is added undocumented).
+PLAN_KEY_DOCS: dict[str, str] = {
+    "network": "auto | synthetic | osm | a road-network file: where the roads come from",
+    "local_extract": "OSM extract file that `auto` tries first (default: the imported one)",
+    "outline": "county outline file, any vector format (default: the region's sources)",
+    "outline_crs": "CRS of outline, e.g. EPSG:4326 or gcj02 (default: the file's own)",
+    "boundaries": "township polygons file (default: the region's township sources)",
+    "boundaries_crs": "CRS of boundaries when the file has none, or gcj02",
+    "villages": "villages CSV/GeoJSON (default: the region's settlements from the network)",
+    "orders": "orders CSV/GeoJSON (default: a day generated from [demand] and seed)",
+    "p": "new hubs, >= 1 (the county centre stays open and is not counted)",
+    "max_per_township": "most new hubs in one township, >= 1",
+    "exclude_centre_township": "true | false: no new hub in the county centre's township",
+    "objective": "pmedian (mean access time) | mclp (demand within coverage_min) | pcenter (worst)",
+    "coverage_min": "minutes, > 0: the access time mclp counts as covered",
+    "demand_weight": "population | parcels: what weights a village in hub placement and study",
+    "candidates_per_township": ">= 1 candidate sites per township (default: [demand]'s)",
+    "location_time_limit_s": "seconds, > 0, at most a week: time limit of the hub location solve",
+    "routing_time_limit_s": "seconds, > 0, at most a week: safety cap per routed day",
+    "routing_solution_limit": "1 .. 2**31 - 1 solutions each routing search explores",
+    "routing_search": "ils (iterated local search) | gls (guided local search)",
+    "routing_mode": "per_depot (each order to its nearest depot) | joint (one model)",
+    "baseline_routing": "catchments (the plan's catchments from the centre) | joint (one model)",
+    "delivery_hour_cost": "CNY per delivery order-hour, >= 0: objective weight of early delivery",
+    "routing_first_solution": "auto (cheapest insertion up to 150 orders, else PATH_CHEAPEST_ARC)"
+    + "".join(f" | {name}" for name in FIRST_SOLUTION_STRATEGIES)
+    + ": OR-Tools first-solution strategy",
+    "routing_processes": "1 | 2: route baseline and plan in one process, or two side by side",
+    "routing_depot_candidates": ">= 1: depots a joint-mode order may be routed from",
+    "seed": "0 .. 2**32 - 1: seed of the generated order day",
+    "standin_scale": "> 0: size of the synthetic stand-in network (1 = the full county)",
+    "p_curve_max": ">= 1: `compare` computes the p-curve for p = 1 .. this (--p-max)",
+}
+
+
 #: The TOML type of every ``[plan]`` key (keys whose default is None included); from the field
 #: defaults, as building PlanSettings() here would check itself against this very table.
 _PLAN_TYPES: dict[str, type] = {
@@ -467,15 +504,36 @@ def check_hub_room(plan: PlanSettings, region: Region, where: str) -> None:
         )
 
 
-def _plan_toml(plan: PlanSettings) -> list[str]:
-    """The ``[plan]`` table of ``plan`` as TOML lines (unset keys as comments)."""
-    lines = ["[plan]"]
+#: the column at which :func:`_plan_toml` starts a key's description
+_DOC_COLUMN = 36
+
+
+def _plan_entries(plan: PlanSettings) -> list[tuple[str, str]]:
+    """Each ``[plan]`` key of ``plan`` and its TOML line without a comment (an unset key as the
+    comment ``# key = (unset)``: TOML has no null)."""
+    out = []
     for key, value in asdict(plan).items():
         if value is None:
-            lines.append(f"# {key} = (unset)")
+            out.append((key, f"# {key} = (unset)"))
         else:  # JSON's strings, numbers and booleans are TOML's (ints and floats kept apart)
-            lines.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
-    return lines
+            out.append((key, f"{key} = {json.dumps(value, ensure_ascii=False)}"))
+    return out
+
+
+def _doc_comment(key: str) -> str:
+    """The end-of-line comment describing ``[plan]`` key ``key`` (:data:`PLAN_KEY_DOCS`)."""
+    return f"# {PLAN_KEY_DOCS[key]}"
+
+
+def _with_doc(key: str, entry: str) -> str:
+    """``entry`` (a key's line) followed by the key's description at :data:`_DOC_COLUMN`."""
+    return f"{entry}{' ' * max(2, _DOC_COLUMN - len(entry))}{_doc_comment(key)}"
+
+
+def _plan_toml(plan: PlanSettings) -> list[str]:
+    """The ``[plan]`` table of ``plan`` as TOML lines (unset keys as comments), each key with its
+    description as an end-of-line comment."""
+    return ["[plan]", *(_with_doc(key, entry) for key, entry in _plan_entries(plan))]
 
 
 #: tables of a region file that a scenario cannot override (`lastmile config show` comments them)
@@ -566,7 +624,7 @@ def _trailing_comment(statement: _Statement) -> str:
 
 
 #: the comment :func:`_plan_toml` writes for an unset key (dropped on reading: it is rewritten)
-_UNSET = re.compile(r"#\s*(\w+)\s*=\s*\(unset\)\s*$")
+_UNSET = re.compile(r"#\s*(\w+)\s*=\s*\(unset\)\s*(#.*)?$")
 _EFFECTIVE_HEADER = "# effective scenario "
 
 
@@ -629,7 +687,9 @@ def scenario_toml(path: str | Path) -> str:
                 above.setdefault(name, []).extend(waiting)
             plan_seen = section == "plan"
             waiting = []
-            if comment := _trailing_comment(st):
+            # the key's description (written by config show) is written again, not kept
+            comment = _trailing_comment(st)
+            if comment and (name not in PLAN_KEY_DOCS or comment.rstrip() != _doc_comment(name)):
                 after[name] = comment
         else:
             place([*waiting, *st.lines])
@@ -639,10 +699,10 @@ def scenario_toml(path: str | Path) -> str:
     else:
         place(waiting)
     plan_lines = [f"[plan] {header_comment}".rstrip(), *head]
-    for line in _plan_toml(scenario.plan)[1:]:
-        key = line.lstrip("# ").split(" ", 1)[0]
+    for key, entry in _plan_entries(scenario.plan):
         plan_lines += above.get(key, [])
-        plan_lines.append(f"{line} {after[key]}" if key in after and "=" in line else line)
+        # the user's own comment on the key's line wins over the key's description
+        plan_lines.append(f"{entry} {after[key]}" if key in after else _with_doc(key, entry))
     plan_lines += tail
     if plan_at is None:
         top += ["", *plan_lines, ""] if top else [*plan_lines, ""]
