@@ -868,6 +868,16 @@ def test_a_previous_plan_folder_with_the_users_own_files_is_refused(
     after = tree(out)
     assert after["my_notes.txt"] == b"my notes" and after["analysis/fig.py"] == b"x"
     assert after["kpis.json"] == before["kpis.json"]
+    # a folder written before the list existed: judged by the names lastmile's outputs have
+    (out / ".lastmile-files").unlink()
+    (out / "analysis" / "fig.py").unlink()
+    (out / "analysis").rmdir()
+    code, _, err = cli(capsys, *plan_args(small_cache, out))
+    assert_error(code, err, 2, "holds files lastmile did not write: my_notes.txt")
+    (out / "my_notes.txt").unlink()
+    code, _, err = cli(capsys, *plan_args(small_cache, out))
+    assert code == 0, err
+    assert set(tree(out)) == PLAN_FILES
 
 
 def test_an_output_folder_that_cannot_be_renamed_is_refused_before_the_run(
@@ -1152,6 +1162,20 @@ def test_a_cache_directory_that_cannot_be_written_is_named_before_any_work(
     code, _, err = cli(capsys, "network", "--network", "synthetic", "--cache-dir", str(locked))
     assert_error(code, err, 2, f"cache directory {locked} cannot be written: Operation not "
                  "permitted", "--cache-dir DIR or set LASTMILE_CACHE_DIR")  # fmt: skip
+    # bb18 (re-test): a read-only cache that already holds what a run needs still serves; a
+    # file it then cannot take is named as the cache's
+    (locked / "network-x.npz").write_bytes(b"x")
+    assert lastmile.config.cache_dir(locked) == locked
+    from lastmile.cli import _in_the_cache, build_parser
+    from lastmile.errors import OutputError
+
+    args = build_parser().parse_args(["network", "--cache-dir", str(locked)])
+    failed = OutputError(f"cannot write {locked / 'matrix-1.npz'}: Permission denied", "x")
+    told = _in_the_cache(failed, args)
+    assert "(in the cache directory, which cannot be written)" in str(told)
+    assert "--cache-dir DIR or set LASTMILE_CACHE_DIR" in str(told)
+    elsewhere = OutputError(f"cannot write {tmp_path / 'out' / 'a.csv'}: Permission denied", "x")
+    assert _in_the_cache(elsewhere, args) is elsewhere
     under_a_file = tmp_path / "file"
     under_a_file.write_text("x", encoding="utf-8")
     code, _, err = cli(capsys, "network", "--cache-dir", str(under_a_file / "cache"))

@@ -30,8 +30,16 @@ from lastmile.boundaries import (
     load_townships,
     save_townships,
 )
-from lastmile.config import MAX_DURATION_S, SEED_LIMIT, Region, cache_dir, load_region
-from lastmile.errors import DataError, InputError, LastmileError
+from lastmile.config import (
+    CACHE_DIR_HINT,
+    MAX_DURATION_S,
+    SEED_LIMIT,
+    Region,
+    cache_dir,
+    cache_path,
+    load_region,
+)
+from lastmile.errors import DataError, InputError, LastmileError, OutputError
 from lastmile.io import check_output_dir, write_bytes, write_geopackage
 from lastmile.location import OBJECTIVES
 from lastmile.map_assets import describe_map_assets, fetch_map_assets, resolve_map_assets
@@ -1129,6 +1137,18 @@ def _interrupted_text() -> str:
     return "lastmile: terminated (SIGTERM)" if terminated else "lastmile: interrupted"
 
 
+def _in_the_cache(exc: LastmileError, args: argparse.Namespace) -> LastmileError:
+    """A file that could not be written in a read-only cache: say it is the cache, and how to
+    choose another (the generic hint spoke of an output folder)."""
+    if not isinstance(exc, OutputError):
+        return exc
+    cache = cache_path(getattr(args, "cache_dir", None))
+    if not any(f"cannot write {c}{os.sep}" in exc.message for c in (cache, cache.absolute())):
+        return exc
+    return OutputError(f"{exc.message} (in the cache directory, which cannot be written)",
+                       CACHE_DIR_HINT)  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
@@ -1152,7 +1172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LastmileError as exc:
         if args.debug:
             raise
-        print(f"lastmile: error: {exc}", file=sys.stderr)
+        print(f"lastmile: error: {_in_the_cache(exc, args)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(_interrupted_text(), file=sys.stderr)

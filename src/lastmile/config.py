@@ -1125,21 +1125,35 @@ def cache_dir(explicit: str | Path | None = None) -> Path:
     Order: ``explicit``, ``$LASTMILE_CACHE_DIR``, ``$XDG_CACHE_HOME/lastmile``,
     ``~/.cache/lastmile``.
     """
-    if explicit is not None:
-        path = Path(explicit)
-    elif os.environ.get(CACHE_DIR_ENV):
-        path = Path(os.environ[CACHE_DIR_ENV])
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        path = Path(base) / "lastmile"
-    how = f"give --cache-dir DIR or set {CACHE_DIR_ENV} to a folder you can write"
+    path = cache_path(explicit)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        # every run may add to the cache (a new matrix, an outline): a folder that cannot be
-        # written must fail now, naming itself, not part-way through a run
-        os.rmdir(tempfile.mkdtemp(dir=path, prefix=".lastmile-probe-"))
     except OSError as exc:
         raise InputError(
-            f"cache directory {path} cannot be written: {exc.strerror or exc}", how
+            f"cache directory {path} cannot be written: {exc.strerror or exc}", CACHE_DIR_HINT
         ) from exc
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=path, prefix=".lastmile-probe-"))
+    except OSError as exc:
+        # a read-only cache that already holds what a run needs (a shared one) still serves;
+        # an empty one cannot: it must fail now, naming itself, not part-way through a run
+        if not any(path.iterdir()):
+            raise InputError(
+                f"cache directory {path} cannot be written: {exc.strerror or exc}",
+                CACHE_DIR_HINT,
+            ) from exc
     return path
+
+
+#: what to do about a cache directory that cannot be written
+CACHE_DIR_HINT = f"give --cache-dir DIR or set {CACHE_DIR_ENV} to a folder you can write"
+
+
+def cache_path(explicit: str | Path | None = None) -> Path:
+    """Where :func:`cache_dir` puts the cache (nothing created or checked)."""
+    if explicit is not None:
+        return Path(explicit)
+    if os.environ.get(CACHE_DIR_ENV):
+        return Path(os.environ[CACHE_DIR_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "lastmile"

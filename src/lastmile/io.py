@@ -12,6 +12,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -129,14 +130,22 @@ def _files_under(folder: Path) -> set[str]:
     }
 
 
+#: the files an output folder written before :data:`OUTPUT_INDEX` may hold: tables, reports,
+#: the GeoPackage at its top, maps and plots in their folders
+_LEGACY_OUTPUT = re.compile(r"[^/]+\.(csv|json|md|gpkg)|maps/[^/]+\.html|plots/[^/]+\.png")
+
+
 def _refuse_foreign_files(target: Path) -> None:
     """Refuse a previous output folder that holds files lastmile did not write there (notes, an
     analysis folder): replacing the folder as a whole would delete them."""
     index = target / OUTPUT_INDEX
-    if not index.is_file():  # written before the index existed, or not an output folder
+    if index.is_file():
+        ours = set(index.read_text(encoding="utf-8").splitlines())
+        foreign = sorted(_files_under(target) - ours)
+    elif (target / "manifest.json").is_file():  # written before the index: by the names it has
+        foreign = sorted(f for f in _files_under(target) if not _LEGACY_OUTPUT.fullmatch(f))
+    else:
         return
-    ours = set(index.read_text(encoding="utf-8").splitlines())
-    foreign = sorted(_files_under(target) - ours)
     if foreign:
         shown = ", ".join(foreign[:3]) + (
             f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
