@@ -473,7 +473,7 @@ def test_pickups_that_never_reach_the_centre_count_as_not_arrived(
     bound; mean / p90 are over those that arrived, and the covers text and console say so."""
     from lastmile.cli import _lead_cell
     from lastmile.endtoend import lead_stats
-    from lastmile.study import _not_arrived_clause
+    from lastmile.study import not_arrived_clause
 
     minutes = [60.0, 100.0, 300.0, np.nan, np.nan]
     arrival = [40_000.0, 45_000.0, 80_000.0, np.nan, np.nan]
@@ -486,7 +486,7 @@ def test_pickups_that_never_reach_the_centre_count_as_not_arrived(
     assert none == {"orders": 1, "not_arrived": 1, "share_within_2h": 0.0,
                     "share_within_4h": 0.0, "share_same_day": 0.0}  # fmt: skip
     assert lead_stats([10.0], [100.0])["not_arrived"] == 0
-    clause = _not_arrived_clause({"baseline": {"pickup_to_centre": lead_stats([1.0], [1.0])},
+    clause = not_arrived_clause({"baseline": {"pickup_to_centre": lead_stats([1.0], [1.0])},
                                   "plan": {"pickup_to_centre": st}})  # fmt: skip
     assert "plan pickup_to_centre: 2 of 5" in clause and "baseline" not in clause
     assert _lead_cell(st) == "153.3 / 300.0 (3 of 5 arrived this day)"
@@ -517,6 +517,23 @@ def test_a_trunk_run_off_its_schedule_is_a_warning() -> None:
     assert warnings[0].startswith("morning trunk run: hub(s) h2 at 09:59 reached after "
                                   "hub_latest_arrival 09:30")  # fmt: skip
     assert warnings[1].startswith("evening trunk run: hub(s) h2, h3 not reached")
-    on_time = SimpleNamespace(**{**vars(result), "morning": run({"h1": 8 * 3600}, [], False),
-                                 "evening": None})  # fmt: skip
+    # bb19 D7: no evening run at all while hubs collected pickups
+    kinds = {"p1": "pickup", "d1": "delivery", "d2": "delivery"}
+    problem = SimpleNamespace(order=lambda oid: SimpleNamespace(kind=kinds[oid]))
+
+    def day(routes: dict[str, list[str]]) -> SimpleNamespace:
+        return SimpleNamespace(problem=problem, solution=SimpleNamespace(routes=[
+            SimpleNamespace(depot=d, stops=[SimpleNamespace(order_id=o) for o in stops])
+            for d, stops in routes.items()]))  # fmt: skip
+
+    inputs = SimpleNamespace(region=SimpleNamespace(trunk=trunk), centre_id="C")
+    no_evening = SimpleNamespace(
+        inputs=inputs,
+        morning=run({"h1": 8 * 3600}, [], False),
+        evening=None,
+        planned=day({"h1": ["d1", "p1"], "C": ["d2"]}),
+    )
+    (warning,) = PlanResult.trunk_warnings(no_evening)  # type: ignore[arg-type]
+    assert warning.startswith("no evening trunk run: the pickups of hub(s) h1 stay")
+    on_time = SimpleNamespace(**{**vars(no_evening), "planned": day({"h1": ["d1"], "C": ["p1"]})})
     assert PlanResult.trunk_warnings(on_time) == []  # type: ignore[arg-type]

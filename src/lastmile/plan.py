@@ -1143,6 +1143,22 @@ class PlanResult:
                     "do not reach the county centre this day (lead_time pickup_to_centre "
                     f"not_arrived) - {more}"
                 )
+        else:
+            problem, centre = self.planned.problem, self.inputs.centre_id
+            kept = sorted(
+                {
+                    r.depot
+                    for r in self.planned.solution.routes
+                    if r.depot != centre
+                    and any(problem.order(s.order_id).kind == "pickup" for s in r.stops)
+                }
+            )
+            if kept:
+                out.append(
+                    f"no evening trunk run: the pickups of hub(s) {', '.join(kept)} stay in "
+                    "their cold rooms and do not reach the county centre this day (lead_time "
+                    "pickup_to_centre not_arrived) - set [trunk] evening_departure for a run"
+                )
         return out
 
     def _like_for_like(self) -> dict[str, Any]:

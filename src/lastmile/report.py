@@ -47,7 +47,7 @@ from lastmile.maps import plan_map, save_map
 from lastmile.plan import Placement, PlanInputs, PlanResult, RoutePlan, trunk_routes
 from lastmile.plots import delivery_time_distribution, minutes_saved_by_township
 from lastmile.plots import p_curve as plot_p_curve
-from lastmile.study import AccessStudy, PlanComparison, markdown_table
+from lastmile.study import AccessStudy, PlanComparison, markdown_table, not_arrived_clause
 
 VERSIONED = ("osmnx", "networkx", "scipy", "numpy", "geopandas", "shapely", "ortools", "folium")
 
@@ -495,6 +495,9 @@ def _like_for_like_markdown(k: dict[str, Any]) -> list[str]:
         for what, st in blocks.items():
             rows.append({"scenario": scen, "measure": what, **st})
     out += [markdown_table(pd.DataFrame(rows).fillna("")), ""]
+    late = not_arrived_clause(k["lead_time"])
+    if late:  # the clause starts "; did not arrive ..."
+        out += [f"**Not every order arrived this day**: {late[2:]}.", ""]
     out += [f"## Routed figures over the same {n} orders (trunk and hub cost included)", ""]
     out += [
         markdown_table(pd.DataFrame([{"": s, **v} for s, v in k["routed_compared"].items()])),

@@ -731,7 +731,7 @@ def _curve_row(stats: Mapping[str, float]) -> dict[str, float]:
     }
 
 
-def _not_arrived_clause(lead_time: Mapping[str, Any]) -> str:
+def not_arrived_clause(lead_time: Mapping[str, Any]) -> str:
     """The orders of the lead-time blocks with no arrival this day, named per scenario."""
     parts = [
         f"{scen} {what}: {st['not_arrived']} of {st['orders']}"
@@ -816,7 +816,7 @@ def kpi_coverage(kpis: Mapping[str, Any]) -> dict[str, str]:
                     else ")"
                 )
             )
-            + _not_arrived_clause(kpis["lead_time"])
+            + not_arrived_clause(kpis["lead_time"])
         )
     if "routed_compared" in kpis:
         out["routed_compared"] = (
