@@ -65,7 +65,7 @@ def test_layers_legend_and_labels(small: Case) -> None:
     assert len(names) == expected_overlays(small, "plan")
     depots = sorted(small.routes.loc[small.routes["scenario"] == "plan", "depot"].unique())
     assert [n for n in names if n.startswith("Routes from")] == [
-        f"Routes from 枢纽{d[1:]} ({d}): 1 vehicle(s)" for d in depots
+        f"Routes from 枢纽{d[1:]} ({d}): 1 vehicle(s), 1 trip(s)" for d in depots
     ]
     assert {"Townships: minutes saved", "Hub catchments", "Villages (10)", "Hubs (3)",
             "Unassigned orders (1)"} <= set(names)  # fmt: skip
@@ -77,7 +77,7 @@ def test_layers_legend_and_labels(small: Case) -> None:
     assert "<title>Suichang hubs — synthetic stand-in</title>" in page
     # one polyline per plan route, tooltips naming vehicle and stops; the one violated stop
     assert page.count("L.polyline(") == 2
-    assert "P00 (cold van): 3 stops" in page and "P01 (truck): 3 stops" in page
+    assert "P00 trip 1 (cold van): 3 stops" in page and "P01 trip 1 (truck): 3 stops" in page
     assert page.count('"cold_chain": "VIOLATED"') == 1
     assert "cold-chain limit 45 min unreachable from any hub" in page
     assert "1 unassigned order(s); cold chain: 1 violation(s) among served orders" in page
@@ -85,12 +85,39 @@ def test_layers_legend_and_labels(small: Case) -> None:
     assert "OpenStreetMap\\u003c/a\\u003e contributors" in page  # tile attribution
 
 
+def test_trips_are_counted_as_trips_and_search_orders_show_their_evidence(small: Case) -> None:
+    """bb19 D1: a route layer read "3 vehicle(s)" for three trips of one van, and each trip's
+    stops restarted at "Stop 1" with no trip number. bb19 D2: an order the search left showed
+    "Reason: search" without the evidence unassigned.csv gives."""
+    plan = small.routes[small.routes["scenario"] == "plan"]
+    first = plan.iloc[[0]]
+    depot = first["depot"].iloc[0]
+    second = first.assign(trip=2)  # the same van again, on a second trip
+    routes = pd.concat([small.routes.assign(trip=1), second], ignore_index=True)
+    van = first["vehicle_id"].iloc[0]
+    stops = small.stops.assign(trip=1)
+    again = stops[stops["vehicle_id"] == van].assign(trip=2)
+    stops = pd.concat([stops, again], ignore_index=True)
+    evidence = "servable alone (direct trip from depot H0: 42.0 min); the search left it"
+    left = small.unassigned.assign(reason="search", binding="", detail=evidence)
+    m = plan_map(**_with(small, routes=gpd.GeoDataFrame(routes, crs=4326),
+                         stops=gpd.GeoDataFrame(stops, crs=4326), unassigned=left),
+                 title="t", source_label=OSM)  # fmt: skip
+    names = overlay_names(m)
+    assert f"Routes from 枢纽{depot[1:]} ({depot}): 1 vehicle(s), 2 trip(s)" in names
+    page = m.get_root().render()
+    assert f"{van} trip 2 (cold van): 3 stops" in page and '"trip": 2' in page
+    assert evidence in page
+
+
 def test_compare_map_baseline_left_plan_right(small: Case) -> None:
     baseline_villages = small.villages.assign(facility="H0")
     dual = compare_map(**small.frames(), title="Before and after", source_label=SYNTHETIC,
                        baseline_villages=baseline_villages)  # fmt: skip
     left, right = overlay_names(dual.m1), overlay_names(dual.m2)
-    assert [n for n in left if n.startswith("Routes")] == ["Routes from 枢纽0 (H0): 2 vehicle(s)"]
+    assert [n for n in left if n.startswith("Routes")] == [
+        "Routes from 枢纽0 (H0): 2 vehicle(s), 2 trip(s)"
+    ]
     assert len(right) == expected_overlays(small, "plan")
     assert "Unassigned orders (0)" in left and "Unassigned orders (1)" in right
     page = dual.get_root().render()
@@ -147,10 +174,12 @@ def test_real_data_label_is_not_flagged_synthetic(small: Case) -> None:
 def test_baseline_scenario_draws_baseline_routes_only(small: Case) -> None:
     m = plan_map(**small.frames(), title="t", source_label=OSM, scenario="baseline")
     names = overlay_names(m)
-    assert [n for n in names if n.startswith("Routes")] == ["Routes from 枢纽0 (H0): 2 vehicle(s)"]
+    assert [n for n in names if n.startswith("Routes")] == [
+        "Routes from 枢纽0 (H0): 2 vehicle(s), 2 trip(s)"
+    ]
     assert "Unassigned orders (0)" in names
     page = m.get_root().render()
-    assert "B00 (cold van)" in page and "P00 (cold van)" not in page
+    assert "B00 trip 1 (cold van)" in page and "P00 trip 1 (cold van)" not in page
     assert '"cold_chain": "VIOLATED"' not in page
 
 
@@ -491,12 +520,13 @@ def test_stop_popup_and_route_tooltip_in_browser(
     assert _js_errors(browser) == []
     bad = small.stops[~small.stops["cold_chain_ok"]].iloc[0]
     assert shown["popup"] == (
-        f"Vehicle P00 Stop 1 Village {bad['village']} Order P00-O1 Kind delivery Product chilled "
-        f"Arrival {bad['arrival']} Time in vehicle 150 min Limit 120 min Cold chain VIOLATED"
+        f"Vehicle P00 Trip 1 Stop 1 Village {bad['village']} Order P00-O1 Kind delivery "
+        f"Product chilled Arrival {bad['arrival']} Time in vehicle 150 min Limit 120 min "
+        "Cold chain VIOLATED"
     )
     route = small.routes[small.routes["vehicle_id"] == "P00"].iloc[0]
     assert (
-        f"P00 (cold van): 3 stops, {route['km']:.1f} km, {route['hours']:.2f} h"
+        f"P00 trip 1 (cold van): 3 stops, {route['km']:.1f} km, {route['hours']:.2f} h"
         in (shown["tooltips"])
     )
 

@@ -742,21 +742,28 @@ def _add_routes(
     hub_name: Mapping[str, str], tol: float, precision: int,
 ) -> None:  # fmt: skip
     geoms = _prepare(rt.geometry, tol, precision, preserve_topology=False)
-    rt = rt.assign(_geom=geoms, _depot=rt["depot"].astype(str), _veh=rt["vehicle_id"].astype(str))
-    st = st.assign(_veh=st["vehicle_id"].astype(str))
+    # a row is one trip of a vehicle (multi-trip days): trip 1 where the frames have no trips
+    trip_of = (lambda f: f["trip"].astype(int)) if "trip" in rt.columns else (lambda f: 1)
+    rt = rt.assign(_geom=geoms, _depot=rt["depot"].astype(str), _veh=rt["vehicle_id"].astype(str),
+                   _trip=trip_of(rt))  # fmt: skip
+    st = st.assign(_veh=st["vehicle_id"].astype(str),
+                   _trip=st["trip"].astype(int) if "trip" in st.columns else 1)  # fmt: skip
     colours = _colour_of(rt["_veh"])  # one colour per vehicle across the whole map
     for depot in [h for h in hub_ids if h in set(rt["_depot"])]:
         part = rt[rt["_depot"] == depot]
         group = folium.FeatureGroup(
-            name=f"Routes from {_esc(hub_name[depot])} ({depot}): {len(part)} vehicle(s)",
+            name=f"Routes from {_esc(hub_name[depot])} ({depot}): "
+                 f"{part['_veh'].nunique()} vehicle(s), {len(part)} trip(s)",
             show=True)  # fmt: skip
         for _, r in part.iterrows():
-            vstops = st[st["_veh"] == r["_veh"]]
+            vstops = st[(st["_veh"] == r["_veh"]) & (st["_trip"] == r["_trip"])]
             viol = int((~vstops["cold_chain_ok"].astype(bool)).sum())
-            label = (f"{_esc(r['vehicle_id'])} ({_esc(r['vehicle_type'])}): {int(r['n_stops'])} "
-                     f"stops, {_fmt(r['km'])} km, {_fmt(r['hours'], '.2f')} h")  # fmt: skip
+            label = (f"{_esc(r['vehicle_id'])} trip {r['_trip']} ({_esc(r['vehicle_type'])}): "
+                     f"{int(r['n_stops'])} stops, {_fmt(r['km'])} km, "
+                     f"{_fmt(r['hours'], '.2f')} h")  # fmt: skip
             info = [
                 ("Vehicle", _esc(r["vehicle_id"])),
+                ("Trip", str(r["_trip"])),
                 ("Type", _esc(r["vehicle_type"])),
                 ("Depot", _esc(f"{hub_name[depot]} ({depot})")),
                 ("Stops", str(int(r["n_stops"]))),
@@ -780,10 +787,11 @@ def _add_stops(
 ) -> None:
     if st.empty:
         return
-    st = st.sort_values(["_veh", "seq"])
+    st = st.sort_values(["_veh", "_trip", "seq"])
     ok = st["cold_chain_ok"].astype(bool)
     features = gpd.GeoDataFrame({
-        "vehicle": st["vehicle_id"].astype(str), "seq": st["seq"].astype(int),
+        "vehicle": st["vehicle_id"].astype(str), "trip": st["_trip"].astype(int),
+        "seq": st["seq"].astype(int),
         "village": st["village"].astype(str), "order": st["order_id"].astype(str),
         "kind": st["kind"].astype(str), "product": st["product_class"].astype(str),
         "arrival": st["arrival"].astype(str),
@@ -793,9 +801,9 @@ def _add_stops(
         "colour": [colours[v] if k else VIOLATION_COLOUR for v, k in zip(st["_veh"], ok,
                                                                           strict=True)],
     }, geometry=_prepare(st.geometry, 0.0, precision), crs="EPSG:4326")  # fmt: skip
-    fields = ["vehicle", "seq", "village", "order", "kind", "product", "arrival", "in_vehicle",
-              "limit", "cold_chain"]  # fmt: skip
-    aliases = ["Vehicle", "Stop", "Village", "Order", "Kind", "Product", "Arrival",
+    fields = ["vehicle", "trip", "seq", "village", "order", "kind", "product", "arrival",
+              "in_vehicle", "limit", "cold_chain"]  # fmt: skip
+    aliases = ["Vehicle", "Trip", "Stop", "Village", "Order", "Kind", "Product", "Arrival",
                "Time in vehicle", "Limit", "Cold chain"]  # fmt: skip
     folium.GeoJson(
         features,
@@ -803,8 +811,9 @@ def _add_stops(
         style_function=lambda f: {"color": f["properties"]["colour"],
                                   "fillColor": "#ffffff" if f["properties"]["cold_chain"] == "OK"
                                   else VIOLATION_COLOUR},
-        tooltip=folium.GeoJsonTooltip(fields=["vehicle", "seq", "village", "arrival", "cold_chain"],
-                                      aliases=["Vehicle", "Stop", "Village", "Arrival",
+        tooltip=folium.GeoJsonTooltip(fields=["vehicle", "trip", "seq", "village", "arrival",
+                                              "cold_chain"],
+                                      aliases=["Vehicle", "Trip", "Stop", "Village", "Arrival",
                                                "Cold chain"]),
         popup=folium.GeoJsonPopup(fields=fields, aliases=aliases),
     ).add_to(group)  # fmt: skip
@@ -826,18 +835,21 @@ def _add_unassigned(m: folium.Map, un: gpd.GeoDataFrame, precision: int) -> None
 
 
 def _binding_rows(u: pd.Series) -> list[tuple[str, str]]:
-    """The limit that rules an order out and the figures against it, as ``unassigned.csv``
-    gives them (none when the frame has no ``binding`` or the order has none)."""
+    """The limit that rules an order out and the figures against it, and the evidence, as
+    ``unassigned.csv`` gives them (what the frame and the order have of them)."""
     binding = u.get("binding")
-    if not isinstance(binding, str) or not binding:
-        return []
-    rows = [("Binding limit", _esc(binding))]
-    limit, best, unit = u.get("limit"), u.get("best"), u.get("unit")
-    if pd.notna(limit) and pd.notna(best):
-        if unit == "s":  # times read in minutes, as the detail text gives them
-            rows.append(("Limit / best", f"{float(limit) / 60:.1f} / {float(best) / 60:.1f} min"))
-        else:
-            rows.append(("Limit / best", f"{_esc(limit)} / {_esc(best)} {_esc(unit or '')}"))
+    rows: list[tuple[str, str]] = []
+    if isinstance(binding, str) and binding:
+        rows.append(("Binding limit", _esc(binding)))
+        limit, best, unit = u.get("limit"), u.get("best"), u.get("unit")
+        if pd.notna(limit) and pd.notna(best):
+            if unit == "s":  # times read in minutes, as the detail text gives them
+                rows.append(
+                    ("Limit / best", f"{float(limit) / 60:.1f} / {float(best) / 60:.1f} min")
+                )
+            else:
+                rows.append(("Limit / best", f"{_esc(limit)} / {_esc(best)} {_esc(unit or '')}"))
+    # the evidence of every reason, a `search` order's (no binding limit) too
     detail = u.get("detail")
     if isinstance(detail, str) and detail:
         rows.append(("Detail", _esc(detail)))
