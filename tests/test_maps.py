@@ -14,6 +14,7 @@ from typing import Any
 import folium
 import folium.plugins
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -108,6 +109,33 @@ def test_trips_are_counted_as_trips_and_search_orders_show_their_evidence(small:
     page = m.get_root().render()
     assert f"{van} trip 2 (cold van): 3 stops" in page and '"trip": 2' in page
     assert evidence in page
+
+
+def test_a_missing_parcel_lead_time_says_why(small: Case) -> None:
+    """bb19 D5: "—" read the same for a village without a parcel and for one whose parcel was
+    served in one scenario only (not compared); the popup now says which."""
+    from lastmile.report import _with_lead_times
+
+    ids = list(small.villages["id"].astype(str))
+    orders = pd.DataFrame({
+        "scenario": ["baseline", "plan", "baseline", "plan"],
+        "kind": "delivery", "village": [ids[0], ids[0], ids[1], ids[1]],
+        "compared": [True, True, False, False], "lead_min": [100.0, 160.0, 90.0, np.nan],
+    })  # fmt: skip
+    villages = _with_lead_times(small.villages, orders)
+    assert list(villages["lead_note"].iloc[:3]) == [
+        "",
+        "not compared: its parcel was served in one scenario only",
+        "no parcel order",
+    ]
+    m = plan_map(**_with(small, villages=villages), title="t", source_label=OSM)
+    (cluster,) = [
+        c for c in m._children.values() if isinstance(c, folium.plugins.FastMarkerCluster)
+    ]
+    popups = "".join(row[4] for row in cluster.data)
+    assert "Parcel lead time, centre only</th><td>100 min" in popups
+    assert "with hubs</th><td>not compared: its parcel was served in one scenario only" in popups
+    assert "with hubs</th><td>no parcel order" in popups and "Access time, with hubs" in popups
 
 
 def test_compare_map_baseline_left_plan_right(small: Case) -> None:

@@ -139,7 +139,9 @@ OFFLINE_NOTICE = """<script>
 if (typeof L === "undefined") {
   var n = document.createElement("div");
   n.id = "lastmile-offline-notice";
-  n.style.cssText = "font:16px sans-serif;margin:2em;padding:1em;border:2px solid #d00000;";
+  // on top of everything (the title box included), across the top of the window
+  n.style.cssText = "font:16px sans-serif;position:fixed;top:1em;left:1em;right:1em;"
+    + "z-index:100000;background:#ffffff;padding:1em;border:2px solid #d00000;";
   n.textContent = "This map could not load its map library (Leaflet) from the internet, so "
     + "nothing is drawn. Open it with an internet connection, or write maps that open offline: "
     + "lastmile fetch --map-assets, then lastmile plan --map-assets inline. The same data are in "

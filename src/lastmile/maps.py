@@ -694,15 +694,18 @@ def _add_villages(
             info.append(("Served by", _esc(f"{hub_name.get(str(fac), fac)} ({fac})")
                          if served else "—"))  # fmt: skip
         if "minutes_before" in vil.columns:
-            info.append(("Minutes before", _fmt(v["minutes_before"])))
+            info.append(("Access time, centre only", _fmt(v["minutes_before"], ".1f", " min")))
         if "minutes_after" in vil.columns:
-            info.append(("Minutes after", _fmt(v["minutes_after"])))
+            info.append(("Access time, with hubs", _fmt(v["minutes_after"], ".1f", " min")))
+        # a missing lead time says why (no parcel, or served in one scenario only)
+        note = v.get("lead_note")
+        why = note if isinstance(note, str) and note else "—"
         if "lead_min_before" in vil.columns:
-            info.append(
-                ("Parcel lead time, centre only", _fmt(v["lead_min_before"], ".0f", " min"))
-            )
+            info.append(("Parcel lead time, centre only",
+                         _fmt(v["lead_min_before"], ".0f", " min", missing=why)))  # fmt: skip
         if "lead_min_after" in vil.columns:
-            info.append(("Parcel lead time, with hubs", _fmt(v["lead_min_after"], ".0f", " min")))
+            info.append(("Parcel lead time, with hubs",
+                         _fmt(v["lead_min_after"], ".0f", " min", missing=why)))  # fmt: skip
         radius = round(3.0 + 9.0 * math.sqrt(float(p) / top), 1)
         rows.append([y, x, radius, colour, _table(info), _esc(v["name"])])
     folium.plugins.FastMarkerCluster(  # type: ignore[no-untyped-call]

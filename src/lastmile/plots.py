@@ -322,6 +322,8 @@ def p_curve(
         handles, labels = handles + h2, labels + l2
     if np.allclose(p, np.round(p)):
         ax.set_xticks(np.unique(p))
-    ax.legend(handles, labels, loc="best", fontsize="small")
+    # below the axes: "best" placement sees one axis only, and sat on the share curve
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3,
+              fontsize="small", frameon=False)  # fmt: skip
     ax.set_title(wrap_title(title, size[0]), fontsize=TITLE_PT)
     return _save(fig, path)

@@ -26,6 +26,7 @@ from typing import Any
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from lastmile import __version__
@@ -280,11 +281,20 @@ def _with_lead_times(villages: gpd.GeoDataFrame, orders: pd.DataFrame | None) ->
     """Mean parcel lead time per village before/after (over the orders served in both)."""
     if orders is None:
         return villages
-    par = orders[(orders["kind"] == "delivery") & orders["compared"]]
+    deliveries = orders[orders["kind"] == "delivery"]
+    par = deliveries[deliveries["compared"]]
     out = villages.copy()
     for name, col in (("baseline", "lead_min_before"), ("plan", "lead_min_after")):
         mean = par[par["scenario"] == name].groupby("village")["lead_min"].mean().round(1)
         out[col] = out["id"].map(mean)
+    # why a village has no figure: a parcel served in one scenario only is not compared
+    has_parcel = out["id"].isin(set(deliveries["village"]))
+    out["lead_note"] = np.where(
+        out["lead_min_before"].notna(),
+        "",
+        np.where(has_parcel, "not compared: its parcel was served in one scenario only",
+                 "no parcel order"),
+    )  # fmt: skip
     return out
 
 
