@@ -529,3 +529,22 @@ def test_settings_that_rebuild_the_network_after_hub_changes_say_so(
         alt.with_settings(standin_scale=0.12)
     assert hub in e.value.message and "without_hub" in e.value.message
     assert "apply the settings first" in (e.value.hint or "")
+
+
+def test_a_change_names_the_other_hubs_the_location_model_moved(
+    plan: lastmile.Plan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bb19 D8: swap_hub re-solves the placement, which also replaced a second hub, and
+    hub_changes named only the two sites asked for."""
+    hubs = plan.result.placement.hubs
+    moved = str(hubs["id"].iloc[-1])
+    other = hubs.assign(id=[*hubs["id"].iloc[:-1], "osm-elsewhere"])
+    re_solved = replace(plan, result=replace(plan.result,
+                        placement=replace(plan.result.placement, hubs=other)))  # fmt: skip
+    monkeypatch.setattr(lastmile.Plan, "_from_inputs", lambda *args, **kwargs: re_solved)
+    changed = plan._derived(plan.forced, plan.excluded, "swap_hub('a', 'b'): ...")
+    assert changed.hub_changes[-1] == (
+        f"swap_hub('a', 'b'): ...; the location model re-solved also closed {moved} and opened "
+        "osm-elsewhere"
+    )
+    assert changed.result.placement.changes == changed.hub_changes  # manifest and summary.md

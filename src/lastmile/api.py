@@ -451,10 +451,27 @@ class Plan:
         return self._derived(forced, excluded, change)
 
     def _derived(self, forced: tuple[str, ...], excluded: tuple[str, ...], change: str) -> Plan:
-        """This plan re-planned with other forced / excluded sites, ``change`` recorded."""
-        return self._from_inputs(
+        """This plan re-planned with other forced / excluded sites, ``change`` recorded.
+
+        The location model is solved again, so hubs other than the ones named may change too;
+        the record names them (a swap_hub that also replaced a second hub said nothing of it).
+        """
+        plan = self._from_inputs(
             self._source, forced, excluded, self.parallel, (*self.hub_changes, change)
         )
+        before, after = set(self.hubs["id"]), set(plan.hubs["id"])
+        asked_out = set(excluded) - set(self.excluded)
+        asked_in = set(forced) - set(self.forced)
+        closed, opened = sorted(before - after - asked_out), sorted(after - before - asked_in)
+        if not closed and not opened:
+            return plan
+        also = "; the location model re-solved also " + " and ".join(
+            f"{what} {', '.join(sites)}" for what, sites in (("closed", closed), ("opened", opened))
+            if sites
+        )  # fmt: skip
+        changes = (*self.hub_changes, change + also)
+        placement = replace(plan.result.placement, changes=changes)
+        return replace(plan, result=replace(plan.result, placement=placement), hub_changes=changes)
 
     def with_hub(self, which: str) -> Plan:
         """Re-plan with a hub forced at ``which``: a candidate site id, or a township (its
