@@ -136,6 +136,9 @@ def test_a_missing_parcel_lead_time_says_why(small: Case) -> None:
     assert "Parcel lead time, centre only</th><td>100 min" in popups
     assert "with hubs</th><td>not compared: its parcel was served in one scenario only" in popups
     assert "with hubs</th><td>no parcel order" in popups and "Access time, with hubs" in popups
+    # bb19 D8: name and id, as stop popups give them
+    first = small.villages.iloc[0]
+    assert f"Village</th><td>{first['name']} ({first['id']})" in popups
 
 
 def test_compare_map_baseline_left_plan_right(small: Case) -> None:

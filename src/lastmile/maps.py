@@ -558,6 +558,10 @@ def _draw_scenario(
         _add_catchments(m, vil, hb, colours, precision)
     _add_villages(m, vil, colours, hub_name, precision, disable_clustering_at_zoom)
     _add_hubs(m, hb, vil, precision)
+    # a stop names its village as the village popups do: name and id (stops.csv has the id)
+    names = dict(zip(vil["id"].astype(str), vil["name"].astype(str), strict=True))
+    st = st.assign(village=[f"{names[v]} ({v})" if v in names else v
+                            for v in st["village"].astype(str)])  # fmt: skip
     _add_routes(m, rt, st, hub_ids, hub_name, tol, precision)
     _add_unassigned(m, un, precision)
     return (
@@ -688,7 +692,7 @@ def _add_villages(
         fac = v["facility"] if has_facility else None
         served = fac is not None and not (isinstance(fac, float) and math.isnan(fac))
         colour = colours.get(str(fac), "#555555") if served else "#555555"
-        info = [("Village", _esc(v["name"])), ("Township", _esc(v["township"])),
+        info = [("Village", _esc(f"{v['name']} ({v['id']})")), ("Township", _esc(v["township"])),
                 ("Population", f"{int(p):,}")]  # fmt: skip
         if has_facility:
             info.append(("Served by", _esc(f"{hub_name.get(str(fac), fac)} ({fac})")
