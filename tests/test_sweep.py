@@ -816,3 +816,19 @@ def test_an_imported_extract_counts_among_an_auto_scenarios_inputs(tmp_path: Pat
     )
     # a scenario that names its roads does not depend on the imported extract
     assert input_hashes(load_scenario(network="synthetic"), "", str(cache)) == {}
+
+
+def test_a_key_without_effect_is_labelled_on_the_tornado(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bb19 D8: a key that did not move the headline was an empty row, with no bar and no word."""
+    figures: list[Any] = []
+    monkeypatch.setattr(lastmile.sweep, "_save_png", lambda fig, path: figures.append(fig) or path)
+    sens = pd.DataFrame({
+        "key": ["plan.p", "cold_chain.produce_max_in_vehicle_min"],
+        "low_value": [5, 30], "high_value": [15, 120],
+        "headline_at_low": [0.60, 0.70], "headline_at_high": [0.80, 0.70],
+    })  # fmt: skip
+    lastmile.sweep.plot_tornado(sens, 0.70, tmp_path / "tornado.png")
+    notes = [t.get_text() for t in figures[0].axes[0].texts]
+    assert notes == ["no effect"]

@@ -1057,6 +1057,11 @@ def plot_tornado(
     ax.barh(y, lo - base, left=base, color="#d62728", alpha=0.7, label="at lowest value")
     ax.barh(y, hi - base, left=base, color="#1f77b4", alpha=0.7, label="at highest value")
     ax.axvline(base, color="black", lw=0.8)
+    # a key that does not move the headline draws no bar: say so rather than leave a blank row
+    for row, (a, b) in enumerate(zip(lo, hi, strict=True)):
+        if abs(a - base) < 0.005 and abs(b - base) < 0.005:
+            ax.annotate("no effect", (base, row), xytext=(6, 0), textcoords="offset points",
+                        va="center", fontsize=8, color="#555555")  # fmt: skip
     ax.set_yticks(
         y,
         [
