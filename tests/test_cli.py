@@ -510,3 +510,19 @@ def test_empty_path_option_refused(
     err = capsys.readouterr().err
     assert f"error: argument {option}: empty path: give a file or folder" in err
     assert err.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
+def test_a_p_curve_beyond_the_townships_is_refused_before_the_routed_days(
+    small_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """bb20 D1: `compare --p-max 25` routed both days and the curve up to p = 19, then failed
+    with exit 3 and a message about p (the user's p was 10) telling them to lower it."""
+    monkeypatch.setattr("lastmile.cli.plan_on", lambda *a, **k: pytest.fail("the days were routed"))
+    code = main(["compare", "--network", "synthetic", "--standin-scale", str(TEST_SCALE),
+                 "--cache-dir", str(small_cache), "--skip-fleet-needed", "--p-max", "25",
+                 "--out", str(tmp_path / "study")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert re.search(r"--p-max / \[plan\] p_curve_max = 25: at most 1\d new hubs fit", err), err
+    assert "give --p-max 1" in err and not (tmp_path / "study").exists()

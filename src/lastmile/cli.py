@@ -59,7 +59,9 @@ from lastmile.plan import (
     PlanInputs,
     RoutePlan,
     delivery_study,
+    most_new_hubs,
     place_hubs,
+    plan_on,
     prepare,
     route_days,
     run_plan,
@@ -576,13 +578,17 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     scenario = _scenario(args)
     p_max = scenario.plan.p_curve_max  # --p-max, else the scenario's
     progress = _Steps(8 + p_max)
-    result = run_plan(
-        scenario,
-        reference_dir=args.reference_data,
-        cache=args.cache_dir,
-        progress=progress,
-        with_fleet_needed=not args.skip_fleet_needed,
+    inputs = prepare(
+        scenario, reference_dir=args.reference_data, cache=args.cache_dir, progress=progress
     )
+    fit = most_new_hubs(inputs)
+    if p_max > fit:  # found before the routed days and the curve, not at its end
+        raise InputError(
+            f"--p-max / [plan] p_curve_max = {p_max}: at most {fit} new hubs fit with [plan] "
+            f"max_per_township = {scenario.plan.max_per_township}",
+            f"give --p-max {fit} or less (or p_curve_max in the scenario)",
+        )
+    result = plan_on(inputs, progress=progress, with_fleet_needed=not args.skip_fleet_needed)
     inputs, study = result.inputs, result.study
     if inputs.source.synthetic:
         print(f"*** {inputs.source.label}: every output made from it says so ***", file=sys.stderr)

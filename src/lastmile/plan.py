@@ -546,6 +546,14 @@ def place_hubs(
     return Placement(hubs.reset_index(drop=True), rows, result, tuple(forced), tuple(excluded))
 
 
+def most_new_hubs(inputs: PlanInputs) -> int:
+    """The most new hubs the candidate sites allow: ``max_per_township`` per township that has
+    candidates (the county centre's own site aside); a larger p is infeasible."""
+    candidates = inputs.facilities.drop(index=inputs.facilities.index[inputs.centre_row])
+    per_township = candidates.groupby("township").size()
+    return int(np.minimum(per_township, inputs.scenario.plan.max_per_township).sum())
+
+
 def delivery_study(inputs: PlanInputs, open_rows: Sequence[int]) -> AccessStudy:
     """Delivery times from the county centre alone versus the open facility rows (centre + hubs)."""
     return access_study(
