@@ -322,7 +322,7 @@ def _routed_block(df: pd.DataFrame, extra: Mapping[str, Any] | None = None) -> d
         "vehicle_hours_per_order": round(sums["vehicle_h"] / n, 3),
         "cost_per_order": round(sums["cost"] / n, 2),
     }
-    if extra and (extra["hubs_without_orders"] or any(add.values())):
+    if extra is not None:  # always there when costs can lie on no order (0 and [] when none)
         block["not_on_any_order"] = {
             "hubs_without_orders": list(extra["hubs_without_orders"]),
             **{k: round(v, 2) for k, v in add.items()},

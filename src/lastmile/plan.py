@@ -1554,8 +1554,10 @@ def order_tables(
         evening=evening,
         hub_daily_cost=trunk.hub_daily_cost,
     )
+    # the baseline has no hubs and no trunk runs: its figures (zeros) keep the keys the same
+    none = unallocated_costs(baseline.problem, baseline.solution, centre_id=centre)
     names = {t.code: t.name for t in inputs.region.townships}
-    return end_to_end(base, plan, names, {"plan": idle})
+    return end_to_end(base, plan, names, {"baseline": none, "plan": idle})
 
 
 def baseline_depots(inputs: PlanInputs) -> gpd.GeoDataFrame:

@@ -834,7 +834,8 @@ def kpi_coverage(kpis: Mapping[str, Any]) -> dict[str, str]:
                 + (", ".join(t["not_on_any_order"]["hubs_without_orders"]) or "none")
                 + ", trunk runs' shares for hubs whose orders of that run went unserved)"
                 for scen, t in kpis["routed_totals"].items()
-                if "not_on_any_order" in t
+                if (t.get("not_on_any_order") or {}).get("hubs_without_orders")
+                or (t.get("not_on_any_order") or {}).get("cost")
             )
         )
     if "cold_chain" in kpis:
