@@ -526,3 +526,25 @@ def test_a_p_curve_beyond_the_townships_is_refused_before_the_routed_days(
     assert code == 2
     assert re.search(r"--p-max / \[plan\] p_curve_max = 25: at most 1\d new hubs fit", err), err
     assert "give --p-max 1" in err and not (tmp_path / "study").exists()
+
+
+def test_sigterm_while_the_network_is_built_stops_the_command_too(tmp_path: Path) -> None:
+    """bb20 D2: SIGTERM in the first stage ended the process by the signal's default action,
+    without a word (a thread started before the signals were blocked took it); Ctrl-C did not."""
+    import os
+    import signal
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lastmile.cli", "plan", "--network", "synthetic",
+         "--standin-scale", "0.3", "--cache-dir", str(tmp_path / "cache"),
+         "--out", str(tmp_path / "out")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # "lastmile: [1/7] road network (0 s)": the stage has begun
+    assert "road network" in first, first
+    os.kill(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, (proc.returncode, err)
+    assert err.strip().endswith("lastmile: terminated (SIGTERM)") and "Traceback" not in err
+    assert not (tmp_path / "out").exists()

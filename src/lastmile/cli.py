@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any, NoReturn
 
 from lastmile import __version__
@@ -1114,6 +1115,13 @@ def _interruptible() -> Iterator[None]:
             print(_interrupted_text(), file=sys.stderr, flush=True)
             os._exit(_interrupted_code())
 
+    def terminated(signum: int, frame: FrameType | None) -> None:
+        # threads started before the block (by imported libraries) do not block SIGTERM; one of
+        # them may take it, and its default action ended the process without a word
+        _RECEIVED.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminated)
     signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     watcher = threading.Thread(target=watch, name="lastmile-sigint", daemon=True)
     watcher.start()
@@ -1123,6 +1131,7 @@ def _interruptible() -> Iterator[None]:
         stop.set()
         watcher.join()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+        signal.signal(signal.SIGTERM, previous)
 
 
 #: the signals that stop a command cleanly: Ctrl-C, and SIGTERM, which `kill`, `timeout`,
