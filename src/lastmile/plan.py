@@ -1319,7 +1319,10 @@ def _catchment_index(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> NDArray[np.i
 
 
 def supply_hubs(
-    inputs: PlanInputs, hubs: gpd.GeoDataFrame, to_centre: frozenset[str] = frozenset()
+    inputs: PlanInputs,
+    hubs: gpd.GeoDataFrame,
+    to_centre: frozenset[str] = frozenset(),
+    unservable: frozenset[str] = frozenset(),
 ) -> tuple[DepotSupply, TrunkRun]:
     """Catchments, the routed morning trunk run and the depots' van departure times.
 
@@ -1328,7 +1331,9 @@ def supply_hubs(
     centre's at the cut-off. Without hub cold rooms, produce pickups are pinned to the centre so
     their cold-chain limit runs until the centre. Deliveries of a hub the trunk fleet cannot
     supply (``morning.solution.unassigned``, reported in kpis) are served from the centre,
-    and so are the orders in ``to_centre`` (see :func:`centre_fallbacks`).
+    and so are the orders in ``to_centre`` (see :func:`centre_fallbacks`). Orders in
+    ``unservable`` (no vehicle of their hub or of the centre can serve them alone: reported
+    ``infeasible``) stay pinned to their hub, but the trunk does not carry their parcels.
     """
     trunk = inputs.region.trunk
     orders = inputs.orders
@@ -1345,7 +1350,7 @@ def supply_hubs(
         depot = pins.get(str(o.id))
         if depot is None:
             continue
-        if o.kind == "delivery" and depot != centre:
+        if o.kind == "delivery" and depot != centre and str(o.id) not in unservable:
             q = loads.setdefault(depot, {"kg": 0, "parcels": 0})
             q["kg"] += int(o.kg)
             q["parcels"] += int(o.parcels)
@@ -1357,7 +1362,9 @@ def supply_hubs(
     # scenario's delivery_hour_cost times the hubs' mean number of deliveries, so among routes of
     # equal km the run reaches its hubs early (the nearer hub first, not either way round)
     deliveries = sum(
-        1 for o in orders.itertuples() if o.kind == "delivery" and pins.get(str(o.id)) in loads
+        1
+        for o in orders.itertuples()
+        if o.kind == "delivery" and pins.get(str(o.id)) in loads and str(o.id) not in unservable
     )
     arrival = inputs.scenario.plan.delivery_hour_cost * deliveries / max(1, len(loads))
     problem = trunk_problem(
@@ -1607,18 +1614,27 @@ def centre_fallbacks(
     served from the centre (its parcels never ride the trunk) rather than reported ``infeasible``
     from the hub. Checked by :func:`lastmile.routing.precheck`, on the day's own problem.
     """
+    return _hub_misfits(inputs, hubs, supply)[0]
+
+
+def _hub_misfits(
+    inputs: PlanInputs, hubs: gpd.GeoDataFrame, supply: DepotSupply
+) -> tuple[frozenset[str], frozenset[str]]:
+    """Orders pinned to a hub that it cannot serve alone: ``(the county centre can, nor can
+    the centre)`` - the first go to the centre (:func:`centre_fallbacks`), the second are
+    infeasible and their parcels do not ride the trunk."""
     problem = day_problem(inputs, hubs, supply=supply)
     centre = _hubs_centre_id(hubs)
     allowed, _ = precheck(problem)
     stuck = {o.id for o in problem.orders if o.depot not in (None, centre) and o.id not in allowed}
     if not stuck:
-        return frozenset()
+        return frozenset(), frozenset()
     moved = replace(
         problem,
         orders=tuple(replace(o, depot=centre) if o.id in stuck else o for o in problem.orders),
     )
     allowed_at_centre, _ = precheck(moved)
-    return frozenset(stuck & set(allowed_at_centre))
+    return frozenset(stuck & set(allowed_at_centre)), frozenset(stuck - set(allowed_at_centre))
 
 
 def route_plan(
@@ -1626,9 +1642,9 @@ def route_plan(
 ) -> tuple[RoutePlan, TrunkRun, TrunkRun | None]:
     """The plan's day: the morning trunk run, the hubs' routes, the evening run."""
     supply, morning = supply_hubs(inputs, placement.hubs)
-    to_centre = centre_fallbacks(inputs, placement.hubs, supply)
-    if to_centre:  # the trunk no longer carries their parcels: its run and hub loads change
-        supply, morning = supply_hubs(inputs, placement.hubs, to_centre)
+    to_centre, nowhere = _hub_misfits(inputs, placement.hubs, supply)
+    if to_centre or nowhere:  # the trunk no longer carries their parcels: its run changes
+        supply, morning = supply_hubs(inputs, placement.hubs, to_centre, nowhere)
     planned = plan_routes(
         inputs,
         placement.hubs,
