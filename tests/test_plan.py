@@ -662,3 +662,18 @@ def test_an_order_no_vehicle_can_carry_does_not_ride_the_trunk(result: PlanResul
     assert not morning.solution.unassigned  # every hub reached: no "not reached" warning
     why = planned.unassigned.set_index("order_id").loc[big.id]
     assert (why["reason"], why["binding"]) == ("infeasible", "capacity")
+
+
+def test_a_trunk_deadline_the_fleet_cannot_meet_is_widened_not_dropped(result: PlanResult) -> None:
+    """bb20 D4: a hub_latest_arrival 10 min too tight was dropped altogether; the run then
+    minimised cost alone (one truck, hubs reached hours later than with a looser deadline). It is
+    now widened step by step, so the hubs are reached about as early as under the loose one."""
+    inputs, hubs = result.inputs, result.placement.hubs
+    region = inputs.region
+    trunk = replace(region.trunk, hub_latest_arrival_s=region.trunk.cutoff_s + 60)
+    tight = replace(inputs, scenario=replace(inputs.scenario, region=replace(region, trunk=trunk)))
+    _, morning = supply_hubs(tight, hubs)
+    assert morning.relaxed and not morning.solution.unassigned
+    loose = result.morning
+    assert loose is not None and not loose.relaxed
+    assert max(morning.hub_arrival_s.values()) <= max(loose.hub_arrival_s.values()) + 15 * 60

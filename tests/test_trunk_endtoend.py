@@ -503,10 +503,11 @@ def test_a_trunk_run_off_its_schedule_is_a_warning() -> None:
 
     def run(arrivals: dict[str, int], missed: list[str], relaxed: bool) -> SimpleNamespace:
         unassigned = [SimpleNamespace(order_id=m) for m in missed]
-        return SimpleNamespace(hub_arrival_s=arrivals, relaxed=relaxed,
-                               solution=SimpleNamespace(unassigned=unassigned))  # fmt: skip
+        used = SimpleNamespace(vehicles_used=1)
+        solution = SimpleNamespace(unassigned=unassigned, kpis=used)
+        return SimpleNamespace(hub_arrival_s=arrivals, relaxed=relaxed, solution=solution)
 
-    trunk = SimpleNamespace(hub_latest_arrival_s=9 * 3600 + 1800)
+    trunk = SimpleNamespace(hub_latest_arrival_s=9 * 3600 + 1800, count=1)
     result = SimpleNamespace(
         inputs=SimpleNamespace(region=SimpleNamespace(trunk=trunk)),
         morning=run({"h1": 8 * 3600, "h2": 9 * 3600 + 3540}, [], relaxed=True),
@@ -517,6 +518,12 @@ def test_a_trunk_run_off_its_schedule_is_a_warning() -> None:
     assert warnings[0].startswith("morning trunk run: hub(s) h2 at 09:59 reached after "
                                   "hub_latest_arrival 09:30")  # fmt: skip
     assert warnings[1].startswith("evening trunk run: hub(s) h2, h3 not reached")
+    assert "add trunk vehicles" in warnings[0]
+    # bb20 D4: trucks stood idle: more would not help, the deadline must move
+    idle = SimpleNamespace(**{**vars(result), "inputs": SimpleNamespace(region=SimpleNamespace(
+        trunk=SimpleNamespace(hub_latest_arrival_s=9 * 3600 + 1800, count=4)))})  # fmt: skip
+    first = PlanResult.trunk_warnings(idle)[0]  # type: ignore[arg-type]
+    assert "move hub_latest_arrival (3 truck(s) stood idle" in first
     # bb19 D7: no evening run at all while hubs collected pickups
     kinds = {"p1": "pickup", "d1": "delivery", "d2": "delivery"}
     problem = SimpleNamespace(order=lambda oid: SimpleNamespace(kind=kinds[oid]))

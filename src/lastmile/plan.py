@@ -1131,11 +1131,18 @@ class PlanResult:
         if self.morning is not None:
             late = sorted((h, t) for h, t in self.morning.hub_arrival_s.items() if t > latest)
             if self.morning.relaxed and late:
+                idle = trunk.count - self.morning.solution.kpis.vehicles_used
                 out.append(
                     "morning trunk run: hub(s) "
                     + ", ".join(f"{h} at {format_clock(t)}" for h, t in late)
                     + f" reached after hub_latest_arrival {format_clock(latest)}; their vans "
-                    f"leave later - {more} or move hub_latest_arrival"
+                    "leave later - "
+                    + (
+                        f"move hub_latest_arrival ({idle} truck(s) stood idle: more would not "
+                        "reach them sooner)"
+                        if idle > 0
+                        else f"{more} or move hub_latest_arrival"
+                    )
                 )
             missed = sorted({hub_of(u.order_id) for u in self.morning.solution.unassigned})
             if missed:
@@ -1318,6 +1325,12 @@ def _catchment_index(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> NDArray[np.i
     return catchments(mat.seconds, reach, len(hubs))
 
 
+#: a ``hub_latest_arrival`` the trunk fleet cannot meet is widened in steps of this many
+#: minutes, at most this many steps (8 h), to the earliest one it can meet
+RELAXED_ARRIVAL_STEP_MIN = 15
+RELAXED_ARRIVAL_MAX_STEPS = 32
+
+
 def supply_hubs(
     inputs: PlanInputs,
     hubs: gpd.GeoDataFrame,
@@ -1375,11 +1388,38 @@ def supply_hubs(
         arrival_hour_cost=arrival,
     )
     morning = route_trunk(problem, _routing_options(inputs), "morning")
-    if morning.solution.unassigned:  # the trunk fleet cannot meet the latest arrival: relax it
-        problem = trunk_problem(
-            *args, refrigerated_hubs=sorted(cold), centre_id=centre, arrival_hour_cost=arrival
-        )
-        morning = replace(route_trunk(problem, _routing_options(inputs), "morning"), relaxed=True)
+    if morning.solution.unassigned:
+        # the trunk fleet cannot meet the latest arrival: the earliest deadline it can meet,
+        # to RELAXED_ARRIVAL_STEP_MIN (dropped at once, one truck did a cheaper, far later tour:
+        # a deadline 10 min too tight gave later hubs than a looser one); else none at all
+
+        def run_by(extra_steps: int | None) -> TrunkRun:
+            latest = (
+                None
+                if extra_steps is None
+                else trunk.hub_latest_arrival_s + extra_steps * RELAXED_ARRIVAL_STEP_MIN * 60
+            )
+            relaxed = trunk_problem(*args, refrigerated_hubs=sorted(cold), centre_id=centre,
+                                    latest_s=latest, arrival_hour_cost=arrival)  # fmt: skip
+            return replace(route_trunk(relaxed, _routing_options(inputs), "morning"), relaxed=True)
+
+        failed, met, steps = 0, None, 1
+        while steps <= RELAXED_ARRIVAL_MAX_STEPS:  # doubling, then halving the interval
+            found = run_by(steps)
+            if not found.solution.unassigned:
+                met, morning = steps, found
+                break
+            failed, steps = steps, steps * 2
+        if met is None:
+            morning = run_by(None)
+        else:
+            while met - failed > 1:
+                middle = (failed + met) // 2
+                found = run_by(middle)
+                if found.solution.unassigned:
+                    failed = middle
+                else:
+                    met, morning = middle, found
     ready = hub_ready_times(morning, trunk, centre)
     unsupplied = set(loads) - set(ready)
     if unsupplied:  # the trunk fleet could not bring their parcels: they leave from the centre
