@@ -73,6 +73,9 @@ def _end_with_parent(parent_pid: int) -> None:
     """
     # the command blocks SIGTERM in its main thread (lastmile.cli._interruptible takes it in a
     # watcher thread); a worker must die of it, from terminate() and from its parent's death
+    # and by SIGTERM's default action: the command's own handler (a clean stop of the command)
+    # would raise KeyboardInterrupt inside the pool's worker loop when the pool ends it
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     if sys.platform.startswith("linux"):
