@@ -643,27 +643,6 @@ def test_network_not_reaching_the_county_centre_names_both_causes(
     assert str(e.value.hint).startswith("give a road network that reaches the county centre")
 
 
-def test_an_order_no_vehicle_can_carry_does_not_ride_the_trunk(result: PlanResult) -> None:
-    """bb20 D5: a delivery of 100,000 parcels (infeasible: no vehicle takes it in one trip) was
-    loaded on the morning trunk, four trucks hauled what they could to its hub, the rest made
-    the hub 'not reached', and the warning asked for more trunk vehicles."""
-    inputs, hubs = result.inputs, result.placement.hubs
-    supply, _ = supply_hubs(inputs, hubs)
-    centre = str(hubs["id"].iloc[0])
-    problem = day_problem(inputs, hubs, supply=supply)
-    big = next(o for o in problem.orders if o.kind == "delivery" and o.depot not in (None, centre))
-    orders = inputs.orders.copy()
-    orders.loc[orders["id"].astype(str) == big.id, "parcels"] = 100_000
-    heavy = replace(inputs, orders=orders)
-    planned, morning, _ = route_plan(heavy, result.placement)
-    carried = sum(q.quantity.get("parcels", 0) for q in morning.problem.orders)
-    normal = sum(q.quantity.get("parcels", 0) for q in result.morning.problem.orders)
-    assert carried == normal - int(inputs.orders.set_index("id").at[big.id, "parcels"])
-    assert not morning.solution.unassigned  # every hub reached: no "not reached" warning
-    why = planned.unassigned.set_index("order_id").loc[big.id]
-    assert (why["reason"], why["binding"]) == ("infeasible", "capacity")
-
-
 def test_a_trunk_deadline_the_fleet_cannot_meet_is_widened_not_dropped(result: PlanResult) -> None:
     """bb20 D4: a hub_latest_arrival 10 min too tight was dropped altogether; the run then
     minimised cost alone (one truck, hubs reached hours later than with a looser deadline). It is

@@ -1332,10 +1332,7 @@ RELAXED_ARRIVAL_MAX_STEPS = 32
 
 
 def supply_hubs(
-    inputs: PlanInputs,
-    hubs: gpd.GeoDataFrame,
-    to_centre: frozenset[str] = frozenset(),
-    unservable: frozenset[str] = frozenset(),
+    inputs: PlanInputs, hubs: gpd.GeoDataFrame, to_centre: frozenset[str] = frozenset()
 ) -> tuple[DepotSupply, TrunkRun]:
     """Catchments, the routed morning trunk run and the depots' van departure times.
 
@@ -1344,9 +1341,7 @@ def supply_hubs(
     centre's at the cut-off. Without hub cold rooms, produce pickups are pinned to the centre so
     their cold-chain limit runs until the centre. Deliveries of a hub the trunk fleet cannot
     supply (``morning.solution.unassigned``, reported in kpis) are served from the centre,
-    and so are the orders in ``to_centre`` (see :func:`centre_fallbacks`). Orders in
-    ``unservable`` (no vehicle of their hub or of the centre can serve them alone: reported
-    ``infeasible``) stay pinned to their hub, but the trunk does not carry their parcels.
+    and so are the orders in ``to_centre`` (see :func:`centre_fallbacks`).
     """
     trunk = inputs.region.trunk
     orders = inputs.orders
@@ -1363,7 +1358,7 @@ def supply_hubs(
         depot = pins.get(str(o.id))
         if depot is None:
             continue
-        if o.kind == "delivery" and depot != centre and str(o.id) not in unservable:
+        if o.kind == "delivery" and depot != centre:
             q = loads.setdefault(depot, {"kg": 0, "parcels": 0})
             q["kg"] += int(o.kg)
             q["parcels"] += int(o.parcels)
@@ -1375,9 +1370,7 @@ def supply_hubs(
     # scenario's delivery_hour_cost times the hubs' mean number of deliveries, so among routes of
     # equal km the run reaches its hubs early (the nearer hub first, not either way round)
     deliveries = sum(
-        1
-        for o in orders.itertuples()
-        if o.kind == "delivery" and pins.get(str(o.id)) in loads and str(o.id) not in unservable
+        1 for o in orders.itertuples() if o.kind == "delivery" and pins.get(str(o.id)) in loads
     )
     arrival = inputs.scenario.plan.delivery_hour_cost * deliveries / max(1, len(loads))
     problem = trunk_problem(
@@ -1654,27 +1647,18 @@ def centre_fallbacks(
     served from the centre (its parcels never ride the trunk) rather than reported ``infeasible``
     from the hub. Checked by :func:`lastmile.routing.precheck`, on the day's own problem.
     """
-    return _hub_misfits(inputs, hubs, supply)[0]
-
-
-def _hub_misfits(
-    inputs: PlanInputs, hubs: gpd.GeoDataFrame, supply: DepotSupply
-) -> tuple[frozenset[str], frozenset[str]]:
-    """Orders pinned to a hub that it cannot serve alone: ``(the county centre can, nor can
-    the centre)`` - the first go to the centre (:func:`centre_fallbacks`), the second are
-    infeasible and their parcels do not ride the trunk."""
     problem = day_problem(inputs, hubs, supply=supply)
     centre = _hubs_centre_id(hubs)
     allowed, _ = precheck(problem)
     stuck = {o.id for o in problem.orders if o.depot not in (None, centre) and o.id not in allowed}
     if not stuck:
-        return frozenset(), frozenset()
+        return frozenset()
     moved = replace(
         problem,
         orders=tuple(replace(o, depot=centre) if o.id in stuck else o for o in problem.orders),
     )
     allowed_at_centre, _ = precheck(moved)
-    return frozenset(stuck & set(allowed_at_centre)), frozenset(stuck - set(allowed_at_centre))
+    return frozenset(stuck & set(allowed_at_centre))
 
 
 def route_plan(
@@ -1682,9 +1666,9 @@ def route_plan(
 ) -> tuple[RoutePlan, TrunkRun, TrunkRun | None]:
     """The plan's day: the morning trunk run, the hubs' routes, the evening run."""
     supply, morning = supply_hubs(inputs, placement.hubs)
-    to_centre, nowhere = _hub_misfits(inputs, placement.hubs, supply)
-    if to_centre or nowhere:  # the trunk no longer carries their parcels: its run changes
-        supply, morning = supply_hubs(inputs, placement.hubs, to_centre, nowhere)
+    to_centre = centre_fallbacks(inputs, placement.hubs, supply)
+    if to_centre:  # the trunk no longer carries their parcels: its run and hub loads change
+        supply, morning = supply_hubs(inputs, placement.hubs, to_centre)
     planned = plan_routes(
         inputs,
         placement.hubs,
