@@ -131,8 +131,11 @@ def _files_under(folder: Path) -> set[str]:
 
 
 #: the files an output folder written before :data:`OUTPUT_INDEX` may hold: tables, reports,
-#: the GeoPackage at its top, maps and plots in their folders
-_LEGACY_OUTPUT = re.compile(r"[^/]+\.(csv|json|md|gpkg)|maps/[^/]+\.html|plots/[^/]+\.png")
+#: GeoPackage / GeoJSON, maps and plots at its top or in maps/ and plots/ (a user's own file of
+#: such a name cannot be told apart there; folders with the index can)
+_LEGACY_OUTPUT = re.compile(
+    r"[^/]+\.(csv|json|md|gpkg|geojson|png|html)|(maps|plots)/[^/]+\.(html|png)"
+)
 
 
 def _refuse_foreign_files(target: Path) -> None:
