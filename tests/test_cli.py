@@ -548,3 +548,21 @@ def test_sigterm_while_the_network_is_built_stops_the_command_too(tmp_path: Path
     assert proc.returncode == 143, (proc.returncode, err)
     assert err.strip().endswith("lastmile: terminated (SIGTERM)") and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_route_and_compare_give_the_trunk_warnings_too(
+    small_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb20 D10: only `plan` warned that no evening run takes the hubs' pickups to the centre
+    (or that a morning run is late), though `route` routes the same day behind the same runs."""
+    scenario = tmp_path / "noeve.toml"
+    scenario.write_text('[trunk]\nevening_departure = ""\n', encoding="utf-8")
+    out = tmp_path / "rt"
+    code = main(["route", "--network", "synthetic", "--standin-scale", str(TEST_SCALE),
+                 "--cache-dir", str(small_cache), "--config", str(scenario),
+                 "--out", str(out)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "lastmile: warning: no evening trunk run: the pickups of hub(s)" in err
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert any(w.startswith("no evening trunk run") for w in manifest["warnings"])

@@ -512,6 +512,7 @@ def test_a_trunk_run_off_its_schedule_is_a_warning() -> None:
         inputs=SimpleNamespace(region=SimpleNamespace(trunk=trunk)),
         morning=run({"h1": 8 * 3600, "h2": 9 * 3600 + 3540}, [], relaxed=True),
         evening=run({"h1": 19 * 3600}, ["h2", "h3#2", "h3"], relaxed=False),
+        planned=None,
     )
     warnings = PlanResult.trunk_warnings(result)  # type: ignore[arg-type]
     assert len(warnings) == 2

@@ -67,6 +67,7 @@ from lastmile.plan import (
     route_days,
     run_plan,
     township_boundaries,
+    trunk_warnings,
 )
 from lastmile.report import (
     fleet_types,
@@ -509,17 +510,22 @@ def _cmd_route(args: argparse.Namespace) -> int:
     progress("hub placement")
     placement = place_hubs(inputs)
     progress("routes: baseline, and centre + hubs with trunk runs")
-    baseline, planned, _, _ = route_days(inputs, placement)
+    baseline, planned, morning, evening = route_days(inputs, placement)
     progress.close()
     _print_routes(baseline, planned)
     print(
         "  last-mile vehicles only: trunk runs excluded; each day's own served orders, not like "
         "for like (`lastmile plan` gives the figures over the same orders, trunk included)"
     )
+    # the plan's vans leave after the trunk runs: a run off its schedule moves every route
+    warned = trunk_warnings(inputs, planned, morning, evening)
+    for w in warned:
+        print(f"lastmile: warning: {w}", file=sys.stderr)
     if args.out:
         paths = write_route_outputs(
-            (baseline, planned), args.out, network=inputs.source.label, inputs=inputs
-        )
+            (baseline, planned), args.out, network=inputs.source.label, inputs=inputs,
+            warnings=warned,
+        )  # fmt: skip
         print(f"wrote {args.out}: " + ", ".join(sorted(p.name for p in paths.values())))
     return 0 if baseline.validation.ok and planned.validation.ok else 4
 
@@ -598,6 +604,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     paths = write_compare_outputs(result, curve, args.out)
     progress.close()
     _print_like_for_like(result.kpis())
+    for w in result.trunk_warnings():
+        print(f"lastmile: warning: {w}", file=sys.stderr)
     _print_study(study)
     print(markdown_table(curve))
     print(f"wrote {args.out}: " + ", ".join(sorted(p.name for p in paths.values())))

@@ -1121,60 +1121,8 @@ class PlanResult:
         ]
 
     def trunk_warnings(self) -> list[str]:
-        """One warning per trunk run that missed its schedule: hubs reached after
-        ``hub_latest_arrival`` (the relaxed run), hubs a run did not reach at all. Each changes
-        the plan's lead times, so ``kpis.json``, summary.md and the console name them."""
-        trunk = self.inputs.region.trunk
-        latest = trunk.hub_latest_arrival_s
-        more = "add trunk vehicles ([trunk] count)"
-        out: list[str] = []
-        if self.morning is not None:
-            late = sorted((h, t) for h, t in self.morning.hub_arrival_s.items() if t > latest)
-            if self.morning.relaxed and late:
-                idle = trunk.count - self.morning.solution.kpis.vehicles_used
-                out.append(
-                    "morning trunk run: hub(s) "
-                    + ", ".join(f"{h} at {format_clock(t)}" for h, t in late)
-                    + f" reached after hub_latest_arrival {format_clock(latest)}; their vans "
-                    "leave later - "
-                    + (
-                        f"move hub_latest_arrival ({idle} truck(s) stood idle: more would not "
-                        "reach them sooner)"
-                        if idle > 0
-                        else f"{more} or move hub_latest_arrival"
-                    )
-                )
-            missed = sorted({hub_of(u.order_id) for u in self.morning.solution.unassigned})
-            if missed:
-                out.append(
-                    f"morning trunk run: hub(s) {', '.join(missed)} not reached; their parcels "
-                    f"leave from the county centre - {more}"
-                )
-        if self.evening is not None:
-            missed = sorted({hub_of(u.order_id) for u in self.evening.solution.unassigned})
-            if missed:
-                out.append(
-                    f"evening trunk run: hub(s) {', '.join(missed)} not reached; their pickups "
-                    "do not reach the county centre this day (lead_time pickup_to_centre "
-                    f"not_arrived) - {more}"
-                )
-        else:
-            problem, centre = self.planned.problem, self.inputs.centre_id
-            kept = sorted(
-                {
-                    r.depot
-                    for r in self.planned.solution.routes
-                    if r.depot != centre
-                    and any(problem.order(s.order_id).kind == "pickup" for s in r.stops)
-                }
-            )
-            if kept:
-                out.append(
-                    f"no evening trunk run: the pickups of hub(s) {', '.join(kept)} stay in "
-                    "their cold rooms and do not reach the county centre this day (lead_time "
-                    "pickup_to_centre not_arrived) - set [trunk] evening_departure for a run"
-                )
-        return out
+        """One warning per trunk run that missed its schedule (:func:`trunk_warnings`)."""
+        return trunk_warnings(self.inputs, self.planned, self.morning, self.evening)
 
     def _like_for_like(self) -> dict[str, Any]:
         if self.end_to_end is None:
@@ -1225,6 +1173,66 @@ class PlanResult:
                 for n, u in s["unserved"].items()
             },
         }
+
+
+def trunk_warnings(
+    inputs: PlanInputs, planned: RoutePlan, morning: TrunkRun | None, evening: TrunkRun | None
+) -> list[str]:
+    """One warning per trunk run that missed its schedule: hubs reached after
+    ``hub_latest_arrival`` (the relaxed run), hubs a run did not reach at all, no evening run
+    while hubs collected pickups. Each changes the plan's routes and lead times, so
+    ``kpis.json``, summary.md and the console of ``plan``, ``route`` and ``compare`` name them."""
+    trunk = inputs.region.trunk
+    latest = trunk.hub_latest_arrival_s
+    more = "add trunk vehicles ([trunk] count)"
+    out: list[str] = []
+    if morning is not None:
+        late = sorted((h, t) for h, t in morning.hub_arrival_s.items() if t > latest)
+        if morning.relaxed and late:
+            idle = trunk.count - morning.solution.kpis.vehicles_used
+            out.append(
+                "morning trunk run: hub(s) "
+                + ", ".join(f"{h} at {format_clock(t)}" for h, t in late)
+                + f" reached after hub_latest_arrival {format_clock(latest)}; their vans "
+                "leave later - "
+                + (
+                    f"move hub_latest_arrival ({idle} truck(s) stood idle: more would not "
+                    "reach them sooner)"
+                    if idle > 0
+                    else f"{more} or move hub_latest_arrival"
+                )
+            )
+        missed = sorted({hub_of(u.order_id) for u in morning.solution.unassigned})
+        if missed:
+            out.append(
+                f"morning trunk run: hub(s) {', '.join(missed)} not reached; their parcels "
+                f"leave from the county centre - {more}"
+            )
+    if evening is not None:
+        missed = sorted({hub_of(u.order_id) for u in evening.solution.unassigned})
+        if missed:
+            out.append(
+                f"evening trunk run: hub(s) {', '.join(missed)} not reached; their pickups "
+                "do not reach the county centre this day (lead_time pickup_to_centre "
+                f"not_arrived) - {more}"
+            )
+    else:
+        problem, centre = planned.problem, inputs.centre_id
+        kept = sorted(
+            {
+                r.depot
+                for r in planned.solution.routes
+                if r.depot != centre
+                and any(problem.order(s.order_id).kind == "pickup" for s in r.stops)
+            }
+        )
+        if kept:
+            out.append(
+                f"no evening trunk run: the pickups of hub(s) {', '.join(kept)} stay in "
+                "their cold rooms and do not reach the county centre this day (lead_time "
+                "pickup_to_centre not_arrived) - set [trunk] evening_departure for a run"
+            )
+    return out
 
 
 def _reachability(inp: PlanInputs) -> dict[str, Any]:

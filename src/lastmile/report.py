@@ -710,10 +710,12 @@ def write_route_outputs(
     *,
     network: str = "",
     inputs: PlanInputs | None = None,
+    warnings: Sequence[str] = (),
 ) -> dict[str, Path]:
     """The folder of ``lastmile route --out``: the routes, stops and unassigned orders of the
     routed days (GeoPackage layers and CSV, a ``scenario`` column each, and ``network``: the
-    road network's label, e.g. the synthetic stand-in); atomic."""
+    road network's label, e.g. the synthetic stand-in); atomic. ``warnings`` (e.g. the trunk
+    runs' :func:`lastmile.plan.trunk_warnings`) go into ``manifest.json``."""
     layers = {
         name: gpd.GeoDataFrame(
             pd.concat([getattr(p, name) for p in plans], ignore_index=True),
@@ -732,6 +734,7 @@ def write_route_outputs(
     made_from = {
         **(input_manifest(inputs) if inputs is not None else {"lastmile": __version__}),
         "routing_solver": routing_manifest(plans),
+        "warnings": list(warnings),
     }
     return _write_command_folder(out, "route", fill, made_from)
 
