@@ -566,3 +566,20 @@ def test_route_and_compare_give_the_trunk_warnings_too(
     assert "lastmile: warning: no evening trunk run: the pickups of hub(s)" in err
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert any(w.startswith("no evening trunk run") for w in manifest["warnings"])
+
+
+def test_map_assets_inline_without_local_copies_is_refused_before_the_run(
+    small_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """bb20 D8: `plan --map-assets inline` without the local copies ran the whole plan, then
+    failed with advice for the Python API (fetch_map_assets(), assets='cdn')."""
+    monkeypatch.setenv("LASTMILE_MAP_ASSETS", str(tmp_path / "no-assets"))
+    monkeypatch.setattr("lastmile.cli.run_plan", lambda *a, **k: pytest.fail("the plan ran"))
+    code = main(["plan", "--network", "synthetic", "--standin-scale", str(TEST_SCALE),
+                 "--cache-dir", str(small_cache), "--map-assets", "inline",
+                 "--out", str(tmp_path / "out")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert f"local map asset file(s) missing in {tmp_path / 'no-assets'}" in err
+    assert "lastmile fetch --map-assets" in err and not (tmp_path / "out").exists()

@@ -43,7 +43,13 @@ from lastmile.config import (
 from lastmile.errors import DataError, InputError, LastmileError, OutputError
 from lastmile.io import check_output_dir, write_bytes, write_geopackage
 from lastmile.location import OBJECTIVES
-from lastmile.map_assets import describe_map_assets, fetch_map_assets, resolve_map_assets
+from lastmile.map_assets import (
+    describe_map_assets,
+    fetch_map_assets,
+    map_assets_dir,
+    missing_map_assets,
+    resolve_map_assets,
+)
 from lastmile.network import (
     NetworkSource,
     RoadNetwork,
@@ -532,6 +538,13 @@ def _cmd_route(args: argparse.Namespace) -> int:
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     check_output_dir(args.out)  # a wrong --out fails before the run, not after it
+    missing = missing_map_assets() if args.map_assets == "inline" else []
+    if missing:  # found before the run (it failed when the maps were written, at the end)
+        raise InputError(
+            f"--map-assets inline: {len(missing)} local map asset file(s) missing in "
+            f"{map_assets_dir()} (e.g. {missing[0]})",
+            "run `lastmile fetch --map-assets` once, or use --map-assets auto or cdn",
+        )
     scenario = _scenario(args)
     progress = _Steps(8 if args.fleet_needed else 7)
     result = run_plan(
