@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing import shared_memory
@@ -28,7 +27,7 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString
 
 from lastmile.errors import InputError
-from lastmile.io import atomic_path
+from lastmile.io import read_arrays, write_arrays
 from lastmile.network import RoadNetwork, snap_points
 from lastmile.parallel import can_fork, fork_pool, inherited
 
@@ -398,13 +397,10 @@ _MATRIX_ARRAYS = ("origin_nodes", "destination_nodes", "seconds", "metres", "rea
 
 
 def _write_matrix(mat: TravelMatrix, path: Path) -> None:
-    """Write ``mat`` as an ``.npz`` file atomically: plain arrays (no pickle), each with the zip
-    CRC that :func:`_read_matrix` checks."""
+    """Write ``mat`` as a cache file (:func:`lastmile.io.write_arrays`)."""
     header = {"origins": list(mat.origins), "destinations": list(mat.destinations),
               "cutoff_s": mat.cutoff_s}  # fmt: skip
-    arrays = {name: getattr(mat, name) for name in _MATRIX_ARRAYS}
-    with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as f:
-        np.savez(f, header=np.array(json.dumps(header)), **arrays)
+    write_arrays(path, header, {name: getattr(mat, name) for name in _MATRIX_ARRAYS})
 
 
 def _read_matrix(path: Path) -> TravelMatrix | None:
@@ -412,9 +408,7 @@ def _read_matrix(path: Path) -> TravelMatrix | None:
     that does not match: a pickle of damaged bytes was once read as a valid, wrong matrix) or
     foreign; the caller then recomputes it and writes it again."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            header = json.loads(str(data["header"]))
-            arrays = {name: np.array(data[name]) for name in _MATRIX_ARRAYS}
+        header, arrays = read_arrays(path, _MATRIX_ARRAYS)
         mat = TravelMatrix(
             tuple(header["origins"]),
             tuple(header["destinations"]),

@@ -46,7 +46,7 @@ from shapely.geometry.base import BaseGeometry
 
 from lastmile.config import Region
 from lastmile.errors import DataError, InputError
-from lastmile.io import atomic_path, file_sha256
+from lastmile.io import atomic_path, file_sha256, read_arrays, write_arrays
 
 #: Bumped whenever the cache layout or the processing changes (2: merged highway tags resolved
 #: independently of the hash seed; 3: the free ``meta`` dict replaced by the ``cache_key`` field).
@@ -686,19 +686,15 @@ def save_network(network: RoadNetwork, path: Path) -> None:
         "nodes_before_scc": network.nodes_before_scc,
         "cache_key": network.cache_key,
     }
-    arrays = {name: getattr(network, name) for name in _ARRAY_FIELDS}
-    with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as f:
-        np.savez(f, header=np.array(json.dumps(header)), **arrays)
+    write_arrays(path, header, {name: getattr(network, name) for name in _ARRAY_FIELDS})
 
 
 def read_network(path: Path) -> RoadNetwork:
     """Read a network cache file written by :func:`save_network`."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            header = json.loads(str(data["header"]))
-            if header.get("version") != CACHE_VERSION:
-                raise InputError(f"{path}: cache version {header.get('version')} is outdated")
-            arrays = {name: data[name] for name in _ARRAY_FIELDS}
+        header, arrays = read_arrays(path, _ARRAY_FIELDS)
+        if header.get("version") != CACHE_VERSION:
+            raise InputError(f"{path}: cache version {header.get('version')} is outdated")
         return RoadNetwork(
             **arrays,
             highway_classes=tuple(header["highway_classes"]),

@@ -71,10 +71,9 @@ def _end_with_parent(parent_pid: int) -> None:
     the killed run's log. On Linux the kernel now sends them SIGTERM when their parent ends;
     a parent that ended before this ran is caught by its changed pid.
     """
-    # the command blocks SIGTERM in its main thread (lastmile.cli._interruptible takes it in a
-    # watcher thread); a worker must die of it, from terminate() and from its parent's death
-    # and by SIGTERM's default action: the command's own handler (a clean stop of the command)
-    # would raise KeyboardInterrupt inside the pool's worker loop when the pool ends it
+    # a worker must die of SIGTERM (terminate(), its parent's death), by the default action:
+    # the command blocks it in its main thread (lastmile.cli._interruptible) and its handler
+    # would raise KeyboardInterrupt inside the pool's worker loop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
