@@ -17,6 +17,7 @@ from lastmile.errors import DataError
 from lastmile.io import OUTPUT_INDEX, write_csv
 from lastmile.plan import (
     NO_FACILITY_REACHES,
+    PlanInputs,
     PlanResult,
     baseline_depots,
     centre_fallbacks,
@@ -27,6 +28,7 @@ from lastmile.plan import (
     route_plan,
     run_plan,
     supply_hubs,
+    unservable_deliveries,
 )
 from lastmile.report import _orders_layer, _trunk_layer, summary_markdown, write_outputs
 from lastmile.routing import precheck
@@ -656,3 +658,113 @@ def test_a_trunk_deadline_the_fleet_cannot_meet_is_widened_not_dropped(result: P
     loose = result.morning
     assert loose is not None and not loose.relaxed
     assert max(morning.hub_arrival_s.values()) <= max(loose.hub_arrival_s.values()) + 15 * 60
+
+
+def _with_trunk(inputs: PlanInputs, **changes: object) -> PlanInputs:
+    region = inputs.region
+    trunk = replace(region.trunk, **changes)  # type: ignore[arg-type]
+    return replace(inputs, scenario=replace(inputs.scenario, region=replace(region, trunk=trunk)))
+
+
+def test_an_order_no_vehicle_can_carry_does_not_ride_the_trunk(result: PlanResult) -> None:
+    """bb20 D5: a delivery of 100,000 parcels (infeasible: no vehicle takes it in one trip) was
+    loaded on the morning trunk, four trucks hauled what they could to its hub, the rest made
+    the hub 'not reached', and the warning asked for more trunk vehicles."""
+    inputs, hubs = result.inputs, result.placement.hubs
+    supply, _ = supply_hubs(inputs, hubs)
+    centre = str(hubs["id"].iloc[0])
+    problem = day_problem(inputs, hubs, supply=supply)
+    big = next(o for o in problem.orders if o.kind == "delivery" and o.depot not in (None, centre))
+    orders = inputs.orders.copy()
+    orders.loc[orders["id"].astype(str) == big.id, "parcels"] = 100_000
+    heavy = replace(inputs, orders=orders)
+    assert unservable_deliveries(heavy, hubs) == {big.id}
+    planned, morning, _ = route_plan(heavy, result.placement)
+    carried = sum(q.quantity.get("parcels", 0) for q in morning.problem.orders)
+    normal = sum(q.quantity.get("parcels", 0) for q in result.morning.problem.orders)
+    assert carried == normal - int(inputs.orders.set_index("id").at[big.id, "parcels"])
+    assert not morning.solution.unassigned  # every hub reached: no "not reached" warning
+    why = planned.unassigned.set_index("order_id").loc[big.id]
+    assert (why["reason"], why["binding"]) == ("infeasible", "capacity")
+    assert planned.validation.ok, planned.validation.summary()
+
+
+def test_a_hub_serves_no_delivery_whose_parcel_the_trunk_did_not_bring(
+    result: PlanResult,
+) -> None:
+    """bb20 D12: with a hub's other deliveries unservable (100,000 parcels each) and one whose
+    window closes before the hub's vans (after the trunk) or the centre's can reach it, that one
+    was kept off the trunk too; no run then went to the hub, its vans left at their 07:00 shift
+    start and 'served' it, and the validator said ok. Only a limit no departure time changes keeps
+    a delivery off the trunk: the windowed one rides it and stays infeasible by its window."""
+    inputs, hubs = result.inputs, result.placement.hubs
+    centre = str(hubs["id"].iloc[0])
+    supply, _ = supply_hubs(inputs, hubs)
+    problem = day_problem(inputs, hubs, supply=supply)
+    at = {d.id: d.location for d in problem.depots}
+    t = problem.time_s
+    cutoff = inputs.region.trunk.cutoff_s
+    late = next(
+        o
+        for o in problem.orders
+        if o.kind == "delivery"
+        and o.depot not in (None, centre)
+        and t[at[centre], o.location] > t[at[str(o.depot)], o.location] + 600
+    )
+    hub = str(late.depot)
+    own = [o.id for o in problem.orders if o.kind == "delivery" and o.depot == hub]
+    assert len(own) > 1
+    # reachable from the hub had its vans left at the cut-off, from neither in truth
+    close = cutoff + int(t[at[hub], late.location]) + 60
+    orders = inputs.orders.copy()
+    ids = orders["id"].astype(str)
+    orders.loc[ids.isin(own) & (ids != late.id), "parcels"] = 100_000
+    orders.loc[ids == late.id, ["tw_start_s", "tw_end_s"]] = [0, close]
+    day = replace(inputs, orders=orders)
+    assert unservable_deliveries(day, hubs) == set(own) - {late.id}
+    planned, morning, _ = route_plan(day, result.placement)
+    brought = [o for o in morning.problem.orders if o.id.split("#")[0] == hub]
+    assert [dict(o.quantity) for o in brought] == [
+        {
+            "kg": int(day.orders.set_index("id").at[late.id, "kg"]),
+            "parcels": late.quantity["parcels"],
+        }
+    ]
+    assert morning.hub_arrival_s[hub] > cutoff
+    why = planned.unassigned.set_index("order_id")
+    assert (why.at[late.id, "reason"], why.at[late.id, "binding"]) == ("infeasible", "time_window")
+    assert set(why.index) >= set(own)
+    assert not any(
+        problem.order(s.order_id).kind == "delivery"
+        for r in planned.solution.routes
+        if r.depot == hub
+        for s in r.stops
+    )
+    assert planned.validation.ok, planned.validation.summary()
+
+
+def test_a_hub_the_trunk_reaches_with_part_of_its_load_has_its_deliveries_leave_the_centre(
+    result: PlanResult,
+) -> None:
+    """One trunk truck and a load twice its capacity: it brings half the hub's parcels. Which
+    orders' parcels came is not known, so the hub's deliveries leave from the centre (as the
+    'not reached' warning says); the hub's vans delivered them all, more than the trunk brought."""
+    inputs, hubs = result.inputs, result.placement.hubs
+    centre = str(hubs["id"].iloc[0])
+    supply, morning = supply_hubs(inputs, hubs)
+    hub = max(morning.hub_arrival_s, key=lambda h: sum(
+        q.quantity.get("parcels", 0) for q in morning.problem.orders if q.id.split("#")[0] == h
+    ))  # fmt: skip
+    two = hubs[hubs["id"].astype(str).isin([centre, hub])].reset_index(drop=True)
+    load = sum(q.quantity.get("parcels", 0) for q in morning.problem.orders if q.id == hub)
+    assert load >= 2
+    trunk = inputs.region.trunk
+    truck = replace(trunk.vehicle, count_per_depot=1, capacity={"kg": 10**6, "parcels": load // 2})
+    short = _with_trunk(inputs, vehicle=truck)
+    supply, morning = supply_hubs(short, two)
+    assert morning.hub_arrival_s.keys() == {hub}
+    assert {u.order_id.split("#")[0] for u in morning.solution.unassigned} == {hub}
+    deliveries = [o for o in short.orders.itertuples() if o.kind == "delivery"]
+    assert all(supply.order_depot.get(str(o.id)) in (None, centre) for o in deliveries)
+    planned, morning, _ = route_plan(short, replace(result.placement, hubs=two))
+    assert planned.validation.ok, planned.validation.summary()

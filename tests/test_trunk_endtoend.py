@@ -17,11 +17,16 @@ from lastmile.routing import (
     Order,
     RoutingOptions,
     RoutingProblem,
+    RoutingSolution,
     VehicleType,
+    compute_kpis,
+    route_schedule,
     solve,
+    vehicles_of,
 )
 from lastmile.scenario import load_scenario
 from lastmile.trunk import (
+    TrunkRun,
     catchments,
     hub_ready_times,
     pin_orders,
@@ -29,7 +34,7 @@ from lastmile.trunk import (
     trunk_problem,
     trunk_vehicle,
 )
-from lastmile.validate import validate_routes
+from lastmile.validate import supply_violations, validate_routes
 
 OPTIONS = RoutingOptions(time_limit_s=10.0, solution_limit=20)
 H = 3600
@@ -545,3 +550,71 @@ def test_a_trunk_run_off_its_schedule_is_a_warning() -> None:
     assert warning.startswith("no evening trunk run: the pickups of hub(s) h1 stay")
     on_time = SimpleNamespace(**{**vars(no_evening), "planned": day({"h1": ["d1"], "C": ["p1"]})})
     assert PlanResult.trunk_warnings(on_time) == []  # type: ignore[arg-type]
+
+
+def _hub_day(
+    hub_departure: int, centre_departure: int = 7 * H
+) -> tuple[RoutingProblem, RoutingSolution]:
+    """The centre's van takes dB (1 parcel), the hub's van dA (20 parcels), each leaving at the
+    time given (hand-made schedules, no solver)."""
+    orders = (
+        Order("dA", "delivery", 2, {"kg": 40, "parcels": 20}, depot="hub", service_s=300),
+        Order("dB", "delivery", 3, {"kg": 2, "parcels": 1}, depot="centre", service_s=300),
+    )
+    problem = RoutingProblem(
+        T, D, (Depot("centre", 0), Depot("hub", 1)),
+        (van("centre", 6 * H), van("hub", 6 * H)), orders,
+    )  # fmt: skip
+    vehicles = {v.depot.id: v for v in vehicles_of(problem)}
+    routes = [
+        route_schedule(problem, vehicles["hub"], [orders[0]], hub_departure),
+        route_schedule(problem, vehicles["centre"], [orders[1]], centre_departure),
+    ]
+    solution = RoutingSolution(
+        tuple(routes), (), compute_kpis(problem, routes, 0), "hand-made", 0.0
+    )
+    return problem, solution
+
+
+def test_the_validator_catches_a_hub_delivery_whose_parcel_never_reached_the_hub() -> None:
+    """bb20 D12: the hub's van left at 07:00 with a parcel no morning trunk run brought; each
+    route alone was valid, so the validator said ok. The day is now checked against the run:
+    trunk 07:00-08:00 to the hub, 30 min handling, so the hub's vans leave from 08:30 with at most
+    what the trunk unloaded, and the centre's from the 07:00 cut-off."""
+    s = trunk_settings()
+    sub = np.ix_([0, 1], [0, 1])
+
+    def morning(parcels: int | None) -> TrunkRun:
+        loads = {} if parcels is None else {"hub": {"kg": 40, "parcels": parcels}}
+        return route_trunk(
+            trunk_problem(T[sub], D[sub], np.ones((2, 2), bool), ["hub"], loads, s, "morning",
+                          centre_id="centre", latest_s=s.hub_latest_arrival_s),
+            OPTIONS, "morning")  # fmt: skip
+
+    def check(run: TrunkRun, day: tuple[RoutingProblem, RoutingSolution]) -> list[str]:
+        found = supply_violations(*day, run.problem, run.solution,
+                                  handling_s=s.hub_handling_s, cutoff_s=s.cutoff_s)  # fmt: skip
+        assert all(v.rule == "supply" for v in found)
+        return [v.message for v in found]
+
+    supplied = morning(20)
+    assert supplied.hub_arrival_s == {"hub": 8 * H}
+    assert check(supplied, _hub_day(8 * H + 1800)) == []
+    # no trunk run reached the hub: the van at 07:00 is valid as a route, not as a supply
+    at_seven = _hub_day(7 * H)
+    assert validate_routes(*at_seven).ok
+    assert check(morning(None), at_seven) == [
+        "trip 1 leaves hub hub with deliveries (dA), but no morning trunk run reached the hub: "
+        "their parcels are at the county centre"
+    ]
+    assert check(supplied, _hub_day(8 * H)) == [
+        "trip 1 leaves hub hub at 28800 s with deliveries (dA), before the trunk's arrival "
+        "(28800 s) + handling (1800 s)"
+    ]
+    assert check(morning(10), _hub_day(8 * H + 1800)) == [
+        "hub hub's vans deliver 20 parcels, the morning trunk run brought it 10 parcels"
+    ]
+    assert check(supplied, _hub_day(8 * H + 1800, centre_departure=6 * H)) == [
+        "trip 1 leaves the county centre at 21600 s with deliveries (dB) before the cut-off at "
+        "25200 s"
+    ]

@@ -69,6 +69,7 @@ from lastmile.network import NetworkSource, RoadNetwork, open_network, snap_poin
 from lastmile.parallel import can_fork, fork_pool, inherited
 from lastmile.route_tables import solution_frames
 from lastmile.routing import (
+    DEPARTURE_FREE_BINDINGS,
     ENDED_LOCAL_OPTIMUM,
     ENDED_NO_SOLUTION,
     ENDED_NOTHING,
@@ -101,7 +102,7 @@ from lastmile.trunk import (
     trunk_problem,
     trunk_vehicle,
 )
-from lastmile.validate import ValidationReport, validate_routes
+from lastmile.validate import ValidationReport, supply_violations, validate_routes
 
 Progress = Callable[[str], None]
 
@@ -1333,6 +1334,18 @@ def _catchment_index(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> NDArray[np.i
     return catchments(mat.seconds, reach, len(hubs))
 
 
+def _catchment_pins(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> dict[str, str]:
+    """Order id -> its catchment depot (:func:`lastmile.trunk.pin_orders`)."""
+    orders = inputs.orders
+    return pin_orders(
+        list(orders["id"].astype(str)),
+        list(orders["kind"]),
+        list(_catchment_index(inputs, hubs)),
+        [str(h) for h in hubs["id"]],
+        inputs.region.trunk.hub_cold_store,
+    )
+
+
 #: a ``hub_latest_arrival`` the trunk fleet cannot meet is widened in steps of this many
 #: minutes, at most this many steps (8 h), to the earliest one it can meet
 RELAXED_ARRIVAL_STEP_MIN = 15
@@ -1340,7 +1353,10 @@ RELAXED_ARRIVAL_MAX_STEPS = 32
 
 
 def supply_hubs(
-    inputs: PlanInputs, hubs: gpd.GeoDataFrame, to_centre: frozenset[str] = frozenset()
+    inputs: PlanInputs,
+    hubs: gpd.GeoDataFrame,
+    to_centre: frozenset[str] = frozenset(),
+    unservable: frozenset[str] = frozenset(),
 ) -> tuple[DepotSupply, TrunkRun]:
     """Catchments, the routed morning trunk run and the depots' van departure times.
 
@@ -1349,16 +1365,17 @@ def supply_hubs(
     centre's at the cut-off. Without hub cold rooms, produce pickups are pinned to the centre so
     their cold-chain limit runs until the centre. Deliveries of a hub the trunk fleet cannot
     supply (``morning.solution.unassigned``, reported in kpis) are served from the centre,
-    and so are the orders in ``to_centre`` (see :func:`centre_fallbacks`).
+    and so are the orders in ``to_centre`` (see :func:`centre_fallbacks`): a hub's vans carry
+    only parcels the trunk brought, all of the hub's load or none of it. Orders in
+    ``unservable`` (no vehicle of their hub or of the centre can serve them alone, whenever the
+    hub's vans leave: :func:`unservable_deliveries`) stay pinned to their hub, reported
+    ``infeasible`` with its evidence, but the trunk does not carry their parcels.
     """
     trunk = inputs.region.trunk
     orders = inputs.orders
     ids = [str(h) for h in hubs["id"]]
     centre = _hubs_centre_id(hubs)
-    home = _catchment_index(inputs, hubs)
-    pins = pin_orders(
-        list(orders["id"].astype(str)), list(orders["kind"]), list(home), ids, trunk.hub_cold_store
-    )
+    pins = _catchment_pins(inputs, hubs)
     pins.update(dict.fromkeys(to_centre, centre))
     loads: dict[str, dict[str, int]] = {}
     cold: set[str] = set()
@@ -1366,7 +1383,7 @@ def supply_hubs(
         depot = pins.get(str(o.id))
         if depot is None:
             continue
-        if o.kind == "delivery" and depot != centre:
+        if o.kind == "delivery" and depot != centre and str(o.id) not in unservable:
             q = loads.setdefault(depot, {"kg": 0, "parcels": 0})
             q["kg"] += int(o.kg)
             q["parcels"] += int(o.parcels)
@@ -1378,7 +1395,9 @@ def supply_hubs(
     # scenario's delivery_hour_cost times the hubs' mean number of deliveries, so among routes of
     # equal km the run reaches its hubs early (the nearer hub first, not either way round)
     deliveries = sum(
-        1 for o in orders.itertuples() if o.kind == "delivery" and pins.get(str(o.id)) in loads
+        1
+        for o in orders.itertuples()
+        if o.kind == "delivery" and pins.get(str(o.id)) in loads and str(o.id) not in unservable
     )
     arrival = inputs.scenario.plan.delivery_hour_cost * deliveries / max(1, len(loads))
     problem = trunk_problem(
@@ -1422,11 +1441,17 @@ def supply_hubs(
                 else:
                     met, morning = middle, found
     ready = hub_ready_times(morning, trunk, centre)
-    unsupplied = set(loads) - set(ready)
-    if unsupplied:  # the trunk fleet could not bring their parcels: they leave from the centre
-        for o in orders.itertuples():
-            if o.kind == "delivery" and pins.get(str(o.id)) in unsupplied:
-                pins[str(o.id)] = centre
+    # a hub's vans deliver only what the trunk brought: a hub it did not reach, or reached with
+    # part of its load (which orders' parcels came is not known), has its deliveries leave from
+    # the centre (bb20 D12: a hub no run reached let its vans leave at their shift start, 07:00,
+    # with a parcel still at the centre). Unservable orders stay: no vehicle serves them anyway.
+    short = {hub_of(u.order_id) for u in morning.solution.unassigned}
+    for o in orders.itertuples():
+        oid, depot = str(o.id), pins.get(str(o.id))
+        if o.kind != "delivery" or depot in (None, centre) or oid in unservable:
+            continue
+        if depot not in ready or depot in short:
+            pins[oid] = centre
     return DepotSupply(ready_s=ready, order_depot=pins), morning
 
 
@@ -1669,14 +1694,49 @@ def centre_fallbacks(
     return frozenset(stuck & set(allowed_at_centre))
 
 
+def unservable_deliveries(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> frozenset[str]:
+    """Deliveries no vehicle of their catchment hub or of the county centre can serve alone,
+    whenever the hub's vans leave; known before the trunk is routed.
+
+    Their hub fails them on a limit no departure time changes
+    (:data:`lastmile.routing.DEPARTURE_FREE_BINDINGS`: 100,000 parcels fit no vehicle) and the
+    centre, whose vans leave at the cut-off in every supply, cannot serve them either. They are
+    ``infeasible`` whatever the trunk does, so it does not carry them (bb20 D5: four trucks
+    hauled such an order to its hub, left the hub 'not reached' and asked for more trucks). An
+    order its hub misses by a time window still rides the trunk: the trunk's arrival decides
+    whether the hub's vans make it (bb20 D12).
+    """
+    centre = _hubs_centre_id(hubs)
+    supply = DepotSupply(
+        ready_s={centre: inputs.region.trunk.cutoff_s}, order_depot=_catchment_pins(inputs, hubs)
+    )
+    problem = day_problem(inputs, hubs, supply=supply)
+    _, dropped = precheck(problem)
+    fixed = {u.order_id for u in dropped if u.binding in DEPARTURE_FREE_BINDINGS}
+    at_hub = {
+        o.id
+        for o in problem.orders
+        if o.kind == "delivery" and o.depot not in (None, centre) and o.id in fixed
+    }
+    if not at_hub:
+        return frozenset()
+    moved = replace(
+        problem,
+        orders=tuple(replace(o, depot=centre) if o.id in at_hub else o for o in problem.orders),
+    )
+    allowed_at_centre, _ = precheck(moved)
+    return frozenset(at_hub - set(allowed_at_centre))
+
+
 def route_plan(
     inputs: PlanInputs, placement: Placement
 ) -> tuple[RoutePlan, TrunkRun, TrunkRun | None]:
     """The plan's day: the morning trunk run, the hubs' routes, the evening run."""
-    supply, morning = supply_hubs(inputs, placement.hubs)
+    unservable = unservable_deliveries(inputs, placement.hubs)
+    supply, morning = supply_hubs(inputs, placement.hubs, unservable=unservable)
     to_centre = centre_fallbacks(inputs, placement.hubs, supply)
     if to_centre:  # the trunk no longer carries their parcels: its run and hub loads change
-        supply, morning = supply_hubs(inputs, placement.hubs, to_centre)
+        supply, morning = supply_hubs(inputs, placement.hubs, to_centre, unservable)
     planned = plan_routes(
         inputs,
         placement.hubs,
@@ -1684,6 +1744,20 @@ def route_plan(
         supply=supply,
         fallback_depot=_hubs_centre_id(placement.hubs),
     )
+    trunk = inputs.region.trunk
+    unsupplied = supply_violations(
+        planned.problem,
+        planned.solution,
+        morning.problem,
+        morning.solution,
+        handling_s=trunk.hub_handling_s,
+        cutoff_s=trunk.cutoff_s,
+    )
+    if unsupplied:  # the day's routes and the trunk run are checked together
+        report = planned.validation
+        planned = replace(
+            planned, validation=replace(report, violations=(*report.violations, *unsupplied))
+        )
     return planned, morning, evening_run(inputs, placement.hubs, planned)
 
 

@@ -90,6 +90,18 @@ REASON_REFRIGERATION = "refrigeration"
 REASON_CAPACITY = "capacity"
 REASON_COLD_CHAIN = "cold_chain"
 REASON_SHIFT = "shift"  # time window, shift end or maximum duration on a direct trip
+#: Bindings that hold whenever a depot's vans leave: no later or earlier departure (a hub's trunk
+#: arrival) makes the order servable. A time window, the shift end and the maximum duration (the
+#: shift's length) depend on it.
+DEPARTURE_FREE_BINDINGS = frozenset(
+    {
+        REASON_NO_VEHICLE,
+        REASON_UNREACHABLE,
+        REASON_REFRIGERATION,
+        REASON_CAPACITY,
+        REASON_COLD_CHAIN,
+    }
+)
 # Kept for callers of earlier versions: what the search left is now reason code ``search``.
 REASON_PENALTY = SEARCH
 REASON_NO_SOLUTION = SEARCH

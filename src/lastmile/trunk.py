@@ -44,10 +44,11 @@ from lastmile.routing import (
     solve,
     vehicles_of,
 )
-from lastmile.validate import ValidationReport, validate_routes
+from lastmile.validate import TRUNK_PART, ValidationReport, validate_routes
 
-#: Separator between a hub id and the part number of a split trunk stop.
-PART = "#"
+#: Separator between a hub id and the part number of a split trunk stop (the validator's
+#: :func:`~lastmile.validate.supply_violations` reads stop ids the same way).
+PART = TRUNK_PART
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ reason is one of ``infeasible`` / ``fleet`` / ``search``, and an ``infeasible`` 
 when no vehicle of the fleet can serve the order alone on a direct trip (recomputed here from the
 matrices: paths both ways, refrigeration, capacity, cold-chain limit, time window, shift, duration).
 The conventions are those of :mod:`lastmile.routing` (its module docstring); only its dataclasses
-are used here.
+are used here. :func:`supply_violations` checks a plan's day against the morning trunk run that
+supplied its hubs (no hub delivery leaves before its parcels arrived, nor more than arrived).
 """
 
 from __future__ import annotations
@@ -372,3 +373,103 @@ def _alone(problem: RoutingProblem, o: Order) -> list[str]:
             ):
                 out.append(f"{dp.id}/{vt.id}/1")
     return out
+
+
+#: A trunk stop's id is its hub's id, or ``hub#2`` when the hub's load was split over several
+#: stops (:mod:`lastmile.trunk`'s convention).
+TRUNK_PART = "#"
+
+
+def supply_violations(
+    day: RoutingProblem,
+    day_solution: RoutingSolution,
+    morning: RoutingProblem,
+    morning_solution: RoutingSolution,
+    *,
+    handling_s: int,
+    cutoff_s: int,
+) -> tuple[Violation, ...]:
+    """A routed day's deliveries against the morning trunk run that supplied its hubs.
+
+    The parcels of a delivery are at the county centre (the morning run's depot) from the
+    cut-off, at a hub once the run has served all its stops there and ``handling_s`` has passed.
+    Recomputed from both solutions: every trip that carries deliveries leaves the centre at or
+    after ``cutoff_s``, and a hub at or after its trunk arrival (the latest start of service of
+    its stops) + ``handling_s``; a hub no stop of the run reached carries no delivery; the
+    deliveries a hub's vans carry add up to no more than what the run unloaded there, per
+    dimension (rule ``supply``). A hub is not told apart from the centre by its vans' shift
+    start, which is what went wrong (bb20 D12: vans of a hub no run reached left at 07:00 with a
+    parcel still at the centre).
+    """
+    out: list[Violation] = []
+    centre = morning.depots[0].id
+    trunk_orders = {o.id: o for o in morning.orders}
+    arrival: dict[str, int] = {}
+    brought: dict[str, Counter[str]] = {}
+    for r in morning_solution.routes:
+        for s in r.stops:
+            hub = s.order_id.split(TRUNK_PART)[0]
+            arrival[hub] = max(arrival.get(hub, s.start_s), s.start_s)
+            o = trunk_orders.get(s.order_id)
+            if o is not None:
+                brought.setdefault(hub, Counter()).update(dict(o.quantity))
+    orders = {o.id: o for o in day.orders}
+    carried: dict[str, Counter[str]] = {}
+    for r in day_solution.routes:
+        deliveries = [
+            s.order_id
+            for s in r.stops
+            if s.order_id in orders and orders[s.order_id].kind == "delivery"
+        ]
+        if not deliveries:
+            continue
+        named = ", ".join(deliveries[:3]) + (" ..." if len(deliveries) > 3 else "")
+        if r.depot == centre:
+            if r.departure_s < cutoff_s:
+                out.append(
+                    Violation(
+                        "supply",
+                        f"trip {r.trip} leaves the county centre at {r.departure_s} s with "
+                        f"deliveries ({named}) before the cut-off at {cutoff_s} s",
+                        r.vehicle_id,
+                        deliveries[0],
+                    )
+                )
+            continue
+        for oid in deliveries:
+            carried.setdefault(r.depot, Counter()).update(dict(orders[oid].quantity))
+        if r.depot not in arrival:
+            out.append(
+                Violation(
+                    "supply",
+                    f"trip {r.trip} leaves hub {r.depot} with deliveries ({named}), but no "
+                    "morning trunk run reached the hub: their parcels are at the county centre",
+                    r.vehicle_id,
+                    deliveries[0],
+                )
+            )
+        elif r.departure_s < arrival[r.depot] + handling_s:
+            out.append(
+                Violation(
+                    "supply",
+                    f"trip {r.trip} leaves hub {r.depot} at {r.departure_s} s with deliveries "
+                    f"({named}), before the trunk's arrival ({arrival[r.depot]} s) + handling "
+                    f"({handling_s} s)",
+                    r.vehicle_id,
+                    deliveries[0],
+                )
+            )
+    for hub, need in sorted(carried.items()):
+        if hub not in arrival:
+            continue  # reported per trip
+        have = brought.get(hub, Counter())
+        for dim, q in sorted(need.items()):
+            if q > have.get(dim, 0):
+                out.append(
+                    Violation(
+                        "supply",
+                        f"hub {hub}'s vans deliver {q} {dim}, the morning trunk run brought it "
+                        f"{have.get(dim, 0)} {dim}",
+                    )
+                )
+    return tuple(out)
