@@ -14,6 +14,7 @@ replaced in the CLI by a function returning it, so only the writing is exercised
 from __future__ import annotations
 
 import bz2
+import contextlib
 import errno
 import gzip
 import json
@@ -1002,6 +1003,80 @@ def test_failed_swap_puts_the_previous_plan_back(
     assert_error(code, err, 2, f"cannot write {out}: {os.strerror(error)}")
     assert tree(out) == before
     no_debris(out.parent)  # no staging folder, no empty hidden .old- folder
+
+
+def test_an_output_folder_given_as_a_symbolic_link_is_replaced_where_it_points(
+    previous: tuple[Path, dict[str, bytes]],
+    small_cache: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """bb20 D9: ``--out`` a link to a previous output folder (kept on a bigger disk): the link
+    was replaced by a real folder beside it, and the folder it pointed to kept the old plan."""
+    out, before = previous
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    target = disk / "plan"
+    os.replace(out, target)
+    (target / "maps" / "stale.html").write_text("from an older run", encoding="utf-8")
+    with open(target / ".lastmile-files", "a", encoding="utf-8") as index:
+        index.write("maps/stale.html\n")
+    link = tmp_path / "plan-link"
+    link.symlink_to(target, target_is_directory=True)
+    code, _, err = cli(capsys, *plan_args(small_cache, link))
+    assert code == 0, err
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert set(tree(target)) == PLAN_FILES  # the new plan, where the link points
+    assert tree(target)["kpis.json"] == before["kpis.json"]
+    no_debris(tmp_path)
+    no_debris(disk)
+    # a link that leads back to itself is refused before the run, and stays
+    loop_a, loop_b = tmp_path / "loop-a", tmp_path / "loop-b"
+    loop_a.symlink_to(loop_b)
+    loop_b.symlink_to(loop_a)
+    code, _, err = cli(capsys, *plan_args(small_cache, loop_a))
+    assert_error(code, err, 2, f"output folder {loop_a} is a symbolic link that leads back")
+    assert loop_a.is_symlink() and os.readlink(loop_a) == str(loop_b)
+
+
+def test_a_previous_output_that_cannot_be_deleted_completely_is_named(
+    previous: tuple[Path, dict[str, bytes]],
+    small_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """bb20 D3: one file of the previous output could not be deleted (chattr +i); the rest of
+    that output stayed in a hidden ``.out.old-*`` folder without a word, one more each run."""
+    out, _ = previous
+    real_rmtree = shutil.rmtree
+
+    def keeps_hubs_csv(path: Any, ignore_errors: bool = False, **kw: Any) -> None:
+        folder = Path(path)
+        if not folder.name.startswith(f".{out.name}.old-"):
+            real_rmtree(path, ignore_errors=ignore_errors, **kw)
+            return
+        stuck = folder / "previous" / "hubs.csv"  # as an immutable file would
+        for p in sorted(folder.rglob("*"), reverse=True):
+            if p.is_dir() and not p.is_symlink():
+                with contextlib.suppress(OSError):
+                    p.rmdir()
+            elif p != stuck:
+                p.unlink()
+
+    monkeypatch.setattr(shutil, "rmtree", keeps_hubs_csv)
+    code, _, err = cli(capsys, *plan_args(small_cache, out))
+    assert code == 0, err
+    assert_complete(out)  # the new plan is whole
+    (left,) = [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.old-")]
+    assert [p.relative_to(left).as_posix() for p in left.rglob("*") if p.is_file()] == [
+        "previous/hubs.csv"
+    ]
+    warned = [line for line in err.splitlines() if line.startswith("lastmile: warning:")]
+    assert warned == [
+        f"lastmile: warning: the previous output in {out} could not be deleted completely: what "
+        f"is left of it (hubs.csv) stays in the hidden folder {left} - delete that folder (its "
+        "files' permissions or attributes kept them)"
+    ]
 
 
 def test_disk_full_through_the_api_raises_output_error(

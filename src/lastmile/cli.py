@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
@@ -40,7 +41,7 @@ from lastmile.config import (
     cache_path,
     load_region,
 )
-from lastmile.errors import DataError, InputError, LastmileError, OutputError
+from lastmile.errors import DataError, InputError, LastmileError, LastmileWarning, OutputError
 from lastmile.io import check_output_dir, write_bytes, write_geopackage
 from lastmile.location import OBJECTIVES
 from lastmile.map_assets import (
@@ -1185,8 +1186,31 @@ def _in_the_cache(exc: LastmileError, args: argparse.Namespace) -> LastmileError
                        CACHE_DIR_HINT)  # fmt: skip
 
 
+@contextlib.contextmanager
+def _lastmile_warnings_on_stderr() -> Iterator[None]:
+    """Print every :class:`~lastmile.errors.LastmileWarning` as one ``lastmile: warning:``
+    line (each time, not once per place); other warnings as Python prints them."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", LastmileWarning)
+        python_show = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], *rest: Any, **kw: Any) -> None:
+            if issubclass(category, LastmileWarning):
+                print(f"lastmile: warning: {message}", file=sys.stderr)
+            else:
+                python_show(message, category, *rest, **kw)
+
+        warnings.showwarning = show
+        yield
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
+    with _lastmile_warnings_on_stderr():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)

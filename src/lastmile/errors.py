@@ -43,3 +43,8 @@ class InfeasibleError(LastmileError):
     """The request cannot be satisfied (p too large, capacities below demand, nothing reachable)."""
 
     exit_code = 3
+
+
+class LastmileWarning(UserWarning):
+    """Something went wrong beside the result, which is complete (an old output folder that
+    could not be deleted); the command line prints it as ``lastmile: warning: ...``."""

@@ -15,11 +15,12 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from lastmile.errors import OutputError
+from lastmile.errors import LastmileWarning, OutputError
 
 
 def _write_failed(what: Path, exc: OSError) -> OutputError:
@@ -71,9 +72,10 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
 def check_output_dir(target: str | Path) -> Path:
     """Refuse an output folder that :func:`atomic_dir` would not replace; return it as a Path.
 
-    Call it before a long computation so that a wrong ``--out`` fails at once.
+    Call it before a long computation so that a wrong ``--out`` fails at once. A symbolic link
+    stands for the folder it points to (:func:`_through_link`), which is returned.
     """
-    target = Path(target)
+    target = _through_link(Path(target))
     if target.exists() and not target.is_dir():
         raise OutputError(f"output folder {target} is a file", "give a folder path (--out DIR)")
     here = Path.cwd()
@@ -115,6 +117,24 @@ def check_output_dir(target: str | Path) -> Path:
     except OSError as exc:
         raise _write_failed(target, exc) from exc
     return target
+
+
+def _through_link(target: Path) -> Path:
+    """``target``, or the folder a symbolic link ``target`` points to (however many links deep).
+
+    An output folder kept elsewhere (a bigger disk) through a link is replaced there and the
+    link stays (bb20 D9: the link was replaced by a real folder beside it, and the folder it
+    pointed to kept the previous outputs). A link that leads to itself is refused.
+    """
+    if not target.is_symlink():
+        return target
+    resolved = Path(os.path.realpath(target))
+    if resolved.is_symlink():
+        raise OutputError(
+            f"output folder {target} is a symbolic link that leads back to itself",
+            "give a folder path (--out DIR), or a link to a folder",
+        )
+    return resolved
 
 
 #: the list of the files a lastmile output folder holds, written beside them by
@@ -175,7 +195,10 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     ``target`` as it was (a previous complete output stays), and two runs writing the same
     ``target`` leave the complete output of one of them. An existing ``target`` is replaced only
     if it holds a previous output (``manifest.json``) or nothing; a file, or a folder holding
-    other files, is refused so that nothing the user wrote is lost.
+    other files, is refused so that nothing the user wrote is lost. A symbolic link ``target``
+    keeps pointing to its folder, whose contents are replaced in the same way. A previous output
+    that cannot be deleted completely is left in a hidden ``.NAME.old-*`` folder beside it, with
+    a :class:`~lastmile.errors.LastmileWarning` naming it.
     """
     target = Path(os.path.abspath(check_output_dir(target)))
     try:
@@ -226,6 +249,18 @@ def _swap_in(staging: Path, target: Path) -> None:
         raise _write_failed(target, exc) from exc
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+        if old.exists():  # bb20 D3: a file it could not delete kept it, silently
+            left = sorted(p for p in old.rglob("*") if not p.is_dir())
+            shown = f" ({left[0].relative_to(old / 'previous')}" if left else ""
+            more = f" and {len(left) - 1} more)" if len(left) > 1 else (")" if left else "")
+            warnings.warn(
+                LastmileWarning(
+                    f"the previous output in {target} could not be deleted completely: what is "
+                    f"left of it{shown}{more} stays in the hidden folder {old} - delete that "
+                    "folder (its files' permissions or attributes kept them)"
+                ),
+                stacklevel=2,
+            )
 
 
 @contextlib.contextmanager
