@@ -1168,7 +1168,10 @@ def test_validator_violations_exit_4(
     code, _, err = cli(capsys, *plan_args(small_cache, out))
     assert code == 4
     assert "Traceback" not in err
-    assert "the independent validator found violations (see kpis.json)" in err
+    assert (
+        "the independent validator found 1 violation(s), first: [capacity] vehicle v1: "
+        "q: leaves with 9 > capacity 8" in err
+    )
     assert_complete(out)  # the outputs are written, with the violations in them
     assert (
         json.loads((out / "kpis.json").read_text(encoding="utf-8"))["routing"]["plan"][
@@ -1176,6 +1179,9 @@ def test_validator_violations_exit_4(
         ]
         is False
     )
+    assert json.loads((out / "kpis.json").read_text(encoding="utf-8"))["routing"]["plan"][
+        "validator_messages"
+    ] == ["[capacity] vehicle v1: q: leaves with 9 > capacity 8"]
 
 
 # --------------------------------------------------------------------------- osmnx settings

@@ -577,13 +577,15 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         print(f"lastmile: warning: {w}", file=sys.stderr)
     print(f"outputs in {args.out}: " + ", ".join(_relative(paths.values(), args.out)))
     print("timings: " + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()))
-    ok = result.baseline.validation.ok and result.planned.validation.ok
-    if not ok:
+    broken = [*result.baseline.validation.violations, *result.planned.validation.violations]
+    if broken:
         print(
-            "lastmile: error: the independent validator found violations (see kpis.json)",
+            f"lastmile: error: the independent validator found {len(broken)} violation(s), "
+            f"first: {broken[0]} (kpis.json: routing.*.validator_messages); "
+            "please report this with the command and inputs",
             file=sys.stderr,
         )
-    return 0 if ok else 4
+    return 4 if broken else 0
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:

@@ -1283,6 +1283,10 @@ def _beyond_snap_clause(inp: PlanInputs) -> str:
     )
 
 
+#: violations named in kpis.json per routed day (all are counted)
+VIOLATIONS_LISTED = 20
+
+
 def _route_kpis(rp: RoutePlan) -> dict[str, Any]:
     sol = rp.solution
     k = sol.kpis
@@ -1302,6 +1306,8 @@ def _route_kpis(rp: RoutePlan) -> dict[str, Any]:
         "cold_chain_compliance": round(k.cold_chain_compliance, 4),
         "validator_ok": rp.validation.ok,
         "validator_violations": len(rp.validation.violations),
+        # the first of them in words (a planner must see what broke, not only how many)
+        "validator_messages": [str(v) for v in rp.validation.violations[:VIOLATIONS_LISTED]],
     }
 
 
