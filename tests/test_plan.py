@@ -768,3 +768,27 @@ def test_a_hub_the_trunk_reaches_with_part_of_its_load_has_its_deliveries_leave_
     assert all(supply.order_depot.get(str(o.id)) in (None, centre) for o in deliveries)
     planned, morning, _ = route_plan(short, replace(result.placement, hubs=two))
     assert planned.validation.ok, planned.validation.summary()
+
+
+def test_the_ruin_settings_reach_every_routing_search(
+    result: PlanResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``[plan] routing_ruin_visits`` / ``routing_ruin_max_sequence`` set the iterated local
+    search of the day's models and of the trunk runs (BENCHMARKS.md, "Session 13")."""
+    import lastmile.plan as plan_module
+    import lastmile.trunk as trunk_module
+
+    seen: list[tuple[int, int]] = []
+    for module in (plan_module, trunk_module):
+        real = module.solve_routing if module is plan_module else module.solve
+
+        def spy(problem: object, options: object, _real: object = real) -> object:
+            seen.append((options.ruin_visits, options.ruin_max_sequence))  # type: ignore[attr-defined]
+            return _real(problem, options)  # type: ignore[operator]
+
+        monkeypatch.setattr(module, "solve_routing" if module is plan_module else "solve", spy)
+    plan = replace(result.inputs.scenario.plan, routing_ruin_visits=7, routing_ruin_max_sequence=3)
+    inputs = replace(result.inputs, scenario=replace(result.inputs.scenario, plan=plan))
+    route_plan(inputs, result.placement)
+    assert len(seen) >= 3  # the morning run, the hubs' models, the evening run
+    assert set(seen) == {(7, 3)}

@@ -77,6 +77,11 @@ def test_defaults_and_overrides(tmp_path: Path) -> None:
         ("[plan]\ndelivery_hour_cost = -1\n", "delivery_hour_cost = -1.0 must be >= 0"),
         ("[plan]\nbaseline_routing = 'ring'\n", "baseline_routing = 'ring' unknown"),
         ("[plan]\nrouting_search = 'tabu'\n", "routing_search = 'tabu' unknown"),
+        ("[plan]\nrouting_ruin_visits = 0\n", "routing_ruin_visits = 0 must be at least 1"),
+        (
+            "[plan]\nrouting_ruin_max_sequence = 2.5\n",
+            "routing_ruin_max_sequence = 2.5 should be int",
+        ),
         ("[weather]\nrain = 1\n", r"unknown table\(s\) \['weather'\]"),
         ("[Plan]\np = 3\n", r"\['Plan'\] \(did you mean \[plan\] for \[Plan\]\?\)"),
         ("[cold_chain]\nproduce_max_in_vehicle_min = -5\n", "must be positive"),

@@ -698,11 +698,11 @@ def plan_routes(
     orders = inputs.orders
     n_dep = len(depots)
     problem = day_problem(inputs, depots, fleet_depots=fleet_depots, supply=supply)
-    options = RoutingOptions(
+    options = replace(
+        _routing_options(inputs),
         time_limit_s=time_limit_s or plan.routing_time_limit_s,
         solution_limit=solution_limit or plan.routing_solution_limit,
         depot_candidates=plan.routing_depot_candidates,
-        iterated_local_search=plan.routing_search == "ils",
     )
     if plan.routing_mode == "per_depot" and n_dep > 1:
         solution = _solve_per_depot(problem, options, plan.routing_first_solution)
@@ -1320,11 +1320,14 @@ def _trunk_matrix(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> Any:
 
 
 def _routing_options(inputs: PlanInputs) -> RoutingOptions:
+    """The search options of ``[plan]`` (every routed problem of a run: days and trunk runs)."""
     plan = inputs.scenario.plan
     return RoutingOptions(
         time_limit_s=plan.routing_time_limit_s,
         solution_limit=plan.routing_solution_limit,
         iterated_local_search=plan.routing_search == "ils",
+        ruin_visits=plan.routing_ruin_visits,
+        ruin_max_sequence=plan.routing_ruin_max_sequence,
     )
 
 

@@ -116,6 +116,11 @@ class PlanSettings:
         Solutions each routing model's search may explore (``ils``: every recreated and improved
         solution; ``gls``: improving solutions); with the time limit as a safety cap this keeps
         the run deterministic (same inputs and seed, same routes) while the cap does not bind.
+    routing_ruin_visits, routing_ruin_max_sequence
+        ``ils``: visits each ruin removes on average, and the longest string of them (OR-Tools'
+        SISR ruin; :class:`lastmile.routing.RoutingOptions`). 10 and 10 by default (measured on
+        Solomon and Gehring-Homberger instances); on the county's hub models 40 and 20 searched
+        deeper at 2,000-3,000 solutions (BENCHMARKS.md, "Session 13").
     routing_depot_candidates
         ``joint`` mode: the depots (nearest by round trip among those that can serve the order
         alone) the solver may choose from for an order with a loading / unloading node; bounds the
@@ -144,6 +149,8 @@ class PlanSettings:
     routing_time_limit_s: float = 300.0
     routing_solution_limit: int = 80
     routing_search: str = "ils"
+    routing_ruin_visits: int = 10
+    routing_ruin_max_sequence: int = 10
     routing_mode: str = "per_depot"
     baseline_routing: str = "catchments"
     delivery_hour_cost: float = 5.0
@@ -229,6 +236,8 @@ class PlanSettings:
             "p_curve_max",
             "routing_depot_candidates",
             "candidates_per_township",
+            "routing_ruin_visits",
+            "routing_ruin_max_sequence",
         ):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -358,6 +367,8 @@ PLAN_KEY_DOCS: dict[str, str] = {
     "routing_time_limit_s": "seconds, > 0, at most a week: safety cap per routed day",
     "routing_solution_limit": "1 .. 2**31 - 1 solutions each routing search explores",
     "routing_search": "ils (iterated local search) | gls (guided local search)",
+    "routing_ruin_visits": ">= 1: ils, visits each ruin removes on average (SISR)",
+    "routing_ruin_max_sequence": ">= 1: ils, longest string of visits one ruin removes",
     "routing_mode": "per_depot (each order to its nearest depot) | joint (one model)",
     "baseline_routing": "catchments (the plan's catchments from the centre) | joint (one model)",
     "delivery_hour_cost": "CNY per delivery order-hour, >= 0: objective weight of early delivery",
