@@ -550,6 +550,108 @@ def test_sigterm_while_the_network_is_built_stops_the_command_too(tmp_path: Path
     assert not (tmp_path / "out").exists()
 
 
+def test_a_stop_asked_for_inside_a_search_is_raised_when_the_search_returns() -> None:
+    """The signal handler must not raise inside an OR-Tools search (its callbacks lose the
+    exception: bb20 D14); the search raises it when it returns."""
+    import signal
+
+    from lastmile import stopping
+
+    try:
+        with pytest.raises(KeyboardInterrupt), stopping.searching():
+            assert stopping.request_stop(signal.SIGTERM) is False  # inside: do not raise here
+            assert stopping.in_search()
+        assert not stopping.in_search()
+        assert stopping.request_stop(signal.SIGINT) is True  # outside: raise at once
+        with pytest.raises(KeyboardInterrupt), stopping.searching():  # swallowed before: no search
+            pytest.fail("a search started after a stop was asked for")
+    finally:
+        stopping.reset()
+
+
+def _routing_search_began(pid: int) -> bool:
+    """Whether the process ``pid`` or one of its children has loaded OR-Tools' routing library,
+    which lastmile imports when its first routing search starts."""
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    for p in [pid, *map(int, children.split())]:
+        try:
+            if "_pywrapcp" in Path(f"/proc/{p}/maps").read_text(encoding="utf-8"):
+                return True
+        except OSError:  # that child ended meanwhile
+            continue
+    return False
+
+
+def _stop_while_searching(args: list[str], stop: str) -> tuple[subprocess.Popen[str], str, str]:
+    """Run ``lastmile ARGS``, send ``stop`` once a routing search runs, return its output. A
+    command that does not stop fails the test at the timeout (its searches last minutes)."""
+    import os
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lastmile.cli", *args], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        for _ in range(600):
+            if _routing_search_began(proc.pid) or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.5)  # into the search, past its model
+        if stop == "SIGINT":
+            os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the whole job
+        else:
+            os.kill(proc.pid, signal.SIGTERM)  # `kill PID`: the command alone
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    return proc, out, err
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_a_signal_stops_bench_solomon_while_it_searches(
+    test_data: Path, workers: str, stop: str
+) -> None:
+    """bb20 D14: with --workers 1 both signals were ignored (the handler's KeyboardInterrupt was
+    lost inside an OR-Tools callback: the search ran to its limit, exit 0 with a result); with
+    --workers 2 the command ended only at the time limit, with two worker tracebacks."""
+    instance = test_data / "benchmarks" / "solomon" / "C101.txt"
+    proc, out, err = _stop_while_searching(
+        ["bench", "solomon", str(instance), "--time-limit", "300", "--workers", workers], stop
+    )
+    line = "lastmile: interrupted" if stop == "SIGINT" else "lastmile: terminated (SIGTERM)"
+    assert (proc.returncode, err) == (130 if stop == "SIGINT" else 143, line + "\n")
+    assert out == ""  # no result line: the search was not finished
+
+
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_a_signal_stops_route_and_its_forked_search(
+    small_cache: Path, tmp_path: Path, stop: str
+) -> None:
+    """bb20 D15: `route` printed its line at once but went on ~30 s: the forked process routing
+    the baseline did not end, and then printed BrokenPipeError tracebacks."""
+    deep = tmp_path / "deep.toml"  # searches far longer than the test
+    deep.write_text("[plan]\nrouting_solution_limit = 1000000\nrouting_processes = 2\n",
+                    encoding="utf-8")  # fmt: skip
+    out = tmp_path / "rt"
+    proc, _, err = _stop_while_searching(
+        ["route", "--network", "synthetic", "--standin-scale", str(TEST_SCALE),
+         "--cache-dir", str(small_cache), "--config", str(deep),
+         "--routing-time-limit", "300", "--out", str(out)], stop,
+    )  # fmt: skip
+    line = "lastmile: interrupted" if stop == "SIGINT" else "lastmile: terminated (SIGTERM)"
+    assert proc.returncode == (130 if stop == "SIGINT" else 143), err
+    assert err.endswith(f"\n{line}\n") and err.count(line) == 1 and "Traceback" not in err, err
+    assert not out.exists() and not list(tmp_path.glob(".rt.tmp-*"))
+    ours = subprocess.run(["pgrep", "-f", str(out)], capture_output=True, text=True).stdout
+    assert not ours.strip(), "a worker outlived the command"
+
+
 def test_route_and_compare_give_the_trunk_warnings_too(
     small_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -615,6 +615,44 @@ def test_killed_worker_and_resume(
     assert df[HEADLINE].equals(ref)
 
 
+def test_sigterm_keeps_what_finished_as_ctrl_c_does(
+    client: Any, dirs: dict[str, Any], small_cache: Path, tmp_path: Path
+) -> None:
+    """bb20 D13: SIGTERM (`kill`, a batch scheduler) ended `lastmile sweep` by its default action:
+    no message, no results table for the scenarios that had finished, a multiprocessing warning.
+    Now it stops as Ctrl-C does, with its own line and exit code 143, and --resume runs the rest."""
+    path = _write(tmp_path, SET + "[grid]\nseed = [1, 2, 3]\n")
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lastmile.cli", "sweep", "--config", str(path), "--out", str(out),
+         "--scheduler", client.scheduler.address, "--cache-dir", str(small_cache)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    try:
+        log = []
+        for line in proc.stderr:  # until the first scenario has finished
+            log.append(line)
+            if line.startswith("done"):
+                break
+        assert log and log[-1].startswith("done"), "".join(log)
+        proc.send_signal(signal.SIGTERM)
+        stdout, rest = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    err = "".join(log) + rest
+    assert proc.returncode == 143, err
+    assert err.endswith("lastmile: terminated (SIGTERM); run again with --resume for the rest\n")
+    assert "Traceback" not in err and "leaked" not in err, err
+    kept = pd.read_csv(out / "results.csv")
+    assert 1 <= len(kept) < 3 and (kept["status"] == "ok").all()
+    assert (out / "summary.md").is_file() and "results.csv" in stdout
+    resumed = run_sweep(load_sweep(path), out, client=client, resume=True, **dirs)
+    assert (resumed.skipped, resumed.ran, len(resumed.table)) == (len(kept), 3 - len(kept), 3)
+
+
 def test_resume_reruns_a_scenario_whose_orders_file_changed(
     client: Any, dirs: dict[str, Any], tmp_path: Path
 ) -> None:

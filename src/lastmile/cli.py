@@ -6,13 +6,13 @@ non-zero exit code; a traceback is shown only with ``--debug``.
 
 from __future__ import annotations
 
-import _thread
 import argparse
 import contextlib
 import json
 import math
 import multiprocessing as mp
 import os
+import select
 import signal
 import sys
 import threading
@@ -23,7 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
 
-from lastmile import __version__
+from lastmile import __version__, stopping
 from lastmile.bench import bench_matrix
 from lastmile.boundaries import (
     CountyOutline,
@@ -652,9 +652,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     )
     if outcome.paths:
         print(f"outputs in {args.out}: " + ", ".join(_relative(outcome.paths.values(), args.out)))
-    if outcome.interrupted:
-        print("lastmile: interrupted; run again with --resume for the rest", file=sys.stderr)
-        return 130
+    if outcome.interrupted:  # Ctrl-C, or SIGTERM (_terminable)
+        print(f"{_interrupted_text()}; run again with --resume for the rest", file=sys.stderr)
+        return _interrupted_code()
     if outcome.cluster_lost is not None:
         print(
             f"lastmile: error: lost the Dask scheduler at {outcome.cluster_lost} — start it "
@@ -1110,51 +1110,98 @@ _INTERRUPT_GRACE_S = 3.0
 
 @contextlib.contextmanager
 def _interruptible() -> Iterator[None]:
-    """Make Ctrl-C stop the command even while OR-Tools searches.
+    """Make Ctrl-C and SIGTERM stop the command within seconds, also while OR-Tools searches.
 
-    During a search OR-Tools installs its own SIGINT handler: it ends the search as if a limit
-    were reached and the signal never reaches Python, so a plan interrupted while routing carried
-    on and wrote its outputs. Here SIGINT is blocked in this thread (so in OR-Tools, and in the
-    worker processes it forks) and a watcher thread takes it: it stops the workers and interrupts
-    this thread; if that is inside a search and does not stop within a grace period, the process
-    exits with 130. Outputs are written after every search, atomically, so none is half-written.
+    The signals are blocked in this thread, so the worker processes it forks inherit the block
+    (their pool or the watcher ends them). The kernel hands a signal to some thread that does not
+    block it: the watcher thread below, or one that an imported library started earlier (a
+    watcher waiting for the signal itself missed those: bb20 D2, D14). Wherever it lands,
+    Python's handler writes its number to a wake-up pipe, and:
+
+    - the watcher reads it; if this thread has not stopped within a grace period (an OR-Tools
+      search returns to Python only when it ends), it stops the forked workers, prints the line
+      and exits with 128 + the signal (workers end with it: :mod:`lastmile.parallel`);
+    - this thread runs :func:`_stop_signal` as soon as it runs Python: ``KeyboardInterrupt``,
+      except inside an OR-Tools search, whose callbacks would lose it (bb20 D14: a search ran to
+      its limit and the command exited 0); the search raises it when it returns
+      (:mod:`lastmile.stopping`).
+
+    Outputs are written after every search, atomically, so none is half-written.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    stop = threading.Event()
+    done = threading.Event()
     _RECEIVED.clear()
+    stopping.reset()
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)  # set_wakeup_fd requires it: a signal handler never waits
 
     def watch() -> None:
-        while not stop.is_set():
-            received = signal.sigtimedwait(_STOP_SIGNALS, 0.2)
-            if received is None:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # a thread always takes them
+        while True:
+            select.select([wake_r], [], [])
+            received = [s for s in os.read(wake_r, 64) if s in _STOP_SIGNALS]
+            if done.is_set():
+                return
+            if not received:
                 continue
-            _RECEIVED.append(received.si_signo)
+            _RECEIVED.append(received[-1])
+            if done.wait(_INTERRUPT_GRACE_S):
+                return
+            # not before: a pool worker ended while it holds its task queue's lock hangs the
+            # pool's own terminate() in this thread (bb20 D14, --workers 2)
             for child in mp.active_children():
                 child.terminate()
-            _thread.interrupt_main()
-            if stop.wait(_INTERRUPT_GRACE_S):
-                return
             print(_interrupted_text(), file=sys.stderr, flush=True)
             os._exit(_interrupted_code())
 
-    def terminated(signum: int, frame: FrameType | None) -> None:
-        # threads started before the block (by imported libraries) do not block SIGTERM; one of
-        # them may take it, and its default action ended the process without a word
-        _RECEIVED.append(signum)
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, terminated)
+    previous = {s: signal.signal(s, _stop_signal) for s in _STOP_SIGNALS}
+    previous_wake = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
     signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-    watcher = threading.Thread(target=watch, name="lastmile-sigint", daemon=True)
+    watcher = threading.Thread(target=watch, name="lastmile-stop", daemon=True)
     watcher.start()
     try:
         yield
     finally:
-        stop.set()
+        done.set()
+        os.write(wake_w, b"\0")  # not a signal's number: wakes the watcher to end
         watcher.join()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+        signal.set_wakeup_fd(previous_wake)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        os.close(wake_r)
+        os.close(wake_w)
+        stopping.reset()
+
+
+def _stop_signal(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C or SIGTERM, in the main thread: stop the command, unless inside an OR-Tools search
+    (which raises when it returns; the watcher of :func:`_interruptible` ends it otherwise)."""
+    _RECEIVED.append(signum)
+    if stopping.request_stop(signum):
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _terminable() -> Iterator[None]:
+    """SIGTERM stops a command as Ctrl-C does (``KeyboardInterrupt``), for ``sweep``: Dask's
+    cluster takes Ctrl-C itself, so the sweep runs outside :func:`_interruptible`, and SIGTERM
+    ended it by its default action, without its results table (bb20 D13)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _RECEIVED.clear()
+
+    def terminated(signum: int, frame: FrameType | None) -> None:
+        _RECEIVED.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
         signal.signal(signal.SIGTERM, previous)
 
 
@@ -1162,7 +1209,7 @@ def _interruptible() -> Iterator[None]:
 #: `docker stop` and batch schedulers send (it used to end the process at once, leaving its
 #: staging folder behind, without a word)
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-#: the stop signal the watcher of :func:`_interruptible` received, if any
+#: the stop signals received, in order (the last one names the stop)
 _RECEIVED: list[int] = []
 
 
@@ -1228,7 +1275,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return 2
     try:
         if args.command == "sweep":  # Dask's cluster handles SIGINT itself (lastmile.sweep)
-            return handler(args)
+            with _terminable():
+                return handler(args)
         with _interruptible():
             return handler(args)
     except LastmileError as exc:

@@ -29,7 +29,7 @@ from shapely.geometry import LineString
 from lastmile.errors import InputError
 from lastmile.io import read_arrays, write_arrays
 from lastmile.network import RoadNetwork, snap_points
-from lastmile.parallel import can_fork, fork_pool, inherited
+from lastmile.parallel import can_fork, fork_pool, inherited, result_of
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -142,7 +142,7 @@ def node_travel_times(
         bounds = np.linspace(0, src.size, workers + 1).astype(int)
         jobs = [(shm.name, shape, int(a), src[a:b], limit) for a, b in itertools.pairwise(bounds)]
         with fork_pool(workers, graph=network.csr("time")) as pool:
-            pool.map(_fork_rows, jobs)
+            result_of(pool.map_async(_fork_rows, jobs))
         result = np.ndarray(shape, dtype=np.float64, buffer=shm.buf).copy()
     finally:
         shm.close()

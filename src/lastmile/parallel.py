@@ -22,8 +22,10 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
-from multiprocessing.pool import Pool
-from typing import Any
+from multiprocessing.pool import AsyncResult, Pool
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 #: Inputs of the current fork pool, read by its children (copied at the fork, never pickled).
 _INHERITED: dict[str, Any] = {}
@@ -73,8 +75,11 @@ def _end_with_parent(parent_pid: int) -> None:
     """
     # a worker must die of SIGTERM (terminate(), its parent's death), by the default action:
     # the command blocks it in its main thread (lastmile.cli._interruptible) and its handler
-    # would raise KeyboardInterrupt inside the pool's worker loop
+    # would raise KeyboardInterrupt inside the pool's worker loop; and the command's wake-up
+    # pipe, inherited, is the parent's alone (SIGINT stays blocked: the parent ends the pool)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    with contextlib.suppress(ValueError):  # (raised outside the main thread, which set none)
+        signal.set_wakeup_fd(-1)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     if sys.platform.startswith("linux"):
@@ -88,3 +93,20 @@ def _end_with_parent(parent_pid: int) -> None:
 def inherited(name: str) -> Any:
     """In a worker of :func:`fork_pool`: the input published under ``name``."""
     return _INHERITED[name]
+
+
+#: seconds between two looks at a pool's pending result (see :func:`result_of`)
+_POLL_S = 0.1
+
+
+def result_of(pending: AsyncResult[T]) -> T:
+    """The value of a pool's ``pending`` result, waited for in short slices.
+
+    A wait without a timeout blocks the main thread in C until the workers answer, and the
+    command's Ctrl-C / SIGTERM handler runs only when it returns: ``route`` went on waiting for
+    its forked search ~30 s after the signal (bb20 D15). Between two slices the handler raises
+    ``KeyboardInterrupt`` here, and the pool's ``with`` block ends the workers.
+    """
+    while not pending.ready():
+        pending.wait(_POLL_S)
+    return pending.get()

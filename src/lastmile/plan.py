@@ -66,7 +66,7 @@ from lastmile.location import LocationOptions, LocationProblem, LocationResult, 
 from lastmile.location import solve as solve_location
 from lastmile.matrix import TravelMatrix, cached_travel_matrix, leg_paths, path_geometry
 from lastmile.network import NetworkSource, RoadNetwork, open_network, snap_points
-from lastmile.parallel import can_fork, fork_pool, inherited
+from lastmile.parallel import can_fork, fork_pool, inherited, result_of
 from lastmile.route_tables import solution_frames
 from lastmile.routing import (
     DEPARTURE_FREE_BINDINGS,
@@ -1799,7 +1799,7 @@ def _route_both(
     with fork_pool(1, plan_inputs=inputs, placement=placement) as pool:
         pending = pool.apply_async(_route_baseline_in_child)
         planned = route_plan(inputs, placement)
-        baseline = pending.get()
+        baseline = result_of(pending)
     return baseline, planned
 
 

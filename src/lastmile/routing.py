@@ -53,7 +53,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lastmile.errors import InputError
-from lastmile.parallel import can_fork, fork_pool, inherited
+from lastmile.parallel import can_fork, fork_pool, inherited, result_of
+from lastmile.stopping import searching
 
 
 def _frozen_mapping(d: dict[Any, Any]) -> MappingProxyType[Any, Any]:
@@ -1180,7 +1181,7 @@ def solve(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolution:
         for s in options.portfolio
     ]
     with fork_pool(len(jobs), routing_jobs=jobs) as pool:
-        results = pool.map(_solve_in_child, range(len(jobs)))
+        results = result_of(pool.map_async(_solve_in_child, range(len(jobs))))
     return min(results, key=_rank)
 
 
@@ -1589,14 +1590,16 @@ def _solve_one(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolut
 
     routing.AddAtSolutionCallback(count)
     t_search = time.perf_counter()
-    if options.iterated_local_search:
-        # OR-Tools 9.15 runs ILS only from this entry point (SolveWithParameters ignores it),
-        # and that entry point leaves the model's status unset: name it from the result
-        assignment = routing.SolveWithIteratedLocalSearch(params)
-        status_name = "ROUTING_SUCCESS" if assignment is not None else "ROUTING_FAIL"
-    else:
-        assignment = routing.SolveWithParameters(params)
-        status_name = routing_enums_pb2.RoutingSearchStatus.Value.Name(routing.status())
+    # Ctrl-C / SIGTERM during the search: KeyboardInterrupt when it returns (lastmile.stopping)
+    with searching():
+        if options.iterated_local_search:
+            # OR-Tools 9.15 runs ILS only from this entry point (SolveWithParameters ignores it),
+            # and that entry point leaves the model's status unset: name it from the result
+            assignment = routing.SolveWithIteratedLocalSearch(params)
+            status_name = "ROUTING_SUCCESS" if assignment is not None else "ROUTING_FAIL"
+        else:
+            assignment = routing.SolveWithParameters(params)
+            status_name = routing_enums_pb2.RoutingSearchStatus.Value.Name(routing.status())
     searched = time.perf_counter() - t_search
     if options.solution_limit is not None and found[0] >= options.solution_limit:
         ended = ENDED_SOLUTION_LIMIT
