@@ -103,7 +103,11 @@ def test_chain_results_are_consistent(result: PlanResult) -> None:
 def test_summary_says_how_deep_the_search_went(result: PlanResult) -> None:
     summary = summary_markdown(result)
     depth = summary.split("## Search depth", 1)[1]
-    assert "(ils), 25 solutions per model" in depth
+    assert (
+        "(ils), 25 solutions per model (`[plan] routing_solution_limit`), ruins of 10 visits in "
+        in depth
+    )
+    assert "not the best known" in depth
     assert "baseline: solution_limit, plan: solution_limit" in depth
     assert "10-minute search" in depth
 
