@@ -83,3 +83,33 @@ def test_a_full_disk_while_the_geopackage_is_written_is_one_clear_message(
         write_geopackage(target, layers)
     assert f"cannot write {target}" in str(caught.value) and "free some space" in str(caught.value)
     assert list(tmp_path.iterdir()) == []  # no half-written file
+
+
+def test_a_killed_runs_staging_folder_is_removed_by_the_next_run(tmp_path: Path) -> None:
+    """A ``kill -9`` left ``.NAME.tmp-*`` beside ``--out`` for ever: a later run could not tell
+    it from a running run's. Staging folders now name their process; a dead one's is removed, a
+    live one's stays."""
+    import subprocess
+    import sys
+
+    from lastmile.io import _staging_prefix, atomic_dir
+
+    target = tmp_path / "out"
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead = tmp_path / (_staging_prefix(target, int(ended.stdout)) + "x1")
+    dead.mkdir()
+    (dead / "routes.csv").write_text("half", encoding="utf-8")
+    live = tmp_path / (_staging_prefix(target) + "x2")  # this process: a run still writing
+    live.mkdir()
+    other = tmp_path / ".out.tmp-abc123"  # an older lastmile's name: whose it is is unknown
+    other.mkdir()
+    with atomic_dir(target) as staging:
+        (staging / "a.txt").write_text("new", encoding="utf-8")
+    assert not dead.exists()
+    assert live.exists() and other.exists()
+    assert (target / "a.txt").read_text(encoding="utf-8") == "new"

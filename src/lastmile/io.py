@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -203,7 +204,8 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     target = Path(os.path.abspath(check_output_dir(target)))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+        _remove_stale_staging(target)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=_staging_prefix(target)))
         # mkdtemp makes the folder private (0700); the outputs keep the user's usual permissions
         staging.chmod(0o777 & ~_umask())
     except OSError as exc:
@@ -218,6 +220,29 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
         _swap_in(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _staging_prefix(target: Path, pid: int | None = None) -> str:
+    """``.NAME.tmp-PID@HOST-``: the staging folder names the process that writes it, so that a
+    later run can tell one a killed run left (``kill -9``) from one a running run still fills."""
+    host = re.sub(r"[^A-Za-z0-9-]", "", socket.gethostname())[:32] or "host"
+    return f".{target.name}.tmp-{os.getpid() if pid is None else pid}@{host}-"
+
+
+def _remove_stale_staging(target: Path) -> None:
+    """Delete staging folders beside ``target`` whose process (on this machine) has ended."""
+    mine = _staging_prefix(target, 0).split("0@", 1)[1]  # the host part, as this machine names it
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.tmp-(\d+)@{re.escape(mine)}")
+    for entry in target.parent.iterdir():
+        found = pattern.match(entry.name)
+        if found is None or not entry.is_dir() or entry.is_symlink():
+            continue
+        try:
+            os.kill(int(found.group(1)), 0)
+        except ProcessLookupError:  # its run was killed: nothing will ever swap it in
+            shutil.rmtree(entry, ignore_errors=True)
+        except (PermissionError, OverflowError):  # alive (another user's), or not a pid
+            continue
 
 
 def _swap_in(staging: Path, target: Path) -> None:
