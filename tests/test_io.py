@@ -83,3 +83,16 @@ def test_a_full_disk_while_the_geopackage_is_written_is_one_clear_message(
         write_geopackage(target, layers)
     assert f"cannot write {target}" in str(caught.value) and "free some space" in str(caught.value)
     assert list(tmp_path.iterdir()) == []  # no half-written file
+
+
+def test_csv_columns_given_decimals_keep_them(tmp_path: Path) -> None:
+    """bb20 D7: an order's cost share of 1234.5678912 was written as 1234.57 (6 significant
+    digits), so sums of orders.csv drifted from kpis.json's by 0.1 over a day."""
+    frame = pd.DataFrame({"cost": [1234.5678912, 2.0, np.nan], "km": [1234.5678912, 0.5, 1.0]})
+    path = write_csv(tmp_path / "orders.csv", frame, {"cost": 6})
+    assert path.read_text(encoding="utf-8").splitlines() == [
+        "cost,km",
+        "1234.567891,1234.57",
+        "2,0.5",
+        ",1",
+    ]
