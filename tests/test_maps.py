@@ -639,6 +639,7 @@ def test_trunk_layer_collapsed_panel_and_catchments_off_in_browser(
     assert shown["county_in_view"]
     assert "Rolenew hubTrunk arrives07:40Vans leave08:10" in shown["hub_popup"]
     assert "Parcel lead time, with hubs" in path.read_text(encoding="utf-8")
+    assert "by vehicle; trunk runs dark dashed" in path.read_text(encoding="utf-8")
 
 
 def test_compare_map_gives_each_pane_its_own_hubs_and_townships(small: Case) -> None:
@@ -702,6 +703,7 @@ def test_routes_never_take_a_catchment_colour(county: Case) -> None:
     assert gap >= 40, gap
     page = m.get_root().render()
     assert "Colours: villages and catchment lines, light, by serving hub" in page
+    assert "trunk runs dark dashed" not in page  # no trunk on this map
 
 
 _LAYOUT_JS = """

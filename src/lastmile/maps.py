@@ -65,7 +65,7 @@ VILLAGE_OUTLINE = "#444444"
 #: what the colours mean, in the title box (the layers have no legend of their own)
 COLOUR_KEY = (
     "Colours: villages and catchment lines, light, by serving hub; routes and stop rings, dark, "
-    "by vehicle; trunk runs dark dashed"
+    "by vehicle"
 )
 
 
@@ -306,7 +306,9 @@ def plan_map(
     if trunk is not None and len(trunk):
         _add_trunk(m, trunk, simplify_tolerance, precision)
     legend = bool(_minutes_saved(tw).notna().any())  # _add_townships drew the colour scale
-    _add_title_box(m, full_title, source_label, synthetic, [summary], beside_legend=legend)
+    key = COLOUR_KEY + ("; trunk runs dark dashed" if trunk is not None and len(trunk) else "")
+    _add_title_box(m, full_title, source_label, synthetic, [summary], beside_legend=legend,
+                   colour_key=key)  # fmt: skip
     folium.plugins.Fullscreen(position="topleft").add_to(m)  # type: ignore[no-untyped-call]
     folium.LayerControl(collapsed=True).add_to(m)
     # the county beside the title box (top left) and below the legend, not under them
@@ -951,6 +953,7 @@ def _add_title_box(
     position: str = "top:10px;left:56px",
     max_width: str = "min(42%, 520px)",
     beside_legend: bool = False,
+    colour_key: str = COLOUR_KEY,
 ) -> None:
     """The title box: banner (stand-in), title, one line per scenario, the colour key and the
     data source. ``beside_legend``: the box shares the top of the window with the colour scale
@@ -970,7 +973,7 @@ def _add_title_box(
  font-family:sans-serif;max-width:{max_width};text-align:left">
  {banner}<div style="font-size:16px;font-weight:bold">{_esc(title)}</div>
  {"".join(f'<div style="font-size:12px">{line}</div>' for line in summaries)}
- <div style="font-size:11px;color:#333">{_esc(COLOUR_KEY)}</div>
+ <div style="font-size:11px;color:#333">{_esc(colour_key)}</div>
  <div style="font-size:11px;color:#333">Data: {_esc(source_label)} ·
  Basemap {OSM_ATTRIBUTION}</div>
 </div>
