@@ -282,7 +282,8 @@ def test_network_summary_on_standin(small_cache: Path, capsys: pytest.CaptureFix
     )
     out, err = capsys.readouterr()
     assert code == 0
-    assert "synthetic stand-in" in out and "synthetic stand-in" in err
+    # the banner with the report, as plan's (bb20 D7: on stderr for network, route, compare)
+    assert "*** synthetic stand-in" in out and "synthetic stand-in" not in err
     assert "20/20 townships" in out and "imputed speeds" in out and "largest SCC" in out
 
 
@@ -356,7 +357,14 @@ def test_bench_matrix_json(small_cache: Path, capsys: pytest.CaptureFixture[str]
     assert result["sources"] == 20 and result["nodes"] > 1000
 
 
-def test_compare_writes_tables_plots_and_p_curve(small_cache: Path, tmp_path: Path) -> None:
+def progress_steps(stdout: str) -> list[tuple[int, int]]:
+    """The ``[k/N]`` of each progress line a command printed (no terminal: one per stage)."""
+    return [(int(k), int(n)) for k, n in re.findall(r"^lastmile: \[(\d+)/(\d+)\] ", stdout, re.M)]
+
+
+def test_compare_writes_tables_plots_and_p_curve(
+    small_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "study"
     scenario = tmp_path / "scenario.toml"  # the p-curve's length from [plan] (bb18 D7)
     scenario.write_text("[plan]\np_curve_max = 3\n", encoding="utf-8")
@@ -366,6 +374,9 @@ def test_compare_writes_tables_plots_and_p_curve(small_cache: Path, tmp_path: Pa
          "--config", str(scenario), "--out", str(out)]
     )  # fmt: skip
     assert code == 0
+    # bb20 D7: the progress lines ended at [22/23]: each stage has its line, the last N/N
+    steps = progress_steps(capsys.readouterr().out)
+    assert steps == [(k, 10) for k in range(1, 11)]  # 3 inputs, hubs, routes, fleet, 3 p, writing
     curve = pd.read_csv(out / "p_curve.csv")
     assert list(curve["p"]) == [0, 1, 2, 3]
     assert (curve["mean_min"].diff().dropna() <= 1e-9).all()
@@ -384,6 +395,20 @@ def test_compare_writes_tables_plots_and_p_curve(small_cache: Path, tmp_path: Pa
         main(["compare", "--plans", str(tmp_path / "x"), str(tmp_path / "y"), "--out", str(out)])
         == 2
     )
+
+
+def test_plan_prints_one_progress_line_per_stage_to_the_last(
+    small_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb20 D7: without a terminal, plan's progress lines ended at [6/7] (route's at [5/6],
+    compare's at [22/23]): the count had a stage that never came."""
+    code = main(["plan", "--network", "synthetic", "--standin-scale", str(TEST_SCALE),
+                 "--cache-dir", str(small_cache), "--map-assets", "cdn",
+                 "--out", str(tmp_path / "plan")])  # fmt: skip
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert progress_steps(printed.out) == [(k, 6) for k in range(1, 7)]
+    assert "] writing outputs (" in printed.out.splitlines()[5]
 
 
 def test_locate_writes_its_folder_whole(
@@ -646,7 +671,9 @@ def test_a_signal_stops_route_and_its_forked_search(
     )  # fmt: skip
     line = "lastmile: interrupted" if stop == "SIGINT" else "lastmile: terminated (SIGTERM)"
     assert proc.returncode == (130 if stop == "SIGINT" else 143), err
-    assert err.endswith(f"\n{line}\n") and err.count(line) == 1 and "Traceback" not in err, err
+    # its last line (the stand-in banner is on stdout: bb20 D7), once, no traceback
+    assert err.endswith(f"{line}\n") and err.splitlines()[-1] == line, err
+    assert err.count(line) == 1 and "Traceback" not in err, err
     assert not out.exists() and not list(tmp_path.glob(".rt.tmp-*"))
     ours = subprocess.run(["pgrep", "-f", str(out)], capture_output=True, text=True).stdout
     assert not ours.strip(), "a worker outlived the command"
@@ -663,9 +690,14 @@ def test_route_and_compare_give_the_trunk_warnings_too(
     code = main(["route", "--network", "synthetic", "--standin-scale", str(TEST_SCALE),
                  "--cache-dir", str(small_cache), "--config", str(scenario),
                  "--out", str(out)])  # fmt: skip
-    err = capsys.readouterr().err
+    printed = capsys.readouterr()
+    err = printed.err
     assert code == 0, err
     assert "lastmile: warning: no evening trunk run: the pickups of hub(s)" in err
+    # bb20 D7: route's progress ended at [5/6]; the stand-in banner went to stderr (plan's to
+    # stdout): both now as plan's
+    assert progress_steps(printed.out) == [(k, 5) for k in range(1, 6)]
+    assert "*** synthetic stand-in" in printed.out and "*** synthetic" not in err
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert any(w.startswith("no evening trunk run") for w in manifest["warnings"])
 

@@ -552,6 +552,22 @@ def test_config_show_round_trips_any_plan_spelling(tmp_path: Path, body: str) ->
     assert sum(line.startswith("[plan]") for line in two) == 1
 
 
+def test_config_show_puts_an_inline_plan_tables_comment_on_the_table(tmp_path: Path) -> None:
+    """bb20 D7: the comment of ``plan = { p = 8, ... }  # inline`` landed on ``p = 8``."""
+    given = tmp_path / "given.toml"
+    given.write_text("plan = { p = 8, standin_scale = 0.2 }  # inline\n", encoding="utf-8")
+    lines = scenario_toml(given).splitlines()
+    assert "[plan] # inline" in lines
+    p_line = lines[_line_of(lines, "p = 8")]
+    assert "inline" not in p_line and "# new hubs" in p_line
+    again = tmp_path / "again.toml"
+    again.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert scenario_toml(again).splitlines()[1:] == lines[1:]
+    # a dotted key's comment stays the key's
+    given.write_text("plan.p = 8  # agreed\n", encoding="utf-8")
+    assert "p = 8 # agreed" in scenario_toml(given).splitlines()
+
+
 def test_config_show_keeps_the_comments_of_plan(tmp_path: Path) -> None:
     given = tmp_path / "given.toml"
     given.write_text(

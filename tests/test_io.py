@@ -113,3 +113,16 @@ def test_a_killed_runs_staging_folder_is_removed_by_the_next_run(tmp_path: Path)
     assert not dead.exists()
     assert live.exists() and other.exists()
     assert (target / "a.txt").read_text(encoding="utf-8") == "new"
+
+
+def test_csv_columns_given_decimals_keep_them(tmp_path: Path) -> None:
+    """bb20 D7: an order's cost share of 1234.5678912 was written as 1234.57 (6 significant
+    digits), so sums of orders.csv drifted from kpis.json's by 0.1 over a day."""
+    frame = pd.DataFrame({"cost": [1234.5678912, 2.0, np.nan], "km": [1234.5678912, 0.5, 1.0]})
+    path = write_csv(tmp_path / "orders.csv", frame, {"cost": 6})
+    assert path.read_text(encoding="utf-8").splitlines() == [
+        "cost,km",
+        "1234.567891,1234.57",
+        "2,0.5",
+        ",1",
+    ]

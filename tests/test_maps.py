@@ -639,6 +639,7 @@ def test_trunk_layer_collapsed_panel_and_catchments_off_in_browser(
     assert shown["county_in_view"]
     assert "Rolenew hubTrunk arrives07:40Vans leave08:10" in shown["hub_popup"]
     assert "Parcel lead time, with hubs" in path.read_text(encoding="utf-8")
+    assert "by vehicle; trunk runs dark dashed" in path.read_text(encoding="utf-8")
 
 
 def test_compare_map_gives_each_pane_its_own_hubs_and_townships(small: Case) -> None:
@@ -668,3 +669,100 @@ def test_compare_map_gives_each_pane_its_own_hubs_and_townships(small: Case) -> 
     with pytest.raises(InputError, match="routes start at unknown depot"):
         compare_map(**small.frames(), title="t", source_label=OSM, scenarios=("plan", "baseline"),
                     left_hubs=centre)  # fmt: skip
+
+
+def _lab(colour: str) -> np.ndarray:
+    """CIELAB (D65) of an ``#rrggbb`` colour."""
+    rgb = np.array([int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    linear = np.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+    to_xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722],
+                       [0.0193, 0.1192, 0.9505]])  # fmt: skip
+    xyz = to_xyz @ linear / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_routes_never_take_a_catchment_colour(county: Case) -> None:
+    """bb19 D8: village dots (by hub catchment) and routes (by vehicle) took their colours from
+    one palette, so a red route through red villages read as that hub's route."""
+    m = plan_map(**county.frames(), title="t", source_label=OSM)
+    (cluster,) = [
+        c for c in m._children.values() if isinstance(c, folium.plugins.FastMarkerCluster)
+    ]
+    villages = {row[3] for row in cluster.data} - {"#555555"}  # grey: served by no hub
+    routes = {
+        item.options["color"]
+        for group in m._children.values()
+        if isinstance(group, folium.FeatureGroup) and group.layer_name.startswith("Routes from")
+        for item in group._children.values()
+        if isinstance(item, folium.PolyLine)
+    }
+    assert len(villages) >= 8 and len(routes) >= 8  # 10 hubs, 20+ vehicles
+    # far apart in colour, not merely different: >= 40 CIELAB units between any two of them
+    gap = min(float(np.linalg.norm(_lab(a) - _lab(b))) for a in villages for b in routes)
+    assert gap >= 40, gap
+    page = m.get_root().render()
+    assert "Colours: villages and catchment lines, light, by serving hub" in page
+    assert "trunk runs dark dashed" not in page  # no trunk on this map
+
+
+_LAYOUT_JS = """
+const maps = Object.keys(window).filter(k => k.startsWith('map_') && window[k] instanceof L.Map)
+  .map(k => window[k]);
+const rect = e => {
+  const r = e.getBoundingClientRect();
+  return [r.left, r.top, r.right, r.bottom];
+};
+const b = L.latLngBounds(arguments[0]);
+return {
+  title: rect(document.getElementById('lastmile-title')),
+  legend: Array.from(document.querySelectorAll('.legend.leaflet-control')).map(rect),
+  county: maps.map(m => {
+    const c = m.getContainer().getBoundingClientRect();
+    const sw = m.latLngToContainerPoint(b.getSouthWest());
+    const ne = m.latLngToContainerPoint(b.getNorthEast());
+    return [c.left + sw.x, c.top + ne.y, c.left + ne.x, c.top + sw.y];
+  }),
+};
+"""
+
+
+def _overlap(a: list[float], b: list[float]) -> bool:
+    """Whether two (left, top, right, bottom) rectangles share any area."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("which", ["plan", "compare"])
+def test_title_box_legend_and_county_apart_at_800x600(
+    which: str, county: Case, browser: Any, map_assets: Path, tmp_path: Path
+) -> None:
+    """bb19 D8: at 800x600 the colour scale was drawn over the title box, and the side-by-side
+    map's title box (bottom centre) hid the southern townships of both counties."""
+    root: folium.Map | folium.plugins.DualMap
+    if which == "compare":
+        root = compare_map(**county.frames(), title="Suichang before/after",
+                           source_label=SYNTHETIC)  # fmt: skip
+        markers = 2 * len(county.hubs) + len(county.unassigned)
+    else:
+        root = plan_map(**county.frames(), title="Suichang county: centre + 10 hubs",
+                        source_label=SYNTHETIC)  # fmt: skip
+        markers = len(county.hubs) + int((county.unassigned["scenario"] == "plan").sum())
+    path = save_map(root, tmp_path / f"{which}.html", assets="inline", assets_dir=map_assets)
+    metrics = {"width": 800, "height": 600, "deviceScaleFactor": 1, "mobile": False}
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    try:
+        _open(browser, path, markers)
+        x0, y0, x1, y1 = county.townships.total_bounds
+        shown = browser.execute_script(_LAYOUT_JS, [[y0, x0], [y1, x1]])
+        browser.save_screenshot(str(_screenshot_dir(tmp_path) / f"layout_{which}_800x600.png"))
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert _js_errors(browser) == []
+    (legend,) = shown["legend"]
+    assert not _overlap(legend, shown["title"]), shown
+    for county_box in shown["county"]:  # one per pane
+        assert not _overlap(county_box, shown["title"]), shown
+        assert not _overlap(county_box, legend), shown
+        left, top, right, bottom = county_box  # in the window
+        assert left >= 0 and top >= 0 and right <= 800 and bottom <= 600

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -796,3 +797,47 @@ def test_the_ruin_settings_reach_every_routing_search(
     route_plan(inputs, result.placement)
     assert len(seen) >= 3  # the morning run, the hubs' models, the evening run
     assert set(seen) == {(7, 3)}
+
+
+def test_orders_csv_is_one_table_and_stops_csv_reads_alone(
+    result: PlanResult, tmp_path: Path
+) -> None:
+    """bb20 D7: `compare` wrote orders.csv with other decimals than `plan` (68.7333 against
+    68.733), and each order's cost kept 6 significant digits (4 decimals of a cost in the
+    hundreds), so `compare --plans` summed it to 0.1 off kpis.json. note12: stops.csv did not
+    carry the order attributes orders.csv has (window, service time, quantities, refrigeration)."""
+    from lastmile.report import write_compare_outputs
+    from lastmile.route_tables import ORDER_INPUT_COLUMNS
+
+    plan_dir, study_dir = tmp_path / "plan", tmp_path / "study"
+    write_outputs(result, plan_dir, map_assets="cdn")
+    write_compare_outputs(result, p_curve(result.inputs, [1]), study_dir)
+    assert (study_dir / "orders.csv").read_bytes() == (plan_dir / "orders.csv").read_bytes()
+    orders = pd.read_csv(plan_dir / "orders.csv", dtype={"order_id": str})
+    exact = result.end_to_end.orders  # type: ignore[union-attr]
+    for column in ("km", "vehicle_h", "cost", "trunk_cost", "hub_cost"):
+        assert np.allclose(orders[column], exact[column], atol=5e-7, rtol=0), column
+    assert np.allclose(orders["lead_min"], exact["lead_min"].round(3), equal_nan=True)
+    # what compare --plans sums is what kpis.json sums (no cost here lies on no order)
+    kpis = json.loads((plan_dir / "kpis.json").read_text(encoding="utf-8"))
+    totals = kpis["routed_totals"]["plan"]
+    assert totals["not_on_any_order"]["cost"] == 0
+    served = orders[(orders["scenario"] == "plan") & orders["served"]]
+    assert abs(float(served["cost"].sum()) - float(exact.loc[served.index, "cost"].sum())) < 1e-4
+    assert round(float(served["cost"].sum()), 1) == totals["cost"]
+    # each stop repeats its order's own inputs, as orders.csv gives them
+    stops = pd.read_csv(plan_dir / "stops.csv", dtype={"order_id": str})
+    assert list(ORDER_INPUT_COLUMNS) == [
+        "tw_start_s", "tw_end_s", "service_s", "kg", "parcels", "requires_refrigeration",
+    ]  # fmt: skip
+    joined = stops.merge(orders, on=["scenario", "order_id"], suffixes=("", "_order"))
+    assert len(joined) == len(stops) == int(orders["served"].sum())
+    for column in ORDER_INPUT_COLUMNS:
+        pd.testing.assert_series_equal(joined[column], joined[f"{column}_order"], check_names=False)
+    assert joined["requires_refrigeration"].any() and joined["kg"].gt(0).all()
+    # and the README names them, in that order, for stops.csv
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    sentence = readme.split("`stops.csv` has one row per stop", 1)[1].split(". ", 1)[0]
+    assert re.findall(r"`(\w+)`", sentence.split("repeats its order's", 1)[1])[:6] == list(
+        ORDER_INPUT_COLUMNS
+    )

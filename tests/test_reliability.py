@@ -852,6 +852,27 @@ def test_output_folder_holding_a_previous_plan_is_replaced_whole(
     no_debris(out.parent)
 
 
+def test_an_empty_folder_of_the_user_in_a_previous_output_is_refused(tmp_path: Path) -> None:
+    """bb20 D7: an empty folder the user made in a previous output folder was deleted with it
+    (one holding a file was refused)."""
+    from lastmile.errors import OutputError
+    from lastmile.io import atomic_dir
+
+    out = tmp_path / "out"
+    with atomic_dir(out) as staging:
+        (staging / "manifest.json").write_text("{}", encoding="utf-8")
+    (out / "scratch").mkdir()
+    refused = pytest.raises(OutputError, match="holds files lastmile did not write: scratch/")
+    with refused, atomic_dir(out) as staging:
+        (staging / "manifest.json").write_text("{}", encoding="utf-8")
+    assert (out / "scratch").is_dir()
+    (out / "scratch").rmdir()  # without it, the previous output is replaced as before
+    with atomic_dir(out) as staging:
+        (staging / "manifest.json").write_text('{"new": 1}', encoding="utf-8")
+    assert sorted(p.name for p in out.iterdir()) == [".lastmile-files", "manifest.json"]
+    assert (out / "manifest.json").read_text(encoding="utf-8") == '{"new": 1}'
+
+
 def test_a_previous_plan_folder_with_the_users_own_files_is_refused(
     previous: tuple[Path, dict[str, bytes]],
     small_cache: Path,
@@ -957,13 +978,13 @@ def test_disk_full_while_writing_keeps_the_previous_plan(
     real_write_csv = lastmile_io.write_csv
     written: list[str] = []
 
-    def disk_full(target: Path, df: Any) -> Path:
+    def disk_full(target: Path, df: Any, *options: Any) -> Path:
         if Path(target).name == "stops.csv":  # half way through the folder
             with lastmile_io.atomic_path(target) as tmp:
                 tmp.write_bytes(b"vehicle_id,depot,seq")  # the part that fitted
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         written.append(Path(target).name)
-        return real_write_csv(target, df)
+        return real_write_csv(target, df, *options)
 
     monkeypatch.setattr(report, "write_csv", disk_full)
     code, _, err = cli(capsys, *plan_args(small_cache, out))

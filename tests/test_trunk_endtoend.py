@@ -185,6 +185,14 @@ def test_order_table_carries_each_orders_window_service_quantities_and_refrigera
     assert table["kg"].to_dict() == {"dA": 40, "pC": 50}
     assert table["parcels"].to_dict() == {"dA": 20, "pC": 0}
     assert table["requires_refrigeration"].to_dict() == {"dA": False, "pC": True}
+    # stops.csv repeats them, the same values (a route sheet needs no other table)
+    from lastmile.route_tables import ORDER_INPUT_COLUMNS, solution_frames
+
+    stops = solution_frames(problem, solution)["stops"].set_index("order_id")
+    pd.testing.assert_frame_equal(
+        stops[ORDER_INPUT_COLUMNS].sort_index(),
+        table[ORDER_INPUT_COLUMNS].sort_index().astype(stops[ORDER_INPUT_COLUMNS].dtypes),
+    )
 
 
 def test_trunk_runs_leave_at_their_departure_and_arrive_as_early_as_possible() -> None:

@@ -128,7 +128,11 @@ def _outline(args: argparse.Namespace, region: Region) -> CountyOutline:
     )
 
 
-def _open_network(args: argparse.Namespace, region: Region) -> tuple[RoadNetwork, NetworkSource]:
+def _open_network(
+    args: argparse.Namespace, region: Region, *, banner_on_stderr: bool = False
+) -> tuple[RoadNetwork, NetworkSource]:
+    """The road network of the command's options; the stand-in banner goes to stdout with the
+    command's report, as every command's does (to stderr where stdout carries JSON)."""
     outline = _outline(args, region).geometry
     cache = cache_dir(args.cache_dir)
     net, source = open_network(
@@ -139,7 +143,8 @@ def _open_network(args: argparse.Namespace, region: Region) -> tuple[RoadNetwork
         standin_scale=args.standin_scale or 1.0,
     )
     if source.synthetic:
-        print(f"*** {source.label}: every output made from it says so ***", file=sys.stderr)
+        print(f"*** {source.label}: every output made from it says so ***",
+              file=sys.stderr if banner_on_stderr else sys.stdout)  # fmt: skip
     return net, source
 
 
@@ -278,7 +283,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 def _cmd_bench_matrix(args: argparse.Namespace) -> int:
     region = _region(args)
-    net, _ = _open_network(args, region)
+    net, _ = _open_network(args, region, banner_on_stderr=bool(args.json))
     result = bench_matrix(
         net, sources=args.sources, nx_sample=args.nx_sample, seed=args.seed, workers=args.workers
     )
@@ -348,7 +353,7 @@ def _prepare(args: argparse.Namespace, steps: int) -> tuple[Scenario, PlanInputs
         scenario, reference_dir=args.reference_data, cache=args.cache_dir, progress=progress
     )
     if inputs.source.synthetic:
-        print(f"*** {inputs.source.label}: every output made from it says so ***", file=sys.stderr)
+        print(f"*** {inputs.source.label}: every output made from it says so ***")
     for w in inputs.warnings:
         print(f"lastmile: warning: {w}", file=sys.stderr)
     return scenario, inputs, progress
@@ -513,7 +518,7 @@ def _cmd_locate(args: argparse.Namespace) -> int:
 def _cmd_route(args: argparse.Namespace) -> int:
     if args.out:
         check_output_dir(args.out)  # a wrong --out fails before the run, not after it
-    _, inputs, progress = _prepare(args, 6)
+    _, inputs, progress = _prepare(args, 5)
     progress("hub placement")
     placement = place_hubs(inputs)
     progress("routes: baseline, and centre + hubs with trunk runs")
@@ -547,7 +552,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             "run `lastmile fetch --map-assets` once, or use --map-assets auto or cdn",
         )
     scenario = _scenario(args)
-    progress = _Steps(8 if args.fleet_needed else 7)
+    # network, villages, matrix, hubs, routes, [fleet needed,] writing: the last line is N/N
+    progress = _Steps(7 if args.fleet_needed else 6)
     result = run_plan(
         scenario,
         reference_dir=args.reference_data,
@@ -600,7 +606,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         return 0
     scenario = _scenario(args)
     p_max = scenario.plan.p_curve_max  # --p-max, else the scenario's
-    progress = _Steps(8 + p_max)
+    # network, villages, matrix, hubs, routes, [fleet needed,] p curve: p_max, writing
+    progress = _Steps(6 + p_max + (0 if args.skip_fleet_needed else 1))
     inputs = prepare(
         scenario, reference_dir=args.reference_data, cache=args.cache_dir, progress=progress
     )
@@ -614,7 +621,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     result = plan_on(inputs, progress=progress, with_fleet_needed=not args.skip_fleet_needed)
     inputs, study = result.inputs, result.study
     if inputs.source.synthetic:
-        print(f"*** {inputs.source.label}: every output made from it says so ***", file=sys.stderr)
+        print(f"*** {inputs.source.label}: every output made from it says so ***")
     curve = p_curve(inputs, range(1, p_max + 1), progress=progress)
     progress("writing outputs")
     paths = write_compare_outputs(result, curve, args.out)

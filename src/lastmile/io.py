@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import json
 import os
@@ -144,11 +145,17 @@ OUTPUT_INDEX = ".lastmile-files"
 
 
 def _files_under(folder: Path) -> set[str]:
-    return {
-        p.relative_to(folder).as_posix()
-        for p in folder.rglob("*")
-        if not p.is_dir() and p.name != OUTPUT_INDEX
-    }
+    """The files under ``folder`` (POSIX paths relative to it), and each empty folder as
+    ``NAME/``: a folder the user made there is theirs too (bb20 D7: an empty one was deleted
+    with the previous output, one holding a file refused)."""
+    found = set()
+    for p in folder.rglob("*"):
+        if p.is_dir() and not p.is_symlink():
+            if not any(p.iterdir()):
+                found.add(p.relative_to(folder).as_posix() + "/")
+        elif p.name != OUTPUT_INDEX:
+            found.add(p.relative_to(folder).as_posix())
+    return found
 
 
 #: the files an output folder written before :data:`OUTPUT_INDEX` may hold: tables, reports,
@@ -364,13 +371,24 @@ def _coordinate_text(value: Any) -> str | None:
     return np.format_float_positional(round(float(value), COORDINATE_DECIMALS) + 0.0, trim="-")
 
 
-def write_csv(target: str | Path, df: Any) -> Path:
+def _decimal_text(value: Any, places: int) -> str | None:
+    """A number with at most ``places`` decimals, trailing zeros dropped (NaN: empty)."""
+    import numpy as np
+
+    if value is None or not np.isfinite(value):
+        return None
+    return np.format_float_positional(round(float(value), places) + 0.0, trim="-")
+
+
+def write_csv(target: str | Path, df: Any, decimals: Mapping[str, int] | None = None) -> Path:
     """Write a (Geo)DataFrame as UTF-8 CSV atomically; geometry is written as WKT.
 
     Floats are written with 6 significant digits, except coordinate columns (see
     :func:`is_coordinate_column`): those keep :data:`COORDINATE_DECIMALS` decimals, the precision
     of the WKT geometry on the same row, since 6 significant digits of a longitude such as
-    119.111412 would move the point some 40 m.
+    119.111412 would move the point some 40 m. ``decimals`` names other float columns written
+    with (at most) that many decimals instead, trailing zeros dropped: figures that readers sum
+    again, which 6 significant digits would cut to 3 or 4 decimals.
     """
     import geopandas as gpd
     import pandas as pd
@@ -379,9 +397,13 @@ def write_csv(target: str | Path, df: Any) -> Path:
     if isinstance(df, gpd.GeoDataFrame):
         geom = df.geometry.name
         frame[geom] = df.geometry.to_wkt(rounding_precision=COORDINATE_DECIMALS)
+    places = dict(decimals or {})
     for col in frame.columns:
         if is_coordinate_column(col) and pd.api.types.is_float_dtype(frame[col]):
             frame[col] = frame[col].map(_coordinate_text).astype(object)
+        elif col in places and pd.api.types.is_float_dtype(frame[col]):
+            frame[col] = frame[col].map(functools.partial(_decimal_text, places=places[col]))
+            frame[col] = frame[col].astype(object)
     with atomic_path(target) as tmp:
         frame.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n", float_format="%.6g")
     return Path(target)

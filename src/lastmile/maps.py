@@ -27,6 +27,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import MacroElement
+from jinja2 import Template
 from shapely.geometry.base import BaseGeometry
 
 from lastmile.errors import DataError, InputError
@@ -44,14 +46,27 @@ OSM_ATTRIBUTION = (
     '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 )
 
-# Distinct colours for hubs / vehicles (Tableau 10 + 10 darker shades).
-PALETTE: tuple[str, ...] = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
-    "#0b3d62", "#a34d00", "#145214", "#7a1414", "#4b2e6b",
-    "#4a2d27", "#8e2f74", "#3d3d3d", "#5f6010", "#0b6470",
+# Two palettes that never meet: hub catchments (village dots, catchment lines) in light colours
+# (CIELAB lightness 73-91), vehicles' routes in dark ones (25-44), so that a route never has the
+# colour of a catchment it crosses (bb19 D8: both came from one palette, and a red route through
+# red villages read as that hub's route). Any route colour is >= 40 CIELAB units from any
+# catchment colour; none is the red of a cold-chain violation.
+CATCHMENT_PALETTE: tuple[str, ...] = (
+    "#a6cee3", "#fdbf6f", "#b2df8a", "#cab2d6", "#fb9a99", "#ffe680",
+    "#9ee0d6", "#f2b6dd", "#d9c3a5", "#c7c7c7", "#ccebc5",
+)  # fmt: skip
+ROUTE_PALETTE: tuple[str, ...] = (
+    "#1f4e9c", "#a6500c", "#1d6b2a", "#6a3d9a", "#00727a",
+    "#8e1f5f", "#5a5a00", "#7b3f2a", "#2b3a67", "#4a4a4a",
 )  # fmt: skip
 VIOLATION_COLOUR = "#d00000"
+#: the outline of a village dot: dark, so a light catchment colour shows on a light township
+VILLAGE_OUTLINE = "#444444"
+#: what the colours mean, in the title box (the layers have no legend of their own)
+COLOUR_KEY = (
+    "Colours: villages and catchment lines, light, by serving hub; routes and stop rings, dark, "
+    "by vehicle"
+)
 
 
 def save_map(
@@ -188,8 +203,10 @@ def _table(rows: Sequence[tuple[str, str]], heading: str | None = None) -> str:
     return f"{head}<table style='font-size:12px'>{body}</table>"
 
 
-def _colour_of(keys: Iterable[Any]) -> dict[str, str]:
-    return {str(k): PALETTE[i % len(PALETTE)] for i, k in enumerate(keys)}
+def _colour_of(keys: Iterable[Any], palette: Sequence[str]) -> dict[str, str]:
+    """A colour of ``palette`` for each distinct key, in order of first appearance."""
+    distinct = dict.fromkeys(str(k) for k in keys)
+    return {k: palette[i % len(palette)] for i, k in enumerate(distinct)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -288,12 +305,68 @@ def plan_map(
                              cold_chain=cold_chain)  # fmt: skip
     if trunk is not None and len(trunk):
         _add_trunk(m, trunk, simplify_tolerance, precision)
-    _add_title_box(m, full_title, source_label, synthetic, [summary])
+    legend = bool(_minutes_saved(tw).notna().any())  # _add_townships drew the colour scale
+    key = COLOUR_KEY + ("; trunk runs dark dashed" if trunk is not None and len(trunk) else "")
+    _add_title_box(m, full_title, source_label, synthetic, [summary], beside_legend=legend,
+                   colour_key=key)  # fmt: skip
     folium.plugins.Fullscreen(position="topleft").add_to(m)  # type: ignore[no-untyped-call]
     folium.LayerControl(collapsed=True).add_to(m)
-    # the county beside the title box (top left), not under it
-    m.fit_bounds(_bounds(tw, vil, hb, precision), padding_top_left=(380, 20))
+    # the county beside the title box (top left) and below the legend, not under them
+    _FitClearOfBoxes(_bounds(tw, vil, hb, precision), title="left", legend=legend).add_to(m)
     return m
+
+
+#: width of the township colour scale (branca's default, 450 px, met the title box in an
+#: 800 px window: bb19 D8)
+LEGEND_WIDTH_PX = 340
+#: the padding (px) kept around the county when a map is fitted
+_FIT_PAD_PX = 12
+#: the height (px) of the colour scale at the top right, with its margin
+_LEGEND_HEIGHT_PX = 56
+
+
+class _FitClearOfBoxes(MacroElement):
+    """Fit the map to ``bounds`` leaving out the parts of it under the title box and the colour
+    scale, measured in the page as it opens (the title box's size follows the window).
+
+    ``title``: where the title box is, ``"left"`` (top left: the county goes to its right) or
+    ``"bottom"`` (bottom centre, over both panes of a side-by-side map: the county goes above
+    it). ``legend``: a colour scale at the top right (the county goes below it).
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+    var map = {{ this._parent.get_name() }};
+    var pane = map.getContainer().getBoundingClientRect();
+    var title = document.getElementById("lastmile-title");
+    var box = title ? title.getBoundingClientRect() : null;
+    var pad = {{ this.pad }};
+    var left = pad, top = {{ this.top }}, right = pad, bottom = pad;
+    if (box && box.width > 0) {
+        {% if this.title == "left" -%}
+        left = Math.max(left, box.right - pane.left + pad);
+        {%- else -%}
+        bottom = Math.max(bottom, pane.bottom - box.top + pad);
+        {%- endif %}
+    }
+    // a window too small for both: the county stays visible, partly under the boxes
+    left = Math.min(left, 0.6 * pane.width);
+    bottom = Math.min(bottom, 0.6 * pane.height);
+    // not animated: a pan still under way when the panes are synchronised stops where it began
+    map.fitBounds({{ this.bounds|tojson }}, {paddingTopLeft: [left, top],
+                  paddingBottomRight: [right, bottom], animate: false});
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, bounds: list[list[float]], *, title: str, legend: bool) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "FitClearOfBoxes"
+        self.bounds = bounds
+        self.title = title
+        self.pad = _FIT_PAD_PX
+        self.top = _LEGEND_HEIGHT_PX if legend else _FIT_PAD_PX
 
 
 TRUNK_COLOUR = "#222222"
@@ -405,6 +478,7 @@ def compare_map(
     synthetic, full_title = _full_title(title, source_label)
     dual.get_root().title = full_title  # type: ignore[attr-defined]
     summaries = []
+    right_legend = saved_range is not None and bool(_minutes_saved(tw).notna().any())
     for side, scenario, side_tw, side_vil, side_hb in (
         (dual.m1, scenarios[0], left_tw, left_vil, left_hb),
         (dual.m2, scenarios[1], tw, vil, hb),
@@ -424,10 +498,14 @@ def compare_map(
                               saved_range=saved_range)  # fmt: skip
         summaries.append(f"{'left' if side is dual.m1 else 'right'}: {line}")
         folium.LayerControl(collapsed=True).add_to(side)
-        side.fit_bounds(_bounds(side_tw, side_vil, side_hb, precision))
+        # the same padding in both panes (they are synchronised): the county above the title
+        # box (bb19 D8: it hid the southern townships of both) and below the right's legend
+        _FitClearOfBoxes(_bounds(side_tw, side_vil, side_hb, precision), title="bottom",
+                         legend=right_legend).add_to(side)  # fmt: skip
     # branca legends select the page's first legend box, so only the right map gets one
     _add_title_box(dual, full_title, source_label, synthetic, summaries,
-                   position="bottom:28px;left:50%;transform:translateX(-50%)")  # fmt: skip
+                   position="bottom:52px;left:50%;transform:translateX(-50%)",
+                   max_width="min(70%, 760px)")  # fmt: skip
     return dual
 
 
@@ -553,7 +631,7 @@ def _draw_scenario(
     folium.TileLayer("OpenStreetMap", attr=OSM_ATTRIBUTION, name="OpenStreetMap",
                      control=True).add_to(m)  # fmt: skip
     _add_townships(m, tw, tol, precision, legend, saved_range)
-    colours = _colour_of(hub_ids)
+    colours = _colour_of(hub_ids, CATCHMENT_PALETTE)
     if "facility" in vil.columns:
         _add_catchments(m, vil, hb, colours, precision)
     _add_villages(m, vil, colours, hub_name, precision, disable_clustering_at_zoom)
@@ -604,6 +682,7 @@ def _add_townships(
             ["#fff7ec", "#fdbb84", "#ef6548", "#990000"], vmin=lo, vmax=hi,
             caption="Access time saved, min (nearest facility, baseline - plan)",
         )  # fmt: skip
+        colormap.width = LEGEND_WIDTH_PX
     coloured = saved.notna() & (colormap is not None)
     nothing = pd.Series(None, index=tw.index, dtype=object)
     features = gpd.GeoDataFrame({
@@ -664,7 +743,7 @@ def _add_catchments(
         return
     folium.GeoJson(
         gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326"),
-        style_function=lambda f: {"color": f["properties"]["colour"], "weight": 1, "opacity": 0.6},
+        style_function=lambda f: {"color": f["properties"]["colour"], "weight": 2, "opacity": 0.9},
         tooltip=folium.GeoJsonTooltip(fields=["hub", "villages", "population"],
                                       aliases=["Hub", "Villages", "Population"]),
     ).add_to(group)  # fmt: skip
@@ -672,11 +751,12 @@ def _add_catchments(
 
 _VILLAGE_CALLBACK = """function (row) {
     var marker = L.circleMarker(new L.LatLng(row[0], row[1]), {
-        radius: row[2], color: row[3], fillColor: row[3], fillOpacity: 0.7, weight: 1});
+        radius: row[2], color: "VILLAGE_OUTLINE", fillColor: row[3], fillOpacity: 0.85,
+        weight: 1});
     marker.bindPopup(row[4]);
     marker.bindTooltip(row[5]);
     return marker;
-}"""
+}""".replace("VILLAGE_OUTLINE", VILLAGE_OUTLINE)
 
 
 def _add_villages(
@@ -755,7 +835,8 @@ def _add_routes(
                    _trip=trip_of(rt))  # fmt: skip
     st = st.assign(_veh=st["vehicle_id"].astype(str),
                    _trip=st["trip"].astype(int) if "trip" in st.columns else 1)  # fmt: skip
-    colours = _colour_of(rt["_veh"])  # one colour per vehicle across the whole map
+    # one colour per vehicle across the whole map, never a catchment's
+    colours = _colour_of(rt["_veh"], ROUTE_PALETTE)
     for depot in [h for h in hub_ids if h in set(rt["_depot"])]:
         part = rt[rt["_depot"] == depot]
         group = folium.FeatureGroup(
@@ -870,7 +951,16 @@ def _add_title_box(
     synthetic: bool,
     summaries: Sequence[str],
     position: str = "top:10px;left:56px",
+    max_width: str = "min(42%, 520px)",
+    beside_legend: bool = False,
+    colour_key: str = COLOUR_KEY,
 ) -> None:
+    """The title box: banner (stand-in), title, one line per scenario, the colour key and the
+    data source. ``beside_legend``: the box shares the top of the window with the colour scale
+    (top right) and stays narrow enough to leave it room."""
+    if beside_legend:
+        # left 56 px, padding and border 26 px, the scale and its margins LEGEND_WIDTH_PX + 20
+        max_width = f"min(42%, 520px, calc(100% - {56 + 26 + LEGEND_WIDTH_PX + 20 + 10}px))"
     banner = (
         "<div style='color:#b00000;font-weight:bold;font-size:15px'>"
         "SYNTHETIC STAND-IN — not real data</div>"
@@ -880,10 +970,16 @@ def _add_title_box(
     box = f"""
 <div id="lastmile-title" style="position:fixed;{position};z-index:1000;
  background:rgba(255,255,255,0.92);padding:6px 12px;border:1px solid #888;border-radius:4px;
- font-family:sans-serif;max-width:min(42%, 520px);text-align:left">
+ font-family:sans-serif;max-width:{max_width};text-align:left">
  {banner}<div style="font-size:16px;font-weight:bold">{_esc(title)}</div>
  {"".join(f'<div style="font-size:12px">{line}</div>' for line in summaries)}
+ <div style="font-size:11px;color:#333">{_esc(colour_key)}</div>
  <div style="font-size:11px;color:#333">Data: {_esc(source_label)} ·
  Basemap {OSM_ATTRIBUTION}</div>
-</div>"""
+</div>
+<style>
+/* the township colour scale: narrower than branca's default, readable over the map */
+.legend.leaflet-control {{background:rgba(255,255,255,0.85);border-radius:4px;}}
+.legend.leaflet-control text.caption {{font-size:11px;}}
+</style>"""
     m.get_root().html.add_child(folium.Element(box))  # type: ignore[attr-defined]

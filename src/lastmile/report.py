@@ -232,7 +232,8 @@ def _write_folder(result: PlanResult, out: Path, *, map_assets: str) -> dict[str
     paths["gpkg"] = write_geopackage(out / "lastmile.gpkg", layers)
     for name in ("hubs", "routes", "stops", "unassigned", "orders", "trunk_routes"):
         if name in layers:
-            paths[f"csv_{name}"] = write_csv(out / f"{name}.csv", layers[name])
+            places = ORDER_DECIMALS if name == "orders" else None
+            paths[f"csv_{name}"] = write_csv(out / f"{name}.csv", layers[name], places)
     if result.end_to_end is not None:
         paths["csv_lead_townships"] = write_csv(
             out / "lead_time_townships.csv", noted(result.end_to_end.townships)
@@ -268,13 +269,19 @@ def _orders_layer(result: PlanResult) -> gpd.GeoDataFrame | None:
         return None
     df = result.end_to_end.orders.copy()
     pts = result.inputs.orders.set_index(result.inputs.orders["id"].astype(str)).geometry
-    for col in ("lead_min", "to_cold_room_min", "to_centre_min", "limit_min"):
-        df[col] = df[col].astype(float).round(3)
-    # each order's share of its routes, which `lastmile compare` sums again over the orders two
-    # plans both served: at 3 decimals the sums drifted from kpis.json's by 0.01 h over a day
-    for col in ("km", "vehicle_h", "cost", "trunk_km", "trunk_cost", "hub_cost"):
-        df[col] = df[col].astype(float).round(6)
+    for col, places in ORDER_DECIMALS.items():
+        df[col] = df[col].astype(float).round(places)
     return gpd.GeoDataFrame(df, geometry=pts.loc[df["order_id"]].to_numpy(), crs=4326)
+
+
+#: Decimals of the figures of ``orders.csv`` (``lastmile plan`` and ``lastmile compare`` alike).
+#: Each order's share of its routes (km, hours, cost) keeps 6: `lastmile compare --plans` sums
+#: them again over the orders two plans both served, and at 3 decimals (or 6 significant digits,
+#: 4 decimals of a cost in the hundreds) the sums drifted from kpis.json's over a day (bb20 D7).
+ORDER_DECIMALS = {
+    **dict.fromkeys(("lead_min", "to_cold_room_min", "to_centre_min", "limit_min"), 3),
+    **dict.fromkeys(("km", "vehicle_h", "cost", "trunk_km", "trunk_cost", "hub_cost"), 6),
+}
 
 
 def _with_lead_times(villages: gpd.GeoDataFrame, orders: pd.DataFrame | None) -> gpd.GeoDataFrame:
@@ -869,8 +876,10 @@ def write_compare_outputs(
             "csv_p_curve": write_csv(d / "p_curve.csv", noted(curve)),
             "csv_lead_time": write_csv(d / "lead_time.csv", noted(_lead_rows(k))),
         }
-        if result.end_to_end is not None:
-            paths["csv_orders"] = write_csv(d / "orders.csv", noted(result.end_to_end.orders))
+        orders = _orders_layer(result)
+        if orders is not None and result.end_to_end is not None:
+            # the same table as `lastmile plan` writes (bb20 D7: other decimals here)
+            paths["csv_orders"] = write_csv(d / "orders.csv", noted(orders), ORDER_DECIMALS)
             paths["csv_lead_townships"] = write_csv(
                 d / "lead_time_townships.csv", noted(result.end_to_end.townships)
             )

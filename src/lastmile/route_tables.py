@@ -2,7 +2,9 @@
 
 ``routes`` (one row per vehicle trip), ``stops`` (one row per served order, in visiting order) and
 ``unassigned`` (one row per unserved order with its reason and evidence). Times stay in integer
-seconds and distances in metres; ``*_min`` and ``*_km`` columns are added for reading.
+seconds and distances in metres; ``*_min`` and ``*_km`` columns are added for reading. A stop
+repeats its order's window, service time, quantities and refrigeration
+(:data:`ORDER_INPUT_COLUMNS`), so that a route sheet needs no other table.
 """
 
 from __future__ import annotations
@@ -10,6 +12,10 @@ from __future__ import annotations
 import pandas as pd
 
 from lastmile.routing import RoutingProblem, RoutingSolution
+
+#: The order's own inputs that each ``stops`` row repeats (as ``orders.csv`` has them).
+ORDER_INPUT_COLUMNS = ["tw_start_s", "tw_end_s", "service_s", "kg", "parcels",
+                       "requires_refrigeration"]  # fmt: skip
 
 #: Columns of the ``unassigned`` table (``reason``: one of :data:`REASON_CODES`).
 UNASSIGNED_COLUMNS = ["order_id", "reason", "binding", "limit", "best", "unit", "detail"]
@@ -54,6 +60,14 @@ def solution_frames(problem: RoutingProblem, solution: RoutingSolution) -> dict[
                     "order_id": s.order_id,
                     "kind": o.kind,
                     "product_class": o.product_class,
+                    # the order's own inputs, as orders.csv gives them: a route sheet reads its
+                    # windows, loads and refrigeration from this table alone
+                    "tw_start_s": o.time_window[0] if o.time_window is not None else float("nan"),
+                    "tw_end_s": o.time_window[1] if o.time_window is not None else float("nan"),
+                    "service_s": o.service_s,
+                    "kg": int(o.quantity.get("kg", 0)),
+                    "parcels": int(o.quantity.get("parcels", 0)),
+                    "requires_refrigeration": o.requires_refrigeration,
                     "location": s.location,
                     "from_location": prev,
                     "arrival_s": s.arrival_s,
@@ -92,6 +106,7 @@ def solution_frames(problem: RoutingProblem, solution: RoutingSolution) -> dict[
         "order_id",
         "kind",
         "product_class",
+        *ORDER_INPUT_COLUMNS,
         "location",
         "from_location",
         "arrival_s",

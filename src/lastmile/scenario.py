@@ -634,6 +634,9 @@ def _trailing_comment(statement: _Statement) -> str:
     return ""
 
 
+#: a top-level line giving the whole ``[plan]`` table as an inline table (not ``plan.KEY = ``)
+_INLINE_PLAN = re.compile(r"""\s*(plan|"plan"|'plan')\s*=""")
+
 #: the comment :func:`_plan_toml` writes for an unset key (dropped on reading: it is rewritten)
 _UNSET = re.compile(r"#\s*(\w+)\s*=\s*\(unset\)\s*(#.*)?$")
 _EFFECTIVE_HEADER = "# effective scenario "
@@ -700,7 +703,10 @@ def scenario_toml(path: str | Path) -> str:
             waiting = []
             # the key's description (written by config show) is written again, not kept
             comment = _trailing_comment(st)
-            if comment and (name not in PLAN_KEY_DOCS or comment.rstrip() != _doc_comment(name)):
+            if comment and section == "" and _INLINE_PLAN.match(st.lines[0]):
+                # ``plan = {...}  # note`` comments the whole table, not its first key (bb20 D7)
+                header_comment = header_comment or comment
+            elif comment and (name not in PLAN_KEY_DOCS or comment.rstrip() != _doc_comment(name)):
                 after[name] = comment
         else:
             place([*waiting, *st.lines])
