@@ -3,7 +3,9 @@
 Whatever the source, the graph goes through one path:
 
 1. osmnx parses it (``graph_from_polygon`` online, ``graph_from_xml`` for .osm/.osm.bz2 —
-   .osm.pbf is first converted to XML with pyosmium — or ``load_graphml``);
+   .osm.pbf is first converted to XML with pyosmium — or ``load_graphml``), keeping the roads of
+   the region's drive filter (:func:`region_drive_filter`: osmnx's "drive" roads plus every class
+   the region gives a speed for) whatever the source;
 2. speeds: a tagged ``maxspeed`` is used where osmnx can parse it; elsewhere the region's default
    speed for the edge's highway class (``[speeds_kmh]`` in the region file). Every edge records
    whether its speed was tagged or imputed;
@@ -16,16 +18,18 @@ Whatever the source, the graph goes through one path:
 
 from __future__ import annotations
 
+import ast
 import bz2
 import contextlib
 import datetime as _dt
 import hashlib
+import itertools
 import json
 import re
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -49,8 +53,9 @@ from lastmile.errors import DataError, InputError
 from lastmile.io import atomic_path, file_sha256, read_arrays, write_arrays
 
 #: Bumped whenever the cache layout or the processing changes (2: merged highway tags resolved
-#: independently of the hash seed; 3: the free ``meta`` dict replaced by the ``cache_key`` field).
-CACHE_VERSION = 3
+#: independently of the hash seed; 3: the free ``meta`` dict replaced by the ``cache_key`` field;
+#: 4: the classes the region gives a speed for routed, GraphML filtered, length-weighted speeds).
+CACHE_VERSION = 4
 
 GRAPH_SUFFIXES = (".osm", ".xml", ".osm.bz2", ".osm.pbf", ".pbf", ".graphml")
 
@@ -341,7 +346,7 @@ def osmnx_settings(**values: Any) -> Iterator[None]:
             setattr(ox.settings, k, v)
 
 
-def _parse_osm_xml(path: Path) -> nx.MultiDiGraph[Any]:
+def _parse_osm_xml(path: Path, region: Region) -> nx.MultiDiGraph[Any]:
     # keep the tags the drive filter reads on the edges (osmnx keeps only "useful" tags)
     useful = list(dict.fromkeys([*ox.settings.useful_tags_way, *_FILTER_KEYS]))
     try:
@@ -352,7 +357,7 @@ def _parse_osm_xml(path: Path) -> nx.MultiDiGraph[Any]:
         raise InputError(f"{path}: not a readable OSM XML file ({exc})", "check the file") from exc
     except ValueError as exc:
         raise DataError(f"{path}: no usable roads found ({exc})", "check the extract") from exc
-    g = _drive_only(g, path)
+    g = _drive_only(g, path, region)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return ox.simplify_graph(g)
@@ -386,32 +391,93 @@ def overpass_filter_matches(filter_str: str, tags: Mapping[str, Any]) -> bool:
     return True
 
 
-#: The Overpass filter of osmnx's "drive" network type (osmnx 2.x, documented with
-#: ``network_type``): a file is filtered as a download would be. Written out here rather than read
-#: from osmnx's private module; tests/test_online.py checks a download and a file give one graph.
-DRIVE_FILTER: str = (
-    '["highway"]["area"!~"yes"]["access"!~"private"]'
-    '["highway"!~"abandoned|bridleway|bus_guideway|construction|corridor|cycleway|elevator|'
-    "escalator|footway|no|path|pedestrian|planned|platform|proposed|raceway|razed|rest_area|"
-    'service|services|steps|track"]["motor_vehicle"!~"no"]["motorcar"!~"no"]'
-    '["service"!~"alley|driveway|emergency_access|parking|parking_aisle|private"]'
-)
+#: The highway classes osmnx's "drive" network type leaves out (osmnx 2.x, documented with
+#: ``network_type``). Written out here rather than read from osmnx's private module;
+#: tests/test_online.py checks a download and a file give one graph.
+DRIVE_EXCLUDED_CLASSES: tuple[str, ...] = (
+    "abandoned", "bridleway", "bus_guideway", "construction", "corridor", "cycleway", "elevator",
+    "escalator", "footway", "no", "path", "pedestrian", "planned", "platform", "proposed",
+    "raceway", "razed", "rest_area", "service", "services", "steps", "track",
+)  # fmt: skip
+
+
+def drive_filter(routed_classes: Collection[str] = ()) -> str:
+    """The Overpass tag filter of the drive graph: osmnx's "drive" filter, keeping
+    ``routed_classes`` as well.
+
+    A class of :data:`DRIVE_EXCLUDED_CLASSES` named in ``routed_classes`` (the region's
+    ``[speeds_kmh]`` keys: ``service``, ``track`` ...) is kept. Private access, ``area=yes``,
+    ``motor_vehicle``/``motorcar=no`` are refused whatever the class; with ``service`` routed, the
+    ``service=*`` values refused are those of osmnx's "drive_service" plus ``driveway``
+    (``emergency_access``, ``parking``, ``parking_aisle``, ``private``, ``driveway``: no through
+    road for a van), else those of "drive" (which also refuses ``alley``).
+    """
+    excluded = "|".join(c for c in DRIVE_EXCLUDED_CLASSES if c not in routed_classes)
+    refused_service = (
+        "driveway|emergency_access|parking|parking_aisle|private"
+        if "service" in routed_classes
+        else "alley|driveway|emergency_access|parking|parking_aisle|private"
+    )
+    return (
+        '["highway"]["area"!~"yes"]["access"!~"private"]'
+        + (f'["highway"!~"{excluded}"]' if excluded else "")
+        + '["motor_vehicle"!~"no"]["motorcar"!~"no"]'
+        + f'["service"!~"{refused_service}"]'
+    )
+
+
+def region_drive_filter(region: Region) -> str:
+    """The drive filter of ``region``: every class its ``[speeds_kmh]`` gives a speed for is
+    routed (:func:`drive_filter`)."""
+    return drive_filter(frozenset(region.speeds_kmh) - {"default"})
+
+
+def routed_classes(region: Region) -> list[str]:
+    """The OSM highway classes of :data:`lastmile.config.OSM_ROAD_CLASSES` the drive graph of
+    ``region`` keeps (for messages and documentation)."""
+    from lastmile.config import OSM_ROAD_CLASSES
+
+    flt = region_drive_filter(region)
+    return sorted(c for c in OSM_ROAD_CLASSES if overpass_filter_matches(flt, {"highway": c}))
+
+
+#: osmnx's own "drive" filter (no extra class routed).
+DRIVE_FILTER: str = drive_filter()
 
 
 _FILTER_KEYS = tuple(dict.fromkeys(key for _, key, *_ in _FILTER_TERM.findall(DRIVE_FILTER)))
 
 
-def _is_drive(d: Mapping[str, Any]) -> bool:
-    return isinstance(d.get("highway"), str) and overpass_filter_matches(DRIVE_FILTER, d)
+def _values(value: Any) -> list[Any]:
+    """The values of a tag: osmnx merges the tags of the ways a simplified edge joins into a list
+    (a GraphML keeps them as the text of a Python list)."""
+    if isinstance(value, str) and value.startswith("[") and value.endswith("]"):
+        with contextlib.suppress(ValueError, SyntaxError):
+            parsed = ast.literal_eval(value)
+            if isinstance(parsed, list):
+                return parsed
+    return value if isinstance(value, list) else [value]
 
 
-def _drive_only(g: nx.MultiDiGraph[Any], where: Path | str) -> nx.MultiDiGraph[Any]:
-    """Keep the ways osmnx's 'drive' network type keeps (graph_from_xml keeps every way).
+def _is_drive(d: Mapping[str, Any], flt: str) -> bool:
+    """Whether every way behind edge ``d`` passes ``flt`` (each value of a merged tag is tried)."""
+    choices = [[(k, v) for v in _values(d.get(k))] for k in _FILTER_KEYS]
+    for combo in itertools.product(*choices):
+        tags = {k: v for k, v in combo if v is not None}
+        if not (isinstance(tags.get("highway"), str) and overpass_filter_matches(flt, tags)):
+            return False
+    return True
+
+
+def _drive_only(g: nx.MultiDiGraph[Any], where: Path | str, region: Region) -> nx.MultiDiGraph[Any]:
+    """Keep the ways the region's drive filter keeps (graph_from_xml and a GraphML keep every
+    way; :func:`region_drive_filter`).
 
     The filter reads only the tags in ``_FILTER_KEYS``, and a county has a few dozen distinct
     combinations of them among its hundreds of thousands of edges: each combination is evaluated
     once.
     """
+    flt = region_drive_filter(region)
     verdict: dict[tuple[Any, ...], bool] = {}
     drop = []
     total = 0
@@ -421,9 +487,9 @@ def _drive_only(g: nx.MultiDiGraph[Any], where: Path | str) -> nx.MultiDiGraph[A
         try:
             keep = verdict[key]
         except KeyError:
-            keep = verdict[key] = _is_drive(d)
+            keep = verdict[key] = _is_drive(d, flt)
         except TypeError:  # an unhashable (list) tag value: evaluate this edge on its own
-            keep = _is_drive(d)
+            keep = _is_drive(d, flt)
         if not keep:
             drop.append((u, v, k))
     g.remove_edges_from(drop)
@@ -449,7 +515,13 @@ def _load_raw(
         if outline is None:
             raise InputError("an online OSM download needs the region outline")
         try:
-            g = ox.graph_from_polygon(outline, network_type="drive", simplify=True, retain_all=True)
+            g = ox.graph_from_polygon(
+                outline,
+                network_type="drive",  # one-way aware (not a bidirectional network type)
+                custom_filter=region_drive_filter(region),
+                simplify=True,
+                retain_all=True,
+            )
         except ValueError as exc:  # osmnx's InsufficientResponseError: an empty answer
             raise DataError(f"OSM download for {region.name}: no roads returned ({exc})") from exc
         except Exception as exc:  # requests' ConnectionError and friends
@@ -463,16 +535,38 @@ def _load_raw(
     kind = graph_file_kind(path)
     if kind == "graphml":
         try:
-            return ox.load_graphml(path)
+            g = ox.load_graphml(path)
         except Exception as exc:
             raise InputError(f"{path}: not a readable GraphML graph ({exc})") from exc
+        return _graphml_drive_graph(g, path, region)
     if path.name.lower().endswith(".bz2"):
         try:
             with bz2.open(path) as f:
                 f.read(16)
         except OSError as exc:
             raise InputError(f"{path}: not a valid bzip2 file ({exc})", "check the file") from exc
-    return _parse_osm_xml(path)
+    return _parse_osm_xml(path, region)
+
+
+def _graphml_drive_graph(
+    g: nx.MultiDiGraph[Any], path: Path, region: Region
+) -> nx.MultiDiGraph[Any]:
+    """A GraphML graph filtered as an OSM file is (:func:`_drive_only`), then simplified if it
+    was saved unsimplified: an osmnx graph saved with ``ox.save_graphml`` gives the graph its
+    OSM file gives, whatever network type it was made with (footways of ``graph_from_xml``'s
+    "all" graph are no van roads)."""
+    if g.number_of_edges() and not any("highway" in d for _, _, d in g.edges(data=True)):
+        raise InputError(
+            f"{path}: no edge of the GraphML graph has a highway class, so its roads cannot be "
+            "told from footpaths",
+            "give an OSM extract, or a graph made from OSM data with osmnx (ox.save_graphml)",
+        )
+    g = _drive_only(g, path, region)
+    if g.graph.get("simplified"):
+        return g
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ox.simplify_graph(g)
 
 
 def _process(g: nx.MultiDiGraph[Any], region: Region) -> tuple[nx.MultiDiGraph[Any], int]:
