@@ -1600,7 +1600,7 @@ def order_tables(
     """The like-for-like study of the two routed days (:mod:`lastmile.endtoend`)."""
     trunk = inputs.region.trunk
     town = inputs.villages.set_index("id")["township"]
-    info = inputs.orders[["id", "village"]].assign(
+    info = inputs.orders[["id", "village", "snap_m"]].assign(
         township=inputs.orders["village"].map(town).fillna("")
     )
     centre = inputs.centre_id
