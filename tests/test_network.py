@@ -120,9 +120,9 @@ def test_real_helsinki_pbf_loads_with_tagged_speeds() -> None:
     assert net.n_nodes > 100
     tagged = ~net.edge_speed_imputed
     assert tagged.any()
-    # Helsinki tags urban limits (10 km/h on service roads, 30/40/50 km/h on streets)
+    # Helsinki tags urban limits: 5-30 km/h on service roads, 30/40/50 km/h on streets
     speeds = net.edge_speed_kmh[tagged]
-    assert speeds.min() >= 10 and speeds.max() <= 80
+    assert speeds.min() >= 5 and speeds.max() <= 50
 
 
 def test_cache_roundtrip_and_atomic(town: Path, tmp_path: Path) -> None:
@@ -295,3 +295,53 @@ def test_graphml_gets_the_drive_filter_of_an_osm_file(test_data: Path, tmp_path:
         else:  # where a dropped footway met a road, osmnx's simplified graph keeps a node, and
             # an edge osmnx merged from a road and a footway is dropped whole
             assert net.edge_length_m.sum() == pytest.approx(from_osm.edge_length_m.sum(), 0.01)
+
+
+def test_merged_edge_takes_the_travel_time_of_its_parts(tmp_path: Path) -> None:
+    """bb21 D8: an edge joining ways of different speeds took the plain mean of their maxspeeds,
+    and a tagged 300 km/h on a street was taken as the road's speed."""
+    import osmnx as ox
+
+    coords = {
+        1: (119.270, 28.590),
+        2: (119.290, 28.590),
+        3: (119.300, 28.590),
+        4: (119.310, 28.590),
+        6: (119.300, 28.600),
+        7: (119.320, 28.590),
+    }
+    osm = write_osm(
+        tmp_path / "speeds.osm",
+        [
+            ([1, 2], {"highway": "residential", "maxspeed": "30"}),
+            ([2, 3], {"highway": "residential", "maxspeed": "60"}),
+            ([3, 6], {"highway": "residential"}),
+            ([3, 4], {"highway": "residential", "maxspeed": "300"}),
+            ([4, 7], {"highway": "unclassified"}),
+        ],
+        coords,
+    )
+    net = build_network(osm, REGION)
+    osmid = {int(o): i for i, o in enumerate(net.node_osmid)}
+
+    def edge(u: int, v: int) -> int:
+        (e,) = np.flatnonzero((net.edge_u == osmid[u]) & (net.edge_v == osmid[v]))
+        return int(e)
+
+    def metres(a: int, b: int) -> float:
+        (lon1, lat1), (lon2, lat2) = coords[a], coords[b]
+        return float(ox.distance.great_circle(lat1, lon1, lat2, lon2))
+
+    # 1 -> 3 joins the 30 and the 60 km/h way: the sum of their times, not length / 45 km/h
+    e13 = edge(1, 3)
+    want_s = metres(1, 2) / (30 / 3.6) + metres(2, 3) / (60 / 3.6)
+    assert net.edge_time_s[e13] == pytest.approx(want_s, rel=1e-9)
+    assert net.edge_speed_kmh[e13] == pytest.approx(net.edge_length_m[e13] / want_s * 3.6)
+    assert not net.edge_speed_imputed[e13]
+    # 3 -> 7: a residential tagged 300 km/h (taken at the residential speed, imputed) and an
+    # untagged unclassified road, each at its own speed
+    e37 = edge(3, 7)
+    residential, unclassified = REGION.speed_for("residential"), REGION.speed_for("unclassified")
+    want_s = metres(3, 4) / (residential / 3.6) + metres(4, 7) / (unclassified / 3.6)
+    assert net.edge_time_s[e37] == pytest.approx(want_s, rel=1e-9)
+    assert net.edge_speed_imputed[e37] and net.edge_speed_kmh.max() <= 60

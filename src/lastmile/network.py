@@ -6,9 +6,10 @@ Whatever the source, the graph goes through one path:
    .osm.pbf is first converted to XML with pyosmium — or ``load_graphml``), keeping the roads of
    the region's drive filter (:func:`region_drive_filter`: osmnx's "drive" roads plus every class
    the region gives a speed for) whatever the source;
-2. speeds: a tagged ``maxspeed`` is used where osmnx can parse it; elsewhere the region's default
-   speed for the edge's highway class (``[speeds_kmh]`` in the region file). Every edge records
-   whether its speed was tagged or imputed;
+2. speeds, per way: a tagged ``maxspeed`` is used where osmnx can parse it (up to 200 km/h);
+   elsewhere the region's default speed for the edge's highway class (``[speeds_kmh]`` in the
+   region file). Every edge records whether its speed was tagged or imputed; osmnx then simplifies
+   the graph, summing the travel times of the ways an edge joins;
 3. travel times (``osmnx.add_edge_travel_times``), then the largest strongly connected component, so
    that every node can reach every other;
 4. export to a compact, immutable :class:`RoadNetwork` of numpy arrays, cached as ``.npz`` under the
@@ -357,10 +358,8 @@ def _parse_osm_xml(path: Path, region: Region) -> nx.MultiDiGraph[Any]:
         raise InputError(f"{path}: not a readable OSM XML file ({exc})", "check the file") from exc
     except ValueError as exc:
         raise DataError(f"{path}: no usable roads found ({exc})", "check the extract") from exc
-    g = _drive_only(g, path, region)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return ox.simplify_graph(g)
+    # simplified by _process, after each way's own speed is known
+    return _drive_only(g, path, region)
 
 
 _FILTER_TERM = re.compile(r"""\[(["'])(.+?)\1(?:\s*(!~|~|!=|=)\s*(["'])(.*?)\4)?\]""")
@@ -519,7 +518,7 @@ def _load_raw(
                 outline,
                 network_type="drive",  # one-way aware (not a bidirectional network type)
                 custom_filter=region_drive_filter(region),
-                simplify=True,
+                simplify=False,  # simplified by _process, after each way's speed is known
                 retain_all=True,
             )
         except ValueError as exc:  # osmnx's InsufficientResponseError: an empty answer
@@ -551,36 +550,44 @@ def _load_raw(
 def _graphml_drive_graph(
     g: nx.MultiDiGraph[Any], path: Path, region: Region
 ) -> nx.MultiDiGraph[Any]:
-    """A GraphML graph filtered as an OSM file is (:func:`_drive_only`), then simplified if it
-    was saved unsimplified: an osmnx graph saved with ``ox.save_graphml`` gives the graph its
-    OSM file gives, whatever network type it was made with (footways of ``graph_from_xml``'s
-    "all" graph are no van roads)."""
+    """A GraphML graph filtered as an OSM file is (:func:`_drive_only`); :func:`_process`
+    simplifies it if it was saved unsimplified: an osmnx graph saved with ``ox.save_graphml``
+    gives the graph its OSM file gives, whatever network type it was made with (footways of
+    ``graph_from_xml``'s "all" graph are no van roads)."""
     if g.number_of_edges() and not any("highway" in d for _, _, d in g.edges(data=True)):
         raise InputError(
             f"{path}: no edge of the GraphML graph has a highway class, so its roads cannot be "
             "told from footpaths",
             "give an OSM extract, or a graph made from OSM data with osmnx (ox.save_graphml)",
         )
-    g = _drive_only(g, path, region)
-    if g.graph.get("simplified"):
-        return g
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return ox.simplify_graph(g)
+    return _drive_only(g, path, region)  # simplified by _process unless saved simplified
 
 
-def _process(g: nx.MultiDiGraph[Any], region: Region) -> tuple[nx.MultiDiGraph[Any], int]:
-    """Speeds (tagged or imputed), travel times, largest strongly connected component.
+#: Highest tagged ``maxspeed`` taken as the road's speed (km/h), the ceiling of ``[speeds_kmh]``:
+#: a higher value (``maxspeed=300`` on a street) is a tagging error, and the edge takes its class's
+#: speed instead (recorded as imputed).
+MAX_TAGGED_SPEED_KMH = 200.0
+
+
+def _process(
+    g: nx.MultiDiGraph[Any], region: Region, where: str
+) -> tuple[nx.MultiDiGraph[Any], int]:
+    """Speeds (tagged or imputed), travel times, simplification, largest strong component.
 
     osmnx parses the ``maxspeed`` tags (``osmnx.add_edge_speeds``) on a graph of the tagged edges
-    only; every other edge gets its class's default speed. Travel times use the formula of
-    ``osmnx.add_edge_travel_times`` (length / speed), and the strong component is the one
-    ``osmnx.truncate.largest_component`` would keep, with the other nodes removed in place: both
-    osmnx functions convert or copy the whole graph, which costs seconds on a county.
+    only; every other edge, and one tagged above :data:`MAX_TAGGED_SPEED_KMH`, gets its class's
+    default speed. Speeds and travel times (the formula of ``osmnx.add_edge_travel_times``,
+    length / speed) are set on every way's own segments *before* osmnx simplifies the graph, which
+    sums the travel times of the segments it merges: an edge joining ways of different speeds
+    takes the length-weighted travel time of its parts, and its speed is length / time (osmnx's
+    ``add_edge_speeds`` on a simplified graph would take the plain mean of their maxspeeds). An
+    edge counts as tagged when any part of it is. A GraphML saved simplified keeps osmnx's mean.
+    The strong component is the one ``osmnx.truncate.largest_component`` would keep, with the
+    other nodes removed in place: both osmnx functions convert or copy the whole graph, which
+    costs seconds on a county.
     """
     if g.number_of_edges() == 0:
-        raise DataError("the road graph has no edges", "check the extract's area and filters")
-    nodes_before = g.number_of_nodes()
+        raise DataError(f"{where}: the road graph has no edges", "check the extract's area")
     tagged = [(u, v, k, d) for u, v, k, d in g.edges(keys=True, data=True) if "maxspeed" in d]
     parsed: dict[tuple[Any, Any, Any], float] = {}
     if tagged:
@@ -595,17 +602,37 @@ def _process(g: nx.MultiDiGraph[Any], region: Region) -> tuple[nx.MultiDiGraph[A
         parsed = {(u, v, k): float(d["speed_kph"]) for u, v, k, d in h.edges(keys=True, data=True)}
     for u, v, k, d in g.edges(keys=True, data=True):
         speed = parsed.get((u, v, k), -1.0)
-        imputed = not (np.isfinite(speed) and speed > 0)
+        imputed = not (np.isfinite(speed) and 0 < speed <= MAX_TAGGED_SPEED_KMH)
         d["speed_imputed"] = imputed
         hwy = str(_first(d.get("highway", "road")))
         d["speed_kph"] = region.speed_for(hwy) if imputed else speed
         # osmnx.add_edge_travel_times: km / (km per second)
         d["travel_time"] = (d["length"] / 1000) / (d["speed_kph"] / (60 * 60))
+    if not g.graph.get("simplified"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # sums length and travel_time over the merged segments; other attributes become the
+            # list of their distinct values, or the one value they all share
+            g = ox.simplify_graph(g, edge_attr_aggs={"length": sum, "travel_time": sum})
+        for _, _, d in g.edges(data=True):
+            if isinstance(d["speed_kph"], list):  # parts of different speeds: time-weighted
+                d["speed_kph"] = d["length"] / d["travel_time"] * 3.6
+            else:  # one speed: the time from it, as for an unmerged edge
+                d["travel_time"] = (d["length"] / 1000) / (d["speed_kph"] / (60 * 60))
+            if isinstance(d["speed_imputed"], list):
+                d["speed_imputed"] = False  # partly tagged: tagged, as osmnx's mean had it
+    nodes_before = g.number_of_nodes()
     largest = max(nx.strongly_connected_components(g), key=len)
     if len(largest) < len(g):
         g.remove_nodes_from([n for n in g if n not in largest])
     if g.number_of_edges() == 0:
-        raise DataError("the road graph has no strongly connected part with edges")
+        raise DataError(
+            f"{where}: its drivable roads form no network a vehicle can drive around and back "
+            "(the largest part where every junction can be reached from every other has no "
+            "road; e.g. one-way streets only, cut at the extract's edge)",
+            "give an extract of a larger area, cut with complete ways "
+            "(osmium extract --strategy complete_ways)",
+        )
     return g, nodes_before
 
 
@@ -850,7 +877,8 @@ def build_network(
             g = _load_raw(xml, region, outline)
     else:
         g = _load_raw(source, region, outline)
-    g, before = _process(g, region)
+    where = f"OSM download for {region.name}" if str(source) == "osm" else str(source)
+    g, before = _process(g, region, where)
     desc = description or ("OpenStreetMap (online)" if str(source) == "osm" else str(source))
     return _export(g, region, desc, synthetic, before)
 
