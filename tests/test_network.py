@@ -345,3 +345,35 @@ def test_merged_edge_takes_the_travel_time_of_its_parts(tmp_path: Path) -> None:
     want_s = metres(3, 4) / (residential / 3.6) + metres(4, 7) / (unclassified / 3.6)
     assert net.edge_time_s[e37] == pytest.approx(want_s, rel=1e-9)
     assert net.edge_speed_imputed[e37] and net.edge_speed_kmh.max() <= 60
+
+
+def test_broken_extracts_get_a_message_for_a_local_file(town: Path, tmp_path: Path) -> None:
+    """bb21 D1-D3: a truncated .osm.bz2 was an internal EOFError, an empty or HTML .osm quoted
+    osmnx's "No data elements in server response", a one-way-only extract named no file."""
+    truncated = tmp_path / "cut.osm.bz2"  # broken off inside its first (and only) bzip2 block
+    whole = bz2.compress(town.read_bytes())
+    truncated.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(InputError, match="truncated") as e:
+        load_network(truncated, REGION, cache=tmp_path)
+    assert str(truncated) in e.value.message and "download" in str(e.value.hint)
+    html = tmp_path / "html.osm"
+    html.write_text("<html><body>Too Many Requests</body></html>", encoding="utf-8")
+    with pytest.raises(InputError, match="root element is <html>, not <osm>") as e:
+        load_network(html, REGION, cache=tmp_path)
+    assert "server response" not in e.value.message
+    empty = tmp_path / "noroads.osm"
+    empty.write_text(
+        '<osm version="0.6"><bounds minlat="28.5" minlon="119.2" maxlat="28.6" '
+        'maxlon="119.3"/></osm>',
+        encoding="utf-8",
+    )
+    with pytest.raises(DataError, match="the file holds no drivable road") as e:
+        load_network(empty, REGION, cache=tmp_path)
+    assert str(empty) in e.value.message and "server response" not in e.value.message
+    oneway = write_osm(
+        tmp_path / "oneway.osm", [([1, 2, 3], {"highway": "residential", "oneway": "yes"})], COORDS
+    )
+    with pytest.raises(DataError, match="one-way streets only") as e:
+        load_network(oneway, REGION, cache=tmp_path)
+    assert str(oneway) in e.value.message and "complete_ways" in str(e.value.hint)
+    assert not list(tmp_path.glob("*.npz"))

@@ -347,7 +347,8 @@ def osmnx_settings(**values: Any) -> Iterator[None]:
             setattr(ox.settings, k, v)
 
 
-def _parse_osm_xml(path: Path, region: Region) -> nx.MultiDiGraph[Any]:
+def _parse_osm_xml(path: Path, region: Region, shown: Path | None = None) -> nx.MultiDiGraph[Any]:
+    name = shown or path
     # keep the tags the drive filter reads on the edges (osmnx keeps only "useful" tags)
     useful = list(dict.fromkeys([*ox.settings.useful_tags_way, *_FILTER_KEYS]))
     try:
@@ -355,11 +356,36 @@ def _parse_osm_xml(path: Path, region: Region) -> nx.MultiDiGraph[Any]:
             warnings.simplefilter("ignore")
             g = ox.graph_from_xml(path, simplify=False, retain_all=True, bidirectional=False)
     except (ParseError, EOFError, OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a readable OSM XML file ({exc})", "check the file") from exc
-    except ValueError as exc:
-        raise DataError(f"{path}: no usable roads found ({exc})", "check the extract") from exc
+        raise InputError(f"{name}: not a readable OSM XML file ({exc})", "check the file") from exc
+    except ValueError as exc:  # osmnx: "No data elements in server response" (no node or way)
+        root = _xml_root_tag(path)
+        if root != "osm":
+            raise InputError(
+                f"{name}: not a readable OSM XML file (its root element is <{root}>, not <osm>: "
+                "a web page or error message saved under an OSM file name?)",
+                "download or export the extract again",
+            ) from exc
+        raise DataError(
+            f"{name}: the file holds no drivable road (no OSM node or way at all)",
+            "check the extract's area",
+        ) from exc
     # simplified by _process, after each way's own speed is known
-    return _drive_only(g, path, region)
+    return _drive_only(g, name, region)
+
+
+def _xml_root_tag(path: Path) -> str:
+    """The root element's name of the XML file ``path`` (bzip2 read through), ``"?"`` when
+    unreadable."""
+    from xml.etree.ElementTree import iterparse
+
+    opener = bz2.open if path.name.lower().endswith(".bz2") else open
+    try:
+        with opener(path, "rb") as f:
+            for _, el in iterparse(f, events=("start",)):
+                return str(el.tag).rsplit("}", 1)[-1]
+    except (ParseError, OSError, EOFError):
+        pass
+    return "?"
 
 
 _FILTER_TERM = re.compile(r"""\[(["'])(.+?)\1(?:\s*(!~|~|!=|=)\s*(["'])(.*?)\4)?\]""")
@@ -508,8 +534,10 @@ def _first(value: Any) -> Any:
 
 
 def _load_raw(
-    source: str | Path, region: Region, outline: BaseGeometry | None
+    source: str | Path, region: Region, outline: BaseGeometry | None, shown: Path | None = None
 ) -> nx.MultiDiGraph[Any]:
+    """The filtered, unsimplified graph of ``source`` (``shown``: the file messages name, the
+    user's .osm.pbf for the XML converted from it)."""
     if str(source) == "osm":
         if outline is None:
             raise InputError("an online OSM download needs the region outline")
@@ -544,7 +572,13 @@ def _load_raw(
                 f.read(16)
         except OSError as exc:
             raise InputError(f"{path}: not a valid bzip2 file ({exc})", "check the file") from exc
-    return _parse_osm_xml(path, region)
+        except EOFError as exc:  # cut inside its first (900 kB) bzip2 block
+            raise InputError(
+                f"{path}: the bzip2 data ends before its end-of-stream marker: the file is "
+                "truncated (a download or copy broken off)",
+                "download or export the extract again",
+            ) from exc
+    return _parse_osm_xml(path, region, shown)
 
 
 def _graphml_drive_graph(
@@ -874,7 +908,7 @@ def build_network(
         with tempfile.TemporaryDirectory() as tmpdir:
             xml = Path(tmpdir) / (pbf.stem + ".osm")
             _pbf_to_xml(pbf, xml)
-            g = _load_raw(xml, region, outline)
+            g = _load_raw(xml, region, outline, shown=pbf)
     else:
         g = _load_raw(source, region, outline)
     where = f"OSM download for {region.name}" if str(source) == "osm" else str(source)
