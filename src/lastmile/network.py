@@ -1158,6 +1158,34 @@ def outline_share(net: RoadNetwork, outline: BaseGeometry) -> float:
     return float(hull.intersection(outline).area / outline.area) if outline.area > 0 else 0.0
 
 
+#: Below this share of the county outline reached by an extract's roads, every command that loads
+#: it warns (:func:`coverage_warning`).
+EXTRACT_SHARE_WARNING = 0.5
+
+
+def coverage_warning(
+    net: RoadNetwork, outline: BaseGeometry, region: Region, source: NetworkSource
+) -> str | None:
+    """The warning for a local extract whose roads reach less than
+    :data:`EXTRACT_SHARE_WARNING` of the county outline (``None`` otherwise, and for the
+    stand-in and a download, which cover the outline by construction).
+
+    ``fetch --extract``, ``network`` and ``plan`` (``local_extract``, ``--network FILE`` or the
+    imported extract) give the same text: settlements beyond the roads do not exist for a plan
+    made on it, and nothing else would say so.
+    """
+    if source.kind != "file":
+        return None
+    share = outline_share(net, outline)
+    if share >= EXTRACT_SHARE_WARNING:
+        return None
+    name = source.osm_file.name if source.osm_file is not None else "the GraphML road network"
+    return (
+        f"{name}'s roads reach about {share:.0%} of the {region.name} outline: villages "
+        "beyond them are left out of every plan made on it (give an extract of the whole county)"
+    )
+
+
 def is_standin_file(path: Path) -> bool:
     """Whether ``path`` is an OSM XML file holding roads of lastmile's synthetic stand-in.
 
