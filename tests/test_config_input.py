@@ -215,6 +215,13 @@ def test_region_projected_crs_checked(tmp_path: Path, crs: str, expected: str) -
     assert f"[region]: projected_crs = '{crs}' {expected}" in message
 
 
+@pytest.mark.parametrize("region_id", ["../../escaped", "lishui/suichang", "C:foo", "", "a b"])
+def test_region_id_is_a_plain_name(tmp_path: Path, region_id: str) -> None:
+    """bb21 D13: the id named a cache folder unchecked (fetch --extract wrote outside it)."""
+    message = _region_error(tmp_path, 'id = "suichang"', f'id = "{region_id}"')
+    assert f"[region]: id = {region_id!r} is not a plain name" in message
+
+
 def test_region_outline_crs_checked(tmp_path: Path) -> None:
     message = _region_error(tmp_path, 'crs = "EPSG:4326"', 'crs = "EPSG:99999"')
     assert "[region.outline]: crs = 'EPSG:99999' is not a known CRS" in message

@@ -80,20 +80,25 @@ def test_forced_osm_download_fails_fast_when_unreachable(
         open_network("osm", REGION, outline=outline, cache=tmp_path, osm_timeout_s=1)
 
 
-# Hand-written expectations for osmnx's "drive" filter (osmnx documents it as: highway present,
-# not area=yes, not access=private, not a non-motor class, service, track..., not
-# motor_vehicle/motorcar=no, no parking/driveway service roads).
-_BRANCHES = (  # way id, tags, kept by "drive"
+# Hand-written expectations for the drive filter of the default region: osmnx's "drive" filter
+# (osmnx documents it as: highway present, not area=yes, not access=private, not a non-motor
+# class, not motor_vehicle/motorcar=no, no parking/driveway service roads), keeping the classes
+# the region gives a speed for (service, track), without parking aisles and driveways.
+_BRANCHES = (  # way id, tags, kept
     (11, {"highway": "tertiary"}, True),
     (12, {"highway": "primary_link"}, True),
     (13, {"highway": "unclassified"}, True),
-    (14, {"highway": "service"}, False),
-    (15, {"highway": "track"}, False),
+    (14, {"highway": "service"}, True),
+    (15, {"highway": "track"}, True),
     (16, {"highway": "footway"}, False),
     (17, {"highway": "residential", "access": "private"}, False),
     (18, {"highway": "tertiary", "motor_vehicle": "no"}, False),
     (19, {"highway": "unclassified", "area": "yes"}, False),
     (20, {"highway": "secondary", "motorcar": "no"}, False),
+    (21, {"highway": "service", "service": "parking_aisle"}, False),
+    (22, {"highway": "service", "service": "driveway"}, False),
+    (23, {"highway": "track", "access": "private"}, False),
+    (24, {"highway": "service", "service": "alley"}, True),
 )
 
 
@@ -122,16 +127,19 @@ def test_stub_and_file_loader_keep_exactly_the_drive_roads(tmp_path: Path) -> No
 
     osm = _hand_made_osm(tmp_path / "cases.osm")
     kept = {1} | {wid for wid, _, keep in _BRANCHES if keep}
-    # the stub, answering osmnx's own drive query, returns exactly the expected ways
-    from lastmile.network import DRIVE_FILTER
+    # the stub, answering the region's drive query (as osmnx sends it), returns exactly the
+    # expected ways
+    from lastmile.network import region_drive_filter
 
-    query = f'[out:json];(way{DRIVE_FILTER}(poly:"28.4 119.1 28.6 119.1 28.6 119.3");>;);out;'
+    flt = region_drive_filter(REGION)
+    query = f'[out:json];(way{flt}(poly:"28.4 119.1 28.6 119.1 28.6 119.3");>;);out;'
     got = answer(query, osm_xml_to_overpass_json(osm))
     assert {e["id"] for e in got["elements"] if e["type"] == "way"} == kept
     # the file loader keeps the same roads: its classes are the kept ways' classes
     net = load_network(osm, REGION, cache=None)
     classes = {c for c, km in net.summary().km_by_highway.items() if km > 0}
-    assert classes == {"residential", "tertiary", "primary_link", "unclassified"}
-    # after osmnx's simplification: the spine's two ends, its three junctions with kept branches
-    # and the three kept branch ends; the dropped branches leave no node behind
-    assert sorted(net.node_osmid.tolist()) == [1, 2, 3, 4, 12, 100, 101, 102]
+    main = {"residential", "tertiary", "primary_link", "unclassified"}
+    assert classes == main | {"service", "track"}
+    # after osmnx's simplification: the spine's two ends, its six junctions with kept branches
+    # and the six kept branch ends; the dropped branches leave no node behind
+    assert sorted(net.node_osmid.tolist()) == [1, 2, 3, 4, 5, 6, 15, 16, *range(100, 105), 113]

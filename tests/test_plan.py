@@ -393,6 +393,26 @@ def test_user_orders_file_and_unreachable_order(small_cache: Path, tmp_path: Pat
     assert (stops["in_vehicle_min"] <= 120).all() and stops["cold_chain_ok"].all()
 
 
+def test_orders_table_gives_each_orders_snap_distance(result: PlanResult) -> None:
+    """bb21 D10: no output showed how far an order's point lies from the node it is routed from."""
+    from lastmile.network import snap_points
+
+    e2e = result.end_to_end
+    assert e2e is not None
+    inp = result.inputs
+    snap = snap_points(inp.network, inp.orders["lon"], inp.orders["lat"], 1e9)
+    expected = dict(zip(inp.orders["id"].astype(str), snap.distance_m, strict=True))
+    for scenario, rows in e2e.orders.groupby("scenario"):
+        got = rows.set_index("order_id")["snap_m"]
+        assert len(got) == len(expected), scenario
+        assert np.allclose([expected[o] for o in got.index], got.to_numpy(), atol=0.05)
+    # the generated day's orders lie at their villages' points, some metres off the roads
+    assert e2e.orders["snap_m"].max() > 0
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    paragraph = readme.split("`orders.csv` has one row per order", 1)[1].split("\n\n", 1)[0]
+    assert "`snap_m`" in paragraph
+
+
 def test_like_for_like_study(result: PlanResult) -> None:
     e2e = result.end_to_end
     assert e2e is not None and result.morning is not None

@@ -257,13 +257,23 @@ def test_fetch_extract_checks_the_county_and_auto_then_uses_it(
     assert code == 0, err
     assert f"OpenStreetMap extract {extract.name}" in out
     # an extract whose roads reach less of the county than the threshold is imported with a warning
-    import lastmile.cli
+    import lastmile.network
 
-    monkeypatch.setattr(lastmile.cli, "EXTRACT_SHARE_WARNING", 1.01)
+    monkeypatch.setattr(lastmile.network, "EXTRACT_SHARE_WARNING", 1.01)
     code, _, err = cli(capsys, "fetch", "--extract", str(extract), "--cache-dir", str(cache))
     assert code == 0 and f"warning: {extract.name}'s roads reach about" in err
     share = int(err.split("reach about ")[1].split("%")[0])
     assert 60 <= share <= 100
+    # bb21 D6: `network` and `plan` on it say so too (the imported extract, --network FILE,
+    # [plan] local_extract), not only `fetch --extract`
+    for how in ([], ["--network", str(extract)]):
+        code, _, err = cli(capsys, "network", *how, "--cache-dir", str(cache))
+        assert code == 0 and f"warning: {extract.name}'s roads reach about {share}%" in err, how
+    from lastmile.plan import prepare
+    from lastmile.scenario import load_scenario
+
+    inputs = prepare(load_scenario(local_extract=str(extract)), cache=cache)
+    assert f"{extract.name}'s roads reach about {share}%" in " ".join(inputs.warnings)
 
 
 def test_an_extract_that_misses_the_county_centre_is_refused(

@@ -54,13 +54,13 @@ from lastmile.map_assets import (
 from lastmile.network import (
     NetworkSource,
     RoadNetwork,
+    coverage_warning,
     graph_file_kind,
     imported_extracts_dir,
     is_standin_file,
     load_extract,
     network_layers,
     open_network,
-    outline_share,
 )
 from lastmile.plan import (
     Placement,
@@ -145,6 +145,9 @@ def _open_network(
     if source.synthetic:
         print(f"*** {source.label}: every output made from it says so ***",
               file=sys.stderr if banner_on_stderr else sys.stdout)  # fmt: skip
+    covers = coverage_warning(net, outline, region, source)
+    if covers is not None:
+        print(f"lastmile: warning: {covers}", file=sys.stderr)
     return net, source
 
 
@@ -219,10 +222,6 @@ def _cmd_network(args: argparse.Namespace) -> int:
     return 0
 
 
-#: below this share of the county outline reached by an imported extract's roads, fetch warns
-EXTRACT_SHARE_WARNING = 0.5
-
-
 def _cmd_fetch(args: argparse.Namespace) -> int:
     region = _region(args)
     cache = cache_dir(args.cache_dir)
@@ -249,14 +248,9 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         # never copied into the cache
         desc = f"OpenStreetMap extract {src.name}"
         net = load_extract(src, region, outline=outline, cache=cache, description=desc)
-        share = outline_share(net, outline)
-        if share < EXTRACT_SHARE_WARNING:
-            print(
-                f"lastmile: warning: {src.name}'s roads reach about {share:.0%} of the "
-                f"{region.name} outline: villages beyond them will be left out of every plan "
-                "made on it (give an extract of the whole county)",
-                file=sys.stderr,
-            )
+        covers = coverage_warning(net, outline, region, NetworkSource("file", src, desc))
+        if covers is not None:
+            print(f"lastmile: warning: {covers}", file=sys.stderr)
         target = write_bytes(folder / src.name, src.read_bytes())
         for old in folder.iterdir():  # one imported extract per region: the new one replaces it
             if old != target and old.is_file():

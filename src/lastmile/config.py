@@ -45,6 +45,9 @@ MAX_DURATION_S = 7 * 24 * 3600
 #: would not fail but exhaust memory and hang; a county depot never runs anywhere near 1000.
 MAX_VEHICLES_PER_DEPOT = 1000
 
+#: A ``[region] id``: a plain name (it names folders in the cache), at most 64 characters.
+REGION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
 #: The keys of every region table; a key outside them is a typo and refused.
 REGION_KEYS: dict[str, frozenset[str]] = {
     "region": frozenset(
@@ -1023,9 +1026,18 @@ def parse_region(
             )
         return round(float(v) * 60)
 
+    region_id = _require(reg, "id", str, origin.of("region"))
+    if not REGION_ID.fullmatch(region_id):
+        # it names the region's folders in the cache (imported extracts): a path such as
+        # "../../x" or "lishui/suichang" would write outside them (bb21 D13)
+        raise InputError(
+            f"{origin.of('region', 'id')}: id = {region_id!r} is not a plain name (it names the "
+            "region's folders in the cache)",
+            'use letters, digits, "-" and "_" only, e.g. id = "suichang"',
+        )
     area = reg.get("area_km2")
     return Region(
-        id=_require(reg, "id", str, origin.of("region")),
+        id=region_id,
         name=_require(reg, "name", str, origin.of("region")),
         name_local=_optional_str(reg, "name_local", origin.of("region")) or "",
         code=region_code,

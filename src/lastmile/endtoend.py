@@ -50,6 +50,7 @@ ORDER_COLUMNS = [
     "kg",
     "parcels",
     "requires_refrigeration",
+    "snap_m",
     "served",
     "depot",
     "vehicle_id",
@@ -102,7 +103,8 @@ def order_table(
     Parameters
     ----------
     orders
-        ``id, village, township`` of every order (extra columns ignored).
+        ``id, village, township`` of every order, and ``snap_m`` (its point's distance to the
+        road node it is routed from) when known (extra columns ignored).
     centre_id
         Depot id of the county centre.
     morning, evening
@@ -111,6 +113,11 @@ def order_table(
         Per hub other than the centre, allocated over the orders it served.
     """
     info = orders.set_index(orders["id"].astype(str))
+    snap_m = (
+        dict(zip(info.index, info["snap_m"].astype(float), strict=True))
+        if "snap_m" in info.columns
+        else {}
+    )
     rows: dict[str, dict[str, Any]] = {}
     for o in problem.orders:
         rows[o.id] = {
@@ -130,6 +137,9 @@ def order_table(
             "kg": int(o.quantity.get("kg", 0)),
             "parcels": int(o.quantity.get("parcels", 0)),
             "requires_refrigeration": o.requires_refrigeration,
+            # the gap from the order's point to the road node it is routed from (bb21 D10): no
+            # route covers it, so a large one shows an order planned on another road
+            "snap_m": snap_m.get(o.id, np.nan),
             "served": False,
             "depot": None,
             "vehicle_id": None,

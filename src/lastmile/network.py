@@ -3,10 +3,13 @@
 Whatever the source, the graph goes through one path:
 
 1. osmnx parses it (``graph_from_polygon`` online, ``graph_from_xml`` for .osm/.osm.bz2 —
-   .osm.pbf is first converted to XML with pyosmium — or ``load_graphml``);
-2. speeds: a tagged ``maxspeed`` is used where osmnx can parse it; elsewhere the region's default
-   speed for the edge's highway class (``[speeds_kmh]`` in the region file). Every edge records
-   whether its speed was tagged or imputed;
+   .osm.pbf is first converted to XML with pyosmium — or ``load_graphml``), keeping the roads of
+   the region's drive filter (:func:`region_drive_filter`: osmnx's "drive" roads plus every class
+   the region gives a speed for) whatever the source;
+2. speeds, per way: a tagged ``maxspeed`` is used where osmnx can parse it (up to 200 km/h);
+   elsewhere the region's default speed for the edge's highway class (``[speeds_kmh]`` in the
+   region file). Every edge records whether its speed was tagged or imputed; osmnx then simplifies
+   the graph, summing the travel times of the ways an edge joins;
 3. travel times (``osmnx.add_edge_travel_times``), then the largest strongly connected component, so
    that every node can reach every other;
 4. export to a compact, immutable :class:`RoadNetwork` of numpy arrays, cached as ``.npz`` under the
@@ -16,16 +19,18 @@ Whatever the source, the graph goes through one path:
 
 from __future__ import annotations
 
+import ast
 import bz2
 import contextlib
 import datetime as _dt
 import hashlib
+import itertools
 import json
 import re
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -49,8 +54,9 @@ from lastmile.errors import DataError, InputError
 from lastmile.io import atomic_path, file_sha256, read_arrays, write_arrays
 
 #: Bumped whenever the cache layout or the processing changes (2: merged highway tags resolved
-#: independently of the hash seed; 3: the free ``meta`` dict replaced by the ``cache_key`` field).
-CACHE_VERSION = 3
+#: independently of the hash seed; 3: the free ``meta`` dict replaced by the ``cache_key`` field;
+#: 4: the classes the region gives a speed for routed, GraphML filtered, length-weighted speeds).
+CACHE_VERSION = 4
 
 GRAPH_SUFFIXES = (".osm", ".xml", ".osm.bz2", ".osm.pbf", ".pbf", ".graphml")
 
@@ -341,7 +347,8 @@ def osmnx_settings(**values: Any) -> Iterator[None]:
             setattr(ox.settings, k, v)
 
 
-def _parse_osm_xml(path: Path) -> nx.MultiDiGraph[Any]:
+def _parse_osm_xml(path: Path, region: Region, shown: Path | None = None) -> nx.MultiDiGraph[Any]:
+    name = shown or path
     # keep the tags the drive filter reads on the edges (osmnx keeps only "useful" tags)
     useful = list(dict.fromkeys([*ox.settings.useful_tags_way, *_FILTER_KEYS]))
     try:
@@ -349,13 +356,36 @@ def _parse_osm_xml(path: Path) -> nx.MultiDiGraph[Any]:
             warnings.simplefilter("ignore")
             g = ox.graph_from_xml(path, simplify=False, retain_all=True, bidirectional=False)
     except (ParseError, EOFError, OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a readable OSM XML file ({exc})", "check the file") from exc
-    except ValueError as exc:
-        raise DataError(f"{path}: no usable roads found ({exc})", "check the extract") from exc
-    g = _drive_only(g, path)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return ox.simplify_graph(g)
+        raise InputError(f"{name}: not a readable OSM XML file ({exc})", "check the file") from exc
+    except ValueError as exc:  # osmnx: "No data elements in server response" (no node or way)
+        root = _xml_root_tag(path)
+        if root != "osm":
+            raise InputError(
+                f"{name}: not a readable OSM XML file (its root element is <{root}>, not <osm>: "
+                "a web page or error message saved under an OSM file name?)",
+                "download or export the extract again",
+            ) from exc
+        raise DataError(
+            f"{name}: the file holds no drivable road (no OSM node or way at all)",
+            "check the extract's area",
+        ) from exc
+    # simplified by _process, after each way's own speed is known
+    return _drive_only(g, name, region)
+
+
+def _xml_root_tag(path: Path) -> str:
+    """The root element's name of the XML file ``path`` (bzip2 read through), ``"?"`` when
+    unreadable."""
+    from xml.etree.ElementTree import iterparse
+
+    opener = bz2.open if path.name.lower().endswith(".bz2") else open
+    try:
+        with opener(path, "rb") as f:
+            for _, el in iterparse(f, events=("start",)):
+                return str(el.tag).rsplit("}", 1)[-1]
+    except (ParseError, OSError, EOFError):
+        pass
+    return "?"
 
 
 _FILTER_TERM = re.compile(r"""\[(["'])(.+?)\1(?:\s*(!~|~|!=|=)\s*(["'])(.*?)\4)?\]""")
@@ -386,32 +416,93 @@ def overpass_filter_matches(filter_str: str, tags: Mapping[str, Any]) -> bool:
     return True
 
 
-#: The Overpass filter of osmnx's "drive" network type (osmnx 2.x, documented with
-#: ``network_type``): a file is filtered as a download would be. Written out here rather than read
-#: from osmnx's private module; tests/test_online.py checks a download and a file give one graph.
-DRIVE_FILTER: str = (
-    '["highway"]["area"!~"yes"]["access"!~"private"]'
-    '["highway"!~"abandoned|bridleway|bus_guideway|construction|corridor|cycleway|elevator|'
-    "escalator|footway|no|path|pedestrian|planned|platform|proposed|raceway|razed|rest_area|"
-    'service|services|steps|track"]["motor_vehicle"!~"no"]["motorcar"!~"no"]'
-    '["service"!~"alley|driveway|emergency_access|parking|parking_aisle|private"]'
-)
+#: The highway classes osmnx's "drive" network type leaves out (osmnx 2.x, documented with
+#: ``network_type``). Written out here rather than read from osmnx's private module;
+#: tests/test_online.py checks a download and a file give one graph.
+DRIVE_EXCLUDED_CLASSES: tuple[str, ...] = (
+    "abandoned", "bridleway", "bus_guideway", "construction", "corridor", "cycleway", "elevator",
+    "escalator", "footway", "no", "path", "pedestrian", "planned", "platform", "proposed",
+    "raceway", "razed", "rest_area", "service", "services", "steps", "track",
+)  # fmt: skip
+
+
+def drive_filter(routed_classes: Collection[str] = ()) -> str:
+    """The Overpass tag filter of the drive graph: osmnx's "drive" filter, keeping
+    ``routed_classes`` as well.
+
+    A class of :data:`DRIVE_EXCLUDED_CLASSES` named in ``routed_classes`` (the region's
+    ``[speeds_kmh]`` keys: ``service``, ``track`` ...) is kept. Private access, ``area=yes``,
+    ``motor_vehicle``/``motorcar=no`` are refused whatever the class; with ``service`` routed, the
+    ``service=*`` values refused are those of osmnx's "drive_service" plus ``driveway``
+    (``emergency_access``, ``parking``, ``parking_aisle``, ``private``, ``driveway``: no through
+    road for a van), else those of "drive" (which also refuses ``alley``).
+    """
+    excluded = "|".join(c for c in DRIVE_EXCLUDED_CLASSES if c not in routed_classes)
+    refused_service = (
+        "driveway|emergency_access|parking|parking_aisle|private"
+        if "service" in routed_classes
+        else "alley|driveway|emergency_access|parking|parking_aisle|private"
+    )
+    return (
+        '["highway"]["area"!~"yes"]["access"!~"private"]'
+        + (f'["highway"!~"{excluded}"]' if excluded else "")
+        + '["motor_vehicle"!~"no"]["motorcar"!~"no"]'
+        + f'["service"!~"{refused_service}"]'
+    )
+
+
+def region_drive_filter(region: Region) -> str:
+    """The drive filter of ``region``: every class its ``[speeds_kmh]`` gives a speed for is
+    routed (:func:`drive_filter`)."""
+    return drive_filter(frozenset(region.speeds_kmh) - {"default"})
+
+
+def routed_classes(region: Region) -> list[str]:
+    """The OSM highway classes of :data:`lastmile.config.OSM_ROAD_CLASSES` the drive graph of
+    ``region`` keeps (for messages and documentation)."""
+    from lastmile.config import OSM_ROAD_CLASSES
+
+    flt = region_drive_filter(region)
+    return sorted(c for c in OSM_ROAD_CLASSES if overpass_filter_matches(flt, {"highway": c}))
+
+
+#: osmnx's own "drive" filter (no extra class routed).
+DRIVE_FILTER: str = drive_filter()
 
 
 _FILTER_KEYS = tuple(dict.fromkeys(key for _, key, *_ in _FILTER_TERM.findall(DRIVE_FILTER)))
 
 
-def _is_drive(d: Mapping[str, Any]) -> bool:
-    return isinstance(d.get("highway"), str) and overpass_filter_matches(DRIVE_FILTER, d)
+def _values(value: Any) -> list[Any]:
+    """The values of a tag: osmnx merges the tags of the ways a simplified edge joins into a list
+    (a GraphML keeps them as the text of a Python list)."""
+    if isinstance(value, str) and value.startswith("[") and value.endswith("]"):
+        with contextlib.suppress(ValueError, SyntaxError):
+            parsed = ast.literal_eval(value)
+            if isinstance(parsed, list):
+                return parsed
+    return value if isinstance(value, list) else [value]
 
 
-def _drive_only(g: nx.MultiDiGraph[Any], where: Path | str) -> nx.MultiDiGraph[Any]:
-    """Keep the ways osmnx's 'drive' network type keeps (graph_from_xml keeps every way).
+def _is_drive(d: Mapping[str, Any], flt: str) -> bool:
+    """Whether every way behind edge ``d`` passes ``flt`` (each value of a merged tag is tried)."""
+    choices = [[(k, v) for v in _values(d.get(k))] for k in _FILTER_KEYS]
+    for combo in itertools.product(*choices):
+        tags = {k: v for k, v in combo if v is not None}
+        if not (isinstance(tags.get("highway"), str) and overpass_filter_matches(flt, tags)):
+            return False
+    return True
+
+
+def _drive_only(g: nx.MultiDiGraph[Any], where: Path | str, region: Region) -> nx.MultiDiGraph[Any]:
+    """Keep the ways the region's drive filter keeps (graph_from_xml and a GraphML keep every
+    way; :func:`region_drive_filter`).
 
     The filter reads only the tags in ``_FILTER_KEYS``, and a county has a few dozen distinct
     combinations of them among its hundreds of thousands of edges: each combination is evaluated
     once.
     """
+    flt = region_drive_filter(region)
     verdict: dict[tuple[Any, ...], bool] = {}
     drop = []
     total = 0
@@ -421,9 +512,9 @@ def _drive_only(g: nx.MultiDiGraph[Any], where: Path | str) -> nx.MultiDiGraph[A
         try:
             keep = verdict[key]
         except KeyError:
-            keep = verdict[key] = _is_drive(d)
+            keep = verdict[key] = _is_drive(d, flt)
         except TypeError:  # an unhashable (list) tag value: evaluate this edge on its own
-            keep = _is_drive(d)
+            keep = _is_drive(d, flt)
         if not keep:
             drop.append((u, v, k))
     g.remove_edges_from(drop)
@@ -443,13 +534,21 @@ def _first(value: Any) -> Any:
 
 
 def _load_raw(
-    source: str | Path, region: Region, outline: BaseGeometry | None
+    source: str | Path, region: Region, outline: BaseGeometry | None, shown: Path | None = None
 ) -> nx.MultiDiGraph[Any]:
+    """The filtered, unsimplified graph of ``source`` (``shown``: the file messages name, the
+    user's .osm.pbf for the XML converted from it)."""
     if str(source) == "osm":
         if outline is None:
             raise InputError("an online OSM download needs the region outline")
         try:
-            g = ox.graph_from_polygon(outline, network_type="drive", simplify=True, retain_all=True)
+            g = ox.graph_from_polygon(
+                outline,
+                network_type="drive",  # one-way aware (not a bidirectional network type)
+                custom_filter=region_drive_filter(region),
+                simplify=False,  # simplified by _process, after each way's speed is known
+                retain_all=True,
+            )
         except ValueError as exc:  # osmnx's InsufficientResponseError: an empty answer
             raise DataError(f"OSM download for {region.name}: no roads returned ({exc})") from exc
         except Exception as exc:  # requests' ConnectionError and friends
@@ -463,30 +562,66 @@ def _load_raw(
     kind = graph_file_kind(path)
     if kind == "graphml":
         try:
-            return ox.load_graphml(path)
+            g = ox.load_graphml(path)
         except Exception as exc:
             raise InputError(f"{path}: not a readable GraphML graph ({exc})") from exc
+        return _graphml_drive_graph(g, path, region)
     if path.name.lower().endswith(".bz2"):
         try:
             with bz2.open(path) as f:
                 f.read(16)
         except OSError as exc:
             raise InputError(f"{path}: not a valid bzip2 file ({exc})", "check the file") from exc
-    return _parse_osm_xml(path)
+        except EOFError as exc:  # cut inside its first (900 kB) bzip2 block
+            raise InputError(
+                f"{path}: the bzip2 data ends before its end-of-stream marker: the file is "
+                "truncated (a download or copy broken off)",
+                "download or export the extract again",
+            ) from exc
+    return _parse_osm_xml(path, region, shown)
 
 
-def _process(g: nx.MultiDiGraph[Any], region: Region) -> tuple[nx.MultiDiGraph[Any], int]:
-    """Speeds (tagged or imputed), travel times, largest strongly connected component.
+def _graphml_drive_graph(
+    g: nx.MultiDiGraph[Any], path: Path, region: Region
+) -> nx.MultiDiGraph[Any]:
+    """A GraphML graph filtered as an OSM file is (:func:`_drive_only`); :func:`_process`
+    simplifies it if it was saved unsimplified: an osmnx graph saved with ``ox.save_graphml``
+    gives the graph its OSM file gives, whatever network type it was made with (footways of
+    ``graph_from_xml``'s "all" graph are no van roads)."""
+    if g.number_of_edges() and not any("highway" in d for _, _, d in g.edges(data=True)):
+        raise InputError(
+            f"{path}: no edge of the GraphML graph has a highway class, so its roads cannot be "
+            "told from footpaths",
+            "give an OSM extract, or a graph made from OSM data with osmnx (ox.save_graphml)",
+        )
+    return _drive_only(g, path, region)  # simplified by _process unless saved simplified
+
+
+#: Highest tagged ``maxspeed`` taken as the road's speed (km/h), the ceiling of ``[speeds_kmh]``:
+#: a higher value (``maxspeed=300`` on a street) is a tagging error, and the edge takes its class's
+#: speed instead (recorded as imputed).
+MAX_TAGGED_SPEED_KMH = 200.0
+
+
+def _process(
+    g: nx.MultiDiGraph[Any], region: Region, where: str
+) -> tuple[nx.MultiDiGraph[Any], int]:
+    """Speeds (tagged or imputed), travel times, simplification, largest strong component.
 
     osmnx parses the ``maxspeed`` tags (``osmnx.add_edge_speeds``) on a graph of the tagged edges
-    only; every other edge gets its class's default speed. Travel times use the formula of
-    ``osmnx.add_edge_travel_times`` (length / speed), and the strong component is the one
-    ``osmnx.truncate.largest_component`` would keep, with the other nodes removed in place: both
-    osmnx functions convert or copy the whole graph, which costs seconds on a county.
+    only; every other edge, and one tagged above :data:`MAX_TAGGED_SPEED_KMH`, gets its class's
+    default speed. Speeds and travel times (the formula of ``osmnx.add_edge_travel_times``,
+    length / speed) are set on every way's own segments *before* osmnx simplifies the graph, which
+    sums the travel times of the segments it merges: an edge joining ways of different speeds
+    takes the length-weighted travel time of its parts, and its speed is length / time (osmnx's
+    ``add_edge_speeds`` on a simplified graph would take the plain mean of their maxspeeds). An
+    edge counts as tagged when any part of it is. A GraphML saved simplified keeps osmnx's mean.
+    The strong component is the one ``osmnx.truncate.largest_component`` would keep, with the
+    other nodes removed in place: both osmnx functions convert or copy the whole graph, which
+    costs seconds on a county.
     """
     if g.number_of_edges() == 0:
-        raise DataError("the road graph has no edges", "check the extract's area and filters")
-    nodes_before = g.number_of_nodes()
+        raise DataError(f"{where}: the road graph has no edges", "check the extract's area")
     tagged = [(u, v, k, d) for u, v, k, d in g.edges(keys=True, data=True) if "maxspeed" in d]
     parsed: dict[tuple[Any, Any, Any], float] = {}
     if tagged:
@@ -501,17 +636,37 @@ def _process(g: nx.MultiDiGraph[Any], region: Region) -> tuple[nx.MultiDiGraph[A
         parsed = {(u, v, k): float(d["speed_kph"]) for u, v, k, d in h.edges(keys=True, data=True)}
     for u, v, k, d in g.edges(keys=True, data=True):
         speed = parsed.get((u, v, k), -1.0)
-        imputed = not (np.isfinite(speed) and speed > 0)
+        imputed = not (np.isfinite(speed) and 0 < speed <= MAX_TAGGED_SPEED_KMH)
         d["speed_imputed"] = imputed
         hwy = str(_first(d.get("highway", "road")))
         d["speed_kph"] = region.speed_for(hwy) if imputed else speed
         # osmnx.add_edge_travel_times: km / (km per second)
         d["travel_time"] = (d["length"] / 1000) / (d["speed_kph"] / (60 * 60))
+    if not g.graph.get("simplified"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # sums length and travel_time over the merged segments; other attributes become the
+            # list of their distinct values, or the one value they all share
+            g = ox.simplify_graph(g, edge_attr_aggs={"length": sum, "travel_time": sum})
+        for _, _, d in g.edges(data=True):
+            if isinstance(d["speed_kph"], list):  # parts of different speeds: time-weighted
+                d["speed_kph"] = d["length"] / d["travel_time"] * 3.6
+            else:  # one speed: the time from it, as for an unmerged edge
+                d["travel_time"] = (d["length"] / 1000) / (d["speed_kph"] / (60 * 60))
+            if isinstance(d["speed_imputed"], list):
+                d["speed_imputed"] = False  # partly tagged: tagged, as osmnx's mean had it
+    nodes_before = g.number_of_nodes()
     largest = max(nx.strongly_connected_components(g), key=len)
     if len(largest) < len(g):
         g.remove_nodes_from([n for n in g if n not in largest])
     if g.number_of_edges() == 0:
-        raise DataError("the road graph has no strongly connected part with edges")
+        raise DataError(
+            f"{where}: its drivable roads form no network a vehicle can drive around and back "
+            "(the largest part where every junction can be reached from every other has no "
+            "road; e.g. one-way streets only, cut at the extract's edge)",
+            "give an extract of a larger area, cut with complete ways "
+            "(osmium extract --strategy complete_ways)",
+        )
     return g, nodes_before
 
 
@@ -753,10 +908,11 @@ def build_network(
         with tempfile.TemporaryDirectory() as tmpdir:
             xml = Path(tmpdir) / (pbf.stem + ".osm")
             _pbf_to_xml(pbf, xml)
-            g = _load_raw(xml, region, outline)
+            g = _load_raw(xml, region, outline, shown=pbf)
     else:
         g = _load_raw(source, region, outline)
-    g, before = _process(g, region)
+    where = f"OSM download for {region.name}" if str(source) == "osm" else str(source)
+    g, before = _process(g, region, where)
     desc = description or ("OpenStreetMap (online)" if str(source) == "osm" else str(source))
     return _export(g, region, desc, synthetic, before)
 
@@ -1000,6 +1156,34 @@ def outline_share(net: RoadNetwork, outline: BaseGeometry) -> float:
     a rough measure of how much of the county an extract's roads reach."""
     hull = shapely.MultiPoint(np.column_stack([net.node_lon, net.node_lat])).convex_hull
     return float(hull.intersection(outline).area / outline.area) if outline.area > 0 else 0.0
+
+
+#: Below this share of the county outline reached by an extract's roads, every command that loads
+#: it warns (:func:`coverage_warning`).
+EXTRACT_SHARE_WARNING = 0.5
+
+
+def coverage_warning(
+    net: RoadNetwork, outline: BaseGeometry, region: Region, source: NetworkSource
+) -> str | None:
+    """The warning for a local extract whose roads reach less than
+    :data:`EXTRACT_SHARE_WARNING` of the county outline (``None`` otherwise, and for the
+    stand-in and a download, which cover the outline by construction).
+
+    ``fetch --extract``, ``network`` and ``plan`` (``local_extract``, ``--network FILE`` or the
+    imported extract) give the same text: settlements beyond the roads do not exist for a plan
+    made on it, and nothing else would say so.
+    """
+    if source.kind != "file":
+        return None
+    share = outline_share(net, outline)
+    if share >= EXTRACT_SHARE_WARNING:
+        return None
+    name = source.osm_file.name if source.osm_file is not None else "the GraphML road network"
+    return (
+        f"{name}'s roads reach about {share:.0%} of the {region.name} outline: villages "
+        "beyond them are left out of every plan made on it (give an extract of the whole county)"
+    )
 
 
 def is_standin_file(path: Path) -> bool:

@@ -65,7 +65,13 @@ from lastmile.fleet import FleetNeeded, fleet_needed
 from lastmile.location import LocationOptions, LocationProblem, LocationResult, Objective
 from lastmile.location import solve as solve_location
 from lastmile.matrix import TravelMatrix, cached_travel_matrix, leg_paths, path_geometry
-from lastmile.network import NetworkSource, RoadNetwork, open_network, snap_points
+from lastmile.network import (
+    NetworkSource,
+    RoadNetwork,
+    coverage_warning,
+    open_network,
+    snap_points,
+)
 from lastmile.parallel import can_fork, fork_pool, inherited, result_of
 from lastmile.route_tables import solution_frames
 from lastmile.routing import (
@@ -156,6 +162,9 @@ class PlanInputs:
         The settlements left out of :attr:`villages` because they lie farther from the road
         network than the snap limit: ``id, name, township, snap_m`` each, and ``orders``, the
         day's orders at it (an orders file; a generated day has none for them).
+    extract_coverage
+        :func:`~lastmile.network.coverage_warning` for a local extract that reaches less than
+        half the county (also in ``warnings``), for ``summary.md``; ``None`` otherwise.
     """
 
     scenario: Scenario
@@ -171,6 +180,7 @@ class PlanInputs:
     timings: dict[str, float] = field(default_factory=dict)
     outline: CountyOutline | None = None
     villages_beyond_snap: tuple[Mapping[str, Any], ...] = ()
+    extract_coverage: str | None = None
 
     def __post_init__(self) -> None:
         for what, frame, columns in (
@@ -346,6 +356,9 @@ def prepare(
         local_extract=local,
         standin_scale=plan.standin_scale,
     )
+    covers = coverage_warning(net, outline, region, source)
+    if covers is not None:  # bb21 D6: said by `fetch --extract` only
+        warnings.append(covers)
     timings["network_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -470,6 +483,7 @@ def prepare(
         timings,
         county,
         villages_beyond_snap=left_out,
+        extract_coverage=covers,
     )
 
 
@@ -1603,7 +1617,7 @@ def order_tables(
     """The like-for-like study of the two routed days (:mod:`lastmile.endtoend`)."""
     trunk = inputs.region.trunk
     town = inputs.villages.set_index("id")["township"]
-    info = inputs.orders[["id", "village"]].assign(
+    info = inputs.orders[["id", "village", "snap_m"]].assign(
         township=inputs.orders["village"].map(town).fillna("")
     )
     centre = inputs.centre_id

@@ -332,6 +332,11 @@ def summary_markdown(result: PlanResult) -> str:
         "",
         f"Data source: **{k['data_source']}**",
         "",
+        *(
+            [f"**WARNING: {result.inputs.extract_coverage}.**", ""]
+            if result.inputs.extract_coverage
+            else []
+        ),
         *_left_out_markdown(k),
         *_like_for_like_markdown(k),
         "## Access time: road time from the nearest open facility (demand-weighted)",

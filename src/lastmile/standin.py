@@ -599,6 +599,12 @@ def _village_names(rng: np.random.Generator, count: int) -> list[str]:
     return names[:count]
 
 
+#: The tags of the stand-in's service lanes: they lead to one farm yard or house, which OSM maps as
+#: ``service=driveway``; the drive graph leaves driveways out (README, "Routed road classes"),
+#: although the region routes plain ``service`` roads.
+_DRIVEWAY = {"highway": "service", "service": "driveway"}
+
+
 def _spurs(
     net: _Net,
     rng: np.random.Generator,
@@ -620,7 +626,7 @@ def _spurs(
         start = coords[way[k]]
         end = start + direction * rng.uniform(80, 250)
         if inside.contains(Point(end)):
-            net.add_road(np.vstack([start, end]), way[k], None, {"highway": "service"})
+            net.add_road(np.vstack([start, end]), way[k], None, dict(_DRIVEWAY))
         k += int(rng.integers(max(2, step // 2), step + step // 2 + 1))
 
 
@@ -643,9 +649,9 @@ def _hamlet(
             base = net.xy()[pivot]
             tip = base + rng.uniform(50, 150) * np.array([math.cos(bang), math.sin(bang)])
             if inside.contains(Point(tip)):
-                # not returned: other roads join a hamlet's drivable lanes, never a service
-                # lane, which the drive network leaves out
-                net.add_road(np.vstack([base, tip]), pivot, None, {"highway": "service"})
+                # not returned: other roads join a hamlet's drivable lanes, never a driveway,
+                # which the drive network leaves out
+                net.add_road(np.vstack([base, tip]), pivot, None, dict(_DRIVEWAY))
     return nodes
 
 
@@ -859,8 +865,8 @@ def _fragments(
 ) -> int:
     """Small road pieces joined to nothing (as in real extracts); returns how many were placed.
 
-    Each is a short track-like Y of unclassified/service roads, placed >= 1.5 km from every
-    existing node (relaxed down to 300 m if the county is crowded).
+    Each is a short track-like Y of an unclassified road and two driveways, placed >= 1.5 km from
+    every existing node (relaxed down to 300 m if the county is crowded).
     """
     coords = net.xy()
     tree = cKDTree(coords)
@@ -883,15 +889,16 @@ def _fragments(
             for arm in range(3):
                 ang = rng.uniform(0, 2 * math.pi)
                 end = p + rng.uniform(100, 300) * np.array([math.cos(ang), math.sin(ang)])
-                highway = "unclassified" if arm == 0 else "service"
-                net.add_road(np.vstack([p, end]), hub, None, {"highway": highway})
+                tags = {"highway": "unclassified"} if arm == 0 else _DRIVEWAY
+                net.add_road(np.vstack([p, end]), hub, None, dict(tags))
             placed += 1
         clearance /= 2
     return placed
 
 
 def _oneway_dead_end(net: _Net, rng: np.random.Generator, inside: Polygon | MultiPolygon) -> None:
-    """A one-way service lane into a dead end: its far nodes are outside the strong component."""
+    """A one-way service lane (a driveway) into a dead end: in the file's raw road graph its far
+    nodes are outside the strong component; the drive graph leaves driveways out."""
     coords = net.xy()
     for k in rng.permutation(len(net.ways)).tolist():
         w = net.ways[k]
@@ -904,7 +911,7 @@ def _oneway_dead_end(net: _Net, rng: np.random.Generator, inside: Polygon | Mult
                 np.vstack([start, end]),
                 w.nodes[len(w.nodes) // 2],
                 None,
-                {"highway": "service", "oneway": "yes"},
+                {**_DRIVEWAY, "oneway": "yes"},
             )
             return
 
