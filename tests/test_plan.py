@@ -24,6 +24,7 @@ from lastmile.plan import (
     day_problem,
     delivery_study,
     place_hubs,
+    plan_on,
     prepare,
     route_plan,
     run_plan,
@@ -48,6 +49,26 @@ SETTINGS = {
 @pytest.fixture(scope="module")
 def result(small_cache: Path) -> PlanResult:
     return run_plan(load_scenario(**SETTINGS), cache=small_cache)
+
+
+def test_a_generated_day_without_villages_is_refused_before_routing(result: PlanResult) -> None:
+    """bb21 D5: a town's OSM extract has settlements (city, suburb) but no place=village/hamlet,
+    so the generated day had no order and the plan crashed after routing ("internal error:
+    KeyError: 'km'"); now one message says why and what to give, before any hub or route."""
+    inp = result.inputs
+    towns_only = replace(
+        inp,
+        villages=inp.villages.assign(place=["suburb"] * (len(inp.villages) - 1) + ["city"]),
+        orders=inp.orders.iloc[0:0],
+    )
+    with pytest.raises(DataError) as err:
+        plan_on(towns_only, parallel=False)
+    text = str(err.value)
+    assert "no order to route" in text
+    assert "place=village/hamlet/isolated_dwelling" in text
+    assert f"none of the {len(inp.villages)} settlement(s)" in text
+    assert f"{len(inp.villages) - 1} suburb, 1 city" in text
+    assert "[plan] orders = FILE (or --orders FILE)" in text and "--villages FILE" in text
 
 
 def test_chain_results_are_consistent(result: PlanResult) -> None:

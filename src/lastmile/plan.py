@@ -47,6 +47,7 @@ from lastmile.demand import (
     CENTRE_ROLE,
     HUB_ROLE,
     ORDERS_TABLE,
+    RURAL_PLACES,
     Villages,
     candidate_sites,
     check_order_villages,
@@ -1767,6 +1768,28 @@ def route_plan(
     return planned, morning, evening_run(inputs, placement.hubs, planned)
 
 
+def check_day_has_orders(inputs: PlanInputs) -> None:
+    """DataError when the day to route has no order, before any routing (bb21 D5).
+
+    An orders file with no rows is refused when it is read, so an empty day is a generated one
+    whose settlements hold no village: :func:`~lastmile.demand.daily_orders` gives orders to
+    ``place=village/hamlet/isolated_dwelling`` only (towns and suburbs are served at the centre or
+    a hub itself), which a town's or a suburb's OSM extract may not have at all.
+    """
+    if len(inputs.orders):
+        return
+    places = inputs.villages["place"].astype(str).value_counts()
+    found = ", ".join(f"{n} {place}" for place, n in places.items()) or "none"
+    raise DataError(
+        f"no order to route: a generated day has orders only at settlements tagged "
+        f"place={'/'.join(RURAL_PLACES)}, and none of the {len(inputs.villages)} settlement(s) "
+        f"used from {inputs.source.label} is one (place: {found})",
+        "give the day's orders with [plan] orders = FILE (or --orders FILE), or the villages "
+        "with [plan] villages = FILE (or --villages FILE): each village of a villages file gets "
+        "a generated day's orders",
+    )
+
+
 def route_days(
     inputs: PlanInputs, placement: Placement, *, parallel: bool = True
 ) -> tuple[RoutePlan, RoutePlan, TrunkRun, TrunkRun | None]:
@@ -1786,6 +1809,7 @@ def _route_both(
     which is what ``parallel=False`` or ``[plan] routing_processes = 1`` does (no fork: inside a
     Dask worker, a daemonic process that cannot fork children).
     """
+    check_day_has_orders(inputs)
     if (
         not parallel
         or inputs.scenario.plan.routing_processes < 2
@@ -1891,6 +1915,7 @@ def plan_on(
     :func:`place_hubs`); the other arguments as for :func:`run_plan`.
     """
     t0 = time.perf_counter()
+    check_day_has_orders(inputs)  # before the hubs: a day without orders cannot be planned
     timings = dict(inputs.timings)
     t = time.perf_counter()
     progress("hub placement")
