@@ -138,17 +138,48 @@ def _orders(**changes: object) -> pd.DataFrame:
         ({"lat": 128.5}, "order A1: lon/lat .* out of range"),
         ({"product_class": "fish"}, "order A1: product_class 'fish' unknown"),
         ({"tw_start": "12:00"}, "order A1: time window ends before it starts"),
-        ({"tw_end": "noon"}, "order A1: 'noon' is not a time"),
-        ({"tw_end": "16:60"}, "order A1: '16:60' is not a time"),
-        ({"tw_start": "-1:00"}, "order A1: '-1:00' is not a time"),
-        ({"tw_start": "25:00", "tw_end": "26:00"}, "order A1: '25:00' is not a time of day"),
-        ({"tw_end": "2000"}, "order A1: time window bound 2000 min is not a time of day"),
+        ({"tw_end": "noon"}, "order A1: tw_end = 'noon' is not a time"),
+        ({"tw_end": "16:60"}, "order A1: tw_end = '16:60' is not a time"),
+        ({"tw_start": "-1:00"}, "order A1: tw_start = '-1:00' is not a time"),
+        ({"tw_start": "25:00", "tw_end": "26:00"}, "order A1: tw_start = '25:00' is not a time"),
+        ({"tw_end": "2000"}, r"order A1: tw_end = '2000' is not a time of day \(2000 min is not"),
         ({"max_in_vehicle_min": 0}, "order A1: max_in_vehicle_min must be positive"),
     ],
 )
 def test_bad_orders_name_the_order(changes: dict[str, object], message: str) -> None:
     with pytest.raises(InputError, match=message):
         check_orders(_orders(**changes), "orders.csv")
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("07.30", r"tw_start = '07\.30' is ambiguous: a time of day written with '\.' \(07:30\?\)"),
+        ("7.30", r"tw_start = '7\.30' is ambiguous: .* \(07:30\?\)"),
+        ('"9,00"', r"tw_start = '9,00' is ambiguous: a time of day written with ',' \(09:00\?\)"),
+        ("7.5", r"tw_start = '7\.5' is ambiguous: a time of day written with '\.' or a fraction"),
+        ("0730", r"tw_start = '0730' is ambiguous: a number with a leading zero .* \(07:30\?\)"),
+        ("07", r"tw_start = '07' is ambiguous: a number with a leading zero"),
+    ],
+)
+def test_a_time_window_with_a_dot_or_a_leading_zero_is_refused(
+    typed: str, message: str, tmp_path: Path
+) -> None:
+    """bb21 D12: ``07.30`` (the Finnish/German way) was read as 7.3 minutes after midnight and
+    ``0730`` as 730 minutes (12:10), without a word; both are refused, naming file, order and
+    column, with the accepted forms. ``HH:MM``, ``HH:MM:SS`` and whole minutes still read."""
+    header = "id,kind,lon,lat,parcels,kg,tw_start,tw_end\n"
+    rows = f"A1,pickup,119.2,28.5,0,5,09:00,10:00\nTW1,delivery,119.2,28.5,3,6,{typed},\n"
+    f = _csv(tmp_path / "o.csv", header + rows)
+    with pytest.raises(InputError, match=message) as err:
+        read_orders(f)
+    assert err.value.message.startswith(f"{f}, order TW1: tw_start = ")
+    assert "HH:MM (or HH:MM:SS)" in str(err.value.hint) and "whole number" in str(err.value.hint)
+    _csv(f, "id,kind,lon,lat,parcels,kg,tw_start,tw_end\nA,pickup,119.2,28.5,0,5,7:30,09:00:00\n"
+         "B,pickup,119.2,28.5,0,5,450,540\nC,pickup,119.2,28.5,0,5,0,1440\n")  # fmt: skip
+    df = read_orders(f)
+    assert list(df["tw_start_s"]) == [27_000, 27_000, 0]
+    assert list(df["tw_end_s"]) == [32_400, 32_400, 86_400]
 
 
 def test_orders_file_roundtrip_and_errors(tmp_path: Path) -> None:
@@ -546,7 +577,7 @@ def test_blanks_after_commas_and_full_width_colon(tmp_path: Path) -> None:
     _csv(f, "id,kind,lon,lat,tw_start\nA1,delivery,119.25,28.55,08：00\n")
     with pytest.raises(InputError) as e:
         read_orders(f)
-    assert e.value.message == f"{f}, order A1: '08：00' has a full-width colon '：'"
+    assert e.value.message == f"{f}, order A1: tw_start = '08：00' has a full-width colon '：'"
     assert str(e.value.hint) == "write it with the ASCII colon ':' (08:00)"
 
 

@@ -54,8 +54,9 @@ CANDIDATE_ROLE = "candidate"
 HUB_ROLE = "new hub"
 
 #: Columns of an orders FILE (CSV or point layer), in the units people write: ``service_min`` and
-#: ``max_in_vehicle_min`` in minutes, ``tw_start`` / ``tw_end`` as ``HH:MM`` or minutes from the
-#: day's start. Only ``id, kind, lon, lat`` are required; :func:`check_orders` converts once.
+#: ``max_in_vehicle_min`` in minutes, ``tw_start`` / ``tw_end`` as ``HH:MM`` (``HH:MM:SS``) or
+#: whole minutes from the day's start (:func:`_clock_s`). Only ``id, kind, lon, lat`` are
+#: required; :func:`check_orders` converts once.
 ORDER_COLUMNS = (
     "id",
     "kind",
@@ -621,30 +622,63 @@ def _split(total: int, most: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(parts)]
 
 
-def _clock_s(value: object, where: str) -> int | None:
-    """A time-window bound of an orders file (``HH:MM`` or minutes) -> seconds, or ``None``."""
+def _clock_s(value: object, where: str, column: str) -> int | None:
+    """A time-window bound of an orders file -> seconds after midnight, or ``None`` (empty).
+
+    Accepted: ``HH:MM`` or ``HH:MM:SS`` from 00:00 to 24:00, or minutes after midnight as a whole
+    number from 0 to 1440. Refused as ambiguous (bb21 D12): a time of day written with a dot or
+    a comma (``07.30``, the Finnish and German way), which read as minutes gave 00:07, and a
+    number with a leading zero (``0730``, ``07``), a clock time without its colon, which read as
+    minutes gave 12:10.
+    """
     if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
         return None
     text = str(value).strip()
+    cell = f"{where}: {column} = {text!r}"
     if "：" in text:  # typed with a Chinese input method
         raise InputError(
-            f"{where}: {text!r} has a full-width colon '：'",
+            f"{cell} has a full-width colon '：'",
             f"write it with the ASCII colon ':' ({text.replace('：', ':')})",
         )
-    try:
-        if ":" in text:
+    if ":" in text:
+        try:
             return parse_clock(text)
-        minutes = float(text)
-    except ValueError:
-        raise InputError(f"{where}: {text!r} is not a time of day", _TIME_OF_DAY) from None
+        except ValueError:
+            raise InputError(f"{cell} is not a time of day", _TIME_OF_DAY) from None
+    if isinstance(value, str):
+        clock = re.fullmatch(r"(\d{1,2})[.,](\d{1,2})", text)
+        if clock:
+            hh, mm = clock.groups()
+            # 07.30 is 07:30; 7.5 may be 07:50 or 7½ hours: no guess
+            hhmm = f"{int(hh):02d}:{mm}" if len(mm) == 2 and int(mm) < 60 else ""
+            raise InputError(
+                f"{cell} is ambiguous: a time of day written with {text[len(hh)]!r}"
+                f"{f' ({hhmm}?)' if hhmm else ''} or a fraction of a minute",
+                (f"write the time of day as {hhmm}; " if hhmm else "") + _TIME_OF_DAY,
+            )
+        if re.fullmatch(r"0\d+", text):
+            hhmm = f"{text[:2]}:{text[2:]}" if len(text) == 4 else ""
+            raise InputError(
+                f"{cell} is ambiguous: a number with a leading zero reads as a time of day "
+                f"without its colon{f' ({hhmm}?)' if hhmm else ''} or as minutes",
+                (f"write the time of day as {hhmm}; " if hhmm else "") + _TIME_OF_DAY,
+            )
+    minutes = _number(value)
+    if np.isnan(minutes):
+        raise InputError(f"{cell} is not a time of day", _TIME_OF_DAY)
     if not (np.isfinite(minutes) and 0 <= minutes <= 24 * 60):
         raise InputError(
-            f"{where}: time window bound {text} min is not a time of day", _TIME_OF_DAY
+            f"{cell} is not a time of day ({text} min is not from 0 to 1440)", _TIME_OF_DAY
         )
+    if not float(minutes).is_integer():
+        raise InputError(f"{cell} is not a whole number of minutes", _TIME_OF_DAY)
     return round(minutes * 60)
 
 
-_TIME_OF_DAY = "use HH:MM from 00:00 to 24:00, or minutes after midnight from 0 to 1440"
+_TIME_OF_DAY = (
+    "use HH:MM (or HH:MM:SS) from 00:00 to 24:00, or minutes after midnight as a whole number "
+    "from 0 to 1440 without leading zeros"
+)
 
 
 def _number(value: object) -> float:
@@ -713,7 +747,7 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
     """Validate an orders table in file units (:data:`ORDER_COLUMNS`).
 
     Converted once, here: ``service_min`` and ``max_in_vehicle_min`` (minutes), ``tw_start`` /
-    ``tw_end`` (``HH:MM`` or minutes from the day's start; empty: no bound) and
+    ``tw_end`` (``HH:MM``, ``HH:MM:SS`` or whole minutes from the day's start; empty: no bound) and
     ``requires_refrigeration`` (true/false, yes/no, 1/0, y/n, t/f in any case; empty: false).
     Only :data:`REQUIRED_ORDER_COLUMNS` must be present; a column outside :data:`ORDER_COLUMNS`
     is ignored unless it looks like a misspelt missing one (``tw_strat``), which is refused.
@@ -785,7 +819,8 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
             raise InputError(
                 f"{w}: product_class {row['product_class']!r} unknown", "use parcel, produce or tea"
             )
-        start, end = _clock_s(row["tw_start"], w), _clock_s(row["tw_end"], w)
+        start = _clock_s(row["tw_start"], w, "tw_start")
+        end = _clock_s(row["tw_end"], w, "tw_end")
         if start is not None and end is not None and end < start:
             raise InputError(
                 f"{w}: time window ends before it starts ({row['tw_start']} .. {row['tw_end']})",
@@ -900,7 +935,10 @@ def check_order_villages(
 def read_orders(path: str | Path) -> pd.DataFrame:
     """Orders from a CSV or a point layer (GeoJSON/GeoPackage) with the :data:`ORDER_COLUMNS`
     (minutes), as the :data:`ORDERS_TABLE` (seconds)."""
-    p, df = read_point_file(path, "orders", {"id": str, "village": str})
+    # time windows as typed: read as numbers, 07.30 became 7.3 and 0730 became 730 (bb21 D12)
+    p, df = read_point_file(
+        path, "orders", {"id": str, "village": str, "tw_start": str, "tw_end": str}
+    )
     if df.empty:
         raise InputError(f"{p}: no orders (the file has no rows)", _FILE_SHAPES["orders"])
     return check_orders(df, str(p))
