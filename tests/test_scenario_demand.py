@@ -194,8 +194,8 @@ def test_orders_file_roundtrip_and_errors(tmp_path: Path) -> None:
     a1 = df.iloc[0]
     times = (a1["service_s"], a1["tw_start_s"], a1["tw_end_s"], a1["max_in_vehicle_s"])
     assert times == (600, 8 * 3600, 11 * 3600 + 1800, 7200)
-    f.write_text("id,kind,lon,lat,product_class,tw_end,max_in_vehicle_min\n"
-                 "B1,pickup,119.2,28.5,tea,630,\nB2,pickup,119.2,28.5,produce,,45.5\n",
+    f.write_text("id,kind,lon,lat,parcels,kg,product_class,tw_end,max_in_vehicle_min\n"
+                 "B1,pickup,119.2,28.5,0,5,tea,630,\nB2,pickup,119.2,28.5,0,5,produce,,45.5\n",
                  encoding="utf-8")  # fmt: skip
     b = with_cold_chain_limits(read_orders(f), ColdChainLimits(7200, 14400, 14400))
     assert list(b["service_s"]) == [300, 300] and list(b["tw_end_s"].fillna(-1)) == [37_800, -1]
@@ -207,7 +207,9 @@ def test_orders_file_roundtrip_and_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a readable orders file"):
         read_orders(f)
     f.write_text("id,kind\nA1,pickup\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"missing required column\(s\) \['lon', 'lat'\]"):
+    with pytest.raises(
+        InputError, match=r"missing required column\(s\) \['lon', 'lat', 'parcels', 'kg'\]"
+    ):
         read_orders(f)
 
 
@@ -256,20 +258,26 @@ def test_requires_refrigeration_is_parsed_strictly(tmp_path: Path) -> None:
         "N1": "no", "N2": "0", "N3": "", "N4": "False", "N5": " N ", "N6": "f",
         "Y1": "yes", "Y2": "1", "Y3": "TRUE", "Y4": " y", "Y5": "t",
     }  # fmt: skip
-    body = "".join(f"{i},pickup,119.2,28.5,{v}\n" for i, v in rows.items())
-    f = _csv(tmp_path / "o.csv", "id,kind,lon,lat,requires_refrigeration\n" + body)
+    body = "".join(f"{i},pickup,119.2,28.5,0,5,{v}\n" for i, v in rows.items())
+    f = _csv(tmp_path / "o.csv", "id,kind,lon,lat,parcels,kg,requires_refrigeration\n" + body)
     df = read_orders(f)
     assert df["requires_refrigeration"].dtype == bool
     assert dict(zip(df["id"], df["requires_refrigeration"], strict=True)) == {
         i: i.startswith("Y") for i in rows
     }
     # pandas reads an all-True/False column as bools and a 0/1/empty column as floats
-    _csv(f, "id,kind,lon,lat,requires_refrigeration\nA,pickup,119,28,False\nB,pickup,119,28,True\n")
+    _csv(
+        f,
+        "id,kind,lon,lat,parcels,kg,requires_refrigeration\nA,pickup,119,28,0,5,False\nB,pickup,119,28,0,5,True\n",
+    )
     assert list(read_orders(f)["requires_refrigeration"]) == [False, True]
-    _csv(f, "id,kind,lon,lat,requires_refrigeration\nA,pickup,119,28,0\nB,pickup,119,28,\n")
+    _csv(
+        f,
+        "id,kind,lon,lat,parcels,kg,requires_refrigeration\nA,pickup,119,28,0,5,0\nB,pickup,119,28,0,5,\n",
+    )
     assert list(read_orders(f)["requires_refrigeration"]) == [False, False]
     # an unrefrigerated van may carry the "no" orders; only the "yes" ones are refused
-    df = read_orders(_csv(f, "id,kind,lon,lat,requires_refrigeration\n" + body))
+    df = read_orders(_csv(f, "id,kind,lon,lat,parcels,kg,requires_refrigeration\n" + body))
     van = VehicleType("van", False, {"kg": 100}, 1)
     t = np.zeros((len(df) + 1, len(df) + 1), dtype=np.int64)
     orders = tuple(
@@ -286,7 +294,7 @@ def test_requires_refrigeration_is_parsed_strictly(tmp_path: Path) -> None:
 def test_bad_requires_refrigeration_names_the_order(value: str, tmp_path: Path) -> None:
     f = _csv(
         tmp_path / "o.csv",
-        f"id,kind,lon,lat,requires_refrigeration\nA,pickup,119,28,yes\nB7,pickup,119,28,{value}\n",
+        f"id,kind,lon,lat,parcels,kg,requires_refrigeration\nA,pickup,119,28,0,5,yes\nB7,pickup,119,28,0,5,{value}\n",
     )
     with pytest.raises(InputError) as e:
         read_orders(f)
@@ -299,11 +307,11 @@ def test_bad_requires_refrigeration_names_the_order(value: str, tmp_path: Path) 
 @pytest.mark.parametrize(
     ("header", "wrong", "meant"),
     [
-        ("id,kind,lon,lat,tw_strat,tw_end", "tw_strat", "tw_start"),
-        ("id,kind,lon,lat,tw_start,tw_ned", "tw_ned", "tw_end"),
+        ("id,kind,lon,lat,parcels,kg,tw_strat,tw_end", "tw_strat", "tw_start"),
+        ("id,kind,lon,lat,parcels,kg,tw_start,tw_ned", "tw_ned", "tw_end"),
         ("id,Kind,lon,lat,tw_start,tw_end", "Kind", "kind"),
-        ("id,kind,lon,lat,tw_start,tw_end,kgs", "kgs", "kg"),
-        ("id,kind,lon,lat,tw_start,tw_end,service_s", "service_s", "service_min"),
+        ("id,kind,lon,lat,parcels,tw_start,tw_end,kgs", "kgs", "kg"),
+        ("id,kind,lon,lat,parcels,kg,tw_start,tw_end,service_s", "service_s", "service_min"),
     ],
 )
 def test_misspelt_column_is_refused(header: str, wrong: str, meant: str, tmp_path: Path) -> None:
@@ -315,17 +323,21 @@ def test_misspelt_column_is_refused(header: str, wrong: str, meant: str, tmp_pat
 
 
 def test_unrelated_extra_columns_are_ignored(tmp_path: Path) -> None:
-    f = _csv(tmp_path / "o.csv", "id,kind,lon,lat,note,tw_start\nA,pickup,119,28,gate 2,08:00\n")
+    f = _csv(
+        tmp_path / "o.csv",
+        "id,kind,lon,lat,parcels,kg,note,tw_start\nA,pickup,119,28,0,5,gate 2,08:00\n",
+    )
     df = read_orders(f)
     assert list(df.columns) == list(ORDERS_TABLE) and df["tw_start_s"].iloc[0] == 8 * 3600
     # a close spelling next to the real column is not a lost column: ignored too
-    _csv(f, "id,kind,lon,lat,tw_start,tw_strat\nA,pickup,119,28,08:00,x\n")
+    _csv(f, "id,kind,lon,lat,parcels,kg,tw_start,tw_strat\nA,pickup,119,28,0,5,08:00,x\n")
     assert read_orders(f)["tw_start_s"].iloc[0] == 8 * 3600
 
 
 def test_empty_order_ids_are_refused_with_their_row(tmp_path: Path) -> None:
     f = _csv(
-        tmp_path / "o.csv", "id,kind,lon,lat\nA,pickup,119,28\n,pickup,119,28\n,pickup,119,28\n"
+        tmp_path / "o.csv",
+        "id,kind,lon,lat,parcels,kg\nA,pickup,119,28,0,5\n,pickup,119,28,0,5\n,pickup,119,28,0,5\n",
     )
     with pytest.raises(InputError) as e:
         read_orders(f)
@@ -336,18 +348,18 @@ def test_empty_order_ids_are_refused_with_their_row(tmp_path: Path) -> None:
 
 
 def test_missing_columns_say_which_are_required(tmp_path: Path) -> None:
-    f = _csv(tmp_path / "o.csv", "id,lon,village\nA,119,v1\n")
+    f = _csv(tmp_path / "o.csv", "id,lon,village,parcels,kg\nA,119,v1,1,2\n")
     with pytest.raises(InputError) as e:
         read_orders(f)
     assert e.value.message == (
         f"{f}: missing required column(s) ['kind', 'lat'] (the columns found: "
-        "['id', 'lon', 'village'])"
+        "['id', 'lon', 'village', 'parcels', 'kg'])"
     )
     hint = str(e.value.hint)
-    assert "needs the columns id, kind, lon, lat" in hint
-    assert "optional columns: village, parcels, kg," in hint and "requires_refrigeration" in hint
-    # the four required columns alone are a valid file
-    _csv(f, "id,kind,lon,lat\nA,pickup,119,28\n")
+    assert "needs the columns id, kind, lon, lat, parcels, kg" in hint
+    assert "optional columns: village, product_class," in hint and "requires_refrigeration" in hint
+    # the six required columns alone are a valid file
+    _csv(f, "id,kind,lon,lat,parcels,kg\nA,pickup,119,28,0,5\n")
     assert list(read_orders(f)["id"]) == ["A"]
 
 
@@ -369,7 +381,7 @@ def test_unreadable_orders_file_one_line_with_what_to_do(
         read_orders(f)
     text = str(e.value)
     assert "\n" not in text and f"{f}: not a readable orders file" in text and detail in text
-    assert "header line id,kind,lon,lat" in str(e.value.hint)
+    assert "header line id,kind,lon,lat,parcels,kg" in str(e.value.hint)
 
 
 def _townships() -> TownshipBoundaries:
@@ -483,11 +495,12 @@ def test_population_column_spelt_otherwise_refused(tmp_path: Path, column: str) 
 def test_empty_village_cell_is_an_empty_string(tmp_path: Path) -> None:
     """An order without a village is written with an empty village field, never 'nan'."""
     f = _csv(
-        tmp_path / "o.csv", "id,kind,village,lon,lat\nA,pickup,,119,28\nB,pickup, v1 ,119,28\n"
+        tmp_path / "o.csv",
+        "id,kind,village,lon,lat,parcels,kg\nA,pickup,,119,28,0,5\nB,pickup, v1 ,119,28,0,5\n",
     )
     assert read_orders(f)["village"].tolist() == ["", "v1"]
     pts = gpd.GeoDataFrame(
-        {"id": ["A"], "kind": ["pickup"], "village": [None]},
+        {"id": ["A"], "kind": ["pickup"], "village": [None], "parcels": [0], "kg": [5]},
         geometry=gpd.points_from_xy([119.0], [28.0]),
         crs=4326,
     )
@@ -500,14 +513,14 @@ def test_order_far_from_its_village_refused(tmp_path: Path) -> None:
                              "lat": [28.559177, 28.348514]})  # fmt: skip
     lat_per_m = 1 / 111_195  # degrees of latitude per metre (mean Earth radius)
     text = (
-        "id,kind,village,lon,lat\n"
-        f"A,pickup,V001,119.256651,{28.559177 + (ORDER_VILLAGE_MAX_M - 100) * lat_per_m}\n"
-        "B,pickup,,118.735163,28.348514\n"  # no village: routed by lon/lat alone
-        "C,pickup,V041,118.735163,28.348514\n"
+        "id,kind,village,lon,lat,parcels,kg\n"
+        f"A,pickup,V001,119.256651,{28.559177 + (ORDER_VILLAGE_MAX_M - 100) * lat_per_m},0,5\n"
+        "B,pickup,,118.735163,28.348514,0,5\n"  # no village: routed by lon/lat alone
+        "C,pickup,V041,118.735163,28.348514,0,5\n"
     )
     f = _csv(tmp_path / "o.csv", text)
     check_order_villages(read_orders(f), villages, str(f))  # 4.9 km: accepted
-    _csv(f, text + "D-V001,delivery,V001,118.735163,28.348514\n")
+    _csv(f, text + "D-V001,delivery,V001,118.735163,28.348514,0,5\n")
     with pytest.raises(InputError) as e:
         check_order_villages(read_orders(f), villages, str(f))
     assert e.value.message == (
@@ -517,7 +530,8 @@ def test_order_far_from_its_village_refused(tmp_path: Path) -> None:
     assert "fix lon/lat or village, or leave village empty" in str(e.value.hint)
     _csv(
         f,
-        text + f"E,pickup,V001,119.256651,{28.559177 + (ORDER_VILLAGE_MAX_M + 100) * lat_per_m}\n",
+        text
+        + f"E,pickup,V001,119.256651,{28.559177 + (ORDER_VILLAGE_MAX_M + 100) * lat_per_m},0,5\n",
     )
     with pytest.raises(InputError, match=r"first order E: .* is 5\.1 km from village V001"):
         check_order_villages(read_orders(f), villages, str(f))
@@ -530,7 +544,13 @@ def test_numeric_village_ids_match_across_geojson_files(tmp_path: Path) -> None:
     villages = gpd.GeoDataFrame({"id": [1, 2], "population": [300, 200]}, geometry=points, crs=4326)
     villages.to_file(tmp_path / "v.geojson", driver="GeoJSON")
     orders = gpd.GeoDataFrame(
-        {"id": [10, 11, 12], "kind": ["pickup"] * 3, "village": [1, 2, None]},
+        {
+            "id": [10, 11, 12],
+            "kind": ["pickup"] * 3,
+            "village": [1, 2, None],
+            "parcels": 0,
+            "kg": 5,
+        },
         geometry=gpd.points_from_xy([119.1, 119.2, 119.3], [28.5, 28.5, 28.5]),
         crs=4326,
     )
@@ -551,8 +571,8 @@ def test_order_naming_a_village_left_out_says_so(tmp_path: Path) -> None:
     )
     villages = villages_from_file(f, load_region(), _townships())
     assert villages.dropped_ids == ("V900",) and villages.gdf["id"].tolist() == ["V1"]
-    o = _csv(tmp_path / "o.csv", "id,kind,village,lon,lat\nA,pickup,V1,119.1,28.5\n"
-             "B,pickup,V900,120.155,30.274\n")  # fmt: skip
+    o = _csv(tmp_path / "o.csv", "id,kind,village,lon,lat,parcels,kg\nA,pickup,V1,119.1,28.5,0,5\n"
+             "B,pickup,V900,120.155,30.274,0,5\n")  # fmt: skip
     with pytest.raises(InputError) as e:
         check_order_villages(
             read_orders(o), villages.gdf, str(o),
@@ -568,22 +588,54 @@ def test_order_naming_a_village_left_out_says_so(tmp_path: Path) -> None:
 def test_blanks_after_commas_and_full_width_colon(tmp_path: Path) -> None:
     f = _csv(
         tmp_path / "o.csv",
-        "id, kind, village, lon, lat, parcels, tw_start, tw_end\n"
-        "A1, delivery, V001 , 119.25, 28.55, 3, 09:00 , 12:00\n",
+        "id, kind, village, lon, lat, parcels, kg, tw_start, tw_end\n"
+        "A1, delivery, V001 , 119.25, 28.55, 3, 6, 09:00 , 12:00\n",
     )
     row = read_orders(f).iloc[0]
     assert (row["id"], row["kind"], row["village"], row["parcels"]) == ("A1", "delivery", "V001", 3)
     assert (row["tw_start_s"], row["tw_end_s"]) == (9 * 3600, 12 * 3600)
-    _csv(f, "id,kind,lon,lat,tw_start\nA1,delivery,119.25,28.55,08：00\n")
+    _csv(f, "id,kind,lon,lat,parcels,kg,tw_start\nA1,delivery,119.25,28.55,0,5,08：00\n")
     with pytest.raises(InputError) as e:
         read_orders(f)
     assert e.value.message == f"{f}, order A1: tw_start = '08：00' has a full-width colon '：'"
     assert str(e.value.hint) == "write it with the ASCII colon ':' (08:00)"
 
 
+def test_an_empty_or_missing_quantity_is_refused_not_read_as_zero(tmp_path: Path) -> None:
+    """bb21 D7: an empty kg cell was refused as "kg = nan" (the user typed nothing), and a file
+    without a kg or parcels column was read as 0 kg / 0 parcels for every order, so vehicle
+    capacity never bound, without a word. Both are refused: the cell is named empty, the order
+    and what to give; a missing column is a missing required column that says why."""
+    f = _csv(tmp_path / "o.csv", "id,kind,lon,lat,parcels,kg\nD1,delivery,119,28,10,20\n"
+             "E1,delivery,119,28,10,\n")  # fmt: skip
+    with pytest.raises(InputError) as e:
+        read_orders(f)
+    assert (
+        e.value.message == f"{f}, order E1: the kg cell is empty (an empty cell is not read as 0)"
+    )
+    assert e.value.hint == "give the weight in kg (0 only if the order weighs nothing)"
+    _csv(f, "id,kind,lon,lat,parcels,kg\nP1,pickup,119,28, ,50\n")
+    with pytest.raises(InputError, match=r"order P1: the parcels cell is empty") as e:
+        read_orders(f)
+    assert "0 for a pickup of produce or tea" in str(e.value.hint)
+    for header, row, missing in (
+        ("id,kind,lon,lat,parcels", "A,delivery,119,28,3", "['kg']"),
+        ("id,kind,lon,lat,kg", "A,delivery,119,28,6", "['parcels']"),
+        ("id,kind,lon,lat", "A,delivery,119,28", "['parcels', 'kg']"),
+    ):
+        _csv(f, f"{header}\n{row}\n")
+        with pytest.raises(InputError) as e:
+            read_orders(f)
+        assert e.value.message.startswith(f"{f}: missing required column(s) {missing}")
+        assert "a missing quantity is not read as 0" in e.value.message
+    _csv(f, "id,kind,lon,lat,parcels,kg\nP1,pickup,119,28,0,50\n")  # zeros are quantities
+    assert read_orders(f)[["parcels", "kg"]].iloc[0].tolist() == [0, 50]
+
+
 def test_fractional_parcels_refused(tmp_path: Path) -> None:
     f = _csv(
-        tmp_path / "o.csv", "id,kind,lon,lat,parcels\nA,delivery,119,28,2\nB,delivery,119,28,2.5\n"
+        tmp_path / "o.csv",
+        "id,kind,lon,lat,parcels,kg\nA,delivery,119,28,2,4\nB,delivery,119,28,2.5,5\n",
     )
     with pytest.raises(InputError) as e:
         read_orders(f)

@@ -55,8 +55,8 @@ HUB_ROLE = "new hub"
 
 #: Columns of an orders FILE (CSV or point layer), in the units people write: ``service_min`` and
 #: ``max_in_vehicle_min`` in minutes, ``tw_start`` / ``tw_end`` as ``HH:MM`` (``HH:MM:SS``) or
-#: whole minutes from the day's start (:func:`_clock_s`). Only ``id, kind, lon, lat`` are
-#: required; :func:`check_orders` converts once.
+#: whole minutes from the day's start (:func:`_clock_s`). Only ``id, kind, lon, lat, parcels,
+#: kg`` are required; :func:`check_orders` converts once.
 ORDER_COLUMNS = (
     "id",
     "kind",
@@ -73,7 +73,13 @@ ORDER_COLUMNS = (
     "requires_refrigeration",
 )
 #: The columns an orders file cannot do without (a point layer gives ``lon`` / ``lat`` itself).
-REQUIRED_ORDER_COLUMNS = ("id", "kind", "lon", "lat")
+REQUIRED_ORDER_COLUMNS = ("id", "kind", "lon", "lat", "parcels", "kg")
+#: The quantity columns: required, every cell a number (0 for none). A missing column or an empty
+#: cell read as 0 left a vehicle's capacity never binding without a word (bb21 D7).
+QUANTITY_COLUMNS = {
+    "parcels": "the number of parcels (a whole number; 0 for a pickup of produce or tea)",
+    "kg": "the weight in kg (0 only if the order weighs nothing)",
+}
 #: Spellings of ``requires_refrigeration`` (case-insensitive, surrounding blanks ignored); an empty
 #: cell is ``False``, the default of a missing column.
 _TRUE_WORDS = ("true", "yes", "1", "y", "t")
@@ -81,7 +87,7 @@ _FALSE_WORDS = ("false", "no", "0", "n", "f")
 #: What a readable file of each kind looks like: the "what to do" of an unreadable file.
 _FILE_SHAPES: Mapping[str, str] = MappingProxyType(
     {
-        "orders": "give a UTF-8 CSV with a header line id,kind,lon,lat (optional: "
+        "orders": "give a UTF-8 CSV with a header line id,kind,lon,lat,parcels,kg (optional: "
         + ",".join(c for c in ORDER_COLUMNS if c not in REQUIRED_ORDER_COLUMNS)
         + ") and one order per line, or a point layer (GeoJSON, GeoPackage)",
         "villages": "give a UTF-8 CSV with a header line id,name,lon,lat,population and one "
@@ -681,6 +687,15 @@ _TIME_OF_DAY = (
 )
 
 
+def _is_empty(value: object) -> bool:
+    """Whether a table cell is empty: NaN or ``None`` as a CSV or a layer reads it, or blank."""
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, float):
+        return bool(np.isnan(value))
+    return isinstance(value, str) and not value.strip()
+
+
 def _number(value: object) -> float:
     """A table cell as a float; NaN when it is empty or not a number."""
     try:
@@ -735,9 +750,16 @@ def _check_columns(df: pd.DataFrame, where: str) -> None:
     missing = [c for c in REQUIRED_ORDER_COLUMNS if c not in df.columns]
     if missing:
         optional = [c for c in ORDER_COLUMNS if c not in REQUIRED_ORDER_COLUMNS]
+        quantities = [c for c in missing if c in QUANTITY_COLUMNS]
+        why = (
+            f"; every order needs {' and '.join(QUANTITY_COLUMNS[c] for c in quantities)}: "
+            "a missing quantity is not read as 0"
+            if quantities
+            else ""
+        )
         raise InputError(
             f"{where}: missing required column(s) {missing} (the columns found: "
-            f"{[str(c) for c in df.columns]})",
+            f"{[str(c) for c in df.columns]}){why}",
             f"an orders file needs the columns {', '.join(REQUIRED_ORDER_COLUMNS)} (a header "
             f"line); optional columns: {', '.join(optional)}",
         )
@@ -774,8 +796,6 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
     _refuse_missing_ids(df["id"], where, "order")
     df = df.copy()
     for col, default in (
-        ("parcels", 0),
-        ("kg", 0),
         ("product_class", "parcel"),
         ("service_min", 5),
         ("tw_start", None),
@@ -798,6 +818,12 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
         w = f"{where}, order {row['id']}"
         if row["kind"] not in ("delivery", "pickup"):
             raise InputError(f"{w}: kind {row['kind']!r} unknown", "use 'delivery' or 'pickup'")
+        for col, what in QUANTITY_COLUMNS.items():
+            if _is_empty(row[col]):
+                raise InputError(
+                    f"{w}: the {col} cell is empty (an empty cell is not read as 0)",
+                    f"give {what}",
+                )
         for col in ("lon", "lat", "parcels", "kg", "service_min"):
             value = _number(row[col])
             if not np.isfinite(value) or (col not in ("lon", "lat") and value < 0):
