@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from lastmile.cli import main
-from lastmile.errors import DataError
+from lastmile.errors import DataError, InfeasibleError
 from lastmile.io import OUTPUT_INDEX, write_csv
 from lastmile.plan import (
     NO_FACILITY_REACHES,
@@ -23,6 +23,7 @@ from lastmile.plan import (
     centre_fallbacks,
     day_problem,
     delivery_study,
+    most_new_hubs,
     place_hubs,
     plan_on,
     prepare,
@@ -69,6 +70,29 @@ def test_a_generated_day_without_villages_is_refused_before_routing(result: Plan
     assert f"none of the {len(inp.villages)} settlement(s)" in text
     assert f"{len(inp.villages) - 1} suburb, 1 city" in text
     assert "[plan] orders = FILE (or --orders FILE)" in text and "--villages FILE" in text
+
+
+def test_p_beyond_the_candidate_sites_names_the_townships_without_one(
+    result: PlanResult,
+) -> None:
+    """bb21 D9: p above what the candidate sites allow gave the location model's "(2 groups have
+    free candidates) — … add candidates in other groups": no township named, no setting to
+    change; now the townships without a candidate site are named, with the p that fits."""
+    inp = result.inputs
+    fac = inp.facilities
+    centre_town = inp.region.county_centre.township
+    town = next(t for t in inp.region.townships if t.code != centre_town)
+    # every candidate site of one township excluded (Plan.without_hub does it): it takes no hub
+    gone = [str(i) for i in fac.loc[fac["township"] == town.code, "id"]]
+    fit = most_new_hubs(inp) - 1
+    with pytest.raises(InfeasibleError) as err:
+        place_hubs(inp, p=fit + 1, excluded=gone)
+    text = err.value.message
+    assert text.startswith(f"p = {fit + 1} new hubs requested but at most {fit} fit with [plan] "
+                           "max_per_township = 1 in the ")  # fmt: skip
+    assert "have no candidate site" in text and f"{town.name} ({town.code})" in text
+    assert "groups" not in str(err.value)
+    assert str(err.value.hint).startswith(f"lower p to {fit}, raise [plan] max_per_township")
 
 
 def test_chain_results_are_consistent(result: PlanResult) -> None:

@@ -518,6 +518,7 @@ def place_hubs(
         raise InfeasibleError(
             f"unknown candidate site id(s) {unknown}", "use ids from the facilities table"
         )
+    _check_room_for_hubs(inputs, p or plan.p, excluded)
     # a village no facility reaches cannot be served by any choice: left out (reported in kpis)
     reached = inputs.access.reachable.any(axis=0)
     problem = LocationProblem.from_cost_matrix(
@@ -546,6 +547,50 @@ def place_hubs(
     names = {t.code: t.name for t in inputs.region.townships}
     hubs["township_name"] = hubs["township"].map(names)
     return Placement(hubs.reset_index(drop=True), rows, result, tuple(forced), tuple(excluded))
+
+
+def _check_room_for_hubs(inputs: PlanInputs, p: int, excluded: Sequence[str] = ()) -> None:
+    """InfeasibleError when ``p`` new hubs do not fit the candidate sites, naming the townships
+    without one (bb21 D9: the location model's message spoke of "groups" and named none).
+
+    At most ``max_per_township`` hubs go into a township, and only onto its candidate sites
+    (its settlements on the road graph, its main-road junctions): a township without any takes
+    no hub.
+    """
+    plan, region = inputs.scenario.plan, inputs.region
+    fac = inputs.facilities.drop(index=inputs.facilities.index[inputs.centre_row])
+    fac = fac[~fac["id"].isin(list(excluded))]
+    per_township = fac.groupby("township").size()
+    fit = int(np.minimum(per_township, plan.max_per_township).sum())
+    if p <= fit:
+        return
+    centre_town = region.county_centre.township
+    skipped = centre_town if plan.exclude_centre_township else None
+    empty = [t for t in region.townships if t.code not in per_township.index and t.code != skipped]
+    named = ", ".join(f"{t.name} ({t.code})" for t in empty[:5]) + (
+        f" and {len(empty) - 5} more" if len(empty) > 5 else ""
+    )
+    why = (
+        f"; {len(empty)} township(s) have no candidate site (no settlement within the snap limit "
+        f"of the road graph, no main-road junction{', or all excluded' if excluded else ''}): "
+        f"{named}"
+        if empty
+        else ""
+    )
+    names = {t.code: t.name for t in region.townships}
+    centre_note = (
+        f"; the county centre's township {names.get(centre_town, centre_town)} ({centre_town}) "
+        "takes none ([plan] exclude_centre_township)"
+        if skipped
+        else ""
+    )
+    raise InfeasibleError(
+        f"p = {p} new hubs requested but at most {fit} fit with [plan] max_per_township = "
+        f"{plan.max_per_township} in the {len(per_township)} township(s) that have candidate "
+        f"sites{centre_note}{why}",
+        f"lower p to {fit}, raise [plan] max_per_township"
+        + (", or give a villages file with settlements in those townships" if empty else ""),
+    )
 
 
 def most_new_hubs(inputs: PlanInputs) -> int:
