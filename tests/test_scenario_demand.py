@@ -25,7 +25,7 @@ from lastmile.demand import (
     villages_from_osm,
     with_cold_chain_limits,
 )
-from lastmile.errors import InputError
+from lastmile.errors import DataError, InputError
 from lastmile.routing import (
     REASON_REFRIGERATION,
     Depot,
@@ -392,6 +392,34 @@ def _townships() -> TownshipBoundaries:
         crs="EPSG:4326",
     )
     return TownshipBoundaries(gdf, cast(Any, None), "test")
+
+
+def test_villages_with_lon_and_lat_swapped_are_named_so(tmp_path: Path) -> None:
+    """bb21 D15: a villages file with lon and lat exchanged got "no settlement lies inside the
+    townships — check the inputs": not which inputs, nor where the points lie. The message now
+    gives both extents and says that swapping lon and lat puts the points inside."""
+    helsinki = gpd.GeoDataFrame(
+        {"code": ["999001001"], "name": ["Kamppi"], "pinyin": ["Kamppi"], "kind": ["town"]},
+        geometry=[box(24.934, 60.162, 24.956, 60.181)],
+        crs="EPSG:4326",
+    )
+    towns = TownshipBoundaries(helsinki, cast(Any, None), "test")
+    f = _csv(tmp_path / "v.csv", "id,name,lon,lat,population\n"
+             "v1,A,60.1644,24.9364,300\nv2,B,60.1775,24.9534,200\n")  # fmt: skip
+    with pytest.raises(DataError) as e:
+        villages_from_file(f, load_region(), towns)
+    assert e.value.message == (
+        f"{f}: none of the 2 settlements lies inside the townships (the points span lon "
+        "60.1644..60.1775, lat 24.9364..24.9534; the townships lon 24.9340..24.9560, lat "
+        "60.1620..60.1810); with lon and lat swapped, 2 of them would"
+    )
+    assert str(e.value.hint).startswith("the lon and lat columns are exchanged: swap them")
+    _csv(f, "id,name,lon,lat,population\nv1,A,119.1,28.5,300\n")  # another region: no swap
+    with pytest.raises(DataError) as e:
+        villages_from_file(f, load_region(), towns)
+    assert "swapped" not in str(e.value) and "the points span lon 119.1000..119.1000" in str(
+        e.value
+    )
 
 
 def test_negative_population_names_file_village_and_column(tmp_path: Path) -> None:

@@ -145,9 +145,9 @@ def _finish(gdf: gpd.GeoDataFrame, townships: TownshipBoundaries, source: str) -
     outside = gdf["township"].isna()
     dropped = tuple(f"{r.name} ({r.id})" for r in gdf[outside].itertuples())
     dropped_ids = tuple(str(i) for i in gdf.loc[outside, "id"])
+    if outside.all():
+        _refuse_all_outside(gdf, townships, source)
     gdf = gdf[~outside].copy()
-    if gdf.empty:
-        raise DataError(f"{source}: no settlement lies inside the townships", "check the inputs")
     gdf["lon"] = gdf.geometry.x
     gdf["lat"] = gdf.geometry.y
     gdf = gdf.sort_values("id").reset_index(drop=True)
@@ -157,6 +157,33 @@ def _finish(gdf: gpd.GeoDataFrame, townships: TownshipBoundaries, source: str) -
         source,
         dropped,
         dropped_ids,
+    )
+
+
+def _refuse_all_outside(gdf: gpd.GeoDataFrame, townships: TownshipBoundaries, source: str) -> None:
+    """DataError for settlements none of which lies in a township: where the points and the
+    townships are, and whether lon and lat swapped would put them inside (bb21 D15: "no
+    settlement lies inside the townships — check the inputs" said neither)."""
+    x, y = gdf.geometry.x, gdf.geometry.y
+    west, south, east, north = townships.gdf.to_crs(4326).total_bounds
+    where = (
+        f"the points span lon {x.min():.4f}..{x.max():.4f}, lat {y.min():.4f}..{y.max():.4f}; "
+        f"the townships lon {west:.4f}..{east:.4f}, lat {south:.4f}..{north:.4f}"
+    )
+    swapped = gpd.GeoDataFrame(geometry=gpd.points_from_xy(y, x), crs="EPSG:4326")
+    valid = (y.abs() <= 180) & (x.abs() <= 90)
+    inside = int(township_of(swapped[valid.to_numpy()], townships).notna().sum())
+    if inside:
+        raise DataError(
+            f"{source}: none of the {len(gdf)} settlements lies inside the townships ({where}); "
+            f"with lon and lat swapped, {inside} of them would",
+            "the lon and lat columns are exchanged: swap them (lon is east-west, here about "
+            f"{(west + east) / 2:.2f}; lat north-south, about {(south + north) / 2:.2f})",
+        )
+    raise DataError(
+        f"{source}: none of the {len(gdf)} settlements lies inside the townships ({where})",
+        "give the settlements of this region in WGS84 lon/lat, or the townships that hold them "
+        "(--boundaries)",
     )
 
 
