@@ -21,6 +21,7 @@ from lastmile.plan import (
     PlanResult,
     baseline_depots,
     centre_fallbacks,
+    check_centre_township,
     day_problem,
     delivery_study,
     most_new_hubs,
@@ -93,6 +94,28 @@ def test_p_beyond_the_candidate_sites_names_the_townships_without_one(
     assert "have no candidate site" in text and f"{town.name} ({town.code})" in text
     assert "groups" not in str(err.value)
     assert str(err.value.hint).startswith(f"lower p to {fit}, raise [plan] max_per_township")
+
+
+def test_a_depot_whose_lon_lat_lie_in_another_township_is_refused(result: PlanResult) -> None:
+    """bb21 D16: a depot moved to its real site with the old ``[county_centre] township`` kept
+    was reported in the old township and kept the hubs out of it, without a word; now the
+    township its lon/lat lie in is compared with the code and a mismatch is refused."""
+    inp = result.inputs
+    region, towns = inp.region, inp.townships
+    check_centre_township(region, towns)  # the default site lies in its own township
+    cc = region.county_centre
+    other = towns.gdf[towns.gdf["code"].astype(str) != str(cc.township)].iloc[0]
+    site = other.geometry.representative_point()
+    moved = replace(region, county_centre=replace(cc, lon=round(site.x, 5), lat=round(site.y, 5)))
+    with pytest.raises(DataError) as err:
+        check_centre_township(moved, towns)
+    name = region.township(str(other["code"])).name
+    assert err.value.message.endswith(
+        f"[county_centre]: lon/lat ({round(site.x, 5)}, {round(site.y, 5)}) lie in township "
+        f"{name} ({other['code']}), not in its township {cc.township} "
+        f"({region.township(str(cc.township)).name})"
+    )
+    assert str(err.value.hint).startswith(f'fix one of them: township = "{other["code"]}"')
 
 
 def test_chain_results_are_consistent(result: PlanResult) -> None:

@@ -38,6 +38,7 @@ from lastmile.boundaries import (
     TownshipBoundaries,
     county_outline,
     load_townships,
+    township_of,
     townships_from_osm,
     townships_from_osmnx_online,
 )
@@ -272,6 +273,36 @@ def _townships(
     return towns
 
 
+def check_centre_township(region: Region, towns: TownshipBoundaries) -> None:
+    """DataError when ``[county_centre] lon/lat`` lie in another township than its ``township``.
+
+    The code decides which township gets no new hub (``exclude_centre_township``) and labels the
+    depot in every output; a depot moved to its real site with the old code kept was reported in
+    the wrong township, and the wrong one was kept free of hubs (bb21 D16). A point outside every
+    township is left to the other checks (the road network must reach it).
+    """
+    cc = region.county_centre
+    point = gpd.GeoDataFrame(geometry=gpd.points_from_xy([cc.lon], [cc.lat]), crs="EPSG:4326")
+    own = towns.gdf[towns.gdf["code"].astype(str) == str(cc.township)]
+    if own.empty:
+        return
+    utm = point.estimate_utm_crs()
+    # a site on (or a few metres across) its township's border is its township's
+    if float(own.to_crs(utm).distance(point.to_crs(utm).geometry.iloc[0]).min()) <= 100.0:
+        return
+    found = township_of(point, towns, max_distance_m=0.0).iloc[0]
+    if pd.isna(found):
+        return
+    names = {t.code: t.name for t in region.townships}
+    raise DataError(
+        f"{region.source_file} [county_centre]: lon/lat ({cc.lon}, {cc.lat}) lie in township "
+        f"{names.get(str(found), '?')} ({found}), not in its township {cc.township} "
+        f"({names.get(str(cc.township), '?')})",
+        f'fix one of them: township = "{found}" if the depot is where lon/lat say, else its '
+        "lon/lat",
+    )
+
+
 def _villages(
     scenario: Scenario, source: NetworkSource, outline: Any, towns: TownshipBoundaries
 ) -> Villages:
@@ -352,6 +383,7 @@ def prepare(
     t = time.perf_counter()
     progress("townships and villages")
     towns = _townships(scenario, source, outline, cache_path)
+    check_centre_township(region, towns)
     warnings += list(towns.report.warnings)
     villages = _villages(scenario, source, outline, towns)
     warnings += [f"settlement outside every township, ignored: {d}" for d in villages.dropped]
