@@ -385,6 +385,32 @@ def test_outline_far_from_the_published_area_is_refused(
     assert county_outline(region, path=f).area_km2(UTM) == pytest.approx(2750, rel=1e-6)
 
 
+def test_a_projected_crs_for_another_part_of_the_world_is_named(
+    region: Region, tmp_path: Path
+) -> None:
+    """bb21 D17: a region file copied with another zone's projected_crs (Suichang's UTM 50N kept
+    for Helsinki) had its right outline refused as "not this county's outline", both areas
+    printed "3 km²"; the CRS is now checked against where the outline lies, and named."""
+    from dataclasses import replace
+
+    f = tmp_path / "box.geojson"
+    gpd.GeoDataFrame(geometry=[utm_box(0, 0, 50, 50)], crs=UTM).to_file(f)
+    finnish = replace(region, projected_crs="EPSG:32635")  # UTM 35N: 24..30 E, Suichang at 119 E
+    with pytest.raises(DataError) as err:
+        county_outline(finnish, path=f)
+    assert err.value.message.startswith(
+        "[region] projected_crs EPSG:32635 (WGS 84 / UTM zone 35N, made for lon 24..30, lat "
+        "0..84) in "
+    )
+    assert "does not cover the county outline, centred at lon 119.2" in err.value.message
+    assert str(err.value.hint).startswith('set projected_crs = "EPSG:32650" (UTM zone 50N)')
+    # areas under 10 km² keep a decimal (2.58 and 3.43 km² both read "3 km²")
+    small = replace(region, area_km2=2.58)
+    gpd.GeoDataFrame(geometry=[utm_box(0, 0, 1.85, 1.85)], crs=UTM).to_file(f)
+    with pytest.raises(DataError, match=r"3\.4 km², 1\.3 times the published area .* \(2\.6 km²"):
+        county_outline(small, path=f)
+
+
 def test_reference_dir_without_the_file_is_a_clear_error(region: Region, tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"lacks boundaries/suichang_county_wgs84\.geojson"):
         county_outline(region, reference_dir=tmp_path)

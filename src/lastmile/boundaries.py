@@ -761,18 +761,59 @@ def county_outline(
         (another county's or a prefecture's outline, or the wrong CRS).
     """
     outline = _find_outline(region, path, crs, reference_dir, cache)
+    check_projected_crs(region, outline.geometry)
     if region.area_km2 > 0:
         area = outline.area_km2(region.projected_crs)
         ratio = area / region.area_km2
         if not 1 / OUTLINE_AREA_TOLERANCE <= ratio <= OUTLINE_AREA_TOLERANCE:
             raise DataError(
-                f"county outline {outline.origin}: {area:,.0f} km², {ratio:.2g} times the "
-                f"published area of {region.name} ({region.area_km2:,.0f} km², [region] "
+                f"county outline {outline.origin}: {_km2(area)}, {ratio:.2g} times the "
+                f"published area of {region.name} ({_km2(region.area_km2)}, [region] "
                 f"area_km2 in {region.source_file}): not this county's outline",
                 "give the county's own outline (one county: not its prefecture, a township or "
                 "another county), or correct area_km2",
             )
     return outline
+
+
+def _km2(area: float) -> str:
+    """An area for a message: a decimal below 10 km² (2.58 and 3.43 both printed "3 km²")."""
+    return f"{area:,.1f} km²" if area < 10 else f"{area:,.0f} km²"
+
+
+#: how far (degrees) a region may lie outside its ``projected_crs``'s area of use: a county
+#: across a UTM zone border is measured in one zone (about 1 % off in area at 3° beyond it)
+PROJECTED_CRS_MARGIN_DEG = 3.0
+
+
+def check_projected_crs(region: Region, outline: BaseGeometry) -> None:
+    """DataError when ``[region] projected_crs`` is made for another part of the world.
+
+    Every area and distance in metres is measured in it: Suichang's UTM 50N kept for Helsinki
+    (24.9° E) inflated the outline's area, and the outline was blamed for it (bb21 D17). The
+    outline's centre must lie within :data:`PROJECTED_CRS_MARGIN_DEG` of the CRS's area of use.
+    """
+    crs = pyproj.CRS.from_user_input(region.projected_crs)
+    use = crs.area_of_use
+    if use is None or outline.is_empty:
+        return
+    centre = outline.centroid
+    lon, lat = float(centre.x), float(centre.y)
+    m = PROJECTED_CRS_MARGIN_DEG
+    # an area of use across the antimeridian has west > east: not checked by longitude
+    lon_ok = use.west > use.east or use.west - m <= lon <= use.east + m
+    if lon_ok and use.south - m <= lat <= use.north + m:
+        return
+    zone = int((lon + 180) // 6) % 60 + 1
+    utm = f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
+    raise DataError(
+        f"[region] projected_crs {region.projected_crs} ({crs.name}, made for lon "
+        f"{use.west:g}..{use.east:g}, lat {use.south:g}..{use.north:g}) in "
+        f"{region.source_file} does not cover the county outline, centred at lon {lon:.2f}, "
+        f"lat {lat:.2f}: areas and distances measured in it would be wrong",
+        f'set projected_crs = "{utm}" (UTM zone {zone}{"N" if lat >= 0 else "S"}) or the '
+        "region's own projected CRS",
+    )
 
 
 #: how far an outline's area may differ from the published ``area_km2`` (a factor): generalised
