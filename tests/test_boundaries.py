@@ -385,6 +385,82 @@ def test_outline_far_from_the_published_area_is_refused(
     assert county_outline(region, path=f).area_km2(UTM) == pytest.approx(2750, rel=1e-6)
 
 
+def test_a_projected_crs_for_another_part_of_the_world_is_named(
+    region: Region, tmp_path: Path
+) -> None:
+    """bb21 D17: a region file copied with another zone's projected_crs (Suichang's UTM 50N kept
+    for Helsinki) had its right outline refused as "not this county's outline", both areas
+    printed "3 km²"; the CRS is now checked against where the outline lies, and named."""
+    from dataclasses import replace
+
+    f = tmp_path / "box.geojson"
+    gpd.GeoDataFrame(geometry=[utm_box(0, 0, 50, 50)], crs=UTM).to_file(f)
+    finnish = replace(region, projected_crs="EPSG:32635")  # UTM 35N: 24..30 E, Suichang at 119 E
+    with pytest.raises(DataError) as err:
+        county_outline(finnish, path=f)
+    assert err.value.message.startswith(
+        "[region] projected_crs EPSG:32635 (WGS 84 / UTM zone 35N, made for lon 24..30, lat "
+        "0..84) in "
+    )
+    assert "does not cover the county outline, centred at lon 119.2" in err.value.message
+    assert str(err.value.hint).startswith('set projected_crs = "EPSG:32650" (UTM zone 50N)')
+    # areas under 10 km² keep a decimal (2.58 and 3.43 km² both read "3 km²")
+    small = replace(region, area_km2=2.58)
+    gpd.GeoDataFrame(geometry=[utm_box(0, 0, 1.85, 1.85)], crs=UTM).to_file(f)
+    with pytest.raises(DataError, match=r"3\.4 km², 1\.3 times the published area .* \(2\.6 km²"):
+        county_outline(small, path=f)
+
+
+def test_outline_crs_messages_name_the_option_and_the_regions_crs(
+    region: Region, tmp_path: Path
+) -> None:
+    """bb21 D4: the outline's CRS messages told a command-line user to 'pass crs=...' and
+    suggested Suichang's CRSs (UTM 50N, CGCS2000, GCJ-02) for any region; an empty outline was
+    to be 'a file with township polygons'; an outline read in a wrong given CRS was 'not this
+    county's outline'. Now: the option, the region's own projected CRS, the right diagnosis."""
+    from dataclasses import replace
+
+    helsinki = replace(
+        region,
+        projected_crs="EPSG:32635",
+        area_km2=2.58,
+        county_centre=replace(region.county_centre, lon=24.9412, lat=60.1688),
+    )
+    square = box(385_000, 6_671_000, 386_600, 6_672_600)  # 1.6 x 1.6 km, ETRS-TM35FIN metres
+    nocrs = tmp_path / "outline.shp"
+    gpd.GeoDataFrame(geometry=[square]).to_file(nocrs)
+    with pytest.raises(DataError) as err:
+        county_outline(helsinki, path=nocrs)
+    hint = str(err.value.hint)
+    assert hint == (
+        "give its CRS with --outline-crs (scenario: [plan] outline_crs; API: crs=...), e.g. "
+        "EPSG:4326 (WGS84 lon/lat) or EPSG:32635 (the region's projected_crs, metres)"
+    )
+    # in China the Chinese CRSs are suggested as well
+    with pytest.raises(DataError) as err:
+        county_outline(region, path=nocrs)
+    assert "EPSG:32650 (the region's projected_crs, metres), EPSG:4490 (CGCS2000) or gcj02" in str(
+        err.value.hint
+    )
+    metres = tmp_path / "metres.geojson"
+    gpd.GeoDataFrame(geometry=[square], crs="EPSG:4326").to_file(metres)
+    with pytest.raises(DataError, match="are not lon/lat degrees") as err:
+        county_outline(helsinki, path=metres)
+    assert "with --outline-crs" in str(err.value.hint) and "gcj02" not in str(err.value.hint)
+    # degrees given as metres (--outline-crs EPSG:3067): the CRS, not the outline, is wrong
+    degrees = tmp_path / "degrees.geojson"
+    gpd.GeoDataFrame(geometry=[box(24.93, 60.16, 24.96, 60.18)], crs="EPSG:4326").to_file(degrees)
+    with pytest.raises(DataError) as err:
+        county_outline(helsinki, path=degrees, crs="EPSG:3067")
+    assert err.value.message.endswith("the coordinates are not in the CRS EPSG:3067 given for them")
+    assert "not this county's outline" not in str(err.value)
+    empty = tmp_path / "empty.geojson"
+    empty.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    with pytest.raises(DataError, match="has no features") as err:
+        county_outline(helsinki, path=empty)
+    assert err.value.hint == "give a file with the county outline polygon"
+
+
 def test_reference_dir_without_the_file_is_a_clear_error(region: Region, tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"lacks boundaries/suichang_county_wgs84\.geojson"):
         county_outline(region, reference_dir=tmp_path)

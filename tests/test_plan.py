@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from lastmile.cli import main
-from lastmile.errors import DataError
+from lastmile.errors import DataError, InfeasibleError
 from lastmile.io import OUTPUT_INDEX, write_csv
 from lastmile.plan import (
     NO_FACILITY_REACHES,
@@ -22,9 +22,12 @@ from lastmile.plan import (
     PlanResult,
     baseline_depots,
     centre_fallbacks,
+    check_centre_township,
     day_problem,
     delivery_study,
+    most_new_hubs,
     place_hubs,
+    plan_on,
     prepare,
     route_plan,
     run_plan,
@@ -49,6 +52,71 @@ SETTINGS = {
 @pytest.fixture(scope="module")
 def result(small_cache: Path) -> PlanResult:
     return run_plan(load_scenario(**SETTINGS), cache=small_cache)
+
+
+def test_a_generated_day_without_villages_is_refused_before_routing(result: PlanResult) -> None:
+    """bb21 D5: a town's OSM extract has settlements (city, suburb) but no place=village/hamlet,
+    so the generated day had no order and the plan crashed after routing ("internal error:
+    KeyError: 'km'"); now one message says why and what to give, before any hub or route."""
+    inp = result.inputs
+    towns_only = replace(
+        inp,
+        villages=inp.villages.assign(place=["suburb"] * (len(inp.villages) - 1) + ["city"]),
+        orders=inp.orders.iloc[0:0],
+    )
+    with pytest.raises(DataError) as err:
+        plan_on(towns_only, parallel=False)
+    text = str(err.value)
+    assert "no order to route" in text
+    assert "place=village/hamlet/isolated_dwelling" in text
+    assert f"none of the {len(inp.villages)} settlement(s)" in text
+    assert f"{len(inp.villages) - 1} suburb, 1 city" in text
+    assert "[plan] orders = FILE (or --orders FILE)" in text and "--villages FILE" in text
+
+
+def test_p_beyond_the_candidate_sites_names_the_townships_without_one(
+    result: PlanResult,
+) -> None:
+    """bb21 D9: p above what the candidate sites allow gave the location model's "(2 groups have
+    free candidates) — … add candidates in other groups": no township named, no setting to
+    change; now the townships without a candidate site are named, with the p that fits."""
+    inp = result.inputs
+    fac = inp.facilities
+    centre_town = inp.region.county_centre.township
+    town = next(t for t in inp.region.townships if t.code != centre_town)
+    # every candidate site of one township excluded (Plan.without_hub does it): it takes no hub
+    gone = [str(i) for i in fac.loc[fac["township"] == town.code, "id"]]
+    fit = most_new_hubs(inp) - 1
+    with pytest.raises(InfeasibleError) as err:
+        place_hubs(inp, p=fit + 1, excluded=gone)
+    text = err.value.message
+    assert text.startswith(f"p = {fit + 1} new hubs requested but at most {fit} fit with [plan] "
+                           "max_per_township = 1 in the ")  # fmt: skip
+    assert "have no candidate site" in text and f"{town.name} ({town.code})" in text
+    assert "groups" not in str(err.value)
+    assert str(err.value.hint).startswith(f"lower p to {fit}, raise [plan] max_per_township")
+
+
+def test_a_depot_whose_lon_lat_lie_in_another_township_is_refused(result: PlanResult) -> None:
+    """bb21 D16: a depot moved to its real site with the old ``[county_centre] township`` kept
+    was reported in the old township and kept the hubs out of it, without a word; now the
+    township its lon/lat lie in is compared with the code and a mismatch is refused."""
+    inp = result.inputs
+    region, towns = inp.region, inp.townships
+    check_centre_township(region, towns)  # the default site lies in its own township
+    cc = region.county_centre
+    other = towns.gdf[towns.gdf["code"].astype(str) != str(cc.township)].iloc[0]
+    site = other.geometry.representative_point()
+    moved = replace(region, county_centre=replace(cc, lon=round(site.x, 5), lat=round(site.y, 5)))
+    with pytest.raises(DataError) as err:
+        check_centre_township(moved, towns)
+    name = region.township(str(other["code"])).name
+    assert err.value.message.endswith(
+        f"[county_centre]: lon/lat ({round(site.x, 5)}, {round(site.y, 5)}) lie in township "
+        f"{name} ({other['code']}), not in its township {cc.township} "
+        f"({region.township(str(cc.township)).name})"
+    )
+    assert str(err.value.hint).startswith(f'fix one of them: township = "{other["code"]}"')
 
 
 def test_chain_results_are_consistent(result: PlanResult) -> None:

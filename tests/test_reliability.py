@@ -464,7 +464,7 @@ def _order(id_: str, lon: float, lat: float, **kw: Any) -> dict[str, Any]:
     ("change", "message"),
     [
         ({"parcels": -3}, "parcels = -3 is not a valid number"),
-        ({"kg": "nan"}, "kg = nan is not a valid number"),
+        ({"kg": "nan"}, "the kg cell is empty (an empty cell is not read as 0)"),
         ({"kg": "lots"}, "kg = 'lots' is not a valid number"),
         ({"tw_start": "14:00", "tw_end": "09:00"}, "time window ends before it starts"),
         ({"lon": 250.0}, "out of range"),

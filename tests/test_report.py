@@ -61,6 +61,30 @@ def result(small_cache: Path, scenario_file: Path) -> PlanResult:
     return run_plan(load_scenario(scenario_file), cache=small_cache, with_fleet_needed=True)
 
 
+def test_a_local_extract_the_network_does_not_read_is_no_input(
+    result: PlanResult, test_data: Path
+) -> None:
+    """bb21 D11: with network = "synthetic", a local_extract (another region's file) was listed
+    among manifest.json's inputs with its hash, and a sweep re-ran the scenario when it changed,
+    although only network = "auto" reads it; it is now recorded as not read, and not hashed."""
+    from dataclasses import replace
+
+    from lastmile.report import input_manifest
+    from lastmile.sweep import input_files
+
+    extract = str(test_data / "osm/samples/west-oakland.osm.bz2")
+    sc = result.inputs.scenario
+    assert sc.plan.network == "synthetic"
+    unused = replace(result.inputs, scenario=replace(sc, plan=replace(sc.plan,
+                     local_extract=extract)))  # fmt: skip
+    files = input_manifest(unused)["inputs"]
+    assert files["local_extract"] == {"path": extract, "sha256": None, "read": False}
+    assert files["osm"]["path"] != extract  # the stand-in the plan was made from
+    assert "local extract file" not in input_files(unused.scenario, "")
+    auto = replace(sc, plan=replace(sc.plan, network="auto", local_extract=extract))
+    assert input_files(auto, "")["local extract file"] == extract
+
+
 def test_manifest_records_what_changes_the_inputs(result: PlanResult, scenario_file: Path) -> None:
     """bb13 defect 1: the manifest had no snap limit, no [standin] table and no hash of the
     scenario file, so two runs that differ by max_snap_m (61 against 54 villages) looked alike."""

@@ -25,7 +25,7 @@ from lastmile.demand import (
     villages_from_osm,
     with_cold_chain_limits,
 )
-from lastmile.errors import InputError
+from lastmile.errors import DataError, InputError
 from lastmile.routing import (
     REASON_REFRIGERATION,
     Depot,
@@ -143,17 +143,48 @@ def _orders(**changes: object) -> pd.DataFrame:
         ({"lat": 128.5}, "order A1: lon/lat .* out of range"),
         ({"product_class": "fish"}, "order A1: product_class 'fish' unknown"),
         ({"tw_start": "12:00"}, "order A1: time window ends before it starts"),
-        ({"tw_end": "noon"}, "order A1: 'noon' is not a time"),
-        ({"tw_end": "16:60"}, "order A1: '16:60' is not a time"),
-        ({"tw_start": "-1:00"}, "order A1: '-1:00' is not a time"),
-        ({"tw_start": "25:00", "tw_end": "26:00"}, "order A1: '25:00' is not a time of day"),
-        ({"tw_end": "2000"}, "order A1: time window bound 2000 min is not a time of day"),
+        ({"tw_end": "noon"}, "order A1: tw_end = 'noon' is not a time"),
+        ({"tw_end": "16:60"}, "order A1: tw_end = '16:60' is not a time"),
+        ({"tw_start": "-1:00"}, "order A1: tw_start = '-1:00' is not a time"),
+        ({"tw_start": "25:00", "tw_end": "26:00"}, "order A1: tw_start = '25:00' is not a time"),
+        ({"tw_end": "2000"}, r"order A1: tw_end = '2000' is not a time of day \(2000 min is not"),
         ({"max_in_vehicle_min": 0}, "order A1: max_in_vehicle_min must be positive"),
     ],
 )
 def test_bad_orders_name_the_order(changes: dict[str, object], message: str) -> None:
     with pytest.raises(InputError, match=message):
         check_orders(_orders(**changes), "orders.csv")
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("07.30", r"tw_start = '07\.30' is ambiguous: a time of day written with '\.' \(07:30\?\)"),
+        ("7.30", r"tw_start = '7\.30' is ambiguous: .* \(07:30\?\)"),
+        ('"9,00"', r"tw_start = '9,00' is ambiguous: a time of day written with ',' \(09:00\?\)"),
+        ("7.5", r"tw_start = '7\.5' is ambiguous: a time of day written with '\.' or a fraction"),
+        ("0730", r"tw_start = '0730' is ambiguous: a number with a leading zero .* \(07:30\?\)"),
+        ("07", r"tw_start = '07' is ambiguous: a number with a leading zero"),
+    ],
+)
+def test_a_time_window_with_a_dot_or_a_leading_zero_is_refused(
+    typed: str, message: str, tmp_path: Path
+) -> None:
+    """bb21 D12: ``07.30`` (the Finnish/German way) was read as 7.3 minutes after midnight and
+    ``0730`` as 730 minutes (12:10), without a word; both are refused, naming file, order and
+    column, with the accepted forms. ``HH:MM``, ``HH:MM:SS`` and whole minutes still read."""
+    header = "id,kind,lon,lat,parcels,kg,tw_start,tw_end\n"
+    rows = f"A1,pickup,119.2,28.5,0,5,09:00,10:00\nTW1,delivery,119.2,28.5,3,6,{typed},\n"
+    f = _csv(tmp_path / "o.csv", header + rows)
+    with pytest.raises(InputError, match=message) as err:
+        read_orders(f)
+    assert err.value.message.startswith(f"{f}, order TW1: tw_start = ")
+    assert "HH:MM (or HH:MM:SS)" in str(err.value.hint) and "whole number" in str(err.value.hint)
+    _csv(f, "id,kind,lon,lat,parcels,kg,tw_start,tw_end\nA,pickup,119.2,28.5,0,5,7:30,09:00:00\n"
+         "B,pickup,119.2,28.5,0,5,450,540\nC,pickup,119.2,28.5,0,5,0,1440\n")  # fmt: skip
+    df = read_orders(f)
+    assert list(df["tw_start_s"]) == [27_000, 27_000, 0]
+    assert list(df["tw_end_s"]) == [32_400, 32_400, 86_400]
 
 
 def test_orders_file_roundtrip_and_errors(tmp_path: Path) -> None:
@@ -168,8 +199,8 @@ def test_orders_file_roundtrip_and_errors(tmp_path: Path) -> None:
     a1 = df.iloc[0]
     times = (a1["service_s"], a1["tw_start_s"], a1["tw_end_s"], a1["max_in_vehicle_s"])
     assert times == (600, 8 * 3600, 11 * 3600 + 1800, 7200)
-    f.write_text("id,kind,lon,lat,product_class,tw_end,max_in_vehicle_min\n"
-                 "B1,pickup,119.2,28.5,tea,630,\nB2,pickup,119.2,28.5,produce,,45.5\n",
+    f.write_text("id,kind,lon,lat,parcels,kg,product_class,tw_end,max_in_vehicle_min\n"
+                 "B1,pickup,119.2,28.5,0,5,tea,630,\nB2,pickup,119.2,28.5,0,5,produce,,45.5\n",
                  encoding="utf-8")  # fmt: skip
     b = with_cold_chain_limits(read_orders(f), ColdChainLimits(7200, 14400, 14400))
     assert list(b["service_s"]) == [300, 300] and list(b["tw_end_s"].fillna(-1)) == [37_800, -1]
@@ -181,7 +212,9 @@ def test_orders_file_roundtrip_and_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a readable orders file"):
         read_orders(f)
     f.write_text("id,kind\nA1,pickup\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"missing required column\(s\) \['lon', 'lat'\]"):
+    with pytest.raises(
+        InputError, match=r"missing required column\(s\) \['lon', 'lat', 'parcels', 'kg'\]"
+    ):
         read_orders(f)
 
 
@@ -230,20 +263,26 @@ def test_requires_refrigeration_is_parsed_strictly(tmp_path: Path) -> None:
         "N1": "no", "N2": "0", "N3": "", "N4": "False", "N5": " N ", "N6": "f",
         "Y1": "yes", "Y2": "1", "Y3": "TRUE", "Y4": " y", "Y5": "t",
     }  # fmt: skip
-    body = "".join(f"{i},pickup,119.2,28.5,{v}\n" for i, v in rows.items())
-    f = _csv(tmp_path / "o.csv", "id,kind,lon,lat,requires_refrigeration\n" + body)
+    body = "".join(f"{i},pickup,119.2,28.5,0,5,{v}\n" for i, v in rows.items())
+    f = _csv(tmp_path / "o.csv", "id,kind,lon,lat,parcels,kg,requires_refrigeration\n" + body)
     df = read_orders(f)
     assert df["requires_refrigeration"].dtype == bool
     assert dict(zip(df["id"], df["requires_refrigeration"], strict=True)) == {
         i: i.startswith("Y") for i in rows
     }
     # pandas reads an all-True/False column as bools and a 0/1/empty column as floats
-    _csv(f, "id,kind,lon,lat,requires_refrigeration\nA,pickup,119,28,False\nB,pickup,119,28,True\n")
+    _csv(
+        f,
+        "id,kind,lon,lat,parcels,kg,requires_refrigeration\nA,pickup,119,28,0,5,False\nB,pickup,119,28,0,5,True\n",
+    )
     assert list(read_orders(f)["requires_refrigeration"]) == [False, True]
-    _csv(f, "id,kind,lon,lat,requires_refrigeration\nA,pickup,119,28,0\nB,pickup,119,28,\n")
+    _csv(
+        f,
+        "id,kind,lon,lat,parcels,kg,requires_refrigeration\nA,pickup,119,28,0,5,0\nB,pickup,119,28,0,5,\n",
+    )
     assert list(read_orders(f)["requires_refrigeration"]) == [False, False]
     # an unrefrigerated van may carry the "no" orders; only the "yes" ones are refused
-    df = read_orders(_csv(f, "id,kind,lon,lat,requires_refrigeration\n" + body))
+    df = read_orders(_csv(f, "id,kind,lon,lat,parcels,kg,requires_refrigeration\n" + body))
     van = VehicleType("van", False, {"kg": 100}, 1)
     t = np.zeros((len(df) + 1, len(df) + 1), dtype=np.int64)
     orders = tuple(
@@ -260,7 +299,7 @@ def test_requires_refrigeration_is_parsed_strictly(tmp_path: Path) -> None:
 def test_bad_requires_refrigeration_names_the_order(value: str, tmp_path: Path) -> None:
     f = _csv(
         tmp_path / "o.csv",
-        f"id,kind,lon,lat,requires_refrigeration\nA,pickup,119,28,yes\nB7,pickup,119,28,{value}\n",
+        f"id,kind,lon,lat,parcels,kg,requires_refrigeration\nA,pickup,119,28,0,5,yes\nB7,pickup,119,28,0,5,{value}\n",
     )
     with pytest.raises(InputError) as e:
         read_orders(f)
@@ -273,11 +312,11 @@ def test_bad_requires_refrigeration_names_the_order(value: str, tmp_path: Path) 
 @pytest.mark.parametrize(
     ("header", "wrong", "meant"),
     [
-        ("id,kind,lon,lat,tw_strat,tw_end", "tw_strat", "tw_start"),
-        ("id,kind,lon,lat,tw_start,tw_ned", "tw_ned", "tw_end"),
+        ("id,kind,lon,lat,parcels,kg,tw_strat,tw_end", "tw_strat", "tw_start"),
+        ("id,kind,lon,lat,parcels,kg,tw_start,tw_ned", "tw_ned", "tw_end"),
         ("id,Kind,lon,lat,tw_start,tw_end", "Kind", "kind"),
-        ("id,kind,lon,lat,tw_start,tw_end,kgs", "kgs", "kg"),
-        ("id,kind,lon,lat,tw_start,tw_end,service_s", "service_s", "service_min"),
+        ("id,kind,lon,lat,parcels,tw_start,tw_end,kgs", "kgs", "kg"),
+        ("id,kind,lon,lat,parcels,kg,tw_start,tw_end,service_s", "service_s", "service_min"),
     ],
 )
 def test_misspelt_column_is_refused(header: str, wrong: str, meant: str, tmp_path: Path) -> None:
@@ -289,17 +328,21 @@ def test_misspelt_column_is_refused(header: str, wrong: str, meant: str, tmp_pat
 
 
 def test_unrelated_extra_columns_are_ignored(tmp_path: Path) -> None:
-    f = _csv(tmp_path / "o.csv", "id,kind,lon,lat,note,tw_start\nA,pickup,119,28,gate 2,08:00\n")
+    f = _csv(
+        tmp_path / "o.csv",
+        "id,kind,lon,lat,parcels,kg,note,tw_start\nA,pickup,119,28,0,5,gate 2,08:00\n",
+    )
     df = read_orders(f)
     assert list(df.columns) == list(ORDERS_TABLE) and df["tw_start_s"].iloc[0] == 8 * 3600
     # a close spelling next to the real column is not a lost column: ignored too
-    _csv(f, "id,kind,lon,lat,tw_start,tw_strat\nA,pickup,119,28,08:00,x\n")
+    _csv(f, "id,kind,lon,lat,parcels,kg,tw_start,tw_strat\nA,pickup,119,28,0,5,08:00,x\n")
     assert read_orders(f)["tw_start_s"].iloc[0] == 8 * 3600
 
 
 def test_empty_order_ids_are_refused_with_their_row(tmp_path: Path) -> None:
     f = _csv(
-        tmp_path / "o.csv", "id,kind,lon,lat\nA,pickup,119,28\n,pickup,119,28\n,pickup,119,28\n"
+        tmp_path / "o.csv",
+        "id,kind,lon,lat,parcels,kg\nA,pickup,119,28,0,5\n,pickup,119,28,0,5\n,pickup,119,28,0,5\n",
     )
     with pytest.raises(InputError) as e:
         read_orders(f)
@@ -310,18 +353,18 @@ def test_empty_order_ids_are_refused_with_their_row(tmp_path: Path) -> None:
 
 
 def test_missing_columns_say_which_are_required(tmp_path: Path) -> None:
-    f = _csv(tmp_path / "o.csv", "id,lon,village\nA,119,v1\n")
+    f = _csv(tmp_path / "o.csv", "id,lon,village,parcels,kg\nA,119,v1,1,2\n")
     with pytest.raises(InputError) as e:
         read_orders(f)
     assert e.value.message == (
         f"{f}: missing required column(s) ['kind', 'lat'] (the columns found: "
-        "['id', 'lon', 'village'])"
+        "['id', 'lon', 'village', 'parcels', 'kg'])"
     )
     hint = str(e.value.hint)
-    assert "needs the columns id, kind, lon, lat" in hint
-    assert "optional columns: village, parcels, kg," in hint and "requires_refrigeration" in hint
-    # the four required columns alone are a valid file
-    _csv(f, "id,kind,lon,lat\nA,pickup,119,28\n")
+    assert "needs the columns id, kind, lon, lat, parcels, kg" in hint
+    assert "optional columns: village, product_class," in hint and "requires_refrigeration" in hint
+    # the six required columns alone are a valid file
+    _csv(f, "id,kind,lon,lat,parcels,kg\nA,pickup,119,28,0,5\n")
     assert list(read_orders(f)["id"]) == ["A"]
 
 
@@ -343,7 +386,7 @@ def test_unreadable_orders_file_one_line_with_what_to_do(
         read_orders(f)
     text = str(e.value)
     assert "\n" not in text and f"{f}: not a readable orders file" in text and detail in text
-    assert "header line id,kind,lon,lat" in str(e.value.hint)
+    assert "header line id,kind,lon,lat,parcels,kg" in str(e.value.hint)
 
 
 def _townships() -> TownshipBoundaries:
@@ -354,6 +397,34 @@ def _townships() -> TownshipBoundaries:
         crs="EPSG:4326",
     )
     return TownshipBoundaries(gdf, cast(Any, None), "test")
+
+
+def test_villages_with_lon_and_lat_swapped_are_named_so(tmp_path: Path) -> None:
+    """bb21 D15: a villages file with lon and lat exchanged got "no settlement lies inside the
+    townships — check the inputs": not which inputs, nor where the points lie. The message now
+    gives both extents and says that swapping lon and lat puts the points inside."""
+    helsinki = gpd.GeoDataFrame(
+        {"code": ["999001001"], "name": ["Kamppi"], "pinyin": ["Kamppi"], "kind": ["town"]},
+        geometry=[box(24.934, 60.162, 24.956, 60.181)],
+        crs="EPSG:4326",
+    )
+    towns = TownshipBoundaries(helsinki, cast(Any, None), "test")
+    f = _csv(tmp_path / "v.csv", "id,name,lon,lat,population\n"
+             "v1,A,60.1644,24.9364,300\nv2,B,60.1775,24.9534,200\n")  # fmt: skip
+    with pytest.raises(DataError) as e:
+        villages_from_file(f, load_region(), towns)
+    assert e.value.message == (
+        f"{f}: none of the 2 settlements lies inside the townships (the points span lon "
+        "60.1644..60.1775, lat 24.9364..24.9534; the townships lon 24.9340..24.9560, lat "
+        "60.1620..60.1810); with lon and lat swapped, 2 of them would"
+    )
+    assert str(e.value.hint).startswith("the lon and lat columns are exchanged: swap them")
+    _csv(f, "id,name,lon,lat,population\nv1,A,119.1,28.5,300\n")  # another region: no swap
+    with pytest.raises(DataError) as e:
+        villages_from_file(f, load_region(), towns)
+    assert "swapped" not in str(e.value) and "the points span lon 119.1000..119.1000" in str(
+        e.value
+    )
 
 
 def test_negative_population_names_file_village_and_column(tmp_path: Path) -> None:
@@ -457,11 +528,12 @@ def test_population_column_spelt_otherwise_refused(tmp_path: Path, column: str) 
 def test_empty_village_cell_is_an_empty_string(tmp_path: Path) -> None:
     """An order without a village is written with an empty village field, never 'nan'."""
     f = _csv(
-        tmp_path / "o.csv", "id,kind,village,lon,lat\nA,pickup,,119,28\nB,pickup, v1 ,119,28\n"
+        tmp_path / "o.csv",
+        "id,kind,village,lon,lat,parcels,kg\nA,pickup,,119,28,0,5\nB,pickup, v1 ,119,28,0,5\n",
     )
     assert read_orders(f)["village"].tolist() == ["", "v1"]
     pts = gpd.GeoDataFrame(
-        {"id": ["A"], "kind": ["pickup"], "village": [None]},
+        {"id": ["A"], "kind": ["pickup"], "village": [None], "parcels": [0], "kg": [5]},
         geometry=gpd.points_from_xy([119.0], [28.0]),
         crs=4326,
     )
@@ -474,14 +546,14 @@ def test_order_far_from_its_village_refused(tmp_path: Path) -> None:
                              "lat": [28.559177, 28.348514]})  # fmt: skip
     lat_per_m = 1 / 111_195  # degrees of latitude per metre (mean Earth radius)
     text = (
-        "id,kind,village,lon,lat\n"
-        f"A,pickup,V001,119.256651,{28.559177 + (ORDER_VILLAGE_MAX_M - 100) * lat_per_m}\n"
-        "B,pickup,,118.735163,28.348514\n"  # no village: routed by lon/lat alone
-        "C,pickup,V041,118.735163,28.348514\n"
+        "id,kind,village,lon,lat,parcels,kg\n"
+        f"A,pickup,V001,119.256651,{28.559177 + (ORDER_VILLAGE_MAX_M - 100) * lat_per_m},0,5\n"
+        "B,pickup,,118.735163,28.348514,0,5\n"  # no village: routed by lon/lat alone
+        "C,pickup,V041,118.735163,28.348514,0,5\n"
     )
     f = _csv(tmp_path / "o.csv", text)
     check_order_villages(read_orders(f), villages, str(f))  # 4.9 km: accepted
-    _csv(f, text + "D-V001,delivery,V001,118.735163,28.348514\n")
+    _csv(f, text + "D-V001,delivery,V001,118.735163,28.348514,0,5\n")
     with pytest.raises(InputError) as e:
         check_order_villages(read_orders(f), villages, str(f))
     assert e.value.message == (
@@ -491,7 +563,8 @@ def test_order_far_from_its_village_refused(tmp_path: Path) -> None:
     assert "fix lon/lat or village, or leave village empty" in str(e.value.hint)
     _csv(
         f,
-        text + f"E,pickup,V001,119.256651,{28.559177 + (ORDER_VILLAGE_MAX_M + 100) * lat_per_m}\n",
+        text
+        + f"E,pickup,V001,119.256651,{28.559177 + (ORDER_VILLAGE_MAX_M + 100) * lat_per_m},0,5\n",
     )
     with pytest.raises(InputError, match=r"first order E: .* is 5\.1 km from village V001"):
         check_order_villages(read_orders(f), villages, str(f))
@@ -504,7 +577,13 @@ def test_numeric_village_ids_match_across_geojson_files(tmp_path: Path) -> None:
     villages = gpd.GeoDataFrame({"id": [1, 2], "population": [300, 200]}, geometry=points, crs=4326)
     villages.to_file(tmp_path / "v.geojson", driver="GeoJSON")
     orders = gpd.GeoDataFrame(
-        {"id": [10, 11, 12], "kind": ["pickup"] * 3, "village": [1, 2, None]},
+        {
+            "id": [10, 11, 12],
+            "kind": ["pickup"] * 3,
+            "village": [1, 2, None],
+            "parcels": 0,
+            "kg": 5,
+        },
         geometry=gpd.points_from_xy([119.1, 119.2, 119.3], [28.5, 28.5, 28.5]),
         crs=4326,
     )
@@ -525,8 +604,8 @@ def test_order_naming_a_village_left_out_says_so(tmp_path: Path) -> None:
     )
     villages = villages_from_file(f, load_region(), _townships())
     assert villages.dropped_ids == ("V900",) and villages.gdf["id"].tolist() == ["V1"]
-    o = _csv(tmp_path / "o.csv", "id,kind,village,lon,lat\nA,pickup,V1,119.1,28.5\n"
-             "B,pickup,V900,120.155,30.274\n")  # fmt: skip
+    o = _csv(tmp_path / "o.csv", "id,kind,village,lon,lat,parcels,kg\nA,pickup,V1,119.1,28.5,0,5\n"
+             "B,pickup,V900,120.155,30.274,0,5\n")  # fmt: skip
     with pytest.raises(InputError) as e:
         check_order_villages(
             read_orders(o), villages.gdf, str(o),
@@ -542,22 +621,54 @@ def test_order_naming_a_village_left_out_says_so(tmp_path: Path) -> None:
 def test_blanks_after_commas_and_full_width_colon(tmp_path: Path) -> None:
     f = _csv(
         tmp_path / "o.csv",
-        "id, kind, village, lon, lat, parcels, tw_start, tw_end\n"
-        "A1, delivery, V001 , 119.25, 28.55, 3, 09:00 , 12:00\n",
+        "id, kind, village, lon, lat, parcels, kg, tw_start, tw_end\n"
+        "A1, delivery, V001 , 119.25, 28.55, 3, 6, 09:00 , 12:00\n",
     )
     row = read_orders(f).iloc[0]
     assert (row["id"], row["kind"], row["village"], row["parcels"]) == ("A1", "delivery", "V001", 3)
     assert (row["tw_start_s"], row["tw_end_s"]) == (9 * 3600, 12 * 3600)
-    _csv(f, "id,kind,lon,lat,tw_start\nA1,delivery,119.25,28.55,08：00\n")
+    _csv(f, "id,kind,lon,lat,parcels,kg,tw_start\nA1,delivery,119.25,28.55,0,5,08：00\n")
     with pytest.raises(InputError) as e:
         read_orders(f)
-    assert e.value.message == f"{f}, order A1: '08：00' has a full-width colon '：'"
+    assert e.value.message == f"{f}, order A1: tw_start = '08：00' has a full-width colon '：'"
     assert str(e.value.hint) == "write it with the ASCII colon ':' (08:00)"
+
+
+def test_an_empty_or_missing_quantity_is_refused_not_read_as_zero(tmp_path: Path) -> None:
+    """bb21 D7: an empty kg cell was refused as "kg = nan" (the user typed nothing), and a file
+    without a kg or parcels column was read as 0 kg / 0 parcels for every order, so vehicle
+    capacity never bound, without a word. Both are refused: the cell is named empty, the order
+    and what to give; a missing column is a missing required column that says why."""
+    f = _csv(tmp_path / "o.csv", "id,kind,lon,lat,parcels,kg\nD1,delivery,119,28,10,20\n"
+             "E1,delivery,119,28,10,\n")  # fmt: skip
+    with pytest.raises(InputError) as e:
+        read_orders(f)
+    assert (
+        e.value.message == f"{f}, order E1: the kg cell is empty (an empty cell is not read as 0)"
+    )
+    assert e.value.hint == "give the weight in kg (0 only if the order weighs nothing)"
+    _csv(f, "id,kind,lon,lat,parcels,kg\nP1,pickup,119,28, ,50\n")
+    with pytest.raises(InputError, match=r"order P1: the parcels cell is empty") as e:
+        read_orders(f)
+    assert "0 for a pickup of produce or tea" in str(e.value.hint)
+    for header, row, missing in (
+        ("id,kind,lon,lat,parcels", "A,delivery,119,28,3", "['kg']"),
+        ("id,kind,lon,lat,kg", "A,delivery,119,28,6", "['parcels']"),
+        ("id,kind,lon,lat", "A,delivery,119,28", "['parcels', 'kg']"),
+    ):
+        _csv(f, f"{header}\n{row}\n")
+        with pytest.raises(InputError) as e:
+            read_orders(f)
+        assert e.value.message.startswith(f"{f}: missing required column(s) {missing}")
+        assert "a missing quantity is not read as 0" in e.value.message
+    _csv(f, "id,kind,lon,lat,parcels,kg\nP1,pickup,119,28,0,50\n")  # zeros are quantities
+    assert read_orders(f)[["parcels", "kg"]].iloc[0].tolist() == [0, 50]
 
 
 def test_fractional_parcels_refused(tmp_path: Path) -> None:
     f = _csv(
-        tmp_path / "o.csv", "id,kind,lon,lat,parcels\nA,delivery,119,28,2\nB,delivery,119,28,2.5\n"
+        tmp_path / "o.csv",
+        "id,kind,lon,lat,parcels,kg\nA,delivery,119,28,2,4\nB,delivery,119,28,2.5,5\n",
     )
     with pytest.raises(InputError) as e:
         read_orders(f)

@@ -304,6 +304,34 @@ def test_compare_plans_of_different_days_refuses_the_order_comparison(
     assert "## Access time" in cmp.markdown  # the access comparison remains
 
 
+def test_compare_plans_tells_two_road_network_files_of_one_name_apart(
+    plan_dirs: dict[str, Path], tmp_path: Path
+) -> None:
+    """bb21 D19: two extracts of the same file name and date (a newer download saved under the
+    old name) were compared as one road network, lead times and routed figures over the same
+    orders included, although the manifests record different sha256; now the hashes decide."""
+    same = compare_plan_dirs(plan_dirs["a"], plan_dirs["same"])
+    assert not any("road network" in w for w in same.warnings)
+    b = tmp_path / "otherFile"
+    shutil.copytree(plan_dirs["a"], b)
+    man = json.loads((b / "manifest.json").read_text(encoding="utf-8"))
+    sha_a = man["inputs"]["osm"]["sha256"]
+    man["inputs"]["osm"]["sha256"] = "5b6f5937dc15" + "0" * 52  # same path and label, other file
+    (b / "manifest.json").write_text(json.dumps(man), encoding="utf-8")
+    cmp = compare_plan_dirs(plan_dirs["a"], b)
+    label = json.loads((b / "kpis.json").read_text(encoding="utf-8"))["data_source"]
+    assert cmp.warnings[0] == (
+        f"A and B come from different road networks: both are labelled {label!r}, but their "
+        f"files differ (manifest.json inputs.osm sha256 A {sha_a[:12]}, B 5b6f5937dc15)"
+    )
+    assert f"Data source: A: {label}, sha256 {sha_a[:12]}; B: {label}, sha256 5b6f5937dc15" in (
+        cmp.markdown
+    )
+    assert "## Parcel lead time: not compared (different order days)" in cmp.markdown
+    assert any(w.startswith("A and B route different order days (road network: ") for w in
+               cmp.warnings)  # fmt: skip
+
+
 def test_compare_plans_refuses_a_plan_folder_without_kpis(
     plan_dirs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

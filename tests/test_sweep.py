@@ -657,8 +657,12 @@ def test_resume_reruns_a_scenario_whose_orders_file_changed(
     client: Any, dirs: dict[str, Any], tmp_path: Path
 ) -> None:
     orders = tmp_path / "orders.csv"
-    rows = ["A,delivery,119.25,28.60", "B,delivery,119.10,28.50", "C,delivery,119.30,28.70"]
-    orders.write_text("id,kind,lon,lat\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    rows = [
+        "A,delivery,119.25,28.60,1,2",
+        "B,delivery,119.10,28.50,1,2",
+        "C,delivery,119.30,28.70,1,2",
+    ]
+    orders.write_text("id,kind,lon,lat,parcels,kg\n" + "\n".join(rows) + "\n", encoding="utf-8")
     path = _write(tmp_path, SET + 'orders = "orders.csv"\n\n[grid]\np = [3, 4]\n')
     sweep = load_sweep(path)
     out = tmp_path / "out"
@@ -671,7 +675,7 @@ def test_resume_reruns_a_scenario_whose_orders_file_changed(
     same = run_sweep(sweep, out, client=client, resume=True, log=logs.append, **dirs)
     assert (same.skipped, same.ran) == (2, 0) and not any("re-run" in x for x in logs)
     # the orders file edited between the runs: nothing made from the old day is kept
-    orders.write_text("id,kind,lon,lat\n" + "\n".join(rows[:2]) + "\n", encoding="utf-8")
+    orders.write_text("id,kind,lon,lat,parcels,kg\n" + "\n".join(rows[:2]) + "\n", encoding="utf-8")
     again = run_sweep(sweep, out, client=client, resume=True, log=logs.append, **dirs)
     assert (again.skipped, again.ran, again.failed) == (0, 2, 0)
     assert again.table["orders"].tolist() == [2, 2]

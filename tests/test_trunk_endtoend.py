@@ -352,6 +352,23 @@ def test_orders_compared_is_the_intersection_and_unserved_count_against_complian
     assert s["unserved"]["plan"]["list"] == [{"order_id": "c", "reason": "search"}]
 
 
+def test_a_day_without_orders_gives_zero_tables_not_a_key_error() -> None:
+    """bb21 D5: an order table of no row had ``object`` columns, so ``df[df["served"]]`` chose
+    no column and the day's sums failed with "KeyError: 'km'"; now its figures are zero."""
+    problem = RoutingProblem(T, D, (Depot("centre", 0),), (van("centre", 7 * H),), ())
+    empty = order_table("plan", problem, solve(problem, OPTIONS), pd.DataFrame({"id": [],
+                        "village": []}), centre_id="centre", cutoff_s=7 * H,
+                        hub_cold_store=True)  # fmt: skip
+    assert len(empty) == 0 and empty["served"].dtype == bool
+    study = end_to_end(empty, empty)
+    s = study.summary
+    assert s["orders"] == s["orders_compared"] == 0
+    assert s["totals"]["plan"]["km"] == 0.0 and s["totals"]["plan"]["cost_per_order"] == 0.0
+    assert s["routed"]["baseline"]["orders"] == 0
+    assert s["unserved"]["plan"] == {"orders": 0, "by_reason": {}, "list": []}
+    assert list(study.townships.columns) == ["code", "name", "scenario"]
+
+
 def test_trunk_load_split_and_bad_config(tmp_path: object) -> None:
     base = trunk_settings()
     s = replace(base, vehicle=replace(base.vehicle, capacity={"kg": 100, "parcels": 2500}))

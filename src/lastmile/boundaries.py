@@ -124,18 +124,52 @@ def _looks_like_datav(gdf: gpd.GeoDataFrame) -> bool:
     return "acroutes" in cols or {"adcode", "centroid"} <= cols
 
 
-def _to_wgs84(gdf: gpd.GeoDataFrame, crs: str | pyproj.CRS | None, where: str) -> gpd.GeoDataFrame:
+#: The settings that give a file's CRS, by file (the ``option`` of :func:`_to_wgs84`).
+OUTLINE_CRS_OPTION = "--outline-crs (scenario: [plan] outline_crs; API: crs=...)"
+BOUNDARIES_CRS_OPTION = "--boundaries-crs (scenario: [plan] boundaries_crs; API: crs=...)"
+
+
+def _in_china(region: Region | None) -> bool:
+    """Whether the region's depot lies in China's extent (CGCS2000 and GCJ-02 are Chinese)."""
+    if region is None:
+        return True
+    cc = region.county_centre
+    return 73.0 <= cc.lon <= 135.5 and 18.0 <= cc.lat <= 54.0
+
+
+def crs_examples(region: Region | None) -> str:
+    """CRSs to suggest for a file of ``region``: WGS84, the region's own ``projected_crs`` and,
+    in China only, CGCS2000 and GCJ-02 (bb21 D4: Suichang's were suggested for Finland)."""
+    out = ["EPSG:4326 (WGS84 lon/lat)"]
+    if region is not None:
+        out.append(f"{region.projected_crs} (the region's projected_crs, metres)")
+    else:
+        out.append("EPSG:32650 (UTM 50N metres)")
+    if _in_china(region):
+        out += ["EPSG:4490 (CGCS2000)", "gcj02 (Amap/DataV lon/lat)"]
+    return ", ".join(out[:-1]) + " or " + out[-1]
+
+
+def _to_wgs84(
+    gdf: gpd.GeoDataFrame,
+    crs: str | pyproj.CRS | None,
+    where: str,
+    *,
+    option: str = "crs=...",
+    region: Region | None = None,
+) -> gpd.GeoDataFrame:
     """Bring ``gdf`` to EPSG:4326: its own CRS, an explicit override, or GCJ-02 conversion.
 
     An explicit ``crs`` states what the coordinates are, overriding the CRS the file declares
-    (GeoJSON files are always reported as WGS84 by GDAL, whatever they hold).
+    (GeoJSON files are always reported as WGS84 by GDAL, whatever they hold). ``option`` names
+    the setting that gives it (:data:`OUTLINE_CRS_OPTION` ...) and ``region`` decides the CRSs
+    suggested (:func:`crs_examples`), both for the messages.
     """
     if crs is None:
         if gdf.crs is None:
             raise DataError(
                 f"{where} has no coordinate reference system",
-                'pass crs=..., e.g. crs="EPSG:4326" (WGS84 lon/lat), crs="EPSG:4490" (CGCS2000), '
-                'crs="EPSG:32650" (UTM 50N metres) or crs="gcj02" (Amap/DataV lon/lat)',
+                f"give its CRS with {option}, e.g. {crs_examples(region)}",
             )
         if _looks_like_datav(gdf):
             raise DataError(
@@ -158,17 +192,19 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, crs: str | pyproj.CRS | None, where: str) -
             geometry=gpd.GeoSeries(geoms, index=gdf.index),
             crs=WGS84,
         )
-        return _check_lonlat(out, where)
+        return _check_lonlat(out, where, option=option, region=region)
     else:
         out = gdf.set_crs(_parse_crs(crs, where), allow_override=True)
     try:
         out = out.to_crs(WGS84)
     except pyproj.exceptions.ProjError as exc:  # pragma: no cover - defensive
         raise DataError(f"{where}: cannot convert from {out.crs} to WGS84: {exc}") from exc
-    return _check_lonlat(out, where)
+    return _check_lonlat(out, where, option=option, region=region)
 
 
-def _check_lonlat(gdf: gpd.GeoDataFrame, where: str) -> gpd.GeoDataFrame:
+def _check_lonlat(
+    gdf: gpd.GeoDataFrame, where: str, *, option: str = "crs=...", region: Region | None = None
+) -> gpd.GeoDataFrame:
     nonempty = gdf.geometry[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
     if len(nonempty):
         minx, miny, maxx, maxy = nonempty.total_bounds
@@ -178,7 +214,8 @@ def _check_lonlat(gdf: gpd.GeoDataFrame, where: str) -> gpd.GeoDataFrame:
             raise DataError(
                 f"{where}: coordinates ({minx:.6g}, {miny:.6g}) .. ({maxx:.6g}, {maxy:.6g}) are not"
                 " lon/lat degrees after conversion to WGS84",
-                'the file\'s CRS is wrong or missing: pass the real one, e.g. crs="EPSG:32650"',
+                f"the file's CRS is wrong or missing: give the real one with {option}, e.g. "
+                + crs_examples(region),
             )
     return gdf
 
@@ -556,7 +593,11 @@ class TownshipBoundaries:
 
 
 def read_outline_file(
-    path: str | Path, crs: str | pyproj.CRS | None = None
+    path: str | Path,
+    crs: str | pyproj.CRS | None = None,
+    *,
+    option: str = OUTLINE_CRS_OPTION,
+    region: Region | None = None,
 ) -> Polygon | MultiPolygon:
     """Read a polygon file and return the union of its features in WGS84.
 
@@ -568,6 +609,8 @@ def read_outline_file(
         What the coordinates are, overriding the file's declaration: e.g. ``"EPSG:4490"`` for a
         CGCS2000 file (GeoJSON is always reported as WGS84), ``"gcj02"`` for Amap/DataV.
         ``None`` uses the file's CRS.
+    option, region
+        The setting that gives ``crs`` and the region, named and used in the messages.
 
     Raises
     ------
@@ -577,7 +620,8 @@ def read_outline_file(
         If it has no CRS, or no polygon.
     """
     where = f"outline file {path}"
-    gdf = _to_wgs84(_read_vector(path, None, where), crs, where)
+    raw = _read_vector(path, None, where, what="the county outline polygon")
+    gdf = _to_wgs84(raw, crs, where, option=option, region=region)
     union = _polygonal(shapely.make_valid(shapely.union_all(np.asarray(gdf.geometry.values))))
     if union.is_empty:
         raise DataError(f"{where} holds no polygon", "give a file with the county polygon")
@@ -715,10 +759,18 @@ def package_outline(
     return CountyOutline(_polygonal(geom), "package", origin, digest, version)
 
 
-def _file_outline(path: Path, crs: str | None, source: OutlineSource, hint: str) -> CountyOutline:
+def _file_outline(
+    path: Path,
+    crs: str | None,
+    source: OutlineSource,
+    hint: str,
+    *,
+    option: str = OUTLINE_CRS_OPTION,
+    region: Region | None = None,
+) -> CountyOutline:
     if not path.is_file():
         raise InputError(f"county outline {path} does not exist", hint)
-    geom = read_outline_file(path, crs)
+    geom = read_outline_file(path, crs, option=option, region=region)
     return CountyOutline(geom, source, str(path), file_sha256(path))
 
 
@@ -761,18 +813,71 @@ def county_outline(
         (another county's or a prefecture's outline, or the wrong CRS).
     """
     outline = _find_outline(region, path, crs, reference_dir, cache)
+    check_projected_crs(region, outline.geometry)
     if region.area_km2 > 0:
         area = outline.area_km2(region.projected_crs)
         ratio = area / region.area_km2
+        if outline.source == "file" and not 1e-3 <= ratio <= 1e3:
+            # no county is a thousandth or a thousand times another: degrees read as metres or
+            # metres as degrees, a CRS that is not the file's (bb21 D4)
+            given = crs if path is not None else region.outline_crs if region.outline_path else None
+            option = OUTLINE_CRS_OPTION if path is not None else "[region.outline] crs"
+            raise DataError(
+                f"county outline {outline.origin}: {_km2(area)}, {ratio:.2g} times the "
+                f"published area of {region.name} ({_km2(region.area_km2)}): the coordinates "
+                f"are not in the CRS "
+                + (f"{given} given for them" if given else "the file declares"),
+                f"give the file's real CRS with {option}, e.g. {crs_examples(region)}",
+            )
         if not 1 / OUTLINE_AREA_TOLERANCE <= ratio <= OUTLINE_AREA_TOLERANCE:
             raise DataError(
-                f"county outline {outline.origin}: {area:,.0f} km², {ratio:.2g} times the "
-                f"published area of {region.name} ({region.area_km2:,.0f} km², [region] "
+                f"county outline {outline.origin}: {_km2(area)}, {ratio:.2g} times the "
+                f"published area of {region.name} ({_km2(region.area_km2)}, [region] "
                 f"area_km2 in {region.source_file}): not this county's outline",
                 "give the county's own outline (one county: not its prefecture, a township or "
                 "another county), or correct area_km2",
             )
     return outline
+
+
+def _km2(area: float) -> str:
+    """An area for a message: a decimal below 10 km² (2.58 and 3.43 both printed "3 km²")."""
+    return f"{area:,.1f} km²" if area < 10 else f"{area:,.0f} km²"
+
+
+#: how far (degrees) a region may lie outside its ``projected_crs``'s area of use: a county
+#: across a UTM zone border is measured in one zone (about 1 % off in area at 3° beyond it)
+PROJECTED_CRS_MARGIN_DEG = 3.0
+
+
+def check_projected_crs(region: Region, outline: BaseGeometry) -> None:
+    """DataError when ``[region] projected_crs`` is made for another part of the world.
+
+    Every area and distance in metres is measured in it: Suichang's UTM 50N kept for Helsinki
+    (24.9° E) inflated the outline's area, and the outline was blamed for it (bb21 D17). The
+    outline's centre must lie within :data:`PROJECTED_CRS_MARGIN_DEG` of the CRS's area of use.
+    """
+    crs = pyproj.CRS.from_user_input(region.projected_crs)
+    use = crs.area_of_use
+    if use is None or outline.is_empty:
+        return
+    centre = outline.centroid
+    lon, lat = float(centre.x), float(centre.y)
+    m = PROJECTED_CRS_MARGIN_DEG
+    # an area of use across the antimeridian has west > east: not checked by longitude
+    lon_ok = use.west > use.east or use.west - m <= lon <= use.east + m
+    if lon_ok and use.south - m <= lat <= use.north + m:
+        return
+    zone = int((lon + 180) // 6) % 60 + 1
+    utm = f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
+    raise DataError(
+        f"[region] projected_crs {region.projected_crs} ({crs.name}, made for lon "
+        f"{use.west:g}..{use.east:g}, lat {use.south:g}..{use.north:g}) in "
+        f"{region.source_file} does not cover the county outline, centred at lon {lon:.2f}, "
+        f"lat {lat:.2f}: areas and distances measured in it would be wrong",
+        f'set projected_crs = "{utm}" (UTM zone {zone}{"N" if lat >= 0 else "S"}) or the '
+        "region's own projected CRS",
+    )
 
 
 #: how far an outline's area may differ from the published ``area_km2`` (a factor): generalised
@@ -789,11 +894,13 @@ def _find_outline(
 ) -> CountyOutline:
     """The outline from the first source that applies (see :func:`county_outline`)."""
     if path is not None:
-        return _file_outline(Path(path), crs, "file", "check the outline path")
+        return _file_outline(Path(path), crs, "file", "check the outline path", region=region)
+    region_option = f"[region.outline] crs in {region.source_file}"
     if region.outline_path is not None:
         return _file_outline(
             Path(region.outline_path), region.outline_crs, "file",
-            f"fix [region.outline] path in {region.source_file}",
+            f"fix [region.outline] path in {region.source_file}", option=region_option,
+            region=region,
         )  # fmt: skip
     ref = reference_dir if reference_dir is not None else os.environ.get(REFERENCE_DATA_ENV)
     if ref and region.outline_reference_file is not None:
@@ -803,7 +910,7 @@ def _find_outline(
             base / region.outline_reference_file, region.outline_crs, "reference",
             f"the reference data {base} lacks {region.outline_reference_file}: fix "
             f"{REFERENCE_DATA_ENV} / --reference-data, or unset it to use the {OUTLINE_PACKAGE} "
-            "outline",
+            "outline", option=region_option, region=region,
         )  # fmt: skip
     return package_outline(region.code, name_local=region.name_local, cache=cache)
 
@@ -885,7 +992,9 @@ def coverage_report(
 # --------------------------------------------------------------------------- loaders
 
 
-def _read_vector(path: str | Path, layer: str | int | None, where: str) -> gpd.GeoDataFrame:
+def _read_vector(
+    path: str | Path, layer: str | int | None, where: str, *, what: str = "township polygons"
+) -> gpd.GeoDataFrame:
     p = Path(path)
     if not p.exists():
         raise InputError(f"{where}: file does not exist", "check the path")
@@ -897,12 +1006,12 @@ def _read_vector(path: str | Path, layer: str | int | None, where: str) -> gpd.G
             "give a GeoJSON, GeoPackage (with layer=... if it has several) or Shapefile",
         ) from exc
     if len(gdf) == 0:
-        raise DataError(f"{where} has no features", "give a file with township polygons")
+        raise DataError(f"{where} has no features", f"give a file with {what}")
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.isna().all():
         # GDAL reads a CSV without geometry as a plain table
         raise InputError(
             f"{where}: has no geometries (a table without polygons)",
-            "give township polygons as GeoJSON, GeoPackage or Shapefile",
+            f"give {what} as GeoJSON, GeoPackage or Shapefile",
         )
     return gdf
 
@@ -1018,7 +1127,7 @@ def load_townships(
                 f"{where}: {what}={f!r} is not a column",
                 "columns: " + ", ".join(str(c) for c in raw.columns if c != raw.geometry.name),
             )
-    gdf = _to_wgs84(raw, crs, where)
+    gdf = _to_wgs84(raw, crs, where, option=BOUNDARIES_CRS_OPTION, region=region)
     if name_field is None and code_field is None:
         name_fields = _find_fields(gdf.columns, NAME_FIELDS)
         code_fields = _find_fields(gdf.columns, CODE_FIELDS)
@@ -1068,10 +1177,7 @@ def _check_fit(
     converted (not checked when the caller states the CRS: ``explicit``).
     """
     declared_name = getattr(declared, "name", None) or str(declared)
-    crs_hint = (
-        "pass the real CRS with --boundaries-crs (API: crs=...), e.g. EPSG:4490, EPSG:32650 "
-        "or gcj02"
-    )
+    crs_hint = f"give the real CRS with {BOUNDARIES_CRS_OPTION}, e.g. {crs_examples(region)}"
     geoms = np.asarray(built.gdf.geometry.values)
     area_km2, outside = _outside_share(geoms, outline, region)
     if outside > 0.5:

@@ -54,8 +54,9 @@ CANDIDATE_ROLE = "candidate"
 HUB_ROLE = "new hub"
 
 #: Columns of an orders FILE (CSV or point layer), in the units people write: ``service_min`` and
-#: ``max_in_vehicle_min`` in minutes, ``tw_start`` / ``tw_end`` as ``HH:MM`` or minutes from the
-#: day's start. Only ``id, kind, lon, lat`` are required; :func:`check_orders` converts once.
+#: ``max_in_vehicle_min`` in minutes, ``tw_start`` / ``tw_end`` as ``HH:MM`` (``HH:MM:SS``) or
+#: whole minutes from the day's start (:func:`_clock_s`). Only ``id, kind, lon, lat, parcels,
+#: kg`` are required; :func:`check_orders` converts once.
 ORDER_COLUMNS = (
     "id",
     "kind",
@@ -72,7 +73,13 @@ ORDER_COLUMNS = (
     "requires_refrigeration",
 )
 #: The columns an orders file cannot do without (a point layer gives ``lon`` / ``lat`` itself).
-REQUIRED_ORDER_COLUMNS = ("id", "kind", "lon", "lat")
+REQUIRED_ORDER_COLUMNS = ("id", "kind", "lon", "lat", "parcels", "kg")
+#: The quantity columns: required, every cell a number (0 for none). A missing column or an empty
+#: cell read as 0 left a vehicle's capacity never binding without a word (bb21 D7).
+QUANTITY_COLUMNS = {
+    "parcels": "the number of parcels (a whole number; 0 for a pickup of produce or tea)",
+    "kg": "the weight in kg (0 only if the order weighs nothing)",
+}
 #: Spellings of ``requires_refrigeration`` (case-insensitive, surrounding blanks ignored); an empty
 #: cell is ``False``, the default of a missing column.
 _TRUE_WORDS = ("true", "yes", "1", "y", "t")
@@ -80,7 +87,7 @@ _FALSE_WORDS = ("false", "no", "0", "n", "f")
 #: What a readable file of each kind looks like: the "what to do" of an unreadable file.
 _FILE_SHAPES: Mapping[str, str] = MappingProxyType(
     {
-        "orders": "give a UTF-8 CSV with a header line id,kind,lon,lat (optional: "
+        "orders": "give a UTF-8 CSV with a header line id,kind,lon,lat,parcels,kg (optional: "
         + ",".join(c for c in ORDER_COLUMNS if c not in REQUIRED_ORDER_COLUMNS)
         + ") and one order per line, or a point layer (GeoJSON, GeoPackage)",
         "villages": "give a UTF-8 CSV with a header line id,name,lon,lat,population and one "
@@ -138,9 +145,9 @@ def _finish(gdf: gpd.GeoDataFrame, townships: TownshipBoundaries, source: str) -
     outside = gdf["township"].isna()
     dropped = tuple(f"{r.name} ({r.id})" for r in gdf[outside].itertuples())
     dropped_ids = tuple(str(i) for i in gdf.loc[outside, "id"])
+    if outside.all():
+        _refuse_all_outside(gdf, townships, source)
     gdf = gdf[~outside].copy()
-    if gdf.empty:
-        raise DataError(f"{source}: no settlement lies inside the townships", "check the inputs")
     gdf["lon"] = gdf.geometry.x
     gdf["lat"] = gdf.geometry.y
     gdf = gdf.sort_values("id").reset_index(drop=True)
@@ -150,6 +157,33 @@ def _finish(gdf: gpd.GeoDataFrame, townships: TownshipBoundaries, source: str) -
         source,
         dropped,
         dropped_ids,
+    )
+
+
+def _refuse_all_outside(gdf: gpd.GeoDataFrame, townships: TownshipBoundaries, source: str) -> None:
+    """DataError for settlements none of which lies in a township: where the points and the
+    townships are, and whether lon and lat swapped would put them inside (bb21 D15: "no
+    settlement lies inside the townships — check the inputs" said neither)."""
+    x, y = gdf.geometry.x, gdf.geometry.y
+    west, south, east, north = townships.gdf.to_crs(4326).total_bounds
+    where = (
+        f"the points span lon {x.min():.4f}..{x.max():.4f}, lat {y.min():.4f}..{y.max():.4f}; "
+        f"the townships lon {west:.4f}..{east:.4f}, lat {south:.4f}..{north:.4f}"
+    )
+    swapped = gpd.GeoDataFrame(geometry=gpd.points_from_xy(y, x), crs="EPSG:4326")
+    valid = (y.abs() <= 180) & (x.abs() <= 90)
+    inside = int(township_of(swapped[valid.to_numpy()], townships).notna().sum())
+    if inside:
+        raise DataError(
+            f"{source}: none of the {len(gdf)} settlements lies inside the townships ({where}); "
+            f"with lon and lat swapped, {inside} of them would",
+            "the lon and lat columns are exchanged: swap them (lon is east-west, here about "
+            f"{(west + east) / 2:.2f}; lat north-south, about {(south + north) / 2:.2f})",
+        )
+    raise DataError(
+        f"{source}: none of the {len(gdf)} settlements lies inside the townships ({where})",
+        "give the settlements of this region in WGS84 lon/lat, or the townships that hold them "
+        "(--boundaries)",
     )
 
 
@@ -621,30 +655,72 @@ def _split(total: int, most: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(parts)]
 
 
-def _clock_s(value: object, where: str) -> int | None:
-    """A time-window bound of an orders file (``HH:MM`` or minutes) -> seconds, or ``None``."""
+def _clock_s(value: object, where: str, column: str) -> int | None:
+    """A time-window bound of an orders file -> seconds after midnight, or ``None`` (empty).
+
+    Accepted: ``HH:MM`` or ``HH:MM:SS`` from 00:00 to 24:00, or minutes after midnight as a whole
+    number from 0 to 1440. Refused as ambiguous (bb21 D12): a time of day written with a dot or
+    a comma (``07.30``, the Finnish and German way), which read as minutes gave 00:07, and a
+    number with a leading zero (``0730``, ``07``), a clock time without its colon, which read as
+    minutes gave 12:10.
+    """
     if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
         return None
     text = str(value).strip()
+    cell = f"{where}: {column} = {text!r}"
     if "：" in text:  # typed with a Chinese input method
         raise InputError(
-            f"{where}: {text!r} has a full-width colon '：'",
+            f"{cell} has a full-width colon '：'",
             f"write it with the ASCII colon ':' ({text.replace('：', ':')})",
         )
-    try:
-        if ":" in text:
+    if ":" in text:
+        try:
             return parse_clock(text)
-        minutes = float(text)
-    except ValueError:
-        raise InputError(f"{where}: {text!r} is not a time of day", _TIME_OF_DAY) from None
+        except ValueError:
+            raise InputError(f"{cell} is not a time of day", _TIME_OF_DAY) from None
+    if isinstance(value, str):
+        clock = re.fullmatch(r"(\d{1,2})[.,](\d{1,2})", text)
+        if clock:
+            hh, mm = clock.groups()
+            # 07.30 is 07:30; 7.5 may be 07:50 or 7½ hours: no guess
+            hhmm = f"{int(hh):02d}:{mm}" if len(mm) == 2 and int(mm) < 60 else ""
+            raise InputError(
+                f"{cell} is ambiguous: a time of day written with {text[len(hh)]!r}"
+                f"{f' ({hhmm}?)' if hhmm else ''} or a fraction of a minute",
+                (f"write the time of day as {hhmm}; " if hhmm else "") + _TIME_OF_DAY,
+            )
+        if re.fullmatch(r"0\d+", text):
+            hhmm = f"{text[:2]}:{text[2:]}" if len(text) == 4 else ""
+            raise InputError(
+                f"{cell} is ambiguous: a number with a leading zero reads as a time of day "
+                f"without its colon{f' ({hhmm}?)' if hhmm else ''} or as minutes",
+                (f"write the time of day as {hhmm}; " if hhmm else "") + _TIME_OF_DAY,
+            )
+    minutes = _number(value)
+    if np.isnan(minutes):
+        raise InputError(f"{cell} is not a time of day", _TIME_OF_DAY)
     if not (np.isfinite(minutes) and 0 <= minutes <= 24 * 60):
         raise InputError(
-            f"{where}: time window bound {text} min is not a time of day", _TIME_OF_DAY
+            f"{cell} is not a time of day ({text} min is not from 0 to 1440)", _TIME_OF_DAY
         )
+    if not float(minutes).is_integer():
+        raise InputError(f"{cell} is not a whole number of minutes", _TIME_OF_DAY)
     return round(minutes * 60)
 
 
-_TIME_OF_DAY = "use HH:MM from 00:00 to 24:00, or minutes after midnight from 0 to 1440"
+_TIME_OF_DAY = (
+    "use HH:MM (or HH:MM:SS) from 00:00 to 24:00, or minutes after midnight as a whole number "
+    "from 0 to 1440 without leading zeros"
+)
+
+
+def _is_empty(value: object) -> bool:
+    """Whether a table cell is empty: NaN or ``None`` as a CSV or a layer reads it, or blank."""
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, float):
+        return bool(np.isnan(value))
+    return isinstance(value, str) and not value.strip()
 
 
 def _number(value: object) -> float:
@@ -701,9 +777,16 @@ def _check_columns(df: pd.DataFrame, where: str) -> None:
     missing = [c for c in REQUIRED_ORDER_COLUMNS if c not in df.columns]
     if missing:
         optional = [c for c in ORDER_COLUMNS if c not in REQUIRED_ORDER_COLUMNS]
+        quantities = [c for c in missing if c in QUANTITY_COLUMNS]
+        why = (
+            f"; every order needs {' and '.join(QUANTITY_COLUMNS[c] for c in quantities)}: "
+            "a missing quantity is not read as 0"
+            if quantities
+            else ""
+        )
         raise InputError(
             f"{where}: missing required column(s) {missing} (the columns found: "
-            f"{[str(c) for c in df.columns]})",
+            f"{[str(c) for c in df.columns]}){why}",
             f"an orders file needs the columns {', '.join(REQUIRED_ORDER_COLUMNS)} (a header "
             f"line); optional columns: {', '.join(optional)}",
         )
@@ -713,7 +796,7 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
     """Validate an orders table in file units (:data:`ORDER_COLUMNS`).
 
     Converted once, here: ``service_min`` and ``max_in_vehicle_min`` (minutes), ``tw_start`` /
-    ``tw_end`` (``HH:MM`` or minutes from the day's start; empty: no bound) and
+    ``tw_end`` (``HH:MM``, ``HH:MM:SS`` or whole minutes from the day's start; empty: no bound) and
     ``requires_refrigeration`` (true/false, yes/no, 1/0, y/n, t/f in any case; empty: false).
     Only :data:`REQUIRED_ORDER_COLUMNS` must be present; a column outside :data:`ORDER_COLUMNS`
     is ignored unless it looks like a misspelt missing one (``tw_strat``), which is refused.
@@ -740,8 +823,6 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
     _refuse_missing_ids(df["id"], where, "order")
     df = df.copy()
     for col, default in (
-        ("parcels", 0),
-        ("kg", 0),
         ("product_class", "parcel"),
         ("service_min", 5),
         ("tw_start", None),
@@ -764,6 +845,12 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
         w = f"{where}, order {row['id']}"
         if row["kind"] not in ("delivery", "pickup"):
             raise InputError(f"{w}: kind {row['kind']!r} unknown", "use 'delivery' or 'pickup'")
+        for col, what in QUANTITY_COLUMNS.items():
+            if _is_empty(row[col]):
+                raise InputError(
+                    f"{w}: the {col} cell is empty (an empty cell is not read as 0)",
+                    f"give {what}",
+                )
         for col in ("lon", "lat", "parcels", "kg", "service_min"):
             value = _number(row[col])
             if not np.isfinite(value) or (col not in ("lon", "lat") and value < 0):
@@ -785,7 +872,8 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
             raise InputError(
                 f"{w}: product_class {row['product_class']!r} unknown", "use parcel, produce or tea"
             )
-        start, end = _clock_s(row["tw_start"], w), _clock_s(row["tw_end"], w)
+        start = _clock_s(row["tw_start"], w, "tw_start")
+        end = _clock_s(row["tw_end"], w, "tw_end")
         if start is not None and end is not None and end < start:
             raise InputError(
                 f"{w}: time window ends before it starts ({row['tw_start']} .. {row['tw_end']})",
@@ -900,7 +988,10 @@ def check_order_villages(
 def read_orders(path: str | Path) -> pd.DataFrame:
     """Orders from a CSV or a point layer (GeoJSON/GeoPackage) with the :data:`ORDER_COLUMNS`
     (minutes), as the :data:`ORDERS_TABLE` (seconds)."""
-    p, df = read_point_file(path, "orders", {"id": str, "village": str})
+    # time windows as typed: read as numbers, 07.30 became 7.3 and 0730 became 730 (bb21 D12)
+    p, df = read_point_file(
+        path, "orders", {"id": str, "village": str, "tw_start": str, "tw_end": str}
+    )
     if df.empty:
         raise InputError(f"{p}: no orders (the file has no rows)", _FILE_SHAPES["orders"])
     return check_orders(df, str(p))

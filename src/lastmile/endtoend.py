@@ -217,7 +217,23 @@ def order_table(
             for k in served:
                 rows[k]["hub_cost"] += hub_daily_cost / len(served)
                 rows[k]["cost"] += hub_daily_cost / len(served)
-    return pd.DataFrame(list(rows.values()), columns=ORDER_COLUMNS)
+    return _typed(pd.DataFrame(list(rows.values()), columns=ORDER_COLUMNS))
+
+
+#: Columns of an :func:`order_table` that are flags and that are summed (km, cost ...).
+_FLAG_COLUMNS = ("served", "requires_refrigeration", "perishable", "cold_chain_ok")
+_FLOAT_COLUMNS = ("km", "vehicle_h", "cost", "trunk_km", "trunk_cost", "hub_cost")
+
+
+def _typed(table: pd.DataFrame) -> pd.DataFrame:
+    """An order table with bool flags and float sums even when it has no row.
+
+    Built from no row, every column is ``object``, and ``df[df["served"]]`` then selects
+    COLUMNS (none) instead of rows: the day's sums failed with ``KeyError: 'km'`` (bb21 D5).
+    """
+    flags = {c: bool for c in _FLAG_COLUMNS if c in table.columns}
+    sums = {c: np.float64 for c in _FLOAT_COLUMNS if c in table.columns}
+    return table.astype({**flags, **sums})
 
 
 def unallocated_costs(
@@ -387,6 +403,7 @@ def end_to_end(
     ``unallocated`` (per scenario, :func:`unallocated_costs`) is added to ``totals`` only: it
     belongs to no order, so no per-order comparison can hold it.
     """
+    baseline, plan = _typed(baseline), _typed(plan)
     both = set(baseline.loc[baseline["served"], "order_id"]) & set(
         plan.loc[plan["served"], "order_id"]
     )
@@ -432,5 +449,6 @@ def end_to_end(
                     **st,
                 }
             )
-    towns = pd.DataFrame(rows)
+    # no parcel compared (a day of pickups only): the columns stay, for the CSV's header
+    towns = pd.DataFrame(rows) if rows else pd.DataFrame(columns=["code", "name", "scenario"])
     return EndToEnd(orders, towns, summary)

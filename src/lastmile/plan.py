@@ -38,6 +38,7 @@ from lastmile.boundaries import (
     TownshipBoundaries,
     county_outline,
     load_townships,
+    township_of,
     townships_from_osm,
     townships_from_osmnx_online,
 )
@@ -47,6 +48,7 @@ from lastmile.demand import (
     CENTRE_ROLE,
     HUB_ROLE,
     ORDERS_TABLE,
+    RURAL_PLACES,
     Villages,
     candidate_sites,
     check_order_villages,
@@ -281,6 +283,36 @@ def _townships(
     return towns
 
 
+def check_centre_township(region: Region, towns: TownshipBoundaries) -> None:
+    """DataError when ``[county_centre] lon/lat`` lie in another township than its ``township``.
+
+    The code decides which township gets no new hub (``exclude_centre_township``) and labels the
+    depot in every output; a depot moved to its real site with the old code kept was reported in
+    the wrong township, and the wrong one was kept free of hubs (bb21 D16). A point outside every
+    township is left to the other checks (the road network must reach it).
+    """
+    cc = region.county_centre
+    point = gpd.GeoDataFrame(geometry=gpd.points_from_xy([cc.lon], [cc.lat]), crs="EPSG:4326")
+    own = towns.gdf[towns.gdf["code"].astype(str) == str(cc.township)]
+    if own.empty:
+        return
+    utm = point.estimate_utm_crs()
+    # a site on (or a few metres across) its township's border is its township's
+    if float(own.to_crs(utm).distance(point.to_crs(utm).geometry.iloc[0]).min()) <= 100.0:
+        return
+    found = township_of(point, towns, max_distance_m=0.0).iloc[0]
+    if pd.isna(found):
+        return
+    names = {t.code: t.name for t in region.townships}
+    raise DataError(
+        f"{region.source_file} [county_centre]: lon/lat ({cc.lon}, {cc.lat}) lie in township "
+        f"{names.get(str(found), '?')} ({found}), not in its township {cc.township} "
+        f"({names.get(str(cc.township), '?')})",
+        f'fix one of them: township = "{found}" if the depot is where lon/lat say, else its '
+        "lon/lat",
+    )
+
+
 def _villages(
     scenario: Scenario, source: NetworkSource, outline: Any, towns: TownshipBoundaries
 ) -> Villages:
@@ -364,6 +396,7 @@ def prepare(
     t = time.perf_counter()
     progress("townships and villages")
     towns = _townships(scenario, source, outline, cache_path)
+    check_centre_township(region, towns)
     warnings += list(towns.report.warnings)
     villages = _villages(scenario, source, outline, towns)
     warnings += [f"settlement outside every township, ignored: {d}" for d in villages.dropped]
@@ -531,6 +564,7 @@ def place_hubs(
         raise InfeasibleError(
             f"unknown candidate site id(s) {unknown}", "use ids from the facilities table"
         )
+    _check_room_for_hubs(inputs, p or plan.p, excluded)
     # a village no facility reaches cannot be served by any choice: left out (reported in kpis)
     reached = inputs.access.reachable.any(axis=0)
     problem = LocationProblem.from_cost_matrix(
@@ -559,6 +593,50 @@ def place_hubs(
     names = {t.code: t.name for t in inputs.region.townships}
     hubs["township_name"] = hubs["township"].map(names)
     return Placement(hubs.reset_index(drop=True), rows, result, tuple(forced), tuple(excluded))
+
+
+def _check_room_for_hubs(inputs: PlanInputs, p: int, excluded: Sequence[str] = ()) -> None:
+    """InfeasibleError when ``p`` new hubs do not fit the candidate sites, naming the townships
+    without one (bb21 D9: the location model's message spoke of "groups" and named none).
+
+    At most ``max_per_township`` hubs go into a township, and only onto its candidate sites
+    (its settlements on the road graph, its main-road junctions): a township without any takes
+    no hub.
+    """
+    plan, region = inputs.scenario.plan, inputs.region
+    fac = inputs.facilities.drop(index=inputs.facilities.index[inputs.centre_row])
+    fac = fac[~fac["id"].isin(list(excluded))]
+    per_township = fac.groupby("township").size()
+    fit = int(np.minimum(per_township, plan.max_per_township).sum())
+    if p <= fit:
+        return
+    centre_town = region.county_centre.township
+    skipped = centre_town if plan.exclude_centre_township else None
+    empty = [t for t in region.townships if t.code not in per_township.index and t.code != skipped]
+    named = ", ".join(f"{t.name} ({t.code})" for t in empty[:5]) + (
+        f" and {len(empty) - 5} more" if len(empty) > 5 else ""
+    )
+    why = (
+        f"; {len(empty)} township(s) have no candidate site (no settlement within the snap limit "
+        f"of the road graph, no main-road junction{', or all excluded' if excluded else ''}): "
+        f"{named}"
+        if empty
+        else ""
+    )
+    names = {t.code: t.name for t in region.townships}
+    centre_note = (
+        f"; the county centre's township {names.get(centre_town, centre_town)} ({centre_town}) "
+        "takes none ([plan] exclude_centre_township)"
+        if skipped
+        else ""
+    )
+    raise InfeasibleError(
+        f"p = {p} new hubs requested but at most {fit} fit with [plan] max_per_township = "
+        f"{plan.max_per_township} in the {len(per_township)} township(s) that have candidate "
+        f"sites{centre_note}{why}",
+        f"lower p to {fit}, raise [plan] max_per_township"
+        + (", or give a villages file with settlements in those townships" if empty else ""),
+    )
 
 
 def most_new_hubs(inputs: PlanInputs) -> int:
@@ -1784,6 +1862,28 @@ def route_plan(
     return planned, morning, evening_run(inputs, placement.hubs, planned)
 
 
+def check_day_has_orders(inputs: PlanInputs) -> None:
+    """DataError when the day to route has no order, before any routing (bb21 D5).
+
+    An orders file with no rows is refused when it is read, so an empty day is a generated one
+    whose settlements hold no village: :func:`~lastmile.demand.daily_orders` gives orders to
+    ``place=village/hamlet/isolated_dwelling`` only (towns and suburbs are served at the centre or
+    a hub itself), which a town's or a suburb's OSM extract may not have at all.
+    """
+    if len(inputs.orders):
+        return
+    places = inputs.villages["place"].astype(str).value_counts()
+    found = ", ".join(f"{n} {place}" for place, n in places.items()) or "none"
+    raise DataError(
+        f"no order to route: a generated day has orders only at settlements tagged "
+        f"place={'/'.join(RURAL_PLACES)}, and none of the {len(inputs.villages)} settlement(s) "
+        f"used from {inputs.source.label} is one (place: {found})",
+        "give the day's orders with [plan] orders = FILE (or --orders FILE), or the villages "
+        "with [plan] villages = FILE (or --villages FILE): each village of a villages file gets "
+        "a generated day's orders",
+    )
+
+
 def route_days(
     inputs: PlanInputs, placement: Placement, *, parallel: bool = True
 ) -> tuple[RoutePlan, RoutePlan, TrunkRun, TrunkRun | None]:
@@ -1803,6 +1903,7 @@ def _route_both(
     which is what ``parallel=False`` or ``[plan] routing_processes = 1`` does (no fork: inside a
     Dask worker, a daemonic process that cannot fork children).
     """
+    check_day_has_orders(inputs)
     if (
         not parallel
         or inputs.scenario.plan.routing_processes < 2
@@ -1908,6 +2009,7 @@ def plan_on(
     :func:`place_hubs`); the other arguments as for :func:`run_plan`.
     """
     t0 = time.perf_counter()
+    check_day_has_orders(inputs)  # before the hubs: a day without orders cannot be planned
     timings = dict(inputs.timings)
     t = time.perf_counter()
     progress("hub placement")

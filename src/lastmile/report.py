@@ -601,9 +601,12 @@ def input_manifest(inputs: PlanInputs) -> dict[str, Any]:
         }
     for key in ("boundaries", "villages", "orders", "local_extract"):
         value = getattr(sc.plan, key)
-        if value and Path(value).is_file():
+        # a local_extract is read only by network = "auto"; "synthetic", "osm" or a file
+        # override it, and it is then no input of the run (bb21 D11)
+        used = key != "local_extract" or sc.plan.network == "auto"
+        if value and used and Path(value).is_file():
             files[key] = {"path": value, "sha256": file_sha256(value)}
-        elif value:  # a local_extract that network = "synthetic" overrode is not read
+        elif value:  # named in the scenario but not read: no hash
             files[key] = {"path": value, "sha256": None, "read": False}
     return {
         **code_versions(),

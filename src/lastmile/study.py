@@ -303,13 +303,18 @@ def _order_day(manifest: Mapping[str, Any]) -> dict[str, Any]:
 
     orders = sha("orders")
     network = (manifest.get("region_config") or {}).get("network")
+    osm = network_file_sha256(manifest)
     return {
         # the seed draws the generated orders; an orders file replaces them
         "seed": manifest.get("seed") if orders is None else "(orders file)",
         "orders file": orders[:12] if orders else "none (generated)",
         "villages file": sha("villages") or "none",
         "demand settings": (manifest.get("region_config") or {}).get("demand"),
-        "road network": manifest.get("data_source"),
+        # the label names the file, not its contents: two extracts of one name and date differ
+        # by their hash (bb21 D19); a manifest without it (an Overpass download) has the label
+        "road network": manifest.get("data_source")
+        if osm is None
+        else f"{manifest.get('data_source')} (sha256 {osm[:12]})",
         # which villages exist (hence which orders): recorded since session 10, None before
         "snap limit (m)": network.get("max_snap_m") if isinstance(network, dict) else None,
     }
@@ -332,6 +337,14 @@ def _order_day_differences(ma: Mapping[str, Any], mb: Mapping[str, Any]) -> list
         else:
             out.append(f"{key}: {va} vs {vb}")
     return out
+
+
+def network_file_sha256(manifest: Mapping[str, Any] | None) -> str | None:
+    """The sha256 of the road-network file a plan was made from (``inputs.osm`` of its
+    ``manifest.json``), ``None`` when the manifest does not record one."""
+    entry = ((manifest or {}).get("inputs") or {}).get("osm")
+    sha = entry.get("sha256") if isinstance(entry, dict) else None
+    return str(sha) if sha else None
 
 
 def _network_label(frame: pd.DataFrame, kpis: Mapping[str, Any]) -> str:
@@ -422,12 +435,24 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
         manifests.append(man)
     va, vb = frames
     networks = (_network_label(va, kpis[0]), _network_label(vb, kpis[1]))
-    network = networks[0] if networks[0] == networks[1] else f"A: {networks[0]}; B: {networks[1]}"
+    hashes = (network_file_sha256(manifests[0]), network_file_sha256(manifests[1]))
     warnings: list[str] = []
     if networks[0] != networks[1]:
-        warnings.append(
-            f"A and B come from different road networks (A: {networks[0]}; B: {networks[1]})"
+        network = f"A: {networks[0]}; B: {networks[1]}"
+        warnings.append(f"A and B come from different road networks ({network})")
+    elif None not in hashes and hashes[0] != hashes[1]:
+        # one label (file name and date), two files: the manifests' hashes tell (bb21 D19)
+        network = (
+            f"A: {networks[0]}, sha256 {str(hashes[0])[:12]}; "
+            f"B: {networks[1]}, sha256 {str(hashes[1])[:12]}"
         )
+        warnings.append(
+            f"A and B come from different road networks: both are labelled {networks[0]!r}, "
+            f"but their files differ (manifest.json inputs.osm sha256 A {str(hashes[0])[:12]}, "
+            f"B {str(hashes[1])[:12]})"
+        )
+    else:
+        network = networks[0]
     merged = va[["village", "township", "weight", "minutes_after"]].merge(
         vb[["village", "minutes_after"]], on="village", suffixes=("_a", "_b"), how="inner"
     )

@@ -555,7 +555,8 @@ def input_files(scenario: Any, toml_text: str, cache: str | None = None) -> dict
     """The files a scenario reads, by what each is ("orders file": path, ...).
 
     The region file, its outline file, each ``[plan]`` key naming a file (a road-network
-    extract, outline, boundaries, villages, orders), and for ``network = "auto"`` without a
+    extract, outline, boundaries, villages, orders; ``local_extract`` only for ``network =
+    "auto"``, the one source that reads it), and for ``network = "auto"`` without a
     ``local_extract`` the extract imported into ``cache`` with ``lastmile fetch --extract`` (``""``
     when there is none: importing one later counts as a change). The stand-in network is left
     out: it is generated from the settings, which the scenario id already covers.
@@ -574,6 +575,8 @@ def input_files(scenario: Any, toml_text: str, cache: str | None = None) -> dict
         files["region outline file"] = str(scenario.region.outline_path)
     for key in PATH_KEYS:
         value = getattr(scenario.plan, key, None)
+        if key == "local_extract" and scenario.plan.network != "auto":
+            continue  # only "auto" reads it: an edit to it changes no result (bb21 D11)
         if value and value not in NETWORK_SOURCES:
             files[f"{key.replace('_', ' ')} file"] = str(value)
     return files
