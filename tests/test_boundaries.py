@@ -411,6 +411,7 @@ def test_a_projected_crs_for_another_part_of_the_world_is_named(
         county_outline(small, path=f)
 
 
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")  # a file without a CRS, on purpose
 def test_outline_crs_messages_name_the_option_and_the_regions_crs(
     region: Region, tmp_path: Path
 ) -> None:
