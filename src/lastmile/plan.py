@@ -1785,14 +1785,7 @@ def centre_fallbacks(
     centre = _hubs_centre_id(hubs)
     allowed, _ = precheck(problem)
     stuck = {o.id for o in problem.orders if o.depot not in (None, centre) and o.id not in allowed}
-    if not stuck:
-        return frozenset()
-    moved = replace(
-        problem,
-        orders=tuple(replace(o, depot=centre) if o.id in stuck else o for o in problem.orders),
-    )
-    allowed_at_centre, _ = precheck(moved)
-    return frozenset(stuck & set(allowed_at_centre))
+    return frozenset(stuck & _servable_from(problem, stuck, centre))
 
 
 def unservable_deliveries(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> frozenset[str]:
@@ -1819,14 +1812,19 @@ def unservable_deliveries(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> frozens
         for o in problem.orders
         if o.kind == "delivery" and o.depot not in (None, centre) and o.id in fixed
     }
-    if not at_hub:
-        return frozenset()
+    return frozenset(at_hub - _servable_from(problem, at_hub, centre))
+
+
+def _servable_from(problem: RoutingProblem, ids: set[str], depot: str) -> set[str]:
+    """Which of the orders ``ids`` a vehicle of ``depot`` can serve alone (:func:`precheck`)."""
+    if not ids:
+        return set()
     moved = replace(
         problem,
-        orders=tuple(replace(o, depot=centre) if o.id in at_hub else o for o in problem.orders),
+        orders=tuple(replace(o, depot=depot) if o.id in ids else o for o in problem.orders),
     )
-    allowed_at_centre, _ = precheck(moved)
-    return frozenset(at_hub - set(allowed_at_centre))
+    allowed, _ = precheck(moved)
+    return set(allowed) & ids
 
 
 def route_plan(
