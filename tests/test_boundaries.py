@@ -455,6 +455,15 @@ def test_outline_crs_messages_name_the_option_and_the_regions_crs(
         county_outline(helsinki, path=degrees, crs="EPSG:3067")
     assert err.value.message.endswith("the coordinates are not in the CRS EPSG:3067 given for them")
     assert "not this county's outline" not in str(err.value)
+    # bb22 D2: lon/lat given as web-mercator metres land near (0, 0); the given CRS is wrong, not
+    # the region's projected_crs (which the message had told the user to change)
+    lonlat = tmp_path / "lonlat.geojson"
+    gpd.GeoDataFrame(geometry=[box(119.0, 28.4, 119.5, 28.8)], crs="EPSG:4326").to_file(lonlat)
+    with pytest.raises(DataError) as err:
+        county_outline(region, path=lonlat, crs="EPSG:3857")
+    assert err.value.message.endswith("the coordinates are not in the CRS EPSG:3857 given for them")
+    assert "far from the county centre" in err.value.message
+    assert "projected_crs =" not in str(err.value.hint)
     empty = tmp_path / "empty.geojson"
     empty.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
     with pytest.raises(DataError, match="has no features") as err:

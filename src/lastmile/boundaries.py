@@ -813,6 +813,27 @@ def county_outline(
         (another county's or a prefecture's outline, or the wrong CRS).
     """
     outline = _find_outline(region, path, crs, reference_dir, cache)
+    given = crs if path is not None else region.outline_crs if region.outline_path else None
+    option = OUTLINE_CRS_OPTION if path is not None else "[region.outline] crs"
+
+    def wrong_crs(found: str) -> DataError:
+        return DataError(
+            f"county outline {outline.origin}: {found}: the coordinates are not in the CRS "
+            + (f"{given} given for them" if given else "the file declares"),
+            f"give the file's real CRS with {option}, e.g. {crs_examples(region)}",
+        )
+
+    centre = region.county_centre
+    if outline.source == "file" and not outline.geometry.is_empty:
+        # an outline far from the region's own county centre was read in a wrong CRS: say so,
+        # not that the region's projected_crs misses it (bb22 D2: EPSG:3857 given for lon/lat)
+        west, south, east, north = outline.geometry.bounds
+        m = OUTLINE_CENTRE_MARGIN_DEG
+        if not (west - m <= centre.lon <= east + m and south - m <= centre.lat <= north + m):
+            raise wrong_crs(
+                f"it lies at lon {west:.2f}..{east:.2f}, lat {south:.2f}..{north:.2f}, far from "
+                f"the county centre {centre.name} (lon {centre.lon:.2f}, lat {centre.lat:.2f})"
+            )
     check_projected_crs(region, outline.geometry)
     if region.area_km2 > 0:
         area = outline.area_km2(region.projected_crs)
@@ -820,14 +841,9 @@ def county_outline(
         if outline.source == "file" and not 1e-3 <= ratio <= 1e3:
             # no county is a thousandth or a thousand times another: degrees read as metres or
             # metres as degrees, a CRS that is not the file's (bb21 D4)
-            given = crs if path is not None else region.outline_crs if region.outline_path else None
-            option = OUTLINE_CRS_OPTION if path is not None else "[region.outline] crs"
-            raise DataError(
-                f"county outline {outline.origin}: {_km2(area)}, {ratio:.2g} times the "
-                f"published area of {region.name} ({_km2(region.area_km2)}): the coordinates "
-                f"are not in the CRS "
-                + (f"{given} given for them" if given else "the file declares"),
-                f"give the file's real CRS with {option}, e.g. {crs_examples(region)}",
+            raise wrong_crs(
+                f"{_km2(area)}, {ratio:.2g} times the published area of {region.name} "
+                f"({_km2(region.area_km2)})"
             )
         if not 1 / OUTLINE_AREA_TOLERANCE <= ratio <= OUTLINE_AREA_TOLERANCE:
             raise DataError(
@@ -844,6 +860,10 @@ def _km2(area: float) -> str:
     """An area for a message: a decimal below 10 km² (2.58 and 3.43 both printed "3 km²")."""
     return f"{area:,.1f} km²" if area < 10 else f"{area:,.0f} km²"
 
+
+#: how far (degrees) the county centre may lie outside an outline file's bounds before the file
+#: is taken to be in another CRS than the one given for it
+OUTLINE_CENTRE_MARGIN_DEG = 1.0
 
 #: how far (degrees) a region may lie outside its ``projected_crs``'s area of use: a county
 #: across a UTM zone border is measured in one zone (about 1 % off in area at 3° beyond it)
