@@ -205,6 +205,12 @@ def test_orders_file_roundtrip_and_errors(tmp_path: Path) -> None:
     b = with_cold_chain_limits(read_orders(f), ColdChainLimits(7200, 14400, 14400))
     assert list(b["service_s"]) == [300, 300] and list(b["tw_end_s"].fillna(-1)) == [37_800, -1]
     assert b["tw_start_s"].isna().all() and list(b["max_in_vehicle_s"]) == [14_400, 2730]
+    # bb22 D1: empty service_min / product_class cells take the defaults a missing column has
+    f.write_text("id,kind,lon,lat,parcels,kg,product_class,service_min\n"
+                 "C1,delivery,119.2,28.5,2,4,,\nC2,pickup,119.2,28.5,0,5,tea,7\n",
+                 encoding="utf-8")  # fmt: skip
+    c = read_orders(f)
+    assert list(c["product_class"]) == ["parcel", "tea"] and list(c["service_s"]) == [300, 420]
     pd.concat([_orders(), _orders()]).to_csv(f, index=False)
     with pytest.raises(InputError, match=r"duplicate order ids \['A1'\]"):
         read_orders(f)

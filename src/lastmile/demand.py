@@ -833,6 +833,9 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
     ):
         if col not in df.columns:
             df[col] = default
+    for col, default in (("product_class", "parcel"), ("service_min", 5)):
+        # an empty cell takes the column's default, as a missing column does (README)
+        df[col] = [default if _is_empty(v) else v for v in df[col]]
     df["id"] = id_text(df["id"])
     # an empty cell is read as NaN (CSV) or None (GeoJSON): both are "no village", written ""
     df["village"] = id_text(df["village"])
