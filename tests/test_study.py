@@ -332,6 +332,27 @@ def test_compare_plans_tells_two_road_network_files_of_one_name_apart(
                cmp.warnings)  # fmt: skip
 
 
+def test_one_orders_file_on_two_road_networks_is_one_order_day(
+    plan_dirs: dict[str, Path], tmp_path: Path
+) -> None:
+    """bb22 D6: two plans of one orders file on two road-network files were said to route
+    'different order days' (generated-day advice); the network decides a generated day's
+    orders, not an orders file's: the same orders are compared, the network warning stays."""
+    folders = []
+    for name, sha in (("fileA", "a" * 64), ("fileB", "b" * 64)):
+        d = tmp_path / name
+        shutil.copytree(plan_dirs["a"], d)
+        man = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+        man["inputs"]["orders"] = {"path": "orders.csv", "sha256": "c" * 64}
+        man["inputs"]["osm"]["sha256"] = sha
+        (d / "manifest.json").write_text(json.dumps(man), encoding="utf-8")
+        folders.append(d)
+    cmp = compare_plan_dirs(*folders)
+    assert cmp.warnings[0].startswith("A and B come from different road networks")
+    assert not any("different order days" in w for w in cmp.warnings), cmp.warnings
+    assert "## Parcel lead time over the" in cmp.markdown
+
+
 def test_compare_plans_refuses_a_plan_folder_without_kpis(
     plan_dirs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -310,9 +310,13 @@ def _order_day(manifest: Mapping[str, Any]) -> dict[str, Any]:
         "orders file": orders[:12] if orders else "none (generated)",
         "villages file": sha("villages") or "none",
         "demand settings": (manifest.get("region_config") or {}).get("demand"),
-        # the label names the file, not its contents: two extracts of one name and date differ
+        # a generated day's villages (hence its orders) come from the road network; an orders
+        # file's orders do not (bb22 D6: two networks, one orders file, "different order days").
+        # The label names the file, not its contents: two extracts of one name and date differ
         # by their hash (bb21 D19); a manifest without it (an Overpass download) has the label
-        "road network": manifest.get("data_source")
+        "road network": "(orders file)"
+        if orders is not None
+        else manifest.get("data_source")
         if osm is None
         else f"{manifest.get('data_source')} (sha256 {osm[:12]})",
         # which villages exist (hence which orders): recorded since session 10, None before
