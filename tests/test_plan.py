@@ -782,6 +782,31 @@ def test_an_order_no_vehicle_can_carry_does_not_ride_the_trunk(result: PlanResul
     assert planned.validation.ok, planned.validation.summary()
 
 
+def test_a_delivery_whose_window_closes_before_the_cutoff_does_not_ride_the_trunk(
+    result: PlanResult,
+) -> None:
+    """bb22 D7: a delivery whose window had closed before the 07:00 cut-off (no van leaves
+    before it) was reported infeasible but its parcels still rode the morning trunk."""
+    inputs, hubs = result.inputs, result.placement.hubs
+    supply, _ = supply_hubs(inputs, hubs)
+    centre = str(hubs["id"].iloc[0])
+    problem = day_problem(inputs, hubs, supply=supply)
+    late = next(o for o in problem.orders if o.kind == "delivery" and o.depot not in (None, centre))
+    orders = inputs.orders.copy()
+    at = orders["id"].astype(str) == late.id
+    cutoff = inputs.region.trunk.cutoff_s
+    orders.loc[at, "tw_start_s"] = cutoff - 3600
+    orders.loc[at, "tw_end_s"] = cutoff - 1800
+    early = replace(inputs, orders=orders)
+    assert unservable_deliveries(early, hubs) == {late.id}
+    planned, morning, _ = route_plan(early, result.placement)
+    carried = sum(q.quantity.get("parcels", 0) for q in morning.problem.orders)
+    normal = sum(q.quantity.get("parcels", 0) for q in result.morning.problem.orders)
+    assert carried == normal - int(inputs.orders.set_index("id").at[late.id, "parcels"])
+    why = planned.unassigned.set_index("order_id").loc[late.id]
+    assert (why["reason"], why["binding"]) == ("infeasible", "time_window")
+
+
 def test_a_hub_serves_no_delivery_whose_parcel_the_trunk_did_not_bring(
     result: PlanResult,
 ) -> None:

@@ -1805,8 +1805,17 @@ def unservable_deliveries(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> frozens
         ready_s={centre: inputs.region.trunk.cutoff_s}, order_depot=_catchment_pins(inputs, hubs)
     )
     problem = day_problem(inputs, hubs, supply=supply)
+    by_id = {o.id: o for o in problem.orders}
     _, dropped = precheck(problem)
     fixed = {u.order_id for u in dropped if u.binding in DEPARTURE_FREE_BINDINGS}
+    # a window closed before the cut-off, when the first vans (the centre's) leave, is missed
+    # whenever a hub's vans leave too (bb22 D7: 123 parcels rode the trunk for nobody)
+    cutoff = inputs.region.trunk.cutoff_s
+    fixed |= {
+        u.order_id
+        for u, o in ((u, by_id[u.order_id]) for u in dropped if u.binding == "time_window")
+        if o.time_window is not None and o.time_window[1] < cutoff
+    }
     at_hub = {
         o.id
         for o in problem.orders
