@@ -353,6 +353,24 @@ def test_one_orders_file_on_two_road_networks_is_one_order_day(
     assert "## Parcel lead time over the" in cmp.markdown
 
 
+def test_plans_on_two_networks_without_common_villages_are_told_so(
+    plan_dirs: dict[str, Path], tmp_path: Path
+) -> None:
+    """bb22 D3: plans on two stand-in scales share no village; the message said to 'compare
+    plans of the same region', though both were Suichang: the road networks differ."""
+    b = tmp_path / "otherScale"
+    shutil.copytree(plan_dirs["a"], b)
+    kpis = json.loads((b / "kpis.json").read_text(encoding="utf-8"))
+    kpis["data_source"] = "synthetic stand-in, scale 0.5"
+    (b / "kpis.json").write_text(json.dumps(kpis), encoding="utf-8")
+    table = pd.read_csv(b / "assignments.csv", dtype={"village": str})
+    table["village"] = "other-" + table["village"]
+    table.to_csv(b / "assignments.csv", index=False)
+    with pytest.raises(InputError, match="they come from different road networks") as err:
+        compare_plan_dirs(plan_dirs["a"], b)
+    assert "stand-in scale" in str(err.value.hint)
+
+
 def test_compare_plans_refuses_a_plan_folder_without_kpis(
     plan_dirs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

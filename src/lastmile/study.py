@@ -461,6 +461,12 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
         vb[["village", "minutes_after"]], on="village", suffixes=("_a", "_b"), how="inner"
     )
     if merged.empty:
+        if network != networks[0]:  # bb22 D3: two stand-in scales have different villages
+            raise InputError(
+                f"{a} and {b} share no village ids: they come from different road networks "
+                f"({network}), whose villages differ",
+                "compare plans made on the same road network (and stand-in scale)",
+            )
         raise InputError(f"{a} and {b} share no village ids", "compare plans of the same region")
     merged = merged.rename(columns={"minutes_after_a": "minutes_a", "minutes_after_b": "minutes_b"})
     # a village without a road path from an open facility has no time (NaN): reported, not compared
