@@ -356,6 +356,11 @@ def _name_junctions(
     return junctions.assign(name=names)
 
 
+#: an order routed from a road node farther than this (metres, within ``max_snap_m``) is named
+#: in a warning: the walk or drive from the road to the point is in no route
+SNAP_WARNING_M = 500.0
+
+
 def prepare(
     scenario: Scenario,
     *,
@@ -484,6 +489,15 @@ def prepare(
     )
     ogdf, o_far = _snap(net, ogdf, region.max_snap_m)
     ogdf["too_far"] = o_far.to_numpy()
+    loose = ogdf[~o_far.to_numpy() & (ogdf["snap_m"] > SNAP_WARNING_M).to_numpy()]
+    if len(loose):  # routed, but from a road node no route reaches the point from (bb21 D10)
+        worst = loose.loc[loose["snap_m"].idxmax()]
+        warnings.append(
+            f"{len(loose)} order(s) lie more than {SNAP_WARNING_M:.0f} m from the road node they "
+            f"are routed from (up to {worst['snap_m']:.0f} m, order {worst['id']}): that gap is "
+            "in no route's km or time; check their lon/lat, or the extract's roads near them "
+            "(orders.csv snap_m)"
+        )
     timings["demand_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
