@@ -780,52 +780,38 @@ def _with_trunk(inputs: PlanInputs, **changes: object) -> PlanInputs:
     return replace(inputs, scenario=replace(inputs.scenario, region=replace(region, trunk=trunk)))
 
 
-def test_an_order_no_vehicle_can_carry_does_not_ride_the_trunk(result: PlanResult) -> None:
+@pytest.mark.parametrize("binding", ["capacity", "time_window"])
+def test_a_delivery_no_van_can_serve_whenever_it_leaves_does_not_ride_the_trunk(
+    result: PlanResult, binding: str
+) -> None:
     """bb20 D5: a delivery of 100,000 parcels (infeasible: no vehicle takes it in one trip) was
     loaded on the morning trunk, four trucks hauled what they could to its hub, the rest made
-    the hub 'not reached', and the warning asked for more trunk vehicles."""
+    the hub 'not reached', and the warning asked for more trunk vehicles. bb22 D7: one whose
+    window had closed before the 07:00 cut-off (no van leaves before it) rode the trunk too."""
     inputs, hubs = result.inputs, result.placement.hubs
     supply, _ = supply_hubs(inputs, hubs)
     centre = str(hubs["id"].iloc[0])
     problem = day_problem(inputs, hubs, supply=supply)
-    big = next(o for o in problem.orders if o.kind == "delivery" and o.depot not in (None, centre))
+    order = next(
+        o for o in problem.orders if o.kind == "delivery" and o.depot not in (None, centre)
+    )
     orders = inputs.orders.copy()
-    orders.loc[orders["id"].astype(str) == big.id, "parcels"] = 100_000
-    heavy = replace(inputs, orders=orders)
-    assert unservable_deliveries(heavy, hubs) == {big.id}
-    planned, morning, _ = route_plan(heavy, result.placement)
+    at = orders["id"].astype(str) == order.id
+    if binding == "capacity":
+        orders.loc[at, "parcels"] = 100_000
+    else:
+        orders.loc[at, "tw_start_s"] = inputs.region.trunk.cutoff_s - 3600
+        orders.loc[at, "tw_end_s"] = inputs.region.trunk.cutoff_s - 1800
+    changed = replace(inputs, orders=orders)
+    assert unservable_deliveries(changed, hubs) == {order.id}
+    planned, morning, _ = route_plan(changed, result.placement)
     carried = sum(q.quantity.get("parcels", 0) for q in morning.problem.orders)
     normal = sum(q.quantity.get("parcels", 0) for q in result.morning.problem.orders)
-    assert carried == normal - int(inputs.orders.set_index("id").at[big.id, "parcels"])
+    assert carried == normal - int(inputs.orders.set_index("id").at[order.id, "parcels"])
     assert not morning.solution.unassigned  # every hub reached: no "not reached" warning
-    why = planned.unassigned.set_index("order_id").loc[big.id]
-    assert (why["reason"], why["binding"]) == ("infeasible", "capacity")
+    why = planned.unassigned.set_index("order_id").loc[order.id]
+    assert (why["reason"], why["binding"]) == ("infeasible", binding)
     assert planned.validation.ok, planned.validation.summary()
-
-
-def test_a_delivery_whose_window_closes_before_the_cutoff_does_not_ride_the_trunk(
-    result: PlanResult,
-) -> None:
-    """bb22 D7: a delivery whose window had closed before the 07:00 cut-off (no van leaves
-    before it) was reported infeasible but its parcels still rode the morning trunk."""
-    inputs, hubs = result.inputs, result.placement.hubs
-    supply, _ = supply_hubs(inputs, hubs)
-    centre = str(hubs["id"].iloc[0])
-    problem = day_problem(inputs, hubs, supply=supply)
-    late = next(o for o in problem.orders if o.kind == "delivery" and o.depot not in (None, centre))
-    orders = inputs.orders.copy()
-    at = orders["id"].astype(str) == late.id
-    cutoff = inputs.region.trunk.cutoff_s
-    orders.loc[at, "tw_start_s"] = cutoff - 3600
-    orders.loc[at, "tw_end_s"] = cutoff - 1800
-    early = replace(inputs, orders=orders)
-    assert unservable_deliveries(early, hubs) == {late.id}
-    planned, morning, _ = route_plan(early, result.placement)
-    carried = sum(q.quantity.get("parcels", 0) for q in morning.problem.orders)
-    normal = sum(q.quantity.get("parcels", 0) for q in result.morning.problem.orders)
-    assert carried == normal - int(inputs.orders.set_index("id").at[late.id, "parcels"])
-    why = planned.unassigned.set_index("order_id").loc[late.id]
-    assert (why["reason"], why["binding"]) == ("infeasible", "time_window")
 
 
 def test_a_hub_serves_no_delivery_whose_parcel_the_trunk_did_not_bring(
