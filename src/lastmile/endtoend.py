@@ -33,7 +33,8 @@ import pandas as pd
 
 from lastmile.routing import INFEASIBLE, RoutingProblem, RoutingSolution
 from lastmile.study import weighted_quantile
-from lastmile.trunk import TrunkRun, hub_of
+from lastmile.trunk import TrunkRun
+from lastmile.validate import hub_of
 
 DAY_S = 86_400
 

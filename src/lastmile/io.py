@@ -361,22 +361,13 @@ def is_coordinate_column(name: Any) -> bool:
     return key in _COORDINATE_NAMES or key.endswith(_COORDINATE_SUFFIXES)
 
 
-def _coordinate_text(value: Any) -> str | None:
-    """A coordinate with at most :data:`COORDINATE_DECIMALS` decimals, trailing zeros dropped."""
-    import numpy as np
-
-    if value is None or not np.isfinite(value):
-        return None
-    # + 0.0: a coordinate that rounds to -0 is written as 0, as the WKT writes it
-    return np.format_float_positional(round(float(value), COORDINATE_DECIMALS) + 0.0, trim="-")
-
-
 def _decimal_text(value: Any, places: int) -> str | None:
     """A number with at most ``places`` decimals, trailing zeros dropped (NaN: empty)."""
     import numpy as np
 
     if value is None or not np.isfinite(value):
         return None
+    # + 0.0: a value that rounds to -0 is written as 0 (a coordinate: as the WKT writes it)
     return np.format_float_positional(round(float(value), places) + 0.0, trim="-")
 
 
@@ -399,11 +390,11 @@ def write_csv(target: str | Path, df: Any, decimals: Mapping[str, int] | None = 
         frame[geom] = df.geometry.to_wkt(rounding_precision=COORDINATE_DECIMALS)
     places = dict(decimals or {})
     for col in frame.columns:
-        if is_coordinate_column(col) and pd.api.types.is_float_dtype(frame[col]):
-            frame[col] = frame[col].map(_coordinate_text).astype(object)
-        elif col in places and pd.api.types.is_float_dtype(frame[col]):
-            frame[col] = frame[col].map(functools.partial(_decimal_text, places=places[col]))
-            frame[col] = frame[col].astype(object)
+        if not pd.api.types.is_float_dtype(frame[col]):
+            continue
+        n = COORDINATE_DECIMALS if is_coordinate_column(col) else places.get(col)
+        if n is not None:
+            frame[col] = frame[col].map(functools.partial(_decimal_text, places=n)).astype(object)
     with atomic_path(target) as tmp:
         frame.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n", float_format="%.6g")
     return Path(target)

@@ -103,14 +103,13 @@ from lastmile.study import AccessStudy, access_study, kpi_coverage
 from lastmile.trunk import (
     TrunkRun,
     catchments,
-    hub_of,
     hub_ready_times,
     pin_orders,
     route_trunk,
     trunk_problem,
     trunk_vehicle,
 )
-from lastmile.validate import ValidationReport, supply_violations, validate_routes
+from lastmile.validate import ValidationReport, hub_of, supply_violations, validate_routes
 
 Progress = Callable[[str], None]
 
@@ -618,10 +617,8 @@ def _check_room_for_hubs(inputs: PlanInputs, p: int, excluded: Sequence[str] = (
     no hub.
     """
     plan, region = inputs.scenario.plan, inputs.region
-    fac = inputs.facilities.drop(index=inputs.facilities.index[inputs.centre_row])
-    fac = fac[~fac["id"].isin(list(excluded))]
-    per_township = fac.groupby("township").size()
-    fit = int(np.minimum(per_township, plan.max_per_township).sum())
+    per_township = _candidates_per_township(inputs, excluded)
+    fit = most_new_hubs(inputs, excluded)
     if p <= fit:
         return
     centre_town = region.county_centre.township
@@ -653,11 +650,19 @@ def _check_room_for_hubs(inputs: PlanInputs, p: int, excluded: Sequence[str] = (
     )
 
 
-def most_new_hubs(inputs: PlanInputs) -> int:
+def _candidates_per_township(inputs: PlanInputs, excluded: Sequence[str] = ()) -> pd.Series:
+    """Candidate hub sites per township code (the county centre's own site and ``excluded``
+    sites aside); townships without one are absent."""
+    fac = inputs.facilities.drop(index=inputs.facilities.index[inputs.centre_row])
+    counts: pd.Series = fac[~fac["id"].isin(list(excluded))].groupby("township").size()
+    return counts
+
+
+def most_new_hubs(inputs: PlanInputs, excluded: Sequence[str] = ()) -> int:
     """The most new hubs the candidate sites allow: ``max_per_township`` per township that has
-    candidates (the county centre's own site aside); a larger p is infeasible."""
-    candidates = inputs.facilities.drop(index=inputs.facilities.index[inputs.centre_row])
-    per_township = candidates.groupby("township").size()
+    candidates (the county centre's own site and ``excluded`` sites aside); a larger p is
+    infeasible."""
+    per_township = _candidates_per_township(inputs, excluded)
     return int(np.minimum(per_township, inputs.scenario.plan.max_per_township).sum())
 
 
@@ -1810,8 +1815,9 @@ def unservable_deliveries(inputs: PlanInputs, hubs: gpd.GeoDataFrame) -> frozens
     (:data:`lastmile.routing.DEPARTURE_FREE_BINDINGS`: 100,000 parcels fit no vehicle) and the
     centre, whose vans leave at the cut-off in every supply, cannot serve them either. They are
     ``infeasible`` whatever the trunk does, so it does not carry them (bb20 D5: four trucks
-    hauled such an order to its hub, left the hub 'not reached' and asked for more trucks). An
-    order its hub misses by a time window still rides the trunk: the trunk's arrival decides
+    hauled such an order to its hub, left the hub 'not reached' and asked for more trucks); nor
+    does one whose window closes before the cut-off, when the first vans leave (bb22 D7). An
+    order its hub misses by a later window still rides the trunk: the trunk's arrival decides
     whether the hub's vans make it (bb20 D12).
     """
     centre = _hubs_centre_id(hubs)

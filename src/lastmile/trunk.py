@@ -44,7 +44,7 @@ from lastmile.routing import (
     solve,
     vehicles_of,
 )
-from lastmile.validate import TRUNK_PART, ValidationReport, validate_routes
+from lastmile.validate import TRUNK_PART, ValidationReport, hub_of, validate_routes
 
 #: Separator between a hub id and the part number of a split trunk stop (the validator's
 #: :func:`~lastmile.validate.supply_violations` reads stop ids the same way).
@@ -85,11 +85,6 @@ class TrunkRun:
         stops.insert(0, "run", self.kind)
         stops.insert(2, "hub", [hub_of(o) for o in stops["order_id"].astype(str)])
         return stops
-
-
-def hub_of(order_id: str) -> str:
-    """The hub id of a trunk stop id (``hub#2`` -> ``hub``)."""
-    return order_id.split(PART)[0]
 
 
 def trunk_vehicle(

@@ -380,6 +380,11 @@ def _alone(problem: RoutingProblem, o: Order) -> list[str]:
 TRUNK_PART = "#"
 
 
+def hub_of(stop_id: str) -> str:
+    """The hub id of a trunk stop id (``hub#2`` -> ``hub``)."""
+    return stop_id.split(TRUNK_PART)[0]
+
+
 def supply_violations(
     day: RoutingProblem,
     day_solution: RoutingSolution,
@@ -408,7 +413,7 @@ def supply_violations(
     brought: dict[str, Counter[str]] = {}
     for r in morning_solution.routes:
         for s in r.stops:
-            hub = s.order_id.split(TRUNK_PART)[0]
+            hub = hub_of(s.order_id)
             arrival[hub] = max(arrival.get(hub, s.start_s), s.start_s)
             o = trunk_orders.get(s.order_id)
             if o is not None:
