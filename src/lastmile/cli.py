@@ -1194,16 +1194,13 @@ def _terminable() -> Iterator[None]:
         yield
         return
     _RECEIVED.clear()
-
-    def terminated(signum: int, frame: FrameType | None) -> None:
-        _RECEIVED.append(signum)
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, terminated)
+    stopping.reset()
+    previous = signal.signal(signal.SIGTERM, _stop_signal)  # no search in this thread: raises
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        stopping.reset()
 
 
 #: the signals that stop a command cleanly: Ctrl-C, and SIGTERM, which `kill`, `timeout`,
