@@ -874,3 +874,50 @@ def test_a_key_without_effect_is_labelled_on_the_tornado(
     lastmile.sweep.plot_tornado(sens, 0.70, tmp_path / "tornado.png")
     notes = [t.get_text() for t in figures[0].axes[0].texts]
     assert notes == ["no effect"]
+
+
+def test_sync_cancel_bug_of_distributed_stays_off_the_terminal(monkeypatch, caplog):
+    """A stop that reaches ``distributed.utils.sync`` before its coroutine has made its future
+    logs a NameError traceback from sync's ``cancel`` (distributed 2026.8.0; CI saw it under
+    test_sigterm_keeps_what_finished_as_ctrl_c_does). The sweep's filter drops that record,
+    and only it."""
+    import asyncio
+    import logging
+    import threading
+
+    import distributed.utils as dutils
+
+    import lastmile.sweep
+
+    class StoppedEvent(threading.Event):
+        def wait(self, timeout=None):  # the stop arrives at sync's first wait
+            raise KeyboardInterrupt
+
+    runner = dutils.LoopRunner(asynchronous=False)
+    runner.start()
+    try:
+
+        def stop_once():
+            monkeypatch.setattr(dutils.threading, "Event", StoppedEvent)
+            try:
+                with pytest.raises(KeyboardInterrupt):
+                    dutils.sync(runner.loop, asyncio.sleep, 0)
+            finally:
+                monkeypatch.undo()
+            time.sleep(0.3)  # the loop thread runs sync's cancel callback meanwhile
+
+        def tracebacks():
+            return [r for r in caplog.records if r.name == "tornado.application" and r.exc_info]
+
+        with caplog.at_level(logging.ERROR, logger="tornado.application"):
+            stop_once()
+            assert [type(r.exc_info[1]) for r in tracebacks()] == [NameError]  # the bug is real
+            caplog.clear()
+            with lastmile.sweep._without_sync_cancel_bug():
+                stop_once()
+                logging.getLogger("tornado.application").error(
+                    "another failure", exc_info=(NameError, NameError("x"), None)
+                )
+            assert [r.getMessage() for r in tracebacks()] == ["another failure"]
+    finally:
+        runner.stop()

@@ -1413,6 +1413,35 @@ def _cluster_lost(client: Any, exc: BaseException) -> bool:
     return isinstance(exc, cancelled) or getattr(client, "status", "running") != "running"
 
 
+class _SyncCancelBug(logging.Filter):
+    """Drops the one log record of a bug in ``distributed.utils.sync`` (2026.8.0): a Ctrl-C or
+    SIGTERM that arrives before sync's coroutine has made its future makes sync's ``cancel``
+    callback read that unassigned variable, and the ``NameError`` reaches the terminal as a
+    traceback logged by ``tornado.application`` — after the sweep has already stopped cleanly."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, NameError) or exc.__traceback__ is None:
+            return True
+        tb = exc.__traceback__
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+        code = tb.tb_frame.f_code
+        return not (code.co_name == "cancel" and Path(code.co_filename).parts[-2:]
+                    == ("distributed", "utils.py"))  # fmt: skip
+
+
+@contextlib.contextmanager
+def _without_sync_cancel_bug() -> Iterator[None]:
+    """:class:`_SyncCancelBug` on ``tornado.application`` while a sweep's client lives."""
+    logger, bug = logging.getLogger("tornado.application"), _SyncCancelBug()
+    logger.addFilter(bug)
+    try:
+        yield
+    finally:
+        logger.removeFilter(bug)
+
+
 @contextlib.contextmanager
 def _quiet_distributed() -> Iterator[None]:
     """Keep distributed's own error logs (tracebacks of a lost connection) off the terminal
@@ -1510,17 +1539,18 @@ def run_sweep(
     out = Path(out)
     _check_out(sweep, out, resume)
     own_client = None
-    if client is None and scheduler:  # an unreachable scheduler fails before --out is touched
-        client, _ = _client(scheduler, workers)
-        own_client = client
-    try:
-        return _run_sweep(
-            sweep, out, client, workers, resume, keep_plans, reference_dir, cache, log,
-            on_result, progress_bar, t0,
-        )  # fmt: skip
-    finally:
-        if own_client is not None:
-            own_client.close()
+    with _without_sync_cancel_bug():
+        if client is None and scheduler:  # an unreachable scheduler fails before --out is touched
+            client, _ = _client(scheduler, workers)
+            own_client = client
+        try:
+            return _run_sweep(
+                sweep, out, client, workers, resume, keep_plans, reference_dir, cache, log,
+                on_result, progress_bar, t0,
+            )  # fmt: skip
+        finally:
+            if own_client is not None:
+                own_client.close()
 
 
 def _run_sweep(
