@@ -1123,8 +1123,9 @@ def test_disk_full_through_the_api_raises_output_error(
     no_debris(tmp_path)
 
 
-def _plan_child(args: list[str], kill_on: str | None) -> None:
-    """A forked ``lastmile plan``; with ``kill_on``, SIGKILLed while writing that file."""
+def _plan_child(args: list[str], kill_on: str | None, log: str = os.devnull) -> None:
+    """A forked ``lastmile plan``; with ``kill_on``, SIGKILLed while writing that file; its
+    output goes to ``log``."""
     if kill_on is not None:
         real = lastmile_io.atomic_path
 
@@ -1134,12 +1135,14 @@ def _plan_child(args: list[str], kill_on: str | None) -> None:
             return real(target, suffix)
 
         lastmile_io.atomic_path = dying
-    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - the child exits
-    os._exit(main(args))
+    sys.stdout = sys.stderr = open(log, "w")  # noqa: SIM115 - the child exits
+    code = main(args)
+    sys.stderr.flush()
+    os._exit(code)
 
 
-def _fork(args: list[str], kill_on: str | None = None) -> Any:
-    proc = mp.get_context("fork").Process(target=_plan_child, args=(args, kill_on))
+def _fork(args: list[str], kill_on: str | None = None, log: str = os.devnull) -> Any:
+    proc = mp.get_context("fork").Process(target=_plan_child, args=(args, kill_on, log))
     proc.start()
     return proc
 
@@ -1167,13 +1170,50 @@ def test_two_plan_runs_into_the_same_folder(
     previous: tuple[Path, dict[str, bytes]], small_cache: Path
 ) -> None:
     out, before = previous
-    procs = [_fork(plan_args(small_cache, out)) for _ in range(2)]
+    logs = [out.parent / f"run{k}.log" for k in range(2)]
+    procs = [_fork(plan_args(small_cache, out), log=str(log)) for log in logs]
     for p in procs:
         p.join(180)
-    assert [p.exitcode for p in procs] == [0, 0]
+    said = [log.read_text(encoding="utf-8") for log in logs]
+    for log in logs:
+        log.unlink()
+    assert [p.exitcode for p in procs] == [0, 0], said
     assert_complete(out)  # one whole plan, not a mix of two half-written ones
     assert tree(out)["kpis.json"] == before["kpis.json"]
     no_debris(out.parent)
+
+
+def test_the_output_folder_probe_holds_the_swap_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check before a run renames the previous output folder away and back (an immutable
+    folder must fail at once). Done outside the lock of the swaps, a second run started beside
+    the first (same --out) found the folder gone meanwhile, or could not rename its probe back
+    after the first had swapped its output in: exit 2 in test_two_plan_runs_into_the_same_folder
+    (seen once, in a loaded full suite). The probe now runs under that lock."""
+    import fcntl
+
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "manifest.json").write_text("{}", encoding="utf-8")
+    locked_during_rename: list[bool] = []
+    real_rename = os.rename
+
+    def rename(src: Any, dst: Any) -> None:
+        fd = os.open(tmp_path, os.O_RDONLY)  # another run's view of the lock
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            locked_during_rename.append(False)
+        except BlockingIOError:
+            locked_during_rename.append(True)
+        finally:
+            os.close(fd)
+        real_rename(src, dst)
+
+    monkeypatch.setattr(lastmile_io.os, "rename", rename)
+    assert lastmile_io.check_output_dir(target) == target
+    assert locked_during_rename == [True, True]  # away and back, both under the lock
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
 def test_validator_violations_exit_4(

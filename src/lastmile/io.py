@@ -98,12 +98,17 @@ def check_output_dir(target: str | Path) -> Path:
             "give a folder inside it, e.g. --out " + str(target / "plan"),
         )
     if target.is_dir():  # replaced by renaming: an immutable folder must fail now
-        probe = target.parent / f".{target.name}.probe-{os.getpid()}"
-        try:
-            os.rename(target, probe)
-        except OSError as exc:
-            raise _write_failed(target, exc) from exc
-        os.rename(probe, target)
+        # under the lock of the swaps: a run starting beside another (the same --out) found the
+        # folder gone while the other probed it, or could not rename its probe back after the
+        # other swapped its output in (a flaky test_two_plan_runs_into_the_same_folder)
+        with _locked(target.parent):
+            if target.is_dir():
+                probe = target.parent / f".{target.name}.probe-{os.getpid()}"
+                try:
+                    os.rename(target, probe)
+                except OSError as exc:
+                    raise _write_failed(target, exc) from exc
+                os.rename(probe, target)
     # the outputs are staged beside the target: a folder that cannot be written there must fail
     # now, not after the run (probed by creating and removing a hidden folder)
     existing = Path(os.path.abspath(target)).parent
