@@ -476,15 +476,18 @@ def _hub_changes(result: PlanResult) -> list[str]:
     ]
 
 
-#: what depth did to the default Suichang day (BENCHMARKS.md, "The default plan, session 7"):
-#: the routes of every output depend on the search depth, so the summary says how deep it went
+#: what depth did to two Suichang days (BENCHMARKS.md, "Session 10" and "Session 14"): the
+#: routes of every output depend on the search depth, so the summary says how deep it went
 DEPTH_REFERENCE = (
-    "Measured on the default Suichang day (session 10): at the default 80 solutions the "
-    "baseline's km are 7.9 % and the plan's 7.7 % above a 10-minute search, and the hubs' cost "
-    "saving reads 4 points higher than at depth (28.6 % against 24.4 %); 2,000 solutions "
-    "(`routing_time_limit_s = 3600`) come within 0.3 % of it. The 10-minute search is not the "
-    "best known: with larger ruins, 3,000 solutions route the plan 1.9 % shorter still "
-    '(README, "Search"; BENCHMARKS.md, "Session 10" and "Session 13").'
+    "Measured on two generated Suichang days (seed 2026, the default day, and 2027; session "
+    "14): at the default 500 solutions per model the plan's km are 3.0 % and 2.7 % above a long "
+    "search (on the default day a 10-minute search, on the other 2,000 solutions), the "
+    "baseline's 1.0 % and 4.0 %; on the default day the hubs' cost saving reads 25.3 % against "
+    "24.4 % at depth. For figures that must not depend on the depth, set "
+    "`routing_solution_limit = 2000` and `routing_time_limit_s = 3600` (within 0.3 % of the "
+    "10-minute search on the default day). The long searches are not the best known: larger "
+    "ruins routed the default day's hubs 1.9 % shorter still at 3,000 solutions "
+    '(README, "Search"; BENCHMARKS.md, "Session 10", "Session 13" and "Session 14").'
 )
 
 

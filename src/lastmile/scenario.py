@@ -119,8 +119,9 @@ class PlanSettings:
     routing_ruin_visits, routing_ruin_max_sequence
         ``ils``: visits each ruin removes on average, and the longest string of them (OR-Tools'
         SISR ruin; :class:`lastmile.routing.RoutingOptions`). 10 and 10 by default (measured on
-        Solomon and Gehring-Homberger instances); on the county's hub models 40 and 20 searched
-        deeper at 2,000-3,000 solutions (BENCHMARKS.md, "Session 13").
+        Solomon and Gehring-Homberger instances, and on two county days: 40 and 20 routed the
+        hubs shorter on one and longer on the other; BENCHMARKS.md, "Session 13" and "Session
+        14").
     routing_depot_candidates
         ``joint`` mode: the depots (nearest by round trip among those that can serve the order
         alone) the solver may choose from for an order with a loading / unloading node; bounds the
@@ -147,7 +148,7 @@ class PlanSettings:
     candidates_per_township: int | None = None
     location_time_limit_s: float = 60.0
     routing_time_limit_s: float = 300.0
-    routing_solution_limit: int = 80
+    routing_solution_limit: int = 500
     routing_search: str = "ils"
     routing_ruin_visits: int = 10
     routing_ruin_max_sequence: int = 10
@@ -245,7 +246,7 @@ class PlanSettings:
         if self.routing_solution_limit > MAX_SOLUTION_LIMIT:
             raise InputError(
                 f"{where} routing_solution_limit = {self.routing_solution_limit} is too large",
-                f"give at most {MAX_SOLUTION_LIMIT} (2**31 - 1); 80 is the default, 2000 a deep "
+                f"give at most {MAX_SOLUTION_LIMIT} (2**31 - 1); 500 is the default, 2000 a deep "
                 "search",
             )
         if not (math.isfinite(self.delivery_hour_cost) and self.delivery_hour_cost >= 0):
