@@ -480,9 +480,9 @@ def _hub_changes(result: PlanResult) -> list[str]:
 #: routes of every output depend on the search depth, so the summary says how deep it went
 DEPTH_REFERENCE = (
     "Measured on two generated Suichang days (seed 2026, the default day, and 2027; session "
-    "14): at the default 500 solutions per model the plan's km are 3.0 % and 2.7 % above a long "
+    "14): at the default 750 solutions per model the plan's km are 2.0 % and 1.7 % above a long "
     "search (on the default day a 10-minute search, on the other 2,000 solutions), the "
-    "baseline's 1.0 % and 4.0 %; on the default day the hubs' cost saving reads 25.3 % against "
+    "baseline's 0.0 % and 1.9 %; on the default day the hubs' cost saving reads 25.1 % against "
     "24.4 % at depth. For figures that must not depend on the depth, set "
     "`routing_solution_limit = 2000` and `routing_time_limit_s = 3600` (within 0.3 % of the "
     "10-minute search on the default day). The long searches are not the best known: larger "
