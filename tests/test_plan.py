@@ -952,7 +952,7 @@ def test_orders_csv_is_one_table_and_stops_csv_reads_alone(
     ]  # fmt: skip
     joined = stops.merge(orders, on=["scenario", "order_id"], suffixes=("", "_order"))
     assert len(joined) == len(stops) == int(orders["served"].sum())
-    for column in ORDER_INPUT_COLUMNS:
+    for column in (*ORDER_INPUT_COLUMNS, "snap_m"):  # note13: snap_m was in orders.csv only
         pd.testing.assert_series_equal(joined[column], joined[f"{column}_order"], check_names=False)
     assert joined["requires_refrigeration"].any() and joined["kg"].gt(0).all()
     # and the README names them, in that order, for stops.csv

@@ -1124,6 +1124,9 @@ def _geo_frames(
     stops["village"] = [
         str(inputs.orders.iloc[order_row[str(o)]]["village"]) for o in stops["order_id"]
     ]
+    # the gap between the village and the road node its stop is routed to (as in orders.csv)
+    snap_m = inputs.orders["snap_m"].to_numpy(float)
+    stops["snap_m"] = [snap_m[order_row[str(o)]] for o in stops["order_id"]]
     pts = []
     for oid in stops["order_id"].astype(str):
         o = inputs.orders.iloc[order_row[oid]]
