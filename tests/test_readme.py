@@ -109,3 +109,25 @@ def test_environment_table_names_every_variable() -> None:
                 used |= set(re.findall(r"LASTMILE_[A-Z_]+", path.read_text(encoding="utf-8")))
     table = set(re.findall(r"^\| `(\w+)` \|", _section("Environment"), flags=re.M))
     assert used and used <= table, used - table
+
+
+def test_plan_keys_table_gives_each_default_as_the_code_has_it() -> None:
+    """The `[plan]` keys table's default column is what PlanSettings defaults to (session 14
+    raised routing_solution_limit from 80 to 750: README, `config show` and the code must agree).
+    A default of None is documented in words (``unset: ...``, ``the file's own``)."""
+    from dataclasses import fields
+
+    from lastmile.scenario import PlanSettings
+
+    rows = re.findall(r"^\| `(\w+)` \|.*\| ([^|]*) \|$", _section("Configuration"), flags=re.M)
+    documented = {key: cell.strip().strip("`") for key, cell in rows}
+    checked = 0
+    for f in fields(PlanSettings):
+        if f.default is None or f.name not in documented:
+            continue
+        value = f.default
+        text = str(value).lower() if isinstance(value, bool) else f"{value:g}" if isinstance(
+            value, float) else str(value)  # fmt: skip
+        assert documented[f.name] == text, (f.name, documented[f.name], value)
+        checked += 1
+    assert checked >= 20
