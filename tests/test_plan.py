@@ -7,6 +7,7 @@ import math
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -961,3 +962,36 @@ def test_orders_csv_is_one_table_and_stops_csv_reads_alone(
     assert re.findall(r"`(\w+)`", sentence.split("repeats its order's", 1)[1])[:6] == list(
         ORDER_INPUT_COLUMNS
     )
+
+
+def test_two_routing_processes_route_as_one_does(
+    result: PlanResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``routing_processes = 2`` routes the baseline in one worker of a two-process pool and
+    sends the plan's hub models to the pool (session 14: the plan's day is the longer, and its
+    models kept one core busy while the other had finished the baseline). The routes, reasons
+    and trunk runs are those of one process."""
+    import lastmile.plan as plan_module
+
+    waited: list[object] = []
+    real_result_of = plan_module.result_of
+
+    def counting(pending: Any) -> Any:
+        waited.append(pending)
+        return real_result_of(pending)
+
+    monkeypatch.setattr(plan_module, "result_of", counting)
+    inputs, placement = result.inputs, result.placement
+    one = plan_module._route_both(inputs, placement, parallel=False)
+    assert not waited
+    two = plan_module._route_both(inputs, placement, parallel=True)
+    assert len(waited) >= 2  # the baseline, then each hub model sent to the pool
+    (base1, (plan1, morning1, evening1)), (base2, (plan2, morning2, evening2)) = one, two
+    for a, b in ((base1, base2), (plan1, plan2)):
+        assert a.solution.routes == b.solution.routes
+        assert a.solution.unassigned == b.solution.unassigned
+        assert a.validation.ok and b.validation.ok
+    assert morning1.solution.routes == morning2.solution.routes
+    assert (evening1 is None) == (evening2 is None)
+    if evening1 is not None and evening2 is not None:
+        assert evening1.solution.routes == evening2.solution.routes

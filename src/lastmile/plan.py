@@ -24,6 +24,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import Any, cast
 
@@ -786,6 +787,7 @@ def plan_routes(
     supply: DepotSupply | None = None,
     sectors: Mapping[str, str] | None = None,
     fallback_depot: str | None = None,
+    pool: Pool | None = None,
 ) -> RoutePlan:
     """Route one day of orders from ``depots`` (``id`` and ``node`` columns).
 
@@ -804,6 +806,9 @@ def plan_routes(
         A depot that may serve an order pinned elsewhere when its own depot cannot (the plan's
         county centre, :func:`centre_fallbacks`): an ``infeasible`` order's evidence is then the
         best direct trip of both.
+    pool
+        ``per_depot`` mode: route the depots' models in this pool's workers (:func:`_route_both`);
+        the same routes as in this process.
     """
     plan, region = inputs.scenario.plan, inputs.region
     orders = inputs.orders
@@ -816,7 +821,7 @@ def plan_routes(
         depot_candidates=plan.routing_depot_candidates,
     )
     if plan.routing_mode == "per_depot" and n_dep > 1:
-        solution = _solve_per_depot(problem, options, plan.routing_first_solution)
+        solution = _solve_per_depot(problem, options, plan.routing_first_solution, pool)
     elif sectors is not None and n_dep == 1:
         solution = _solve_sectors(problem, options, sectors, plan.routing_first_solution)
     else:
@@ -910,7 +915,10 @@ def _first_solution(n_orders: int, setting: str) -> str:
 
 
 def _solve_per_depot(
-    problem: RoutingProblem, options: RoutingOptions, first_solution: str = "auto"
+    problem: RoutingProblem,
+    options: RoutingOptions,
+    first_solution: str = "auto",
+    pool: Pool | None = None,
 ) -> RoutingSolution:
     """Cluster first, route second: orders go to their nearest depot, each depot routed alone.
 
@@ -919,6 +927,7 @@ def _solve_per_depot(
     goes to the nearest (by round trip) of the depots that can serve it alone; orders no depot can
     serve are reported ``infeasible`` without entering any model. Reasons are recomputed on the
     whole problem. Each depot gets an equal share of the time limit and the full solution limit.
+    With ``pool`` the depots' models are solved in its workers (each search is the same there).
     """
     t0 = time.perf_counter()
     allowed, _ = precheck(problem)
@@ -945,7 +954,16 @@ def _solve_per_depot(
         for i, dep in enumerate(problem.depots) if home[i]
     ]  # fmt: skip
     share = replace(options, time_limit_s=max(1.0, options.time_limit_s / len(problem.depots)))
-    solved = [_solve_part(part, share, first_solution) for part in parts]
+    if pool is None:
+        solved = [_solve_part(part, share, first_solution) for part in parts]
+    else:
+        # the largest models first, so that none starts last on an otherwise idle pool
+        largest_first = sorted(range(len(parts)), key=lambda k: -len(parts[k].orders))
+        pending = {
+            k: pool.apply_async(_solve_part, (parts[k], share, first_solution))
+            for k in largest_first
+        }
+        solved = [result_of(pending[k]) for k in range(len(parts))]
     return _merged(problem, solved, "per depot", t0)
 
 
@@ -1860,9 +1878,10 @@ def _servable_from(problem: RoutingProblem, ids: set[str], depot: str) -> set[st
 
 
 def route_plan(
-    inputs: PlanInputs, placement: Placement
+    inputs: PlanInputs, placement: Placement, pool: Pool | None = None
 ) -> tuple[RoutePlan, TrunkRun, TrunkRun | None]:
-    """The plan's day: the morning trunk run, the hubs' routes, the evening run."""
+    """The plan's day: the morning trunk run, the hubs' routes (in ``pool``'s workers when given:
+    :func:`plan_routes`), the evening run."""
     unservable = unservable_deliveries(inputs, placement.hubs)
     supply, morning = supply_hubs(inputs, placement.hubs, unservable=unservable)
     to_centre = centre_fallbacks(inputs, placement.hubs, supply)
@@ -1874,6 +1893,7 @@ def route_plan(
         "plan",
         supply=supply,
         fallback_depot=_hubs_centre_id(placement.hubs),
+        pool=pool,
     )
     trunk = inputs.region.trunk
     unsupplied = supply_violations(
@@ -1928,8 +1948,11 @@ def _route_both(
 ) -> tuple[RoutePlan, tuple[RoutePlan, TrunkRun, TrunkRun | None]]:
     """Route the baseline and the plan (trunk runs included), side by side where ``fork`` exists.
 
-    OR-Tools routing is single-threaded; the two days are independent, so the baseline runs in a
-    forked process while this one routes the plan. Results are identical to running them in turn,
+    OR-Tools routing is single-threaded; the two days are independent, so the baseline runs in
+    one worker of a two-process pool while this process routes the plan's trunk runs and sends
+    the hubs' models to the pool: the other worker starts on them at once, and the first joins it
+    when the baseline is done (the plan's day is the longer: 64.7 s of CPU against 48.6 at the
+    default depth, BENCHMARKS.md "Session 14"). Results are identical to running them in turn,
     which is what ``parallel=False`` or ``[plan] routing_processes = 1`` does (no fork: inside a
     Dask worker, a daemonic process that cannot fork children).
     """
@@ -1941,9 +1964,9 @@ def _route_both(
         or (os.cpu_count() or 1) < 2
     ):
         return route_baseline(inputs, placement), route_plan(inputs, placement)
-    with fork_pool(1, plan_inputs=inputs, placement=placement) as pool:
+    with fork_pool(2, plan_inputs=inputs, placement=placement) as pool:
         pending = pool.apply_async(_route_baseline_in_child)
-        planned = route_plan(inputs, placement)
+        planned = route_plan(inputs, placement, pool)
         baseline = result_of(pending)
     return baseline, planned
 
