@@ -901,10 +901,12 @@ def test_sync_cancel_bug_of_distributed_stays_off_the_terminal(monkeypatch, capl
             monkeypatch.setattr(dutils.threading, "Event", StoppedEvent)
             try:
                 with pytest.raises(KeyboardInterrupt):
-                    dutils.sync(runner.loop, asyncio.sleep, 0)
+                    # a coroutine that cannot finish before sync waits (with sleep(0) it could,
+                    # on a loaded machine, and sync then returned without waiting: CI saw it)
+                    dutils.sync(runner.loop, asyncio.sleep, 1.0)
             finally:
                 monkeypatch.undo()
-            time.sleep(0.3)  # the loop thread runs sync's cancel callback meanwhile
+            time.sleep(1.3)  # the loop thread runs sync's cancel callback, then the sleep ends
 
         def tracebacks():
             return [r for r in caplog.records if r.name == "tornado.application" and r.exc_info]
