@@ -726,6 +726,11 @@ class Region:
             + ", ".join(f"{t.name} ({t.code})" for t in self.townships),
         )
 
+    @property
+    def township_names(self) -> dict[str, str]:
+        """Township 9-digit code -> Chinese name."""
+        return {t.code: t.name for t in self.townships}
+
     def speed_for(self, highway: str) -> float:
         """Default speed (km/h) for an OSM highway class."""
         return float(self.speeds_kmh.get(highway, self.speeds_kmh["default"]))

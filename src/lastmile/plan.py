@@ -303,7 +303,7 @@ def check_centre_township(region: Region, towns: TownshipBoundaries) -> None:
     found = township_of(point, towns, max_distance_m=0.0).iloc[0]
     if pd.isna(found):
         return
-    names = {t.code: t.name for t in region.townships}
+    names = region.township_names
     raise DataError(
         f"{region.source_file} [county_centre]: lon/lat ({cc.lon}, {cc.lat}) lie in township "
         f"{names.get(str(found), '?')} ({found}), not in its township {cc.township} "
@@ -604,7 +604,7 @@ def place_hubs(
     rows = (centre, *sorted(int(i) for i in result.open_indices if int(i) != centre))
     hubs = fac.iloc[list(rows)].copy()
     hubs["role"] = [CENTRE_ROLE if r == centre else HUB_ROLE for r in rows]
-    names = {t.code: t.name for t in inputs.region.townships}
+    names = inputs.region.township_names
     hubs["township_name"] = hubs["township"].map(names)
     return Placement(hubs.reset_index(drop=True), rows, result, tuple(forced), tuple(excluded))
 
@@ -635,7 +635,7 @@ def _check_room_for_hubs(inputs: PlanInputs, p: int, excluded: Sequence[str] = (
         if empty
         else ""
     )
-    names = {t.code: t.name for t in region.townships}
+    names = region.township_names
     centre_note = (
         f"; the county centre's township {names.get(centre_town, centre_town)} ({centre_town}) "
         "takes none ([plan] exclude_centre_township)"
@@ -677,7 +677,7 @@ def delivery_study(inputs: PlanInputs, open_rows: Sequence[int]) -> AccessStudy:
         inputs.villages["weight"].to_numpy(np.float64),
         before_open=[inputs.centre_row],
         after_open=list(open_rows),
-        township_names={t.code: t.name for t in inputs.region.townships},
+        township_names=inputs.region.township_names,
         reachable=inputs.access.reachable,
     )
 
@@ -1770,7 +1770,7 @@ def order_tables(
     )
     # the baseline has no hubs and no trunk runs: its figures (zeros) keep the keys the same
     none = unallocated_costs(baseline.problem, baseline.solution, centre_id=centre)
-    names = {t.code: t.name for t in inputs.region.townships}
+    names = inputs.region.township_names
     return end_to_end(base, plan, names, {"baseline": none, "plan": idle})
 
 
