@@ -237,14 +237,17 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
 def _staging_prefix(target: Path, pid: int | None = None) -> str:
     """``.NAME.tmp-PID@HOST-``: the staging folder names the process that writes it, so that a
     later run can tell one a killed run left (``kill -9``) from one a running run still fills."""
-    host = re.sub(r"[^A-Za-z0-9-]", "", socket.gethostname())[:32] or "host"
-    return f".{target.name}.tmp-{os.getpid() if pid is None else pid}@{host}-"
+    return f".{target.name}.tmp-{os.getpid() if pid is None else pid}@{_host_tag()}-"
+
+
+def _host_tag() -> str:
+    """This machine's name as staging folders carry it (letters, digits and dashes)."""
+    return re.sub(r"[^A-Za-z0-9-]", "", socket.gethostname())[:32] or "host"
 
 
 def _remove_stale_staging(target: Path) -> None:
     """Delete staging folders beside ``target`` whose process (on this machine) has ended."""
-    mine = _staging_prefix(target, 0).split("0@", 1)[1]  # the host part, as this machine names it
-    pattern = re.compile(rf"^\.{re.escape(target.name)}\.tmp-(\d+)@{re.escape(mine)}")
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.tmp-(\d+)@{re.escape(_host_tag())}-")
     for entry in target.parent.iterdir():
         found = pattern.match(entry.name)
         if found is None or not entry.is_dir() or entry.is_symlink():
