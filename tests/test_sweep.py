@@ -898,15 +898,21 @@ def test_sync_cancel_bug_of_distributed_stays_off_the_terminal(monkeypatch, capl
     try:
 
         def stop_once():
+            # The loop thread is held while sync queues its coroutine and then (on the stop) its
+            # cancel callback, so both run in one loop pass: the coroutine reaches its first yield
+            # and cancel runs before it has bound its future, as when a stop lands early. Without
+            # the hold, a loaded machine could let the coroutine bind it first (CI saw that).
+            held, release = threading.Event(), threading.Event()
+            runner.loop.add_callback(lambda: (held.set(), release.wait(10)))
+            assert held.wait(10)
             monkeypatch.setattr(dutils.threading, "Event", StoppedEvent)
             try:
                 with pytest.raises(KeyboardInterrupt):
-                    # a coroutine that cannot finish before sync waits (with sleep(0) it could,
-                    # on a loaded machine, and sync then returned without waiting: CI saw it)
-                    dutils.sync(runner.loop, asyncio.sleep, 1.0)
+                    dutils.sync(runner.loop, asyncio.sleep, 0.5)
             finally:
                 monkeypatch.undo()
-            time.sleep(1.3)  # the loop thread runs sync's cancel callback, then the sleep ends
+                release.set()
+            time.sleep(0.8)  # the loop thread runs sync's cancel callback, then the sleep ends
 
         def tracebacks():
             return [r for r in caplog.records if r.name == "tornado.application" and r.exc_info]
