@@ -433,6 +433,42 @@ def test_villages_with_lon_and_lat_swapped_are_named_so(tmp_path: Path) -> None:
     )
 
 
+def test_one_village_with_lon_and_lat_swapped_among_good_ones_is_named_so(tmp_path: Path) -> None:
+    """A single row typed the wrong way round was dropped as "outside every township" only; its
+    entry now says where it lies and which township the swapped point falls in."""
+    # Suichang's lat/lon typed the wrong way round: a latitude of 119 is refused by the row
+    f = _csv(tmp_path / "v.csv", "id,name,lon,lat,population\n"
+             "v1,A,119.1,28.5,300\nv2,B,28.5,119.2,200\nv3,C,28.6,119.3,100\n")  # fmt: skip
+    with pytest.raises(InputError) as e:
+        villages_from_file(f, load_region(), _townships())
+    assert (
+        e.value.message
+        == f"{f}: village 'v2' has no valid lon/lat (28.5, 119.2) (and 1 more: 'v3')"
+    )
+    assert e.value.hint == (
+        "lon and lat look exchanged in its row (lat is beyond 90 degrees, lon would be a "
+        "latitude): swap them"
+    )
+    # where both orders are valid degrees (Helsinki: lon 25, lat 60) the row is dropped as outside
+    # every township, and its entry says where the swapped point lies
+    helsinki = gpd.GeoDataFrame(
+        {"code": ["999001001"], "name": ["Kamppi"], "pinyin": ["Kamppi"], "kind": ["town"]},
+        geometry=[box(24.934, 60.162, 24.956, 60.181)],
+        crs="EPSG:4326",
+    )
+    towns = TownshipBoundaries(helsinki, cast(Any, None), "test")
+    _csv(f, "id,name,lon,lat,population\n"
+         "v1,A,24.9364,60.1644,300\nv2,B,60.1775,24.9534,200\nv3,C,10.0,50.0,100\n")  # fmt: skip
+    villages = villages_from_file(f, load_region(), towns)
+    assert list(villages.gdf["id"]) == ["v1"]
+    assert villages.dropped_ids == ("v2", "v3")
+    assert villages.dropped == (
+        "B (v2): at lon 60.1775, lat 24.9534; with lon and lat swapped it would lie in "
+        "Kamppi (999001001): swap them in its row",
+        "C (v3)",  # swapped it lies in no township either: no such advice
+    )
+
+
 def test_negative_population_names_file_village_and_column(tmp_path: Path) -> None:
     region = load_region()
     f = _csv(

@@ -143,7 +143,17 @@ def _finish(gdf: gpd.GeoDataFrame, townships: TownshipBoundaries, source: str) -
     gdf = gdf.copy()
     gdf["township"] = township_of(gdf, townships).to_numpy()
     outside = gdf["township"].isna()
-    dropped = tuple(f"{r.name} ({r.id})" for r in gdf[outside].itertuples())
+    swapped_into = _township_if_swapped(gdf[outside], townships)
+    dropped = tuple(
+        f"{r.name} ({r.id})"
+        + (
+            f": at lon {r.geometry.x:.4f}, lat {r.geometry.y:.4f}; with lon and lat swapped it "
+            f"would lie in {swapped_into[r.Index]}: swap them in its row"
+            if r.Index in swapped_into
+            else ""
+        )
+        for r in gdf[outside].itertuples()
+    )
     dropped_ids = tuple(str(i) for i in gdf.loc[outside, "id"])
     if outside.all():
         _refuse_all_outside(gdf, townships, source)
@@ -158,6 +168,24 @@ def _finish(gdf: gpd.GeoDataFrame, townships: TownshipBoundaries, source: str) -
         dropped,
         dropped_ids,
     )
+
+
+def _township_if_swapped(
+    points: gpd.GeoDataFrame, townships: TownshipBoundaries
+) -> dict[object, str]:
+    """For points outside every township: the township ("name (code)") each would lie in with
+    its lon and lat exchanged, by the points' index; those that would lie in none are left out.
+    One row typed the wrong way round among good ones was only "outside every township"."""
+    x, y = points.geometry.x, points.geometry.y
+    valid = ((y.abs() <= 180) & (x.abs() <= 90)).to_numpy()
+    if not valid.any():
+        return {}
+    swapped = gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy(y[valid], x[valid]), index=points.index[valid], crs="EPSG:4326"
+    )
+    codes = township_of(swapped, townships, max_distance_m=0.0).dropna()
+    names = dict(zip(townships.gdf["code"], townships.gdf["name"], strict=True))
+    return {i: f"{names.get(c, c)} ({c})" for i, c in codes.items()}
 
 
 def _refuse_all_outside(gdf: gpd.GeoDataFrame, townships: TownshipBoundaries, source: str) -> None:
@@ -457,10 +485,20 @@ def villages_from_file(path: str | Path, region: Region, townships: TownshipBoun
     lat = pd.to_numeric(df["lat"], errors="coerce")
     bad_xy = ~(lon.between(-180, 180) & lat.between(-90, 90))  # NaN is not between
     if bad_xy.any():
-        row = df[bad_xy].iloc[0]
+        rows = df[bad_xy]
+        row = rows.iloc[0]
+        more = ""
+        if len(rows) > 1:
+            listed = ", ".join(repr(str(i)) for i in rows["id"].iloc[1:6])
+            more = f" (and {len(rows) - 1} more: {listed}{', ...' if len(rows) > 6 else ''})"
+        # a latitude beyond 90 whose longitude would be a valid latitude: typed the wrong way round
+        exchanged = bool((lat[bad_xy].abs().between(90, 180) & (lon[bad_xy].abs() <= 90)).iloc[0])
         raise InputError(
-            f"{p}: village {row['id']!r} has no valid lon/lat ({row['lon']}, {row['lat']})",
-            "give WGS84 longitude and latitude in degrees",
+            f"{p}: village {row['id']!r} has no valid lon/lat ({row['lon']}, {row['lat']}){more}",
+            "lon and lat look exchanged in its row (lat is beyond 90 degrees, lon would be a "
+            "latitude): swap them"
+            if exchanged
+            else "give WGS84 longitude and latitude in degrees",
         )
     gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs=4326)
     if "id" not in gdf.columns:
