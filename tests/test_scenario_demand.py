@@ -156,6 +156,15 @@ def test_bad_orders_name_the_order(changes: dict[str, object], message: str) -> 
         check_orders(_orders(**changes), "orders.csv")
 
 
+def test_an_order_with_lon_and_lat_exchanged_is_told_to_swap_them() -> None:
+    with pytest.raises(InputError) as e:
+        check_orders(_orders(lon=28.5, lat=119.2), "orders.csv")
+    assert str(e.value.hint).startswith("lon and lat look exchanged in its row")
+    with pytest.raises(InputError) as e:  # beyond any latitude either way: just out of range
+        check_orders(_orders(lon=119.2, lat=128.5), "orders.csv")
+    assert e.value.hint == "give WGS84 longitude and latitude in degrees"
+
+
 @pytest.mark.parametrize(
     ("typed", "message"),
     [

@@ -466,6 +466,19 @@ def _refuse_missing_ids(ids: pd.Series, where: str, what: str) -> None:
         )
 
 
+#: the advice for a point whose lon and lat were typed the wrong way round (:func:`_exchanged`)
+_LON_LAT_HINT = (
+    "lon and lat look exchanged in its row (lat is beyond 90 degrees, lon would be a latitude): "
+    "swap them"
+)
+
+
+def _exchanged(lon: float, lat: float) -> bool:
+    """Whether an out-of-range point reads as lon and lat typed the wrong way round: its latitude
+    is beyond 90 degrees but a valid longitude, and its longitude a valid latitude."""
+    return 90 < abs(lat) <= 180 and abs(lon) <= 90
+
+
 def villages_from_file(path: str | Path, region: Region, townships: TownshipBoundaries) -> Villages:
     """Settlements from a CSV (``id, name, lon, lat[, population]``) or a point layer."""
     p, df = read_point_file(path, "villages", {"id": str, "population": str})
@@ -491,13 +504,10 @@ def villages_from_file(path: str | Path, region: Region, townships: TownshipBoun
         if len(rows) > 1:
             listed = ", ".join(repr(str(i)) for i in rows["id"].iloc[1:6])
             more = f" (and {len(rows) - 1} more: {listed}{', ...' if len(rows) > 6 else ''})"
-        # a latitude beyond 90 whose longitude would be a valid latitude: typed the wrong way round
-        exchanged = bool((lat[bad_xy].abs().between(90, 180) & (lon[bad_xy].abs() <= 90)).iloc[0])
         raise InputError(
             f"{p}: village {row['id']!r} has no valid lon/lat ({row['lon']}, {row['lat']}){more}",
-            "lon and lat look exchanged in its row (lat is beyond 90 degrees, lon would be a "
-            "latitude): swap them"
-            if exchanged
+            _LON_LAT_HINT
+            if _exchanged(float(lon[bad_xy].iloc[0]), float(lat[bad_xy].iloc[0]))
             else "give WGS84 longitude and latitude in degrees",
         )
     gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs=4326)
@@ -907,7 +917,9 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
         if not (-180 <= _number(row["lon"]) <= 180 and -90 <= _number(row["lat"]) <= 90):
             raise InputError(
                 f"{w}: lon/lat ({row['lon']}, {row['lat']}) out of range",
-                "give WGS84 longitude and latitude in degrees",
+                _LON_LAT_HINT
+                if _exchanged(_number(row["lon"]), _number(row["lat"]))
+                else "give WGS84 longitude and latitude in degrees",
             )
         if row["product_class"] not in ("parcel", "produce", "tea"):
             raise InputError(
