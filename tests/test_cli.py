@@ -408,7 +408,12 @@ def test_plan_prints_one_progress_line_per_stage_to_the_last(
     printed = capsys.readouterr()
     assert code == 0, printed.err
     assert progress_steps(printed.out) == [(k, 6) for k in range(1, 7)]
-    assert "] writing outputs (" in printed.out.splitlines()[5]
+    lines = printed.out.splitlines()
+    assert "] writing outputs (" in lines[6]
+    # bb22 D4: the stand-in banner came only after the whole run; now once the inputs are
+    # prepared (before the hubs and the routing), and again with the report
+    banner = [k for k, line in enumerate(lines) if line.startswith("*** synthetic stand-in")]
+    assert banner[0] == 3 and lines[4].startswith("lastmile: [4/6] ") and banner[1] > 6
 
 
 def test_locate_writes_its_folder_whole(
