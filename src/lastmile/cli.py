@@ -72,6 +72,7 @@ from lastmile.plan import (
     plan_on,
     prepare,
     route_days,
+    run_plan,
     township_boundaries,
     trunk_warnings,
 )
@@ -547,12 +548,19 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     scenario = _scenario(args)
     # network, villages, matrix, hubs, routes, [fleet needed,] writing: the last line is N/N
     progress = _Steps(7 if args.fleet_needed else 6)
-    inputs = prepare(
-        scenario, reference_dir=args.reference_data, cache=args.cache_dir, progress=progress
+
+    def banner(inputs: PlanInputs) -> None:  # before the minute of routing, as route's (bb22 D4)
+        if inputs.source.synthetic:
+            print(f"*** {inputs.source.label}: every output made from it says so ***", flush=True)
+
+    result = run_plan(
+        scenario,
+        reference_dir=args.reference_data,
+        cache=args.cache_dir,
+        progress=progress,
+        with_fleet_needed=args.fleet_needed,
+        on_prepared=banner,
     )
-    if inputs.source.synthetic:  # before the minute of routing, as the other commands (bb22 D4)
-        print(f"*** {inputs.source.label}: every output made from it says so ***", flush=True)
-    result = plan_on(inputs, progress=progress, with_fleet_needed=args.fleet_needed)
     progress("writing outputs")
     assets = resolve_map_assets(args.map_assets)
     paths = write_outputs(result, args.out, map_assets=assets)

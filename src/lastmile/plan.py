@@ -2028,6 +2028,7 @@ def run_plan(
     progress: Progress = _quiet,
     with_fleet_needed: bool = False,
     parallel: bool = True,
+    on_prepared: Callable[[PlanInputs], None] | None = None,
 ) -> PlanResult:
     """The whole chain on one scenario.
 
@@ -2039,8 +2040,13 @@ def run_plan(
         Route the baseline and the plan side by side in a forked process (default); ``False``
         runs everything in this process, as :mod:`lastmile.sweep` does inside Dask workers
         (daemonic processes cannot fork). The results are identical either way.
+    on_prepared
+        Called with the prepared inputs before the hubs are placed (the command line says then
+        whether the network is the synthetic stand-in, not a minute later).
     """
     inputs = prepare(scenario, reference_dir=reference_dir, cache=cache, progress=progress)
+    if on_prepared is not None:
+        on_prepared(inputs)
     return plan_on(
         inputs, progress=progress, with_fleet_needed=with_fleet_needed, parallel=parallel
     )
