@@ -56,7 +56,11 @@ def test_swap_hub_by_township_names(plan: lastmile.Plan) -> None:
     assert old["township"] not in set(alt.hubs["township"])
     in_town = plan.candidates.loc[plan.candidates["township"] == old["township"], "id"]
     assert set(alt.excluded) == set(in_town) and old["id"] in alt.excluded
-    assert len(alt.forced) == 1
+    # a one-for-one swap (bb23 D10): the other hubs stay where they were, forced
+    others = set(plan.hubs["id"]) - {old["id"]}
+    assert others <= set(alt.hubs["id"]) and len(set(alt.hubs["id"]) - others) == 1
+    assert set(alt.forced) == set(alt.hubs.loc[alt.hubs["role"] == "new hub", "id"])
+    assert alt.hub_changes[-1].endswith("; kept the other 3 hub(s) where they were")
     # the plan it came from is unchanged (immutable)
     assert old["id"] in set(plan.hubs["id"])
     # without the hub: the location model picks the replacement
@@ -131,8 +135,16 @@ def test_compare_plans_table_and_map(plan: lastmile.Plan) -> None:
     assert all(isinstance(d, float | int) for d in table["difference"].dropna())
     assert table.loc["orders", "difference"] == 0
     # another order day: the comparison says its routed figures are not like for like
-    with pytest.warns(UserWarning, match="route different order days"):
-        lastmile.compare_plans(plan, plan.with_settings(seed=7), labels=("s2026", "s7"))
+    with pytest.warns(UserWarning, match=r"route different order days \(seed 2026 vs 7; "):
+        other_day, _ = lastmile.compare_plans(
+            plan, plan.with_settings(seed=7), labels=("s2026", "s7")
+        )
+    # bb23 D3: the compliance share covers each day's perishable orders: no difference; the
+    # counts keep theirs
+    compliance = other_day.loc["cold_chain.plan.compliance"]
+    assert compliance["difference"] is None or pd.isna(compliance["difference"])
+    counts = other_day.loc["cold_chain.plan.perishable_orders"]
+    assert counts["difference"] == counts["s7"] - counts["s2026"]
 
 
 def test_explore_and_to_folder(plan: lastmile.Plan, tmp_path: Path) -> None:
@@ -278,6 +290,9 @@ def test_compare_plans_refuses_bad_arguments(plan: lastmile.Plan) -> None:
             lastmile.compare_plans(plan, plan, labels=labels)
     with pytest.raises(InputError, match="the two labels are the same"):
         lastmile.compare_plans(plan, plan, labels=("a", "a"))
+    # bb23 D5: the table's own column would have overwritten plan a's
+    with pytest.raises(InputError, match="'difference' is the table's column of b - a"):
+        lastmile.compare_plans(plan, plan, labels=("difference", "b"))
 
 
 def test_other_methods_refuse_bad_arguments(plan: lastmile.Plan, tmp_path: Path) -> None:
@@ -434,7 +449,56 @@ def test_compare_plans_map_shows_each_plans_own_hubs_and_townships(plan: lastmil
     code = str(old["township"])
     assert _pane(dual.m1)[1][code] != _pane(dual.m2)[1][code]
     # swap_hub resolves a township as with_hub does: its most populous settlement (bb15 D1)
-    assert alt.forced == (seat,) and "most populous candidate settlement" in alt.hub_changes[0]
+    assert alt.forced[-1] == seat and "most populous candidate settlement" in alt.hub_changes[0]
+
+
+def test_compare_plans_on_two_road_networks_names_them(plan: lastmile.Plan, tmp_path: Path) -> None:
+    """bb23 D4: two stand-in scales were "different order days (seed 2026 vs 2026)", and the
+    advice "compare access time" led to access-time differences over different settlements."""
+    # the other stand-in goes to a cache of its own: the shared one keeps one stand-in file
+    own = replace(plan, _prepared=replace(plan._source, cache=tmp_path / "cache"))
+    other = own.with_settings(standin_scale=0.12)
+    with pytest.warns(UserWarning) as caught:
+        table, _ = lastmile.compare_plans(plan, other, labels=("a", "b"))
+    (message,) = [str(w.message) for w in caught]
+    assert "a and b come from different road networks (a: synthetic stand-in" in message
+    assert "order days" not in message and "compare access time" not in message
+    assert pd.isna(table.loc["access_time.after.mean_min", "difference"])
+    villages = table.loc["villages"]
+    assert villages["difference"] == villages["b"] - villages["a"] != 0
+
+
+def test_a_hub_change_can_be_undone_by_a_later_one(plan: lastmile.Plan) -> None:
+    """bb23 D2: after without_hub(h), bringing h back (with_hub, or the swap_hub its refusal
+    suggests) was refused as "both forced and excluded": the later change now wins."""
+    hub = plan.hubs.iloc[1]
+    fewer = plan.without_hub(str(hub["id"]))
+    same_town = fewer.hubs[
+        (fewer.hubs["township"] == hub["township"]) & (fewer.hubs["role"] == "new hub")
+    ]
+    if len(same_town):  # its replacement in the same township: swap it back
+        with pytest.raises(InputError, match=r"swap_hub\("):
+            fewer.with_hub(str(hub["id"]))
+        back = fewer.swap_hub(str(same_town["id"].iloc[0]), str(hub["id"]))
+    else:
+        back = fewer.with_hub(str(hub["id"]))
+    assert hub["id"] in set(back.hubs["id"]) and hub["id"] not in back.excluded
+
+
+def test_a_hub_in_the_centres_township_is_refused_with_its_cause(plan: lastmile.Plan) -> None:
+    """bb23 D6: "no candidate site in township '331123001'" and 20 of the ids: the township has
+    sites, excluded by exclude_centre_township; the list now says it is cut."""
+    with pytest.raises(InputError) as e:
+        plan.with_hub("331123001")
+    assert e.value.message == (
+        "township 妙高街道 (331123001) is the county centre's, where no new hub goes ([plan] "
+        "exclude_centre_township = true)"
+    )
+    assert "with_settings(exclude_centre_township=False)" in (e.value.hint or "")
+    with pytest.raises(InputError) as e:
+        plan.with_hub("osm-99")
+    n = len(plan.candidates)
+    assert n > 20 and f", ... (20 of {n}; all in plan.candidates)" in (e.value.hint or "")
 
 
 def test_unknown_site_ids_are_named_as_such(plan: lastmile.Plan) -> None:

@@ -321,20 +321,30 @@ class Plan:
             raise InputError(
                 f"{which!r} is the county centre, which every plan keeps (it is the baseline's "
                 "depot and the trunk runs' origin)",
-                f"name a {what}: {', '.join(map(str, ids[:20]))}",
+                f"name a {what}: {_listed(ids, what)}",
             )
         if which in set(self._source.facilities["id"]):  # a known site, not among these
             raise InputError(
                 f"{which!r} is not a {what} of this plan"
                 + (" (excluded by an earlier change)" if which in self.excluded else ""),
-                f"choose among: {', '.join(map(str, ids[:20]))}",
+                f"choose among: {_listed(ids, what)}",
             )
         township = self._township_code(which, what, ids)
         found = list(among.loc[among["township"] == township, "id"])
         if not found:
+            plan = self._source.scenario.plan
+            centre_code = self._source.region.county_centre.township
+            town = self.region.township(township)
+            if what != HUB_ROLE and township == centre_code and plan.exclude_centre_township:
+                raise InputError(
+                    f"township {town.name} ({town.code}) is the county centre's, where no new hub "
+                    "goes ([plan] exclude_centre_township = true)",
+                    "name another township, or re-plan with "
+                    "with_settings(exclude_centre_township=False) first",
+                )
             raise InputError(
-                f"no {what} in township {which!r}",
-                f"choose among: {', '.join(map(str, ids[:20]))}",
+                f"no {what} in township {town.name} ({town.code})",
+                f"choose among: {_listed(ids, what)}",
             )
         return found
 
@@ -350,7 +360,7 @@ class Plan:
             raise InputError(
                 f"{which!r} is neither a {what} id of this plan nor a township of region "
                 f"{self.region.id!r}{stray}",
-                f"{what} ids: {', '.join(map(str, ids[:20]))}"
+                f"{what} ids: {_listed(ids, what)}"
                 + (f" (this plan's hubs: {', '.join(hubs)})" if what != HUB_ROLE else "")
                 + f"; townships (9-digit code, Chinese name or pinyin): {towns}",
             ) from None
@@ -487,9 +497,16 @@ class Plan:
         return self._derived(forced, excluded, f"with_hub({which!r}): forced {why}")
 
     def swap_hub(self, old: str, new: str) -> Plan:
-        """Re-plan with the hub ``old`` excluded and a hub forced at ``new`` (ids or townships;
-        ``old`` as for :meth:`without_hub`, ``new`` as for :meth:`with_hub`: a township's most
-        populous candidate settlement). The sites, and why, are in :attr:`hub_changes`."""
+        """Re-plan with the hub ``old`` replaced by one at ``new``, the other hubs kept where
+        they are (ids or townships; ``old`` as for :meth:`without_hub`, ``new`` as for
+        :meth:`with_hub`: a township's most populous candidate settlement).
+
+        A one-for-one swap: the other new hubs are forced too, so the before/after of the two
+        plans is the effect of this one change (the location model re-solved freely moved other
+        hubs as well: bb23 D10); :meth:`without_hub` is the change that lets the model re-place.
+        A site an earlier change excluded may be named: the later change wins. The sites, and
+        why, are in :attr:`hub_changes`.
+        """
         _site_arg(old, "old", "swap_hub")
         _site_arg(new, "new", "swap_hub")
         gone = self._removed_sites(old)
@@ -500,9 +517,14 @@ class Plan:
                 f"swap_hub: {new!r} gives the site {site!r}, which {old!r} removes",
                 "name another township or candidate site id for the new hub",
             )
-        excluded = tuple(dict.fromkeys((*self.excluded, *gone)))
-        forced = tuple(dict.fromkeys((*(f for f in self.forced if f not in gone), site)))
-        change = f"swap_hub({old!r}, {new!r}): excluded {', '.join(gone)}; forced {why}"
+        hubs = self.hubs
+        kept = [str(h) for h in hubs.loc[hubs["role"] == HUB_ROLE, "id"] if h not in gone]
+        excluded = tuple(e for e in dict.fromkeys((*self.excluded, *gone)) if e != site)
+        forced = tuple(dict.fromkeys((*(f for f in self.forced if f not in gone), *kept, site)))
+        change = (
+            f"swap_hub({old!r}, {new!r}): excluded {', '.join(gone)}; forced {why}; kept the "
+            f"other {len(kept)} hub(s) where they were"
+        )
         return self._derived(forced, excluded, change)
 
     def _with_region(self, region: Region, change: str) -> Plan:
@@ -627,6 +649,15 @@ class Plan:
         )
 
 
+def _listed(ids: Sequence[str], what: str, most: int = 20) -> str:
+    """Ids for a message: all of them, or the first ``most`` and how many there are in all."""
+    shown = ", ".join(map(str, ids[:most]))
+    if len(ids) <= most:
+        return shown
+    table = "plan.hubs" if what == HUB_ROLE else "plan.candidates"
+    return f"{shown}, ... ({most} of {len(ids)}; all in {table})"
+
+
 def _call(method: str, arguments: Mapping[str, Any]) -> str:
     """``Plan.method(key=value, ...)`` as the manifest records a change made through the API."""
     return f"Plan.{method}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})"
@@ -667,12 +698,22 @@ def compare_plans(
         )
     if labels[0] == labels[1]:
         raise InputError("compare_plans: the two labels are the same", "give two names")
+    if "difference" in labels:  # the table's own column: a plan's column would be overwritten
+        raise InputError(
+            f"compare_plans: labels = {labels!r}: 'difference' is the table's column of b - a",
+            "give the plans other names",
+        )
     labels = (labels[0], labels[1])
     kpis_a, kpis_b = a.kpis, b.kpis  # each a full (deep-copied) kpis.json: computed once
     ka, kb = flatten(kpis_a), flatten(kpis_b)
     ids_a, ids_b = set(a.inputs.orders["id"]), set(b.inputs.orders["id"])
     seeds = (a.inputs.scenario.plan.seed, b.inputs.scenario.plan.seed)
-    same_day = ids_a == ids_b and seeds[0] == seeds[1]
+    networks = (a.inputs.source.label, b.inputs.source.label)
+    keys = (a.inputs.network.cache_key, b.inputs.network.cache_key)
+    same_network = networks[0] == networks[1] and (None in keys or keys[0] == keys[1])
+    same_day = ids_a == ids_b and seeds[0] == seeds[1] and same_network
+    villages_a = frozenset(a.inputs.villages["id"].astype(str))
+    villages_b = frozenset(b.inputs.villages["id"].astype(str))
     orders_a, orders_b = _order_rows(a), _order_rows(b)
     rows = []
     blanked: list[str] = []
@@ -688,6 +729,8 @@ def compare_plans(
             diff = None
         covers_a, covers_b = _orders_of_row(orders_a, key), _orders_of_row(orders_b, key)
         differ = covers_a != covers_b or (covers_a is not None and not same_day)
+        # access times are over each plan's settlements: other settlements, no difference
+        differ |= _section_of(key) == "access_time" and villages_a != villages_b
         if diff is not None and differ and not _is_order_count(key):
             diff = None  # the two figures cover different orders: no difference to take
             blanked.append(key)
@@ -727,12 +770,22 @@ def compare_plans(
         left_townships=la.townships,
         trunk_km={labels[0]: _trunk_km(kpis_a), labels[1]: _trunk_km(kpis_b)},
     )
-    if not same_day:
+    if not same_network:
         warnings.warn(
-            f"compare_plans: {labels[0]} and {labels[1]} route different order days (seed "
-            f"{seeds[0]} vs {seeds[1]}; {len(ids_a - ids_b)} orders only in {labels[0]}, "
-            f"{len(ids_b - ids_a)} only in {labels[1]}): their routed and lead-time figures are "
-            "not like for like; compare access time, or plan both on the same day",
+            f"compare_plans: {labels[0]} and {labels[1]} come from different road networks "
+            f"({labels[0]}: {networks[0]}; {labels[1]}: {networks[1]}"
+            + ("" if networks[0] != networks[1] else ", built from different data")
+            + "): their roads, settlements and orders differ, so only counts keep a difference; "
+            "plan both on the same road network to compare them",
+            stacklevel=2,
+        )
+    elif not same_day:
+        why = f"seed {seeds[0]} vs {seeds[1]}; " if seeds[0] != seeds[1] else ""
+        warnings.warn(
+            f"compare_plans: {labels[0]} and {labels[1]} route different order days ({why}"
+            f"{len(ids_a - ids_b)} orders only in {labels[0]}, {len(ids_b - ids_a)} only in "
+            f"{labels[1]}): their routed, lead-time and cold-chain figures are not like for "
+            "like; compare access time, or plan both on the same day",
             stacklevel=2,
         )
     elif blanked:
@@ -759,8 +812,17 @@ def _is_order_count(key: str) -> bool:
     figure covers, and is kept where the order sets differ."""
     parts = key.split(".")
     return (
-        key == "orders_compared"
-        or parts[-1] in ("orders", "orders_served", "unassigned", "servable_orders")
+        key in ("orders_compared", "villages")
+        or parts[-1]
+        in (
+            "orders",
+            "orders_served",
+            "unassigned",
+            "servable_orders",
+            "perishable_orders",
+            "compliant",
+            "villages_compared",
+        )
         or "unassigned_by_reason" in parts
     )
 
@@ -781,6 +843,8 @@ def _orders_of_row(orders: pd.DataFrame | None, key: str) -> frozenset[str] | No
     if orders is None:
         return None
     section = _section_of(key)
+    if section == "cold_chain":  # every perishable order of the day: the day's orders decide
+        return frozenset(orders["order_id"].astype(str))
     if section in _COMPARED_SECTIONS:
         return frozenset(orders.loc[orders["compared"].astype(bool), "order_id"].astype(str))
     parts = key.split(".")
