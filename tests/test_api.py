@@ -468,6 +468,35 @@ def test_compare_plans_on_two_road_networks_names_them(plan: lastmile.Plan, tmp_
     assert villages["difference"] == villages["b"] - villages["a"] != 0
 
 
+def test_a_plan_whose_tables_were_edited_in_place_refuses_to_write_them(
+    plan: lastmile.Plan, tmp_path: Path
+) -> None:
+    """bb23 D1: a notebook cell that edited plan.result's stops (or dropped orders from
+    plan.inputs.orders) in place made to_folder write files that disagree with kpis.json, or
+    fail with a pandas KeyError; compare_plans compared the edited figures."""
+    plan.to_folder(tmp_path / "first")
+    plan.to_folder(tmp_path / "again")  # writing does not count as an edit
+    edited = replace(plan)  # the same tables (a shallow copy), fingerprinted as made
+    stops = edited.result.planned.stops
+    saved = stops["arrival_s"].copy()
+    stops["arrival_s"] = stops["arrival_s"] / 60
+    try:
+        with pytest.raises(InputError) as e:
+            edited.to_folder(tmp_path / "edited")
+        assert e.value.message.startswith(
+            "to_folder: plan.result.planned.stops was changed in place after the plan was made"
+        )
+        assert "edit a copy" in (e.value.hint or "")
+        assert not (tmp_path / "edited").exists()
+        for call in (lambda: edited.kpis, edited.summary, edited.explore,
+                     lambda: lastmile.compare_plans(plan, edited)):  # fmt: skip
+            with pytest.raises(InputError, match=r"plan\.result\.planned\.stops was changed"):
+                call()
+    finally:
+        stops["arrival_s"] = saved
+    edited.to_folder(tmp_path / "restored")  # the same values again: accepted
+
+
 def test_a_hub_change_can_be_undone_by_a_later_one(plan: lastmile.Plan) -> None:
     """bb23 D2: after without_hub(h), bringing h back (with_hub, or the swap_hub its refusal
     suggests) was refused as "both forced and excluded": the later change now wins."""

@@ -22,6 +22,7 @@ network and travel-time matrices are shared arrays, not copied: do not edit thos
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 import os
@@ -161,8 +162,12 @@ class Plan:
 
     The tables of :attr:`inputs` and :attr:`result` belong to this plan alone: a derived plan
     re-plans from a private copy of the prepared inputs, so editing them in place (a notebook
-    habit) does not change any plan derived later. The road network and the travel-time matrices
-    are shared between plans (not copied: they are large); do not edit their arrays in place.
+    habit) does not change any plan derived later. This plan's own outputs would then disagree
+    with each other (stops.csv against routes.csv and kpis.json): :meth:`to_folder`,
+    :meth:`summary`, :meth:`explore`, :attr:`kpis` and :func:`compare_plans` refuse a plan whose
+    tables were edited in place, naming the table (bb23 D1). The road network and the
+    travel-time matrices are shared between plans (not copied: they are large); do not edit their
+    arrays in place.
     """
 
     result: PlanResult
@@ -173,6 +178,25 @@ class Plan:
     #: the prepared inputs derived plans start from: never handed out (``result.inputs`` is a copy
     #: of their tables), so nothing a caller edits reaches a later plan
     _prepared: PlanInputs | None = field(default=None, repr=False, compare=False)
+    #: a fingerprint of each table of :attr:`result` as made (:func:`_table_prints`)
+    _prints: Mapping[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_prints", _table_prints(self.result))
+
+    def _check_unedited(self, where: str) -> None:
+        """InputError when a table of this plan was edited in place since it was made."""
+        now = _table_prints(self.result)
+        edited = [path for path, print_ in self._prints.items() if now.get(path) != print_]
+        if edited:
+            raise InputError(
+                f"{where}: plan.{edited[0]} was changed in place after the plan was made"
+                + (f" (and {len(edited) - 1} more table(s))" if len(edited) > 1 else "")
+                + ": its outputs would no longer agree with each other (stops.csv, routes.csv "
+                "and kpis.json come from different tables)",
+                "edit a copy (plan.<table>.copy()) in notebook cells; make the plan again (Plan."
+                "load, or the change that made it) to write, compare or map it",
+            )
 
     # ------------------------------------------------------------------ building
 
@@ -285,16 +309,19 @@ class Plan:
     @property
     def kpis(self) -> dict[str, Any]:
         """The figures of ``kpis.json`` (results only; identical run to run)."""
+        self._check_unedited("kpis")
         return self.result.kpis()
 
     def summary(self) -> str:
         """The study as Markdown (the ``summary.md`` of the output folder)."""
+        self._check_unedited("summary")
         return summary_markdown(self.result)
 
     def explore(self, scenario: str = "plan") -> folium.Map:
         """An interactive folium map: ``"plan"`` (centre + hubs) or ``"baseline"``."""
         if not isinstance(scenario, str) or scenario not in ("plan", "baseline"):
             raise InputError(f"explore: unknown scenario {scenario!r}", "use 'plan' or 'baseline'")
+        self._check_unedited("explore")
         return scenario_map(self.result, scenario)
 
     def to_folder(self, out: str | Path, *, map_assets: str = "auto") -> dict[str, Path]:
@@ -307,6 +334,7 @@ class Plan:
                 f"to_folder: unknown map assets mode {map_assets!r}",
                 f"use one of {', '.join(map(repr, MAP_ASSETS_MODES))}",
             )
+        self._check_unedited("to_folder")
         return write_outputs(self.result, out, map_assets=map_assets)
 
     # ------------------------------------------------------------------ changing
@@ -649,6 +677,32 @@ class Plan:
         )
 
 
+def _table_prints(result: PlanResult) -> dict[str, int]:
+    """A fingerprint of every table (DataFrame) the plan's result holds, by its path
+    (``result.planned.stops``): its columns, index and values, geometry left out (WKB of every
+    point and line would cost more than the tables' values; an edit that moves a geometry alone
+    goes unseen). The road network and matrices are arrays, not tables: not covered."""
+    prints: dict[str, int] = {}
+
+    def walk(obj: Any, path: str, depth: int) -> None:
+        if isinstance(obj, pd.DataFrame):
+            values = obj.drop(columns=[c for c in obj.columns if obj[c].dtype == "geometry"])
+            try:
+                hashed = pd.util.hash_pandas_object(values, index=True)
+            except TypeError:  # unhashable cells (lists, dicts): their text
+                hashed = pd.util.hash_pandas_object(values.astype(str), index=True)
+            prints[path] = hash((tuple(map(str, obj.columns)), len(obj), int(hashed.sum())))
+        elif isinstance(obj, Mapping) and depth < 5:
+            for key, value in obj.items():
+                walk(value, f"{path}[{key!r}]", depth + 1)
+        elif dataclasses.is_dataclass(obj) and not isinstance(obj, type) and depth < 5:
+            for f in fields(obj):
+                walk(getattr(obj, f.name), f"{path}.{f.name}", depth + 1)
+
+    walk(result, "result", 0)
+    return prints
+
+
 def _listed(ids: Sequence[str], what: str, most: int = 20) -> str:
     """Ids for a message: all of them, or the first ``most`` and how many there are in all."""
     shown = ", ".join(map(str, ids[:most]))
@@ -687,6 +741,8 @@ def compare_plans(
     """
     _plan_arg(a, "a", "compare_plans")
     _plan_arg(b, "b", "compare_plans")
+    a._check_unedited("compare_plans (a)")
+    b._check_unedited("compare_plans (b)")
     if (
         not isinstance(labels, tuple | list)
         or len(labels) != 2
