@@ -497,6 +497,27 @@ def test_a_plan_whose_tables_were_edited_in_place_refuses_to_write_them(
     edited.to_folder(tmp_path / "restored")  # the same values again: accepted
 
 
+def test_summary_names_the_cold_chain_limits_and_fleet_it_routed_with(
+    plan: lastmile.Plan,
+) -> None:
+    """bb23 D7: two summaries made with other cold-chain limits or fleets read alike but for
+    their numbers; the API's setting changes were in manifest.json only."""
+    default = plan.summary()
+    cold = plan.region.cold_chain
+    assert (
+        f"Limits in vehicle by product class: produce {cold.produce_s / 60:g} min, tea "
+        f"{cold.tea_s / 60:g} min, parcel {cold.parcel_s / 60:g} min" in default
+    )
+    assert "Settings changed through the Python API" not in default
+    changed = plan.with_cold_chain(produce_min=60).with_fleet(van=1).summary()
+    assert "Limits in vehicle by product class: produce 60 min" in changed
+    assert (
+        "Settings changed through the Python API (also in manifest.json): "
+        "Plan.with_cold_chain(produce_min=60); Plan.with_fleet(van=1)." in changed
+    )
+    assert re.search(r"Fleet per depot \(the county centre and each hub\): .*van 1", changed)
+
+
 def test_a_hub_change_can_be_undone_by_a_later_one(plan: lastmile.Plan) -> None:
     """bb23 D2: after without_hub(h), bringing h back (with_hub, or the swap_hub its refusal
     suggests) was refused as "both forced and excluded": the later change now wins."""

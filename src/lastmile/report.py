@@ -338,7 +338,7 @@ def summary_markdown(result: PlanResult) -> str:
             else []
         ),
         *_left_out_markdown(k),
-        *_like_for_like_markdown(k),
+        *_like_for_like_markdown(k, _cold_chain_line(result)),
         "## Access time: road time from the nearest open facility (demand-weighted)",
         "",
         f"Covers {_settlements_phrase(k)}, weighted by its demand; no routed order, no trunk "
@@ -361,6 +361,8 @@ def summary_markdown(result: PlanResult) -> str:
         "",
         markdown_table(result.study.townships),
         "## Routed day (last-mile vehicles only)",
+        "",
+        _fleet_line(result),
         "",
         markdown_table(
             pd.DataFrame(
@@ -461,12 +463,50 @@ def _fleet_needed_markdown(k: Mapping[str, Any]) -> list[str]:
     return ["## Fleet needed to serve every servable order", "", markdown_table(_fleet_table(k))]
 
 
+def _fleet_line(result: PlanResult) -> str:
+    """The fleet the routed days used: vehicles per depot by type (bb23 D7: two plans with other
+    fleets had summaries alike but for their numbers)."""
+    fleet = ", ".join(
+        f"{vt.id} {vt.count_per_depot if isinstance(vt.count_per_depot, int) else 'per depot'}"
+        for vt in result.inputs.region.fleet
+    )
+    return (
+        f"Fleet per depot (the county centre and each hub): {fleet}; the baseline stations all "
+        "of them, and the trunk vehicles, at the county centre."
+    )
+
+
+def _cold_chain_line(result: PlanResult) -> str:
+    """The cold-chain limits the orders were routed under (their source: the region file)."""
+    cold = result.inputs.region.cold_chain
+    return (
+        f"Limits in vehicle by product class: produce {cold.produce_s / 60:g} min, tea "
+        f"{cold.tea_s / 60:g} min, parcel {cold.parcel_s / 60:g} min (region [cold_chain]; an "
+        "orders file's max_in_vehicle_min sets its own orders')."
+    )
+
+
+def _api_settings(result: PlanResult) -> list[str]:
+    """The settings changed through the Python API (``with_cold_chain``, ``with_fleet``), which
+    the region source records."""
+    made = [
+        part for part in result.inputs.region.source_file.split(" + ") if part.startswith("Plan.")
+    ]
+    if not made:
+        return []
+    return [
+        f"Settings changed through the Python API (also in manifest.json): {'; '.join(made)}.",
+        "",
+    ]
+
+
 def _hub_changes(result: PlanResult) -> list[str]:
     """Lines naming the sites a plan changed through the API forces or excludes (none: no lines)."""
     pl = result.placement
     if not pl.forced and not pl.excluded:
-        return []
+        return _api_settings(result)
     return [
+        *_api_settings(result),
         "Hub changes made through the Python API (also in manifest.json): forced "
         f"{', '.join(pl.forced) or 'none'}; excluded {', '.join(pl.excluded) or 'none'}.",
         "",
@@ -511,7 +551,7 @@ def _search_depth_markdown(result: PlanResult, k: dict[str, Any]) -> list[str]:
     ]
 
 
-def _like_for_like_markdown(k: dict[str, Any]) -> list[str]:
+def _like_for_like_markdown(k: dict[str, Any], cold_chain_line: str) -> list[str]:
     if "lead_time" not in k:
         return []
     n = k["orders_compared"]
@@ -536,6 +576,7 @@ def _like_for_like_markdown(k: dict[str, Any]) -> list[str]:
         "",
     ]
     out += ["## Cold-chain compliance over all perishable orders (unserved = not compliant)", ""]
+    out += [cold_chain_line, ""]
     out += [markdown_table(pd.DataFrame([{"": s, **v} for s, v in k["cold_chain"].items()])), ""]
     out += _unserved_markdown(k)
     if "trunk" in k:
