@@ -766,3 +766,26 @@ def test_title_box_legend_and_county_apart_at_800x600(
         assert not _overlap(county_box, legend), shown
         left, top, right, bottom = county_box  # in the window
         assert left >= 0 and top >= 0 and right <= 800 and bottom <= 600
+
+
+@pytest.mark.parametrize(
+    ("m", "path", "message"),
+    [
+        ("notamap", "x.html", "save_map: m = 'notamap' is not a folium map"),
+        (None, "x.html", "save_map: m = None is not a folium map"),
+        (folium.Map(), None, "save_map: path = None is not a file name"),
+        (folium.Map(), "", "save_map: path = '' is not a file name"),
+        (folium.Map(), "maps/", "save_map: path 'maps/' is a folder"),
+        (folium.Map(), ".", "save_map: path '.' is a folder"),
+    ],
+)
+def test_save_map_refuses_what_is_not_a_map_or_a_file_name(
+    m: Any, path: Any, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bb23 D8: a string or None as the map got AttributeError from inside; 'maps/' wrote an
+    HTML file named maps."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as e:
+        save_map(m, path)
+    assert e.value.message == message
+    assert list(tmp_path.iterdir()) == []

@@ -96,6 +96,19 @@ def save_map(
     Path
         ``path``.
     """
+    if not isinstance(m, folium.Map | folium.plugins.DualMap | folium.Figure):
+        raise InputError(
+            f"save_map: m = {m!r:.60} is not a folium map",
+            "give plan.explore(), the map of compare_plans(...), or another folium Map",
+        )
+    if not isinstance(path, str | Path) or not str(path).strip():
+        raise InputError(
+            f"save_map: path = {path!r} is not a file name", "give a file name such as map.html"
+        )
+    if str(path).endswith(("/", "\\")) or Path(path).is_dir():
+        raise InputError(
+            f"save_map: path {str(path)!r} is a folder", "give an .html file name in it (map.html)"
+        )
     mode = resolve_map_assets(assets, assets_dir)
     page = _numbered_ids(m.get_root().render())
     if mode == "inline":
