@@ -364,7 +364,7 @@ def test_reach_sets_beyond_greedy_fall_back_to_the_exact_choice() -> None:
         dtype=bool,
     )
     cost = np.array([[10] * 6, [10] * 6, [1] * 6]) * reach
-    prob = LocationProblem.from_cost_matrix(cost, candidate_ids="XYZ", reachable=reach)
+    prob = LocationProblem.from_cost_matrix(cost, candidate_ids=["X", "Y", "Z"], reachable=reach)
     res = solve(prob, LocationOptions(p=2, max_per_group=None))
     assert res.optimal and res.new_ids == ("X", "Y") and res.objective == 60
     _check_consistent(res)
@@ -595,3 +595,12 @@ def test_from_geodataframe_uses_road_travel_times(tmp_path: Path) -> None:
     far.loc[0, "geometry"] = gpd.points_from_xy([25.5], [60.5])[0]
     with pytest.raises(InputError, match=r"demand point 'n0' is .* m from the road network"):
         LocationProblem.from_geodataframe(pts, far, net, max_snap_m=50)
+
+
+def test_an_id_list_given_as_one_string_is_refused() -> None:
+    """bb23 D9: forced="osm-1001" was read letter by letter ("forced candidate 'o' ...")."""
+    cost = np.array([[1, 2], [2, 1]])
+    with pytest.raises(InputError, match=r"forced = 'ab' is a string, not a list of ids"):
+        LocationProblem.from_cost_matrix(cost, candidate_ids=["a", "b"], forced="ab")
+    with pytest.raises(InputError, match="solve: problem is a ndarray, not a LocationProblem"):
+        solve(cost, LocationOptions(p=1))  # type: ignore[arg-type]

@@ -553,6 +553,12 @@ def _tiny(orders: Sequence[Order], t: np.ndarray | None = None) -> RoutingProble
         (lambda: _tiny([], t=np.zeros((2, 3), dtype=np.int64)), "square"),
         (lambda: RoutingOptions(time_limit_s=0), "time_limit_s"),
         (lambda: RoutingOptions(1.0, first_solution_strategy="FASTEST"), "FASTEST"),
+        # bb23 D9: HH:MM in the lower-level API got "'<=' not supported between int and str"
+        (
+            lambda: Order("o-24", "delivery", 1, {"kg": 1}, time_window=("08:00", "12:00")),  # type: ignore[arg-type]
+            r"order 'o-24': time window \('08:00', '12:00'\) is not two whole numbers of seconds",
+        ),
+        (lambda: solve({}, RoutingOptions(1.0)), "solve: problem is a dict, not a RoutingProblem"),  # type: ignore[arg-type]
     ],
 )
 def test_bad_input_raises_input_error_naming_it(make: object, needle: str) -> None:

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import copyreg
 import math
+import numbers
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -301,6 +302,12 @@ class Order:
             raise InputError(f"{where}: service_s {self.service_s!r} must be >= 0 seconds")
         if self.time_window is not None:
             a, b = self.time_window
+            if not all(isinstance(t, numbers.Integral) and not isinstance(t, bool) for t in (a, b)):
+                raise InputError(
+                    f"{where}: time window {self.time_window!r} is not two whole numbers of "
+                    "seconds since midnight",
+                    "convert HH:MM at the edge (08:00 is 28800), as check_orders does for files",
+                )
             if not 0 <= a <= b:
                 raise InputError(
                     f"{where}: time window {self.time_window} is empty or negative",
@@ -1172,6 +1179,11 @@ def solve(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolution:
     With ``options.portfolio`` the strategies run in parallel forked processes and the best
     solution is returned (see :class:`RoutingOptions`); otherwise one search runs here.
     """
+    if not isinstance(problem, RoutingProblem):
+        raise InputError(
+            f"solve: problem is a {type(problem).__name__}, not a RoutingProblem",
+            "build one with RoutingProblem(depots=..., orders=..., vehicle_types=..., ...)",
+        )
     if not isinstance(options, RoutingOptions):
         raise InputError("solve: options must be a RoutingOptions", "pass RoutingOptions(...)")
     if len(options.portfolio) < 2 or not can_fork():

@@ -206,6 +206,19 @@ class LocationProblem:
             candidate both forced and excluded, a demand point no candidate reaches, etc.; the
             message names the bad entry.
         """
+        for name, given in (
+            ("candidate_ids", candidate_ids),
+            ("demand_ids", demand_ids),
+            ("groups", groups),
+            ("open_fixed", open_fixed),
+            ("forced", forced),
+            ("excluded", excluded),
+            ("forced_groups", forced_groups),
+        ):
+            if isinstance(given, str | bytes):  # iterated, "osm-1001" would be 8 one-letter ids
+                raise InputError(
+                    f"{name} = {given!r} is a string, not a list of ids", f"give {name}=[{given!r}]"
+                )
         c = np.asarray(cost)
         if c.ndim != 2 or c.shape[0] == 0 or c.shape[1] == 0:
             raise InputError(

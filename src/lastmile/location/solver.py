@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lastmile.errors import InputError
 from lastmile.location.capacitated import _solve_capacitated
 from lastmile.location.heuristic import _evaluate
 from lastmile.location.model import LocationOptions, LocationProblem, LocationResult, _frozen
@@ -30,6 +31,13 @@ def solve(problem: LocationProblem, options: LocationOptions | None = None) -> L
         too many forced candidates, a forced group without candidates, capacity below demand,
         or the solver proves infeasibility); the message names the cause.
     """
+    if not isinstance(problem, LocationProblem):
+        raise InputError(
+            f"solve: problem is a {type(problem).__name__}, not a LocationProblem",
+            "build one with LocationProblem.from_cost_matrix(...) or from_geodataframe(...)",
+        )
+    if options is not None and not isinstance(options, LocationOptions):
+        raise InputError("solve: options must be a LocationOptions", "pass LocationOptions(...)")
     options = options or LocationOptions()
     t0 = time.perf_counter()
     prep = _prepare(problem, options, t0)
