@@ -462,6 +462,24 @@ def test_fleet_short_by_vehicle_time_and_by_capacity() -> None:
     assert sol.fleet_bound.as_dict()["group_vehicles"] == [vehicle]
     assert sol.fleet_bound.as_dict()["group_depots"] == ["A"]
     assert all("the 1 vehicle(s) at depot A may serve" in u.detail for u in sol.unassigned)
+    # bb23 D13: before a window's end. Orders due by 08:00, 1000 s from the depot and 5000 s
+    # apart; one van from 07:00 with the whole day: by the day's time all fit, but before 08:00
+    # it has 3600 s, and each order needs >= 1000 s of it: at most three of five fit
+    early = tuple(
+        Order(f"e{i}", "delivery", i, {"kg": 1}, time_window=(0, 8 * 3600)) for i in range(1, 6)
+    )
+    t6 = np.full((6, 6), 5000, dtype=np.int64)
+    np.fill_diagonal(t6, 0)
+    t6[0, 1:] = t6[1:, 0] = 1000
+    day_van = VehicleType("van", False, {"kg": 100}, 1, shift_start_s=7 * 3600)
+    sol = solved(RoutingProblem(t6, t6, (Depot("A", 0),), (day_van,), early))
+    assert sol.kpis.orders_served == 1
+    assert sol.fleet_bound is not None
+    assert (sol.fleet_bound.resource, sol.fleet_bound.short) == ("vehicle_time_by_08:00", 2)
+    assert (sol.fleet_bound.needed, sol.fleet_bound.available) == (5000, 3600)
+    fleet = [u for u in sol.unassigned if u.reason == FLEET]
+    assert len(fleet) == 2 and all(u.unit == "s" and u.limit == 3600 for u in fleet)
+    assert sol.unassigned_by_reason() == {INFEASIBLE: 0, FLEET: 2, SEARCH: 2}
     # capacity: two 60 kg deliveries, one 100 kg van with all the time it needs
     roomy = VehicleType("van", False, {"kg": 100}, 1)
     heavy = (Order("h1", "delivery", 1, {"kg": 60}), Order("h2", "delivery", 2, {"kg": 60}))

@@ -1884,8 +1884,16 @@ def route_plan(
     :func:`plan_routes`), the evening run."""
     unservable = unservable_deliveries(inputs, placement.hubs)
     supply, morning = supply_hubs(inputs, placement.hubs, unservable=unservable)
-    to_centre = centre_fallbacks(inputs, placement.hubs, supply)
-    if to_centre:  # the trunk no longer carries their parcels: its run and hub loads change
+    to_centre: frozenset[str] = frozenset()
+    # the trunk no longer carries the parcels of orders sent to the centre: its run, and so the
+    # hubs' departure times, change, which can leave more orders out of their hub's reach (bb23
+    # D12: all windows closing at 10:00, an order its hub could serve at the first trunk run and
+    # not at the second crashed the plan). Repeated until no more order moves; the set only grows.
+    for _ in range(len(inputs.orders) + 1):
+        more = centre_fallbacks(inputs, placement.hubs, supply) - to_centre
+        if not more:
+            break
+        to_centre |= more
         supply, morning = supply_hubs(inputs, placement.hubs, to_centre, unservable)
     planned = plan_routes(
         inputs,

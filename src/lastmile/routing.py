@@ -673,7 +673,12 @@ class FleetBound:
     as many orders can be served as fit, smallest first, into the group's resource: vehicle time
     (each order needs at least its service time plus its cheapest incoming leg; each vehicle offers
     its duration limit per day) or capacity per dimension, deliveries and pickups apart (each
-    vehicle carries at most its capacity per trip times its trips). ``short`` is the largest
+    vehicle carries at most its capacity per trip times its trips). Vehicle time is also
+    counted before each window end ``E`` (resource ``vehicle_time_by_HH:MM``): the group's orders
+    whose windows close by ``E`` need their legs and services before it, and a vehicle offers the
+    time from its shift start to ``E`` (at most its duration limit) plus one service that may run
+    past ``E`` (bb23 D13: orders all due by 09:00 at a depot of four vans were left to the
+    ``search``, the whole day's vehicle time being far more than enough). ``short`` is the largest
     shortfall over all groups and resources (0: no bound proves the fleet short).
     """
 
@@ -1068,24 +1073,44 @@ def fleet_bound(
     groups = sorted({tuple(sorted(set(allowed[o.id]))) for o in orders})
     best = FleetBound(len(orders), 0)
     best_rank: dict[str, int] = {}
+
+    def consider(
+        group: tuple[int, ...], members: list[Order], name: str, use: Callable[[Order], int],
+        available: int,
+    ) -> None:  # fmt: skip
+        nonlocal best, best_rank
+        uses = sorted(use(o) for o in members)
+        fits, total = 0, 0
+        for u in uses:
+            if total + u > available:
+                break
+            total, fits = total + u, fits + 1
+        short = len(members) - fits
+        if short > best.short:
+            ids = tuple(vehicles[k].id for k in group)
+            depots = tuple(sorted({vehicles[k].depot.id for k in group}))
+            best = FleetBound(
+                len(orders), short, name, sum(uses), available, len(members), ids, depots
+            )
+            best_rank = {o.id: use(o) for o in members}
+
     for group in groups:
         members = [o for o in orders if set(allowed[o.id]) <= set(group)]
         for name, use, offer in resources:
-            available = sum(offer(vehicles[k]) for k in group)
-            uses = sorted(use(o) for o in members)
-            fits, total = 0, 0
-            for u in uses:
-                if total + u > available:
-                    break
-                total, fits = total + u, fits + 1
-            short = len(members) - fits
-            if short > best.short:
-                ids = tuple(vehicles[k].id for k in group)
-                depots = tuple(sorted({vehicles[k].depot.id for k in group}))
-                best = FleetBound(
-                    len(orders), short, name, sum(uses), available, len(members), ids, depots
-                )
-                best_rank = {o.id: use(o) for o in members}
+            consider(group, members, name, use, sum(offer(vehicles[k]) for k in group))
+        # vehicle time before each window end: the orders due by then against the time the
+        # group's vehicles have before it
+        for end in sorted({o.time_window[1] for o in members if o.time_window is not None}):
+            due = [o for o in members if o.time_window is not None and o.time_window[1] <= end]
+            last_service = max(o.service_s for o in due)
+            available = sum(
+                min(end - vehicles[k].type.shift_start_s, vehicles[k].type.duration_limit_s)
+                + last_service
+                for k in group
+                if vehicles[k].type.shift_start_s <= end
+            )
+            name = f"vehicle_time_by_{_clock_s(end)}"
+            consider(group, due, name, lambda o: need[o.id], available)
     return best, best_rank
 
 
@@ -1134,7 +1159,9 @@ def explain_unassigned(
                     "kpis.json)",
                     limit=bound.available,
                     best=bound.needed,
-                    unit="s" if bound.resource == "vehicle_time" else bound.resource.split(":")[1],
+                    unit="s"
+                    if bound.resource.startswith("vehicle_time")
+                    else bound.resource.split(":")[1],
                 )
             )
         else:
