@@ -995,3 +995,32 @@ def test_two_routing_processes_route_as_one_does(
     assert (evening1 is None) == (evening2 is None)
     if evening1 is not None and evening2 is not None:
         assert evening1.solution.routes == evening2.solution.routes
+
+
+@pytest.mark.parametrize("closes", ["09:00", "10:00"])
+def test_early_windows_send_orders_to_the_centre_until_none_is_left_out(
+    result: PlanResult, small_cache: Path, tmp_path: Path, closes: str
+) -> None:
+    """bb23 D12: the generated day as an orders file, every window closing at 09:00 or 10:00:
+    the trunk run re-routed without the parcels of the orders sent to the centre reached some
+    hubs later, which left another order out of its hub's reach, and the plan crashed ("internal
+    error: ValueError: order ... can be served alone from junction-6822, county-centre"). Now the
+    routed day holds every order: served, or unserved with a reason and evidence."""
+    day = result.inputs.orders
+    orders = tmp_path / "early.csv"
+    pd.DataFrame(
+        {
+            "id": day["id"], "kind": day["kind"], "village": day["village"],
+            "lon": day["lon"], "lat": day["lat"], "parcels": day["parcels"], "kg": day["kg"],
+            "product_class": day["product_class"], "tw_end": closes,
+        }
+    ).to_csv(orders, index=False)  # fmt: skip
+    early = run_plan(
+        load_scenario(**{**SETTINGS, "routing_solution_limit": 5}, orders=str(orders)),
+        cache=small_cache,
+    )
+    for day_plan in (early.baseline, early.planned):
+        assert day_plan.validation.ok
+        served = {s.order_id for r in day_plan.solution.routes for s in r.stops}
+        left = {u.order_id for u in day_plan.solution.unassigned}
+        assert served | left == set(day["id"]) and not served & left
