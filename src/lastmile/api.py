@@ -826,6 +826,19 @@ def compare_plans(
         left_townships=la.townships,
         trunk_km={labels[0]: _trunk_km(kpis_a), labels[1]: _trunk_km(kpis_b)},
     )
+    hubs_a = set(a.hubs.loc[a.hubs["role"] == HUB_ROLE, "id"])
+    hubs_b = set(b.hubs.loc[b.hubs["role"] == HUB_ROLE, "id"])
+    by_catchments = {p.inputs.scenario.plan.baseline_routing for p in (a, b)} == {"catchments"}
+    if same_network and by_catchments and hubs_a != hubs_b:
+        # bb23 D11: one swap moved the baseline by 500 km, read as part of the hubs' effect
+        warnings.warn(
+            f"compare_plans: {labels[0]} and {labels[1]} have other hubs, and each baseline (the "
+            "county centre alone) is routed by its own plan's catchments ([plan] "
+            "baseline_routing = 'catchments'): their baseline figures differ by that routing, "
+            "not by any change at the centre; compare the plan rows (or same_orders), or route "
+            "both baselines as one model (baseline_routing = 'joint')",
+            stacklevel=2,
+        )
     if not same_network:
         warnings.warn(
             f"compare_plans: {labels[0]} and {labels[1]} come from different road networks "
