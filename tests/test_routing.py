@@ -480,6 +480,12 @@ def test_fleet_short_by_vehicle_time_and_by_capacity() -> None:
     fleet = [u for u in sol.unassigned if u.reason == FLEET]
     assert len(fleet) == 2 and all(u.unit == "s" and u.limit == 3600 for u in fleet)
     assert sol.unassigned_by_reason() == {INFEASIBLE: 0, FLEET: 2, SEARCH: 2}
+    left = [u for u in sol.unassigned if u.reason == SEARCH]
+    assert all(
+        "the fleet bound (vehicle_time_by_08:00) proves 2 of its group of 5 short, and this order "
+        "is beyond them" in u.detail
+        for u in left
+    )
     # capacity: two 60 kg deliveries, one 100 kg van with all the time it needs
     roomy = VehicleType("van", False, {"kg": 100}, 1)
     heavy = (Order("h1", "delivery", 1, {"kg": 60}), Order("h2", "delivery", 2, {"kg": 60}))

@@ -1169,14 +1169,21 @@ def explain_unassigned(
                 ((direct_trip(problem, o, vehicles[k]), vehicles[k]) for k in allowed[o.id]),
                 key=lambda x: (x[0]["duration"], x[1].id),
             )
+            # in the bound's group, beyond what it proves: the fleet may be short of it too
+            beyond = (
+                f"the fleet bound ({bound.resource}) proves {bound.short} of its group of "
+                f"{bound.group_orders} short, and this order is beyond them: the search left it, "
+                "or the fleet is shorter than the bound can prove"
+                if o.id in rank and bound.short > 0
+                else "no bound proves the fleet short: the search left it"
+            )
             out.append(
                 Unassigned(
                     o.id,
                     SEARCH,
                     "",
                     f"servable alone (direct trip from depot {v.depot.id}: "
-                    f"{_minutes(fig['duration'])}); no bound proves the fleet short: the search "
-                    "left it",
+                    f"{_minutes(fig['duration'])}); {beyond}",
                     best=fig["duration"],
                     unit="s",
                 )
