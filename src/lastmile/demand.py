@@ -198,9 +198,7 @@ def _refuse_all_outside(gdf: gpd.GeoDataFrame, townships: TownshipBoundaries, so
         f"the points span lon {x.min():.4f}..{x.max():.4f}, lat {y.min():.4f}..{y.max():.4f}; "
         f"the townships lon {west:.4f}..{east:.4f}, lat {south:.4f}..{north:.4f}"
     )
-    swapped = gpd.GeoDataFrame(geometry=gpd.points_from_xy(y, x), crs="EPSG:4326")
-    valid = (y.abs() <= 180) & (x.abs() <= 90)
-    inside = int(township_of(swapped[valid.to_numpy()], townships).notna().sum())
+    inside = len(_township_if_swapped(gdf, townships))
     if inside:
         raise DataError(
             f"{source}: none of the {len(gdf)} settlements lies inside the townships ({where}); "
