@@ -399,6 +399,12 @@ def test_compare_plans_compares_the_same_orders(plan: lastmile.Plan, tight: last
     )
     row = table.loc["routed_totals.plan.km"]
     assert row["difference"] == pytest.approx(row["p60"] - row["p120"])
+    # bb23 D3: a reason only the tight plan's kpis.json lists counts 0 for the other, not None
+    unserved = kb["unserved"]["baseline"]["by_reason"]
+    assert unserved and not ka["unserved"]["baseline"]["by_reason"]  # the case the defect needs
+    for reason, n in unserved.items():
+        row = table.loc[f"unserved.baseline.by_reason.{reason}"]
+        assert (row["p120"], row["p60"], row["difference"]) == (0, n, n)
     # plan against plan over the orders both plans served on their plan day
     served = [
         e[(e["scenario"] == "plan") & e["served"]].set_index("order_id")

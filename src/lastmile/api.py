@@ -775,6 +775,8 @@ def compare_plans(
     blanked: list[str] = []
     for key in dict.fromkeys([*ka, *kb]):
         va, vb = ka.get(key), kb.get(key)
+        if ".by_reason." in key:  # kpis.json lists the reasons that occur: absent is none
+            va, vb = (0 if v is None else v for v in (va, vb))
         # rounded: a difference of two rounded figures carries float noise (0.5399999999999991)
         diff = (
             round(vb - va, 6)
