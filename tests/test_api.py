@@ -147,6 +147,9 @@ def test_compare_plans_table_and_map(plan: lastmile.Plan) -> None:
     assert compliance["difference"] is None or pd.isna(compliance["difference"])
     counts = other_day.loc["cold_chain.plan.perishable_orders"]
     assert counts["difference"] == counts["s7"] - counts["s2026"]
+    # bb24 D2: the trunk runs carry each day's parcels: no difference either
+    trunk = [k for k in other_day.index if k.startswith("trunk.runs.") and k.endswith(".km")]
+    assert trunk and all(pd.isna(other_day.loc[k, "difference"]) for k in trunk)
 
 
 def test_explore_and_to_folder(plan: lastmile.Plan, tmp_path: Path) -> None:
@@ -474,6 +477,9 @@ def test_compare_plans_on_two_road_networks_names_them(plan: lastmile.Plan, tmp_
     assert pd.isna(table.loc["access_time.after.mean_min", "difference"])
     villages = table.loc["villages"]
     assert villages["difference"] == villages["b"] - villages["a"] != 0
+    # bb24 D1: "only counts keep a difference" held for location and trunk rows too
+    kept = [k for k in table.index if pd.notna(table.loc[k, "difference"])]
+    assert kept and all(lastmile.api._is_order_count(k) for k in kept), kept
 
 
 def test_a_plan_whose_tables_were_edited_in_place_refuses_to_write_them(
@@ -503,6 +509,14 @@ def test_a_plan_whose_tables_were_edited_in_place_refuses_to_write_them(
     finally:
         stops["arrival_s"] = saved
     edited.to_folder(tmp_path / "restored")  # the same values again: accepted
+    orders = edited.inputs.orders
+    kept = orders["kg"].copy()
+    orders["kg"] = 0
+    try:  # bb24 D5: named as the caller reaches it
+        with pytest.raises(InputError, match=r"^to_folder: plan\.inputs\.orders was changed"):
+            edited.to_folder(tmp_path / "orders")
+    finally:
+        orders["kg"] = kept
 
 
 def test_summary_names_the_cold_chain_limits_and_fleet_it_routed_with(
@@ -524,6 +538,13 @@ def test_summary_names_the_cold_chain_limits_and_fleet_it_routed_with(
         "Plan.with_cold_chain(produce_min=60); Plan.with_fleet(van=1)." in changed
     )
     assert re.search(r"Fleet per depot \(the county centre and each hub\): .*van 1", changed)
+
+
+def test_swap_hub_to_a_site_that_is_a_hub_already_is_refused(plan: lastmile.Plan) -> None:
+    """bb24 D6: swap_hub(h1, h2) with h2 a hub acted as without_hub(h1), logged as a swap."""
+    h1, h2 = (str(h) for h in plan.hubs["id"].iloc[1:3])
+    with pytest.raises(InputError, match=f"gives the site '{h2}', which is already a hub"):
+        plan.swap_hub(h1, h2)
 
 
 def test_a_hub_change_can_be_undone_by_a_later_one(plan: lastmile.Plan) -> None:

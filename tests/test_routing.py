@@ -590,6 +590,14 @@ def test_bad_input_raises_input_error_naming_it(make: object, needle: str) -> No
         make()  # type: ignore[operator]
 
 
+def test_a_time_window_of_whole_floats_is_whole_seconds() -> None:
+    """bb24 D8: a pandas window column with an empty cell holds floats (28800.0)."""
+    o = Order("f", "delivery", 1, {"kg": 1}, time_window=(0.0, 28800.0))  # type: ignore[arg-type]
+    assert o.time_window == (0, 28800) and all(type(t) is int for t in o.time_window)
+    with pytest.raises(InputError, match="is not two whole numbers of seconds"):
+        Order("g", "delivery", 1, {"kg": 1}, time_window=(0.5, 28800.0))  # type: ignore[arg-type]
+
+
 def test_several_orders_at_one_village_are_separate_stops() -> None:
     t = np.array([[0, 900], [900, 0]], dtype=np.int64)
     van = VehicleType("van", False, {"kg": 100}, 1)

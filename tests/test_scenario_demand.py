@@ -163,6 +163,11 @@ def test_an_order_with_lon_and_lat_exchanged_is_told_to_swap_them() -> None:
     with pytest.raises(InputError) as e:  # beyond any latitude either way: just out of range
         check_orders(_orders(lon=119.2, lat=128.5), "orders.csv")
     assert e.value.hint == "give WGS84 longitude and latitude in degrees"
+    # bb24 D3: every row exchanged was named one run at a time; the others are counted
+    rows = pd.concat([_orders(id=f"A{k}", lon=28.5, lat=119.2) for k in range(1, 9)])
+    with pytest.raises(InputError) as e:
+        check_orders(rows.reset_index(drop=True), "orders.csv")
+    assert e.value.message.endswith("out of range (and 7 more: 'A2', 'A3', 'A4', 'A5', 'A6', ...)")
 
 
 @pytest.mark.parametrize(

@@ -913,8 +913,18 @@ def check_orders(df: pd.DataFrame, where: str) -> pd.DataFrame:
                 "give whole parcels (the weight goes in kg)",
             )
         if not (-180 <= _number(row["lon"]) <= 180 and -90 <= _number(row["lat"]) <= 90):
+            lon = pd.to_numeric(df["lon"], errors="coerce")
+            lat = pd.to_numeric(df["lat"], errors="coerce")
+            bad = df.loc[~(lon.between(-180, 180) & lat.between(-90, 90)), "id"]
+            others = [str(i) for i in bad if i != row["id"]]
+            more = (
+                f" (and {len(others)} more: {', '.join(map(repr, others[:5]))}"
+                f"{', ...' if len(others) > 5 else ''})"
+                if others
+                else ""
+            )
             raise InputError(
-                f"{w}: lon/lat ({row['lon']}, {row['lat']}) out of range",
+                f"{w}: lon/lat ({row['lon']}, {row['lat']}) out of range{more}",
                 _LON_LAT_HINT
                 if _exchanged(_number(row["lon"]), _number(row["lat"]))
                 else "give WGS84 longitude and latitude in degrees",

@@ -302,12 +302,22 @@ class Order:
             raise InputError(f"{where}: service_s {self.service_s!r} must be >= 0 seconds")
         if self.time_window is not None:
             a, b = self.time_window
-            if not all(isinstance(t, numbers.Integral) and not isinstance(t, bool) for t in (a, b)):
+            whole = all(
+                isinstance(t, numbers.Real)
+                and not isinstance(t, bool)
+                and math.isfinite(t)
+                and float(t).is_integer()
+                for t in (a, b)
+            )
+            if not whole:
                 raise InputError(
                     f"{where}: time window {self.time_window!r} is not two whole numbers of "
                     "seconds since midnight",
                     "convert HH:MM at the edge (08:00 is 28800), as check_orders does for files",
                 )
+            # a pandas column with an empty cell holds floats (28800.0): whole seconds all the same
+            a, b = int(a), int(b)
+            object.__setattr__(self, "time_window", (a, b))
             if not 0 <= a <= b:
                 raise InputError(
                     f"{where}: time window {self.time_window} is empty or negative",
