@@ -446,7 +446,8 @@ def test_compare_plans_map_shows_each_plans_own_hubs_and_townships(plan: lastmil
     old = plan.hubs.iloc[1]
     town, seat = _free_township_whose_seat_sorts_late(plan)
     alt = plan.swap_hub(str(old["id"]), town)
-    _, dual = lastmile.compare_plans(plan, alt, labels=("optimal", "alternative"))
+    with pytest.warns(UserWarning, match="each baseline .* is routed by its own plan's"):
+        _, dual = lastmile.compare_plans(plan, alt, labels=("optimal", "alternative"))
     for m, p in ((dual.m1, plan), (dual.m2, alt)):
         tips, saved = _pane(m)
         names = [f"New hub: {n}" for n in p.hubs.loc[p.hubs["role"] == "new hub", "name"]]
@@ -538,6 +539,11 @@ def test_summary_names_the_cold_chain_limits_and_fleet_it_routed_with(
         "Plan.with_cold_chain(produce_min=60); Plan.with_fleet(van=1)." in changed
     )
     assert re.search(r"Fleet per depot \(the county centre and each hub\): .*van 1", changed)
+    # bb24 D4: with_settings changes and the order day too
+    other = plan.with_settings(seed=7).summary()
+    assert "Plan.with_settings(seed=7)" in other
+    n = len(plan.inputs.orders)
+    assert f"Order day: generated from the settlements' demand, seed 2026 ({n} orders)." in default
 
 
 def test_swap_hub_to_a_site_that_is_a_hub_already_is_refused(plan: lastmile.Plan) -> None:

@@ -362,6 +362,7 @@ def summary_markdown(result: PlanResult) -> str:
         markdown_table(result.study.townships),
         "## Routed day (last-mile vehicles only)",
         "",
+        _order_day_line(result),
         _fleet_line(result),
         "",
         markdown_table(
@@ -487,17 +488,27 @@ def _cold_chain_line(result: PlanResult) -> str:
 
 
 def _api_settings(result: PlanResult) -> list[str]:
-    """The settings changed through the Python API (``with_cold_chain``, ``with_fleet``), which
-    the region source records."""
-    made = [
-        part for part in result.inputs.region.source_file.split(" + ") if part.startswith("Plan.")
-    ]
+    """The settings changed through the Python API (``with_settings`` in the scenario's source,
+    ``with_cold_chain`` / ``with_fleet`` in the region's), in the order they were made."""
+    sources = (result.inputs.scenario.source, result.inputs.region.source_file)
+    made = [part for src in sources for part in src.split(" + ") if part.startswith("Plan.")]
     if not made:
         return []
     return [
         f"Settings changed through the Python API (also in manifest.json): {'; '.join(made)}.",
         "",
     ]
+
+
+def _order_day_line(result: PlanResult) -> str:
+    """Which order day the routed figures cover: the orders file, or the generated day's seed."""
+    plan = result.inputs.scenario.plan
+    if plan.orders:
+        return f"Order day: the orders file {plan.orders} ({len(result.inputs.orders)} orders)."
+    return (
+        f"Order day: generated from the settlements' demand, seed {plan.seed} "
+        f"({len(result.inputs.orders)} orders)."
+    )
 
 
 def _hub_changes(result: PlanResult) -> list[str]:
