@@ -777,6 +777,7 @@ def test_title_box_legend_and_county_apart_at_800x600(
         (folium.Map(), "", "save_map: path = '' is not a file name"),
         (folium.Map(), "maps/", "save_map: path 'maps/' is a folder"),
         (folium.Map(), ".", "save_map: path '.' is a folder"),
+        (folium.Map(), "mapfile", "save_map: path 'mapfile' does not end in .html"),
     ],
 )
 def test_save_map_refuses_what_is_not_a_map_or_a_file_name(

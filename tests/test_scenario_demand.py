@@ -460,8 +460,8 @@ def test_one_village_with_lon_and_lat_swapped_among_good_ones_is_named_so(tmp_pa
         == f"{f}: village 'v2' has no valid lon/lat (28.5, 119.2) (and 1 more: 'v3')"
     )
     assert e.value.hint == (
-        "lon and lat look exchanged in its row (lat is beyond 90 degrees, lon would be a "
-        "latitude): swap them"
+        "lon and lat look exchanged in its row or feature (lat is beyond 90 degrees, lon would "
+        "be a latitude): swap them"
     )
     # where both orders are valid degrees (Helsinki: lon 25, lat 60) the row is dropped as outside
     # every township, and its entry says where the swapped point lies

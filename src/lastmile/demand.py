@@ -466,8 +466,8 @@ def _refuse_missing_ids(ids: pd.Series, where: str, what: str) -> None:
 
 #: the advice for a point whose lon and lat were typed the wrong way round (:func:`_exchanged`)
 _LON_LAT_HINT = (
-    "lon and lat look exchanged in its row (lat is beyond 90 degrees, lon would be a latitude): "
-    "swap them"
+    "lon and lat look exchanged in its row or feature (lat is beyond 90 degrees, lon would be a "
+    "latitude): swap them"
 )
 
 

@@ -109,6 +109,11 @@ def save_map(
         raise InputError(
             f"save_map: path {str(path)!r} is a folder", "give an .html file name in it (map.html)"
         )
+    if Path(path).suffix.lower() not in (".html", ".htm"):  # bb24 D9: a browser would not open it
+        raise InputError(
+            f"save_map: path {str(path)!r} does not end in .html",
+            f"give a file name such as {Path(path).stem or 'map'}.html",
+        )
     mode = resolve_map_assets(assets, assets_dir)
     page = _numbered_ids(m.get_root().render())
     if mode == "inline":
