@@ -770,7 +770,8 @@ def compare_plans(
             "give the plans other names",
         )
     labels = (labels[0], labels[1])
-    kpis_a, kpis_b = a.kpis, b.kpis  # each a full (deep-copied) kpis.json: computed once
+    # each a full kpis.json, computed once (checked unedited above: not .kpis, which checks again)
+    kpis_a, kpis_b = a.result.kpis(), b.result.kpis()
     ka, kb = flatten(kpis_a), flatten(kpis_b)
     ids_a, ids_b = set(a.inputs.orders["id"]), set(b.inputs.orders["id"])
     seeds = (a.inputs.scenario.plan.seed, b.inputs.scenario.plan.seed)

@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 from lastmile import __version__, stopping
 from lastmile.bench import bench_matrix
@@ -128,6 +128,14 @@ def _outline(args: argparse.Namespace, region: Region) -> CountyOutline:
     )
 
 
+def _standin_banner(source: NetworkSource, file: TextIO | None = None) -> None:
+    """The line that says a run is on the synthetic stand-in (none for real OSM data); on stdout
+    unless ``file`` says otherwise."""
+    if source.synthetic:
+        print(f"*** {source.label}: every output made from it says so ***",
+              file=file or sys.stdout, flush=True)  # fmt: skip
+
+
 def _open_network(
     args: argparse.Namespace, region: Region, *, banner_on_stderr: bool = False
 ) -> tuple[RoadNetwork, NetworkSource]:
@@ -142,9 +150,7 @@ def _open_network(
         cache=cache,
         standin_scale=args.standin_scale or 1.0,
     )
-    if source.synthetic:
-        print(f"*** {source.label}: every output made from it says so ***",
-              file=sys.stderr if banner_on_stderr else sys.stdout)  # fmt: skip
+    _standin_banner(source, sys.stderr if banner_on_stderr else sys.stdout)
     covers = coverage_warning(net, outline, region, source)
     if covers is not None:
         print(f"lastmile: warning: {covers}", file=sys.stderr)
@@ -346,8 +352,7 @@ def _prepare(args: argparse.Namespace, steps: int) -> tuple[Scenario, PlanInputs
     inputs = prepare(
         scenario, reference_dir=args.reference_data, cache=args.cache_dir, progress=progress
     )
-    if inputs.source.synthetic:
-        print(f"*** {inputs.source.label}: every output made from it says so ***")
+    _standin_banner(inputs.source)
     for w in inputs.warnings:
         print(f"lastmile: warning: {w}", file=sys.stderr)
     return scenario, inputs, progress
@@ -548,26 +553,21 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     scenario = _scenario(args)
     # network, villages, matrix, hubs, routes, [fleet needed,] writing: the last line is N/N
     progress = _Steps(7 if args.fleet_needed else 6)
-
-    def banner(inputs: PlanInputs) -> None:  # before the minute of routing, as route's (bb22 D4)
-        if inputs.source.synthetic:
-            print(f"*** {inputs.source.label}: every output made from it says so ***", flush=True)
-
     result = run_plan(
         scenario,
         reference_dir=args.reference_data,
         cache=args.cache_dir,
         progress=progress,
         with_fleet_needed=args.fleet_needed,
-        on_prepared=banner,
+        # before the minute of routing, as route's (bb22 D4)
+        on_prepared=lambda inputs: _standin_banner(inputs.source),
     )
     progress("writing outputs")
     assets = resolve_map_assets(args.map_assets)
     paths = write_outputs(result, args.out, map_assets=assets)
     progress.close()
     inputs = result.inputs
-    if inputs.source.synthetic:
-        print(f"*** {inputs.source.label}: every output made from it says so ***")
+    _standin_banner(inputs.source)
     print(f"*** {describe_map_assets(assets)} ***")
     if inputs.outline is not None:
         print(f"county outline: {inputs.outline.origin}")
@@ -620,8 +620,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         )
     result = plan_on(inputs, progress=progress, with_fleet_needed=not args.skip_fleet_needed)
     inputs, study = result.inputs, result.study
-    if inputs.source.synthetic:
-        print(f"*** {inputs.source.label}: every output made from it says so ***")
+    _standin_banner(inputs.source)
     curve = p_curve(inputs, range(1, p_max + 1), progress=progress)
     progress("writing outputs")
     paths = write_compare_outputs(result, curve, args.out)
