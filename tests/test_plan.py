@@ -997,6 +997,27 @@ def test_two_routing_processes_route_as_one_does(
         assert evening1.solution.routes == evening2.solution.routes
 
 
+def test_both_days_matrices_are_cached_once_before_routing(
+    result: PlanResult, tmp_path: Path
+) -> None:
+    """The plan's day matrix (hubs and orders) is computed on two cores and the baseline's
+    (centre and orders) taken from it; both are what computing them one by one gives."""
+    import lastmile.plan as plan_module
+    from lastmile.matrix import travel_matrix
+
+    inputs = replace(result.inputs, cache=tmp_path)
+    plan_module._cache_day_matrices(inputs, result.placement, 2)
+    assert len(list(tmp_path.glob("matrix-*.npz"))) == 2
+    orders = inputs.orders["node"].to_numpy(np.int64)
+    for depots in (result.placement.hubs, plan_module.baseline_depots(inputs)):
+        nodes = np.concatenate([depots["node"].to_numpy(np.int64), orders])
+        fresh = travel_matrix(inputs.network, nodes, nodes)
+        problem = plan_module.day_problem(inputs, depots)  # read from the cache
+        assert np.array_equal(problem.time_s, fresh.seconds)
+        assert np.array_equal(problem.distance_m, fresh.metres)
+    assert len(list(tmp_path.glob("matrix-*.npz"))) == 2  # nothing computed again
+
+
 @pytest.mark.parametrize("closes", ["09:00", "10:00"])
 def test_early_windows_send_orders_to_the_centre_until_none_is_left_out(
     result: PlanResult, small_cache: Path, tmp_path: Path, closes: str

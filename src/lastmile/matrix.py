@@ -178,6 +178,33 @@ def _path_lengths(network: RoadNetwork, pred: NDArray[np.int32]) -> NDArray[np.f
     return acc
 
 
+def _fastest_rows(
+    network: RoadNetwork,
+    sources: NDArray[np.int64],
+    dst: NDArray[np.int64],
+    cutoff_s: float | None,
+    distances: bool,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Float seconds and metres (0 without ``distances``) from each source to each of ``dst``."""
+    secs = np.empty((sources.size, dst.size))
+    mets = np.zeros((sources.size, dst.size))
+    row = 0
+    for dist, pred in _dijkstra_chunks(network, sources, cutoff_s, predecessors=distances):
+        secs[row : row + dist.shape[0]] = dist[:, dst]
+        if pred is not None:
+            mets[row : row + dist.shape[0]] = _path_lengths(network, pred)[:, dst]
+        row += dist.shape[0]
+    return secs, mets
+
+
+def _fork_fastest_rows(
+    job: tuple[NDArray[np.int64], NDArray[np.int64], float | None, bool],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Worker of :func:`travel_matrix`: :func:`_fastest_rows` of a block of sources (the rows
+    for the chosen destinations only are sent back: a few MB, not the whole trees)."""
+    return _fastest_rows(inherited("network"), *job)
+
+
 def travel_matrix(
     network: RoadNetwork,
     origin_nodes: Sequence[int] | NDArray[np.int64],
@@ -187,6 +214,7 @@ def travel_matrix(
     destination_ids: Sequence[str] | None = None,
     cutoff_s: float | None = None,
     distances: bool = True,
+    workers: int = 1,
 ) -> TravelMatrix:
     """Travel times and distances between two node sets along fastest paths.
 
@@ -202,6 +230,9 @@ def travel_matrix(
         Stop searching beyond this travel time; farther pairs are unreachable.
     distances
         Also compute metres along the fastest path (a little extra work).
+    workers
+        Split the origins over this many forked processes (where ``fork`` exists): the same
+        matrix, sooner on several cores.
     """
     org = _check_nodes(network, origin_nodes, "origin_nodes")
     dst = _check_nodes(network, destination_nodes, "destination_nodes")
@@ -212,15 +243,15 @@ def travel_matrix(
     if len(o_ids) != org.size or len(d_ids) != dst.size:
         raise InputError("travel_matrix: ids and nodes have different lengths")
     uniq, inverse = np.unique(org, return_inverse=True)
-    parts = _dijkstra_chunks(network, uniq, cutoff_s, predecessors=distances)
-    secs = np.empty((uniq.size, dst.size))
-    mets = np.zeros((uniq.size, dst.size))
-    row = 0
-    for dist, pred in parts:
-        secs[row : row + dist.shape[0]] = dist[:, dst]
-        if pred is not None:
-            mets[row : row + dist.shape[0]] = _path_lengths(network, pred)[:, dst]
-        row += dist.shape[0]
+    if workers > 1 and uniq.size >= 2 * workers and can_fork():
+        network.csr("time")  # built once here, inherited by the workers
+        jobs = [(block, dst, cutoff_s, distances) for block in np.array_split(uniq, workers)]
+        with fork_pool(workers, network=network) as pool:
+            blocks = result_of(pool.map_async(_fork_fastest_rows, jobs))
+        secs = np.vstack([b[0] for b in blocks])
+        mets = np.vstack([b[1] for b in blocks])
+    else:
+        secs, mets = _fastest_rows(network, uniq, dst, cutoff_s, distances)
     secs, mets = secs[inverse], mets[inverse]
     reachable = np.isfinite(secs)
     return TravelMatrix(
@@ -337,23 +368,45 @@ def path_geometry(network: RoadNetwork, nodes: Sequence[int]) -> LineString | No
     return LineString(stacked)
 
 
-def leg_paths(network: RoadNetwork, legs: Sequence[tuple[int, int]]) -> list[list[int] | None]:
+def leg_paths(
+    network: RoadNetwork, legs: Sequence[tuple[int, int]], *, workers: int = 1
+) -> list[list[int] | None]:
     """Fastest node sequences for many (origin, destination) legs, one dijkstra per distinct origin.
 
     Used to draw vehicle routes along the roads: a route's legs share origins with other routes'
-    legs, and the predecessor trees are computed in chunks so memory stays bounded.
+    legs, and the predecessor trees are computed in chunks so memory stays bounded. ``workers``:
+    the origins split over this many forked processes (where ``fork`` exists), the same paths.
     """
     if not legs:
         return []
     origins = _check_nodes(network, [a for a, _ in legs], "leg origins")
     dests = _check_nodes(network, [b for _, b in legs], "leg destinations")
     uniq = np.unique(origins)
-    out: list[list[int] | None] = [None] * len(legs)
+    if workers > 1 and uniq.size >= 2 * workers and can_fork():
+        network.csr("time")  # built once here, inherited by the workers
+        jobs = [(block, origins, dests) for block in np.array_split(uniq, workers)]
+        with fork_pool(workers, network=network) as pool:
+            found = {}
+            for part in result_of(pool.map_async(_fork_leg_paths, jobs)):
+                found.update(part)
+    else:
+        found = _leg_paths_from(network, uniq, origins, dests)
+    return [found[i] for i in range(len(legs))]
+
+
+def _leg_paths_from(
+    network: RoadNetwork,
+    sources: NDArray[np.int64],
+    origins: NDArray[np.int64],
+    dests: NDArray[np.int64],
+) -> dict[int, list[int] | None]:
+    """Leg index -> path, for the legs leaving one of ``sources``."""
     by_origin: dict[int, list[int]] = {}
     for i, o in enumerate(origins.tolist()):
         by_origin.setdefault(o, []).append(i)
-    for start in range(0, uniq.size, _CHUNK):
-        chunk = uniq[start : start + _CHUNK]
+    out: dict[int, list[int] | None] = {}
+    for start in range(0, sources.size, _CHUNK):
+        chunk = sources[start : start + _CHUNK]
         [(_, pred)] = _dijkstra_chunks(network, chunk, None, predecessors=True)
         assert pred is not None
         for row, origin in enumerate(chunk.tolist()):
@@ -362,34 +415,81 @@ def leg_paths(network: RoadNetwork, legs: Sequence[tuple[int, int]]) -> list[lis
     return out
 
 
+def _fork_leg_paths(
+    job: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]],
+) -> dict[int, list[int] | None]:
+    """Worker of :func:`leg_paths`: the paths of the legs leaving a block of origins."""
+    return _leg_paths_from(inherited("network"), *job)
+
+
 def cached_travel_matrix(
     network: RoadNetwork,
     origin_nodes: NDArray[np.int64],
     destination_nodes: NDArray[np.int64],
     cache: Path | None,
+    *,
+    within: TravelMatrix | None = None,
     **kwargs: Any,
 ) -> TravelMatrix:
     """:func:`travel_matrix`, stored in ``cache`` keyed by the graph and the node lists.
 
     Only graphs that carry a :attr:`~lastmile.network.RoadNetwork.cache_key` (every graph
-    :func:`~lastmile.network.load_network` returns) are cached; ids and options are part of the key.
+    :func:`~lastmile.network.load_network` returns) are cached; ids and options are part of the
+    key (``workers`` is not: it changes how soon, not what). ``within``: a matrix of the same
+    graph and options whose origins and destinations include these nodes; the entries are then
+    taken from it (the same values: a row is one dijkstra from its node, whatever the others).
     """
     key = network.cache_key
     if cache is None or key is None:
-        return travel_matrix(network, origin_nodes, destination_nodes, **kwargs)
+        return _sub_or_new(network, origin_nodes, destination_nodes, within, kwargs)
     h = hashlib.sha256(str(key).encode())
     h.update(np.asarray(origin_nodes, dtype=np.int64).tobytes())
     h.update(b"|")
     h.update(np.asarray(destination_nodes, dtype=np.int64).tobytes())
-    h.update(repr(sorted(kwargs.items())).encode())
+    h.update(repr(sorted((k, v) for k, v in kwargs.items() if k != "workers")).encode())
     path = cache / f"matrix-{h.hexdigest()[:24]}.npz"
     if path.exists():
         hit = _read_matrix(path)
         if hit is not None:
             return hit
-    mat = travel_matrix(network, origin_nodes, destination_nodes, **kwargs)
+    mat = _sub_or_new(network, origin_nodes, destination_nodes, within, kwargs)
     _write_matrix(mat, path)
     return mat
+
+
+def _sub_or_new(
+    network: RoadNetwork,
+    origin_nodes: NDArray[np.int64],
+    destination_nodes: NDArray[np.int64],
+    within: TravelMatrix | None,
+    kwargs: dict[str, Any],
+) -> TravelMatrix:
+    """The part of ``within`` between these nodes, or (when it lacks one, or either matrix has
+    options: a cut-off, ids, no distances) a new matrix."""
+    if within is not None and within.cutoff_s is None and not set(kwargs) - {"workers"}:
+        rows = _positions(within.origin_nodes, origin_nodes)
+        cols = _positions(within.destination_nodes, destination_nodes)
+        if rows is not None and cols is not None:
+            org = _check_nodes(network, origin_nodes, "origin_nodes")
+            dst = _check_nodes(network, destination_nodes, "destination_nodes")
+            return TravelMatrix(
+                origins=tuple(map(str, range(org.size))),
+                destinations=tuple(map(str, range(dst.size))),
+                origin_nodes=org,
+                destination_nodes=dst,
+                seconds=within.seconds[np.ix_(rows, cols)],
+                metres=within.metres[np.ix_(rows, cols)],
+                reachable=within.reachable[np.ix_(rows, cols)],
+                cutoff_s=None,
+            )
+    return travel_matrix(network, origin_nodes, destination_nodes, **kwargs)
+
+
+def _positions(have: NDArray[np.int64], want: NDArray[np.int64]) -> NDArray[np.int64] | None:
+    """A position in ``have`` of each node of ``want`` (``None`` if one is missing)."""
+    first = {int(n): i for i, n in reversed(list(enumerate(have.tolist())))}
+    pos = [first.get(int(n), -1) for n in np.asarray(want).tolist()]
+    return None if -1 in pos else np.asarray(pos, dtype=np.int64)
 
 
 #: what a matrix cache file holds beside its header

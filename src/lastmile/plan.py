@@ -99,7 +99,7 @@ from lastmile.routing import (
     vehicles_of,
 )
 from lastmile.routing import solve as solve_routing
-from lastmile.scenario import Scenario
+from lastmile.scenario import PlanSettings, Scenario
 from lastmile.study import AccessStudy, access_study, kpi_coverage
 from lastmile.trunk import (
     TrunkRun,
@@ -509,6 +509,7 @@ def prepare(
         cache_path,
         origin_ids=list(fac["id"]),
         destination_ids=list(vgdf["id"]),
+        workers=_side_by_side(plan),
     )
     if access.n_unreachable:
         warnings.append(f"{access.n_unreachable} facility-village pairs have no road path")
@@ -1098,7 +1099,7 @@ def _geo_frames(
         start = len(legs)
         legs += [(int(loc_node[a]), int(loc_node[b])) for a, b in itertools.pairwise(seq)]
         spans.append((start, len(legs)))
-    paths = leg_paths(net, legs)
+    paths = leg_paths(net, legs, workers=_side_by_side(inputs.scenario.plan))
     geoms: list[LineString | None] = []
     for (a, b), r in zip(spans, solution.routes, strict=True):
         nodes: list[int] = []
@@ -1951,6 +1952,36 @@ def route_days(
     return baseline, planned, morning, evening
 
 
+def _side_by_side(plan: PlanSettings) -> int:
+    """Processes a run's matrices and routed days use: 2 where it may fork and has two cores
+    (``[plan] routing_processes = 1``: one)."""
+    if plan.routing_processes < 2 or not can_fork() or (os.cpu_count() or 1) < 2:
+        return 1
+    return 2
+
+
+def _cache_day_matrices(inputs: PlanInputs, placement: Placement, workers: int) -> None:
+    """Put both days' travel matrices in the cache before the days are routed: the plan's
+    (hubs and orders, on ``workers`` cores) and the baseline's (centre and orders), taken from it.
+
+    Routed side by side on a cold cache, each process computed its own, and the plan's twice
+    (5 s of a cold run on the county, BENCHMARKS.md "Session 16"). Without a cache, nothing.
+    """
+    if inputs.cache is None or inputs.network.cache_key is None:
+        return
+    orders = inputs.orders["node"].to_numpy(np.int64)
+
+    def nodes(depots: gpd.GeoDataFrame) -> NDArray[np.int64]:  # as day_problem orders them
+        return np.concatenate([depots["node"].to_numpy(np.int64), orders])
+
+    net, cache = inputs.network, inputs.cache
+    day = cached_travel_matrix(
+        net, nodes(placement.hubs), nodes(placement.hubs), cache, workers=workers
+    )
+    baseline = nodes(baseline_depots(inputs))
+    cached_travel_matrix(net, baseline, baseline, cache, within=day)
+
+
 def _route_both(
     inputs: PlanInputs, placement: Placement, *, parallel: bool = True
 ) -> tuple[RoutePlan, tuple[RoutePlan, TrunkRun, TrunkRun | None]]:
@@ -1965,12 +1996,9 @@ def _route_both(
     Dask worker, a daemonic process that cannot fork children).
     """
     check_day_has_orders(inputs)
-    if (
-        not parallel
-        or inputs.scenario.plan.routing_processes < 2
-        or not can_fork()
-        or (os.cpu_count() or 1) < 2
-    ):
+    workers = _side_by_side(inputs.scenario.plan) if parallel else 1
+    _cache_day_matrices(inputs, placement, workers)
+    if workers < 2:
         return route_baseline(inputs, placement), route_plan(inputs, placement)
     with fork_pool(2, plan_inputs=inputs, placement=placement) as pool:
         pending = pool.apply_async(_route_baseline_in_child)

@@ -127,9 +127,9 @@ class PlanSettings:
         alone) the solver may choose from for an order with a loading / unloading node; bounds the
         model size (one node per candidate).
     routing_processes
-        2: two forked worker processes (two cores): the baseline in one, the plan's hub models in
-        both, largest first; 1: everything in this process, no fork (inside Dask workers or other
-        pools). Results are identical.
+        2: two forked worker processes (two cores): the day's travel matrices split over both,
+        then the baseline in one, the plan's hub models in both, largest first; 1: everything in
+        this process, no fork (inside Dask workers or other pools). Results are identical.
     """
 
     network: str = "auto"
