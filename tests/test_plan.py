@@ -1018,6 +1018,36 @@ def test_both_days_matrices_are_cached_once_before_routing(
     assert len(list(tmp_path.glob("matrix-*.npz"))) == 2  # nothing computed again
 
 
+def test_a_model_is_searched_once_per_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run's folder of solved models: the same model and search (whatever the time cap) is
+    searched once; a search the time cap ended is not kept (it would not repeat)."""
+    import lastmile.plan as plan_module
+    from lastmile.routing import Depot, Order, RoutingOptions, RoutingProblem, VehicleType
+    from lastmile.routing import solve as real_solve
+
+    calls: list[RoutingOptions] = []
+
+    def counting(problem: RoutingProblem, options: RoutingOptions) -> Any:
+        calls.append(options)
+        solution = real_solve(problem, options)
+        return replace(solution, search_ended_by="time_cap") if options.log else solution
+
+    monkeypatch.setattr(plan_module, "solve_routing", counting)
+    t = np.array([[0, 600, 900], [600, 0, 400], [900, 400, 0]], dtype=np.int64)
+    van = VehicleType("van", False, {"kg": 5})
+    orders = (Order("a", "delivery", 1, {"kg": 2}), Order("b", "delivery", 2, {"kg": 2}))
+    model = RoutingProblem(t, t, (Depot("D", 0),), (van,), orders)
+    first = plan_module._solved_once(model, RoutingOptions(30.0, solution_limit=20), tmp_path)
+    again = plan_module._solved_once(model, RoutingOptions(9.0, solution_limit=20), tmp_path)
+    assert len(calls) == 1 and again == first and len(list(tmp_path.iterdir())) == 1
+    deeper = plan_module._solved_once(model, RoutingOptions(9.0, solution_limit=21), tmp_path)
+    assert len(calls) == 2 and deeper.routes == first.routes
+    capped = RoutingOptions(9.0, solution_limit=20, log=True)  # (marked capped by `counting`)
+    plan_module._solved_once(model, capped, tmp_path)
+    plan_module._solved_once(model, capped, tmp_path)
+    assert len(calls) == 4 and len(list(tmp_path.iterdir())) == 2
+
+
 @pytest.mark.parametrize("closes", ["09:00", "10:00"])
 def test_early_windows_send_orders_to_the_centre_until_none_is_left_out(
     result: PlanResult, small_cache: Path, tmp_path: Path, closes: str

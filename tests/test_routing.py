@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import pickle
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ from lastmile.routing import (
     RoutingProblem,
     RoutingSolution,
     VehicleType,
+    compacted,
+    relocated,
     solve,
 )
 from lastmile.validate import validate_routes
@@ -946,3 +949,45 @@ def test_infeasible_evidence_names_the_shift_without_a_window_and_both_depots_of
     assert "07:33 (from depot C)" in both.detail
     with pytest.raises(ValueError, match="can be served alone"):
         infeasible_from(problem, "X", ("H", "C"))  # the centre serves X
+
+
+def test_a_compacted_problem_is_the_same_model() -> None:
+    """``compacted`` keeps the locations the depot and orders use (an order pinned to the only
+    depot unpinned): the search finds the same routes, ``relocated`` puts them back, and the same
+    model embedded at other locations of a larger matrix compacts to an equal problem."""
+    rng = np.random.default_rng(11)
+    xy = rng.uniform(0, 3000, (12, 2))
+    t = np.rint(np.hypot(*(xy[:, None, :] - xy[None, :, :]).T)).astype(np.int64)
+    van = VehicleType("van", False, {"kg": 4}, 2, max_trips=None, reload_s=300, cost_per_hour=5)
+    orders = (
+        Order("a", "delivery", 5, {"kg": 2}, service_s=120, max_in_vehicle_s=2400),
+        Order("b", "delivery", 7, {"kg": 1}, depot="D"),
+        Order("c", "pickup", 7, {"kg": 2}, max_in_vehicle_s=3000),
+        Order("d", "delivery", 9, {"kg": 3}),
+        Order("e", "pickup", 11, {"kg": 1}),
+        Order("f", "delivery", 2, {"kg": 2}),
+    )
+    problem = RoutingProblem(t, t, (Depot("D", 3),), (van,), orders)
+    options = RoutingOptions(60.0, solution_limit=40)
+    model, old = compacted(problem)
+    assert old.tolist() == [3, 5, 7, 9, 11, 2] and model.time_s.shape == (6, 6)
+    assert model.orders[1].depot is None and model.orders[1].location == 2
+    direct = solved(problem, options)
+    assert direct.search_ended_by == "solution_limit" and len(direct.routes) >= 2
+    back = relocated(solve(model, options), old)
+    assert back.routes == direct.routes and back.unassigned == direct.unassigned
+    assert validate_routes(problem, back).ok
+    # the same model at other locations: index 3 -> 10, 5 -> 0 ...
+    moved = np.array([10, 0, 4, 1, 6, 8], dtype=np.int64)
+    big = np.full((14, 14), 10**6, dtype=np.int64)
+    big[np.ix_(moved, moved)] = t[np.ix_(old, old)]
+    np.fill_diagonal(big, 0)
+    where = dict(zip(old.tolist(), moved.tolist(), strict=True))
+    elsewhere = RoutingProblem(
+        big,
+        big,
+        (Depot("D", 10),),
+        (van,),
+        tuple(dataclasses.replace(o, location=where[o.location], depot=None) for o in orders),
+    )
+    assert pickle.dumps(compacted(elsewhere)[0]) == pickle.dumps(model)

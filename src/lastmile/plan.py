@@ -19,8 +19,11 @@ measures the network, not a bigger fleet.
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
 import os
+import pickle
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -65,6 +68,7 @@ from lastmile.demand import (
 from lastmile.endtoend import EndToEnd, end_to_end, order_table, unallocated_costs
 from lastmile.errors import DataError, InfeasibleError
 from lastmile.fleet import FleetNeeded, fleet_needed
+from lastmile.io import atomic_path
 from lastmile.location import LocationOptions, LocationProblem, LocationResult, Objective
 from lastmile.location import solve as solve_location
 from lastmile.matrix import TravelMatrix, cached_travel_matrix, leg_paths, path_geometry
@@ -92,10 +96,12 @@ from lastmile.routing import (
     RoutingProblem,
     RoutingSolution,
     VehicleType,
+    compacted,
     compute_kpis,
     explain_unassigned,
     infeasible_from,
     precheck,
+    relocated,
     vehicles_of,
 )
 from lastmile.routing import solve as solve_routing
@@ -789,6 +795,7 @@ def plan_routes(
     sectors: Mapping[str, str] | None = None,
     fallback_depot: str | None = None,
     pool: Pool | None = None,
+    solved: Path | None = None,
 ) -> RoutePlan:
     """Route one day of orders from ``depots`` (``id`` and ``node`` columns).
 
@@ -810,6 +817,9 @@ def plan_routes(
     pool
         ``per_depot`` mode: route the depots' models in this pool's workers (:func:`_route_both`);
         the same routes as in this process.
+    solved
+        The run's folder of solved models (:func:`_solved_once`): a model the run has searched
+        already (the other day's) is not searched again.
     """
     plan, region = inputs.scenario.plan, inputs.region
     orders = inputs.orders
@@ -822,9 +832,9 @@ def plan_routes(
         depot_candidates=plan.routing_depot_candidates,
     )
     if plan.routing_mode == "per_depot" and n_dep > 1:
-        solution = _solve_per_depot(problem, options, plan.routing_first_solution, pool)
+        solution = _solve_per_depot(problem, options, plan.routing_first_solution, pool, solved)
     elif sectors is not None and n_dep == 1:
-        solution = _solve_sectors(problem, options, sectors, plan.routing_first_solution)
+        solution = _solve_sectors(problem, options, sectors, plan.routing_first_solution, solved)
     else:
         strategy = _first_solution(len(problem.orders), plan.routing_first_solution)
         solution = solve_routing(problem, replace(options, first_solution_strategy=strategy))
@@ -920,6 +930,7 @@ def _solve_per_depot(
     options: RoutingOptions,
     first_solution: str = "auto",
     pool: Pool | None = None,
+    solved: Path | None = None,
 ) -> RoutingSolution:
     """Cluster first, route second: orders go to their nearest depot, each depot routed alone.
 
@@ -956,16 +967,16 @@ def _solve_per_depot(
     ]  # fmt: skip
     share = replace(options, time_limit_s=max(1.0, options.time_limit_s / len(problem.depots)))
     if pool is None:
-        solved = [_solve_part(part, share, first_solution) for part in parts]
+        done = [_solve_part(part, share, first_solution, None, solved) for part in parts]
     else:
         # the largest models first, so that none starts last on an otherwise idle pool
         largest_first = sorted(range(len(parts)), key=lambda k: -len(parts[k].orders))
         pending = {
-            k: pool.apply_async(_solve_part, (parts[k], share, first_solution))
+            k: pool.apply_async(_solve_part, (parts[k], share, first_solution, None, solved))
             for k in largest_first
         }
-        solved = [result_of(pending[k]) for k in range(len(parts))]
-    return _merged(problem, solved, "per depot", t0)
+        done = [result_of(pending[k]) for k in range(len(parts))]
+    return _merged(problem, done, "per depot", t0)
 
 
 #: A sub-problem's solution and how its vehicle ids map onto the whole problem's.
@@ -977,32 +988,60 @@ def _solve_part(
     options: RoutingOptions,
     first_solution: str,
     vehicle_ids: Mapping[str, str] | None = None,
+    solved: Path | None = None,
 ) -> _Part:
+    """One sub-problem's search, on the sub-problem :func:`~lastmile.routing.compacted` (the same
+    model); with ``solved``, one search per model in the run (:func:`_solved_once`)."""
     strategy = _first_solution(len(part.orders), first_solution)
-    return solve_routing(part, replace(options, first_solution_strategy=strategy)), (
-        vehicle_ids or {}
-    )
+    model, old = compacted(part)
+    solution = _solved_once(model, replace(options, first_solution_strategy=strategy), solved)
+    return relocated(solution, old), vehicle_ids or {}
+
+
+def _solved_once(
+    model: RoutingProblem, options: RoutingOptions, solved: Path | None
+) -> RoutingSolution:
+    """The model's solution, searched once per run: ``solved`` is the run's folder of solutions,
+    shared by its processes and keyed by the model and the search options.
+
+    The baseline's sector of the centre's catchment is the plan's centre model (the same orders,
+    vehicles and departures from the same depot): on the default day a 5.5 s search done twice
+    (BENCHMARKS.md, "Session 16"). A search the time cap ended is not kept (it is not
+    reproducible); any other ends the same under every cap, so the cap is not in the key.
+    """
+    if solved is None:
+        return solve_routing(model, options)
+    key = hashlib.sha256(pickle.dumps((model, replace(options, time_limit_s=1.0)))).hexdigest()
+    path = solved / f"model-{key[:32]}.pickle"
+    if path.exists():  # written by this run (atomically), never by anyone else
+        kept: RoutingSolution = pickle.loads(path.read_bytes())
+        return kept
+    solution = solve_routing(model, options)
+    if solution.reproducible:
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(pickle.dumps(solution))
+    return solution
 
 
 def _merged(
-    problem: RoutingProblem, solved: Sequence[_Part], label: str, t0: float
+    problem: RoutingProblem, done: Sequence[_Part], label: str, t0: float
 ) -> RoutingSolution:
     """The sub-problems' routes as one solution of ``problem``, reasons recomputed on it."""
     routes = [
         replace(r, vehicle_id=ids.get(r.vehicle_id, r.vehicle_id))
-        for sol, ids in solved for r in sol.routes
+        for sol, ids in done for r in sol.routes
     ]  # fmt: skip
     unassigned, bound = explain_unassigned(problem, {s.order_id for r in routes for s in r.stops})
-    ended = {sol.search_ended_by for sol, _ in solved}
+    ended = {sol.search_ended_by for sol, _ in done}
     order = (ENDED_TIME_CAP, ENDED_NO_SOLUTION, ENDED_SOLUTION_LIMIT, ENDED_LOCAL_OPTIMUM)
     return RoutingSolution(
         tuple(routes),
         unassigned,
         compute_kpis(problem, routes, len(unassigned)),
-        f"{label}: " + ", ".join(sorted({sol.status for sol, _ in solved})),
+        f"{label}: " + ", ".join(sorted({sol.status for sol, _ in done})),
         time.perf_counter() - t0,
         search_ended_by=next((e for e in order if e in ended), ENDED_NOTHING),
-        solutions=sum(sol.solutions for sol, _ in solved),
+        solutions=sum(sol.solutions for sol, _ in done),
         fleet_bound=bound,
     )
 
@@ -1012,6 +1051,7 @@ def _solve_sectors(
     options: RoutingOptions,
     sector_of: Mapping[str, str],
     first_solution: str = "auto",
+    solved: Path | None = None,
 ) -> RoutingSolution:
     """One depot's day routed sector by sector, then what is left in one model.
 
@@ -1035,10 +1075,11 @@ def _solve_sectors(
     counts = {vt.id: vt.count_at(depot.id) for vt in problem.vehicle_types}
     shared = [vt for vt in problem.vehicle_types if counts[vt.id] >= len(names)]
     if len(names) < 2 or not shared:
-        return _merged(problem, [_solve_part(problem, options, first_solution)], "one model", t0)
+        one = _solve_part(problem, options, first_solution, None, solved)
+        return _merged(problem, [one], "one model", t0)
     next_k = dict.fromkeys(counts, 0)  # vehicles of each type handed out so far
     share = replace(options, time_limit_s=max(1.0, options.time_limit_s / (len(names) + 1)))
-    solved: list[_Part] = []
+    done: list[_Part] = []
     for j, name in enumerate(names):
         types, ids = [], {}
         for vt in shared:
@@ -1048,10 +1089,10 @@ def _solve_sectors(
                 ids[f"{depot.id}/{vt.id}/{k + 1}"] = f"{depot.id}/{vt.id}/{next_k[vt.id] + k + 1}"
             next_k[vt.id] += n
         part = replace(problem, orders=tuple(members[name]), vehicle_types=tuple(types))
-        solved.append(_solve_part(part, share, first_solution, ids))
-    served = {s.order_id for sol, _ in solved for r in sol.routes for s in r.stops}
+        done.append(_solve_part(part, share, first_solution, ids, solved))
+    served = {s.order_id for sol, _ in done for r in sol.routes for s in r.stops}
     left = tuple(o for o in problem.orders if o.id in allowed and o.id not in served)
-    used = {ids.get(r.vehicle_id, r.vehicle_id) for sol, ids in solved for r in sol.routes}
+    used = {ids.get(r.vehicle_id, r.vehicle_id) for sol, ids in done for r in sol.routes}
     free_types, free_ids = [], {}
     for vt in problem.vehicle_types:
         free = [k for k in range(1, counts[vt.id] + 1) if f"{depot.id}/{vt.id}/{k}" not in used]
@@ -1061,8 +1102,8 @@ def _solve_sectors(
                 free_ids[f"{depot.id}/{vt.id}/{local}"] = f"{depot.id}/{vt.id}/{k}"
     if left and free_types:
         part = replace(problem, orders=left, vehicle_types=tuple(free_types))
-        solved.append(_solve_part(part, share, first_solution, free_ids))
-    return _merged(problem, solved, "per sector", t0)
+        done.append(_solve_part(part, share, first_solution, free_ids, solved))
+    return _merged(problem, done, "per sector", t0)
 
 
 def _types_at(vtypes: Sequence[VehicleType], depot_id: str) -> tuple[VehicleType, ...]:
@@ -1782,7 +1823,7 @@ def baseline_depots(inputs: PlanInputs) -> gpd.GeoDataFrame:
 
 
 def _route_baseline_in_child() -> RoutePlan:
-    return route_baseline(inherited("plan_inputs"), inherited("placement"))
+    return route_baseline(inherited("plan_inputs"), inherited("placement"), inherited("solved"))
 
 
 def baseline_sectors(inputs: PlanInputs, placement: Placement) -> dict[str, str] | None:
@@ -1798,8 +1839,11 @@ def baseline_sectors(inputs: PlanInputs, placement: Placement) -> dict[str, str]
     }
 
 
-def route_baseline(inputs: PlanInputs, placement: Placement) -> RoutePlan:
-    """The baseline day: the whole fleet (the plan's vans and trunk vehicles) at the centre."""
+def route_baseline(
+    inputs: PlanInputs, placement: Placement, solved: Path | None = None
+) -> RoutePlan:
+    """The baseline day: the whole fleet (the plan's vans and trunk vehicles) at the centre
+    (``solved``: see :func:`plan_routes`)."""
     sectors = baseline_sectors(inputs, placement)
     return plan_routes(
         inputs,
@@ -1808,6 +1852,7 @@ def route_baseline(inputs: PlanInputs, placement: Placement) -> RoutePlan:
         fleet_depots=len(placement.hubs),
         supply=baseline_supply(inputs),
         sectors=sectors,
+        solved=solved,
     )
 
 
@@ -1879,10 +1924,13 @@ def _servable_from(problem: RoutingProblem, ids: set[str], depot: str) -> set[st
 
 
 def route_plan(
-    inputs: PlanInputs, placement: Placement, pool: Pool | None = None
+    inputs: PlanInputs,
+    placement: Placement,
+    pool: Pool | None = None,
+    solved: Path | None = None,
 ) -> tuple[RoutePlan, TrunkRun, TrunkRun | None]:
-    """The plan's day: the morning trunk run, the hubs' routes (in ``pool``'s workers when given:
-    :func:`plan_routes`), the evening run."""
+    """The plan's day: the morning trunk run, the hubs' routes (in ``pool``'s workers when given,
+    ``solved``: see :func:`plan_routes`), the evening run."""
     unservable = unservable_deliveries(inputs, placement.hubs)
     supply, morning = supply_hubs(inputs, placement.hubs, unservable=unservable)
     to_centre: frozenset[str] = frozenset()
@@ -1903,6 +1951,7 @@ def route_plan(
         supply=supply,
         fallback_depot=_hubs_centre_id(placement.hubs),
         pool=pool,
+        solved=solved,
     )
     trunk = inputs.region.trunk
     unsupplied = supply_violations(
@@ -1993,17 +2042,23 @@ def _route_both(
     when the baseline is done (the plan's day is the longer: 64.7 s of CPU against 48.6 at the
     default depth, BENCHMARKS.md "Session 14"). Results are identical to running them in turn,
     which is what ``parallel=False`` or ``[plan] routing_processes = 1`` does (no fork: inside a
-    Dask worker, a daemonic process that cannot fork children).
+    Dask worker, a daemonic process that cannot fork children). Both days' travel matrices are
+    computed first, once (:func:`_cache_day_matrices`), and a model both days have is searched
+    once (:func:`_solved_once`).
     """
     check_day_has_orders(inputs)
     workers = _side_by_side(inputs.scenario.plan) if parallel else 1
     _cache_day_matrices(inputs, placement, workers)
-    if workers < 2:
-        return route_baseline(inputs, placement), route_plan(inputs, placement)
-    with fork_pool(2, plan_inputs=inputs, placement=placement) as pool:
-        pending = pool.apply_async(_route_baseline_in_child)
-        planned = route_plan(inputs, placement, pool)
-        baseline = result_of(pending)
+    with tempfile.TemporaryDirectory(prefix="lastmile-models-") as folder:
+        solved = Path(folder)  # models solved in this run (_solved_once)
+        if workers < 2:
+            return route_baseline(inputs, placement, solved), route_plan(
+                inputs, placement, solved=solved
+            )
+        with fork_pool(2, plan_inputs=inputs, placement=placement, solved=solved) as pool:
+            pending = pool.apply_async(_route_baseline_in_child)
+            planned = route_plan(inputs, placement, pool, solved)
+            baseline = result_of(pending)
     return baseline, planned
 
 

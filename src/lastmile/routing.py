@@ -1217,6 +1217,45 @@ def _rank(solution: RoutingSolution) -> tuple[int, float]:
     return (solution.kpis.unassigned, solution.kpis.total_cost)
 
 
+def compacted(problem: RoutingProblem) -> tuple[RoutingProblem, NDArray[np.int64]]:
+    """``problem`` on the locations its depots and orders use, and each new location's old one.
+
+    The locations are renumbered in the order the depots, then the orders, first use them; with
+    one depot, an order pinned to it is unpinned (it has no other). The search reads the
+    matrices at these locations only, so :func:`solve` builds the same model from either
+    problem; two sub-problems of different days that are one model compact to equal problems.
+    """
+    used = [dp.location for dp in problem.depots] + [o.location for o in problem.orders]
+    old = np.asarray(list(dict.fromkeys(used)), dtype=np.int64)
+    new_of = {int(loc): i for i, loc in enumerate(old)}
+    only = problem.depots[0].id if len(problem.depots) == 1 else None
+    at = np.ix_(old, old)
+    reachable = problem.reachable
+    assert reachable is not None  # set by RoutingProblem.__post_init__
+    model = replace(
+        problem,
+        time_s=problem.time_s[at],
+        distance_m=problem.distance_m[at],
+        reachable=reachable[at],
+        depots=tuple(replace(dp, location=new_of[dp.location]) for dp in problem.depots),
+        orders=tuple(
+            replace(o, location=new_of[o.location], depot=None if o.depot == only else o.depot)
+            for o in problem.orders
+        ),
+    )
+    return model, old
+
+
+def relocated(solution: RoutingSolution, old: NDArray[np.int64]) -> RoutingSolution:
+    """A solution of a :func:`compacted` problem, its stops at the original problem's locations
+    (``old``: what :func:`compacted` returned)."""
+    routes = tuple(
+        replace(r, stops=tuple(replace(s, location=int(old[s.location])) for s in r.stops))
+        for r in solution.routes
+    )
+    return replace(solution, routes=routes)
+
+
 def solve(problem: RoutingProblem, options: RoutingOptions) -> RoutingSolution:
     """Plan routes for ``problem`` within ``options.time_limit_s`` seconds.
 
