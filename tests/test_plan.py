@@ -75,6 +75,39 @@ def test_a_generated_day_without_villages_is_refused_before_routing(result: Plan
     assert "[plan] orders = FILE (or --orders FILE)" in text and "--villages FILE" in text
 
 
+def test_a_demand_rate_of_zero_means_no_such_orders(result: PlanResult) -> None:
+    """bb25 D2: a parcel or produce rate of 0 (a sweep's demand_multiplier = 0) gave every
+    village its 1 parcel and every pickup village 10 kg. Zero now means none, a day with no
+    demand at all is refused before any hub, and a rate above 0 keeps the documented floors."""
+    from lastmile.demand import MIN_PICKUP_KG, Villages, daily_orders
+
+    inp = result.inputs
+    villages = Villages(inp.villages, "test")
+    demand = inp.region.demand
+
+    def day(**rates: float) -> pd.DataFrame:
+        region = replace(inp.region, demand=replace(demand, **rates))
+        return daily_orders(villages, region, seed=inp.scenario.plan.seed)
+
+    full = day()
+    assert set(full["kind"]) == {"delivery", "pickup"}
+    no_parcels = day(parcels_per_resident_per_day=0.0)
+    assert set(no_parcels["kind"]) == {"pickup"}
+    assert no_parcels.equals(full[full["kind"] == "pickup"].reset_index(drop=True))
+    assert set(day(produce_kg_per_resident=0.0)["kind"]) == {"delivery"}
+    tiny = day(parcels_per_resident_per_day=1e-9, produce_kg_per_resident=1e-9)
+    assert (tiny.loc[tiny["kind"] == "delivery", "parcels"] == 1).all()
+    assert (tiny.loc[tiny["kind"] == "pickup", "kg"] == MIN_PICKUP_KG).all()
+    zero = replace(demand, parcels_per_resident_per_day=0.0, produce_kg_per_resident=0.0)
+    none = replace(
+        inp,
+        scenario=replace(inp.scenario, region=replace(inp.region, demand=zero)),
+        orders=inp.orders.iloc[0:0],
+    )
+    with pytest.raises(DataError, match=r"no order to route: the generated day has no demand"):
+        plan_on(none, parallel=False)
+
+
 def test_p_beyond_the_candidate_sites_names_the_townships_without_one(
     result: PlanResult,
 ) -> None:

@@ -618,12 +618,19 @@ def county_centre_frame(region: Region) -> gpd.GeoDataFrame:
 # --------------------------------------------------------------------------- orders
 
 
+#: The smallest produce pickup a generated day holds (kg): a van does not call for less
+#: (assumption; applies only when ``produce_kg_per_resident`` > 0).
+MIN_PICKUP_KG = 10
+
+
 def daily_orders(villages: Villages, region: Region, *, seed: int | None = None) -> pd.DataFrame:
     """One modelled day of orders from the ``[demand]`` profile (deterministic for a seed).
 
     Each rural settlement (:data:`RURAL_PLACES`) gets one parcel delivery (parcels = population x
-    rate, at least 1); a seeded share of them gets one produce pickup (kg = population x rate), tea
-    leaves or fresh produce. Loads larger than the smallest vehicle are split.
+    rate, at least 1: a settlement on the list orders something); a seeded share of them gets one
+    produce pickup (kg = population x rate, at least :data:`MIN_PICKUP_KG`), tea leaves or fresh
+    produce. A rate of 0 means none (no deliveries, or no pickups; bb25 D2: a zero rate gave
+    every village its 1 parcel). Loads larger than the smallest vehicle are split.
     Cold-chain limits come from ``[cold_chain]``. Columns: :data:`ORDERS_TABLE` (seconds).
     """
     prof = region.demand
@@ -655,7 +662,7 @@ def daily_orders(villages: Villages, region: Region, *, seed: int | None = None)
                 }
             )
 
-    for r in v.itertuples():
+    for r in v.itertuples() if prof.parcels_per_resident_per_day > 0 else ():
         parcels = max(1, round(r.population * prof.parcels_per_resident_per_day))
         add(
             "D",
@@ -673,10 +680,10 @@ def daily_orders(villages: Villages, region: Region, *, seed: int | None = None)
     pickup = rng.random(len(v)) < prof.produce_pickup_share
     tea = rng.random(len(v)) < prof.tea_share_of_pickups
     for r, is_pickup, is_tea in zip(v.itertuples(), pickup, tea, strict=True):
-        if not is_pickup:
+        if not is_pickup or prof.produce_kg_per_resident <= 0:
             continue
         cls = "tea" if is_tea else "produce"
-        kg = max(10, round(r.population * prof.produce_kg_per_resident))
+        kg = max(MIN_PICKUP_KG, round(r.population * prof.produce_kg_per_resident))
         reefer = prof.tea_requires_refrigeration if is_tea else prof.produce_requires_refrigeration
         add(
             "P",

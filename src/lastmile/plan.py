@@ -1980,6 +1980,16 @@ def check_day_has_orders(inputs: PlanInputs) -> None:
     """
     if len(inputs.orders):
         return
+    demand = inputs.region.demand
+    no_pickups = demand.produce_kg_per_resident <= 0 or demand.produce_pickup_share <= 0
+    if demand.parcels_per_resident_per_day <= 0 and no_pickups and not inputs.scenario.plan.orders:
+        raise DataError(
+            "no order to route: the generated day has no demand ([demand] "
+            f"parcels_per_resident_per_day = {demand.parcels_per_resident_per_day:g}, "
+            f"produce_kg_per_resident = {demand.produce_kg_per_resident:g}, "
+            f"produce_pickup_share = {demand.produce_pickup_share:g}; a demand_multiplier of 0?)",
+            "give a demand above 0, or the day's orders with [plan] orders = FILE",
+        )
     places = inputs.villages["place"].astype(str).value_counts()
     found = ", ".join(f"{n} {place}" for place, n in places.items()) or "none"
     raise DataError(

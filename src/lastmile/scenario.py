@@ -148,7 +148,7 @@ class PlanSettings:
     demand_weight: str = "population"
     candidates_per_township: int | None = None
     location_time_limit_s: float = 60.0
-    routing_time_limit_s: float = 300.0
+    routing_time_limit_s: float = 900.0
     routing_solution_limit: int = 750
     routing_search: str = "ils"
     routing_ruin_visits: int = 10
