@@ -13,7 +13,7 @@ from lastmile.instances import read_pmed, reference_table, reference_value, refe
 
 def test_pmed1_header_and_matrix(test_data: Path) -> None:
     inst = read_pmed(test_data / "benchmarks" / "pmed" / "pmed1.txt")
-    assert (inst.name, inst.n, inst.p) == ("pmed1", 100, 5)
+    assert (inst.name, inst.n, inst.edges, inst.p) == ("pmed1", 100, 200, 5)
     assert inst.cost.shape == (100, 100)
     assert inst.cost.dtype == np.int64
     assert (inst.cost == inst.cost.T).all()
@@ -71,8 +71,27 @@ def test_missing_and_binary_pmed_files(tmp_path: Path) -> None:
     binary.write_bytes(b"\x89PNG\xff\xfe")
     with pytest.raises(InputError, match="not a text instance"):
         read_pmed(binary)
-    with pytest.raises(InputError, match="not a text instance"):
+    # the instance folder given for its files (bb25 D8)
+    with pytest.raises(InputError) as folder:
         read_pmed(tmp_path)
+    assert (
+        str(folder.value) == f"{tmp_path} is a folder — give the instance files ({tmp_path}/*.txt)"
+    )
+
+
+def test_unreadable_instance_file_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A permission error was an internal error (tests run as root: chmod would not stop them)."""
+    path = _write(tmp_path, "3 2 1\n1 2 3\n2 3 4\n")
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> str:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_text", refuse)
+    with pytest.raises(InputError) as refused:
+        read_pmed(path)
+    assert str(refused.value) == f"instance file {path} is not readable — check its permissions"
 
 
 def test_reference_values_are_found_beside_the_instance_folder(
@@ -96,3 +115,68 @@ def test_reference_values_are_found_beside_the_instance_folder(
     (tmp_path / "pmed_opt.csv").write_text("instance,optimal\npmed1,x\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"instance pmed1: not a number \(optimal 'x'\)"):
         reference_values(tmp_path, "pmedian")
+
+
+def test_reference_rows_carry_the_instance_size_and_refuse_another_instance(
+    test_data: Path, tmp_path: Path
+) -> None:
+    """bb25 D9 / D13: the tables' size columns (Solomon customers; p-median n, edges, p) are read,
+    and a file whose counts differ is refused naming both, not scored against the row."""
+    bks = reference_values(test_data / "benchmarks" / "solomon", "solomon")
+    assert bks["C101"].size == {"customers": 100}
+    bks["C101"].check_size("C101.txt", {"customers": 100})  # the same instance: no error
+    with pytest.raises(InputError) as cut:
+        bks["C101"].check_size("cut/C101.txt", {"customers": 38})
+    table = test_data / "benchmarks" / "solomon_bks.csv"
+    assert str(cut.value).startswith(
+        f"cut/C101.txt has 38 customers, {table}'s C101 has 100 customers — not that instance "
+        "(truncated, renamed or mixed up?)"
+    )
+    optima = reference_values(test_data / "benchmarks" / "pmed", "pmedian")
+    assert optima["PMED3"].size == {"n": 100, "edges": 200, "p": 10}
+    with pytest.raises(InputError) as mixed_up:
+        optima["PMED3"].check_size("pmed3.txt", {"n": 100, "edges": 300, "p": 5})
+    assert "pmed3.txt has 300 edges, p = 5, " in str(mixed_up.value)
+    assert "'s pmed3 has 200 edges, p = 10 — not that instance" in str(mixed_up.value)
+    # a table without the size columns is read as before: nothing to compare
+    (tmp_path / "pmed_opt.csv").write_text("instance,optimal\npmed3,4250\n", encoding="utf-8")
+    plain = reference_values(tmp_path, "pmedian")["PMED3"]
+    assert plain.size == {}
+    plain.check_size("pmed3.txt", {"n": 100, "edges": 200, "p": 5})
+    (tmp_path / "pmed_opt.csv").write_text("instance,p,optimal\npmed3,ten,4250\n", encoding="utf-8")
+    with pytest.raises(
+        InputError, match=r"instance pmed3: not a number \(optimal '4250', p 'ten'\)"
+    ):
+        reference_values(tmp_path, "pmedian")
+
+
+def test_bench_pmedian_refuses_a_file_that_is_not_the_tables_instance_before_any_solve(
+    test_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb25 D13: pmed1 (p = 5) saved as pmed3.txt was solved "optimal" and printed 36.9 % above
+    pmed3's p = 10 optimum; bb25 D10: a bad file after a good one is found before the first
+    solve (nothing printed on stdout)."""
+    from lastmile.cli import main
+
+    (tmp_path / "pmed").mkdir()
+    (tmp_path / "pmed_opt.csv").write_bytes(
+        (test_data / "benchmarks" / "pmed_opt.csv").read_bytes()
+    )
+    mixed_up = tmp_path / "pmed" / "pmed3.txt"
+    mixed_up.write_bytes((test_data / "benchmarks" / "pmed" / "pmed1.txt").read_bytes())
+    good = test_data / "benchmarks" / "pmed" / "pmed1.txt"
+    assert main(["bench", "pmedian", str(good), str(mixed_up), "--time-limit", "1"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(
+        f"lastmile: error: {mixed_up} has p = 5, {tmp_path / 'pmed_opt.csv'}'s pmed3 has p = 10 "
+        "— not that instance"
+    )
+    assert "Traceback" not in err and len(err.splitlines()) == 1
+    for bad, message in [
+        (tmp_path / "pmed", f"{tmp_path / 'pmed'} is a folder — give the instance files"),
+        (tmp_path / "nope.txt", "does not exist"),
+    ]:
+        assert main(["bench", "pmedian", str(good), str(bad), "--time-limit", "1"]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and message in err

@@ -202,3 +202,44 @@ def test_bench_script_prints_no_bks_where_there_is_none(
     rows = {r["instance"]: r for r in map(json.loads, re.findall(r"^\{.*\}$", out, re.M))}
     assert rows["C101"]["bks_distance"] == 827.3 and rows["C101"]["bks_vehicles"] == 10
     assert rows["c1_2_x"]["bks_distance"] is None and rows["c1_2_x"]["gap_pct"] is None
+
+
+def test_cli_refuses_a_folder_a_cut_file_and_a_bad_last_file_before_any_solve(
+    test_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb25 D8: the instance folder was an internal error (IsADirectoryError), exit 1.
+    bb25 D9: C101 cut after customer 38 (at a line end) was solved and printed a gap of -63.8 %
+    to the full C101's proven optimum. bb25 D10: a missing last file was found only after the
+    files before it had been solved."""
+    folder = tmp_path / "solomon"
+    folder.mkdir()
+    assert main(["bench", "solomon", str(folder), "--time-limit", "1"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert (
+        err == f"lastmile: error: {folder} is a folder — give the instance files ({folder}/*.txt)\n"
+    )
+    table = tmp_path / "solomon_bks.csv"
+    table.write_bytes((test_data / "benchmarks" / "solomon_bks.csv").read_bytes())
+    lines = (test_data / "benchmarks/solomon/C101.txt").read_text(encoding="ascii").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.split()[:1] == ["38"])
+    cut = folder / "C101.txt"
+    cut.write_text("\n".join(lines[: at + 1]) + "\n", encoding="ascii")
+    assert read_solomon(cut).customers == 38  # a well-formed file: only the count gives it away
+    c201 = test_data / "benchmarks" / "solomon" / "C201.txt"
+    assert main(["bench", "solomon", str(c201), str(cut), "--time-limit", "1"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # C201 was not solved first
+    assert err.startswith(
+        f"lastmile: error: {cut} has 38 customers, {table}'s C101 has 100 customers — not that "
+        "instance (truncated, renamed or mixed up?)"
+    )
+    for bad, message in [(folder / "nope.txt", "does not exist"), (folder, "is a folder")]:
+        assert main(["bench", "solomon", str(c201), str(bad), "--time-limit", "1"]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and message in err and "Traceback" not in err
+    # without a reference row the cut file is solved, with no reference value and no gap
+    table.unlink()
+    assert main(["bench", "solomon", str(cut), "--time-limit", "0.5"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["gap_pct"] is None and row["reference"].startswith("no reference value")

@@ -16,7 +16,13 @@ from lastmile.cli import main
 from lastmile.errors import InputError
 from lastmile.matrix import TravelMatrix, travel_matrix
 from lastmile.plan import PlanResult, run_plan
-from lastmile.report import scenario_map, summary_markdown, write_compare_outputs, write_outputs
+from lastmile.report import (
+    scenario_map,
+    study_markdown,
+    summary_markdown,
+    write_compare_outputs,
+    write_outputs,
+)
 from lastmile.scenario import load_scenario
 from lastmile.study import access_study, compare_plan_dirs, kpi_coverage, p_curve
 from lastmile.sweep import flatten
@@ -442,3 +448,146 @@ def test_compare_plans_refuses_a_corrupt_orders_file(
     err = capsys.readouterr().err
     assert code == 2 and "UnicodeDecodeError" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------------------------------------------
+# bb25: what study.md and compare.md say about the search, the cold chain and the settings
+
+
+def test_study_md_gives_the_search_depth_and_says_the_fleet_search_was_left_out(
+    plan_result: PlanResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bb25 D5: study.md gave routed figures without the search depth or what ended each
+    search, and said nothing of the fleet search `--skip-fleet-needed` left out."""
+    curve = p_curve(plan_result.inputs, [1])
+    md = study_markdown(plan_result, curve)
+    k = plan_result.kpis()
+    ended = ", ".join(f"{n}: {r['search_ended_by']}" for n, r in k["routing"].items())
+    assert "## Search depth" in md
+    assert "Routes from OR-Tools (ils), 20 solutions per model" in md
+    assert f"each search ended by: {ended}." in md
+    # the same section as `plan`'s summary.md, from the same code
+    section = md.split("## Search depth", 1)[1].split("\n## ", 1)[0]
+    assert section in summary_markdown(plan_result).split("## Search depth", 1)[1]
+    assert "\nFleet needed: not computed (--skip-fleet-needed).\n" in md
+    # with the fleet search, its table instead of the line
+    fleet = {"vehicles": 3, "cost": 1.0, "last_mile_by_type": {"van": 3}}
+    with_fleet = {**k, "fleet_needed": {"baseline": fleet, "plan": fleet}}
+    monkeypatch.setattr(PlanResult, "kpis", lambda self: with_fleet)
+    md = study_markdown(plan_result, curve)
+    assert "## Fleet needed to serve every servable order" in md and "not computed" not in md
+    assert "## Search depth" in md
+
+
+@pytest.fixture(scope="module")
+def cold30_dir(
+    small_cache: Path, plan_dirs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The small plan with 5 hubs and a 30-minute produce limit: it leaves produce pickups
+    unserved (cold chain), which its served-only compliance does not show."""
+    root = tmp_path_factory.mktemp("cold30")
+    toml = root / "cold30.toml"
+    toml.write_text("[cold_chain]\nproduce_max_in_vehicle_min = 30\n", encoding="utf-8")
+    result = run_plan(load_scenario(toml, **{**SMALL, "p": 5}), cache=small_cache)
+    write_outputs(result, root / "plan", map_assets="cdn")
+    return root / "plan"
+
+
+def test_compare_plans_shows_cold_chain_over_all_perishable_orders(
+    plan_dirs: dict[str, Path], cold30_dir: Path
+) -> None:
+    """bb25 D6: compare.md's routed day read cold_chain_compliance 1.00 for a plan that left
+    perishable orders unserved; the all-orders compliance was not shown."""
+    k = json.loads((cold30_dir / "kpis.json").read_text(encoding="utf-8"))
+    cold = k["cold_chain"]["plan"]
+    assert k["routing"]["plan"]["cold_chain_compliance"] == 1.0 and cold["unserved"] > 0
+    md = compare_plan_dirs(plan_dirs["a"], cold30_dir).markdown
+    day = md.split("## Routed day (last-mile vehicles only)", 1)[1].split("\n## ", 1)[0]
+    assert "| plan | cold_chain_compliance_served | km |" in day
+    assert "| cold_chain_compliance |" not in md
+    section = md.split("## Cold-chain compliance over all perishable orders", 1)[1]
+    assert "| plan | compliant | perishable_orders | unserved | compliance |" in section
+    assert (
+        f"| B | {cold['compliant']} | {cold['perishable_orders']} | {cold['unserved']} | "
+        f"{cold['compliance']:.2f} |"
+    ) in section
+    assert "unserved ones as not compliant" in section
+
+
+def test_compare_plans_says_what_differs_and_counts_orders(
+    plan_dirs: dict[str, Path], cold30_dir: Path
+) -> None:
+    """bb25 D7: compare.md did not say how the plans differ (p, cold-chain limit, search
+    depth), and its lead-time column `parcels` counted delivery orders."""
+    k = [json.loads((d / "kpis.json").read_text(encoding="utf-8"))
+         for d in (plan_dirs["a"], cold30_dir)]  # fmt: skip
+    ended = [
+        ", ".join(f"{n}: {r['search_ended_by']}" for n, r in kk["routing"].items()) for kk in k
+    ]
+    md = compare_plan_dirs(plan_dirs["a"], cold30_dir).markdown
+    assert (
+        "**What differs** (settings in each plan's manifest.json, A vs B): `plan.p` 4 vs 5; "
+        "`region_config.cold_chain.produce_s` 7200 vs 1800. Search depth: A 20 solutions per "
+        f"model (ils), each search ended by {ended[0]}; B 20 solutions per model (ils), each "
+        f"search ended by {ended[1]} (routed figures depend on it).\n"
+    ) in md
+    same = compare_plan_dirs(plan_dirs["a"], plan_dirs["same"]).markdown
+    assert "**What differs** (settings in each plan's manifest.json, A vs B): no setting." in same
+    # the lead-time table counts delivery orders, and says so
+    lead = same.split("## Parcel lead time over the", 1)[1].split("\n## ", 1)[0]
+    assert "| plan | orders | mean_min | median_min | p90_min | max_min |" in lead
+    deliveries = k[0]["lead_time"]["plan"]["parcel"]["orders"]
+    assert f"| A | {deliveries} |" in lead and "parcels" not in lead
+    assert "`orders`: the delivery orders among them" in lead
+
+
+def test_compare_plans_names_only_the_differences_of_the_order_days(
+    plan_dirs: dict[str, Path], tmp_path: Path
+) -> None:
+    """bb25 D11: a generated day against an orders file on the same road network was said to
+    differ in "seed: 2026 vs (orders file)" and "road network: ... vs (orders file)"."""
+    man_a = json.loads((plan_dirs["a"] / "manifest.json").read_text(encoding="utf-8"))
+    sha_a, label = man_a["inputs"]["osm"]["sha256"], man_a["data_source"]
+    folders = {}
+    for name, osm in (("sameNet", sha_a), ("otherNet", "b" * 64)):
+        d = tmp_path / name
+        shutil.copytree(plan_dirs["a"], d)
+        man = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+        man["inputs"]["orders"] = {"path": "orders.csv", "sha256": "c" * 64}
+        man["inputs"]["osm"]["sha256"] = osm
+        (d / "manifest.json").write_text(json.dumps(man), encoding="utf-8")
+        folders[name] = d
+    (warning,) = compare_plan_dirs(plan_dirs["a"], folders["sameNet"]).warnings
+    assert warning.startswith(
+        "A and B route different order days (orders file: none (generated) vs cccccccccccc): "
+    )
+    other = compare_plan_dirs(plan_dirs["a"], folders["otherNet"])
+    day = next(w for w in other.warnings if "different order days" in w)
+    assert day.startswith(
+        "A and B route different order days (orders file: none (generated) vs cccccccccccc; "
+        f"road network: {label} (sha256 {sha_a[:12]}) vs {label} (sha256 bbbbbbbbbbbb)): "
+    )
+
+
+def test_compare_plans_refuses_the_options_it_would_ignore(
+    plan_dirs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb25 D15: `compare --plans A B --config X --p 7 --p-max 3 --skip-fleet-needed` ran the
+    comparison as if none were given (exit 0, no word)."""
+    config = tmp_path / "x.toml"
+    config.write_text("[plan]\np = 7\n", encoding="utf-8")
+    out = tmp_path / "o"
+    plans = ["compare", "--plans", str(plan_dirs["a"]), str(plan_dirs["same"]), "--out", str(out)]
+    code = main(
+        [*plans, "--p", "7", "--p-max", "3", "--skip-fleet-needed", "--config", str(config)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and not out.exists()
+    assert err.startswith(
+        "lastmile: error: --config, --p, --p-max, --skip-fleet-needed have no effect with "
+        "--plans: the plans' own settings are compared — leave them out"
+    )
+    assert len(err.strip().splitlines()) == 1
+    assert main([*plans, "--seed", "0"]) == 2
+    assert "lastmile: error: --seed has no effect with --plans" in capsys.readouterr().err
+    assert main(plans) == 0 and (out / "compare.md").is_file()

@@ -31,6 +31,7 @@ from lastmile.sweep import (
     ORDERS_SERVED,
     ScenarioSpec,
     Sweep,
+    _row,
     code_version,
     flatten,
     input_hashes,
@@ -38,6 +39,7 @@ from lastmile.sweep import (
     losing_scenarios,
     made_by,
     manifest_sha256,
+    merged_text,
     rows_equal_kpis,
     run_sweep,
     seed_changes_headline,
@@ -199,6 +201,90 @@ def test_bad_values_refuse_the_sweep_file_before_any_task(
     good, too_many, no_vans = load_sweep(_write(tmp_path, text)).scenarios
     assert good.error is None and no_vans.error is None and no_vans.toml
     assert too_many.error is not None and not too_many.bad_input and "500" in too_many.error
+
+
+def test_speed_multipliers_compose_and_merged_grid_points_are_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb25 D12: speed_multiplier with speed_multiplier.CLASS dropped the all-class factor, so
+    grid points merged silently under a label that was not applied. They compose now (class
+    speed x all-class x class multiplier, as the fleet multipliers do), and grid points that
+    are the same scenario are still run once but named on the console and in summary.md."""
+    text = SET + '[grid]\nspeed_multiplier = [0.8, 1.0]\n"speed_multiplier.track" = [0.5, 1.0]\n'
+    sweep = load_sweep(_write(tmp_path, text))
+    assert [s.label for s in sweep.scenarios] == [
+        "speed_multiplier=0.8 speed_multiplier.track=0.5",
+        "speed_multiplier=0.8 speed_multiplier.track=1.0",
+        "speed_multiplier=1.0 speed_multiplier.track=0.5",
+        "speed_multiplier=1.0 speed_multiplier.track=1.0",
+    ]
+    assert sweep.merged == () and merged_text(sweep) is None
+    s0 = load_scenario().region.speeds_kmh
+    speeds = [
+        load_scenario(_write(tmp_path, s.toml, f"s{i}.toml")).region.speeds_kmh
+        for i, s in enumerate(sweep.scenarios)
+    ]
+    assert speeds[0]["track"] == pytest.approx(s0["track"] * 0.8 * 0.5)
+    assert speeds[0]["motorway"] == pytest.approx(s0["motorway"] * 0.8)
+    assert speeds[1]["track"] == pytest.approx(s0["track"] * 0.8)
+    assert speeds[1]["primary"] == pytest.approx(s0["primary"] * 0.8)
+    assert speeds[2]["track"] == pytest.approx(s0["track"] * 0.5)
+    assert speeds[3] == s0
+    # the order the keys are written in does not matter
+    text = SET + '[grid]\n"speed_multiplier.primary" = [0.5]\nspeed_multiplier = [0.8]\n'
+    (one,) = load_sweep(_write(tmp_path, text)).scenarios
+    got = load_scenario(_write(tmp_path, one.toml, "one.toml")).region.speeds_kmh
+    assert got["primary"] == pytest.approx(s0["primary"] * 0.4)
+    assert got["motorway"] == pytest.approx(s0["motorway"] * 0.8)
+    # p = [500, 500] and a listed copy: one scenario (it fails without a task: no cluster is
+    # started), and the merge is said on the console and in summary.md
+    text = SET + "[grid]\np = [500, 500]\n[[scenarios]]\np = 500\n"
+    sweep = load_sweep(_write(tmp_path, text))
+    assert len(sweep.scenarios) == 1 and sweep.scenarios[0].error is not None
+    sid = sweep.scenarios[0].id
+    line = (
+        "2 grid point(s) or listed scenario(s) are the same scenario as an earlier one and run "
+        f"once: grid point 2 'p=500' merged into 'p=500' ({sid}); [[scenarios]] entry 1 'p=500' "
+        f"merged into 'p=500' ({sid})"
+    )
+    assert merged_text(sweep) == line
+    same = load_sweep(_write(tmp_path, SET + "[grid]\np = [3, 3]\n", "same.toml"))
+    assert len(same.scenarios) == 1
+    assert same.merged == (("grid point 2 'p=3'", "p=3", same.scenarios[0].id),)
+    logged: list[str] = []
+    run_sweep(sweep, tmp_path / "out", log=logged.append, progress_bar=False)
+    assert logged[0] == f"sweep: {line}"
+    summary = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
+    assert f"\nMerged: {line}.\n" in summary
+    index = json.loads((tmp_path / "out" / "sweep.json").read_text(encoding="utf-8"))
+    assert index["merged"][0] == {"which": "grid point 2 'p=500'", "into": "p=500", "id": sid}
+    # the command line prints it once, on stderr
+    assert main(["sweep", "--config", str(tmp_path / "sweep.toml"), "--out",
+                 str(tmp_path / "cli")]) == 5  # fmt: skip
+    assert capsys.readouterr().err.count(f"sweep: {line}\n") == 1
+
+
+def test_a_bad_key_in_the_base_file_names_the_base_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb25 D4: a bad key in the base scenario file was blamed on the sweep file's [grid]."""
+    (tmp_path / "base_bad.toml").write_text("[plan]\nbanana = 1\n", encoding="utf-8")
+    path = _write(tmp_path, 'base = "base_bad.toml"\n[grid]\np = [3]\n')
+    message = (
+        f"sweep file {path}: base scenario file {tmp_path / 'base_bad.toml'} [plan]: "
+        "unknown key(s) ['banana']"
+    )
+    with pytest.raises(InputError, match=re.escape(message)):
+        load_sweep(path)
+    out = tmp_path / "o"
+    assert main(["sweep", "--config", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"lastmile: error: {message} — known keys: [")
+    assert "[grid]" not in err and err.count("\n") == 1 and not out.exists()
+    # a bad value the base file sets but the sweep overrides is no error of the base
+    (tmp_path / "base_p0.toml").write_text("[plan]\np = 0\n", encoding="utf-8")
+    path = _write(tmp_path, 'base = "base_p0.toml"\n[grid]\np = [3, 4]\n')
+    assert [s.error for s in load_sweep(path).scenarios] == [None, None]
 
 
 @pytest.mark.parametrize(
@@ -429,8 +515,9 @@ def test_sensitivity_leaves_out_scenarios_that_set_other_keys(tmp_path: Path) ->
     assert "| 4 | 3 | 66.00 |" in summary  # reduction against p at p = 4: 3 scenarios, not 4
     assert f"Left out of them, as they also set a key outside the grid (their results are in " \
         f"results.csv): tight produce (sets {COLD})." in summary  # fmt: skip
-    assert "| routing.plan.unassigned | p | 3 | 4 | 2 | 3 | 0.00 | 0.00 | 4 grid + 1 listed" \
-        in summary  # fmt: skip
+    # (no orders column in this table: the orders each mean covers are left blank)
+    assert "| routing.plan.unassigned | p | 3 | 4 | 2 | 3 | 0.00 | 0.00 |  |  |  | 4 grid + 1 " \
+        "listed" in summary  # fmt: skip
     assert "| routing.plan.km | p | 3 | 4 | 2 | 3 | 772.00 | 716.00 |" in summary
 
 
@@ -479,6 +566,122 @@ def test_sweep_plots_give_the_standin_scale_and_the_tornado_its_scenario_count(
     # the tornado averages the 5 scenarios that set grid keys only (not "tight produce")
     assert titles["t"] == " (5 scenarios) — synthetic stand-in, scale 0.1"
     assert "seed 331123, scale 0.1" in (tmp_path / "summary.md").read_text(encoding="utf-8")
+
+
+def test_routed_sensitivity_gives_the_orders_each_mean_covers(tmp_path: Path) -> None:
+    """bb25 D3: the routed-day table set km over 43 orders beside km over 50 with no order
+    count; each row now gives the orders its low and high means cover and flags a difference."""
+    sweep, df = _results()
+    df["routed_compared.plan.km"] = [900.0, 910.0, 700.0, 720.0, 600.0, 710.0]
+    df["routed_compared.plan.orders"] = [50, 50, 43, 45, 40, 44]
+    df["routed_compared.plan.km_per_order"] = df["routed_compared.plan.km"] / 50
+    df["orders"] = 50
+    km = sensitivity(df, sweep.keys, "routed_compared.plan.km", "routed_compared.plan.orders")
+    row = km.set_index("key").loc["p"]
+    # p = 4: the two grid points and "p=4 seed 3" (43, 45, 44), not "tight produce"
+    assert (row["orders_at_low"], row["orders_at_high"]) == (50.0, 44.0)
+    write_summary(sweep, df, tmp_path)
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    section = summary.split("## Sensitivity of the routed day", 1)[1].split("\n## ", 1)[0]
+    assert "| kpi | key | low_value | high_value | n_low | n_high | at_low | at_high | " \
+        "orders_low | orders_high | covers | averages |" in section  # fmt: skip
+    assert "| routed_compared.plan.km | p | 3 | 4 | 2 | 3 | 905.00 | 710.00 | 50.00 | 44.00 | " \
+        "**different orders** |" in section  # fmt: skip
+    # unserved counts cover the day's orders: the same count at p = 3 and p = 4
+    assert "| routing.plan.unassigned | p | 3 | 4 | 2 | 3 | 0.00 | 0.00 | 50.00 | 50.00 | " \
+        "same order count |" in section  # fmt: skip
+    assert "**2 of 4 rows compare different orders** (`orders_low` ≠ `orders_high`)" in section
+    # no routing.plan.orders_served column in this table: those orders are left blank
+    assert "| routing.plan.km | p | 3 | 4 | 2 | 3 | 772.00 | 716.00 |  |  |  | 4 grid" in section
+    assert "`orders_low` / `orders_high`: the mean number of orders those figures cover" in section
+
+
+def test_summary_states_the_fixed_settings_and_the_search_depth(tmp_path: Path) -> None:
+    """bb25 D1: summary.md named neither the base file, nor [set], nor an orders file, nor the
+    search depth; results.csv had no routing_solution_limit."""
+    (tmp_path / "base1.toml").write_text("[plan]\np = 4\nseed = 7\n", encoding="utf-8")
+    text = (
+        'base = "base1.toml"\n[set]\nnetwork = "synthetic"\nrouting_solution_limit = 30\n'
+        'orders = "orders.csv"\n[grid]\np = [3, 5]\n"plan.routing_time_limit_s" = [20, 40]\n'
+    )
+    sweep = load_sweep(_write(tmp_path, text))
+    assert sweep.base == "base1.toml"
+    assert dict(sweep.fixed) == {"network": "synthetic", "routing_solution_limit": 30,
+                                 "orders": "orders.csv"}  # fmt: skip
+    rows = [_row(s, {"status": "ok"}) for s in sweep.scenarios]
+    assert [r["routing_solution_limit"] for r in rows] == [30] * 4
+    assert [r["routing_time_limit_s"] for r in rows] == [20, 40, 20, 40]
+    df = pd.DataFrame(rows)
+    df[HEADLINE] = [0.5, 0.5, 0.6, 0.6]
+    df["routing.baseline.search_ended_by"] = "solution_limit"
+    df["routing.plan.search_ended_by"] = ["solution_limit", "time_cap", "solution_limit",
+                                          "solution_limit"]  # fmt: skip
+    write_summary(sweep, df, tmp_path)
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    fixed = summary.split("## Settings fixed for every scenario\n\n", 1)[1].split("\n\n", 1)[0]
+    assert fixed.splitlines() == [
+        "- Base scenario file: `base1.toml` (from the sweep file's folder); every scenario "
+        "starts from its settings.",
+        '- `[set]`: `network = "synthetic"`, `routing_solution_limit = 30`, '
+        '`orders = "orders.csv"`.',
+        f"- Order day: the orders file `{tmp_path / 'orders.csv'}` in every scenario; no day "
+        "is generated, so the seed draws nothing.",
+    ]
+    depth = summary.split("## Search depth\n\n", 1)[1]
+    assert depth.startswith(
+        "Routes from OR-Tools (ils in every scenario): 30 solutions per model in every scenario "
+        "(`routing_solution_limit`, in each row of results.csv); a time cap of 20 s per routed "
+        "day in 2 scenarios, 40 s per routed day in 2 scenarios (`routing_time_limit_s`); each "
+        "routed day's search ended by: solution_limit in 7 of 8, time_cap in 1 of 8 (baseline "
+        "and plan of 4 finished scenarios). Routed km, hours, costs, lead times and unserved "
+        "orders depend on this depth."
+    )
+    # the base's seed is the one every generated day would use
+    (tmp_path / "base1.toml").write_text("[plan]\nseed = 7\n", encoding="utf-8")
+    sweep = load_sweep(_write(tmp_path, 'base = "base1.toml"\n[grid]\np = [3, 5]\n'))
+    write_summary(sweep, pd.DataFrame([_row(s, {"status": "ok"}) for s in sweep.scenarios]),
+                  tmp_path)  # fmt: skip
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert "- `[set]`: none.\n" in summary
+    assert "- Order day: generated from the settlements' demand, seed 7 in every scenario.\n" \
+        in summary  # fmt: skip
+    assert "750 solutions per model in every scenario" in summary  # the default depth
+
+
+def test_a_sweep_of_listed_scenarios_only_compares_them_side_by_side(tmp_path: Path) -> None:
+    """bb25 D14: a sweep of [[scenarios]] only said "(no key other than seed takes two values)"
+    and compared the scenarios nowhere."""
+    cols = ["scenario", "label", "grid_point", "sets", "status", "p", COLD, HEADLINE, "orders",
+            "orders_compared", "routed_compared.plan.km", "routing.plan.orders_served"]  # fmt: skip
+    sets = f'["p", "{COLD}"]'
+    df = pd.DataFrame(
+        [("a1", "cc60", False, sets, "ok", 4, 60, 0.6587, 50, 46, 1019.9, 50),
+         ("b2", "cc240", False, sets, "ok", 4, 240, 0.6587, 50, 50, 1213.6, 50)],
+        columns=cols,
+    )  # fmt: skip
+    specs = tuple(
+        ScenarioSpec(s, label, {}, "") for s, label in zip(df["scenario"], df["label"], strict=True)
+    )
+    write_summary(Sweep("list.toml", specs, ("p", COLD)), df, tmp_path)
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert (
+        "No means are formed (no reduction against p, no sensitivity): there is no [grid], and "
+        "every scenario sets a key outside [grid]; compare the scenarios one by one in the table "
+        '"Listed scenarios side by side" below.'
+    ) in summary
+    for absent in ("no key other than seed", "## Reduction against p", "## Sensitivity",
+                   "Left out of them"):  # fmt: skip
+        assert absent not in summary
+    side = summary.split("## Listed scenarios side by side\n\n", 1)[1].split("\n## ", 1)[0]
+    header = (
+        "| scenario | label | sets | access_time.reduction_share % | orders | orders_compared | "
+        "routed_compared.plan.km | routing.plan.orders_served |"
+    )
+    assert header in side
+    assert f"| a1 | cc60 | p=4, {COLD}=60 | 65.87 | 50 | 46 | 1019.90 | 50 |" in side
+    assert f"| b2 | cc240 | p=4, {COLD}=240 | 65.87 | 50 | 50 | 1213.60 | 50 |" in side
+    assert "like for like within a row, and across rows only where `orders_compared` is the same" \
+        in side  # fmt: skip
 
 
 def test_losing_scenarios_flag_longer_lead_times_and_say_why(tmp_path: Path) -> None:
@@ -550,6 +753,25 @@ def test_two_worker_sweep(swept: tuple[Any, Any]) -> None:
     assert "last-mile vehicles only, trunk runs excluded" in summary
     for png in ("reduction_vs_p.png", "tornado.png"):
         assert (outcome.out / "plots" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # bb25 D1: the settings every scenario shares and the search depth are on the page, and
+    # each row of the table carries its depth
+    assert "- Base: lastmile's defaults (no `base` scenario file).\n" in summary
+    assert (
+        f'- `[set]`: `network = "synthetic"`, `standin_scale = {TEST_SCALE}`, '
+        "`routing_solution_limit = 3`, `routing_time_limit_s = 60.0`, "
+        "`location_time_limit_s = 30.0`.\n"
+    ) in summary
+    assert "- Order day: generated from the settlements' demand, seed 1 in 2 scenarios" in summary
+    depth = summary.split("## Search depth\n\n", 1)[1]
+    assert depth.startswith(
+        "Routes from OR-Tools (ils in every scenario): 3 solutions per model in every scenario "
+        "(`routing_solution_limit`, in each row of results.csv); a time cap of 60 s per routed "
+        "day in every scenario (`routing_time_limit_s`); each routed day's search ended by: "
+        "solution_limit in 8 of 8 (baseline and plan of 4 finished scenarios). Routed km"
+    )
+    assert ok["routing_solution_limit"].tolist() == [3] * 4
+    assert ok["routing_time_limit_s"].tolist() == [60.0] * 4
+    assert pq["routing_solution_limit"].tolist()[:4] == csv["routing_solution_limit"].tolist()[:4]
     sens = sensitivity(df, sweep.keys)
     assert list(sens["key"]) == ["p"]  # seed is spread, not a sensitivity
     # the hubs cut access time everywhere; a scenario is listed for a longer routed parcel lead

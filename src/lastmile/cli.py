@@ -595,6 +595,24 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
+    if args.plans:
+        # every option but --out makes the study (the plan options, --p-max,
+        # --skip-fleet-needed): with --plans the plans' own settings are compared, so a given
+        # one would be ignored while the reader believes it applied (bb25 D15)
+        ignored = [
+            "--" + dest.replace("_", "-")
+            for dest, value in vars(args).items()
+            if dest not in {"command", "handler", "debug", "out", "plans"}
+            and value is not None
+            and value is not False
+        ]
+        if ignored:
+            raise InputError(
+                f"{', '.join(ignored)} {'has' if len(ignored) == 1 else 'have'} no effect with "
+                "--plans: the plans' own settings are compared",
+                "leave them out (to compare other settings, make a plan with them by "
+                "`lastmile plan` and compare its folder)",
+            )
     check_output_dir(args.out)  # a wrong --out fails before the run, not after it
     if args.plans:
         a, b = Path(args.plans[0]), Path(args.plans[1])
@@ -683,10 +701,17 @@ def _cmd_bench_pmedian(args: argparse.Namespace) -> int:
     from lastmile.instances import read_pmed, reference_value
     from lastmile.location import LocationOptions, LocationProblem, solve
 
+    # every file is read and matched to its reference row before the first solve: a bad last
+    # file must not cost the searches before it (bb25 D10)
+    checked = []
     for path in args.files:
         inst = read_pmed(path)
         # the published optimum from pmed_opt.csv beside the instance folder, as the script
         ref, reference = reference_value(path, "pmedian", inst.name)
+        if ref is not None:  # looked up by file name: the row must be this instance (bb25 D13)
+            ref.check_size(path, {"n": inst.n, "edges": inst.edges, "p": inst.p})
+        checked.append((inst, ref, reference))
+    for inst, ref, reference in checked:
         problem = LocationProblem.from_cost_matrix(inst.cost)
         options = LocationOptions(p=inst.p, max_per_group=None, time_limit_s=args.time_limit)
         res = solve(problem, options)
@@ -718,10 +743,17 @@ def _cmd_bench_solomon(args: argparse.Namespace) -> int:
 
     portfolio = PORTFOLIO[: args.workers] if args.workers > 1 else ()
     options = RoutingOptions(time_limit_s=args.time_limit, portfolio=portfolio)
+    # every file is read and matched to its reference row before the first solve: a bad last
+    # file must not cost the searches before it (bb25 D10)
+    checked = []
     for path in args.files:
         instance = read_solomon(path)
         # the distance-only best known from solomon_bks.csv beside the instance folder
         ref, reference = reference_value(path, "solomon", instance.name, path.stem)
+        if ref is not None:  # a cut file is not the table's instance (bb25 D9)
+            ref.check_size(path, {"customers": instance.customers})
+        checked.append((instance, ref, reference))
+    for instance, ref, reference in checked:
         problem = solomon_problem(instance)
         solution = solve(problem, options)
         report = validate_routes(problem, solution)
@@ -955,7 +987,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_time_limit,
         metavar="S",
         help="safety cap in seconds per routed day, shared among its models ([plan] "
-        "routing_time_limit_s, default 300; the solution limit normally ends the search first)",
+        "routing_time_limit_s, default 900; the solution limit normally ends the search first)",
     )
 
     c = sub.add_parser("plan", parents=[plan_opts], help="the whole chain; writes an output folder")
@@ -1015,7 +1047,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--plans",
         nargs=2,
         metavar=("DIR_A", "DIR_B"),
-        help="compare two `lastmile plan` output folders instead",
+        help="compare two `lastmile plan` output folders instead (with --out alone: their "
+        "own settings are compared)",
     )
     c.set_defaults(handler=_cmd_compare)
 

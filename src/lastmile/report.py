@@ -891,9 +891,18 @@ def _unserved_markdown(k: dict[str, Any]) -> list[str]:
 
 def study_markdown(result: PlanResult, curve: pd.DataFrame) -> str:
     """``study.md`` of ``lastmile compare``: lead times, routed figures and cold chain over the
-    orders served in both scenarios, the fleet needed, township access times and the p-curve."""
+    orders served in both scenarios, the fleet needed (or a line saying it was not computed),
+    the search depth of the routed days, township access times and the p-curve."""
     k = result.kpis()
-    fleet_md = "\n".join(["", *_fleet_needed_markdown(k)]) if "fleet_needed" in k else ""
+    # without the fleet search (`--skip-fleet-needed`) a line says so: "not computed", not a
+    # section that seems forgotten (bb25 D5)
+    fleet_md = "\n".join(
+        ["", *_fleet_needed_markdown(k)]
+        if "fleet_needed" in k
+        else ["", "Fleet needed: not computed (--skip-fleet-needed).", ""]
+    )
+    # the routed figures depend on the search depth: the same section as `plan`'s summary.md
+    depth_md = "\n".join(["", *_search_depth_markdown(result, k)])
     return (
         "# The delivery study, like for like: county centre alone vs centre + hubs\n\n"
         f"Data source: {result.inputs.source.label}\n\n"
@@ -907,6 +916,7 @@ def study_markdown(result: PlanResult, curve: pd.DataFrame) -> str:
         + "\n"
         + "\n".join(_unserved_markdown(k))
         + fleet_md
+        + depth_md
         + "\n## Access time (nearest open facility, every settlement, demand-weighted)"
         "\n\n### Townships\n\n"
         + markdown_table(result.study.townships)

@@ -291,6 +291,10 @@ def _read_json(path: Path, what: str) -> dict[str, Any] | None:
     return data
 
 
+#: the "orders file" of a plan whose orders were generated (:func:`_order_day`)
+GENERATED = "none (generated)"
+
+
 def _order_day(manifest: Mapping[str, Any]) -> dict[str, Any]:
     """What decides a plan's orders, from its ``manifest.json``: two plans with the same values
     route the same order day (order ids are ``D-<village>`` / ``P-<village>``, so ids alone match
@@ -303,44 +307,63 @@ def _order_day(manifest: Mapping[str, Any]) -> dict[str, Any]:
 
     orders = sha("orders")
     network = (manifest.get("region_config") or {}).get("network")
-    osm = network_file_sha256(manifest)
     return {
-        # the seed draws the generated orders; an orders file replaces them
-        "seed": manifest.get("seed") if orders is None else "(orders file)",
-        "orders file": orders[:12] if orders else "none (generated)",
+        # the seed draws the generated orders; an orders file replaces them, so a plan of an
+        # orders file has no seed to compare (None; bb25 D11: "seed: 2026 vs (orders file)")
+        "seed": manifest.get("seed", "not recorded") if orders is None else None,
+        "orders file": orders[:12] if orders else GENERATED,
         "villages file": sha("villages") or "none",
         "demand settings": (manifest.get("region_config") or {}).get("demand"),
-        # a generated day's villages (hence its orders) come from the road network; an orders
-        # file's orders do not (bb22 D6: two networks, one orders file, "different order days").
-        # The label names the file, not its contents: two extracts of one name and date differ
-        # by their hash (bb21 D19); a manifest without it (an Overpass download) has the label
-        "road network": "(orders file)"
-        if orders is not None
-        else manifest.get("data_source")
-        if osm is None
-        else f"{manifest.get('data_source')} (sha256 {osm[:12]})",
         # which villages exist (hence which orders): recorded since session 10, None before
         "snap limit (m)": network.get("max_snap_m") if isinstance(network, dict) else None,
     }
 
 
-#: order-day keys an older manifest lacks: compared only when both plans record them
-_RECORDED_SINCE_SESSION_10 = frozenset({"snap limit (m)"})
+#: order-day keys compared only when both plans have a value: a seed only between two
+#: generated days, a snap limit only when both manifests record it (since session 10)
+_COMPARED_WHEN_BOTH_HAVE_ONE = frozenset({"seed", "snap limit (m)"})
+
+
+def _network_name(manifest: Mapping[str, Any]) -> str:
+    """A plan's road network as a difference names it: its label and its file's sha256."""
+    sha = network_file_sha256(manifest)
+    label = manifest.get("data_source")
+    return f"{label} (sha256 {sha[:12]})" if sha else str(label)
+
+
+def _network_difference(ma: Mapping[str, Any], mb: Mapping[str, Any]) -> str | None:
+    """How two plans' road networks differ for their order days; ``None`` when they do not.
+
+    A generated day's villages (hence its orders) come from the road network; an orders file's
+    orders do not (bb22 D6: two networks, one orders file, "different order days"). The label
+    names the file, not its contents: two extracts of one name and date differ by their hash
+    (bb21 D19), and one file is one network whatever else differs (bb25 D11: a generated day
+    and an orders file on the same stand-in were said to be on different networks). A manifest
+    without the hash (an Overpass download) is compared by its label.
+    """
+    if all(_order_day(m)["orders file"] != GENERATED for m in (ma, mb)):
+        return None
+    ha, hb = network_file_sha256(ma), network_file_sha256(mb)
+    same = ha == hb if ha and hb else ma.get("data_source") == mb.get("data_source")
+    return None if same else f"road network: {_network_name(ma)} vs {_network_name(mb)}"
 
 
 def _order_day_differences(ma: Mapping[str, Any], mb: Mapping[str, Any]) -> list[str]:
+    """What differs between two plans' order days (:func:`_order_day` and the road network),
+    one phrase per difference that exists; empty: the same order day."""
     da, db = _order_day(ma), _order_day(mb)
     out = []
     for key, va in da.items():
         vb = db[key]
-        if va == vb or (key in _RECORDED_SINCE_SESSION_10 and (va is None or vb is None)):
+        if va == vb or (key in _COMPARED_WHEN_BOTH_HAVE_ONE and (va is None or vb is None)):
             continue
         if isinstance(va, dict) and isinstance(vb, dict):
             keys = sorted(k for k in {*va, *vb} if va.get(k) != vb.get(k))
             out.append(f"{key}: " + ", ".join(f"{k} {va.get(k)} vs {vb.get(k)}" for k in keys))
         else:
             out.append(f"{key}: {va} vs {vb}")
-    return out
+    network = _network_difference(ma, mb)
+    return out if network is None else [*out, network]
 
 
 def network_file_sha256(manifest: Mapping[str, Any] | None) -> str | None:
@@ -391,6 +414,10 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
     When they do not, the order-level comparison is refused, not made: the Markdown and
     ``warnings`` say why, and the access comparison and each plan's own routed figures remain.
     A folder without ``orders.csv`` (a ``locate`` folder) gets a note instead of that section.
+    Each plan's cold-chain compliance over all perishable orders of its day (``kpis.json``
+    ``cold_chain``) stands beside its routed day, whose compliance counts served orders alone. A
+    "What differs" line names the settings whose values differ between the two
+    ``manifest.json`` and each plan's search depth and what ended each search.
     ``plans`` records what was compared (:func:`compared_plan`).
 
     Raises
@@ -504,6 +531,7 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
     md = "# Plan comparison\n\n" + f"Data source: {network}\n\n"
     if warnings:
         md += "".join(f"**WARNING: {w}.**\n\n" for w in warnings)
+    md += _what_differs((a, b), manifests, kpis) + "\n"
     md += (
         "## Access time: road time from the nearest open facility "
         "(every settlement, demand-weighted)\n\n"
@@ -528,6 +556,84 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
     )
 
 
+#: the sections of a plan's manifest.json that hold its settings: the scenario's ``[plan]``
+#: and the region's (cold chain, fleet, demand, trunk, speeds, ...)
+SETTINGS_SECTIONS = ("plan", "region_config")
+
+
+def _settings(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """A plan's settings from its manifest.json, flat: ``plan.p``, ``region_config.cold_chain.
+    produce_s``; a list of tables (the fleet) by each one's ``id``."""
+    flat: dict[str, Any] = {}
+
+    def walk(key: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{key}.{k}", v)
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for i, v in enumerate(value):
+                walk(f"{key}.{v.get('id', i)}", v)
+        else:
+            flat[key] = value
+
+    for section in SETTINGS_SECTIONS:
+        walk(section, manifest.get(section) or {})
+    return flat
+
+
+def _search_phrase(manifest: Mapping[str, Any] | None, kpis: Mapping[str, Any]) -> str:
+    """A plan's search depth and what ended each of its searches (``kpis.json`` routing)."""
+    routing = kpis.get("routing") or {}
+    if not routing:
+        return "no routed day"
+    plan = (manifest or {}).get("plan") or {}
+    limit = plan.get("routing_solution_limit")
+    depth = (
+        f"{limit} solutions per model ({plan.get('routing_search', 'search unknown')})"
+        if limit is not None
+        else "depth not recorded"
+    )
+    ended = ", ".join(f"{n}: {r.get('search_ended_by', '?')}" for n, r in routing.items())
+    return f"{depth}, each search ended by {ended}"
+
+
+#: settings a "What differs" line names at most (two regions differ in many)
+DIFFERENCES_SHOWN = 12
+
+
+def _what_differs(
+    folders: Sequence[Path],
+    manifests: Sequence[Mapping[str, Any] | None],
+    kpis: Sequence[Mapping[str, Any]],
+) -> str:
+    """compare.md's "What differs" line: the settings whose values differ between the two
+    manifests, and each plan's search depth and what ended each search (bb25 D7: a comparison
+    of p = 10 against p = 5, or of two search depths, did not say what set the plans apart)."""
+    search = "; ".join(
+        f"{name} {_search_phrase(m, k)}" for name, m, k in zip("AB", manifests, kpis, strict=True)
+    )
+    search = f"Search depth: {search} (routed figures depend on it)."
+    missing = [f for f, m in zip(folders, manifests, strict=True) if m is None]
+    if missing:
+        return (
+            f"**What differs**: not known ({missing[0] / 'manifest.json'} does not exist). "
+            f"{search}\n"
+        )
+    sa, sb = _settings(manifests[0] or {}), _settings(manifests[1] or {})
+    differ = [
+        f"`{key}` {sa.get(key)} vs {sb.get(key)}"
+        for key in sorted({*sa, *sb})
+        if sa.get(key) != sb.get(key)
+    ]
+    more = len(differ) - DIFFERENCES_SHOWN
+    listed = (
+        "; ".join(differ[:DIFFERENCES_SHOWN]) + (f"; and {more} more" if more > 0 else "")
+        if differ
+        else "no setting"
+    )
+    return f"**What differs** (settings in each plan's manifest.json, A vs B): {listed}. {search}\n"
+
+
 def _township_names(a: Path, b: Path) -> dict[str, str]:
     """Township names by code from the folders' ``townships.csv`` (empty where there is none)."""
     for d in (a, b):
@@ -544,17 +650,33 @@ def _township_names(a: Path, b: Path) -> dict[str, str]:
 #: heading of compare.md's like-for-like routed figures, which the "Routed day" caveat names
 SAME_ORDERS_ROUTED = "Routed figures over the orders served in both plans"
 
+#: compare.md's names of the routed day's figures that cover served orders alone
+SERVED_ONLY = {"cold_chain_compliance": "cold_chain_compliance_served"}
+
 
 def _routed_day_both(kpis: Sequence[Mapping[str, Any]], *, like_for_like: bool) -> str:
     """Each plan's own routed day (last-mile vehicles only), and its totals with the trunk;
     ``like_for_like``: whether compare.md has the routed figures over the same orders."""
-    rows, totals = [], []
+    rows, totals, cold = [], [], []
     for name, k in zip(("A", "B"), kpis, strict=True):
         r = k.get("routing", {}).get("plan", {})
         if r:
             rows.append(
-                {"plan": name, **{kk: vv for kk, vv in r.items() if not isinstance(vv, dict)}}
+                {
+                    "plan": name,
+                    # the solver's compliance counts served orders alone: 1.00 for a plan that
+                    # leaves perishable orders unserved (bb25 D6), so its name says so
+                    **{
+                        SERVED_ONLY.get(kk, kk): vv
+                        for kk, vv in r.items()
+                        if not isinstance(vv, dict)
+                    },
+                }
             )
+        c = k.get("cold_chain", {}).get("plan")
+        if c:
+            order = ("compliant", "perishable_orders", "unserved", "compliance")
+            cold.append({"plan": name, **{kk: c[kk] for kk in order if kk in c}})
         t = k.get("routed_totals", {}).get("plan")
         if t:
             totals.append(
@@ -579,6 +701,15 @@ def _routed_day_both(kpis: Sequence[Mapping[str, Any]], *, like_for_like: bool) 
         md += (
             "\n## Routed day with the trunk (trunk km and hub cost included; each plan's own "
             "served orders)\n\n" + markdown_table(pd.DataFrame(totals))
+        )
+    if cold:
+        md += (
+            "\n## Cold-chain compliance over all perishable orders (unserved = not compliant; "
+            "each plan's own day)\n\n"
+            + markdown_table(pd.DataFrame(cold))
+            + "\n`compliance` = compliant / perishable_orders, every perishable order of the "
+            "plan's day counted, its unserved ones as not compliant (kpis.json `cold_chain`); "
+            "`cold_chain_compliance_served` above counts its served orders alone.\n"
         )
     return md
 
@@ -645,7 +776,11 @@ def _orders_both(
     n = f"{same.orders} orders served in both plans (of {same.of})"
     md = ""
     if len(same.parcel) == 2:
-        md += f"\n## Parcel lead time over the {n}\n\n" + markdown_table(pd.DataFrame(same.parcel))
+        md += (
+            f"\n## Parcel lead time over the {n}\n\n"
+            + markdown_table(pd.DataFrame(same.parcel))
+            + "\n`orders`: the delivery orders among them (a pickup has no parcel lead time).\n"
+        )
     md += (
         f"\n## {SAME_ORDERS_ROUTED} ({same.orders} of {same.of}; trunk and hub cost "
         "included)\n\n" + markdown_table(pd.DataFrame(same.routed))
@@ -662,8 +797,9 @@ class SameOrders:
     orders, of
         Orders served in both plans, of the orders of plan A's day.
     parcel
-        Per plan (``plan`` "A", "B"): ``parcels, mean_min, median_min, p90_min, max_min`` of the
-        delivery lead times among those orders (no row for a plan without such deliveries).
+        Per plan (``plan`` "A", "B"): ``orders, mean_min, median_min, p90_min, max_min`` of the
+        parcel lead times of the delivery orders among those orders (``orders``: how many; no
+        row for a plan without such deliveries).
     routed
         Per plan: ``orders, km, vehicle_hours, cost`` allocated to those orders (trunk and hub
         cost included).
@@ -693,7 +829,8 @@ def same_orders(a: pd.DataFrame, b: pd.DataFrame) -> SameOrders:
             rows.append(
                 {
                     "plan": name,
-                    "parcels": len(par),
+                    # delivery orders, not parcels (bb25 D7: an order holds several parcels)
+                    "orders": len(par),
                     "mean_min": round(float(par.mean()), 1),
                     "median_min": round(float(par.median()), 1),
                     "p90_min": round(weighted_quantile(par, None, 0.9), 1),

@@ -41,18 +41,23 @@ OR-Tools models are built in the task, never shipped.
 
 Output folder::
 
-    sweep.json                    the expanded sweep (ids, labels, varied keys), the lastmile
-                                  version and git commit of the run
+    sweep.json                    the expanded sweep (ids, labels, varied keys; the base file,
+                                  [set], merged grid points), the lastmile version and git commit
+                                  of the run
     scenarios/<id>/scenario.toml  the scenario as a plan input
     scenarios/<id>/result.json    status, one-line error, solver statuses, seconds, manifest hash,
                                   the lastmile version and commit that made it
     scenarios/<id>/kpis.json      exactly what ``lastmile plan`` writes
     scenarios/<id>/plan/          the whole plan output folder (``--keep-plans``)
-    results.parquet, results.csv  one row per scenario: varied keys, every KPI (nested keys
-                                  flattened with "."), statuses, seconds
-    summary.md, plots/*.png       reduction against p with its spread over the other keys (the
+    results.parquet, results.csv  one row per scenario: varied keys, the search depth
+                                  (routing_solution_limit, routing_time_limit_s), every KPI
+                                  (nested keys flattened with "."), statuses, seconds
+    summary.md, plots/*.png       the settings fixed for every scenario and the search depth;
+                                  reduction against p with its spread over the other keys (the
                                   access-time headline does not change with the seed), tornado
-                                  chart, the scenarios where the plan loses, failed scenarios
+                                  chart, the routed figures' sensitivity with the orders each
+                                  mean covers, the listed scenarios side by side, the scenarios
+                                  where the plan loses, failed scenarios
 """
 
 from __future__ import annotations
@@ -101,11 +106,26 @@ MULTIPLIERS = ("demand_multiplier", "speed_multiplier", "fleet_multiplier")
 ROUTED = (
     "routed_compared.plan.km",
     "routed_compared.plan.cost",
+    "routed_compared.plan.km_per_order",
+    "routed_compared.plan.cost_per_order",
     "routing.plan.km",
     "routing.plan.unassigned",
     "routing.baseline.unassigned",
     "routing.plan.vehicle_hours",
 )
+#: The column counting the orders each of :data:`ROUTED` covers: the orders served in both
+#: routed days (``routed_compared``), the plan's own served orders (``routing.plan`` km and
+#: hours), the day's orders (unserved counts); the summary gives them at each low / high mean
+ROUTED_ORDERS = {
+    **{k: "routed_compared.plan.orders" for k in ROUTED if k.startswith("routed_compared.")},
+    "routing.plan.km": "routing.plan.orders_served",
+    "routing.plan.vehicle_hours": "routing.plan.orders_served",
+    "routing.plan.unassigned": "orders",
+    "routing.baseline.unassigned": "orders",
+}
+#: [plan] keys every row of the table carries, whether varied or not: the search depth and time
+#: cap the routed figures were made at (from the scenario's file, defaults where it is silent)
+ROW_SETTINGS = ("routing_solution_limit", "routing_time_limit_s")
 #: [plan] keys holding file paths: resolved against the file that names them (as a scenario
 #: file's own paths are; ``network`` may instead name a source such as "synthetic")
 PATH_KEYS = PLAN_PATH_KEYS
@@ -147,11 +167,19 @@ class ScenarioSpec:
 
 @dataclass(frozen=True)
 class Sweep:
-    """An expanded sweep: the scenarios in file order, and the names of the varied keys."""
+    """An expanded sweep: the scenarios in file order, the names of the varied keys, what is
+    fixed for every scenario, and which grid points or listed scenarios were merged."""
 
     source: str
     scenarios: tuple[ScenarioSpec, ...]
     keys: tuple[str, ...]
+    #: the base scenario file as the sweep file names it (``base = "..."``), else None
+    base: str | None = None
+    #: the ``[set]`` table: the keys and values fixed for every scenario
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    #: grid points and listed scenarios that are the same scenario (same file) as an earlier
+    #: one and run once: (which one, e.g. "grid point 2 'p=3'", the label kept, its id)
+    merged: tuple[tuple[str, str, str], ...] = ()
 
 
 def _toml_key(key: str) -> str:
@@ -285,11 +313,18 @@ def _multiply(
 ) -> None:
     """Apply demand / speed / fleet multipliers on the effective values of ``data``.
 
-    A multiplier that leaves no vehicle of any type raises here, when the sweep file is read.
+    Multipliers of one kind compose: ``speed_multiplier = 0.8`` with ``speed_multiplier.track
+    = 0.5`` drives tracks at 0.4 and every other class at 0.8 of its speed, as
+    ``fleet_multiplier`` and ``fleet_multiplier.TYPE`` multiply the counts (each rounded). A
+    multiplier that leaves no vehicle of any type raises here, when the sweep file is read.
     """
     if not mults:
         return
     region = _load_text(dumps_toml(data), what).region
+    # the speeds the multipliers so far left: each speed multiplier multiplies these, so that
+    # speed_multiplier and speed_multiplier.CLASS compose (class speed x all-class x class
+    # multiplier) as the fleet multipliers compose on the counts in data["fleet"] (bb25 D12)
+    speeds = dict(region.speeds_kmh)
     for key, m in mults.items():
         if isinstance(m, bool) or not isinstance(m, int | float) or not m >= 0:
             raise InputError(f"{key} = {m!r} must be a number >= 0")
@@ -304,12 +339,12 @@ def _multiply(
                 "produce_kg_per_resident": round(d.produce_kg_per_resident * m, 9),
             }
         elif kind == "speed_multiplier":
-            speeds = dict(region.speeds_kmh)
             if which and which not in speeds:
                 raise InputError(f"unknown road class in {key!r}", f"classes: {sorted(speeds)}")
-            data["speeds_kmh"] = {
+            speeds = {
                 k: round(v * m, 6) if not which or k == which else v for k, v in speeds.items()
             }
+            data["speeds_kmh"] = speeds
         else:
             fleet = [dict(f) for f in (data.get("fleet") or _region_raw(data).get("fleet", []))]
             ids = [str(f.get("id")) for f in fleet]
@@ -422,16 +457,44 @@ def load_sweep(path: str | Path) -> Sweep:
     for own, _, _ in combos:
         keys += [k for k in own if k not in keys]
     specs: list[ScenarioSpec] = []
-    seen: set[str] = set()
+    seen: dict[str, ScenarioSpec] = {}
+    merged: list[tuple[str, str, str]] = []
+    counts = {True: 0, False: 0}
     for own, name, on_grid in combos:
+        counts[on_grid] += 1
         spec = build_scenario(base, {**fixed, **own}, sweep_file.parent, name or _label(own))
         spec = dataclasses.replace(spec, varied=own, grid=on_grid)
         if spec.id in seen:
-            continue  # the same scenario twice (a listed one equal to a grid point): run once
-        seen.add(spec.id)
+            # the same scenario twice (p = [3, 3], a listed one equal to a grid point): run
+            # once, and say so (bb25 D12: a merge must not pass unnoticed)
+            which = "grid point" if on_grid else "[[scenarios]] entry"
+            merged.append((f"{which} {counts[on_grid]} {spec.label!r}", seen[spec.id].label,
+                           spec.id))  # fmt: skip
+            continue
+        seen[spec.id] = spec
         specs.append(spec)
-    _refuse_bad_input(where, base, fixed, sweep_file.parent, specs)
-    return Sweep(str(sweep_file), tuple(specs), tuple(keys))
+    base_file = sweep_file.parent / data["base"] if isinstance(data.get("base"), str) else None
+    _refuse_bad_input(where, base, fixed, sweep_file.parent, specs, base_file)
+    return Sweep(
+        str(sweep_file),
+        tuple(specs),
+        tuple(keys),
+        base=None if base_file is None else str(data["base"]),
+        fixed=dict(fixed),
+        merged=tuple(merged),
+    )
+
+
+def merged_text(sweep: Sweep) -> str | None:
+    """One line naming the grid points / listed scenarios that were the same scenario as an
+    earlier one and run once (``None``: no merge)."""
+    if not sweep.merged:
+        return None
+    each = "; ".join(f"{which} merged into {kept!r} ({sid})" for which, kept, sid in sweep.merged)
+    return (
+        f"{len(sweep.merged)} grid point(s) or listed scenario(s) are the same scenario as an "
+        f"earlier one and run once: {each}"
+    )
 
 
 def _refuse_bad_input(
@@ -440,12 +503,28 @@ def _refuse_bad_input(
     fixed: Mapping[str, Any],
     base_dir: Path,
     specs: Sequence[ScenarioSpec],
+    base_file: Path | None = None,
 ) -> None:
     """One InputError for the scenarios whose values are bad input, naming the table they come
-    from, the first one's label and its key/value (the error of :func:`build_scenario`)."""
+    from, the first one's label and its key/value (the error of :func:`build_scenario`).
+
+    When every scenario is bad and the base scenario file alone is refused, the error is the
+    base file's, naming it (bb25 D4: a bad key there was blamed on ``[grid]``)."""
     bad = [s for s in specs if s.error is not None and s.bad_input]
     if not bad:
         return
+    if base_file is not None and len(bad) == len(specs):
+        from lastmile.scenario import load_scenario
+
+        try:
+            load_scenario(base_file)
+        except InfeasibleError:
+            pass
+        except LastmileError as exc:
+            message = exc.message.replace(
+                f"scenario file {base_file}", f"base scenario file {base_file}", 1
+            )
+            raise InputError(f"{where}: {message}", exc.hint) from None
     first = bad[0]
     table = "[grid]" if first.grid else "[[scenarios]]"
     if fixed and len(bad) == len(specs):
@@ -745,6 +824,19 @@ def flatten(obj: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+_PLAN_DEFAULTS = {
+    f.name: f.default for f in fields(PlanSettings) if f.default is not dataclasses.MISSING
+}
+
+
+def plan_values(spec: ScenarioSpec) -> dict[str, Any]:
+    """The ``[plan]`` values of a scenario's file, defaults where it is silent (empty for a
+    scenario that could not be built)."""
+    if not spec.toml:
+        return {}
+    return {**_PLAN_DEFAULTS, **tomllib.loads(spec.toml).get("plan", {})}
+
+
 def _row(spec: ScenarioSpec, rec: Mapping[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {
         "scenario": spec.id,
@@ -761,6 +853,10 @@ def _row(spec: ScenarioSpec, rec: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("p", "seed"):
         if rec.get(key) is not None:
             row.setdefault(key, rec[key])
+    plan = plan_values(spec)
+    for key in ROW_SETTINGS:  # a figure taken from the table can be quoted with its depth
+        if key in plan:
+            row.setdefault(key, plan[key])
     kpis = json.loads(rec["kpis_json"]) if rec.get("kpis_json") else {}
     for key, value in flatten(kpis).items():
         row[key if key not in row else f"kpi.{key}"] = value
@@ -909,13 +1005,20 @@ def _averages(rows: pd.DataFrame) -> str:
     return f"{on_grid} grid + {listed} listed setting only grid keys"
 
 
-def sensitivity(df: pd.DataFrame, keys: Sequence[str], kpi: str = HEADLINE) -> pd.DataFrame:
+def sensitivity(
+    df: pd.DataFrame, keys: Sequence[str], kpi: str = HEADLINE, orders: str | None = None
+) -> pd.DataFrame:
     """Per varied key: ``kpi``'s mean over the other keys at each value; low/high/range.
 
     Each key's means use only the scenarios that differ from the base in grid keys (and that
     key): see :func:`comparable`. ``n_low`` / ``n_high`` count the scenarios averaged at the
     lowest / highest value and ``averages`` says which they are. ``seed`` is left out (it is
     noise: shown as the spread instead). Sorted by range.
+
+    ``orders``: a column counting the orders ``kpi`` covers (e.g. ``routed_compared.plan.orders``,
+    :data:`ROUTED_ORDERS`); its mean over the same scenarios is then given at the lowest and
+    highest value (``orders_at_low`` / ``orders_at_high``): a sum such as km over 43 orders
+    against one over 50 is mostly the 7 orders, not the key's effect.
     """
     ok = _ok(df)
     rows = []
@@ -936,21 +1039,24 @@ def sensitivity(df: pd.DataFrame, keys: Sequence[str], kpi: str = HEADLINE) -> p
         except ValueError:
             order = sorted(means.index, key=lambda v: float(means[v]))
         lo, hi = order[0], order[-1]
-        rows.append(
-            {
-                "key": key,
-                "low_value": lo,
-                "high_value": hi,
-                "n_low": int(counts[lo]),
-                "n_high": int(counts[hi]),
-                "headline_at_low": float(means[lo]),
-                "headline_at_high": float(means[hi]),
-                "min": float(means.min()),
-                "max": float(means.max()),
-                "range": float(means.max() - means.min()),
-                "averages": _averages(part),
-            }
-        )
+        row = {
+            "key": key,
+            "low_value": lo,
+            "high_value": hi,
+            "n_low": int(counts[lo]),
+            "n_high": int(counts[hi]),
+            "headline_at_low": float(means[lo]),
+            "headline_at_high": float(means[hi]),
+            "min": float(means.min()),
+            "max": float(means.max()),
+            "range": float(means.max() - means.min()),
+            "averages": _averages(part),
+        }
+        if orders is not None and orders in part:
+            covered = pd.to_numeric(part[orders], errors="coerce").groupby(values, sort=False)
+            row["orders_at_low"] = float(covered.mean()[lo])
+            row["orders_at_high"] = float(covered.mean()[hi])
+        rows.append(row)
     return pd.DataFrame(rows).sort_values("range", ascending=False) if rows else pd.DataFrame()
 
 
@@ -1147,6 +1253,181 @@ def _code_lines(df: pd.DataFrame) -> list[str]:
     ]
 
 
+def _in_every(values: Sequence[Any], unit: str = "") -> str:
+    """``"30 solutions in every scenario"``, or ``"30 solutions in 2 scenarios, 300 solutions
+    in 2"`` (``unit`` = ``" solutions"``)."""
+
+    def text(value: Any) -> str:
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    counts = pd.Series([text(v) for v in values], dtype=object).value_counts(sort=False)
+    if len(counts) == 1:
+        return f"{counts.index[0]}{unit} in every scenario"
+    return ", ".join(f"{v}{unit} in {n} scenarios" for v, n in counts.items())
+
+
+def _order_day_line(plans: Sequence[Mapping[str, Any]]) -> str:
+    """Which order day the routed figures cover: an orders file, or a day drawn by the seed."""
+    files = [str(p["orders"]) for p in plans if p.get("orders")]
+    seeds = [p.get("seed") for p in plans if not p.get("orders")]
+    if files and not seeds:
+        return (
+            f"- Order day: the orders file {_in_every([f'`{f}`' for f in files])}; no day is "
+            "generated, so the seed draws nothing."
+        )
+    line = f"- Order day: generated from the settlements' demand, seed {_in_every(seeds)}"
+    if files:
+        line += f"; the orders file in {len(files)} scenario(s) ({_in_every(files)})"
+    return line + "."
+
+
+def _fixed_lines(sweep: Sweep, plans: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What every scenario shares: the base scenario file, ``[set]`` and the order day."""
+    base = (
+        f"- Base scenario file: `{sweep.base}` (from the sweep file's folder); every scenario "
+        "starts from its settings."
+        if sweep.base
+        else "- Base: lastmile's defaults (no `base` scenario file)."
+    )
+    fixed = ", ".join(f"`{k} = {_toml_value(v, k)}`" for k, v in sweep.fixed.items())
+    lines = [
+        "## Settings fixed for every scenario",
+        "",
+        base,
+        f"- `[set]`: {fixed or 'none'}.",
+    ]
+    if plans:
+        lines.append(_order_day_line(plans))
+    return [*lines, ""]
+
+
+def _search_depth_lines(plans: Sequence[Mapping[str, Any]], ok: pd.DataFrame) -> list[str]:
+    """The routing search depth of the scenarios, its time cap and what ended each search."""
+    from lastmile.report import DEPTH_REFERENCE
+
+    if not plans:
+        return []
+    cols = [ok[c] for c in SEARCH_ENDED_BY if c in ok]
+    ended = pd.concat(cols, ignore_index=True).dropna() if cols else pd.Series(dtype=object)
+    days = (
+        "; each routed day's search ended by: "
+        + ", ".join(f"{why} in {n} of {len(ended)}" for why, n in ended.value_counts().items())
+        + f" (baseline and plan of {len(ok)} finished scenarios)"
+        if len(ended)
+        else ""
+    )
+    return [
+        "## Search depth",
+        "",
+        f"Routes from OR-Tools ({_in_every([p['routing_search'] for p in plans])}): "
+        f"{_in_every([p['routing_solution_limit'] for p in plans], ' solutions per model')} "
+        "(`routing_solution_limit`, in each row of results.csv); a time cap of "
+        f"{_in_every([p['routing_time_limit_s'] for p in plans], ' s per routed day')} "
+        f"(`routing_time_limit_s`){days}. Routed km, hours, costs, lead times and unserved "
+        "orders depend on this depth. " + DEPTH_REFERENCE,
+        "",
+    ]
+
+
+#: the columns of the listed scenarios' table: the headline and the routed figures, with the
+#: orders each covers
+SIDE_BY_SIDE = (
+    HEADLINE,
+    "orders",
+    "orders_compared",
+    "routed_compared.baseline.km",
+    "routed_compared.plan.km",
+    "routed_compared.baseline.cost",
+    "routed_compared.plan.cost",
+    *LEAD_TIME,
+    *ORDERS_SERVED,
+)
+
+
+def _side_by_side_lines(ok: pd.DataFrame) -> list[str]:
+    """The finished ``[[scenarios]]`` entries one by one: what each sets, the headline and the
+    routed figures with the orders each covers (no means: each row is one scenario)."""
+    listed = ok[~ok["grid_point"].astype(bool)] if "grid_point" in ok else ok.iloc[:0]
+    if listed.empty:
+        return []
+    table = pd.DataFrame({"scenario": listed["scenario"], "label": listed["label"]})
+    table["sets"] = [
+        ", ".join(f"{k}={row[k]}" for k in json.loads(sets) if k in row) or "(nothing)"
+        for sets, (_, row) in zip(listed["sets"], listed.iterrows(), strict=True)
+    ]
+    for col in SIDE_BY_SIDE:
+        if col in listed:
+            table[col] = listed[col]
+    if HEADLINE in table:
+        table[HEADLINE] = (pd.to_numeric(table[HEADLINE], errors="coerce") * 100).round(2)
+        table = table.rename(columns={HEADLINE: f"{HEADLINE} %"})
+    return [
+        "## Listed scenarios side by side",
+        "",
+        "Each `[[scenarios]]` entry's own figures (no means). `orders`: the day's orders; "
+        "`orders_compared`: the orders both routed days served, which `routed_compared.*` "
+        "(trunk runs and hub cost included) and the parcel lead times cover — like for like "
+        "within a row, and across rows only where `orders_compared` is the same; "
+        "`routing.*.orders_served`: each day's own served orders.",
+        "",
+        _md(table),
+    ]
+
+
+def _blank_nan(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its missing values as empty cells (not "nan")."""
+    return table.astype(object).where(table.notna(), "")
+
+
+def _routed_lines(sweep: Sweep, df: pd.DataFrame) -> list[str]:
+    """The sensitivity of the routed figures, with the orders each low / high mean covers."""
+    routed = []
+    for kpi in ROUTED:
+        part = sensitivity(df, sweep.keys, kpi, ROUTED_ORDERS.get(kpi))
+        if not part.empty:
+            cols = ["kpi", "key", "low_value", "high_value", "n_low", "n_high",
+                    "headline_at_low", "headline_at_high", "orders_at_low", "orders_at_high",
+                    "averages"]  # fmt: skip
+            routed.append(part.assign(kpi=kpi).reindex(columns=cols))
+    if not routed:
+        return []
+    table = pd.concat(routed, ignore_index=True).rename(
+        columns={"headline_at_low": "at_low", "headline_at_high": "at_high",
+                 "orders_at_low": "orders_low", "orders_at_high": "orders_high"}
+    )  # fmt: skip
+    differ = (table["orders_low"] - table["orders_high"]).abs() > 1e-9
+    known = table["orders_low"].notna() & table["orders_high"].notna()
+    table.insert(
+        len(table.columns) - 1,
+        "covers",
+        [
+            ("**different orders**" if d else "same order count") if k else ""
+            for d, k in zip(differ, known, strict=True)
+        ],
+    )
+    lines = ["## Sensitivity of the routed day", "",
+             "Mean over the other keys at each key's lowest and highest value, over "
+             "`n_low` / `n_high` scenarios that set grid keys only (see above); `orders_low` / "
+             "`orders_high`: the mean number of orders those figures cover "
+             "(`routed_compared.plan.orders`, `routing.plan.orders_served`, or the day's "
+             "`orders` for unserved counts). "
+             "`routed_compared.plan.*`: the plan's day over the orders served in both "
+             "days, trunk runs and hub cost included (like for like with the baseline within "
+             "each scenario). "
+             "`routing.plan.*`: the plan's last-mile vehicles only, trunk runs excluded, "
+             "over each scenario's own served orders.", "",
+             _md(_blank_nan(table.round(2)))]  # fmt: skip
+    if differ.any():
+        lines += [
+            f"**{int(differ.sum())} of {len(table)} rows compare different orders** "
+            "(`orders_low` ≠ `orders_high`): their low and high means cover different order "
+            "sets, so the change is partly orders dropped or added, not the key's effect on the "
+            "same orders; the `*_per_order` rows divide by the orders each covers.",
+            "",
+        ]
+    return lines
+
+
 def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, Path]:
     """``summary.md`` and ``plots/*.png`` of a sweep table."""
     out = Path(out)
@@ -1155,19 +1436,34 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
     sources = sorted(set(ok["data_source"])) if "data_source" in ok else []
     synthetic = bool(ok.get("synthetic_standin", pd.Series(dtype=bool)).astype(bool).any())
     note = f" — {standin_note(ok)}" if synthetic else ""
+    plans = [plan_values(s) for s in sweep.scenarios if s.toml]
     paths: dict[str, Path] = {}
     sens = sensitivity(df, sweep.keys)
     # the tornado's centre: the mean over the scenarios its bars average (grid keys only)
     overall = float(ok[comparable(ok)][HEADLINE].mean()) if not ok.empty else float("nan")
     grid = sorted(grid_keys(df))
     apart = ok[~comparable(ok)] if not ok.empty else ok
+    by_p = ok[comparable(ok, "p")] if "p" in ok else ok.iloc[:0]
+    routed = _routed_lines(sweep, df)
+    # no table of means has a row (a sweep of [[scenarios]] that set their own keys): say so
+    # rather than print empty tables under headings that promise means (bb25 D14)
+    means = not sens.empty or bool(routed) or not by_p.empty
+    seeds = ok[comparable(ok)]["seed"].nunique() if "seed" in ok else 0
     scope = (
         "The tables of means below (reduction against p, sensitivity) average only the "
         "scenarios that differ from the base in grid keys "
         f"({', '.join(grid) or 'no [grid]'}): the grid points, and listed scenarios setting only "
         "grid keys."
     )
-    if not apart.empty:
+    if not means and not ok.empty:
+        scope = (
+            "No means are formed (no reduction against p, no sensitivity): "
+            + ("there is no [grid], and every scenario sets a key outside [grid]"
+               if not grid else "no finished scenario sets grid keys only")
+            + "; compare the scenarios one by one in the table \"Listed scenarios side by "
+            "side\" below."
+        )  # fmt: skip
+    if not apart.empty and means:
         others = [
             f"{label} (sets {', '.join(k for k in json.loads(sets) if k not in grid)})"
             for label, sets in zip(apart["label"], apart["sets"], strict=True)
@@ -1191,12 +1487,17 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
         f"{len(sweep.scenarios) - len(df)} not run.",
         "",
     ]
+    merged = merged_text(sweep)
+    if merged:
+        lines += [f"Merged: {merged}.", ""]
     lines += _code_lines(df)
     lines += _time_cap_lines(ok)
     if sources:
         lines += ["Data source: " + "; ".join(f"**{s}**" for s in sources), ""]
     if synthetic:
         lines += ["*Made from the synthetic stand-in, NOT real OpenStreetMap data.*", ""]
+    lines += _fixed_lines(sweep, plans)
+    lines += _search_depth_lines(plans, ok)
     lines += [
         f"Headline: `{HEADLINE}`, the share of the demand-weighted mean access time (road travel "
         "time from the serving facility) saved by the hubs against the county centre alone; "
@@ -1212,8 +1513,7 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
             f"max {h.max():.1%}.",
             "",
         ]
-        if "p" in ok:
-            by_p = ok[comparable(ok, "p")]
+        if not by_p.empty:
             g = by_p.groupby("p")[HEADLINE].agg(["count", "mean", "min", "max"])
             g[["mean", "min", "max"]] = (g[["mean", "min", "max"]] * 100).round(2)
             g = g.rename(columns={c: f"{c} %" for c in ("mean", "min", "max")}).reset_index()
@@ -1227,48 +1527,41 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
                           "spread below is therefore no robustness over seeds; what the seed "
                           "changes is in the routed figures (results.csv).", "",
                           _md(g)]  # fmt: skip
+            elif seeds < 2:
+                lines += ["## Reduction against p (spread over the other keys)", "",
+                          "Scenarios that set grid keys only (see above); the seed is not "
+                          "varied.", "", _md(g)]  # fmt: skip
             else:
                 lines += ["## Reduction against p (spread over the other keys and seeds)", "",
                           "Scenarios that set grid keys only (see above).", "", _md(g)]  # fmt: skip
     if p1 is not None:
         lines += ["![reduction against p](plots/reduction_vs_p.png)", ""]
-    lines += ["## Sensitivity (tornado)", ""]
-    if sens.empty:
-        lines += ["(no key other than seed takes two values)\n"]
-    else:
-        pct = sens.copy()
-        for col in ("headline_at_low", "headline_at_high", "min", "max", "range"):
-            pct[col] = (pct[col] * 100).round(2)
-        lines += ["Headline in % (mean over the other keys) at each key's lowest and highest "
-                  "value, over `n_low` / `n_high` scenarios that set grid keys only (see "
-                  "above); seeds are " + ("left out (the headline is the same at every seed)."
-                  if seed_effect is False else "shown as spread, not here."), "",
-                  _md(pct)]  # fmt: skip
+    if means:
+        lines += ["## Sensitivity (tornado)", ""]
+        if sens.empty:
+            lines += ["(no key other than seed takes two values among the scenarios that set "
+                      "grid keys only)\n"]  # fmt: skip
+        else:
+            pct = sens.copy()
+            for col in ("headline_at_low", "headline_at_high", "min", "max", "range"):
+                pct[col] = (pct[col] * 100).round(2)
+            if seed_effect is False:
+                seed_text = "left out (the headline is the same at every seed)."
+            elif seeds < 2:
+                seed_text = "not varied."
+            else:
+                seed_text = "shown as spread, not here."
+            lines += ["Headline in % (mean over the other keys) at each key's lowest and "
+                      "highest value, over `n_low` / `n_high` scenarios that set grid keys only "
+                      f"(see above); seeds are {seed_text}", "", _md(pct)]  # fmt: skip
     if p2 is not None:
         lines += ["![tornado](plots/tornado.png)", ""]
     flat = list(sens.loc[sens["range"] == 0, "key"]) if not sens.empty else []
     if flat:
         lines += [f"The headline does not change with {', '.join(flat)} (it is the road time from "
                   "the serving facility; see the routed figures below).", ""]  # fmt: skip
-    routed = []
-    for kpi in ROUTED:
-        part = sensitivity(df, sweep.keys, kpi)
-        if not part.empty:
-            cols = ["kpi", "key", "low_value", "high_value", "n_low", "n_high",
-                    "headline_at_low", "headline_at_high", "averages"]  # fmt: skip
-            routed.append(part.assign(kpi=kpi)[cols])
-    if routed:
-        table = pd.concat(routed, ignore_index=True).rename(
-            columns={"headline_at_low": "at_low", "headline_at_high": "at_high"}
-        )
-        lines += ["## Sensitivity of the routed day", "",
-                  "Mean over the other keys at each key's lowest and highest value, over "
-                  "`n_low` / `n_high` scenarios that set grid keys only (see above). "
-                  "`routed_compared.plan.*`: the plan's day over the orders served in both "
-                  "days, trunk runs and hub cost included (like for like with the baseline). "
-                  "`routing.plan.*`: the plan's last-mile vehicles only, trunk runs excluded, "
-                  "over each scenario's own served orders.", "",
-                  _md(table.round(2))]  # fmt: skip
+    lines += routed
+    lines += _side_by_side_lines(ok)
     lose = losing_scenarios(df)
     lines += [
         "## Scenarios where the plan loses",
@@ -1538,6 +1831,9 @@ def run_sweep(
         _check_address(scheduler)  # a malformed address fails before --out is touched
     out = Path(out)
     _check_out(sweep, out, resume)
+    merged = merged_text(sweep)
+    if merged:
+        log(f"sweep: {merged}")
     own_client = None
     with _without_sync_cancel_bug():
         if client is None and scheduler:  # an unreachable scheduler fails before --out is touched
@@ -1586,6 +1882,12 @@ def _run_sweep(
             # the code of this run; each scenario's result.json records the code that made it
             **code,
             "keys": list(sweep.keys),
+            # what every scenario shares, and the grid points merged as the same scenario
+            "base": sweep.base,
+            "set": dict(sweep.fixed),
+            "merged": [
+                {"which": which, "into": kept, "id": sid} for which, kept, sid in sweep.merged
+            ],
             "scenarios": [
                 {"id": s.id, "label": s.label, "varied": dict(s.varied)} for s in sweep.scenarios
             ],
@@ -1773,6 +2075,8 @@ __all__ = [
     "losing_scenarios",
     "made_by",
     "manifest_sha256",
+    "merged_text",
+    "plan_values",
     "results_table",
     "run_scenario",
     "run_sweep",
