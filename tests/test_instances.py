@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -180,3 +181,21 @@ def test_bench_pmedian_refuses_a_file_that_is_not_the_tables_instance_before_any
         assert main(["bench", "pmedian", str(good), str(bad), "--time-limit", "1"]) == 2
         out, err = capsys.readouterr()
         assert out == "" and message in err
+
+
+def test_bench_pmedian_line_records_the_time_limit_workers_and_solver(
+    test_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb25 D28: a JSON line did not say the time limit, the workers or the solver behind it, so
+    a 1-s line and a 60-s line differed only by "seconds"."""
+    from lastmile.cli import main
+
+    pmed1 = test_data / "benchmarks" / "pmed" / "pmed1.txt"
+    assert main(["bench", "pmedian", str(pmed1), "--time-limit", "2.5"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert (row["instance"], row["objective"], row["optimal"]) == ("pmed1", 5819, True)
+    assert row["time_limit_s"] == 2.5 and row["workers"] == 1
+    assert row["solver"] == (
+        "local search, Lagrangean bound and reductions, then the radius model in SCIP "
+        "(OR-Tools) unless the bound proves the local search optimal"
+    )

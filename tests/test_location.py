@@ -530,7 +530,7 @@ def test_cli_bench_pmedian(test_data: Path, capsys: pytest.CaptureFixture[str]) 
     assert row["status"] == "optimal" and row["search_ended_by"] == "optimality_proof"
     assert set(row) == {"instance", "n", "p", "objective", "bound", "optimal", "seconds",
                         "published", "gap_pct", "reference", "status",
-                        "search_ended_by"}  # fmt: skip
+                        "search_ended_by", "time_limit_s", "workers", "solver"}  # fmt: skip
 
 
 def test_cli_bench_pmedian_without_a_published_optimum(

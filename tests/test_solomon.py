@@ -80,8 +80,12 @@ def test_cli_prints_one_json_line_per_instance(
     for x in lines:
         assert set(x) == {"instance", "distance", "vehicles", "feasible", "seconds",
                           "bks_distance", "bks_vehicles", "gap_pct", "reference",
-                          "search_ended_by", "reproducible"}  # fmt: skip
+                          "search_ended_by", "reproducible", "time_limit_s", "workers",
+                          "search"}  # fmt: skip
         assert x["feasible"] is True
+        # bb25 D28: the line says what produced it, not only how long it took
+        assert (x["time_limit_s"], x["workers"]) == (1.0, 1)
+        assert x["search"] == "iterated local search from PARALLEL_CHEAPEST_INSERTION"
         assert x["distance"] >= bks(test_data, x["instance"]) - 1e-6
     assert lines[0]["distance"] <= 827.3 * 1.05
 
@@ -243,3 +247,82 @@ def test_cli_refuses_a_folder_a_cut_file_and_a_bad_last_file_before_any_solve(
     assert main(["bench", "solomon", str(cut), "--time-limit", "0.5"]) == 0
     row = json.loads(capsys.readouterr().out)
     assert row["gap_pct"] is None and row["reference"].startswith("no reference value")
+
+
+def test_cli_line_names_the_portfolio_that_ran(
+    test_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb25 D28: `--workers 2` (two searches side by side) and `--workers 1` printed lines that
+    differed only by their results."""
+    c101 = test_data / "benchmarks" / "solomon" / "C101.txt"
+    assert main(["bench", "solomon", str(c101), "--time-limit", "0.5", "--workers", "2"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert (row["time_limit_s"], row["workers"]) == (0.5, 2)
+    assert row["search"] == (
+        "portfolio: iterated local search from PARALLEL_CHEAPEST_INSERTION and from "
+        "PATH_CHEAPEST_ARC, side by side, best kept"
+    )
+
+
+def _c101_with(test_data: Path, tmp_path: Path, column: int, value: str) -> Path:
+    """C101 with customer 5's ``column`` (0: CUST NO. ... 6: SERVICE TIME) set to ``value``."""
+    lines = (test_data / "benchmarks/solomon/C101.txt").read_text(encoding="ascii").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.split()[:1] == ["5"])
+    fields = lines[at].split()
+    fields[column] = value
+    lines[at] = "  ".join(fields)
+    path = tmp_path / "C101.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="ascii")
+    assert at + 1 == 15  # the line the messages name
+    return path
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        (4, "-5", "line 15 (customer 5): READY TIME -5 is negative (DUE DATE 67) — check the file"),
+        (5, "10", "line 15 (customer 5): DUE DATE 10 is before READY TIME 15 — check the file"),
+        (3, "-10", "line 15 (customer 5): DEMAND -10 is negative — check the file"),
+        (6, "-90", "line 15 (customer 5): SERVICE TIME -90 is negative — check the file"),
+        (4, "nan", "line 15 (customer 5): not a number"),
+        (
+            3,
+            "500",
+            "line 15 (customer 5): DEMAND 500 exceeds the VEHICLE CAPACITY 200 — no vehicle can "
+            "serve it: check the file",
+        ),
+    ],
+)
+def test_cli_refuses_a_customer_no_route_can_serve_in_the_files_terms(
+    test_data: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    column: int,
+    value: str,
+    message: str,
+) -> None:
+    """bb25 D22: READY TIME -5 came out as "order '5': time window (-50, 670) ... seconds",
+    without file or line. bb25 D23: DEMAND 500 on a 200 vehicle was solved, printed
+    "feasible": false with no reason and exit 0."""
+    path = _c101_with(test_data, tmp_path, column, value)
+    assert main(["bench", "solomon", str(path), "--time-limit", "0.5"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"lastmile: error: {path}, {message}")
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_customer_at_the_vehicle_capacity_and_a_negative_fleet(
+    test_data: Path, tmp_path: Path
+) -> None:
+    """The limits are the model's: DEMAND equal to the capacity is servable; a negative VEHICLE
+    NUMBER is refused on its line."""
+    at_capacity = read_solomon(_c101_with(test_data, tmp_path, 3, "200"))
+    assert at_capacity.demand[5] == 200
+    path = tmp_path / "C101.txt"
+    text = path.read_text(encoding="ascii").replace("  25         200", "  -25         200")
+    path.write_text(text, encoding="ascii")
+    with pytest.raises(
+        InputError, match=re.escape(f"{path}, line 5: VEHICLE NUMBER -25 is negative")
+    ):
+        read_solomon(path)

@@ -359,22 +359,102 @@ def test_one_orders_file_on_two_road_networks_is_one_order_day(
     assert "## Parcel lead time over the" in cmp.markdown
 
 
-def test_plans_on_two_networks_without_common_villages_are_told_so(
+def _on_other_network(plan: Path, folder: Path, *, rename: bool) -> Path:
+    """A copy of ``plan`` as if made on another road network (another stand-in scale's label);
+    ``rename``: its village ids changed too, so that the two plans share none."""
+    shutil.copytree(plan, folder)
+    kpis = json.loads((folder / "kpis.json").read_text(encoding="utf-8"))
+    kpis["data_source"] = "synthetic stand-in, scale 0.5"
+    (folder / "kpis.json").write_text(json.dumps(kpis), encoding="utf-8")
+    if rename:
+        table = pd.read_csv(folder / "assignments.csv", dtype={"village": str})
+        table["village"] = "other-" + table["village"]
+        table.to_csv(folder / "assignments.csv", index=False)
+    return folder
+
+
+def test_plans_on_two_networks_without_common_villages_get_their_own_access_figures(
     plan_dirs: dict[str, Path], tmp_path: Path
 ) -> None:
     """bb22 D3: plans on two stand-in scales share no village; the message said to 'compare
-    plans of the same region', though both were Suichang: the road networks differ."""
-    b = tmp_path / "otherScale"
-    shutil.copytree(plan_dirs["a"], b)
-    kpis = json.loads((b / "kpis.json").read_text(encoding="utf-8"))
-    kpis["data_source"] = "synthetic stand-in, scale 0.5"
-    (b / "kpis.json").write_text(json.dumps(kpis), encoding="utf-8")
+    plans of the same region', though both were Suichang: the road networks differ. Since bb25
+    D25 the comparison is made with each plan's own access figures instead."""
+    b = _on_other_network(plan_dirs["a"], tmp_path / "otherScale", rename=True)
+    cmp = compare_plan_dirs(plan_dirs["a"], b)
+    assert "Not compared village by village: A and B come from different road networks" in (
+        cmp.markdown
+    )
+    assert "ids both have" not in cmp.markdown  # none do
+    assert cmp.villages.empty and cmp.townships.empty
+
+
+def test_two_osm_extracts_are_compared_village_by_village(
+    plan_dirs: dict[str, Path], tmp_path: Path
+) -> None:
+    """Two OSM extracts (no stand-in) share OSM's village ids, one id one place: compared by
+    village, with the different-networks warning (a stand-in's generated ids are not)."""
+    folders = []
+    for name, label in (
+        ("extractA", "OSM extract a.osm.pbf"),
+        ("extractB", "OSM extract b.osm.pbf"),
+    ):
+        d = tmp_path / name
+        shutil.copytree(plan_dirs["a"], d)
+        kpis = json.loads((d / "kpis.json").read_text(encoding="utf-8"))
+        kpis.update(data_source=label, synthetic_standin=False)
+        (d / "kpis.json").write_text(json.dumps(kpis), encoding="utf-8")
+        folders.append(d)
+    cmp = compare_plan_dirs(*folders)
+    n = len(pd.read_csv(folders[0] / "assignments.csv"))
+    assert any("different road networks" in w for w in cmp.warnings)
+    assert f"over the {n} settlements both plans have, of {n} and {n})" in cmp.markdown
+    assert len(cmp.villages) == n and "Not compared village by village" not in cmp.markdown
+
+
+def test_compare_plans_says_how_many_settlements_the_access_table_covers(
+    plan_dirs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb25 D25: across two stand-in seeds, the access table headed "every settlement" covered
+    the 2 settlements whose ids happened to coincide. On one network it says how many it covers
+    of each plan's; on two networks it gives each plan's own figures over its own settlements."""
+    own = pd.read_csv(plan_dirs["a"] / "assignments.csv", dtype={"village": str})
+    n = len(own)
+    same = compare_plan_dirs(plan_dirs["a"], plan_dirs["same"]).markdown
+    assert (
+        "## Access time: road time from the nearest open facility (demand-weighted, over the "
+        f"{n} settlements both plans have, of {n} and {n})\n"
+    ) in same
+    # B keeps 2 of A's ids (namesakes on its network), the others renamed, one settlement more
+    b = _on_other_network(plan_dirs["a"], tmp_path / "otherSeed", rename=False)
     table = pd.read_csv(b / "assignments.csv", dtype={"village": str})
-    table["village"] = "other-" + table["village"]
+    table.loc[2:, "village"] = "other-" + table.loc[2:, "village"]
+    table = pd.concat([table, table.iloc[[-1]].assign(village="extra")], ignore_index=True)
     table.to_csv(b / "assignments.csv", index=False)
-    with pytest.raises(InputError, match="they come from different road networks") as err:
-        compare_plan_dirs(plan_dirs["a"], b)
-    assert "stand-in scale" in str(err.value.hint)
+    cmp = compare_plan_dirs(plan_dirs["a"], b)
+    md = cmp.markdown
+    assert "every settlement" not in md and "Mean minutes saved" not in md
+    assert (
+        "## Access time: road time from the nearest open facility (each plan over its own "
+        "settlements, demand-weighted)"
+    ) in md
+    reached = own[own["minutes_after"].notna()]
+    w = reached["weight"].to_numpy(np.float64)
+    mean = (reached["minutes_after"] * w).sum() / w.sum()
+    section = md.split("## Access time", 1)[1].split("\n## ", 1)[0]
+    assert f"| A: {plan_dirs['a']} | {len(reached)} | {mean:.2f} |" in section
+    assert f"| B: {b} | {len(reached) + 1} |" in section
+    assert (
+        "one of them a synthetic stand-in, whose village ids are generated: the 2 ids both "
+        "have may name different places." in section
+    )
+    assert "## Townships (access time; minutes_saved = A - B)\n\nNot compared" in md
+    assert cmp.villages.empty and cmp.townships.empty
+    # the folder is written, its village and township tables without rows
+    out = tmp_path / "cmp"
+    assert main(["compare", "--plans", str(plan_dirs["a"]), str(b), "--out", str(out)]) == 0
+    capsys.readouterr()
+    villages = pd.read_csv(out / "compare_villages.csv")
+    assert villages.empty and "minutes_saved" in villages.columns
 
 
 def test_compare_plans_refuses_a_plan_folder_without_kpis(
@@ -477,6 +557,20 @@ def test_study_md_gives_the_search_depth_and_says_the_fleet_search_was_left_out(
     md = study_markdown(plan_result, curve)
     assert "## Fleet needed to serve every servable order" in md and "not computed" not in md
     assert "## Search depth" in md
+    # bb25 D27: a sentence under the table says what its columns cover
+    table = md.split("## Fleet needed to serve every servable order\n\n", 1)[1]
+    below = table.split("|\n\n", 1)[1].split("\n", 1)[0]
+    assert below.startswith(
+        "Smallest vehicles per type and depot (+ trunk) with which every servable order "
+        '(unserved reason not "infeasible") is served, by bisection over routed, validated days '
+        "(at the routed days' search depth, below)"
+    )
+    for column in ("`vehicles` = all of them, trunk-run trucks included",
+                   "`trunk_run_vehicles` = trucks on trunk runs",
+                   "`vehicles_trunk`: trunk-type trucks the centre sends on last-mile routes",
+                   "the plan's trunk runs and hubs' daily cost included), not the routed day's",
+                   "`routed_days` = days the search routed", "`one_fewer_fails` = "):  # fmt: skip
+        assert column in below, column
 
 
 @pytest.fixture(scope="module")
@@ -525,14 +619,16 @@ def test_compare_plans_says_what_differs_and_counts_orders(
         ", ".join(f"{n}: {r['search_ended_by']}" for n, r in kk["routing"].items()) for kk in k
     ]
     md = compare_plan_dirs(plan_dirs["a"], cold30_dir).markdown
+    # bb25 D18: the key and unit a scenario file has, not the manifest's produce_s 7200 vs 1800
     assert (
-        "**What differs** (settings in each plan's manifest.json, A vs B): `plan.p` 4 vs 5; "
-        "`region_config.cold_chain.produce_s` 7200 vs 1800. Search depth: A 20 solutions per "
+        "**What differs** (settings as a scenario file names them, in its units, from each "
+        "plan's manifest.json; A vs B): `plan.p` 4 vs 5; "
+        "`cold_chain.produce_max_in_vehicle_min` 120 vs 30. Search depth: A 20 solutions per "
         f"model (ils), each search ended by {ended[0]}; B 20 solutions per model (ils), each "
         f"search ended by {ended[1]} (routed figures depend on it).\n"
     ) in md
     same = compare_plan_dirs(plan_dirs["a"], plan_dirs["same"]).markdown
-    assert "**What differs** (settings in each plan's manifest.json, A vs B): no setting." in same
+    assert "A vs B): no setting. Search depth:" in same and "Made by" not in same
     # the lead-time table counts delivery orders, and says so
     lead = same.split("## Parcel lead time over the", 1)[1].split("\n## ", 1)[0]
     assert "| plan | orders | mean_min | median_min | p90_min | max_min |" in lead
@@ -591,3 +687,39 @@ def test_compare_plans_refuses_the_options_it_would_ignore(
     assert main([*plans, "--seed", "0"]) == 2
     assert "lastmile: error: --seed has no effect with --plans" in capsys.readouterr().err
     assert main(plans) == 0 and (out / "compare.md").is_file()
+
+
+def test_what_differs_names_scenario_file_keys_and_the_commits(
+    plan_dirs: dict[str, Path], tmp_path: Path
+) -> None:
+    """bb25 D18: "What differs" named manifest keys in seconds (``region_config.cold_chain.
+    produce_s``) and left out that the plans were made by different lastmile commits."""
+    b = tmp_path / "b"
+    shutil.copytree(plan_dirs["a"], b)
+    man = json.loads((b / "manifest.json").read_text(encoding="utf-8"))
+    a_commit = json.loads((plan_dirs["a"] / "manifest.json").read_text(encoding="utf-8")).get(
+        "lastmile_commit"
+    )
+    man["lastmile_commit"] = "9341e1fc29" + "0" * 30
+    region = man["region_config"]
+    region["trunk"]["morning_departure_s"] = 8 * 3600  # and so the trunk vehicle's shift start
+    region["trunk"]["vehicle"]["shift_start_s"] = 8 * 3600
+    region["trunk"]["evening_departure_s"] = None
+    region["trunk"]["vehicle"]["count_per_depot"] = 2
+    region["trunk"]["vehicle"]["max_duration_s"] = 3600  # no scenario-file key: manifest name
+    van = next(f for f in region["fleet"] if f["id"] == "van")
+    van.update(reload_s=600, max_duration_s=30600, capacity={**van["capacity"], "kg": 900})
+    region["fleet"].append({**van, "id": "bike"})
+    region["demand"]["service_s_pickup"] = 450
+    (b / "manifest.json").write_text(json.dumps(man), encoding="utf-8")
+    md = compare_plan_dirs(plan_dirs["a"], b).markdown
+    line = next(x for x in md.splitlines() if x.startswith("**What differs**"))
+    assert line.split("A vs B): ", 1)[1].split(". Search depth:", 1)[0] == (
+        "`[[fleet]] bike` none vs a vehicle type; `[[fleet]] van capacity_kg` 1000 vs 900; "
+        "`[[fleet]] van max_duration_h` 10 vs 8.5; `[[fleet]] van reload_min` 30 vs 10; "
+        "`demand.service_min_pickup` 10 vs 7.5; `trunk.count` 4 vs 2; "
+        '`trunk.evening_departure` 19:30 vs ""; `trunk.morning_departure` 07:00 vs 08:00; '
+        "`trunk.vehicle.max_duration_s` None vs 3600. Made by lastmile commit "
+        f"{str(a_commit)[:10] if a_commit else 'not recorded'} vs 9341e1fc29: a figure may "
+        "differ by the code as well as by the settings"
+    )

@@ -715,6 +715,12 @@ def _cmd_bench_pmedian(args: argparse.Namespace) -> int:
         problem = LocationProblem.from_cost_matrix(inst.cost)
         options = LocationOptions(p=inst.p, max_per_group=None, time_limit_s=args.time_limit)
         res = solve(problem, options)
+        # each line says what produced it: a 1-s and a 60-s line must differ in more than
+        # "seconds" (bb25 D28)
+        solver = (
+            "local search, Lagrangean bound and reductions, then the radius model in "
+            f"{options.backend} (OR-Tools) unless the bound proves the local search optimal"
+        )
         objective = round(res.objective)
         _emit_json(
             {
@@ -731,6 +737,9 @@ def _cmd_bench_pmedian(args: argparse.Namespace) -> int:
                 "status": res.status,
                 # what ended the search: the optimality proof or the time limit (best bound kept)
                 "search_ended_by": "optimality_proof" if res.optimal else "time_limit",
+                "time_limit_s": args.time_limit,
+                "workers": options.num_workers,
+                "solver": solver,
             }
         )
     return 0
@@ -738,11 +747,25 @@ def _cmd_bench_pmedian(args: argparse.Namespace) -> int:
 
 def _cmd_bench_solomon(args: argparse.Namespace) -> int:
     from lastmile.instances import read_solomon, reference_value, solomon_problem
+    from lastmile.parallel import can_fork
     from lastmile.routing import PORTFOLIO, RoutingOptions, solve
     from lastmile.validate import validate_routes
 
     portfolio = PORTFOLIO[: args.workers] if args.workers > 1 else ()
     options = RoutingOptions(time_limit_s=args.time_limit, portfolio=portfolio)
+    # each line says what produced it (bb25 D28): the searches that ran, as solve runs them (one
+    # search where this process cannot fork)
+    strategies = (
+        portfolio if len(portfolio) > 1 and can_fork() else (options.first_solution_strategy,)
+    )
+    method = (
+        "iterated local search"
+        if options.iterated_local_search
+        else options.local_search_metaheuristic
+    )
+    search = f"{method} from " + " and from ".join(strategies)
+    if len(strategies) > 1:
+        search = f"portfolio: {search}, side by side, best kept"
     # every file is read and matched to its reference row before the first solve: a bad last
     # file must not cost the searches before it (bb25 D10)
     checked = []
@@ -773,6 +796,9 @@ def _cmd_bench_solomon(args: argparse.Namespace) -> int:
                 "reference": reference,
                 "search_ended_by": solution.search_ended_by,
                 "reproducible": solution.reproducible,
+                "time_limit_s": args.time_limit,
+                "workers": len(strategies),
+                "search": search,
             }
         )
     return 0

@@ -140,8 +140,58 @@ class SolomonInstance:
         return np.floor(10.0 * np.hypot(dx, dy) + 1e-9).astype(np.int64)
 
 
+def _solomon_number(value: float) -> str:
+    """A value of a Solomon table as the file writes it (``15``, not ``15.0``)."""
+    return str(int(value)) if value.is_integer() else str(value)
+
+
+def _check_solomon_row(where: str, row: list[float], capacity: int) -> None:
+    """Refuse a table row the routing model would refuse or could never serve, in the file's own
+    terms: a negative value, a DUE DATE before the READY TIME, a DEMAND above the VEHICLE
+    CAPACITY (row 0, the depot, carries no demand: its times are the vehicles' day).
+
+    Caught later, a negative READY TIME came out as the model's "order '5': time window (-50,
+    670) ... seconds" (times x 10) without file or line (bb25 D22), and a customer heavier than
+    the vehicle as ``"feasible": false`` with no reason, exit 0 (bb25 D23).
+
+    Raises
+    ------
+    InputError
+        Naming ``where`` (file, line, customer) and the values.
+    """
+    demand, ready, due, service = row[3:7]
+    shown = _solomon_number
+    if ready < 0:
+        raise InputError(
+            f"{where}: READY TIME {shown(ready)} is negative (DUE DATE {shown(due)})",
+            "check the file",
+        )
+    if due < ready:
+        raise InputError(
+            f"{where}: DUE DATE {shown(due)} is before READY TIME {shown(ready)}",
+            "check the file",
+        )
+    for column, value in (("DEMAND", demand), ("SERVICE TIME", service)):
+        if value < 0:
+            raise InputError(f"{where}: {column} {shown(value)} is negative", "check the file")
+    if row[0] > 0 and demand > capacity:
+        raise InputError(
+            f"{where}: DEMAND {shown(demand)} exceeds the VEHICLE CAPACITY {capacity}",
+            "no vehicle can serve it: check the file",
+        )
+
+
 def read_solomon(path: str | Path) -> SolomonInstance:
-    """Read a Solomon instance file (original text format, CRLF or LF)."""
+    """Read a Solomon instance file (original text format, CRLF or LF).
+
+    Raises
+    ------
+    InputError
+        The file is missing, unreadable or not a Solomon instance; a row is damaged, out of
+        order or holds a value no route can meet (a negative value, a DUE DATE before the READY
+        TIME, a DEMAND above the VEHICLE CAPACITY): the message names the file, the line and the
+        customer, in the file's own column names.
+    """
     p_ = Path(path)
     lines = _instance_text(p_, "Solomon text instance").splitlines()
     try:
@@ -155,6 +205,11 @@ def read_solomon(path: str | Path) -> SolomonInstance:
             "CUST NO. column header)",
             "give a Solomon-format VRPTW file (C101.txt, R1_2_1.TXT ...)",
         ) from None
+    for heading, count in (("NUMBER", vehicles), ("CAPACITY", capacity)):
+        if count < 0:  # the routing model refuses it in its own terms (a vehicle type's count)
+            raise InputError(
+                f"{p_}, line {vi + 2}: VEHICLE {heading} {count} is negative", "check the file"
+            )
     # every row of the table counts: a damaged or cut row must not leave a smaller instance
     # that is then reported under the full one's name
     values: list[list[float]] = []
@@ -173,11 +228,14 @@ def read_solomon(path: str | Path) -> SolomonInstance:
             row = [float(v) for v in fields]
         except ValueError as exc:
             raise InputError(f"{where}: not a number ({exc})", "check the file") from None
+        if not np.isfinite(row).all():  # float() reads "nan" and "inf"
+            raise InputError(f"{where}: not a number ({line.strip()})", "check the file")
         if row[0] != len(values):
             raise InputError(
                 f"{where}: customer numbers must run 0, 1, 2 ... in order; expected {len(values)}",
                 "the file is damaged or cut short: take a fresh copy of the instance",
             )
+        _check_solomon_row(where, row, capacity)
         values.append(row)
     if len(values) < 2:
         raise InputError(f"{p_}: no depot row (customer 0) or no customers", "check the file")

@@ -461,7 +461,27 @@ def _fleet_needed_markdown(k: Mapping[str, Any]) -> list[str]:
     """The fleet search's table (``--fleet-needed``), as in ``study.md``; none without it."""
     if "fleet_needed" not in k:
         return []
-    return ["## Fleet needed to serve every servable order", "", markdown_table(_fleet_table(k))]
+    return [
+        "## Fleet needed to serve every servable order",
+        "",
+        markdown_table(_fleet_table(k)),
+        FLEET_NEEDED_COVERS,
+    ]
+
+
+#: what the "Fleet needed" table's columns cover (the README's KPI table, bb25 D27)
+FLEET_NEEDED_COVERS = (
+    "Smallest vehicles per type and depot (+ trunk) with which every servable order (unserved "
+    'reason not "infeasible") is served, by bisection over routed, validated days (at the '
+    "routed days' search depth, below) from the vehicles the routed day used: `vehicles` = all "
+    "of them, trunk-run trucks included; `vehicles_<type>` = vehicles of that type on last-mile "
+    "routes (`vehicles_trunk`: trunk-type trucks the centre sends on last-mile routes); "
+    "`trunk_run_vehicles` = trucks on trunk runs; `all_servable_served` = whether that fleet "
+    "serves all `servable_orders` (false: the largest fleet tried); `cost` = the cost of that "
+    "fleet's day (fixed + per km + per hour, the plan's trunk runs and hubs' daily cost "
+    "included), not the routed day's; `routed_days` = days the search routed; "
+    "`one_fewer_fails` = at every depot, one vehicle fewer of any one type fails.\n"
+)
 
 
 def _fleet_line(result: PlanResult) -> str:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from lastmile.config import format_clock
 from lastmile.errors import InputError
 from lastmile.io import file_sha256
 
@@ -406,7 +407,11 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
     Access times (``assignments.csv``): villages are matched by id; the time of each plan is its
     ``minutes_after`` (time from the facility serving the village in that plan); ``minutes_saved``
     is A - B (positive: B is faster). A village without a time in either plan (no road path from
-    an open facility) is left out and named in the Markdown.
+    an open facility) is left out and named in the Markdown, which says how many settlements the
+    comparison covers of each plan's. Plans on two road networks (label or file sha256) are not
+    compared village by village (their villages differ; an id both have may name two places):
+    the Markdown gives each plan's own access figures over its own settlements, and ``villages``
+    and ``townships`` have no rows.
 
     Orders (``orders.csv``, ``kpis.json``, ``manifest.json``): parcel lead times and routed
     figures (trunk and hub cost included) over the orders served in both plans, only when both
@@ -417,7 +422,8 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
     Each plan's cold-chain compliance over all perishable orders of its day (``kpis.json``
     ``cold_chain``) stands beside its routed day, whose compliance counts served orders alone. A
     "What differs" line names the settings whose values differ between the two
-    ``manifest.json`` and each plan's search depth and what ended each search.
+    ``manifest.json``, as a scenario file names them and in its units (:func:`_settings`), the
+    lastmile commits when they differ, and each plan's search depth and what ended each search.
     ``plans`` records what was compared (:func:`compared_plan`).
 
     Raises
@@ -425,8 +431,8 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
     InputError
         A folder lacks ``assignments.csv``, or ``kpis.json`` (unless its ``manifest.json`` says
         ``lastmile locate`` wrote it: no routed day), or one of its files is damaged (not
-        readable, or not the file of a lastmile plan); the plans share no village reached in
-        both.
+        readable, or not the file of a lastmile plan); plans on one road network share no
+        village reached in both.
     """
     frames = []
     kpis: list[dict[str, Any]] = []
@@ -484,16 +490,63 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
         )
     else:
         network = networks[0]
+    if network != networks[0] and any(k.get("synthetic_standin") for k in kpis):
+        # two road networks, one a stand-in: its village ids are generated, so an id both have
+        # may name two places (bb25 D25: two stand-in seeds, 2 namesake ids compared as "every
+        # settlement"); two OSM extracts share OSM's ids, one id one place, compared by village
+        merged, towns = _VILLAGE_COLUMNS.copy(), _TOWNSHIP_COLUMNS.copy()
+        access_md = _own_access_markdown((a, b), (va, vb), network)
+    else:
+        merged, towns, access_md = _access_by_village(a, b, va, vb)
+    orders_md = _orders_both(a, b, manifests, warnings)
+    md = "# Plan comparison\n\n" + f"Data source: {network}\n\n"
+    if warnings:
+        md += "".join(f"**WARNING: {w}.**\n\n" for w in warnings)
+    md += _what_differs((a, b), manifests, kpis) + "\n" + access_md
+    md += _routed_day_both(kpis, like_for_like=SAME_ORDERS_ROUTED in orders_md)
+    md += orders_md
+    md += "\n## Townships (access time; minutes_saved = A - B)\n\n" + (
+        markdown_table(towns)
+        if len(towns)
+        else "Not compared (different road networks: see Access time above).\n"
+    )
+    return PlanComparison(
+        merged.assign(network=network),
+        towns.assign(network=network),
+        md,
+        tuple(warnings),
+        {name: compared_plan(d, m) for name, d, m in zip("AB", (a, b), manifests, strict=True)},
+    )
+
+
+#: compare_villages.csv and compare_townships.csv without rows (plans on two road networks)
+_VILLAGE_COLUMNS = pd.DataFrame(
+    columns=["village", "township", "weight", "minutes_a", "minutes_b", "minutes_saved"]
+)
+_TOWNSHIP_COLUMNS = pd.DataFrame(
+    columns=["code", "name", "villages", "mean_min_a", "mean_min_b", "minutes_saved"]
+)
+
+#: compare.md's heading of the access-time comparison
+ACCESS_HEADING = "## Access time: road time from the nearest open facility"
+
+
+def _access_by_village(
+    a: Path, b: Path, va: pd.DataFrame, vb: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Access times of two plans on one road network, village by village (matched by id): the
+    villages, the townships and compare.md's section, which says how many settlements it covers
+    of each plan's (bb25 D25).
+
+    Raises
+    ------
+    InputError
+        The plans share no village id, or no village reached in both.
+    """
     merged = va[["village", "township", "weight", "minutes_after"]].merge(
         vb[["village", "minutes_after"]], on="village", suffixes=("_a", "_b"), how="inner"
     )
     if merged.empty:
-        if network != networks[0]:  # bb22 D3: two stand-in scales have different villages
-            raise InputError(
-                f"{a} and {b} share no village ids: they come from different road networks "
-                f"({network}), whose villages differ",
-                "compare plans made on the same road network (and stand-in scale)",
-            )
         raise InputError(f"{a} and {b} share no village ids", "compare plans of the same region")
     merged = merged.rename(columns={"minutes_after_a": "minutes_a", "minutes_after_b": "minutes_b"})
     # a village without a road path from an open facility has no time (NaN): reported, not compared
@@ -527,14 +580,10 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
     sa = time_stats(merged["minutes_a"].to_numpy(np.float64), w)
     sb = time_stats(merged["minutes_b"].to_numpy(np.float64), w)
     head = pd.DataFrame([{"plan": f"A: {a}", **sa}, {"plan": f"B: {b}", **sb}])
-    orders_md = _orders_both(a, b, manifests, warnings)
-    md = "# Plan comparison\n\n" + f"Data source: {network}\n\n"
-    if warnings:
-        md += "".join(f"**WARNING: {w}.**\n\n" for w in warnings)
-    md += _what_differs((a, b), manifests, kpis) + "\n"
-    md += (
-        "## Access time: road time from the nearest open facility "
-        "(every settlement, demand-weighted)\n\n"
+    reach = " and reach" if unreachable else ""
+    md = (
+        f"{ACCESS_HEADING} (demand-weighted, over the {len(merged)} settlements both plans "
+        f"have{reach}, of {len(va)} and {len(vb)})\n\n"
         + markdown_table(head)
         + f"\nMean minutes saved, A - B: {round(sa['mean_min'] - sb['mean_min'], 2):.2f} "
         "(`minutes_saved` in every table is A - B: positive where B is faster).\n"
@@ -544,40 +593,141 @@ def compare_plan_dirs(a: Path, b: Path) -> PlanComparison:
             f"\n{len(unreachable)} village(s) without a road path from an open facility in one "
             f"of the plans are left out: {', '.join(unreachable)}\n"
         )
-    md += _routed_day_both(kpis, like_for_like=SAME_ORDERS_ROUTED in orders_md)
-    md += orders_md
-    md += "\n## Townships (access time; minutes_saved = A - B)\n\n" + markdown_table(towns)
-    return PlanComparison(
-        merged.assign(network=network),
-        towns.assign(network=network),
-        md,
-        tuple(warnings),
-        {name: compared_plan(d, m) for name, d, m in zip("AB", (a, b), manifests, strict=True)},
+    return merged, towns, md
+
+
+def _own_access_markdown(
+    folders: Sequence[Path], frames: Sequence[pd.DataFrame], network: str
+) -> str:
+    """compare.md's access section for plans on two road networks, one a synthetic stand-in:
+    each plan's own access figures over its own settlements, and why the villages are not
+    compared one by one (two OSM extracts share OSM's ids and are compared by village)."""
+    rows, left_out = [], []
+    for name, folder, frame in zip("AB", folders, frames, strict=True):
+        reached = frame[frame["minutes_after"].notna()]
+        if len(reached) < len(frame):
+            left_out.append(
+                f"{name}: {len(frame) - len(reached)} of its {len(frame)} without a road path "
+                "from an open facility"
+            )
+        stats = (
+            time_stats(
+                reached["minutes_after"].to_numpy(np.float64),
+                reached["weight"].to_numpy(np.float64),
+            )
+            if len(reached)
+            else {}
+        )
+        rows.append({"plan": f"{name}: {folder}", "settlements": len(reached), **stats})
+    shared = len(set(frames[0]["village"].astype(str)) & set(frames[1]["village"].astype(str)))
+    md = (
+        f"{ACCESS_HEADING} (each plan over its own settlements, demand-weighted)\n\n"
+        + markdown_table(pd.DataFrame(rows))
+        + f"\nNot compared village by village: A and B come from different road networks "
+        f"({network}), one of them a synthetic stand-in, whose village ids are generated"
+        + (f": the {shared} ids both have may name different places" if shared else "")
+        + ". compare_villages.csv and compare_townships.csv have no rows.\n"
     )
+    if left_out:
+        md += f"\nLeft out: {'; '.join(left_out)}.\n"
+    return md
 
 
-#: the sections of a plan's manifest.json that hold its settings: the scenario's ``[plan]``
-#: and the region's (cold chain, fleet, demand, trunk, speeds, ...)
-SETTINGS_SECTIONS = ("plan", "region_config")
+#: ``region_config`` keys of a plan's manifest.json (seconds, nested) whose scenario-file key
+#: differs: the key a scenario file gives (``[TABLE] key`` as ``TABLE.key``) and how its value
+#: is written there (:func:`_file_value`)
+FILE_KEYS: dict[str, tuple[str, str]] = {
+    "cold_chain.produce_s": ("cold_chain.produce_max_in_vehicle_min", "min"),
+    "cold_chain.tea_s": ("cold_chain.tea_max_in_vehicle_min", "min"),
+    "cold_chain.parcel_s": ("cold_chain.parcel_max_in_vehicle_min", "min"),
+    "demand.service_s_delivery": ("demand.service_min_delivery", "min"),
+    "demand.service_s_pickup": ("demand.service_min_pickup", "min"),
+    "trunk.cutoff_s": ("trunk.cutoff", "clock"),
+    "trunk.morning_departure_s": ("trunk.morning_departure", "clock"),
+    "trunk.hub_latest_arrival_s": ("trunk.hub_latest_arrival", "clock"),
+    "trunk.evening_departure_s": ("trunk.evening_departure", "clock"),
+    "trunk.shift_end_s": ("trunk.shift_end", "clock"),
+    "trunk.unload_s": ("trunk.unload_min", "min"),
+    "trunk.hub_handling_s": ("trunk.hub_handling_min", "min"),
+    "trunk.vehicle.id": ("trunk.vehicle_id", ""),
+    "trunk.vehicle.refrigerated": ("trunk.refrigerated", ""),
+    "trunk.vehicle.count_per_depot": ("trunk.count", ""),
+    "trunk.vehicle.capacity.kg": ("trunk.capacity_kg", ""),
+    "trunk.vehicle.capacity.parcels": ("trunk.capacity_parcels", ""),
+    "trunk.vehicle.fixed_cost": ("trunk.fixed_cost", ""),
+    "trunk.vehicle.cost_per_km": ("trunk.cost_per_km", ""),
+    "trunk.vehicle.cost_per_hour": ("trunk.cost_per_hour", ""),
+}
+#: the trunk vehicle's shift, which a scenario does not set: it is ``[trunk]
+#: morning_departure`` to ``shift_end`` (listed under those names)
+DERIVED_KEYS = frozenset({"trunk.vehicle.shift_start_s", "trunk.vehicle.shift_end_s"})
+#: the keys of a ``[[fleet]]`` entry in manifest.json whose scenario-file key differs
+FLEET_FILE_KEYS: dict[str, tuple[str, str]] = {
+    "capacity.kg": ("capacity_kg", ""),
+    "capacity.parcels": ("capacity_parcels", ""),
+    "shift_start_s": ("shift_start", "clock"),
+    "shift_end_s": ("shift_end", "clock"),
+    "max_duration_s": ("max_duration_h", "h"),
+    "reload_s": ("reload_min", "min"),
+    "max_trips": ("max_trips", "trips"),
+}
+
+
+#: the value of a ``[[fleet]] ID`` entry in :func:`_settings`
+VEHICLE_TYPE = "a vehicle type"
+
+
+def _file_value(value: Any, unit: str) -> Any:
+    """A manifest.json value as a scenario file writes it: seconds as minutes (``min``), hours
+    (``h``) or ``HH:MM`` (``clock``; ``""`` for none), ``max_trips`` ``None`` as ``"fit"``."""
+    if unit == "clock":
+        return '""' if value is None else format_clock(value)
+    if unit == "trips":
+        return '"fit"' if value is None else value
+    if unit in ("min", "h") and isinstance(value, int | float) and not isinstance(value, bool):
+        amount = value / (60 if unit == "min" else 3600)
+        return int(amount) if float(amount).is_integer() else round(amount, 2)
+    return value
+
+
+def _flat(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    """``value``'s leaves into ``out`` under dotted keys (``trunk.vehicle.capacity.kg``)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flat(f"{prefix}.{k}" if prefix else str(k), v, out)
+    else:
+        out[prefix] = value
 
 
 def _settings(manifest: Mapping[str, Any]) -> dict[str, Any]:
-    """A plan's settings from its manifest.json, flat: ``plan.p``, ``region_config.cold_chain.
-    produce_s``; a list of tables (the fleet) by each one's ``id``."""
+    """A plan's settings from its manifest.json, flat and named as a scenario file names them,
+    in its units (bb25 D18: ``region_config.cold_chain.produce_s`` 7200 was the user's
+    ``cold_chain.produce_max_in_vehicle_min`` 120): ``plan.p``, ``cold_chain.
+    produce_max_in_vehicle_min``, ``trunk.cutoff`` ``07:00``; a ``[[fleet]]`` entry's keys as
+    ``[[fleet]] ID key``, and the entry itself as ``[[fleet]] ID`` (so that a vehicle type one
+    plan lacks is one difference). A key without a scenario-file name keeps its manifest name.
+    """
     flat: dict[str, Any] = {}
-
-    def walk(key: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                walk(f"{key}.{k}", v)
-        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            for i, v in enumerate(value):
-                walk(f"{key}.{v.get('id', i)}", v)
-        else:
-            flat[key] = value
-
-    for section in SETTINGS_SECTIONS:
-        walk(section, manifest.get(section) or {})
+    _flat("plan", dict(manifest.get("plan") or {}), flat)
+    region = dict(manifest.get("region_config") or {})
+    fleet = region.pop("fleet", None) or []
+    manifest_keys: dict[str, Any] = {}
+    _flat("", region, manifest_keys)
+    for key, value in manifest_keys.items():
+        if key in DERIVED_KEYS:
+            continue
+        name, unit = FILE_KEYS.get(key, (key, ""))
+        flat[name] = _file_value(value, unit)
+    for i, entry in enumerate(fleet if isinstance(fleet, list) else []):
+        if not isinstance(entry, dict):
+            continue
+        vehicle = f"[[fleet]] {entry.get('id', f'#{i + 1}')}"
+        flat[vehicle] = VEHICLE_TYPE
+        fields: dict[str, Any] = {}
+        _flat("", {k: v for k, v in entry.items() if k != "id"}, fields)
+        for key, value in fields.items():
+            name, unit = FLEET_FILE_KEYS.get(key, (key, ""))
+            flat[f"{vehicle} {name}"] = _file_value(value, unit)
     return flat
 
 
@@ -607,8 +757,10 @@ def _what_differs(
     kpis: Sequence[Mapping[str, Any]],
 ) -> str:
     """compare.md's "What differs" line: the settings whose values differ between the two
-    manifests, and each plan's search depth and what ended each search (bb25 D7: a comparison
-    of p = 10 against p = 5, or of two search depths, did not say what set the plans apart)."""
+    manifests (:func:`_settings`), the lastmile commits that made the plans when they differ
+    (:func:`_made_by`), and each plan's search depth and what ended each search (bb25 D7: a
+    comparison of p = 10 against p = 5, or of two search depths, did not say what set the plans
+    apart)."""
     search = "; ".join(
         f"{name} {_search_phrase(m, k)}" for name, m, k in zip("AB", manifests, kpis, strict=True)
     )
@@ -620,10 +772,22 @@ def _what_differs(
             f"{search}\n"
         )
     sa, sb = _settings(manifests[0] or {}), _settings(manifests[1] or {})
+    # a vehicle type only one plan has is one difference, not one per key of it
+    alone = {
+        k for k, v in (*sa.items(), *sb.items()) if v == VEHICLE_TYPE and (k in sa) != (k in sb)
+    }
+
+    def shown(settings: Mapping[str, Any], key: str) -> Any:
+        if key in settings:
+            return settings[key]
+        return "none" if key in alone else "not recorded"
+
     differ = [
-        f"`{key}` {sa.get(key)} vs {sb.get(key)}"
-        for key in sorted({*sa, *sb})
-        if sa.get(key) != sb.get(key)
+        f"`{key}` {shown(sa, key)} vs {shown(sb, key)}"
+        # the scenario's [plan] first, then the region tables
+        for key in sorted({*sa, *sb}, key=lambda k: (not k.startswith("plan."), k))
+        if sa.get(key) != sb.get(key) or (key in sa) != (key in sb)
+        if key in alone or not any(key.startswith(f"{v} ") for v in alone)
     ]
     more = len(differ) - DIFFERENCES_SHOWN
     listed = (
@@ -631,7 +795,26 @@ def _what_differs(
         if differ
         else "no setting"
     )
-    return f"**What differs** (settings in each plan's manifest.json, A vs B): {listed}. {search}\n"
+    return (
+        "**What differs** (settings as a scenario file names them, in its units, from each "
+        f"plan's manifest.json; A vs B): {listed}.{_made_by(manifests)} {search}\n"
+    )
+
+
+def _made_by(manifests: Sequence[Mapping[str, Any] | None]) -> str:
+    """`` Made by lastmile commit X vs Y: ...`` when the two plans were made by different code
+    (bb25 D18: a figure may differ by the code, not by the settings); empty otherwise."""
+    commits = [(m or {}).get("lastmile_commit") for m in manifests]
+    versions = [(m or {}).get("lastmile") for m in manifests]
+    if commits[0] != commits[1]:
+        made = "lastmile commit " + " vs ".join(
+            str(c)[:10] if c else "not recorded" for c in commits
+        )
+    elif versions[0] != versions[1]:
+        made = "lastmile " + " vs ".join(str(v) if v else "not recorded" for v in versions)
+    else:
+        return ""
+    return f" Made by {made}: a figure may differ by the code as well as by the settings."
 
 
 def _township_names(a: Path, b: Path) -> dict[str, str]:
