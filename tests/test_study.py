@@ -338,21 +338,27 @@ def test_compare_plans_tells_two_road_network_files_of_one_name_apart(
                cmp.warnings)  # fmt: skip
 
 
+def _orders_file_copy(plan: Path, folder: Path, osm_sha256: str) -> Path:
+    """A copy of ``plan`` as if its day came from an orders file (sha256 c...) and its road
+    network from the file of ``osm_sha256``."""
+    shutil.copytree(plan, folder)
+    man = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    man["inputs"]["orders"] = {"path": "orders.csv", "sha256": "c" * 64}
+    man["inputs"]["osm"]["sha256"] = osm_sha256
+    (folder / "manifest.json").write_text(json.dumps(man), encoding="utf-8")
+    return folder
+
+
 def test_one_orders_file_on_two_road_networks_is_one_order_day(
     plan_dirs: dict[str, Path], tmp_path: Path
 ) -> None:
     """bb22 D6: two plans of one orders file on two road-network files were said to route
     'different order days' (generated-day advice); the network decides a generated day's
     orders, not an orders file's: the same orders are compared, the network warning stays."""
-    folders = []
-    for name, sha in (("fileA", "a" * 64), ("fileB", "b" * 64)):
-        d = tmp_path / name
-        shutil.copytree(plan_dirs["a"], d)
-        man = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
-        man["inputs"]["orders"] = {"path": "orders.csv", "sha256": "c" * 64}
-        man["inputs"]["osm"]["sha256"] = sha
-        (d / "manifest.json").write_text(json.dumps(man), encoding="utf-8")
-        folders.append(d)
+    folders = [
+        _orders_file_copy(plan_dirs["a"], tmp_path / name, osm)
+        for name, osm in (("fileA", "a" * 64), ("fileB", "b" * 64))
+    ]
     cmp = compare_plan_dirs(*folders)
     assert cmp.warnings[0].startswith("A and B come from different road networks")
     assert not any("different order days" in w for w in cmp.warnings), cmp.warnings
@@ -644,15 +650,10 @@ def test_compare_plans_names_only_the_differences_of_the_order_days(
     differ in "seed: 2026 vs (orders file)" and "road network: ... vs (orders file)"."""
     man_a = json.loads((plan_dirs["a"] / "manifest.json").read_text(encoding="utf-8"))
     sha_a, label = man_a["inputs"]["osm"]["sha256"], man_a["data_source"]
-    folders = {}
-    for name, osm in (("sameNet", sha_a), ("otherNet", "b" * 64)):
-        d = tmp_path / name
-        shutil.copytree(plan_dirs["a"], d)
-        man = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
-        man["inputs"]["orders"] = {"path": "orders.csv", "sha256": "c" * 64}
-        man["inputs"]["osm"]["sha256"] = osm
-        (d / "manifest.json").write_text(json.dumps(man), encoding="utf-8")
-        folders[name] = d
+    folders = {
+        name: _orders_file_copy(plan_dirs["a"], tmp_path / name, osm)
+        for name, osm in (("sameNet", sha_a), ("otherNet", "b" * 64))
+    }
     (warning,) = compare_plan_dirs(plan_dirs["a"], folders["sameNet"]).warnings
     assert warning.startswith(
         "A and B route different order days (orders file: none (generated) vs cccccccccccc): "
