@@ -28,7 +28,9 @@ from lastmile.scenario import load_scenario
 from lastmile.sweep import (
     HEADLINE,
     LEAD_TIME,
+    NOT_RECORDED,
     ORDERS_SERVED,
+    ROW_SETTINGS,
     ScenarioSpec,
     Sweep,
     _row,
@@ -40,6 +42,7 @@ from lastmile.sweep import (
     made_by,
     manifest_sha256,
     merged_text,
+    plan_values,
     rows_equal_kpis,
     run_sweep,
     seed_changes_headline,
@@ -285,6 +288,237 @@ def test_a_bad_key_in_the_base_file_names_the_base_file(
     (tmp_path / "base_p0.toml").write_text("[plan]\np = 0\n", encoding="utf-8")
     path = _write(tmp_path, 'base = "base_p0.toml"\n[grid]\np = [3, 4]\n')
     assert [s.error for s in load_sweep(path).scenarios] == [None, None]
+
+
+def _refused(path: Path, message: str, capsys: pytest.CaptureFixture[str], *options: str) -> None:
+    """``lastmile sweep`` on ``path`` exits 2 with ``message`` as its one line, no --out made."""
+    out = path.parent / "refused"
+    assert main(["sweep", "--config", str(path), "--out", str(out), *options]) == 2
+    err = capsys.readouterr().err  # (after the sweep's "sweep: N scenario(s)" line, if read)
+    assert err.endswith(f"lastmile: error: {message}\n") and err.count("lastmile: error") == 1
+    assert not out.exists()
+
+
+def test_scenario_names_must_be_strings_used_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb25 D21: a number was accepted as a name, and two scenarios could share one (two rows
+    labelled "a")."""
+    text = SET + '[[scenarios]]\nname = "a"\np = 3\n[[scenarios]]\np = 4\n'
+    path = _write(tmp_path, text + '[[scenarios]]\nname = "a"\np = 5\n')
+    message = (
+        f"sweep file {path}: [[scenarios]] entries 1 and 3 are both named 'a' — give each its "
+        "own name"
+    )
+    with pytest.raises(InputError) as caught:
+        load_sweep(path)
+    assert str(caught.value) == message
+    _refused(path, message, capsys)
+    path = _write(tmp_path, SET + "[[scenarios]]\nname = 5\np = 3\n")
+    message = (
+        f"sweep file {path}: [[scenarios]] entry 1: name = 5 is not a string — write it in "
+        'quotes: name = "5"'
+    )
+    with pytest.raises(InputError) as caught:
+        load_sweep(path)
+    assert str(caught.value) == message
+    _refused(path, message, capsys)
+    # distinct names, and unnamed entries (labelled by what they set), are fine
+    sweep = load_sweep(_write(tmp_path, text + '[[scenarios]]\nname = "b"\np = 5\n'))
+    assert [s.label for s in sweep.scenarios] == ["a", "p=4", "b"]
+
+
+def test_a_key_in_both_set_and_grid_is_refused_and_a_listed_override_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb25 D17: a key in [set] and [grid] was accepted (the grid won) and summary.md listed the
+    [set] value as fixed for every scenario; a [[scenarios]] entry overriding [set] was not
+    said there either."""
+    path = _write(tmp_path, SET + "p = 4\n[grid]\np = [3, 5]\n")
+    message = (
+        f"sweep file {path}: p is both in [set] (4) and [grid] ([3, 5]) — keep it in one table"
+    )
+    with pytest.raises(InputError) as caught:
+        load_sweep(path)
+    assert str(caught.value) == message
+    _refused(path, message, capsys)
+    # the plan. prefix is the same key
+    path = _write(tmp_path, SET + 'objective = "pmedian"\n[grid]\n"plan.objective" = ["mclp"]\n')
+    with pytest.raises(InputError, match=re.escape(
+            'objective is both in [set] ("pmedian") and [grid] (["mclp"])')):  # fmt: skip
+        load_sweep(path)
+    # a listed scenario may set a [set] key on top: summary.md names it
+    text = SET + 'p = 4\n[grid]\nseed = [1]\n[[scenarios]]\nname = "six"\np = 6\n'
+    sweep = load_sweep(_write(tmp_path, text))
+    write_summary(sweep, pd.DataFrame([_row(s, _ran(s)) for s in sweep.scenarios]), tmp_path)
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert "`location_time_limit_s = 30.0`, `p = 4` (except where a scenario sets it: six).\n" \
+        in summary  # fmt: skip
+    assert "`routing_solution_limit = 3`, `routing_time_limit_s" in summary  # the others as were
+
+
+def test_a_grid_key_the_other_settings_make_inert_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb25 D20: demand_multiplier with an orders file, and the ils ruin size with gls, changed
+    nothing (identical kpis.json) and the summary reported a sensitivity of 0."""
+    orders = SET + 'orders = "orders.csv"\n[grid]\n'
+    for key in ("demand_multiplier", "demand.parcels_per_resident_per_day"):
+        path = _write(tmp_path, orders + f'"{key}" = [0.5, 2]\n')
+        message = (
+            f"sweep file {path} [grid]: {key} scales the generated day of orders ([demand] "
+            "rates); with [plan] orders = FILE in every scenario it changes nothing — vary the "
+            "orders file instead (a [[scenarios]] entry per orders file), or drop orders to "
+            "vary a generated day"
+        )
+        with pytest.raises(InputError) as caught:
+            load_sweep(path)
+        assert str(caught.value) == message
+        _refused(path, message, capsys)
+    path = _write(tmp_path, SET + 'routing_search = "gls"\n[grid]\nrouting_ruin_visits = [5, 20]\n')
+    message = (
+        f'sweep file {path} [grid]: routing_ruin_visits sets the ruin of routing_search = "ils"; '
+        'with routing_search = "gls" in every scenario it changes nothing — vary '
+        'routing_solution_limit instead, or set routing_search = "ils"'
+    )
+    with pytest.raises(InputError) as caught:
+        load_sweep(path)
+    assert str(caught.value) == message
+    _refused(path, message, capsys)
+    # where some scenario makes the key count, the sweep runs
+    text = SET + '[grid]\ndemand_multiplier = [0.5, 2]\n[[scenarios]]\norders = "orders.csv"\n'
+    assert len(load_sweep(_write(tmp_path, text)).scenarios) == 3
+    text = SET + '[grid]\nrouting_search = ["ils", "gls"]\nrouting_ruin_visits = [5, 20]\n'
+    assert len(load_sweep(_write(tmp_path, text)).scenarios) == 4
+
+
+def test_the_python_api_checks_its_arguments_before_the_output_folder(tmp_path: Path) -> None:
+    """bb25 D16: run_sweep(workers=-2) waited forever on a cluster of 0 workers, workers="two"
+    raised a bare TypeError, both left an output folder; load_sweep(5) raised a TypeError."""
+    sweep = load_sweep(_write(tmp_path, SET + "[grid]\np = [3]\n"))
+    out = tmp_path / "out"
+    for workers in (-2, 0, "two", 1.5, True):
+        with pytest.raises(InputError) as caught:
+            run_sweep(sweep, out, workers=workers, progress_bar=False)  # type: ignore[arg-type]
+        assert str(caught.value) == (
+            f"run_sweep: workers = {workers!r} must be a whole number >= 1 — or None for one "
+            "worker per core"
+        )
+        assert not out.exists()
+    with pytest.raises(InputError, match=re.escape("run_sweep: out = 5 is not a folder path")):
+        run_sweep(sweep, 5, progress_bar=False)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=re.escape("run_sweep: cache = 7 is not a folder path")):
+        run_sweep(sweep, out, cache=7, progress_bar=False)  # type: ignore[arg-type]
+    message = "run_sweep: sweep = 'sweep.toml' is not a Sweep — read the sweep file with load_sweep"
+    with pytest.raises(InputError, match=re.escape(message)):
+        run_sweep("sweep.toml", out, progress_bar=False)  # type: ignore[arg-type]
+    with pytest.raises(InputError) as caught:
+        load_sweep(5)  # type: ignore[arg-type]
+    assert (
+        str(caught.value) == "load_sweep: path = 5 is not a file path — give the sweep file's path"
+    )
+    assert not out.exists()
+
+
+def test_a_cache_or_reference_folder_the_local_workers_cannot_use_is_refused_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb25 D26: an unwritable --cache-dir or a missing --reference-data failed every scenario
+    one by one (exit 5) and left a sweep folder of failures; `lastmile plan` refuses both
+    before any work."""
+    path = _write(tmp_path, SET + "[grid]\np = [3]\n")
+    sweep = load_sweep(path)
+    (tmp_path / "afile").write_text("", encoding="utf-8")
+    cache = tmp_path / "afile" / "sub"
+    message = (
+        f"cache directory {cache} cannot be written: Not a directory — give --cache-dir DIR or "
+        "set LASTMILE_CACHE_DIR to a folder you can write"
+    )
+    out = tmp_path / "out"
+    with pytest.raises(InputError) as caught:
+        run_sweep(sweep, out, cache=cache, progress_bar=False)
+    assert str(caught.value) == message and not out.exists()
+    _refused(path, message, capsys, "--cache-dir", str(cache))
+    missing = tmp_path / "nonexistent"
+    message = (
+        f"reference-data directory not found (looked in {missing}) — pass --reference-data DIR "
+        "or set LASTMILE_REFERENCE_DATA"
+    )
+    with pytest.raises(InputError) as caught:
+        run_sweep(sweep, out, reference_dir=missing, progress_bar=False)
+    assert str(caught.value) == message and not out.exists()
+    _refused(path, message, capsys, "--reference-data", str(missing))
+
+
+def test_a_kept_row_shows_the_search_settings_its_run_recorded(tmp_path: Path) -> None:
+    """bb25 D19: --resume filled routing_time_limit_s (and summary's time cap) from today's
+    default for results kept from older code that ran with another one."""
+    sweep = load_sweep(_write(tmp_path, '[set]\nnetwork = "synthetic"\n[grid]\np = [3, 4]\n'))
+    new, old = sweep.scenarios
+    recorded = {"status": "ok", "routing_search": "ils", "routing_solution_limit": 750,
+                "routing_time_limit_s": 300.0}  # fmt: skip
+    rows = [_row(new, recorded), _row(old, {"status": "ok"})]  # old: recorded nothing
+    assert [r["routing_time_limit_s"] for r in rows] == [300.0, NOT_RECORDED]
+    assert [r["routing_solution_limit"] for r in rows] == [750, NOT_RECORDED]
+    # a value the scenario's file states is what ran, whatever code ran it
+    stated = load_sweep(_write(tmp_path, SET + "[grid]\np = [3]\n", "stated.toml"))
+    assert _row(stated.scenarios[0], {"status": "ok"})["routing_time_limit_s"] == 60.0
+    df = pd.DataFrame(rows)
+    df[HEADLINE] = 0.6
+    write_summary(sweep, df, tmp_path)
+    depth = (tmp_path / "summary.md").read_text(encoding="utf-8").split("## Search depth\n\n")[1]
+    assert depth.startswith(
+        "Routes from OR-Tools (search ils in 1 scenarios, not recorded in 1 scenarios): 750 "
+        "solutions per model in 1 scenarios, not recorded in 1 scenarios "
+        "(`routing_solution_limit`, in each row of results.csv); a time cap: 300 s per routed "
+        "day in 1 scenarios, not recorded in 1 scenarios (`routing_time_limit_s`). "
+        '"not recorded": results kept by `--resume` from lastmile code that did not record its '
+        "search settings, whose defaults may differ from today's."
+    )
+    # a scenario that never ran carries what it would run with
+    assert (
+        _row(old, {"status": "failed"})["routing_time_limit_s"]
+        == plan_values(old)["routing_time_limit_s"]
+    )
+
+
+def test_a_key_whose_values_are_not_numbers_shows_every_value_in_both_tables(
+    tmp_path: Path,
+) -> None:
+    """bb25 D24: for objective = ["pmedian", "pcenter", "mclp"] the tornado and the routed-day
+    table named different values "low" and "high", without saying by what, and pcenter was in
+    neither."""
+    objectives = ["pmedian", "pcenter", "mclp"]
+    df = pd.DataFrame({
+        "scenario": ["a", "b", "c"], "label": [f"objective={o}" for o in objectives],
+        "grid_point": True, "sets": '["objective"]', "status": "ok", "objective": objectives,
+        HEADLINE: [0.6587, 0.612, 0.5966], "routed_compared.plan.km": [1093.7, 1150.0, 1283.4],
+        "routed_compared.plan.orders": 50,
+    })  # fmt: skip
+    specs = tuple(ScenarioSpec(s, label, {}, "") for s, label in zip(df["scenario"], df["label"],
+                                                                       strict=True))  # fmt: skip
+    write_summary(Sweep("obj.toml", specs, ("objective",)), df, tmp_path)
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    tornado = summary.split("## Sensitivity (tornado)\n\n", 1)[1].split("\n## ", 1)[0]
+    note = (
+        "For a key whose values are not numbers (objective), `low_value` / `high_value` are the "
+        "values at the lowest and highest mean of that row's figure (marked min / max, so rows "
+        'of different figures may name different values; "(every value)" where all give the '
+        "same mean), and `every_value` gives the mean at each of its values."
+    )
+    assert note in tornado
+    assert "| objective | mclp (min) | pmedian (max) | 1 | 1 | 59.66 | 65.87 | " \
+        "mclp 59.66; pcenter 61.20; pmedian 65.87 | 59.66 | 65.87 | 6.21 |" in tornado  # fmt: skip
+    routed = summary.split("## Sensitivity of the routed day\n\n", 1)[1].split("\n## ", 1)[0]
+    assert note in routed
+    assert "| routed_compared.plan.km | objective | pmedian (min) | mclp (max) | 1 | 1 | " \
+        "1093.70 | 1283.40 | 50.00 | 50.00 | same order count | " \
+        "pmedian 1093.70; pcenter 1150.00; mclp 1283.40 |" in routed  # fmt: skip
+    # a numeric key keeps its lowest and highest value, with no note
+    df["objective"] = [1, 2, 3]
+    write_summary(Sweep("obj.toml", specs, ("objective",)), df, tmp_path)
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert "every_value" not in summary and "| objective | 1 | 3 |" in summary
 
 
 @pytest.mark.parametrize(
@@ -596,6 +830,12 @@ def test_routed_sensitivity_gives_the_orders_each_mean_covers(tmp_path: Path) ->
     assert "`orders_low` / `orders_high`: the mean number of orders those figures cover" in section
 
 
+def _ran(spec: ScenarioSpec) -> dict[str, Any]:
+    """The record of a finished run of ``spec`` as far as its search settings go (what
+    run_scenario records: the scenario's file, defaults where it is silent)."""
+    return {"status": "ok", **{k: plan_values(spec)[k] for k in ROW_SETTINGS}}
+
+
 def test_summary_states_the_fixed_settings_and_the_search_depth(tmp_path: Path) -> None:
     """bb25 D1: summary.md named neither the base file, nor [set], nor an orders file, nor the
     search depth; results.csv had no routing_solution_limit."""
@@ -608,7 +848,7 @@ def test_summary_states_the_fixed_settings_and_the_search_depth(tmp_path: Path) 
     assert sweep.base == "base1.toml"
     assert dict(sweep.fixed) == {"network": "synthetic", "routing_solution_limit": 30,
                                  "orders": "orders.csv"}  # fmt: skip
-    rows = [_row(s, {"status": "ok"}) for s in sweep.scenarios]
+    rows = [_row(s, _ran(s)) for s in sweep.scenarios]
     assert [r["routing_solution_limit"] for r in rows] == [30] * 4
     assert [r["routing_time_limit_s"] for r in rows] == [20, 40, 20, 40]
     df = pd.DataFrame(rows)
@@ -639,7 +879,7 @@ def test_summary_states_the_fixed_settings_and_the_search_depth(tmp_path: Path) 
     # the base's seed is the one every generated day would use
     (tmp_path / "base1.toml").write_text("[plan]\nseed = 7\n", encoding="utf-8")
     sweep = load_sweep(_write(tmp_path, 'base = "base1.toml"\n[grid]\np = [3, 5]\n'))
-    write_summary(sweep, pd.DataFrame([_row(s, {"status": "ok"}) for s in sweep.scenarios]),
+    write_summary(sweep, pd.DataFrame([_row(s, _ran(s)) for s in sweep.scenarios]),
                   tmp_path)  # fmt: skip
     summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
     assert "- `[set]`: none.\n" in summary
@@ -771,6 +1011,12 @@ def test_two_worker_sweep(swept: tuple[Any, Any]) -> None:
     )
     assert ok["routing_solution_limit"].tolist() == [3] * 4
     assert ok["routing_time_limit_s"].tolist() == [60.0] * 4
+    # bb25 D19: each run records what it searched with (a later --resume keeps it)
+    for sid in ok["scenario"]:
+        record = json.loads((outcome.out / "scenarios" / sid / "result.json").read_text())
+        assert {k: record[k] for k in ROW_SETTINGS} == {
+            "routing_search": "ils", "routing_solution_limit": 3, "routing_time_limit_s": 60.0
+        }  # fmt: skip
     assert pq["routing_solution_limit"].tolist()[:4] == csv["routing_solution_limit"].tolist()[:4]
     sens = sensitivity(df, sweep.keys)
     assert list(sens["key"]) == ["p"]  # seed is spread, not a sensitivity
@@ -929,7 +1175,10 @@ def test_results_record_the_code_and_resume_says_when_it_mixes_versions(
     path = out / "scenarios" / sweep.scenarios[0].id / "result.json"
     record = json.loads(path.read_text(encoding="utf-8"))
     assert record["lastmile_commit"] == now["lastmile_commit"]
-    path.write_text(json.dumps({**record, "lastmile_commit": "0" * 40}), encoding="utf-8")
+    # ... which did not record its search settings (bb25 D19): the file states the limits, not
+    # the search, so the kept row's search is "not recorded" rather than today's default
+    older = {k: v for k, v in record.items() if k not in ROW_SETTINGS}
+    path.write_text(json.dumps({**older, "lastmile_commit": "0" * 40}), encoding="utf-8")
     logs: list[str] = []
     again = run_sweep(sweep, out, client=client, resume=True, log=logs.append, **dirs)
     assert (again.skipped, again.ran) == (2, 0)
@@ -942,6 +1191,10 @@ def test_results_record_the_code_and_resume_says_when_it_mixes_versions(
     assert "**Results of 2 different lastmile versions or commits** (" in summary
     assert f"1 by lastmile {now['lastmile']} commit 0000000000" in summary
     assert f"1 by {this}" in summary and "(every result)" not in summary
+    assert again.table["routing_search"].tolist() == [NOT_RECORDED, "ils"]
+    assert again.table["routing_time_limit_s"].tolist() == [60.0, 60.0]
+    assert "Routes from OR-Tools (search not recorded in 1 scenarios, ils in 1 scenarios)" \
+        in summary  # fmt: skip
 
 
 def test_a_routing_search_ended_by_the_time_cap_is_named_in_the_log_summary_and_kpis(

@@ -4,7 +4,8 @@ A sweep file (TOML) names a base scenario and what to vary::
 
     base = "scenario.toml"        # optional: a scenario file (relative to this file); else defaults
 
-    [set]                         # optional: fixed for every scenario (same keys as [grid])
+    [set]                         # optional: fixed for every scenario (same keys as [grid];
+                                  # a key is in [set] or [grid], not both)
     network = "synthetic"
 
     [grid]                        # every combination, in the order written
@@ -14,7 +15,7 @@ A sweep file (TOML) names a base scenario and what to vary::
     demand_multiplier = [0.8, 1.0, 1.25]
 
     [[scenarios]]                 # and/or an explicit list (each on top of base and [set])
-    name = "tight cold chain"
+    name = "tight cold chain"     # optional; a string, each name once
     p = 12
     "cold_chain.produce_max_in_vehicle_min" = 60
 
@@ -46,7 +47,8 @@ Output folder::
                                   of the run
     scenarios/<id>/scenario.toml  the scenario as a plan input
     scenarios/<id>/result.json    status, one-line error, solver statuses, seconds, manifest hash,
-                                  the lastmile version and commit that made it
+                                  the lastmile version and commit that made it, the routing
+                                  search settings it ran with
     scenarios/<id>/kpis.json      exactly what ``lastmile plan`` writes
     scenarios/<id>/plan/          the whole plan output folder (``--keep-plans``)
     results.parquet, results.csv  one row per scenario: varied keys, the search depth
@@ -123,9 +125,12 @@ ROUTED_ORDERS = {
     "routing.plan.unassigned": "orders",
     "routing.baseline.unassigned": "orders",
 }
-#: [plan] keys every row of the table carries, whether varied or not: the search depth and time
-#: cap the routed figures were made at (from the scenario's file, defaults where it is silent)
-ROW_SETTINGS = ("routing_solution_limit", "routing_time_limit_s")
+#: [plan] keys every row of the table carries, whether varied or not: the search, its depth and
+#: time cap the routed figures were made at, as the scenario's run recorded them in result.json
+ROW_SETTINGS = ("routing_search", "routing_solution_limit", "routing_time_limit_s")
+#: a row's search setting that its run did not record (a result kept by ``--resume`` from code
+#: that did not record it, and a default its scenario file does not state)
+NOT_RECORDED = "not recorded"
 #: [plan] keys holding file paths: resolved against the file that names them (as a scenario
 #: file's own paths are; ``network`` may instead name a source such as "synthetic")
 PATH_KEYS = PLAN_PATH_KEYS
@@ -418,6 +423,10 @@ def load_sweep(path: str | Path) -> Sweep:
         :class:`~lastmile.errors.InfeasibleError`, e.g. more hubs than townships) does not
         raise: that scenario is recorded as failed with its one-line error and the others run.
     """
+    if not isinstance(path, str | os.PathLike):
+        raise InputError(
+            f"load_sweep: path = {path!r} is not a file path", "give the sweep file's path"
+        )
     sweep_file = Path(path)
     where = f"sweep file {sweep_file}"
     data = _read_toml(sweep_file, "sweep file")
@@ -445,14 +454,21 @@ def load_sweep(path: str | Path) -> Sweep:
         raise InputError(f"{where}: nothing to run", "add a [grid] table or [[scenarios]]")
     fixed = {_norm_key(k): v for k, v in fixed.items()}
     grid = {_norm_key(k): v for k, v in grid.items()}
+    # a key in both tables: the grid would win silently and [set] would read as fixed (bb25 D17)
+    for key in (k for k in grid if k in fixed):
+        raise InputError(
+            f"{where}: {key} is both in [set] ({_toml_value(fixed[key], key)}) and [grid] "
+            f"({_toml_value(grid[key], key)})",
+            "keep it in one table",
+        )
+    _check_names(where, listed)
     combos: list[tuple[dict[str, Any], str | None, bool]] = []
     if grid:
         for values in itertools.product(*grid.values()):
             combos.append((dict(zip(grid, values, strict=True)), None, True))
     for s in listed:
         own = {_norm_key(k): v for k, v in s.items() if k != "name"}
-        name = s.get("name")
-        combos.append((own, str(name) if name is not None else None, False))
+        combos.append((own, s.get("name"), False))
     keys: list[str] = list(grid)
     for own, _, _ in combos:
         keys += [k for k in own if k not in keys]
@@ -475,6 +491,7 @@ def load_sweep(path: str | Path) -> Sweep:
         specs.append(spec)
     base_file = sweep_file.parent / data["base"] if isinstance(data.get("base"), str) else None
     _refuse_bad_input(where, base, fixed, sweep_file.parent, specs, base_file)
+    _refuse_inert_grid_keys(where, grid, specs)
     return Sweep(
         str(sweep_file),
         tuple(specs),
@@ -483,6 +500,67 @@ def load_sweep(path: str | Path) -> Sweep:
         fixed=dict(fixed),
         merged=tuple(merged),
     )
+
+
+def _check_names(where: str, listed: Sequence[Mapping[str, Any]]) -> None:
+    """InputError for a ``[[scenarios]]`` name that is not a string or is used twice: the name
+    is the label every table and figure goes by (bb25 D21)."""
+    first: dict[str, int] = {}
+    for number, entry in enumerate(listed, 1):
+        if "name" not in entry:
+            continue
+        name = entry["name"]
+        if not isinstance(name, str):
+            raise InputError(
+                f"{where}: [[scenarios]] entry {number}: name = {name!r} is not a string",
+                f'write it in quotes: name = "{name}"',
+            )
+        if name in first:
+            raise InputError(
+                f"{where}: [[scenarios]] entries {first[name]} and {number} are both named "
+                f"{name!r}",
+                "give each its own name",
+            )
+        first[name] = number
+
+
+#: ``[demand]`` keys that only shape a generated day of orders: an orders file's orders keep
+#: their own quantities whatever these say
+DEMAND_RATE_KEYS = (
+    "parcels_per_resident_per_day",
+    "produce_kg_per_resident",
+    "produce_pickup_share",
+    "tea_share_of_pickups",
+)
+#: [plan] keys that set the ruin of ``routing_search = "ils"`` (``gls`` has no ruin)
+ILS_KEYS = ("routing_ruin_visits", "routing_ruin_max_sequence")
+
+
+def _refuse_inert_grid_keys(
+    where: str, grid: Mapping[str, Any], specs: Sequence[ScenarioSpec]
+) -> None:
+    """InputError for a ``[grid]`` key that the other settings of every scenario make inert: a
+    sensitivity of 0 that measures nothing (bb25 D20). ``demand_multiplier`` and the ``[demand]``
+    rates scale a generated day, not an orders file's orders; the ruin keys apply to ``ils``."""
+    plans = [plan_values(s) for s in specs if s.toml]
+    if not plans:
+        return
+    demand = [k for k in grid if k == "demand_multiplier" or k in
+              {f"demand.{r}" for r in DEMAND_RATE_KEYS}]  # fmt: skip
+    if demand and all(p.get("orders") for p in plans):
+        raise InputError(
+            f"{where} [grid]: {demand[0]} scales the generated day of orders ([demand] rates); "
+            "with [plan] orders = FILE in every scenario it changes nothing",
+            "vary the orders file instead (a [[scenarios]] entry per orders file), or drop "
+            "orders to vary a generated day",
+        )
+    ruin = [k for k in grid if k in ILS_KEYS]
+    if ruin and all(p.get("routing_search") == "gls" for p in plans):
+        raise InputError(
+            f'{where} [grid]: {ruin[0]} sets the ruin of routing_search = "ils"; with '
+            'routing_search = "gls" in every scenario it changes nothing',
+            'vary routing_solution_limit instead, or set routing_search = "ils"',
+        )
 
 
 def merged_text(sweep: Sweep) -> str | None:
@@ -799,6 +877,9 @@ def run_scenario(task: Task) -> dict[str, Any]:
             "routing.plan": result.planned.solution.status,
         },
         manifest_sha256=manifest_sha256(man),
+        # what this run searched with: a result kept by --resume keeps its own, whatever the
+        # defaults of later code (bb25 D19)
+        **{key: getattr(scenario.plan, key) for key in ROW_SETTINGS},
         seconds={
             **{k.removesuffix("_s"): round(v, 3) for k, v in result.timings.items()},
             "task": round(time.perf_counter() - t0, 3),
@@ -853,10 +934,17 @@ def _row(spec: ScenarioSpec, rec: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("p", "seed"):
         if rec.get(key) is not None:
             row.setdefault(key, rec[key])
-    plan = plan_values(spec)
+    stated = tomllib.loads(spec.toml).get("plan", {}) if spec.toml else {}
     for key in ROW_SETTINGS:  # a figure taken from the table can be quoted with its depth
-        if key in plan:
-            row.setdefault(key, plan[key])
+        if key in rec:  # what the run recorded
+            row.setdefault(key, rec[key])
+        elif key in stated:  # the scenario's file states it: that is what ran, whatever code
+            row.setdefault(key, stated[key])
+        elif rec.get("status") == "ok":
+            # kept from code that did not record it: today's default need not be what ran
+            row.setdefault(key, NOT_RECORDED)
+        elif spec.toml:  # not run: what it would run with
+            row.setdefault(key, _PLAN_DEFAULTS[key])
     kpis = json.loads(rec["kpis_json"]) if rec.get("kpis_json") else {}
     for key, value in flatten(kpis).items():
         row[key if key not in row else f"kpi.{key}"] = value
@@ -1036,13 +1124,20 @@ def sensitivity(
         counts = part.groupby(values, sort=False)[kpi].count()
         try:
             order = sorted(means.index, key=float)
+            numeric = True
         except ValueError:
+            # a category (objective) has no low or high value: its values in the order of
+            # ``kpi``'s mean, low and high being the values at the lowest and highest mean
             order = sorted(means.index, key=lambda v: float(means[v]))
+            numeric = False
         lo, hi = order[0], order[-1]
         row = {
             "key": key,
             "low_value": lo,
             "high_value": hi,
+            "numeric": numeric,
+            # every value's mean (a category's third value is in neither low nor high)
+            "means": {value: float(means[value]) for value in order},
             "n_low": int(counts[lo]),
             "n_high": int(counts[hi]),
             "headline_at_low": float(means[lo]),
@@ -1185,6 +1280,41 @@ def plot_tornado(
     return _save_png(fig, Path(path))
 
 
+#: what the tables say of a non-numeric key's low and high value
+CATEGORY_NOTE = (
+    "For a key whose values are not numbers ({keys}), `low_value` / `high_value` are the values "
+    "at the lowest and highest mean of that row's figure (marked min / max, so rows of "
+    'different figures may name different values; "(every value)" where all give the same '
+    "mean), and `every_value` gives the mean at each of its values."
+)
+
+
+def _category_display(sens: pd.DataFrame, scale: float = 1.0) -> tuple[pd.DataFrame, str]:
+    """``sens`` with each non-numeric key's low / high value marked "(min)" / "(max)" and an
+    ``every_value`` column (each value's mean x ``scale``, 2 decimals), and the note saying so;
+    unchanged, with no note, when every key is numeric (bb25 D24)."""
+    if sens.empty or "numeric" not in sens or sens["numeric"].astype(bool).all():
+        return sens.drop(columns=["numeric", "means"], errors="ignore"), ""
+    out = sens.copy()
+    category = ~out["numeric"].astype(bool)
+    # every value at the same mean has no min or max value to name
+    same = [max(m.values()) - min(m.values()) <= 1e-12 for m in out["means"]]
+    out["low_value"] = [
+        ("(every value)" if eq else f"{v} (min)") if c else v
+        for v, c, eq in zip(out["low_value"], category, same, strict=True)
+    ]
+    out["high_value"] = [
+        ("(every value)" if eq else f"{v} (max)") if c else v
+        for v, c, eq in zip(out["high_value"], category, same, strict=True)
+    ]
+    out["every_value"] = [
+        "; ".join(f"{v} {m * scale:.2f}" for v, m in means.items()) if c else ""
+        for means, c in zip(out["means"], category, strict=True)
+    ]
+    keys = ", ".join(dict.fromkeys(out.loc[category, "key"]))
+    return out.drop(columns=["numeric", "means"]), CATEGORY_NOTE.format(keys=keys)
+
+
 def _md(df: pd.DataFrame) -> str:
     from lastmile.study import markdown_table
 
@@ -1258,12 +1388,14 @@ def _in_every(values: Sequence[Any], unit: str = "") -> str:
     in 2"`` (``unit`` = ``" solutions"``)."""
 
     def text(value: Any) -> str:
-        return f"{value:g}" if isinstance(value, float) else str(value)
+        if value == NOT_RECORDED:
+            return str(value)
+        return (f"{value:g}" if isinstance(value, float) else str(value)) + unit
 
     counts = pd.Series([text(v) for v in values], dtype=object).value_counts(sort=False)
     if len(counts) == 1:
-        return f"{counts.index[0]}{unit} in every scenario"
-    return ", ".join(f"{v}{unit} in {n} scenarios" for v, n in counts.items())
+        return f"{counts.index[0]} in every scenario"
+    return ", ".join(f"{v} in {n} scenarios" for v, n in counts.items())
 
 
 def _order_day_line(plans: Sequence[Mapping[str, Any]]) -> str:
@@ -1289,7 +1421,14 @@ def _fixed_lines(sweep: Sweep, plans: Sequence[Mapping[str, Any]]) -> list[str]:
         if sweep.base
         else "- Base: lastmile's defaults (no `base` scenario file)."
     )
-    fixed = ", ".join(f"`{k} = {_toml_value(v, k)}`" for k, v in sweep.fixed.items())
+    parts = []
+    for key, value in sweep.fixed.items():
+        # a [[scenarios]] entry may set a [set] key on top: name it (bb25 D17)
+        over = [s.label for s in sweep.scenarios if key in s.varied]
+        part = f"`{key} = {_toml_value(value, key)}`"
+        parts.append(f"{part} (except where a scenario sets it: {', '.join(over)})"
+                     if over else part)  # fmt: skip
+    fixed = ", ".join(parts)
     lines = [
         "## Settings fixed for every scenario",
         "",
@@ -1307,6 +1446,16 @@ def _search_depth_lines(plans: Sequence[Mapping[str, Any]], ok: pd.DataFrame) ->
 
     if not plans:
         return []
+
+    def settings(key: str) -> list[Any]:
+        """``key`` as each finished scenario's run recorded it (bb25 D19: not today's default
+        for results kept by --resume); the scenarios' files when none finished."""
+        if ok.empty:
+            return [p[key] for p in plans]
+        if key not in ok:
+            return [NOT_RECORDED] * len(ok)
+        return [NOT_RECORDED if v is None or _isnan(v) else v for v in ok[key]]
+
     cols = [ok[c] for c in SEARCH_ENDED_BY if c in ok]
     ended = pd.concat(cols, ignore_index=True).dropna() if cols else pd.Series(dtype=object)
     days = (
@@ -1316,15 +1465,29 @@ def _search_depth_lines(plans: Sequence[Mapping[str, Any]], ok: pd.DataFrame) ->
         if len(ended)
         else ""
     )
+    searched = {key: settings(key) for key in ROW_SETTINGS}
+
+    def of(key: str, words: str, unrecorded: str, unit: str = "") -> str:
+        """The values of ``key`` after ``words``, or after ``unrecorded`` where some are not
+        recorded ("a time cap: not recorded in every scenario")."""
+        values = searched[key]
+        return (unrecorded if NOT_RECORDED in values else words) + _in_every(values, unit)
+
+    unknown = (
+        f' "{NOT_RECORDED}": results kept by `--resume` from lastmile code that did not record '
+        "its search settings, whose defaults may differ from today's."
+        if any(NOT_RECORDED in v for v in searched.values())
+        else ""
+    )
     return [
         "## Search depth",
         "",
-        f"Routes from OR-Tools ({_in_every([p['routing_search'] for p in plans])}): "
-        f"{_in_every([p['routing_solution_limit'] for p in plans], ' solutions per model')} "
-        "(`routing_solution_limit`, in each row of results.csv); a time cap of "
-        f"{_in_every([p['routing_time_limit_s'] for p in plans], ' s per routed day')} "
-        f"(`routing_time_limit_s`){days}. Routed km, hours, costs, lead times and unserved "
-        "orders depend on this depth. " + DEPTH_REFERENCE,
+        f"Routes from OR-Tools ({of('routing_search', '', 'search ')}): "
+        f"{of('routing_solution_limit', '', '', ' solutions per model')} "
+        "(`routing_solution_limit`, in each row of results.csv); a time cap"
+        f"{of('routing_time_limit_s', ' of ', ': ', ' s per routed day')} "
+        f"(`routing_time_limit_s`){days}.{unknown} Routed km, hours, costs, lead times and "
+        "unserved orders depend on this depth. " + DEPTH_REFERENCE,
         "",
     ]
 
@@ -1387,11 +1550,12 @@ def _routed_lines(sweep: Sweep, df: pd.DataFrame) -> list[str]:
         if not part.empty:
             cols = ["kpi", "key", "low_value", "high_value", "n_low", "n_high",
                     "headline_at_low", "headline_at_high", "orders_at_low", "orders_at_high",
-                    "averages"]  # fmt: skip
+                    "averages", "numeric", "means"]  # fmt: skip
             routed.append(part.assign(kpi=kpi).reindex(columns=cols))
     if not routed:
         return []
-    table = pd.concat(routed, ignore_index=True).rename(
+    table, category_note = _category_display(pd.concat(routed, ignore_index=True))
+    table = table.rename(
         columns={"headline_at_low": "at_low", "headline_at_high": "at_high",
                  "orders_at_low": "orders_low", "orders_at_high": "orders_high"}
     )  # fmt: skip
@@ -1405,6 +1569,9 @@ def _routed_lines(sweep: Sweep, df: pd.DataFrame) -> list[str]:
             for d, k in zip(differ, known, strict=True)
         ],
     )
+    # the values of a non-numeric key after the low / high means and their orders
+    last = ["covers", *(["every_value"] if "every_value" in table else []), "averages"]
+    table = table[[c for c in table.columns if c not in last] + last]
     lines = ["## Sensitivity of the routed day", "",
              "Mean over the other keys at each key's lowest and highest value, over "
              "`n_low` / `n_high` scenarios that set grid keys only (see above); `orders_low` / "
@@ -1415,7 +1582,8 @@ def _routed_lines(sweep: Sweep, df: pd.DataFrame) -> list[str]:
              "days, trunk runs and hub cost included (like for like with the baseline within "
              "each scenario). "
              "`routing.plan.*`: the plan's last-mile vehicles only, trunk runs excluded, "
-             "over each scenario's own served orders.", "",
+             "over each scenario's own served orders." + (f" {category_note}"
+             if category_note else ""), "",
              _md(_blank_nan(table.round(2)))]  # fmt: skip
     if differ.any():
         lines += [
@@ -1477,8 +1645,9 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
         df, out / "plots" / "reduction_vs_p.png", note, seed_flat=seed_effect is False
     )
     n_tornado = len(ok[comparable(ok)]) if not ok.empty else 0
+    shown, category_note = _category_display(sens, 100)  # the headline in %, as the table
     p2 = plot_tornado(
-        sens, overall, out / "plots" / "tornado.png", f" ({n_tornado} scenarios){note}"
+        shown, overall, out / "plots" / "tornado.png", f" ({n_tornado} scenarios){note}"
     )
     lines = [
         f"# lastmile sweep: {Path(sweep.source).name}",
@@ -1542,9 +1711,11 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
             lines += ["(no key other than seed takes two values among the scenarios that set "
                       "grid keys only)\n"]  # fmt: skip
         else:
-            pct = sens.copy()
+            pct = shown.copy()
             for col in ("headline_at_low", "headline_at_high", "min", "max", "range"):
                 pct[col] = (pct[col] * 100).round(2)
+            if "every_value" in pct:  # beside the low / high means
+                pct.insert(list(pct.columns).index("min"), "every_value", pct.pop("every_value"))
             if seed_effect is False:
                 seed_text = "left out (the headline is the same at every seed)."
             elif seeds < 2:
@@ -1553,7 +1724,8 @@ def write_summary(sweep: Sweep, df: pd.DataFrame, out: str | Path) -> dict[str, 
                 seed_text = "shown as spread, not here."
             lines += ["Headline in % (mean over the other keys) at each key's lowest and "
                       "highest value, over `n_low` / `n_high` scenarios that set grid keys only "
-                      f"(see above); seeds are {seed_text}", "", _md(pct)]  # fmt: skip
+                      f"(see above); seeds are {seed_text}"
+                      + (f" {category_note}" if category_note else ""), "", _md(pct)]  # fmt: skip
     if p2 is not None:
         lines += ["![tornado](plots/tornado.png)", ""]
     flat = list(sens.loc[sens["range"] == 0, "key"]) if not sens.empty else []
@@ -1785,6 +1957,41 @@ def _client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
     return Client(cluster), cluster  # type: ignore[no-untyped-call]
 
 
+def _check_arguments(
+    sweep: Any, out: Any, scheduler: Any, workers: Any, reference_dir: Any, cache: Any
+) -> None:
+    """InputError for an argument of :func:`run_sweep` the command line would refuse."""
+    if not isinstance(sweep, Sweep):
+        raise InputError(
+            f"run_sweep: sweep = {sweep!r} is not a Sweep", "read the sweep file with load_sweep"
+        )
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        raise InputError(
+            f"run_sweep: workers = {workers!r} must be a whole number >= 1",
+            "or None for one worker per core",
+        )
+    for name, value in (("out", out), ("reference_dir", reference_dir), ("cache", cache)):
+        if not isinstance(value, str | os.PathLike) and not (value is None and name != "out"):
+            raise InputError(f"run_sweep: {name} = {value!r} is not a folder path")
+    if scheduler is not None and not isinstance(scheduler, str):
+        raise InputError(
+            f"run_sweep: scheduler = {scheduler!r} is not a Dask scheduler address",
+            "give it as tcp://HOST:8786, or None for a local cluster",
+        )
+
+
+def _check_local_paths(reference_dir: str | Path | None, cache: str | Path | None) -> None:
+    """InputError for a cache directory that cannot be written or a reference-data directory
+    that does not exist (the checks of ``lastmile plan``; the local workers share them)."""
+    from lastmile.config import cache_dir, reference_data_dir
+
+    cache_dir(cache)
+    if reference_dir is not None:
+        reference_data_dir(reference_dir)
+
+
 def run_sweep(
     sweep: Sweep,
     out: str | Path,
@@ -1827,10 +2034,17 @@ def run_sweep(
     and returns with ``interrupted=True``.
     """
     t0 = time.perf_counter()
+    # the CLI's checks, before the output folder is made (bb25 D16: workers=-2 waited forever
+    # on a cluster of 0 workers, workers="two" raised a bare TypeError)
+    _check_arguments(sweep, out, scheduler, workers, reference_dir, cache)
     if scheduler:
         _check_address(scheduler)  # a malformed address fails before --out is touched
     out = Path(out)
     _check_out(sweep, out, resume)
+    if client is None and not scheduler:
+        # the local workers read these paths: refused now, as `lastmile plan` does, rather
+        # than failing every scenario one by one into a folder of failures (bb25 D26)
+        _check_local_paths(reference_dir, cache)
     merged = merged_text(sweep)
     if merged:
         log(f"sweep: {merged}")
