@@ -299,6 +299,15 @@ def _refused(path: Path, message: str, capsys: pytest.CaptureFixture[str], *opti
     assert not out.exists()
 
 
+def _refused_file(path: Path, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The sweep file ``path`` is refused with ``message``: by ``load_sweep`` and by ``lastmile
+    sweep`` (:func:`_refused`)."""
+    with pytest.raises(InputError) as caught:
+        load_sweep(path)
+    assert str(caught.value) == message
+    _refused(path, message, capsys)
+
+
 def test_scenario_names_must_be_strings_used_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -310,19 +319,13 @@ def test_scenario_names_must_be_strings_used_once(
         f"sweep file {path}: [[scenarios]] entries 1 and 3 are both named 'a' — give each its "
         "own name"
     )
-    with pytest.raises(InputError) as caught:
-        load_sweep(path)
-    assert str(caught.value) == message
-    _refused(path, message, capsys)
+    _refused_file(path, message, capsys)
     path = _write(tmp_path, SET + "[[scenarios]]\nname = 5\np = 3\n")
     message = (
         f"sweep file {path}: [[scenarios]] entry 1: name = 5 is not a string — write it in "
         'quotes: name = "5"'
     )
-    with pytest.raises(InputError) as caught:
-        load_sweep(path)
-    assert str(caught.value) == message
-    _refused(path, message, capsys)
+    _refused_file(path, message, capsys)
     # distinct names, and unnamed entries (labelled by what they set), are fine
     sweep = load_sweep(_write(tmp_path, text + '[[scenarios]]\nname = "b"\np = 5\n'))
     assert [s.label for s in sweep.scenarios] == ["a", "p=4", "b"]
@@ -338,10 +341,7 @@ def test_a_key_in_both_set_and_grid_is_refused_and_a_listed_override_is_named(
     message = (
         f"sweep file {path}: p is both in [set] (4) and [grid] ([3, 5]) — keep it in one table"
     )
-    with pytest.raises(InputError) as caught:
-        load_sweep(path)
-    assert str(caught.value) == message
-    _refused(path, message, capsys)
+    _refused_file(path, message, capsys)
     # the plan. prefix is the same key
     path = _write(tmp_path, SET + 'objective = "pmedian"\n[grid]\n"plan.objective" = ["mclp"]\n')
     with pytest.raises(InputError, match=re.escape(
@@ -371,20 +371,14 @@ def test_a_grid_key_the_other_settings_make_inert_is_refused(
             "orders file instead (a [[scenarios]] entry per orders file), or drop orders to "
             "vary a generated day"
         )
-        with pytest.raises(InputError) as caught:
-            load_sweep(path)
-        assert str(caught.value) == message
-        _refused(path, message, capsys)
+        _refused_file(path, message, capsys)
     path = _write(tmp_path, SET + 'routing_search = "gls"\n[grid]\nrouting_ruin_visits = [5, 20]\n')
     message = (
         f'sweep file {path} [grid]: routing_ruin_visits sets the ruin of routing_search = "ils"; '
         'with routing_search = "gls" in every scenario it changes nothing — vary '
         'routing_solution_limit instead, or set routing_search = "ils"'
     )
-    with pytest.raises(InputError) as caught:
-        load_sweep(path)
-    assert str(caught.value) == message
-    _refused(path, message, capsys)
+    _refused_file(path, message, capsys)
     # where some scenario makes the key count, the sweep runs
     text = SET + '[grid]\ndemand_multiplier = [0.5, 2]\n[[scenarios]]\norders = "orders.csv"\n'
     assert len(load_sweep(_write(tmp_path, text)).scenarios) == 3
