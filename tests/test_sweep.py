@@ -879,7 +879,7 @@ def test_summary_states_the_fixed_settings_and_the_search_depth(tmp_path: Path) 
     assert "- `[set]`: none.\n" in summary
     assert "- Order day: generated from the settlements' demand, seed 7 in every scenario.\n" \
         in summary  # fmt: skip
-    assert "750 solutions per model in every scenario" in summary  # the default depth
+    assert "850 solutions per model in every scenario" in summary  # the default depth
 
 
 def test_a_sweep_of_listed_scenarios_only_compares_them_side_by_side(tmp_path: Path) -> None:

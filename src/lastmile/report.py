@@ -552,13 +552,13 @@ def _hub_changes(result: PlanResult) -> list[str]:
 #: deep it went
 DEPTH_REFERENCE = (
     "Measured on three generated Suichang days (seed 2026, the default day, 2027 and 2028; "
-    "sessions 14 and 16): at the default 750 solutions per model the plan's km are 2.0 %, 1.7 % "
-    "and 3.9 % above a long search (on the default day a 10-minute search, on the others 2,000 "
-    "solutions), the baseline's 0.0 %, 1.9 % and 8.9 %; on the default day the hubs' cost saving "
-    "reads 25.1 % against 24.4 % at depth. For figures that must not depend on the depth, set "
-    "`routing_solution_limit = 2000` and `routing_time_limit_s = 3600` (within 0.3 % of the "
-    "10-minute search on the default day). The long searches are not the best known: larger "
-    "ruins routed the default day's hubs 1.9 % shorter still at 3,000 solutions "
+    "session 16): at the default 850 solutions per model the plan's km are 1.3 %, 1.7 % and "
+    "2.7 % above a long search (on the default day a 10-minute search, on the others 2,000 "
+    "solutions), the baseline's 0.0 %, 1.9 % and 8.6 %; on the default day the hubs' cost "
+    "saving reads 25.1 % against 24.4 % at depth. For figures that must not depend on the "
+    "depth, set `routing_solution_limit = 2000` and `routing_time_limit_s = 3600` (within 0.3 % "
+    "of the 10-minute search on the default day). The long searches are not the best known: "
+    "larger ruins routed the default day's hubs 1.9 % shorter still at 3,000 solutions "
     '(README, "Search"; BENCHMARKS.md, "Session 10", "Session 13", "Session 14" and '
     '"Session 16").'
 )

@@ -149,7 +149,7 @@ class PlanSettings:
     candidates_per_township: int | None = None
     location_time_limit_s: float = 60.0
     routing_time_limit_s: float = 900.0
-    routing_solution_limit: int = 750
+    routing_solution_limit: int = 850
     routing_search: str = "ils"
     routing_ruin_visits: int = 10
     routing_ruin_max_sequence: int = 10
@@ -247,7 +247,7 @@ class PlanSettings:
         if self.routing_solution_limit > MAX_SOLUTION_LIMIT:
             raise InputError(
                 f"{where} routing_solution_limit = {self.routing_solution_limit} is too large",
-                f"give at most {MAX_SOLUTION_LIMIT} (2**31 - 1); 750 is the default, 2000 a deep "
+                f"give at most {MAX_SOLUTION_LIMIT} (2**31 - 1); 850 is the default, 2000 a deep "
                 "search",
             )
         if not (math.isfinite(self.delivery_hour_cost) and self.delivery_hour_cost >= 0):
