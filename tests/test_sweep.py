@@ -384,6 +384,25 @@ def test_a_grid_key_the_other_settings_make_inert_is_refused(
     assert len(load_sweep(_write(tmp_path, text)).scenarios) == 3
     text = SET + '[grid]\nrouting_search = ["ils", "gls"]\nrouting_ruin_visits = [5, 20]\n'
     assert len(load_sweep(_write(tmp_path, text)).scenarios) == 4
+    # a listed scenario that sets a demand key on its own orders file (bb25's residual of D20)
+    text = SET + '[grid]\np = [3]\n[[scenarios]]\nname = "om"\norders = "orders.csv"\n'
+    path = _write(tmp_path, text + "demand_multiplier = 2\n")
+    message = (
+        f"sweep file {path} [[scenarios]] 'om': demand_multiplier scales the generated day of "
+        "orders ([demand] rates); with [plan] orders = FILE it changes nothing — drop it from "
+        "that scenario, or drop orders to vary a generated day"
+    )
+    _refused_file(path, message, capsys)
+
+
+def test_a_demand_multiplier_of_zero_is_refused_when_the_sweep_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb25 D2: a demand_multiplier of 0 gave every village its 1 parcel; once zero meant no
+    orders, its scenario failed when it ran (exit 5) instead of the file being refused."""
+    path = _write(tmp_path, SET + "[grid]\ndemand_multiplier = [0, 1]\n")
+    with pytest.raises(InputError, match="demand_multiplier = 0 leaves a day without orders"):
+        load_sweep(path)
 
 
 def test_the_python_api_checks_its_arguments_before_the_output_folder(tmp_path: Path) -> None:
@@ -505,6 +524,17 @@ def test_a_key_whose_values_are_not_numbers_shows_every_value_in_both_tables(
         "mclp 59.66; pcenter 61.20; pmedian 65.87 | 59.66 | 65.87 | 6.21 |" in tornado  # fmt: skip
     routed = summary.split("## Sensitivity of the routed day\n\n", 1)[1].split("\n## ", 1)[0]
     assert note in routed
+    # the tornado plot's legend says the same (it read "at lowest value" for a name)
+    import lastmile.sweep as sweep_module
+
+    figures: list[Any] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sweep_module, "_save_png", lambda fig, path: figures.append(fig) or path)
+        sweep_module.plot_tornado(sensitivity(df, ["objective"]), 0.62, tmp_path / "t.png")
+    assert figures[0].axes[0].get_legend_handles_labels()[1] == [
+        "at lowest value (a key of names: at its value of lowest mean)",
+        "at highest value (a key of names: at its value of highest mean)",
+    ]
     assert "| routed_compared.plan.km | objective | pmedian (min) | mclp (max) | 1 | 1 | " \
         "1093.70 | 1283.40 | 50.00 | 50.00 | same order count | " \
         "pmedian 1093.70; pcenter 1150.00; mclp 1283.40 |" in routed  # fmt: skip

@@ -337,6 +337,10 @@ def _multiply(
         if kind == "demand_multiplier":
             if which:
                 raise InputError(f"unknown key {key!r}", "use demand_multiplier")
+            if m == 0:  # (a scenario that would fail when it runs: "no order to route")
+                raise InputError(
+                    "demand_multiplier = 0 leaves a day without orders", "give a multiplier above 0"
+                )
             d = region.demand
             data["demand"] = {
                 **data.get("demand", {}),
@@ -545,8 +549,16 @@ def _refuse_inert_grid_keys(
     plans = [plan_values(s) for s in specs if s.toml]
     if not plans:
         return
-    demand = [k for k in grid if k == "demand_multiplier" or k in
-              {f"demand.{r}" for r in DEMAND_RATE_KEYS}]  # fmt: skip
+    demand_keys = {"demand_multiplier", *(f"demand.{r}" for r in DEMAND_RATE_KEYS)}
+    for spec in specs:  # a listed scenario that sets a demand key on its own orders file
+        sets = [k for k in spec.varied if k in demand_keys]
+        if spec.toml and not spec.grid and sets and plan_values(spec).get("orders"):
+            raise InputError(
+                f"{where} [[scenarios]] {spec.label!r}: {sets[0]} scales the generated day of "
+                "orders ([demand] rates); with [plan] orders = FILE it changes nothing",
+                "drop it from that scenario, or drop orders to vary a generated day",
+            )
+    demand = [k for k in grid if k in demand_keys]
     if demand and all(p.get("orders") for p in plans):
         raise InputError(
             f"{where} [grid]: {demand[0]} scales the generated day of orders ([demand] rates); "
@@ -1258,8 +1270,14 @@ def plot_tornado(
     lo = s["headline_at_low"].to_numpy(float) * 100
     hi = s["headline_at_high"].to_numpy(float) * 100
     base = overall * 100
-    ax.barh(y, lo - base, left=base, color="#d62728", alpha=0.7, label="at lowest value")
-    ax.barh(y, hi - base, left=base, color="#1f77b4", alpha=0.7, label="at highest value")
+    # a key whose values are not numbers has no lowest value: its bars are at the values of the
+    # lowest and highest mean (bb25 D24, the tables' convention)
+    named = " (a key of names: at its value of lowest / highest mean)"
+    categories = "numeric" in s and not s["numeric"].astype(bool).all()
+    low = "at lowest value" + (named.replace(" / highest", "") if categories else "")
+    high = "at highest value" + (named.replace("lowest / ", "") if categories else "")
+    ax.barh(y, lo - base, left=base, color="#d62728", alpha=0.7, label=low)
+    ax.barh(y, hi - base, left=base, color="#1f77b4", alpha=0.7, label=high)
     ax.axvline(base, color="black", lw=0.8)
     # a key that does not move the headline draws no bar: say so rather than leave a blank row
     for row, (a, b) in enumerate(zip(lo, hi, strict=True)):
