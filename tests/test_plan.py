@@ -692,6 +692,22 @@ def test_parcels_as_demand_weight(small_cache: Path) -> None:
     _routed_days_ok(res)
 
 
+def test_parcels_weight_without_parcels_names_the_settings(small_cache: Path) -> None:
+    """bb26 D1: demand_weight = "parcels" with a parcel rate of 0 gave a bare "the demand weights
+    (parcels) sum to zero"; now the refusal names both settings and the way out."""
+    scenario = load_scenario(**QUICK, demand_weight="parcels")
+    demand = replace(scenario.region.demand, parcels_per_resident_per_day=0.0)
+    scenario = replace(scenario, region=replace(scenario.region, demand=demand))
+    with pytest.raises(DataError) as err:
+        prepare(scenario, cache=small_cache)
+    assert str(err.value) == (
+        '[plan] demand_weight = "parcels" weights each village by its parcels of the day, but '
+        "[demand] parcels_per_resident_per_day = 0 gives none — "
+        'use demand_weight = "population", or a parcel rate above 0'
+    )
+    assert err.value.exit_code == 2
+
+
 def test_joint_routing_mode(result: PlanResult, small_cache: Path) -> None:
     res = run_plan(load_scenario(**QUICK, routing_mode="joint"), cache=small_cache, parallel=False)
     assert res.inputs.scenario.plan.routing_mode == "joint"

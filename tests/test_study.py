@@ -349,6 +349,28 @@ def _orders_file_copy(plan: Path, folder: Path, osm_sha256: str) -> Path:
     return folder
 
 
+def test_one_orders_file_with_two_parcel_rates_is_one_order_day(
+    plan_dirs: dict[str, Path], tmp_path: Path
+) -> None:
+    """bb26 D4: the [demand] rates draw a generated day; two plans of one orders file were
+    "different order days" because their parcel rates differed. D5: an unset setting read
+    "None" in What differs."""
+    man = json.loads((plan_dirs["a"] / "manifest.json").read_text(encoding="utf-8"))
+    osm = man["inputs"]["osm"]["sha256"]
+    a = _orders_file_copy(plan_dirs["a"], tmp_path / "rateA", osm)
+    b = _orders_file_copy(plan_dirs["a"], tmp_path / "rateB", osm)
+    man_b = json.loads((b / "manifest.json").read_text(encoding="utf-8"))
+    man_b["region_config"]["demand"]["parcels_per_resident_per_day"] = 0.0
+    man_b["plan"]["orders"] = "day.csv"
+    (b / "manifest.json").write_text(json.dumps(man_b), encoding="utf-8")
+    cmp = compare_plan_dirs(a, b)
+    assert not any("different order days" in w for w in cmp.warnings), cmp.warnings
+    assert "## Parcel lead time over the" in cmp.markdown
+    rate = man["region_config"]["demand"]["parcels_per_resident_per_day"]
+    assert f"`demand.parcels_per_resident_per_day` {rate} vs 0.0" in cmp.markdown
+    assert "`plan.orders` unset vs day.csv" in cmp.markdown
+
+
 def test_one_orders_file_on_two_road_networks_is_one_order_day(
     plan_dirs: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -614,6 +636,39 @@ def test_compare_plans_shows_cold_chain_over_all_perishable_orders(
     assert "unserved ones as not compliant" in section
 
 
+def test_a_day_without_perishable_orders_has_no_compliance(
+    small_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb26 D3: a day without produce (produce_kg_per_resident = 0) read "cold-chain compliance
+    1.00" over 0 perishable orders in kpis.json, compare.md and study.md; now the compliance is
+    null in kpis.json and "n/a (no perishable order)" in every table and on the console."""
+    from lastmile.cli import _print_like_for_like
+
+    toml = tmp_path / "k0.toml"
+    toml.write_text("[demand]\nproduce_kg_per_resident = 0\n", encoding="utf-8")
+    result = run_plan(load_scenario(toml, **SMALL), cache=small_cache)
+    write_outputs(result, tmp_path / "k0", map_assets="cdn")
+    k = json.loads((tmp_path / "k0" / "kpis.json").read_text(encoding="utf-8"))
+    none = {"compliance": None, "compliant": 0, "perishable_orders": 0, "unserved": 0}
+    assert k["cold_chain"] == {"baseline": none, "plan": none}
+    row = "| 0 | 0 | 0 | n/a (no perishable order) |"
+    summary = (tmp_path / "k0" / "summary.md").read_text(encoding="utf-8")
+    cold = summary.split("## Cold-chain compliance over all perishable orders", 1)[1]
+    assert f"| baseline {row}" in cold and f"| plan {row}" in cold
+    study = study_markdown(result, p_curve(result.inputs, [1]))
+    cold = study.split("## Cold-chain compliance over all perishable orders", 1)[1]
+    cold = cold.split("\n## ", 1)[0]
+    assert f"| baseline {row}" in cold and f"| plan {row}" in cold and "1.00" not in cold
+    md = compare_plan_dirs(tmp_path / "k0", tmp_path / "k0").markdown
+    cold = md.split("## Cold-chain compliance over all perishable orders", 1)[1]
+    assert f"| A {row}" in cold and f"| B {row}" in cold
+    _print_like_for_like(k)
+    assert (
+        "cold-chain compliance, all perishable orders: baseline n/a (no perishable order), "
+        "plan n/a (no perishable order)"
+    ) in capsys.readouterr().out
+
+
 def test_compare_plans_says_what_differs_and_counts_orders(
     plan_dirs: dict[str, Path], cold30_dir: Path
 ) -> None:
@@ -720,7 +775,7 @@ def test_what_differs_names_scenario_file_keys_and_the_commits(
         "`[[fleet]] van max_duration_h` 10 vs 8.5; `[[fleet]] van reload_min` 30 vs 10; "
         "`demand.service_min_pickup` 10 vs 7.5; `trunk.count` 4 vs 2; "
         '`trunk.evening_departure` 19:30 vs ""; `trunk.morning_departure` 07:00 vs 08:00; '
-        "`trunk.vehicle.max_duration_s` None vs 3600. Made by lastmile commit "
+        "`trunk.vehicle.max_duration_s` unset vs 3600. Made by lastmile commit "
         f"{str(a_commit)[:10] if a_commit else 'not recorded'} vs 9341e1fc29: a figure may "
         "differ by the code as well as by the settings"
     )

@@ -326,6 +326,29 @@ def test_scenario_names_must_be_strings_used_once(
         'quotes: name = "5"'
     )
     _refused_file(path, message, capsys)
+    # bb26 D8: a name that is another scenario's generated label, or an empty name
+    path = _write(tmp_path, SET + '[grid]\np = [3, 4]\n[[scenarios]]\nname = "p=3"\np = 5\n')
+    message = (
+        f"sweep file {path}: [[scenarios]] entry 1: name = 'p=3' is the label of grid point "
+        "p=3 — give another name"
+    )
+    _refused_file(path, message, capsys)
+    path = _write(tmp_path, SET + '[[scenarios]]\np = 5\n[[scenarios]]\nname = "p=5"\np = 6\n')
+    message = (
+        f"sweep file {path}: [[scenarios]] entry 2: name = 'p=5' is the label of [[scenarios]] "
+        "entry 1 (p=5, unnamed) — give another name"
+    )
+    _refused_file(path, message, capsys)
+    path = _write(tmp_path, SET + '[grid]\np = [3]\n[[scenarios]]\nname = ""\np = 5\n')
+    message = (
+        f"sweep file {path}: [[scenarios]] entry 1: name = '' is empty — give a name, or leave "
+        "name out to label the entry by what it sets"
+    )
+    _refused_file(path, message, capsys)
+    # the same scenario as the grid point it names is merged into it, as before
+    text_p3 = SET + '[grid]\np = [3, 4]\n[[scenarios]]\nname = "p=3"\np = 3\n'
+    sweep = load_sweep(_write(tmp_path, text_p3))
+    assert [s.label for s in sweep.scenarios] == ["p=3", "p=4"] and len(sweep.merged) == 1
     # distinct names, and unnamed entries (labelled by what they set), are fine
     sweep = load_sweep(_write(tmp_path, text + '[[scenarios]]\nname = "b"\np = 5\n'))
     assert [s.label for s in sweep.scenarios] == ["a", "p=4", "b"]
@@ -403,6 +426,38 @@ def test_a_demand_multiplier_of_zero_is_refused_when_the_sweep_is_read(
     path = _write(tmp_path, SET + "[grid]\ndemand_multiplier = [0, 1]\n")
     with pytest.raises(InputError, match="demand_multiplier = 0 leaves a day without orders"):
         load_sweep(path)
+
+
+def test_demand_rates_that_leave_a_day_without_orders_are_refused_when_the_sweep_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb26 D6: [demand] rates of 0 passed the read check; every task then failed with "no
+    order to route" (exit 5) and --out was written."""
+    text = SET + '"demand.parcels_per_resident_per_day" = 0\n"demand.produce_pickup_share" = 0\n'
+    path = _write(tmp_path, text + "[grid]\np = [3, 4]\n")
+    message = (
+        f"sweep file {path} [set] (2 of 2 scenarios): sweep scenario 'p=3': [demand] "
+        "parcels_per_resident_per_day = 0 and produce_pickup_share = 0 leave a day without "
+        "orders — give parcels or produce pickups a rate above 0, or the day's orders with "
+        "orders = FILE"
+    )
+    _refused_file(path, message, capsys)
+    text = SET + '"demand.parcels_per_resident_per_day" = 0\n'
+    path = _write(tmp_path, text + '[grid]\n"demand.produce_kg_per_resident" = [0, 0.1]\n')
+    message = (
+        f"sweep file {path} [grid]: sweep scenario 'demand.produce_kg_per_resident=0': [demand] "
+        "parcels_per_resident_per_day = 0 and produce_kg_per_resident = 0 leave a day without"
+    )
+    with pytest.raises(InputError, match=re.escape(message)):
+        load_sweep(path)
+    # pickups alone, or parcels alone, are a day with orders; so is an orders file
+    assert len(load_sweep(_write(tmp_path, text + "[grid]\np = [3]\n")).scenarios) == 1
+    text = SET + '"demand.produce_kg_per_resident" = 0\n[grid]\np = [3]\n'
+    assert len(load_sweep(_write(tmp_path, text)).scenarios) == 1
+    text = SET + '"demand.parcels_per_resident_per_day" = 0\n"demand.produce_pickup_share" = 0\n'
+    text += '[grid]\np = [3]\n[[scenarios]]\norders = "orders.csv"\n'
+    with pytest.raises(InputError, match=re.escape("[grid]: sweep scenario 'p=3': [demand]")):
+        load_sweep(_write(tmp_path, text))  # only the grid point is refused, not the listed one
 
 
 def test_the_python_api_checks_its_arguments_before_the_output_folder(tmp_path: Path) -> None:

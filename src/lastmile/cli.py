@@ -87,7 +87,13 @@ from lastmile.report import (
 )
 from lastmile.routing import REASON_TEXT
 from lastmile.scenario import Scenario, defaults_toml, load_scenario, scenario_toml
-from lastmile.study import AccessStudy, compare_plan_dirs, markdown_table, p_curve
+from lastmile.study import (
+    NO_PERISHABLE_ORDER,
+    AccessStudy,
+    compare_plan_dirs,
+    markdown_table,
+    p_curve,
+)
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -475,7 +481,12 @@ def _print_like_for_like(k: dict[str, Any]) -> None:
     cc = k["cold_chain"]
     print(
         "  cold-chain compliance, all perishable orders: "
-        + ", ".join(f"{n} {c['compliant']}/{c['perishable_orders']}" for n, c in cc.items())
+        + ", ".join(
+            f"{n} {c['compliant']}/{c['perishable_orders']}"
+            if c["perishable_orders"]
+            else f"{n} {NO_PERISHABLE_ORDER}"
+            for n, c in cc.items()
+        )
     )
     rc = k["routed_compared"]
     print(

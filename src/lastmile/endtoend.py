@@ -362,14 +362,18 @@ ORDER_SUMS = ("km", "vehicle_h", "cost", "trunk_km", "trunk_cost", "hub_cost")
 
 
 def cold_chain_block(df: pd.DataFrame) -> dict[str, Any]:
-    """Compliance over all perishable orders of one scenario, unserved counted as not compliant."""
+    """Compliance over all perishable orders of one scenario, unserved counted as not compliant.
+
+    ``compliance`` is ``None`` for a day without a perishable order (``produce_kg_per_resident =
+    0``): a share of nothing is not a number, and 1.0 would read as full compliance (bb26 D3).
+    """
     per = df[df["perishable"]]
     ok = int((per["served"] & per["cold_chain_ok"]).sum())
     return {
         "perishable_orders": len(per),
         "compliant": ok,
         "unserved": int((~per["served"]).sum()),
-        "compliance": round(ok / len(per), 4) if len(per) else 1.0,
+        "compliance": round(ok / len(per), 4) if len(per) else None,
     }
 
 

@@ -367,6 +367,30 @@ def _name_junctions(
 SNAP_WARNING_M = 500.0
 
 
+def _no_demand_weight(plan: PlanSettings, region: Region) -> DataError:
+    """The refusal of a placement whose village weights are all 0, naming the settings (bb26 D1).
+
+    With ``demand_weight = "parcels"`` a village weighs its delivery parcels of the day, so a day
+    without deliveries (a parcel rate of 0, or an orders file of pickups only) weighs nothing.
+    """
+    if plan.demand_weight == "parcels":
+        weighs = '[plan] demand_weight = "parcels" weights each village by its parcels of the day'
+        if plan.orders:
+            return DataError(
+                f"{weighs}, but the orders file {plan.orders} has no delivery parcels",
+                'use demand_weight = "population", or an orders file with deliveries',
+            )
+        rate = region.demand.parcels_per_resident_per_day
+        return DataError(
+            f"{weighs}, but [demand] parcels_per_resident_per_day = {rate:g} gives none",
+            'use demand_weight = "population", or a parcel rate above 0',
+        )
+    return DataError(
+        f"[plan] demand_weight = {plan.demand_weight!r}: the population of every village is 0",
+        "give the villages' population (a villages file's population column)",
+    )
+
+
 def prepare(
     scenario: Scenario,
     *,
@@ -457,7 +481,7 @@ def prepare(
     vgdf["parcels"] = vgdf["id"].map(parcels).fillna(0).astype(int)
     vgdf["weight"] = vgdf["population"] if plan.demand_weight == "population" else vgdf["parcels"]
     if float(vgdf["weight"].sum()) <= 0:
-        raise DataError(f"the demand weights ({plan.demand_weight}) sum to zero")
+        raise _no_demand_weight(plan, region)
 
     centre = county_centre_frame(region)
     cands = candidate_sites(
@@ -1987,7 +2011,7 @@ def check_day_has_orders(inputs: PlanInputs) -> None:
             "no order to route: the generated day has no demand ([demand] "
             f"parcels_per_resident_per_day = {demand.parcels_per_resident_per_day:g}, "
             f"produce_kg_per_resident = {demand.produce_kg_per_resident:g}, "
-            f"produce_pickup_share = {demand.produce_pickup_share:g}; a demand_multiplier of 0?)",
+            f"produce_pickup_share = {demand.produce_pickup_share:g})",
             "give a demand above 0, or the day's orders with [plan] orders = FILE",
         )
     places = inputs.villages["place"].astype(str).value_counts()

@@ -48,7 +48,13 @@ from lastmile.maps import plan_map, save_map
 from lastmile.plan import Placement, PlanInputs, PlanResult, RoutePlan, trunk_routes
 from lastmile.plots import delivery_time_distribution, minutes_saved_by_township
 from lastmile.plots import p_curve as plot_p_curve
-from lastmile.study import AccessStudy, PlanComparison, markdown_table, not_arrived_clause
+from lastmile.study import (
+    AccessStudy,
+    PlanComparison,
+    cold_chain_shown,
+    markdown_table,
+    not_arrived_clause,
+)
 
 VERSIONED = ("osmnx", "networkx", "scipy", "numpy", "geopandas", "shapely", "ortools", "folium")
 
@@ -610,7 +616,8 @@ def _like_for_like_markdown(k: dict[str, Any], cold_chain_line: str) -> list[str
     ]
     out += ["## Cold-chain compliance over all perishable orders (unserved = not compliant)", ""]
     out += [cold_chain_line, ""]
-    out += [markdown_table(pd.DataFrame([{"": s, **v} for s, v in k["cold_chain"].items()])), ""]
+    cold = [{"": s, **cold_chain_shown(v)} for s, v in k["cold_chain"].items()]
+    out += [markdown_table(pd.DataFrame(cold)), ""]
     out += _unserved_markdown(k)
     if "trunk" in k:
         out += ["## Trunk runs", ""]
@@ -934,7 +941,9 @@ def study_markdown(result: PlanResult, curve: pd.DataFrame) -> str:
         + "\n## Routed figures over the same orders (trunk and hub cost included)\n\n"
         + markdown_table(pd.DataFrame([{"": n, **v} for n, v in k["routed_compared"].items()]))
         + "\n## Cold-chain compliance over all perishable orders\n\n"
-        + markdown_table(pd.DataFrame([{"": n, **v} for n, v in k["cold_chain"].items()]))
+        + markdown_table(
+            pd.DataFrame([{"": n, **cold_chain_shown(v)} for n, v in k["cold_chain"].items()])
+        )
         + "\n"
         + "\n".join(_unserved_markdown(k))
         + fleet_md

@@ -247,6 +247,19 @@ def markdown_table(df: pd.DataFrame, floatfmt: str = ".2f") -> str:
     return "\n".join(lines) + "\n"
 
 
+#: how tables and the console give the cold-chain compliance of a day without a perishable
+#: order (kpis.json ``cold_chain`` writes its ``compliance`` ``null``; bb26 D3)
+NO_PERISHABLE_ORDER = "n/a (no perishable order)"
+
+
+def cold_chain_shown(block: Mapping[str, Any]) -> dict[str, Any]:
+    """A kpis.json ``cold_chain`` block for a table: a ``compliance`` of ``None`` (no perishable
+    order in the day) written :data:`NO_PERISHABLE_ORDER` rather than a number."""
+    if "compliance" in block and block["compliance"] is None:
+        return {**block, "compliance": NO_PERISHABLE_ORDER}
+    return dict(block)
+
+
 @dataclass(frozen=True)
 class PlanComparison:
     """Two plans side by side: per village, per township, and a Markdown summary.
@@ -314,15 +327,20 @@ def _order_day(manifest: Mapping[str, Any]) -> dict[str, Any]:
         "seed": manifest.get("seed", "not recorded") if orders is None else None,
         "orders file": orders[:12] if orders else GENERATED,
         "villages file": sha("villages") or "none",
-        "demand settings": (manifest.get("region_config") or {}).get("demand"),
+        # the [demand] rates draw a generated day; an orders file's orders are the file's
+        # (bb26 D4: one orders file, two parcel rates, "different order days")
+        "demand settings": (
+            (manifest.get("region_config") or {}).get("demand") if orders is None else None
+        ),
         # which villages exist (hence which orders): recorded since session 10, None before
         "snap limit (m)": network.get("max_snap_m") if isinstance(network, dict) else None,
     }
 
 
-#: order-day keys compared only when both plans have a value: a seed only between two
-#: generated days, a snap limit only when both manifests record it (since session 10)
-_COMPARED_WHEN_BOTH_HAVE_ONE = frozenset({"seed", "snap limit (m)"})
+#: order-day keys compared only when both plans have a value: a seed and the demand settings
+#: only between two generated days, a snap limit only when both manifests record it (since
+#: session 10)
+_COMPARED_WHEN_BOTH_HAVE_ONE = frozenset({"seed", "demand settings", "snap limit (m)"})
 
 
 def _network_name(manifest: Mapping[str, Any]) -> str:
@@ -779,7 +797,9 @@ def _what_differs(
 
     def shown(settings: Mapping[str, Any], key: str) -> Any:
         if key in settings:
-            return settings[key]
+            # a setting left unset (no orders file, no max duration) as a scenario file has it:
+            # not written (bb26 D5: "`plan.orders` None vs day.csv")
+            return "unset" if settings[key] is None else settings[key]
         return "none" if key in alone else "not recorded"
 
     differ = [
@@ -859,7 +879,8 @@ def _routed_day_both(kpis: Sequence[Mapping[str, Any]], *, like_for_like: bool) 
         c = k.get("cold_chain", {}).get("plan")
         if c:
             order = ("compliant", "perishable_orders", "unserved", "compliance")
-            cold.append({"plan": name, **{kk: c[kk] for kk in order if kk in c}})
+            shown = cold_chain_shown(c)
+            cold.append({"plan": name, **{kk: shown[kk] for kk in order if kk in shown}})
         t = k.get("routed_totals", {}).get("plan")
         if t:
             totals.append(

@@ -376,6 +376,28 @@ def _multiply(
             data["fleet"] = fleet
 
 
+def _refuse_a_day_without_demand(scenario: Any, what: str) -> None:
+    """InputError for a scenario whose ``[demand]`` rates give a generated day no order: it
+    would fail when it ran ("no order to route", :func:`lastmile.plan.check_day_has_orders`),
+    so the sweep file is refused when it is read, as for ``demand_multiplier = 0`` (bb26 D6).
+    An orders file brings its own orders, whatever the rates say."""
+    demand = scenario.region.demand
+    if scenario.plan.orders or demand.parcels_per_resident_per_day > 0:
+        return
+    pickups = [
+        f"{key} = {getattr(demand, key):g}"
+        for key in ("produce_kg_per_resident", "produce_pickup_share")
+        if getattr(demand, key) <= 0
+    ]
+    if pickups:
+        settings = [f"parcels_per_resident_per_day = {demand.parcels_per_resident_per_day:g}"]
+        raise InputError(
+            f"{what}: [demand] {' and '.join(settings + pickups)} leave a day without orders",
+            "give parcels or produce pickups a rate above 0, or the day's orders with "
+            "orders = FILE",
+        )
+
+
 def _label(values: Mapping[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in values.items()) or "base"
 
@@ -397,7 +419,7 @@ def build_scenario(
         text = dumps_toml(data)
         # every value checked now, as a scenario file's are: a bad one fails this scenario
         # before any task runs, naming it (not a worker's temporary file)
-        _load_text(text, what)
+        _refuse_a_day_without_demand(_load_text(text, what), what)
     except LastmileError as exc:
         sid = hashlib.sha256(json.dumps([label, varied], default=str).encode()).hexdigest()
         error = _one_line(exc)
@@ -480,10 +502,14 @@ def load_sweep(path: str | Path) -> Sweep:
     seen: dict[str, ScenarioSpec] = {}
     merged: list[tuple[str, str, str]] = []
     counts = {True: 0, False: 0}
+    #: (what it is, its generated label, its id, its name) of every grid point / listed entry
+    labelled: list[tuple[str, str, str, str | None]] = []
     for own, name, on_grid in combos:
         counts[on_grid] += 1
         spec = build_scenario(base, {**fixed, **own}, sweep_file.parent, name or _label(own))
         spec = dataclasses.replace(spec, varied=own, grid=on_grid)
+        which = "grid point" if on_grid else f"[[scenarios]] entry {counts[on_grid]}"
+        labelled.append((which, _label(own), spec.id, name))
         if spec.id in seen:
             # the same scenario twice (p = [3, 3], a listed one equal to a grid point): run
             # once, and say so (bb25 D12: a merge must not pass unnoticed)
@@ -493,6 +519,7 @@ def load_sweep(path: str | Path) -> Sweep:
             continue
         seen[spec.id] = spec
         specs.append(spec)
+    _refuse_names_of_other_labels(where, labelled)
     base_file = sweep_file.parent / data["base"] if isinstance(data.get("base"), str) else None
     _refuse_bad_input(where, base, fixed, sweep_file.parent, specs, base_file)
     _refuse_inert_grid_keys(where, grid, specs)
@@ -507,8 +534,8 @@ def load_sweep(path: str | Path) -> Sweep:
 
 
 def _check_names(where: str, listed: Sequence[Mapping[str, Any]]) -> None:
-    """InputError for a ``[[scenarios]]`` name that is not a string or is used twice: the name
-    is the label every table and figure goes by (bb25 D21)."""
+    """InputError for a ``[[scenarios]]`` name that is not a string, is empty or is used twice:
+    the name is the label every table and figure goes by (bb25 D21)."""
     first: dict[str, int] = {}
     for number, entry in enumerate(listed, 1):
         if "name" not in entry:
@@ -519,6 +546,11 @@ def _check_names(where: str, listed: Sequence[Mapping[str, Any]]) -> None:
                 f"{where}: [[scenarios]] entry {number}: name = {name!r} is not a string",
                 f'write it in quotes: name = "{name}"',
             )
+        if not name.strip():  # an empty label was replaced by the generated one (bb26 D8)
+            raise InputError(
+                f"{where}: [[scenarios]] entry {number}: name = {name!r} is empty",
+                "give a name, or leave name out to label the entry by what it sets",
+            )
         if name in first:
             raise InputError(
                 f"{where}: [[scenarios]] entries {first[name]} and {number} are both named "
@@ -526,6 +558,24 @@ def _check_names(where: str, listed: Sequence[Mapping[str, Any]]) -> None:
                 "give each its own name",
             )
         first[name] = number
+
+
+def _refuse_names_of_other_labels(
+    where: str, labelled: Sequence[tuple[str, str, str, str | None]]
+) -> None:
+    """InputError for a ``[[scenarios]]`` name that is the generated label of another scenario
+    (a grid point's "p=3", an unnamed entry's): two rows would read the same (bb26 D8). A named
+    entry that is the same scenario as that grid point is merged into it, not refused."""
+    for which, _, sid, name in labelled:
+        if name is None:
+            continue
+        for other, label, other_id, other_name in labelled:
+            if other_name is None and label == name and other_id != sid:
+                of = f"{other} {label}" if other == "grid point" else f"{other} ({label}, unnamed)"
+                raise InputError(
+                    f"{where}: {which}: name = {name!r} is the label of {of}",
+                    "give another name",
+                )
 
 
 #: ``[demand]`` keys that only shape a generated day of orders: an orders file's orders keep
