@@ -213,6 +213,9 @@ def test_summary_says_how_deep_the_search_went(result: PlanResult) -> None:
     assert "not the best known" in depth
     assert "baseline: solution_limit, plan: solution_limit" in depth
     assert "10-minute search" in depth
+    # bb26 D15: the time cap too, which ends a search when the depth does not
+    limit = result.inputs.scenario.plan.routing_time_limit_s
+    assert f"under a safety cap of {limit:g} s per routed day shared among its models" in depth
 
 
 def test_outputs_written_and_deterministic(

@@ -583,7 +583,9 @@ def _search_depth_markdown(result: PlanResult, k: dict[str, Any]) -> list[str]:
         "## Search depth",
         "",
         f"Routes from OR-Tools ({plan.routing_search}), {plan.routing_solution_limit} solutions "
-        f"per model (`[plan] routing_solution_limit`){ruins}; each search ended by: {ended}. "
+        f"per model (`[plan] routing_solution_limit`){ruins}, under a safety cap of "
+        f"{plan.routing_time_limit_s:g} s per routed day shared among its models "
+        f"(`routing_time_limit_s`); each search ended by: {ended}. "
         "Routed km, hours and costs depend on this depth. " + DEPTH_REFERENCE,
         "",
         *(f"**WARNING: {w}.**\n" for w in result.time_cap_warnings()),
