@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -54,15 +55,25 @@ def test_duplicate_edge_last_value_wins_when_smaller(tmp_path: Path) -> None:
         # an edge line past the header's count was ignored without a word (bb16 13.5)
         ("3 2 1\n1 2 10\n2 3 10\n1 9 4\n", "header says 2 edges, file holds 3 "),
         ("3 2 1\n1 2 10\n2 3 10\n1 9\n", "header says 2 edges, file holds 2 and 2 more"),
-        ("3 2 1\n1 2 3\n2 4 4\n", "outside 1..3"),
+        # the edge is named, as a negative cost's is (bb26 D13)
+        ("3 2 1\n1 2 3\n2 4 4\n", "edge 2-4 \\(edge 2 of 2\\) names a node outside 1..3"),
+        ("3 2 1\n1 2 3\n2 1e300 4\n", "edge 2-1e300 \\(edge 2 of 2\\) names a node outside"),
+        # huge or infinite costs were an internal OverflowError (bb26 D12)
+        ("3 2 1\n1 2 1e300\n2 3 4\n", "edge 1-2 \\(edge 1 of 2\\) has a cost 1e300 beyond ±1e9"),
+        ("3 2 1\n1 2 3\n2 3 1e400\n", "edge 2-3 \\(edge 2 of 2\\) has a cost 1e400 beyond ±1e9"),
+        ("3 2 1\n1 2 inf\n2 3 4\n", "edge 1-2 \\(edge 1 of 2\\) has a cost inf beyond ±1e9"),
+        ("3 2 1\n1 2 nan\n2 3 4\n", "the edge list holds a non-number: 'nan'"),
+        ("3 1e300 1\n1 2 3\n2 3 4\n", "the header 'n edges p' holds 1e300, not a finite number"),
         ("4 2 1\n1 2 3\n3 4 4\n", "not connected"),
         # a negative cost made Dijkstra loop, memory growing, until killed (bb16 D-D)
         ("4 3 2\n1 2 10\n2 3 10\n3 4 -5\n", "edge 3-4 \\(edge 3 of 3\\) has a negative cost -5"),
     ],
 )
 def test_bad_pmed_files(tmp_path: Path, text: str, needle: str) -> None:
-    with pytest.raises(InputError, match=needle):
-        read_pmed(_write(tmp_path, text))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy RuntimeWarning on the way (bb26 D12)
+        with pytest.raises(InputError, match=needle):
+            read_pmed(_write(tmp_path, text))
 
 
 def test_missing_and_binary_pmed_files(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import csv
 import itertools
 import json
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -284,7 +285,17 @@ def _c101_with(test_data: Path, tmp_path: Path, column: int, value: str) -> Path
         (5, "10", "line 15 (customer 5): DUE DATE 10 is before READY TIME 15 — check the file"),
         (3, "-10", "line 15 (customer 5): DEMAND -10 is negative — check the file"),
         (6, "-90", "line 15 (customer 5): SERVICE TIME -90 is negative — check the file"),
-        (4, "nan", "line 15 (customer 5): not a number"),
+        (4, "nan", "line 15 (customer 5): READY TIME nan is not a finite number within ±1e9"),
+        # 1e300 came out as a numpy RuntimeWarning and a mangled time window (bb26 D12)
+        (
+            5,
+            "1e300",
+            "line 15 (customer 5): DUE DATE 1e300 is not a finite number within ±1e9 — check "
+            "the file",
+        ),
+        (1, "1e300", "line 15 (customer 5): XCOORD. 1e300 is not a finite number within ±1e9"),
+        (6, "1e20", "line 15 (customer 5): SERVICE TIME 1e20 is not a finite number within ±1e9"),
+        (2, "-inf", "line 15 (customer 5): YCOORD. -inf is not a finite number within ±1e9"),
         (
             3,
             "500",
@@ -305,7 +316,9 @@ def test_cli_refuses_a_customer_no_route_can_serve_in_the_files_terms(
     without file or line. bb25 D23: DEMAND 500 on a 200 vehicle was solved, printed
     "feasible": false with no reason and exit 0."""
     path = _c101_with(test_data, tmp_path, column, value)
-    assert main(["bench", "solomon", str(path), "--time-limit", "0.5"]) == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy RuntimeWarning with a source path (bb26 D12)
+        assert main(["bench", "solomon", str(path), "--time-limit", "0.5"]) == 2
     out, err = capsys.readouterr()
     assert out == ""
     assert err.startswith(f"lastmile: error: {path}, {message}")
@@ -326,3 +339,18 @@ def test_a_customer_at_the_vehicle_capacity_and_a_negative_fleet(
         InputError, match=re.escape(f"{path}, line 5: VEHICLE NUMBER -25 is negative")
     ):
         read_solomon(path)
+
+
+def test_a_file_without_vehicles_is_refused_on_its_line(
+    test_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bb26 D10: VEHICLE NUMBER 0 was solved as "nothing_to_route", distance 0.0, exit 0."""
+    path = _c101_with(test_data, tmp_path, 3, "10")
+    text = path.read_text(encoding="ascii").replace("  25         200", "  0         200")
+    path.write_text(text, encoding="ascii")
+    assert main(["bench", "solomon", str(path), "--time-limit", "0.5"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"lastmile: error: {path}, line 5: VEHICLE NUMBER 0: no vehicle to route — check the file\n"
+    )

@@ -345,6 +345,19 @@ def test_scenario_names_must_be_strings_used_once(
         "name out to label the entry by what it sets"
     )
     _refused_file(path, message, capsys)
+    # a name with spaces at its ends read as the label it pads ("p=4 " beside p=4)
+    path = _write(tmp_path, SET + '[grid]\np = [3, 4]\n[[scenarios]]\nname = "p=4 "\np = 5\n')
+    message = (
+        f"sweep file {path}: [[scenarios]] entry 1: name = 'p=4 ' has spaces at its ends — "
+        "remove them"
+    )
+    _refused_file(path, message, capsys)
+    path = _write(tmp_path, SET + '[[scenarios]]\nname = " a"\np = 5\n')
+    message = (
+        f"sweep file {path}: [[scenarios]] entry 1: name = ' a' has spaces at its ends — "
+        "remove them"
+    )
+    _refused_file(path, message, capsys)
     # the same scenario as the grid point it names is merged into it, as before
     text_p3 = SET + '[grid]\np = [3, 4]\n[[scenarios]]\nname = "p=3"\np = 3\n'
     sweep = load_sweep(_write(tmp_path, text_p3))
@@ -402,6 +415,15 @@ def test_a_grid_key_the_other_settings_make_inert_is_refused(
         'routing_solution_limit instead, or set routing_search = "ils"'
     )
     _refused_file(path, message, capsys)
+    # bb26 D14: routing_processes gave the same figures at 1 and 2, a sensitivity of 0
+    path = _write(tmp_path, SET + "[grid]\nrouting_processes = [1, 2]\n")
+    message = (
+        f"sweep file {path} [grid]: routing_processes changes how the days are routed, not "
+        "their results — set it in [set]"
+    )
+    _refused_file(path, message, capsys)
+    text = SET + "routing_processes = 1\n[grid]\np = [3]\n"
+    assert len(load_sweep(_write(tmp_path, text)).scenarios) == 1  # in [set] it is fine
     # where some scenario makes the key count, the sweep runs
     text = SET + '[grid]\ndemand_multiplier = [0.5, 2]\n[[scenarios]]\norders = "orders.csv"\n'
     assert len(load_sweep(_write(tmp_path, text)).scenarios) == 3
@@ -460,7 +482,9 @@ def test_demand_rates_that_leave_a_day_without_orders_are_refused_when_the_sweep
         load_sweep(_write(tmp_path, text))  # only the grid point is refused, not the listed one
 
 
-def test_the_python_api_checks_its_arguments_before_the_output_folder(tmp_path: Path) -> None:
+def test_the_python_api_checks_its_arguments_before_the_output_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """bb25 D16: run_sweep(workers=-2) waited forever on a cluster of 0 workers, workers="two"
     raised a bare TypeError, both left an output folder; load_sweep(5) raised a TypeError."""
     sweep = load_sweep(_write(tmp_path, SET + "[grid]\np = [3]\n"))
@@ -473,6 +497,24 @@ def test_the_python_api_checks_its_arguments_before_the_output_folder(tmp_path: 
             "worker per core"
         )
         assert not out.exists()
+    # bb26 D9: workers=2**40 passed, made --out, then filled the memory (OOM-killed)
+    too_many = (
+        "workers = 1099511627776 is more than 256 — give at most 256 (or a --scheduler address "
+        "for a larger cluster)"
+    )
+    with pytest.raises(InputError) as caught:
+        run_sweep(sweep, out, workers=2**40, progress_bar=False)
+    assert str(caught.value) == f"run_sweep: {too_many}" and not out.exists()
+    with pytest.raises(InputError, match="workers = 257 is more than 256"):
+        run_sweep(sweep, out, workers=257, progress_bar=False)
+    assert not out.exists()
+    path = tmp_path / "sweep.toml"
+    with pytest.raises(SystemExit) as refused:  # argparse refuses the option
+        main(["sweep", "--config", str(path), "--out", str(out), "--workers", "257"])
+    assert refused.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --workers: workers = 257 is more than 256 — give at most 256" in err
+    assert err.count("\n") == 1 and not out.exists()
     with pytest.raises(InputError, match=re.escape("run_sweep: out = 5 is not a folder path")):
         run_sweep(sweep, 5, progress_bar=False)  # type: ignore[arg-type]
     with pytest.raises(InputError, match=re.escape("run_sweep: cache = 7 is not a folder path")):

@@ -866,6 +866,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _sweep_workers(text: str) -> int:
+    """``sweep --workers``: a positive integer of at most ``MAX_WORKERS`` processes (bb26 D9)."""
+    from lastmile.sweep import MAX_WORKERS, workers_too_many
+
+    value = _positive_int(text)
+    if value > MAX_WORKERS:
+        raise argparse.ArgumentTypeError(workers_too_many(value))
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error (argparse prints the whole usage block before it), which
     names an unknown option before a missing required one (argparse checks the required ones
@@ -1100,7 +1110,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--scheduler", metavar="ADDRESS", help="a running Dask scheduler (tcp://host:8786)"
     )
     c.add_argument(
-        "--workers", type=_positive_int, help="local cluster worker processes (default: cores)"
+        "--workers",
+        type=_sweep_workers,
+        help="local cluster worker processes, at most 256 (default: cores)",
     )
     c.add_argument("--resume", action="store_true", help="skip finished scenarios in --out")
     c.add_argument(

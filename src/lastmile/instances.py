@@ -52,13 +52,26 @@ def _numbers(path: Path) -> list[str]:
     return _instance_text(path, "text instance").split()
 
 
-def _ints(path: Path, tokens: list[str], what: str) -> list[int]:
+#: The largest magnitude a number of an instance file may have (coordinates, times, demands,
+#: counts, edge costs). Beyond it a value is a damaged file, not an instance: 1e300 overflowed the
+#: int64 casts into an internal error, a numpy RuntimeWarning or a mangled time window (bb26 D12),
+#: and scaled distances and path sums stay well inside int64 below it.
+MAX_INSTANCE_NUMBER = 1e9
+MAX_INSTANCE_NUMBER_TEXT = "1e9"
+
+
+def _floats(path: Path, tokens: list[str], what: str) -> NDArray[np.float64]:
+    """The tokens as numbers; a token that is not one (``nan`` included) is one clear error."""
     try:
-        return [int(float(t)) for t in tokens]
+        values = np.array([float(t) for t in tokens], dtype=np.float64)
     except ValueError as exc:
         raise InputError(
             f"{path}: {what} holds a non-number: {exc}", "check the file format"
         ) from exc
+    if np.isnan(values).any():
+        shown = tokens[int(np.flatnonzero(np.isnan(values))[0])]
+        raise InputError(f"{path}: {what} holds a non-number: {shown!r}", "check the file format")
+    return values
 
 
 @dataclass(frozen=True)
@@ -78,8 +91,16 @@ def read_pmed(path: str | Path) -> PMedianInstance:
     tokens = _numbers(p_)
     if len(tokens) < 3:
         raise InputError(f"{p_}: too short for a p-median instance", "expected 'n edges p' first")
-    n, m, p = _ints(p_, tokens[:3], "the header")
-    body = _ints(p_, tokens[3 : 3 + 3 * m], "the edge list")
+    header = _floats(p_, tokens[:3], "the header")
+    beyond = np.flatnonzero(~(np.abs(header) <= MAX_INSTANCE_NUMBER))
+    if beyond.size:  # checked before the int cast: inf or 1e300 must not reach it (bb26 D12)
+        raise InputError(
+            f"{p_}: the header 'n edges p' holds {tokens[int(beyond[0])]}, not a finite number "
+            f"within ±{MAX_INSTANCE_NUMBER_TEXT}",
+            "check the file",
+        )
+    n, m, p = (int(v) for v in header)
+    body = _floats(p_, tokens[3 : 3 + 3 * max(m, 0)], "the edge list")
     if len(body) != 3 * m:
         raise InputError(f"{p_}: header says {m} edges, file holds {len(body) // 3}", "truncated?")
     extra = len(tokens) - 3 - 3 * m
@@ -89,9 +110,28 @@ def read_pmed(path: str | Path) -> PMedianInstance:
             f"{p_}: header says {m} edges, file holds {held} (an edge is 'i j cost')",
             "fix the header's edge count or remove the extra lines",
         )
-    edges = np.asarray(body, dtype=np.int64).reshape(m, 3)
-    if edges[:, :2].min() < 1 or edges[:, :2].max() > n:
-        raise InputError(f"{p_}: an edge names a node outside 1..{n}", "check the file")
+    numbers = body.reshape(m, 3)
+
+    def edge_name(k: int) -> str:
+        """Edge ``k`` (0-based) as the file writes it: ``edge 1-101 (edge 1 of 200)``."""
+        i_text, j_text = tokens[3 + 3 * k : 5 + 3 * k]
+        return f"edge {i_text}-{j_text} (edge {k + 1} of {m})"
+
+    # both checks come before the int cast: inf or 1e300 must not reach it (bb26 D12)
+    outside = np.flatnonzero(~((numbers[:, :2] >= 1) & (numbers[:, :2] <= n)).all(axis=1))
+    if outside.size:  # the edge named, as the negative cost is (bb26 D13)
+        raise InputError(
+            f"{p_}: {edge_name(int(outside[0]))} names a node outside 1..{n}", "check the file"
+        )
+    huge = np.flatnonzero(~(np.abs(numbers[:, 2]) <= MAX_INSTANCE_NUMBER))
+    if huge.size:
+        k = int(huge[0])
+        raise InputError(
+            f"{p_}: {edge_name(k)} has a cost {tokens[5 + 3 * k]} beyond "
+            f"±{MAX_INSTANCE_NUMBER_TEXT}",
+            "check the file",
+        )
+    edges = numbers.astype(np.int64)
     negative = np.flatnonzero(edges[:, 2] < 0)
     if negative.size:  # shortest paths are undefined (Dijkstra would loop on a negative cycle)
         i, j, c = edges[negative[0]].tolist()
@@ -138,6 +178,18 @@ class SolomonInstance:
         dx = self.x[:, None] - self.x[None, :]
         dy = self.y[:, None] - self.y[None, :]
         return np.floor(10.0 * np.hypot(dx, dy) + 1e-9).astype(np.int64)
+
+
+#: The columns of a Solomon customer table, as its header names them.
+SOLOMON_COLUMNS = (
+    "CUST NO.",
+    "XCOORD.",
+    "YCOORD.",
+    "DEMAND",
+    "READY TIME",
+    "DUE DATE",
+    "SERVICE TIME",
+)
 
 
 def _solomon_number(value: float) -> str:
@@ -189,7 +241,8 @@ def read_solomon(path: str | Path) -> SolomonInstance:
     InputError
         The file is missing, unreadable or not a Solomon instance; a row is damaged, out of
         order or holds a value no route can meet (a negative value, a DUE DATE before the READY
-        TIME, a DEMAND above the VEHICLE CAPACITY): the message names the file, the line and the
+        TIME, a DEMAND above the VEHICLE CAPACITY, a number beyond ±1e9, no vehicle): the
+        message names the file, the line and the
         customer, in the file's own column names.
     """
     p_ = Path(path)
@@ -210,6 +263,16 @@ def read_solomon(path: str | Path) -> SolomonInstance:
             raise InputError(
                 f"{p_}, line {vi + 2}: VEHICLE {heading} {count} is negative", "check the file"
             )
+        if count > MAX_INSTANCE_NUMBER:  # beyond it the model's int64 sums overflow (bb26 D12)
+            raise InputError(
+                f"{p_}, line {vi + 2}: VEHICLE {heading} {count} is beyond "
+                f"{MAX_INSTANCE_NUMBER_TEXT}",
+                "check the file",
+            )
+    if vehicles == 0:  # was solved as "nothing_to_route", exit 0, with 100 customers (bb26 D10)
+        raise InputError(
+            f"{p_}, line {vi + 2}: VEHICLE NUMBER 0: no vehicle to route", "check the file"
+        )
     # every row of the table counts: a damaged or cut row must not leave a smaller instance
     # that is then reported under the full one's name
     values: list[list[float]] = []
@@ -228,8 +291,15 @@ def read_solomon(path: str | Path) -> SolomonInstance:
             row = [float(v) for v in fields]
         except ValueError as exc:
             raise InputError(f"{where}: not a number ({exc})", "check the file") from None
-        if not np.isfinite(row).all():  # float() reads "nan" and "inf"
-            raise InputError(f"{where}: not a number ({line.strip()})", "check the file")
+        # float() reads "nan", "inf" and 1e300; each is refused here, before the int64 casts
+        # (1e300 came out as a numpy RuntimeWarning and a mangled time window, bb26 D12)
+        for column, text, value in zip(SOLOMON_COLUMNS, fields, row, strict=True):
+            if not abs(value) <= MAX_INSTANCE_NUMBER:
+                raise InputError(
+                    f"{where}: {column} {text} is not a finite number within "
+                    f"±{MAX_INSTANCE_NUMBER_TEXT}",
+                    "check the file",
+                )
         if row[0] != len(values):
             raise InputError(
                 f"{where}: customer numbers must run 0, 1, 2 ... in order; expected {len(values)}",

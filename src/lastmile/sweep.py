@@ -534,8 +534,8 @@ def load_sweep(path: str | Path) -> Sweep:
 
 
 def _check_names(where: str, listed: Sequence[Mapping[str, Any]]) -> None:
-    """InputError for a ``[[scenarios]]`` name that is not a string, is empty or is used twice:
-    the name is the label every table and figure goes by (bb25 D21)."""
+    """InputError for a ``[[scenarios]]`` name that is not a string, is empty, has spaces at its
+    ends or is used twice: the name is the label every table and figure goes by (bb25 D21)."""
     first: dict[str, int] = {}
     for number, entry in enumerate(listed, 1):
         if "name" not in entry:
@@ -550,6 +550,11 @@ def _check_names(where: str, listed: Sequence[Mapping[str, Any]]) -> None:
             raise InputError(
                 f"{where}: [[scenarios]] entry {number}: name = {name!r} is empty",
                 "give a name, or leave name out to label the entry by what it sets",
+            )
+        if name != name.strip():  # "p=4 " read as grid point p=4's label (bb26 D8)
+            raise InputError(
+                f"{where}: [[scenarios]] entry {number}: name = {name!r} has spaces at its ends",
+                "remove them",
             )
         if name in first:
             raise InputError(
@@ -595,7 +600,13 @@ def _refuse_inert_grid_keys(
 ) -> None:
     """InputError for a ``[grid]`` key that the other settings of every scenario make inert: a
     sensitivity of 0 that measures nothing (bb25 D20). ``demand_multiplier`` and the ``[demand]``
-    rates scale a generated day, not an orders file's orders; the ruin keys apply to ``ils``."""
+    rates scale a generated day, not an orders file's orders; the ruin keys apply to ``ils``;
+    ``routing_processes`` gives the same results at any value (bb26 D14)."""
+    if "routing_processes" in grid:
+        raise InputError(
+            f"{where} [grid]: routing_processes changes how the days are routed, not their results",
+            "set it in [set]",
+        )
     plans = [plan_values(s) for s in specs if s.toml]
     if not plans:
         return
@@ -2025,6 +2036,18 @@ def _client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
     return Client(cluster), cluster  # type: ignore[no-untyped-call]
 
 
+#: The most local-cluster worker processes a sweep starts (``--workers``); more is refused
+MAX_WORKERS = 256
+
+
+def workers_too_many(workers: int) -> str:
+    """The refusal of ``workers`` above :data:`MAX_WORKERS` (the API's and the CLI's)."""
+    return (
+        f"workers = {workers} is more than {MAX_WORKERS} — give at most {MAX_WORKERS} "
+        "(or a --scheduler address for a larger cluster)"
+    )
+
+
 def _check_arguments(
     sweep: Any, out: Any, scheduler: Any, workers: Any, reference_dir: Any, cache: Any
 ) -> None:
@@ -2040,6 +2063,10 @@ def _check_arguments(
             f"run_sweep: workers = {workers!r} must be a whole number >= 1",
             "or None for one worker per core",
         )
+    if workers is not None and workers > MAX_WORKERS:
+        # each worker is a process: 2**40 of them filled the memory and the kernel killed the
+        # sweep after --out was made (bb26 D9)
+        raise InputError(f"run_sweep: {workers_too_many(workers)}")
     for name, value in (("out", out), ("reference_dir", reference_dir), ("cache", cache)):
         if not isinstance(value, str | os.PathLike) and not (value is None and name != "out"):
             raise InputError(f"run_sweep: {name} = {value!r} is not a folder path")
@@ -2082,7 +2109,8 @@ def run_sweep(
     scheduler
         Address of a running Dask scheduler; default: a LocalCluster in this process.
     workers
-        Worker processes of the LocalCluster (default: one per core), one thread each.
+        Worker processes of the LocalCluster (default: one per core), one thread each; at
+        most :data:`MAX_WORKERS` (256).
     client
         An existing :class:`distributed.Client` to use instead (left open).
     resume
