@@ -607,7 +607,7 @@ def _like_for_like_markdown(k: dict[str, Any], cold_chain_line: str) -> list[str
     for scen, blocks in k["lead_time"].items():
         for what, st in blocks.items():
             rows.append({"scenario": scen, "measure": what, **st})
-    out += [markdown_table(pd.DataFrame(rows).fillna("")), ""]
+    out += [markdown_table(pd.DataFrame(rows).astype(object).fillna("")), ""]
     late = not_arrived_clause(k["lead_time"])
     if late:  # the clause starts "; did not arrive ..."
         out += [f"**Not every order arrived this day**: {late[2:]}.", ""]
@@ -939,7 +939,7 @@ def study_markdown(result: PlanResult, curve: pd.DataFrame) -> str:
         f"Data source: {result.inputs.source.label}\n\n"
         f"## End-to-end lead time over the {k['orders_compared']} orders served in both "
         f"(of {k['orders']})\n\n"
-        + markdown_table(_lead_rows(k).fillna(""))
+        + markdown_table(_lead_rows(k).astype(object).fillna(""))
         + "\n## Routed figures over the same orders (trunk and hub cost included)\n\n"
         + markdown_table(pd.DataFrame([{"": n, **v} for n, v in k["routed_compared"].items()]))
         + "\n## Cold-chain compliance over all perishable orders\n\n"
