@@ -355,6 +355,13 @@ class DemandProfile:
     junctions_per_township: int
     seed: int
 
+    @property
+    def draws_no_order(self) -> bool:
+        """Whether a generated day has no order at all: no parcels, and no produce pickups (a
+        rate of 0 means none; :func:`lastmile.demand.daily_orders`)."""
+        no_pickups = self.produce_kg_per_resident <= 0 or self.produce_pickup_share <= 0
+        return self.parcels_per_resident_per_day <= 0 and no_pickups
+
 
 @dataclass(frozen=True)
 class TrunkSettings:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing import shared_memory
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 #: Seconds / metres stored for unreachable pairs (about 31 years; safe to add in int64 solvers).
 #: A placeholder, not a cost: :attr:`TravelMatrix.reachable` says which pairs have a path.
 UNREACHABLE = 10**9
+
+T = TypeVar("T")
 
 #: Sources per dijkstra call: bounds memory to chunk x nodes doubles.
 _CHUNK = 64
@@ -178,6 +180,25 @@ def _path_lengths(network: RoadNetwork, pred: NDArray[np.int32]) -> NDArray[np.f
     return acc
 
 
+def _over_forked_blocks(
+    network: RoadNetwork,
+    sources: NDArray[np.int64],
+    workers: int,
+    worker: Callable[[Any], T],
+    *args: Any,
+) -> list[T] | None:
+    """``worker((block, *args))`` for ``sources`` split into ``workers`` blocks, each in a forked
+    process that inherits ``network`` (read there with ``inherited("network")``); ``None`` where
+    that cannot or need not be done (no ``fork``, one worker, too few sources): the caller then
+    does the work in this process."""
+    if workers <= 1 or sources.size < 2 * workers or not can_fork():
+        return None
+    network.csr("time")  # built once here, inherited by the workers
+    jobs = [(block, *args) for block in np.array_split(sources, workers)]
+    with fork_pool(workers, network=network) as pool:
+        return result_of(pool.map_async(worker, jobs))
+
+
 def _fastest_rows(
     network: RoadNetwork,
     sources: NDArray[np.int64],
@@ -243,11 +264,10 @@ def travel_matrix(
     if len(o_ids) != org.size or len(d_ids) != dst.size:
         raise InputError("travel_matrix: ids and nodes have different lengths")
     uniq, inverse = np.unique(org, return_inverse=True)
-    if workers > 1 and uniq.size >= 2 * workers and can_fork():
-        network.csr("time")  # built once here, inherited by the workers
-        jobs = [(block, dst, cutoff_s, distances) for block in np.array_split(uniq, workers)]
-        with fork_pool(workers, network=network) as pool:
-            blocks = result_of(pool.map_async(_fork_fastest_rows, jobs))
+    blocks = _over_forked_blocks(
+        network, uniq, workers, _fork_fastest_rows, dst, cutoff_s, distances
+    )
+    if blocks is not None:
         secs = np.vstack([b[0] for b in blocks])
         mets = np.vstack([b[1] for b in blocks])
     else:
@@ -382,13 +402,11 @@ def leg_paths(
     origins = _check_nodes(network, [a for a, _ in legs], "leg origins")
     dests = _check_nodes(network, [b for _, b in legs], "leg destinations")
     uniq = np.unique(origins)
-    if workers > 1 and uniq.size >= 2 * workers and can_fork():
-        network.csr("time")  # built once here, inherited by the workers
-        jobs = [(block, origins, dests) for block in np.array_split(uniq, workers)]
-        with fork_pool(workers, network=network) as pool:
-            found = {}
-            for part in result_of(pool.map_async(_fork_leg_paths, jobs)):
-                found.update(part)
+    parts = _over_forked_blocks(network, uniq, workers, _fork_leg_paths, origins, dests)
+    if parts is not None:
+        found = {}
+        for part in parts:
+            found.update(part)
     else:
         found = _leg_paths_from(network, uniq, origins, dests)
     return [found[i] for i in range(len(legs))]

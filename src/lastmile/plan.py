@@ -2005,8 +2005,7 @@ def check_day_has_orders(inputs: PlanInputs) -> None:
     if len(inputs.orders):
         return
     demand = inputs.region.demand
-    no_pickups = demand.produce_kg_per_resident <= 0 or demand.produce_pickup_share <= 0
-    if demand.parcels_per_resident_per_day <= 0 and no_pickups and not inputs.scenario.plan.orders:
+    if demand.draws_no_order and not inputs.scenario.plan.orders:
         raise DataError(
             "no order to route: the generated day has no demand ([demand] "
             f"parcels_per_resident_per_day = {demand.parcels_per_resident_per_day:g}, "

@@ -382,14 +382,12 @@ def _refuse_a_day_without_demand(scenario: Any, what: str) -> None:
     so the sweep file is refused when it is read, as for ``demand_multiplier = 0`` (bb26 D6).
     An orders file brings its own orders, whatever the rates say."""
     demand = scenario.region.demand
-    if scenario.plan.orders or demand.parcels_per_resident_per_day > 0:
-        return
-    pickups = [
-        f"{key} = {getattr(demand, key):g}"
-        for key in ("produce_kg_per_resident", "produce_pickup_share")
-        if getattr(demand, key) <= 0
-    ]
-    if pickups:
+    if demand.draws_no_order and not scenario.plan.orders:
+        pickups = [
+            f"{key} = {getattr(demand, key):g}"
+            for key in ("produce_kg_per_resident", "produce_pickup_share")
+            if getattr(demand, key) <= 0
+        ]
         settings = [f"parcels_per_resident_per_day = {demand.parcels_per_resident_per_day:g}"]
         raise InputError(
             f"{what}: [demand] {' and '.join(settings + pickups)} leave a day without orders",
